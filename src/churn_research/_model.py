@@ -1,0 +1,153 @@
+"""The data model shared by every stage: :class:`ChurnData` and :class:`ChurnDataError`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TABLES = ("customers", "transactions", "tickets", "surveys", "events")
+KINDS = ("contractual", "non-contractual")
+
+#: Columns that may hold personal data in raw inputs. They are dropped before anything is
+#: written to ``data/processed`` so that no report, JSON or log can show them.
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "phone", "email", "e_mail", "address")
+
+
+class ChurnDataError(ValueError):
+    """Raised for any input that does not fit the data model.
+
+    The message names the table, the column, a few offending rows and how to fix the input.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
+                 rows: list | None = None, fix: str | None = None):
+        self.table, self.column, self.rows, self.fix = table, column, rows, fix
+        parts = []
+        if table is not None:
+            where = f"table '{table}'"
+            if column is not None:
+                where += f", column '{column}'"
+            parts.append(where + ":")
+        parts.append(message)
+        if rows:
+            shown = ", ".join(str(r) for r in rows[:5])
+            more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
+            parts.append(f"Offending rows: {shown}{more}.")
+        if fix:
+            parts.append(f"Fix: {fix}")
+        super().__init__(" ".join(parts))
+
+
+@dataclass
+class ChurnData:
+    """A company's customer data in the project's data model.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer: ``customer_id``, ``start_date``, ``end_date`` (NaT = still a
+        customer at ``observation_end``) and optional attributes (``churn_reason``, ``gender``,
+        ``age``, ``region``, ``channel``, ``plan``, ``monthly_revenue``, ...).
+    transactions, tickets, surveys, events : DataFrame or None
+        Optional tables (see ``DESIGN.md``); ``None`` when the source has no such table.
+    observation_end : Timestamp
+        The snapshot date: everything after it is unknown; customers without an end date are
+        censored there.
+    kind : {"contractual", "non-contractual"}
+        ``contractual``: ``end_date`` is an explicit cancellation. ``non-contractual``: the
+        end date was inferred from inactivity (``meta["inactivity_days"]`` days without a
+        purchase; see :func:`churn_research.data.infer_churn`).
+    meta : dict
+        ``source``, ``licence``, ``checksums`` (sha256 of every input file) and, for synthetic
+        data, ``truth`` (the generator's true parameters).
+    """
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    observation_end: pd.Timestamp | None = None
+    kind: str = "contractual"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that are present, by name."""
+        return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` is present and non-empty."""
+        df = getattr(self, table)
+        return df is not None and len(df) > 0
+
+    @property
+    def event_date(self) -> pd.Timestamp | None:
+        """Date of the first business change in ``events`` (None without events)."""
+        if not self.has("events"):
+            return None
+        return pd.Timestamp(self.events["date"].min())
+
+    def summary(self) -> pd.DataFrame:
+        """Rows and date range of each table (no personal data)."""
+        rows = []
+        date_col = {"customers": "start_date"}
+        for name, df in self.tables().items():
+            col = date_col.get(name, "date")
+            rows.append({
+                "table": name,
+                "rows": len(df),
+                "columns": df.shape[1],
+                "first_date": df[col].min() if col in df else pd.NaT,
+                "last_date": df[col].max() if col in df else pd.NaT,
+            })
+        return pd.DataFrame(rows)
+
+    # -- persistence ---------------------------------------------------------------------
+    def write(self, directory: str | Path) -> Path:
+        """Write the tables as parquet plus ``meta.json`` into ``directory``.
+
+        Personal-data columns (see ``PERSONAL_COLUMNS``) are dropped: processed data feeds
+        the reports, which must never show them.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            df = getattr(self, name)
+            if df is None:
+                path.unlink(missing_ok=True)
+                continue
+            drop = [c for c in df.columns if c.lower() in PERSONAL_COLUMNS]
+            df.drop(columns=drop).to_parquet(path, index=False)
+        meta = dict(self.meta)
+        meta.update({
+            "observation_end": str(pd.Timestamp(self.observation_end).date()),
+            "kind": self.kind,
+            "tables": sorted(self.tables()),
+        })
+        (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+        return directory
+
+    @classmethod
+    def read(cls, directory: str | Path) -> ChurnData:
+        """Read data written by :meth:`write` (the stages' only input)."""
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.exists():
+            raise ChurnDataError(
+                f"no processed data in '{directory}'.",
+                fix="run `make data` (or the 00_data notebook) for this dataset first.",
+            )
+        meta = json.loads(meta_path.read_text())
+        tables = {}
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            tables[name] = pd.read_parquet(path) if path.exists() else None
+        obs = pd.Timestamp(meta.pop("observation_end"))
+        kind = meta.pop("kind")
+        meta.pop("tables", None)
+        return cls(**tables, observation_end=obs, kind=kind, meta=meta)

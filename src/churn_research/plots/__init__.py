@@ -1,0 +1,48 @@
+"""Shared plotting style and helpers.
+
+Every figure in a report has a title, labelled axes with units, and uses this style.
+Stage-specific figures live in sub-modules (``plots.indicators``, ``plots.causes``, ...).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+PALETTE = "colorblind"
+
+
+def set_style() -> None:
+    """Apply the house style (seaborn whitegrid, colour-blind palette, readable sizes)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    plt.rcParams.update(
+        {
+            "figure.figsize": (9, 4.8),
+            "figure.dpi": 96,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 13,
+            "savefig.bbox": "tight",
+        }
+    )
+
+
+def finish(ax, *, title: str, xlabel: str, ylabel: str, legend: bool | None = None):
+    """Title and label an axis (every report figure goes through this) and return it."""
+    if not title or not xlabel or not ylabel:
+        raise ValueError("every report figure needs a title and labelled axes (with units)")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend is True or (legend is None and ax.get_legend_handles_labels()[0]):
+        ax.legend(frameon=False)
+    ax.figure.tight_layout()
+    return ax
+
+
+def percent_axis(ax, axis: str = "y", decimals: int = 0):
+    """Format an axis as percentages (values are fractions)."""
+    from matplotlib.ticker import PercentFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(PercentFormatter(1.0, decimals=decimals))
+    return ax
