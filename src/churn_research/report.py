@@ -71,3 +71,116 @@ def save_key_figures(figures: Mapping[str, Any], path: str | Path) -> dict[str, 
     tmp.write_text(json.dumps(flat, indent=2, sort_keys=True, ensure_ascii=False))
     tmp.replace(path)
     return flat
+
+
+# ----------------------------------------------------------------------------------------
+# the reports index
+# ----------------------------------------------------------------------------------------
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;
+     color:#222;line-height:1.45;padding:0 1rem}
+h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;margin:.6rem 0}
+td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f6f6} .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
+details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
+"""
+
+_STAGE_TITLES = {
+    "00_data": "Data: sources, validation and profile",
+    "10_indicators": "Indicators and change impact",
+    "20_causes": "Causes of churn",
+    "30_survival": "Survival and retention projection",
+    "40_segments": "Segments, risk model and watchlist",
+    "50_clv": "Customer lifetime value and the cost of churn",
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return f"[{len(value)} items]" if len(value) > 6 else ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _key_figure_rows(figures: dict[str, Any], limit: int = 12) -> str:
+    import html
+
+    scalars = [(k, v) for k, v in figures.items() if not isinstance(v, (list, dict))]
+    rows = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in scalars[:limit])
+    more = len(figures) - min(len(scalars), limit)
+    tail = f"<p class='muted'>{more} more in the JSON file.</p>" if more > 0 else ""
+    return f"<table>{rows}</table>{tail}" if rows else tail
+
+
+def render_index(reports: str | Path) -> Path:
+    """Write ``reports/index.html``: every dataset's stage reports, key figures and provenance.
+
+    Provenance per run (from ``<stage>.provenance.json``): git commit, parameters, input
+    checksums, package versions and time taken. A failed stage (``<stage>.failed.json``) is
+    shown in red with the cell and error, and has no report link.
+    """
+    import html
+
+    reports = Path(reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    sections = []
+    datasets = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != "bench")
+    for ds in datasets:
+        stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
+                        | {p.name.split(".")[0] for p in ds.glob("*.failed.json")})
+        if not stages:
+            continue
+        rows = []
+        for stage in stages:
+            title = _STAGE_TITLES.get(stage, stage)
+            failed = ds / f"{stage}.failed.json"
+            if failed.exists():
+                info = json.loads(failed.read_text())
+                rows.append(
+                    f"<tr><td>{html.escape(stage)}</td><td>{html.escape(title)}</td>"
+                    f"<td class='failed'>FAILED</td><td colspan='2'>in {html.escape(info['cell'])}:"
+                    f" <code>{html.escape(info['error'][:300])}</code><br><span class='muted'>"
+                    f"{html.escape(info['time'])}, commit {html.escape(info['git_commit'])}; no "
+                    "report is shown for a failed stage.</span></td></tr>")
+                continue
+            prov = json.loads((ds / f"{stage}.provenance.json").read_text())
+            key = ds / f"{stage}.json"
+            figures = json.loads(key.read_text()) if key.exists() else {}
+            params = html.escape(json.dumps(prov["parameters"], indent=1, default=str))
+            sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
+                           f"{html.escape(v[:16])}…</td></tr>" for k, v in prov["input_checksums"].items())
+            vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
+            extra = ""
+            if (ds / "watchlist.csv").exists() and stage == "40_segments":
+                extra = " · <a href='{0}/watchlist.csv'>watchlist.csv</a>".format(html.escape(ds.name))
+            rows.append(
+                f"<tr><td>{html.escape(stage)}</td><td><a href='{html.escape(ds.name)}/{stage}.html'>"
+                f"{html.escape(title)}</a> · <a href='{html.escape(ds.name)}/{stage}.json'>key figures"
+                f"</a>{extra}</td><td class='ok'>ok</td><td>{_key_figure_rows(figures)}</td>"
+                f"<td class='muted'>commit <code>{html.escape(prov['git_commit'])}</code><br>"
+                f"{html.escape(prov['finished'])}<br>{prov['seconds']:.1f} s"
+                f"<details><summary>parameters</summary><pre>{params}</pre></details>"
+                f"<details><summary>input checksums (sha256)</summary><table>{sums}</table></details>"
+                f"<details><summary>package versions</summary>{html.escape(vers)}</details></td></tr>")
+        sections.append(
+            f"<h2>{html.escape(ds.name)}</h2><table><tr><th>stage</th><th>report</th><th>status</th>"
+            f"<th>key figures</th><th>provenance</th></tr>{''.join(rows)}</table>")
+    bench = ""
+    if (reports / "bench" / "index.html").exists():
+        bench = "<h2>Benchmarks</h2><p><a href='bench/index.html'>Performance benchmarks</a></p>"
+    body = "".join(sections) or "<p>No reports yet: run <code>make reports</code>.</p>"
+    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>churn-research "
+            f"reports</title><style>{_CSS}</style></head><body><h1>churn-research reports</h1>"
+            "<p class='muted'>Each stage answers one research question of the project for each "
+            "dataset. Reports hide code; key figures are machine-readable JSON; provenance records "
+            "how each report was produced.</p>"
+            f"{body}{bench}</body></html>")
+    out = reports / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out

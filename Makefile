@@ -1,0 +1,83 @@
+# churn-research — `make reports` builds everything; `make test` checks it. `make help` lists targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON3  ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+UV       := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+ENV_STAMP := $(VENV)/.installed
+
+DATASET  ?= synthetic
+DATASETS ?= $(DATASET)
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+STAGES    := $(basename $(notdir $(NOTEBOOKS)))
+ANALYSES  := $(filter-out 00_data,$(STAGES))
+PACKAGE   := $(shell find src/churn_research -name '*.py' -o -name '*.yaml' 2>/dev/null) pyproject.toml
+REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(STAGES),reports/$(d)/$(s).html))
+
+# helpers for a report path's stem "<dataset>/<stage>"
+ds    = $(patsubst %/,%,$(dir $(1)))
+stage = $(notdir $(1))
+# what a stage's report depends on: its notebook, its dataset's parameters, the package, and
+# (analysis stages) the processed data, i.e. the 00_data report of the same dataset; 00_data
+# also depends on the raw inputs (the manifest of packaged files and data/raw/<dataset>/).
+deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml \
+        $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
+
+.PHONY: help env lock data reports index lab test test-fast lint clean clean-env bench
+
+help: ## list the targets
+	@echo "churn-research — make targets (DATASET=synthetic|telco|cdnow|<name>, DATASETS=\"a b\")"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-11s %s\n", $$1, $$2}'
+
+env: $(ENV_STAMP) ## create/refresh the project's virtual environment from requirements.lock
+
+$(ENV_STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
+	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e .
+	@touch $@
+
+lock: ## re-resolve requirements.lock and environment.yml from pyproject.toml (needs the registry)
+	@test -x $(UV) || $(MAKE) env
+	$(UV) pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
+	$(PY) -m churn_research.envfile requirements.lock > environment.yml
+
+data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare data/processed/<dataset>/
+
+reports: reports/index.html ## render every stage report of $(DATASETS) and reports/index.html
+
+reports/index.html: $(REPORTS) | $(ENV_STAMP)
+	@$(PY) -m churn_research.pipeline index
+
+.SECONDEXPANSION:
+reports/%.html: $$(call deps,$$*) $(PACKAGE) $(ENV_STAMP)
+	@$(PY) -m churn_research.pipeline run --dataset $(call ds,$*) --stage $(call stage,$*)
+
+index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
+	@$(PY) -m churn_research.pipeline index
+
+lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
+	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=.
+
+test: $(ENV_STAMP) ## run the test suite (unit, validation, notebooks)
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(ENV_STAMP) ## the test suite without the notebook runs
+	$(PY) -m pytest -q -m "not notebooks"
+
+lint: $(ENV_STAMP) ## ruff on the package and tests
+	$(VENV)/bin/ruff check src tests
+
+bench: $(ENV_STAMP) ## performance benchmarks -> reports/bench/
+	$(PY) -m benchmarks
+
+clean: ## remove generated reports, processed data and build files (keeps the environment)
+	rm -rf reports build data/processed
+
+clean-env: ## remove the virtual environment
+	rm -rf $(VENV)

@@ -1,0 +1,216 @@
+"""Run a pipeline stage (a notebook) with papermill and render it for reviewers.
+
+Used by the Makefile::
+
+    python -m churn_research.pipeline run --dataset synthetic --stage 10_indicators
+    python -m churn_research.pipeline index
+
+``run`` builds the stage's parameters from ``params/<dataset>.yaml``, executes
+``notebooks/<stage>.ipynb`` into ``build/<dataset>/<stage>.ipynb``, and on success writes
+``reports/<dataset>/<stage>.html`` (code hidden), keeps the ``.json`` key figures the notebook
+wrote, and records provenance in ``reports/<dataset>/<stage>.provenance.json``. On failure it
+removes the stage's HTML and JSON (no report that looks current is left), writes
+``<stage>.failed.json`` naming the cell and the error, rebuilds the index (which shows the
+failure), and exits with status 1 and a message naming the stage and the cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
+                "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
+
+
+def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str, Any]:
+    """The parameters papermill injects into ``stage`` for ``dataset``.
+
+    Common keys of ``params/<dataset>.yaml`` (except ``stages``), the keys of its
+    ``stages: <stage>:`` section, and the paths ``processed_dir`` and ``output_json``.
+    """
+    path = root / "params" / f"{dataset}.yaml"
+    if not path.exists():
+        raise SystemExit(f"no parameters for dataset '{dataset}': create {path.relative_to(root)} "
+                         "(copy params/synthetic.yaml and set `source:`).")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    stages = spec.pop("stages", {}) or {}
+    params = {k: v for k, v in spec.items() if k != "title"}
+    params.update(stages.get(stage) or {})
+    params["dataset"] = dataset
+    params["processed_dir"] = str(root / "data" / "processed" / dataset)
+    params["output_json"] = str(root / "reports" / dataset / f"{stage}.json")
+    return params
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                             capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               text=True, capture_output=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _input_checksums(params: dict[str, Any]) -> dict[str, str]:
+    """sha256 of the processed inputs (and the raw checksums recorded by 00_data)."""
+    from churn_research.data import sha256
+
+    processed = Path(params["processed_dir"])
+    sums = {}
+    if processed.exists():
+        for f in sorted(processed.glob("*.parquet")):
+            sums[f"processed/{f.name}"] = sha256(f)
+        meta = processed / "meta.json"
+        if meta.exists():
+            for name, digest in (json.loads(meta.read_text()).get("checksums") or {}).items():
+                sums[f"raw/{name}"] = digest
+    return sums
+
+
+def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
+    """(cell description, error text) for a papermill execution error."""
+    cell = "unknown cell"
+    text = f"{type(exc).__name__}: {exc}"
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        text = f"{ename}: {evalue}"
+    try:
+        import nbformat
+
+        nb = nbformat.read(executed, as_version=4)
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        for number, c in enumerate(code_cells, start=1):
+            if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+                first = next((ln for ln in c.source.splitlines() if ln.strip()), "")
+                cell = f"code cell {number} (`{first[:70]}`)"
+                break
+    except Exception:  # the executed notebook may not exist if the kernel never started
+        pass
+    return cell, text
+
+
+def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = False) -> Path:
+    """Execute one stage and render its report; see the module docstring."""
+    import papermill as pm
+
+    notebook = root / "notebooks" / f"{stage}.ipynb"
+    if not notebook.exists():
+        raise SystemExit(f"no notebook {notebook.relative_to(root)} for stage '{stage}'.")
+    params = stage_parameters(dataset, stage, root=root)
+    out_dir = root / "reports" / dataset
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html, key_json = out_dir / f"{stage}.html", out_dir / f"{stage}.json"
+    failed, prov = out_dir / f"{stage}.failed.json", out_dir / f"{stage}.provenance.json"
+    for stale in (html, key_json, prov, failed):  # nothing may look current while it runs
+        stale.unlink(missing_ok=True)
+    executed = root / "build" / dataset / f"{stage}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    # the project's own kernel: ignore kernelspecs a user may have installed elsewhere
+    os.environ.setdefault("JUPYTER_DATA_DIR", str(Path(sys.prefix) / "share" / "jupyter"))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(str(notebook), str(executed), parameters=params,
+                            cwd=str(notebook.parent), kernel_name="python3",
+                            progress_bar=False, log_output=False, report_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
+        cell, text = _failure_location(exc, executed)
+        key_json.unlink(missing_ok=True)
+        failed.write_text(json.dumps({
+            "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
+            "executed_notebook": str(executed.relative_to(root)),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "git_commit": _git_commit(root),
+        }, indent=2))
+        build_index(root=root)
+        raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
+                         f"{text.splitlines()[0] if text else ''}\n"
+                         f"  executed notebook with the traceback: {executed.relative_to(root)}")
+    render_html(executed, html)
+    elapsed = time.perf_counter() - started
+    prov.write_text(json.dumps({
+        "dataset": dataset, "stage": stage,
+        "git_commit": _git_commit(root),
+        "parameters": {k: v for k, v in params.items() if k not in ("processed_dir", "output_json")},
+        "input_checksums": _input_checksums(params),
+        "package_versions": _versions(),
+        "seconds": round(elapsed, 2),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }, indent=2, sort_keys=True, default=str))
+    if not quiet:
+        print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {elapsed:.1f} s")
+    return html
+
+
+def render_html(executed: Path, html: Path) -> Path:
+    """Render an executed notebook to HTML with code hidden (reviewers read findings only)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    # papermill's injected-parameters cell and the parameters cell are for researchers
+    nb.cells = [c for c in nb.cells
+                if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    tmp = html.with_suffix(".html.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(html)
+    return html
+
+
+def build_index(*, root: Path = ROOT) -> Path:
+    """Write ``reports/index.html`` linking every stage report of every rendered dataset."""
+    from churn_research.report import render_index
+
+    return render_index(root / "reports")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m churn_research.pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute one stage notebook and render its report")
+    run.add_argument("--dataset", required=True)
+    run.add_argument("--stage", required=True)
+    sub.add_parser("index", help="rebuild reports/index.html")
+    par = sub.add_parser("params", help="print the parameters a stage receives")
+    par.add_argument("--dataset", required=True)
+    par.add_argument("--stage", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run_stage(args.dataset, args.stage)
+    elif args.command == "index":
+        print(f"wrote {build_index().relative_to(ROOT)}")
+    else:
+        print(yaml.safe_dump(stage_parameters(args.dataset, args.stage), sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""The data layer: loaders, validation (one test per documented error), persistence."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import write_tables
+
+from churn_research.data import ChurnData, ChurnDataError, infer_end_dates, load, validate
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- the valid case --------------------------------------------------------------------------
+def test_directory_loads_all_tables_with_types(valid_dir):
+    data = load(valid_dir, observation_end="2024-06-30")
+    assert set(data.tables()) == {"customers", "transactions", "tickets", "surveys", "events"}
+    assert data.observation_end == pd.Timestamp("2024-06-30")
+    assert data.kind == "contractual"
+    assert pd.api.types.is_datetime64_any_dtype(data.customers["start_date"])
+    assert data.customers["end_date"].isna().sum() == 2  # blanks = still customers
+    assert data.transactions["amount"].sum() == pytest.approx(60.5)
+    assert data.event_date == pd.Timestamp("2023-07-01")
+    assert set(data.meta["checksums"]) == {f"{t}.csv" for t in data.tables()}
+
+
+def test_observation_end_defaults_to_latest_date(valid_dir):
+    assert load(valid_dir).observation_end == pd.Timestamp("2024-02-29")
+
+
+def test_only_customers_is_required(tmp_path, valid_tables):
+    d = write_tables(tmp_path / "c", {"customers": valid_tables["customers"]})
+    data = load(d)
+    assert data.transactions is None and data.tables().keys() == {"customers"}
+
+
+def test_raw_files_are_never_modified(valid_dir):
+    before = {p.name: _sha(p) for p in valid_dir.iterdir()}
+    data = load(valid_dir, observation_end="2024-06-30")
+    data.customers.loc[0, "customer_id"] = "changed"
+    data.write(valid_dir.parent / "processed")
+    assert {p.name: _sha(p) for p in valid_dir.iterdir()} == before
+
+
+def test_write_read_roundtrip_drops_personal_data(valid_dir, tmp_path):
+    data = load(valid_dir, observation_end="2024-06-30")
+    out = data.write(tmp_path / "processed")
+    back = ChurnData.read(out)
+    assert "name" not in back.customers and "email" not in back.customers
+    pd.testing.assert_frame_equal(back.transactions, data.transactions)
+    assert back.observation_end == data.observation_end and back.kind == data.kind
+    text = b"".join(p.read_bytes() for p in out.iterdir())
+    assert b"Lovelace" not in text and b"ada@example.com" not in text
+
+
+def test_read_without_processed_data_says_what_to_do(tmp_path):
+    with pytest.raises(ChurnDataError, match="make data"):
+        ChurnData.read(tmp_path / "nothing")
+
+
+# -- one test per documented error -----------------------------------------------------------
+def _broken(tmp_path, tables, table, **changes):
+    tables = {k: v.copy() for k, v in tables.items()}
+    df = tables[table]
+    for col, (row, value) in changes.items():
+        df.loc[row, col] = value
+    return write_tables(tmp_path / "broken", tables)
+
+
+def test_missing_required_column(tmp_path, valid_tables):
+    valid_tables["customers"] = valid_tables["customers"].drop(columns="start_date")
+    d = write_tables(tmp_path / "m", valid_tables)
+    with pytest.raises(ChurnDataError) as err:
+        load(d)
+    msg = str(err.value)
+    assert "table 'customers'" in msg and "column 'start_date'" in msg and "Fix:" in msg
+
+
+def test_unparsable_date(tmp_path, valid_tables):
+    d = _broken(tmp_path, valid_tables, "transactions", date=(2, "31/02/2023x"))
+    with pytest.raises(ChurnDataError) as err:
+        load(d)
+    msg = str(err.value)
+    assert "table 'transactions', column 'date'" in msg and "31/02/2023x" in msg
+    assert "row 4 (customer_id=A2)" in msg  # CSV line 4 = third data row
+
+
+def test_end_before_start(tmp_path, valid_tables):
+    d = _broken(tmp_path, valid_tables, "customers", end_date=(0, "2022-12-31"))
+    with pytest.raises(ChurnDataError, match=r"column 'end_date'.*end_date before start_date.*customer_id=A1"):
+        load(d)
+
+
+def test_duplicate_customer_id(tmp_path, valid_tables):
+    d = _broken(tmp_path, valid_tables, "customers", customer_id=(1, "A1"))
+    with pytest.raises(ChurnDataError) as err:
+        load(d)
+    msg = str(err.value)
+    assert "column 'customer_id'" in msg and "duplicate customer_id" in msg and "de-duplicate" in msg
+
+
+def test_negative_amount(tmp_path, valid_tables):
+    d = _broken(tmp_path, valid_tables, "transactions", amount=(3, -5.0))
+    with pytest.raises(ChurnDataError) as err:
+        load(d)
+    msg = str(err.value)
+    assert "table 'transactions', column 'amount'" in msg and "-5.0" in msg
+    assert "customer_id=A3" in msg and "refunds" in msg
+
+
+@pytest.mark.parametrize("table", ["transactions", "tickets", "surveys"])
+def test_rows_for_unknown_customers(tmp_path, valid_tables, table):
+    d = _broken(tmp_path, valid_tables, table, customer_id=(0, "ZZ9"))
+    with pytest.raises(ChurnDataError, match=rf"table '{table}', column 'customer_id'.*not in the customers table.*ZZ9"):
+        load(d)
+
+
+def test_dates_after_observation_end(valid_dir):
+    with pytest.raises(ChurnDataError) as err:
+        load(valid_dir, observation_end="2023-12-31")
+    msg = str(err.value)
+    assert "after observation_end 2023-12-31" in msg and "later observation_end" in msg
+
+
+def test_empty_customers_table(tmp_path, valid_tables):
+    d = write_tables(tmp_path / "e", {"customers": valid_tables["customers"].iloc[:0]})
+    with pytest.raises(ChurnDataError, match="table 'customers'.*empty"):
+        load(d)
+
+
+def test_csv_in_wrong_encoding(tmp_path, valid_tables):
+    valid_tables["customers"]["churn_reason"] = ["价格", "", "竞争对手", ""]
+    d = write_tables(tmp_path / "gbk", valid_tables, encoding="gb18030")
+    with pytest.raises(ChurnDataError) as err:
+        load(d)
+    msg = str(err.value)
+    assert "table 'customers'" in msg and "cannot decode" in msg and "gb18030" in msg
+
+
+@pytest.mark.parametrize(("column", "value"), [("csat", 6), ("nps", 11), ("csat", 0)])
+def test_scores_out_of_range(tmp_path, valid_tables, column, value):
+    d = _broken(tmp_path, valid_tables, "surveys", **{column: (1, value)})
+    with pytest.raises(ChurnDataError, match=rf"table 'surveys', column '{column}'.*customer_id=A3"):
+        load(d)
+
+
+def test_unknown_source():
+    with pytest.raises(ChurnDataError, match="unknown data source"):
+        load("no-such-source")
+
+
+# -- YAML mapping, Chinese CRM export in GB18030 ----------------------------------------------
+def test_yaml_mapping_gb18030_chinese_headers(tmp_path):
+    raw = tmp_path / "crm"
+    raw.mkdir()
+    customers = pd.DataFrame({
+        "客户编号": ["K001", "K002", "K003"],
+        "姓名": ["张伟", "王芳", "李娜"],
+        "手机": ["13800000001", "13800000002", "13800000003"],
+        "开户日期": ["2023-01-01", "2023-02-15", "2023-03-01"],
+        "销户日期": ["2023-08-01", "", ""],
+        "流失原因": ["价格", "", ""],
+        "地区": ["华东", "华南", "华东"],
+    })
+    orders = pd.DataFrame({"客户编号": ["K001", "K002", "K003"],
+                           "交易日期": ["2023-02-01", "2023-03-01", "2023-04-01"],
+                           "金额": ["100.5", "88", "120"]})
+    customers.to_csv(raw / "客户.csv", index=False, encoding="gb18030")
+    orders.to_csv(raw / "交易.csv", index=False, encoding="gb18030")
+    mapping = {
+        "encoding": "gb18030",
+        "observation_end": "2023-12-31",
+        "tables": {
+            "customers": {"file": "客户.csv",
+                          "columns": {"客户编号": "customer_id", "开户日期": "start_date",
+                                      "销户日期": "end_date", "流失原因": "churn_reason",
+                                      "地区": "region", "姓名": None, "手机": "phone"},
+                          "values": {"churn_reason": {"价格": "price"}}},
+            "transactions": {"file": "交易.csv",
+                             "columns": {"客户编号": "customer_id", "交易日期": "date", "金额": "amount"}},
+        },
+    }
+    spec = raw / "mapping.yaml"
+    spec.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    before = _sha(raw / "客户.csv")
+    data = load(spec)
+    c = data.customers
+    assert list(c["customer_id"]) == ["K001", "K002", "K003"]
+    assert c.loc[0, "churn_reason"] == "price" and c.loc[0, "region"] == "华东"
+    assert c["end_date"].notna().sum() == 1 and "姓名" not in c
+    assert data.transactions["amount"].sum() == pytest.approx(308.5)
+    assert data.observation_end == pd.Timestamp("2023-12-31")
+    out = data.write(tmp_path / "processed")
+    assert "phone" not in ChurnData.read(out).customers  # personal data never processed
+    assert _sha(raw / "客户.csv") == before
+
+
+def test_yaml_mapping_wrong_encoding_is_explained(tmp_path):
+    raw = tmp_path / "crm"
+    raw.mkdir()
+    pd.DataFrame({"客户编号": ["K1"], "开户日期": ["2023-01-01"], "销户日期": [""]}).to_csv(
+        raw / "c.csv", index=False, encoding="gb18030")
+    spec = raw / "m.yaml"
+    spec.write_text(yaml.safe_dump({"tables": {"customers": {"file": "c.csv", "columns": {
+        "客户编号": "customer_id", "开户日期": "start_date", "销户日期": "end_date"}}}},
+        allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ChurnDataError, match="cannot decode c.csv as utf-8.*encoding: gb18030"):
+        load(spec)
+
+
+def test_yaml_mapping_names_missing_source_column(tmp_path, valid_dir):
+    spec = tmp_path / "m.yaml"
+    spec.write_text(yaml.safe_dump({"tables": {"customers": {
+        "file": str(valid_dir / "customers.csv"), "columns": {"客户编号": "customer_id"}}}},
+        allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ChurnDataError, match="table 'customers', column '客户编号'.*not found"):
+        load(spec)
+
+
+# -- packaged real datasets ------------------------------------------------------------------
+def test_telco_counts_and_mapping():
+    data = load("telco")
+    c = data.customers
+    assert len(c) == 7043 and c["end_date"].notna().sum() == 1869
+    assert data.observation_end == pd.Timestamp("2018-01-31") and data.kind == "contractual"
+    assert c["customer_id"].is_unique
+    # tenure maps onto start_date exactly (months before the snapshot)
+    months = (data.observation_end.to_period("M") - c["start_date"].dt.to_period("M")).map(lambda p: p.n)
+    assert (months == c["tenure_months"]).all()
+    # the 11 blank total charges are the tenure-0 customers, set to 0 and flagged
+    assert c["total_charges_imputed"].sum() == 11
+    assert (c.loc[c["total_charges_imputed"], "tenure_months"] == 0).all()
+    assert c["total_charges"].notna().all()
+    assert c["contract"].value_counts()["Month-to-month"] == 3875
+    assert data.meta["checksums"] and "licence" in data.meta
+
+
+def test_cdnow_counts():
+    full = load("cdnow")
+    assert full.customers.shape[0] == 23570 and len(full.transactions) == 69659
+    assert full.kind == "non-contractual" and full.meta["inactivity_days"] == 180
+    sample = load("cdnow", sample=True)
+    assert sample.customers.shape[0] == 2357 and len(sample.transactions) == 6919
+    assert sample.transactions["date"].min() == pd.Timestamp("1997-01-01")
+    assert sample.transactions["date"].max() <= pd.Timestamp("1998-06-30")
+    assert full.customers["start_date"].max() < pd.Timestamp("1997-04-01")  # the 1997-Q1 cohort
+
+
+def test_checksum_mismatch_is_reported(tmp_path, monkeypatch):
+    import churn_research.data as d
+
+    fake = tmp_path / "manifest.yaml"
+    m = yaml.safe_load(d.MANIFEST_PATH.read_text())
+    m["files"]["telco"]["sha256"] = "0" * 64
+    fake.write_text(yaml.safe_dump(m))
+    monkeypatch.setattr(d, "MANIFEST_PATH", fake)
+    with pytest.raises(ChurnDataError, match="checksum mismatch for 'telco'.*make clean-env env"):
+        load("telco")
+    m["files"]["telco"]["package"] = "no_such_package_xyz"
+    fake.write_text(yaml.safe_dump(m))
+    with pytest.raises(ChurnDataError, match="not installed.*make env"):
+        load("telco")
+
+
+# -- non-contractual inference ---------------------------------------------------------------
+def test_infer_end_dates_rule():
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                              "start_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-12-01"])})
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c"],
+                       "date": pd.to_datetime(["2020-01-01", "2020-03-01", "2020-12-15", "2020-12-01"])})
+    out = infer_end_dates(customers, tx, observation_end="2020-12-31", inactivity_days=90)
+    assert list(out["status"]) == ["churned", "active", "undetermined"]
+    assert out.loc[0, "end_date"] == pd.Timestamp("2020-03-01")
+    assert out["end_date"].iloc[1:].isna().all()
+    assert "end_date" not in customers  # input untouched
+
+
+def test_directory_non_contractual_infers_churn(tmp_path, valid_tables):
+    c = valid_tables["customers"].drop(columns="end_date")
+    d = write_tables(tmp_path / "nc", {"customers": c, "transactions": valid_tables["transactions"]})
+    data = load(d, kind="non-contractual", inactivity_days=60, observation_end="2024-06-30")
+    assert data.kind == "non-contractual"
+    assert data.customers["end_date"].notna().all()  # everyone's last purchase is > 60 days old
+    assert data.customers.set_index("customer_id").loc["A1", "end_date"] == pd.Timestamp("2023-03-01")
+
+
+def test_validate_does_not_mutate_input(valid_dir):
+    data = load(valid_dir, observation_end="2024-06-30")
+    snapshot = data.customers.copy()
+    validate(data)
+    pd.testing.assert_frame_equal(snapshot, data.customers)
+
+
+def test_directory_copy_is_independent(tmp_path, valid_dir):
+    copy = tmp_path / "copy"
+    shutil.copytree(valid_dir, copy)
+    assert load(copy, observation_end="2024-06-30").customers.shape == (4, 6)
