@@ -103,7 +103,9 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
-        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        # number cells as in the committed notebook (without papermill's injected cell)
+        code_cells = [c for c in nb.cells if c.cell_type == "code"
+                      and "injected-parameters" not in c.metadata.get("tags", [])]
         for number, c in enumerate(code_cells, start=1):
             if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
                 first = next((ln for ln in c.source.splitlines() if ln.strip()), "")

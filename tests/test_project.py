@@ -1,0 +1,121 @@
+"""Project hygiene: pinned environment, clean notebooks, the runner's failure handling, the index."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from churn_research import envfile, pipeline
+from churn_research.report import flatten, render_index, save_key_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_environment_yml_matches_lock():
+    lock = envfile.read_pins(ROOT / "requirements.lock")
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pinned = {}
+    for line in pip:
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)$", line)
+        if m:
+            pinned[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    assert pinned == lock, "environment.yml disagrees with requirements.lock: run `make lock`"
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_lock_pins_pandas_with_lifelines():
+    pins = envfile.read_pins(ROOT / "requirements.lock")
+    assert pins["lifelines"] == "0.30.3"
+    assert pins["pandas"].startswith("2.")  # lifelines 0.30.3 caps pandas < 3
+    for name in ("jupyterlab", "papermill", "statsmodels", "scikit-learn", "seaborn", "nbval",
+                 "pyarrow", "nbconvert", "pandera"):
+        assert name in pins, f"{name} is not pinned in requirements.lock"
+    lines = [ln for ln in (ROOT / "requirements.lock").read_text().splitlines()
+             if ln and not ln.startswith((" ", "#"))]
+    assert all("==" in ln for ln in lines), "every requirement in the lock is pinned exactly"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs"
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell tagged parameters"
+    for c in code:
+        assert not re.search(r"^\s*(def|class)\s", c.source, re.M), "logic belongs in src/"
+    params = {}
+    exec(code[0].source, {}, params)  # noqa: S102
+    assert {"dataset", "processed_dir", "output_json"} <= set(params)
+
+
+def test_key_figures_are_flat_json(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    flat = save_key_figures({"a": {"b": np.float64(0.25), "c": np.nan}, "when": pd.Timestamp("2024-07-01"),
+                             "n": np.int64(3), "ok": np.bool_(True)}, tmp_path / "k.json")
+    assert flat == {"a.b": 0.25, "a.c": None, "when": "2024-07-01", "n": 3, "ok": True}
+    assert json.loads((tmp_path / "k.json").read_text()) == flat
+    assert flatten({"s": pd.Series({"x": 1})}) == {"s.x": 1}
+
+
+def test_stage_parameters_merge_common_and_stage_keys():
+    p = pipeline.stage_parameters("synthetic", "00_data")
+    assert p["source"] == "synthetic" and p["dataset"] == "synthetic"
+    assert p["processed_dir"].endswith("data/processed/synthetic")
+    assert p["output_json"].endswith("reports/synthetic/00_data.json")
+    assert "stages" not in p and "title" not in p
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A throw-away project root: the real notebooks, a small parameters file."""
+    root = tmp_path / "proj"
+    (root / "params").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "00_data.ipynb", root / "notebooks")
+    (root / "params" / "tiny.yaml").write_text(yaml.safe_dump({
+        "source": "synthetic", "source_options": {"n_customers": 300, "random_state": 1},
+        "stages": {"00_data": {}}}))
+    return root
+
+
+@pytest.mark.slow
+def test_runner_renders_report_with_provenance_and_index(project):
+    html = pipeline.run_stage("tiny", "00_data", root=project, quiet=True)
+    text = html.read_text()
+    assert "data:image/png;base64" in text and "from churn_research" not in text
+    prov = json.loads((project / "reports" / "tiny" / "00_data.provenance.json").read_text())
+    assert prov["parameters"]["source_options"] == {"n_customers": 300, "random_state": 1}
+    assert {"processed/customers.parquet", "git_commit", "pandas"} <= set(prov["input_checksums"]) | set(prov) | set(prov["package_versions"])
+    assert prov["seconds"] > 0
+    index = render_index(project / "reports").read_text()
+    assert "tiny/00_data.html" in index and "n_customers" in index and "ok" in index
+
+
+@pytest.mark.slow
+def test_failed_stage_leaves_no_current_report(project):
+    pipeline.run_stage("tiny", "00_data", root=project, quiet=True)
+    nb = nbformat.read(project / "notebooks" / "00_data.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    code[2].source += "\nraise RuntimeError('deliberate failure for the test')"
+    nbformat.write(nb, project / "notebooks" / "00_data.ipynb")
+    with pytest.raises(SystemExit) as err:
+        pipeline.run_stage("tiny", "00_data", root=project, quiet=True)
+    msg = str(err.value)
+    assert "stage 00_data (dataset tiny) FAILED in code cell 3" in msg
+    assert "deliberate failure" in msg
+    out = project / "reports" / "tiny"
+    assert not (out / "00_data.html").exists() and not (out / "00_data.json").exists()
+    failure = json.loads((out / "00_data.failed.json").read_text())
+    assert failure["cell"].startswith("code cell 3")
+    index = (project / "reports" / "index.html").read_text()
+    assert "FAILED" in index and "tiny/00_data.html" not in index
