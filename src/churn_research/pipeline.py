@@ -23,7 +23,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -146,13 +146,14 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
         failed.write_text(json.dumps({
             "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
             "executed_notebook": str(executed.relative_to(root)),
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
             "git_commit": _git_commit(root),
         }, indent=2))
         build_index(root=root)
         raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
                          f"{text.splitlines()[0] if text else ''}\n"
-                         f"  executed notebook with the traceback: {executed.relative_to(root)}")
+                         f"  executed notebook with the traceback: {executed.relative_to(root)}"
+                         ) from None
     render_html(executed, html)
     elapsed = time.perf_counter() - started
     prov.write_text(json.dumps({
@@ -162,7 +163,7 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
         "input_checksums": _input_checksums(params),
         "package_versions": _versions(),
         "seconds": round(elapsed, 2),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }, indent=2, sort_keys=True, default=str))
     if not quiet:
         print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {elapsed:.1f} s")

@@ -156,7 +156,7 @@ def render_index(reports: str | Path) -> Path:
             vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
             extra = ""
             if (ds / "watchlist.csv").exists() and stage == "40_segments":
-                extra = " · <a href='{0}/watchlist.csv'>watchlist.csv</a>".format(html.escape(ds.name))
+                extra = f" · <a href='{html.escape(ds.name)}/watchlist.csv'>watchlist.csv</a>"
             rows.append(
                 f"<tr><td>{html.escape(stage)}</td><td><a href='{html.escape(ds.name)}/{stage}.html'>"
                 f"{html.escape(title)}</a> · <a href='{html.escape(ds.name)}/{stage}.json'>key figures"
