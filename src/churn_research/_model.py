@@ -12,9 +12,13 @@ import pandas as pd
 TABLES = ("customers", "transactions", "tickets", "surveys", "events")
 KINDS = ("contractual", "non-contractual")
 
-#: Columns that may hold personal data in raw inputs. They are dropped before anything is
-#: written to ``data/processed`` so that no report, JSON or log can show them.
-PERSONAL_COLUMNS = ("name", "first_name", "last_name", "phone", "email", "e_mail", "address")
+#: Columns that may hold personal data in raw inputs (English and common Chinese CRM headers).
+#: They are dropped from the customer-level tables before anything is written to
+#: ``data/processed`` so that no report, JSON or log can show them. (``events.name`` is the
+#: name of a business change, not of a person, and is kept.)
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "phone", "mobile", "email",
+                    "e_mail", "address", "姓名", "电话", "手机", "手机号", "邮箱", "地址")
+PERSONAL_TABLES = ("customers", "transactions", "tickets", "surveys")
 
 
 class ChurnDataError(ValueError):
@@ -121,7 +125,7 @@ class ChurnData:
             if df is None:
                 path.unlink(missing_ok=True)
                 continue
-            drop = [c for c in df.columns if c.lower() in PERSONAL_COLUMNS]
+            drop = [c for c in df.columns if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS]
             df.drop(columns=drop).to_parquet(path, index=False)
         meta = dict(self.meta)
         meta.update({

@@ -5,10 +5,9 @@ Nothing here returns personal data: columns listed in ``PERSONAL_COLUMNS`` are o
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from churn_research._model import PERSONAL_COLUMNS, ChurnData
+from churn_research._model import PERSONAL_COLUMNS, PERSONAL_TABLES, ChurnData
 from churn_research.data import DATE_COLUMNS
 
 
@@ -16,6 +15,8 @@ def personal_columns(data: ChurnData) -> dict[str, list[str]]:
     """Personal-data columns present per table (names only, never values)."""
     out = {}
     for name, df in data.tables().items():
+        if name not in PERSONAL_TABLES:
+            continue
         cols = [c for c in df.columns if c.lower() in PERSONAL_COLUMNS]
         if cols:
             out[name] = cols
@@ -29,12 +30,13 @@ def table_profile(data: ChurnData) -> pd.DataFrame:
         dates = [df[c] for c in DATE_COLUMNS[name] if c in df]
         first = min((d.min() for d in dates if d.notna().any()), default=pd.NaT)
         last = max((d.max() for d in dates if d.notna().any()), default=pd.NaT)
-        visible = df.drop(columns=[c for c in df.columns if c.lower() in PERSONAL_COLUMNS])
+        visible = df.drop(columns=[c for c in df.columns
+                                   if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS])
         rows.append({
             "table": name,
             "rows": len(df),
             "columns": visible.shape[1],
-            "customers": df["customer_id"].nunique() if "customer_id" in df else np.nan,
+            "customers": df["customer_id"].nunique() if "customer_id" in df else None,
             "first date": first.date() if pd.notna(first) else None,
             "last date": last.date() if pd.notna(last) else None,
             "missing cells": float(visible.isna().to_numpy().mean()) if visible.size else 0.0,
@@ -50,7 +52,7 @@ def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
     rows = []
     for name, df in data.tables().items():
         for col in df.columns:
-            if col.lower() in PERSONAL_COLUMNS:
+            if name in PERSONAL_TABLES and col.lower() in PERSONAL_COLUMNS:
                 continue
             share = float(df[col].isna().mean())
             if share > min_share:
@@ -91,6 +93,27 @@ def monthly_flows(data: ChurnData) -> pd.DataFrame:
     active = (joins.cumsum() - leaves.cumsum()).astype(int)
     return pd.DataFrame({"month": months.to_timestamp(), "joined": joins.to_numpy(),
                          "left": leaves.to_numpy(), "active_at_month_end": active.to_numpy()})
+
+
+def truncation_note(data: ChurnData) -> str | None:
+    """A caveat when customers started before the first recorded activity.
+
+    Such customers are in the data only because they were still customers when records
+    began (left truncation): customers who left earlier are missing, so the base before that
+    date is understated and survival analyses must use delayed entry.
+    """
+    firsts = [df["date"].min() for name, df in data.tables().items()
+              if name in ("transactions", "tickets", "surveys") and len(df)]
+    if not firsts:
+        return None
+    records_begin = min(firsts)
+    early = int((data.customers["start_date"] < records_begin).sum())
+    if not early:
+        return None
+    return (f"{early:,} customers started before records begin ({records_begin:%Y-%m-%d}); they are "
+            "in the data because they were still customers then, while customers who left before "
+            "that date are not (left truncation). The base before that date is understated, and "
+            "the survival stage uses delayed entry for these customers.")
 
 
 def tenure_months(data: ChurnData) -> pd.Series:
