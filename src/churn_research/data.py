@@ -487,13 +487,14 @@ def _coerce(data: ChurnData) -> ChurnData:
     _check_columns(data)
     out = {}
     for table, df in data.tables().items():
-        df = df.copy()
+        df = df.copy(deep=False)  # columns are replaced, never written in place: input untouched
         if "customer_id" in df:
             if df["customer_id"].isna().any():
                 raise ChurnDataError("customer_id is empty.", table=table, column="customer_id",
                                      rows=_ids(df, df["customer_id"].isna()),
                                      fix="every row needs a customer_id.")
-            if not isinstance(df["customer_id"].dtype, pd.CategoricalDtype):
+            if not (pd.api.types.is_string_dtype(df["customer_id"])
+                    or isinstance(df["customer_id"].dtype, pd.CategoricalDtype)):
                 df["customer_id"] = df["customer_id"].astype(str)
         for col in DATE_COLUMNS[table]:
             if col not in df or pd.api.types.is_datetime64_any_dtype(df[col]):
@@ -594,12 +595,12 @@ def validate(data: ChurnData) -> ChurnData:
         raise ChurnDataError("end_date before start_date.", table="customers", column="end_date",
                              rows=_ids(c, before),
                              fix="correct the dates (swapped columns?) or drop the rows.")
-    known = pd.Index(c["customer_id"].astype(str).unique())
+    known = pd.Index(c["customer_id"].unique())
     for table in ("transactions", "tickets", "surveys"):
         df = getattr(data, table)
         if df is None:
             continue
-        unknown = ~df["customer_id"].astype(str).isin(known)
+        unknown = ~df["customer_id"].isin(known)
         if unknown.any():
             raise ChurnDataError(
                 f"{int(unknown.sum())} row(s) refer to customers not in the customers table.",
