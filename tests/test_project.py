@@ -73,6 +73,7 @@ def test_stage_parameters_merge_common_and_stage_keys():
     assert p["processed_dir"].endswith("data/processed/synthetic")
     assert p["output_json"].endswith("reports/synthetic/00_data.json")
     assert "stages" not in p and "title" not in p
+    assert "source" not in pipeline.stage_parameters("synthetic", "10_indicators")
 
 
 @pytest.fixture

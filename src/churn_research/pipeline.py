@@ -47,7 +47,9 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str
                          "(copy params/synthetic.yaml and set `source:`).")
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     stages = spec.pop("stages", {}) or {}
-    params = {k: v for k, v in spec.items() if k != "title"}
+    # the data source is 00_data's business; analysis stages read only the processed data
+    skip = {"title"} | (set() if stage == "00_data" else {"source", "source_options"})
+    params = {k: v for k, v in spec.items() if k not in skip}
     params.update(stages.get(stage) or {})
     params["dataset"] = dataset
     params["processed_dir"] = str(root / "data" / "processed" / dataset)
