@@ -1,0 +1,186 @@
+"""Figures of the survival stage: Kaplan-Meier curves, the Cox forest plot, hazard ratios by
+tenure band, parametric extrapolation and sBG cohort projections.
+
+Every function draws on ``ax`` (or a new figure), titles and labels it through
+:func:`churn_research.plots.finish` and returns the axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from churn_research.plots import finish, percent_axis
+
+__all__ = ["plot_km", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
+
+
+_TICKS = {  # round tick values for log axes, by how many-fold the axis spans
+    "wide": (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100),
+    "medium": (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10),
+    "narrow": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2, 2.5, 3),
+}
+
+
+def _log_ticks(axis, lo: float, hi: float):
+    """Readable ticks on a log-scaled axis: round values between lo and hi, always with 1."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    lo, hi = min(lo, 1.0), max(hi, 1.0)
+    span = hi / max(lo, 1e-12)
+    choice = _TICKS["wide"] if span > 30 else _TICKS["medium"] if span > 4 else _TICKS["narrow"]
+    ticks = [v for v in choice if lo * 0.9 <= v <= hi * 1.1]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _ax(ax, figsize=None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: bool = True,
+            xmax: float | None = None, median_line: bool = True):
+    """Kaplan-Meier curves (one per group) with their confidence bands.
+
+    Parameters
+    ----------
+    fitters : mapping
+        ``{label: fitted lifelines.KaplanMeierFitter}`` (see ``survival.km_fit``).
+    unit : str
+        Time unit of the durations, for the x-axis label.
+    xmax : float, optional
+        Right end of the x-axis.
+    median_line : bool
+        Draw the 50% line (where a curve crosses it is the median lifetime).
+    """
+    ax = _ax(ax)
+    for label, kmf in fitters.items():
+        sf = kmf.survival_function_.iloc[:, 0]
+        n = int(kmf.event_table["removed"].sum())  # every customer leaves the risk set once
+        name = f"{label} (n={n:,})"
+        line = ax.step(sf.index, sf.to_numpy(), where="post", label=name, lw=1.8)[0]
+        if ci:
+            band = kmf.confidence_interval_survival_function_
+            ax.fill_between(band.index, band.iloc[:, 0], band.iloc[:, 1], step="post",
+                            color=line.get_color(), alpha=0.18, lw=0)
+    if median_line:
+        ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, xmax)
+    percent_axis(ax)
+    return finish(ax, title=title, xlabel=f"Tenure ({unit})", ylabel="Still customers (%)")
+
+
+def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] | None = None,
+                ax=None, value: str = "hr", xlabel: str = "Hazard ratio (log scale; < 1 = churn less)"):
+    """Forest plot of hazard (or time) ratios with confidence intervals.
+
+    Parameters
+    ----------
+    ratios : DataFrame
+        Indexed by covariate with columns ``value`` (default ``hr``), ``lower``, ``upper``.
+    truth : mapping, optional
+        ``{covariate: true ratio}`` drawn as red crosses (synthetic data).
+    """
+    r = ratios.iloc[::-1]
+    ax = _ax(ax, figsize=(8, 0.45 * len(r) + 1.6))
+    y = np.arange(len(r))
+    est = r[value].to_numpy(float)
+    ax.errorbar(est, y, xerr=[est - r["lower"].to_numpy(float), r["upper"].to_numpy(float) - est],
+                fmt="o", color="C0", ecolor="C0", capsize=3, label="estimate (95% CI)")
+    if truth:
+        ty = [i for i, c in enumerate(r.index) if c in truth]
+        ax.scatter([truth[r.index[i]] for i in ty], ty, marker="x", color="C3", zorder=3, s=50,
+                   label="true value")
+    ax.axvline(1.0, color="grey", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [str(c) for c in r.index])
+    values = np.r_[r["lower"].to_numpy(float), r["upper"].to_numpy(float), list((truth or {}).values())]
+    _log_ticks(ax.xaxis, np.nanmin(values), np.nanmax(values))
+    return finish(ax, title=title, xlabel=xlabel, ylabel="Covariate (vs reference level)")
+
+
+def plot_band_hazard_ratios(table: pd.DataFrame, *, title: str, unit: str = "months", ax=None):
+    """Hazard ratios per tenure band (the time interaction of ``survival.piecewise_hazard_ratios``):
+    a flat profile means proportional hazards hold for that covariate."""
+    ax = _ax(ax)
+    banded = table[table["band"] != "all"]
+    bands = list(dict.fromkeys(banded["band"]))
+    x = np.arange(len(bands))
+    covs = list(dict.fromkeys(c.split(" @ ")[0] for c in banded.index))
+    for k, cov in enumerate(covs):
+        sub = banded[[c.split(" @ ")[0] == cov for c in banded.index]].set_index("band").reindex(bands)
+        off = (k - (len(covs) - 1) / 2) * 0.08
+        est = sub["hr"].to_numpy(float)
+        ax.errorbar(x + off, est, yerr=[est - sub["lower"].to_numpy(float), sub["upper"].to_numpy(float) - est],
+                    fmt="o-", capsize=3, label=cov)
+    ax.axhline(1.0, color="grey", ls="--", lw=1)
+    ax.set_yscale("log")
+    _log_ticks(ax.yaxis, float(banded["lower"].min()), float(banded["upper"].max()))
+    ax.set_xticks(x, bands)
+    return finish(ax, title=title, xlabel=f"Tenure band ({unit})", ylabel="Hazard ratio (log scale)")
+
+
+def plot_parametric(km, fitters: Mapping, *, title: str, observed_until: float, unit: str = "months",
+                    ax=None, best: str | None = None):
+    """Kaplan-Meier curve with parametric fits extended beyond the observed window.
+
+    Parameters
+    ----------
+    km : lifelines.KaplanMeierFitter
+    fitters : mapping
+        ``{name: fitted univariate parametric fitter}`` (``survival.fit_parametric``).
+    observed_until : float
+        Longest observed tenure; the region to its right is shaded as extrapolation.
+    best : str, optional
+        Name of the model to draw with its confidence band (e.g. the lowest AIC).
+    """
+    ax = _ax(ax)
+    sf = km.survival_function_.iloc[:, 0]
+    ax.step(sf.index, sf.to_numpy(), where="post", color="black", lw=1.6, label="Kaplan-Meier")
+    horizon = observed_until
+    for k, (name, f) in enumerate(fitters.items()):
+        s = f.survival_function_.iloc[:, 0]
+        horizon = max(horizon, float(s.index.max()))
+        ax.plot(s.index, s.to_numpy(), color=f"C{k}", lw=2 if name == best else 1.2,
+                ls="-" if name == best else "--", label=name + (" (best AIC)" if name == best else ""))
+        if name == best:
+            ci = f.confidence_interval_survival_function_
+            ax.fill_between(ci.index, ci.iloc[:, 0], ci.iloc[:, 1], color=f"C{k}", alpha=0.15, lw=0)
+    if horizon > observed_until:
+        ax.axvspan(observed_until, horizon, color="grey", alpha=0.08, lw=0)
+        ax.axvline(observed_until, color="grey", lw=1)
+        ax.text(observed_until, 0.97, "  extrapolation", va="top", ha="left", fontsize=9, color="dimgrey")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, horizon)
+    percent_axis(ax)
+    return finish(ax, title=title, xlabel=f"Tenure ({unit})", ylabel="Still customers (%)")
+
+
+def plot_sbg_projection(projection: pd.DataFrame, *, title: str, period_label: str = "months", ax=None):
+    """Observed cohort survival (dots) vs the sBG projection (lines; solid over the calibration
+    periods, dashed beyond), with the Kaplan-Meier curve if ``km_survival`` is present."""
+    ax = _ax(ax)
+    for k, (cohort, sub) in enumerate(projection.groupby("cohort", sort=False)):
+        colour = f"C{k}"
+        cal = sub[sub["calibration"]]
+        ax.plot(sub["period"], sub["observed_survival"], "o", ms=3, color=colour, label=f"{cohort} observed")
+        ax.plot(cal["period"], cal["projected_survival"], "-", color=colour, lw=1.6, label=f"{cohort} sBG fit")
+        hold = sub[sub["period"] >= cal["period"].max()]
+        ax.plot(hold["period"], hold["projected_survival"], "--", color=colour, lw=1.6)
+    if "km_survival" in projection:
+        km = projection.drop_duplicates("period").sort_values("period")
+        ax.step(km["period"], km["km_survival"], where="post", color="black", lw=1.2, label="Kaplan-Meier (all)")
+    ax.set_ylim(0, 1.02)
+    percent_axis(ax)
+    finish(ax, title=title, xlabel=f"Tenure ({period_label}); solid = fitted, dashed = projected",
+           ylabel="Still customers (%)", legend=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.figure.tight_layout()
+    return ax
