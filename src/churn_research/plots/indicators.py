@@ -1,0 +1,256 @@
+"""Figures of the indicators stage: rates over time with confidence bands, revenue retention,
+the cohort heatmap, targets, and the change-impact figures (before/after, interrupted time
+series with its counterfactual, control chart with flagged periods).
+
+Every function draws on ``ax`` (or a new figure), titles and labels it through
+:func:`churn_research.plots.finish` and returns the axis (or the array of axes).
+Partial periods (cut short by the observation window) are left out of line plots.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from churn_research.plots import finish, percent_axis
+
+__all__ = [
+    "period_unit",
+    "plot_rate",
+    "plot_churn_retention",
+    "plot_segment_rates",
+    "plot_revenue_retention",
+    "plot_cohort_heatmap",
+    "plot_targets",
+    "plot_before_after",
+    "plot_its",
+    "plot_control_chart",
+]
+
+_LABELS = {"churn_rate": "Churn rate", "retention_rate": "Retention rate", "csat": "Mean CSAT",
+           "nps": "NPS", "complaint_rate": "Complaints per active customer",
+           "share_complaining": "Share complaining", "share_satisfied": "Share satisfied",
+           "recommendation_rate": "Promoter share", "repeat_purchase_rate": "Repeat-purchase rate",
+           "grr": "Gross revenue retention", "nrr": "Net revenue retention"}
+_UNITS = {"M": "month", "Q": "quarter", "H": "half-year", "Y": "year"}
+
+
+def period_unit(table: pd.DataFrame) -> str:
+    """``"month"``, ``"quarter"``, ... from a table's ``attrs["freq"]`` (default "period")."""
+    return _UNITS.get(table.attrs.get("freq"), "period")
+
+
+def _ax(ax, figsize=None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _complete(table: pd.DataFrame) -> pd.DataFrame:
+    if "partial" in table:
+        return table[~table["partial"].astype(bool)]
+    return table
+
+
+def _event_line(ax, event_date, label: str = "business change"):
+    if event_date is not None:
+        ax.axvline(pd.Timestamp(event_date), color="0.3", ls=":", lw=1.2, label=label)
+
+
+def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
+              lo: str | None = None, hi: str | None = None, by: str | None = None,
+              percent: bool = True, event_date=None, ax=None, xlabel: str = "Period start",
+              min_denominator: int = 0, denominator: str | None = None):
+    """A rate over time with its confidence band, one line per segment of ``by``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Any indicator table with ``period_start`` and the ``value`` column (and ``lo`` / ``hi``).
+    by : str, optional
+        Segment column: one line per level.
+    min_denominator : int
+        Leave out points whose ``denominator`` column is below this (noisy tiny segments).
+    """
+    ax = _ax(ax)
+    t = _complete(table)
+    if denominator is not None and min_denominator:
+        t = t[t[denominator] >= min_denominator]
+    groups = [(None, t)] if by is None else list(t.groupby(by, sort=True, dropna=False))
+    for name, g in groups:
+        g = g.sort_values("period_start")
+        x = pd.to_datetime(g["period_start"])
+        line, = ax.plot(x, g[value], marker="o", ms=3, lw=1.6,
+                        label=None if name is None else str(name))
+        if lo is not None and hi is not None:
+            ax.fill_between(x, g[lo], g[hi], color=line.get_color(), alpha=0.18, lw=0)
+    _event_line(ax, event_date)
+    if percent:
+        percent_axis(ax, decimals=1)
+    return finish(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+
+
+def plot_churn_retention(table: pd.DataFrame, *, title: str, event_date=None, by: str | None = None):
+    """Churn rate (left) and retention rate (right) per period with 95% Wilson bands."""
+    unit = period_unit(table)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    plot_rate(table, "churn_rate", lo="churn_ci_low", hi="churn_ci_high", by=by,
+              event_date=event_date, ax=axes[0], title=f"{title}: churn rate",
+              ylabel=f"Customers lost per {unit} (% of those at risk)")
+    plot_rate(table, "retention_rate", lo="retention_ci_low", hi="retention_ci_high", by=by,
+              event_date=event_date, ax=axes[1], title=f"{title}: retention rate",
+              ylabel=f"Customers retained per {unit} (%)")
+    fig.tight_layout()
+    return axes
+
+
+def plot_segment_rates(pooled: pd.DataFrame, by: str, *, title: str, xlabel: str, ax=None,
+                       reference: float | None = None):
+    """Horizontal bars of pooled rates per segment with their 95% intervals.
+
+    ``pooled`` is :func:`churn_research.indicators.pooled_rates` output; ``reference`` draws
+    a vertical line (e.g. the overall rate).
+    """
+    p = pooled.sort_values("rate")
+    ax = _ax(ax, figsize=(8, 0.45 * len(p) + 1.8))
+    y = np.arange(len(p))
+    err = np.vstack([p["rate"] - p["ci_low"], p["ci_high"] - p["rate"]])
+    ax.barh(y, p["rate"], xerr=err, capsize=4, color="C0", alpha=0.85)
+    ax.set_yticks(y, [str(v) for v in p[by]])
+    if reference is not None:
+        ax.axvline(reference, color="0.3", ls="--", lw=1, label="all customers")
+    percent_axis(ax, axis="x", decimals=1)
+    return finish(ax, title=title, xlabel=xlabel, ylabel=by.replace("_", " ").capitalize())
+
+
+def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, ax=None):
+    """Gross (GRR) and net (NRR) revenue retention per period (100% = base revenue kept)."""
+    ax = _ax(ax)
+    t = _complete(table).dropna(subset=["grr", "nrr"])
+    x = pd.to_datetime(t["period_start"])
+    ax.plot(x, t["grr"], marker="o", ms=3, label="gross revenue retention (GRR)")
+    ax.plot(x, t["nrr"], marker="s", ms=3, label="net revenue retention (NRR)")
+    ax.axhline(1.0, color="0.5", lw=0.8)
+    _event_line(ax, event_date)
+    percent_axis(ax)
+    unit = period_unit(table)
+    return finish(ax, title=title, xlabel="Period start",
+                  ylabel=f"Revenue kept vs previous {unit} (%)")
+
+
+def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str, ax=None, max_cohorts: int = 36):
+    """Heatmap of a cohort retention matrix (rows: start month; columns: months since start)."""
+    import seaborn as sns
+
+    m = matrix.tail(max_cohorts).dropna(axis=1, how="all")
+    ax = _ax(ax, figsize=(12, max(4.0, 0.22 * len(m) + 1.5)))
+    sns.heatmap(m, ax=ax, cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "share still a customer"},
+                xticklabels=max(1, m.shape[1] // 20), yticklabels=max(1, len(m) // 24))
+    return finish(ax, title=title, xlabel="Months since start", ylabel="Start-month cohort")
+
+
+def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
+                 labels: dict | None = None):
+    """One panel per target: the indicator over time, the straight path from baseline to
+    target (dashed) and the target at its deadline (star)."""
+    rows = targets[targets["indicator"].isin(series.columns) & targets["target"].notna()]
+    if rows.empty:
+        return None
+    n = len(rows)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), squeeze=False)
+    t = _complete(series)
+    unit = period_unit(series)
+    for ax, (_, r) in zip(axes[0], rows.iterrows(), strict=True):
+        name = r["indicator"]
+        x = pd.to_datetime(t["period_end"])
+        ax.plot(x, t[name], marker="o", ms=3, label="actual")
+        if r.get("baseline_period") is not None and not pd.isna(r["baseline"]):
+            b_end = pd.to_datetime(series.loc[series["period"] == r["baseline_period"], "period_end"]).iloc[0]
+            ax.plot([b_end, pd.Timestamp(r["by"])], [r["baseline"], r["target"]], ls="--",
+                    color="0.4", label="path to target")
+        ax.plot([pd.Timestamp(r["by"])], [r["target"]], marker="*", ms=14, color="C3", ls="",
+                label=f"target ({r['status']})")
+        pct = name not in ("csat", "nps")
+        if pct:
+            percent_axis(ax, decimals=1)
+        label = (labels or {}).get(name, _LABELS.get(name, name.replace("_", " ")))
+        finish(ax, title=f"{title}: {label}", xlabel="Period end",
+               ylabel=f"{label} per {unit}" + (" (%)" if pct else
+                                                (" (points, -100 to 100)" if name == "nps" else " (1-5)")))
+    fig.tight_layout()
+    return axes[0]
+
+
+def plot_before_after(result, *, title: str, ax=None, unit: str = "month"):
+    """Pooled churn before vs after the change with 95% intervals."""
+    ax = _ax(ax, figsize=(6.5, 4.2))
+    t = result.table
+    x = np.arange(len(t))
+    err = np.vstack([t["churn_rate"] - t["ci_low"], t["ci_high"] - t["churn_rate"]])
+    ax.bar(x, t["churn_rate"], yerr=err, capsize=8, color=["C0", "C3"], alpha=0.85)
+    ax.set_xticks(x, [f"{i}\n({r['first']} to {r['last']})" for i, r in t.iterrows()])
+    percent_axis(ax, decimals=1)
+    return finish(ax, title=title, xlabel="Phase (periods pooled)",
+                  ylabel=f"Churn per {unit} (% of customers at risk)")
+
+
+def plot_its(its, *, title: str, ax=None, unit: str = "month"):
+    """Observed churn (points with Wilson bars), the fitted segmented trend and the
+    counterfactual (pre-change trend continued, dashed, with its 95% band)."""
+    ax = _ax(ax, figsize=(11, 4.8))
+    s = its.series_
+    used = s[s["used"]]
+    x = pd.to_datetime(used["period_start"])
+    ax.errorbar(x, used["rate"], yerr=np.vstack([used["rate"] - used["rate_ci_low"],
+                                                  used["rate_ci_high"] - used["rate"]]),
+                fmt="o", ms=3.5, color="0.35", ecolor="0.75", lw=1, label="observed (95% CI)")
+    for phase, color, lab in (("before", "C0", "fitted trend before"),
+                              ("after", "C3", "fitted trend after")):
+        part = s[(s["phase"] == phase) & s["used"]]
+        ax.plot(pd.to_datetime(part["period_start"]), part["fitted"], color=color, lw=2, label=lab)
+    cf = s[s["counterfactual"].notna() & s["used"]]
+    xc = pd.to_datetime(cf["period_start"])
+    ax.plot(xc, cf["counterfactual"], color="C0", ls="--", lw=2,
+            label="counterfactual (no change)")
+    ax.fill_between(xc, cf["cf_ci_low"], cf["cf_ci_high"], color="C0", alpha=0.15, lw=0)
+    _event_line(ax, its.event_date_)
+    percent_axis(ax, decimals=1)
+    return finish(ax, title=title, xlabel="Period start",
+                  ylabel=f"Churn per {unit} (% of customers at risk)")
+
+
+def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
+    """Control chart: churn per period, centre line, control limits, baseline shaded, and
+    flagged periods (above the upper limit) marked in red."""
+    ax = _ax(ax, figsize=(11, 4.8))
+    t = chart.table_[chart.table_["phase"] != "not charted"]
+    x = pd.to_datetime(t["period_start"])
+    hist = t["phase"] == "history"
+    ax.plot(x, t["rate"], color="0.3", lw=1.2, label="churn rate")
+    ax.plot(x[~hist], t.loc[~hist, "rate"], "o", ms=3.5, color="0.3")
+    if hist.any():
+        ax.plot(x[hist], t.loc[hist, "rate"], "o", ms=3.5, color="0.7",
+                label="before the baseline (context, not flagged)")
+    xl, tl = x[~hist], t[~hist]
+    ax.step(xl, tl["ucl"], where="mid", color="C3", lw=1.2, label="upper control limit")
+    ax.step(xl, tl["lcl"], where="mid", color="C3", lw=1.2, ls="--", label="lower control limit")
+    ax.plot([xl.min(), xl.max()], [chart.center_] * 2, color="C0", lw=1.2,
+            label="centre line (baseline)")
+    base = t[t["phase"].str.startswith("baseline")]
+    if len(base):
+        ax.axvspan(pd.to_datetime(base["period_start"]).min(),
+                   pd.to_datetime(base["period_start"]).max(), color="C0", alpha=0.07,
+                   label="Phase I baseline")
+    hi = t[t["signal"] == "high"]
+    ax.plot(pd.to_datetime(hi["period_start"]), hi["rate"], "o", ms=8, mfc="none", mec="red",
+            mew=2, label="abnormally high (signal)")
+    lo = t[t["signal"] == "low"]
+    if len(lo):
+        ax.plot(pd.to_datetime(lo["period_start"]), lo["rate"], "o", ms=8, mfc="none",
+                mec="C2", mew=2, label="abnormally low")
+    percent_axis(ax, decimals=1)
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    return finish(ax, title=f"{title} ({chart.chart_}-chart)", xlabel="Period start",
+                  ylabel=f"Churn per {unit} (% of customers at risk)", legend=False)
+

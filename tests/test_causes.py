@@ -1,0 +1,355 @@
+"""Tests of churn_research.causes: numbers against known answers.
+
+* the synthetic generator's truth (log hazard ratios, top exit reason, the reason-mix shift at the
+  business change, the four claims);
+* the published IBM Telco churn rates by contract (42.7% / 11.3% / 2.8%);
+* closed forms (Wilson interval, Cochran–Armitage vs the linear-by-linear statistic, VIF) and
+  hand-built fixtures (person-period rows, claims that are true, false and untestable).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_research import ChurnData, ChurnDataError, causes, load
+
+REFERENCE = {"gender": "female", "channel": "online", "customer_type": "consumer",
+             "plan": "basic", "contract": "monthly"}
+
+
+# ------------------------------------------------------------------------------------------
+# fixtures
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synth() -> ChurnData:
+    """The default synthetic data (n = 5,000, seed 0), with the hidden satisfaction exposed."""
+    return load("synthetic", n_customers=5000, random_state=0, include_latent=True)
+
+
+@pytest.fixture(scope="module")
+def telco() -> ChurnData:
+    return load("telco")
+
+
+def _snapshot(n: int = 4000, *, seed: int = 0, tenure_effect: float = 1.0,
+              old_effect: float = 1.0, male_effect: float = 1.0, partner_effect: float = 1.0,
+              columns=("age", "gender", "channel")) -> ChurnData:
+    """One-snapshot data (every churner left in the last month), churn risks multiplied by the
+    given effects: long tenure (12+ months), age 65+, male, partner channel."""
+    rng = np.random.default_rng(seed)
+    obs = pd.Timestamp("2024-12-31")
+    tenure = rng.integers(0, 73, n)
+    age = rng.integers(18, 90, n)
+    male = rng.random(n) < 0.5
+    partner = rng.random(n) < 0.3
+    risk = np.full(n, 0.25)
+    risk *= np.where(tenure >= 12, tenure_effect, 1.0)
+    risk *= np.where(age >= 65, old_effect, 1.0)
+    risk *= np.where(male, male_effect, 1.0)
+    risk *= np.where(partner, partner_effect, 1.0)
+    churn = rng.random(n) < np.clip(risk, 0, 0.95)
+    c = pd.DataFrame({
+        "customer_id": [f"S{i:05d}" for i in range(n)],
+        "start_date": [obs - pd.DateOffset(months=int(m)) for m in tenure],
+        "end_date": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]").where(~churn, obs),
+    })
+    if "age" in columns:
+        c["age"] = age
+    if "senior_citizen" in columns:
+        c["senior_citizen"] = age >= 65
+    if "gender" in columns:
+        c["gender"] = np.where(male, "male", "female")
+    if "channel" in columns:
+        c["channel"] = np.where(partner, "partner", "online")
+    return ChurnData(customers=c, observation_end=obs, kind="contractual")
+
+
+# ------------------------------------------------------------------------------------------
+# small statistics
+# ------------------------------------------------------------------------------------------
+def test_wilson_ci_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    k, n = np.array([0, 5, 37, 100]), np.array([10, 10, 120, 100])
+    lo, hi = causes.wilson_ci(k, n)
+    ref_lo, ref_hi = proportion_confint(k, n, method="wilson")
+    np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
+    np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
+    assert lo[0] == 0 and math.isclose(hi[0], 0.2775, abs_tol=1e-4)
+
+
+def test_cochran_armitage_equals_linear_by_linear():
+    from statsmodels.stats.contingency_tables import Table
+
+    events, n = np.array([10, 25, 40, 60]), np.array([200, 210, 190, 205])
+    z, p = causes._cochran_armitage(events, n)
+    table = Table(np.column_stack([events, n - events]))
+    lbl = table.test_ordinal_association(row_scores=np.arange(4), col_scores=np.array([0, 1]))
+    # linear-by-linear (permutation variance, N - 1) vs Cochran-Armitage (binomial variance, N)
+    assert math.isclose(z**2, lbl.zscore**2 * n.sum() / (n.sum() - 1), rel_tol=1e-9)
+    assert z > 0 and p < 1e-10
+
+
+def test_vif_equals_statsmodels_variance_inflation_factor():
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"const": 1.0, "a": rng.normal(size=500), "b": rng.normal(size=500)})
+    x["c"] = x["a"] + 0.5 * x["b"] + rng.normal(scale=0.3, size=500)
+    ours = causes.vif_table(x).set_index("term")["vif"]
+    for i, col in enumerate(x.columns):
+        if col != "const":
+            assert math.isclose(ours[col], variance_inflation_factor(x.to_numpy(), i),
+                                rel_tol=1e-8)
+    assert ours["c"] > 5 > ours["b"]
+
+
+# ------------------------------------------------------------------------------------------
+# person-period expansion
+# ------------------------------------------------------------------------------------------
+def test_person_period_rows_by_hand():
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B"],
+        "start_date": pd.to_datetime(["2024-01-15", "2023-11-20"]),
+        "end_date": pd.to_datetime(["2024-03-10", None]),
+        "plan": ["basic", "premium"],
+    })
+    tickets = pd.DataFrame({"customer_id": ["A"], "date": pd.to_datetime(["2024-02-10"]),
+                            "kind": ["complaint"]})
+    events = pd.DataFrame({"date": pd.to_datetime(["2024-03-01"]), "name": ["rename"]})
+    data = ChurnData(customers=customers, tickets=tickets, events=events,
+                     observation_end=pd.Timestamp("2024-04-01"),
+                     meta={"study_start": "2024-01-01"})
+    pp = causes.person_period(data)
+    a = pp[pp["customer_id"] == "A"]
+    # A: Jan 15 - Feb 1, Feb 1 - Feb 10, Feb 10 (complaint) - Mar 1, Mar 1 - Apr 1 (churn row
+    # runs to the end of its month; at risk until Mar 10)
+    assert a["period_start"].dt.strftime("%m-%d").tolist() == ["01-15", "02-01", "02-10", "03-01"]
+    assert a["complaint_90d"].tolist() == [0, 0, 1, 1]
+    assert a["change"].tolist() == [0, 0, 0, 1]
+    assert a["event"].tolist() == [0, 0, 0, 1]
+    assert math.isclose(a["exposure"].iloc[-1], 31 / causes.MONTH_DAYS)
+    assert math.isclose(a["time_at_risk"].iloc[-1], 9 / causes.MONTH_DAYS)
+    # B: left-truncated at the study start, censored at the observation end (Apr 1)
+    b = pp[pp["customer_id"] == "B"]
+    assert b["period_start"].min() == pd.Timestamp("2024-01-01") and b["event"].sum() == 0
+    assert math.isclose(b["time_at_risk"].sum(), 91 / causes.MONTH_DAYS)
+    assert math.isclose(b["tenure_start"].iloc[0], 42 / causes.MONTH_DAYS)
+
+
+def test_person_period_totals_on_synthetic(synth):
+    pp = causes.person_period(synth)
+    frame = causes.customer_frame(synth)
+    at_risk = frame[frame["exit_date"] > frame["entry_date"]]
+    assert pp["event"].sum() == at_risk["churned"].sum()
+    days = (at_risk["exit_date"] - at_risk["entry_date"]).dt.days.sum()
+    assert math.isclose(pp["time_at_risk"].sum(), days / causes.MONTH_DAYS, rel_tol=1e-9)
+    assert (pp["exposure"] >= pp["time_at_risk"]).all() and (pp["exposure"] > 0).all()
+
+
+# ------------------------------------------------------------------------------------------
+# exit reasons
+# ------------------------------------------------------------------------------------------
+def test_reason_pareto_top_reason_is_the_truth(synth):
+    pareto = causes.reason_pareto(synth)
+    assert pareto["reason"].iloc[0] == synth.meta["truth"]["top_reason"] == "price"
+    assert math.isclose(pareto["share"].sum(), 1.0)
+    assert pareto["cumulative_share"].is_monotonic_increasing
+    assert math.isclose(pareto["cumulative_share"].iloc[-1], 1.0)
+    # base weight 0.25, doubled for the ~25% with a price rise: about 0.29 of churners
+    assert 0.22 < pareto["share"].iloc[0] < 0.32
+    by = causes.reason_pareto(synth, by="plan")
+    assert np.allclose(by.groupby("plan")["share"].sum(), 1.0)
+
+
+def test_reason_shift_detects_the_competitor_rise(synth):
+    shift = causes.reason_shift(synth)
+    assert shift.p_value < 1e-3
+    assert shift.most_increased == "competitor"
+    comp = shift.table.set_index("reason").loc["competitor"]
+    assert comp["ci_low"] > 0  # the rise's 95% interval excludes zero
+    assert shift.n_before + shift.n_after == synth.customers["end_date"].notna().sum()
+
+
+def test_reason_shift_null_when_the_mix_does_not_change():
+    data = load("synthetic", n_customers=3000, random_state=2,
+                reason_multipliers={"competitor": {"after_change": 1.0}})
+    assert causes.reason_shift(data).p_value > 0.01
+
+
+def test_reasons_absent_raise_a_clear_error(telco):
+    assert not causes.has_reasons(telco)
+    with pytest.raises(ChurnDataError, match="churn_reason"):
+        causes.reason_pareto(telco)
+
+
+# ------------------------------------------------------------------------------------------
+# driver-by-driver rates, dose-response
+# ------------------------------------------------------------------------------------------
+def test_telco_churn_by_contract_matches_published_rates(telco):
+    rates = causes.driver_rates(telco, ["contract", "tenure_months"])
+    by = rates[rates["driver"] == "contract"].set_index("level")["churn_rate"]
+    assert by["Month-to-month"] == pytest.approx(0.427, abs=0.001)
+    assert by["One year"] == pytest.approx(0.113, abs=0.001)
+    assert by["Two year"] == pytest.approx(0.028, abs=0.001)
+    tests = causes.driver_tests(rates).set_index("driver")
+    assert tests.loc["contract", "p_value"] < 1e-100
+    assert tests.loc["tenure_months", "trend_z"] < -20  # churn falls with tenure
+
+
+def test_dose_response_complaints_and_satisfaction(synth):
+    pp = causes.person_period(synth)
+    comp = causes.dose_response(synth, "complaints", pp=pp)
+    assert comp["level"].tolist() == ["0", "1", "2", "3+"]
+    # any complaint in 90 days doubles the hazard (plus the satisfaction it signals)
+    assert 1.7 < comp["rate_ratio"].iloc[1] < 3.0 and comp.attrs["trend_p_value"] < 1e-10
+    sat = causes.dose_response(synth, "satisfaction", pp=pp)
+    answered = sat[sat["level"] != "no answer yet"]
+    assert answered["churn_rate"].iloc[0] > 2 * answered["churn_rate"].iloc[-1]
+    assert sat.attrs["trend_z"] < -5
+
+
+# ------------------------------------------------------------------------------------------
+# the driver model against the generator's truth
+# ------------------------------------------------------------------------------------------
+def test_driver_model_recovers_every_true_effect_when_satisfaction_is_observed(synth):
+    """With the hidden satisfaction as a driver the hazard model is correctly specified: every
+    true log hazard ratio lies within 3 standard errors, at least 10 of the 12 95% intervals
+    cover it, and log(tenure)'s coefficient estimates the Weibull shape minus one."""
+    drivers = ["contract", "plan", "price_rise", "channel", "customer_type", "gender", "age",
+               "complaint_90d", "change", "satisfaction_latent"]
+    model = causes.DriverModel(drivers=drivers, reference=REFERENCE).fit(synth)
+    assert model.design_ == "person-period" and model.link_ == "cloglog"
+    cmp = causes.compare_with_truth(model.effects_, synth.meta["truth"]["log_hr"])
+    assert len(cmp) == 12
+    se = (cmp["coef_high"] - cmp["coef_low"]) / (2 * 1.959964)
+    assert ((cmp["coef"] - cmp["true_log_hr"]).abs() < 3 * se).all(), cmp
+    assert cmp["covered"].sum() >= 10, cmp
+    shape = model.effects_.set_index("term").loc["log_tenure"]
+    assert abs(shape["coef"] - (synth.meta["truth"]["weibull_shape"] - 1)) < 3 * shape["se"]
+
+
+def test_driver_model_with_observable_drivers(synth):
+    """Default drivers (what a researcher has: attributes, complaints, the last survey answer,
+    the change). Every true effect has the right sign, and every effect except the complaint lies
+    within 3 standard errors of the truth with at least 8 of those 10 95% intervals covering it
+    (seed 0: all 10). The complaint effect also carries part of the hidden satisfaction
+    (complainers are the dissatisfied) and is biased upwards; the hidden satisfaction also
+    attenuates the annual-contract effect by about one standard error (12 seeds checked)."""
+    model = causes.DriverModel(reference=REFERENCE).fit(synth)
+    assert "satisfaction_latent" not in model.drivers_ and "last_csat" in model.drivers_
+    cmp = causes.compare_with_truth(model.effects_, synth.meta["truth"]["log_hr"]).set_index("term")
+    assert len(cmp) == 11 and cmp["sign_ok"].all(), cmp
+    rest = cmp.drop(index="complaint_90d")
+    se = (rest["coef_high"] - rest["coef_low"]) / (2 * 1.959964)
+    assert ((rest["coef"] - rest["true_log_hr"]).abs() < 3 * se).all(), rest
+    assert rest["covered"].sum() >= 8, rest
+    complaint_hr = math.exp(cmp.loc["complaint_90d", "coef"])
+    assert 1.5 < complaint_hr < 3.5 and cmp.loc["complaint_90d", "coef_low"] > 0
+    assert model.vif_["vif"].max() < 5 and not model.warnings_
+
+
+def test_snapshot_model_on_telco_warns_about_collinearity(telco):
+    model = causes.DriverModel(
+        drivers=["contract", "internet_service", "tech_support", "monthly_charges",
+                 "total_charges", "tenure_months"],
+        reference={"contract": "Month-to-month", "internet_service": "DSL"}).fit(telco)
+    assert model.design_ == "snapshot" and model.ratio_name == "odds ratio"
+    e = model.effects_.set_index("term")
+    assert e.loc["contract[Two year]", "ci_high"] < e.loc["contract[One year]", "ci_low"] < 1
+    text = " ".join(model.warnings_)
+    assert "tech_support[No internet service]" in text  # aliased with internet_service[No]
+    assert "VIF" in text and "total_charges_per_1000" in text
+    assert "tech_support[No internet service]" not in e.index
+
+
+# ------------------------------------------------------------------------------------------
+# importance comparison and profiles
+# ------------------------------------------------------------------------------------------
+def test_importance_agrees_with_the_glm_on_telco(telco):
+    model = causes.DriverModel(
+        drivers=["contract", "tenure_months", "internet_service", "payment_method", "gender",
+                 "partner"]).fit(telco)
+    comp = causes.compare_importance(model, n_repeats=3, random_state=0)
+    assert set(comp["driver"]) == {"contract", "tenure", "internet_service", "payment_method",
+                                   "gender", "partner"}
+    top_glm = set(comp.nsmallest(3, "glm_rank")["driver"])
+    top_imp = set(comp.nsmallest(3, "importance_rank")["driver"])
+    assert {"contract", "tenure"} <= top_glm & top_imp
+    assert comp.attrs["spearman"] > 0.5 and comp.attrs["test_score"] > 0.8
+
+
+def test_churn_profiles_on_telco(telco):
+    prof = causes.churn_profiles(telco, ["contract", "internet_service", "payment_method",
+                                         "tenure_months"], random_state=0)
+    assert prof["n"].sum() == len(telco.customers)
+    base = prof.attrs["base_rate"]
+    assert np.allclose(prof["lift"], prof["churn_rate"] / base)
+    top = prof.iloc[0]
+    assert "contract = Month-to-month" in top["rule"] and "Fiber optic" in top["rule"]
+    assert top["lift"] > 2 and top["high_churn"]
+
+
+# ------------------------------------------------------------------------------------------
+# common claims
+# ------------------------------------------------------------------------------------------
+CLAIM_COLUMNS = ["claim", "supported", "effect", "ci_low", "ci_high", "p_value", "n", "method",
+                 "note"]
+
+
+def test_claims_on_synthetic_match_the_truth(synth):
+    claims = causes.test_claims(synth).set_index("claim")
+    assert set(CLAIM_COLUMNS) - {"claim"} <= set(claims.columns)
+    assert claims.loc["tenure", "supported"]          # decreasing Weibull hazard (k = 0.8)
+    assert claims.loc["age", "supported"]             # -0.15 per 10 years
+    assert not claims.loc["gender", "supported"]      # no effect
+    assert claims.loc["channel", "supported"]         # partner -0.30, business -0.25
+    assert claims.loc["gender", "ci_low"] < 1 < claims.loc["gender", "ci_high"]
+    assert "rates" in claims.loc["tenure", "method"]
+
+
+def test_claims_true_false_and_untestable_fixtures():
+    true = causes.test_claims(_snapshot(tenure_effect=0.5, old_effect=0.6, male_effect=0.7,
+                                        partner_effect=0.6, seed=1)).set_index("claim")
+    assert true["supported"].tolist() == [True, True, True, True]
+    assert (true["effect"] < 1).all() and (true["p_value"] < 0.05).all()
+    assert "risk ratio" in true["method"].iloc[0]
+
+    false = causes.test_claims(_snapshot(tenure_effect=1.6, old_effect=1.0, male_effect=1.0,
+                                         partner_effect=1.5, seed=2)).set_index("claim")
+    assert false["supported"].tolist() == [False, False, False, False]
+    assert "opposite direction" in false.loc["tenure", "note"]
+    assert false.loc["gender", "ci_low"] < 1 < false.loc["gender", "ci_high"]
+
+    none = causes.test_claims(_snapshot(columns=(), seed=3)).set_index("claim")
+    assert none["supported"].dtype == "boolean"
+    assert none["supported"].isna().tolist() == [False, True, True, True]
+    for claim, word in [("age", "age"), ("gender", "gender"), ("channel", "channel")]:
+        assert "Not testable" in none.loc[claim, "note"] and word in none.loc[claim, "note"]
+        assert np.isnan(none.loc[claim, "effect"])
+
+
+def test_claims_age_from_a_senior_flag_only():
+    data = _snapshot(old_effect=1.8, columns=("senior_citizen",), seed=4)
+    row = causes.test_claims(data).set_index("claim").loc["age"]
+    assert not pd.isna(row["supported"]) and not row["supported"]
+    assert row["effect"] > 1 and "senior" in row["note"] and "65" in row["note"]
+
+
+def test_claims_tenure_untestable_for_inferred_churn():
+    data = load("cdnow", sample=True)
+    claims = causes.test_claims(data).set_index("claim")
+    assert pd.isna(claims.loc["tenure", "supported"]) and "inferred" in claims.loc["tenure", "note"]
+    assert claims["supported"].isna().all()
+
+
+def test_functions_do_not_mutate_their_input(synth):
+    before = synth.customers.copy()
+    causes.customer_frame(synth, horizon_months=12)
+    causes.driver_rates(synth, ["plan", "age"], horizon_months=12)
+    causes.test_claims(_snapshot(seed=5))
+    pd.testing.assert_frame_equal(synth.customers, before)

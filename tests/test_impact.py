@@ -1,0 +1,189 @@
+"""Change impact: known answers on simulated counts, and the synthetic generator's truth
+(ITS level change vs the true log hazard ratio; control chart catches an injected spike and
+does not raise false alarms on a stable baseline across seeds)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from churn_research import impact
+from churn_research import indicators as ind
+from churn_research.synthetic import generate
+
+CHANGE = "2024-07-01"
+TRUE_LOG_HR = math.log(1.5)
+
+
+@cache
+def _monthly(seed: int, hr: float = 1.5, spike: float | None = None) -> pd.DataFrame:
+    extra = {"spike": {"month": "2023-03", "hazard_ratio": spike}} if spike else {}
+    data = generate(4000, random_state=seed, change_hazard_ratio=hr, **extra)
+    return ind.churn_table(data, freq="M")
+
+
+def _counts_table(k, n, start="2020-01-01"):
+    per = pd.period_range(start, periods=len(k), freq="M")
+    return pd.DataFrame({"period": per.astype(str), "period_start": per.start_time,
+                         "period_end": per.end_time.normalize(), "days": per.days_in_month,
+                         "partial": False, "numerator": k, "denominator": n})
+
+
+# ------------------------------------------------------------------------------------------
+def test_before_after_known_counts():
+    t = _counts_table([10, 10, 10, 20, 20, 20], [500] * 6)
+    ba = impact.before_after(t, event_date="2020-04-01")
+    assert ba.table.loc["before", "churn_rate"] == pytest.approx(30 / 1500)
+    assert ba.table.loc["after", "churn_rate"] == pytest.approx(60 / 1500)
+    lo, hi = proportion_confint(60, 1500, method="wilson")
+    assert (ba.table.loc["after", "ci_low"], ba.table.loc["after", "ci_high"]) == pytest.approx((lo, hi))
+    assert ba.difference == pytest.approx(0.02) and ba.ratio == pytest.approx(2.0)
+    d = confint_proportions_2indep(60, 1500, 30, 1500, method="newcomb", compare="diff")
+    assert ba.difference_ci == pytest.approx(tuple(d))
+    assert ba.ratio_ci[0] > 1 and ba.p_value < 0.01
+    assert ba.dispersion == 1.0   # identical periods within each side: no overdispersion
+
+
+def test_mid_period_event_and_partial_periods_are_left_out():
+    t = _counts_table([10] * 6, [500] * 6)
+    t.loc[5, "partial"] = True
+    s = impact.prepare_series(t, event_date="2020-03-15")
+    assert s["phase"].tolist() == ["before", "before", "transition", "after", "after", "partial"]
+    assert s["used"].tolist() == [True, True, False, True, True, False]
+
+
+def test_its_recovers_a_known_cloglog_model():
+    rng = np.random.default_rng(1)
+    T, t0 = 48, 30
+    t = np.arange(T)
+    post = (t >= t0).astype(float)
+    eta = math.log(0.02) - 0.004 * t + 0.5 * post + 0.01 * (t - t0) * post
+    n = np.full(T, 20000)
+    k = rng.binomial(n, 1 - np.exp(-np.exp(eta)))
+    tab = _counts_table(k, n)
+    tab["days"] = 30  # equal lengths: no offset effect
+    its = impact.InterruptedTimeSeries().fit(tab, event_date=tab["period_start"].iloc[t0])
+    p = its.params_.set_index("term")
+    for term, truth in (("pre_trend", -0.004), ("level_change", 0.5), ("slope_change", 0.01)):
+        assert p.loc[term, "ci_low"] <= truth <= p.loc[term, "ci_high"], term
+    assert its.hazard_ratio_ == pytest.approx(math.exp(its.level_change_))
+    # the counterfactual is the pre-change line continued
+    s = its.series_
+    b = its.params_["estimate"].to_numpy()
+    expect = 1 - np.exp(-np.exp(b[0] + b[1] * s["t"].iloc[t0:]))
+    assert s["counterfactual"].iloc[t0:].to_numpy() == pytest.approx(expect.to_numpy())
+    assert s["counterfactual"].iloc[:t0].isna().all()
+    assert its.excess_churned_ > 0
+
+
+SEEDS = range(10)
+
+
+def test_its_level_change_matches_synthetic_truth():
+    """The cloglog ITS level change estimates the generator's log hazard ratio log(1.5)."""
+    fits = [impact.InterruptedTimeSeries(link="cloglog").fit(_monthly(s), event_date=CHANGE)
+            for s in SEEDS]
+    est = np.array([f.level_change_ for f in fits])
+    covered = [f.level_change_ci_[0] <= TRUE_LOG_HR <= f.level_change_ci_[1] for f in fits]
+    assert (est > 0).all()                                   # true sign in every seed
+    assert all(f.level_change_ci_[0] > 0 for f in fits)      # and detected
+    assert covered[0]                                        # the default dataset's CI covers it
+    assert sum(covered) >= 8                                 # 95% intervals: ~9.5 of 10 expected
+    assert abs(est.mean() - TRUE_LOG_HR) < 0.06              # no material bias (sd/seed ~0.09)
+
+
+def test_its_without_a_change_covers_zero():
+    fits = [impact.InterruptedTimeSeries().fit(_monthly(s, hr=1.0), event_date=CHANGE)
+            for s in SEEDS]
+    covered = [f.level_change_ci_[0] <= 0 <= f.level_change_ci_[1] for f in fits]
+    assert sum(covered) >= 8
+    assert abs(np.mean([f.level_change_ for f in fits])) < 0.06
+
+
+# ------------------------------------------------------------------------------------------
+def test_laney_limits_formula():
+    k = np.array([20, 25, 18, 30, 22, 27, 19, 24, 21, 26])
+    n = np.full(10, 1000)
+    tab = _counts_table(k, n)
+    cc = impact.ControlChart(chart="laney").fit(tab, baseline_end="2021-01-01",
+                                                baseline_periods=None)
+    pbar = k.sum() / n.sum()
+    sp = math.sqrt(pbar * (1 - pbar) / 1000)
+    z = (k / n - pbar) / sp
+    sigma_z = np.abs(np.diff(z)).mean() / 1.128
+    assert cc.center_ == pytest.approx(pbar)
+    assert cc.sigma_z_ == pytest.approx(sigma_z)
+    assert cc.table_["ucl"].iloc[0] == pytest.approx(pbar + 3 * sp * sigma_z)
+    p = impact.ControlChart(chart="p").fit(tab, baseline_end="2021-01-01", baseline_periods=None)
+    assert p.table_["ucl"].iloc[0] == pytest.approx(pbar + 3 * sp)
+
+
+def test_laney_for_overdispersed_large_bases():
+    """With a million customers, natural month-to-month variation of the underlying rate
+    dwarfs binomial noise: the p-chart signals constantly, Laney's p' does not."""
+    rng = np.random.default_rng(7)
+    T = 36
+    n = np.full(T, 1_000_000)
+    p_true = 0.02 * np.exp(rng.normal(0, 0.05, T))   # stable process, 5% extra variation
+    tab = _counts_table(rng.binomial(n, p_true), n)
+    auto = impact.ControlChart().fit(tab, baseline_end="2022-01-01")
+    plain = impact.ControlChart(chart="p").fit(tab, baseline_end="2022-01-01")
+    assert auto.chart_ == "laney p'" and auto.sigma_z_ > 3
+    assert len(plain.flagged_ + plain.flagged_low_ + plain.baseline_flagged_) >= 5
+    assert auto.flagged_ == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_control_chart_flags_an_injected_spike(seed):
+    cc = impact.control_chart(_monthly(seed, spike=3.0), baseline_end=CHANGE)
+    assert "2023-03" in cc.flagged_
+    # the spike is set aside in Phase I, so it does not widen the limits
+    assert "2023-03" in cc.baseline_flagged_
+    assert cc.table_.set_index("period").loc["2023-03", "rate"] > 1.5 * cc.table_["ucl"].max()
+    # the change (hazard ratio 1.5) raises alarms after it
+    assert any(p >= "2024-07" for p in cc.flagged_)
+
+
+def test_control_chart_false_alarms_on_a_stable_business():
+    """No change, no spike: no period is flagged high, across ten seeds (4000 customers,
+    24 baseline months + 18 monitored months each, 420 months in all)."""
+    alarms = {}
+    for seed in SEEDS:
+        cc = impact.control_chart(_monthly(seed, hr=1.0), baseline_end=CHANGE)
+        alarms[seed] = cc.flagged_
+        assert (cc.table_["phase"] == "baseline").sum() == 24
+    assert all(not v for v in alarms.values()), alarms
+
+
+def test_diff_in_diff_recovers_the_effect():
+    rng = np.random.default_rng(5)
+    per = pd.period_range("2022-01", periods=36, freq="M")
+    season = 0.2 * np.sin(np.arange(36) / 12 * 2 * np.pi)
+    rows = []
+    for seg, base, effect in (("exposed", math.log(0.02), math.log(1.5)), ("spared", math.log(0.03), 0.0)):
+        eta = base + season + effect * (per.start_time >= pd.Timestamp("2024-01-01"))
+        n = np.full(36, 30000)
+        k = rng.binomial(n, 1 - np.exp(-np.exp(eta)))
+        rows.append(pd.DataFrame({"region": seg, "period": per.astype(str),
+                                  "period_start": per.start_time, "period_end": per.end_time.normalize(),
+                                  "days": 30, "partial": False, "numerator": k, "denominator": n}))
+    tab = pd.concat(rows, ignore_index=True)
+    did = impact.diff_in_diff(tab, segment="region", treated="exposed", control="spared",
+                              event_date="2024-01-01")
+    assert did["delta_ci_low"] <= math.log(1.5) <= did["delta_ci_high"]
+    assert did["delta_ci_low"] > 0 and did["pretrend_p_value"] > 0.01
+
+
+def test_verdict_says_worse_on_synthetic_data():
+    t = _monthly(0)
+    its = impact.InterruptedTimeSeries().fit(t, event_date=CHANGE)
+    ba = impact.before_after(t, event_date=CHANGE)
+    cc = impact.control_chart(t, baseline_end=CHANGE)
+    text = impact.verdict(its=its, before_after=ba, chart=cc)
+    assert text.startswith("**Verdict: churn got worse")
+    assert "hazard ratio" in text and "control chart" in text
