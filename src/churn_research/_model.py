@@ -64,7 +64,7 @@ class ChurnData:
     kind : {"contractual", "non-contractual"}
         ``contractual``: ``end_date`` is an explicit cancellation. ``non-contractual``: the
         end date was inferred from inactivity (``meta["inactivity_days"]`` days without a
-        purchase; see :func:`churn_research.data.infer_churn`).
+        purchase; see :func:`churn_research.data.infer_end_dates`).
     meta : dict
         ``source``, ``licence``, ``checksums`` (sha256 of every input file) and, for synthetic
         data, ``truth`` (the generator's true parameters).
