@@ -73,8 +73,14 @@ test-fast: $(ENV_STAMP) ## the test suite without the notebook runs
 lint: $(ENV_STAMP) ## ruff on the package and tests
 	$(VENV)/bin/ruff check src tests
 
-bench: $(ENV_STAMP) ## performance benchmarks -> reports/bench/
-	$(PY) -m benchmarks
+bench: $(ENV_STAMP) .venv-bench/.installed ## performance benchmarks -> reports/bench/ (BENCH_ARGS=--quick)
+	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# separate environment for the head-to-head against lifetimes (needs numpy 1.x); never .venv
+.venv-bench/.installed: benchmarks/requirements-bench.lock | $(ENV_STAMP)
+	@test -x .venv-bench/bin/python || $(PY) -m venv --without-pip .venv-bench
+	$(UV) pip sync --python .venv-bench/bin/python --quiet benchmarks/requirements-bench.lock
+	@touch $@
 
 clean: ## remove generated reports, processed data and build files (keeps the environment)
 	rm -rf reports build data/processed

@@ -1,0 +1,290 @@
+"""The scaling steps: what each one times, what it needs, and whether it exists yet.
+
+Each step runs in its own fresh process (:mod:`benchmarks.child`): ``setup`` loads its inputs
+from the size's data cache (untimed), the kernel's peak-RSS counter is reset, then ``run`` is
+timed ``repeat`` times (fewer when the time budget is spent). A step whose package function
+does not exist (a stage module not landed yet) or does not import is recorded as
+``"not available yet"`` with the reason, not as a failure.
+
+The cache of a size is written by the ``generate`` step (the generator's output, personal
+columns dropped, as ``ChurnData.write`` stores processed data) and, for BG/NBD, by
+``btyd_summary`` (the frequency / recency / T arrays).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Cox covariates: the synthetic generator's customer attributes with a true effect.
+COX_COVARIATES = ["gender", "age", "channel", "customer_type", "plan", "contract", "price_rise"]
+COX_OPTIONS = {"per": {"age": 10},
+               "reference": {"gender": "female", "channel": "online",
+                             "customer_type": "consumer", "plan": "basic", "contract": "monthly"}}
+
+
+@dataclass
+class Step:
+    """One measured step.
+
+    ``requires``: (module, attribute) pairs that must exist. ``setup(ctx)`` returns the inputs
+    (untimed); ``run(inputs, ctx)`` is timed and may return ``(result, extras)``; ``finish``
+    (optional, untimed, after the peak is read) gets the last result.
+    """
+
+    name: str
+    label: str
+    requires: list[tuple[str, str]]
+    setup: Callable[[dict], Any]
+    run: Callable[[Any, dict], Any]
+    finish: Callable[[Any, Any, dict], dict] | None = None
+    uses_cache: bool = True
+    reset_peak: bool = True
+    #: largest size run by default (None: every size); ``--cox-entry`` lifts it for Cox
+    max_n: int | None = None
+    note: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def check_available(requires) -> tuple[bool, str | None]:
+    """Whether every (module, attribute) exists and imports; else the reason."""
+    for module, attr in requires:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                return False, f"{module} does not exist yet"
+            return False, f"{module} does not import: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a module being edited may raise anything
+            return False, f"{module} does not import: {type(exc).__name__}: {exc}"
+        if attr and not hasattr(mod, attr):
+            return False, f"{module}.{attr} does not exist yet"
+    return True, None
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------
+def read_data(cache: Path, tables=None):
+    """The size's ChurnData from the cache, with only ``tables`` (all when None)."""
+    import pandas as pd
+
+    from churn_research import ChurnData
+
+    cache = Path(cache)
+    if not (cache / "meta.json").exists():
+        raise FileNotFoundError(f"no data cache in {cache}: run the generate step first")
+    if tables is None:
+        return ChurnData.read(cache)
+    meta = json.loads((cache / "meta.json").read_text())
+    obs = pd.Timestamp(meta.pop("observation_end"))
+    kind = meta.pop("kind")
+    meta.pop("tables", None)
+    frames = {t: pd.read_parquet(cache / f"{t}.parquet") for t in tables
+              if (cache / f"{t}.parquet").exists()}
+    return ChurnData(**frames, observation_end=obs, kind=kind, meta=meta)
+
+
+def _rows(data) -> dict[str, int]:
+    return {name: len(df) for name, df in data.tables().items()}
+
+
+# ---------------------------------------------------------------------------------------
+# generation, loading / validation
+# ---------------------------------------------------------------------------------------
+def _generate(inputs, ctx):
+    from churn_research.synthetic import generate
+
+    data = generate(ctx["n"], random_state=ctx.get("random_state", 0))
+    return data, {"rows": _rows(data)}
+
+
+def _generate_finish(data, inputs, ctx):
+    cache = ctx.get("cache")
+    if cache and data is not None:
+        data.write(cache)
+    return {}
+
+
+def _load_validate(inputs, ctx):
+    import time
+
+    from churn_research import ChurnData
+    from churn_research.data import validate
+
+    t0 = time.perf_counter()
+    data = ChurnData.read(ctx["cache"])
+    t1 = time.perf_counter()
+    validate(data)
+    t2 = time.perf_counter()
+    return None, {"read_s": t1 - t0, "validate_s": t2 - t1, "rows": _rows(data)}
+
+
+# ---------------------------------------------------------------------------------------
+# stage functions
+# ---------------------------------------------------------------------------------------
+#: The churn_table call measured: monthly churn per plan (the contractual synthetic data need
+#: only the customers table).
+CHURN_TABLE_OPTIONS = {"freq": "M", "by": "plan"}
+
+
+def _churn_table_setup(ctx):
+    return read_data(ctx["cache"], tables=("customers",))
+
+
+def _churn_table(data, ctx):
+    from churn_research.indicators import churn_table
+
+    table = churn_table(data, **CHURN_TABLE_OPTIONS)
+    return None, {"result_rows": int(len(table)), "call": "churn_table(data, freq='M', by='plan')"}
+
+
+def _rfm_setup(ctx):
+    return read_data(ctx["cache"], tables=("customers", "transactions"))
+
+
+def _rfm(data, ctx):
+    from churn_research.segments import rfm
+
+    table = rfm(data)
+    return None, {"result_rows": int(len(table))}
+
+
+def _cox_setup(ctx):
+    import time
+
+    from churn_research.survival import durations
+
+    data = read_data(ctx["cache"], tables=("customers",))
+    t0 = time.perf_counter()
+    df = durations(data)
+    ctx["extras_once"] = {"durations_s": time.perf_counter() - t0}
+    del data
+    return df
+
+
+def _cox_run(df, entry: bool):
+    from churn_research.survival import CoxRegression
+
+    model = CoxRegression(COX_COVARIATES, use_entry=entry, **COX_OPTIONS).fit(df)
+    return None, {"n": int(model.n_), "events": int(model.events_), "delayed_entry": entry,
+                  "coefficients": int(len(model.hazard_ratios_))}
+
+
+def _cox(df, ctx):
+    return _cox_run(df, entry=False)
+
+
+def _cox_entry(df, ctx):
+    return _cox_run(df, entry=True)
+
+
+def _summary_setup(ctx):
+    import pandas as pd
+
+    cache = Path(ctx["cache"])
+    meta = json.loads((cache / "meta.json").read_text())
+    tx = pd.read_parquet(cache / "transactions.parquet", columns=["customer_id", "date", "amount"])
+    return {"transactions": tx, "calibration_end": pd.Timestamp(meta["observation_end"])}
+
+
+def _summary(inputs, ctx):
+    from churn_research.clv import rfm_summary
+
+    s = rfm_summary(inputs["transactions"], calibration_end=inputs["calibration_end"], freq="W")
+    return s, {"result_rows": int(len(s))}
+
+
+def _summary_finish(summary, inputs, ctx):
+    import numpy as np
+
+    if summary is not None and ctx.get("cache"):
+        np.savez(Path(ctx["cache"]) / "btyd_summary.npz",
+                 frequency=summary["frequency"].to_numpy(float),
+                 recency=summary["recency"].to_numpy(float), T=summary["T"].to_numpy(float))
+    return {}
+
+
+def _bgnbd_setup(ctx):
+    import numpy as np
+
+    path = Path(ctx["cache"]) / "btyd_summary.npz"
+    if not path.exists():
+        data = _summary_setup(ctx)
+        summary, _ = _summary(data, ctx)
+        _summary_finish(summary, data, ctx)
+        del data, summary
+    z = np.load(path)
+    return {k: z[k] for k in ("frequency", "recency", "T")}
+
+
+def _bgnbd(arrays, ctx):
+    import numpy as np
+
+    from churn_research.clv import BetaGeo
+
+    model = BetaGeo().fit(arrays["frequency"], arrays["recency"], arrays["T"])
+    unique = np.unique(np.stack([arrays["frequency"], arrays["recency"], arrays["T"]]), axis=1).shape[1]
+    return None, {"params": {k: float(getattr(model, f"{k}_")) for k in ("r", "alpha", "a", "b")},
+                  "converged": bool(model.converged_), "iterations": int(model.n_iter_),
+                  "unique_rows": int(unique), "customers": int(len(arrays["T"]))}
+
+
+# ---------------------------------------------------------------------------------------
+# the whole pipeline
+# ---------------------------------------------------------------------------------------
+def _pipeline_setup(ctx):
+    from benchmarks import project
+
+    dest = project.copy_project(prefix=f"bench-pipeline-{ctx['n']}-")
+    project.set_size(dest, ctx["n"])
+    ctx["cleanup"] = dest
+    return dest
+
+
+def _pipeline(dest, ctx):
+    from benchmarks import project
+
+    project.clean(dest)
+    result = project.run_make(dest, target="reports", jobs=ctx.get("jobs", 2),
+                              timeout=ctx.get("timeout"))
+    extras = {"status": result["status"], "command": result["command"],
+              **project.stage_seconds(dest)}
+    if result["status"] != "ok":
+        extras["output_tail"] = result["output_tail"][-800:]
+    return None, extras
+
+
+STEPS: dict[str, Step] = {s.name: s for s in [
+    Step("generate", "generation", [("churn_research.synthetic", "generate")],
+         setup=lambda ctx: None, run=_generate, finish=_generate_finish, uses_cache=False),
+    Step("load_validate", "loading/validation",
+         [("churn_research._model", "ChurnData"), ("churn_research.data", "validate")],
+         setup=lambda ctx: None, run=_load_validate),
+    Step("churn_table", "churn_table", [("churn_research.indicators", "churn_table")],
+         setup=_churn_table_setup, run=_churn_table),
+    Step("rfm", "RFM", [("churn_research.segments", "rfm")], setup=_rfm_setup, run=_rfm),
+    Step("cox_fit", "Cox fit",
+         [("churn_research.survival", "durations"), ("churn_research.survival", "CoxRegression")],
+         setup=_cox_setup, run=_cox, note="CoxRegression(use_entry=False): lifelines' batch path"),
+    Step("cox_fit_entry", "Cox fit, delayed entry",
+         [("churn_research.survival", "durations"), ("churn_research.survival", "CoxRegression")],
+         setup=_cox_setup, run=_cox_entry, max_n=10_000,
+         note="CoxRegression() with delayed entry, as 30_survival fits it: lifelines' entry_col "
+              "path, far slower (beyond 10^4 customers only with --cox-entry)"),
+    Step("btyd_summary", "BTYD summary (rfm_summary)", [("churn_research.clv", "rfm_summary")],
+         setup=_summary_setup, run=_summary, finish=_summary_finish),
+    Step("bgnbd_fit", "BG/NBD fit",
+         [("churn_research.clv", "BetaGeo"), ("churn_research.clv", "rfm_summary")],
+         setup=_bgnbd_setup, run=_bgnbd),
+    Step("pipeline", "whole pipeline (make -j2 reports)",
+         [("churn_research.pipeline", "run_stage")],
+         setup=_pipeline_setup, run=_pipeline, uses_cache=False, reset_peak=False),
+]}
+
+#: Default order (generate first: it writes the cache the others read).
+ORDER = list(STEPS)
