@@ -301,3 +301,44 @@ def test_directory_copy_is_independent(tmp_path, valid_dir):
     copy = tmp_path / "copy"
     shutil.copytree(valid_dir, copy)
     assert load(copy, observation_end="2024-06-30").customers.shape == (4, 6)
+
+
+# ---------------------------------------------------------------------------------------
+# model samples of large customer bases
+# ---------------------------------------------------------------------------------------
+def test_sample_customers_keeps_whole_customers_and_is_seeded():
+    from churn_research._model import sample_note
+
+    data = load("synthetic", n_customers=3000, random_state=1)
+    small = data.sample_customers(3000)
+    assert small is data and sample_note(small) == ""
+    assert data.sample_customers(None) is data
+    s = data.sample_customers(500, random_state=7)
+    ids = set(s.customers["customer_id"])
+    assert len(ids) == 500 and ids <= set(data.customers["customer_id"])
+    for name in ("transactions", "tickets", "surveys"):
+        full, part = getattr(data, name), getattr(s, name)
+        assert set(part["customer_id"]) <= ids
+        # every row of a sampled customer is kept, none of the others
+        assert len(part) == int(full["customer_id"].isin(ids).sum())
+    pd.testing.assert_frame_equal(s.events, data.events)
+    assert s.meta["sample"] == {"customers": 500, "of": 3000, "random_state": 7}
+    assert "truth" in s.meta and s.observation_end == data.observation_end
+    again = data.sample_customers(500, random_state=7)
+    assert list(again.customers["customer_id"]) == list(s.customers["customer_id"])
+    other = data.sample_customers(500, random_state=8)
+    assert set(other.customers["customer_id"]) != ids
+    assert "500 of the 3,000 customers (seed 7" in sample_note(s)
+    with pytest.raises(ValueError, match="at least 1"):
+        data.sample_customers(0)
+
+
+def test_sample_churn_rate_is_unbiased():
+    """The sample's churn share stays within sampling error of the whole base's."""
+    data = load("synthetic", n_customers=20_000, random_state=2)
+    p = data.customers["end_date"].notna().mean()
+    shares = [data.sample_customers(2000, random_state=k).customers["end_date"].notna().mean()
+              for k in range(20)]
+    se = (p * (1 - p) / 2000 * (1 - 2000 / 20_000)) ** 0.5
+    assert abs(sum(shares) / len(shares) - p) < 3 * se / len(shares) ** 0.5
+    assert max(abs(x - p) for x in shares) < 4 * se

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from churn_research import ChurnData
+from churn_research import ChurnData, load
 from churn_research import indicators as ind
 
 D = pd.Timestamp
@@ -350,3 +350,30 @@ def test_a_million_customers_in_seconds():
     assert time.perf_counter() - t0 < 10
     assert t["new"].sum() == n
     assert t["churned"].sum() == int(pd.notna(end).sum())
+
+
+def test_unique_keys_matches_numpy_unique():
+    from churn_research.indicators import _unique_keys
+
+    rng = np.random.default_rng(3)
+    key = rng.integers(0, 5000, size=20_000)
+    u, inv = _unique_keys(key, 5000, inverse=True)
+    nu, ninv = np.unique(key, return_inverse=True)
+    np.testing.assert_array_equal(u, nu)
+    np.testing.assert_array_equal(inv, ninv)
+    np.testing.assert_array_equal(_unique_keys(key, 10**12), nu)  # too wide: np.unique path
+
+
+def test_repeat_purchases_follow_the_transactions_not_a_cache():
+    """The transaction-to-customer index is cached; a different table must not reuse it."""
+    data = load("synthetic", n_customers=4000, random_state=5)
+    a = ind.repeat_purchase_table(data, freq="Q", recurring_col="monthly_revenue")
+    again = ind.repeat_purchase_table(data, freq="Q", recurring_col="monthly_revenue")
+    pd.testing.assert_frame_equal(a, again)
+    tx = data.transactions
+    keep = tx["customer_id"].isin(data.customers["customer_id"].iloc[::2])
+    half = ChurnData(customers=data.customers, transactions=tx[keep].reset_index(drop=True),
+                     observation_end=data.observation_end, kind=data.kind, meta=data.meta)
+    b = ind.repeat_purchase_table(half, freq="Q", recurring_col="monthly_revenue")
+    assert (b["repeat_buyers"] <= a["repeat_buyers"]).all()
+    assert b["repeat_buyers"].sum() < 0.7 * a["repeat_buyers"].sum()
