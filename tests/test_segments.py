@@ -466,6 +466,22 @@ def test_clusters_recover_separated_groups():
     assert (cl.predict(df) == cl.labels_).all()
 
 
+def test_clusters_fitted_on_a_sample_label_every_row():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0], [8, 0], [0, 8]])
+    X = np.vstack([c + rng.normal(size=(2000, 2)) for c in centres])
+    df = pd.DataFrame(X, columns=["a", "b"])
+    full = S.CustomerClusters(k_range=range(2, 6), max_fit_rows=None, random_state=0).fit(df, columns=["a", "b"])
+    part = S.CustomerClusters(k_range=range(2, 6), max_fit_rows=600, random_state=0).fit(df, columns=["a", "b"])
+    assert full.n_fit_ == 6000 and part.n_fit_ == 600
+    assert part.k_ == full.k_ == 3
+    assert len(part.labels_) == 6000 and part.labels_.index.equals(df.index)
+    # the same partition (up to numbering) and centres within sampling noise
+    agree = pd.crosstab(part.labels_, full.labels_).max(axis=1).sum() / len(df)
+    assert agree > 0.995
+    assert np.abs(np.sort(part.centers_.to_numpy(), axis=0) - np.sort(full.centers_.to_numpy(), axis=0)).max() < 0.05
+
+
 def test_cross_sectional_design_hides_status():
     cust = _customers(["a", "b", "c", "d"], end=["2024-12-31", pd.NaT, "2024-12-31", pd.NaT],
                       contract=["monthly", "annual", "monthly", "monthly"],

@@ -37,7 +37,7 @@ def sample_note(data: ChurnData, what: str = "The models below") -> str:
     s = data.meta.get("sample")
     if not s:
         return ""
-    return (f"{what} are fitted on a simple random sample of {s['customers']:,} of the "
+    return (f"{what} use a simple random sample of {s['customers']:,} of the "
             f"{s['of']:,} customers (seed {s['random_state']}; parameter `max_model_customers`): "
             "the estimates are the same up to sampling error, which their confidence intervals "
             "include, at a fixed cost. Descriptive figures use every customer.")
