@@ -71,7 +71,7 @@ test-fast: $(ENV_STAMP) ## the test suite without the notebook runs
 	$(PY) -m pytest -q -m "not notebooks"
 
 lint: $(ENV_STAMP) ## ruff on the package and tests
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
 
 bench: $(ENV_STAMP) .venv-bench/.installed ## performance benchmarks -> reports/bench/ (BENCH_ARGS=--quick)
 	$(PY) -m benchmarks $(BENCH_ARGS)

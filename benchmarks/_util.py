@@ -132,27 +132,16 @@ def machine_info() -> dict[str, Any]:
 
 
 def git_commit(root: Path = ROOT) -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                             capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, text=True,
-                               capture_output=True).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    from churn_research.pipeline import git_commit as commit
+
+    return commit(root)
 
 
 def versions(names=("numpy", "pandas", "scipy", "lifelines", "pyarrow", "pandera",
                     "papermill", "nbconvert", "matplotlib")) -> dict[str, str]:
-    from importlib import metadata
+    from churn_research.pipeline import versions as installed
 
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    return installed(names)
 
 
 # ---------------------------------------------------------------------------------------

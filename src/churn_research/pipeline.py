@@ -57,7 +57,8 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str
     return params
 
 
-def _git_commit(root: Path) -> str:
+def git_commit(root: Path = ROOT) -> str:
+    """Short commit of ``root``, with ``+dirty`` when tracked files have changes."""
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
                              capture_output=True, check=True).stdout.strip()
@@ -68,9 +69,10 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-def _versions() -> dict[str, str]:
+def versions(names=KEY_PACKAGES) -> dict[str, str]:
+    """Python and installed versions of ``names`` (the key packages by default)."""
     out = {"python": platform.python_version()}
-    for name in KEY_PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -149,7 +151,7 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
             "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
             "executed_notebook": str(executed.relative_to(root)),
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "git_commit": _git_commit(root),
+            "git_commit": git_commit(root),
         }, indent=2))
         build_index(root=root)
         raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
@@ -160,10 +162,10 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     elapsed = time.perf_counter() - started
     prov.write_text(json.dumps({
         "dataset": dataset, "stage": stage,
-        "git_commit": _git_commit(root),
+        "git_commit": git_commit(root),
         "parameters": {k: v for k, v in params.items() if k not in ("processed_dir", "output_json")},
         "input_checksums": _input_checksums(params),
-        "package_versions": _versions(),
+        "package_versions": versions(),
         "seconds": round(elapsed, 2),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }, indent=2, sort_keys=True, default=str))
