@@ -342,3 +342,24 @@ def test_sample_churn_rate_is_unbiased():
     se = (p * (1 - p) / 2000 * (1 - 2000 / 20_000)) ** 0.5
     assert abs(sum(shares) / len(shares) - p) < 3 * se / len(shares) ** 0.5
     assert max(abs(x - p) for x in shares) < 4 * se
+
+
+def test_flow_sentence_averages_only_months_with_observable_exits():
+    from churn_research import profile
+
+    cust = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "start_date": pd.to_datetime(["2020-01-15", "2020-02-10", "2023-01-05", "2023-02-20"]),
+        "end_date": pd.to_datetime([pd.NaT, "2023-01-20", "2023-02-10", pd.NaT]),
+    })
+    data = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"))
+    text = profile.flow_sentence(data, profile.monthly_flows(data))
+    # exits observable from January 2023: 3 months, 2 joins and 2 exits -> 1 per month each
+    assert text.startswith("From January 2023 to March 2023 (3 months")
+    assert "on average 1 customers joined and 1 left per month" in text
+    snap = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"), meta={"snapshot": True})
+    assert "one snapshot" in profile.flow_sentence(snap, profile.monthly_flows(snap))
+    lapsed = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"), kind="non-contractual",
+                       meta={"inactivity_days": 31})
+    text = profile.flow_sentence(lapsed, profile.monthly_flows(lapsed))
+    assert "(2 months" in text and "after February 2023 cannot show exits yet" in text

@@ -95,6 +95,40 @@ def monthly_flows(data: ChurnData) -> pd.DataFrame:
                          "left": leaves.to_numpy(), "active_at_month_end": active.to_numpy()})
 
 
+def flow_sentence(data: ChurnData, flows: pd.DataFrame) -> str:
+    """Average joins and exits per month, over the months in which exits can be observed.
+
+    Before the first recorded exit nobody can be seen to leave (records begin later, or the
+    data are one snapshot), and with churn inferred from inactivity the last
+    ``inactivity_days`` cannot show exits yet; averaging over those months understates churn.
+    """
+    left = flows["left"].to_numpy()
+    if left.sum() == 0:
+        return "No exits are recorded, so joins and losses cannot be compared."
+    months = pd.to_datetime(flows["month"])
+    obs = pd.Timestamp(data.observation_end)
+    if data.meta.get("snapshot"):
+        last = flows.iloc[-1]
+        return (f"The data are one snapshot: exits are recorded only for its last month "
+                f"({int(last['left']):,} customers left in {last['month']:%B %Y}), so monthly "
+                "averages of exits over the earlier years would be meaningless.")
+    first = months[left > 0].min()
+    end = obs
+    lag = ""
+    if data.kind == "non-contractual":
+        days = int(data.meta.get("inactivity_days", 180))
+        end = obs - pd.Timedelta(days=days)
+        lag = (f" Exits are inferred after {days} days without a purchase, so the months after "
+               f"{end:%B %Y} cannot show exits yet (the flat end of the exit line).")
+    window = flows[(months >= first) & (months <= end)]
+    if window.empty:
+        return "Too few months with observable exits for a monthly average." + lag
+    return (f"From {window['month'].iloc[0]:%B %Y} to {window['month'].iloc[-1]:%B %Y} "
+            f"({len(window)} months in which exits can be observed) on average "
+            f"{window['joined'].mean():,.0f} customers joined and {window['left'].mean():,.0f} left "
+            "per month." + lag)
+
+
 def truncation_note(data: ChurnData) -> str | None:
     """A caveat when customers started before the first recorded activity.
 
