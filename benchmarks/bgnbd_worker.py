@@ -60,11 +60,12 @@ def main(argv=None) -> int:
             params, ll = fit(f, r, T)
             times.append(time.perf_counter() - t)
     versions = {"python": platform.python_version(), "numpy": np.__version__}
-    for name in ("scipy", "pandas", "autograd", "lifetimes", "churn_research"):
+    from importlib import metadata
+
+    for name in ("scipy", "pandas", "autograd", "lifetimes", "churn-research"):
         try:
-            mod = __import__(name)
-            versions[name] = getattr(mod, "__version__", "?")
-        except ImportError:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             pass
     out = {"impl": a.impl, "customers": int(len(T)), "params": params, "log_likelihood": ll,
            "times": times, "seconds": statistics.median(times), "first_s": first,

@@ -98,6 +98,8 @@ _STAGE_TITLES = {
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"  # not measured / not testable: the JSON keeps null
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):

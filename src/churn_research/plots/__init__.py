@@ -39,8 +39,9 @@ def finish(ax, *, title: str, xlabel: str, ylabel: str, legend: bool | None = No
     return ax
 
 
-def percent_axis(ax, axis: str = "y", decimals: int = 0):
-    """Format an axis as percentages (values are fractions)."""
+def percent_axis(ax, axis: str = "y", decimals: int | None = None):
+    """Format an axis as percentages (values are fractions); decimals None: as many as the
+    tick spacing needs (2.5% ticks are not rounded to 2%)."""
     from matplotlib.ticker import PercentFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
