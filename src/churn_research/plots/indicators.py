@@ -175,9 +175,11 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
         if pct:
             percent_axis(ax, decimals=1)
         label = (labels or {}).get(name, _LABELS.get(name, name.replace("_", " ")))
+        ax.legend(frameon=False, fontsize=9, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         finish(ax, title=f"{title}: {label}", xlabel="Period end",
                ylabel=f"{label} per {unit}" + (" (%)" if pct else
-                                                (" (points, -100 to 100)" if name == "nps" else " (1-5)")))
+                                                (" (points, -100 to 100)" if name == "nps" else " (1-5)")),
+               legend=False)
     fig.tight_layout()
     return axes[0]
 
@@ -216,8 +218,10 @@ def plot_its(its, *, title: str, ax=None, unit: str = "month"):
     ax.fill_between(xc, cf["cf_ci_low"], cf["cf_ci_high"], color="C0", alpha=0.15, lw=0)
     _event_line(ax, its.event_date_)
     percent_axis(ax, decimals=1)
+    # legend below the axes: inside, it covers the post-change points it is about
+    ax.legend(frameon=False, fontsize=9, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     return finish(ax, title=title, xlabel="Period start",
-                  ylabel=f"Churn per {unit} (% of customers at risk)")
+                  ylabel=f"Churn per {unit} (% of customers at risk)", legend=False)
 
 
 def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
