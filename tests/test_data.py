@@ -307,7 +307,7 @@ def test_directory_copy_is_independent(tmp_path, valid_dir):
 # model samples of large customer bases
 # ---------------------------------------------------------------------------------------
 def test_sample_customers_keeps_whole_customers_and_is_seeded():
-    from churn_research._model import sample_note
+    from churn_research.data import sample_note
 
     data = load("synthetic", n_customers=3000, random_state=1)
     small = data.sample_customers(3000)

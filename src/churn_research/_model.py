@@ -19,6 +19,8 @@ KINDS = ("contractual", "non-contractual")
 PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "phone", "mobile", "email",
                     "e_mail", "address", "姓名", "电话", "手机", "手机号", "邮箱", "地址")
 PERSONAL_TABLES = ("customers", "transactions", "tickets", "surveys")
+#: Days without a purchase after which a non-contractual customer counts as lost (default).
+DEFAULT_INACTIVITY_DAYS = 180
 
 
 def sample_ids(ids: pd.Series, size: int, *, random_state: int = 0) -> pd.Index:
@@ -109,6 +111,12 @@ class ChurnData:
         """Whether ``table`` is present and non-empty."""
         df = getattr(self, table)
         return df is not None and len(df) > 0
+
+    @property
+    def inactivity_days(self) -> int:
+        """Days without a purchase that mark a non-contractual customer as lost
+        (``meta["inactivity_days"]``, default 180)."""
+        return int((self.meta or {}).get("inactivity_days", DEFAULT_INACTIVITY_DAYS))
 
     @property
     def event_date(self) -> pd.Timestamp | None:

@@ -32,12 +32,20 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from churn_research._model import KINDS, PERSONAL_COLUMNS, TABLES, ChurnData, ChurnDataError
+from churn_research._model import (
+    KINDS,
+    PERSONAL_COLUMNS,
+    TABLES,
+    ChurnData,
+    ChurnDataError,
+    sample_ids,
+    sample_note,
+)
 
 __all__ = [
     "ChurnData", "ChurnDataError", "PERSONAL_COLUMNS", "TABLES", "REQUIRED", "load", "load_telco",
     "load_cdnow", "load_directory", "load_mapping", "validate", "infer_end_dates", "sha256",
-    "manifest", "external_file",
+    "manifest", "external_file", "sample_ids", "sample_note",
 ]
 
 #: Required columns per table (the data model of DESIGN.md).

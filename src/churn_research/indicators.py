@@ -173,9 +173,7 @@ def _as_data(data, observation_end=None) -> ChurnData:
 
 
 def _inactivity_days(data: ChurnData, inactivity_days: int | None) -> int:
-    if inactivity_days is not None:
-        return int(inactivity_days)
-    return int((data.meta or {}).get("inactivity_days", 180))
+    return int(inactivity_days) if inactivity_days is not None else data.inactivity_days
 
 
 # ------------------------------------------------------------------------------------------

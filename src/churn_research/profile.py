@@ -116,7 +116,7 @@ def flow_sentence(data: ChurnData, flows: pd.DataFrame) -> str:
     end = obs
     lag = ""
     if data.kind == "non-contractual":
-        days = int(data.meta.get("inactivity_days", 180))
+        days = data.inactivity_days
         end = obs - pd.Timedelta(days=days)
         lag = (f" Exits are inferred after {days} days without a purchase, so the months after "
                f"{end:%B %Y} cannot show exits yet (the flat end of the exit line).")

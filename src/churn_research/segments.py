@@ -56,7 +56,7 @@ __all__ = [
     "resolve_design", "resolve_cutoff", "truncate", "active_at", "rfm", "quantile_scores",
     "features_at", "customer_value", "value_tiers", "tier_summary", "rfm_grid", "churn_label",
     "model_columns", "make_model", "LOG_FEATURES", "ChurnRiskModel", "calibration_table",
-    "expected_calibration_error", "gains_table", "score_customers", "top_decile_capture", "CustomerClusters",
+    "expected_calibration_error", "calibration_sentence", "tier_check_sentence", "gains_table", "score_customers", "top_decile_capture", "CustomerClusters",
     "cluster_columns", "available_signals", "early_warning_signals", "signal_eligibility", "signal_validation", "price_sensitive",
     "suggest_actions", "build_watchlist", "watchlist_summary", "assert_no_personal_data",
     "write_watchlist",
@@ -1154,6 +1154,49 @@ def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
     return float(np.average(t["gap"].abs(), weights=t["customers"]))
 
 
+def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = 0.05) -> str:
+    """What the calibration table means for reading the risks, in one sentence.
+
+    ``cal`` is :func:`calibration_table` (lowest risk first). Within ``tolerance`` on average
+    and in every decile: read as probabilities. Within on average only: name the decile with the
+    largest gap and, when it is the riskiest one (where a watchlist comes from), whether its
+    risks are over- or understated. Otherwise: recalibrate.
+    """
+    if ece > tolerance:
+        return "The probabilities should be recalibrated before being read literally."
+    worst = cal.loc[cal["gap"].abs().idxmax()]
+    if abs(worst["gap"]) <= tolerance:
+        return "The probabilities can be read as churn probabilities in every risk decile."
+    text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
+            f"{int(worst['bin']) + 1} of {len(cal)} (1 = lowest risk) the model predicts "
+            f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
+    if int(worst["bin"]) != len(cal) - 1:
+        return text + "."
+    direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
+    return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
+            f"expected loss are likely {direction}.")
+
+
+def tier_check_sentence(tiers: pd.DataFrame) -> str:
+    """A caveat when the rule-based "at risk" tier does not churn more than another active tier.
+
+    ``tiers`` is :func:`tier_summary` with a ``churn_rate`` column; empty string otherwise.
+    """
+    if "churn_rate" not in tiers or "at risk" not in tiers.index:
+        return ""
+    ar = tiers.loc["at risk"]
+    if not ar["customers"] or pd.isna(ar["churn_rate"]):
+        return ""
+    others = tiers.drop(index=["at risk", "lost"], errors="ignore")
+    others = others[(others["customers"] > 0) & others["churn_rate"].notna()]
+    if others.empty or ar["churn_rate"] > others["churn_rate"].max():
+        return ""
+    top = others["churn_rate"].idxmax()
+    return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
+            f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
+            "targeting, use the risk model's ranking below rather than the tier.")
+
+
 def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     """Lift and cumulative gains by decile of predicted risk (highest risk first).
 
@@ -1288,12 +1331,11 @@ class CustomerClusters:
         self.mean_, self.scale_ = Z.mean(), Z.std(ddof=0).replace(0, 1.0)
         Zn = self._transform(X)
         rng = np.random.default_rng(self.random_state)
-        Z_all = Zn
+        Zfit = Zn  # fit on a seeded random sample of large inputs; every row is labelled below
         if self.max_fit_rows is not None and len(Zn) > self.max_fit_rows:
-            # fit on a seeded random sample, then assign every row to its nearest cluster
-            Zn = Zn[np.sort(rng.choice(len(Zn), size=int(self.max_fit_rows), replace=False))]
-        self.n_fit_ = len(Zn)
-        sample = rng.choice(len(Zn), size=min(self.sample_size, len(Zn)), replace=False)
+            Zfit = Zn[np.sort(rng.choice(len(Zn), size=int(self.max_fit_rows), replace=False))]
+        self.n_fit_ = len(Zfit)
+        sample = rng.choice(len(Zfit), size=min(self.sample_size, len(Zfit)), replace=False)
 
         def model(k):
             if self.method == "gmm":
@@ -1305,15 +1347,15 @@ class CustomerClusters:
         ks = [self.k] if self.k is not None else list(self.k_range)
         fits = {}
         for k in ks:
-            m = model(k).fit(Zn)
+            m = model(k).fit(Zfit)
             fits[k] = m
-            lab = m.predict(Zn)
+            lab = m.predict(Zfit)
             row = {"k": k}
             if self.method == "gmm":
-                row["bic"] = m.bic(Zn)
+                row["bic"] = m.bic(Zfit)
             else:
                 row["inertia"] = m.inertia_
-            row["silhouette"] = (silhouette_score(Zn[sample], lab[sample])
+            row["silhouette"] = (silhouette_score(Zfit[sample], lab[sample])
                                  if len(np.unique(lab[sample])) > 1 else np.nan)
             rows.append(row)
         self.selection_ = pd.DataFrame(rows).set_index("k")
@@ -1324,7 +1366,6 @@ class CustomerClusters:
         else:
             self.k_ = int(self.selection_["silhouette"].idxmax())
         self.model_ = fits[self.k_]
-        Zn = Z_all
         lab = self.model_.predict(Zn)
         order = pd.Series(lab).value_counts().index          # 1 = largest cluster
         self.relabel_ = {int(old): new + 1 for new, old in enumerate(order)}

@@ -636,13 +636,12 @@ def cox_design(df: pd.DataFrame, covariates: Sequence[str], *, reference: Mappin
         else:
             if codes is None:
                 codes, uniques = pd.factorize(s)
-            labels = pd.Index([str(u) for u in uniques])
-            levels, inverse = np.unique(labels.to_numpy(dtype=str), return_inverse=True)
+            levels, inverse = np.unique(np.array([str(u) for u in uniques]), return_inverse=True)
             level_codes = inverse[codes]
             counts = np.bincount(level_codes, minlength=len(levels))
             default = levels[int(np.argmax(counts))]  # the most frequent level
             ref = str(reference.get(col, default))
-            if ref not in set(levels):
+            if ref not in levels:
                 raise ChurnDataError(f"reference level {ref!r} does not occur.", table="customers",
                                      column=col, fix=f"use one of {sorted(levels)}.")
             refs[col] = ref

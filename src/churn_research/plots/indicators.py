@@ -175,11 +175,10 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
         if pct:
             percent_axis(ax, decimals=1)
         label = (labels or {}).get(name, _LABELS.get(name, name.replace("_", " ")))
-        ax.legend(frameon=False, fontsize=9, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
         finish(ax, title=f"{title}: {label}", xlabel="Period end",
                ylabel=f"{label} per {unit}" + (" (%)" if pct else
                                                 (" (points, -100 to 100)" if name == "nps" else " (1-5)")),
-               legend=False)
+               legend="below")
     fig.tight_layout()
     return axes[0]
 
@@ -219,9 +218,8 @@ def plot_its(its, *, title: str, ax=None, unit: str = "month"):
     _event_line(ax, its.event_date_)
     percent_axis(ax, decimals=1)
     # legend below the axes: inside, it covers the post-change points it is about
-    ax.legend(frameon=False, fontsize=9, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     return finish(ax, title=title, xlabel="Period start",
-                  ylabel=f"Churn per {unit} (% of customers at risk)", legend=False)
+                  ylabel=f"Churn per {unit} (% of customers at risk)", legend="below")
 
 
 def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
