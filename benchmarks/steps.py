@@ -263,7 +263,7 @@ STEPS: dict[str, Step] = {s.name: s for s in [
     Step("generate", "generation", [("churn_research.synthetic", "generate")],
          setup=lambda ctx: None, run=_generate, finish=_generate_finish, uses_cache=False),
     Step("load_validate", "loading/validation",
-         [("churn_research._model", "ChurnData"), ("churn_research.data", "validate")],
+         [("churn_research.model", "ChurnData"), ("churn_research.data", "validate")],
          setup=lambda ctx: None, run=_load_validate),
     Step("churn_table", "churn_table", [("churn_research.indicators", "churn_table")],
          setup=_churn_table_setup, run=_churn_table),

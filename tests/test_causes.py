@@ -71,29 +71,6 @@ def _snapshot(n: int = 4000, *, seed: int = 0, tenure_effect: float = 1.0,
 # ------------------------------------------------------------------------------------------
 # small statistics
 # ------------------------------------------------------------------------------------------
-def test_wilson_ci_matches_statsmodels():
-    from statsmodels.stats.proportion import proportion_confint
-
-    k, n = np.array([0, 5, 37, 100]), np.array([10, 10, 120, 100])
-    lo, hi = causes.wilson_ci(k, n)
-    ref_lo, ref_hi = proportion_confint(k, n, method="wilson")
-    np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
-    np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
-    assert lo[0] == 0 and math.isclose(hi[0], 0.2775, abs_tol=1e-4)
-
-
-def test_cochran_armitage_equals_linear_by_linear():
-    from statsmodels.stats.contingency_tables import Table
-
-    events, n = np.array([10, 25, 40, 60]), np.array([200, 210, 190, 205])
-    z, p = causes._cochran_armitage(events, n)
-    table = Table(np.column_stack([events, n - events]))
-    lbl = table.test_ordinal_association(row_scores=np.arange(4), col_scores=np.array([0, 1]))
-    # linear-by-linear (permutation variance, N - 1) vs Cochran-Armitage (binomial variance, N)
-    assert math.isclose(z**2, lbl.zscore**2 * n.sum() / (n.sum() - 1), rel_tol=1e-9)
-    assert z > 0 and p < 1e-10
-
-
 def test_vif_equals_statsmodels_variance_inflation_factor():
     from statsmodels.stats.outliers_influence import variance_inflation_factor
 
@@ -123,7 +100,7 @@ def test_person_period_rows_by_hand():
     events = pd.DataFrame({"date": pd.to_datetime(["2024-03-01"]), "name": ["rename"]})
     data = ChurnData(customers=customers, tickets=tickets, events=events,
                      observation_end=pd.Timestamp("2024-04-01"),
-                     meta={"study_start": "2024-01-01"})
+                     records_start="2024-01-01")
     pp = causes.person_period(data)
     a = pp[pp["customer_id"] == "A"]
     # A: Jan 15 - Feb 1, Feb 1 - Feb 10, Feb 10 (complaint) - Mar 1, Mar 1 - Apr 1 (churn row

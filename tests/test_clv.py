@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from churn_research import clv
-from churn_research._model import ChurnDataError
+from churn_research.model import ChurnDataError
 from churn_research.synthetic import generate
 
 
@@ -272,7 +272,7 @@ def test_curve_after_a_business_change_describes_the_new_regime():
 def test_survival_curve_on_default_synthetic_data_uses_left_truncation():
     data = generate(3000, random_state=0)
     since = clv.default_observed_from(data)
-    assert since == pd.Timestamp(data.meta["truth"]["left_truncated_at"])
+    assert since == pd.Timestamp(data.meta["truth"]["left_truncated_at"]) == data.records_start
     curve = clv.survival_curve(data.customers, observation_end=data.observation_end,
                                observed_from=since, by="contract")
     assert set(curve["segment"]) == {"annual", "monthly"}

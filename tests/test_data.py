@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import write_tables
 
-from churn_research.data import ChurnData, ChurnDataError, infer_end_dates, load, validate
+from churn_research.model import ChurnData, ChurnDataError, infer_end_dates
+from churn_research.sources import load, validate
 
 
 def _sha(path):
@@ -244,7 +245,7 @@ def test_telco_counts_and_mapping():
 def test_cdnow_counts():
     full = load("cdnow")
     assert full.customers.shape[0] == 23570 and len(full.transactions) == 69659
-    assert full.kind == "non-contractual" and full.meta["inactivity_days"] == 180
+    assert full.kind == "non-contractual" and full.inactivity_days == 180
     sample = load("cdnow", sample=True)
     assert sample.customers.shape[0] == 2357 and len(sample.transactions) == 6919
     assert sample.transactions["date"].min() == pd.Timestamp("1997-01-01")
@@ -253,7 +254,7 @@ def test_cdnow_counts():
 
 
 def test_checksum_mismatch_is_reported(tmp_path, monkeypatch):
-    import churn_research.data as d
+    import churn_research.sources.packaged as d
 
     fake = tmp_path / "manifest.yaml"
     m = yaml.safe_load(d.MANIFEST_PATH.read_text())
@@ -357,9 +358,9 @@ def test_flow_sentence_averages_only_months_with_observable_exits():
     # exits observable from January 2023: 3 months, 2 joins and 2 exits -> 1 per month each
     assert text.startswith("From January 2023 to March 2023 (3 months")
     assert "on average 1 customers joined and 1 left per month" in text
-    snap = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"), meta={"snapshot": True})
+    snap = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"), snapshot="2023-03-31")
     assert "one snapshot" in profile.flow_sentence(snap, profile.monthly_flows(snap))
     lapsed = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"), kind="non-contractual",
-                       meta={"inactivity_days": 31})
+                       inactivity_days=31)
     text = profile.flow_sentence(lapsed, profile.monthly_flows(lapsed))
     assert "(2 months" in text and "after February 2023 cannot show exits yet" in text

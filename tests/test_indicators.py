@@ -57,7 +57,7 @@ def book() -> ChurnData:
         "amount": [10.0, 10.0, 15.0, 20.0, 12.0, 30.0, 5.0, 8.0, 4.0, 9.0],
     })
     return ChurnData(customers=cust, tickets=tickets, surveys=surveys, transactions=tx,
-                     observation_end=D("2024-06-30"), meta={"observation_start": "2024-01-01"})
+                     observation_end=D("2024-06-30"), records_start="2024-01-01")
 
 
 # ------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def test_textbook_definitions_without_joiners():
     cust = _customers([(f"c{i}", "2020-01-01", end, "x") for i, end in
                        enumerate(["2024-02-01"] * 3 + ["2024-05-05"] * 2 + [None] * 15)])
     data = ChurnData(customers=cust, observation_end=D("2024-06-30"),
-                     meta={"observation_start": "2024-01-01"})
+                     records_start="2024-01-01")
     t = ind.churn_table(data, freq="Q")
     # churn rate = customers lost / customers at risk at the start; retention = 1 - churn
     assert t["churn_rate"].tolist() == pytest.approx([3 / 20, 2 / 17])
@@ -102,7 +102,7 @@ def test_textbook_definitions_without_joiners():
 
 def test_months_boundaries_and_partial_last_period(book):
     data = ChurnData(customers=book.customers, observation_end=D("2024-05-15"),
-                     meta={"observation_start": "2024-01-01"})
+                     records_start="2024-01-01")
     m = ind.churn_table(data, freq="M")
     assert m["period"].tolist() == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"]
     assert m["partial"].tolist() == [False, False, False, False, True]
@@ -126,7 +126,7 @@ def test_months_boundaries_and_partial_last_period(book):
 def test_end_dates_after_observation_end_are_censored():
     cust = _customers([("a", "2023-01-01", "2024-09-01", "x"), ("b", "2023-01-01", None, "x")])
     t = ind.churn_table(ChurnData(customers=cust, observation_end=D("2024-06-30"),
-                                  meta={"observation_start": "2024-01-01"}), freq="Q")
+                                  records_start="2024-01-01"), freq="Q")
     assert t["churned"].sum() == 0 and t["period"].iloc[-1] == "2024Q2"
 
 
@@ -187,7 +187,7 @@ def test_vectorised_counts_match_brute_force():
     obs = D("2023-12-31")
     cust.loc[cust["end_date"] > obs, "end_date"] = pd.NaT
     cust = cust[cust["start_date"] <= obs]
-    data = ChurnData(customers=cust, observation_end=obs, meta={"observation_start": "2022-01-01"})
+    data = ChurnData(customers=cust, observation_end=obs, records_start="2022-01-01")
     t = ind.new_vs_existing(data, freq="Q", new_tenure_months=6)
     per = ind.periods("2022-01-01", obs, freq="Q")
     brute = _brute_force(cust, per["period_start"], per["period_end"], 6)
@@ -217,7 +217,7 @@ def test_infer_churn_rule():
     assert "status" not in cust.columns                           # input not mutated
     # rates stop inactivity_days + 1 days before the snapshot: every lapse up to then is visible
     data = ChurnData(customers=cust.assign(end_date=pd.NaT), transactions=tx, observation_end=obs,
-                     kind="non-contractual", meta={"inactivity_days": 90})
+                     kind="non-contractual", inactivity_days=90)
     w0, w1 = ind.observation_window(data)
     assert (w0, w1) == (D("2020-01-01"), D("2020-10-01"))
     t = ind.churn_table(data, freq="M")
@@ -231,7 +231,7 @@ def test_cdnow_non_contractual_runs():
 
     data = load("cdnow", sample=True)
     t = ind.churn_table(data, freq="M")
-    w1 = data.observation_end - pd.Timedelta(days=data.meta["inactivity_days"] + 1)
+    w1 = data.observation_end - pd.Timedelta(days=data.inactivity_days + 1)
     assert pd.Timestamp(t["period_end"].max()) == w1 == D("1997-12-31")
     assert (t["period_end"] <= w1).all() and len(t) == 12
     # every inferred churn is dated inside the window and counted once
@@ -298,7 +298,7 @@ def test_cohort_retention_exact():
         ("d", "2024-02-29", "2024-03-29", "x"),   # anniversary in March: 03-29
     ])
     data = ChurnData(customers=cust, observation_end=D("2024-04-30"),
-                     meta={"observation_start": "2024-01-01"})
+                     records_start="2024-01-01")
     m = ind.cohort_retention(data)
     assert m.loc["2024-01", 0] == 1.0
     assert m.loc["2024-01", 1] == pytest.approx(2 / 3)   # a is gone at 02-10
@@ -372,8 +372,7 @@ def test_repeat_purchases_follow_the_transactions_not_a_cache():
     pd.testing.assert_frame_equal(a, again)
     tx = data.transactions
     keep = tx["customer_id"].isin(data.customers["customer_id"].iloc[::2])
-    half = ChurnData(customers=data.customers, transactions=tx[keep].reset_index(drop=True),
-                     observation_end=data.observation_end, kind=data.kind, meta=data.meta)
+    half = data.replace(transactions=tx[keep].reset_index(drop=True))
     b = ind.repeat_purchase_table(half, freq="Q", recurring_col="monthly_revenue")
     assert (b["repeat_buyers"] <= a["repeat_buyers"]).all()
     assert b["repeat_buyers"].sum() < 0.7 * a["repeat_buyers"].sum()

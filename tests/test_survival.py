@@ -13,7 +13,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
 from churn_research import survival as sv
-from churn_research._model import ChurnData, ChurnDataError
+from churn_research.model import ChurnData, ChurnDataError
 
 MONTH = 365.25 / 12
 REF = {"gender": "female", "channel": "online", "customer_type": "consumer", "plan": "basic",
@@ -26,7 +26,7 @@ ALIASES = {"age_per_10": "age_per_10y", "after_change": "change",
 # ---------------------------------------------------------------------------------------
 # durations on fixtures
 # ---------------------------------------------------------------------------------------
-def _contractual(**meta):
+def _contractual(**fields):
     customers = pd.DataFrame({
         "customer_id": ["A", "B", "C", "D", "E"],
         "start_date": pd.to_datetime(["2023-01-01", "2023-03-01", "2023-05-10", "2023-06-01", "2020-01-01"]),
@@ -35,7 +35,7 @@ def _contractual(**meta):
         "email": ["a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"],
     })
     return ChurnData(customers=customers, observation_end=pd.Timestamp("2024-01-01"), kind="contractual",
-                     meta=meta)
+                     **fields)
 
 
 def test_durations_contractual_censoring_and_zero_length():
@@ -54,7 +54,7 @@ def test_durations_contractual_censoring_and_zero_length():
 
 
 def test_durations_units_and_left_truncation():
-    data = _contractual(truth={"left_truncated_at": "2022-01-01"})
+    data = _contractual(records_start="2022-01-01")
     months = sv.durations(data).set_index("customer_id")
     assert months.attrs["unit"] == "months"
     assert months.loc["A", "duration"] == pytest.approx(181 / MONTH)
@@ -87,7 +87,7 @@ def test_durations_non_contractual_inference():
                                                "2023-11-01", "2023-03-01"]),
                        "amount": [10.0, 5, 8, 9, 4, 3]})
     data = ChurnData(customers=customers, transactions=tx, observation_end=pd.Timestamp("2024-01-01"),
-                     kind="non-contractual", meta={"inactivity_days": 180})
+                     kind="non-contractual", inactivity_days=180)
     df = sv.durations(data, unit="days").set_index("customer_id")
     censor = pd.Timestamp("2024-01-01") - pd.Timedelta(days=180)
     assert df.attrs["censor_date"] == censor

@@ -1,6 +1,6 @@
 """Why customers leave: exit reasons, churn drivers, high-churn profiles and common claims.
 
-The module answers research question 3 of the project (see ``DESIGN.md``):
+The module answers research question 3 of the project:
 
 * **Exit reasons** — :func:`reason_pareto` (count, share and cumulative share, overall or by
   segment) and :func:`reason_shift` (the reason mix before vs after the business change, with a
@@ -44,10 +44,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
+from scipy.linalg import qr
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.tree import DecisionTreeClassifier
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from threadpoolctl import threadpool_limits
 
-from churn_research._model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.stats import cochran_armitage, poisson_rate_ci, ratio_test, wilson_ci
+from churn_research.stats import compare_with_truth as shared_compare
 
 __all__ = [
     "CLAIMS",
@@ -126,71 +137,6 @@ PREFERRED_REFERENCES = (
 # =============================================================================================
 # small statistics helpers
 # =============================================================================================
-def wilson_ci(successes, n, *, alpha: float = 0.05):
-    """Wilson score interval for a binomial proportion.
-
-    Parameters
-    ----------
-    successes, n : array-like
-        Number of successes and of trials (``n = 0`` gives NaN).
-    alpha : float
-        1 − confidence level.
-
-    Returns
-    -------
-    low, high : ndarray
-    """
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return low, high
-
-
-def _cochran_armitage(events, n, scores=None) -> tuple[float, float]:
-    """Cochran–Armitage test for a linear trend in proportions; returns (z, two-sided p)."""
-    x = np.asarray(events, dtype=float)
-    n = np.asarray(n, dtype=float)
-    t = np.arange(len(n), dtype=float) if scores is None else np.asarray(scores, dtype=float)
-    big_n = n.sum()
-    if big_n == 0 or len(n) < 2:
-        return float("nan"), float("nan")
-    p = x.sum() / big_n
-    stat = np.sum(t * (x - n * p))
-    var = p * (1 - p) * (np.sum(t**2 * n) - np.sum(t * n) ** 2 / big_n)
-    if var <= 0:
-        return float("nan"), float("nan")
-    z = stat / math.sqrt(var)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
-
-
-def _ratio_test(a: float, exp_a: float, b: float, exp_b: float, *, kind: str,
-                alpha: float = 0.05) -> tuple[float, float, float, float]:
-    """Ratio of two rates (``kind="rate"``: events / exposure) or risks (``kind="risk"``).
-
-    Returns ``(ratio, ci_low, ci_high, p_value)`` from a Wald test on the log scale; a zero count
-    gets the usual 0.5 continuity correction.
-    """
-    if min(a, b) == 0:
-        a, b = a + 0.5, b + 0.5
-        exp_a, exp_b = exp_a + (1 if kind == "risk" else 0), exp_b + (1 if kind == "risk" else 0)
-    ratio = (a / exp_a) / (b / exp_b)
-    if kind == "rate":
-        se = math.sqrt(1 / a + 1 / b)
-    else:
-        se = math.sqrt(max(1 / a - 1 / exp_a + 1 / b - 1 / exp_b, 0.0))
-    z = stats.norm.ppf(1 - alpha / 2)
-    lo, hi = ratio * math.exp(-z * se), ratio * math.exp(z * se)
-    p = 2 * stats.norm.sf(abs(math.log(ratio)) / se) if se > 0 else float("nan")
-    return ratio, lo, hi, p
-
-
 # =============================================================================================
 # customer-level frame, design, person-period expansion
 # =============================================================================================
@@ -222,11 +168,7 @@ def _study_start(data: ChurnData | pd.DataFrame, study_start=None) -> pd.Timesta
     if study_start is not None:
         return pd.Timestamp(study_start)
     if isinstance(data, ChurnData):
-        truth = data.meta.get("truth") or {}
-        for value in (truth.get("left_truncated_at"), truth.get("start"),
-                      data.meta.get("study_start")):
-            if value is not None:
-                return pd.Timestamp(value)
+        return data.records_start
     return None
 
 
@@ -274,8 +216,8 @@ def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_
     data : ChurnData or DataFrame
         ``customers`` needs ``customer_id``, ``start_date`` and ``end_date``.
     study_start : date, optional
-        Churn is observed from this date (left truncation); by default the synthetic truth's
-        ``left_truncated_at`` or ``meta["study_start"]``, else none.
+        Churn is observed from this date (left truncation).
+        Default: ``data.records_start`` (where the records begin), else none.
     horizon_months : int, optional
         If given, the outcome is "churned within ``horizon_months`` of entering observation" and
         only customers observable for the whole horizon are ``eligible``; otherwise the outcome is
@@ -607,7 +549,8 @@ class ReasonShift:
     ----------
     table : DataFrame
         One row per reason: ``count_before``, ``count_after``, ``share_before``,
-        ``share_after``, ``diff`` (after − before), its 95% interval (Newcombe's hybrid score
+        ``share_after`` with their Wilson intervals (``share_before_low``, ...,
+        ``share_after_high``), ``diff`` (after − before), its 95% interval (Newcombe's hybrid score
         method) ``ci_low``/``ci_high``, and the adjusted standardised residual of the "after"
         cell (``|residual| > 2`` marks a reason whose share moved).
     chi2, dof, p_value : float
@@ -698,6 +641,8 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
     out["diff"] = out["share_after"] - out["share_before"]
     l1, u1 = wilson_ci(out["count_after"], n_a, alpha=alpha)
     l0, u0 = wilson_ci(out["count_before"], n_b, alpha=alpha)
+    out["share_before_low"], out["share_before_high"] = l0, u0
+    out["share_after_low"], out["share_after_high"] = l1, u1
     p1, p0 = out["share_after"].to_numpy(), out["share_before"].to_numpy()
     out["ci_low"] = p1 - p0 - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     out["ci_high"] = p1 - p0 + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
@@ -836,7 +781,7 @@ def driver_tests(rates: pd.DataFrame) -> pd.DataFrame:
         else:
             chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
         ordered = bool(g["ordered"].iloc[0]) if "ordered" in g else False
-        z, tp = _cochran_armitage(g["churned"], g["n"]) if ordered else (np.nan, np.nan)
+        z, tp = cochran_armitage(g["churned"], g["n"]) if ordered else (np.nan, np.nan)
         rate = g["churned"] / g["n"]
         rows.append({
             "driver": d, "levels": len(g), "chi2": chi2, "dof": int(dof), "p_value": p,
@@ -846,16 +791,6 @@ def driver_tests(rates: pd.DataFrame) -> pd.DataFrame:
             "max_ratio": float(rate.max() / rate.min()) if rate.min() > 0 else float("inf"),
         })
     return pd.DataFrame(rows).sort_values("p_value").reset_index(drop=True)
-
-
-def poisson_rate_ci(events, exposure, *, alpha: float = 0.05):
-    """Exact (Garwood) interval for a Poisson rate ``events / exposure``."""
-    k = np.asarray(events, dtype=float)
-    e = np.asarray(exposure, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0) / e
-        hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2 / e
-    return lo, hi
 
 
 def dose_response(data: ChurnData | pd.DataFrame, driver: str = "complaints", *,
@@ -886,8 +821,6 @@ def dose_response(data: ChurnData | pd.DataFrame, driver: str = "complaints", *,
         ``attrs["trend_z"]``/``attrs["trend_p_value"]``: Wald test of a log-linear trend over the
         ordered levels (Poisson regression on the level number; satisfaction: answered levels).
     """
-    import statsmodels.api as sm
-
     if driver not in ("complaints", "satisfaction"):
         raise ValueError("driver must be 'complaints' or 'satisfaction'")
     needed = "tickets" if driver == "complaints" else "surveys"
@@ -1024,8 +957,6 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
 
 def _aliased(x: pd.DataFrame, tol: float = 1e-8) -> list[str]:
     """Columns that are (numerically) linear combinations of earlier columns."""
-    from scipy.linalg import qr
-
     arr = x.to_numpy(dtype=float)
     scale = np.sqrt((arr**2).mean(axis=0))
     scale[scale == 0] = 1.0
@@ -1153,9 +1084,6 @@ class DriverModel:
 
     def fit(self, data: ChurnData | pd.DataFrame) -> DriverModel:
         """Fit the model; returns ``self``."""
-        from statsmodels.genmod import families
-        from statsmodels.genmod.generalized_linear_model import GLM
-
         self.design_ = resolve_design(data, self.design)
         link = self.link
         if link == "auto":
@@ -1319,17 +1247,13 @@ def compare_with_truth(effects: pd.DataFrame, truth: Mapping[str, float], *,
     """
     z = stats.norm.ppf(1 - alpha / 2)
     e = effects.set_index("term")
-    rows = []
-    for term, true in truth.items():
-        if term not in e.index:
-            continue
-        b, se = e.at[term, "coef"], e.at[term, "se"]
-        rows.append({"term": term, "true_log_hr": float(true), "coef": b,
-                     "coef_low": b - z * se, "coef_high": b + z * se,
-                     "covered": bool(b - z * se <= true <= b + z * se),
-                     "sign_ok": bool(np.sign(b) == np.sign(true)) if true != 0
-                     else bool(b - z * se <= 0 <= b + z * se)})
-    return pd.DataFrame(rows)
+    e = pd.DataFrame({"coef": e["coef"], "coef_low": e["coef"] - z * e["se"],
+                      "coef_high": e["coef"] + z * e["se"]})
+    out = shared_compare(e, truth, estimate="coef", lower="coef_low", upper="coef_high")
+    out = out.rename(columns={"truth": "true_log_hr"})
+    order = {t: i for i, t in enumerate(truth)}
+    out = out.sort_values("term", key=lambda t: t.map(order), kind="stable").reset_index(drop=True)
+    return out[["term", "true_log_hr", "coef", "coef_low", "coef_high", "covered", "sign_ok"]]
 
 
 # =============================================================================================
@@ -1365,11 +1289,6 @@ def driver_importance(frame: pd.DataFrame, *, drivers: Sequence[str], outcome: s
         ``driver, importance, importance_std, rank``; ``attrs["test_score"]`` holds the held-out
         score of the fitted model.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.inspection import permutation_importance
-    from sklearn.metrics import get_scorer
-    from sklearn.model_selection import GroupShuffleSplit, train_test_split
-
     features = list(dict.fromkeys([*drivers, *extra]))
     rng = np.random.default_rng(random_state)
     y_all = frame[outcome].to_numpy(dtype=int)
@@ -1489,8 +1408,6 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
         ``rule, n, support, churned, churn_rate, ci_low, ci_high, lift, high_churn``, highest
         lift first; ``attrs["base_rate"]``.
     """
-    from sklearn.tree import DecisionTreeClassifier
-
     frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months)
     frame = frame[frame["eligible"]]
     if drivers is None:
@@ -1723,7 +1640,7 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
             return {**base, "supported": pd.NA, "effect": np.nan, "ci_low": np.nan,
                     "ci_high": np.nan, "p_value": np.nan,
                     "note": "Not testable: fewer than 10 customers on one side."}
-        ratio, lo, hi, p = _ratio_test(float(g["event"].sum()), float(g[time_col].sum()),
+        ratio, lo, hi, p = ratio_test(float(g["event"].sum()), float(g[time_col].sum()),
                                        float(o["event"].sum()), float(o[time_col].sum()),
                                        kind=kind, alpha=alpha)
         supported = bool(p < alpha and ratio < 1)
@@ -1748,7 +1665,7 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
     if isinstance(data, ChurnData) and data.kind == "non-contractual":
         out.append(untestable(
             "tenure", "Not testable: churn is inferred from inactivity (no purchase for "
-            f"{data.meta.get('inactivity_days', 'N')} days), so a customer can only be seen to "
+            f"{data.inactivity_days} days), so a customer can only be seen to "
             "lapse after the last purchase and churn is tied to tenure by construction."))
     else:
         out.append(compare(t >= tenure_split_months, t < tenure_split_months, "tenure",

@@ -42,9 +42,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-from churn_research._model import ChurnData
+from churn_research.indicators import churn_table
+from churn_research.model import ChurnData
+from churn_research.stats import wilson_ci
 
 __all__ = [
     "prepare_series",
@@ -61,8 +65,6 @@ __all__ = [
 # ------------------------------------------------------------------------------------------
 def _as_table(obj, *, freq: str = "M", by=None) -> pd.DataFrame:
     if isinstance(obj, ChurnData):
-        from churn_research.indicators import churn_table
-
         return churn_table(obj, freq=freq, by=by)
     if not isinstance(obj, pd.DataFrame):
         raise TypeError(f"expected a churn table (DataFrame) or ChurnData, got {type(obj).__name__}.")
@@ -177,10 +179,6 @@ def before_after(table, *, event_date=None, periods: int | None = None, freq: st
         log interval by ``sqrt(dispersion)``, the Pearson overdispersion of the periods around
         their side's pooled rate (1 if not overdispersed).
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
-
-    from churn_research.indicators import wilson_ci
-
     ev = _event(table, event_date)
     s = prepare_series(_as_table(table, freq=freq), event_date=ev, numerator=numerator,
                        denominator=denominator)
@@ -230,8 +228,6 @@ def before_after(table, *, event_date=None, periods: int | None = None, freq: st
 # interrupted time series
 # ------------------------------------------------------------------------------------------
 def _link(name: str):
-    import statsmodels.api as sm
-
     links = {"cloglog": sm.families.links.CLogLog(), "logit": sm.families.links.Logit()}
     if name not in links:
         raise ValueError(f"link must be 'cloglog' or 'logit', not {name!r}.")
@@ -285,10 +281,6 @@ class InterruptedTimeSeries:
     def fit(self, table, *, event_date=None, freq: str = "M", numerator: str = "numerator",
             denominator: str = "denominator") -> InterruptedTimeSeries:
         """Fit to a one-segment churn table (or data; a ``freq`` table is built)."""
-        import statsmodels.api as sm
-
-        from churn_research.indicators import wilson_ci
-
         if self.overdispersion not in ("auto", "none"):
             raise ValueError("overdispersion must be 'auto' or 'none'.")
         link = _link(self.link)
@@ -584,8 +576,6 @@ def diff_in_diff(table: pd.DataFrame, *, segment: str, treated, control, event_d
         with its interval, ``pretrend_p_value``, ``dispersion`` and the pooled before/after
         rates of each arm (``rate_treated_before`` ...).
     """
-    import statsmodels.api as sm
-
     ev = pd.Timestamp(event_date)
     tr = [treated] if np.isscalar(treated) else list(treated)
     co = [control] if np.isscalar(control) else list(control)

@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from churn_research._model import ChurnData, ChurnDataError
+from churn_research.model import MAP_COLUMNS_FIX, ChurnData, ChurnDataError, infer_churn
+from churn_research.stats import wilson_ci
 
 __all__ = [
     "FREQ_NAMES",
@@ -130,25 +131,6 @@ def normalize_freq(freq: str) -> str:
     return _FREQ_ALIASES[key]
 
 
-def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``count / nobs`` (NaN where ``nobs == 0``).
-
-    Uses ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    count = np.asarray(count, dtype=float)
-    nobs = np.asarray(nobs, dtype=float)
-    lo = np.full(np.broadcast(count, nobs).shape, np.nan)
-    hi = lo.copy()
-    ok = nobs > 0
-    if ok.any():
-        c, n = np.broadcast_arrays(count, nobs)
-        low, high = proportion_confint(c[ok], n[ok], alpha=alpha, method="wilson")
-        lo[ok], hi[ok] = low, high
-    return lo, hi
-
-
 def _ns(values) -> np.ndarray:
     """Dates as int64 nanoseconds (NaT -> int64 min)."""
     arr = pd.to_datetime(pd.Series(values) if not isinstance(values, pd.Series) else values)
@@ -179,87 +161,20 @@ def _inactivity_days(data: ChurnData, inactivity_days: int | None) -> int:
 # ------------------------------------------------------------------------------------------
 # non-contractual churn and the observation window
 # ------------------------------------------------------------------------------------------
-def infer_churn(customers: pd.DataFrame, transactions: pd.DataFrame, *, observation_end,
-                inactivity_days: int = 180) -> pd.DataFrame:
-    """Infer churn of non-contractual customers from their purchases (the project's rule).
-
-    Rule: a customer is lost **on the date of their last purchase** if more than
-    ``inactivity_days`` days separate that purchase from ``observation_end``
-    (``observation_end - last_purchase > inactivity_days``). Everyone else is still counted as
-    a customer (``end_date`` NaT). Customers without any purchase are never classed as churned.
-
-    Caveat: the rule can only see a lapse ``inactivity_days`` after it happened, so recent
-    customers cannot be classed yet. ``status`` says which case applies:
-
-    - ``"churned"``: lapsed by the rule; ``end_date`` = last purchase;
-    - ``"active"``: bought within the last ``inactivity_days`` days;
-    - ``"undetermined"``: not churned, but joined within the last ``inactivity_days`` days, so
-      the rule has not had a full window to apply.
-
-    Rates built on the inferred dates must stop ``inactivity_days + 1`` days before
-    ``observation_end`` (every lapse dated up to then is visible); :func:`observation_window`
-    does this for non-contractual data.
-
-    This is the same rule as :func:`churn_research.data.infer_end_dates` (which it calls), so
-    the loaders, the indicators, survival and segments stages all agree.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        ``customer_id`` and ``start_date`` (first purchase); other columns are kept.
-    transactions : DataFrame
-        ``customer_id`` and ``date``.
-    observation_end : date-like
-        Snapshot date of the purchase log.
-    inactivity_days : int, default 180
-        Days without a purchase after which a customer counts as lost.
-
-    Returns
-    -------
-    DataFrame
-        A new customers frame with ``end_date``, ``last_purchase`` and ``status``.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"customer_id": ["a", "b"],
-    ...                   "start_date": pd.to_datetime(["2020-01-01", "2020-06-01"])})
-    >>> t = pd.DataFrame({"customer_id": ["a", "b"],
-    ...                   "date": pd.to_datetime(["2020-02-01", "2020-12-01"])})
-    >>> infer_churn(c, t, observation_end="2020-12-31", inactivity_days=90)["status"].tolist()
-    ['churned', 'active']
-    """
-    from churn_research.data import infer_end_dates
-
-    if int(inactivity_days) < 0:
-        raise ValueError(f"inactivity_days must be >= 0, got {inactivity_days!r}.")
-    for table, df, cols in (("customers", customers, ("customer_id", "start_date")),
-                            ("transactions", transactions, ("customer_id", "date"))):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ChurnDataError("required column is missing.", table=table, column=missing[0],
-                                 fix="map your export's column onto this name (DESIGN.md).")
-    cust = customers.copy()
-    cust["start_date"] = pd.to_datetime(cust["start_date"])
-    tx = transactions[["customer_id", "date"]].copy()
-    tx["date"] = pd.to_datetime(tx["date"])
-    return infer_end_dates(cust, tx, observation_end=pd.Timestamp(observation_end),
-                           inactivity_days=int(inactivity_days))
-
-
 def prepared_customers(data: ChurnData, *, inactivity_days: int | None = None) -> pd.DataFrame:
     """The customers frame with parsed dates and, for non-contractual data, inferred churn.
 
     Contractual data are returned as they are (dates parsed, ``end_date`` after
     ``observation_end`` treated as unknown, i.e. NaT). Non-contractual data with transactions
     get ``end_date`` / ``status`` from :func:`infer_churn` with ``inactivity_days`` (default
-    ``data.meta["inactivity_days"]``, else 180).
+    ``data.inactivity_days``).
     """
     data = _as_data(data)
     cust = data.customers
     for col in ("customer_id", "start_date", "end_date"):
         if col not in cust.columns:
             raise ChurnDataError("required column is missing.", table="customers", column=col,
-                                 fix="map your export's column onto this name (DESIGN.md).")
+                                 fix=MAP_COLUMNS_FIX)
     if data.kind == "non-contractual" and data.has("transactions"):
         return infer_churn(cust, data.transactions, observation_end=data.observation_end,
                            inactivity_days=_inactivity_days(data, inactivity_days))
@@ -303,10 +218,9 @@ def observation_window(data: ChurnData, *, start=None, end=None,
     Start, the first of:
 
     1. ``start`` if given;
-    2. ``meta["observation_start"]``, ``meta["study_start"]``, ``meta["left_truncated_at"]`` or
-       ``meta["truth"]["left_truncated_at"]`` (the synthetic generator's window start: earlier
-       customers are only known if they survived to it, so earlier periods would show no churn);
-    3. for one-snapshot data (``meta["snapshot"]`` set, or every churner left in the month
+    2. ``data.records_start`` (e.g. the synthetic generator's window start: earlier customers
+       are only known if they survived to it, so earlier periods would show no churn);
+    3. for one-snapshot data (``data.snapshot`` set, or every churner left in the month
        before ``observation_end``, e.g. IBM Telco): one month before the end (churn is only
        recorded for that month);
     4. otherwise the earliest ``start_date`` (full history).
@@ -318,17 +232,13 @@ def observation_window(data: ChurnData, *, start=None, end=None,
         w1 = min(w1, obs - pd.Timedelta(days=_inactivity_days(data, inactivity_days) + 1))
     if start is not None:
         return pd.Timestamp(start).normalize(), w1
-    meta = data.meta or {}
-    truth = meta.get("truth") or {}
-    for value in (meta.get("observation_start"), meta.get("study_start"),
-                  meta.get("left_truncated_at"), truth.get("left_truncated_at")):
-        if value is not None:
-            return pd.Timestamp(value).normalize(), w1
+    if data.records_start is not None:
+        return data.records_start.normalize(), w1
     cust = data.customers
     starts = pd.to_datetime(cust["start_date"])
     if data.kind == "contractual":
         ends = pd.to_datetime(cust["end_date"])
-        snap = meta.get("snapshot")
+        snap = data.snapshot
         if snap is not None or _is_snapshot(pd.DataFrame({"start_date": starts,
                                                           "end_date": ends}), obs):
             snap = pd.Timestamp(snap).normalize() if snap is not None else obs
@@ -651,7 +561,7 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
     start, end : date-like, optional
         Override the observation window (see :func:`observation_window`).
     inactivity_days : int, optional
-        Non-contractual data only (default ``meta["inactivity_days"]``, else 180).
+        Non-contractual data only (default ``data.inactivity_days``).
     alpha : float, default 0.05
         1 - confidence level of the intervals.
 

@@ -28,7 +28,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import papermill as pm
 import yaml
+from nbconvert import HTMLExporter
+
+from churn_research.data import sha256
+from churn_research.report import render_index
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
@@ -82,8 +88,6 @@ def versions(names=KEY_PACKAGES) -> dict[str, str]:
 
 def _input_checksums(params: dict[str, Any]) -> dict[str, str]:
     """sha256 of the processed inputs (and the raw checksums recorded by 00_data)."""
-    from churn_research.data import sha256
-
     processed = Path(params["processed_dir"])
     sums = {}
     if processed.exists():
@@ -104,8 +108,6 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
     if ename:
         text = f"{ename}: {evalue}"
     try:
-        import nbformat
-
         nb = nbformat.read(executed, as_version=4)
         # number cells as in the committed notebook (without papermill's injected cell)
         code_cells = [c for c in nb.cells if c.cell_type == "code"
@@ -122,8 +124,6 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
 
 def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = False) -> Path:
     """Execute one stage and render its report; see the module docstring."""
-    import papermill as pm
-
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
         raise SystemExit(f"no notebook {notebook.relative_to(root)} for stage '{stage}'.")
@@ -176,9 +176,6 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
 
 def render_html(executed: Path, html: Path) -> Path:
     """Render an executed notebook to HTML with code hidden (reviewers read findings only)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
     nb = nbformat.read(executed, as_version=4)
     # papermill's injected-parameters cell and the parameters cell are for researchers
     nb.cells = [c for c in nb.cells
@@ -194,8 +191,6 @@ def render_html(executed: Path, html: Path) -> Path:
 
 def build_index(*, root: Path = ROOT) -> Path:
     """Write ``reports/index.html`` linking every stage report of every rendered dataset."""
-    from churn_research.report import render_index
-
     return render_index(root / "reports")
 
 

@@ -8,6 +8,7 @@ the index can show.
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
 import math
 from collections.abc import Mapping
@@ -108,8 +109,6 @@ def _fmt(value: Any) -> str:
 
 
 def _key_figure_rows(figures: dict[str, Any], limit: int = 12) -> str:
-    import html
-
     scalars = [(k, v) for k, v in figures.items() if not isinstance(v, (list, dict))]
     rows = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
                    for k, v in scalars[:limit])
@@ -125,8 +124,6 @@ def render_index(reports: str | Path) -> Path:
     checksums, package versions and time taken. A failed stage (``<stage>.failed.json``) is
     shown in red with the cell and error, and has no report link.
     """
-    import html
-
     reports = Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
     sections = []

@@ -47,8 +47,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve, silhouette_score
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
-from churn_research._model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.stats import wilson_ci
 
 __all__ = [
     "DEFAULT_WINDOWS", "DEFAULT_TIER_RULES", "DEFAULT_SIGNAL_THRESHOLDS", "TIER_ORDER",
@@ -212,7 +224,7 @@ def resolve_cutoff(data: ChurnData, cutoff=None, *, horizon_days: int = 180,
 def _inactivity_days(data: ChurnData, inactivity_days=None) -> int:
     if inactivity_days is not None:
         return int(inactivity_days)
-    return int(data.meta.get("inactivity_days", 180) or 180)
+    return data.inactivity_days
 
 
 def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData:
@@ -254,8 +266,7 @@ def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData
             tables[name] = None
         else:
             tables[name] = df.loc[pd.to_datetime(df["date"]) <= cutoff].copy()
-    return ChurnData(customers=cust, **tables, observation_end=cutoff, kind=data.kind,
-                     meta=dict(data.meta))
+    return data.replace(customers=cust, **tables, observation_end=cutoff, meta=dict(data.meta))
 
 
 def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:
@@ -347,7 +358,7 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
     n_bins : int, default 5
         Quintiles by default. Scores: 5 = most recent / most frequent / highest spend.
     inactivity_days : int, optional
-        Non-contractual data: who counts as active (default ``meta["inactivity_days"]``).
+        Non-contractual data: who counts as active (default ``data.inactivity_days``).
 
     Returns
     -------
@@ -420,8 +431,7 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
         tenure = (cut64 - start) / DAY
         out = pd.DataFrame(index=base.index)
         out["tenure_days"] = tenure
-        sub = ChurnData(customers=base.reset_index(), transactions=None, observation_end=cut,
-                        kind=data.kind, meta=data.meta)
+        sub = data.replace(customers=base.reset_index(), transactions=None, observation_end=cut)
         if g is not None:
             pos = base.index.get_indexer(g.index)      # transactions of unknown customers: -1
             ok = pos >= 0
@@ -736,27 +746,13 @@ def tier_summary(features: pd.DataFrame, tiers: pd.Series, churned: pd.Series | 
         k = g["churned"].sum(min_count=1)
         out["churned"] = k.fillna(0).astype("int64")
         out["churn_rate"] = k / known.replace(0, np.nan)
-        lo, hi = _wilson(k.fillna(0).to_numpy(), known.to_numpy())
+        lo, hi = wilson_ci(k.fillna(0).to_numpy(), known.to_numpy())
         out["churn_ci_low"], out["churn_ci_high"] = lo, hi
     out["revenue"] = g["value"].sum()
     out["revenue_share"] = out["revenue"] / out["revenue"].sum() if out["revenue"].sum() else np.nan
     out["mean_value"] = g["value"].mean()
     out.index.name = "tier"
     return out
-
-
-def _wilson(k, n, confidence: float = 0.95):
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        mid = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    lo = np.where(n > 0, mid - half, np.nan)
-    hi = np.where(n > 0, mid + half, np.nan)
-    return lo, hi
 
 
 def rfm_grid(features: pd.DataFrame, churned: pd.Series, *, rows: str = "r_score",
@@ -863,13 +859,6 @@ def make_model(name: str, *, numeric, categorical, random_state: int = 0):
     no early stopping, so the fit is deterministic for a random_state). ``"baseline"``: a
     logistic regression on the numeric columns given (the naive one-feature rule).
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
     def num_pipe(log):
         steps = [FunctionTransformer(_log1p_clip, feature_names_out="one-to-one")] if log else []
         steps += [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
@@ -909,7 +898,6 @@ def _cat_frame(X: pd.DataFrame, categorical) -> pd.DataFrame:
 
 
 def _auc(y, p) -> float:
-    from sklearn.metrics import roc_auc_score
     return float(roc_auc_score(y, p))
 
 
@@ -981,14 +969,10 @@ class ChurnRiskModel:
         -------
         self
         """
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=self.n_threads):
             return self._fit(X, y, numeric=numeric, categorical=categorical)
 
     def _fit(self, X, y, *, numeric=None, categorical=None):
-        from sklearn.model_selection import StratifiedKFold
-
         y = pd.Series(y).reindex(X.index)
         if y.isna().any():
             raise ChurnDataError("some customers in X have no label.", rows=list(y.index[y.isna()]))
@@ -1057,8 +1041,6 @@ class ChurnRiskModel:
 
     def predict_proba(self, X: pd.DataFrame) -> pd.Series:
         """Churn probability within the horizon from the best model (a Series named ``risk``)."""
-        from threadpoolctl import threadpool_limits
-
         Xc = _cat_frame(X, self.categorical_)
         with threadpool_limits(limits=self.n_threads):
             p = self.best_estimator_.predict_proba(Xc)[:, 1]
@@ -1066,7 +1048,6 @@ class ChurnRiskModel:
 
     def roc_curves(self) -> pd.DataFrame:
         """Out-of-fold ROC curve points (``model``, ``fpr``, ``tpr``)."""
-        from sklearn.metrics import roc_curve
         parts = []
         for name in self.summary_.index:
             fpr, tpr, _ = roc_curve(self.oof_["churned"], self.oof_[name])
@@ -1143,7 +1124,7 @@ def calibration_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     out = pd.DataFrame({"customers": df.size(), "predicted": df["p"].mean(),
                         "observed": df["y"].mean()})
     out["gap"] = out["observed"] - out["predicted"]
-    lo, hi = _wilson(df["y"].sum().to_numpy(), out["customers"].to_numpy())
+    lo, hi = wilson_ci(df["y"].sum().to_numpy(), out["customers"].to_numpy())
     out["observed_ci_low"], out["observed_ci_high"] = lo, hi
     return out.reset_index()
 
@@ -1306,16 +1287,10 @@ class CustomerClusters:
 
     def fit(self, X: pd.DataFrame, columns=None):
         """Choose k (unless given) and cluster the rows of ``X``; returns ``self``."""
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=1):
             return self._fit(X, columns)
 
     def _fit(self, X: pd.DataFrame, columns=None):
-        from sklearn.cluster import KMeans
-        from sklearn.metrics import silhouette_score
-        from sklearn.mixture import GaussianMixture
-
         self.columns_ = cluster_columns(X, columns)
         if len(self.columns_) < 2:
             raise ChurnDataError("fewer than two usable behavioural columns to cluster on.",
@@ -1376,8 +1351,6 @@ class CustomerClusters:
 
     def predict(self, X: pd.DataFrame) -> pd.Series:
         """Cluster of new rows (same numbering as ``labels_``)."""
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=1):
             lab = self.model_.predict(self._transform(X))
         return pd.Series([self.relabel_[v] for v in lab], index=X.index, name="cluster")

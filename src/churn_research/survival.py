@@ -38,11 +38,19 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
+import lifelines
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from lifelines import CoxPHFitter, CoxTimeVaryingFitter, KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import median_survival_times
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from churn_research._model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.durations import TIME_UNITS, durations, to_units, unit_days
+from churn_research.model import ChurnDataError
+from churn_research.models.shifted_beta_geo import ShiftedBetaGeometric
+from churn_research.stats import compare_with_truth as shared_compare
 
 __all__ = [
     "TIME_UNITS",
@@ -80,176 +88,8 @@ __all__ = [
     "time_ratios",
 ]
 
-#: Length of one time unit in days.
-TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
-
-_CORE = ("customer_id", "start_date", "end_date")
 #: Length given to zero-length intervals where a model needs stop > start.
 _MIN_EPISODE = 1e-6
-
-
-def _unit_days(unit: str) -> float:
-    if unit not in TIME_UNITS:
-        raise ValueError(f"unknown time unit {unit!r}; use one of {sorted(TIME_UNITS)}")
-    return TIME_UNITS[unit]
-
-
-def _to_units(delta: pd.Series | pd.Timedelta, unit: str):
-    """Convert a timedelta (Series or scalar) into a float number of ``unit``."""
-    days = delta / pd.Timedelta(days=1)
-    return days / _unit_days(unit)
-
-
-# ---------------------------------------------------------------------------------------
-# Durations
-# ---------------------------------------------------------------------------------------
-def _entry_date_from_meta(data: ChurnData):
-    meta = data.meta or {}
-    for source in (meta, meta.get("truth") or {}):
-        if isinstance(source, Mapping) and source.get("left_truncated_at"):
-            return pd.Timestamp(source["left_truncated_at"])
-    return None
-
-
-def durations(
-    data: ChurnData,
-    *,
-    unit: str = "months",
-    entry_date="auto",
-    inactivity_days: int | None = None,
-) -> pd.DataFrame:
-    """One row per customer with its lifetime, churn indicator and delayed entry.
-
-    Parameters
-    ----------
-    data : ChurnData
-        Contractual data: a lifetime runs from ``start_date`` to ``end_date`` (churn) or is
-        censored at ``observation_end``. Non-contractual data: churn is inferred from
-        ``transactions`` by the project's shared rule
-        (:func:`churn_research.data.infer_end_dates`): a customer with no purchase for more
-        than ``inactivity_days`` before ``observation_end`` churned on the date of the last
-        purchase. The others are censored at ``observation_end - inactivity_days``, not at
-        ``observation_end``: that is the last date up to which a lapse would already be
-        visible, so every lifetime ending before it is seen as churn and none after it is
-        (censoring them at ``observation_end`` would credit them with months they may not have
-        had). Customers who joined after that date (the rule's "undetermined" status) have no
-        usable follow-up and are left out (their number is in ``result.attrs["excluded"]``).
-    unit : {"days", "weeks", "months", "years"}
-        Time unit of ``duration`` and ``entry`` (a month is 365.25 / 12 days).
-    entry_date : "auto", date-like or None
-        Customers are only observed from this date on; anyone who started earlier enters the
-        risk set at the tenure they had then (left truncation). ``"auto"`` takes
-        ``meta["left_truncated_at"]`` (or ``meta["truth"]["left_truncated_at"]``, which the
-        synthetic generator sets) and otherwise assumes no truncation; ``None`` switches it off.
-    inactivity_days : int, optional
-        Non-contractual data only; defaults to ``data.meta["inactivity_days"]``, else 180.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id, start_date, end_date`` (churn date, NaT if censored), ``exit_date``
-        (churn or censoring date), ``duration`` and ``entry`` (tenure at exit / at the start
-        of observation, in ``unit``), ``event`` (1 = churned, 0 = censored),
-        ``followup_limit`` (tenure at the censoring date: the longest follow-up the customer
-        could have had) and the customer's other attribute columns (personal data dropped).
-        ``attrs`` holds ``unit``, ``censor_date``, ``entry_date`` and ``excluded``.
-
-    Raises
-    ------
-    ChurnDataError
-        If a required column is missing, a date is missing or an end date falls before the
-        start date or after ``observation_end``.
-    """
-    _unit_days(unit)
-    customers = data.customers
-    for col in _CORE:
-        if col not in customers.columns:
-            raise ChurnDataError(
-                "required column is missing.", table="customers", column=col,
-                fix="map your export's column onto this name (see DESIGN.md, data model).")
-    if data.observation_end is None:
-        raise ChurnDataError("observation_end is not set.",
-                             fix="set ChurnData.observation_end to the snapshot date.")
-    obs_end = pd.Timestamp(data.observation_end)
-    cust = customers.drop(columns=[c for c in customers.columns if c.lower() in PERSONAL_COLUMNS])
-    cust = cust.copy()
-    cust["start_date"] = pd.to_datetime(cust["start_date"])
-    cust["end_date"] = pd.to_datetime(cust["end_date"])
-    bad = cust.loc[cust["start_date"].isna(), "customer_id"].tolist()
-    if bad:
-        raise ChurnDataError("start_date is missing.", table="customers", column="start_date",
-                             rows=bad, fix="fill the start date or drop these customers.")
-    bad = cust.loc[cust["start_date"] > obs_end, "customer_id"].tolist()
-    if bad:
-        raise ChurnDataError(f"start_date after observation_end ({obs_end.date()}).",
-                             table="customers", column="start_date", rows=bad,
-                             fix="drop customers who joined after the snapshot or move observation_end.")
-
-    excluded = 0
-    if data.kind == "non-contractual":
-        if inactivity_days is None:
-            inactivity_days = int((data.meta or {}).get("inactivity_days", 180))
-        censor_date = obs_end - pd.Timedelta(days=int(inactivity_days))
-        if data.has("transactions"):
-            from churn_research.data import infer_end_dates
-
-            tx = data.transactions[["customer_id", "date"]].copy()
-            tx["date"] = pd.to_datetime(tx["date"])
-            inferred = infer_end_dates(cust[["customer_id", "start_date"]], tx, observation_end=obs_end,
-                                       inactivity_days=int(inactivity_days))
-            cust["end_date"] = inferred["end_date"].to_numpy()
-        elif cust["end_date"].isna().all():
-            raise ChurnDataError(
-                "non-contractual data need transactions (or inferred end dates) to date churn.",
-                table="transactions", fix="load the purchase log with the customers.")
-        late = cust["start_date"] > censor_date
-        excluded = int(late.sum())
-        cust = cust.loc[~late]
-    else:
-        censor_date = obs_end
-
-    bad = cust.loc[cust["end_date"] < cust["start_date"], "customer_id"].tolist()
-    if bad:
-        raise ChurnDataError("end_date before start_date.", table="customers", column="end_date",
-                             rows=bad, fix="correct the dates (or swap them if they were entered reversed).")
-    bad = cust.loc[cust["end_date"] > obs_end, "customer_id"].tolist()
-    if bad:
-        raise ChurnDataError(f"end_date after observation_end ({obs_end.date()}).",
-                             table="customers", column="end_date", rows=bad,
-                             fix="set observation_end to the snapshot date of the export, or blank "
-                                 "end dates that are only scheduled.")
-
-    if isinstance(entry_date, str) and entry_date == "auto":
-        entry_date = _entry_date_from_meta(data)
-    entry_date = None if entry_date is None else pd.Timestamp(entry_date)
-
-    event = cust["end_date"].notna() & (cust["end_date"] <= censor_date)
-    exit_date = cust["end_date"].where(event, censor_date)
-    out = pd.DataFrame({
-        "customer_id": cust["customer_id"].values,
-        "start_date": cust["start_date"].values,
-        "end_date": cust["end_date"].where(event).values,
-        "exit_date": exit_date.values,
-    })
-    out["duration"] = _to_units(out["exit_date"] - out["start_date"], unit).astype(float)
-    out["event"] = event.astype(int).values
-    if entry_date is not None:
-        out["entry"] = _to_units((entry_date - out["start_date"]).clip(lower=pd.Timedelta(0)), unit)
-        gone = out["exit_date"] < entry_date
-        if gone.any():  # ended before observation began: cannot be in left-truncated data
-            excluded += int(gone.sum())
-            out = out.loc[~gone]
-    else:
-        out["entry"] = 0.0
-    out["entry"] = np.minimum(out["entry"].astype(float), out["duration"])
-    out["followup_limit"] = _to_units(censor_date - out["start_date"], unit).astype(float)
-    # outcome-derived columns of non-contractual loaders must not pose as attributes
-    leaks = [c for c in ("last_purchase", "status") if data.kind == "non-contractual" and c in cust]
-    attrs = cust.drop(columns=list(_CORE) + leaks).set_index(cust["customer_id"])
-    out = out.join(attrs, on="customer_id").reset_index(drop=True)
-    out.attrs.update({"unit": unit, "censor_date": censor_date, "entry_date": entry_date,
-                      "excluded": excluded, "kind": data.kind})
-    return out
 
 
 def add_first_purchase(df: pd.DataFrame, transactions: pd.DataFrame, *, tiers: int = 3) -> pd.DataFrame:
@@ -319,8 +159,6 @@ def km_fit(df: pd.DataFrame, *, by: str | None = None, alpha: float = 0.05,
     dict
         ``{level: fitted lifelines.KaplanMeierFitter}`` (key ``"all customers"`` if no ``by``).
     """
-    from lifelines import KaplanMeierFitter
-
     fitters = {}
     for level, sub in _groups(df, by, min_size):
         kmf = KaplanMeierFitter(alpha=alpha, label=str(level))
@@ -408,8 +246,6 @@ def km_summary(df: pd.DataFrame, *, by: str | None = None, horizons: Sequence[fl
         ``median_lower, median_upper, median_label`` ("not reached" or the number),
         ``S(h), S(h)_lower, S(h)_upper`` for each horizon, ``rmst, rmst_se, rmst_horizon``.
     """
-    from lifelines.utils import median_survival_times
-
     tau = float(rmst_horizon if rmst_horizon is not None else max(horizons))
     rows = []
     for level, kmf in km_fit(df, by=by, alpha=alpha, use_entry=use_entry, min_size=min_size).items():
@@ -544,8 +380,6 @@ def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int 
     entry = _entry(sub, use_entry)
     obs, exp_, cov = _logrank_parts(T, E, np.zeros_like(T) if entry is None else entry, codes, len(levels))
     if entry is None:
-        from lifelines.statistics import multivariate_logrank_test
-
         res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E)
         stat, dof, p = float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
         method = "log-rank (lifelines multivariate_logrank_test)"
@@ -574,8 +408,6 @@ def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, corre
         ``group_a, group_b, test_statistic, p, p_adjusted, significant`` (at 5% after the
         correction).
     """
-    from statsmodels.stats.multitest import multipletests
-
     groups = dict(_groups(df, by, min_size))
     levels = sorted(groups, key=str)
     rows = []
@@ -702,15 +534,10 @@ def compare_with_truth(ratios: pd.DataFrame, truth_log_hr: Mapping[str, float], 
     DataFrame
         ``covariate, hr, lower, upper, true_hr, covered`` for the covariates present in both.
     """
-    aliases = dict(aliases or {})
-    rows = []
-    for cov, r in ratios.iterrows():
-        key = aliases.get(cov, cov)
-        if key in truth_log_hr:
-            true_hr = float(np.exp(truth_log_hr[key]))
-            rows.append({"covariate": cov, "hr": r["hr"], "lower": r["lower"], "upper": r["upper"],
-                         "true_hr": true_hr, "covered": bool(r["lower"] <= true_hr <= r["upper"])})
-    return pd.DataFrame(rows, columns=["covariate", "hr", "lower", "upper", "true_hr", "covered"])
+    out = shared_compare(ratios, truth_log_hr, estimate="hr", lower="lower", upper="upper",
+                         aliases=aliases, exp=True)
+    out = out.rename(columns={"term": "covariate", "truth": "true_hr"})
+    return out[["covariate", "hr", "lower", "upper", "true_hr", "covered"]]
 
 
 def _strata_column(s: pd.Series, bins: int) -> pd.Series:
@@ -756,8 +583,6 @@ def schoenfeld_test(fitter, frame: pd.DataFrame, *, duration_col: str = "duratio
         Indexed by (covariate, transform) with ``test_statistic`` and ``p``, like the
         ``summary`` of lifelines' result.
     """
-    from lifelines import KaplanMeierFitter
-
     cols = list(fitter.params_.index)
     X = frame[cols].to_numpy(float)
     T = frame[duration_col].to_numpy(float)
@@ -847,8 +672,6 @@ class CoxRegression:
 
     def fit(self, df: pd.DataFrame) -> CoxRegression:
         """Fit on a durations frame (:func:`durations`); returns ``self``."""
-        from lifelines import CoxPHFitter
-
         covs = [c for c in self.covariates if c not in self.strata]
         design = cox_design(df, covs, reference=self.reference, per=self.per)
         rows = df if design.index.equals(df.index) else df.loc[design.index]
@@ -900,8 +723,6 @@ class CoxRegression:
         DataFrame
             ``covariate, source, chi2_rank, p_rank, chi2_km, p_km, violates, advice, remedy``.
         """
-        from lifelines.statistics import proportional_hazard_test
-
         strata = [f"stratum_{c}" for c in self.strata]
         if "entry" in self.training_frame_:
             s = schoenfeld_test(self.fitter_, self.training_frame_, strata=strata)
@@ -985,8 +806,6 @@ def _split_at(base: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit_ctv(frame: pd.DataFrame, *, penalizer: float, alpha: float):
-    from lifelines import CoxTimeVaryingFitter
-
     ctv = CoxTimeVaryingFitter(penalizer=penalizer, alpha=alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -1070,7 +889,7 @@ def _positive_durations(df: pd.DataFrame, min_duration: float | None):
     """Durations with zero-length lifetimes moved to ``min_duration`` (half a day by default):
     parametric likelihoods need T > 0."""
     if min_duration is None:
-        min_duration = 0.5 / _unit_days(df.attrs.get("unit", "months"))
+        min_duration = 0.5 / unit_days(df.attrs.get("unit", "months"))
     return np.maximum(df["duration"].to_numpy(float), min_duration), min_duration
 
 
@@ -1097,8 +916,6 @@ def fit_parametric(df: pd.DataFrame, *, models: Sequence[str] = ("weibull", "log
     dict
         ``{name: fitted lifelines univariate fitter}``.
     """
-    import lifelines
-
     T, eps = _positive_durations(df, min_duration)
     entry = _entry(df, use_entry)
     if entry is not None:
@@ -1171,8 +988,6 @@ def fit_aft(df: pd.DataFrame, *, covariates: Sequence[str], reference: Mapping |
     dict
         ``{name: fitted lifelines AFT fitter}``; each has ``design_sources_`` attached.
     """
-    import lifelines
-
     design = cox_design(df, covariates, reference=reference, per=per)
     frame = design.reset_index(drop=True).copy()
     sub = df.loc[design.index]
@@ -1263,7 +1078,7 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
     cust = df.reset_index(drop=True)
     base = pd.DataFrame({"_row": np.arange(len(cust)), "start": cust["entry"].to_numpy(float),
                          "stop": cust["duration"].to_numpy(float)})
-    t_change = _to_units(change_date - cust["start_date"], unit).to_numpy(float)
+    t_change = to_units(change_date - cust["start_date"], unit).to_numpy(float)
     cuts = [pd.DataFrame({"_row": base["_row"], "time": t_change})]
     windows = None
     if tickets is not None and len(tickets):
@@ -1273,9 +1088,9 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
         if len(tk):
             rows = row_of.reindex(tk["customer_id"]).to_numpy()
             start = cust["start_date"].to_numpy()[rows]
-            lo = _to_units(pd.to_datetime(tk["date"]).to_numpy() - start, unit)
+            lo = to_units(pd.to_datetime(tk["date"]).to_numpy() - start, unit)
             lo = np.asarray(lo, float)
-            hi = lo + complaint_window_days / _unit_days(unit)
+            hi = lo + complaint_window_days / unit_days(unit)
             windows = _merge_windows(pd.DataFrame({"_row": rows, "lo": lo, "hi": hi}))
             cuts += [windows[["_row", "lo"]].rename(columns={"lo": "time"}),
                      windows[["_row", "hi"]].rename(columns={"hi": "time"})]
@@ -1358,15 +1173,15 @@ def acquired_before_after(df: pd.DataFrame, *, change_date, window: float | None
     change_date = pd.Timestamp(change_date)
     censor = pd.Timestamp(df.attrs.get("censor_date", df["exit_date"].max()))
     if window is None:
-        window = float(_to_units(censor - change_date, unit))
-    lo = change_date - pd.Timedelta(days=window * _unit_days(unit))
-    hi = change_date + pd.Timedelta(days=window * _unit_days(unit))
+        window = float(to_units(censor - change_date, unit))
+    lo = change_date - pd.Timedelta(days=window * unit_days(unit))
+    hi = change_date + pd.Timedelta(days=window * unit_days(unit))
     sel = df.loc[(df["start_date"] >= lo) & (df["start_date"] < hi) & (df["entry"] <= 0)].copy()
     before = sel["start_date"] < change_date
     sel["acquired"] = np.where(before, "before change", "after change")
     limit = np.full(len(sel), float(window))
     if censor_at_change:
-        t_change = _to_units(change_date - sel["start_date"], unit).to_numpy(float)
+        t_change = to_units(change_date - sel["start_date"], unit).to_numpy(float)
         limit = np.where(before, np.minimum(limit, t_change), limit)
     cut = sel["duration"].to_numpy(float) > limit
     sel["event"] = np.where(cut, 0, sel["event"].to_numpy(int))
@@ -1374,237 +1189,6 @@ def acquired_before_after(df: pd.DataFrame, *, change_date, window: float | None
     sel.attrs.update(df.attrs)
     sel.attrs["window"] = window
     return sel
-
-
-# ---------------------------------------------------------------------------------------
-# Shifted-beta-geometric cohort model (Fader & Hardie 2007)
-# ---------------------------------------------------------------------------------------
-def _check_alive(alive) -> list[np.ndarray]:
-    """Validate cohort counts: one row per cohort, alive at the start of each period."""
-    arr = np.asarray(alive, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ValueError("alive must be a 1-D sequence (one cohort) or a 2-D array (cohorts x periods)")
-    rows = []
-    for i, row in enumerate(arr):
-        obs = row[~np.isnan(row)]
-        if np.isnan(row[: len(obs)]).any():
-            raise ValueError(f"cohort {i}: missing counts inside the series; only trailing NaN are allowed")
-        if len(obs) < 2:
-            raise ValueError(f"cohort {i}: need the cohort size and at least one later count")
-        if obs[0] <= 0:
-            raise ValueError(f"cohort {i}: the first count (cohort size) must be positive")
-        if (obs < 0).any():
-            raise ValueError(f"cohort {i}: negative counts at periods {np.flatnonzero(obs < 0).tolist()}")
-        up = np.flatnonzero(np.diff(obs) > 0)
-        if len(up):
-            raise ValueError(f"cohort {i}: counts increase at periods {(up + 1).tolist()}; "
-                             "alive counts of a closed cohort can only fall")
-        rows.append(obs)
-    return rows
-
-
-def _lnbeta_grads(a, b):
-    """d lnB / da, d lnB / db and the three second derivatives."""
-    ps_ab, pg_ab = special.digamma(a + b), special.polygamma(1, a + b)
-    return (special.digamma(a) - ps_ab, special.digamma(b) - ps_ab,
-            special.polygamma(1, a) - pg_ab, special.polygamma(1, b) - pg_ab, -pg_ab)
-
-
-class ShiftedBetaGeometric:
-    """The shifted-beta-geometric (sBG) model of cohort retention (Fader & Hardie 2007).
-
-    Each customer renews at the end of every period with a constant probability 1 - theta;
-    theta varies across customers as Beta(gamma, delta). Then
-
-    * P(T = t) = B(gamma + 1, delta + t - 1) / B(gamma, delta), t = 1, 2, ...
-    * S(t) = B(gamma, delta + t) / B(gamma, delta), i.e. S(t) = S(t-1) (delta + t - 1) / (gamma + delta + t - 1)
-    * r(t) = S(t) / S(t-1) = (delta + t - 1) / (gamma + delta + t - 1) -- retention rises with
-      tenure purely because high-churn customers leave first.
-
-    Parameters
-    ----------
-    starts : sequence of (gamma, delta)
-        Starting values; the fit is run from each and the best kept (the paper's advice to
-        confirm the maximum from different starting points).
-
-    Attributes
-    ----------
-    gamma_, delta_ : float
-        Maximum-likelihood estimates.
-    log_likelihood_ : float
-    covariance_ : ndarray (2, 2)
-        Inverse of the observed information (minus the analytic Hessian of the
-        log-likelihood at the optimum).
-    gamma_se_, delta_se_ : float
-        Standard errors (square roots of the covariance diagonal).
-    cohort_size_ : float
-        Size of the (first) cohort; ``alive_`` the fitted counts; ``n_periods_`` the number of
-        calibration periods (counts after the first).
-    converged_ : bool
-    homogeneous_ : bool
-        True when the fit ran off to the no-heterogeneity limit (gamma + delta > 1e4: every
-        customer has the same churn probability gamma / (gamma + delta), a geometric
-        lifetime); standard errors are then NaN.
-
-    References
-    ----------
-    Fader, P. S. & Hardie, B. G. S. (2007). How to project customer retention. *Journal of
-    Interactive Marketing*, 21(1), 76-90.
-    """
-
-    def __init__(self, *, starts: Sequence[tuple[float, float]] = ((1.0, 1.0), (0.5, 3.0), (3.0, 0.5), (0.05, 0.05))):
-        self.starts = starts
-
-    # -- likelihood --------------------------------------------------------------------
-    @staticmethod
-    def _terms(rows):
-        """Per cohort: periods t (1..T), lost per period, survivors after T."""
-        out = []
-        for obs in rows:
-            lost = obs[:-1] - obs[1:]
-            out.append((np.arange(1, len(obs)), lost, obs[-1]))
-        return out
-
-    @classmethod
-    def _loglik(cls, g, d, terms, derivatives=False):
-        ll = 0.0
-        grad = np.zeros(2)
-        hess = np.zeros((2, 2))
-        base = special.betaln(g, d)
-        bg, bd, bgg, bdd, bgd = _lnbeta_grads(g, d)
-        for t, lost, surv in terms:
-            # churn in period t: lnB(g + 1, d + t - 1) - lnB(g, d)
-            ll += np.sum(lost * (special.betaln(g + 1, d + t - 1) - base))
-            # still alive after the last period T: lnB(g, d + T) - lnB(g, d)
-            T = t[-1]
-            ll += surv * (special.betaln(g, d + T) - base)
-            if derivatives:
-                n = lost.sum() + surv
-                a1, b1, a11, b11, ab1 = _lnbeta_grads(g + 1, d + t - 1)
-                a2, b2, a22, b22, ab2 = _lnbeta_grads(g, d + T)
-                grad += [np.sum(lost * a1) + surv * a2 - n * bg, np.sum(lost * b1) + surv * b2 - n * bd]
-                hess += [[np.sum(lost * a11) + surv * a22 - n * bgg, np.sum(lost * ab1) + surv * ab2 - n * bgd],
-                         [np.sum(lost * ab1) + surv * ab2 - n * bgd, np.sum(lost * b11) + surv * b22 - n * bdd]]
-        return (ll, grad, hess) if derivatives else ll
-
-    def fit(self, alive) -> ShiftedBetaGeometric:
-        """Maximum-likelihood fit to cohort counts.
-
-        Parameters
-        ----------
-        alive : array-like
-            Customers alive at the start of each period: the first value is the cohort size,
-            then the survivors of period 1, 2, ... A 2-D array (one row per cohort, trailing
-            NaN where a younger cohort has fewer periods) fits one (gamma, delta) to all
-            cohorts pooled.
-
-        Returns
-        -------
-        self
-        """
-        rows = _check_alive(alive)
-        terms = self._terms(rows)
-
-        def nll(x):
-            g, d = np.exp(np.clip(x, -30, 30))
-            ll, grad, _ = self._loglik(g, d, terms, derivatives=True)
-            return -ll, -grad * np.array([g, d])  # chain rule for the log-parameters
-
-        def nll_hess(x):
-            p = np.exp(np.clip(x, -30, 30))
-            _, grad, hess = self._loglik(p[0], p[1], terms, derivatives=True)
-            return -(hess * np.outer(p, p) + np.diag(grad * p))
-
-        best = None
-        for g0, d0 in self.starts:
-            with np.errstate(all="ignore"):
-                res = optimize.minimize(nll, np.log([g0, d0]), jac=True, hess=nll_hess, method="trust-exact",
-                                        options={"gtol": 1e-9, "maxiter": 500})
-            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-                best = res
-        g, d = np.exp(np.clip(best.x, -30, 30))
-        ll, grad, hess = self._loglik(g, d, terms, derivatives=True)
-        self.gamma_, self.delta_ = float(g), float(d)
-        self.log_likelihood_ = float(ll)
-        try:
-            self.covariance_ = np.linalg.inv(-hess)
-        except np.linalg.LinAlgError:
-            self.covariance_ = np.full((2, 2), np.nan)
-        se = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
-        self.gamma_se_, self.delta_se_ = float(se[0]), float(se[1])
-        # gamma, delta -> infinity at fixed ratio is the no-heterogeneity (geometric) limit: the
-        # likelihood is flat there and the standard errors are meaningless
-        self.homogeneous_ = bool(g + d > 1e4)
-        if self.homogeneous_:
-            self.gamma_se_ = self.delta_se_ = np.nan
-        self.converged_ = bool(np.max(np.abs(grad) * np.array([g, d])) < 1e-4)
-        self.alive_ = rows[0] if len(rows) == 1 else rows
-        self.cohort_size_ = float(rows[0][0])
-        self.n_periods_ = len(rows[0]) - 1
-        self.n_cohorts_ = len(rows)
-        return self
-
-    # -- projections -------------------------------------------------------------------
-    def _check_fitted(self):
-        if not hasattr(self, "gamma_"):
-            raise RuntimeError("call fit() first")
-
-    def survival(self, t) -> np.ndarray:
-        """S(t) = B(gamma, delta + t) / B(gamma, delta): probability to be alive after t periods."""
-        self._check_fitted()
-        t = np.asarray(t, dtype=float)
-        return np.exp(special.betaln(self.gamma_, self.delta_ + t) - special.betaln(self.gamma_, self.delta_))
-
-    def retention_rate(self, t) -> np.ndarray:
-        """r(t) = (delta + t - 1) / (gamma + delta + t - 1): share of those alive at the start of
-        period t who renew at its end (t >= 1)."""
-        self._check_fitted()
-        t = np.asarray(t, dtype=float)
-        return (self.delta_ + t - 1) / (self.gamma_ + self.delta_ + t - 1)
-
-    def churn_probability(self, t) -> np.ndarray:
-        """P(T = t) = B(gamma + 1, delta + t - 1) / B(gamma, delta): churn at the end of period t."""
-        self._check_fitted()
-        t = np.asarray(t, dtype=float)
-        return np.exp(special.betaln(self.gamma_ + 1, self.delta_ + t - 1) - special.betaln(self.gamma_, self.delta_))
-
-    def project(self, n_periods: int, *, cohort_size: float | None = None) -> pd.DataFrame:
-        """Projected survival and alive counts for periods 0..``n_periods``.
-
-        Returns
-        -------
-        DataFrame
-            ``period, survival, alive, retention_rate`` (retention of period t, NaN at 0).
-        """
-        self._check_fitted()
-        t = np.arange(n_periods + 1)
-        size = self.cohort_size_ if cohort_size is None else cohort_size
-        s = self.survival(t)
-        r = np.r_[np.nan, self.retention_rate(t[1:])]
-        return pd.DataFrame({"period": t, "survival": s, "alive": size * s, "retention_rate": r})
-
-    def mean_churn_probability(self) -> float:
-        """E(theta) = gamma / (gamma + delta): average churn probability at acquisition."""
-        self._check_fitted()
-        return self.gamma_ / (self.gamma_ + self.delta_)
-
-    def median_lifetime(self, *, max_periods: int = 100_000) -> float:
-        """Smallest t with S(t) <= 0.5 (inf if not within ``max_periods``)."""
-        self._check_fitted()
-        s = self.survival(np.arange(max_periods + 1))
-        below = np.flatnonzero(s <= 0.5)
-        return float(below[0]) if len(below) else np.inf
-
-    def summary(self) -> pd.DataFrame:
-        """Parameters with standard errors and 95% Wald intervals."""
-        self._check_fitted()
-        z = stats.norm.ppf(0.975)
-        est = np.array([self.gamma_, self.delta_])
-        se = np.array([self.gamma_se_, self.delta_se_])
-        return pd.DataFrame({"estimate": est, "se": se, "lower": est - z * se, "upper": est + z * se},
-                            index=pd.Index(["gamma", "delta"], name="parameter"))
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.ticker import PercentFormatter
 
 PALETTE = "colorblind"
 
@@ -50,8 +51,6 @@ def finish(ax, *, title: str, xlabel: str, ylabel: str, legend: bool | str | Non
 def percent_axis(ax, axis: str = "y", decimals: int | None = None):
     """Format an axis as percentages (values are fractions); decimals None: as many as the
     tick spacing needs (2.5% ticks are not rounded to 2%)."""
-    from matplotlib.ticker import PercentFormatter
-
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(PercentFormatter(1.0, decimals=decimals))
     return ax

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
 
 from churn_research.plots import finish, percent_axis
@@ -70,8 +71,6 @@ def plot_reason_shift(shift, *, ax=None, title: str | None = None):
     shift : ReasonShift
         :func:`churn_research.causes.reason_shift`.
     """
-    from churn_research.causes import wilson_ci
-
     t = shift.table
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.8))
@@ -80,7 +79,7 @@ def plot_reason_shift(shift, *, ax=None, title: str | None = None):
     for i, (col, n, lab) in enumerate([("before", shift.n_before, "before"),
                                         ("after", shift.n_after, "after")]):
         share = t[f"share_{col}"].to_numpy()
-        lo, hi = wilson_ci(t[f"count_{col}"], n)
+        lo, hi = t[f"share_{col}_low"].to_numpy(), t[f"share_{col}_high"].to_numpy()
         ax.bar(x + (i - 0.5) * w, share, width=w, color=f"C{i}",
                label=f"{lab} {shift.change_date.date()} (n = {n:,})")
         ax.errorbar(x + (i - 0.5) * w, share, yerr=[share - lo, hi - share], fmt="none",
@@ -103,8 +102,6 @@ def plot_reasons_by_segment(pareto_by: pd.DataFrame, *, by: str, ax=None,
     by : str
         The segment column.
     """
-    import seaborn as sns
-
     table = pareto_by.pivot_table(index=by, columns="reason", values="share", fill_value=0)
     order = pareto_by.groupby("reason")["count"].sum().sort_values(ascending=False).index
     table = table[order]

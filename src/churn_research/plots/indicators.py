@@ -12,6 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from churn_research.plots import finish, percent_axis
 
@@ -141,8 +142,6 @@ def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, 
 
 def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str, ax=None, max_cohorts: int = 36):
     """Heatmap of a cohort retention matrix (rows: start month; columns: months since start)."""
-    import seaborn as sns
-
     m = matrix.tail(max_cohorts).dropna(axis=1, how="all")
     ax = _ax(ax, figsize=(12, max(4.0, 0.22 * len(m) + 1.5)))
     sns.heatmap(m, ax=ax, cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "share still a customer"},

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FixedLocator, NullFormatter
 
 from churn_research.plots import finish, percent_axis
 
@@ -27,8 +28,6 @@ _TICKS = {  # round tick values for log axes, by how many-fold the axis spans
 
 def _log_ticks(axis, lo: float, hi: float):
     """Readable ticks on a log-scaled axis: round values between lo and hi, always with 1."""
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
     lo, hi = min(lo, 1.0), max(hi, 1.0)
     span = hi / max(lo, 1e-12)
     choice = _TICKS["wide"] if span > 30 else _TICKS["medium"] if span > 4 else _TICKS["narrow"]

@@ -1,0 +1,373 @@
+"""The data model shared by every stage.
+
+:class:`ChurnData` (the tables plus typed fields: ``observation_end``, ``kind``,
+``inactivity_days``, ``records_start``, ``snapshot``, the event dates), :class:`ChurnDataError`,
+and the project's one churn rule for non-contractual data (:func:`infer_end_dates`, with the
+column-checked :func:`infer_churn`). Everything else in the package builds on this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TABLES = ("customers", "transactions", "tickets", "surveys", "events")
+KINDS = ("contractual", "non-contractual")
+
+#: Columns that may hold personal data in raw inputs (English and common Chinese CRM headers).
+#: They are dropped from the customer-level tables before anything is written to
+#: ``data/processed`` so that no report, JSON or log can show them. (``events.name`` is the
+#: name of a business change, not of a person, and is kept.)
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "phone", "mobile", "email",
+                    "e_mail", "address", "姓名", "电话", "手机", "手机号", "邮箱", "地址")
+PERSONAL_TABLES = ("customers", "transactions", "tickets", "surveys")
+#: Days without a purchase after which a non-contractual customer counts as lost (default).
+DEFAULT_INACTIVITY_DAYS = 180
+#: The fix every "required column is missing" error gives.
+MAP_COLUMNS_FIX = ("map your export's column onto this name (the `columns:` of the dataset's YAML "
+                   "mapping; README, 'Your own data').")
+
+
+def sample_ids(ids: pd.Series, size: int, *, random_state: int = 0) -> pd.Index:
+    """``size`` distinct values of ``ids`` drawn at random without replacement (seeded)."""
+    unique = pd.Index(pd.unique(ids))
+    if size >= len(unique):
+        return unique
+    rng = np.random.default_rng(random_state)
+    return unique[np.sort(rng.choice(len(unique), size=size, replace=False))]
+
+
+def sample_note(data: ChurnData, what: str = "The models below") -> str:
+    """A sentence for a report saying whether ``what`` uses a sample (empty when not)."""
+    s = data.meta.get("sample")
+    if not s:
+        return ""
+    return (f"{what} use a simple random sample of {s['customers']:,} of the "
+            f"{s['of']:,} customers (seed {s['random_state']}; parameter `max_model_customers`): "
+            "the estimates are the same up to sampling error, which their confidence intervals "
+            "include, at a fixed cost. Descriptive figures use every customer.")
+
+
+class ChurnDataError(ValueError):
+    """Raised for any input that does not fit the data model.
+
+    The message names the table, the column, a few offending rows and how to fix the input.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
+                 rows: list | None = None, fix: str | None = None):
+        self.table, self.column, self.rows, self.fix = table, column, rows, fix
+        parts = []
+        if table is not None:
+            where = f"table '{table}'"
+            if column is not None:
+                where += f", column '{column}'"
+            parts.append(where + ":")
+        parts.append(message)
+        if rows:
+            shown = ", ".join(str(r) for r in rows[:5])
+            more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
+            parts.append(f"Offending rows: {shown}{more}.")
+        if fix:
+            parts.append(f"Fix: {fix}")
+        super().__init__(" ".join(parts))
+
+
+def require_columns(df: pd.DataFrame, table: str, columns, *, fix: str = MAP_COLUMNS_FIX) -> None:
+    """Raise :class:`ChurnDataError` naming the first of ``columns`` missing from ``df``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ChurnDataError(f"missing column(s) {missing}.", table=table,
+                             column=missing[0], fix=fix)
+
+
+def _timestamp(value) -> pd.Timestamp | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
+
+
+@dataclass
+class ChurnData:
+    """A company's customer data in the project's data model.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer: ``customer_id``, ``start_date``, ``end_date`` (NaT = still a
+        customer at ``observation_end``) and optional attributes (``churn_reason``, ``gender``,
+        ``age``, ``region``, ``channel``, ``plan``, ``monthly_revenue``, ...).
+    transactions, tickets, surveys, events : DataFrame or None
+        Optional tables (see the data model in the README); ``None`` when the source has no
+        such table.
+    observation_end : Timestamp
+        The snapshot date: everything after it is unknown; customers without an end date are
+        censored there.
+    kind : {"contractual", "non-contractual"}
+        ``contractual``: ``end_date`` is an explicit cancellation. ``non-contractual``: the
+        end date was inferred from inactivity (``inactivity_days`` days without a purchase; see
+        :func:`infer_end_dates`).
+    meta : dict
+        Provenance: ``source``, ``licence``, ``checksums`` (sha256 of every input file) and,
+        for synthetic data, ``truth`` (the generator's true parameters, used only to compare
+        estimates with the truth).
+    inactivity_days : int
+        Days without a purchase after which a non-contractual customer counts as lost
+        (default 180). Every stage uses this value unless a parameter overrides it.
+    records_start : Timestamp or None
+        The date from which the records follow customers. Anyone who was already a customer
+        then is only known because they survived to it (*left truncation*): survival models
+        let them enter the risk set at their tenure on that date, and churn rates start there.
+        Loaders set it (the synthetic generator: its start date); a user's data declare it
+        with ``records_start:`` in the YAML mapping or in ``source_options``. None: the
+        records cover every customer's whole history.
+    snapshot : Timestamp or None
+        Set for one-snapshot data (e.g. IBM Telco): the date of the snapshot whose last month
+        alone has recorded exits.
+    """
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    observation_end: pd.Timestamp | None = None
+    kind: str = "contractual"
+    meta: dict[str, Any] = field(default_factory=dict)
+    inactivity_days: int = DEFAULT_INACTIVITY_DAYS
+    records_start: pd.Timestamp | None = None
+    snapshot: pd.Timestamp | None = None
+
+    def __post_init__(self):
+        self.inactivity_days = int(self.inactivity_days)
+        if self.inactivity_days < 0:
+            raise ChurnDataError(f"inactivity_days must be >= 0, got {self.inactivity_days}.",
+                                 fix="set inactivity_days to the days without a purchase after "
+                                     "which a customer counts as lost (e.g. 180).")
+        self.records_start = _timestamp(self.records_start)
+        self.snapshot = _timestamp(self.snapshot)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that are present, by name."""
+        return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` is present and non-empty."""
+        df = getattr(self, table)
+        return df is not None and len(df) > 0
+
+    def replace(self, **changes: Any) -> ChurnData:
+        """A copy with some tables or fields replaced (the others are shared, not copied)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def event_dates(self) -> list[pd.Timestamp]:
+        """Dates of the business changes in ``events``, earliest first (empty without events)."""
+        if not self.has("events"):
+            return []
+        return sorted(pd.Timestamp(d) for d in pd.to_datetime(self.events["date"]).dropna().unique())
+
+    @property
+    def event_date(self) -> pd.Timestamp | None:
+        """Date of the first business change in ``events`` (None without events)."""
+        dates = self.event_dates
+        return dates[0] if dates else None
+
+    def summary(self) -> pd.DataFrame:
+        """Rows and date range of each table (no personal data)."""
+        rows = []
+        date_col = {"customers": "start_date"}
+        for name, df in self.tables().items():
+            col = date_col.get(name, "date")
+            rows.append({
+                "table": name,
+                "rows": len(df),
+                "columns": df.shape[1],
+                "first_date": df[col].min() if col in df else pd.NaT,
+                "last_date": df[col].max() if col in df else pd.NaT,
+            })
+        return pd.DataFrame(rows)
+
+    # -- sampling for the model fits -------------------------------------------------------
+    def sample_customers(self, max_customers: int | None, *, random_state: int = 0) -> ChurnData:
+        """A simple random sample of at most ``max_customers`` customers with all their rows.
+
+        The stages fit their heaviest models (Cox with delayed entry, time-varying Cox,
+        person-month GLMs, permutation importance, clusters, the risk model) on such a sample
+        when the customer base is larger: a random sample of tens of thousands gives the same
+        estimates up to sampling error, which the confidence intervals include, at a fixed cost
+        instead of one growing with the base. Descriptive figures use every customer. Returns
+        ``self`` when there are at most ``max_customers`` customers (or ``max_customers`` is
+        None); otherwise a new ``ChurnData`` with ``meta["sample"]`` describing the sample.
+        This is the project's one way of sampling customers (see also :func:`sample_ids`).
+        """
+        n = len(self.customers)
+        if max_customers is None or n <= int(max_customers):
+            return self
+        if int(max_customers) < 1:
+            raise ValueError("max_customers must be at least 1 (or None for no sampling)")
+        ids = sample_ids(self.customers["customer_id"], int(max_customers), random_state=random_state)
+        tables = {}
+        for name in TABLES:
+            df = getattr(self, name)
+            if df is not None and name != "events" and "customer_id" in df:
+                df = df[df["customer_id"].isin(ids)].reset_index(drop=True)
+            tables[name] = df
+        meta = dict(self.meta)
+        meta["sample"] = {"customers": int(max_customers), "of": n, "random_state": random_state}
+        return self.replace(**tables, meta=meta)
+
+    # -- persistence ---------------------------------------------------------------------
+    def write(self, directory: str | Path) -> Path:
+        """Write the tables as parquet plus ``meta.json`` into ``directory``.
+
+        Personal-data columns (see ``PERSONAL_COLUMNS``) are dropped: processed data feeds
+        the reports, which must never show them.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            df = getattr(self, name)
+            if df is None:
+                path.unlink(missing_ok=True)
+                continue
+            drop = [c for c in df.columns if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS]
+            df.drop(columns=drop).to_parquet(path, index=False)
+        meta = dict(self.meta)
+        meta.update({
+            "observation_end": str(pd.Timestamp(self.observation_end).date()),
+            "kind": self.kind,
+            "tables": sorted(self.tables()),
+            "inactivity_days": self.inactivity_days,
+            "records_start": None if self.records_start is None else str(self.records_start.date()),
+            "snapshot": None if self.snapshot is None else str(self.snapshot.date()),
+        })
+        (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+        return directory
+
+    @classmethod
+    def read(cls, directory: str | Path) -> ChurnData:
+        """Read data written by :meth:`write` (the stages' only input)."""
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.exists():
+            raise ChurnDataError(
+                f"no processed data in '{directory}'.",
+                fix="run `make data` (or the 00_data notebook) for this dataset first.",
+            )
+        meta = json.loads(meta_path.read_text())
+        tables = {}
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            tables[name] = pd.read_parquet(path) if path.exists() else None
+        fields = {"observation_end": pd.Timestamp(meta.pop("observation_end")),
+                  "kind": meta.pop("kind"),
+                  "inactivity_days": meta.pop("inactivity_days", DEFAULT_INACTIVITY_DAYS),
+                  "records_start": meta.pop("records_start", None),
+                  "snapshot": meta.pop("snapshot", None)}
+        meta.pop("tables", None)
+        return cls(**tables, **fields, meta=meta)
+
+
+# ------------------------------------------------------------------------------------------
+# the churn rule for non-contractual data
+# ------------------------------------------------------------------------------------------
+def infer_end_dates(customers: pd.DataFrame, transactions: pd.DataFrame, *,
+                    observation_end, inactivity_days: int) -> pd.DataFrame:
+    """Infer churn dates for non-contractual data (the rule every stage shares).
+
+    A customer is taken as lost on the date of their last purchase if no purchase followed
+    within ``inactivity_days`` *and* at least ``inactivity_days`` have passed since it before
+    ``observation_end``. Customers whose last purchase is more recent cannot be classed yet
+    (``status == "undetermined"``) and stay censored (``end_date`` NaT) at ``observation_end``.
+
+    Returns a new customers frame with ``end_date`` (the inferred churn date or NaT),
+    ``last_purchase`` and ``status``:
+
+    - ``"churned"``: ``observation_end - last_purchase > inactivity_days``; churn date =
+      last purchase;
+    - ``"active"``: bought within the last ``inactivity_days`` days (censored);
+    - ``"undetermined"``: not churned but joined within the last ``inactivity_days`` days, so
+      the rule has not yet had a full window to apply (also censored). Rates and survival
+      use only the churned / censored split; ``status`` lets reports state the caveat.
+    """
+    obs = pd.Timestamp(observation_end)
+    last = transactions.groupby("customer_id", observed=True)["date"].max()
+    out = customers.copy()
+    out["last_purchase"] = out["customer_id"].map(last)
+    gap = (obs - out["last_purchase"]).dt.days
+    churned = gap > inactivity_days
+    out["end_date"] = out["last_purchase"].where(churned)
+    recent_start = (obs - out["start_date"]).dt.days <= inactivity_days
+    out["status"] = np.where(churned, "churned", np.where(recent_start, "undetermined", "active"))
+    return out
+
+
+def infer_churn(customers: pd.DataFrame, transactions: pd.DataFrame, *, observation_end,
+                inactivity_days: int = DEFAULT_INACTIVITY_DAYS) -> pd.DataFrame:
+    """Infer churn of non-contractual customers from their purchases (the project's rule).
+
+    Rule: a customer is lost **on the date of their last purchase** if more than
+    ``inactivity_days`` days separate that purchase from ``observation_end``
+    (``observation_end - last_purchase > inactivity_days``). Everyone else is still counted as
+    a customer (``end_date`` NaT). Customers without any purchase are never classed as churned.
+
+    Caveat: the rule can only see a lapse ``inactivity_days`` after it happened, so recent
+    customers cannot be classed yet. ``status`` says which case applies:
+
+    - ``"churned"``: lapsed by the rule; ``end_date`` = last purchase;
+    - ``"active"``: bought within the last ``inactivity_days`` days;
+    - ``"undetermined"``: not churned, but joined within the last ``inactivity_days`` days, so
+      the rule has not had a full window to apply.
+
+    Rates built on the inferred dates must stop ``inactivity_days + 1`` days before
+    ``observation_end`` (every lapse dated up to then is visible);
+    :func:`churn_research.indicators.observation_window` does this for non-contractual data.
+
+    This checks the columns, parses the dates and applies :func:`infer_end_dates`, so the
+    loaders, the indicators, survival and segments stages all agree.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        ``customer_id`` and ``start_date`` (first purchase); other columns are kept.
+    transactions : DataFrame
+        ``customer_id`` and ``date``.
+    observation_end : date-like
+        Snapshot date of the purchase log.
+    inactivity_days : int, default 180
+        Days without a purchase after which a customer counts as lost.
+
+    Returns
+    -------
+    DataFrame
+        A new customers frame with ``end_date``, ``last_purchase`` and ``status``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                   "start_date": pd.to_datetime(["2020-01-01", "2020-06-01"])})
+    >>> t = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                   "date": pd.to_datetime(["2020-02-01", "2020-12-01"])})
+    >>> infer_churn(c, t, observation_end="2020-12-31", inactivity_days=90)["status"].tolist()
+    ['churned', 'active']
+    """
+    if int(inactivity_days) < 0:
+        raise ValueError(f"inactivity_days must be >= 0, got {inactivity_days!r}.")
+    for table, df, cols in (("customers", customers, ("customer_id", "start_date")),
+                            ("transactions", transactions, ("customer_id", "date"))):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ChurnDataError("required column is missing.", table=table, column=missing[0],
+                                 fix=MAP_COLUMNS_FIX)
+    cust = customers.copy()
+    cust["start_date"] = pd.to_datetime(cust["start_date"])
+    tx = transactions[["customer_id", "date"]].copy()
+    tx["date"] = pd.to_datetime(tx["date"])
+    return infer_end_dates(cust, tx, observation_end=pd.Timestamp(observation_end),
+                           inactivity_days=int(inactivity_days))

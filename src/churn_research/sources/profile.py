@@ -1,0 +1,157 @@
+"""Profiles of a :class:`~churn_research.data.ChurnData` for the 00_data report.
+
+Nothing here returns personal data: columns listed in ``PERSONAL_COLUMNS`` are only counted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from churn_research.model import PERSONAL_COLUMNS, PERSONAL_TABLES, ChurnData
+from churn_research.sources.validate import DATE_COLUMNS
+
+
+def personal_columns(data: ChurnData) -> dict[str, list[str]]:
+    """Personal-data columns present per table (names only, never values)."""
+    out = {}
+    for name, df in data.tables().items():
+        if name not in PERSONAL_TABLES:
+            continue
+        cols = [c for c in df.columns if c.lower() in PERSONAL_COLUMNS]
+        if cols:
+            out[name] = cols
+    return out
+
+
+def table_profile(data: ChurnData) -> pd.DataFrame:
+    """One row per table: rows, columns, customers, date range, share of missing cells."""
+    rows = []
+    for name, df in data.tables().items():
+        dates = [df[c] for c in DATE_COLUMNS[name] if c in df]
+        first = min((d.min() for d in dates if d.notna().any()), default=pd.NaT)
+        last = max((d.max() for d in dates if d.notna().any()), default=pd.NaT)
+        visible = df.drop(columns=[c for c in df.columns
+                                   if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS])
+        rows.append({
+            "table": name,
+            "rows": len(df),
+            "columns": visible.shape[1],
+            "customers": df["customer_id"].nunique() if "customer_id" in df else None,
+            "first date": first.date() if pd.notna(first) else None,
+            "last date": last.date() if pd.notna(last) else None,
+            "missing cells": float(visible.isna().to_numpy().mean()) if visible.size else 0.0,
+        })
+    return pd.DataFrame(rows)
+
+
+def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
+    """Share of missing values per table and column (personal columns excluded).
+
+    ``end_date`` is missing by design for customers still active; it is reported as such.
+    """
+    rows = []
+    for name, df in data.tables().items():
+        for col in df.columns:
+            if name in PERSONAL_TABLES and col.lower() in PERSONAL_COLUMNS:
+                continue
+            share = float(df[col].isna().mean())
+            if share > min_share:
+                note = "active customers (censored)" if (name, col) == ("customers", "end_date") else ""
+                if (name, col) == ("customers", "churn_reason"):
+                    note = "only churned customers give a reason"
+                rows.append({"table": name, "column": col, "missing share": share, "note": note})
+    return pd.DataFrame(rows, columns=["table", "column", "missing share", "note"])
+
+
+def churn_overview(data: ChurnData) -> dict:
+    """Headline facts: customers, churned, churned share, observation window, definition."""
+    c = data.customers
+    churned = int(c["end_date"].notna().sum())
+    return {
+        "customers": int(len(c)),
+        "churned": churned,
+        "active": int(len(c) - churned),
+        "churned_share": churned / len(c),
+        "first_start": c["start_date"].min(),
+        "observation_end": data.observation_end,
+        "kind": data.kind,
+        "churn_definition": data.meta.get(
+            "churn_definition",
+            "explicit end of contract (end_date)" if data.kind == "contractual"
+            else "inferred from inactivity"),
+    }
+
+
+def monthly_flows(data: ChurnData) -> pd.DataFrame:
+    """Customers joining, leaving and active at each month end, up to ``observation_end``."""
+    c = data.customers
+    obs = pd.Timestamp(data.observation_end)
+    start = c["start_date"].min().to_period("M")
+    months = pd.period_range(start, obs.to_period("M"), freq="M")
+    joins = c["start_date"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    leaves = c["end_date"].dropna().dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    active = (joins.cumsum() - leaves.cumsum()).astype(int)
+    return pd.DataFrame({"month": months.to_timestamp(), "joined": joins.to_numpy(),
+                         "left": leaves.to_numpy(), "active_at_month_end": active.to_numpy()})
+
+
+def flow_sentence(data: ChurnData, flows: pd.DataFrame) -> str:
+    """Average joins and exits per month, over the months in which exits can be observed.
+
+    Before the first recorded exit nobody can be seen to leave (records begin later, or the
+    data are one snapshot), and with churn inferred from inactivity the last
+    ``inactivity_days`` cannot show exits yet; averaging over those months understates churn.
+    """
+    left = flows["left"].to_numpy()
+    if left.sum() == 0:
+        return "No exits are recorded, so joins and losses cannot be compared."
+    months = pd.to_datetime(flows["month"])
+    obs = pd.Timestamp(data.observation_end)
+    if data.snapshot is not None:
+        last = flows.iloc[-1]
+        return (f"The data are one snapshot: exits are recorded only for its last month "
+                f"({int(last['left']):,} customers left in {last['month']:%B %Y}), so monthly "
+                "averages of exits over the earlier years would be meaningless.")
+    first = months[left > 0].min()
+    end = obs
+    lag = ""
+    if data.kind == "non-contractual":
+        days = data.inactivity_days
+        end = obs - pd.Timedelta(days=days)
+        lag = (f" Exits are inferred after {days} days without a purchase, so the months after "
+               f"{end:%B %Y} cannot show exits yet (the flat end of the exit line).")
+    window = flows[(months >= first) & (months <= end)]
+    if window.empty:
+        return "Too few months with observable exits for a monthly average." + lag
+    return (f"From {window['month'].iloc[0]:%B %Y} to {window['month'].iloc[-1]:%B %Y} "
+            f"({len(window)} months in which exits can be observed) on average "
+            f"{window['joined'].mean():,.0f} customers joined and {window['left'].mean():,.0f} left "
+            "per month." + lag)
+
+
+def truncation_note(data: ChurnData) -> str | None:
+    """A caveat when customers started before the first recorded activity.
+
+    Such customers are in the data only because they were still customers when records
+    began (left truncation): customers who left earlier are missing, so the base before that
+    date is understated and survival analyses must use delayed entry.
+    """
+    firsts = [df["date"].min() for name, df in data.tables().items()
+              if name in ("transactions", "tickets", "surveys") and len(df)]
+    if not firsts:
+        return None
+    records_begin = min(firsts)
+    early = int((data.customers["start_date"] < records_begin).sum())
+    if not early:
+        return None
+    return (f"{early:,} customers started before records begin ({records_begin:%Y-%m-%d}); they are "
+            "in the data because they were still customers then, while customers who left before "
+            "that date are not (left truncation). The base before that date is understated, and "
+            "the survival stage uses delayed entry for these customers.")
+
+
+def tenure_months(data: ChurnData) -> pd.Series:
+    """Observed tenure in months (to end_date, or to observation_end for active customers)."""
+    c = data.customers
+    end = c["end_date"].fillna(pd.Timestamp(data.observation_end))
+    return ((end - c["start_date"]).dt.days / 30.4375).rename("tenure_months")

@@ -1,0 +1,208 @@
+"""Validation of a :class:`~churn_research.model.ChurnData` against the data model: required
+columns, types, dates and cross-table checks, each failure a :class:`ChurnDataError` naming the
+table, the column, a few offending rows and the fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from churn_research.model import (
+    KINDS,
+    TABLES,
+    ChurnData,
+    ChurnDataError,
+)
+
+#: Required columns per table (the data model; README, "Your own data").
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id", "start_date", "end_date"),
+    "transactions": ("customer_id", "date", "amount"),
+    "tickets": ("customer_id", "date", "kind"),
+    "surveys": ("customer_id", "date"),
+    "events": ("date", "name"),
+}
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("start_date", "end_date"),
+    "transactions": ("date",),
+    "tickets": ("date",),
+    "surveys": ("date",),
+    "events": ("date",),
+}
+# ----------------------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------------------
+def _ids(df: pd.DataFrame, mask, n: int = 5) -> list:
+    """A few offending rows, shown as 'row <n> (customer_id=...)' without personal data."""
+    idx = np.flatnonzero(np.asarray(mask))[:n]
+    out = []
+    for i in idx:
+        label = f"row {i + 2}"  # 1-based, after the header line of a CSV
+        if "customer_id" in df.columns:
+            label += f" (customer_id={df['customer_id'].iloc[i]})"
+        out.append(label)
+    return out
+
+
+def _check_columns(data: ChurnData) -> None:
+    if data.customers is None:
+        raise ChurnDataError("the customers table is required.", table="customers",
+                             fix="provide customers with customer_id, start_date, end_date.")
+    for table, df in data.tables().items():
+        missing = [c for c in REQUIRED[table] if c not in df.columns]
+        if missing:
+            raise ChurnDataError(
+                f"required column '{missing[0]}' is missing (found: {list(df.columns)[:12]}).",
+                table=table, column=missing[0],
+                fix=f"add the column or map your header onto '{missing[0]}' in the YAML mapping.")
+    if len(data.customers) == 0:
+        raise ChurnDataError("the table is empty: there are no customers to analyse.",
+                             table="customers",
+                             fix="check the file and any filters; at least one customer is needed.")
+
+
+def _coerce(data: ChurnData) -> ChurnData:
+    """Parse dates and numbers (new frames), raising on values that cannot be parsed."""
+    _check_columns(data)
+    out = {}
+    for table, df in data.tables().items():
+        df = df.copy(deep=False)  # columns are replaced, never written in place: input untouched
+        if "customer_id" in df:
+            if df["customer_id"].isna().any():
+                raise ChurnDataError("customer_id is empty.", table=table, column="customer_id",
+                                     rows=_ids(df, df["customer_id"].isna()),
+                                     fix="every row needs a customer_id.")
+            if not (pd.api.types.is_string_dtype(df["customer_id"])
+                    or isinstance(df["customer_id"].dtype, pd.CategoricalDtype)):
+                df["customer_id"] = df["customer_id"].astype(str)
+        for col in DATE_COLUMNS[table]:
+            if col not in df or pd.api.types.is_datetime64_any_dtype(df[col]):
+                continue
+            raw = df[col]
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+            bad = raw.notna() & raw.astype(str).str.strip().ne("") & parsed.isna()
+            if bad.any():
+                examples = raw[bad].astype(str).unique()[:3].tolist()
+                raise ChurnDataError(
+                    f"cannot parse {int(bad.sum())} date(s), e.g. {examples}.",
+                    table=table, column=col, rows=_ids(df, bad),
+                    fix="use ISO dates (YYYY-MM-DD) or fix the listed rows.")
+            df[col] = parsed
+        for col in ("amount", "csat", "nps", "age", "monthly_revenue", "quantity", "margin"):
+            if col in df and not pd.api.types.is_numeric_dtype(df[col]):
+                num = pd.to_numeric(df[col], errors="coerce")
+                bad = df[col].notna() & num.isna()
+                if bad.any():
+                    raise ChurnDataError(
+                        f"non-numeric values such as {df[col][bad].astype(str).tolist()[:3]}.",
+                        table=table, column=col, rows=_ids(df, bad),
+                        fix="remove currency symbols/thousand separators or fix the rows.")
+                df[col] = num
+        out[table] = df
+    return data.replace(**{t: out.get(t) for t in TABLES})
+
+
+def _schemas():
+    return {
+        "customers": pa.DataFrameSchema({"customer_id": pa.Column(unique=True)}, strict=False),
+        "transactions": pa.DataFrameSchema(
+            {"amount": pa.Column(float, pa.Check.ge(0), nullable=False, coerce=True)}, strict=False),
+        "surveys": pa.DataFrameSchema(
+            {"csat": pa.Column(float, pa.Check.in_range(1, 5), nullable=True, coerce=True, required=False),
+             "nps": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True, required=False)},
+            strict=False),
+    }
+
+
+_FIXES = {
+    ("customers", "customer_id"): "each customer must appear once: merge or de-duplicate the rows.",
+    ("transactions", "amount"): "amounts must be >= 0: record refunds in a separate column or table.",
+    ("surveys", "csat"): "CSAT is on a 1-5 scale: rescale or drop the out-of-range answers.",
+    ("surveys", "nps"): "the recommendation score is on a 0-10 scale: fix or drop those answers.",
+}
+_WHAT = {
+    ("customers", "customer_id"): "duplicate customer_id",
+    ("transactions", "amount"): "negative or missing amounts",
+    ("surveys", "csat"): "csat outside 1-5",
+    ("surveys", "nps"): "nps outside 0-10",
+}
+
+
+def validate(data: ChurnData) -> ChurnData:
+    """Validate a :class:`ChurnData` against the data model; return it with parsed types.
+
+    Checks (each raises :class:`ChurnDataError` naming table, column, rows and fix): required
+    columns; non-empty customers; parsable dates and numbers; unique ``customer_id``;
+    ``end_date >= start_date``; ``amount >= 0``; ``csat`` in 1–5 and ``nps`` in 0–10; rows of
+    transactions / tickets / surveys for unknown customers; no date after ``observation_end``.
+    Column-level rules use pandera schemas; cross-table rules are checked here.
+    """
+    if data.kind not in KINDS:
+        raise ChurnDataError(f"unknown kind {data.kind!r}.", fix=f"use one of {KINDS}.")
+    data = _coerce(data)
+    if data.observation_end is None:
+        data.observation_end = latest_date(data)
+    obs = pd.Timestamp(data.observation_end)
+    for table, schema in _schemas().items():
+        df = getattr(data, table)
+        if df is None:
+            continue
+        try:
+            df = schema.validate(df, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            fc = err.failure_cases
+            col = fc["column"].dropna().iloc[0] if fc["column"].notna().any() else None
+            idx = fc.loc[fc["column"] == col, "index"].dropna().astype(int).unique()
+            mask = np.zeros(len(df), dtype=bool)
+            mask[np.searchsorted(df.index.to_numpy(), idx)] = True
+            if col == "amount":
+                mask |= df["amount"].isna().to_numpy()
+            raise ChurnDataError(
+                f"{_WHAT.get((table, col), 'invalid values')} in {int(mask.sum())} row(s), e.g. "
+                f"{fc.loc[fc['column'] == col, 'failure_case'].astype(str).unique()[:3].tolist()}.",
+                table=table, column=col, rows=_ids(df, mask),
+                fix=_FIXES.get((table, col), "fix the listed rows.")) from None
+        setattr(data, table, df)
+    c = data.customers
+    before = c["end_date"].notna() & (c["end_date"] < c["start_date"])
+    if before.any():
+        raise ChurnDataError("end_date before start_date.", table="customers", column="end_date",
+                             rows=_ids(c, before),
+                             fix="correct the dates (swapped columns?) or drop the rows.")
+    known = pd.Index(c["customer_id"].unique())
+    for table in ("transactions", "tickets", "surveys"):
+        df = getattr(data, table)
+        if df is None:
+            continue
+        unknown = ~df["customer_id"].isin(known)
+        if unknown.any():
+            raise ChurnDataError(
+                f"{int(unknown.sum())} row(s) refer to customers not in the customers table.",
+                table=table, column="customer_id", rows=_ids(df, unknown),
+                fix="add those customers to the customers table or drop their rows.")
+    for table, df in data.tables().items():
+        for col in DATE_COLUMNS[table]:
+            if col not in df:
+                continue
+            late = df[col] > obs
+            if late.any():
+                raise ChurnDataError(
+                    f"{int(late.sum())} date(s) after observation_end {obs.date()}.",
+                    table=table, column=col, rows=_ids(df, late),
+                    fix="pass a later observation_end, or drop rows dated after the snapshot.")
+    return data
+
+
+def latest_date(data: ChurnData) -> pd.Timestamp:
+    """The latest date in any table (the default ``observation_end`` of user files)."""
+    latest = []
+    for table, df in data.tables().items():
+        for col in DATE_COLUMNS[table]:
+            if col in df and df[col].notna().any():
+                latest.append(df[col].max())
+    if not latest:
+        raise ChurnDataError("no dates found to set observation_end.", table="customers",
+                             column="start_date", fix="pass observation_end=... explicitly.")
+    return pd.Timestamp(max(latest))

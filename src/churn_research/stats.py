@@ -1,0 +1,140 @@
+"""Shared intervals and tests: one copy of each, used by every stage.
+
+* :func:`wilson_ci` -- Wilson score interval of a proportion (statsmodels);
+* :func:`poisson_rate_ci` -- exact (Garwood) interval of a Poisson rate;
+* :func:`cochran_armitage` -- test for a linear trend in proportions;
+* :func:`ratio_test` -- ratio of two rates or risks with a Wald interval and test;
+* :func:`compare_with_truth` -- estimates beside known true values (the synthetic generator's
+  truth or a published table): covered by the interval, right sign.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+__all__ = ["wilson_ci", "poisson_rate_ci", "cochran_armitage", "ratio_test", "compare_with_truth"]
+
+
+def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for ``count / nobs`` (NaN where ``nobs == 0``).
+
+    Parameters
+    ----------
+    count, nobs : array-like
+        Number of successes and of trials (broadcast against each other).
+    alpha : float
+        1 − confidence level.
+
+    Returns
+    -------
+    low, high : ndarray
+        From ``statsmodels.stats.proportion.proportion_confint(method="wilson")``; always
+        within [0, 1].
+    """
+    count = np.asarray(count, dtype=float)
+    nobs = np.asarray(nobs, dtype=float)
+    lo = np.full(np.broadcast(count, nobs).shape, np.nan)
+    hi = lo.copy()
+    ok = nobs > 0
+    if ok.any():
+        c, n = np.broadcast_arrays(count, nobs)
+        low, high = proportion_confint(c[ok], n[ok], alpha=alpha, method="wilson")
+        lo[ok], hi[ok] = low, high
+    return lo, hi
+
+
+def poisson_rate_ci(events, exposure, *, alpha: float = 0.05):
+    """Exact (Garwood) interval for a Poisson rate ``events / exposure``."""
+    k = np.asarray(events, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0) / e
+        hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2 / e
+    return lo, hi
+
+
+def cochran_armitage(events, n, scores=None) -> tuple[float, float]:
+    """Cochran–Armitage test for a linear trend in proportions; returns (z, two-sided p)."""
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(n, dtype=float)
+    t = np.arange(len(n), dtype=float) if scores is None else np.asarray(scores, dtype=float)
+    big_n = n.sum()
+    if big_n == 0 or len(n) < 2:
+        return float("nan"), float("nan")
+    p = x.sum() / big_n
+    stat = np.sum(t * (x - n * p))
+    var = p * (1 - p) * (np.sum(t**2 * n) - np.sum(t * n) ** 2 / big_n)
+    if var <= 0:
+        return float("nan"), float("nan")
+    z = stat / math.sqrt(var)
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+def ratio_test(a: float, exp_a: float, b: float, exp_b: float, *, kind: str,
+               alpha: float = 0.05) -> tuple[float, float, float, float]:
+    """Ratio of two rates (``kind="rate"``: events / exposure) or risks (``kind="risk"``).
+
+    Returns ``(ratio, ci_low, ci_high, p_value)`` from a Wald test on the log scale; a zero count
+    gets the usual 0.5 continuity correction.
+    """
+    if min(a, b) == 0:
+        a, b = a + 0.5, b + 0.5
+        exp_a, exp_b = exp_a + (1 if kind == "risk" else 0), exp_b + (1 if kind == "risk" else 0)
+    ratio = (a / exp_a) / (b / exp_b)
+    if kind == "rate":
+        se = math.sqrt(1 / a + 1 / b)
+    else:
+        se = math.sqrt(max(1 / a - 1 / exp_a + 1 / b - 1 / exp_b, 0.0))
+    z = stats.norm.ppf(1 - alpha / 2)
+    lo, hi = ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    p = 2 * stats.norm.sf(abs(math.log(ratio)) / se) if se > 0 else float("nan")
+    return ratio, lo, hi, p
+
+
+def compare_with_truth(estimates: pd.DataFrame, truth: Mapping[str, float], *,
+                       estimate: str, lower: str, upper: str,
+                       aliases: Mapping[str, str] | None = None,
+                       exp: bool = False) -> pd.DataFrame:
+    """Set estimates and their intervals beside known true values.
+
+    Parameters
+    ----------
+    estimates : DataFrame
+        One row per term (the index), with the columns named by ``estimate``, ``lower`` and
+        ``upper``.
+    truth : mapping
+        ``{name: true value}``; on the log scale when ``exp=True``.
+    estimate, lower, upper : str
+        Columns of ``estimates``.
+    aliases : mapping, optional
+        ``{term in estimates: name in truth}`` where the two differ.
+    exp : bool
+        Compare with ``exp(truth)`` (a hazard ratio against a true log hazard ratio).
+
+    Returns
+    -------
+    DataFrame
+        ``term``, the three estimate columns, ``truth``, ``covered`` (the interval holds the
+        truth) and ``sign_ok`` (the estimate is on the truth's side of no effect; for a true
+        null, the interval holds the null), for the terms present in both.
+    """
+    aliases = dict(aliases or {})
+    null = 1.0 if exp else 0.0
+    rows = []
+    for term, r in estimates.iterrows():
+        key = aliases.get(term, term)
+        if key not in truth:
+            continue
+        true = float(np.exp(truth[key])) if exp else float(truth[key])
+        b, lo, hi = r[estimate], r[lower], r[upper]
+        sign_ok = (bool(np.sign(b - null) == np.sign(true - null)) if true != null
+                   else bool(lo <= null <= hi))
+        rows.append({"term": term, estimate: b, lower: lo, upper: hi, "truth": true,
+                     "covered": bool(lo <= true <= hi), "sign_ok": sign_ok})
+    return pd.DataFrame(rows, columns=["term", estimate, lower, upper, "truth", "covered", "sign_ok"])

@@ -1,0 +1,66 @@
+"""The shared intervals and tests of churn_research.stats, against closed forms and statsmodels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.contingency_tables import Table
+
+from churn_research import stats
+
+
+def test_wilson_ci_closed_form_and_empty_groups():
+    k, n = np.array([0, 5, 37, 100, 3]), np.array([10, 10, 120, 100, 0])
+    lo, hi = stats.wilson_ci(k, n)
+    z = sps.norm.ppf(0.975)
+    p, m = k[:4] / n[:4], n[:4]
+    centre = (p + z**2 / (2 * m)) / (1 + z**2 / m)
+    half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / (1 + z**2 / m)
+    np.testing.assert_allclose(lo[:4], centre - half, atol=1e-12)
+    np.testing.assert_allclose(hi[:4], centre + half, atol=1e-12)
+    assert lo[0] == pytest.approx(0, abs=1e-15) and math.isclose(hi[0], 0.2775, abs_tol=1e-4)
+    assert np.isnan(lo[4]) and np.isnan(hi[4])
+    assert (lo >= 0).sum() == 4 and (hi[:4] <= 1).all()
+
+
+def test_cochran_armitage_equals_linear_by_linear():
+    events, n = np.array([10, 25, 40, 60]), np.array([200, 210, 190, 205])
+    z, p = stats.cochran_armitage(events, n)
+    table = Table(np.column_stack([events, n - events]))
+    lbl = table.test_ordinal_association(row_scores=np.arange(4), col_scores=np.array([0, 1]))
+    # linear-by-linear (permutation variance, N - 1) vs Cochran-Armitage (binomial variance, N)
+    assert math.isclose(z**2, lbl.zscore**2 * n.sum() / (n.sum() - 1), rel_tol=1e-9)
+    assert z > 0 and p < 1e-10
+
+
+def test_poisson_rate_ci_garwood():
+    lo, hi = stats.poisson_rate_ci([0, 10], [100.0, 100.0])
+    assert lo[0] == 0 and hi[0] == pytest.approx(3.689 / 100, abs=1e-5)   # -ln(0.025)
+    assert lo[1] == pytest.approx(4.7954 / 100, abs=1e-5) and hi[1] == pytest.approx(18.390 / 100, abs=1e-4)
+
+
+def test_ratio_test_rate_ratio():
+    ratio, lo, hi, p = stats.ratio_test(40, 1000.0, 20, 1000.0, kind="rate")
+    se = math.sqrt(1 / 40 + 1 / 20)
+    assert ratio == pytest.approx(2.0)
+    assert lo == pytest.approx(2 * math.exp(-1.959964 * se), rel=1e-6)
+    assert hi == pytest.approx(2 * math.exp(1.959964 * se), rel=1e-6)
+    assert p == pytest.approx(2 * sps.norm.sf(math.log(2) / se))
+
+
+def test_compare_with_truth_log_and_ratio_scales():
+    est = pd.DataFrame({"coef": [0.4, -0.1, 0.05], "lo": [0.3, -0.3, -0.05], "hi": [0.5, 0.1, 0.15]},
+                       index=["a", "b", "c"])
+    out = stats.compare_with_truth(est, {"a": 0.45, "b": 0.2, "z": 1.0}, estimate="coef",
+                                   lower="lo", upper="hi").set_index("term")
+    assert list(out.index) == ["a", "b"]
+    assert out.loc["a", "covered"] and out.loc["a", "sign_ok"]
+    assert not out.loc["b", "covered"] and not out.loc["b", "sign_ok"]
+    hr = pd.DataFrame({"hr": [1.5], "lower": [1.3], "upper": [1.7]}, index=["change"])
+    out = stats.compare_with_truth(hr, {"after": math.log(1.5)}, estimate="hr", lower="lower",
+                                   upper="upper", aliases={"change": "after"}, exp=True)
+    assert out.loc[0, "truth"] == pytest.approx(1.5) and out.loc[0, "covered"]
