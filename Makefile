@@ -52,14 +52,14 @@ data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare
 reports: reports/index.html ## render every stage report of $(DATASETS) and reports/index.html
 
 reports/index.html: $(REPORTS) | $(ENV_STAMP)
-	@$(PY) -m churn_research.pipeline index
+	@$(PY) -m churn_research.runner index
 
 .SECONDEXPANSION:
 reports/%.html: $$(call deps,$$*) $(PACKAGE) $(ENV_STAMP)
-	@$(PY) -m churn_research.pipeline run --dataset $(call ds,$*) --stage $(call stage,$*)
+	@$(PY) -m churn_research.runner run --dataset $(call ds,$*) --stage $(call stage,$*)
 
 index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
-	@$(PY) -m churn_research.pipeline index
+	@$(PY) -m churn_research.runner index
 
 lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
 	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=.

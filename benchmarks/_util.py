@@ -132,14 +132,14 @@ def machine_info() -> dict[str, Any]:
 
 
 def git_commit(root: Path = ROOT) -> str:
-    from churn_research.pipeline import git_commit as commit
+    from churn_research.runner import git_commit as commit
 
     return commit(root)
 
 
 def versions(names=("numpy", "pandas", "scipy", "lifelines", "pyarrow", "pandera",
                     "papermill", "nbconvert", "matplotlib")) -> dict[str, str]:
-    from churn_research.pipeline import versions as installed
+    from churn_research.runner import versions as installed
 
     return installed(names)
 

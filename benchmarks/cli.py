@@ -350,7 +350,7 @@ def _link_index(out: Path) -> None:
     if out.name != "bench":
         return
     try:
-        from churn_research.report import render_index
+        from churn_research.runner import render_index
 
         render_index(out.parent)
     except Exception as exc:  # noqa: BLE001 - the index is a convenience here

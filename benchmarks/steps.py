@@ -282,7 +282,7 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          [("churn_research.clv", "BetaGeo"), ("churn_research.clv", "rfm_summary")],
          setup=_bgnbd_setup, run=_bgnbd),
     Step("pipeline", "whole pipeline (make -j2 reports)",
-         [("churn_research.pipeline", "run_stage")],
+         [("churn_research.runner", "run_stage")],
          setup=_pipeline_setup, run=_pipeline, uses_cache=False, reset_peak=False),
 ]}
 

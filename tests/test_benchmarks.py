@@ -151,9 +151,9 @@ def test_render_all_sections(tmp_path):
 def test_missing_module_or_function_is_not_available_yet():
     ok, reason = steps.check_available([("churn_research.no_such_stage", "f")])
     assert not ok and "does not exist yet" in reason
-    ok, reason = steps.check_available([("churn_research.report", "no_such_function")])
+    ok, reason = steps.check_available([("churn_research.runner", "no_such_function")])
     assert not ok and "no_such_function does not exist yet" in reason
-    assert steps.check_available([("churn_research.report", "save_key_figures")]) == (True, None)
+    assert steps.check_available([("churn_research.runner", "save_key_figures")]) == (True, None)
 
 
 def test_trivial_notebook_keeps_parameters_and_nothing_else():
@@ -178,7 +178,7 @@ def test_make_env_isolates_the_copy():
 
 def test_project_files_exclude_generated_and_environment():
     files = project.project_files(ROOT)
-    assert "Makefile" in files and "src/churn_research/pipeline.py" in files
+    assert "Makefile" in files and "src/churn_research/runner/pipeline.py" in files
     assert not [f for f in files if f.startswith((".venv", "reports/", "data/processed/", "build/"))]
 
 

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from churn_research import ChurnData, ChurnDataError, causes, load
+from churn_research.causes.drivers import vif_table
+from churn_research.causes.frame import MONTH_DAYS
 
 REFERENCE = {"gender": "female", "channel": "online", "customer_type": "consumer",
              "plan": "basic", "contract": "monthly"}
@@ -77,7 +79,7 @@ def test_vif_equals_statsmodels_variance_inflation_factor():
     rng = np.random.default_rng(1)
     x = pd.DataFrame({"const": 1.0, "a": rng.normal(size=500), "b": rng.normal(size=500)})
     x["c"] = x["a"] + 0.5 * x["b"] + rng.normal(scale=0.3, size=500)
-    ours = causes.vif_table(x).set_index("term")["vif"]
+    ours = vif_table(x).set_index("term")["vif"]
     for i, col in enumerate(x.columns):
         if col != "const":
             assert math.isclose(ours[col], variance_inflation_factor(x.to_numpy(), i),
@@ -109,13 +111,13 @@ def test_person_period_rows_by_hand():
     assert a["complaint_90d"].tolist() == [0, 0, 1, 1]
     assert a["change"].tolist() == [0, 0, 0, 1]
     assert a["event"].tolist() == [0, 0, 0, 1]
-    assert math.isclose(a["exposure"].iloc[-1], 31 / causes.MONTH_DAYS)
-    assert math.isclose(a["time_at_risk"].iloc[-1], 9 / causes.MONTH_DAYS)
+    assert math.isclose(a["exposure"].iloc[-1], 31 / MONTH_DAYS)
+    assert math.isclose(a["time_at_risk"].iloc[-1], 9 / MONTH_DAYS)
     # B: left-truncated at the study start, censored at the observation end (Apr 1)
     b = pp[pp["customer_id"] == "B"]
     assert b["period_start"].min() == pd.Timestamp("2024-01-01") and b["event"].sum() == 0
-    assert math.isclose(b["time_at_risk"].sum(), 91 / causes.MONTH_DAYS)
-    assert math.isclose(b["tenure_start"].iloc[0], 42 / causes.MONTH_DAYS)
+    assert math.isclose(b["time_at_risk"].sum(), 91 / MONTH_DAYS)
+    assert math.isclose(b["tenure_start"].iloc[0], 42 / MONTH_DAYS)
 
 
 def test_person_period_totals_on_synthetic(synth):
@@ -124,7 +126,7 @@ def test_person_period_totals_on_synthetic(synth):
     at_risk = frame[frame["exit_date"] > frame["entry_date"]]
     assert pp["event"].sum() == at_risk["churned"].sum()
     days = (at_risk["exit_date"] - at_risk["entry_date"]).dt.days.sum()
-    assert math.isclose(pp["time_at_risk"].sum(), days / causes.MONTH_DAYS, rel_tol=1e-9)
+    assert math.isclose(pp["time_at_risk"].sum(), days / MONTH_DAYS, rel_tol=1e-9)
     assert (pp["exposure"] >= pp["time_at_risk"]).all() and (pp["exposure"] > 0).all()
 
 

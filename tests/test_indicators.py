@@ -353,7 +353,7 @@ def test_a_million_customers_in_seconds():
 
 
 def test_unique_keys_matches_numpy_unique():
-    from churn_research.indicators import _unique_keys
+    from churn_research.indicators.grid import _unique_keys
 
     rng = np.random.default_rng(3)
     key = rng.integers(0, 5000, size=20_000)

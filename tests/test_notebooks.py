@@ -15,7 +15,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from churn_research.pipeline import render_html
+from churn_research.runner import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -11,8 +11,9 @@ import nbformat
 import pytest
 import yaml
 
-from churn_research import envfile, pipeline
-from churn_research.report import flatten, render_index, save_key_figures
+from churn_research import envfile
+from churn_research import runner as pipeline
+from churn_research.runner import flatten, render_index, save_key_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -2,8 +2,8 @@
 
 Used by the Makefile::
 
-    python -m churn_research.pipeline run --dataset synthetic --stage 10_indicators
-    python -m churn_research.pipeline index
+    python -m churn_research.runner run --dataset synthetic --stage 10_indicators
+    python -m churn_research.runner index
 
 ``run`` builds the stage's parameters from ``params/<dataset>.yaml``, executes
 ``notebooks/<stage>.ipynb`` into ``build/<dataset>/<stage>.ipynb``, and on success writes
@@ -33,10 +33,11 @@ import papermill as pm
 import yaml
 from nbconvert import HTMLExporter
 
-from churn_research.data import sha256
-from churn_research.report import render_index
+from churn_research.runner.registry import readme_table, stage_names
+from churn_research.runner.report import render_index
+from churn_research.sources import sha256
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
@@ -124,6 +125,8 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
 
 def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = False) -> Path:
     """Execute one stage and render its report; see the module docstring."""
+    if stage not in stage_names():
+        raise SystemExit(f"unknown stage '{stage}': use one of {', '.join(stage_names())}.")
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
         raise SystemExit(f"no notebook {notebook.relative_to(root)} for stage '{stage}'.")
@@ -195,12 +198,13 @@ def build_index(*, root: Path = ROOT) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m churn_research.pipeline")
+    parser = argparse.ArgumentParser(prog="python -m churn_research.runner")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute one stage notebook and render its report")
     run.add_argument("--dataset", required=True)
     run.add_argument("--stage", required=True)
     sub.add_parser("index", help="rebuild reports/index.html")
+    sub.add_parser("stages", help="print the table of stages (the README's)")
     par = sub.add_parser("params", help="print the parameters a stage receives")
     par.add_argument("--dataset", required=True)
     par.add_argument("--stage", required=True)
@@ -209,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         run_stage(args.dataset, args.stage)
     elif args.command == "index":
         print(f"wrote {build_index().relative_to(ROOT)}")
+    elif args.command == "stages":
+        print(readme_table())
     else:
         print(yaml.safe_dump(stage_parameters(args.dataset, args.stage), sort_keys=False))
     return 0

@@ -1,4 +1,4 @@
-"""Key-figure JSON, provenance records and the reports index.
+"""Key-figure JSON and the reports index (titles and extra outputs from the stage registry).
 
 Each stage notebook ends with :func:`save_key_figures`, which writes a *flat* JSON object
 (``{"churn_rate_overall": 0.21, "its.level_change": 0.38, ...}``) that machines can read and
@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from churn_research.runner.registry import stage as registry_stage
+from churn_research.runner.registry import stage_names
 
 
 def _scalar(value: Any) -> Any:
@@ -88,14 +91,6 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85
 details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
 """
 
-_STAGE_TITLES = {
-    "00_data": "Data: sources, validation and profile",
-    "10_indicators": "Indicators and change impact",
-    "20_causes": "Causes of churn",
-    "30_survival": "Survival and retention projection",
-    "40_segments": "Segments, risk model and watchlist",
-    "50_clv": "Customer lifetime value and the cost of churn",
-}
 
 
 def _fmt(value: Any) -> str:
@@ -135,7 +130,8 @@ def render_index(reports: str | Path) -> Path:
             continue
         rows = []
         for stage in stages:
-            title = _STAGE_TITLES.get(stage, stage)
+            known = stage in stage_names()
+            title = registry_stage(stage).title if known else stage
             failed = ds / f"{stage}.failed.json"
             if failed.exists():
                 info = json.loads(failed.read_text())
@@ -153,9 +149,10 @@ def render_index(reports: str | Path) -> Path:
             sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
                            f"{html.escape(v[:16])}…</td></tr>" for k, v in prov["input_checksums"].items())
             vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
-            extra = ""
-            if (ds / "watchlist.csv").exists() and stage == "40_segments":
-                extra = f" · <a href='{html.escape(ds.name)}/watchlist.csv'>watchlist.csv</a>"
+            extra = "".join(
+                f" · <a href='{html.escape(ds.name)}/{html.escape(name)}'>{html.escape(name)}</a>"
+                for name in (registry_stage(stage).outputs if known else ())
+                if (ds / name).exists())
             rows.append(
                 f"<tr><td>{html.escape(stage)}</td><td><a href='{html.escape(ds.name)}/{stage}.html'>"
                 f"{html.escape(title)}</a> · <a href='{html.escape(ds.name)}/{stage}.json'>key figures"

@@ -1,0 +1,83 @@
+"""Why customers leave (stage 20_causes): exit reasons, churn drivers, high-churn profiles and
+common claims, one topic per module:
+
+``frame``       the customer-level frame, the design, candidate drivers, person-month rows
+``reasons``     :func:`reason_pareto`, :func:`reason_shift`
+``rates``       :func:`driver_rates`, :func:`driver_tests`, :func:`dose_response`
+``drivers``     :class:`DriverModel` (discrete-time hazard or snapshot logistic GLM), VIF,
+                :func:`compare_with_truth`
+``importance``  :func:`compare_importance` (permutation importance of a gradient-boosting model)
+``profiles``    :func:`churn_profiles` (decision-tree rules with lift)
+``claims``      :func:`test_claims` and :func:`claim_sentences`
+
+Drivers, profiles and claims are associations in observational data, not causes, unless a
+design (a change date with a counterfactual) supports a causal reading. Functions take a
+:class:`~churn_research.model.ChurnData` (or a customers DataFrame) first and keyword-only
+options, return new frames and never mutate their input.
+"""
+
+from churn_research.causes.claims import (
+    CLAIMS,
+    claim_sentences,
+    test_claims,
+)
+from churn_research.causes.drivers import (
+    DriverModel,
+    compare_with_truth,
+)
+from churn_research.causes.frame import (
+    customer_frame,
+    default_drivers,
+    is_snapshot,
+    outcome_label,
+    person_period,
+    resolve_design,
+)
+from churn_research.causes.importance import (
+    compare_importance,
+    driver_importance,
+)
+from churn_research.causes.profiles import (
+    churn_profiles,
+)
+from churn_research.causes.rates import (
+    dose_response,
+    driver_rates,
+    driver_tests,
+)
+from churn_research.causes.reasons import (
+    ReasonShift,
+    has_reasons,
+    reason_pareto,
+    reason_shift,
+)
+from churn_research.stats import (
+    poisson_rate_ci,
+    wilson_ci,
+)
+
+__all__ = [
+    "CLAIMS",
+    "DriverModel",
+    "ReasonShift",
+    "churn_profiles",
+    "claim_sentences",
+    "compare_importance",
+    "compare_with_truth",
+    "customer_frame",
+    "default_drivers",
+    "dose_response",
+    "driver_importance",
+    "driver_rates",
+    "driver_tests",
+    "has_reasons",
+    "is_snapshot",
+    "outcome_label",
+    "person_period",
+    "poisson_rate_ci",
+    "reason_pareto",
+    "reason_shift",
+    "resolve_design",
+    "test_claims",
+    "wilson_ci",
+]

@@ -1,0 +1,251 @@
+"""Common claims tested on the data at hand (:func:`test_claims`): "long-standing customers churn
+less", "older customers churn less", "men churn less than women" and "intermediary/business
+customers churn less than end consumers".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churn_research.causes.frame import customer_frame, person_period, resolve_design
+from churn_research.model import ChurnData, ChurnDataError
+from churn_research.stats import ratio_test
+
+# =============================================================================================
+# common claims
+# =============================================================================================
+#: The claims tested by :func:`test_claims`: key -> statement.
+CLAIMS = {
+    "tenure": "Long-standing customers churn less than new ones",
+    "age": "Older customers churn less than younger ones",
+    "gender": "Men churn less than women",
+    "channel": "Intermediary/business customers churn less than end consumers",
+}
+
+_MALE = {"male", "m", "man", "men", "男", "1"}
+_FEMALE = {"female", "f", "woman", "women", "女", "0"}
+INTERMEDIARY_LEVELS = ("partner", "intermediary", "reseller", "broker", "agent", "dealer",
+                       "wholesale", "distributor", "business", "b2b", "corporate", "enterprise")
+CONSUMER_LEVELS = ("online", "direct", "web", "app", "store", "retail", "shop", "phone",
+                   "consumer", "b2c", "individual", "private", "personal")
+
+
+def _channel_definition(ch, ct, inter, cons, intermediary, has_ch, has_ct) -> str:
+    parts = []
+    if has_ch and set(ch) & intermediary:
+        parts.append("channel " + "/".join(sorted(set(ch) & intermediary)))
+    if has_ct and set(ct) & intermediary:
+        parts.append("customer_type " + "/".join(sorted(set(ct) & intermediary)))
+    others = []
+    if has_ch:
+        others.append("channel " + "/".join(sorted(set(ch[cons]))))
+    if has_ct:
+        others.append("customer_type " + "/".join(sorted(set(ct[cons]))))
+    return (f"Intermediary/business = {' or '.join(parts)}; end consumers = the others "
+            f"({' and '.join(others)}).")
+
+
+def _norm(s: pd.Series) -> pd.Series:
+    return s.astype(str).str.strip().str.lower()
+
+
+def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_start=None,
+                tenure_split_months: float = 12, older_age: int = 65, alpha: float = 0.05,
+                intermediary_levels: Iterable[str] = INTERMEDIARY_LEVELS,
+                consumer_levels: Iterable[str] = CONSUMER_LEVELS) -> pd.DataFrame:
+    """Test four claims of the churn-management literature on the data at hand.
+
+    Each claim compares the churn of a group (long-standing, older, male, intermediary/business
+    customers) with the churn of its counterpart; the claim is ``supported`` when the group's
+    churn is lower at the ``alpha`` level (two-sided Wald test on the log ratio, direction as
+    claimed). The comparison is crude (unadjusted), because the claims are about what a manager
+    sees, not about effects "other things equal"; the adjusted effects are in :class:`DriverModel`.
+
+    * person-period data (dated churn): ``effect`` is the ratio of monthly churn rates (churn
+      events per customer-month at risk), so that customers observed for different lengths of
+      time are compared fairly;
+    * one snapshot (:func:`is_snapshot`): ``effect`` is the ratio of the churn proportions.
+
+    Definitions:
+
+    ``tenure``
+        long-standing = tenure of at least ``tenure_split_months`` months (at the start of the
+        month at risk, or at the snapshot), new = less. Not tested when churn is inferred from
+        inactivity (non-contractual data): a customer can then only be seen to lapse after the
+        last purchase, which ties churn to tenure mechanically.
+    ``age``
+        older = aged ``older_age`` (65) or more, younger = below. When there is no ``age`` column
+        but a senior flag (``senior``, ``senior_citizen``, ``is_senior``), older = flagged senior
+        citizens (the Telco data flags customers aged 65 or more) and younger = the rest.
+    ``gender``
+        men vs women (values male/m/man/男 vs female/f/woman/女).
+    ``channel``
+        intermediary/business = ``channel`` in ``intermediary_levels`` (partner, reseller,
+        broker, agent, ...) or ``customer_type`` in it (business, B2B, ...); end consumers = the
+        other customers buying through a direct channel (online, store, ...) as consumers.
+
+    Parameters
+    ----------
+    data : ChurnData or DataFrame
+    design : {"auto", "person-period", "snapshot"}
+    study_start : date, optional
+    tenure_split_months : float
+    older_age : int
+    alpha : float
+    intermediary_levels, consumer_levels : iterable of str
+        Lower-case labels (channel or customer_type values) of each side.
+
+    Returns
+    -------
+    DataFrame
+        One row per claim: ``claim`` (key), ``statement``, ``supported`` (nullable bool; NA if
+        untestable), ``effect`` (ratio group / counterpart; < 1 = the group churns less),
+        ``ci_low``, ``ci_high``, ``p_value``, ``n`` (customers), ``method``, ``group`` and
+        ``reference_group`` (who is compared with whom) and ``note`` (the definition used and the
+        verdict, or why the claim could not be tested).
+    """
+    design = resolve_design(data, design)
+    customers = customer_frame(data, study_start=study_start)
+    customers = customers[customers["eligible"]]
+    if design == "person-period":
+        if not isinstance(data, ChurnData):
+            raise ChurnDataError("the person-period design needs a ChurnData.",
+                                 table="customers")
+        cols = [c for c in ("age", "senior", "senior_citizen", "is_senior", "gender", "channel",
+                            "customer_type") if c in customers]
+        rows = person_period(data, study_start=study_start, columns=cols)
+        rows = rows[rows["exposure"] > 0].copy()
+        rows["tenure_at_start"] = rows["tenure_start"]
+        method = "ratio of monthly churn rates (events per customer-month), Wald CI on log scale"
+        kind, time_col = "rate", "time_at_risk"
+    else:
+        rows = customers.copy()
+        rows["event"] = rows["outcome"].astype(int)
+        rows["exposure"] = 1.0
+        rows["tenure_at_start"] = rows["tenure_months"]
+        method = "ratio of churn proportions (risk ratio), Wald CI on log scale"
+        kind, time_col = "risk", "exposure"
+    intermediary = {s.lower() for s in intermediary_levels}
+    consumer = {s.lower() for s in consumer_levels}
+    senior_col = next((c for c in ("senior", "senior_citizen", "is_senior") if c in rows), None)
+
+    def compare(group: pd.Series, other: pd.Series, key: str, labels: tuple[str, str],
+                definition: str = "") -> dict[str, Any]:
+        g, o = rows.loc[group.fillna(False)], rows.loc[other.fillna(False)]
+        n = int(pd.concat([g["customer_id"], o["customer_id"]]).nunique())
+        base = {"claim": key, "statement": CLAIMS[key], "n": n, "method": method,
+                "group": labels[0], "reference_group": labels[1]}
+        if g["customer_id"].nunique() < 10 or o["customer_id"].nunique() < 10:
+            return {**base, "supported": pd.NA, "effect": np.nan, "ci_low": np.nan,
+                    "ci_high": np.nan, "p_value": np.nan,
+                    "note": "Not testable: fewer than 10 customers on one side."}
+        ratio, lo, hi, p = ratio_test(float(g["event"].sum()), float(g[time_col].sum()),
+                                       float(o["event"].sum()), float(o[time_col].sum()),
+                                       kind=kind, alpha=alpha)
+        supported = bool(p < alpha and ratio < 1)
+        if supported:
+            verdict = "Lower churn, significant at the 5% level."
+        elif p < alpha:
+            verdict = "Significant in the opposite direction: this group churns MORE."
+        else:
+            verdict = "No significant difference at the 5% level."
+        return {**base, "supported": supported, "effect": ratio, "ci_low": lo, "ci_high": hi,
+                "p_value": p, "note": f"{definition} {verdict}".strip()}
+
+    def untestable(key: str, why: str) -> dict[str, Any]:
+        return {"claim": key, "statement": CLAIMS[key], "supported": pd.NA, "effect": np.nan,
+                "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": 0,
+                "method": method, "group": "", "reference_group": "", "note": why}
+
+    out = []
+    # tenure
+    t = rows["tenure_at_start"]
+    split_s = f"{tenure_split_months:g}"
+    if isinstance(data, ChurnData) and data.kind == "non-contractual":
+        out.append(untestable(
+            "tenure", "Not testable: churn is inferred from inactivity (no purchase for "
+            f"{data.inactivity_days} days), so a customer can only be seen to "
+            "lapse after the last purchase and churn is tied to tenure by construction."))
+    else:
+        out.append(compare(t >= tenure_split_months, t < tenure_split_months, "tenure",
+                           (f"customers with {split_s}+ months' tenure",
+                            f"customers in their first {split_s} months"),
+                           f"Long-standing = tenure of {split_s} months or more."))
+    # age
+    if "age" in rows and rows["age"].notna().any():
+        a = pd.to_numeric(rows["age"], errors="coerce")
+        out.append(compare(a >= older_age, a < older_age, "age",
+                           (f"customers aged {older_age}+", f"customers under {older_age}"),
+                           f"Older = aged {older_age} or more."))
+    elif senior_col is not None:
+        s = rows[senior_col]
+        flag = s.astype(str).str.strip().str.lower().isin({"1", "1.0", "true", "yes", "y"})
+        out.append(compare(flag & s.notna(), ~flag & s.notna(), "age",
+                           ("senior citizens", "other customers"),
+                           f"No age column: older = flagged senior citizens ('{senior_col}'; "
+                           "65+ in the Telco data), younger = the rest."))
+    else:
+        out.append(untestable("age", "Not testable: no 'age' column and no senior flag "
+                                     "('senior', 'senior_citizen')."))
+    # gender
+    if "gender" in rows:
+        gnd = _norm(rows["gender"])
+        if gnd.isin(_MALE).any() and gnd.isin(_FEMALE).any():
+            out.append(compare(gnd.isin(_MALE), gnd.isin(_FEMALE), "gender", ("men", "women")))
+        else:
+            out.append(untestable("gender", "Not testable: 'gender' has no recognisable "
+                                            "male and female values."))
+    else:
+        out.append(untestable("gender", "Not testable: no 'gender' column."))
+    # channel / customer type
+    has_ch, has_ct = "channel" in rows, "customer_type" in rows
+    if has_ch or has_ct:
+        ch = _norm(rows["channel"]) if has_ch else pd.Series("", index=rows.index)
+        ct = _norm(rows["customer_type"]) if has_ct else pd.Series("", index=rows.index)
+        inter = ch.isin(intermediary) | ct.isin(intermediary)
+        cons = ~inter & (ch.isin(consumer) if has_ch else True) & (
+            ct.isin(consumer) if has_ct else True)
+        what = " or ".join([c for c, h in (("channel", has_ch), ("customer_type", has_ct)) if h])
+        if inter.any() and cons.any():
+            out.append(compare(
+                inter, cons, "channel",
+                ("intermediary/business customers", "end consumers"),
+                _channel_definition(ch, ct, inter, cons, intermediary, has_ch, has_ct)))
+        else:
+            out.append(untestable("channel", f"Not testable: {what} has no recognisable "
+                                             "intermediary/business and consumer levels."))
+    else:
+        out.append(untestable("channel", "Not testable: no 'channel' or 'customer_type' column."))
+    table = pd.DataFrame(out)
+    table["supported"] = table["supported"].astype("boolean")
+    cols = ["claim", "statement", "supported", "effect", "ci_low", "ci_high", "p_value", "n",
+            "method", "group", "reference_group", "note"]
+    return table[cols]
+
+
+test_claims.__test__ = False  # a library function, not a pytest test
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def claim_sentences(claims: pd.DataFrame) -> list[str]:
+    """One plain sentence per claim of :func:`test_claims` (markdown)."""
+    out = []
+    for r in claims.itertuples():
+        if pd.isna(r.supported):
+            out.append(f"**{r.statement}** — cannot be tested on these data. {r.note}")
+            continue
+        verdict = "supported" if r.supported else "not supported"
+        more_less = "less" if r.effect < 1 else "more"
+        pct = abs(1 - r.effect) * 100
+        out.append(
+            f"**{r.statement}** — {verdict}: {r.group} churn {pct:.0f}% {more_less} than "
+            f"{r.reference_group} (ratio {r.effect:.2f}, 95% CI {r.ci_low:.2f}–{r.ci_high:.2f}, "
+            f"{_fmt_p(r.p_value)}, {r.n:,} customers). {r.note}")
+    return out

@@ -1,0 +1,159 @@
+"""High-churn profiles: the leaves of a shallow decision tree as readable rules with support,
+churn rate and lift over the base rate (:func:`churn_profiles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+
+from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
+from churn_research.causes.rates import _is_indicator, _is_numeric
+from churn_research.model import ChurnData
+from churn_research.stats import wilson_ci
+
+
+# =============================================================================================
+# high-churn profiles
+# =============================================================================================
+def _fmt_num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None = None, *,
+                   max_depth: int = 3, min_support: float = 0.03, min_lift: float = 1.5,
+                   horizon_months=None, study_start=None, alpha: float = 0.05,
+                   random_state=0) -> pd.DataFrame:
+    """Combinations of attributes with markedly higher churn: decision-tree rules.
+
+    A shallow :class:`~sklearn.tree.DecisionTreeClassifier` on one row per customer (one-hot
+    categorical drivers) splits customers into groups; each leaf is a rule such as
+    ``contract = Month-to-month & internet_service = Fiber optic``.
+
+    Parameters
+    ----------
+    data : ChurnData or DataFrame
+    drivers : sequence of str, optional
+        Customer columns (default: :func:`default_drivers` without time-varying ones).
+    max_depth : int
+        At most this many conditions per rule.
+    min_support : float
+        Smallest group, as a share of customers (also the tree's ``min_samples_leaf``).
+    min_lift : float
+        Leaves with at least this lift are flagged ``high_churn``.
+    horizon_months, study_start
+        Churn definition, see :func:`customer_frame`.
+    alpha : float
+    random_state : int
+
+    Returns
+    -------
+    DataFrame
+        ``rule, n, support, churned, churn_rate, ci_low, ci_high, lift, high_churn``, highest
+        lift first; ``attrs["base_rate"]``.
+    """
+    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months)
+    frame = frame[frame["eligible"]]
+    if drivers is None:
+        drivers = [d for d in default_drivers(data) if d not in TIME_VARYING]
+    drivers = [d for d in drivers if d in frame and d not in TIME_VARYING]
+    frame = frame.dropna(subset=drivers)
+    parts, meta, levels = [], {}, {}
+    for d in drivers:
+        s = frame[d]
+        if _is_indicator(s):
+            parts.append(s.astype(float).rename(d))
+            meta[d] = ("indicator", d, None)
+        elif _is_numeric(s):
+            parts.append(s.astype(float).rename(d))
+            meta[d] = ("numeric", d, None)
+        else:
+            dummies = pd.get_dummies(s.astype(str), dtype=float)
+            levels[d] = list(dummies.columns)
+            for lv in dummies.columns:
+                name = f"{d}={lv}"
+                parts.append(dummies[lv].rename(name))
+                meta[name] = ("level", d, lv)
+    x = pd.concat(parts, axis=1)
+    y = frame["outcome"].to_numpy(dtype=int)
+    n = len(y)
+    tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=max(int(min_support * n), 5),
+                                  criterion="entropy", random_state=random_state)
+    tree.fit(x.to_numpy(), y)
+    t = tree.tree_
+    paths: dict[int, list[tuple[str, bool, float]]] = {}
+    stack = [(0, [])]
+    while stack:
+        node, conds = stack.pop()
+        if t.children_left[node] == -1:
+            paths[node] = conds
+            continue
+        f, thr = x.columns[t.feature[node]], float(t.threshold[node])
+        stack.append((t.children_left[node], [*conds, (f, False, thr)]))
+        stack.append((t.children_right[node], [*conds, (f, True, thr)]))
+    leaf = tree.apply(x.to_numpy())
+    base = y.mean()
+    rows = []
+    for node, conds in paths.items():
+        mask = leaf == node
+        k, m = int(y[mask].sum()), int(mask.sum())
+        rows.append({"rule": _rule_text(conds, meta, levels), "n": m, "support": m / n, "churned": k,
+                     "churn_rate": k / m if m else np.nan})
+    out = pd.DataFrame(rows)
+    out["ci_low"], out["ci_high"] = wilson_ci(out["churned"], out["n"], alpha=alpha)
+    out["lift"] = out["churn_rate"] / base
+    out["high_churn"] = out["lift"] >= min_lift
+    out = out.sort_values("lift", ascending=False).reset_index(drop=True)
+    out.attrs["base_rate"] = float(base)
+    return out
+
+
+def _rule_text(conds: list[tuple[str, bool, float]], meta: Mapping[str, tuple],
+               levels: Mapping[str, list[str]]) -> str:
+    """Readable rule from a tree path (merging conditions on the same driver)."""
+    if not conds:
+        return "all customers"
+    equal: dict[str, str] = {}
+    not_equal: dict[str, list[str]] = {}
+    bounds: dict[str, list[float]] = {}
+    flags: dict[str, bool] = {}
+    order: list[str] = []
+    for feat, right, thr in conds:
+        kind, driver, level = meta[feat]
+        if driver not in order:
+            order.append(driver)
+        if kind == "level":
+            if right:
+                equal[driver] = level
+            else:
+                not_equal.setdefault(driver, []).append(level)
+        elif kind == "indicator":
+            flags[driver] = right
+        else:
+            lo, hi = bounds.get(driver, [-np.inf, np.inf])
+            bounds[driver] = [max(lo, thr), hi] if right else [lo, min(hi, thr)]
+    parts = []
+    for d in order:
+        if d in equal:
+            parts.append(f"{d} = {equal[d]}")
+        elif d in not_equal:
+            lv = not_equal[d]
+            rest = [x for x in levels.get(d, []) if x not in lv]
+            if len(rest) == 1:
+                parts.append(f"{d} = {rest[0]}")
+                continue
+            parts.append(f"{d} ≠ {lv[0]}" if len(lv) == 1 else f"{d} not in {{{', '.join(lv)}}}")
+        elif d in flags:
+            parts.append(f"{d} = {'yes' if flags[d] else 'no'}")
+        else:
+            lo, hi = bounds[d]
+            if np.isinf(lo):
+                parts.append(f"{d} ≤ {_fmt_num(hi)}")
+            elif np.isinf(hi):
+                parts.append(f"{d} > {_fmt_num(lo)}")
+            else:
+                parts.append(f"{_fmt_num(lo)} < {d} ≤ {_fmt_num(hi)}")
+    return " & ".join(parts)

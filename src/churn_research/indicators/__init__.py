@@ -1,0 +1,118 @@
+"""Definitions (the textbook ones, made precise)
+---------------------------------------------
+A customer is *on the books* from ``start_date`` (inclusive) until ``end_date`` (the day the
+loss happens; NaT = still a customer at the end of the observation window). Periods are calendar
+months, quarters, half-years or years, clipped to the *observation window* (see
+:func:`observation_window`). For each period:
+
+``at_risk``
+    customers on the books at the start of the period: ``start_date`` before the period's first
+    day and ``end_date`` on or after it (or none). A customer whose ``start_date`` is the first
+    day of a period is **new in that period**, not at risk at its start; a customer whose
+    ``end_date`` is the first day of a period was at risk at its start and **churned in it**.
+``new``
+    customers whose ``start_date`` falls in the period.
+``churned``
+    customers whose ``end_date`` falls in the period, *including* those who joined in the same
+    period (``churned_new`` of them).
+``exposed``
+    ``at_risk + new``: everyone who was a customer at some time during the period, i.e. every
+    customer who could have been lost in it.
+``churn_rate``
+    ``numerator / denominator``. With the default ``denominator="exposed"`` that is
+    ``churned / (at_risk + new)``: a customer who joins and leaves within one period is counted in
+    ``new``, in ``churned`` *and* in the denominator, so the rate is a proportion of the customers
+    who could have been lost (never above 1) and its binomial (Wilson) interval is valid. When no
+    one joins, it is exactly the textbook ``lost / customers at risk at the start``.
+    ``denominator="start"`` gives the strict cohort version ``(churned - churned_new) / at_risk``
+    (losses among the customers on the books at the start).
+``retention_rate``
+    ``1 - churn_rate`` (with the mirrored interval).
+
+Periods after the window end never appear; a period cut short by the window (typically the
+last one, ending at ``observation_end``) has ``partial = True`` and its rate covers fewer days.
+
+Non-contractual data (purchases only) have no explicit end date: the project's single rule
+(:func:`infer_churn`) dates churn at the last purchase when no purchase followed for more than
+``inactivity_days``. Because a lapse is only visible ``inactivity_days`` later, the window of a
+non-contractual dataset ends ``inactivity_days + 1`` days before ``observation_end``: up to that
+day every lapse is already visible, after it none can be (so churn there would look like zero).
+
+New vs existing customers (新客户 / 老客户) is the built-in segment ``by="tenure_group"``: in each
+period a customer is *new* if their tenure at the period's start is below ``new_tenure_months``
+(customers joining during the period are new), otherwise *existing*.
+
+All functions are vectorised (period codes by ``np.searchsorted``, counts by ``np.bincount`` over
+
+Modules: ``window`` (period codes, the observation window), ``grid`` (periods and the vectorised
+grid), ``churn`` (churn tables), ``experience`` (complaints, satisfaction, repeat purchases,
+revenue retention), ``cohorts``, ``targets``, and ``impact`` (before/after, interrupted time
+series, control charts: did churn change after the business change?).
+"""
+
+from churn_research.indicators import impact  # noqa: F401  (the change-impact methods)
+from churn_research.indicators.churn import (
+    churn_table,
+    latest_period,
+    new_vs_existing,
+    overall_churn,
+    pooled_rates,
+)
+from churn_research.indicators.cohorts import (
+    cohort_retention,
+)
+from churn_research.indicators.experience import (
+    complaint_table,
+    repeat_purchase_table,
+    revenue_retention,
+    satisfaction_table,
+)
+from churn_research.indicators.grid import (
+    periods,
+)
+from churn_research.indicators.targets import (
+    indicator_series,
+    target_table,
+)
+from churn_research.indicators.window import (
+    DIRECTIONS,
+    FREQ_NAMES,
+    TENURE_GROUP,
+    TENURE_LABELS,
+    TENURE_LABELS_ZH,
+    normalize_freq,
+    observation_window,
+    prepared_customers,
+)
+from churn_research.model import (
+    infer_churn,
+)
+from churn_research.stats import (
+    wilson_ci,
+)
+
+__all__ = [
+    "FREQ_NAMES",
+    "TENURE_GROUP",
+    "TENURE_LABELS",
+    "TENURE_LABELS_ZH",
+    "DIRECTIONS",
+    "normalize_freq",
+    "observation_window",
+    "infer_churn",
+    "prepared_customers",
+    "periods",
+    "churn_table",
+    "new_vs_existing",
+    "overall_churn",
+    "pooled_rates",
+    "latest_period",
+    "wilson_ci",
+    "complaint_table",
+    "satisfaction_table",
+    "repeat_purchase_table",
+    "revenue_retention",
+    "cohort_retention",
+    "indicator_series",
+    "target_table",
+]

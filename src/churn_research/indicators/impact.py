@@ -1,0 +1,726 @@
+"""Did churn change after a business change? Before/after, interrupted time series, control chart.
+
+Every method works on a period churn table (:func:`churn_research.indicators.churn_table`, or a
+:class:`~churn_research.ChurnData` from which a monthly one is built): ``numerator`` customers
+lost out of ``denominator`` customers who could have been lost, per period. Periods cut short by
+the observation window (``partial``) are left out, and so is the period that *contains* the
+event date when the event falls inside it (its churn mixes both regimes); periods starting on or
+after the event are "after".
+
+- :func:`before_after`: pooled churn before vs after with Wilson intervals, their difference
+  (Newcombe interval) and ratio (log interval), and a score test. Pooling periods treats every
+  customer-period as one binomial trial, which is the likelihood of a discrete-time hazard
+  model; a ``dispersion`` factor (Pearson, from the periods' spread around each side's rate)
+  widens the ratio's interval when the periods vary more than binomially.
+- :class:`InterruptedTimeSeries`: segmented binomial regression of the period counts with a
+  pre-trend, a level change and a slope change, and the counterfactual (pre-trend continued).
+  The default **complementary log-log** link makes the coefficients log hazard ratios: with a
+  hazard ``lambda`` constant within a period of length ``d``, ``P(churn) = 1 - exp(-lambda d)``,
+  so ``cloglog(P) = log(lambda) + log(d)`` (``log(d)`` enters as an offset, which also absorbs
+  the unequal lengths of calendar months). ``exp(level_change)`` is then the hazard ratio of the
+  change, comparable with a Cox model's and with the synthetic generator's ``change`` effect.
+  ``link="logit"`` gives log odds ratios instead (close to log hazard ratios when churn per
+  period is small). Overdispersion is handled quasi-binomially (scale = Pearson chi2 / df,
+  never below 1).
+- :class:`ControlChart`: a p-chart of period churn with limits from a Phase I baseline (the
+  periods before the event), or Laney's p'-chart when the baseline is overdispersed. Large
+  customer bases make plain p-chart limits very narrow, so ordinary period-to-period variation
+  (seasonality, mix) would signal constantly; Laney's p' widens the limits by ``sigma_z``, the
+  moving-range estimate of the spread of the standardised rates. Points beyond the limits are
+  the early-warning signal "churn is abnormal now".
+- :func:`diff_in_diff`: with a segment that was not exposed to the change, a two-way
+  fixed-effects binomial model (period and segment effects) whose interaction is the
+  change's effect relative to the control segment.
+- :func:`verdict`: a plain-language conclusion from the fitted results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+from churn_research.indicators.churn import churn_table
+from churn_research.model import ChurnData
+from churn_research.stats import wilson_ci
+
+__all__ = [
+    "prepare_series",
+    "BeforeAfter",
+    "before_after",
+    "InterruptedTimeSeries",
+    "ControlChart",
+    "control_chart",
+    "diff_in_diff",
+    "verdict",
+]
+
+
+# ------------------------------------------------------------------------------------------
+def _as_table(obj, *, freq: str = "M", by=None) -> pd.DataFrame:
+    if isinstance(obj, ChurnData):
+        return churn_table(obj, freq=freq, by=by)
+    if not isinstance(obj, pd.DataFrame):
+        raise TypeError(f"expected a churn table (DataFrame) or ChurnData, got {type(obj).__name__}.")
+    return obj
+
+
+def _event(obj, event_date) -> pd.Timestamp:
+    if event_date is None and isinstance(obj, ChurnData):
+        event_date = obj.event_date
+    if event_date is None:
+        raise ValueError("no event date: pass event_date=... (the data have no events table).")
+    return pd.Timestamp(event_date)
+
+
+def prepare_series(table: pd.DataFrame, *, event_date, numerator: str = "numerator",
+                   denominator: str = "denominator", keep_partial: bool = False) -> pd.DataFrame:
+    """The periods a change-impact method uses, with their phase.
+
+    Adds ``t`` (period index from 0, kept for dropped periods so time stays evenly spaced),
+    ``phase`` (``"before"``, ``"after"``, ``"transition"`` for the period containing a mid-period
+    event, ``"partial"`` for periods cut by the window), ``used`` (before/after), ``k`` / ``n``
+    (the counts) and ``rate``.
+    """
+    need = ["period", "period_start", "period_end", numerator, denominator]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"the churn table lacks column(s) {missing}; build it with "
+                         "indicators.churn_table.")
+    if table["period"].duplicated().any():
+        raise ValueError("one row per period is needed: filter the churn table to one segment "
+                         "(or build it without `by`).")
+    ev = pd.Timestamp(event_date)
+    out = table.sort_values("period_start").reset_index(drop=True).copy()
+    out["t"] = np.arange(len(out))
+    starts = pd.to_datetime(out["period_start"])
+    ends = pd.to_datetime(out["period_end"])
+    phase = np.where(starts >= ev, "after", np.where(ends < ev, "before", "transition"))
+    if "partial" in out and not keep_partial:
+        phase = np.where(out["partial"].astype(bool) & (phase != "transition"), "partial", phase)
+    out["phase"] = phase
+    out["k"] = out[numerator].astype(float)
+    out["n"] = out[denominator].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rate"] = np.where(out["n"] > 0, out["k"] / out["n"], np.nan)
+    out["used"] = np.isin(out["phase"], ["before", "after"]) & (out["n"] > 0)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# before / after
+# ------------------------------------------------------------------------------------------
+@dataclass
+class BeforeAfter:
+    """Result of :func:`before_after`.
+
+    ``table``: rows ``before`` / ``after`` with ``periods``, ``churned``, ``at_risk``
+    (customer-periods), ``churn_rate``, ``ci_low``, ``ci_high``. The comparison is
+    after - before (difference) and after / before (ratio).
+    """
+
+    table: pd.DataFrame
+    difference: float
+    difference_ci: tuple[float, float]
+    ratio: float
+    ratio_ci: tuple[float, float]
+    ratio_ci_adjusted: tuple[float, float]
+    dispersion: float
+    statistic: float
+    p_value: float
+    test: str
+    event_date: pd.Timestamp
+    alpha: float = 0.05
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat key figures."""
+        b, a = self.table.loc["before"], self.table.loc["after"]
+        return {
+            "event_date": self.event_date, "rate_before": b["churn_rate"],
+            "rate_before_ci_low": b["ci_low"], "rate_before_ci_high": b["ci_high"],
+            "rate_after": a["churn_rate"], "rate_after_ci_low": a["ci_low"],
+            "rate_after_ci_high": a["ci_high"], "difference": self.difference,
+            "difference_ci_low": self.difference_ci[0], "difference_ci_high": self.difference_ci[1],
+            "ratio": self.ratio, "ratio_ci_low": self.ratio_ci[0], "ratio_ci_high": self.ratio_ci[1],
+            "ratio_ci_adjusted_low": self.ratio_ci_adjusted[0],
+            "ratio_ci_adjusted_high": self.ratio_ci_adjusted[1],
+            "dispersion": self.dispersion, "p_value": self.p_value, "test": self.test,
+        }
+
+
+def before_after(table, *, event_date=None, periods: int | None = None, freq: str = "M",
+                 numerator: str = "numerator", denominator: str = "denominator",
+                 alpha: float = 0.05) -> BeforeAfter:
+    """Churn before vs after an event date, with intervals, difference, ratio and a test.
+
+    Parameters
+    ----------
+    table : DataFrame or ChurnData
+        A one-segment churn table (or data, from which a ``freq`` table is built).
+    event_date : date-like, optional
+        Default: the first date of ``data.events``.
+    periods : int, optional
+        Use at most this many periods on each side, the closest to the event (default: all).
+    numerator, denominator : str
+        Count columns of the table (default: those behind its ``churn_rate``).
+
+    Returns
+    -------
+    BeforeAfter
+        Wilson intervals per side; the difference with Newcombe's hybrid score interval and the
+        ratio with a log interval (``statsmodels confint_proportions_2indep``); a score test of
+        equal rates (``test_proportions_2indep``). ``ratio_ci_adjusted`` widens the ratio's
+        log interval by ``sqrt(dispersion)``, the Pearson overdispersion of the periods around
+        their side's pooled rate (1 if not overdispersed).
+    """
+    ev = _event(table, event_date)
+    s = prepare_series(_as_table(table, freq=freq), event_date=ev, numerator=numerator,
+                       denominator=denominator)
+    s = s[s["used"]]
+    before, after = s[s["phase"] == "before"], s[s["phase"] == "after"]
+    if periods is not None:
+        before, after = before.tail(int(periods)), after.head(int(periods))
+    if before.empty or after.empty:
+        raise ValueError("before/after needs complete periods on both sides of the event "
+                         f"({ev.date()}).")
+    rows = {}
+    for name, part in (("before", before), ("after", after)):
+        k, n = part["k"].sum(), part["n"].sum()
+        lo, hi = wilson_ci(k, n, alpha=alpha)
+        rows[name] = {"periods": len(part), "first": part["period"].iloc[0],
+                      "last": part["period"].iloc[-1], "churned": int(k), "at_risk": int(n),
+                      "churn_rate": k / n, "ci_low": float(lo), "ci_high": float(hi)}
+    tab = pd.DataFrame.from_dict(rows, orient="index")
+    k1, n1 = rows["after"]["churned"], rows["after"]["at_risk"]
+    k0, n0 = rows["before"]["churned"], rows["before"]["at_risk"]
+    d_lo, d_hi = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff",
+                                            alpha=alpha)
+    r_lo, r_hi = confint_proportions_2indep(k1, n1, k0, n0, method="log", compare="ratio",
+                                            alpha=alpha)
+    res = test_proportions_2indep(k1, n1, k0, n0, method="score", compare="diff")
+    # Pearson dispersion of the periods around each side's pooled rate
+    x2, df = 0.0, 0
+    for part in (before, after):
+        p = part["k"].sum() / part["n"].sum()
+        if 0 < p < 1 and len(part) > 1:
+            x2 += float((((part["k"] - part["n"] * p) ** 2) / (part["n"] * p * (1 - p))).sum())
+            df += len(part) - 1
+    phi = max(1.0, x2 / df) if df > 0 else 1.0
+    ratio = (k1 / n1) / (k0 / n0)
+    z = stats.norm.ppf(1 - alpha / 2)
+    se = math.sqrt(max(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0, 0)) if k1 and k0 else float("nan")
+    adj = (ratio * math.exp(-z * se * math.sqrt(phi)), ratio * math.exp(z * se * math.sqrt(phi)))
+    return BeforeAfter(table=tab, difference=k1 / n1 - k0 / n0, difference_ci=(float(d_lo), float(d_hi)),
+                       ratio=float(ratio), ratio_ci=(float(r_lo), float(r_hi)),
+                       ratio_ci_adjusted=(float(adj[0]), float(adj[1])), dispersion=float(phi),
+                       statistic=float(res.statistic), p_value=float(res.pvalue),
+                       test="score test of equal proportions (two-sided)", event_date=ev,
+                       alpha=alpha)
+
+
+# ------------------------------------------------------------------------------------------
+# interrupted time series
+# ------------------------------------------------------------------------------------------
+def _link(name: str):
+    links = {"cloglog": sm.families.links.CLogLog(), "logit": sm.families.links.Logit()}
+    if name not in links:
+        raise ValueError(f"link must be 'cloglog' or 'logit', not {name!r}.")
+    return links[name]
+
+
+class InterruptedTimeSeries:
+    """Segmented binomial regression of period churn around a business change.
+
+    ``g(P_t) = b0 + b1 t + b2 post_t + b3 (t - t0) post_t [+ log(days_t / d)]``
+
+    with ``t`` the period index, ``t0`` the first period after the event, ``post_t = 1[t >= t0]``
+    and ``g`` the cloglog (default: coefficients are log hazard ratios, see the module docstring)
+    or logit link. ``b1`` is the pre-trend per period, ``b2`` the level change (the jump at the
+    change relative to the continued pre-trend) and ``b3`` the slope change per period. The
+    counterfactual is ``b0 + b1 t``: churn had the pre-change trend continued.
+
+    Parameters
+    ----------
+    link : {"cloglog", "logit"}, default "cloglog"
+    overdispersion : {"auto", "none"}, default "auto"
+        ``"auto"``: quasi-binomial standard errors with scale ``max(1, Pearson chi2 / df)``.
+    alpha : float, default 0.05
+
+    Attributes
+    ----------
+    result_ : statsmodels GLMResults
+    params_ : DataFrame
+        ``term`` (intercept, pre_trend, level_change, slope_change), ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``p_value`` on the link scale, and ``ratio`` / ``ratio_ci_low``
+        / ``ratio_ci_high`` (exp of them: hazard ratios for cloglog, odds ratios for logit).
+    level_change_, level_change_ci_, slope_change_, slope_change_ci_ : float, tuple
+    hazard_ratio_, hazard_ratio_ci_ : float, tuple
+        ``exp(level_change)`` and its interval (odds ratio for the logit link).
+    dispersion_ : float
+        Pearson chi2 / df of the binomial fit (the scale used is ``max(1, dispersion_)``).
+    series_ : DataFrame
+        Every period with ``phase``, ``used``, observed ``rate``, ``fitted``, ``counterfactual``
+        with ``cf_ci_low`` / ``cf_ci_high`` (after the event) and Wilson bounds of the rate.
+    excess_churned_, excess_churned_ci_ : float, tuple
+        Customers lost after the change beyond the counterfactual (sum over the used after
+        periods of ``n_t (fitted_t - counterfactual_t)``; delta-method interval).
+    event_date_, event_period_ : Timestamp, str
+    """
+
+    def __init__(self, *, link: str = "cloglog", overdispersion: str = "auto", alpha: float = 0.05):
+        self.link = link
+        self.overdispersion = overdispersion
+        self.alpha = alpha
+
+    def fit(self, table, *, event_date=None, freq: str = "M", numerator: str = "numerator",
+            denominator: str = "denominator") -> InterruptedTimeSeries:
+        """Fit to a one-segment churn table (or data; a ``freq`` table is built)."""
+        if self.overdispersion not in ("auto", "none"):
+            raise ValueError("overdispersion must be 'auto' or 'none'.")
+        link = _link(self.link)
+        ev = _event(table, event_date)
+        s = prepare_series(_as_table(table, freq=freq), event_date=ev, numerator=numerator,
+                           denominator=denominator)
+        after = s.loc[s["phase"] == "after", "t"]
+        before = s.loc[s["used"] & (s["phase"] == "before")]
+        if after.empty or len(before) < 3 or (s["used"] & (s["phase"] == "after")).sum() < 2:
+            raise ValueError(f"the interrupted time series needs at least 3 complete periods "
+                             f"before and 2 after the event ({ev.date()}).")
+        t0 = int(after.iloc[0])
+        post = (s["t"] >= t0).astype(float).to_numpy()
+        X = np.column_stack([np.ones(len(s)), s["t"].to_numpy(float), post,
+                             (s["t"].to_numpy(float) - t0) * post])
+        if self.link == "cloglog" and "days" in s:
+            ref = float(np.median(s["days"]))
+            offset = np.log(s["days"].to_numpy(float) / ref)
+        else:
+            offset = np.zeros(len(s))
+        u = s["used"].to_numpy()
+        k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
+        endog = np.column_stack([k[u], n[u] - k[u]])
+        fam = sm.families.Binomial(link=link)
+        model = sm.GLM(endog, X[u], family=fam, offset=offset[u])
+        res0 = model.fit()
+        disp = float(res0.pearson_chi2 / res0.df_resid) if res0.df_resid > 0 else 1.0
+        scale = max(1.0, disp) if self.overdispersion == "auto" else 1.0
+        res = model.fit(scale=scale)
+        z = stats.norm.ppf(1 - self.alpha / 2)
+        beta, cov = np.asarray(res.params), np.asarray(res.cov_params())
+        se = np.sqrt(np.diag(cov))
+        terms = ["intercept", "pre_trend", "level_change", "slope_change"]
+        params = pd.DataFrame({"term": terms, "estimate": beta, "se": se,
+                               "ci_low": beta - z * se, "ci_high": beta + z * se,
+                               "p_value": 2 * stats.norm.sf(np.abs(beta / se))})
+        params["ratio"] = np.exp(params["estimate"])
+        params["ratio_ci_low"] = np.exp(params["ci_low"])
+        params["ratio_ci_high"] = np.exp(params["ci_high"])
+        # fitted and counterfactual for every period (offset of the period's own length)
+        eta = X @ beta + offset
+        Xcf = X.copy()
+        Xcf[:, 2:] = 0.0
+        eta_cf = Xcf @ beta + offset
+        se_cf = np.sqrt(np.einsum("ij,jk,ik->i", Xcf, cov, Xcf))
+        inv = link.inverse
+        out = s.copy()
+        lo, hi = wilson_ci(out["k"], out["n"], alpha=self.alpha)
+        out["rate_ci_low"], out["rate_ci_high"] = lo, hi
+        out["fitted"] = inv(eta)
+        is_after = out["t"].to_numpy() >= t0
+        out["counterfactual"] = np.where(is_after, inv(eta_cf), np.nan)
+        out["cf_ci_low"] = np.where(is_after, inv(eta_cf - z * se_cf), np.nan)
+        out["cf_ci_high"] = np.where(is_after, inv(eta_cf + z * se_cf), np.nan)
+        # excess customers lost after the change (delta method)
+        sel = is_after & u
+        d_full = link.inverse_deriv(eta[sel])
+        d_cf = link.inverse_deriv(eta_cf[sel])
+        n_sel = n[sel]
+        excess = float(np.sum(n_sel * (inv(eta[sel]) - inv(eta_cf[sel]))))
+        grad = (n_sel * d_full) @ X[sel] - (n_sel * d_cf) @ Xcf[sel]
+        ex_se = float(np.sqrt(grad @ cov @ grad))
+        self.result_ = res
+        self.params_ = params
+        self.dispersion_ = disp
+        self.scale_ = scale
+        self.series_ = out
+        get = params.set_index("term")
+        self.level_change_ = float(get.loc["level_change", "estimate"])
+        self.level_change_ci_ = (float(get.loc["level_change", "ci_low"]),
+                                 float(get.loc["level_change", "ci_high"]))
+        self.slope_change_ = float(get.loc["slope_change", "estimate"])
+        self.slope_change_ci_ = (float(get.loc["slope_change", "ci_low"]),
+                                 float(get.loc["slope_change", "ci_high"]))
+        self.pre_trend_ = float(get.loc["pre_trend", "estimate"])
+        self.hazard_ratio_ = math.exp(self.level_change_)
+        self.hazard_ratio_ci_ = tuple(math.exp(v) for v in self.level_change_ci_)
+        self.excess_churned_ = excess
+        self.excess_churned_ci_ = (excess - z * ex_se, excess + z * ex_se)
+        self.event_date_ = ev
+        self.event_period_ = str(out.loc[out["t"] == t0, "period"].iloc[0])
+        self.n_before_ = int((u & ~is_after).sum())
+        self.n_after_ = int(sel.sum())
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat key figures (link scale and ratios)."""
+        g = self.params_.set_index("term")
+        out = {"link": self.link, "event_date": self.event_date_, "event_period": self.event_period_,
+               "periods_before": self.n_before_, "periods_after": self.n_after_,
+               "dispersion": self.dispersion_}
+        for term in ("pre_trend", "level_change", "slope_change"):
+            out[term] = g.loc[term, "estimate"]
+            out[f"{term}_ci_low"] = g.loc[term, "ci_low"]
+            out[f"{term}_ci_high"] = g.loc[term, "ci_high"]
+            out[f"{term}_p_value"] = g.loc[term, "p_value"]
+        out["level_ratio"] = self.hazard_ratio_
+        out["level_ratio_ci_low"], out["level_ratio_ci_high"] = self.hazard_ratio_ci_
+        out["excess_churned"] = self.excess_churned_
+        out["excess_churned_ci_low"], out["excess_churned_ci_high"] = self.excess_churned_ci_
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# control chart
+# ------------------------------------------------------------------------------------------
+class ControlChart:
+    """p-chart (or Laney p'-chart) of period churn with limits from a Phase I baseline.
+
+    Phase I: the baseline periods (those before ``baseline_end``, by default the event date)
+    give the centre line ``p_bar = sum k / sum n`` and, per period, ``sigma_p = sqrt(p_bar (1 -
+    p_bar) / n_t)``. Plain p-chart limits are ``p_bar +/- sigma * sigma_p``. Laney's p'-chart
+    multiplies ``sigma_p`` by ``sigma_z``, the average moving range of the standardised rates
+    ``z_t = (p_t - p_bar) / sigma_p`` over the baseline divided by 1.128. Baseline periods
+    outside their limits are set aside and the limits recomputed (up to ``max_iter`` times), so a
+    one-off spike in the baseline does not widen them. Phase II: every period is compared with
+    the limits; ``signal`` is ``"high"`` above the upper limit (abnormal churn: the early
+    warning), ``"low"`` below the lower one.
+
+    Parameters
+    ----------
+    chart : {"auto", "p", "laney"}, default "auto"
+        ``"auto"`` uses Laney's p' when the baseline is overdispersed (Pearson chi-square test of
+        equal rates across baseline periods significant at ``dispersion_alpha``) and the plain
+        p-chart otherwise.
+    sigma : float, default 3
+        Width of the limits in standard errors.
+    dispersion_alpha : float, default 0.05
+    max_iter : int, default 10
+
+    Attributes
+    ----------
+    table_ : DataFrame
+        ``period``, ``period_start``, ``phase`` (``baseline``; ``baseline (excluded)`` for
+        baseline periods set aside as out of control; ``monitoring`` for periods after the
+        baseline; ``history`` for earlier periods, drawn but neither used nor signalled;
+        ``not charted`` for partial / empty periods), ``k``, ``n``, ``rate``,
+        ``center``, ``lcl``, ``ucl``, ``signal``.
+    chart_ : str
+        ``"p"`` or ``"laney p'"``.
+    center_, sigma_z_, dispersion_, dispersion_p_value_ : float
+    flagged_ : list of str
+        Periods above the upper limit (``"high"`` signals).
+    reason_ : str
+        Why this chart was used.
+    """
+
+    def __init__(self, *, chart: str = "auto", sigma: float = 3.0, dispersion_alpha: float = 0.05,
+                 max_iter: int = 10):
+        self.chart = chart
+        self.sigma = sigma
+        self.dispersion_alpha = dispersion_alpha
+        self.max_iter = max_iter
+
+    def fit(self, table, *, baseline_end=None, baseline_start=None,
+            baseline_periods: int | None = 24, freq: str = "M", numerator: str = "numerator",
+            denominator: str = "denominator") -> ControlChart:
+        """Set the limits from the baseline and flag every period.
+
+        Parameters
+        ----------
+        table : DataFrame or ChurnData
+            A one-segment churn table (or data: a ``freq`` table is built).
+        baseline_end : date-like, optional
+            Phase I uses complete periods ending before this date (default: the event date).
+        baseline_start : date-like, optional
+            Ignore baseline periods starting before this date.
+        baseline_periods : int or None, default 24
+            Use at most the last ``baseline_periods`` complete periods before ``baseline_end``
+            (a recent, stable baseline: the start of a dataset often carries transients, and
+            20-25 subgroups is the usual Phase I size). ``None`` uses them all.
+        """
+        if self.chart not in ("auto", "p", "laney"):
+            raise ValueError("chart must be 'auto', 'p' or 'laney'.")
+        end = _event(table, baseline_end)
+        s = prepare_series(_as_table(table, freq=freq), event_date=end, numerator=numerator,
+                           denominator=denominator)
+        if baseline_start is not None:
+            early = pd.to_datetime(s["period_start"]) < pd.Timestamp(baseline_start)
+            s.loc[early & (s["phase"] == "before"), "phase"] = "ignored"
+        base = (s["phase"] == "before") & s["used"]
+        if baseline_periods is not None and base.sum() > int(baseline_periods):
+            first_kept = s.index[base][-int(baseline_periods)]
+            s.loc[base & (s.index < first_kept), "phase"] = "ignored"
+            base = (s["phase"] == "before") & s["used"]
+        if base.sum() < 5:
+            raise ValueError(f"the control chart needs at least 5 complete baseline periods before "
+                             f"{end.date()} (found {int(base.sum())}).")
+        k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
+        keep = base.to_numpy().copy()
+        chart = self.chart
+        for _ in range(self.max_iter):
+            pbar = k[keep].sum() / n[keep].sum()
+            sp = np.sqrt(pbar * (1 - pbar) / np.where(n > 0, n, np.nan))
+            zt = (k / np.where(n > 0, n, np.nan) - pbar) / sp
+            # dispersion test on the retained baseline
+            x2 = float(np.nansum(zt[keep] ** 2))
+            df = int(keep.sum()) - 1
+            disp_p = float(stats.chi2.sf(x2, df))
+            zb = zt[keep]
+            sigma_z = float(np.mean(np.abs(np.diff(zb))) / 1.128) if len(zb) > 1 else 1.0
+            if self.chart == "auto":
+                chart = "laney" if disp_p < self.dispersion_alpha else "p"
+            width = self.sigma * sp * (sigma_z if chart == "laney" else 1.0)
+            ucl, lcl = pbar + width, np.maximum(pbar - width, 0.0)
+            rate = k / np.where(n > 0, n, np.nan)
+            out = keep & ((rate > ucl) | (rate < lcl))
+            if not out.any():
+                break
+            keep &= ~out
+            if keep.sum() < 5:
+                break
+        rate = k / np.where(n > 0, n, np.nan)
+        ph = s["phase"].to_numpy()
+        phase = np.full(len(s), "not charted", dtype=object)
+        phase[(ph == "ignored") & (n > 0)] = "history"
+        phase[((ph == "after") | (ph == "transition")) & (n > 0)] = "monitoring"
+        phase[base.to_numpy()] = "baseline (excluded)"
+        phase[keep] = "baseline"
+        signalled = np.isin(phase, ["baseline", "baseline (excluded)", "monitoring"])
+        signal = np.where(signalled & (rate > ucl), "high",
+                          np.where(signalled & (rate < lcl), "low", ""))
+        t = pd.DataFrame({"period": s["period"], "period_start": s["period_start"], "phase": phase,
+                          "k": k, "n": n, "rate": rate, "center": pbar, "lcl": lcl, "ucl": ucl,
+                          "signal": signal})
+        self.table_ = t
+        self.chart_ = "laney p'" if chart == "laney" else "p"
+        self.center_ = float(pbar)
+        self.sigma_z_ = sigma_z
+        self.dispersion_ = x2 / df if df > 0 else float("nan")
+        self.dispersion_p_value_ = disp_p
+        self.baseline_end_ = end
+        self.flagged_ = t.loc[t["signal"] == "high", "period"].tolist()
+        self.flagged_low_ = t.loc[t["signal"] == "low", "period"].tolist()
+        self.baseline_flagged_ = t.loc[t["phase"] == "baseline (excluded)", "period"].tolist()
+        if self.chart == "auto":
+            self.reason_ = (f"baseline overdispersed (Pearson chi2/df = {self.dispersion_:.2f}, "
+                            f"p = {disp_p:.3g}): Laney p' with sigma_z = {sigma_z:.2f}"
+                            if chart == "laney" else
+                            f"baseline consistent with binomial variation (chi2/df = "
+                            f"{self.dispersion_:.2f}, p = {disp_p:.3g}): plain p-chart")
+        else:
+            self.reason_ = f"chart chosen by the caller ({self.chart_})"
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat key figures."""
+        last = self.table_[~self.table_["phase"].isin(["not charted", "history"])].iloc[-1]
+        return {"chart": self.chart_, "center": self.center_, "sigma_z": self.sigma_z_,
+                "dispersion": self.dispersion_, "dispersion_p_value": self.dispersion_p_value_,
+                "baseline_end": self.baseline_end_, "flagged_periods": self.flagged_,
+                "flagged_low_periods": self.flagged_low_,
+                "baseline_periods_excluded": self.baseline_flagged_,
+                "latest_period": last["period"], "latest_rate": last["rate"],
+                "latest_ucl": last["ucl"], "latest_signal": last["signal"] or "none"}
+
+
+def control_chart(table, *, baseline_end=None, chart: str = "auto", sigma: float = 3.0,
+                  **options) -> ControlChart:
+    """Fit a :class:`ControlChart` (``options`` go to :meth:`ControlChart.fit`)."""
+    return ControlChart(chart=chart, sigma=sigma).fit(table, baseline_end=baseline_end, **options)
+
+
+# ------------------------------------------------------------------------------------------
+# difference in differences
+# ------------------------------------------------------------------------------------------
+def diff_in_diff(table: pd.DataFrame, *, segment: str, treated, control, event_date,
+                 link: str = "cloglog", numerator: str = "numerator",
+                 denominator: str = "denominator", alpha: float = 0.05) -> dict[str, Any]:
+    """Difference in differences with an unexposed segment as control.
+
+    Two-way fixed-effects binomial GLM on the churn table by ``segment``:
+    ``g(P_st) = a_s + c_t + delta * treated_s * after_t [+ offset]`` (period effects ``c_t``
+    absorb everything common to both segments, such as season or market). ``delta`` is the
+    change's effect on the treated segment relative to the control (a log hazard ratio for
+    the cloglog link); quasi-binomial scale as in :class:`InterruptedTimeSeries`. A pre-trend
+    check fits ``treated x t`` on the before periods only: a small p-value warns that the
+    segments were not on parallel paths before the change.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``churn_table(data, by=segment)``.
+    segment : str
+        The segment column.
+    treated, control : value or list of values
+        Levels exposed / not exposed to the change.
+
+    Returns
+    -------
+    dict
+        ``delta``, ``delta_ci_low``, ``delta_ci_high``, ``p_value``, ``ratio`` (exp(delta))
+        with its interval, ``pretrend_p_value``, ``dispersion`` and the pooled before/after
+        rates of each arm (``rate_treated_before`` ...).
+    """
+    ev = pd.Timestamp(event_date)
+    tr = [treated] if np.isscalar(treated) else list(treated)
+    co = [control] if np.isscalar(control) else list(control)
+    if segment not in table.columns:
+        raise ValueError(f"the churn table has no segment column '{segment}'.")
+    parts = []
+    for arm, levels in (("treated", tr), ("control", co)):
+        sub = table[table[segment].isin(levels)]
+        if sub.empty:
+            raise ValueError(f"no rows for {arm} level(s) {levels} of '{segment}'.")
+        agg = sub.groupby(["period", "period_start", "period_end"], as_index=False).agg(
+            k=(numerator, "sum"), n=(denominator, "sum"),
+            partial=("partial", "max"), days=("days", "max"))
+        agg["arm"] = arm
+        parts.append(agg)
+    df = pd.concat(parts, ignore_index=True)
+    df["phase"] = np.where(df["period_start"] >= ev, "after",
+                           np.where(df["period_end"] < ev, "before", "transition"))
+    df = df[(df["phase"] != "transition") & ~df["partial"].astype(bool) & (df["n"] > 0)]
+    df = df.reset_index(drop=True)
+    treated_ = (df["arm"] == "treated").astype(float)
+    after_ = (df["phase"] == "after").astype(float)
+    per = pd.get_dummies(df["period"], drop_first=True, dtype=float)
+    X = np.column_stack([np.ones(len(df)), treated_, per.to_numpy(), treated_ * after_])
+    offset = (np.log(df["days"].to_numpy(float) / float(np.median(df["days"])))
+              if link == "cloglog" else np.zeros(len(df)))
+    endog = np.column_stack([df["k"], df["n"] - df["k"]]).astype(float)
+    model = sm.GLM(endog, X, family=sm.families.Binomial(link=_link(link)), offset=offset)
+    r0 = model.fit()
+    disp = float(r0.pearson_chi2 / r0.df_resid) if r0.df_resid > 0 else 1.0
+    res = model.fit(scale=max(1.0, disp))
+    z = stats.norm.ppf(1 - alpha / 2)
+    b, se = float(res.params[-1]), float(res.bse[-1])
+    # parallel pre-trends
+    pre = df[df["phase"] == "before"].reset_index(drop=True)
+    tpre = pd.factorize(pre["period"], sort=True)[0].astype(float)
+    trp = (pre["arm"] == "treated").astype(float)
+    per_pre = pd.get_dummies(pre["period"], drop_first=True, dtype=float).to_numpy()
+    Xp = np.column_stack([np.ones(len(pre)), trp, per_pre, trp * tpre])
+    off_p = (np.log(pre["days"].to_numpy(float) / float(np.median(df["days"])))
+             if link == "cloglog" else np.zeros(len(pre)))
+    rp = sm.GLM(np.column_stack([pre["k"], pre["n"] - pre["k"]]).astype(float), Xp,
+                family=sm.families.Binomial(link=_link(link)), offset=off_p).fit()
+    dp = max(1.0, float(rp.pearson_chi2 / rp.df_resid)) if rp.df_resid > 0 else 1.0
+    rp = sm.GLM(np.column_stack([pre["k"], pre["n"] - pre["k"]]).astype(float), Xp,
+                family=sm.families.Binomial(link=_link(link)), offset=off_p).fit(scale=dp)
+    out = {"segment": segment, "treated": tr, "control": co, "link": link,
+           "delta": b, "delta_ci_low": b - z * se, "delta_ci_high": b + z * se,
+           "p_value": float(2 * stats.norm.sf(abs(b / se))), "ratio": math.exp(b),
+           "ratio_ci_low": math.exp(b - z * se), "ratio_ci_high": math.exp(b + z * se),
+           "pretrend_p_value": float(rp.pvalues[-1]), "dispersion": disp}
+    for arm in ("treated", "control"):
+        for ph in ("before", "after"):
+            sub = df[(df["arm"] == arm) & (df["phase"] == ph)]
+            out[f"rate_{arm}_{ph}"] = float(sub["k"].sum() / sub["n"].sum()) if len(sub) else float("nan")
+    return out
+
+
+
+# ------------------------------------------------------------------------------------------
+# plain-language verdict
+# ------------------------------------------------------------------------------------------
+def _fmt_list(items: list[str], limit: int = 6) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAfter | None = None,
+            chart: ControlChart | None = None, did: dict | None = None,
+            unit: str = "month") -> str:
+    """A plain-language verdict (Markdown) from the fitted change-impact results.
+
+    "Worse" needs statistical support: the interval of the ITS level change (or slope change)
+    above 0, or of the before/after ratio above 1. The control chart adds whether churn is
+    abnormal *now* (the latest charted period above its upper limit).
+    """
+    parts, worse, better = [], False, False
+    event = None
+    if its is not None:
+        event = its.event_date_
+        hr, (lo, hi) = its.hazard_ratio_, its.hazard_ratio_ci_
+        kind = "hazard ratio" if its.link == "cloglog" else "odds ratio"
+        if lo > 1:
+            worse = True
+            parts.append(f"At the change, churn **jumped**: {kind} {hr:.2f} (95% CI {lo:.2f}–{hi:.2f}) "
+                         "relative to the pre-change trend continued.")
+        elif hi < 1:
+            better = True
+            parts.append(f"At the change, churn **dropped**: {kind} {hr:.2f} (95% CI {lo:.2f}–{hi:.2f}).")
+        else:
+            parts.append(f"No clear jump in churn at the change ({kind} {hr:.2f}, 95% CI "
+                         f"{lo:.2f}–{hi:.2f}).")
+        s, (slo, shi) = its.slope_change_, its.slope_change_ci_
+        pct = lambda v: 100 * (math.exp(v) - 1)  # noqa: E731
+        if slo > 0:
+            worse = True
+            parts.append(f"Churn has also been **rising faster** since: {pct(s):+.1f}% per {unit} "
+                         f"(95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%).")
+        elif shi < 0:
+            parts.append(f"Since the change the trend bends downwards ({pct(s):+.1f}% per {unit}, "
+                         f"95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%), partly undoing the jump.")
+        else:
+            parts.append(f"The trend after the change is not clearly different ({pct(s):+.1f}% per "
+                         f"{unit}, 95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%).")
+        ex, (elo, ehi) = its.excess_churned_, its.excess_churned_ci_
+        parts.append(f"Compared with the pre-change trend, about **{ex:,.0f}** extra customers "
+                     f"(95% CI {elo:,.0f} to {ehi:,.0f}) were lost over the {its.n_after_} "
+                     f"{unit}s after the change.")
+    if before_after is not None:
+        event = event or before_after.event_date
+        t = before_after.table
+        r, (rlo, rhi) = before_after.ratio, before_after.ratio_ci_adjusted
+        parts.append(f"Pooled churn per {unit} was {t.loc['before', 'churn_rate']:.2%} before and "
+                     f"{t.loc['after', 'churn_rate']:.2%} after (ratio {r:.2f}, 95% CI "
+                     f"{rlo:.2f}–{rhi:.2f}); this simple comparison ignores any trend.")
+        if its is None and rlo > 1:
+            worse = True
+    if did is not None:
+        d, dlo, dhi = did["ratio"], did["ratio_ci_low"], did["ratio_ci_high"]
+        parts.append(f"Against the unexposed control segment, the change multiplied churn by "
+                     f"{d:.2f} (95% CI {dlo:.2f}–{dhi:.2f}; pre-trend check p = "
+                     f"{did['pretrend_p_value']:.2f}).")
+    if chart is not None:
+        mon = chart.table_[chart.table_["phase"] == "monitoring"]
+        high = mon.loc[mon["signal"] == "high", "period"].tolist()
+        last = chart.to_dict()
+        parts.append(f"The control chart ({chart.chart_}-chart, limits from {int((chart.table_['phase'] == 'baseline').sum())} "
+                     f"baseline {unit}s) flags {len(high)} of {len(mon)} {unit}s after the baseline "
+                     f"as abnormally high" + (f" ({_fmt_list(high)})." if high else "."))
+        if last["latest_signal"] == "high":
+            parts.append(f"**Early warning: churn is abnormal now** — the latest {unit} "
+                         f"({last['latest_period']}, {last['latest_rate']:.2%}) is above its upper "
+                         f"limit ({last['latest_ucl']:.2%}).")
+        else:
+            parts.append(f"The latest {unit} ({last['latest_period']}, {last['latest_rate']:.2%}) "
+                         f"is within its limits (upper {last['latest_ucl']:.2%}).")
+    when = f" on {pd.Timestamp(event).date()}" if event is not None else ""
+    if worse:
+        head = f"**Verdict: churn got worse after the business change{when}.**"
+    elif better:
+        head = f"**Verdict: churn improved after the business change{when}.**"
+    else:
+        head = f"**Verdict: no statistically clear change in churn after the business change{when}.**"
+    caveat = ("An interrupted time series credits the change with the jump only if nothing else "
+              "changed at the same time; a segment that was not exposed (difference in "
+              "differences) would make the attribution firmer.")
+    return " ".join([head, *parts, caveat])

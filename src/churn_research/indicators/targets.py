@@ -1,0 +1,176 @@
+"""All indicators in one series per period (:func:`indicator_series`) and progress against
+targets such as "cut churn by 5% within six months" (:func:`target_table`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from churn_research.indicators.churn import churn_table
+from churn_research.indicators.experience import (
+    complaint_table,
+    repeat_purchase_table,
+    revenue_retention,
+    satisfaction_table,
+)
+from churn_research.indicators.window import DIRECTIONS, _as_data
+from churn_research.model import ChurnData
+
+
+# ------------------------------------------------------------------------------------------
+# all indicators in one series, and targets
+# ------------------------------------------------------------------------------------------
+def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | None = None,
+                     satisfied_min: int = 4, inactivity_days: int | None = None,
+                     start=None, end=None) -> pd.DataFrame:
+    """Every available indicator per period (whole customer base), for dashboards and targets.
+
+    Columns: ``period``, ``period_start``, ``period_end``, ``partial``, ``churn_rate``,
+    ``retention_rate`` and, when their tables exist, ``complaint_rate``, ``share_complaining``,
+    ``csat``, ``share_satisfied``, ``nps``, ``recommendation_rate``, ``repeat_purchase_rate``,
+    ``grr``, ``nrr`` (on all transaction revenue). ``recurring_col`` is passed to
+    :func:`repeat_purchase_table` (recurring invoices are not purchase decisions).
+    """
+    data = _as_data(data)
+    kw = {"freq": freq, "start": start, "end": end, "inactivity_days": inactivity_days}
+    ct = churn_table(data, **kw)
+    out = ct[["period", "period_start", "period_end", "partial", "churn_rate",
+              "retention_rate"]].copy()
+    if data.has("tickets") and "kind" in data.tickets.columns:
+        t = complaint_table(data, **kw)
+        out["complaint_rate"] = t["complaint_rate"].to_numpy()
+        out["share_complaining"] = t["share_complaining"].to_numpy()
+    if data.has("surveys"):
+        s = satisfaction_table(data, satisfied_min=satisfied_min, **kw)
+        for col in ("csat", "share_satisfied", "nps", "recommendation_rate"):
+            if col in s:
+                out[col] = s[col].to_numpy()
+    if data.has("transactions"):
+        r = repeat_purchase_table(data, recurring_col=recurring_col, **kw)
+        out["repeat_purchase_rate"] = r["repeat_purchase_rate"].to_numpy()
+        v = revenue_retention(data, **kw).set_index("period")
+        out["grr"] = v["grr"].reindex(out["period"]).to_numpy()
+        out["nrr"] = v["nrr"].reindex(out["period"]).to_numpy()
+    out.attrs.update(ct.attrs)
+    return out
+
+
+def _period_at(series: pd.DataFrame, when, *, complete_only: bool = True) -> int | None:
+    """Position of the last (complete) period ending on or before ``when``; None if none."""
+    ends = pd.to_datetime(series["period_end"])
+    mask = ends <= pd.Timestamp(when)
+    if complete_only and "partial" in series:
+        mask &= ~series["partial"].astype(bool)
+    pos = np.flatnonzero(mask.to_numpy())
+    return int(pos[-1]) if len(pos) else None
+
+
+def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
+                 as_of=None) -> pd.DataFrame:
+    """Actual vs target for each indicator, with on-track / off-track status.
+
+    Parameters
+    ----------
+    series : DataFrame
+        Output of :func:`indicator_series` (one row per period). Target values refer to the
+        same period length (a quarterly churn target for a quarterly series).
+    targets : mapping
+        ``{indicator: spec}``; ``spec`` keys:
+
+        - ``value``: the target level, e.g. ``{"value": 0.05, "by": "2025-06-30"}``; or
+        - ``change``: a relative change from the baseline, e.g. ``-0.05`` = "cut by 5%"; or
+          ``change_points``: an absolute change (``-0.01`` = one percentage point lower);
+        - ``by`` (required): the deadline;
+        - ``from``: the baseline date (the last complete period ending on or before it);
+          default the first complete period of ``series``;
+        - ``direction``: ``"lower"`` or ``"higher"`` is better (defaults: :data:`DIRECTIONS`).
+    as_of : date-like, optional
+        Evaluate at the last complete period ending on or before this date (default: the last
+        complete period of ``series``; never "today").
+
+    Returns
+    -------
+    DataFrame
+        ``indicator``, ``direction``, ``baseline_period``, ``baseline``, ``target``, ``by``,
+        ``period`` (the evaluated period), ``actual``, ``expected_now`` (where a straight path
+        from baseline to target would be at that period's end), ``change_needed`` (target -
+        actual, 0 if met), ``change_needed_rel`` (relative to actual), ``status``
+        (``"on track"`` / ``"off track"``) and ``detail``.
+
+    Notes
+    -----
+    Status: ``on track`` if the target is already met, or if the deadline is still ahead and
+    the actual value is at least as good as the straight path from the baseline to the target;
+    ``off track`` otherwise (including a passed deadline with the target missed).
+    """
+    rows = []
+    as_pos = _period_at(series, as_of if as_of is not None else pd.to_datetime(series["period_end"]).max())
+    if as_pos is None:
+        raise ValueError("no complete period on or before as_of to evaluate the targets.")
+    for name, spec in (targets or {}).items():
+        if name not in series.columns:
+            rows.append({"indicator": name, "status": "not available",
+                         "detail": f"'{name}' is not measured for this dataset"})
+            continue
+        if "by" not in spec:
+            raise ValueError(f"target for '{name}' needs a deadline `by:`.")
+        direction = spec.get("direction", DIRECTIONS.get(name, "higher"))
+        if direction not in ("lower", "higher"):
+            raise ValueError(f"direction of '{name}' must be 'lower' or 'higher'.")
+        values = series[name].to_numpy(dtype=float)
+        complete = ~series["partial"].astype(bool).to_numpy() if "partial" in series else np.ones(len(series), bool)
+        if "from" in spec:
+            b_pos = _period_at(series, spec["from"])
+        else:
+            cand = np.flatnonzero(complete & ~np.isnan(values))
+            b_pos = int(cand[0]) if len(cand) else None
+        # the latest complete period with a value at or before as_of
+        cand = np.flatnonzero(complete & ~np.isnan(values) & (np.arange(len(series)) <= as_pos))
+        a_pos = int(cand[-1]) if len(cand) else None
+        baseline = values[b_pos] if b_pos is not None else np.nan
+        if "value" in spec:
+            target = float(spec["value"])
+        elif "change" in spec:
+            target = baseline * (1 + float(spec["change"]))
+        elif "change_points" in spec:
+            target = baseline + float(spec["change_points"])
+        else:
+            raise ValueError(f"target for '{name}' needs `value`, `change` or `change_points`.")
+        by = pd.Timestamp(spec["by"])
+        row = {"indicator": name, "direction": direction,
+               "baseline_period": series["period"].iloc[b_pos] if b_pos is not None else None,
+               "baseline": baseline, "target": target, "by": by}
+        if a_pos is None or np.isnan(target):
+            row.update({"status": "not available", "detail": "no value to compare"})
+            rows.append(row)
+            continue
+        actual = values[a_pos]
+        a_end = pd.Timestamp(series["period_end"].iloc[a_pos])
+        better = (lambda a, b: a <= b) if direction == "lower" else (lambda a, b: a >= b)
+        met = better(actual, target)
+        expected = np.nan
+        if b_pos is not None and not np.isnan(baseline):
+            b_end = pd.Timestamp(series["period_end"].iloc[b_pos])
+            span = (by - b_end).days
+            frac = 1.0 if span <= 0 else float(np.clip((a_end - b_end).days / span, 0, 1))
+            expected = baseline + frac * (target - baseline)
+        if met:
+            status, detail = "on track", "target already met"
+        elif a_end >= by:
+            status, detail = "off track", "deadline passed, target missed"
+        elif not np.isnan(expected) and better(actual, expected):
+            status, detail = "on track", "ahead of the straight path to the target"
+        else:
+            status, detail = "off track", "behind the straight path to the target"
+        need = 0.0 if met else target - actual
+        row.update({"period": series["period"].iloc[a_pos], "actual": actual,
+                    "expected_now": expected, "change_needed": need,
+                    "change_needed_rel": need / actual if actual else np.nan,
+                    "status": status, "detail": detail})
+        rows.append(row)
+    cols = ["indicator", "direction", "baseline_period", "baseline", "target", "by", "period",
+            "actual", "expected_now", "change_needed", "change_needed_rel", "status", "detail"]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,5 @@
+import sys
+
+from churn_research.runner.pipeline import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""Segmentation and early warning (stage 40_segments): *which customers are at risk, what are they
+worth, and what should we do about them?* One topic per module:
+
+``rules``      feature windows, tier rules, signals, the playbook (the thresholds in one place)
+``design``     designs, cutoffs, the time-safe view (:func:`truncate`), the label
+``scores``     :func:`rfm` scores
+``features``   :func:`features_at`, time-safe features at a cutoff
+``tiers``      :func:`value_tiers`, :func:`tier_summary`, :func:`rfm_grid`
+``risk``       :class:`ChurnRiskModel`, calibration and gains tables, :func:`score_customers`
+``clusters``   :class:`CustomerClusters`
+``signals``    :func:`early_warning_signals` and their validation
+``watchlist``  :func:`build_watchlist`, :func:`write_watchlist`
+"""
+
+from churn_research.segments.clusters import (
+    CustomerClusters,
+    cluster_columns,
+)
+from churn_research.segments.design import (
+    active_at,
+    churn_label,
+    resolve_cutoff,
+    resolve_design,
+    truncate,
+)
+from churn_research.segments.features import (
+    customer_value,
+    features_at,
+)
+from churn_research.segments.risk import (
+    LOG_FEATURES,
+    ChurnRiskModel,
+    calibration_sentence,
+    calibration_table,
+    expected_calibration_error,
+    gains_table,
+    make_model,
+    model_columns,
+    score_customers,
+    tier_check_sentence,
+    top_decile_capture,
+)
+from churn_research.segments.rules import (
+    DEFAULT_SIGNAL_THRESHOLDS,
+    DEFAULT_TIER_RULES,
+    DEFAULT_WINDOWS,
+    PLAYBOOK,
+    SIGNALS,
+    TIER_ORDER,
+    TIER_RULES,
+    WATCHLIST_COLUMNS,
+)
+from churn_research.segments.scores import (
+    quantile_scores,
+    rfm,
+)
+from churn_research.segments.signals import (
+    available_signals,
+    early_warning_signals,
+    signal_eligibility,
+    signal_validation,
+)
+from churn_research.segments.tiers import (
+    rfm_grid,
+    tier_summary,
+    value_tiers,
+)
+from churn_research.segments.watchlist import (
+    assert_no_personal_data,
+    build_watchlist,
+    price_sensitive,
+    suggest_actions,
+    watchlist_summary,
+    write_watchlist,
+)
+
+__all__ = [
+    "DEFAULT_WINDOWS",
+    "DEFAULT_TIER_RULES",
+    "DEFAULT_SIGNAL_THRESHOLDS",
+    "TIER_ORDER",
+    "TIER_RULES",
+    "SIGNALS",
+    "PLAYBOOK",
+    "WATCHLIST_COLUMNS",
+    "resolve_design",
+    "resolve_cutoff",
+    "truncate",
+    "active_at",
+    "rfm",
+    "quantile_scores",
+    "features_at",
+    "customer_value",
+    "value_tiers",
+    "tier_summary",
+    "rfm_grid",
+    "churn_label",
+    "model_columns",
+    "make_model",
+    "LOG_FEATURES",
+    "ChurnRiskModel",
+    "calibration_table",
+    "expected_calibration_error",
+    "calibration_sentence",
+    "tier_check_sentence",
+    "gains_table",
+    "score_customers",
+    "top_decile_capture",
+    "CustomerClusters",
+    "cluster_columns",
+    "available_signals",
+    "early_warning_signals",
+    "signal_eligibility",
+    "signal_validation",
+    "price_sensitive",
+    "suggest_actions",
+    "build_watchlist",
+    "watchlist_summary",
+    "assert_no_personal_data",
+    "write_watchlist",
+]

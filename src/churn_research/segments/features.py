@@ -1,0 +1,201 @@
+"""Time-safe features at a cutoff: :func:`features_at` *always* computes its features from the
+truncated copy of the data (:func:`churn_research.segments.design.truncate`), so no information
+from after the cutoff can reach a feature — the guarantee is structural and is tested by
+perturbing every post-cutoff row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.segments.design import _inactivity_days, truncate
+from churn_research.segments.rules import _DENY_STATIC, DAY
+from churn_research.segments.scores import _revenue_column, rfm
+
+
+# Features at a cutoff (time-safe)
+# ---------------------------------------------------------------------------------------------
+def _codes(index: pd.Index, ids) -> np.ndarray:
+    return index.get_indexer(pd.Index(ids))
+
+
+def _count(codes: np.ndarray, n: int, mask=None, weights=None) -> np.ndarray:
+    ok = codes >= 0
+    if mask is not None:
+        ok &= np.asarray(mask, bool)
+    w = None if weights is None else np.asarray(weights, "float64")[ok]
+    return np.bincount(codes[ok], weights=w, minlength=n)
+
+
+def _static_columns(customers: pd.DataFrame, static_columns=None) -> list[str]:
+    if static_columns is not None:
+        missing = [c for c in static_columns if c not in customers]
+        if missing:
+            raise ChurnDataError(f"static feature columns {missing} are not in the table.",
+                                 table="customers", column=missing[0],
+                                 fix="fix the static_columns parameter of 40_segments.")
+        return list(static_columns)
+    cols = []
+    for c in customers.columns:
+        if c.lower() in PERSONAL_COLUMNS or _DENY_STATIC.search(c):
+            continue
+        s = customers[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            if s.nunique(dropna=True) >= 2:
+                cols.append(c)
+        elif 2 <= s.nunique(dropna=True) <= 20:
+            cols.append(c)
+    return cols
+
+
+def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
+                window_days: int = 365, recent_days: int = 90, baseline_days: int = 365,
+                trend_months: int = 6, complaint_days: int = 90, survey_days: int = 365,
+                static_columns=None, inactivity_days=None, n_bins: int = 5,
+                exclude_recurring: bool = True) -> pd.DataFrame:
+    """Customer features using only what was known at ``cutoff``.
+
+    The data is first cut with :func:`truncate` (rows dated after the cutoff dropped, later end
+    dates masked) and only then are features computed, so post-cutoff information cannot
+    leak into them.
+
+    Parameters
+    ----------
+    data : ChurnData
+    cutoff : date-like, optional
+        Default ``observation_end``.
+    design : {"prospective", "cross-sectional"}
+        Cross-sectional hides every customer's churn status (all look active).
+    window_days, recent_days, baseline_days, trend_months, complaint_days, survey_days : int
+        Look-back windows, see :data:`DEFAULT_WINDOWS`.
+    static_columns : list of str, optional
+        Customer attributes used as features. Default: low-cardinality categorical, boolean and
+        numeric columns of ``customers`` except identifiers, dates, churn status / reasons,
+        personal data and anything that looks like an aggregate of history (tenure, total, last,
+        count, ...), which is recomputed here at the cutoff instead.
+    inactivity_days : int, optional
+        Non-contractual data: days without a purchase after which a customer is lost.
+    n_bins : int, default 5
+    exclude_recurring : bool, default True
+        Activity features (``tx_recent``, ``tx_baseline``, ``activity_ratio``, ``freq_trend``)
+        count purchases *other than* the recurring subscription invoice — a transaction whose
+        amount equals the customer's ``monthly_revenue`` (to the cent). Invoices arrive every
+        month until the customer cancels, so they carry no early warning. Without a
+        ``monthly_revenue`` column every transaction counts. RFM always counts every
+        transaction.
+
+    Returns
+    -------
+    DataFrame indexed by customer_id
+        The :func:`rfm` base at the cutoff with ``active``, ``tenure_days``, RFM columns,
+        ``value`` (trailing-window revenue), ``activity_recency_days`` (only when recurring
+        invoices were set apart), ``tx_recent``, ``tx_baseline``, ``activity_ratio``,
+        ``freq_trend``, ``tx_trend_window``, ``complaints_recent``, ``complaints_365``,
+        ``tickets_365``, ``csat_last``, ``nps_last``, ``csat_mean``, ``survey_age_days`` (where
+        the table exists) and the static attributes (booleans as 0/1).
+    """
+    cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    t = truncate(data, cutoff, hide_status=(design == "cross-sectional"))
+    out = rfm(t, cutoff=cutoff, window_days=window_days, n_bins=n_bins,
+              inactivity_days=_inactivity_days(data, inactivity_days)
+              if data.kind == "non-contractual" else None)
+    idx = out.index
+    n = len(idx)
+    cut64 = np.datetime64(cutoff, "ns")
+
+    if t.has("transactions"):
+        out["value"] = out["monetary"]
+        tx = t.transactions
+        if exclude_recurring and "monthly_revenue" in t.customers:
+            fee = t.customers.set_index("customer_id")["monthly_revenue"].astype("float64")
+            fee = fee.reindex(tx["customer_id"]).to_numpy()
+            tx = tx.loc[~(np.abs(tx["amount"].to_numpy(dtype="float64") - fee) < 0.005)]
+            recurring_removed = True
+        else:
+            recurring_removed = False
+        codes = _codes(idx, tx["customer_id"])
+        age = (cut64 - pd.to_datetime(tx["date"]).to_numpy()) / DAY
+        if recurring_removed:
+            # days since the last purchase other than the invoice (tenure if none): unlike the
+            # RFM recency it does not depend on where the cutoff falls in the billing month
+            ok = codes >= 0
+            last_age = np.full(n, np.inf)
+            np.minimum.at(last_age, codes[ok], age[ok])
+            out["activity_recency_days"] = np.minimum(last_age, out["tenure_days"].to_numpy())
+        recent = _count(codes, n, age < recent_days)
+        base = _count(codes, n, (age >= recent_days) & (age < recent_days + baseline_days))
+        tenure = out["tenure_days"].to_numpy()
+        base_len = np.clip(tenure - recent_days, 0, baseline_days)
+        out["tx_recent"] = recent
+        out["tx_baseline"] = base
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (recent / recent_days) / (base / base_len)
+        out["activity_ratio"] = np.where((base > 0) & (base_len >= 30), ratio, np.nan)
+        m = int(trend_months)
+        bucket = np.floor(age / 30).astype("int64")
+        ok = (codes >= 0) & (bucket >= 0) & (bucket < m)
+        counts = np.bincount(codes[ok] * m + bucket[ok], minlength=n * m).reshape(n, m)
+        x = -np.arange(m, dtype=float)            # bucket 0 = most recent month
+        xc = x - x.mean()
+        mean = counts.mean(axis=1)
+        slope = counts @ xc / (xc @ xc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = slope / mean
+        out["tx_trend_window"] = counts.sum(axis=1)
+        out["freq_trend"] = np.where((mean > 0) & (tenure >= 30 * m), rel, np.nan)
+    else:
+        col = _revenue_column(t.customers)
+        rev = t.customers.set_index("customer_id")[col] if col else None
+        out["value"] = (rev.reindex(idx).astype("float64") * 12).to_numpy() if col is not None \
+            else np.nan
+
+    if t.has("tickets"):
+        tk = t.tickets
+        codes = _codes(idx, tk["customer_id"])
+        age = (cut64 - pd.to_datetime(tk["date"]).to_numpy()) / DAY
+        complaint = (tk["kind"].astype(str).str.lower() == "complaint").to_numpy()
+        out["complaints_recent"] = _count(codes, n, complaint & (age < complaint_days)).astype("int64")
+        out["complaints_365"] = _count(codes, n, complaint & (age < 365)).astype("int64")
+        out["tickets_365"] = _count(codes, n, age < 365).astype("int64")
+    elif data.tickets is not None:       # table present but empty at the cutoff
+        out["complaints_recent"] = 0
+        out["complaints_365"] = 0
+        out["tickets_365"] = 0
+
+    if data.surveys is not None:
+        sv = t.surveys
+        sv = sv.loc[(cut64 - pd.to_datetime(sv["date"]).to_numpy()) / DAY < survey_days]
+        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(["customer_id", "date"])
+        last = sv.groupby("customer_id").tail(1).set_index("customer_id")
+        for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
+            if col in sv:
+                out[name] = last[col].reindex(idx).astype("float64")
+        if "csat" in sv:
+            out["csat_mean"] = sv.groupby("customer_id")["csat"].mean().reindex(idx)
+        out["survey_age_days"] = pd.Series(
+            (cut64 - pd.to_datetime(last["date"]).to_numpy()) / DAY, index=last.index).reindex(idx)
+
+    cust = t.customers.set_index("customer_id")
+    for c in _static_columns(t.customers.drop(columns=["customer_id"]), static_columns):
+        s = cust[c].reindex(idx)
+        if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
+            s = s.astype("float64")
+        out[c] = s
+    out.attrs = {"cutoff": str(cutoff.date()), "design": design}
+    return out
+
+
+def customer_value(features: pd.DataFrame) -> pd.Series:
+    """The value used for prioritising: trailing-window revenue (``value`` of :func:`features_at`).
+
+    With transactions this is the revenue of the last ``window_days`` (default 12 months);
+    for a snapshot without transactions it is 12 x the monthly revenue.
+    """
+    return features["value"].rename("value")
+
+
+# ---------------------------------------------------------------------------------------------

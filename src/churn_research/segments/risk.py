@@ -1,0 +1,422 @@
+"""The churn-risk model: :class:`ChurnRiskModel` (logistic regression vs gradient boosting vs a
+naive one-feature baseline, stratified K-fold AUC with a t-interval over the folds), calibration,
+lift / cumulative gains, and scores for the customers active now.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from churn_research.model import ChurnData, ChurnDataError
+from churn_research.segments.features import features_at
+from churn_research.stats import wilson_ci
+
+# Risk model
+# ---------------------------------------------------------------------------------------------
+_NOT_FEATURES = {"active", "r_score", "f_score", "m_score", "rfm_code", "rfm_score", "value",
+                 "tier", "churned", "tx_trend_window"}
+
+
+def model_columns(features: pd.DataFrame, *, exclude=()) -> tuple[list[str], list[str]]:
+    """Numeric and categorical model inputs among the columns of :func:`features_at`.
+
+    Scores, codes, the ``active`` flag and ``value`` (a duplicate of ``monetary``) are left out;
+    columns that are constant or entirely missing are dropped. When ``activity_recency_days``
+    is present (recurring invoices were separated from purchases), the RFM ``recency_days`` is
+    left out: for a subscription it only measures where the date falls in the billing month,
+    which differs between the training cutoff and the scoring date.
+    """
+    num, cat = [], []
+    skip = set(_NOT_FEATURES) | set(exclude)
+    if "activity_recency_days" in features:
+        skip.add("recency_days")
+    for c in features.columns:
+        if c in skip:
+            continue
+        s = features[c]
+        if s.nunique(dropna=True) < 2:
+            continue
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            num.append(c)
+        else:
+            cat.append(c)
+    return num, cat
+
+
+#: Non-negative, right-skewed inputs that the models see on a log scale (log1p).
+LOG_FEATURES = ("tenure_days", "recency_days", "activity_recency_days", "frequency", "monetary", "tx_recent",
+                "tx_baseline", "activity_ratio", "complaints_recent", "complaints_365",
+                "tickets_365", "survey_age_days", "total_charges")
+
+
+def _log1p_clip(X):
+    return np.log1p(np.clip(np.asarray(X, dtype="float64"), 0, None))
+
+
+def make_model(name: str, *, numeric, categorical, random_state: int = 0):
+    """A scikit-learn pipeline: imputation + scaling / one-hot encoding + a classifier.
+
+    Numeric columns listed in :data:`LOG_FEATURES` (durations, counts, money) are log1p-
+    transformed, then every numeric column gets median imputation with a missing-value
+    indicator and standardisation; categorical columns are one-hot encoded (unknown levels
+    ignored).
+
+    ``"logistic"``: L2 logistic regression (C=1). ``"gradient_boosting"``: histogram gradient
+    boosting (learning rate 0.05, 150 trees of depth <= 3, >= 50 customers per leaf, L2 1.0,
+    no early stopping, so the fit is deterministic for a random_state). ``"baseline"``: a
+    logistic regression on the numeric columns given (the naive one-feature rule).
+    """
+    def num_pipe(log):
+        steps = [FunctionTransformer(_log1p_clip, feature_names_out="one-to-one")] if log else []
+        steps += [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                  StandardScaler()]
+        return make_pipeline(*steps)
+
+    logged = [c for c in numeric if c in LOG_FEATURES]
+    plain = [c for c in numeric if c not in LOG_FEATURES]
+    parts = []
+    if logged:
+        parts.append(("log", num_pipe(True), logged))
+    if plain:
+        parts.append(("num", num_pipe(False), plain))
+    if categorical:
+        parts.append(("cat", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False)), list(categorical)))
+    pre = ColumnTransformer(parts, remainder="drop")
+    if name in ("logistic", "baseline"):
+        clf = LogisticRegression(C=1.0, max_iter=2000)
+    elif name == "gradient_boosting":
+        clf = HistGradientBoostingClassifier(
+            learning_rate=0.05, max_iter=150, max_depth=3, min_samples_leaf=50,
+            l2_regularization=1.0, early_stopping=False, random_state=random_state)
+    else:
+        raise ValueError(f"unknown model {name!r}: use 'logistic', 'gradient_boosting' or 'baseline'")
+    return Pipeline([("prepare", pre), ("model", clf)])
+
+
+def _cat_frame(X: pd.DataFrame, categorical) -> pd.DataFrame:
+    """Categorical columns as strings, missing values as the level "missing"."""
+    X = X.copy()
+    for c in categorical:
+        s = X[c].astype("object")
+        X[c] = s.where(s.notna(), "missing").astype(str)
+    return X
+
+
+def _auc(y, p) -> float:
+    return float(roc_auc_score(y, p))
+
+
+class ChurnRiskModel:
+    """Compare churn-risk classifiers by stratified K-fold cross-validation, keep the best.
+
+    Parameters
+    ----------
+    models : sequence of str, default ("logistic", "gradient_boosting")
+        Candidates (see :func:`make_model`).
+    baseline_feature : str, default "tenure_days"
+        The naive baseline: a one-feature logistic regression ("new customers churn more";
+        use "recency_days" for non-contractual data). A no-skill ranking has AUC 0.5.
+    n_splits : int, default 5
+    confidence : float, default 0.95
+        Level of the AUC interval: mean fold AUC +- t(n_splits - 1) x sd / sqrt(n_splits)
+        (a t-interval over the fold AUCs).
+    n_bins : int, default 10
+        Bins (deciles of predicted risk) of the calibration and gains tables.
+    random_state : int, default 0
+        Seeds the fold split and the gradient boosting.
+    n_threads : int or None, default 1
+        Threads for BLAS / OpenMP while fitting (None: library default). One thread is the
+        fastest on a shared machine (stages run in parallel under ``make -j``).
+
+    Attributes
+    ----------
+    numeric_, categorical_ : list of str
+    cv_results_ : DataFrame
+        One row per model and fold: ``auc``.
+    oof_ : DataFrame
+        Out-of-fold predicted churn probability per customer and model, plus ``churned``.
+    summary_ : DataFrame
+        Per model: ``cv_auc``, ``ci_low``, ``ci_high``, ``fold_sd``, ``oof_auc``, ``ece``,
+        ``max_calibration_gap``, ``brier``, ``top_decile_capture``, ``top_decile_lift`` and,
+        against the baseline, ``auc_gain`` with its paired t-interval over the folds
+        (``gain_ci_low``, ``gain_ci_high``).
+    best_name_ : str
+        The candidate with the highest mean CV AUC.
+    best_estimator_ : Pipeline
+        The best candidate refitted on all the data.
+    """
+
+    def __init__(self, models=("logistic", "gradient_boosting"), *,
+                 baseline_feature: str = "tenure_days", n_splits: int = 5,
+                 confidence: float = 0.95, n_bins: int = 10, random_state: int = 0,
+                 n_threads: int | None = 1):
+        self.n_threads = n_threads
+        self.models = models
+        self.baseline_feature = baseline_feature
+        self.n_splits = n_splits
+        self.confidence = confidence
+        self.n_bins = n_bins
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: pd.Series, *, numeric=None, categorical=None):
+        """Cross-validate every candidate and the baseline, then refit the best on all data.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features (e.g. :func:`features_at` rows of the customers with a label).
+        y : Series of 0/1
+            Churn label aligned on ``X.index``.
+        numeric, categorical : list of str, optional
+            Model inputs (default :func:`model_columns`).
+
+        Returns
+        -------
+        self
+        """
+        with threadpool_limits(limits=self.n_threads):
+            return self._fit(X, y, numeric=numeric, categorical=categorical)
+
+    def _fit(self, X, y, *, numeric=None, categorical=None):
+        y = pd.Series(y).reindex(X.index)
+        if y.isna().any():
+            raise ChurnDataError("some customers in X have no label.", rows=list(y.index[y.isna()]))
+        y = y.astype(int)
+        if y.nunique() < 2:
+            raise ChurnDataError("the label has a single class; no model can be fitted.",
+                                 fix="choose a cutoff / horizon with both churners and stayers.")
+        if self.baseline_feature is not None and self.baseline_feature not in X:
+            raise ChurnDataError(
+                f"the baseline feature '{self.baseline_feature}' is not among the features.",
+                column=self.baseline_feature,
+                fix=f"set baseline_feature to one of {sorted(model_columns(X)[0])} (or None).")
+        if numeric is None and categorical is None:
+            numeric, categorical = model_columns(X)
+        self.numeric_, self.categorical_ = list(numeric or []), list(categorical or [])
+        Xc = _cat_frame(X, self.categorical_)
+        cv = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
+        splits = list(cv.split(Xc, y))
+        specs = {m: (self.numeric_, self.categorical_) for m in self.models}
+        if self.baseline_feature is not None and self.baseline_feature in X:
+            specs["baseline"] = ([self.baseline_feature], [])
+        rows, oof = [], pd.DataFrame(index=X.index)
+        for name, (num, cat) in specs.items():
+            pred = np.empty(len(y))
+            for k, (tr, te) in enumerate(splits):
+                est = make_model(name, numeric=num, categorical=cat, random_state=self.random_state)
+                est.fit(Xc.iloc[tr], y.iloc[tr])
+                pred[te] = est.predict_proba(Xc.iloc[te])[:, 1]
+                rows.append({"model": name, "fold": k, "auc": _auc(y.iloc[te], pred[te])})
+            oof[name] = pred
+        oof["churned"] = y
+        self.cv_results_ = pd.DataFrame(rows)
+        self.oof_ = oof
+        summ = []
+        tq = stats.t.ppf(0.5 + self.confidence / 2, self.n_splits - 1)
+        for name in specs:
+            a = self.cv_results_.loc[self.cv_results_["model"] == name, "auc"]
+            half = tq * a.std(ddof=1) / np.sqrt(len(a))
+            p = oof[name].to_numpy()
+            cal = calibration_table(y, p, n_bins=self.n_bins)
+            gains = gains_table(y, p, n_bins=self.n_bins)
+            summ.append({
+                "model": name, "cv_auc": a.mean(), "ci_low": a.mean() - half,
+                "ci_high": a.mean() + half, "fold_sd": a.std(ddof=1), "oof_auc": _auc(y, p),
+                "ece": expected_calibration_error(y, p, n_bins=self.n_bins),
+                "max_calibration_gap": float(cal["gap"].abs().max()),
+                "brier": float(np.mean((p - y.to_numpy()) ** 2)),
+                "top_decile_capture": float(gains["cum_capture"].iloc[0]),
+                "top_decile_lift": float(gains["lift"].iloc[0]),
+            })
+        self.summary_ = pd.DataFrame(summ).set_index("model")
+        if "baseline" in specs:                  # paired over folds: same customers, same split
+            folds = self.cv_results_.pivot(index="fold", columns="model", values="auc")
+            for name in specs:
+                diff = folds[name] - folds["baseline"]
+                half = tq * diff.std(ddof=1) / np.sqrt(len(diff))
+                self.summary_.loc[name, "auc_gain"] = diff.mean()
+                self.summary_.loc[name, "gain_ci_low"] = diff.mean() - half
+                self.summary_.loc[name, "gain_ci_high"] = diff.mean() + half
+        cand = self.summary_.loc[list(self.models)]
+        self.best_name_ = str(cand["cv_auc"].idxmax())
+        self.best_estimator_ = make_model(self.best_name_, numeric=self.numeric_,
+                                          categorical=self.categorical_,
+                                          random_state=self.random_state).fit(Xc, y)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> pd.Series:
+        """Churn probability within the horizon from the best model (a Series named ``risk``)."""
+        Xc = _cat_frame(X, self.categorical_)
+        with threadpool_limits(limits=self.n_threads):
+            p = self.best_estimator_.predict_proba(Xc)[:, 1]
+        return pd.Series(p, index=X.index, name="risk")
+
+    def roc_curves(self) -> pd.DataFrame:
+        """Out-of-fold ROC curve points (``model``, ``fpr``, ``tpr``)."""
+        parts = []
+        for name in self.summary_.index:
+            fpr, tpr, _ = roc_curve(self.oof_["churned"], self.oof_[name])
+            parts.append(pd.DataFrame({"model": name, "fpr": fpr, "tpr": tpr}))
+        return pd.concat(parts, ignore_index=True)
+
+    def calibration(self, model: str | None = None) -> pd.DataFrame:
+        """Calibration table (deciles of out-of-fold risk) of a model (default: the best)."""
+        m = model or self.best_name_
+        return calibration_table(self.oof_["churned"], self.oof_[m], n_bins=self.n_bins)
+
+    def gains(self, model: str | None = None) -> pd.DataFrame:
+        """Lift / cumulative-gains table of a model (default: the best), out of fold."""
+        m = model or self.best_name_
+        return gains_table(self.oof_["churned"], self.oof_[m], n_bins=self.n_bins)
+
+
+def score_customers(data: ChurnData, model: ChurnRiskModel, *, design: str = "prospective",
+                    **feature_options) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and churn risk of the current customers at ``observation_end``.
+
+    Prospective: features at ``observation_end`` (same definitions as at the training cutoff)
+    scored by the refitted best model — the probability of churning within the horizon.
+    Cross-sectional: the snapshot's customers without a churn flag are the active ones, and
+    their risk is the model's *out-of-fold* prediction (they were part of the training data, so
+    in-sample scores would be optimistic).
+
+    Parameters
+    ----------
+    data : ChurnData
+    model : ChurnRiskModel
+        Fitted.
+    design : {"prospective", "cross-sectional"}
+    **feature_options
+        Passed to :func:`features_at` (windows, static columns, ...).
+
+    Returns
+    -------
+    features : DataFrame
+        :func:`features_at` at ``observation_end``; ``active`` is the customer's true status.
+    risk : Series
+        Churn probability of each active customer (named ``risk``).
+    """
+    feats = features_at(data, data.observation_end, design=design, **feature_options)
+    if design == "cross-sectional":
+        status = data.customers.set_index("customer_id")["end_date"].reindex(feats.index)
+        feats["active"] = status.isna().to_numpy()
+        act = feats.index[feats["active"]]
+        risk = model.oof_[model.best_name_].reindex(act).rename("risk")
+        return feats, risk
+    act = feats.loc[feats["active"].astype(bool)]
+    return feats, model.predict_proba(act)
+
+
+def _risk_bins(p, n_bins: int) -> np.ndarray:
+    """Equal-size bins of customers ranked by risk; bin 0 = highest risk (ties broken by order)."""
+    p = np.asarray(p, float)
+    order = np.argsort(-p, kind="stable")
+    ranks = np.empty(len(p), dtype=np.int64)
+    ranks[order] = np.arange(len(p))
+    return (ranks * n_bins) // len(p)
+
+
+def calibration_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
+    """Mean predicted vs observed churn rate per decile of predicted risk (lowest risk first).
+
+    Returns ``bin``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed - predicted)
+    and a Wilson 95% interval of the observed rate.
+    """
+    y = np.asarray(y, float)
+    p = np.asarray(p, float)
+    b = n_bins - 1 - _risk_bins(p, n_bins)
+    df = pd.DataFrame({"bin": b, "y": y, "p": p}).groupby("bin")
+    out = pd.DataFrame({"customers": df.size(), "predicted": df["p"].mean(),
+                        "observed": df["y"].mean()})
+    out["gap"] = out["observed"] - out["predicted"]
+    lo, hi = wilson_ci(df["y"].sum().to_numpy(), out["customers"].to_numpy())
+    out["observed_ci_low"], out["observed_ci_high"] = lo, hi
+    return out.reset_index()
+
+
+def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
+    """Expected calibration error: customer-weighted mean |observed - predicted| over risk deciles."""
+    t = calibration_table(y, p, n_bins=n_bins)
+    return float(np.average(t["gap"].abs(), weights=t["customers"]))
+
+
+def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = 0.05) -> str:
+    """What the calibration table means for reading the risks, in one sentence.
+
+    ``cal`` is :func:`calibration_table` (lowest risk first). Within ``tolerance`` on average
+    and in every decile: read as probabilities. Within on average only: name the decile with the
+    largest gap and, when it is the riskiest one (where a watchlist comes from), whether its
+    risks are over- or understated. Otherwise: recalibrate.
+    """
+    if ece > tolerance:
+        return "The probabilities should be recalibrated before being read literally."
+    worst = cal.loc[cal["gap"].abs().idxmax()]
+    if abs(worst["gap"]) <= tolerance:
+        return "The probabilities can be read as churn probabilities in every risk decile."
+    text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
+            f"{int(worst['bin']) + 1} of {len(cal)} (1 = lowest risk) the model predicts "
+            f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
+    if int(worst["bin"]) != len(cal) - 1:
+        return text + "."
+    direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
+    return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
+            f"expected loss are likely {direction}.")
+
+
+def tier_check_sentence(tiers: pd.DataFrame) -> str:
+    """A caveat when the rule-based "at risk" tier does not churn more than another active tier.
+
+    ``tiers`` is :func:`tier_summary` with a ``churn_rate`` column; empty string otherwise.
+    """
+    if "churn_rate" not in tiers or "at risk" not in tiers.index:
+        return ""
+    ar = tiers.loc["at risk"]
+    if not ar["customers"] or pd.isna(ar["churn_rate"]):
+        return ""
+    others = tiers.drop(index=["at risk", "lost"], errors="ignore")
+    others = others[(others["customers"] > 0) & others["churn_rate"].notna()]
+    if others.empty or ar["churn_rate"] > others["churn_rate"].max():
+        return ""
+    top = others["churn_rate"].idxmax()
+    return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
+            f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
+            "targeting, use the risk model's ranking below rather than the tier.")
+
+
+def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
+    """Lift and cumulative gains by decile of predicted risk (highest risk first).
+
+    Returns ``decile`` (1 = top 10% by risk), ``customers``, ``churners``, ``churn_rate``,
+    ``lift`` (churn rate / overall rate), ``cum_share`` (share of customers contacted) and
+    ``cum_capture`` (share of all churners among them: the cumulative-gains curve).
+    """
+    y = np.asarray(y, float)
+    b = _risk_bins(p, n_bins)
+    g = pd.DataFrame({"decile": b + 1, "y": y}).groupby("decile")["y"]
+    out = pd.DataFrame({"customers": g.size(), "churners": g.sum()})
+    out["churn_rate"] = out["churners"] / out["customers"]
+    out["lift"] = out["churn_rate"] / y.mean()
+    out["cum_share"] = out["customers"].cumsum() / len(y)
+    out["cum_capture"] = out["churners"].cumsum() / y.sum()
+    return out.reset_index()
+
+
+def top_decile_capture(y, p) -> float:
+    """Share of all churners among the 10% of customers with the highest predicted risk."""
+    return float(gains_table(y, p, n_bins=10)["cum_capture"].iloc[0])
+
+
+# ---------------------------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""The rules and thresholds of segmentation and early warning, in one place: feature windows,
+value-tier rules (:data:`TIER_RULES`), early-warning signals (:data:`SIGNALS`), the retention
+playbook (:data:`PLAYBOOK`) and the watchlist's columns. Datasets override the defaults through
+their parameters (``windows``, ``tier_rules``, ``signal_thresholds``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+DAY = np.timedelta64(1, "D")
+
+#: Look-back windows (days) used by :func:`features_at`.
+DEFAULT_WINDOWS = {
+    "window_days": 365,       # RFM frequency / monetary value and customer value: trailing window
+    "recent_days": 90,        # "recent" activity window for the activity-drop signal
+    "baseline_days": 365,     # the customer's own baseline: the window before the recent one
+    "trend_months": 6,        # months (30-day buckets) in the purchase-frequency trend
+    "complaint_days": 90,     # "recent" complaints
+    "survey_days": 365,       # only survey answers this recent count as current satisfaction
+}
+
+#: Thresholds of the value-tier rules (see :data:`TIER_RULES`).
+DEFAULT_TIER_RULES = {
+    "new_days": 180,                 # tenure below this -> new
+    "at_risk_recency_days": 60,      # no purchase for this long while still a customer ...
+    "at_risk_min_fm": 3,             # ... and F or M score at least this (was a good customer)
+    "at_risk_activity_ratio": 0.5,   # or recent activity <= this fraction of own baseline
+    "at_risk_min_baseline_tx": 3,    # (baseline must hold at least this many purchases)
+    "high_value_min_m": 5,           # M score at least this -> high value (5 = top quintile)
+    "loyal_min_f": 4,                # F score at least this ...
+    "loyal_min_tenure_days": 365,    # ... and tenure at least this -> loyal
+}
+
+#: Thresholds of the early-warning signals (see :data:`SIGNALS`).
+DEFAULT_SIGNAL_THRESHOLDS = {
+    "activity_drop_ratio": 0.5,      # recent purchase rate <= this x own baseline rate
+    "min_baseline_tx": 3,            # baseline must hold at least this many purchases
+    "frequency_trend": -0.25,        # monthly purchase count falling >= 25% of its mean per month
+    "min_trend_tx": 4,               # trend needs at least this many purchases in its window
+    "complaint_min": 1,              # at least this many complaints in complaint_days
+    "low_csat": 2,                   # latest CSAT (1-5) at most this ...
+    "low_nps": 4,                    # ... or latest NPS (0-10) at most this
+}
+
+#: Tiers from most to least valuable (report order).
+TIER_ORDER = ["high value", "loyal", "regular", "new", "at risk", "lost"]
+
+#: The value-tier rules, applied in this order (first match wins).
+TIER_RULES = pd.DataFrame([
+    ("lost", "no longer a customer at the cutoff: ended on or before it (contractual) or no "
+             "purchase for inactivity_days (non-contractual; the data's churn rule)",
+     "inactivity_days (of the data)"),
+    ("new", "tenure below new_days", "new_days"),
+    ("at risk", "still a customer, not new, and either no purchase for at_risk_recency_days "
+                "although F or M score >= at_risk_min_fm (a good customer going quiet), or "
+                "recent purchase rate <= at_risk_activity_ratio x own baseline",
+     "at_risk_recency_days, at_risk_min_fm, at_risk_activity_ratio, at_risk_min_baseline_tx"),
+    ("high value", "M score >= high_value_min_m (top quintile of trailing-window spend)",
+     "high_value_min_m"),
+    ("loyal", "F score >= loyal_min_f and tenure >= loyal_min_tenure_days",
+     "loyal_min_f, loyal_min_tenure_days"),
+    ("regular", "everyone else", ""),
+], columns=["tier", "rule", "parameters"])
+
+#: The early-warning signals (all computed from data dated on or before the scoring date).
+SIGNALS = pd.DataFrame([
+    ("recent_complaint", "tickets",
+     "at least complaint_min complaints (tickets of kind 'complaint') in the last complaint_days",
+     "complaint_min, complaint_days"),
+    ("low_satisfaction", "surveys",
+     "latest survey answer within survey_days has CSAT <= low_csat or NPS <= low_nps",
+     "low_csat, low_nps, survey_days"),
+    ("activity_drop", "transactions",
+     "purchase rate in the last recent_days <= activity_drop_ratio x the customer's own rate in "
+     "the baseline_days before that (baseline >= min_baseline_tx purchases)",
+     "activity_drop_ratio, min_baseline_tx, recent_days, baseline_days"),
+    ("falling_frequency", "transactions",
+     "least-squares slope of monthly (30-day) purchase counts over the last trend_months, "
+     "relative to their mean, <= frequency_trend per month (default -0.25: falling by a quarter "
+     "of the average month every month) (>= min_trend_tx purchases, tenure "
+     "covering the whole window)",
+     "frequency_trend, min_trend_tx, trend_months"),
+], columns=["signal", "needs", "definition", "parameters"])
+
+#: Priority of signals when several fire: the first one is the "dominant" signal.
+SIGNAL_PRIORITY = list(SIGNALS["signal"])
+
+#: The retention playbook. The likely reason is the first row whose trigger matches (signals
+#: in priority order, then price sensitivity, then tenure); the action depends on the reason
+#: and on whether the customer is high value (an account manager calls high-value customers).
+PLAYBOOK = pd.DataFrame([
+    ("service quality", "dominant signal: recent_complaint",
+     "Service recovery: call back, resolve the open issue, follow up in 2 weeks",
+     "Account-manager call within 48 h: resolve the complaint, goodwill credit"),
+    ("dissatisfaction", "dominant signal: low_satisfaction",
+     "Satisfaction follow-up: ask what went wrong, fix it, re-survey",
+     "Account-manager call: review what went wrong, agree a fix"),
+    ("price", "price-sensitive (had a price rise; or month-to-month in the top revenue quintile)",
+     "Price offer: loyalty discount or a move to an annual / cheaper plan",
+     "Account-manager call with a retention price offer (annual contract at a discount)"),
+    ("disengagement", "dominant signal: activity_drop or falling_frequency",
+     "Re-engagement: usage tips and a personalised offer",
+     "Account-manager call: review needs, tailor the service"),
+    ("onboarding", "tier: new",
+     "Onboarding check-in: help the customer get value from the product",
+     "Account-manager welcome call and onboarding plan"),
+    ("unknown (model risk only)", "otherwise",
+     "Proactive check-in; monitor next month",
+     "Account-manager call: review needs, offer a loyalty benefit"),
+], columns=["likely reason", "trigger", "action", "action (high value)"])
+
+#: The only columns a watchlist may carry (no names, phone numbers or e-mails).
+WATCHLIST_COLUMNS = ["rank", "customer_id", "tier", "high_value", "risk", "value",
+                     "expected_loss", "priority", "signals", "n_signals", "dominant_signal",
+                     "likely_reason", "action"]
+
+_DENY_STATIC = re.compile(
+    r"(^customer_id$|date|churn|reason|^end|tenure|total|^last|^first|count|^n_|recency|"
+    r"frequency|monetary|score|label|status|active)", re.IGNORECASE)

@@ -1,0 +1,173 @@
+"""The retention playbook and the watchlist: top-N active customers by risk x value with tier,
+signals and a suggested action (:func:`build_watchlist`), and :func:`write_watchlist`, which
+refuses to write personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churn_research.model import PERSONAL_COLUMNS, ChurnDataError
+from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
+from churn_research.segments.scores import _revenue_column
+
+
+# Playbook and watchlist
+# ---------------------------------------------------------------------------------------------
+def price_sensitive(features: pd.DataFrame) -> pd.Series:
+    """Customers whose likely exit reason is price.
+
+    True if the customer had a price rise (``price_rise`` column); otherwise, when there is no
+    such column, a month-to-month contract with monthly revenue in the top quintile (the
+    customers most exposed to a cheaper competitor offer). False when neither is available.
+    """
+    if "price_rise" in features:
+        return features["price_rise"].fillna(0).astype(bool).rename("price_sensitive")
+    rev_col = _revenue_column(features)
+    if "contract" in features and rev_col:
+        monthly = features["contract"].astype(str).str.lower().str.contains("month")
+        monthly &= ~features["contract"].astype(str).str.lower().str.contains("annual|year")
+        rev = features[rev_col].astype(float)
+        return (monthly & (rev >= rev.quantile(0.8))).rename("price_sensitive")
+    return pd.Series(False, index=features.index, name="price_sensitive")
+
+
+def suggest_actions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Apply :data:`PLAYBOOK`: the likely reason (first matching trigger) and the action.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Needs ``tier``, ``high_value`` (bool), ``dominant_signal`` and ``price_sensitive``.
+
+    Returns
+    -------
+    DataFrame with ``likely_reason`` and ``action`` (the high-value action for high-value
+    customers).
+    """
+    tier = frame["tier"].astype(str).to_numpy()
+    high = frame["high_value"].astype(bool).to_numpy()
+    dom = frame["dominant_signal"].astype(str).to_numpy()
+    price = frame["price_sensitive"].astype(bool).to_numpy()
+    conditions = [dom == "recent_complaint", dom == "low_satisfaction", price,
+                  np.isin(dom, ["activity_drop", "falling_frequency"]), tier == "new"]
+    reasons = list(PLAYBOOK["likely reason"])
+    reason = np.select(conditions, reasons[:-1], default=reasons[-1])
+    book = PLAYBOOK.set_index("likely reason")
+    action = np.where(high, book.loc[reason, "action (high value)"].to_numpy(),
+                      book.loc[reason, "action"].to_numpy())
+    return pd.DataFrame({"likely_reason": reason, "action": action}, index=frame.index)
+
+
+def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series,
+                    signals: pd.DataFrame, top_n: int = 100,
+                    high_value_min_m: int = 5) -> pd.DataFrame:
+    """The early-warning watchlist: top-N active customers by risk x value.
+
+    Parameters
+    ----------
+    features : DataFrame
+        :func:`features_at` at the scoring date (only ``active`` customers are listed).
+    risk : Series
+        Predicted churn probability within the horizon, per customer.
+    tiers : Series
+        :func:`value_tiers` at the scoring date.
+    signals : DataFrame
+        :func:`early_warning_signals` at the scoring date.
+    top_n : int, default 100
+    high_value_min_m : int, default 5
+        M score from which a customer counts as high value (the playbook's account-manager rule).
+
+    Returns
+    -------
+    DataFrame with exactly :data:`WATCHLIST_COLUMNS`: ``rank``, ``customer_id``, ``tier``,
+    ``high_value``, ``risk``, ``value`` (trailing 12-month revenue), ``expected_loss``
+    (risk x value), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
+    ``n_signals``, ``dominant_signal``, ``likely_reason`` and the suggested ``action``.
+    Never names, phone numbers or e-mails.
+    """
+    act = features.index[features["active"].astype(bool).to_numpy()]
+    df = pd.DataFrame(index=act)
+    df["tier"] = tiers.reindex(act).astype(str)
+    df["high_value"] = features.loc[act, "m_score"].astype("float64").fillna(0) >= high_value_min_m
+    df["risk"] = risk.reindex(act).astype(float)
+    df["value"] = features.loc[act, "value"].astype(float)
+    df["expected_loss"] = df["risk"] * df["value"]
+    df["priority"] = df["expected_loss"]
+    sig = signals.reindex(act)
+    df["signals"] = sig["signals"].fillna("")
+    df["n_signals"] = sig["n_signals"].fillna(0).astype(int)
+    df["dominant_signal"] = sig["dominant_signal"].fillna("none")
+    df["price_sensitive"] = price_sensitive(features.loc[act])
+    df = df.dropna(subset=["priority"]).sort_values(["priority", "risk"], ascending=False,
+                                                    kind="stable").head(int(top_n))
+    df = df.join(suggest_actions(df))
+    df.index.name = "customer_id"
+    df = df.reset_index()
+    df["rank"] = np.arange(1, len(df) + 1)
+    out = df[WATCHLIST_COLUMNS].copy()
+    assert_no_personal_data(out)
+    return out
+
+
+def watchlist_summary(watchlist: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:
+    """Key figures of a watchlist: size, value, expected loss and the dominant signals."""
+    sig = watchlist["signals"].str.split(", ").explode()
+    sig = sig[sig.astype(bool) & sig.notna()]
+    out = {
+        "size": int(len(watchlist)),
+        "annual_value": float(watchlist["value"].sum()),
+        "value_at_risk": float(watchlist["expected_loss"].sum()),
+        "mean_risk": float(watchlist["risk"].mean()) if len(watchlist) else np.nan,
+        "with_any_signal": int((watchlist["n_signals"] > 0).sum()),
+        "signal_counts": {k: int(v) for k, v in sig.value_counts().items()},
+        "dominant_signal_counts": {k: int(v) for k, v in
+                                   watchlist["dominant_signal"].value_counts().items()},
+        "action_counts": {k: int(v) for k, v in watchlist["action"].value_counts().items()},
+        "tier_counts": {k: int(v) for k, v in watchlist["tier"].value_counts().items()},
+    }
+    if features is not None:
+        act = features["active"].astype(bool)
+        total = features.loc[act, "value"].sum()
+        out["share_of_active_value"] = float(watchlist["value"].sum() / total) if total else np.nan
+    return out
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+_PHONE = re.compile(r"(\+?\d[\d\s().-]{7,}\d)")
+
+
+def assert_no_personal_data(frame: pd.DataFrame) -> None:
+    """Raise if ``frame`` has a personal-data column or a cell that looks like an e-mail/phone."""
+    bad = [c for c in frame.columns if str(c).lower() in PERSONAL_COLUMNS]
+    if bad:
+        raise ChurnDataError("personal data must never reach a report.", table="watchlist",
+                             column=bad[0], fix="drop the column.")
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            s = frame[c].dropna().astype(str)
+            hit = s.str.contains(_EMAIL) | s.str.fullmatch(_PHONE)
+            if hit.any():
+                raise ChurnDataError("cells look like e-mail addresses or phone numbers.",
+                                     table="watchlist", column=c,
+                                     rows=list(frame.index[hit.reindex(frame.index, fill_value=False)]),
+                                     fix="never copy personal data into a report.")
+
+
+def write_watchlist(watchlist: pd.DataFrame, path: str | Path) -> Path:
+    """Write the watchlist CSV (only :data:`WATCHLIST_COLUMNS`; refuses personal data)."""
+    unknown = [c for c in watchlist.columns if c not in WATCHLIST_COLUMNS]
+    if unknown:
+        raise ChurnDataError(f"unexpected watchlist columns {unknown}.", table="watchlist",
+                             fix="build it with build_watchlist().")
+    assert_no_personal_data(watchlist)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    watchlist.to_csv(tmp, index=False, float_format="%.4f")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,105 @@
+"""Survival analysis of customer lifetimes (stage 30_survival): *when* do customers leave, and what
+changes that. Built on lifelines, one topic per module:
+
+``frame``       first-purchase features and entry times on the lifetime frame of
+                :func:`churn_research.durations.durations` (re-exported here as ``durations``)
+``km``          Kaplan-Meier: :func:`km_fit`, :func:`km_summary`, :func:`km_curves`
+``group_tests`` :func:`logrank` and :func:`pairwise_logrank` (Holm-corrected), with delayed entry
+``cox``         :class:`CoxRegression` with a proportional-hazards check and remedy,
+                :func:`piecewise_hazard_ratios`
+``parametric``  :func:`fit_parametric`, :func:`extrapolate`, :func:`fit_aft`
+``change``      the business change as a time-varying exposure: :func:`change_episodes`,
+                :func:`fit_change_cox`, :func:`acquired_before_after`
+``cohorts``     cohort tables projected with the sBG model (:mod:`churn_research.models`)
+
+Every model runs on tenure in the unit chosen in :func:`~churn_research.durations.durations`
+and honours left truncation through its ``entry`` column.
+"""
+
+from churn_research.durations import (
+    TIME_UNITS,
+    durations,
+)
+from churn_research.models.shifted_beta_geo import (
+    ShiftedBetaGeometric,
+)
+from churn_research.survival.change import (
+    acquired_before_after,
+    change_episodes,
+    fit_change_cox,
+)
+from churn_research.survival.cohorts import (
+    cohort_table,
+    fit_sbg_cohorts,
+    sbg_holdout_accuracy,
+    sbg_projection,
+    sbg_summary,
+)
+from churn_research.survival.cox import (
+    CoxRegression,
+    compare_with_truth,
+    cox_design,
+    hazard_ratios,
+    piecewise_hazard_ratios,
+    schoenfeld_test,
+)
+from churn_research.survival.frame import (
+    add_first_purchase,
+)
+from churn_research.survival.group_tests import (
+    logrank,
+    pairwise_logrank,
+)
+from churn_research.survival.km import (
+    format_km_summary,
+    km_curves,
+    km_fit,
+    km_summary,
+    logrank_sentence,
+    rmst,
+    survival_at,
+)
+from churn_research.survival.parametric import (
+    aft_comparison,
+    extrapolate,
+    fit_aft,
+    fit_parametric,
+    parametric_comparison,
+    time_ratios,
+)
+
+__all__ = [
+    "TIME_UNITS",
+    "durations",
+    "add_first_purchase",
+    "km_fit",
+    "km_summary",
+    "km_curves",
+    "survival_at",
+    "rmst",
+    "logrank",
+    "pairwise_logrank",
+    "cox_design",
+    "CoxRegression",
+    "schoenfeld_test",
+    "hazard_ratios",
+    "compare_with_truth",
+    "piecewise_hazard_ratios",
+    "fit_parametric",
+    "parametric_comparison",
+    "extrapolate",
+    "fit_aft",
+    "aft_comparison",
+    "change_episodes",
+    "fit_change_cox",
+    "acquired_before_after",
+    "ShiftedBetaGeometric",
+    "cohort_table",
+    "fit_sbg_cohorts",
+    "sbg_summary",
+    "sbg_projection",
+    "sbg_holdout_accuracy",
+    "format_km_summary",
+    "logrank_sentence",
+    "time_ratios",
+]

@@ -1,0 +1,215 @@
+"""Kaplan-Meier curves with delayed entry: :func:`km_fit`, :func:`km_summary` (median lifetime or
+"not reached", survival at horizons, restricted mean survival time), :func:`km_curves`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times
+
+from churn_research.model import ChurnDataError
+from churn_research.survival.frame import _entry
+
+
+# ---------------------------------------------------------------------------------------
+# Kaplan-Meier
+# ---------------------------------------------------------------------------------------
+def _groups(df: pd.DataFrame, by: str | None, min_size: int = 1):
+    if by is None:
+        yield "all customers", df
+        return
+    if by not in df.columns:
+        raise ChurnDataError("segment column is missing.", table="customers", column=by,
+                             fix=f"choose one of: {', '.join(map(str, df.columns))}.")
+    for level, sub in df.groupby(by, observed=True, sort=True):
+        if len(sub) >= min_size:
+            yield level, sub
+
+
+def km_fit(df: pd.DataFrame, *, by: str | None = None, alpha: float = 0.05,
+           use_entry: bool = True, min_size: int = 20) -> dict:
+    """Kaplan-Meier estimates overall (``by=None``) or per level of a segment column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`durations`.
+    by : str, optional
+        Segment column; groups with fewer than ``min_size`` customers are skipped.
+    alpha : float
+        1 - confidence level of the pointwise (exponential Greenwood) bands.
+    use_entry : bool
+        Use delayed entry (left truncation) when the ``entry`` column has any.
+
+    Returns
+    -------
+    dict
+        ``{level: fitted lifelines.KaplanMeierFitter}`` (key ``"all customers"`` if no ``by``).
+    """
+    fitters = {}
+    for level, sub in _groups(df, by, min_size):
+        kmf = KaplanMeierFitter(alpha=alpha, label=str(level))
+        kmf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
+        fitters[level] = kmf
+    return fitters
+
+
+def _step_value(frame: pd.DataFrame, times) -> np.ndarray:
+    """Values of a right-continuous step function (indexed by time) at ``times``."""
+    idx = frame.index.to_numpy(float)
+    pos = np.searchsorted(idx, np.asarray(times, float), side="right") - 1
+    vals = frame.to_numpy(float)
+    res = np.where(pos[:, None] >= 0, vals[np.clip(pos, 0, None)], 1.0)
+    return res
+
+
+def survival_at(kmf, times) -> pd.DataFrame:
+    """Survival and its confidence band of a fitted Kaplan-Meier at ``times``.
+
+    Returns a frame indexed by time with ``survival, lower, upper``; times beyond the last
+    observed time get NaN (the Kaplan-Meier curve is not defined there).
+    """
+    times = np.atleast_1d(np.asarray(times, float))
+    s = _step_value(kmf.survival_function_, times)[:, 0]
+    ci = _step_value(kmf.confidence_interval_survival_function_, times)
+    out = pd.DataFrame({"survival": s, "lower": ci[:, 0], "upper": ci[:, 1]}, index=times)
+    out.index.name = "time"
+    out.loc[times > kmf.timeline.max()] = np.nan
+    return out
+
+
+def rmst(kmf, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time up to ``tau`` and its standard error.
+
+    RMST is the area under the Kaplan-Meier curve on [0, tau] (the expected lifetime within
+    the first ``tau`` units; equals lifelines' ``restricted_mean_survival_time``). Its variance
+    is the Greenwood-type sum over event times t_j <= tau of
+    A_j^2 d_j / (n_j (n_j - d_j)) with A_j the area under the curve on [t_j, tau]
+    (Klein & Moeschberger 2003, sec. 4.5); risk sets n_j honour delayed entry.
+    """
+    sf = kmf.survival_function_.iloc[:, 0]
+    t = sf.index.to_numpy(float)
+    s = sf.to_numpy(float)
+    knots = np.r_[t[t < tau], tau]
+    vals = s[: len(knots) - 1]
+    if knots[0] > 0:  # the curve is 1 before its first time point
+        knots, vals = np.r_[0.0, knots], np.r_[1.0, vals]
+    area = np.r_[0.0, np.cumsum(vals * np.diff(knots))]
+    total = float(area[-1])
+    et = kmf.event_table
+    et = et.loc[(et.index.to_numpy(float) <= tau) & (et["observed"].to_numpy() > 0)]
+    tj = et.index.to_numpy(float)
+    dj, nj = et["observed"].to_numpy(float), et["at_risk"].to_numpy(float)
+    before = np.interp(tj, knots, area)  # area is piecewise linear in t: exact
+    a = total - before
+    ok = nj > dj
+    var = float(np.sum(a[ok] ** 2 * dj[ok] / (nj[ok] * (nj[ok] - dj[ok]))))
+    return total, float(np.sqrt(var))
+
+
+def km_summary(df: pd.DataFrame, *, by: str | None = None, horizons: Sequence[float] = (12, 24, 36),
+               rmst_horizon: float | None = None, alpha: float = 0.05, use_entry: bool = True,
+               min_size: int = 20) -> pd.DataFrame:
+    """Median lifetime, survival at horizons and restricted mean survival time per group.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`durations`.
+    by : str, optional
+        Segment column.
+    horizons : sequence of float
+        Tenures (in the durations' unit) at which survival is reported.
+    rmst_horizon : float, optional
+        Restriction time of the RMST (the expected lifetime within the first ``rmst_horizon``
+        units); defaults to the largest horizon.
+    alpha, use_entry, min_size
+        As in :func:`km_fit`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``group, customers, churned, median`` (inf if not reached),
+        ``median_lower, median_upper, median_label`` ("not reached" or the number),
+        ``S(h), S(h)_lower, S(h)_upper`` for each horizon, ``rmst, rmst_se, rmst_horizon``.
+    """
+    tau = float(rmst_horizon if rmst_horizon is not None else max(horizons))
+    rows = []
+    for level, kmf in km_fit(df, by=by, alpha=alpha, use_entry=use_entry, min_size=min_size).items():
+        sub = df if by is None else df[df[by] == level]
+        med = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_).to_numpy(float).ravel()
+        row = {"group": level, "customers": len(sub), "churned": int(sub["event"].sum()),
+               "median": med, "median_lower": ci[0], "median_upper": ci[1],
+               "median_label": "not reached" if not np.isfinite(med) else f"{med:.1f}"}
+        at = survival_at(kmf, horizons)
+        for h in horizons:
+            key = f"S({h:g})"
+            row[key], row[key + "_lower"], row[key + "_upper"] = at.loc[float(h)].to_numpy()
+        if tau <= kmf.timeline.max():
+            mean, se = rmst(kmf, tau)
+            row.update(rmst=mean, rmst_se=se)
+        else:
+            row.update(rmst=np.nan, rmst_se=np.nan)
+        row["rmst_horizon"] = tau
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def km_curves(fitters: Mapping) -> pd.DataFrame:
+    """Long frame ``group, time, survival, lower, upper, at_risk`` from :func:`km_fit`."""
+    parts = []
+    for level, kmf in fitters.items():
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        parts.append(pd.DataFrame({
+            "group": level, "time": sf.index.to_numpy(float), "survival": sf.to_numpy(),
+            "lower": ci.iloc[:, 0].to_numpy(), "upper": ci.iloc[:, 1].to_numpy(),
+            "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.DataFrame:
+    """Reader-friendly version of :func:`km_summary`: medians with CIs, survival as percentages."""
+    horizons = [c for c in summary.columns if c.startswith("S(") and not c.endswith(("_lower", "_upper"))]
+
+    def num(v):
+        return "not reached" if not np.isfinite(v) else f"{v:.1f}"
+
+    out = pd.DataFrame({"group": summary["group"].astype(str), "customers": summary["customers"],
+                        "churned": summary["churned"]})
+    out[f"median lifetime ({unit}) [95% CI]"] = [
+        f"{num(m)} [{num(lo)}, {num(hi)}]" if np.isfinite(lo) or np.isfinite(hi) else num(m)
+        for m, lo, hi in summary[["median", "median_lower", "median_upper"]].to_numpy()]
+    for h in horizons:
+        t = h[2:-1]
+        out[f"still customers at {t} {unit}"] = [
+            "n/a (beyond follow-up)" if not np.isfinite(v) else f"{v:.1%} [{lo:.1%}, {hi:.1%}]"
+            for v, lo, hi in summary[[h, h + "_lower", h + "_upper"]].to_numpy()]
+    tau = summary["rmst_horizon"].iloc[0] if len(summary) else np.nan
+    out[f"mean {unit} within first {tau:g} (RMST)"] = [
+        "n/a" if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}" for m, se in summary[["rmst", "rmst_se"]].to_numpy()]
+    return out.set_index("group")
+
+
+def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None = None,
+                     pairwise: pd.DataFrame | None = None, unit: str = "months", alpha: float = 0.05) -> str:
+    """One-sentence verdict of a :func:`logrank` result (with medians and the pairwise count)."""
+    p = result["p"]
+    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    verdict = "differs" if p < alpha else "does not differ significantly"
+    text = (f"Survival {verdict} by **{by}** (log-rank chi2 = {result['test_statistic']:.1f} on "
+            f"{result['df']} df, {ptxt}).")
+    if summary is not None and len(summary):
+        meds = ", ".join(f"{g}: {'not reached' if not np.isfinite(m) else f'{m:.1f}'}"
+                         for g, m in summary[["group", "median"]].to_numpy())
+        text += f" Median lifetime ({unit}) -- {meds}."
+    if pairwise is not None and len(pairwise) > 1:
+        text += (f" {int(pairwise['significant'].sum())} of {len(pairwise)} pairs differ at 5% after "
+                 f"{pairwise.attrs.get('correction', 'Holm')} correction.")
+    return text
