@@ -121,3 +121,21 @@ def test_failed_stage_leaves_no_current_report(project):
     assert failure["cell"].startswith("code cell 3")
     index = (project / "reports" / "index.html").read_text()
     assert "FAILED" in index and "tiny/00_data.html" not in index
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "telco", "cdnow"])
+def test_segment_rules_reach_40_and_50_alike(dataset):
+    """50_clv values the at-risk tier with the dataset's own tier rules, not package defaults."""
+    seg = pipeline.stage_parameters(dataset, "40_segments")
+    clv = pipeline.stage_parameters(dataset, "50_clv")
+    for key in ("tier_rules", "windows", "signal_thresholds"):
+        assert seg[key] == clv[key], key
+    assert "tier_rules" not in pipeline.stage_parameters(dataset, "20_causes")
+    assert "source" not in pipeline.stage_parameters(dataset, "50_clv")
+
+
+def test_readme_stage_table_is_the_registry():
+    from churn_research.runner import STAGES, readme_table
+
+    assert readme_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [s.name for s in STAGES] == [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]

@@ -34,13 +34,20 @@ MAP_COLUMNS_FIX = ("map your export's column onto this name (the `columns:` of t
                    "mapping; README, 'Your own data').")
 
 
+def sample_positions(n: int, size: int, *, random_state: int = 0) -> np.ndarray:
+    """Sorted positions of a simple random sample of ``size`` of ``n`` rows, without replacement
+    (seeded); every position when ``size >= n``. The project's one sampling rule: the model
+    fits on samples of large bases (``max_model_customers``) all draw through it."""
+    if size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
 def sample_ids(ids: pd.Series, size: int, *, random_state: int = 0) -> pd.Index:
     """``size`` distinct values of ``ids`` drawn at random without replacement (seeded)."""
     unique = pd.Index(pd.unique(ids))
-    if size >= len(unique):
-        return unique
-    rng = np.random.default_rng(random_state)
-    return unique[np.sort(rng.choice(len(unique), size=size, replace=False))]
+    return unique[sample_positions(len(unique), size, random_state=random_state)]
 
 
 def sample_note(data: ChurnData, what: str = "The models below") -> str:

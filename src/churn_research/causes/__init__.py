@@ -26,6 +26,8 @@ from churn_research.causes.drivers import (
     compare_with_truth,
 )
 from churn_research.causes.frame import (
+    CANDIDATE_DRIVERS,
+    TIME_VARYING,
     customer_frame,
     default_drivers,
     is_snapshot,
@@ -57,6 +59,8 @@ from churn_research.stats import (
 )
 
 __all__ = [
+    "CANDIDATE_DRIVERS",
+    "TIME_VARYING",
     "CLAIMS",
     "DriverModel",
     "ReasonShift",

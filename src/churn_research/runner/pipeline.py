@@ -17,6 +17,7 @@ failure), and exits with status 1 and a message naming the stage and the cell.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -42,11 +43,27 @@ KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "sc
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
 
+def notebook_parameters(notebook: Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell assigns (what papermill may override)."""
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return set()
+    names = set()
+    for node in ast.parse(cell.source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str, Any]:
     """The parameters papermill injects into ``stage`` for ``dataset``.
 
-    Common keys of ``params/<dataset>.yaml`` (except ``stages``), the keys of its
-    ``stages: <stage>:`` section, and the paths ``processed_dir`` and ``output_json``.
+    The common keys of ``params/<dataset>.yaml`` (outside ``stages``) that the stage's notebook
+    declares in its ``parameters`` cell (so ``tier_rules`` reaches both 40_segments and 50_clv,
+    and ``source`` only 00_data), the keys of its ``stages: <stage>:`` section, and the paths
+    ``processed_dir`` and ``output_json``.
     """
     path = root / "params" / f"{dataset}.yaml"
     if not path.exists():
@@ -54,9 +71,9 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str
                          "(copy params/synthetic.yaml and set `source:`).")
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     stages = spec.pop("stages", {}) or {}
-    # the data source is 00_data's business; analysis stages read only the processed data
-    skip = {"title"} | (set() if stage == "00_data" else {"source", "source_options"})
-    params = {k: v for k, v in spec.items() if k not in skip}
+    notebook = root / "notebooks" / f"{stage}.ipynb"
+    declared = notebook_parameters(notebook) if notebook.exists() else set()
+    params = {k: v for k, v in spec.items() if k in declared}
     params.update(stages.get(stage) or {})
     params["dataset"] = dataset
     params["processed_dir"] = str(root / "data" / "processed" / dataset)

@@ -11,7 +11,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from churn_research.model import ChurnDataError
+from churn_research.model import ChurnDataError, sample_positions
 
 # Clusters
 # ---------------------------------------------------------------------------------------------
@@ -116,10 +116,11 @@ class CustomerClusters:
         Z = Z.fillna(self.median_)
         self.mean_, self.scale_ = Z.mean(), Z.std(ddof=0).replace(0, 1.0)
         Zn = self._transform(X)
-        rng = np.random.default_rng(self.random_state)
         Zfit = Zn  # fit on a seeded random sample of large inputs; every row is labelled below
         if self.max_fit_rows is not None and len(Zn) > self.max_fit_rows:
-            Zfit = Zn[np.sort(rng.choice(len(Zn), size=int(self.max_fit_rows), replace=False))]
+            Zfit = Zn[sample_positions(len(Zn), int(self.max_fit_rows),
+                                       random_state=self.random_state)]
+        rng = np.random.default_rng(self.random_state)
         self.n_fit_ = len(Zfit)
         sample = rng.choice(len(Zfit), size=min(self.sample_size, len(Zfit)), replace=False)
 

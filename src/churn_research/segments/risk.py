@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from churn_research.model import ChurnData, ChurnDataError
+from churn_research.model import ChurnData, ChurnDataError, sample_ids
 from churn_research.segments.features import features_at
 from churn_research.stats import wilson_ci
 
@@ -140,9 +140,15 @@ class ChurnRiskModel:
     n_threads : int or None, default 1
         Threads for BLAS / OpenMP while fitting (None: library default). One thread is the
         fastest on a shared machine (stages run in parallel under ``make -j``).
+    max_fit_rows : int or None, default None
+        Fit and cross-validate on a seeded simple random sample of at most this many customers
+        (:func:`churn_research.model.sample_ids`; the stage's ``max_model_customers``); the
+        fitted model can still score every customer.
 
     Attributes
     ----------
+    n_fit_ : int
+        Customers the model was fitted on (fewer than given when ``max_fit_rows`` applied).
     numeric_, categorical_ : list of str
     cv_results_ : DataFrame
         One row per model and fold: ``auc``.
@@ -162,8 +168,9 @@ class ChurnRiskModel:
     def __init__(self, models=("logistic", "gradient_boosting"), *,
                  baseline_feature: str = "tenure_days", n_splits: int = 5,
                  confidence: float = 0.95, n_bins: int = 10, random_state: int = 0,
-                 n_threads: int | None = 1):
+                 n_threads: int | None = 1, max_fit_rows: int | None = None):
         self.n_threads = n_threads
+        self.max_fit_rows = max_fit_rows
         self.models = models
         self.baseline_feature = baseline_feature
         self.n_splits = n_splits
@@ -187,6 +194,11 @@ class ChurnRiskModel:
         -------
         self
         """
+        if self.max_fit_rows is not None and len(X) > self.max_fit_rows:
+            rows = sample_ids(X.index.to_series(), int(self.max_fit_rows),
+                              random_state=self.random_state)
+            X, y = X.loc[rows], pd.Series(y).loc[rows]
+        self.n_fit_ = len(X)
         with threadpool_limits(limits=self.n_threads):
             return self._fit(X, y, numeric=numeric, categorical=categorical)
 
