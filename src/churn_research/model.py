@@ -94,6 +94,23 @@ def require_columns(df: pd.DataFrame, table: str, columns, *, fix: str = MAP_COL
                              column=missing[0], fix=fix)
 
 
+def is_snapshot(customers: pd.DataFrame, observation_end, *, window_days: int = 31) -> bool:
+    """Whether ``customers`` look like one snapshot: every churner left within ``window_days``
+    before ``observation_end`` while start dates spread over more than that.
+
+    Such a dataset (e.g. IBM Telco) is one cross-section: who was a customer at the start of the
+    last period, and who of them left during it. Its churn flag is a one-period outcome. This is
+    the project's one rule for it (see :attr:`ChurnData.is_snapshot`).
+    """
+    ends = pd.to_datetime(customers["end_date"]).dropna()
+    if ends.empty:
+        return False
+    obs = pd.Timestamp(observation_end)
+    starts = pd.to_datetime(customers["start_date"])
+    spread = (starts.max() - starts.min()).days
+    return bool(ends.min() >= obs - pd.Timedelta(days=window_days)) and spread > window_days
+
+
 def _timestamp(value) -> pd.Timestamp | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
 
@@ -170,6 +187,16 @@ class ChurnData:
     def replace(self, **changes: Any) -> ChurnData:
         """A copy with some tables or fields replaced (the others are shared, not copied)."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def is_snapshot(self) -> bool:
+        """One snapshot (``snapshot`` set, or every churner left in the last month: see
+        :func:`is_snapshot`) rather than a dated history. Every stage takes its design from
+        this: 20_causes models a snapshot with one row per customer, 40_segments
+        cross-sectionally, 10_indicators measures churn over the snapshot's last month."""
+        if self.snapshot is not None:
+            return True
+        return self.kind == "contractual" and is_snapshot(self.customers, self.observation_end)
 
     @property
     def event_dates(self) -> list[pd.Timestamp]:

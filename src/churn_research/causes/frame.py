@@ -17,6 +17,7 @@ import pandas as pd
 
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.model import is_snapshot as model_is_snapshot
 
 #: Days in an average calendar month (365.25 / 12), the project's one month length.
 MONTH_DAYS = DAYS_PER_MONTH
@@ -111,20 +112,14 @@ def _change_date(data: ChurnData | pd.DataFrame, change_date=None) -> pd.Timesta
 
 def is_snapshot(data: ChurnData | pd.DataFrame, *, observation_end=None,
                 window_days: int = 31) -> bool:
-    """Whether every churner left within ``window_days`` before the observation end.
-
-    Such a dataset (e.g. IBM Telco) is one cross-section: who was a customer at the start of the
-    last period, and who of them left during it. Its churn flag is a one-period outcome, so it is
-    modelled with one row per customer and tenure as a driver.
+    """Whether every churner left within ``window_days`` before the observation end (one
+    snapshot, e.g. IBM Telco; :attr:`churn_research.model.ChurnData.is_snapshot`). Its churn flag
+    is a one-period outcome, so it is modelled with one row per customer and tenure as a driver.
     """
-    customers = _customers(data)
-    ends = pd.to_datetime(customers["end_date"]).dropna()
-    if ends.empty:
-        return False
-    obs = _observation_end(data, observation_end)
-    starts = pd.to_datetime(customers["start_date"])
-    spread = (starts.max() - starts.min()).days
-    return bool(ends.min() >= obs - pd.Timedelta(days=window_days)) and spread > window_days
+    if isinstance(data, ChurnData) and observation_end is None and window_days == 31:
+        return data.is_snapshot
+    return model_is_snapshot(_customers(data), _observation_end(data, observation_end),
+                             window_days=window_days)
 
 
 def resolve_design(data: ChurnData | pd.DataFrame, design: str = "auto") -> str:

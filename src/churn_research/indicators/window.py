@@ -117,16 +117,6 @@ def prepared_customers(data: ChurnData, *, inactivity_days: int | None = None) -
     return out
 
 
-def _is_snapshot(customers: pd.DataFrame, obs: pd.Timestamp) -> bool:
-    """All churners left in the month before ``obs`` while tenures span more than a year."""
-    ends = customers["end_date"].dropna()
-    if ends.empty:
-        return False
-    month_start = obs - pd.DateOffset(months=1) + pd.Timedelta(days=1)
-    spread = (customers["start_date"].max() - customers["start_date"].min()).days
-    return bool(ends.min() >= month_start) and spread > 366
-
-
 def observation_window(data: ChurnData, *, start=None, end=None,
                        inactivity_days: int | None = None,
                        lapse_horizon: bool = True) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -159,10 +149,8 @@ def observation_window(data: ChurnData, *, start=None, end=None,
     cust = data.customers
     starts = pd.to_datetime(cust["start_date"])
     if data.kind == "contractual":
-        ends = pd.to_datetime(cust["end_date"])
         snap = data.snapshot
-        if snap is not None or _is_snapshot(pd.DataFrame({"start_date": starts,
-                                                          "end_date": ends}), obs):
+        if data.is_snapshot:
             snap = pd.Timestamp(snap).normalize() if snap is not None else obs
             return snap - pd.DateOffset(months=1) + pd.Timedelta(days=1), w1
     return starts.min().normalize(), w1

@@ -24,11 +24,13 @@ from churn_research.model import ChurnData, ChurnDataError
 def resolve_design(data: ChurnData, design: str = "auto") -> str:
     """Return ``"prospective"`` or ``"cross-sectional"``.
 
-    ``"auto"`` is prospective when the data has transactions (an activity history to cut at
-    a date) and cross-sectional for a snapshot without one (IBM Telco).
+    ``"auto"`` is cross-sectional for one snapshot (:attr:`ChurnData.is_snapshot`, e.g. IBM
+    Telco: the features are the attributes at the snapshot and the label its churn flag) and
+    prospective for a dated history (features at a cutoff, label = churned after it): the same
+    decision 20_causes takes (snapshot vs person-period).
     """
     if design == "auto":
-        return "prospective" if data.has("transactions") else "cross-sectional"
+        return "cross-sectional" if data.is_snapshot else "prospective"
     if design not in ("prospective", "cross-sectional"):
         raise ValueError(f"design must be 'auto', 'prospective' or 'cross-sectional', not {design!r}")
     return design

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_research.model import DEFAULT_INACTIVITY_DAYS
 from churn_research.segments.rules import TIER_ORDER
 from churn_research.stats import wilson_ci
 
@@ -18,7 +19,8 @@ def value_tiers(features: pd.DataFrame, *, new_days: int = 180,
                 at_risk_recency_days: int = 60, at_risk_min_fm: int = 3,
                 at_risk_activity_ratio: float = 0.5, at_risk_min_baseline_tx: int = 3,
                 high_value_min_m: int = 5, loyal_min_f: int = 4,
-                loyal_min_tenure_days: int = 365) -> pd.Series:
+                loyal_min_tenure_days: int = 365,
+                inactivity_days: int = DEFAULT_INACTIVITY_DAYS) -> pd.Series:
     """Assign each customer a value tier (rules in :data:`TIER_RULES`, first match wins).
 
     Parameters
@@ -30,7 +32,8 @@ def value_tiers(features: pd.DataFrame, *, new_days: int = 180,
     new_days, at_risk_recency_days, at_risk_min_fm, at_risk_activity_ratio,
     at_risk_min_baseline_tx, high_value_min_m, loyal_min_f, loyal_min_tenure_days
         Thresholds, see :data:`DEFAULT_TIER_RULES`. "Lost" is the ``active`` flag of
-        :func:`rfm` / :func:`features_at` (without it: no purchase for 180 days).
+        :func:`rfm` / :func:`features_at` (without it: no purchase for ``inactivity_days``,
+        pass ``data.inactivity_days``).
 
     Returns
     -------
@@ -40,7 +43,7 @@ def value_tiers(features: pd.DataFrame, *, new_days: int = 180,
     if "active" in f:
         lost = ~f["active"].astype(bool).to_numpy()
     else:
-        lost = (f["recency_days"] > 180).to_numpy()
+        lost = (f["recency_days"] > inactivity_days).to_numpy()
     tenure = f["tenure_days"].to_numpy(dtype=float) if "tenure_days" in f else np.full(len(f), np.inf)
     rec = f["recency_days"].to_numpy(dtype=float)
     fs = f["f_score"].astype("float64").fillna(0).to_numpy()

@@ -138,16 +138,20 @@ def truncation_note(data: ChurnData) -> str | None:
     """
     firsts = [df["date"].min() for name, df in data.tables().items()
               if name in ("transactions", "tickets", "surveys") and len(df)]
-    if not firsts:
+    if data.records_start is None and not firsts:
         return None
-    records_begin = min(firsts)
+    records_begin = data.records_start if data.records_start is not None else min(firsts)
     early = int((data.customers["start_date"] < records_begin).sum())
     if not early:
         return None
-    return (f"{early:,} customers started before records begin ({records_begin:%Y-%m-%d}); they are "
+    text = (f"{early:,} customers started before records begin ({records_begin:%Y-%m-%d}); they are "
             "in the data because they were still customers then, while customers who left before "
-            "that date are not (left truncation). The base before that date is understated, and "
-            "the survival stage uses delayed entry for these customers.")
+            "that date are not (left truncation). The base before that date is understated, and ")
+    if data.records_start is not None:
+        return text + "the survival stage uses delayed entry for these customers."
+    return text + ("the stages can only correct for it if the data say where the records begin: "
+                   f"declare `records_start: {records_begin:%Y-%m-%d}` in the dataset's mapping "
+                   "or `source_options`.")
 
 
 def tenure_months(data: ChurnData) -> pd.Series:
