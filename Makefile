@@ -39,12 +39,12 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
-	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e .
+	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e ".[dev]"
 	@touch $@
 
 lock: ## re-resolve requirements.lock and environment.yml from pyproject.toml (needs the registry)
 	@test -x $(UV) || $(MAKE) env
-	$(UV) pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
 	$(PY) -m churn_research.envfile requirements.lock > environment.yml
 
 data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare data/processed/<dataset>/
