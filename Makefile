@@ -81,7 +81,7 @@ lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
 	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=.
 
 test: $(ENV_STAMP) ## run the whole test suite (unit, validation, runner, notebooks via nbval)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 --dist loadscope -q
 
 test-fast: $(ENV_STAMP) ## the suite without anything slow (notebooks, subprocesses, 10^6 customers)
 	$(PY) -m pytest -n 2 -q -m "not slow"

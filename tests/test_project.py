@@ -106,7 +106,7 @@ def project(tmp_path):
     return root
 
 
-@pytest.mark.slow
+@pytest.mark.subprocess
 def test_runner_renders_report_with_provenance_and_index(project):
     html = pipeline.run_stage("tiny", "00_data", root=project, quiet=True)
     text = html.read_text()
@@ -119,7 +119,7 @@ def test_runner_renders_report_with_provenance_and_index(project):
     assert "tiny/00_data.html" in index and "n_customers" in index and "ok" in index
 
 
-@pytest.mark.slow
+@pytest.mark.subprocess
 def test_failed_stage_leaves_no_current_report(project):
     pipeline.run_stage("tiny", "00_data", root=project, quiet=True)
     nb = nbformat.read(project / "notebooks" / "00_data.ipynb", as_version=4)

@@ -106,6 +106,7 @@ def test_rfm_base_keeps_recently_lost_only():
     assert r["rfm_code"].tolist() == ["555", "111"]
 
 
+@pytest.mark.million
 def test_rfm_scales_to_a_million_customers():
     rng = np.random.default_rng(0)
     n, m = 1_000_000, 4_000_000
@@ -206,6 +207,7 @@ def _perturb_after(data: ChurnData, cutoff: pd.Timestamp, seed: int = 1) -> Chur
                      observation_end=data.observation_end, kind=data.kind, meta=data.meta)
 
 
+@pytest.mark.slow
 def test_no_leakage_features_ignore_the_future(synth):
     cutoff = pd.Timestamp("2024-06-30")
     f1 = S.features_at(synth, cutoff)
@@ -277,6 +279,7 @@ def fitted(synth):
     return feats, y, model
 
 
+@pytest.mark.slow
 def test_model_beats_naive_baseline_and_is_calibrated(fitted):
     feats, y, model = fitted
     s = model.summary_
