@@ -83,8 +83,9 @@ lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
 test: $(ENV_STAMP) ## run the whole test suite (unit, validation, runner, notebooks via nbval)
 	$(PY) -m pytest -n 2 --dist loadscope -q
 
+# serial: two xdist workers each import the scientific stack, which costs more than it saves here
 test-fast: $(ENV_STAMP) ## the suite without anything slow (notebooks, subprocesses, 10^6 customers)
-	$(PY) -m pytest -n 2 -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(ENV_STAMP) ## ruff on the package, tests and benchmarks; import contracts (.importlinter)
 	$(VENV)/bin/ruff check src tests benchmarks

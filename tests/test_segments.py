@@ -405,6 +405,7 @@ def test_signals_without_tables_are_unavailable_and_never_fire(signal_data):
 # ---------------------------------------------------------------------------------------------
 # Watchlist
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow  # the fitted risk model takes seconds
 def test_watchlist_has_no_personal_data(synth, fitted, tmp_path):
     _, y, model = fitted
     assert {"name", "phone", "email"} <= set(synth.customers.columns)   # raw data has them
