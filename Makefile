@@ -15,19 +15,35 @@ DATASETS ?= $(DATASET)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
 ANALYSES  := $(filter-out 00_data,$(STAGES))
-PACKAGE   := $(shell find src/churn_research -name '*.py' -o -name '*.yaml' 2>/dev/null) pyproject.toml
 REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(STAGES),reports/$(d)/$(s).html))
 
 # helpers for a report path's stem "<dataset>/<stage>"
 ds    = $(patsubst %/,%,$(dir $(1)))
 stage = $(notdir $(1))
-# what a stage's report depends on: its notebook, its dataset's parameters, the package, and
-# (analysis stages) the processed data, i.e. the 00_data report of the same dataset; 00_data
-# also depends on the raw inputs (the manifest of packaged files and data/raw/<dataset>/).
+# a stage's name without its number: 10_indicators -> indicators
+name  = $(subst $(firstword $(subst _, ,$(1)))_,,$(1))
+
+# The package, split into each stage's OWN code and SHARED code, so that editing one stage's
+# code re-renders only that stage's reports. Own code of stage NN_<name>: the package
+# src/churn_research/<name>/ (or, before the restructuring, the module <name>.py) and
+# src/churn_research/plots/<name>.py; 00_data owns only plots/data.py (the loaders are shared).
+# Shared: every other .py/.yaml of the package, and pyproject.toml.
+SRC       := src/churn_research
+PKG_FILES := $(shell find $(SRC) \( -name '*.py' -o -name '*.yaml' \) -not -path '*/__pycache__/*' 2>/dev/null)
+own       = $(sort $(if $(filter data,$(1)),,$(filter $(SRC)/$(1).py $(SRC)/$(1)/%,$(PKG_FILES))) \
+                   $(filter $(SRC)/plots/$(1).py,$(PKG_FILES)))
+OWN_ALL   := $(foreach s,$(STAGES),$(call own,$(call name,$(s))))
+SHARED    := $(filter-out $(OWN_ALL),$(PKG_FILES)) pyproject.toml
+
+# what a stage's report depends on: its notebook, its dataset's parameters, its own code, the
+# shared code (in the rule below), and (analysis stages) the processed data, i.e. the 00_data
+# report of the same dataset; 00_data also depends on the raw inputs (the manifest of packaged
+# files and data/raw/<dataset>/).
 deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml \
+        $(call own,$(call name,$(call stage,$(1)))) \
         $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
 
-.PHONY: help env lock data reports index lab test test-fast lint clean clean-env bench
+.PHONY: help env lock data reports index lab test test-fast lint clean clean-env bench deps-print
 
 help: ## list the targets
 	@echo "churn-research — make targets (DATASET=synthetic|telco|cdnow|<name>, DATASETS=\"a b\")"
@@ -39,12 +55,12 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
-	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e .
+	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e ".[dev]"
 	@touch $@
 
 lock: ## re-resolve requirements.lock and environment.yml from pyproject.toml (needs the registry)
 	@test -x $(UV) || $(MAKE) env
-	$(UV) pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
 	$(PY) -m churn_research.envfile requirements.lock > environment.yml
 
 data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare data/processed/<dataset>/
@@ -55,7 +71,7 @@ reports/index.html: $(REPORTS) | $(ENV_STAMP)
 	@$(PY) -m churn_research.runner index
 
 .SECONDEXPANSION:
-reports/%.html: $$(call deps,$$*) $(PACKAGE) $(ENV_STAMP)
+reports/%.html: $$(call deps,$$*) $(SHARED) $(ENV_STAMP)
 	@$(PY) -m churn_research.runner run --dataset $(call ds,$*) --stage $(call stage,$*)
 
 index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
@@ -64,14 +80,16 @@ index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
 lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
 	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=.
 
-test: $(ENV_STAMP) ## run the test suite (unit, validation, notebooks)
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+test: $(ENV_STAMP) ## run the whole test suite (unit, validation, runner, notebooks via nbval)
+	$(PY) -m pytest -n 2 --dist loadscope -q
 
-test-fast: $(ENV_STAMP) ## the test suite without the notebook runs
-	$(PY) -m pytest -q -m "not notebooks"
+# serial: two xdist workers each import the scientific stack, which costs more than it saves here
+test-fast: $(ENV_STAMP) ## the suite without anything slow (notebooks, subprocesses, 10^6 customers)
+	$(PY) -m pytest -q -m "not slow"
 
-lint: $(ENV_STAMP) ## ruff on the package and tests
+lint: $(ENV_STAMP) ## ruff on the package, tests and benchmarks; import contracts (.importlinter)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
 
 bench: $(ENV_STAMP) .venv-bench/.installed ## performance benchmarks -> reports/bench/ (BENCH_ARGS=--quick)
 	$(PY) -m benchmarks $(BENCH_ARGS)
@@ -87,3 +105,6 @@ clean: ## remove generated reports, processed data and build files (keeps the en
 
 clean-env: ## remove the virtual environment
 	rm -rf $(VENV)
+
+deps-print: ## show each stage's own code and the shared code its reports depend on
+	@$(foreach s,$(STAGES),echo "$(s) own: $(call own,$(call name,$(s)))";) echo "shared: $(SHARED)"

@@ -47,3 +47,14 @@ def valid_tables() -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def valid_dir(tmp_path, valid_tables) -> Path:
     return write_tables(tmp_path / "valid", valid_tables)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked notebooks, subprocess or million are slow too: `make test-fast` runs
+    ``-m "not slow"``, so one marker is enough."""
+    for item in items:
+        if any(item.get_closest_marker(m) for m in ("notebooks", "subprocess", "million")):
+            item.add_marker(pytest.mark.slow)
+    # the notebook classes are the longest units of work: schedule them first (make test
+    # distributes by class/module with --dist loadscope)
+    items.sort(key=lambda item: item.get_closest_marker("notebooks") is None)

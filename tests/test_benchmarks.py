@@ -116,6 +116,7 @@ def test_merge_keeps_parts_not_rerun():
     assert all(k in out for k in REQUIRED_KEYS)
 
 
+@pytest.mark.slow
 def test_render_all_sections(tmp_path):
     scaling = [{"step": s, "label": s, "n_customers": n, "status": "ok", "seconds": 1e-5 * n,
                 "repeats": 3, "peak_mb": 100 + n / 1e3, "baseline_mb": 90.0}
@@ -185,6 +186,7 @@ def test_project_files_exclude_generated_and_environment():
 # ---------------------------------------------------------------------------------------
 # the command line, end to end on one cheap step
 # ---------------------------------------------------------------------------------------
+@pytest.mark.subprocess
 def test_cli_dry_run_writes_results_schema_and_page(tmp_path):
     out = tmp_path / "bench"
     proc = subprocess.run(

@@ -249,6 +249,7 @@ def test_snapshot_model_on_telco_warns_about_collinearity(telco):
 # ------------------------------------------------------------------------------------------
 # importance comparison and profiles
 # ------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_importance_agrees_with_the_glm_on_telco(telco):
     model = causes.DriverModel(
         drivers=["contract", "tenure_months", "internet_service", "payment_method", "gender",

@@ -334,6 +334,7 @@ def test_sample_customers_keeps_whole_customers_and_is_seeded():
         data.sample_customers(0)
 
 
+@pytest.mark.slow
 def test_sample_churn_rate_is_unbiased():
     """The sample's churn share stays within sampling error of the whole base's."""
     data = load("synthetic", n_customers=20_000, random_state=2)

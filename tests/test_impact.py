@@ -84,6 +84,7 @@ def test_its_recovers_a_known_cloglog_model():
 SEEDS = range(10)
 
 
+@pytest.mark.slow
 def test_its_level_change_matches_synthetic_truth():
     """The cloglog ITS level change estimates the generator's log hazard ratio log(1.5)."""
     fits = [impact.InterruptedTimeSeries(link="cloglog").fit(_monthly(s), event_date=CHANGE)

@@ -336,6 +336,7 @@ def test_targets_status():
     assert cut["detail"].iloc[0] == "behind the straight path to the target"
 
 
+@pytest.mark.million
 def test_a_million_customers_in_seconds():
     rng = np.random.default_rng(0)
     n = 1_000_000

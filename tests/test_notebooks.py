@@ -1,27 +1,70 @@
-"""Execute every pipeline notebook with its default parameters and check what reviewers get.
+"""Execute the pipeline notebooks with nbval and check what reviewers get.
 
-Each notebook runs with papermill exactly as a researcher would run it top to bottom, except
-that its paths point into a temporary directory; 00_data runs first and feeds the others.
-Rendered HTML (code hidden) and key-figure JSON must exist, must not show code, and must not
-contain any of the synthetic data's personal values (names, phone numbers, e-mails).
+Design (each notebook is executed exactly once):
+
+* The committed notebooks are parameterised WITHOUT executing them
+  (``papermill.parameterize_notebook``: the same injected-parameters cell the runner adds) into a
+  temporary directory, with every output path (``processed_dir``, ``output_json``) pointing
+  into that directory, so a test never writes to ``data/processed/`` or ``reports/``.
+* One nested ``pytest --nbval-lax --nbval-current-env`` run per data set executes them, 00_data
+  first and then the analyses, which read its processed output. nbval runs each code cell as a
+  test item in one kernel and fails on any exception; ``--nbval-lax`` does not compare outputs
+  (the committed notebooks have none). The nested run is a subprocess so that its notebook
+  items never mix with this session's xdist workers and collection.
+* nbval keeps each cell's outputs but does not save the executed notebook, so the small plugin
+  ``tests/nbval_capture.py`` writes it back; the runner's own ``render_html`` turns it into the
+  reviewer's HTML. No second execution with papermill is needed for the HTML checks.
+
+Data sets:
+
+* ``synthetic``: the notebooks' own defaults (what a researcher runs top to bottom) with smoke
+  sizes (``SMOKE``): 2,000 customers instead of 5,000, fewer permutation repeats and CV folds.
+  Every stage runs; the reports must hide code, show figures, write flat key-figure JSON, and
+  contain none of the synthetic data's personal values (names, phone numbers, e-mails) in any
+  HTML, JSON or CSV.
+* ``cdnow``: the non-contractual path (BG/NBD + Gamma-Gamma in 50_clv), which the synthetic
+  data never takes: the 2,357-customer CDNOW sample (``CDNOW_sample.txt``) with the stage
+  parameters of ``params/cdnow.yaml``; 00_data, 10_indicators and 50_clv run.
+
+The two data sets are separate test classes, so ``make test`` (``-n 2 --dist loadscope``)
+runs each class, and so each nested nbval run, on one worker, the two possibly in parallel;
+tests/conftest.py puts them first, as the longest units of work. (``--dist loadgroup`` with
+``xdist_group`` marks would be the usual tool, but pytest-xdist 3.8 cannot tag node ids under
+pytest 9.2, so the groups are silently ignored and each worker would run every notebook.) The runner itself (papermill, provenance, failure handling) is
+tested in tests/test_project.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
+import yaml
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 from churn_research.runner import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-ANALYSES = [p for p in NOTEBOOKS if p.stem != "00_data"]
+NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+ANALYSES = [s for s in NOTEBOOKS if s != "00_data"]
 
-pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+#: smoke-test parameters on top of each notebook's defaults (synthetic data)
+SMOKE = {
+    "00_data": {"source_options": {"n_customers": 2000, "random_state": 0}},
+    "20_causes": {"n_repeats": 2},
+    "40_segments": {"n_splits": 3},
+}
+#: the CDNOW sample: 2,357 customers, churn inferred after 180 days without a purchase
+CDNOW_SOURCE = {"source": "cdnow", "source_options": {"sample": True, "inactivity_days": 180}}
+CDNOW_STAGES = ["00_data", "10_indicators", "50_clv"]
+
+pytestmark = pytest.mark.notebooks
 
 
 def _defaults(path: Path) -> dict:
@@ -33,39 +76,64 @@ def _defaults(path: Path) -> dict:
     return scope
 
 
-def _execute(path: Path, out: Path, **paths) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    executed = out / path.name
-    pm.execute_notebook(str(path), str(executed), parameters=paths, cwd=str(path.parent),
-                        kernel_name="python3", progress_bar=False)
-    html = render_html(executed, out / f"{path.stem}.html")
-    return executed, html
+def _cdnow_parameters(stage: str) -> dict:
+    """params/cdnow.yaml for ``stage`` (common keys + the stage's section), on the sample."""
+    spec = yaml.safe_load((ROOT / "params" / "cdnow.yaml").read_text())
+    common = {k: v for k, v in spec.items() if k not in ("stages", "title", "source",
+                                                           "source_options")}
+    params = {"dataset": "cdnow", **common, **(spec["stages"].get(stage) or {})}
+    if stage == "00_data":
+        params.update(CDNOW_SOURCE)
+    return params
 
 
-@pytest.fixture(scope="session")
-def processed(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("pipeline")
-    nb = ROOT / "notebooks" / "00_data.ipynb"
-    _execute(nb, base / "reports", processed_dir=str(base / "processed"),
-             output_json=str(base / "reports" / "00_data.json"))
-    return base
+def _run_nbval(base: Path, parameters: dict[str, dict]) -> dict:
+    """Parameterise ``parameters``' notebooks into ``base`` and execute them with nbval, in order.
+
+    Returns ``nbval-results.json`` plus the nested run's return code and output.
+    """
+    nb_dir, out = base / "notebooks", base / "reports"
+    nb_dir.mkdir(parents=True)
+    out.mkdir()
+    paths = []
+    for stage, params in parameters.items():
+        nb = load_notebook_node(str(NOTEBOOKS[stage]))  # as papermill reads it (tags)
+        params = {**params, "processed_dir": str(base / "processed"),
+                  "output_json": str(out / f"{stage}.json")}
+        nb = parameterize_notebook(nb, params, kernel_name="python3", language="python")
+        nbformat.write(nb, nb_dir / f"{stage}.ipynb")
+        paths.append(str(nb_dir / f"{stage}.ipynb"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
+        str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "nbval_capture",
+         "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--rootdir", str(base), "-o", "addopts=",
+         "--nbval-cell-timeout", "600", *paths],
+        cwd=base, env=env, capture_output=True, text=True, timeout=1200)
+    results_file = nb_dir / "nbval-results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    for stage in parameters:
+        executed = nb_dir / f"{stage}.executed.ipynb"
+        if executed.exists():
+            render_html(executed, out / f"{stage}.html")
+    return {"stages": results, "returncode": proc.returncode, "output": proc.stdout[-6000:] + proc.stderr[-3000:],
+            "base": base}
 
 
-@pytest.fixture(scope="session")
-def personal_values() -> list[str]:
-    """Personal values of the synthetic data the notebooks load by default."""
-    from churn_research import load
-
-    opts = _defaults(ROOT / "notebooks" / "00_data.ipynb")
-    data = load(opts["source"], **opts["source_options"])
-    c = data.customers
-    values = list(c["email"].astype(str)) + list(c["phone"].astype(str)) + list(c["name"].astype(str))
-    return values
+def _assert_executed(run: dict, stage: str) -> None:
+    res = run["stages"].get(stage)
+    assert res is not None, f"nbval did not run {stage}:\n{run['output']}"
+    assert res["cells"] > 0
+    assert not res["failed"], (f"{stage}: nbval failed in code cell {res['failed'][0]['cell']} "
+                               f"(counting the injected parameters cell):\n{res['failed'][0]['error']}")
 
 
 def _assert_reviewer_ready(html: Path, key_json: Path, personal: list[str]) -> None:
     text = html.read_text(encoding="utf-8")
     assert "from churn_research" not in text, "code must be hidden in reports"
+    assert "data:image/png;base64" in text, "a report shows its findings in figures"
     figures = json.loads(key_json.read_text())
     assert isinstance(figures, dict) and figures, "key figures must be a non-empty flat object"
     assert all(not isinstance(v, dict) for v in figures.values()), "key figures must be flat"
@@ -76,29 +144,76 @@ def _assert_reviewer_ready(html: Path, key_json: Path, personal: list[str]) -> N
     assert not leaked, f"personal data in the report: {len(leaked)} values, e.g. {leaked[0][:3]}…"
 
 
-def test_00_data(processed, personal_values):
-    html = processed / "reports" / "00_data.html"
-    _assert_reviewer_ready(html, processed / "reports" / "00_data.json", personal_values)
-    assert (processed / "processed" / "customers.parquet").exists()
-    figures = json.loads((processed / "reports" / "00_data.json").read_text())
-    assert figures["n_customers"] == _defaults(ROOT / "notebooks" / "00_data.ipynb")["source_options"]["n_customers"]
-    assert figures["personal_columns_dropped"] == 3
-    assert text_has_figures(html)
+# ---------------------------------------------------------------------------------------
+# synthetic data, every stage, smoke sizes
+# ---------------------------------------------------------------------------------------
+def _synthetic_parameters(stage: str) -> dict:
+    return SMOKE.get(stage, {})
 
 
-def text_has_figures(html: Path) -> bool:
-    return "data:image/png;base64" in html.read_text(encoding="utf-8")
+@pytest.fixture(scope="session")
+def synthetic_run(tmp_path_factory) -> dict:
+    return _run_nbval(tmp_path_factory.mktemp("nbval-synthetic"),
+                      {s: _synthetic_parameters(s) for s in NOTEBOOKS})
 
 
-@pytest.mark.parametrize("notebook", ANALYSES, ids=[p.stem for p in ANALYSES])
-def test_stage_notebook(notebook, processed, personal_values):
-    out = processed / "reports"
-    key_json = out / f"{notebook.stem}.json"
-    executed, html = _execute(notebook, out, processed_dir=str(processed / "processed"),
-                              output_json=str(key_json))
-    _assert_reviewer_ready(html, key_json, personal_values)
-    assert text_has_figures(html), "a stage report shows its findings in figures"
-    nb = nbformat.read(executed, as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors
+@pytest.fixture(scope="session")
+def personal_values() -> list[str]:
+    """Personal values of the synthetic data 00_data loads in the smoke run."""
+    from churn_research import load
+
+    opts = {**_defaults(NOTEBOOKS["00_data"]), **SMOKE["00_data"]}
+    c = load(opts["source"], **opts["source_options"]).customers
+    return list(c["email"].astype(str)) + list(c["phone"].astype(str)) + list(c["name"].astype(str))
+
+
+class TestSynthetic:
+    def test_00_data(self, synthetic_run, personal_values):
+        _assert_executed(synthetic_run, "00_data")
+        base = synthetic_run["base"]
+        _assert_reviewer_ready(base / "reports" / "00_data.html",
+                               base / "reports" / "00_data.json", personal_values)
+        assert (base / "processed" / "customers.parquet").exists()
+        figures = json.loads((base / "reports" / "00_data.json").read_text())
+        assert figures["n_customers"] == SMOKE["00_data"]["source_options"]["n_customers"]
+        assert figures["personal_columns_dropped"] == 3
+
+    @pytest.mark.parametrize("stage", ANALYSES)
+    def test_stage_notebook(self, stage, synthetic_run, personal_values):
+        _assert_executed(synthetic_run, stage)
+        out = synthetic_run["base"] / "reports"
+        _assert_reviewer_ready(out / f"{stage}.html", out / f"{stage}.json", personal_values)
+
+    def test_paths_point_into_the_temporary_directory(self, synthetic_run):
+        """Injected paths only: the published data and reports are never touched by a test."""
+        assert synthetic_run["returncode"] == 0, synthetic_run["output"]
+        for stage in NOTEBOOKS:
+            nb = nbformat.read(synthetic_run["base"] / "notebooks" / f"{stage}.ipynb", as_version=4)
+            injected = next(c for c in nb.cells
+                            if "injected-parameters" in c.metadata.get("tags", []))
+            assert str(synthetic_run["base"]) in injected.source
+
+
+# ---------------------------------------------------------------------------------------
+# CDNOW sample: the non-contractual path (BG/NBD + Gamma-Gamma)
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def cdnow_run(tmp_path_factory) -> dict:
+    return _run_nbval(tmp_path_factory.mktemp("nbval-cdnow"),
+                      {s: _cdnow_parameters(s) for s in CDNOW_STAGES})
+
+
+class TestCdnow:
+    @pytest.mark.parametrize("stage", CDNOW_STAGES)
+    def test_stage_notebook(self, stage, cdnow_run):
+        _assert_executed(cdnow_run, stage)
+        out = cdnow_run["base"] / "reports"
+        _assert_reviewer_ready(out / f"{stage}.html", out / f"{stage}.json", [])
+
+    def test_sample_and_btyd_path(self, cdnow_run):
+        _assert_executed(cdnow_run, "00_data")
+        out = cdnow_run["base"] / "reports"
+        assert json.loads((out / "00_data.json").read_text())["n_customers"] == 2357
+        clv = json.loads((out / "50_clv.json").read_text())
+        assert clv["kind"] == "non-contractual"
+        assert any("bgnbd" in k.lower() or "btyd" in k.lower() for k in clv), sorted(clv)

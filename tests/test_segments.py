@@ -106,6 +106,7 @@ def test_rfm_base_keeps_recently_lost_only():
     assert r["rfm_code"].tolist() == ["555", "111"]
 
 
+@pytest.mark.million
 def test_rfm_scales_to_a_million_customers():
     rng = np.random.default_rng(0)
     n, m = 1_000_000, 4_000_000
@@ -205,6 +206,7 @@ def _perturb_after(data: ChurnData, cutoff: pd.Timestamp, seed: int = 1) -> Chur
     return data.replace(customers=c, **out, events=data.events.iloc[:0])
 
 
+@pytest.mark.slow
 def test_no_leakage_features_ignore_the_future(synth):
     cutoff = pd.Timestamp("2024-06-30")
     f1 = S.features_at(synth, cutoff)
@@ -276,6 +278,7 @@ def fitted(synth):
     return feats, y, model
 
 
+@pytest.mark.slow
 def test_model_beats_naive_baseline_and_is_calibrated(fitted):
     feats, y, model = fitted
     s = model.summary_
@@ -401,6 +404,7 @@ def test_signals_without_tables_are_unavailable_and_never_fire(signal_data):
 # ---------------------------------------------------------------------------------------------
 # Watchlist
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow  # the fitted risk model takes seconds
 def test_watchlist_has_no_personal_data(synth, fitted, tmp_path):
     _, y, model = fitted
     assert {"name", "phone", "email"} <= set(synth.customers.columns)   # raw data has them

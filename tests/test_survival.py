@@ -226,6 +226,7 @@ def crossing():
     return df
 
 
+@pytest.mark.slow
 def test_ph_check_flags_violation_and_gives_lifelines_advice(crossing):
     model = sv.CoxRegression(["segment", "x"], reference={"segment": "a"}).fit(crossing)
     table = model.check_ph().set_index("covariate")
@@ -362,6 +363,7 @@ def _check_against_truth(ratios, truth, *, min_share=0.9, max_z=3.0):
     return cmp
 
 
+@pytest.mark.slow
 def test_time_varying_cox_recovers_truth(synthetic):
     """Correctly specified model (static drivers, the hidden satisfaction the generator
     exposes for tests, the change and recent complaints as time-varying exposures): every
@@ -374,6 +376,7 @@ def test_time_varying_cox_recovers_truth(synthetic):
     assert cmp.loc["after_change", "covered"] and cmp.loc["complaint_90d", "covered"]
 
 
+@pytest.mark.slow
 def test_change_hazard_ratio_as_in_the_notebook(synthetic):
     """Without the hidden satisfaction (real data never has it) the change's CI still covers
     1.5; the complaint effect is then confounded by satisfaction (complainers are the less
@@ -386,6 +389,7 @@ def test_change_hazard_ratio_as_in_the_notebook(synthetic):
     assert hr.loc["complaint_90d", "hr"] > 2.0
 
 
+@pytest.mark.slow
 def test_static_cox_with_delayed_entry_recovers_truth():
     """Static Cox (lifelines CoxPHFitter with entry_col) on data whose only time-varying
     effects are switched off: hazard ratios consistent with the truth."""

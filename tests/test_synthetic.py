@@ -245,6 +245,7 @@ def test_no_change_and_spike_overrides():
     assert 0.85 < after / before < 1.1
 
 
+@pytest.mark.slow
 def test_cox_recovers_static_log_hr():
     """lifelines Cox with left truncation (entry = tenure at start) on the static covariates.
 
