@@ -48,6 +48,17 @@ def _lifetimes(customers: pd.DataFrame, *, observation_end, period_days: float,
     return durations(data, unit=period_days, entry_date=observed_from)
 
 
+def _lifetime_groups(customers: pd.DataFrame, *, observation_end, period_days: float,
+                     observed_from, by: str | None, everyone) -> list[tuple]:
+    """``[(segment, lifetimes)]`` per level of ``by`` (sorted), or ``[(everyone, all)]``."""
+    dur = _lifetimes(customers, observation_end=observation_end, period_days=period_days,
+                     observed_from=observed_from, by=by)
+    if by is None:
+        return [(everyone, dur)]
+    dur["segment"] = dur[by].astype(str).to_numpy()
+    return list(dur.groupby("segment", sort=True))
+
+
 def default_observed_from(data, *, after_event: bool = False):
     """The date from which exits are observed, for left truncation.
 
@@ -120,13 +131,8 @@ def survival_curve(customers: pd.DataFrame, *, observation_end, by: str | None =
     """
     if tail not in ("weibull", "exponential", "sbg"):
         raise ValueError(f"tail must be 'weibull', 'exponential' or 'sbg', got {tail!r}.")
-    dur = _lifetimes(customers, observation_end=observation_end, period_days=period_days,
-                     observed_from=observed_from, by=by)
-    if by is not None:
-        dur["segment"] = dur[by].astype(str).to_numpy()
-        groups = list(dur.groupby("segment", sort=True))
-    else:
-        groups = [(None, dur)]
+    groups = _lifetime_groups(customers, observation_end=observation_end, period_days=period_days,
+                              observed_from=observed_from, by=by, everyone=None)
     t = np.arange(int(horizon) + 1, dtype=float)
     frames, params, stars, skipped = [], {}, {}, []
     for seg, g in groups:
@@ -341,13 +347,8 @@ def fit_sbg(customers: pd.DataFrame, *, observation_end, period_days: float = DA
         probability, 1 = customers either stay for ever or leave at once), ``customers``,
         ``log_likelihood``. Parameters are bounded at 1e7 (the homogeneous limit).
     """
-    dur = _lifetimes(customers, observation_end=observation_end, period_days=period_days,
-                     observed_from=observed_from, by=by)
-    if by is not None:
-        dur["segment"] = dur[by].astype(str).to_numpy()
-        groups = list(dur.groupby("segment", sort=True))
-    else:
-        groups = [("all", dur)]
+    groups = _lifetime_groups(customers, observation_end=observation_end, period_days=period_days,
+                              observed_from=observed_from, by=by, everyone="all")
     rows = []
     for seg, g in groups:
         fit = fit_sbg_durations(g["duration"].to_numpy(), g["event"].to_numpy(),
