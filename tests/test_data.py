@@ -365,3 +365,43 @@ def test_flow_sentence_averages_only_months_with_observable_exits():
                        inactivity_days=31)
     text = profile.flow_sentence(lapsed, profile.monthly_flows(lapsed))
     assert "(2 months" in text and "after February 2023 cannot show exits yet" in text
+
+
+def test_records_start_declared_by_user_data_and_kept_through_processing(tmp_path, valid_dir):
+    """Left truncation is a ChurnData field a user's mapping or source_options can declare."""
+    data = load(valid_dir, observation_end="2024-03-31", records_start="2023-02-01")
+    assert data.records_start == pd.Timestamp("2023-02-01")
+    mapping = {"observation_end": "2024-03-31", "records_start": "2023-03-01",
+               "tables": {"customers": {"file": str(valid_dir / "customers.csv"),
+                                        "columns": {"customer_id": "customer_id",
+                                                    "start_date": "start_date",
+                                                    "end_date": "end_date"}}}}
+    spec = tmp_path / "mapping.yaml"
+    spec.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    assert load(spec).records_start == pd.Timestamp("2023-03-01")
+    again = ChurnData.read(data.write(tmp_path / "processed"))
+    assert again.records_start == data.records_start and again.inactivity_days == 180
+    assert load(valid_dir, observation_end="2024-03-31").records_start is None
+
+
+def test_typed_fields_of_the_packaged_sources():
+    synth = load("synthetic", n_customers=300, random_state=1)
+    assert synth.records_start == pd.Timestamp(synth.meta["truth"]["left_truncated_at"])
+    assert not synth.is_snapshot and synth.snapshot is None
+    telco = load("telco")
+    assert telco.is_snapshot and telco.snapshot == telco.observation_end
+    cdnow = load("cdnow", sample=True, inactivity_days=120)
+    assert cdnow.inactivity_days == 120 and not cdnow.is_snapshot and cdnow.records_start is None
+
+
+def test_notebooks_read_data_model_fields_not_meta():
+    """snapshot, records_start and inactivity_days are ChurnData fields: a notebook reading them
+    from ``meta`` silently gets nothing (a telco report once lost its snapshot caveat so)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"meta(\.get\(|\[)\\?[\"'](snapshot|inactivity_days|left_truncated_at|"
+                         r"study_start|observation_start|records_start)")
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        assert not pattern.search(nb.read_text(encoding="utf-8")), nb.name
