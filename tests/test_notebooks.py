@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from churn_research.runner import render_html
+from churn_research.runner.findings_html import stage_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
@@ -114,10 +116,14 @@ def _run_nbval(base: Path, parameters: dict[str, dict]) -> dict:
         cwd=base, env=env, capture_output=True, text=True, timeout=1200)
     results_file = nb_dir / "nbval-results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    dataset = base.name.split("-")[1].rstrip("0123456789")  # nbval-synthetic0 -> synthetic
     for stage in parameters:
         executed = nb_dir / f"{stage}.executed.ipynb"
         if executed.exists():
-            render_html(executed, out / f"{stage}.html")
+            found = stage_findings(dataset, stage, key_json=out / f"{stage}.json",
+                                   processed_dir=base / "processed",
+                                   params_file=ROOT / "params" / f"{dataset}.yaml")
+            render_html(executed, out / f"{stage}.html", dataset=dataset, stage=stage, found=found)
     return {"stages": results, "returncode": proc.returncode, "output": proc.stdout[-6000:] + proc.stderr[-3000:],
             "base": base}
 
@@ -142,6 +148,18 @@ def _assert_reviewer_ready(html: Path, key_json: Path, personal: list[str]) -> N
         blob += extra.read_text()
     leaked = [v for v in personal if v and v in blob]
     assert not leaked, f"personal data in the report: {len(leaked)} values, e.g. {leaked[0][:3]}…"
+    # the report opens with its findings, built in the package from the key figures
+    stage = key_json.stem
+    assert "<section class='cr-findings'" in text and text.index("cr-findings'") < text.index("<h2 id=")
+    assert re.search(r"<title>[^<]+ — [a-z]+</title>", text), "the title names stage and dataset"
+    assert "No description has been provided" not in text, "figures have alt text"
+    found = json.loads((html.parent / f"{stage}.findings.json").read_text())
+    words = " ".join([found["headline"], *(f["text"] for f in found["key_findings"]),
+                      *found["unavailable"]])
+    assert found["headline"] and len(found["key_findings"]) <= 6
+    for bad in ("nan", "None", "NaN", "<NA>", "inf"):
+        assert not re.search(rf"\b{re.escape(bad)}\b", words), f"{bad!r} in findings: {words}"
+    assert not re.search(r"\d\.\d{5,}|\de[+-]\d", words), f"raw float in findings: {words}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -117,7 +117,9 @@ def test_runner_renders_report_with_provenance_and_index(project):
     assert {"processed/customers.parquet", "git_commit", "pandas"} <= set(prov["input_checksums"]) | set(prov) | set(prov["package_versions"])
     assert prov["seconds"] > 0
     index = render_index(project / "reports").read_text()
-    assert "tiny/00_data.html" in index and "n_customers" in index and "ok" in index
+    assert "tiny/00_data.html" in index and "300 customers (contractual data" in index and "ok" in index
+    assert "tiny/summary.html" in index
+    assert "<section class='cr-findings'" in text and "<title>Data: sources" in text
 
 
 @pytest.mark.subprocess

@@ -34,6 +34,8 @@ import papermill as pm
 import yaml
 from nbconvert import HTMLExporter
 
+from churn_research.narrate.findings import StageFindings
+from churn_research.runner.findings_html import decorate_report, render_summary, stage_findings
 from churn_research.runner.registry import readme_table, stage_names
 from churn_research.runner.report import render_index
 from churn_research.sources import sha256
@@ -152,7 +154,8 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     out_dir.mkdir(parents=True, exist_ok=True)
     html, key_json = out_dir / f"{stage}.html", out_dir / f"{stage}.json"
     failed, prov = out_dir / f"{stage}.failed.json", out_dir / f"{stage}.provenance.json"
-    for stale in (html, key_json, prov, failed):  # nothing may look current while it runs
+    findings_json = out_dir / f"{stage}.findings.json"
+    for stale in (html, key_json, prov, failed, findings_json):  # nothing may look current while it runs
         stale.unlink(missing_ok=True)
     executed = root / "build" / dataset / f"{stage}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +181,10 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
                          f"{text.splitlines()[0] if text else ''}\n"
                          f"  executed notebook with the traceback: {executed.relative_to(root)}"
                          ) from None
-    render_html(executed, html)
+    found = stage_findings(dataset, stage, key_json=key_json,
+                           processed_dir=Path(params["processed_dir"]),
+                           params_file=root / "params" / f"{dataset}.yaml")
+    render_html(executed, html, dataset=dataset, stage=stage, found=found)
     elapsed = time.perf_counter() - started
     prov.write_text(json.dumps({
         "dataset": dataset, "stage": stage,
@@ -194,8 +200,13 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     return html
 
 
-def render_html(executed: Path, html: Path) -> Path:
-    """Render an executed notebook to HTML with code hidden (reviewers read findings only)."""
+def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage: str | None = None,
+                found: StageFindings | None = None) -> Path:
+    """Render an executed notebook to HTML with code hidden (reviewers read findings only).
+
+    With ``dataset`` and ``stage``, the page is titled after them, its figures get alt text, and
+    ``found`` (the stage's findings) opens the report as its Findings box.
+    """
     nb = nbformat.read(executed, as_version=4)
     # papermill's injected-parameters cell and the parameters cell are for researchers
     nb.cells = [c for c in nb.cells
@@ -203,6 +214,8 @@ def render_html(executed: Path, html: Path) -> Path:
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
+    if dataset is not None and stage is not None:
+        body = decorate_report(body, dataset=dataset, stage=stage, found=found)
     tmp = html.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")
     tmp.replace(html)
@@ -210,8 +223,12 @@ def render_html(executed: Path, html: Path) -> Path:
 
 
 def build_index(*, root: Path = ROOT) -> Path:
-    """Write ``reports/index.html`` linking every stage report of every rendered dataset."""
-    return render_index(root / "reports")
+    """Write each dataset's ``summary.html`` and ``reports/index.html`` linking every report."""
+    reports = root / "reports"
+    if reports.exists():
+        for ds in sorted(p for p in reports.iterdir() if p.is_dir() and p.name != "bench"):
+            render_summary(reports, ds.name)
+    return render_index(reports)
 
 
 def main(argv: list[str] | None = None) -> int:

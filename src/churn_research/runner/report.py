@@ -89,31 +89,28 @@ td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-
 th{background:#f6f6f6} .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
 details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
+.scroll{overflow-x:auto} @media (max-width:600px){body{margin:1rem auto} td,th{padding:.25rem}}
 """
 
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"  # not measured / not testable: the JSON keeps null
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return f"[{len(value)} items]" if len(value) > 6 else ", ".join(_fmt(v) for v in value)
-    return str(value)
+def _dataset_order(name: str) -> tuple[int, str]:
+    return (0 if name == "synthetic" else 1, name)
 
 
-def _key_figure_rows(figures: dict[str, Any], limit: int = 12) -> str:
-    scalars = [(k, v) for k, v in figures.items() if not isinstance(v, (list, dict))]
-    rows = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
-                   for k, v in scalars[:limit])
-    more = len(figures) - min(len(scalars), limit)
-    tail = f"<p class='muted'>{more} more in the JSON file.</p>" if more > 0 else ""
-    return f"<table>{rows}</table>{tail}" if rows else tail
+def _headline(ds: Path, stage: str) -> tuple[str, str]:
+    """(headline, checked against) from the stage's findings, or ("", "")."""
+    path = ds / f"{stage}.findings.json"
+    if not path.exists():
+        return "", ""
+    found = json.loads(path.read_text(encoding="utf-8"))
+    return found.get("headline", ""), found.get("checked_against") or ""
 
 
 def render_index(reports: str | Path) -> Path:
-    """Write ``reports/index.html``: every dataset's stage reports, key figures and provenance.
+    """Write ``reports/index.html``, the landing page: per dataset (synthetic first) the headline
+    of each stage linked to its report, the one-page summary, status, what the estimates were
+    checked against, and each run's provenance one click away.
 
     Provenance per run (from ``<stage>.provenance.json``): git commit, parameters, input
     checksums, package versions and time taken. A failed stage (``<stage>.failed.json``) is
@@ -122,13 +119,15 @@ def render_index(reports: str | Path) -> Path:
     reports = Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
     sections = []
-    datasets = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != "bench")
+    datasets = sorted((p for p in reports.iterdir() if p.is_dir() and p.name != "bench"),
+                      key=lambda p: _dataset_order(p.name))
     for ds in datasets:
         stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
                         | {p.name.split(".")[0] for p in ds.glob("*.failed.json")})
         if not stages:
             continue
         rows = []
+        name = html.escape(ds.name)
         for stage in stages:
             known = stage in stage_names()
             title = registry_stage(stage).title if known else stage
@@ -136,44 +135,48 @@ def render_index(reports: str | Path) -> Path:
             if failed.exists():
                 info = json.loads(failed.read_text())
                 rows.append(
-                    f"<tr><td>{html.escape(stage)}</td><td>{html.escape(title)}</td>"
-                    f"<td class='failed'>FAILED</td><td colspan='2'>in {html.escape(info['cell'])}:"
-                    f" <code>{html.escape(info['error'][:300])}</code><br><span class='muted'>"
+                    f"<tr><td>{html.escape(title)}</td><td class='failed'>FAILED</td>"
+                    f"<td colspan='2'>in {html.escape(info['cell'])}: <code>"
+                    f"{html.escape(info['error'][:300])}</code><br><span class='muted'>"
                     f"{html.escape(info['time'])}, commit {html.escape(info['git_commit'])}; no "
                     "report is shown for a failed stage.</span></td></tr>")
                 continue
             prov = json.loads((ds / f"{stage}.provenance.json").read_text())
-            key = ds / f"{stage}.json"
-            figures = json.loads(key.read_text()) if key.exists() else {}
+            headline, checked = _headline(ds, stage)
             params = html.escape(json.dumps(prov["parameters"], indent=1, default=str))
             sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
                            f"{html.escape(v[:16])}…</td></tr>" for k, v in prov["input_checksums"].items())
             vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
             extra = "".join(
-                f" · <a href='{html.escape(ds.name)}/{html.escape(name)}'>{html.escape(name)}</a>"
-                for name in (registry_stage(stage).outputs if known else ())
-                if (ds / name).exists())
+                f" · <a href='{name}/{html.escape(out)}'>{html.escape(out)}</a>"
+                for out in (registry_stage(stage).outputs if known else ()) if (ds / out).exists())
             rows.append(
-                f"<tr><td>{html.escape(stage)}</td><td><a href='{html.escape(ds.name)}/{stage}.html'>"
-                f"{html.escape(title)}</a> · <a href='{html.escape(ds.name)}/{stage}.json'>key figures"
-                f"</a>{extra}</td><td class='ok'>ok</td><td>{_key_figure_rows(figures)}</td>"
-                f"<td class='muted'>commit <code>{html.escape(prov['git_commit'])}</code><br>"
-                f"{html.escape(prov['finished'])}<br>{prov['seconds']:.1f} s"
-                f"<details><summary>parameters</summary><pre>{params}</pre></details>"
-                f"<details><summary>input checksums (sha256)</summary><table>{sums}</table></details>"
-                f"<details><summary>package versions</summary>{html.escape(vers)}</details></td></tr>")
+                f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
+                f"<td class='ok'>ok</td><td>{html.escape(headline)}<div class='muted'>"
+                f"<a href='{name}/{stage}.json'>key figures</a>{extra}</div></td>"
+                f"<td class='muted'>{html.escape(checked) or '–'}</td>"
+                f"<td class='muted'><details><summary>provenance</summary>commit "
+                f"<code>{html.escape(prov['git_commit'])}</code>, {html.escape(prov['finished'])}, "
+                f"{prov['seconds']:.1f} s<details><summary>parameters</summary><pre>{params}</pre>"
+                f"</details><details><summary>input checksums (sha256)</summary><table>{sums}"
+                f"</table></details><details><summary>package versions</summary>"
+                f"{html.escape(vers)}</details></details></td></tr>")
+        summary = (f"<p><a href='{name}/summary.html'><strong>One-page summary for management"
+                   "</strong></a></p>" if (ds / "summary.html").exists() else "")
         sections.append(
-            f"<h2>{html.escape(ds.name)}</h2><table><tr><th>stage</th><th>report</th><th>status</th>"
-            f"<th>key figures</th><th>provenance</th></tr>{''.join(rows)}</table>")
+            f"<h2>{name}</h2>{summary}<div class='scroll'><table><tr><th>report</th><th>status</th>"
+            f"<th>headline</th><th>checked against</th><th>provenance</th></tr>{''.join(rows)}"
+            "</table></div>")
     bench = ""
     if (reports / "bench" / "index.html").exists():
         bench = "<h2>Benchmarks</h2><p><a href='bench/index.html'>Performance benchmarks</a></p>"
     body = "".join(sections) or "<p>No reports yet: run <code>make reports</code>.</p>"
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>churn-research "
-            f"reports</title><style>{_CSS}</style></head><body><h1>churn-research reports</h1>"
-            "<p class='muted'>Each stage answers one research question of the project for each "
-            "dataset. Reports hide code; key figures are machine-readable JSON; provenance records "
-            "how each report was produced.</p>"
+    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>churn-research reports</title>"
+            f"<style>{_CSS}</style></head><body><h1>churn-research reports</h1>"
+            "<p class='muted'>Each stage answers one research question for each dataset; the "
+            "headline is its answer. Reports hide code; key figures are machine-readable JSON; "
+            "provenance records how each report was produced.</p>"
             f"{body}{bench}</body></html>")
     out = reports / "index.html"
     tmp = out.with_suffix(".html.tmp")

@@ -1,0 +1,100 @@
+"""How numbers read in every report: percentages, intervals, money, counts, p-values, dates.
+
+One set of formatters so that the same quantity reads the same way in every report, the index
+and the summary: counts are integers with thousands separators, money has separators and 0 or 2
+decimals, p-values read ``p < 0.001``, missing values read "–".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
+           "number", "get", "plural", "text"]
+
+#: What a reader sees where a value does not exist (the JSON keeps null).
+MISSING = "–"
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, an empty string or the "-" placeholder."""
+    if value is None or value == "" or value == "-":
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def get(figures: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``figures[key]`` or ``default`` when it is absent or missing."""
+    value = figures.get(key, default)
+    return default if is_missing(value) else value
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """``0.1234`` -> ``"12.3%"``."""
+    if is_missing(value):
+        return MISSING
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def pct_ci(value, low, high, digits: int = 1) -> str:
+    """``"12.3% (95% CI 11.0–13.6%)"``; without an interval just the percentage."""
+    if is_missing(low) or is_missing(high):
+        return pct(value, digits)
+    return (f"{pct(value, digits)} (95% CI {100 * float(low):.{digits}f}–"
+            f"{100 * float(high):.{digits}f}%)")
+
+
+def ratio_ci(value, low, high, digits: int = 2) -> str:
+    """``"1.56 (95% CI 1.32–1.84)"``."""
+    if is_missing(value):
+        return MISSING
+    text = f"{float(value):.{digits}f}"
+    if is_missing(low) or is_missing(high):
+        return text
+    return f"{text} (95% CI {float(low):.{digits}f}–{float(high):.{digits}f})"
+
+
+def money(value, currency: str = "", *, decimals: int | None = None) -> str:
+    """``1234567.8`` -> ``"1,234,568"`` (+ the currency); 2 decimals below 100 by default."""
+    if is_missing(value):
+        return MISSING
+    value = float(value)
+    if decimals is None:
+        decimals = 2 if abs(value) < 100 else 0
+    text = f"{value:,.{decimals}f}"
+    return f"{text} {currency}".strip() if currency else text
+
+
+def count(value) -> str:
+    """``12345.0`` -> ``"12,345"``."""
+    if is_missing(value):
+        return MISSING
+    return f"{int(round(float(value))):,}"
+
+
+def pvalue(p) -> str:
+    """``"p < 0.001"`` or ``"p = 0.012"``."""
+    if is_missing(p):
+        return MISSING
+    p = float(p)
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def number(value, digits: int = 1) -> str:
+    """A plain number with separators and ``digits`` decimals."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):,.{digits}f}"
+
+
+def plural(n, word: str, words: str | None = None) -> str:
+    """``"1 row"``, ``"5,000 rows"``."""
+    n = int(round(float(n)))
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def text(value) -> str:
+    """A label or date as text, "–" when missing."""
+    return MISSING if is_missing(value) else str(value)

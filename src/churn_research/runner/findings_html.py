@@ -1,0 +1,184 @@
+"""Findings in the rendered reports: the Findings box that opens every stage report (with links to
+the sections it comes from), the page title, figure alt text, and the one-page summary of a
+dataset (``reports/<dataset>/summary.html``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from churn_research import narrate
+from churn_research.narrate.findings import StageFindings
+from churn_research.runner.registry import STAGES, stage_names
+from churn_research.runner.registry import stage as registry_stage
+
+__all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS"]
+
+BOX_CSS = """
+.cr-findings{border:2px solid #1f6feb;border-radius:8px;padding:.8rem 1.1rem;margin:1rem 0 1.6rem;
+  background:#f5f9ff;font-size:1rem;line-height:1.5;max-width:72rem}
+.cr-findings h2{margin:.1rem 0 .4rem;font-size:1.15rem;border:0}
+.cr-findings .cr-headline{font-size:1.08rem;font-weight:600;margin:.2rem 0 .5rem}
+.cr-findings ul{margin:.2rem 0 .4rem 1.1rem;padding:0} .cr-findings li{margin:.15rem 0}
+.cr-findings .cr-na{color:#555;font-size:.92rem} .cr-findings .cr-checked{color:#1a7f37;font-size:.92rem}
+@media (max-width:600px){.cr-findings{padding:.6rem .7rem;font-size:.95rem}}
+"""
+
+_HEADING = re.compile(r"<h([23])\s+id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(_TAG.sub("", fragment)).replace("¶", "").strip()
+
+
+def context(processed_dir: Path, params_file: Path) -> dict[str, Any]:
+    """Data-level facts for the findings: the processed data's meta and the dataset's currency."""
+    meta_path = Path(processed_dir) / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    ctx = {k: meta.get(k) for k in ("kind", "snapshot", "records_start", "inactivity_days",
+                                    "observation_end")}
+    if Path(params_file).exists():
+        spec = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+        ctx["currency"] = spec.get("currency", "")
+    return ctx
+
+
+def stage_findings(dataset: str, stage: str, *, key_json: Path, processed_dir: Path,
+                   params_file: Path) -> StageFindings | None:
+    """Build and write ``<stage>.findings.json`` beside the stage's key figures."""
+    figures = json.loads(key_json.read_text()) if key_json.exists() else {}
+    found = narrate.build(stage, figures, dataset=dataset,
+                          context=context(processed_dir, params_file))
+    if found is not None:
+        found.write(key_json.with_name(f"{stage}.findings.json"))
+    return found
+
+
+def _anchors(page: str) -> list[tuple[str, str]]:
+    return [(m.group(2), _text(m.group(3))) for m in _HEADING.finditer(page)]
+
+
+def _link(section: str | None, anchors: list[tuple[str, str]], href: str = "") -> str | None:
+    if not section:
+        return None
+    words = section.lower()
+    for anchor, text in anchors:
+        if words in text.lower():
+            return f"{href}#{anchor}"
+    return None
+
+
+def findings_box(found: StageFindings, anchors: list[tuple[str, str]], *, href: str = "") -> str:
+    """The Findings box: the headline, the key findings (linked to their sections), what is not
+    available for the dataset, and what the estimates were checked against."""
+    items = []
+    for f in found.key_findings:
+        target = _link(f.section, anchors, href)
+        text = html.escape(f.text)
+        items.append(f"<li>{text}" + (f" <a href='{html.escape(target)}'>→ section</a>" if target
+                                       else "") + "</li>")
+    na = "".join(f"<p class='cr-na'>{html.escape(u)}</p>" for u in found.unavailable)
+    checked = (f"<p class='cr-checked'>Checked against {html.escape(found.checked_against)}.</p>"
+               if found.checked_against else "")
+    return (f"<section class='cr-findings' aria-label='Findings'><h2>Findings</h2>"
+            f"<p class='cr-headline'>{html.escape(found.headline)}</p>"
+            f"<ul>{''.join(items)}</ul>{na}{checked}</section>")
+
+
+def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings | None) -> str:
+    """The rendered stage HTML with its title, figure alt text and the Findings box after the
+    report's first heading."""
+    title = registry_stage(stage).title if stage in stage_names() else stage
+    page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)} — {html.escape(dataset)}"
+                  "</title>", page, count=1, flags=re.S)
+    if "<meta name=\"viewport\"" not in page:
+        page = page.replace("<head>", "<head><meta name=\"viewport\" content=\"width=device-width, "
+                            "initial-scale=1\">", 1)
+    # alt text: each figure is described by the section it belongs to
+    pieces, last, current = [], 0, title
+    generic = 'alt="No description has been provided for this image"'
+    page = page.replace(generic, "")
+    for m in re.finditer(r"<h[1-3][^>]*>(.*?)</h[1-3]>|<img(?![^>]*\balt=)", page, re.S):
+        if m.group(0).startswith("<h"):
+            current = _text(m.group(1))
+            continue
+        pieces.append(page[last:m.start()])
+        pieces.append(f"<img alt=\"{html.escape('Figure: ' + current)}\"")
+        last = m.end()
+    page = "".join(pieces) + page[last:]
+    if found is None:
+        return page
+    box = findings_box(found, _anchors(page))
+    page = page.replace("</head>", f"<style>{BOX_CSS}</style></head>", 1)
+    end_h1 = page.find("</h1>")
+    if end_h1 < 0:
+        body = page.find(">", page.find("<body")) + 1
+        return page[:body] + box + page[body:]
+    return page[:end_h1 + 5] + box + page[end_h1 + 5:]
+
+
+_SUMMARY_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",sans-serif;margin:1.5rem auto;
+     max-width:60rem;color:#222;line-height:1.5;padding:0 1rem}
+h1{margin-bottom:.2rem} h2{margin-top:1.8rem;border-bottom:1px solid #ddd;font-size:1.2rem}
+.muted{color:#666;font-size:.92rem} .headline{font-weight:600}
+li{margin:.2rem 0} a{color:#0b5cd5}
+"""
+
+#: The manager's questions, in order, and the stage that answers each.
+SUMMARY_QUESTIONS = (
+    ("10_indicators", "How many customers do we lose, and is it getting worse?"),
+    ("30_survival", "How long do customers stay?"),
+    ("20_causes", "Why do they leave?"),
+    ("40_segments", "Who is at risk now?"),
+    ("50_clv", "What does churn cost, and what is a realistic retention gain worth?"),
+)
+
+
+def render_summary(reports: Path, dataset: str) -> Path | None:
+    """``reports/<dataset>/summary.html``: the stages' findings as one page for management, every
+    finding linked to the report section it comes from."""
+    ds = Path(reports) / dataset
+    found = {}
+    for s in STAGES:
+        path = ds / f"{s.name}.findings.json"
+        if path.exists() and (ds / f"{s.name}.html").exists():
+            found[s.name] = StageFindings.read(path)
+    if not found:
+        return None
+    parts = []
+    data = found.get("00_data")
+    intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
+    for stage, question in SUMMARY_QUESTIONS:
+        f = found.get(stage)
+        if f is None:
+            continue
+        report = f"{stage}.html"
+        page = (ds / report).read_text(encoding="utf-8")
+        anchors = _anchors(page)
+        items = []
+        for k in f.key_findings:
+            target = _link(k.section, anchors, report) or report
+            items.append(f"<li>{html.escape(k.text)} <a href='{html.escape(target)}'>→</a></li>")
+        extra = ""
+        if stage == "40_segments" and (ds / "watchlist.csv").exists():
+            extra = "<p><a href='watchlist.csv'>Download the watchlist (watchlist.csv)</a></p>"
+        parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
+                     f"<a href='{report}'>→ report</a></p><ul>{''.join(items)}</ul>{extra}")
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            "content='width=device-width, initial-scale=1'>"
+            f"<title>Summary — {html.escape(dataset)}</title><style>{_SUMMARY_CSS}</style></head>"
+            f"<body><h1>Customer churn: summary ({html.escape(dataset)})</h1>{intro}"
+            f"{''.join(parts)}<p class='muted'><a href='../index.html'>All reports</a></p></body></html>")
+    out = ds / "summary.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,139 @@
+"""Findings built in the package from key figures, and how they reach the reports and the index."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from churn_research import narrate
+from churn_research.narrate import format as fmt
+from churn_research.narrate.findings import Finding, StageFindings
+from churn_research.runner.findings_html import decorate_report, render_summary
+
+CHANGE = {"freq": "quarter", "latest_period": "2025Q4", "churn_rate": 0.0887,
+          "churn_rate_ci_low": 0.0773, "churn_rate_ci_high": 0.1016,
+          "mean_churn_rate_per_period": 0.0737, "window_start": "2021-01-01",
+          "window_end": "2025-12-31", "its.level_ratio": 1.557, "its.level_ratio_ci_low": 1.3196,
+          "its.level_ratio_ci_high": 1.8377, "its.event_date": "2024-07-01",
+          "its.event_period": "2024-07", "its.excess_churned": 405.2,
+          "its.excess_churned_ci_low": 284.0, "its.excess_churned_ci_high": 526.4,
+          "before_after.rate_before": 0.02387, "before_after.rate_after": 0.03042,
+          "before_after.p_value": 5e-11, "churn_rate_new": 0.094, "churn_rate_existing": 0.064,
+          "control_chart.latest_signal": "none", "control_chart.latest_period": "2025-12",
+          "target.churn_rate.status": "off track", "complaint_rate": 0.1, "csat": 3.8}
+SNAPSHOT = {"freq": "month", "latest_period": "2018-01", "churn_rate": 0.2654,
+            "churn_rate_ci_low": 0.2552, "churn_rate_ci_high": 0.2758,
+            "mean_churn_rate_per_period": 0.2654, "churn_rate_new": 0.47, "churn_rate_existing": 0.17}
+
+
+def _words(found: StageFindings) -> str:
+    return " ".join([found.headline, *(f.text for f in found.key_findings), *found.unavailable])
+
+
+def test_formatters():
+    assert fmt.pct(0.1234) == "12.3%" and fmt.pct(None) == fmt.MISSING
+    assert fmt.pct_ci(0.0887, 0.0773, 0.1016) == "8.9% (95% CI 7.7–10.2%)"
+    assert fmt.ratio_ci(1.557, 1.3196, 1.8377) == "1.56 (95% CI 1.32–1.84)"
+    assert fmt.pvalue(5e-11) == "p < 0.001" and fmt.pvalue(0.0123) == "p = 0.012"
+    assert fmt.money(124904.27) == "124,904" and fmt.money(22.526) == "22.53"
+    assert fmt.money(1234567, "元") == "1,234,567 元"
+    assert fmt.count(530.9999999) == "531" and fmt.plural(1, "row") == "1 row"
+    assert fmt.get({"a": float("nan"), "b": "-"}, "a", 0) == 0 and fmt.get({"b": "-"}, "b") is None
+
+
+def test_indicators_headline_is_the_change_effect_with_its_interval():
+    found = narrate.build("10_indicators", CHANGE, dataset="synthetic", context={})
+    assert found.headline.startswith("Churn rose after the business change on 2024-07-01: "
+                                     "1.56 (95% CI 1.32–1.84) times")
+    assert "about 405 extra customers lost (95% CI 284–526)" in found.headline
+    assert any("per month was 2.39% before and 3.04% after" in f.text for f in found.key_findings)
+    assert not found.unavailable and 3 <= len(found.key_findings) <= 6
+
+
+def test_no_clear_change_when_the_interval_covers_one():
+    figs = {**CHANGE, "its.level_ratio": 1.05, "its.level_ratio_ci_low": 0.9,
+            "its.level_ratio_ci_high": 1.2}
+    found = narrate.build("10_indicators", figs, dataset="x", context={})
+    assert found.headline.startswith("No clear change in churn after the business change")
+
+
+def test_snapshot_churn_is_named_for_what_it_is():
+    found = narrate.build("10_indicators", SNAPSHOT, dataset="telco",
+                          context={"snapshot": "2018-01-31"})
+    assert "left in the snapshot month (2018-01)" in found.headline
+    assert any("change-impact analysis" in u for u in found.unavailable)
+    assert any("tickets or surveys" in u for u in found.unavailable)
+
+
+def test_causes_names_association_and_skips_collinear_or_null_terms():
+    figs = {"driver_model.ratio": "hazard ratio",
+            "driver_model.complaint_90d.ratio": 2.34, "driver_model.complaint_90d.ci_low": 2.14,
+            "driver_model.complaint_90d.ci_high": 2.55, "driver_model.complaint_90d.p_value": 1e-40,
+            "driver_model.region[east].ratio": 1.07, "driver_model.region[east].ci_low": 0.9,
+            "driver_model.region[east].ci_high": 1.2, "driver_model.region[east].p_value": 1e-50,
+            "reasons.top1": "price", "reasons.top1_share": 0.2532}
+    found = narrate.build("20_causes", figs, dataset="synthetic", context={})
+    assert found.headline == ("The most common exit reason is price, given by 25.3% of the "
+                              "churners who stated one.")
+    text = found.key_findings[0].text
+    assert "complaint 90d, hazard ratio 2.34 (95% CI 2.14–2.55)" in text and "not proof of cause" in text
+    no_reasons = narrate.build("20_causes", {k: v for k, v in figs.items() if not k.startswith("reasons")},
+                               dataset="telco", context={})
+    assert no_reasons.headline.startswith("The strongest association")
+    assert any("no reason for leaving" in u for u in no_reasons.unavailable)
+
+
+def test_survival_median_wording_by_case():
+    base = {"km_survival.12": 0.843, "km_survival_lower.12": 0.834, "km_survival_upper.12": 0.852,
+            "time_unit": "months"}
+    telco = narrate.build("30_survival", {**base, "km_median_label": "not reached"},
+                          dataset="telco", context={})
+    assert telco.headline.startswith("84.3% (95% CI 83.4–85.2%) of customers are still customers 12 months")
+    assert "median lifetime is not reached" in _words(telco)
+    cdnow = narrate.build("30_survival", {"km_survival.3": 0.383, "km_median": 0.0,
+                                          "km_median_label": "0.0", "time_unit": "months"},
+                          dataset="cdnow", context={"kind": "non-contractual"})
+    assert "3 months" in cdnow.headline and "never bought again" in _words(cdnow)
+
+
+def test_clv_money_carries_the_currency_and_snapshot_caveat():
+    figs = {"cost_of_churn.lost_profit": 435988.26, "cost_of_churn.annual_churn_rate": 0.2658,
+            "cost_of_churn.lost_customers": 1869.0, "customer_equity": 3567460.58,
+            "clv.mean": 689.5, "clv.median": 700.9,
+            "clv.definition": "residual lifetime value of active customers (survival curve)"}
+    found = narrate.build("50_clv", figs, dataset="telco",
+                          context={"currency": "元", "snapshot": "2018-01-31", "kind": "contractual"})
+    assert found.headline.startswith("Churn costs about 435,988 元 of profit a year (1,869 customers")
+    assert "3,567,461 元" in found.headline
+    assert "indicative" in found.key_findings[0].text
+
+
+@pytest.mark.parametrize("stage", list(narrate.BUILDERS))
+def test_every_builder_survives_empty_figures(stage):
+    found = narrate.build(stage, {}, dataset="x", context={})
+    assert found.headline and not re.search(r"\b(nan|None)\b", _words(found))
+
+
+def test_findings_box_opens_the_report_and_links_sections(tmp_path):
+    page = ("<html><head><title>Notebook</title></head><body><main><h1 id='t'>Indicators</h1>"
+            "<p>intro</p><h2 id=\"How-many?\">How many customers do we lose, per period?</h2>"
+            "<img src='data:image/png;base64,AAA'></main></body></html>")
+    found = StageFindings("10_indicators", "synthetic", "Churn rose.",
+                          [Finding("Latest churn 8.9%.", "How many customers do we lose")],
+                          ["Not available for this dataset: x, because y."], "the truth")
+    out = decorate_report(page, dataset="synthetic", stage="10_indicators", found=found)
+    assert "<title>Indicators and change impact — synthetic</title>" in out
+    assert out.index("cr-findings'") > out.index("</h1>") and out.index("cr-findings'") < out.index("<p>intro")
+    assert "href='#How-many?'" in out and "Not available for this dataset: x" in out
+    assert 'alt="Figure: How many customers do we lose, per period?"' in out
+    ds = tmp_path / "synthetic"
+    ds.mkdir()
+    (ds / "10_indicators.html").write_text(out)
+    found.write(ds / "10_indicators.findings.json")
+    summary = render_summary(tmp_path, "synthetic").read_text()
+    assert "How many customers do we lose, and is it getting worse?" in summary
+    assert "Churn rose." in summary and "10_indicators.html#How-many?" in summary
+    assert StageFindings.read(ds / "10_indicators.findings.json") == found
+    assert json.loads((ds / "10_indicators.findings.json").read_text())["headline"] == "Churn rose."
