@@ -18,7 +18,8 @@ import pytest
 
 from churn_research import clv
 from churn_research.model import ChurnDataError
-from churn_research.synthetic import generate
+from churn_research.sources import load
+from churn_research.sources.synthetic import generate
 
 
 # ---- textbook formulas ----------------------------------------------------------------------
@@ -356,3 +357,24 @@ def test_at_risk_value():
                    "share_of_customers": 0.5}
     flags = pd.Series([True, False, False, False], index=values.index)
     assert clv.at_risk_value(values, flags)["total"] == 100.0
+
+
+def test_scenarios_project_the_customers_active_at_the_observation_end():
+    """Issue 13 #1: the scenario base is the current customers, not everyone at risk at the start
+    of the churn window (telco: 5,174 active, not 7,032)."""
+    data = load("telco")
+    inputs = clv.churn_cost_inputs(data, months=1, value_col="monthly_charges")
+    assert inputs["at_risk"] == 7032 and inputs["active"] == 5174
+    assert inputs["active"] == int(data.customers["end_date"].isna().sum())
+
+
+def test_inferred_churn_window_ends_where_lapses_are_still_visible():
+    """Issue 13 #2: with churn inferred after 180 days without a purchase, no exit after
+    observation_end - 180 days can be seen, so the churn window ends there."""
+    data = load("cdnow", sample=True, inactivity_days=180)
+    inputs = clv.churn_cost_inputs(data, months=9)
+    assert inputs["window_end"] == data.observation_end - pd.Timedelta(days=180)
+    assert inputs["window_start"] == pd.Timestamp("1997-04-01")
+    ends = pd.to_datetime(data.customers["end_date"])
+    assert ends.max() <= inputs["window_end"]  # the rule dates no lapse later than that
+    assert 0.3 < inputs["churn_rate"] < 0.6 and inputs["annual_churn_rate"] > inputs["churn_rate"]

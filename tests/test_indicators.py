@@ -332,6 +332,15 @@ def test_targets_status():
     assert cut["expected_now"].iloc[0] == pytest.approx(0.10 - 0.005 * 91 / 183)
     assert cut["status"].iloc[0] == "off track"
     assert cut["detail"].iloc[0] == "behind the straight path to the target"
+    # issue 13 #10: with the intervals of the series, a miss within sampling error is no verdict
+    ci = series.assign(churn_rate_ci_low=[0.09, 0.088, 0.087, 0.086],
+                       churn_rate_ci_high=[0.11, 0.108, 0.107, 0.106])
+    cut = ind.target_table(ci, {"churn_rate": {"change": -0.05, "from": "2025-03-31",
+                                               "by": "2025-09-30"}}, as_of="2025-06-30")
+    assert cut["status"].iloc[0] == "not distinguishable from target"
+    assert "(0.09751) lies inside the 95% interval of the actual value (0.088–0.108)" in cut["detail"].iloc[0]
+    missed = ind.target_table(ci, {"churn_rate": {"value": 0.05, "by": "2025-12-31"}}, as_of="2025-12-31")
+    assert missed["status"].iloc[0] == "off track"   # 0.05 is far outside 0.086–0.106
 
 
 @pytest.mark.million

@@ -311,6 +311,10 @@ def test_gains_and_calibration_known_answer():
     g = S.gains_table(y, p)
     assert g.loc[0, "lift"] == pytest.approx(10.0)
     cal = S.calibration_table(np.r_[np.ones(50), np.zeros(50)], np.full(100, 0.5), n_bins=10)
+    # one decile convention (issue 13 #9): decile 1 = riskiest in both tables
+    risky = S.calibration_table(y, p)
+    assert list(risky["decile"]) == list(g["decile"]) == list(range(1, 11))
+    assert risky.loc[0, "predicted"] > risky.loc[9, "predicted"] and risky.loc[0, "observed"] == 1.0
     assert S.expected_calibration_error(np.r_[np.ones(50), np.zeros(50)], np.full(100, 0.5)) \
         == pytest.approx(np.average(cal["gap"].abs(), weights=cal["customers"]))
 
@@ -497,12 +501,13 @@ def test_cross_sectional_design_hides_status():
 
 
 def test_calibration_sentence_names_the_worst_decile():
-    cal = pd.DataFrame({"bin": [0, 1, 2], "predicted": [0.02, 0.10, 0.27],
-                        "observed": [0.03, 0.11, 0.17]})
+    cal = pd.DataFrame({"decile": [1, 2, 3], "predicted": [0.27, 0.10, 0.02],
+                        "observed": [0.17, 0.11, 0.03]})
     cal["gap"] = cal["observed"] - cal["predicted"]
     assert "recalibrated" in S.calibration_sentence(cal, ece=0.08)
     text = S.calibration_sentence(cal, ece=0.02)
-    assert "risk decile 3 of 3" in text and "27% against 17%" in text and "overstated" in text
+    assert "risk decile 1 of 3 (1 = highest risk)" in text and "27% against 17%" in text
+    assert "overstated" in text
     ok = cal.assign(observed=cal["predicted"] + 0.01, gap=0.01)
     assert "in every risk decile" in S.calibration_sentence(ok, ece=0.01)
 

@@ -63,11 +63,23 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
     Returns
     -------
     dict
-        The keys of :func:`churn_window` plus ``annual_revenue_per_customer`` and
-        ``revenue_source`` ("transactions" or the column name).
+        The keys of :func:`churn_window` plus ``annual_revenue_per_customer``,
+        ``revenue_source`` ("transactions" or the column name) and ``active`` (the customers
+        still customers at the observation end: the base a retention scenario projects).
+
+    Notes
+    -----
+    With churn inferred from inactivity (non-contractual data) a lapse is dated at the last
+    purchase and only seen ``inactivity_days`` later, so no exit after ``observation_end -
+    inactivity_days`` can be observed: the window ends there, not at the observation end (a
+    window reaching the observation end would hold months without visible exits and understate
+    churn).
     """
     cust = data.customers
-    win = churn_window(cust, observation_end=data.observation_end, months=months)
+    window_end = pd.Timestamp(data.observation_end)
+    if data.kind == "non-contractual":
+        window_end = window_end - pd.Timedelta(days=data.inactivity_days)
+    win = churn_window(cust, observation_end=window_end, months=months)
     start = pd.to_datetime(cust["start_date"])
     end = pd.to_datetime(cust["end_date"])
     w0, w1 = win["window_start"], win["window_end"]
@@ -87,7 +99,10 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
                              table="customers", column=value_col,
                              fix="load the transactions or name the monthly revenue column "
                                  "with value_col=.")
-    return {**win, "annual_revenue_per_customer": revenue, "revenue_source": source}
+    obs = pd.Timestamp(data.observation_end)
+    active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
+    return {**win, "annual_revenue_per_customer": revenue, "revenue_source": source,
+            "active": active}
 
 
 def default_calibration_end(transactions: pd.DataFrame, observation_end) -> pd.Timestamp:

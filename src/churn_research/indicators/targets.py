@@ -31,7 +31,8 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     Columns: ``period``, ``period_start``, ``period_end``, ``partial``, ``churn_rate``,
     ``retention_rate`` and, when their tables exist, ``complaint_rate``, ``share_complaining``,
     ``csat``, ``share_satisfied``, ``nps``, ``recommendation_rate``, ``repeat_purchase_rate``,
-    ``grr``, ``nrr`` (on all transaction revenue). ``recurring_col`` is passed to
+    ``grr``, ``nrr`` (on all transaction revenue), and the 95% interval of each rate that has
+    one (``<indicator>_ci_low`` / ``_ci_high``). ``recurring_col`` is passed to
     :func:`repeat_purchase_table` (recurring invoices are not purchase decisions).
     """
     data = _as_data(data)
@@ -39,15 +40,25 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     ct = churn_table(data, **kw)
     out = ct[["period", "period_start", "period_end", "partial", "churn_rate",
               "retention_rate"]].copy()
+    out["churn_rate_ci_low"], out["churn_rate_ci_high"] = ct["churn_ci_low"], ct["churn_ci_high"]
+    out["retention_rate_ci_low"] = ct["retention_ci_low"]
+    out["retention_rate_ci_high"] = ct["retention_ci_high"]
     if data.has("tickets") and "kind" in data.tickets.columns:
         t = complaint_table(data, **kw)
         out["complaint_rate"] = t["complaint_rate"].to_numpy()
         out["share_complaining"] = t["share_complaining"].to_numpy()
+        for side in ("low", "high"):
+            out[f"share_complaining_ci_{side}"] = t[f"share_complaining_ci_{side}"].to_numpy()
     if data.has("surveys"):
         s = satisfaction_table(data, satisfied_min=satisfied_min, **kw)
         for col in ("csat", "share_satisfied", "nps", "recommendation_rate"):
             if col in s:
                 out[col] = s[col].to_numpy()
+        for col, ci in (("csat", "csat"), ("share_satisfied", "share_satisfied"), ("nps", "nps"),
+                        ("recommendation_rate", "recommendation")):
+            for side in ("low", "high"):
+                if f"{ci}_ci_{side}" in s:
+                    out[f"{col}_ci_{side}"] = s[f"{ci}_ci_{side}"].to_numpy()
     if data.has("transactions"):
         r = repeat_purchase_table(data, recurring_col=recurring_col, **kw)
         out["repeat_purchase_rate"] = r["repeat_purchase_rate"].to_numpy()
@@ -98,13 +109,16 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
         ``period`` (the evaluated period), ``actual``, ``expected_now`` (where a straight path
         from baseline to target would be at that period's end), ``change_needed`` (target -
         actual, 0 if met), ``change_needed_rel`` (relative to actual), ``status``
-        (``"on track"`` / ``"off track"``) and ``detail``.
+        (``"on track"`` / ``"off track"`` / ``"not distinguishable from target"``) and ``detail``.
 
     Notes
     -----
     Status: ``on track`` if the target is already met, or if the deadline is still ahead and
     the actual value is at least as good as the straight path from the baseline to the target;
-    ``off track`` otherwise (including a passed deadline with the target missed).
+    ``not distinguishable from target`` when it is not, but the value it is judged against (the
+    target once the deadline has passed, else the straight path's value now) lies inside the 95%
+    interval of the actual value (sampling error alone could explain the gap); ``off track``
+    otherwise (including a passed deadline with the target clearly missed).
     """
     rows = []
     as_pos = _period_at(series, as_of if as_of is not None else pd.to_datetime(series["period_end"]).max())
@@ -157,8 +171,20 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
             span = (by - b_end).days
             frac = 1.0 if span <= 0 else float(np.clip((a_end - b_end).days / span, 0, 1))
             expected = baseline + frac * (target - baseline)
+        lo_col, hi_col = f"{name}_ci_low", f"{name}_ci_high"
+        ci = ((float(series[lo_col].iloc[a_pos]), float(series[hi_col].iloc[a_pos]))
+              if lo_col in series and hi_col in series else (np.nan, np.nan))
+        # what the actual value is judged against: the target once the deadline has passed,
+        # else the straight path's value now
+        reference = target if a_end >= by or np.isnan(expected) else expected
+        covered = not np.isnan(ci[0]) and ci[0] <= reference <= ci[1]
         if met:
             status, detail = "on track", "target already met"
+        elif covered and not better(actual, reference):
+            status = "not distinguishable from target"
+            detail = (f"the {'target' if reference == target else 'straight path to the target'} "
+                      f"({reference:.4g}) lies inside the 95% interval of the actual value "
+                      f"({ci[0]:.4g}–{ci[1]:.4g})")
         elif a_end >= by:
             status, detail = "off track", "deadline passed, target missed"
         elif not np.isnan(expected) and better(actual, expected):

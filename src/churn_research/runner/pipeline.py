@@ -35,7 +35,7 @@ import yaml
 from nbconvert import HTMLExporter
 
 from churn_research.narrate.findings import StageFindings
-from churn_research.runner.findings_html import decorate_report, render_summary, stage_findings
+from churn_research.runner.findings_html import decorate_report, stage_findings
 from churn_research.runner.registry import readme_table, stage_names
 from churn_research.runner.report import render_index
 from churn_research.sources import sha256
@@ -224,11 +224,7 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
 
 def build_index(*, root: Path = ROOT) -> Path:
     """Write each dataset's ``summary.html`` and ``reports/index.html`` linking every report."""
-    reports = root / "reports"
-    if reports.exists():
-        for ds in sorted(p for p in reports.iterdir() if p.is_dir() and p.name != "bench"):
-            render_summary(reports, ds.name)
-    return render_index(reports)
+    return render_index(root / "reports")
 
 
 def main(argv: list[str] | None = None) -> int:

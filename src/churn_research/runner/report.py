@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_research.runner.findings_html import render_summary
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
 
@@ -108,7 +109,7 @@ def _headline(ds: Path, stage: str) -> tuple[str, str]:
 
 
 def render_index(reports: str | Path) -> Path:
-    """Write ``reports/index.html``, the landing page: per dataset (synthetic first) the headline
+    """Write each dataset's ``summary.html`` and ``reports/index.html``, the landing page: per dataset (synthetic first) the headline
     of each stage linked to its report, the one-page summary, status, what the estimates were
     checked against, and each run's provenance one click away.
 
@@ -122,6 +123,7 @@ def render_index(reports: str | Path) -> Path:
     datasets = sorted((p for p in reports.iterdir() if p.is_dir() and p.name != "bench"),
                       key=lambda p: _dataset_order(p.name))
     for ds in datasets:
+        render_summary(reports, ds.name)
         stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
                         | {p.name.split(".")[0] for p in ds.glob("*.failed.json")})
         if not stages:

@@ -342,15 +342,17 @@ def _risk_bins(p, n_bins: int) -> np.ndarray:
 
 
 def calibration_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed churn rate per decile of predicted risk (lowest risk first).
+    """Mean predicted vs observed churn rate per decile of predicted risk.
 
-    Returns ``bin``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed - predicted)
-    and a Wilson 95% interval of the observed rate.
+    Deciles are numbered as in :func:`gains_table`, the project's one convention: ``decile`` 1 =
+    the 10% of customers with the highest predicted risk; rows run from the riskiest down.
+
+    Returns ``decile``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed -
+    predicted) and a Wilson 95% interval of the observed rate.
     """
     y = np.asarray(y, float)
     p = np.asarray(p, float)
-    b = n_bins - 1 - _risk_bins(p, n_bins)
-    df = pd.DataFrame({"bin": b, "y": y, "p": p}).groupby("bin")
+    df = pd.DataFrame({"decile": _risk_bins(p, n_bins) + 1, "y": y, "p": p}).groupby("decile")
     out = pd.DataFrame({"customers": df.size(), "predicted": df["p"].mean(),
                         "observed": df["y"].mean()})
     out["gap"] = out["observed"] - out["predicted"]
@@ -368,10 +370,10 @@ def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
 def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = 0.05) -> str:
     """What the calibration table means for reading the risks, in one sentence.
 
-    ``cal`` is :func:`calibration_table` (lowest risk first). Within ``tolerance`` on average
-    and in every decile: read as probabilities. Within on average only: name the decile with the
-    largest gap and, when it is the riskiest one (where a watchlist comes from), whether its
-    risks are over- or understated. Otherwise: recalibrate.
+    ``cal`` is :func:`calibration_table` (decile 1 = highest risk). Within ``tolerance`` on
+    average and in every decile: read as probabilities. Within on average only: name the decile
+    with the largest gap and, when it is the riskiest one (where a watchlist comes from), whether
+    its risks are over- or understated. Otherwise: recalibrate.
     """
     if ece > tolerance:
         return "The probabilities should be recalibrated before being read literally."
@@ -379,9 +381,9 @@ def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = 0.
     if abs(worst["gap"]) <= tolerance:
         return "The probabilities can be read as churn probabilities in every risk decile."
     text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
-            f"{int(worst['bin']) + 1} of {len(cal)} (1 = lowest risk) the model predicts "
+            f"{int(worst['decile'])} of {len(cal)} (1 = highest risk) the model predicts "
             f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
-    if int(worst["bin"]) != len(cal) - 1:
+    if int(worst["decile"]) != 1:
         return text + "."
     direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
     return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
