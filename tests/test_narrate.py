@@ -137,3 +137,27 @@ def test_findings_box_opens_the_report_and_links_sections(tmp_path):
     assert "Churn rose." in summary and "10_indicators.html#How-many?" in summary
     assert StageFindings.read(ds / "10_indicators.findings.json") == found
     assert json.loads((ds / "10_indicators.findings.json").read_text())["headline"] == "Churn rose."
+
+
+def test_tables_read_cleanly():
+    import numpy as np
+    import pandas as pd
+
+    from churn_research.narrate.tables import _styler_html, readable
+
+    df = pd.DataFrame({"partial": [False, True], "at_risk": [1920.0, 1945.0],
+                       "churn_rate": [0.0599, np.nan], "p_value": [1e-5, 0.2],
+                       "revenue": [1234567.8, 2.5], "note": [None, "x"],
+                       "when": pd.to_datetime(["2024-01-01", None]),
+                       "n": pd.array([1, None], dtype="Int64")})
+    out = readable(df)
+    assert out["partial"].tolist() == ["no", "yes"] and out["at_risk"].tolist() == ["1,920", "1,945"]
+    assert out.loc[1, "churn_rate"] == "–" and out.loc[0, "p_value"] == "< 0.001"
+    assert out.loc[0, "revenue"] == "1,234,568" and out.loc[1, "note"] == "x"
+    assert out.loc[0, "when"] == "2024-01-01" and out.loc[1, "when"] == "–" and out.loc[1, "n"] == "–"
+    html = readable(df)._repr_html_()
+    assert not re.search(r">\s*(NaN|None|&lt;NA&gt;|NaT|True|False)\s*<", html)
+    styled = _styler_html(df[["partial", "churn_rate"]].style.format({"churn_rate": "{:.1%}"},
+                                                                    na_rep="–"))
+    assert ">yes<" in styled and ">6.0%<" in styled and "True" not in styled
+    assert df["partial"].tolist() == [False, True]   # the input is not changed

@@ -111,6 +111,13 @@ def is_snapshot(customers: pd.DataFrame, observation_end, *, window_days: int = 
     return bool(ends.min() >= obs - pd.Timedelta(days=window_days)) and spread > window_days
 
 
+def yes_no(value):
+    """A boolean group label as a word a reader expects ("yes" / "no"); anything else as is."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    return value
+
+
 def _timestamp(value) -> pd.Timestamp | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
 

@@ -10,11 +10,15 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
+from churn_research.narrate import tables
+
 PALETTE = "colorblind"
 
 
 def set_style() -> None:
-    """Apply the house style (seaborn whitegrid, colour-blind palette, readable sizes)."""
+    """Apply the house style (seaborn whitegrid, colour-blind palette, readable sizes) and,
+    in a notebook, render every displayed DataFrame readably (:mod:`churn_research.narrate.tables`)."""
+    tables.register()
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     plt.rcParams.update(
         {

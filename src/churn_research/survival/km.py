@@ -11,7 +11,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from churn_research.model import ChurnDataError
+from churn_research.model import ChurnDataError, yes_no
 from churn_research.survival.frame import _entry
 
 
@@ -206,7 +206,7 @@ def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None =
     text = (f"Survival {verdict} by **{by}** (log-rank chi2 = {result['test_statistic']:.1f} on "
             f"{result['df']} df, {ptxt}).")
     if summary is not None and len(summary):
-        meds = ", ".join(f"{g}: {'not reached' if not np.isfinite(m) else f'{m:.1f}'}"
+        meds = ", ".join(f"{yes_no(g)}: {'not reached' if not np.isfinite(m) else f'{m:.1f}'}"
                          for g, m in summary[["group", "median"]].to_numpy())
         text += f" Median lifetime ({unit}) -- {meds}."
     if pairwise is not None and len(pairwise) > 1:

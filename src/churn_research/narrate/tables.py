@@ -1,0 +1,96 @@
+"""Tables as a reviewer reads them: no NaN / None / <NA> (a dash instead), booleans as words,
+counts as integers with thousands separators, large amounts with separators and no spurious
+decimals, p-values as ``p < 0.001``, dates without a time of day.
+
+:func:`readable` returns such a copy of a DataFrame; :func:`register` makes it how every
+DataFrame a notebook displays is rendered (``plots.set_style`` calls it), so the notebooks need
+no formatting code of their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from IPython import get_ipython
+from pandas.api import types
+from pandas.io.formats.style import Styler
+
+from churn_research.narrate.format import MISSING, pvalue
+
+__all__ = ["readable", "register"]
+
+_P_VALUE = re.compile(r"(^|_)(p|p_?value|pvalue|p_adj|p_holm)$", re.IGNORECASE)
+_NOT_COUNT = re.compile(r"rate|share|ratio|prob|risk|lift|auc|mean|median|score|pct|percent|"
+                        r"gap|hr|coef|se$|ci|lower|upper|effect|value|chi2|stat", re.IGNORECASE)
+_YES_NO = {True: "yes", False: "no"}
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+
+
+def _column(s: pd.Series, name: str) -> pd.Series:
+    if types.is_bool_dtype(s):
+        return s.map(lambda v: MISSING if _missing(v) else _YES_NO[bool(v)])
+    if types.is_datetime64_any_dtype(s):
+        return s.map(lambda v: MISSING if _missing(v) else
+                     (v.strftime("%Y-%m-%d") if v == v.normalize() else str(v)))
+    if types.is_numeric_dtype(s):
+        vals = s.astype(float)
+        finite = vals[np.isfinite(vals)]
+        if _P_VALUE.search(name):
+            return vals.map(lambda v: MISSING if np.isnan(v) else pvalue(v).removeprefix("p = ")
+                            .replace("p < ", "< "))
+        if types.is_integer_dtype(s) or (len(finite) and not _NOT_COUNT.search(name)
+                                         and (finite == np.round(finite)).all()):
+            return vals.map(lambda v: MISSING if np.isnan(v) else f"{int(round(v)):,}")
+        user = pd.get_option("display.float_format")
+        if user is not None:
+            return vals.map(lambda v: MISSING if np.isnan(v) else user(v))
+        big = len(finite) and np.nanmax(np.abs(finite)) >= 1000
+        digits = pd.get_option("display.precision")
+        return vals.map(lambda v: MISSING if np.isnan(v) else
+                        (f"{v:,.0f}" if big else f"{v:,.{digits}f}"))
+    values = s.astype(object)
+    return values.map(lambda v: MISSING if _missing(v) else
+                      (_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v))
+
+
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """A display copy of ``df`` with every cell as text a reviewer reads cleanly."""
+    out = pd.DataFrame(index=df.index, columns=df.columns, dtype=object)
+    for i, col in enumerate(df.columns):
+        name = col[-1] if isinstance(col, tuple) else col
+        out.iloc[:, i] = _column(df.iloc[:, i], str(name)).to_numpy()
+    return out
+
+
+def _html(df: pd.DataFrame) -> str:
+    return readable(df)._repr_html_()
+
+
+def _styler_html(styler: Styler) -> str:
+    """A notebook's own Styler keeps its formats; booleans read as words, missing as a dash."""
+    data = styler.data
+    bools = [c for c in data.columns if types.is_bool_dtype(data[c])
+             or (data[c].dtype == object and data[c].map(lambda v: isinstance(v, bool | np.bool_)).any())]
+    if bools:
+        styler = styler.format(lambda v: MISSING if _missing(v) else
+                               (_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v),
+                               subset=bools)
+    return styler.to_html()
+
+
+def register() -> bool:
+    """Render every DataFrame a notebook displays through :func:`readable`, and Stylers with
+    booleans as words and missing values as a dash (HTML); True when running in IPython."""
+    ip = get_ipython()
+    if ip is None:
+        return False
+    pd.set_option("styler.format.na_rep", MISSING)
+    html = ip.display_formatter.formatters["text/html"]
+    html.for_type(pd.DataFrame, _html)
+    html.for_type(Styler, _styler_html)
+    return True
