@@ -62,7 +62,7 @@ def test_no_clear_change_when_the_interval_covers_one():
 def test_snapshot_churn_is_named_for_what_it_is():
     found = narrate.build("10_indicators", SNAPSHOT, dataset="telco",
                           context={"snapshot": "2018-01-31"})
-    assert "left in the snapshot month (2018-01)" in found.headline
+    assert "left in its last month (2018-01)" in found.headline and "not the business's monthly" in found.headline
     assert any("change-impact analysis" in u for u in found.unavailable)
     assert any("tickets or surveys" in u for u in found.unavailable)
 
@@ -78,7 +78,8 @@ def test_causes_names_association_and_skips_collinear_or_null_terms():
     assert found.headline == ("The most common exit reason is price, given by 25.3% of the "
                               "churners who stated one.")
     text = found.key_findings[0].text
-    assert "complaint 90d, hazard ratio 2.34 (95% CI 2.14–2.55)" in text and "not proof of cause" in text
+    assert "a complaint in the last 90 days, hazard ratio 2.34 (95% CI 2.14–2.55)" in text
+    assert "not proof of cause" in text
     no_reasons = narrate.build("20_causes", {k: v for k, v in figs.items() if not k.startswith("reasons")},
                                dataset="telco", context={})
     assert no_reasons.headline.startswith("The strongest association")
@@ -105,7 +106,8 @@ def test_clv_money_carries_the_currency_and_snapshot_caveat():
             "clv.definition": "residual lifetime value of active customers (survival curve)"}
     found = narrate.build("50_clv", figs, dataset="telco",
                           context={"currency": "元", "snapshot": "2018-01-31", "kind": "contractual"})
-    assert found.headline.startswith("Churn costs about 435,988 元 of profit a year (1,869 customers")
+    assert found.headline.startswith("Churn costs about 435,988 元 of profit a year: at 26.6% annual "
+                                     "churn, about 1,869 of the customers active now would leave")
     assert "3,567,461 元" in found.headline
     assert "indicative" in found.key_findings[0].text
 
@@ -161,3 +163,32 @@ def test_tables_read_cleanly():
                                                                     na_rep="–"))
     assert ">yes<" in styled and ">6.0%<" in styled and "True" not in styled
     assert df["partial"].tolist() == [False, True]   # the input is not changed
+
+
+def test_reviewer_findings_watchlist_money_claims_and_truth():
+    """Findings say what a number is: the watchlist's expected loss is not its revenue, a claim
+    found in the opposite direction is contradicted, and a driver whose interval misses the
+    generator's truth says so."""
+    seg = narrate.build("40_segments", {"design": "prospective", "cv_auc": 0.73, "cv_auc_ci_low": 0.69,
+                                        "cv_auc_ci_high": 0.77, "baseline_cv_auc": 0.58,
+                                        "horizon_days": 90, "watchlist.size": 100,
+                                        "watchlist.mean_risk": 0.23,
+                                        "watchlist.value_at_risk": 20903.9,
+                                        "watchlist.annual_value": 95142.1},
+                        dataset="synthetic", context={})
+    assert any("Expected revenue lost if nothing is done: 20,904 a year" in f.text
+               and "of the 95,142 a year" in f.text for f in seg.key_findings)
+    claims = [{"claim": "age", "supported": False, "effect": 1.77, "p_value": 1e-40},
+              {"claim": "gender", "supported": False, "effect": 0.97, "p_value": 0.47},
+              {"claim": "tenure", "supported": True, "effect": 0.36, "p_value": 1e-100}]
+    causes = narrate.build("20_causes", {"claims": claims, "driver_model.ratio": "odds ratio",
+                                         "driver_model.complaint_90d.ratio": 2.3,
+                                         "driver_model.complaint_90d.ci_low": 2.1,
+                                         "driver_model.complaint_90d.ci_high": 2.5,
+                                         "driver_model.complaint_90d.p_value": 1e-9,
+                                         "truth_check.not_covered": ["complaint_90d"]},
+                           dataset="synthetic", context={})
+    words = _words(causes)
+    assert "Contradicted: older customers churn less (the group churns 1.77× as much)" in words
+    assert "Not shown: men churn less than women" in words and "without adjustment" in words
+    assert "misses the generator's true effect" in causes.headline

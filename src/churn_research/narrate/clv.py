@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, pct
+from churn_research.narrate.format import count, get, money, pct, text
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -17,11 +17,19 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     equity = get(figures, "customer_equity")
     keys, unavailable = [], []
     if lost is not None:
-        headline = (f"Churn costs about {money(lost, cur)} of profit a year "
-                    f"({count(get(figures, 'cost_of_churn.lost_customers'))} customers lost at "
-                    f"{pct(rate)} annual churn)")
-        headline += (f"; the active customers are worth {money(equity, cur)} of future profit."
-                     if equity is not None else ".")
+        base = get(figures, "cost_of_churn.customers_active", get(figures, "scenario_base_customers"))
+        headline = (f"Churn costs about {money(lost, cur)} of profit a year: at {pct(rate)} annual "
+                    f"churn, about {count(get(figures, 'cost_of_churn.lost_customers'))} of the "
+                    + (f"{count(base)} " if base is not None else "")
+                    + "customers active now would leave each year")
+        if equity is not None and context.get("kind") == "non-contractual":
+            headline += (f"; all customers are worth {money(equity, cur)} of discounted profit over "
+                         f"{text(get(figures, 'clv.horizon_years'))} years (BG/NBD × Gamma-Gamma, "
+                         "each weighted by the probability of still being active).")
+        elif equity is not None:
+            headline += f"; the active customers are worth {money(equity, cur)} of future profit."
+        else:
+            headline += "."
     else:
         headline = f"The customers are worth {money(equity, cur)} of future profit."
     if context.get("snapshot"):
@@ -44,20 +52,23 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         name = best.split(".")[1].replace("churn_minus_", "").replace("_pts", "").replace("_", ".")
         keys.append(Finding(
             f"Cutting annual churn by {name} percentage points would add about "
-            f"{money(get(figures, best), cur)} of discounted profit over the scenario horizon.",
+            f"{money(get(figures, best), cur)} of discounted profit over "
+            f"{text(get(figures, 'scenario_years'))} years.",
             "Retention scenarios"))
     at_risk = get(figures, "at_risk.value")
     if at_risk is not None:
         keys.append(Finding(
-            f"{count(get(figures, 'at_risk.customers'))} customers flagged at risk hold "
-            f"{money(at_risk, cur)} of future profit ({pct(get(figures, 'at_risk.share_of_equity'))} "
-            "of the customer equity).", "The value of customers at risk"))
+            f"{count(get(figures, 'at_risk.customers'))} customers with an at-risk tier or a warning "
+            f"signal hold {money(at_risk, cur)} of future profit "
+            f"({pct(get(figures, 'at_risk.share_of_equity'))} of the customer equity); only the part "
+            "belonging to those who would actually leave is at stake.",
+            "The value of customers at risk"))
     if get(figures, "holdout.relative_error") is not None:
+        err = get(figures, "holdout.relative_error")
         keys.append(Finding(
-            f"The BG/NBD model forecasts holdout purchases within "
-            f"{pct(abs(get(figures, 'holdout.relative_error')))} "
-            f"(correlation {get(figures, 'holdout.correlation'):.2f} across customers).",
-            "Non-contractual purchasing"))
+            f"The BG/NBD model {'under' if err < 0 else 'over'}-forecasts the holdout purchases by "
+            f"{pct(abs(err))} (correlation {get(figures, 'holdout.correlation'):.2f} across "
+            "customers): read its values as approximate.", "Non-contractual purchasing"))
     if get(figures, "derl.") is None and not any(k.startswith("derl.") for k in figures):
         unavailable.append("Not available for this dataset: survival-based value and DERL, because "
                            "the data are not contractual with a revenue per period.")

@@ -27,7 +27,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             "days without a purchase, dated at the last purchase.", "how is churn defined"))
     if context.get("snapshot"):
         keys.append(Finding("The data are one snapshot: exits are recorded only for its last "
-                            "month.", "how is churn defined"))
+                            "month." + (f" The snapshot date {context['snapshot']} is a convention "
+                                        "of this project: the public file carries no date."
+                                        if get(figures, "source") == "telco" else ""),
+                            "how is churn defined"))
     if context.get("records_start"):
         keys.append(Finding(
             f"Records start on {context['records_start']}: customers who joined earlier are known "
@@ -35,8 +38,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             "them enter at their tenure on that date.", "How did the customer base evolve"))
     dropped = get(figures, "personal_columns_dropped", 0)
     keys.append(Finding(
-        f"{count(dropped)} column(s) that may hold personal data were dropped before anything was "
-        "written." if dropped else "No columns holding personal data were found.", "Personal data"))
+        f"{plural(dropped, 'column')} that may hold personal data "
+        f"{'was' if dropped == 1 else 'were'} dropped before anything was written." if dropped else "No columns holding personal data were found.", "Personal data"))
     unavailable = ([f"Not available for this dataset: the {', '.join(absent)} table(s), because the "
                     "source has none; the stages skip what needs them."] if absent else [])
     return StageFindings("00_data", dataset, headline, keys, unavailable)

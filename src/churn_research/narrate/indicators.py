@@ -50,12 +50,18 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                   get(figures, "churn_rate_ci_high"))
     snapshot = bool(context.get("snapshot"))
     if snapshot:
-        latest_text = (f"{rate} of the customers at risk left in the snapshot month ({latest}), "
-                       "the only month in which these data record exits.")
+        latest_text = (f"{rate} of the customers in this snapshot left in its last month ({latest}): "
+                       "the dataset's churn flag, the only exits these data record. A sample enriched "
+                       "for churners gives a share, not the business's monthly churn rate.")
     else:
         latest_text = (f"Churn was {rate} in the latest complete {freq} ({latest}), against "
                        f"{pct(get(figures, 'mean_churn_rate_per_period'))} per {freq} on average "
                        f"from {text(get(figures, 'window_start'))} to {text(get(figures, 'window_end'))}.")
+    if context.get("kind") == "non-contractual" and not snapshot:
+        latest_text += (f" Churn is inferred after {context.get('inactivity_days', 180)} days without "
+                        f"a purchase, so the window ends on {text(get(figures, 'window_end'))}; in a "
+                        "single acquisition cohort the early months also hold the customers who "
+                        "never bought again, so a fall over time is partly the cohort ageing.")
     change_text, change_finding = _change(figures)
     headline = change_text or latest_text
     keys = [Finding(latest_text, "How many customers do we lose")] if change_text else []

@@ -25,26 +25,38 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     else:
         headline = "No churn-risk model could be fitted to these data."
     size = get(figures, "watchlist.size")
-    if size:
+    cur = context.get("currency", "")
+    if size and prospective:
         keys.append(Finding(
-            f"The watchlist names the {count(size)} active customers with the highest risk x value "
+            f"The watchlist names the {count(size)} active customers with the highest risk × value "
             f"(mean predicted risk {pct(get(figures, 'watchlist.mean_risk'))}), each with the "
-            "signals that put them there and a suggested action.", "The watchlist"))
+            "signals that put them there and a suggested action: start retention calls there.",
+            "The watchlist"))
+    elif size:
+        keys.append(Finding(
+            f"The watchlist names the {count(size)} current customers who most resemble those who "
+            "left, weighted by value (a descriptive score from one snapshot, not a forecast).",
+            "The watchlist"))
     lift = get(figures, "top_decile_lift")
     if lift is not None:
         keys.append(Finding(f"The riskiest tenth of customers churns {lift:.1f} times as often as "
                             "the average customer.", "The churn-risk model"))
     ece = get(figures, "ece")
-    if ece is not None:
+    if ece is not None and prospective:
         keys.append(Finding(
-            f"Predicted risks are off by {pct(ece)} on average across risk deciles (expected "
-            "calibration error).", "The churn-risk model"))
+            f"Predicted risks differ from the observed churn by {100 * ece:.1f} percentage points on "
+            "average across risk deciles (expected calibration error).", "The churn-risk model"))
     at_risk = get(figures, "tiers.at risk.churn_rate")
-    if at_risk is not None:
+    overall = get(figures, "churn_rate_in_horizon")
+    if at_risk is not None and overall is not None:
+        days = text(get(figures, "horizon_days"))
+        separates = at_risk > 1.2 * overall
         keys.append(Finding(
-            f"The 'at risk' value tier ({count(get(figures, 'tiers.at risk.customers'))} customers) "
-            f"churned {pct(at_risk)} in the horizon, against {pct(get(figures, 'churn_rate_in_horizon'))} "
-            "overall.", "Value tiers"))
+            f"The rule-based 'at risk' value tier ({count(get(figures, 'tiers.at risk.customers'))} "
+            f"customers) churned {pct(at_risk)} in the {days} days after the cutoff, against "
+            f"{pct(overall)} overall" + ("." if separates else
+                                        ": the rule does not separate churners; use the model's ranking."),
+            "Value tiers"))
     k = get(figures, "clusters.k")
     if k is not None:
         keys.append(Finding(
@@ -52,9 +64,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             f"churn rates range from {pct(get(figures, 'clusters.churn_rate_min'))} to "
             f"{pct(get(figures, 'clusters.churn_rate_max'))}.", "Behavioural clusters"))
     value = get(figures, "watchlist.value_at_risk")
-    if value is not None and size:
-        keys.append(Finding(f"The watchlist's customers bring {money(value, context.get('currency', ''))} "
-                            "of annual revenue.", "The watchlist"))
+    if value is not None and size and prospective:
+        keys.append(Finding(
+            f"Expected revenue lost if nothing is done: {money(value, cur)} a year (predicted risk × "
+            f"value), of the {money(get(figures, 'watchlist.annual_value'), cur)} a year these "
+            f"{count(size)} customers bring.", "The watchlist"))
     unavailable = []
     if not prospective:
         unavailable.append("Not available for this dataset: early-warning signals and a forward-"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, pct_ci, pvalue, ratio_ci, text
+from churn_research.narrate.format import count, get, pct_ci, plural, pvalue, ratio_ci, text
 
 
 def _horizons(figures) -> list[float]:
@@ -24,7 +24,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         tag = f"{h:g}"
         s = pct_ci(get(figures, f"km_survival.{tag}"), get(figures, f"km_survival_lower.{tag}"),
                    get(figures, f"km_survival_upper.{tag}"))
-        headline = f"{s} of customers are still customers {tag} {unit} after they start (Kaplan–Meier)."
+        if context.get("kind") == "non-contractual":
+            headline = (f"{s} of customers bought again at least {tag} {unit} after their first "
+                        "purchase (time to the last purchase, Kaplan–Meier).")
+        else:
+            headline = (f"{s} of customers are still customers {tag} {unit} after they start "
+                        "(Kaplan–Meier).")
     else:
         headline = "Too few customers are followed long enough to estimate retention."
     median = get(figures, "km_median_label")
@@ -33,7 +38,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                             "(the median lifetime is not reached).", "How long do customers stay"))
     elif median is not None and context.get("kind") == "non-contractual" and get(figures, "km_median") == 0:
         keys.append(Finding("More than half of the customers never bought again after their first "
-                            "purchase (median time to the last purchase: 0).",
+                            f"purchase (median time to the last purchase: 0 {unit}).",
                             "How long do customers stay"))
     elif median is not None:
         keys.append(Finding(f"Half of the customers have left by {median} {unit} (median lifetime).",
@@ -52,17 +57,20 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     if violations:
         strata = get(figures, "ph_remedy_strata") or []
         keys.append(Finding(
-            f"Proportional hazards fails for {len(violations)} Cox term(s); the report reads the "
-            + (f"model stratified by {', '.join(strata)} " if strata else "stratified model ")
+            f"Proportional hazards fails for {plural(len(violations), 'Cox term')}; the report reads "
+            "the " + (f"model stratified by {', '.join(s.replace('_', ' ') for s in strata)} "
+                      if strata else "stratified model ")
             + "instead of their single hazard ratios.", "proportional-hazards assumption"))
     truncated = get(figures, "left_truncated", 0)
     if truncated:
         keys.append(Finding(f"{count(truncated)} customers joined before the records begin and enter "
                             "the risk set at their tenure then (left truncation).",
                             "The data on the survival time scale"))
-    if get(figures, "cox_concordance") is not None:
+    concordance = get(figures, "cox_concordance")
+    if concordance is not None:
         keys.append(Finding(f"The Cox model ranks who leaves first with concordance "
-                            f"{get(figures, 'cox_concordance'):.2f} (0.5 = chance).",
+                            f"{concordance:.2f} (0.5 = chance"
+                            + ("; barely better than chance)." if concordance < 0.6 else ")."),
                             "Which drivers move the hazard"))
     if not any(k.startswith("sbg.") for k in figures):
         unavailable.append("Not available for this dataset: the cohort projection with the sBG "

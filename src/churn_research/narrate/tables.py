@@ -60,7 +60,12 @@ def _column(s: pd.Series, name: str) -> pd.Series:
 
 def readable(df: pd.DataFrame) -> pd.DataFrame:
     """A display copy of ``df`` with every cell as text a reviewer reads cleanly."""
-    out = pd.DataFrame(index=df.index, columns=df.columns, dtype=object)
+    index = df.index
+    if not isinstance(index, pd.MultiIndex) and (types.is_bool_dtype(index) or (
+            index.dtype == object and any(isinstance(v, bool | np.bool_) for v in index))):
+        index = pd.Index([_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v for v in index],
+                         name=index.name)
+    out = pd.DataFrame(index=index, columns=df.columns, dtype=object)
     for i, col in enumerate(df.columns):
         name = col[-1] if isinstance(col, tuple) else col
         out.iloc[:, i] = _column(df.iloc[:, i], str(name)).to_numpy()

@@ -90,7 +90,9 @@ td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-
 th{background:#f6f6f6} .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
 details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
-.scroll{overflow-x:auto} @media (max-width:600px){body{margin:1rem auto} td,th{padding:.25rem}}
+.scroll{overflow-x:auto}
+@media (max-width:600px){body{margin:1rem auto} table,tbody,tr,td{display:block;width:100%}
+  tr:first-child{display:none} tr{border-bottom:1px solid #ddd;padding:.4rem 0} td{border:0;padding:.1rem 0}}
 """
 
 
