@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from churn_research import clv
-from churn_research.model import ChurnDataError
+from churn_research.model import ChurnData, ChurnDataError
 from churn_research.sources import load
 from churn_research.sources.synthetic import generate
 
@@ -339,15 +339,11 @@ def test_churn_window_and_inputs():
     assert (win["at_risk"], win["lost"]) == (3, 1)  # a, b, c at risk; b lost; d joined later
     assert win["churn_rate"] == pytest.approx(1 / 3)
 
-    class Data:  # a minimal ChurnData stand-in
-        pass
-
-    data = Data()
-    data.customers, data.observation_end = customers, obs
-    data.has = lambda table: False
+    data = ChurnData(customers=customers, observation_end=obs)
     inputs = clv.churn_cost_inputs(data, months=12)
     assert inputs["annual_revenue_per_customer"] == pytest.approx(12 * 20.0)
     assert inputs["revenue_source"] == "monthly_revenue"
+    assert inputs["active"] == 2   # a and c are still customers at the observation end
 
 
 def test_at_risk_value():
