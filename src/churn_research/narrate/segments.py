@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, pct, text
+from churn_research.segments.report import (
+    CALIBRATION_TOLERANCE,
+    WEAK_SIGNAL_LIFT,
+    SignalCheck,
+    cluster_separation,
+    cluster_silhouette,
+    risk_consistent,
+)
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -75,3 +87,278 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                            "looking risk model, because the data are one snapshot without an "
                            "activity history.")
     return StageFindings("40_segments", dataset, headline, keys[:6], unavailable)
+
+
+# Section sentences (markdown), from the stage's result objects
+# ---------------------------------------------------------------------------------------------
+def _model_name(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def score_label(column: str) -> str:
+    """``"r_score"`` -> ``"R score"`` (axis and sentence label of an RFM score)."""
+    return f"{column[0].upper()} score"
+
+
+def label_text(design: str, horizon_days: int) -> str:
+    """What the churn rate of a table is: churn in the horizon, or the dataset's flag."""
+    if design == "prospective":
+        return f"churn rate in the {horizon_days} days after the cutoff"
+    return "churn rate (the dataset's churn flag)"
+
+
+def data_text(data: ChurnData, *, dataset: str, design: str, cutoff, horizon_days: int,
+              churned: pd.Series) -> str:
+    """The data, the design, the cutoff and the label, with the churn rate it gives."""
+    if design == "prospective":
+        label = ("(no purchase in that window: churn is not observed in a purchase log) "
+                 if data.kind == "non-contractual" else "(a cancellation in that window) ")
+        what = (f"Features are computed at the cutoff **{cutoff.date()}** from data dated on or "
+                f"before it; the label is *churned within {horizon_days} days after it* {label}"
+                f"among the **{len(churned):,}** customers active at the cutoff, of whom "
+                f"**{churned.mean():.1%}** churned.")
+    else:
+        what = (f"**Cross-sectional design.** This dataset is one snapshot ({cutoff.date()}) "
+                "without an activity history, so the features are the customers' attributes at "
+                "the snapshot and the label is the dataset's own churn flag "
+                f"({churned.mean():.1%} of {len(churned):,} customers). The model describes who "
+                "*has* churned, not who *will*: its accuracy is not a forecast accuracy.")
+    return (f"**Data:** `{dataset}` ({data.kind}), observation end {data.observation_end.date()}. "
+            + what)
+
+
+def rfm_codes_text(data: ChurnData, *, design: str, horizon_days: int) -> str:
+    """What the RFM-code table shows and what recency means for this kind of data."""
+    if not data.has("transactions"):
+        note = ("Without transactions recency is unknown (R = 'x'); F is the number of months as "
+                "a customer and M the monthly revenue times the months billed in the window.")
+    elif data.kind == "contractual":
+        note = ("Recency carries little information in a subscription business (every active "
+                "subscriber is invoiced monthly), so the R score mostly separates recently lost "
+                "customers from current ones.")
+    else:
+        note = "In a purchase log recency is the strongest single sign of lapsing."
+    return (f"The ten most common RFM codes among the customers with a label, with their "
+            f"{label_text(design, horizon_days)}. {note}")
+
+
+def rfm_grid_text(grid: pd.DataFrame) -> str:
+    """Where churn is highest and lowest in the RFM grid (:func:`segments.rfm_grid`)."""
+    cells = grid.stack()
+    row = grid.index.name[0].upper()
+    hot, cold = cells.idxmax(), cells.idxmin()
+    return (f"Churn rate by {row} score and F score: the highest churn ({cells.max():.0%}) is at "
+            f"{row} = {hot[0]}, F = {hot[1]}; the lowest ({cells.min():.0%}) at {row} = {cold[0]}, "
+            f"F = {cold[1]}.")
+
+
+def tier_churn_text(tiers: pd.DataFrame, *, has_transactions: bool) -> str:
+    """The tiers that churn most and least (:func:`segments.tier_summary`), and the empty ones."""
+    rated = tiers.dropna(subset=["churn_rate"])
+    rated = rated.loc[rated["customers"] > 0]
+    worst, best = rated["churn_rate"].idxmax(), rated["churn_rate"].idxmin()
+    out = (f"Churn is highest in the **{worst}** tier ({rated.loc[worst, 'churn_rate']:.1%}, 95% "
+           f"CI {rated.loc[worst, 'churn_ci_low']:.1%}–{rated.loc[worst, 'churn_ci_high']:.1%}) "
+           f"and lowest in the **{best}** tier ({rated.loc[best, 'churn_rate']:.1%}).")
+    empty = [str(t) for t in tiers.index[tiers["customers"] == 0]]
+    if empty:
+        out += f" Empty tiers: {', '.join(empty)}" + (
+            "." if has_transactions else
+            " — a snapshot has no purchase history to show who is slipping or already gone.")
+    return out
+
+
+def tier_revenue_text(tiers: pd.DataFrame) -> str:
+    """How much of the revenue the high-value and at-risk tiers hold, and the at-risk check."""
+    hv, ar = tiers.loc["high value"], tiers.loc["at risk"]
+    return (f"The high-value tier is {hv['share']:.0%} of customers but holds "
+            f"**{hv['revenue_share']:.0%}** of the trailing revenue"
+            + (f"; the at-risk tier holds {ar['revenue_share']:.0%} of it." if ar["customers"]
+               else ".")
+            + tier_check_sentence(tiers))
+
+
+def clusters_text(clusters, *, n_customers: int) -> str:
+    """The chosen number of clusters, how separated they are, and the sample they were fitted on.
+
+    ``clusters`` is a fitted :class:`segments.CustomerClusters`; ``n_customers`` the customers
+    clustered.
+    """
+    sil = cluster_silhouette(clusters)
+    out = (f"Chosen: **k = {clusters.k_}** on {', '.join(clusters.columns_)}. Mean silhouette "
+           f"{sil:.2f}: " + {
+               "clear": "clearly separated groups.",
+               "moderate": "moderately separated groups.",
+               "weak": "weak structure — the customer base is more a continuum than distinct "
+                       "groups, so read the clusters as a convenient partition."}[
+               cluster_separation(sil)])
+    if clusters.k_ == max(clusters.k_range) and cluster_separation(sil) == "weak":
+        out += (" The silhouette is still rising at the largest k tried; with so little "
+                "structure, more clusters would only cut the continuum finer.")
+    if clusters.n_fit_ < n_customers:
+        out += (f" The clusters were fitted on a random sample of {clusters.n_fit_:,} of the "
+                f"{n_customers:,} customers (seed {clusters.random_state}) and every customer "
+                "assigned to the nearest centre.")
+    return out
+
+
+def cluster_profiles_text(profiles: pd.DataFrame) -> str:
+    """The clusters that churn most and least (:meth:`CustomerClusters.profiles`)."""
+    hi, lo = profiles["churn_rate"].idxmax(), profiles["churn_rate"].idxmin()
+    return (f"Cluster {hi} churns most ({profiles.loc[hi, 'churn_rate']:.1%}; "
+            f"{profiles.loc[hi, 'distinguishing']}); cluster {lo} least "
+            f"({profiles.loc[lo, 'churn_rate']:.1%}; {profiles.loc[lo, 'distinguishing']}).")
+
+
+def model_text(model, *, n_customers: int) -> str:
+    """The best model's cross-validated AUC against the baseline, with the paired gain.
+
+    ``model`` is a fitted :class:`segments.ChurnRiskModel`; ``n_customers`` the labelled customers.
+    """
+    best = model.summary_.loc[model.best_name_]
+    base = model.summary_.loc["baseline"]
+    out = (f"Best model: **{_model_name(model.best_name_)}**, cross-validated AUC "
+           f"**{best['cv_auc']:.3f}** (95% t-interval over {model.n_splits} folds "
+           f"{best['ci_low']:.3f}–{best['ci_high']:.3f}) against {base['cv_auc']:.3f} for the "
+           f"naive baseline ({model.baseline_feature} only) and 0.5 for random ranking. Paired "
+           f"over the same folds, it gains **{best['auc_gain']:+.3f}** AUC over the baseline "
+           f"(95% CI {best['gain_ci_low']:+.3f} to {best['gain_ci_high']:+.3f}"
+           + ("; the gain is clear" if best["gain_ci_low"] > 0 else
+              "; the interval includes zero, so this sample cannot show a clear gain")
+           + f"). Inputs: {len(model.numeric_)} numeric and {len(model.categorical_)} categorical "
+           "features.")
+    if model.n_fit_ < n_customers:
+        out += (f" Trained and cross-validated on a random sample of {model.n_fit_:,} of the "
+                f"{n_customers:,} customers (seed {model.random_state}; parameter "
+                "`max_model_customers`), which is ample for these few features; the watchlist "
+                "scores every active customer.")
+    return out
+
+
+def calibration_text(model, cal: pd.DataFrame) -> str:
+    """Calibration error of the best model and how its probabilities can be read."""
+    best = model.summary_.loc[model.best_name_]
+    return (f"Calibration of the {_model_name(model.best_name_)} model: expected calibration "
+            f"error **{best['ece']:.3f}** (customer-weighted mean gap between predicted and "
+            f"observed churn over risk deciles), largest decile gap "
+            f"{best['max_calibration_gap']:.3f}. " + calibration_sentence(cal, ece=best["ece"]))
+
+
+def gains_text(model, gains: pd.DataFrame) -> str:
+    """Share of churners reached by contacting the riskiest 10% and 30% (:meth:`gains`)."""
+    best = model.summary_.loc[model.best_name_]
+    return (f"Contacting the riskiest 10% of customers reaches **{best['top_decile_capture']:.0%}**"
+            f" of the churners (lift {best['top_decile_lift']:.1f}x); the riskiest 30% reach "
+            f"{gains.loc[2, 'cum_capture']:.0%}.")
+
+
+def signals_unavailable_text(check: SignalCheck) -> str:
+    """"Not available for this dataset: …, because …" for the signals that cannot be computed."""
+    missing = check.missing
+    if missing.empty:
+        return ""
+    if check.validation is None:
+        return ("Not available for this dataset: early-warning signals, because it has no "
+                "transactions, tickets or surveys (one snapshot of attributes).")
+    parts = [f"`{s}` (it needs the {t} table)" for s, t in missing.items()]
+    what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return (f"Not available for this dataset: the signal{'s' if len(parts) > 1 else ''} {what}, "
+            "because this dataset does not have " + ("those tables." if len(parts) > 1 else
+                                                     "that table."))
+
+
+def signals_text(check: SignalCheck) -> str:
+    """The strongest signal with its churn rates, and the weak ones (empty when none computed)."""
+    top = check.strongest()
+    if top is None:
+        return ""
+    v, weak = check.validated, check.weak()
+    return (f"The strongest single signal is **{top}**: customers with it churned at "
+            f"{v.loc[top, 'churn_rate_fired']:.1%} vs {v.loc[top, 'churn_rate_not_fired']:.1%} "
+            f"for comparable customers without it (x{v.loc[top, 'lift']:.1f}); it fired for "
+            f"{v.loc[top, 'share_fired']:.1%} of the customers it could fire for. "
+            + (f"Weak signals here (lift below {WEAK_SIGNAL_LIFT}): {', '.join(weak)}. "
+               if weak else "")
+            + "Signals explain *why* a customer is flagged; the model combines them with "
+            "everything else to rank.")
+
+
+def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, churned: pd.Series,
+                   design: str, horizon_days: int, path) -> str:
+    """Size, value and expected loss of the watchlist, its risks against the observed churn, its
+    signals and the most common action.
+
+    ``summary`` is :func:`segments.watchlist_summary`; ``risk`` and ``features`` are today's
+    scores and features (:func:`segments.score_customers`); ``churned`` the training label.
+    """
+    dom = {k: v for k, v in summary["dominant_signal_counts"].items() if k != "none"}
+    actions = summary["action_counts"]
+    top_action = max(actions, key=actions.get)
+    if design == "prospective":
+        compare = (f", against {churned.mean():.1%} churn observed in the {horizon_days} days "
+                   "after the training cutoff"
+                   + (" — within 3 points, consistent" if risk_consistent(risk.mean(),
+                                                                          churned.mean()) else
+                      " — a gap of more than 3 points: the base at the scoring date differs from "
+                      "the one at the training cutoff, so read the risks as a ranking more than "
+                      "as probabilities"))
+    else:
+        compare = "; one snapshot, so there is no later period to compare with"
+    return (f"The watchlist holds **{summary['size']}** of {int(features['active'].sum()):,} "
+            f"active customers with **{summary['annual_value']:,.0f}** of annual revenue "
+            f"({summary['share_of_active_value']:.1%} of the active base's); expected revenue "
+            f"lost if nothing is done (risk x value): **{summary['value_at_risk']:,.0f}**. Mean "
+            f"risk {summary['mean_risk']:.1%} (all active customers: {risk.mean():.1%}{compare}"
+            f"). {summary['with_any_signal']} have at least one warning signal"
+            + ("; the dominant ones are " + ", ".join(f"{k} ({v})" for k, v in dom.items())
+               if dom else " (no signal can be computed for this dataset)")
+            + f". Most common action: *{top_action}* ({actions[top_action]}). "
+            f"Written to `{Path(path).name}` next to the key figures.")
+
+
+def key_figures_text(flat: Mapping[str, Any], output_json) -> str:
+    """How many key figures were written, and where."""
+    return f"{len(flat)} key figures written to `{Path(output_json).name}`."
+
+
+def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = CALIBRATION_TOLERANCE) -> str:
+    """What the calibration table means for reading the risks, in one sentence.
+
+    ``cal`` is :func:`churn_research.segments.calibration_table` (decile 1 = highest risk). Within ``tolerance`` on
+    average and in every decile: read as probabilities. Within on average only: name the decile
+    with the largest gap and, when it is the riskiest one (where a watchlist comes from), whether
+    its risks are over- or understated. Otherwise: recalibrate.
+    """
+    if ece > tolerance:
+        return "The probabilities should be recalibrated before being read literally."
+    worst = cal.loc[cal["gap"].abs().idxmax()]
+    if abs(worst["gap"]) <= tolerance:
+        return "The probabilities can be read as churn probabilities in every risk decile."
+    text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
+            f"{int(worst['decile'])} of {len(cal)} (1 = highest risk) the model predicts "
+            f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
+    if int(worst["decile"]) != 1:
+        return text + "."
+    direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
+    return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
+            f"expected loss are likely {direction}.")
+
+
+def tier_check_sentence(tiers: pd.DataFrame) -> str:
+    """A caveat when the rule-based "at risk" tier does not churn more than another active tier.
+
+    ``tiers`` is :func:`churn_research.segments.tier_summary` with a ``churn_rate`` column; empty string otherwise.
+    """
+    if "churn_rate" not in tiers or "at risk" not in tiers.index:
+        return ""
+    ar = tiers.loc["at risk"]
+    if not ar["customers"] or pd.isna(ar["churn_rate"]):
+        return ""
+    others = tiers.drop(index=["at risk", "lost"], errors="ignore")
+    others = others[(others["customers"] > 0) & others["churn_rate"].notna()]
+    if others.empty or ar["churn_rate"] > others["churn_rate"].max():
+        return ""
+    top = others["churn_rate"].idxmax()
+    return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
+            f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
+            "targeting, use the risk model's ranking below rather than the tier.")

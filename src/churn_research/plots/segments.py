@@ -148,8 +148,11 @@ def gains(tables: dict[str, pd.DataFrame], *, ax=None):
                   ylabel="Churners reached (% of all churners)")
 
 
-def signal_lift(table: pd.DataFrame, *, ax=None):
-    """Churn rate of customers with vs without each early-warning signal."""
+def signal_lift(table: pd.DataFrame | None, *, ax=None):
+    """Churn rate of customers with vs without each early-warning signal (draws nothing and
+    returns None when no signal is available)."""
+    if table is None or not table["available"].any():
+        return None
     ax = _ax(ax)
     t = table.loc[table["available"], ["churn_rate_fired", "churn_rate_not_fired"]]
     t = t.rename(columns={"churn_rate_fired": "signal fired",
@@ -161,7 +164,10 @@ def signal_lift(table: pd.DataFrame, *, ax=None):
 
 
 def watchlist_signals(watchlist: pd.DataFrame, *, ax=None):
-    """How often each signal fired among watchlisted customers (and how many had none)."""
+    """How often each signal fired among watchlisted customers (and how many had none); draws
+    nothing and returns None when no watchlisted customer has a signal."""
+    if not (watchlist["n_signals"] > 0).any():
+        return None
     ax = _ax(ax)
     sig = watchlist["signals"].fillna("").str.split(", ").explode()
     counts = sig[sig != ""].value_counts()

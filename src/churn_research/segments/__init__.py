@@ -10,6 +10,7 @@ worth, and what should we do about them?* One topic per module:
 ``clusters``   :class:`CustomerClusters`
 ``signals``    :func:`early_warning_signals` and their validation
 ``watchlist``  :func:`build_watchlist`, :func:`write_watchlist`
+``report``     the tables a report section shows, its reading rules, :func:`key_figures`
 """
 
 from churn_research.segments.clusters import (
@@ -27,17 +28,29 @@ from churn_research.segments.features import (
     customer_value,
     features_at,
 )
+from churn_research.segments.report import (
+    RFM_COLUMNS,
+    SignalCheck,
+    check_signals,
+    cluster_separation,
+    cluster_silhouette,
+    grid_rows,
+    key_figures,
+    label_horizon,
+    rfm_codes,
+    rfm_overview,
+    risk_consistent,
+    tier_rules_table,
+)
 from churn_research.segments.risk import (
     LOG_FEATURES,
     ChurnRiskModel,
-    calibration_sentence,
     calibration_table,
     expected_calibration_error,
     gains_table,
     make_model,
     model_columns,
     score_customers,
-    tier_check_sentence,
     top_decile_capture,
 )
 from churn_research.segments.rules import (
@@ -101,8 +114,6 @@ __all__ = [
     "ChurnRiskModel",
     "calibration_table",
     "expected_calibration_error",
-    "calibration_sentence",
-    "tier_check_sentence",
     "gains_table",
     "score_customers",
     "top_decile_capture",
@@ -118,4 +129,16 @@ __all__ = [
     "watchlist_summary",
     "assert_no_personal_data",
     "write_watchlist",
+    "RFM_COLUMNS",
+    "SignalCheck",
+    "check_signals",
+    "cluster_separation",
+    "cluster_silhouette",
+    "grid_rows",
+    "key_figures",
+    "label_horizon",
+    "rfm_codes",
+    "rfm_overview",
+    "risk_consistent",
+    "tier_rules_table",
 ]

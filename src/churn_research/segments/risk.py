@@ -367,49 +367,6 @@ def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
     return float(np.average(t["gap"].abs(), weights=t["customers"]))
 
 
-def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = 0.05) -> str:
-    """What the calibration table means for reading the risks, in one sentence.
-
-    ``cal`` is :func:`calibration_table` (decile 1 = highest risk). Within ``tolerance`` on
-    average and in every decile: read as probabilities. Within on average only: name the decile
-    with the largest gap and, when it is the riskiest one (where a watchlist comes from), whether
-    its risks are over- or understated. Otherwise: recalibrate.
-    """
-    if ece > tolerance:
-        return "The probabilities should be recalibrated before being read literally."
-    worst = cal.loc[cal["gap"].abs().idxmax()]
-    if abs(worst["gap"]) <= tolerance:
-        return "The probabilities can be read as churn probabilities in every risk decile."
-    text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
-            f"{int(worst['decile'])} of {len(cal)} (1 = highest risk) the model predicts "
-            f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
-    if int(worst["decile"]) != 1:
-        return text + "."
-    direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
-    return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
-            f"expected loss are likely {direction}.")
-
-
-def tier_check_sentence(tiers: pd.DataFrame) -> str:
-    """A caveat when the rule-based "at risk" tier does not churn more than another active tier.
-
-    ``tiers`` is :func:`tier_summary` with a ``churn_rate`` column; empty string otherwise.
-    """
-    if "churn_rate" not in tiers or "at risk" not in tiers.index:
-        return ""
-    ar = tiers.loc["at risk"]
-    if not ar["customers"] or pd.isna(ar["churn_rate"]):
-        return ""
-    others = tiers.drop(index=["at risk", "lost"], errors="ignore")
-    others = others[(others["customers"] > 0) & others["churn_rate"].notna()]
-    if others.empty or ar["churn_rate"] > others["churn_rate"].max():
-        return ""
-    top = others["churn_rate"].idxmax()
-    return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
-            f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
-            "targeting, use the risk model's ranking below rather than the tier.")
-
-
 def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     """Lift and cumulative gains by decile of predicted risk (highest risk first).
 
