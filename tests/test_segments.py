@@ -498,23 +498,3 @@ def test_cross_sectional_design_hides_status():
     assert f.loc["b", "value"] == 360.0
     y = S.churn_label(d, design="cross-sectional")
     assert y.tolist() == [1, 0, 1, 0]
-
-
-def test_calibration_sentence_names_the_worst_decile():
-    cal = pd.DataFrame({"decile": [1, 2, 3], "predicted": [0.27, 0.10, 0.02],
-                        "observed": [0.17, 0.11, 0.03]})
-    cal["gap"] = cal["observed"] - cal["predicted"]
-    assert "recalibrated" in S.calibration_sentence(cal, ece=0.08)
-    text = S.calibration_sentence(cal, ece=0.02)
-    assert "risk decile 1 of 3 (1 = highest risk)" in text and "27% against 17%" in text
-    assert "overstated" in text
-    ok = cal.assign(observed=cal["predicted"] + 0.01, gap=0.01)
-    assert "in every risk decile" in S.calibration_sentence(ok, ece=0.01)
-
-
-def test_tier_check_sentence_only_when_at_risk_is_not_the_riskiest():
-    tiers = pd.DataFrame({"customers": [10, 20, 5], "churn_rate": [0.48, 0.58, 0.9]},
-                         index=["at risk", "regular", "lost"])
-    assert "its tier churns 48%, the regular tier 58%" in S.tier_check_sentence(tiers)
-    assert S.tier_check_sentence(tiers.assign(churn_rate=[0.7, 0.58, 0.9])) == ""
-    assert S.tier_check_sentence(tiers.drop(columns="churn_rate")) == ""

@@ -1,4 +1,8 @@
-"""Findings of 40_segments: who is at risk now, how well that can be told, and what to do."""
+"""Findings of 40_segments: who is at risk now, how well that can be told, and what to do.
+
+:func:`findings` builds the Findings box from the key figures; the ``*_text`` functions build
+the sentences of each report section from the stage's result objects (markdown).
+"""
 
 from __future__ import annotations
 
@@ -321,7 +325,8 @@ def key_figures_text(flat: Mapping[str, Any], output_json) -> str:
     return f"{len(flat)} key figures written to `{Path(output_json).name}`."
 
 
-def calibration_sentence(cal: pd.DataFrame, *, ece: float, tolerance: float = CALIBRATION_TOLERANCE) -> str:
+def calibration_sentence(cal: pd.DataFrame, *, ece: float,
+                         tolerance: float = CALIBRATION_TOLERANCE) -> str:
     """What the calibration table means for reading the risks, in one sentence.
 
     ``cal`` is :func:`churn_research.segments.calibration_table` (decile 1 = highest risk). Within ``tolerance`` on

@@ -1,0 +1,320 @@
+"""Tests of the section sentences of 40_segments (churn_research.narrate.segments) and of the
+report helpers they read (churn_research.segments.report): hand-built result tables and stand-ins
+for the fitted models, with the numbers each sentence must carry — a prospective contractual
+dataset (synthetic), one snapshot (telco, cross-sectional) and a purchase log (cdnow,
+non-contractual)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from churn_research import segments as S
+from churn_research.narrate import segments as say
+
+CUT = pd.Timestamp("2024-09-30")
+END = pd.Timestamp("2024-12-29")
+
+
+def _data(kind="contractual", transactions=True):
+    return SimpleNamespace(kind=kind, observation_end=END,
+                           has=lambda table: transactions and table == "transactions")
+
+
+def _churned(n=200, rate=0.1):
+    k = int(n * rate)
+    return pd.Series([1] * k + [0] * (n - k), index=[f"c{i}" for i in range(n)], name="churned")
+
+
+def _model(gain_ci_low=0.02, n_fit=200):
+    summary = pd.DataFrame({
+        "cv_auc": [0.81, 0.78, 0.62], "ci_low": [0.78, 0.75, 0.58], "ci_high": [0.84, 0.81, 0.66],
+        "ece": [0.021, 0.03, 0.01], "max_calibration_gap": [0.082, 0.09, 0.02],
+        "top_decile_capture": [0.35, 0.31, 0.2], "top_decile_lift": [3.5, 3.1, 2.0],
+        "auc_gain": [0.19, 0.16, 0.0], "gain_ci_low": [gain_ci_low, 0.01, 0.0],
+        "gain_ci_high": [0.25, 0.2, 0.0]},
+        index=pd.Index(["gradient_boosting", "logistic", "baseline"], name="model"))
+    return SimpleNamespace(summary_=summary, best_name_="gradient_boosting", n_splits=5,
+                           baseline_feature="tenure_days", numeric_=["a", "b", "c"],
+                           categorical_=["d"], n_fit_=n_fit, random_state=0)
+
+
+def _tiers(empty=("lost",), at_risk_rate=0.3):
+    t = pd.DataFrame({
+        "customers": [100, 300, 50, 400, 100, 0], "share": [0.1, 0.3, 0.05, 0.4, 0.1, 0.0],
+        "churn_rate": [0.05, 0.08, 0.2, 0.1, at_risk_rate, np.nan],
+        "churn_ci_low": [0.02, 0.05, 0.11, 0.07, 0.22, np.nan],
+        "churn_ci_high": [0.11, 0.12, 0.33, 0.13, 0.4, np.nan],
+        "revenue_share": [0.45, 0.25, 0.02, 0.2, 0.08, 0.0]},
+        index=pd.Index(["high value", "loyal", "new", "regular", "at risk", "lost"], name="tier"))
+    t.loc[list(empty), "customers"] = 0
+    return t
+
+
+# Data and design
+# ---------------------------------------------------------------------------------------------
+def test_data_text_prospective_contractual():
+    text = say.data_text(_data(), dataset="synthetic", design="prospective", cutoff=CUT,
+                         horizon_days=90, churned=_churned())
+    assert text.startswith("**Data:** `synthetic` (contractual), observation end 2024-12-29.")
+    assert "cutoff **2024-09-30**" in text and "*churned within 90 days after it*" in text
+    assert "(a cancellation in that window)" in text
+    assert "**200** customers active at the cutoff, of whom **10.0%** churned." in text
+
+
+def test_data_text_non_contractual_says_churn_is_a_lapse():        # cdnow
+    text = say.data_text(_data("non-contractual"), dataset="cdnow", design="prospective",
+                         cutoff=CUT, horizon_days=180, churned=_churned(400, 0.25))
+    assert "(no purchase in that window: churn is not observed in a purchase log)" in text
+    assert "**400** customers" in text and "**25.0%** churned" in text
+
+
+def test_data_text_cross_sectional_is_not_a_forecast():            # telco
+    text = say.data_text(_data(transactions=False), dataset="telco", design="cross-sectional",
+                         cutoff=CUT, horizon_days=90, churned=_churned(1000, 0.265))
+    assert "**Cross-sectional design.** This dataset is one snapshot (2024-09-30)" in text
+    assert "(26.5% of 1,000 customers)" in text and "not a forecast accuracy" in text
+    assert "cutoff **" not in text
+
+
+# RFM
+# ---------------------------------------------------------------------------------------------
+def test_rfm_codes_text_by_kind_and_design():
+    contractual = say.rfm_codes_text(_data(), design="prospective", horizon_days=90)
+    assert "with their churn rate in the 90 days after the cutoff." in contractual
+    assert "subscription business" in contractual
+    cdnow = say.rfm_codes_text(_data("non-contractual"), design="prospective", horizon_days=180)
+    assert "In a purchase log recency is the strongest single sign of lapsing." in cdnow
+    telco = say.rfm_codes_text(_data(transactions=False), design="cross-sectional",
+                               horizon_days=90)
+    assert "churn rate (the dataset's churn flag)" in telco and "(R = 'x')" in telco
+
+
+def test_rfm_grid_text_names_the_hottest_and_coldest_cells():
+    feats = pd.DataFrame({"r_score": [1, 1, 5, 5, 3, 3], "f_score": [1, 1, 5, 5, 2, 2]},
+                         index=list("abcdef"))
+    churned = pd.Series([1, 1, 0, 0, 1, 0], index=list("abcdef"))
+    assert S.grid_rows(feats) == "r_score"
+    assert S.grid_rows(feats.assign(r_score=1)) == "m_score"
+    grid = S.rfm_grid(feats, churned, rows="r_score", cols="f_score")
+    assert say.score_label(grid.index.name) == "R score"
+    assert say.rfm_grid_text(grid) == (
+        "Churn rate by R score and F score: the highest churn (100%) is at R = 1, F = 1; "
+        "the lowest (0%) at R = 5, F = 5.")
+
+
+# Tiers
+# ---------------------------------------------------------------------------------------------
+def test_tier_churn_text_with_interval_and_empty_tiers():
+    text = say.tier_churn_text(_tiers(), has_transactions=True)
+    assert text == ("Churn is highest in the **at risk** tier (30.0%, 95% CI 22.0%–40.0%) and "
+                    "lowest in the **high value** tier (5.0%). Empty tiers: lost.")
+    snapshot = say.tier_churn_text(_tiers(empty=("at risk", "lost")), has_transactions=False)
+    assert "highest in the **new** tier (20.0%" in snapshot
+    assert "Empty tiers: at risk, lost — a snapshot has no purchase history" in snapshot
+
+
+def test_tier_revenue_text_and_the_at_risk_check():
+    assert say.tier_revenue_text(_tiers()) == (
+        "The high-value tier is 10% of customers but holds **45%** of the trailing revenue; "
+        "the at-risk tier holds 8% of it.")
+    weak = say.tier_revenue_text(_tiers(at_risk_rate=0.15))
+    assert "its tier churns 15%, the new tier 20%" in weak
+    assert say.tier_revenue_text(_tiers(empty=("at risk", "lost"))).endswith("trailing revenue.")
+
+
+def test_tier_check_sentence_only_when_at_risk_is_not_the_riskiest():
+    tiers = pd.DataFrame({"customers": [10, 20, 5], "churn_rate": [0.48, 0.58, 0.9]},
+                         index=["at risk", "regular", "lost"])
+    assert "its tier churns 48%, the regular tier 58%" in say.tier_check_sentence(tiers)
+    assert say.tier_check_sentence(tiers.assign(churn_rate=[0.7, 0.58, 0.9])) == ""
+    assert say.tier_check_sentence(tiers.drop(columns="churn_rate")) == ""
+
+
+def test_tier_rules_table_shows_the_thresholds_in_force():
+    t = S.tier_rules_table({"new_days": 90, "high_value_min_m": 4})
+    assert "parameters" not in t
+    assert t.set_index("tier").loc["new", "thresholds"] == "new_days=90"
+    assert t.set_index("tier").loc["high value", "thresholds"] == "high_value_min_m=4"
+
+
+# Clusters
+# ---------------------------------------------------------------------------------------------
+def _clusters(k, sil, k_range=(2, 3, 4), n_fit=500):
+    sel = pd.DataFrame({"silhouette": [sil] * len(k_range)}, index=list(k_range))
+    return SimpleNamespace(k_=k, selection_=sel, columns_=["frequency", "monetary"],
+                           k_range=list(k_range), n_fit_=n_fit, random_state=7, method="kmeans")
+
+
+def test_clusters_text_by_separation():
+    assert [S.cluster_separation(s) for s in (0.6, 0.5, 0.3, 0.1)] == \
+        ["clear", "clear", "moderate", "weak"]
+    clear = say.clusters_text(_clusters(3, 0.55), n_customers=500)
+    assert clear == ("Chosen: **k = 3** on frequency, monetary. Mean silhouette 0.55: clearly "
+                     "separated groups.")
+    weak = say.clusters_text(_clusters(4, 0.2), n_customers=2000)
+    assert "0.20: weak structure" in weak and "still rising at the largest k" in weak
+    assert "random sample of 500 of the 2,000 customers (seed 7)" in weak
+    assert "still rising" not in say.clusters_text(_clusters(3, 0.2), n_customers=500)
+
+
+def test_cluster_profiles_text():
+    profiles = pd.DataFrame({"churn_rate": [0.1, 0.4, 0.05],
+                             "distinguishing": ["high spend (+1.2 sd)", "low tenure (-0.8 sd)",
+                                                "high tenure (+1.0 sd)"]}, index=[1, 2, 3])
+    assert say.cluster_profiles_text(profiles) == (
+        "Cluster 2 churns most (40.0%; low tenure (-0.8 sd)); cluster 3 least "
+        "(5.0%; high tenure (+1.0 sd)).")
+
+
+# The risk model
+# ---------------------------------------------------------------------------------------------
+def test_model_text_gain_clear_or_not_and_sample():
+    text = say.model_text(_model(), n_customers=200)
+    assert "Best model: **gradient boosting**, cross-validated AUC **0.810** (95% t-interval over " \
+           "5 folds 0.780–0.840) against 0.620 for the naive baseline (tenure_days only)" in text
+    assert "gains **+0.190** AUC over the baseline (95% CI +0.020 to +0.250; the gain is clear)" \
+        in text
+    assert "Inputs: 3 numeric and 1 categorical features." in text and "sample" not in text
+    unclear = say.model_text(_model(gain_ci_low=-0.01, n_fit=100), n_customers=200)
+    assert "the interval includes zero" in unclear
+    assert "random sample of 100 of the 200 customers (seed 0" in unclear
+
+
+def test_calibration_and_gains_text():
+    cal = pd.DataFrame({"decile": [1, 2], "predicted": [0.3, 0.1], "observed": [0.22, 0.1]})
+    cal["gap"] = cal["observed"] - cal["predicted"]
+    text = say.calibration_text(_model(), cal)
+    assert text.startswith("Calibration of the gradient boosting model: expected calibration "
+                           "error **0.021**")
+    assert "largest decile gap 0.082." in text and "30% against 22% observed" in text
+    gains = pd.DataFrame({"cum_capture": [0.35, 0.5, 0.62]})
+    assert say.gains_text(_model(), gains) == (
+        "Contacting the riskiest 10% of customers reaches **35%** of the churners (lift 3.5x); "
+        "the riskiest 30% reach 62%.")
+
+
+def test_calibration_sentence_names_the_worst_decile():
+    cal = pd.DataFrame({"decile": [1, 2, 3], "predicted": [0.27, 0.10, 0.02],
+                        "observed": [0.17, 0.11, 0.03]})
+    cal["gap"] = cal["observed"] - cal["predicted"]
+    assert "recalibrated" in say.calibration_sentence(cal, ece=0.08)
+    text = say.calibration_sentence(cal, ece=0.02)
+    assert "risk decile 1 of 3 (1 = highest risk)" in text and "27% against 17%" in text
+    assert "overstated" in text
+    ok = cal.assign(observed=cal["predicted"] + 0.01, gap=0.01)
+    assert "in every risk decile" in say.calibration_sentence(ok, ece=0.01)
+
+
+# Signals
+# ---------------------------------------------------------------------------------------------
+def _signal_features():
+    n = 10
+    return pd.DataFrame({"activity_ratio": [0.1] * 4 + [1.0] * 6, "tx_baseline": [5] * n,
+                         "freq_trend": [-0.5] * 5 + [0.0] * 5, "tx_trend_window": [6] * n},
+                        index=[f"c{i}" for i in range(n)])
+
+
+def test_signals_in_a_purchase_log_without_tickets_or_surveys():     # cdnow
+    churned = pd.Series([1, 1, 1, 0, 0, 0, 0, 0, 0, 1], index=[f"c{i}" for i in range(10)])
+    check = S.check_signals(_signal_features(), churned, **S.DEFAULT_SIGNAL_THRESHOLDS)
+    assert check.missing.to_dict() == {"recent_complaint": "tickets", "low_satisfaction": "surveys"}
+    assert say.signals_unavailable_text(check) == (
+        "Not available for this dataset: the signals `recent_complaint` (it needs the tickets "
+        "table) and `low_satisfaction` (it needs the surveys table), because this dataset does "
+        "not have those tables.")
+    # activity_drop: 3 of 4 fired churned vs 1 of 6 -> x4.5; falling_frequency: 3/5 vs 1/5 -> x3
+    assert check.strongest() == "activity_drop" and check.weak() == []
+    text = say.signals_text(check)
+    assert text.startswith("The strongest single signal is **activity_drop**: customers with it "
+                           "churned at 75.0% vs 16.7% for comparable customers without it (x4.5);"
+                           " it fired for 40.0% of the customers it could fire for.")
+    assert len(check.tables) == 1 and set(check.validated.index) == {"activity_drop",
+                                                                     "falling_frequency"}
+
+
+def test_signals_weak_and_a_single_missing_table():
+    feats = _signal_features().assign(complaints_recent=0)
+    churned = pd.Series([1, 0] * 5, index=feats.index)
+    check = S.check_signals(feats, churned, **S.DEFAULT_SIGNAL_THRESHOLDS)
+    assert say.signals_unavailable_text(check) == (
+        "Not available for this dataset: the signal `low_satisfaction` (it needs the surveys "
+        "table), because this dataset does not have that table.")
+    assert "Weak signals here (lift below 1.2): " in say.signals_text(check)
+
+
+def test_signals_unavailable_in_a_snapshot():                       # telco
+    feats = pd.DataFrame({"tenure_days": [10, 400]}, index=["a", "b"])
+    check = S.check_signals(feats, pd.Series([1, 0], index=["a", "b"]),
+                            **S.DEFAULT_SIGNAL_THRESHOLDS)
+    assert check.validation is None and check.tables == () and check.strongest() is None
+    assert say.signals_unavailable_text(check) == (
+        "Not available for this dataset: early-warning signals, because it has no transactions, "
+        "tickets or surveys (one snapshot of attributes).")
+    assert say.signals_text(check) == ""
+    assert not check.definitions["available"].any()
+
+
+# Watchlist and key figures
+# ---------------------------------------------------------------------------------------------
+def _summary(dom=None):
+    return {"size": 100, "annual_value": 123456.0, "value_at_risk": 23456.0, "mean_risk": 0.31,
+            "with_any_signal": 40, "share_of_active_value": 0.052,
+            "dominant_signal_counts": dom if dom is not None else {"none": 60, "activity_drop": 40},
+            "action_counts": {"Re-engagement": 55, "Price offer": 45},
+            "tier_counts": {"high value": 70, "at risk": 30}}
+
+
+def test_watchlist_text_prospective_consistent_or_not():
+    feats = pd.DataFrame({"active": [True] * 1500 + [False] * 10})
+    risk = pd.Series([0.11] * 1500)
+    text = say.watchlist_text(_summary(), risk=risk, features=feats, churned=_churned(200, 0.1),
+                              design="prospective", horizon_days=90, path="out/watchlist.csv")
+    assert text.startswith("The watchlist holds **100** of 1,500 active customers with "
+                           "**123,456** of annual revenue (5.2% of the active base's); expected "
+                           "revenue lost if nothing is done (risk x value): **23,456**.")
+    assert ("Mean risk 31.0% (all active customers: 11.0%, against 10.0% churn observed in the "
+            "90 days after the training cutoff — within 3 points, consistent).") in text
+    assert "40 have at least one warning signal; the dominant ones are activity_drop (40)." in text
+    assert "Most common action: *Re-engagement* (55). Written to `watchlist.csv`" in text
+    gap = say.watchlist_text(_summary(), risk=risk * 2, features=feats, churned=_churned(200, 0.1),
+                             design="prospective", horizon_days=90, path="watchlist.csv")
+    assert "a gap of more than 3 points" in gap
+    assert S.risk_consistent(0.13, 0.1) and not S.risk_consistent(0.1301, 0.1)
+
+
+def test_watchlist_text_snapshot():                                 # telco
+    feats = pd.DataFrame({"active": [True] * 50})
+    text = say.watchlist_text(_summary({"none": 100}), risk=pd.Series([0.2] * 50), features=feats,
+                              churned=_churned(), design="cross-sectional", horizon_days=90,
+                              path="watchlist.csv")
+    assert "(all active customers: 20.0%; one snapshot, so there is no later period" in text
+    assert "(no signal can be computed for this dataset)" in text
+
+
+def test_key_figures_assembles_the_stage_figures():
+    feats = pd.DataFrame({"active": [True, True, False]})
+    profiles = pd.DataFrame({"churn_rate": [0.1, 0.4]})
+    check = S.SignalCheck({"activity_drop": True}, pd.DataFrame(), pd.DataFrame(
+        {"available": [True, False], "share_fired": [0.2, np.nan], "lift": [2.0, np.nan]},
+        index=["activity_drop", "recent_complaint"]))
+    figs = S.key_figures(dataset="x", data=SimpleNamespace(kind="contractual", observation_end=END),
+                         design="prospective", cutoff=CUT, horizon_days=90, features=feats,
+                         churned=_churned(10, 0.2), tiers=_tiers(), clusters=_clusters(3, 0.4),
+                         profiles=profiles, model=_model(), signals=check, watchlist=_summary())
+    assert figs["customers_at_cutoff"] == 2 and figs["churn_rate_in_horizon"] == 0.2
+    assert figs["clusters"] == {"k": 3, "method": "kmeans", "silhouette": 0.4,
+                                "churn_rate_max": 0.4, "churn_rate_min": 0.1}
+    assert figs["cv_auc"] == 0.81 and figs["baseline_cv_auc"] == 0.62
+    assert figs["cv_auc_interval"] == "95% t-interval over 5 stratified folds"
+    assert figs["signals"] == {"activity_drop": {"share_fired": 0.2, "lift": 2.0}}
+    assert figs["tiers"]["at risk"]["customers"] == 100
+    assert figs["watchlist"]["size"] == 100 and figs["watchlist"]["tiers"]["at risk"] == 30
+    no_signals = S.key_figures(**{**dict(dataset="x", data=SimpleNamespace(
+        kind="contractual", observation_end=END), design="cross-sectional", cutoff=CUT,
+        horizon_days=90, features=feats, churned=_churned(10, 0.2), tiers=_tiers(),
+        clusters=_clusters(3, 0.4), profiles=profiles, model=_model(),
+        watchlist=_summary()), "signals": S.SignalCheck({}, pd.DataFrame(), None)})
+    assert "signals" not in no_signals
