@@ -46,7 +46,8 @@ All functions are vectorised (period codes by ``np.searchsorted``, counts by ``n
 
 Modules: ``window`` (period codes, the observation window), ``grid`` (periods and the vectorised
 grid), ``churn`` (churn tables), ``experience`` (complaints, satisfaction, repeat purchases,
-revenue retention), ``cohorts``, ``targets``, and ``impact`` (before/after, interrupted time
+revenue retention), ``cohorts``, ``targets``, ``figures`` (the report's rules and key
+figures), and ``impact`` (before/after, interrupted time
 series, control charts: did churn change after the business change?).
 """
 
@@ -66,6 +67,38 @@ from churn_research.indicators.experience import (
     repeat_purchase_table,
     revenue_retention,
     satisfaction_table,
+)
+from churn_research.indicators.figures import (
+    ImpactReadiness,
+    churn_figures,
+    cohort_figures,
+    cohort_retention_at,
+    cohorts_followable,
+    complaint_figures,
+    experience_tables,
+    flagged_periods,
+    has_trend,
+    header_figures,
+    impact_figures,
+    impact_readiness,
+    impact_skipped_figures,
+    latest,
+    measurable,
+    over_time,
+    present_segments,
+    recurring_column,
+    repeat_figures,
+    revenue_figures,
+    satisfaction_figures,
+    segment_figures,
+    segment_rates,
+    survey_measures,
+    synthetic_truth,
+    target_figures,
+    tenure_figures,
+    tenure_groups,
+    trend_periods,
+    verdict_figures,
 )
 from churn_research.indicators.grid import (
     periods,
@@ -115,4 +148,35 @@ __all__ = [
     "cohort_retention",
     "indicator_series",
     "target_table",
+    # figures: the report's rules and key figures
+    "ImpactReadiness",
+    "impact_readiness",
+    "present_segments",
+    "measurable",
+    "recurring_column",
+    "experience_tables",
+    "survey_measures",
+    "latest",
+    "has_trend",
+    "over_time",
+    "trend_periods",
+    "segment_rates",
+    "tenure_groups",
+    "cohorts_followable",
+    "cohort_retention_at",
+    "flagged_periods",
+    "synthetic_truth",
+    "header_figures",
+    "churn_figures",
+    "segment_figures",
+    "tenure_figures",
+    "complaint_figures",
+    "satisfaction_figures",
+    "repeat_figures",
+    "revenue_figures",
+    "cohort_figures",
+    "target_figures",
+    "impact_figures",
+    "impact_skipped_figures",
+    "verdict_figures",
 ]

@@ -255,3 +255,39 @@ def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
     return finish(ax, title=f"{title} ({chart.chart_}-chart)", xlabel="Period start",
                   ylabel=f"Churn per {unit} (% of customers at risk)", legend=False)
 
+
+
+#: The rate charts of the report: value, interval columns, percent axis, title and y label
+#: (``{unit}`` is the period's name, ``{label}`` the segment column's).
+RATE_CHARTS = {
+    "churn": ("churn_rate", "churn_ci_low", "churn_ci_high", True,
+              "Churn per {unit} over time by {label}", "Customers lost per {unit} (%)"),
+    "complaints": ("share_complaining", "share_complaining_ci_low", "share_complaining_ci_high", True,
+                   "Share of active customers complaining per {unit}",
+                   "Customers with a complaint (% of active, per {unit})"),
+    "csat": ("csat", "csat_ci_low", "csat_ci_high", False, "Mean satisfaction (CSAT) per {unit}",
+             "Mean CSAT (1 = very unsatisfied, 5 = very satisfied)"),
+    "nps": ("nps", "nps_ci_low", "nps_ci_high", False, "Net Promoter Score per {unit}",
+            "NPS (% promoters − % detractors, points)"),
+    "repeat": ("repeat_purchase_rate", "repeat_ci_low", "repeat_ci_high", True,
+               "Repeat-purchase rate per {unit}", "Active past buyers who bought again (% per {unit})"),
+}
+
+
+def plot_indicator(table: pd.DataFrame, chart: str, *, unit: str, event_date=None,
+                   by: str | None = None, title: str | None = None):
+    """One of the report's :data:`RATE_CHARTS` over time (one line per level of ``by``)."""
+    value, lo, hi, percent, title_, ylabel = RATE_CHARTS[chart]
+    label = (by or "").replace("_", " ")
+    return plot_rate(table, value, lo=lo, hi=hi, by=by, percent=percent, event_date=event_date,
+                     title=title or title_.format(unit=unit, label=label),
+                     ylabel=ylabel.format(unit=unit, label=label))
+
+
+def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: float | None = None,
+                       title: str | None = None):
+    """Churn per period pooled over the window, one bar per level of ``by``."""
+    label = by.replace("_", " ")
+    return plot_segment_rates(pooled, by, reference=reference,
+                              title=title or f"Churn per {unit} by {label}",
+                              xlabel=f"Customers lost per {unit} (%, pooled over the window)")

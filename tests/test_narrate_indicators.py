@@ -1,0 +1,203 @@
+"""10_indicators' section sentences (narrate.indicators) and the rules and key figures behind
+them (indicators.figures), on hand-built results: contractual, one snapshot (telco) and
+non-contractual (cdnow) branches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_research import indicators as ind
+from churn_research.model import ChurnData
+from churn_research.narrate import indicators as narrate
+from churn_research.sources.synthetic import generate
+
+D = pd.Timestamp
+
+
+def _data(kind="contractual", snapshot=None, records_start=None, n=3):
+    cust = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)],
+                         "start_date": pd.to_datetime(["2023-01-01"] * n),
+                         "end_date": pd.to_datetime([None] * n)})
+    return ChurnData(customers=cust, observation_end=D("2024-06-30"), kind=kind,
+                     inactivity_days=90, snapshot=snapshot, records_start=records_start)
+
+
+def _periods(rates, new, at_risk, partial=None):
+    n = len(rates)
+    return pd.DataFrame({"period": [f"2024-{m:02d}" for m in range(1, n + 1)],
+                         "partial": partial or [False] * n, "churn_rate": rates,
+                         "new": new, "at_risk": at_risk})
+
+
+def _pooled(col, rows):
+    return pd.DataFrame(rows, columns=[col, "rate", "ci_low", "ci_high"])
+
+
+def test_not_available_is_one_line():
+    assert narrate.not_available("X", "Y") == "Not available for this dataset: X, because Y."
+
+
+def test_window_text_contractual_with_records_start():
+    text = narrate.window_text(_data(records_start="2023-06-01"), dataset="synthetic",
+                               window=(D("2023-06-01"), D("2024-06-30")), unit="quarter",
+                               impact_unit="month")
+    assert "**Dataset:** synthetic (contractual); 3 customers." in text
+    assert "2023-06-01 to 2024-06-30; dashboard periods are quarters, change-impact periods are months" in text
+    assert "Records start on 2023-06-01" in text
+    assert "inferred" not in text and "snapshot" not in text
+
+
+def test_window_text_snapshot_and_non_contractual():
+    snap = narrate.window_text(_data(snapshot="2024-06-30"), dataset="telco",
+                               window=(D("2024-06-01"), D("2024-06-30")), unit="month", impact_unit="month")
+    assert "**one snapshot**" in snap
+    cd = narrate.window_text(_data(kind="non-contractual"), dataset="cdnow",
+                             window=(D("2023-01-01"), D("2024-04-01")), unit="quarter", impact_unit="month")
+    assert "more than 90 days before the snapshot (2024-06-30)" in cd
+    assert "the window ends on 2024-04-01" in cd
+    # an explicit parameter wins over the data's own window
+    assert "more than 30 days" in narrate.window_text(
+        _data(kind="non-contractual"), dataset="cdnow", window=(D("2023-01-01"), D("2024-04-01")),
+        unit="quarter", impact_unit="month", inactivity_days=30)
+
+
+def test_trend_text_and_settled_acquisition():
+    t = _periods([0.5, 0.4, 0.05, 0.04, 0.03], new=[100, 50, 5, 5, 1], at_risk=[0, 100, 200, 200, 200])
+    contractual = narrate.trend_text(t, kind="contractual", unit="month")
+    assert contractual == ("Churn per month moved from 50.00% (2024-01) to 3.00% (2024-05); shaded bands "
+                           "are 95% Wilson intervals.")
+    trend, inflated = ind.trend_periods(t, kind="non-contractual")
+    assert list(trend["period"]) == ["2024-03", "2024-04", "2024-05"] and inflated == 0.5
+    cd = narrate.trend_text(t, kind="non-contractual", unit="month", event_date=D("2024-03-01"))
+    assert "before 2024-03 show inflated churn (up to 50%)" in cd
+    assert "moved from 5.00% (2024-03) to 3.00% (2024-05)" in cd
+    assert cd.endswith("the dotted line marks the business change.")
+
+
+def test_trend_text_one_snapshot_period():
+    t = _periods([0.265], new=[0], at_risk=[7043])
+    assert not ind.has_trend(t)
+    assert narrate.trend_text(t, kind="contractual", unit="month").startswith("Only one month can be measured")
+
+
+def test_segment_sentence_overlap_and_clear_gap():
+    clear = _pooled("plan", [("basic", 0.08, 0.07, 0.09), ("premium", 0.04, 0.03, 0.05)])
+    assert narrate.segment_sentence(clear, "plan", unit="quarter") == (
+        "By **plan**: highest churn in *basic* (8.00% per quarter, 95% CI 7.00%–9.00%), lowest in "
+        "*premium* (4.00%, 3.00%–5.00%); the gap is clear.")
+    overlap = _pooled("senior", [(True, 0.08, 0.05, 0.11), (False, 0.07, 0.06, 0.08)])
+    text = narrate.segment_sentence(overlap, "senior", unit="month")
+    assert "*yes*" in text and "*no*" in text and text.endswith("the difference is not clear.")
+    assert narrate.segments_unavailable(["plan"]) == (
+        "Not available for this dataset: churn by segment, because none of the segment columns in "
+        "the parameters (`plan`) is in the customers table.")
+    assert narrate.segments_unavailable([]) == (
+        "Not available for this dataset: churn by segment, because no segment columns are set "
+        "(parameter `segments`).")
+
+
+def test_tenure_sentence_and_figures():
+    pooled = _pooled("tenure_group", [("new", 0.10, 0.09, 0.11), ("existing", 0.05, 0.04, 0.06)]
+                     ).set_index("tenure_group")
+    text = narrate.tenure_sentence(pooled, unit="quarter")
+    assert "New customers (新客户) lost 10.00% per quarter (95% CI 9.00%–11.00%)" in text
+    assert "new customers churn more and the intervals do not overlap." in text
+    assert ind.tenure_figures(pooled, new_tenure_months=12) == {
+        "churn_rate_new": 0.10, "churn_rate_existing": 0.05, "new_tenure_months": 12}
+    only_existing = pooled.loc[["existing"]]
+    assert narrate.tenure_sentence(only_existing, unit="month").startswith("Not available for this dataset")
+    assert ind.tenure_figures(only_existing, new_tenure_months=12) == {}
+
+
+def test_experience_sentences_not_available():
+    assert narrate.complaint_sentence(None) == (
+        "Not available for this dataset: complaint rates, because the data have no tickets table.")
+    assert narrate.repeat_sentence(None).startswith("Not available for this dataset: repeat purchases")
+    assert narrate.revenue_sentence(None, unit="month").startswith("Not available")
+    assert ind.complaint_figures(None) == {} and ind.revenue_figures(None) == {}
+    assert ind.survey_measures(None) == [] and ind.satisfaction_figures(None) == {}
+
+
+def test_revenue_sentence_with_recurring_view():
+    rev = pd.DataFrame({"period": ["2024Q1", "2024Q2"], "period_start": [D("2024-01-01"), D("2024-04-01")],
+                        "partial": [False, False], "grr": [0.9, 0.85], "nrr": [1.0, 0.95]})
+    rec = rev.assign(grr=[0.95, 0.92], nrr=[0.97, 0.94])
+    text = narrate.revenue_sentence(rev, rec, unit="quarter")
+    assert text.startswith("In 2024Q2 GRR was **85.0%** and NRR **95.0%** of the previous quarter's")
+    assert "GRR was 92.0% and NRR 94.0%" in text
+    assert ind.revenue_figures(rev, rec) == {"grr": 0.85, "nrr": 0.95, "grr_recurring": 0.92,
+                                             "nrr_recurring": 0.94}
+
+
+def test_cohort_sentence():
+    cohorts = pd.DataFrame({0: [1.0, 1.0], 6: [0.8, 0.7], 12: [0.6, np.nan]}, index=["2023-01", "2023-02"])
+    text = narrate.cohort_sentence(cohorts, kind="non-contractual")
+    assert "After 12 months between 60% and 60% of a cohort remained (median 60%)." in text
+    assert text.endswith("bought again after their first day.")
+    assert ind.cohort_figures(ind.cohort_retention_at(cohorts)) == {"cohort_retention_12m_median": 0.6}
+    one = cohorts.iloc[:1]
+    assert narrate.cohort_sentence(one, kind="contractual").startswith(
+        "Not available for this dataset: cohort retention, because no cohort can be followed")
+
+
+def test_targets_text_lists_decided_targets():
+    tt = pd.DataFrame({"indicator": ["churn_rate", "csat"], "status": ["off track", "no data"],
+                       "detail": ["above the path", ""], "actual": [0.0887, np.nan],
+                       "period": ["2025Q4", None], "target": [0.0805, 3.9],
+                       "by": [D("2025-12-31"), D("2026-06-30")], "change_needed": [-0.0082, np.nan]})
+    text = narrate.targets_text(tt, unit="quarter")
+    assert text.startswith("Targets refer to quarterly values.")
+    assert ("- **churn_rate**: off track (above the path); actual 0.0887 in 2025Q4 vs target 0.0805 by "
+            "2025-12-31, change still needed -0.0082") in text
+    assert "csat" not in text
+    assert ind.target_figures(tt)["target.churn_rate.status"] == "off track"
+
+
+def test_impact_readiness_and_skip_reasons():
+    none = ind.ImpactReadiness(None)
+    assert not none.ready
+    assert narrate.impact_skip_reason(none, unit="month") == (
+        "no business change is recorded (no events table) and no `event_date` parameter is set")
+    short = ind.ImpactReadiness(D("2024-07-01"), n_before=5, n_after=18)
+    assert not short.ready
+    assert narrate.impact_skip_reason(short, unit="month") == (
+        "only 5 complete months before and 18 after the change on 2024-07-01; at least 6 and 2 are needed")
+    assert ind.ImpactReadiness(D("2024-07-01"), n_before=6, n_after=2).ready
+    assert narrate.impact_unavailable(none, unit="month").startswith(
+        "Not available for this dataset: the change-impact analysis (before/after, interrupted time "
+        "series, control chart), because no business change is recorded")
+    verdict = narrate.verdict_text(short, unit="month")
+    assert verdict.startswith("**No change-impact verdict:** only 5 complete months before")
+    assert ind.verdict_figures(verdict, ready=False) == {}
+    skipped = ind.impact_skipped_figures("why")
+    assert skipped["impact_skipped"] == "why" and skipped["control_chart.flagged_periods"] == []
+    assert ind.impact_figures() == {}
+
+
+def test_impact_readiness_on_data_without_a_change():
+    assert ind.impact_readiness(_data(), freq="M", event_date=None).event_date is None
+
+
+def test_did_sentence():
+    assert narrate.did_sentence(None, None).startswith("No segment is known to have been spared")
+    did = {"ratio": 1.5, "ratio_ci_low": 1.2, "ratio_ci_high": 1.9, "pretrend_p_value": 0.41}
+    seg = {"column": "region", "treated": ["north"], "control": ["south"]}
+    assert narrate.did_sentence(did, seg) == (
+        "Difference in differences (['north'] exposed vs ['south'] not): ratio 1.50 (95% CI 1.20–1.90), "
+        "parallel pre-trends check p = 0.41.")
+
+
+@pytest.mark.slow
+def test_impact_sentences_on_synthetic_data():
+    data = generate(n_customers=3000, random_state=1)
+    change = ind.impact_readiness(data, freq="M", event_date=None)
+    assert change.ready
+    its = ind.impact.InterruptedTimeSeries().fit(change.table, event_date=change.event_date)
+    truth = ind.synthetic_truth(data)
+    text = narrate.its_sentence(its, unit="month", truth=truth)
+    assert "Binomial GLM with a cloglog link" in text and "*Check against the synthetic truth:*" in text
+    assert narrate.its_sentence(its, unit="month", truth=None).count("\n\n") == 0
+    figs = ind.impact_figures(its=its, truth=truth)
+    assert figs["its.true_level_change"] == truth["log_hr"]
