@@ -180,6 +180,26 @@ def test_telco_churn_by_contract_matches_published_rates(telco):
     assert tests.loc["tenure_months", "trend_z"] < -20  # churn falls with tenure
 
 
+def test_driver_tests_holm_adjusts_the_family_of_drivers():
+    """Three drivers, hand-built counts: p_holm is Holm's step-down adjustment of the raw
+    chi-square p-values (smallest x3, next x2, largest x1, kept monotone), and the significant
+    set of the report uses the adjusted values."""
+    rows = []
+    for driver, churned in {"a": (30, 60), "b": (40, 52), "c": (45, 47)}.items():
+        for order, c in enumerate(churned):
+            rows.append({"driver": driver, "level": str(order), "order": order, "n": 200,
+                         "churned": c, "ordered": False})
+    tests = causes.driver_tests(pd.DataFrame(rows))
+    p = tests["p_value"].to_numpy()
+    assert list(tests.columns[:6]) == ["driver", "levels", "chi2", "dof", "p_value", "p_holm"]
+    expected = np.minimum(1, np.maximum.accumulate(p * np.array([3, 2, 1])))
+    np.testing.assert_allclose(tests["p_holm"].to_numpy(), expected)
+    # b's raw p is about 0.2, c's about 0.8: only a survives either way; a p of 0.03 would not
+    assert causes.significant_drivers(tests)["driver"].tolist() == ["a"]
+    borderline = tests.assign(p_value=[0.01, 0.03, 0.5], p_holm=[0.03, 0.06, 0.5])
+    assert causes.significant_drivers(borderline)["driver"].tolist() == ["a"]
+
+
 def test_dose_response_complaints_and_satisfaction(synth):
     pp = causes.person_period(synth)
     comp = causes.dose_response(synth, "complaints", pp=pp)

@@ -8,7 +8,10 @@ common claims, one topic per module:
                 :func:`compare_with_truth`
 ``importance``  :func:`compare_importance` (permutation importance of a gradient-boosting model)
 ``profiles``    :func:`churn_profiles` (decision-tree rules with lift)
-``claims``      :func:`test_claims` and :func:`claim_sentences`
+``claims``      :func:`test_claims`
+``sections``    what each report section shows: the rules that pick what it reports (Holm-
+                significant drivers, strongest terms, rank disagreements), the sections that
+                exist only for some data, and :func:`key_figures`
 
 Drivers, profiles and claims are associations in observational data, not causes, unless a
 design (a change date with a counterfactual) supports a causal reading. Functions take a
@@ -18,7 +21,6 @@ options, return new frames and never mutate their input.
 
 from churn_research.causes.claims import (
     CLAIMS,
-    claim_sentences,
     test_claims,
 )
 from churn_research.causes.drivers import (
@@ -53,19 +55,38 @@ from churn_research.causes.reasons import (
     reason_pareto,
     reason_shift,
 )
+from churn_research.causes.sections import (
+    ALPHA,
+    collinear_terms,
+    dose_curves,
+    exit_reasons,
+    key_figures,
+    largest_rise,
+    odds_vs_hazards,
+    rank_disagreements,
+    reason_shift_if_changed,
+    reasons_by,
+    reasons_covering,
+    resolve_drivers,
+    significant_drivers,
+    static_drivers,
+    strongest_effects,
+    true_log_hr,
+    truth_check,
+)
 from churn_research.stats import (
     poisson_rate_ci,
     wilson_ci,
 )
 
 __all__ = [
+    "ALPHA",
     "CANDIDATE_DRIVERS",
     "TIME_VARYING",
     "CLAIMS",
     "DriverModel",
     "ReasonShift",
     "churn_profiles",
-    "claim_sentences",
     "compare_importance",
     "compare_with_truth",
     "customer_frame",
@@ -84,4 +105,20 @@ __all__ = [
     "resolve_design",
     "test_claims",
     "wilson_ci",
+    "collinear_terms",
+    "dose_curves",
+    "exit_reasons",
+    "key_figures",
+    "largest_rise",
+    "odds_vs_hazards",
+    "rank_disagreements",
+    "reason_shift_if_changed",
+    "reasons_by",
+    "reasons_covering",
+    "resolve_drivers",
+    "significant_drivers",
+    "static_drivers",
+    "strongest_effects",
+    "true_log_hr",
+    "truth_check",
 ]

@@ -228,24 +228,3 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
 
 
 test_claims.__test__ = False  # a library function, not a pytest test
-
-
-def _fmt_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def claim_sentences(claims: pd.DataFrame) -> list[str]:
-    """One plain sentence per claim of :func:`test_claims` (markdown)."""
-    out = []
-    for r in claims.itertuples():
-        if pd.isna(r.supported):
-            out.append(f"**{r.statement}** — cannot be tested on these data. {r.note}")
-            continue
-        verdict = "supported" if r.supported else "not supported"
-        more_less = "less" if r.effect < 1 else "more"
-        pct = abs(1 - r.effect) * 100
-        out.append(
-            f"**{r.statement}** — {verdict}: {r.group} churn {pct:.0f}% {more_less} than "
-            f"{r.reference_group} (ratio {r.effect:.2f}, 95% CI {r.ci_low:.2f}–{r.ci_high:.2f}, "
-            f"{_fmt_p(r.p_value)}, {r.n:,} customers). {r.note}")
-    return out

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, person_period
 from churn_research.model import ChurnData, ChurnDataError
@@ -125,6 +126,9 @@ def driver_rates(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None =
 def driver_tests(rates: pd.DataFrame) -> pd.DataFrame:
     """Per driver: chi-square test of independence and, for ordered drivers, a trend test.
 
+    The drivers are one family of tests, so the chi-square p-values are also adjusted for
+    multiple testing with Holm's method, as 30_survival's pairwise tests are: ``p_holm``.
+
     Parameters
     ----------
     rates : DataFrame
@@ -134,8 +138,9 @@ def driver_tests(rates: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``driver, levels, chi2, dof, p_value, trend_z, trend_p_value, lowest, highest,
-        max_ratio`` (highest / lowest level churn rate), sorted by p-value.
+        ``driver, levels, chi2, dof, p_value, p_holm, trend_z, trend_p_value, lowest, highest,
+        max_ratio`` (highest / lowest level churn rate), sorted by p-value. ``p_holm`` is the
+        Holm-adjusted ``p_value`` over the drivers (NaN where the test was not possible).
     """
     rows = []
     for d, g in rates.groupby("driver", sort=False):
@@ -156,7 +161,13 @@ def driver_tests(rates: pd.DataFrame) -> pd.DataFrame:
             "highest": str(g["level"].iloc[int(np.argmax(rate))]),
             "max_ratio": float(rate.max() / rate.min()) if rate.min() > 0 else float("inf"),
         })
-    return pd.DataFrame(rows).sort_values("p_value").reset_index(drop=True)
+    out = pd.DataFrame(rows).sort_values("p_value").reset_index(drop=True)
+    adjusted = np.full(len(out), np.nan)
+    ok = out["p_value"].notna().to_numpy()
+    if ok.any():
+        adjusted[ok] = multipletests(out.loc[ok, "p_value"].to_numpy(), method="holm")[1]
+    out.insert(out.columns.get_loc("p_value") + 1, "p_holm", adjusted)
+    return out
 
 
 def dose_response(data: ChurnData | pd.DataFrame, driver: str = "complaints", *,

@@ -21,6 +21,7 @@ from churn_research.plots import finish, percent_axis
 
 __all__ = [
     "plot_dose_response",
+    "plot_dose_responses",
     "plot_driver_rates",
     "plot_forest",
     "plot_importance",
@@ -194,6 +195,32 @@ def plot_dose_response(dose: pd.DataFrame, *, ax=None, xlabel: str | None = None
             ha="right", va="top", fontsize=8, color="0.35")
     return finish(ax, title=title or default_title, xlabel=xlabel or default_x.get(driver, driver),
                   ylabel="Monthly churn rate (% per customer-month)")
+
+
+def plot_dose_responses(doses: Mapping[str, pd.DataFrame | None]):
+    """Complaints and satisfaction side by side; a missing curve leaves its panel empty.
+
+    Parameters
+    ----------
+    doses : mapping
+        :func:`churn_research.causes.dose_curves` (``complaints``, ``satisfaction``).
+
+    Returns
+    -------
+    Figure or None
+        None when both curves are missing (nothing is drawn).
+    """
+    curves = [doses.get("complaints"), doses.get("satisfaction")]
+    if all(d is None for d in curves):
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+    for ax, dose in zip(axes, curves, strict=True):
+        if dose is None:
+            ax.set_visible(False)
+        else:
+            plot_dose_response(dose, ax=ax)
+    fig.tight_layout()
+    return fig
 
 
 def plot_forest(effects: pd.DataFrame, *, ratio_name: str = "hazard ratio",

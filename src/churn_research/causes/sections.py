@@ -1,0 +1,189 @@
+"""What each section of the 20_causes report shows: the rules that pick what a section reports
+(which drivers count as significant, which terms are the strongest, where two rankings disagree),
+the sections that exist only for some data (exit reasons, the business change, tickets and
+surveys, the generator's truth), and :func:`key_figures`, the stage's flat figures for the JSON.
+
+Each function returns ``None`` where its section does not apply, so the notebook calls and
+shows and :mod:`churn_research.narrate.causes` says why a section is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from churn_research.causes.drivers import DriverModel, compare_with_truth
+from churn_research.causes.frame import TIME_VARYING, default_drivers, person_period
+from churn_research.causes.rates import dose_response
+from churn_research.causes.reasons import ReasonShift, has_reasons, reason_pareto, reason_shift
+from churn_research.model import ChurnData
+
+#: Significance level of every test the report calls "significant".
+ALPHA = 0.05
+#: The report names how many reasons cover this share of exits.
+REASON_COVER = 0.8
+#: Two rankings "disagree" on a driver that moves by this many places or more.
+RANK_GAP = 4
+#: How many terms or drivers a sentence lists at most.
+TOP_DRIVERS, TOP_TERMS = 3, 4
+
+
+# -- setup ------------------------------------------------------------------------------------
+def resolve_drivers(data: ChurnData, drivers: Sequence[str] | None, *, design: str) -> list[str]:
+    """The drivers asked for, or :func:`default_drivers` when ``drivers`` is None."""
+    return list(drivers) if drivers is not None else default_drivers(data, design=design)
+
+
+def static_drivers(drivers: Sequence[str]) -> list[str]:
+    """The drivers measured once per customer (without :data:`TIME_VARYING` ones)."""
+    return [d for d in drivers if d not in TIME_VARYING]
+
+
+def true_log_hr(data: ChurnData) -> dict[str, float] | None:
+    """The generator's true log hazard ratios (synthetic data), else None."""
+    return (data.meta.get("truth") or {}).get("log_hr") or None
+
+
+# -- exit reasons ------------------------------------------------------------------------------
+def exit_reasons(data: ChurnData) -> pd.DataFrame | None:
+    """:func:`reason_pareto` of all churners, or None when the data record no exit reasons."""
+    return reason_pareto(data) if has_reasons(data) else None
+
+
+def reasons_covering(pareto: pd.DataFrame, share: float = REASON_COVER) -> int:
+    """How many of the most frequent reasons it takes to cover ``share`` of the exits."""
+    return min(int((pareto["cumulative_share"] < share).sum()) + 1, len(pareto))
+
+
+def reasons_by(data: ChurnData, segment: str | None) -> pd.DataFrame | None:
+    """:func:`reason_pareto` by ``segment``; None without reasons or without that column."""
+    if not segment or not has_reasons(data) or segment not in data.customers:
+        return None
+    return reason_pareto(data, by=segment)
+
+
+def reason_shift_if_changed(data: ChurnData) -> ReasonShift | None:
+    """:func:`reason_shift` when there are exit reasons and a business change, else None."""
+    if not has_reasons(data) or data.event_date is None:
+        return None
+    return reason_shift(data)
+
+
+def largest_rise(shift: ReasonShift) -> pd.Series:
+    """The row of ``shift.table`` whose share rose most."""
+    return shift.table.sort_values("diff", ascending=False).iloc[0]
+
+
+# -- driver-by-driver tests ------------------------------------------------------------------
+def significant_drivers(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """Drivers whose Holm-adjusted chi-square p-value is below ``alpha``, widest gap first."""
+    return tests[tests["p_holm"] < alpha].sort_values("max_ratio", ascending=False)
+
+
+def dose_curves(data: ChurnData, *, study_start=None) -> dict[str, pd.DataFrame | None]:
+    """:func:`dose_response` of complaints (needs ``tickets``) and satisfaction (needs
+    ``surveys``) on one set of person-month rows; None for a curve whose table is missing."""
+    out: dict[str, pd.DataFrame | None] = {"complaints": None, "satisfaction": None}
+    needs = {"complaints": "tickets", "satisfaction": "surveys"}
+    if not any(data.has(t) for t in needs.values()):
+        return out
+    pp = person_period(data, study_start=study_start)
+    for driver, table in needs.items():
+        if data.has(table):
+            out[driver] = dose_response(data, driver, pp=pp)
+    return out
+
+
+# -- the driver model --------------------------------------------------------------------------
+def collinear_terms(model: DriverModel) -> set[str]:
+    """Terms whose VIF exceeds the model's threshold (their ratios are poorly determined)."""
+    if not len(model.vif_):
+        return set()
+    return set(model.vif_.loc[model.vif_["vif"] > model.vif_threshold, "term"])
+
+
+def strongest_effects(model: DriverModel, alpha: float = ALPHA) -> pd.DataFrame:
+    """Driver terms significant at ``alpha`` and not collinear, largest |log ratio| first."""
+    eff = model.effects_[model.effects_["kind"] == "driver"]
+    keep = (eff["p_value"] < alpha) & ~eff["term"].isin(collinear_terms(model))
+    return (eff[keep].assign(dist=lambda e: e["coef"].abs())
+            .sort_values("dist", ascending=False))
+
+
+def truth_check(model: DriverModel, truth: Mapping[str, float] | None) -> pd.DataFrame | None:
+    """:func:`compare_with_truth` of the model's effects, or None without a truth."""
+    return compare_with_truth(model.effects_, truth) if truth else None
+
+
+def odds_vs_hazards(model: DriverModel, data: ChurnData, **options) -> pd.DataFrame | None:
+    """On person-months: the same model with a logit link, its odds ratios beside the hazard
+    ratios (duration terms left out); ``attrs["max_gap"]`` is the largest relative difference.
+    None on a snapshot (the model already gives odds ratios). ``options`` go to
+    :class:`DriverModel` (``drivers``, ``design``, ``reference``, ``duration``, ``study_start``).
+    """
+    if model.design_ != "person-period":
+        return None
+    odds = DriverModel(link="logit", **options).fit(data)
+    cols = ["term", "ratio", "ci_low", "ci_high"]
+    both = model.effects_[cols].merge(odds.effects_[cols], on="term", suffixes=("_hr", "_or"))
+    both = both[~both["term"].str.startswith("log_tenure")]
+    both.attrs["max_gap"] = float((both["ratio_or"] / both["ratio_hr"] - 1).abs().max())
+    return both
+
+
+# -- the model-agnostic check ----------------------------------------------------------------
+def rank_disagreements(comparison: pd.DataFrame, places: int = RANK_GAP) -> list[str]:
+    """Drivers whose GLM and permutation ranks differ by ``places`` or more."""
+    return comparison.loc[comparison["rank_gap"].abs() >= places, "driver"].tolist()
+
+
+# -- key figures -------------------------------------------------------------------------------
+def _mapping(table: pd.DataFrame, key: str, value: str) -> dict[Any, Any]:
+    return dict(zip(table[key], table[value], strict=True))
+
+
+def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFrame | None,
+                shift: ReasonShift | None, rates: pd.DataFrame, tests: pd.DataFrame, outcome: str,
+                doses: Mapping[str, pd.DataFrame | None], model: DriverModel,
+                truth: pd.DataFrame | None, odds: pd.DataFrame | None,
+                importance: pd.DataFrame, profiles: pd.DataFrame,
+                claims: pd.DataFrame) -> dict[str, Any]:
+    """The stage's key figures (nested; the runner flattens them), from its results."""
+    figures: dict[str, Any] = {"dataset": dataset, "design": design,
+                               "n_customers": len(data.customers)}
+    if pareto is None:
+        figures["reasons"] = {"available": False}
+    else:
+        top = pareto.iloc[0]
+        figures["reasons"] = {"available": True, "top": pareto.head(5)[["reason", "count", "share"]],
+                              "top1": top["reason"], "top1_share": top["share"],
+                              "n_churners": int(pareto["count"].sum())}
+    if shift is not None:
+        figures["reason_shift"] = shift.as_dict()
+    figures["driver_rates"] = {"base_rate": rates.attrs["base_rate"], "outcome": outcome,
+                               "p_values": _mapping(tests, "driver", "p_value"),
+                               "p_holm": _mapping(tests, "driver", "p_holm")}
+    for name, dose in doses.items():
+        if dose is not None:
+            figures[f"dose_{name}"] = _mapping(dose, "level", "churn_rate")
+    figures["driver_model"] = model.key_figures()
+    if truth is not None:
+        figures["truth_check"] = {
+            "covered": int(truth["covered"].sum()), "terms": len(truth),
+            "signs_ok": int(truth["sign_ok"].sum()),
+            "not_covered": truth.loc[~truth["covered"], "term"].tolist()}
+    if odds is not None:
+        figures["odds_ratios"] = _mapping(odds, "term", "ratio_or")
+    figures["importance"] = {"spearman": importance.attrs["spearman"],
+                             "test_auc": importance.attrs["test_score"],
+                             "rank": _mapping(importance, "driver", "importance_rank")}
+    best = profiles.iloc[0]
+    figures["profiles"] = {"base_rate": profiles.attrs["base_rate"], "top_rule": best["rule"],
+                           "top_lift": best["lift"], "top_support": best["support"],
+                           "n_high_churn": int(profiles["high_churn"].sum())}
+    figures["claims"] = claims.drop(columns=["statement", "method"])
+    figures["claim_supported"] = {r.claim: (None if pd.isna(r.supported) else bool(r.supported))
+                                  for r in claims.itertuples()}
+    return figures
