@@ -155,8 +155,13 @@ def test_ph_remedy_is_none_when_ph_holds_and_band_variables():
     assert sv.band_variables(PH_FAILS, ["contract", "monthly_charges"], ["contract"]) == (
         ["monthly_charges", "contract"], True)
     assert sv.band_variables(PH_HOLDS, ["contract"], ["contract"]) == (["contract"], False)
-    assert ns.bands_text(["contract"], from_violations=False, cuts=[12, 24]).startswith(
+    bands = pd.DataFrame()
+    bands.attrs.update(vary=["contract"], from_violations=False, cuts=[12, 24])
+    assert ns.bands_text(bands).startswith(
         "Time interaction for contract: the lifetimes are split at tenures 12, 24 months")
+    bands.attrs.update(vary=["monthly_charges", "contract"], from_violations=True)
+    assert ns.bands_text(bands).startswith("Time interaction for monthly_charges, contract (the strongest violations):")
+    assert ns.bands_title(bands) == "Hazard ratio by tenure band: monthly_charges, contract"
 
 
 def test_truth_text_counts_covered_intervals():

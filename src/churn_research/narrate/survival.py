@@ -270,14 +270,19 @@ def ph_text(ph: pd.DataFrame, *, threshold: float, stratified=None) -> str:
             f"Remedy following the advice: {remedy}.")
 
 
-def bands_text(band_vars: Sequence[str], *, from_violations: bool, cuts: Sequence[float],
-               unit: str = "months") -> str:
-    """How the tenure-band hazard ratios were estimated and how to read them."""
-    return (f"Time interaction for {', '.join(band_vars)}"
-            + (" (the strongest violations)" if from_violations else "")
-            + ": the lifetimes are split at tenures " + ", ".join(f"{c:g}" for c in cuts)
+def bands_text(bands: pd.DataFrame, *, unit: str = "months") -> str:
+    """How the tenure-band hazard ratios were estimated and how to read them
+    (``bands`` from :func:`~churn_research.survival.sections.tenure_bands`)."""
+    return (f"Time interaction for {', '.join(bands.attrs['vary'])}"
+            + (" (the strongest violations)" if bands.attrs["from_violations"] else "")
+            + ": the lifetimes are split at tenures " + ", ".join(f"{c:g}" for c in bands.attrs["cuts"])
             + f" {unit} and the hazard ratio is estimated separately in each band (lifelines' time-varying Cox). "
             "A flat profile supports proportional hazards; a trend shows how the effect fades or grows with tenure.")
+
+
+def bands_title(bands: pd.DataFrame) -> str:
+    """Title of the tenure-band figure."""
+    return f"Hazard ratio by tenure band: {', '.join(bands.attrs['vary'])}"
 
 
 def parametric_text(comparison: pd.DataFrame, fitters: Mapping, extrapolated: pd.DataFrame, *,

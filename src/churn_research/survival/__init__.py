@@ -79,12 +79,15 @@ from churn_research.survival.sections import (
     compare_segments,
     cox_figures,
     km_figures,
+    lifetimes,
+    model_sample,
     parametric_figures,
     ph_remedy,
     segment_figures,
     segment_verdicts,
     split_segments,
     strongest_drivers,
+    tenure_bands,
     true_hazard_ratios,
     truth_table,
 )
@@ -126,4 +129,5 @@ __all__ = [
     "split_segments", "compare_segments", "segment_verdicts", "segment_figures", "strongest_drivers",
     "truth_table", "true_hazard_ratios", "ph_remedy", "band_variables", "cox_figures",
     "parametric_figures", "change_analysis", "change_figures", "cohort_analysis",
+    "lifetimes", "model_sample", "tenure_bands",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from churn_research.durations import TIME_UNITS
+from churn_research.durations import TIME_UNITS, durations
 from churn_research.model import ChurnData
 from churn_research.survival.change import acquired_before_after, change_episodes, fit_change_cox
 from churn_research.survival.cohorts import (
@@ -23,7 +23,8 @@ from churn_research.survival.cohorts import (
     sbg_projection,
     sbg_summary,
 )
-from churn_research.survival.cox import compare_with_truth, hazard_ratios
+from churn_research.survival.cox import compare_with_truth, hazard_ratios, piecewise_hazard_ratios
+from churn_research.survival.frame import add_first_purchase
 from churn_research.survival.group_tests import logrank, pairwise_logrank
 from churn_research.survival.km import km_fit, km_summary
 
@@ -34,6 +35,24 @@ ALPHA = 0.05
 # ---------------------------------------------------------------------------------------
 # The data on the survival time scale
 # ---------------------------------------------------------------------------------------
+def lifetimes(data: ChurnData, *, unit: str = "months", first_purchase_features: bool = False) -> pd.DataFrame:
+    """The lifetime frame, with first-purchase features when asked for and transactions exist."""
+    df = durations(data, unit=unit)
+    if first_purchase_features and data.has("transactions"):
+        df = add_first_purchase(df, data.transactions)
+    return df
+
+
+def model_sample(data: ChurnData, df: pd.DataFrame, max_customers: int | None,
+                 random_state: int = 0) -> tuple[ChurnData, pd.DataFrame]:
+    """The data and lifetime frame the regression models use: a random sample of
+    ``max_customers`` customers of larger bases (curves use everyone)."""
+    sample = data.sample_customers(max_customers, random_state=random_state)
+    if sample is data:
+        return data, df
+    return sample, df[df["customer_id"].isin(sample.customers["customer_id"])]
+
+
 def base_figures(df: pd.DataFrame, *, dataset: str, unit: str) -> dict:
     """Counts of the lifetime frame: customers, churned, censored, left-truncated."""
     return {"dataset": dataset, "time_unit": unit, "customers": len(df),
@@ -143,6 +162,20 @@ def band_variables(ph: pd.DataFrame, covariates: Sequence[str], fallback: Sequen
     worst = ph.assign(chi2=ph[["chi2_rank", "chi2_km"]].max(axis=1)).loc[lambda t: t["violates"]]
     worst = worst.sort_values("chi2", ascending=False)["source"].drop_duplicates().head(n).tolist()
     return [v for v in (worst or fallback) if v in covariates], bool(worst)
+
+
+def tenure_bands(df: pd.DataFrame, ph: pd.DataFrame, *, covariates: Sequence[str], fallback: Sequence[str],
+                 cuts: Sequence[float], reference: Mapping | None = None,
+                 per: Mapping | None = None) -> pd.DataFrame | None:
+    """Hazard ratios by tenure band (:func:`piecewise_hazard_ratios`) for the drivers chosen by
+    :func:`band_variables`; ``attrs`` keep ``vary`` and ``from_violations``. None when no driver
+    qualifies."""
+    vary, from_violations = band_variables(ph, covariates, fallback)
+    if not vary:
+        return None
+    bands = piecewise_hazard_ratios(df, covariates=covariates, vary=vary, cuts=cuts, reference=reference, per=per)
+    bands.attrs.update(vary=vary, from_violations=from_violations, cuts=list(cuts))
+    return bands
 
 
 def cox_figures(cox, ph: pd.DataFrame, stratified=None, bands: pd.DataFrame | None = None,
