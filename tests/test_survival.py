@@ -6,6 +6,8 @@ the Fader & Hardie (2007) sBG reproduction is in test_sbg.py.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -404,3 +406,22 @@ def test_static_cox_with_delayed_entry_recovers_truth():
     assert 0.6 < model.concordance_ < 0.75
     # PH holds in the generator: at most one chance rejection at 1%
     assert model.check_ph(threshold=0.01)["violates"].sum() <= 1
+
+
+@pytest.mark.slow
+def test_cox_section_headlines_the_stratified_model_when_ph_fails(crossing):
+    """Issue 13.6: where proportional hazards fails, the report leads with the stratified model."""
+    from churn_research.narrate import survival as ns
+
+    cox = sv.CoxRegression(["segment", "x"], reference={"segment": "a"}).fit(crossing)
+    ph = cox.check_ph()
+    stratified = sv.ph_remedy(cox, crossing, ph, threshold=0.01)
+    assert stratified.strata == ["segment"]
+    lead = ns.cox_lead_text(cox, stratified, ph, threshold=0.01)
+    assert "**segment[b]**" in lead and "**stratified by segment**" in lead and "reference only" in lead
+    assert ns.cox_text(cox, data=SimpleNamespace(meta={}), reference_only=True).startswith(
+        "**For reference only**")
+    assert sv.cox_figures(cox, ph, stratified)["ph_remedy_strata"] == ["segment"]
+    bands = sv.tenure_bands(crossing, ph, covariates=["segment", "x"], fallback=[], cuts=[12],
+                            reference={"segment": "a"})
+    assert bands.attrs["vary"] == ["segment"] and bands.attrs["from_violations"]

@@ -11,6 +11,7 @@ changes that. Built on lifelines, one topic per module:
 ``change``      the business change as a time-varying exposure: :func:`change_episodes`,
                 :func:`fit_change_cox`, :func:`acquired_before_after`
 ``cohorts``     cohort tables projected with the sBG model (:mod:`churn_research.models`)
+``sections``    what each report section computes and keeps: rules, result objects, key figures
 
 Every model runs on tenure in the unit chosen in :func:`~churn_research.durations.durations`
 and honours left truncation through its ``entry`` column.
@@ -55,7 +56,6 @@ from churn_research.survival.km import (
     km_curves,
     km_fit,
     km_summary,
-    logrank_sentence,
     rmst,
     survival_at,
 )
@@ -66,6 +66,30 @@ from churn_research.survival.parametric import (
     fit_parametric,
     parametric_comparison,
     time_ratios,
+)
+from churn_research.survival.sections import (
+    ChangeAnalysis,
+    CohortAnalysis,
+    SegmentComparison,
+    band_variables,
+    base_figures,
+    change_analysis,
+    change_figures,
+    cohort_analysis,
+    compare_segments,
+    cox_figures,
+    km_figures,
+    lifetimes,
+    model_sample,
+    parametric_figures,
+    ph_remedy,
+    segment_figures,
+    segment_verdicts,
+    split_segments,
+    strongest_drivers,
+    tenure_bands,
+    true_hazard_ratios,
+    truth_table,
 )
 
 __all__ = [
@@ -100,6 +124,10 @@ __all__ = [
     "sbg_projection",
     "sbg_holdout_accuracy",
     "format_km_summary",
-    "logrank_sentence",
     "time_ratios",
+    "SegmentComparison", "ChangeAnalysis", "CohortAnalysis", "base_figures", "km_figures",
+    "split_segments", "compare_segments", "segment_verdicts", "segment_figures", "strongest_drivers",
+    "truth_table", "true_hazard_ratios", "ph_remedy", "band_variables", "cox_figures",
+    "parametric_figures", "change_analysis", "change_figures", "cohort_analysis",
+    "lifetimes", "model_sample", "tenure_bands",
 ]

@@ -11,7 +11,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from churn_research.model import ChurnDataError, yes_no
+from churn_research.model import ChurnDataError
 from churn_research.survival.frame import _entry
 
 
@@ -195,21 +195,3 @@ def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.Data
     out[f"mean {unit} within first {tau:g} (RMST)"] = [
         "n/a" if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}" for m, se in summary[["rmst", "rmst_se"]].to_numpy()]
     return out.set_index("group")
-
-
-def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None = None,
-                     pairwise: pd.DataFrame | None = None, unit: str = "months", alpha: float = 0.05) -> str:
-    """One-sentence verdict of a :func:`logrank` result (with medians and the pairwise count)."""
-    p = result["p"]
-    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    verdict = "differs" if p < alpha else "does not differ significantly"
-    text = (f"Survival {verdict} by **{by}** (log-rank chi2 = {result['test_statistic']:.1f} on "
-            f"{result['df']} df, {ptxt}).")
-    if summary is not None and len(summary):
-        meds = ", ".join(f"{yes_no(g)}: {'not reached' if not np.isfinite(m) else f'{m:.1f}'}"
-                         for g, m in summary[["group", "median"]].to_numpy())
-        text += f" Median lifetime ({unit}) -- {meds}."
-    if pairwise is not None and len(pairwise) > 1:
-        text += (f" {int(pairwise['significant'].sum())} of {len(pairwise)} pairs differ at 5% after "
-                 f"{pairwise.attrs.get('correction', 'Holm')} correction.")
-    return text
