@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
+from churn_research.clv.analysis import (
+    TOP_SHARE,
+    AtRiskValue,
+    BtydValidation,
+    BtydValue,
+    ChurnCostResult,
+    ContractualValue,
+    DerlResult,
+    top_share,
+)
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, pct, text
+from churn_research.narrate.format import count, get, money, pct, plural, text
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -76,3 +88,240 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                if get(figures, "bgnbd.r") is not None and dataset == "cdnow" else
                "textbook worked examples" if get(figures, "sanity.all_ok") else None)
     return StageFindings("50_clv", dataset, headline, keys[:6], unavailable, checked)
+
+
+# ========================================================================================
+# section sentences: built from the result objects of churn_research.clv.analysis
+# ========================================================================================
+def _names(items) -> str:
+    return ", ".join(map(str, items))
+
+
+def _date(ts) -> str:
+    return str(pd.Timestamp(ts).date())
+
+
+def not_available(what: str, why: str) -> str:
+    """The one line a skipped section reads: "Not available for this dataset: ..., because ...."""
+    return f"Not available for this dataset: {what}, because {why}."
+
+
+def setting(data, *, dataset: str, margin: float, discount_rate: float) -> str:
+    """The data and the assumptions the stage runs on."""
+    return (f"**Data:** `{dataset}` ({data.kind}), {count(len(data.customers))} customers, snapshot "
+            f"{_date(data.observation_end)}; tables present: {', '.join(sorted(data.tables()))}. "
+            f"Assumed margin {margin:.0%}, annual discount rate {discount_rate:.0%}.")
+
+
+def sanity(checks: pd.DataFrame) -> str:
+    """After :func:`churn_research.clv.analysis.sanity_checks` (which raises on a failure)."""
+    n_ok = int(checks["ok"].sum())
+    if n_ok == len(checks):
+        return f"All {len(checks)} worked examples are reproduced exactly."
+    return f"{n_ok} of {len(checks)} worked examples are reproduced exactly."
+
+
+def retention_curve(value: ContractualValue | None, *, data, value_col: str | None) -> str:
+    """Which exits the retention curve is estimated from, or why there is none."""
+    if value is None:
+        why = ("it needs contractual data with a revenue-per-month column "
+               f"(`{value_col}`) and ")
+        why += ("these data are non-contractual (their value is modelled with BG/NBD below)"
+                if data.kind != "contractual" else "these data have no such column")
+        return not_available("survival-based lifetime value", why)
+    regime = {"event": f"exits observed since the business change on {_date(value.observed_from)} "
+                       "(the regime customers face now; earlier customers enter at their tenure then)",
+              "records": f"exits observed from {_date(value.observed_from)}, when the records begin "
+                         "(earlier customers enter at their tenure then: left truncation)",
+              "all": "all exits in the data"}[value.regime]
+    return f"Retention curve {'by ' + value.by if value.by else 'for all customers'}, from {regime}."
+
+
+def new_customer_value(value: ContractualValue) -> str:
+    """The CLV of a new customer, its spread across segments and the tail's share."""
+    seg = value.segments
+    out = (f"A new customer is worth **{value.new_mean:,.0f}** of profit on average (margin "
+           f"{value.margin:.0%}, discounted at {value.discount_rate:.0%} a year). ")
+    if value.by and len(seg) > 1:
+        best, worst = seg["clv"].idxmax(), seg["clv"].idxmin()
+        out += (f"By {value.by}: {best} {seg.loc[best, 'clv']:,.0f} vs {worst} "
+                f"{seg.loc[worst, 'clv']:,.0f}. ")
+    return out + (f"The parametric tail contributes {seg['tail_share'].min():.0%}-"
+                  f"{seg['tail_share'].max():.0%} of the discounted lifetime: that part is an "
+                  "extrapolation beyond the observed tenures.")
+
+
+def customer_equity(result: ContractualValue | BtydValue) -> str:
+    """What the customers are worth together, and how concentrated that value is."""
+    v = result.values
+    top = f"the top {TOP_SHARE:.0%} of customers hold {top_share(v):.0%} of it."
+    if isinstance(result, BtydValue):
+        h = result.horizon_years
+        return (f"**Customer equity:** {result.equity:,.0f} of discounted profit over {h} years "
+                f"(mean {v.mean():,.2f}, median {v.median():,.2f} per customer); {top}")
+    return (f"**Customer equity:** the {len(v):,} active customers are worth **{result.equity:,.0f}** "
+            f"of future profit (mean {v.mean():,.0f}, median {v.median():,.0f} per customer); {top}")
+
+
+def derl_flat(result: DerlResult) -> str:
+    """Segments where the sBG finds no heterogeneity ("" when there are none)."""
+    flat = result.flat_segments
+    if not flat:
+        return ""
+    return (f"For {_names(flat)} the sBG finds no heterogeneity (polarisation near 0: every "
+            "customer the same churn probability), so its DERL does not grow with tenure; the "
+            "retention curve shows what the data say.")
+
+
+def derl(result: DerlResult | None, *, data=None) -> str:
+    """DERL under the sBG and what the retention curve says about it (or why there is none).
+
+    The curve's DERL is read per segment: where it stops rising (the renewals from which no
+    later value is higher) is said for each segment that levels off; a segment whose DERL
+    rises to the last renewals is said to keep rising.
+    """
+    if result is None:
+        kind = getattr(data, "kind", None)
+        return not_available("DERL", "it is a contractual (renewal) measure and these data "
+                             + ("are non-contractual" if kind == "non-contractual"
+                                else "have no revenue column"))
+    renewals = result.renewals
+    first, last = renewals[0], renewals[-1]
+    seg0 = result.sbg_table.columns[0]
+    out = (f"Under the sBG, a {seg0} customer who has just joined has a discounted expected "
+           f"residual lifetime of {result.sbg_table.loc[first, seg0]:.1f} months, one with {last} "
+           f"renewals {result.sbg_table.loc[last, seg0]:.1f}: the sBG explains rising retention by "
+           "sorting (the customers with high churn probabilities leave first). ")
+    rising = result.curve_rises
+    if not rising.all():
+        return out + (
+            f"The retention curve shows it only for {_names(rising[rising].index) or 'no segment'}: "
+            f"for {_names(rising[~rising].index)} the hazard does not fall with tenure (for "
+            "instance at contract ends), which the sBG cannot represent, so there the curve is "
+            "the better guide.")
+    stops = {seg: n for seg, n in result.curve_levels_off.items() if n is not None}
+    agrees = ("The retention curve agrees that long-standing customers have more discounted "
+              "lifetime ahead of them than new ones in every segment")
+    if not stops:
+        return out + agrees + f", and it keeps rising up to {last} renewals, as the sBG does."
+    by_stop: dict = {}
+    for seg, n in stops.items():
+        by_stop.setdefault(n, []).append(seg)
+    levels = "; ".join(f"for {_names(segs)} from about {n} renewals" for n, segs in by_stop.items())
+    keeps = [seg for seg in result.curve_table.columns if seg not in stops]
+    return out + (agrees + f". It levels off {levels} (flat or slightly falling after that), "
+                  "while the sBG keeps rising"
+                  + (f"; for {_names(keeps)} it keeps rising up to {last} renewals, as the sBG does."
+                     if keeps else "."))
+
+
+def btyd_split(result: BtydValidation | None, *, data=None) -> str:
+    """The calibration and holdout periods (or why there are no BTYD models)."""
+    if result is None:
+        kind = getattr(data, "kind", None)
+        has_tx = data is not None and data.has("transactions")
+        why = "they are for non-contractual purchase logs and these data are " + (
+            "contractual: their transactions are subscription invoices" if kind == "contractual" and has_tx
+            else f"{kind} without transactions")
+        return not_available("the BG/NBD and Gamma-Gamma models", why)
+    cal = _date(result.calibration_end)
+    return (f"Calibration period: first purchases up to {cal} ({len(result.split):,} customers); "
+            f"holdout period: {cal} to {_date(result.observation_end)} "
+            f"({result.split['duration_holdout'].iloc[0]:.1f} {result.unit}).")
+
+
+def btyd_holdout(result: BtydValidation) -> str:
+    """How well the calibration fit predicts the holdout purchases."""
+    h, hist = result.holdout, result.histogram
+    return (
+        f"Fitted in {result.model.fit_seconds_:.2f} s. Given each customer's history, the model "
+        f"predicts {h['predicted_total'].sum():,.0f} holdout purchases against "
+        f"{h['actual_total'].sum():,.0f} actual ({result.relative_error:+.1%}; correlation across "
+        f"customers {h.attrs['correlation']:.2f}); customers with no repeat purchase in calibration "
+        f"made {h.loc['0', 'actual']:.2f} purchases each, predicted {h.loc['0', 'predicted']:.2f}. "
+        "All repeat purchases from the first purchase to the end of the holdout period are "
+        f"forecast with an error of {h.attrs['cumulative_forecast_error']:+.1%} (Fader, Hardie & "
+        "Lee report -4% and a correlation of 0.63 on the 1/10 sample of CDNOW). The calibration "
+        f"histogram fits with chi-square {hist.attrs['chi2']:.1f} on {hist.attrs['dof']} df "
+        f"(p = {hist.attrs['p_value']:.2g}"
+        + ("; with tens of thousands of customers small misfits are significant" if result.large_sample else "")
+        + ").")
+
+
+def btyd_value(result: BtydValue) -> str:
+    """The refitted models, P(alive) and the expected purchases."""
+    bg, gg, h = result.bg, result.gg, result.horizon_years
+    return (
+        f"Refitted on all purchases up to {_date(result.observation_end)}: {len(result.summary):,} "
+        f"customers, {bg.n_customers_:,.0f} in the BG/NBD and {gg.n_customers_:,} repeat buyers in "
+        f"the Gamma-Gamma model (mean spend per purchase {gg.mean_spend_:,.2f}; the correlation "
+        f"between frequency and average spend is {result.spend_correlation:.2f}, small enough for "
+        "the model's independence assumption). The mean probability of still being active is "
+        f"{result.value['p_alive'].mean():.0%}, but the BG/NBD counts the "
+        f"{result.share_no_repeat:.0%} of customers who never bought again as alive (they can only "
+        f"drop out after a purchase); among repeat buyers it is {result.p_alive_repeat:.0%}. Over "
+        f"the next {h} years the base is expected to make "
+        f"{result.value['expected_purchases'].sum():,.0f} purchases.")
+
+
+def churn_cost(result: ChurnCostResult) -> str:
+    """The measured churn, the revenue per customer and what a year of churn costs."""
+    i, cost, months = result.inputs, result.cost, result.window_months
+    out = f"Over the {plural(months, 'month')} to {_date(i['window_end'])}"
+    if result.kind == "non-contractual":
+        out += (f" (the last date up to which a lapse of {result.inactivity_days} days without a "
+                "purchase is visible)")
+    out += f", {i['lost']:,} of the {i['at_risk']:,} customers at risk left ({i['churn_rate']:.1%}"
+    if months != 12:
+        out += (f"; {result.annual_churn:.1%} a year)" if result.annualise
+                else ") — taken as the yearly churn rate")
+    else:
+        out += ")"
+    out += (f". A customer brings {result.revenue:,.0f} of revenue a year (from "
+            f"{i['revenue_source']}). At that rate the {i['active']:,} customers active at "
+            f"{_date(result.observation_end)} would lose about {cost.lost_customers:,.0f} a year, "
+            f"costing **{cost.lost_revenue:,.0f} of revenue and {cost.lost_profit:,.0f} of profit a "
+            f"year**; winning as many new customers would cost about {cost.replacement_cost:,.0f}, "
+            f"against {cost.retention_cost:,.0f} to keep them.")
+    if result.snapshot and not result.annualise and months != 12:
+        last = "month" if months == 1 else f"{months} months"
+        out += (f" These data are one snapshot whose churn flag covers only its last {last}: "
+                f"annualising that {i['churn_rate']:.1%} ({i['annual_churn_rate']:.1%} a year) "
+                "would be implausible, so the snapshot's churn share is used as the yearly rate "
+                "and the figures are indicative only.")
+    elif result.snapshot:
+        out += (" These data are one snapshot, not a dated history: the churn rate comes from "
+                "its last months only, so the figures are indicative.")
+    return out
+
+
+def scenario_base(result: ChurnCostResult) -> str:
+    """Which customers the retention scenarios project."""
+    return (f"The scenarios project the {result.inputs['active']:,} customers active at "
+            f"{_date(result.observation_end)}.")
+
+
+def scenarios(table: pd.DataFrame, *, annual_churn: float, years: int, discount_rate: float) -> str:
+    """What the largest churn cut in :func:`churn_research.clv.retention_scenarios` is worth."""
+    top = table.iloc[-1]
+    return (f"Cutting annual churn by {top['reduction'] * 100:g} points (from {annual_churn:.1%} to "
+            f"{top['churn_rate']:.1%}) keeps {top['extra_customers_end']:,.0f} more customers after "
+            f"{years} years and is worth **{top['extra_profit']:,.0f} of profit** "
+            f"({top['extra_revenue']:,.0f} of revenue, discounted at {discount_rate:.0%}).")
+
+
+def at_risk(result: AtRiskValue | None, *, design: str | None = None) -> str:
+    """The value of the flagged customers (or why there are no flags)."""
+    if result is None:
+        why = ("the at-risk flags need activity history (transactions before the snapshot) and "
+               "these data are a single snapshot" if design != "prospective" else
+               "no per-customer value could be computed for these data")
+        return not_available("the value of the customers at risk", why)
+    r = result.risk
+    return (f"{r['customers']:,} customers are flagged at risk; they hold **{r['total']:,.0f}** of "
+            f"future profit ({r['share_of_total']:.0%} of the customer equity, mean {r['mean']:,.0f} "
+            "each) — the most a retention programme aimed at them could save.")
+
+
+def key_figures_note(flat: Mapping[str, Any], output_json: str) -> str:
+    return f"{len(flat)} key figures written to `{str(output_json).split('/')[-1]}`."

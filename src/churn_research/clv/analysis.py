@@ -1,0 +1,483 @@
+"""The analyses of stage 50_clv as result objects: each section of the report calls one function
+here and gets back an object holding its tables, the rules that decide what they say (which
+segments level off, whether a sample is large, whether a churn rate was annualised) and its key
+figures (``key_figures()``). The sentences are built from these objects in
+:mod:`churn_research.narrate.clv`; the notebook only calls, displays and saves.
+
+``sanity_checks``       the textbook worked examples the formulas must reproduce
+``contractual_value``   retention curve -> CLV of a new customer, residual value, equity
+``derl_analysis``       DERL by renewals under the sBG and read off the retention curve
+``btyd_validation``     BG/NBD on a calibration / holdout split
+``btyd_value``          BG/NBD x Gamma-Gamma value of every customer
+``churn_cost_analysis`` the yearly cost of churn measured on the data
+``scenario_figures``    the key figures of :func:`retention_scenarios`
+``value_at_risk``       the value of the customers flagged by the early-warning rules
+``stage_figures``       the stage's key-figure dict, in the order the report builds it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churn_research.clv.btyd import btyd_clv, frequency_fit, holdout_comparison, rfm_summary
+from churn_research.clv.contractual import (
+    contractual_clv,
+    curve_derl,
+    default_observed_from,
+    fit_sbg,
+    residual_clv,
+    survival_curve,
+)
+from churn_research.clv.formulas import ChurnCost, churn_cost, period_discount_rate, simple_clv
+from churn_research.clv.scenarios import at_risk_value, churn_cost_inputs, default_calibration_end
+from churn_research.durations import DAYS_PER_MONTH
+from churn_research.models.beta_geo import BetaGeo
+from churn_research.models.gamma_gamma import GammaGamma
+from churn_research.models.shifted_beta_geo import derl
+
+#: polarisation below which the sBG is said to find no heterogeneity across customers
+FLAT_POLARISATION = 0.01
+#: customers above which a significant chi-square is read as "small misfits, large sample"
+LARGE_SAMPLE = 10_000
+#: share of the customers whose share of the value is reported ("the top 10% hold ...")
+TOP_SHARE = 0.10
+#: BTYD time units and their names
+UNITS = {"D": "days", "W": "weeks", "M": "months"}
+#: the key figures shown in the report's closing table
+HEADLINE_KEYS = ("clv.mean", "customer_equity", "annual_cost_of_churn", "clv_new_customer.mean",
+                 "at_risk.value")
+
+
+def top_share(values: pd.Series, share: float = TOP_SHARE) -> float:
+    """Share of the total held by the top ``share`` of the values (at least one value)."""
+    values = pd.Series(values, dtype=float)
+    return float(values.nlargest(max(int(len(values) * share), 1)).sum() / values.sum())
+
+
+# ----------------------------------------------------------------------------------------
+# sanity checks
+# ----------------------------------------------------------------------------------------
+#: DERL of Table 3 of Fader & Hardie (2010): gamma=3.80, delta=15.20, d=10%, 0..4 renewals
+TABLE3_DERL = (3.31, 3.45, 3.59, 3.72, 3.84)
+
+
+def sanity_checks() -> pd.DataFrame:
+    """The textbook worked examples, computed and expected; raises if one is not reproduced.
+
+    Returns a frame with ``check``, ``computed``, ``expected`` and ``ok``; ``attrs`` holds
+    ``simple_clv_profit`` and ``churn_cost_lost_profit`` (the key figures).
+    """
+    simple = simple_clv(100, 50, 10, 0.10)
+    cost = churn_cost(5000, 0.05, 8000, 0.10)
+    table3 = [float(derl(3.80, 15.20, 0.10, n)) for n in range(len(TABLE3_DERL))]
+    out = pd.DataFrame([
+        ("simple CLV: revenue per year", simple.annual_revenue, 5000),
+        ("simple CLV: revenue over 10 years", simple.lifetime_revenue, 50000),
+        ("simple CLV: profit at 10% margin", simple.clv, 5000),
+        ("churn cost: customers lost", cost.lost_customers, 250),
+        ("churn cost: revenue lost", cost.lost_revenue, 2_000_000),
+        ("churn cost: profit lost", cost.lost_profit, 200_000),
+        *[(f"DERL, gamma=3.80, delta=15.20, d=10%, {n} renewals", round(v, 2), ref)
+          for n, (v, ref) in enumerate(zip(table3, TABLE3_DERL, strict=True))],
+    ], columns=["check", "computed", "expected"])
+    out["ok"] = np.isclose(out["computed"], out["expected"], rtol=0, atol=1e-9)
+    if not out["ok"].all():
+        raise AssertionError(f"worked examples not reproduced:\n{out[~out['ok']]}")
+    out.attrs.update(simple_clv_profit=simple.clv, churn_cost_lost_profit=cost.lost_profit)
+    return out
+
+
+def sanity_figures(checks: pd.DataFrame) -> dict:
+    return {"sanity": {"all_ok": bool(checks["ok"].all()),
+                       "simple_clv_profit": checks.attrs["simple_clv_profit"],
+                       "churn_cost_lost_profit": checks.attrs["churn_cost_lost_profit"]}}
+
+
+# ----------------------------------------------------------------------------------------
+# contractual value
+# ----------------------------------------------------------------------------------------
+def has_contractual_value(data, value_col: str | None) -> bool:
+    """Survival-based value needs contractual data with a revenue-per-month column."""
+    return data.kind == "contractual" and bool(value_col) and value_col in data.customers.columns
+
+
+def has_btyd(data) -> bool:
+    """BG/NBD and Gamma-Gamma need a non-contractual purchase log."""
+    return data.kind == "non-contractual" and data.has("transactions")
+
+
+@dataclass
+class ContractualValue:
+    """Retention curve, CLV of a new customer by segment and residual value of the active."""
+
+    by: str | None
+    observed_from: pd.Timestamp | None
+    regime: str                      # "event" (since the business change), "records", "all"
+    curve: pd.DataFrame
+    segments: pd.DataFrame           # contractual_clv: one row per segment
+    residual: pd.DataFrame           # residual_clv: one row per active customer
+    margin: float
+    discount_rate: float
+
+    @property
+    def new_mean(self) -> float:
+        s = self.segments
+        return float((s["clv"] * s["customers"]).sum() / s["customers"].sum())
+
+    @property
+    def values(self) -> pd.Series:
+        return self.residual["residual_clv"]
+
+    @property
+    def equity(self) -> float:
+        return float(self.values.sum())
+
+    def segment_table(self) -> pd.DataFrame:
+        return self.segments.rename(columns={
+            "value_per_period": "revenue per month", "expected_lifetime": "expected lifetime (months)",
+            "discounted_lifetime": "discounted lifetime (months)", "clv": "CLV of a new customer",
+            "tail_share": "share from tail"})
+
+    def residual_by_segment(self) -> pd.DataFrame:
+        return self.residual.groupby("segment").agg(
+            customers=("residual_clv", "size"), mean_tenure_months=("tenure", "mean"),
+            mean_residual_clv=("residual_clv", "mean"), total=("residual_clv", "sum"))
+
+    def key_figures(self) -> dict:
+        return {"clv_new_customer": {"mean": self.new_mean, "by_segment": self.segments["clv"].to_dict()},
+                "clv": {"mean": float(self.values.mean()), "median": float(self.values.median()),
+                        "definition": "residual lifetime value of active customers (survival curve)"},
+                "customer_equity": self.equity}
+
+
+def contractual_value(data, *, value_col: str, segment_by: str | None, after_event: bool,
+                      tail: str, min_at_risk: int, margin: float,
+                      discount_rate: float) -> ContractualValue | None:
+    """The retention curve and the values built on it; None when :func:`has_contractual_value`
+    is false."""
+    if not has_contractual_value(data, value_col):
+        return None
+    observed_from = default_observed_from(data, after_event=after_event)
+    by = segment_by if segment_by in data.customers.columns else None
+    curve = survival_curve(data.customers, observation_end=data.observation_end, by=by,
+                           tail=tail, min_at_risk=min_at_risk, observed_from=observed_from)
+    seg = contractual_clv(data.customers, curve=curve, value_col=value_col, margin=margin,
+                          discount_rate=discount_rate)
+    residual = residual_clv(data.customers, curve=curve, observation_end=data.observation_end,
+                            value_col=value_col, margin=margin, discount_rate=discount_rate)
+    regime = ("all" if observed_from is None else
+              "event" if data.event_date is not None and observed_from == data.event_date else
+              "records")
+    return ContractualValue(by, observed_from, regime, curve, seg, residual, margin, discount_rate)
+
+
+# ----------------------------------------------------------------------------------------
+# DERL
+# ----------------------------------------------------------------------------------------
+def rises_until(table: pd.DataFrame, tol: float = 1e-9) -> dict:
+    """For each column of a DERL table (index: renewals), the renewals after which it stops
+    rising: the first row from which no later row is higher (within ``tol``); None when it
+    rises up to the last row."""
+    out = {}
+    for col in table.columns:
+        v = table[col].to_numpy(dtype=float)
+        later_max = np.maximum.accumulate(v[::-1])[::-1]     # max of v[i:], per i
+        stop = next((i for i in range(len(v) - 1) if later_max[i + 1] <= v[i] + tol), None)
+        out[col] = None if stop is None else table.index[stop]
+    return out
+
+
+@dataclass
+class DerlResult:
+    """DERL by renewals: sBG fit per segment, its DERL and the retention curve's."""
+
+    sbg: pd.DataFrame
+    sbg_table: pd.DataFrame          # index renewals, one column per segment
+    curve_table: pd.DataFrame        # same, read off the retention curve
+    discount_rate: float
+
+    @property
+    def renewals(self) -> np.ndarray:
+        return self.sbg_table.index.to_numpy()
+
+    @property
+    def flat_segments(self) -> list:
+        """Segments where the sBG finds no heterogeneity (DERL constant in tenure)."""
+        return self.sbg.index[self.sbg["polarisation"] < FLAT_POLARISATION].tolist()
+
+    @property
+    def curve_rises(self) -> pd.Series:
+        """Per segment: the retention curve's DERL is higher at the last renewals than at the first."""
+        first, last = self.renewals[0], self.renewals[-1]
+        return self.curve_table.loc[last] > self.curve_table.loc[first]
+
+    @property
+    def curve_levels_off(self) -> dict:
+        """Per segment: the renewals from which the curve's DERL stops rising (None: keeps rising)."""
+        return rises_until(self.curve_table)
+
+    def parameters(self) -> pd.DataFrame:
+        return (self.sbg[["gamma", "delta", "mean_churn", "polarisation", "customers"]]
+                .rename(columns={"mean_churn": "mean monthly churn at acquisition"}))
+
+    def table(self) -> pd.DataFrame:
+        return pd.concat({"sBG": self.sbg_table, "retention curve": self.curve_table}, axis=1)
+
+    def key_figures(self) -> dict:
+        return {"derl": {str(seg): {f"renewals_{n}": float(self.sbg_table.loc[n, seg])
+                                    for n in self.renewals} for seg in self.sbg_table.columns},
+                "sbg": {str(seg): {"gamma": row["gamma"], "delta": row["delta"]}
+                        for seg, row in self.sbg.iterrows()}}
+
+
+def derl_analysis(data, value: ContractualValue | None, *, renewals: Sequence[int],
+                  discount_rate: float) -> DerlResult | None:
+    """sBG per segment of ``value`` and DERL at ``renewals``; None without contractual value."""
+    if value is None:
+        return None
+    d_month = period_discount_rate(discount_rate, DAYS_PER_MONTH)
+    sbg = fit_sbg(data.customers, observation_end=data.observation_end,
+                  observed_from=value.observed_from, by=value.by)
+    renewals = np.asarray(renewals, dtype=int)
+    table = pd.DataFrame({seg: derl(row["gamma"], row["delta"], d_month, renewals)
+                          for seg, row in sbg.iterrows()},
+                         index=pd.Index(renewals, name="renewals"))
+    return DerlResult(sbg, table, curve_derl(value.curve, renewals, discount_rate=discount_rate),
+                      discount_rate)
+
+
+# ----------------------------------------------------------------------------------------
+# non-contractual purchasing
+# ----------------------------------------------------------------------------------------
+@dataclass
+class BtydValidation:
+    """BG/NBD fitted on a calibration period and compared with the holdout period."""
+
+    calibration_end: pd.Timestamp
+    observation_end: pd.Timestamp
+    split: pd.DataFrame
+    model: BetaGeo
+    holdout: pd.DataFrame
+    histogram: pd.DataFrame
+    unit: str
+
+    @property
+    def relative_error(self) -> float:
+        return float(self.holdout["predicted_total"].sum() / self.holdout["actual_total"].sum() - 1)
+
+    @property
+    def large_sample(self) -> bool:
+        return len(self.split) > LARGE_SAMPLE
+
+    def key_figures(self) -> dict:
+        h = self.holdout
+        return {"holdout": {"calibration_end": self.calibration_end,
+                            "actual_total": h["actual_total"].sum(),
+                            "predicted_total": h["predicted_total"].sum(),
+                            "relative_error": self.relative_error,
+                            "correlation": h.attrs["correlation"],
+                            "cumulative_forecast_error": h.attrs["cumulative_forecast_error"],
+                            "chi2": self.histogram.attrs["chi2"],
+                            "chi2_p_value": self.histogram.attrs["p_value"]}}
+
+
+def btyd_validation(data, *, calibration_end=None, freq: str = "W") -> BtydValidation | None:
+    """Calibration / holdout validation of the BG/NBD; None when :func:`has_btyd` is false."""
+    if not has_btyd(data):
+        return None
+    cal_end = (pd.Timestamp(calibration_end) if calibration_end is not None
+               else default_calibration_end(data.transactions, data.observation_end))
+    split = rfm_summary(data.transactions, calibration_end=cal_end,
+                        observation_end=data.observation_end, freq=freq)
+    model = BetaGeo().fit(split["frequency"], split["recency"], split["T"])
+    return BtydValidation(cal_end, pd.Timestamp(data.observation_end), split, model,
+                          holdout_comparison(split, model), frequency_fit(split, model), UNITS[freq])
+
+
+@dataclass
+class BtydValue:
+    """BG/NBD x Gamma-Gamma value of every customer, refitted on all purchases."""
+
+    summary: pd.DataFrame
+    bg: BetaGeo
+    gg: GammaGamma
+    value: pd.DataFrame              # btyd_clv: p_alive, expected_purchases, clv per customer
+    horizon_years: float
+    unit: str
+    observation_end: pd.Timestamp
+    spend_correlation: float = field(init=False)
+
+    def __post_init__(self):
+        repeat = self.summary[self.summary["frequency"] > 0]
+        self.spend_correlation = float(np.corrcoef(repeat["frequency"], repeat["monetary_value"])[0, 1])
+
+    @property
+    def values(self) -> pd.Series:
+        return self.value["clv"]
+
+    @property
+    def equity(self) -> float:
+        return float(self.values.sum())
+
+    @property
+    def p_alive_repeat(self) -> float:
+        return float(self.value.loc[self.summary["frequency"] > 0, "p_alive"].mean())
+
+    @property
+    def share_no_repeat(self) -> float:
+        return float((self.summary["frequency"] == 0).mean())
+
+    @property
+    def max_frequency_shown(self) -> int:
+        """Frequencies shown in the P(alive) matrix: up to the 99th percentile, at most 30."""
+        return int(min(self.summary["frequency"].quantile(0.99), 30))
+
+    def parameters(self) -> pd.DataFrame:
+        return pd.concat({"BG/NBD": self.bg.summary(), "Gamma-Gamma": self.gg.summary()})
+
+    def key_figures(self) -> dict:
+        bg, gg, h = self.bg, self.gg, self.horizon_years
+        return {"bgnbd": {**bg.params_.to_dict(), "log_likelihood": bg.log_likelihood_,
+                          "fit_seconds": bg.fit_seconds_, "customers": bg.n_customers_},
+                "gamma_gamma": {**gg.params_.to_dict(), "mean_spend": gg.mean_spend_,
+                                "customers": gg.n_customers_},
+                "clv": {"mean": float(self.values.mean()), "median": float(self.values.median()),
+                        "horizon_years": h, "p_alive_mean": float(self.value["p_alive"].mean()),
+                        "definition": f"{h}-year BG/NBD x Gamma-Gamma value"},
+                "customer_equity": self.equity}
+
+
+def btyd_value(data, *, freq: str = "W", horizon_years: float = 3, margin: float,
+               discount_rate: float) -> BtydValue | None:
+    """BG/NBD and Gamma-Gamma on all purchases; None when :func:`has_btyd` is false."""
+    if not has_btyd(data):
+        return None
+    full = rfm_summary(data.transactions, calibration_end=data.observation_end, freq=freq)
+    bg = BetaGeo().fit(full["frequency"], full["recency"], full["T"])
+    gg = GammaGamma().fit(full["frequency"], full["monetary_value"])
+    value = btyd_clv(full, bg=bg, gg=gg, horizon_years=horizon_years, margin=margin,
+                      discount_rate=discount_rate)
+    return BtydValue(full, bg, gg, value, horizon_years, UNITS[freq], pd.Timestamp(data.observation_end))
+
+
+# ----------------------------------------------------------------------------------------
+# cost of churn, scenarios, value at risk
+# ----------------------------------------------------------------------------------------
+@dataclass
+class ChurnCostResult:
+    """The yearly cost of churn, from the churn and revenue measured on the data."""
+
+    inputs: dict                     # churn_cost_inputs
+    annual_churn: float              # the rate the cost applies
+    annualise: bool                  # annual_churn converted from the window's rate (if not 12 months)
+    cost: ChurnCost
+    kind: str
+    inactivity_days: int
+    snapshot: bool                   # data.is_snapshot: one snapshot, exits of its last month
+    observation_end: pd.Timestamp
+
+    @property
+    def window_months(self) -> int:
+        return int(self.inputs["months"])
+
+    @property
+    def revenue(self) -> float:
+        return float(self.inputs["annual_revenue_per_customer"])
+
+    def table(self) -> pd.DataFrame:
+        return self.cost.to_frame().rename(index=lambda s: s.replace("_", " "))
+
+    def key_figures(self) -> dict:
+        i = self.inputs
+        return {"annual_cost_of_churn": self.cost.lost_profit,
+                "cost_of_churn": {**self.cost.as_dict(), "window_months": self.window_months,
+                                  "churn_rate_window": i["churn_rate"],
+                                  "annual_churn_rate": self.annual_churn,
+                                  "customers_at_risk": i["at_risk"], "customers_active": i["active"],
+                                  "annual_revenue_per_customer": self.revenue}}
+
+
+def churn_cost_analysis(data, *, months: int, value_col: str | None, annualise: bool,
+                        margin: float, acquisition_cost_multiple: float,
+                        retention_cost_months: float) -> ChurnCostResult:
+    """:func:`churn_cost_inputs` and :func:`churn_cost`: churn over the last ``months``
+    (annualised when ``annualise``) times the revenue per customer, on the customers active now."""
+    inputs = churn_cost_inputs(data, months=months, value_col=value_col or "")
+    revenue = inputs["annual_revenue_per_customer"]
+    annual = inputs["annual_churn_rate"] if annualise else inputs["churn_rate"]
+    cost = churn_cost(inputs["active"], annual, revenue, margin, acquisition_cost_multiple,
+                      retention_cost_per_customer=retention_cost_months * revenue / 12)
+    return ChurnCostResult(inputs, annual, bool(annualise), cost, data.kind,
+                           data.inactivity_days, bool(data.is_snapshot),
+                           pd.Timestamp(data.observation_end))
+
+
+def scenario_figures(scenarios: pd.DataFrame, *, base_customers: int, years: int) -> dict:
+    """Key figures of :func:`retention_scenarios` (``churn -5 pts`` -> ``churn_minus_5_pts``)."""
+    def key(name: str) -> str:
+        return name.replace("churn -", "churn_minus_").replace(" pts", "_pts").replace(".", "_")
+    return {"scenario_base_customers": base_customers, "scenario_years": years,
+            "scenarios": {key(name): {c: row[c] for c in ("churn_rate", "revenue", "profit",
+                                                          "extra_profit", "extra_revenue")}
+                          for name, row in scenarios.iterrows()}}
+
+
+def value_per_customer(*results) -> pd.Series | None:
+    """The per-customer value of the first available result (contractual or BTYD)."""
+    return next((r.values for r in results if r is not None), None)
+
+
+def can_value_at_risk(design: str, values: pd.Series | None) -> bool:
+    """At-risk flags need activity history (a prospective design) and a per-customer value."""
+    return design == "prospective" and values is not None
+
+
+@dataclass
+class AtRiskValue:
+    """The value of the active customers with an at-risk tier or an early-warning signal."""
+
+    by_tier: pd.DataFrame
+    risk: dict                       # at_risk_value
+
+    def key_figures(self) -> dict:
+        r = self.risk
+        return {"at_risk": {"customers": r["customers"], "value": r["total"], "mean_value": r["mean"],
+                            "share_of_equity": r["share_of_total"]}}
+
+
+def value_at_risk(values: pd.Series, *, active: pd.Series, tiers: pd.Series,
+                  n_signals: pd.Series) -> AtRiskValue:
+    """Flag the active customers in the *at risk* tier or with any early-warning signal and
+    value them (``values``: value per customer, indexed by customer id)."""
+    flagged = active.astype(bool) & ((tiers == "at risk") | (n_signals > 0))
+    risk = at_risk_value(values, flagged[flagged].index)
+    by_tier = (pd.DataFrame({"tier": tiers.astype(str), "value": values.reindex(tiers.index)})
+               .dropna().groupby("tier")["value"].agg(["size", "mean", "sum"])
+               .rename(columns={"size": "customers", "mean": "mean value", "sum": "total value"}))
+    return AtRiskValue(by_tier, risk)
+
+
+def stage_figures(data, *, dataset: str, margin: float, discount_rate: float,
+                  sanity: pd.DataFrame, results: Sequence = (), scenarios: dict | None = None) -> dict:
+    """The stage's key figures: the setting, the sanity checks, then each available result's
+    ``key_figures()`` in report order (``scenarios``: :func:`scenario_figures`, after the
+    cost of churn)."""
+    figures = {"dataset": dataset, "kind": data.kind, "margin": margin,
+               "discount_rate": discount_rate, "observation_end": data.observation_end,
+               **sanity_figures(sanity)}
+    for r in results:
+        if r is None:
+            continue
+        figures.update(r.key_figures())
+        if isinstance(r, ChurnCostResult) and scenarios:
+            figures.update(scenarios)
+    return figures
+
+
+def headline_figures(flat: dict) -> pd.DataFrame:
+    """The :data:`HEADLINE_KEYS` of the flat key figures, as a one-column table."""
+    return pd.Series({k: v for k, v in flat.items() if k in HEADLINE_KEYS}, name="value").to_frame()

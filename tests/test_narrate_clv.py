@@ -1,0 +1,150 @@
+"""Section sentences of 50_clv (narrate.clv) built from hand-made result objects."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from churn_research.clv import analysis, churn_cost, retention_scenarios
+from churn_research.narrate import clv as nc
+
+
+def _data(kind, tables=("customers",)):
+    return SimpleNamespace(kind=kind, has=lambda t: t in tables)
+
+
+def _derl(curve: dict, renewals=(0, 12, 24, 36)):
+    idx = pd.Index(list(renewals), name="renewals")
+    segs = list(curve)
+    sbg = pd.DataFrame({"gamma": 1.0, "delta": 2.0, "mean_churn": 0.05, "polarisation": 0.3,
+                        "customers": 100}, index=segs)
+    sbg_table = pd.DataFrame({s: [20.0, 24.0, 28.0, 32.3] for s in segs}, index=idx)
+    return analysis.DerlResult(sbg, sbg_table, pd.DataFrame(curve, index=idx), 0.10)
+
+
+def test_derl_levels_off_per_segment_as_the_table_reads():
+    # issue 13 point 8: standard keeps rising (27.6 -> 31.9 -> 39.5), only basic levels off
+    r = _derl({"basic": [20.2, 25.6, 27.37, 27.32], "standard": [23.0, 27.6, 31.9, 39.5]})
+    assert analysis.rises_until(r.curve_table) == {"basic": 24, "standard": None}
+    text = nc.derl(r)
+    assert "20.0 months, one with 36 renewals 32.3" in text
+    assert "levels off for basic from about 24 renewals" in text
+    assert "for standard it keeps rising up to 36 renewals" in text
+    assert "standard from about" not in text
+
+
+def test_derl_segments_grouped_by_where_they_level_off():
+    r = _derl({"basic": [20, 25, 27.4, 27.3], "premium": [27, 32, 36.3, 36.0]})
+    text = nc.derl(r)
+    assert "levels off for basic, premium from about 24 renewals" in text
+    assert text.endswith("while the sBG keeps rising.")
+
+
+def test_derl_all_rising_and_not_rising():
+    r = _derl({"basic": [20, 22, 21.5, 30]})          # a dip, but higher at the end: keeps rising
+    assert "keeps rising up to 36 renewals, as the sBG does" in nc.derl(r)
+    # telco: the hazard does not fall for the contracts with fixed terms
+    r = _derl({"Month-to-month": [40, 50, 55, 60], "Two year": [70, 60, 50, 40]})
+    text = nc.derl(r)
+    assert "shows it only for Month-to-month: for Two year the hazard does not fall" in text
+
+
+def test_derl_flat_sbg_segments():
+    r = _derl({"basic": [1, 2, 3, 4], "pro": [1, 2, 3, 4]})
+    assert nc.derl_flat(r) == ""
+    r.sbg.loc["pro", "polarisation"] = 0.001
+    assert nc.derl_flat(r).startswith("For pro the sBG finds no heterogeneity")
+
+
+def test_not_available_lines():
+    cdnow = _data("non-contractual", ("customers", "transactions"))
+    assert nc.retention_curve(None, data=cdnow, value_col="monthly_revenue") == (
+        "Not available for this dataset: survival-based lifetime value, because it needs "
+        "contractual data with a revenue-per-month column (`monthly_revenue`) and these data are "
+        "non-contractual (their value is modelled with BG/NBD below).")
+    assert nc.derl(None, data=cdnow) == ("Not available for this dataset: DERL, because it is a "
+                                         "contractual (renewal) measure and these data are "
+                                         "non-contractual.")
+    telco = _data("contractual")
+    assert nc.btyd_split(None, data=telco).endswith("these data are contractual without transactions.")
+    synthetic = _data("contractual", ("customers", "transactions"))
+    assert "subscription invoices" in nc.btyd_split(None, data=synthetic)
+    assert nc.at_risk(None, design="snapshot").endswith("these data are a single snapshot.")
+    assert nc.at_risk(None, design="prospective").endswith(
+        "because no per-customer value could be computed for these data.")
+
+
+def _cost(*, months, lost, at_risk, annualise, kind="contractual", snapshot=False):
+    rate = lost / at_risk
+    annual_rate = 1 - (1 - rate) ** (12 / months)
+    inputs = {"window_end": pd.Timestamp("2018-01-31"), "months": months, "at_risk": at_risk,
+              "lost": lost, "churn_rate": rate, "annual_churn_rate": annual_rate,
+              "annual_revenue_per_customer": 778.0, "revenue_source": "monthly_revenue",
+              "active": 5174}
+    annual = annual_rate if annualise else rate
+    cost = churn_cost(5174, annual, 778.0, 0.30, 5.0, retention_cost_per_customer=778.0 / 12)
+    return analysis.ChurnCostResult(inputs, annual, annualise, cost, kind, 180, snapshot,
+                                    pd.Timestamp("2018-01-31"))
+
+
+def test_churn_cost_snapshot_caveat_is_a_rule_on_the_data():
+    text = nc.churn_cost(_cost(months=1, lost=1869, at_risk=7032, annualise=False, snapshot=True))
+    assert "Over the 1 month to 2018-01-31, 1,869 of the 7,032 customers at risk left (26.6%) — taken" in text
+    assert "covers only its last month: annualising that 26.6% (97.5% a year)" in text
+    assert "1,375 a year" in text and "Telco" not in text
+    plain = nc.churn_cost(_cost(months=1, lost=1869, at_risk=7032, annualise=False))
+    assert "snapshot" not in plain
+
+
+def test_churn_cost_non_contractual_window_and_annualised_rate():
+    r = _cost(months=9, lost=4588, at_risk=9962, annualise=True, kind="non-contractual")
+    text = nc.churn_cost(r)
+    assert "Over the 9 months to 2018-01-31 (the last date up to which a lapse of 180 days" in text
+    assert "(46.1%; 56.1% a year)" in text
+    r = _cost(months=12, lost=531, at_risk=1970, annualise=True)
+    assert "left (27.0%). A customer brings 778" in nc.churn_cost(r)
+
+
+def test_scenarios_and_base():
+    table = retention_scenarios(1931, 0.27, 784.0, 0.30, reductions=[0.01, 0.05], horizon=3,
+                                discount_rate=0.10)
+    text = nc.scenarios(table, annual_churn=0.27, years=3, discount_rate=0.10)
+    top = table.iloc[-1]
+    assert text.startswith("Cutting annual churn by 5 points (from 27.0% to 22.0%) keeps "
+                           f"{top['extra_customers_end']:,.0f} more customers after 3 years")
+    assert f"**{top['extra_profit']:,.0f} of profit**" in text
+    r = _cost(months=12, lost=531, at_risk=1970, annualise=True)
+    assert nc.scenario_base(r) == "The scenarios project the 5,174 customers active at 2018-01-31."
+    figs = analysis.scenario_figures(table, base_customers=1931, years=3)
+    assert list(figs["scenarios"]) == ["baseline", "churn_minus_1_pts", "churn_minus_5_pts"]
+
+
+def test_contractual_value_sentences():
+    seg = pd.DataFrame({"customers": [100, 300], "clv": [700.0, 200.0], "tail_share": [0.03, 0.05]},
+                       index=pd.Index(["premium", "basic"], name="plan"))
+    residual = pd.DataFrame({"segment": ["basic"] * 9 + ["premium"], "tenure": 12.0,
+                             "residual_clv": [100.0] * 9 + [1000.0]})
+    v = analysis.ContractualValue("plan", None, "all", pd.DataFrame(), seg, residual, 0.30, 0.10)
+    assert v.new_mean == pytest.approx(325.0)
+    assert nc.new_customer_value(v) == (
+        "A new customer is worth **325** of profit on average (margin 30%, discounted at 10% a "
+        "year). By plan: premium 700 vs basic 200. The parametric tail contributes 3%-5% of the "
+        "discounted lifetime: that part is an extrapolation beyond the observed tenures.")
+    assert nc.customer_equity(v) == (
+        "**Customer equity:** the 10 active customers are worth **1,900** of future profit "
+        "(mean 190, median 100 per customer); the top 10% of customers hold 53% of it.")
+    assert nc.retention_curve(v, data=None, value_col="x") == (
+        "Retention curve by plan, from all exits in the data.")
+    assert v.key_figures()["customer_equity"] == 1900.0
+
+
+def test_sanity_checks_and_stage_figures_order():
+    checks = analysis.sanity_checks()
+    assert checks["ok"].all() and nc.sanity(checks) == "All 11 worked examples are reproduced exactly."
+    data = SimpleNamespace(kind="contractual", observation_end=pd.Timestamp("2025-12-31"))
+    cost = _cost(months=12, lost=531, at_risk=1970, annualise=True)
+    figs = analysis.stage_figures(data, dataset="x", margin=0.3, discount_rate=0.1, sanity=checks,
+                                  results=[None, cost, None], scenarios={"scenario_years": 3})
+    assert list(figs) == ["dataset", "kind", "margin", "discount_rate", "observation_end", "sanity",
+                          "annual_cost_of_churn", "cost_of_churn", "scenario_years"]
+    assert figs["sanity"]["churn_cost_lost_profit"] == 200_000
