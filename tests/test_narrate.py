@@ -192,3 +192,22 @@ def test_reviewer_findings_watchlist_money_claims_and_truth():
     assert "Contradicted: older customers churn less (the group churns 1.77× as much)" in words
     assert "Not shown: men churn less than women" in words and "without adjustment" in words
     assert "misses the generator's true effect" in causes.headline
+
+
+def test_data_section_sentences():
+    import pandas as pd
+
+    from churn_research.narrate import data as say
+
+    assert say.tables_text([]) == "All five tables are present."
+    assert say.tables_text(["tickets", "events"]).startswith(
+        "Not available for this dataset: the tickets, events table(s), because the source has none")
+    flows = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                          "active_at_month_end": [1200.0, 1100.0]})
+    assert say.flows_text(flows, "X.") == ("The base peaked at 1,200 active customers in January "
+                                           "2024 and stood at 1,100 at the observation end. X.")
+    assert say.caveat_text(None) == "" and say.caveat_text("n") == "*Caveat:* n"
+    assert say.personal_text({"customers": ["name", "phone"]}).endswith("customers: name, phone.")
+    tenure = pd.Series([1.0, 3.0, 10.0, 20.0])
+    churned = pd.Series([True, True, False, False])
+    assert "2.0 months for churned customers and 15.0 months" in say.tenure_text(tenure, churned)

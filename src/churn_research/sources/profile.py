@@ -159,3 +159,24 @@ def tenure_months(data: ChurnData) -> pd.Series:
     c = data.customers
     end = c["end_date"].fillna(pd.Timestamp(data.observation_end))
     return ((end - c["start_date"]).dt.days / 30.4375).rename("tenure_months")
+
+
+def absent_tables(data: ChurnData) -> list[str]:
+    """The optional tables the data do not have."""
+    return [t for t in ("transactions", "tickets", "surveys", "events") if not data.has(t)]
+
+
+def key_figures(data: ChurnData, overview: dict, table_profile: pd.DataFrame, absent: list[str],
+                personal: dict[str, list[str]]) -> dict:
+    """The key figures of 00_data (flat JSON once saved)."""
+    return {
+        "source": data.meta.get("source"),
+        "kind": data.kind,
+        "observation_end": data.observation_end,
+        "n_customers": overview["customers"],
+        "n_churned": overview["churned"],
+        "churned_share": overview["churned_share"],
+        "rows": dict(zip(table_profile["table"], table_profile["rows"], strict=True)),
+        "tables_absent": absent,
+        "personal_columns_dropped": sum(len(v) for v in personal.values()),
+    }
