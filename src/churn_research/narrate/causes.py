@@ -31,7 +31,7 @@ from churn_research.causes import (
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.model import ChurnData, sample_note
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import get, pct, pct_ci, pvalue, ratio_ci
+from churn_research.narrate.format import get, not_available, pct, pct_ci, pvalue, ratio_ci
 from churn_research.stats import wilson_ci
 
 _TERM = re.compile(r"^driver_model\.(?P<term>.+)\.ratio$")
@@ -157,11 +157,6 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 # =============================================================================================
 def _words(name: str) -> str:
     return str(name).replace("_", " ")
-
-
-def not_available(what: str, why: str) -> str:
-    """The one line a section that does not apply reads as."""
-    return f"Not available for this dataset: {what}, because {why}."
 
 
 def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, outcome: str,

@@ -18,7 +18,7 @@ from churn_research.clv.analysis import (
     top_share,
 )
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, pct, plural, text
+from churn_research.narrate.format import count, get, money, not_available, pct, plural, text
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -99,11 +99,6 @@ def _names(items) -> str:
 
 def _date(ts) -> str:
     return str(pd.Timestamp(ts).date())
-
-
-def not_available(what: str, why: str) -> str:
-    """The one line a skipped section reads: "Not available for this dataset: ..., because ...."""
-    return f"Not available for this dataset: {what}, because {why}."
 
 
 def setting(data, *, dataset: str, margin: float, discount_rate: float) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
-           "number", "get", "plural", "text"]
+           "number", "get", "plural", "text", "not_available"]
 
 #: What a reader sees where a value does not exist (the JSON keeps null).
 MISSING = "–"
@@ -98,3 +98,8 @@ def plural(n, word: str, words: str | None = None) -> str:
 def text(value) -> str:
     """A label or date as text, "–" when missing."""
     return MISSING if is_missing(value) else str(value)
+
+
+def not_available(what: str, why: str) -> str:
+    """The one line a section that does not apply to a dataset reads as (every stage uses it)."""
+    return f"Not available for this dataset: {what}, because {why}."

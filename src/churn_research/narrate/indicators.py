@@ -25,7 +25,16 @@ from churn_research.indicators.impact import BeforeAfter, ControlChart, Interrup
 from churn_research.indicators.impact import verdict as impact_verdict
 from churn_research.model import ChurnData, yes_no
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, pct, pct_ci, pvalue, ratio_ci, text
+from churn_research.narrate.format import (
+    count,
+    get,
+    not_available,
+    pct,
+    pct_ci,
+    pvalue,
+    ratio_ci,
+    text,
+)
 
 
 def _impact_unit(figures) -> str:
@@ -122,11 +131,6 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 
 # --- the sentences of each section of the report ---------------------------------------------
 # Each takes the stage's result objects or tables and returns Markdown; the notebook displays it.
-
-def not_available(what: str, why: str) -> str:
-    """The one line a section that cannot run on this dataset reads."""
-    return f"Not available for this dataset: {what}, because {why}."
-
 
 def window_text(data: ChurnData, *, dataset: str, window, unit: str, impact_unit: str,
                 inactivity_days: int | None = None) -> str:

@@ -14,7 +14,16 @@ import pandas as pd
 
 from churn_research.model import ChurnData, sample_note, yes_no
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, pct_ci, plural, pvalue, ratio_ci, text
+from churn_research.narrate.format import (
+    count,
+    get,
+    not_available,
+    pct_ci,
+    plural,
+    pvalue,
+    ratio_ci,
+    text,
+)
 from churn_research.survival.sections import (
     ALPHA,
     ChangeAnalysis,
@@ -101,11 +110,6 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 # ---------------------------------------------------------------------------------------
 # Section sentences
 # ---------------------------------------------------------------------------------------
-def not_available(what: str, why: str) -> str:
-    """The one line a skipped section reads."""
-    return f"Not available for this dataset: {what}, because {why}."
-
-
 def _date(value) -> str:
     return str(pd.Timestamp(value).date())
 
