@@ -181,7 +181,8 @@ def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.Data
     def num(v):
         return "not reached" if not np.isfinite(v) else f"{v:.1f}"
 
-    out = pd.DataFrame({"group": summary["group"].astype(str), "customers": summary["customers"],
+    out = pd.DataFrame({"group": [str(yes_no(g)) for g in summary["group"]],
+                        "customers": summary["customers"],
                         "churned": summary["churned"]})
     out[f"median lifetime ({unit}) [95% CI]"] = [
         f"{num(m)} [{num(lo)}, {num(hi)}]" if np.isfinite(lo) or np.isfinite(hi) else num(m)
