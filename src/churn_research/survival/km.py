@@ -11,7 +11,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from churn_research.model import ChurnDataError
+from churn_research.model import ChurnDataError, yes_no
 from churn_research.survival.frame import _entry
 
 
