@@ -69,6 +69,11 @@ def test_notebook_is_committed_clean(path):
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell tagged parameters"
     for c in code:
         assert not re.search(r"^\s*(def|class)\s", c.source, re.M), "logic belongs in src/"
+    # call, show and say: sentences are built in the package (narrate), not in cells
+    assert not any('Markdown(f"' in c.source or "Markdown(f'" in c.source for c in code)
+    lines = [ln for c in code[1:] for ln in c.source.splitlines() if ln.strip()]
+    assert len(lines) <= 120, f"{len(lines)} code lines outside the parameters cell"
+    assert not any(re.search(r"\bdataset\s*==", ln) or "globals()" in ln for ln in lines)
     params = {}
     exec(code[0].source, {}, params)  # noqa: S102
     assert {"dataset", "processed_dir", "output_json"} <= set(params)
