@@ -158,7 +158,7 @@ def render_index(reports: str | Path) -> Path:
                 f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
                 f"<td class='ok'>ok</td><td>{html.escape(headline)}<div class='muted'>"
                 f"<a href='{name}/{stage}.json'>key figures</a>{extra}</div></td>"
-                f"<td class='muted'>{html.escape(checked) or '–'}</td>"
+                f"<td class='muted'>{'checked against ' + html.escape(checked) if checked else ''}</td>"
                 f"<td class='muted'><details><summary>provenance</summary>commit "
                 f"<code>{html.escape(prov['git_commit'])}</code>, {html.escape(prov['finished'])}, "
                 f"{prov['seconds']:.1f} s<details><summary>parameters</summary><pre>{params}</pre>"
