@@ -211,3 +211,30 @@ def test_data_section_sentences():
     tenure = pd.Series([1.0, 3.0, 10.0, 20.0])
     churned = pd.Series([True, True, False, False])
     assert "2.0 months for churned customers and 15.0 months" in say.tenure_text(tenure, churned)
+
+
+def test_definitions_put_every_churn_figure_and_change_estimate_side_by_side():
+    """Issue 13, definitions layer: the reader sees what each 'churn' and each change estimate
+    measures, so 27% a year and 35.5% in the first year do not read as a contradiction."""
+    from churn_research.narrate import definitions
+
+    figs = {"10_indicators": {**CHANGE, "churn_rate_overall": 0.6138, "churn_rate_overall_ci_low": 0.6002,
+                              "churn_rate_overall_ci_high": 0.6272, "cohort_retention_12m_median": 0.658,
+                              "before_after.ratio": 1.2745, "before_after.ratio_ci_low": 1.185,
+                              "before_after.ratio_ci_high": 1.370, "its.true_level_change": 0.405465},
+            "30_survival": {"km_survival.12": 0.6447, "km_survival_lower.12": 0.6277,
+                            "km_survival_upper.12": 0.6611, "change_hr": 1.416, "change_hr_lower": 1.313,
+                            "change_hr_upper": 1.527},
+            "50_clv": {"cost_of_churn.annual_churn_rate": 0.2695, "cost_of_churn.window_months": 12,
+                       "cost_of_churn.churn_rate_window": 0.2695},
+            "40_segments": {"churn_rate_in_horizon": 0.0801, "horizon_days": 90, "design": "prospective"}}
+    rows = {r.name: r for r in definitions.churn_definitions(figs)}
+    assert rows["First-year churn of a new customer, 1 − S(12)"].value == "35.5% (95% CI 33.9–37.2%)"
+    assert rows["Annual churn of the customer base"].value == "27.0%"
+    assert "last 12 months observable" in rows["Annual churn of the customer base"].measures
+    assert rows["First-year churn of a typical monthly cohort"].value == "34.2%"
+    change = {r.name: r for r in definitions.change_definitions(figs)}
+    assert change["Interrupted time series: level change"].value == "1.56 (95% CI 1.32–1.84)"
+    assert change["Cox model: time-varying exposure to the change"].value == "1.42 (95% CI 1.31–1.53)"
+    assert change["The generator's true effect"].value == "1.50"
+    assert definitions.change_definitions({"10_indicators": SNAPSHOT}) == []

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from churn_research import narrate
+from churn_research.narrate import definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
@@ -130,6 +131,9 @@ body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",sans-seri
 h1{margin-bottom:.2rem} h2{margin-top:1.8rem;border-bottom:1px solid #ddd;font-size:1.2rem}
 .muted{color:#666;font-size:.92rem} .headline{font-weight:600}
 li{margin:.2rem 0} a{color:#0b5cd5}
+table{border-collapse:collapse;width:100%;font-size:.93rem} td,th{border-bottom:1px solid #eee;
+  padding:.3rem .45rem;text-align:left;vertical-align:top} th{background:#f6f6f6}
+.scroll{overflow-x:auto}
 """
 
 #: The manager's questions, in order, and the stage that answers each.
@@ -153,6 +157,8 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
             found[s.name] = StageFindings.read(path)
     if not found:
         return None
+    figs = {s.name: json.loads((ds / f"{s.name}.json").read_text())
+            for s in STAGES if (ds / f"{s.name}.json").exists() and s.name in found}
     parts = []
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
@@ -172,6 +178,19 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
             extra = "<p><a href='watchlist.csv'>Download the watchlist (watchlist.csv)</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
                      f"<a href='{report}'>→ report</a></p><ul>{''.join(items)}</ul>{extra}")
+    for title, rows, note in (
+            ("Definitions: the churn figures of these reports", definitions.churn_definitions(figs),
+             definitions.CHURN_NOTE),
+            ("The effect of the business change, estimated four ways",
+             definitions.change_definitions(figs), definitions.CHANGE_NOTE)):
+        if not rows:
+            continue
+        body = "".join(f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.value)}</td>"
+                       f"<td>{html.escape(r.measures)}</td><td><a href='{r.stage}.html'>"
+                       f"{html.escape(r.stage)}</a></td></tr>" for r in rows)
+        parts.append(f"<h2>{html.escape(title)}</h2><p class='muted'>{html.escape(note)}</p>"
+                     "<div class='scroll'><table><tr><th>figure</th><th>value</th><th>what it "
+                     f"measures</th><th>report</th></tr>{body}</table></div>")
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
             "content='width=device-width, initial-scale=1'>"
             f"<title>Summary — {html.escape(dataset)}</title><style>{_SUMMARY_CSS}</style></head>"

@@ -1,0 +1,133 @@
+"""Definitions and how the numbers relate: every churn figure a reader meets across the reports
+of one dataset, side by side with what it measures, so that two different numbers for "churn"
+(or for the effect of the business change) read as answers to different questions rather than
+as a contradiction.
+
+Built from the key figures of all stages of a dataset; shown on ``reports/<dataset>/summary.html``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from churn_research.narrate.format import get, pct, pct_ci, plural, ratio_ci, text
+
+__all__ = ["Definition", "churn_definitions", "change_definitions", "CHURN_NOTE", "CHANGE_NOTE"]
+
+
+@dataclass
+class Definition:
+    """One figure: what it is called, its value, what exactly it measures, its report."""
+
+    name: str
+    value: str
+    measures: str
+    stage: str
+
+
+CHURN_NOTE = ("These answer different questions: a per-period rate counts the customers lost in "
+              "one period among those who could be lost in it; a window share grows with the "
+              "window's length; 1 − S(12) is a new customer's chance of leaving within a year; the "
+              "annual rate of the base applies to customers of every tenure, who churn less than new "
+              "ones; the model horizon is the risk model's label. Compare like with like.")
+CHANGE_NOTE = ("The interrupted time series compares churn after the change with the pre-change "
+               "trend continued; the Cox and driver models compare customers' hazards before and "
+               "after, holding their other attributes equal; the pooled ratio ignores any trend. "
+               "They estimate related but different quantities, so their intervals, not their "
+               "point values, are what should agree.")
+
+
+def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
+    """The churn figures of the dataset's reports (``figs``: stage -> flat key figures)."""
+    ind, surv = figs.get("10_indicators", {}), figs.get("30_survival", {})
+    seg, clv = figs.get("40_segments", {}), figs.get("50_clv", {})
+    out = []
+    freq = get(ind, "freq", "period")
+    if get(ind, "churn_rate") is not None:
+        out.append(Definition(
+            f"Churn per {freq} (latest complete {freq}, {text(get(ind, 'latest_period'))})",
+            pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
+            f"customers lost in the {freq} / customers who could have been lost in it (on the books "
+            f"at its start or joining during it); {pct(get(ind, 'mean_churn_rate_per_period'))} per "
+            f"{freq} on average", "10_indicators"))
+    if get(ind, "churn_rate_overall") is not None:
+        out.append(Definition(
+            f"Share lost over the window {text(get(ind, 'window_start'))} to {text(get(ind, 'window_end'))}",
+            pct_ci(get(ind, "churn_rate_overall"), get(ind, "churn_rate_overall_ci_low"),
+                   get(ind, "churn_rate_overall_ci_high")),
+            "customers lost in the window / customers ever observed at risk in it; grows with the "
+            "window's length", "10_indicators"))
+    if get(ind, "cohort_retention_12m_median") is not None:
+        out.append(Definition(
+            "First-year churn of a typical monthly cohort",
+            pct(1 - get(ind, "cohort_retention_12m_median")),
+            "1 − the median share of a start month's customers still customers 12 months later",
+            "10_indicators"))
+    s12 = get(surv, "km_survival.12")
+    if s12 is not None:
+        low, high = get(surv, "km_survival_upper.12"), get(surv, "km_survival_lower.12")
+        out.append(Definition(
+            "First-year churn of a new customer, 1 − S(12)",
+            pct_ci(1 - s12, None if low is None else 1 - low, None if high is None else 1 - high),
+            "Kaplan–Meier: the chance that a customer leaves within 12 months of starting (with "
+            "left truncation where the records start late)", "30_survival"))
+    rate = get(clv, "cost_of_churn.annual_churn_rate")
+    if rate is not None:
+        months = get(clv, "cost_of_churn.window_months")
+        window = get(clv, "cost_of_churn.churn_rate_window")
+        out.append(Definition(
+            "Annual churn of the customer base",
+            pct(rate),
+            f"customers lost in the last {plural(months or 0, 'month')} observable / customers at risk at "
+            f"the window's start ({pct(window)})" + (", annualised" if months and months != 12 else "")
+            + "; the rate the cost of churn and the scenarios use", "50_clv"))
+    horizon = get(seg, "churn_rate_in_horizon")
+    if horizon is not None:
+        days = get(seg, "horizon_days")
+        out.append(Definition(
+            f"Churn within the risk model's horizon ({text(days)} days)",
+            pct(horizon),
+            "share of the customers active at the cutoff who churned within the horizon after it "
+            "(the risk model's label)" if get(seg, "design") == "prospective" else
+            "the dataset's churn flag among the customers in the snapshot (the model's label)",
+            "40_segments"))
+    return out
+
+
+def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
+    """The estimates of the business change's effect across the reports (empty without one)."""
+    ind, causes, surv = (figs.get(s, {}) for s in ("10_indicators", "20_causes", "30_survival"))
+    out = []
+    if get(ind, "its.level_ratio") is not None:
+        out.append(Definition("Interrupted time series: level change",
+                              ratio_ci(get(ind, "its.level_ratio"), get(ind, "its.level_ratio_ci_low"),
+                                       get(ind, "its.level_ratio_ci_high")),
+                              "churn right after the change / the pre-change trend continued",
+                              "10_indicators"))
+    if get(surv, "change_hr") is not None:
+        out.append(Definition("Cox model: time-varying exposure to the change",
+                              ratio_ci(get(surv, "change_hr"), get(surv, "change_hr_lower"),
+                                       get(surv, "change_hr_upper")),
+                              "hazard after / before the change, covariates held equal",
+                              "30_survival"))
+    if get(causes, "driver_model.change.ratio") is not None:
+        out.append(Definition(f"Driver model: the change term ({get(causes, 'driver_model.ratio', 'ratio')})",
+                              ratio_ci(get(causes, "driver_model.change.ratio"),
+                                       get(causes, "driver_model.change.ci_low"),
+                                       get(causes, "driver_model.change.ci_high")),
+                              "monthly hazard after / before, other drivers held equal",
+                              "20_causes"))
+    if get(ind, "before_after.ratio") is not None:
+        out.append(Definition("Pooled before/after ratio",
+                              ratio_ci(get(ind, "before_after.ratio"), get(ind, "before_after.ratio_ci_low"),
+                                       get(ind, "before_after.ratio_ci_high")),
+                              "churn per period after / before, ignoring any trend",
+                              "10_indicators"))
+    truth = get(ind, "its.true_level_change")
+    if out and truth is not None:
+        out.append(Definition("The generator's true effect", f"{math.exp(truth):.2f}",
+                              "the hazard ratio the synthetic data were generated with", "10_indicators"))
+    return out
