@@ -238,3 +238,8 @@ def test_definitions_put_every_churn_figure_and_change_estimate_side_by_side():
     assert change["Cox model: time-varying exposure to the change"].value == "1.42 (95% CI 1.31–1.53)"
     assert change["The generator's true effect"].value == "1.50"
     assert definitions.change_definitions({"10_indicators": SNAPSHOT}) == []
+    telco = definitions.churn_definitions({"50_clv": {"cost_of_churn.annual_churn_rate": 0.2658,
+                                                      "cost_of_churn.window_months": 1,
+                                                      "cost_of_churn.churn_rate_window": 0.2658}})
+    assert "taken as the yearly rate as it stands" in telco[0].measures
+    assert "annualised" not in telco[0].measures

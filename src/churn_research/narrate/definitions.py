@@ -82,7 +82,11 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
             "Annual churn of the customer base",
             pct(rate),
             f"customers lost in the last {plural(months or 0, 'month')} observable / customers at risk at "
-            f"the window's start ({pct(window)})" + (", annualised" if months and months != 12 else "")
+            f"the window's start ({pct(window)})"
+            + ("" if not months or months == 12 else
+               ", annualised" if window is not None and abs(rate - window) > 1e-12 else
+               ", taken as the yearly rate as it stands (indicative: the data record exits for "
+               "this window only)")
             + "; the rate the cost of churn and the scenarios use", "50_clv"))
     horizon = get(seg, "churn_rate_in_horizon")
     if horizon is not None:
