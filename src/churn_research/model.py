@@ -118,6 +118,17 @@ def yes_no(value):
     return value
 
 
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file, so that a reader never sees
+    a half-written report, JSON or CSV (the parent directory is created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def _timestamp(value) -> pd.Timestamp | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
 

@@ -101,36 +101,35 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
     return out
 
 
+#: The estimates of the change effect: (stage, ratio key, low key, high key, name, what it measures).
+_CHANGE_ESTIMATES = (
+    ("10_indicators", "its.level_ratio", "its.level_ratio_ci_low", "its.level_ratio_ci_high",
+     "Interrupted time series: level change",
+     "churn right after the change / the pre-change trend continued"),
+    ("30_survival", "change_hr", "change_hr_lower", "change_hr_upper",
+     "Cox model: time-varying exposure to the change",
+     "hazard after / before the change, covariates held equal"),
+    ("20_causes", "driver_model.change.ratio", "driver_model.change.ci_low",
+     "driver_model.change.ci_high", "Driver model: the change term",
+     "monthly hazard after / before, other drivers held equal"),
+    ("10_indicators", "before_after.ratio", "before_after.ratio_ci_low",
+     "before_after.ratio_ci_high", "Pooled before/after ratio",
+     "churn per period after / before, ignoring any trend"),
+)
+
+
 def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
     """The estimates of the business change's effect across the reports (empty without one)."""
-    ind, causes, surv = (figs.get(s, {}) for s in ("10_indicators", "20_causes", "30_survival"))
     out = []
-    if get(ind, "its.level_ratio") is not None:
-        out.append(Definition("Interrupted time series: level change",
-                              ratio_ci(get(ind, "its.level_ratio"), get(ind, "its.level_ratio_ci_low"),
-                                       get(ind, "its.level_ratio_ci_high")),
-                              "churn right after the change / the pre-change trend continued",
-                              "10_indicators"))
-    if get(surv, "change_hr") is not None:
-        out.append(Definition("Cox model: time-varying exposure to the change",
-                              ratio_ci(get(surv, "change_hr"), get(surv, "change_hr_lower"),
-                                       get(surv, "change_hr_upper")),
-                              "hazard after / before the change, covariates held equal",
-                              "30_survival"))
-    if get(causes, "driver_model.change.ratio") is not None:
-        out.append(Definition(f"Driver model: the change term ({get(causes, 'driver_model.ratio', 'ratio')})",
-                              ratio_ci(get(causes, "driver_model.change.ratio"),
-                                       get(causes, "driver_model.change.ci_low"),
-                                       get(causes, "driver_model.change.ci_high")),
-                              "monthly hazard after / before, other drivers held equal",
-                              "20_causes"))
-    if get(ind, "before_after.ratio") is not None:
-        out.append(Definition("Pooled before/after ratio",
-                              ratio_ci(get(ind, "before_after.ratio"), get(ind, "before_after.ratio_ci_low"),
-                                       get(ind, "before_after.ratio_ci_high")),
-                              "churn per period after / before, ignoring any trend",
-                              "10_indicators"))
-    truth = get(ind, "its.true_level_change")
+    for stage, key, low, high, name, measures in _CHANGE_ESTIMATES:
+        f = figs.get(stage, {})
+        if get(f, key) is None:
+            continue
+        if stage == "20_causes":
+            name = f"{name} ({get(f, 'driver_model.ratio', 'ratio')})"
+        out.append(Definition(name, ratio_ci(get(f, key), get(f, low), get(f, high)), measures,
+                              stage))
+    truth = get(figs.get("10_indicators", {}), "its.true_level_change")
     if out and truth is not None:
         out.append(Definition("The generator's true effect", f"{math.exp(truth):.2f}",
                               "the hazard ratio the synthetic data were generated with", "10_indicators"))

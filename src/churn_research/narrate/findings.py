@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from churn_research.model import write_atomic
+
 __all__ = ["Finding", "StageFindings"]
 
 
@@ -64,12 +66,7 @@ class StageFindings:
         return cls(**d)
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_atomic(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
 
     @classmethod
     def read(cls, path: str | Path) -> StageFindings:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from churn_research import narrate
+from churn_research.model import write_atomic
 from churn_research.narrate import definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.registry import STAGES, stage_names
@@ -196,8 +197,4 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
             f"<title>Summary — {html.escape(dataset)}</title><style>{_SUMMARY_CSS}</style></head>"
             f"<body><h1>Customer churn: summary ({html.escape(dataset)})</h1>{intro}"
             f"{''.join(parts)}<p class='muted'><a href='../index.html'>All reports</a></p></body></html>")
-    out = ds / "summary.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(ds / "summary.html", page)

@@ -34,6 +34,7 @@ import papermill as pm
 import yaml
 from nbconvert import HTMLExporter
 
+from churn_research.model import write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.findings_html import decorate_report, stage_findings
 from churn_research.runner.registry import readme_table, stage_names
@@ -216,10 +217,7 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
     body, _ = exporter.from_notebook_node(nb)
     if dataset is not None and stage is not None:
         body = decorate_report(body, dataset=dataset, stage=stage, found=found)
-    tmp = html.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(html)
-    return html
+    return write_atomic(html, body)
 
 
 def build_index(*, root: Path = ROOT) -> Path:

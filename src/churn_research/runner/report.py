@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_research.model import write_atomic
 from churn_research.runner.findings_html import render_summary
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
@@ -70,11 +71,7 @@ def flatten(figures: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dic
 def save_key_figures(figures: Mapping[str, Any], path: str | Path) -> dict[str, Any]:
     """Write a stage's key figures as flat, sorted JSON and return the flat dict."""
     flat = flatten(figures)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(flat, indent=2, sort_keys=True, ensure_ascii=False))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(flat, indent=2, sort_keys=True, ensure_ascii=False))
     return flat
 
 
@@ -182,8 +179,4 @@ def render_index(reports: str | Path) -> Path:
             "headline is its answer. Reports hide code; key figures are machine-readable JSON; "
             "provenance records how each report was produced.</p>"
             f"{body}{bench}</body></html>")
-    out = reports / "index.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(reports / "index.html", page)

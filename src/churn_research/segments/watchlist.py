@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn_research.model import PERSONAL_COLUMNS, ChurnDataError
+from churn_research.model import PERSONAL_COLUMNS, ChurnDataError, write_atomic
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
 
@@ -165,9 +165,4 @@ def write_watchlist(watchlist: pd.DataFrame, path: str | Path) -> Path:
         raise ChurnDataError(f"unexpected watchlist columns {unknown}.", table="watchlist",
                              fix="build it with build_watchlist().")
     assert_no_personal_data(watchlist)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    watchlist.to_csv(tmp, index=False, float_format="%.4f")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, watchlist.to_csv(index=False, float_format="%.4f"))

@@ -141,11 +141,6 @@ def true_hazard_ratios(index, true_log_hr: Mapping[str, float], aliases: Mapping
             if aliases.get(k, k) in true_log_hr} or None
 
 
-def ph_violating_sources(ph: pd.DataFrame) -> list[str]:
-    """The drivers (not terms) whose proportional-hazards test fails."""
-    return list(dict.fromkeys(ph.loc[ph["violates"], "source"]))
-
-
 def ph_remedy(cox, df: pd.DataFrame, ph: pd.DataFrame, *, threshold: float):
     """The Cox model stratified on the drivers that fail proportional hazards
     (:meth:`CoxRegression.remedy`), or None when none fails or none can be stratified."""
