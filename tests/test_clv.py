@@ -335,12 +335,11 @@ def test_churn_window_and_inputs():
         "end_date": pd.to_datetime([None, "2024-05-01", None, "2024-09-01", "2023-05-01"]),
         "monthly_revenue": [10.0, 20.0, 30.0, 40.0, 50.0],
     })
-    win = clv.churn_window(customers, observation_end=obs, months=12)
-    assert (win["at_risk"], win["lost"]) == (3, 1)  # a, b, c at risk; b lost; d joined later
-    assert win["churn_rate"] == pytest.approx(1 / 3)
-
     data = ChurnData(customers=customers, observation_end=obs)
     inputs = clv.churn_cost_inputs(data, months=12)
+    win = inputs["annual"]
+    assert (win.at_risk, win.lost) == (3, 1)  # a, b, c at risk; b lost; d joined later
+    assert win.rate == pytest.approx(1 / 3) and win.method == "window"
     assert inputs["annual_revenue_per_customer"] == pytest.approx(12 * 20.0)
     assert inputs["revenue_source"] == "monthly_revenue"
     assert inputs["active"] == 2   # a and c are still customers at the observation end
@@ -360,17 +359,32 @@ def test_scenarios_project_the_customers_active_at_the_observation_end():
     of the churn window (telco: 5,174 active, not 7,032)."""
     data = load("telco")
     inputs = clv.churn_cost_inputs(data, months=1, value_col="monthly_charges")
-    assert inputs["at_risk"] == 7032 and inputs["active"] == 5174
+    assert inputs["active"] == 5174
     assert inputs["active"] == int(data.customers["end_date"].isna().sum())
+
+
+def test_snapshot_annual_churn_comes_from_the_survival_curve_not_the_churn_flag():
+    """Issue 13 #4: telco's churn flag (26.5% in the snapshot month) is not a yearly rate; the
+    cost of churn uses the annual churn read off the survival curve, the same in 10 and 50."""
+    data = load("telco")
+    cost = clv.analysis.churn_cost_analysis(data, months=12, value_col="monthly_charges", margin=0.3,
+                                            acquisition_cost_multiple=5.0, retention_cost_months=1.0)
+    assert cost.annual.method == "survival curve"
+    assert 0.05 < cost.annual_churn < 0.15          # not the snapshot's 26.5%
+    assert cost.cost.lost_customers == pytest.approx(5174 * cost.annual_churn)
+    figures = cost.key_figures()
+    assert figures["annual_churn"]["rate"] == figures["cost_of_churn"]["annual_churn_rate"]
+    assert (cost.table().dtypes == "int64").all()
 
 
 def test_inferred_churn_window_ends_where_lapses_are_still_visible():
     """Issue 13 #2: with churn inferred after 180 days without a purchase, no exit after
     observation_end - 180 days can be seen, so the churn window ends there."""
     data = load("cdnow", sample=True, inactivity_days=180)
-    inputs = clv.churn_cost_inputs(data, months=9)
-    assert inputs["window_end"] == data.observation_end - pd.Timedelta(days=180)
-    assert inputs["window_start"] == pd.Timestamp("1997-04-01")
+    annual = clv.churn_cost_inputs(data, months=9)["annual"]
+    assert annual.window_end == data.observation_end - pd.Timedelta(days=180)
+    assert annual.window_start == pd.Timestamp("1997-04-01")
     ends = pd.to_datetime(data.customers["end_date"])
-    assert ends.max() <= inputs["window_end"]  # the rule dates no lapse later than that
-    assert 0.3 < inputs["churn_rate"] < 0.6 and inputs["annual_churn_rate"] > inputs["churn_rate"]
+    assert ends.max() <= annual.window_end  # the rule dates no lapse later than that
+    assert 0.3 < annual.window_rate < 0.6 and annual.rate > annual.window_rate
+    assert annual.method == "window, annualised"

@@ -101,6 +101,7 @@ def test_survival_median_wording_by_case():
 
 def test_clv_money_carries_the_currency_and_snapshot_caveat():
     figs = {"cost_of_churn.lost_profit": 435988.26, "cost_of_churn.annual_churn_rate": 0.2658,
+            "annual_churn.method": "survival curve",
             "cost_of_churn.lost_customers": 1869.0, "customer_equity": 3567460.58,
             "clv.mean": 689.5, "clv.median": 700.9,
             "clv.definition": "residual lifetime value of active customers (survival curve)"}
@@ -225,21 +226,25 @@ def test_definitions_put_every_churn_figure_and_change_estimate_side_by_side():
             "30_survival": {"km_survival.12": 0.6447, "km_survival_lower.12": 0.6277,
                             "km_survival_upper.12": 0.6611, "change_hr": 1.416, "change_hr_lower": 1.313,
                             "change_hr_upper": 1.527},
-            "50_clv": {"cost_of_churn.annual_churn_rate": 0.2695, "cost_of_churn.window_months": 12,
-                       "cost_of_churn.churn_rate_window": 0.2695},
+            "50_clv": {"annual_churn.rate": 0.2695, "annual_churn.ci_low": 0.2504,
+                       "annual_churn.ci_high": 0.2896, "annual_churn.method": "window",
+                       "annual_churn.months": 12, "annual_churn.at_risk": 1970,
+                       "annual_churn.window_start": "2024-12-31", "annual_churn.window_end": "2025-12-31",
+                       "annual_churn.window_rate": 0.2695},
             "40_segments": {"churn_rate_in_horizon": 0.0801, "horizon_days": 90, "design": "prospective"}}
     rows = {r.name: r for r in definitions.churn_definitions(figs)}
     assert rows["First-year churn of a new customer, 1 − S(12)"].value == "35.5% (95% CI 33.9–37.2%)"
-    assert rows["Annual churn of the customer base"].value == "27.0%"
-    assert "last 12 months observable" in rows["Annual churn of the customer base"].measures
+    assert rows["Annual churn of the customer base"].value == "27.0% (95% CI 25.0–29.0%)"
+    assert rows["Annual churn of the customer base"].measures.startswith(
+        "of the 1,970 customers on the books on 2024-12-31, the share who left by 2025-12-31;")
     assert rows["First-year churn of a typical monthly cohort"].value == "34.2%"
     change = {r.name: r for r in definitions.change_definitions(figs)}
     assert change["Interrupted time series: level change"].value == "1.56 (95% CI 1.32–1.84)"
     assert change["Cox model: time-varying exposure to the change"].value == "1.42 (95% CI 1.31–1.53)"
     assert change["The generator's true effect"].value == "1.50"
     assert definitions.change_definitions({"10_indicators": SNAPSHOT}) == []
-    telco = definitions.churn_definitions({"50_clv": {"cost_of_churn.annual_churn_rate": 0.2658,
-                                                      "cost_of_churn.window_months": 1,
-                                                      "cost_of_churn.churn_rate_window": 0.2658}})
-    assert "taken as the yearly rate as it stands" in telco[0].measures
+    telco = definitions.churn_definitions({"50_clv": {"annual_churn.rate": 0.0811,
+                                                      "annual_churn.method": "survival curve",
+                                                      "annual_churn.active": 5174}})
+    assert "Kaplan–Meier" in telco[0].measures and "indicative" in telco[0].measures
     assert "annualised" not in telco[0].measures

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from churn_research.annual import AnnualChurn
 from churn_research.clv import analysis, churn_cost, retention_scenarios
 from churn_research.narrate import clv as nc
 
@@ -74,35 +75,37 @@ def test_not_available_lines():
         "because no per-customer value could be computed for these data.")
 
 
-def _cost(*, months, lost, at_risk, annualise, kind="contractual", snapshot=False):
+def _cost(*, months, lost, at_risk, kind="contractual", method=None):
     rate = lost / at_risk
     annual_rate = 1 - (1 - rate) ** (12 / months)
-    inputs = {"window_end": pd.Timestamp("2018-01-31"), "months": months, "at_risk": at_risk,
-              "lost": lost, "churn_rate": rate, "annual_churn_rate": annual_rate,
-              "annual_revenue_per_customer": 778.0, "revenue_source": "monthly_revenue",
-              "active": 5174}
-    annual = annual_rate if annualise else rate
-    cost = churn_cost(5174, annual, 778.0, 0.30, 5.0, retention_cost_per_customer=778.0 / 12)
-    return analysis.ChurnCostResult(inputs, annual, annualise, cost, kind, 180, snapshot,
-                                    pd.Timestamp("2018-01-31"))
+    end = pd.Timestamp("2018-01-31")
+    annual = AnnualChurn(annual_rate, annual_rate - 0.01, annual_rate + 0.01,
+                         method or ("window" if months == 12 else "window, annualised"), months,
+                         end - pd.DateOffset(months=months), end, at_risk, lost, rate, 5174)
+    if method == "survival curve":
+        annual = AnnualChurn(0.0811, 0.0739, 0.0890, method, 12, None, None, 0, 0, float("nan"), 5174)
+    inputs = {"annual": annual, "annual_revenue_per_customer": 778.0,
+              "revenue_source": "monthly_revenue", "active": 5174}
+    cost = churn_cost(5174, annual.rate, 778.0, 0.30, 5.0, retention_cost_per_customer=778.0 / 12)
+    return analysis.ChurnCostResult(inputs, cost, kind, 180, end)
 
 
-def test_churn_cost_snapshot_caveat_is_a_rule_on_the_data():
-    text = nc.churn_cost(_cost(months=1, lost=1869, at_risk=7032, annualise=False, snapshot=True))
-    assert "Over the 1 month to 2018-01-31, 1,869 of the 7,032 customers at risk left (26.6%) — taken" in text
-    assert "covers only its last month: annualising that 26.6% (97.5% a year)" in text
-    assert "1,375 a year" in text and "Telco" not in text
-    plain = nc.churn_cost(_cost(months=1, lost=1869, at_risk=7032, annualise=False))
-    assert "snapshot" not in plain
+def test_churn_cost_snapshot_reads_the_survival_curve():
+    text = nc.churn_cost(_cost(months=12, lost=0, at_risk=1, method="survival curve"))
+    assert text.startswith("Annual churn of the customer base: **8.1% (95% CI 7.4–8.9%)**")
+    assert "Kaplan–Meier" in text and "indicative" in text
+    assert "the 5,174 customers active at 2018-01-31 would lose about 420 a year" in text
+    assert "Telco" not in text and "the column monthly_revenue" in text
 
 
 def test_churn_cost_non_contractual_window_and_annualised_rate():
-    r = _cost(months=9, lost=4588, at_risk=9962, annualise=True, kind="non-contractual")
+    r = _cost(months=9, lost=4588, at_risk=9962, kind="non-contractual")
     text = nc.churn_cost(r)
-    assert "Over the 9 months to 2018-01-31 (the last date up to which a lapse of 180 days" in text
-    assert "(46.1%; 56.1% a year)" in text
-    r = _cost(months=12, lost=531, at_risk=1970, annualise=True)
-    assert "left (27.0%). A customer brings 778" in nc.churn_cost(r)
+    assert "of the 9,962 customers on the books on 2017-04-30, the share who left by 2018-01-31" in text
+    assert "(46.1% in 9 months), annualised as 1 − (1 − rate)^(12/9)" in text
+    assert "The window ends 180 days before the observation end" in text
+    r = _cost(months=12, lost=531, at_risk=1970)
+    assert "the share who left by 2018-01-31. A customer brings 778" in nc.churn_cost(r)
 
 
 def test_scenarios_and_base():
@@ -113,7 +116,7 @@ def test_scenarios_and_base():
     assert text.startswith("Cutting annual churn by 5 points (from 27.0% to 22.0%) keeps "
                            f"{top['extra_customers_end']:,.0f} more customers after 3 years")
     assert f"**{top['extra_profit']:,.0f} of profit**" in text
-    r = _cost(months=12, lost=531, at_risk=1970, annualise=True)
+    r = _cost(months=12, lost=531, at_risk=1970)
     assert nc.scenario_base(r) == "The scenarios project the 5,174 customers active at 2018-01-31."
     figs = analysis.scenario_figures(table, base_customers=1931, years=3)
     assert list(figs["scenarios"]) == ["baseline", "churn_minus_1_pts", "churn_minus_5_pts"]
@@ -142,9 +145,9 @@ def test_sanity_checks_and_stage_figures_order():
     checks = analysis.sanity_checks()
     assert checks["ok"].all() and nc.sanity(checks) == "All 11 worked examples are reproduced exactly."
     data = SimpleNamespace(kind="contractual", observation_end=pd.Timestamp("2025-12-31"))
-    cost = _cost(months=12, lost=531, at_risk=1970, annualise=True)
+    cost = _cost(months=12, lost=531, at_risk=1970)
     figs = analysis.stage_figures(data, dataset="x", margin=0.3, discount_rate=0.1, sanity=checks,
                                   results=[None, cost, None], scenarios={"scenario_years": 3})
     assert list(figs) == ["dataset", "kind", "margin", "discount_rate", "observation_end", "sanity",
-                          "annual_cost_of_churn", "cost_of_churn", "scenario_years"]
+                          "annual_cost_of_churn", "annual_churn", "cost_of_churn", "scenario_years"]
     assert figs["sanity"]["churn_cost_lost_profit"] == 200_000

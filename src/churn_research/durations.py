@@ -12,6 +12,12 @@ Time scale
 Tenure (time since the customer's ``start_date``) in the unit chosen: ``"days"``, ``"weeks"``,
 ``"months"`` (a month is 365.25 / 12 = 30.44 days) or ``"years"``.
 
+Month-aligned data (every start, exit and censoring date the same day of the month, counting a
+month's last day as aligned with any later day: e.g. IBM Telco, whose start dates are the
+snapshot minus a whole number of months) are measured in whole calendar months instead
+(:func:`calendar_months`): dividing days by 30.44 would put a tenure of 24 months at 23.97 or
+24.02 and read S(24) off a shifted axis.
+
 Left truncation
 ---------------
 When the data only follow customers from some date on (the synthetic generator simulates
@@ -35,7 +41,8 @@ from churn_research.model import (
     infer_end_dates,
 )
 
-__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "durations", "unit_days", "to_units"]
+__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "durations", "unit_days", "to_units", "calendar_months",
+           "month_aligned"]
 
 #: Days per month (tenure months: 365.25 / 12).
 DAYS_PER_MONTH = 365.25 / 12
@@ -59,6 +66,29 @@ def to_units(delta: pd.Series | pd.Timedelta, unit: str):
     """Convert a timedelta (Series or scalar) into a float number of ``unit``."""
     days = delta / pd.Timedelta(days=1)
     return days / unit_days(unit)
+
+
+def month_aligned(start: pd.Series, end: pd.Series | pd.Timestamp) -> np.ndarray:
+    """Whether ``end`` lies a whole number of calendar months after ``start`` (elementwise).
+
+    True when the day of the month is the same, or when the earlier day is its month's last
+    day and the later day is not earlier (2017-11-30 -> 2018-01-31 is two months, as
+    ``2018-01-31 - DateOffset(months=2)`` gives; so is 2017-12-31 -> 2018-02-28).
+    """
+    start = pd.to_datetime(pd.Series(start))
+    end = pd.to_datetime(pd.Series(end, index=start.index) if not isinstance(end, pd.Series) else end)
+    sd, ed = start.dt.day.to_numpy(), end.dt.day.to_numpy()
+    s_last, e_last = start.dt.is_month_end.to_numpy(), end.dt.is_month_end.to_numpy()
+    return (sd == ed) | ((ed > sd) & s_last) | ((sd > ed) & e_last)
+
+
+def calendar_months(start: pd.Series, end: pd.Series | pd.Timestamp) -> np.ndarray:
+    """Whole calendar months from ``start`` to ``end`` (month-aligned dates: see
+    :func:`month_aligned`), as floats."""
+    start = pd.to_datetime(pd.Series(start))
+    end = pd.to_datetime(pd.Series(end, index=start.index) if not isinstance(end, pd.Series) else end)
+    months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+    return months.to_numpy(dtype=float)
 
 
 def durations(
@@ -85,8 +115,9 @@ def durations(
         had). Customers who joined after that date (the rule's "undetermined" status) have no
         usable follow-up and are left out (their number is in ``result.attrs["excluded"]``).
     unit : {"days", "weeks", "months", "years"} or float
-        Time unit of ``duration`` and ``entry`` (a month is 365.25 / 12 days), or the length of
-        a period in days.
+        Time unit of ``duration`` and ``entry`` (a month is 365.25 / 12 days, or a calendar
+        month when every date is month-aligned: ``attrs["calendar_months"]``), or the length
+        of a period in days.
     entry_date : "auto", date-like or None
         Customers are only observed from this date on; anyone who started earlier enters the
         risk set at the tenure they had then (left truncation), and anyone who left before it
@@ -180,10 +211,15 @@ def durations(
         "end_date": cust["end_date"].where(event).values,
         "exit_date": exit_date.values,
     })
-    out["duration"] = to_units(out["exit_date"] - out["start_date"], unit).astype(float)
+    calendar = (unit_days(unit) == DAYS_PER_MONTH and len(out) > 0
+                and bool(month_aligned(out["start_date"], out["exit_date"]).all())
+                and bool(month_aligned(out["start_date"], censor_date).all())
+                and (entry_date is None or bool(month_aligned(out["start_date"], entry_date).all())))
+    span = calendar_months if calendar else (lambda a, b: to_units(b - a, unit).astype(float))
+    out["duration"] = span(out["start_date"], out["exit_date"])
     out["event"] = event.astype(int).values
     if entry_date is not None:
-        out["entry"] = to_units((entry_date - out["start_date"]).clip(lower=pd.Timedelta(0)), unit)
+        out["entry"] = np.maximum(span(out["start_date"], pd.Series(entry_date, index=out.index)), 0.0)
         gone = out["exit_date"] < entry_date
         if gone.any():  # ended before observation began: cannot be in left-truncated data
             excluded += int(gone.sum())
@@ -191,11 +227,11 @@ def durations(
     else:
         out["entry"] = 0.0
     out["entry"] = np.minimum(out["entry"].astype(float), out["duration"])
-    out["followup_limit"] = to_units(censor_date - out["start_date"], unit).astype(float)
+    out["followup_limit"] = span(out["start_date"], pd.Series(censor_date, index=out.index))
     # outcome-derived columns of non-contractual loaders must not pose as attributes
     leaks = [c for c in ("last_purchase", "status") if data.kind == "non-contractual" and c in cust]
     attrs = cust.drop(columns=list(_CORE) + leaks).set_index(cust["customer_id"])
     out = out.join(attrs, on="customer_id").reset_index(drop=True)
     out.attrs.update({"unit": unit, "censor_date": censor_date, "entry_date": entry_date,
-                      "excluded": excluded, "kind": data.kind})
+                      "excluded": excluded, "kind": data.kind, "calendar_months": calendar})
     return out

@@ -7,7 +7,7 @@
                  :func:`curve_derl`, :func:`fit_sbg`
 ``btyd``         non-contractual purchases: :func:`rfm_summary`, :func:`btyd_clv` and the
                  validation tables of Fader, Hardie & Lee (2005)
-``scenarios``    :func:`churn_window`, :func:`churn_cost_inputs`, :func:`retention_scenarios`,
+``scenarios``    :func:`churn_cost_inputs`, :func:`retention_scenarios`,
                  :func:`at_risk_value`
 
 The probability models themselves (sBG, BG/NBD, gamma-gamma) live in
@@ -41,7 +41,6 @@ from churn_research.clv.formulas import (
 from churn_research.clv.scenarios import (
     at_risk_value,
     churn_cost_inputs,
-    churn_window,
     default_calibration_end,
     retention_scenarios,
 )
@@ -83,7 +82,6 @@ __all__ = [
     "btyd_clv",
     "holdout_comparison",
     "frequency_fit",
-    "churn_window",
     "churn_cost_inputs",
     "default_calibration_end",
     "retention_scenarios",

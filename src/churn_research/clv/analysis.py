@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn_research.annual import AnnualChurn
 from churn_research.clv.btyd import btyd_clv, frequency_fit, holdout_comparison, rfm_summary
 from churn_research.clv.contractual import (
     contractual_clv,
@@ -369,50 +370,51 @@ def btyd_value(data, *, freq: str = "W", horizon_years: float = 3, margin: float
 # ----------------------------------------------------------------------------------------
 @dataclass
 class ChurnCostResult:
-    """The yearly cost of churn, from the churn and revenue measured on the data."""
+    """The yearly cost of churn, from the annual churn and revenue measured on the data."""
 
     inputs: dict                     # churn_cost_inputs
-    annual_churn: float              # the rate the cost applies
-    annualise: bool                  # annual_churn converted from the window's rate (if not 12 months)
     cost: ChurnCost
     kind: str
     inactivity_days: int
-    snapshot: bool                   # data.is_snapshot: one snapshot, exits of its last month
     observation_end: pd.Timestamp
 
     @property
-    def window_months(self) -> int:
-        return int(self.inputs["months"])
+    def annual(self) -> AnnualChurn:
+        return self.inputs["annual"]
+
+    @property
+    def annual_churn(self) -> float:
+        """The rate the cost and the scenarios apply."""
+        return self.annual.rate
 
     @property
     def revenue(self) -> float:
         return float(self.inputs["annual_revenue_per_customer"])
 
     def table(self) -> pd.DataFrame:
-        return self.cost.to_frame().rename(index=lambda s: s.replace("_", " "))
+        """The cost lines as a reader sees them: whole customers and whole currency units."""
+        return (self.cost.to_frame().round(0).astype("int64")
+                .rename(index=lambda s: s.replace("_", " ")))
 
     def key_figures(self) -> dict:
-        i = self.inputs
         return {"annual_cost_of_churn": self.cost.lost_profit,
-                "cost_of_churn": {**self.cost.as_dict(), "window_months": self.window_months,
-                                  "churn_rate_window": i["churn_rate"],
-                                  "annual_churn_rate": self.annual_churn,
-                                  "customers_at_risk": i["at_risk"], "customers_active": i["active"],
+                **self.annual.key_figures(),
+                "cost_of_churn": {**self.cost.as_dict(), "annual_churn_rate": self.annual_churn,
+                                  "customers_active": self.inputs["active"],
                                   "annual_revenue_per_customer": self.revenue}}
 
 
-def churn_cost_analysis(data, *, months: int, value_col: str | None, annualise: bool,
-                        margin: float, acquisition_cost_multiple: float,
+def churn_cost_analysis(data, *, months: int, value_col: str | None, margin: float,
+                        acquisition_cost_multiple: float,
                         retention_cost_months: float) -> ChurnCostResult:
-    """:func:`churn_cost_inputs` and :func:`churn_cost`: churn over the last ``months``
-    (annualised when ``annualise``) times the revenue per customer, on the customers active now."""
+    """:func:`churn_cost_inputs` and :func:`churn_cost`: the dataset's annual churn times the
+    revenue per customer, on the customers active now."""
     inputs = churn_cost_inputs(data, months=months, value_col=value_col or "")
     revenue = inputs["annual_revenue_per_customer"]
-    annual = inputs["annual_churn_rate"] if annualise else inputs["churn_rate"]
-    cost = churn_cost(inputs["active"], annual, revenue, margin, acquisition_cost_multiple,
+    cost = churn_cost(inputs["active"], inputs["annual"].rate, revenue, margin,
+                      acquisition_cost_multiple,
                       retention_cost_per_customer=retention_cost_months * revenue / 12)
-    return ChurnCostResult(inputs, annual, bool(annualise), cost, data.kind,
-                           data.inactivity_days, bool(data.is_snapshot),
+    return ChurnCostResult(inputs, cost, data.kind, data.inactivity_days,
                            pd.Timestamp(data.observation_end))
 
 

@@ -1,5 +1,5 @@
-"""The cost of churn and what retention is worth: :func:`churn_window` (churn over a window
-before the snapshot), :func:`churn_cost_inputs`, :func:`retention_scenarios` ("what if churn
+"""The cost of churn and what retention is worth: :func:`churn_cost_inputs` (the dataset's
+annual churn, :mod:`churn_research.annual`, and the revenue per customer), :func:`retention_scenarios` ("what if churn
 fell by X points") and :func:`at_risk_value` (the value of the watchlist).
 """
 
@@ -10,99 +10,69 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from churn_research.model import ChurnDataError, require_columns
+from churn_research.annual import annual_churn
+from churn_research.model import ChurnDataError
 
 
 # ========================================================================================
 # the cost of churn and retention scenarios
 # ========================================================================================
-def churn_window(customers: pd.DataFrame, *, observation_end, months: int = 12) -> dict:
-    """Churn over the ``months`` before the snapshot, and its annual equivalent.
-
-    At risk: customers active at the window start (joined on or before it, no end date by
-    then). Lost: those of them whose end date falls in the window. The annual rate is
-    ``1 - (1 - rate)^(12 / months)``.
-
-    Returns
-    -------
-    dict
-        ``window_start``, ``window_end``, ``months``, ``at_risk``, ``lost``, ``churn_rate``,
-        ``annual_churn_rate``.
-    """
-    require_columns(customers, "customers", ["start_date", "end_date"], fix="the customers table needs start_date and end_date.")
-    obs = pd.Timestamp(observation_end)
-    w0 = obs - pd.DateOffset(months=int(months))
-    start = pd.to_datetime(customers["start_date"])
-    end = pd.to_datetime(customers["end_date"])
-    at_risk = (start <= w0) & (end.isna() | (end > w0))
-    lost = at_risk & end.notna() & (end <= obs)
-    n, k = int(at_risk.sum()), int(lost.sum())
-    rate = k / n if n else np.nan
-    return {"window_start": w0, "window_end": obs, "months": int(months), "at_risk": n,
-            "lost": k, "churn_rate": rate,
-            "annual_churn_rate": 1 - (1 - rate) ** (12 / months) if n else np.nan}
-
-
 def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_revenue") -> dict:
-    """Churn and revenue per customer over the last ``months`` before the snapshot.
+    """The dataset's annual churn and the yearly revenue per customer.
 
-    The inputs of :func:`churn_cost` and :func:`retention_scenarios`, measured on the data:
-    :func:`churn_window` for the churn rate (and its annual equivalent), and the annual
-    revenue per customer, from the transactions of the customers who were customers for the
-    whole window (annualised), or, without transactions, 12 x the mean of ``value_col`` among
-    the customers at risk.
+    The inputs of :func:`churn_cost` and :func:`retention_scenarios`, measured on the data: the
+    one annual churn of the project (:func:`churn_research.annual.annual_churn`: over the last
+    ``months`` observable months, annualised, or from the survival curve for a snapshot), and
+    the annual revenue per customer: from the transactions of the customers who were customers
+    for the whole window (annualised), or, without transactions (or for a snapshot), 12 x the
+    mean of ``value_col`` among the customers at risk at the window's start (the active
+    customers for a snapshot).
 
     Parameters
     ----------
     data : ChurnData
     months : int, default 12
-        Window length (a snapshot such as IBM Telco, whose churn flag covers one month, needs 1).
+        Window length of :func:`~churn_research.annual.annual_churn`.
     value_col : str, default "monthly_revenue"
         Revenue per month, used when there are no transactions.
 
     Returns
     -------
     dict
-        The keys of :func:`churn_window` plus ``annual_revenue_per_customer``,
-        ``revenue_source`` ("transactions" or the column name) and ``active`` (the customers
-        still customers at the observation end: the base a retention scenario projects).
-
-    Notes
-    -----
-    With churn inferred from inactivity (non-contractual data) a lapse is dated at the last
-    purchase and only seen ``inactivity_days`` later, so no exit after ``observation_end -
-    inactivity_days`` can be observed: the window ends there, not at the observation end (a
-    window reaching the observation end would hold months without visible exits and understate
-    churn).
+        ``annual`` (:class:`~churn_research.annual.AnnualChurn`),
+        ``annual_revenue_per_customer``, ``revenue_source`` ("transactions" or the column name)
+        and ``active`` (the customers still customers at the observation end: the base a
+        retention scenario projects).
     """
+    annual = annual_churn(data, months=months)
     cust = data.customers
-    window_end = pd.Timestamp(data.observation_end)
-    if data.kind == "non-contractual":
-        window_end = window_end - pd.Timedelta(days=data.inactivity_days)
-    win = churn_window(cust, observation_end=window_end, months=months)
     start = pd.to_datetime(cust["start_date"])
     end = pd.to_datetime(cust["end_date"])
-    w0, w1 = win["window_start"], win["window_end"]
-    at_risk = (start <= w0) & (end.isna() | (end > w0))
-    stayed = at_risk & (end.isna() | (end > w1))
-    if data.has("transactions") and stayed.any():
+    obs = pd.Timestamp(data.observation_end)
+    active = (start <= obs) & (end.isna() | (end > obs))
+    if annual.window_start is None:
+        base = stayed = active
+        w0 = w1 = None
+    else:
+        w0, w1 = annual.window_start, annual.window_end
+        base = (start <= w0) & (end.isna() | (end > w0))
+        stayed = base & (end.isna() | (end > w1))
+    if w0 is not None and data.has("transactions") and stayed.any():
         tx = data.transactions
         dates = pd.to_datetime(tx["date"])
         sel = (dates > w0) & (dates <= w1) & tx["customer_id"].isin(cust.loc[stayed, "customer_id"])
-        revenue = float(tx.loc[sel, "amount"].sum()) / int(stayed.sum()) * 12.0 / months
+        revenue = float(tx.loc[sel, "amount"].sum()) / int(stayed.sum()) * 12.0 / annual.months
         source = "transactions"
-    elif value_col in cust.columns and at_risk.any():
-        revenue = 12.0 * float(cust.loc[at_risk, value_col].mean())
+    elif value_col in cust.columns and base.any():
+        revenue = 12.0 * float(cust.loc[base, value_col].mean())
         source = value_col
     else:
         raise ChurnDataError("no revenue information: neither transactions nor a revenue column.",
                              table="customers", column=value_col,
                              fix="load the transactions or name the monthly revenue column "
                                  "with value_col=.")
-    obs = pd.Timestamp(data.observation_end)
-    active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
-    return {**win, "annual_revenue_per_customer": revenue, "revenue_source": source,
-            "active": active}
+    return {"annual": annual, "annual_revenue_per_customer": revenue, "revenue_source": source,
+            "active": int(active.sum())}
 
 
 def default_calibration_end(transactions: pd.DataFrame, observation_end) -> pd.Timestamp:

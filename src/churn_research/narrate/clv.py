@@ -17,8 +17,9 @@ from churn_research.clv.analysis import (
     DerlResult,
     top_share,
 )
+from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, not_available, pct, plural, text
+from churn_research.narrate.format import count, get, money, not_available, pct, text
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -44,10 +45,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             headline += "."
     else:
         headline = f"The customers are worth {money(equity, cur)} of future profit."
-    if context.get("snapshot"):
+    if get(figures, "annual_churn.method") == "survival curve":
         keys.append(Finding(
-            "These data record exits for one month only: the churn share of the snapshot is used "
-            "as a yearly rate, so the cost of churn is indicative.", "The cost of churn"))
+            "These data record exits for one month only: the annual churn is read off the survival "
+            "curve (each active customer's chance of leaving within a year given their tenure), so "
+            "the cost of churn is indicative.", "The cost of churn"))
     if get(figures, "clv.mean") is not None:
         definition = str(get(figures, "clv.definition", "lifetime value"))
         keys.append(Finding(
@@ -260,33 +262,20 @@ def btyd_value(result: BtydValue) -> str:
 
 
 def churn_cost(result: ChurnCostResult) -> str:
-    """The measured churn, the revenue per customer and what a year of churn costs."""
-    i, cost, months = result.inputs, result.cost, result.window_months
-    out = f"Over the {plural(months, 'month')} to {_date(i['window_end'])}"
-    if result.kind == "non-contractual":
-        out += (f" (the last date up to which a lapse of {result.inactivity_days} days without a "
-                "purchase is visible)")
-    out += f", {i['lost']:,} of the {i['at_risk']:,} customers at risk left ({i['churn_rate']:.1%}"
-    if months != 12:
-        out += (f"; {result.annual_churn:.1%} a year)" if result.annualise
-                else ") — taken as the yearly churn rate")
-    else:
-        out += ")"
-    out += (f". A customer brings {result.revenue:,.0f} of revenue a year (from "
-            f"{i['revenue_source']}). At that rate the {i['active']:,} customers active at "
-            f"{_date(result.observation_end)} would lose about {cost.lost_customers:,.0f} a year, "
-            f"costing **{cost.lost_revenue:,.0f} of revenue and {cost.lost_profit:,.0f} of profit a "
-            f"year**; winning as many new customers would cost about {cost.replacement_cost:,.0f}, "
-            f"against {cost.retention_cost:,.0f} to keep them.")
-    if result.snapshot and not result.annualise and months != 12:
-        last = "month" if months == 1 else f"{months} months"
-        out += (f" These data are one snapshot whose churn flag covers only its last {last}: "
-                f"annualising that {i['churn_rate']:.1%} ({i['annual_churn_rate']:.1%} a year) "
-                "would be implausible, so the snapshot's churn share is used as the yearly rate "
-                "and the figures are indicative only.")
-    elif result.snapshot:
-        out += (" These data are one snapshot, not a dated history: the churn rate comes from "
-                "its last months only, so the figures are indicative.")
+    """The dataset's annual churn, the revenue per customer and what a year of churn costs."""
+    cost, figs = result.cost, result.annual.flat_figures()
+    out = definitions.annual_churn(figs)
+    if result.kind == "non-contractual" and result.annual.window_end is not None:
+        out += (f" The window ends {result.inactivity_days} days before the observation end, the "
+                "last date up to which a lapse without a purchase is visible.")
+    source = result.inputs["revenue_source"]
+    out += (f" A customer brings {result.revenue:,.0f} of revenue a year (from "
+            + ("the transactions" if source == "transactions" else f"the column {source}") + ").")
+    out += (f" At that rate the {result.inputs['active']:,} "
+            f"customers active at {_date(result.observation_end)} would lose about "
+            f"{cost.lost_customers:,.0f} a year, costing **{cost.lost_revenue:,.0f} of revenue and "
+            f"{cost.lost_profit:,.0f} of profit a year**; winning as many new customers would cost "
+            f"about {cost.replacement_cost:,.0f}, against {cost.retention_cost:,.0f} to keep them.")
     return out
 
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from churn_research.narrate.format import get, pct, pct_ci, plural, ratio_ci, text
+from churn_research.narrate.format import count, get, pct, pct_ci, plural, ratio_ci, text
 
-__all__ = ["Definition", "churn_definitions", "change_definitions", "CHURN_NOTE", "CHANGE_NOTE"]
+__all__ = ["Definition", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
+           "CHURN_NOTE", "CHANGE_NOTE"]
 
 
 @dataclass
@@ -38,6 +39,37 @@ CHANGE_NOTE = ("The interrupted time series compares churn after the change with
                "after, holding their other attributes equal; the pooled ratio ignores any trend. "
                "They estimate related but different quantities, so their intervals, not their "
                "point values, are what should agree.")
+
+
+def annual_churn_measures(figs: Mapping[str, Any]) -> str:
+    """How the dataset's annual churn (``annual_churn.*`` figures of
+    :func:`churn_research.annual.annual_churn`) was measured, in one clause."""
+    method = get(figs, "annual_churn.method")
+    if method == "survival curve":
+        return ("each active customer's chance of leaving within 12 months given their tenure, "
+                "read off the Kaplan–Meier curve (integer months; beyond the longest tenure at the "
+                "curve's last-year hazard), averaged over the "
+                f"{count(get(figs, 'annual_churn.active'))} active customers; the data are one "
+                "snapshot, so the figure is indicative")
+    months = get(figs, "annual_churn.months") or 12
+    out = (f"of the {count(get(figs, 'annual_churn.at_risk'))} customers on the books on "
+           f"{text(get(figs, 'annual_churn.window_start'))}, the share who left by "
+           f"{text(get(figs, 'annual_churn.window_end'))}")
+    if method == "window, annualised":
+        out += (f" ({pct(get(figs, 'annual_churn.window_rate'))} in {plural(months, 'month')}), "
+                f"annualised as 1 − (1 − rate)^(12/{months})")
+    return out
+
+
+def annual_churn(figs: Mapping[str, Any]) -> str:
+    """The dataset's annual churn with its interval and definition, as one sentence (the same
+    in every report that shows it); empty without ``annual_churn.*`` figures."""
+    rate = get(figs, "annual_churn.rate")
+    if rate is None:
+        return ""
+    return (f"Annual churn of the customer base: **"
+            f"{pct_ci(rate, get(figs, 'annual_churn.ci_low'), get(figs, 'annual_churn.ci_high'))}**"
+            f" — {annual_churn_measures(figs)}.")
 
 
 def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
@@ -74,20 +106,14 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
             pct_ci(1 - s12, None if low is None else 1 - low, None if high is None else 1 - high),
             "Kaplan–Meier: the chance that a customer leaves within 12 months of starting (with "
             "left truncation where the records start late)", "30_survival"))
-    rate = get(clv, "cost_of_churn.annual_churn_rate")
-    if rate is not None:
-        months = get(clv, "cost_of_churn.window_months")
-        window = get(clv, "cost_of_churn.churn_rate_window")
+    annual = clv if get(clv, "annual_churn.rate") is not None else ind
+    if get(annual, "annual_churn.rate") is not None:
         out.append(Definition(
             "Annual churn of the customer base",
-            pct(rate),
-            f"customers lost in the last {plural(months or 0, 'month')} observable / customers at risk at "
-            f"the window's start ({pct(window)})"
-            + ("" if not months or months == 12 else
-               ", annualised" if window is not None and abs(rate - window) > 1e-12 else
-               ", taken as the yearly rate as it stands (indicative: the data record exits for "
-               "this window only)")
-            + "; the rate the cost of churn and the scenarios use", "50_clv"))
+            pct_ci(get(annual, "annual_churn.rate"), get(annual, "annual_churn.ci_low"),
+                   get(annual, "annual_churn.ci_high")),
+            annual_churn_measures(annual) + "; the rate the cost of churn and the scenarios use",
+            "10_indicators, 50_clv" if get(ind, "annual_churn.rate") is not None else "50_clv"))
     horizon = get(seg, "churn_rate_in_horizon")
     if horizon is not None:
         days = get(seg, "horizon_days")
