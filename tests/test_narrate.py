@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from churn_research import narrate
+from churn_research.narrate import definitions
 from churn_research.narrate import format as fmt
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.runner.findings_html import decorate_report, render_summary
@@ -248,3 +250,30 @@ def test_definitions_put_every_churn_figure_and_change_estimate_side_by_side():
                                                       "annual_churn.active": 5174}})
     assert "Kaplan–Meier" in telco[0].measures and "indicative" in telco[0].measures
     assert "annualised" not in telco[0].measures
+
+
+def test_tables_show_full_text_and_no_meaningless_row_numbers():
+    from churn_research.narrate.tables import _html
+    long = "customers lost in the window / customers ever at risk in it; grows with the window's length"
+    page = _html(pd.DataFrame({"figure": ["Share lost"], "what it counts": [long]}))
+    assert long.replace("'", "&#39;") in page or long in page
+    assert "<th>0</th>" not in page and "..." not in page
+    named = _html(pd.DataFrame({"rate": [0.5]}, index=pd.Index(["a"], name="group")))
+    assert "group" in named
+
+
+def test_data_definitions_state_the_rules_for_each_kind_of_data():
+    from churn_research.annual import annual_churn
+    from churn_research.sources import load
+    from churn_research.sources.synthetic import generate
+    telco, synthetic = load("telco"), generate(1500, random_state=3)
+    table = definitions.data_definitions(telco, annual_churn(telco, n_boot=20).flat_figures())
+    rows = table.set_index("figure")
+    assert rows.loc["Churn (the event)", "value"] == "1,869 customers (26.5%)"
+    assert "churn flag" in rows.loc["Churn (the event)", "what it counts, for these data"]
+    assert rows.loc["Active customers (the base)", "value"] == "5,174"
+    assert "Kaplan–Meier" in rows.loc["Annual churn of the customer base", "what it counts, for these data"]
+    rows = definitions.data_definitions(synthetic, annual_churn(synthetic).flat_figures()).set_index("figure")
+    assert rows.loc["Churn (the event)", "what it counts, for these data"].startswith("an end date")
+    assert "95% CI" in rows.loc["Annual churn of the customer base", "value"]
+    assert not table.isna().any().any()

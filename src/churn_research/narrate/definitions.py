@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from churn_research.narrate.format import count, get, pct, pct_ci, plural, ratio_ci, text
 
-__all__ = ["Definition", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
+__all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
            "CHURN_NOTE", "CHANGE_NOTE"]
 
 
@@ -160,3 +162,51 @@ def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition
         out.append(Definition("The generator's true effect", f"{math.exp(truth):.2f}",
                               "the hazard ratio the synthetic data were generated with", "10_indicators"))
     return out
+
+
+#: Where each figure of :func:`data_definitions` is reported.
+_SEE = "on the summary page"
+
+
+def data_definitions(data, annual_figures: Mapping[str, Any]) -> pd.DataFrame:
+    """The definitions every stage uses, stated for these data (00_data's table).
+
+    ``data`` is the :class:`~churn_research.model.ChurnData` being written; ``annual_figures``
+    the flat figures of :func:`churn_research.annual.annual_churn` on it. The churn event, the
+    active base and the annual churn carry their values here; the figures that need a stage's
+    model carry theirs in that stage's report and side by side on the summary page.
+    """
+    obs = pd.Timestamp(data.observation_end)
+    cust = data.customers
+    end = pd.to_datetime(cust["end_date"])
+    start = pd.to_datetime(cust["start_date"])
+    lost = int((end.notna() & (end <= obs)).sum())
+    active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
+    if data.kind == "non-contractual":
+        event = (f"no purchase for more than {data.inactivity_days} days, dated at the last purchase "
+                 f"(a lapse is only visible {data.inactivity_days} days later, so churn windows end "
+                 f"{data.inactivity_days} days before the observation end)")
+    elif data.is_snapshot:
+        event = ("the dataset's churn flag: left during the snapshot's last month (the only exits "
+                 "these data record)")
+    else:
+        event = "an end date (contract ended) on or before the observation end"
+    rows = [
+        ("Churn (the event)", event, f"{count(lost)} customers ({pct(lost / len(cust) if len(cust) else None)})",
+         "every report"),
+        ("Active customers (the base)", f"customers on the books on {obs:%Y-%m-%d}: started by then, "
+         "not lost by then", count(active), "every report"),
+        ("Churn per period", "customers lost in the period / customers who could have been lost in "
+         "it (on the books at its start or joining during it)", _SEE, "10_indicators"),
+        ("Share lost over a window", "customers lost in the window / customers ever at risk in it; "
+         "grows with the window's length, so it is not a yearly rate", _SEE, "10_indicators"),
+        ("Annual churn of the customer base", annual_churn_measures(annual_figures),
+         pct_ci(get(annual_figures, "annual_churn.rate"), get(annual_figures, "annual_churn.ci_low"),
+                get(annual_figures, "annual_churn.ci_high")), "10_indicators, 50_clv"),
+        ("First-year churn of a new customer, 1 − S(12)", "Kaplan–Meier: the chance that a "
+         "customer leaves within 12 months of starting; higher than the annual churn of the base "
+         "when new customers churn more than established ones", _SEE, "30_survival"),
+        ("Churn within the risk model's horizon", "the share of the customers active at the model's "
+         "cutoff who churned within its horizon (one snapshot: the churn flag)", _SEE, "40_segments"),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "what it counts, for these data", "value", "report"])

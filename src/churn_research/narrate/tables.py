@@ -73,7 +73,13 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _html(df: pd.DataFrame) -> str:
-    return readable(df)._repr_html_()
+    """Full cell text (no "..." truncation); a default 0, 1, 2 ... row index is not shown."""
+    plain = (isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+             and df.index.name is None)
+    with pd.option_context("display.max_colwidth", None):
+        if plain:
+            return readable(df).to_html(index=False, classes="dataframe", border=1)
+        return readable(df)._repr_html_()
 
 
 def _styler_html(styler: Styler) -> str:

@@ -147,6 +147,12 @@ SUMMARY_QUESTIONS = (
 )
 
 
+def _stage_links(stages: str) -> str:
+    """``"10_indicators, 50_clv"`` -> a link to each report."""
+    return ", ".join(f"<a href='{html.escape(s)}.html'>{html.escape(s)}</a>"
+                     for s in (p.strip() for p in stages.split(",")) if s)
+
+
 def render_summary(reports: Path, dataset: str) -> Path | None:
     """``reports/<dataset>/summary.html``: the stages' findings as one page for management, every
     finding linked to the report section it comes from."""
@@ -187,8 +193,8 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
         if not rows:
             continue
         body = "".join(f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.value)}</td>"
-                       f"<td>{html.escape(r.measures)}</td><td><a href='{r.stage}.html'>"
-                       f"{html.escape(r.stage)}</a></td></tr>" for r in rows)
+                       f"<td>{html.escape(r.measures)}</td><td>{_stage_links(r.stage)}</td></tr>"
+                       for r in rows)
         parts.append(f"<h2>{html.escape(title)}</h2><p class='muted'>{html.escape(note)}</p>"
                      "<div class='scroll'><table><tr><th>figure</th><th>value</th><th>what it "
                      f"measures</th><th>report</th></tr>{body}</table></div>")
