@@ -51,6 +51,9 @@ figures), and ``impact`` (before/after, interrupted time
 series, control charts: did churn change after the business change?).
 """
 
+from churn_research.annual import (
+    annual_churn,  # the dataset's one annual churn (shared with 50_clv)
+)
 from churn_research.indicators import impact  # noqa: F401  (the change-impact methods)
 from churn_research.indicators.churn import (
     churn_table,
@@ -125,6 +128,7 @@ from churn_research.stats import (
 )
 
 __all__ = [
+    "annual_churn",
     "FREQ_NAMES",
     "TENURE_GROUP",
     "TENURE_LABELS",
