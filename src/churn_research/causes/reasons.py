@@ -26,6 +26,7 @@ from statsmodels.stats.proportion import multinomial_proportions_confint
 from churn_research.causes.frame import _change_date, _customers
 from churn_research.model import ChurnData, ChurnDataError
 
+
 def simultaneous_ci(counts, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Goodman's simultaneous ``1 − alpha`` intervals for the shares of one categorical variable.
 
