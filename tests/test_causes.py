@@ -353,3 +353,122 @@ def test_functions_do_not_mutate_their_input(synth):
     causes.driver_rates(synth, ["plan", "age"], horizon_months=12)
     causes.test_claims(_snapshot(seed=5))
     pd.testing.assert_frame_equal(synth.customers, before)
+
+
+# ------------------------------------------------------------------------------------------
+# exit reasons: simultaneous intervals across the k reasons (issue 13 item 11)
+# ------------------------------------------------------------------------------------------
+def _reason_table(counts: dict[str, int], *, after: dict[str, int] | None = None) -> pd.DataFrame:
+    """Churners with the given reasons (ended 2024-03-01), plus ``after`` ones (2024-09-01)."""
+    rows = [(r, "2024-03-01") for r, n in counts.items() for _ in range(n)]
+    rows += [(r, "2024-09-01") for r, n in (after or {}).items() for _ in range(n)]
+    return pd.DataFrame({
+        "customer_id": [f"R{i:04d}" for i in range(len(rows))],
+        "start_date": pd.Timestamp("2023-01-01"),
+        "end_date": pd.to_datetime([d for _, d in rows]),
+        "churn_reason": [r for r, _ in rows]})
+
+
+def test_reason_shares_have_goodman_simultaneous_intervals():
+    from statsmodels.stats.proportion import multinomial_proportions_confint
+    counts = {"price": 30, "competitor": 20, "relocation": 10}
+    pareto = causes.reason_pareto(_reason_table(counts))
+    lib = multinomial_proportions_confint([30, 20, 10], alpha=0.05, method="goodman")
+    assert np.allclose(pareto[["ci_low", "ci_high"]].to_numpy(), lib)
+    # hand-checked: Goodman = Wilson at the Bonferroni level 1 - 0.05/3
+    lo, hi = causes.wilson_ci(np.array([30, 20, 10]), 60, alpha=0.05 / 3)
+    assert np.allclose(pareto["ci_low"], lo) and np.allclose(pareto["ci_high"], hi)
+    assert math.isclose(pareto["ci_low"].iloc[0], 0.3523597, abs_tol=1e-6)
+    assert math.isclose(pareto["ci_high"].iloc[0], 0.6476403, abs_tol=1e-6)
+    # wider than the unadjusted 95% Wilson intervals, for every reason
+    lo95, hi95 = causes.wilson_ci(np.array([30, 20, 10]), 60)
+    assert (pareto["ci_low"] < lo95).all() and (pareto["ci_high"] > hi95).all()
+    assert pareto.attrs["n_reasons"] == 3
+    # by segment: simultaneous within each level
+    by = causes.reason_pareto(_reason_table(counts).assign(plan="basic"), by="plan")
+    assert np.allclose(by[["ci_low", "ci_high"]].to_numpy(), lib)
+
+
+def test_reason_share_intervals_cover_the_generators_reason_mix():
+    """Without the reason multipliers the true mix is the normalised reason weights: the
+    simultaneous intervals cover all seven shares at once (across seeds, most of the time)."""
+    from churn_research.sources.synthetic import REASON_MULTIPLIERS, REASON_WEIGHTS
+    truth = pd.Series(REASON_WEIGHTS) / sum(REASON_WEIGHTS.values())
+    neutral = {r: {f: 1.0 for f in m} for r, m in REASON_MULTIPLIERS.items()}
+    covered_all, covered_wilson = [], []
+    for seed in range(4):
+        data = load("synthetic", n_customers=3000, random_state=seed, reason_multipliers=neutral)
+        p = causes.reason_pareto(data).set_index("reason")
+        t = truth.reindex(p.index)
+        covered_all.append(bool(((p["ci_low"] <= t) & (t <= p["ci_high"])).all()))
+        lo, hi = causes.wilson_ci(p["count"], p["count"].sum())
+        covered_wilson.append(bool(((lo <= t) & (t <= hi)).all()))
+        assert ((p["ci_high"] - p["ci_low"]) > (hi - lo)).all()
+    assert sum(covered_all) >= 3
+    assert sum(covered_all) >= sum(covered_wilson)
+
+
+def test_reason_shift_intervals_are_simultaneous_and_tests_holm_adjusted():
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import multinomial_proportions_confint
+    before = {"price": 60, "competitor": 20, "relocation": 20}
+    after = {"price": 40, "competitor": 45, "relocation": 15}
+    shift = causes.reason_shift(_reason_table(before, after=after), change_date="2024-07-01")
+    t = shift.table.set_index("reason").loc[["price", "competitor", "relocation"]]
+    lib_a = multinomial_proportions_confint([40, 45, 15], alpha=0.05, method="goodman")
+    assert np.allclose(t[["share_after_low", "share_after_high"]].to_numpy(), lib_a)
+    # Newcombe's hybrid difference from the simultaneous intervals (hand formula)
+    p1, p0 = 0.45, 0.20
+    l1, u1 = lib_a[1]
+    l0, u0 = multinomial_proportions_confint([60, 20, 20], method="goodman")[1]
+    assert math.isclose(t.loc["competitor", "ci_low"], p1 - p0 - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2))
+    assert math.isclose(t.loc["competitor", "ci_high"], p1 - p0 + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2))
+    # the per-reason test is the 2x2 chi-square of this reason vs the rest; Holm over 3
+    from scipy.stats import chi2_contingency
+    raw = [chi2_contingency([[n_b, 100 - n_b], [n_a, 100 - n_a]], correction=False)[1]
+           for n_b, n_a in [(60, 40), (20, 45), (20, 15)]]
+    assert np.allclose(t["p_value"], raw)
+    assert np.allclose(t["p_holm"], multipletests(raw, method="holm")[1])
+    assert causes.moved_reasons(shift) == ["competitor", "price"]
+    # wider than an unadjusted Newcombe interval built from 95% Wilson intervals
+    w1, v1 = causes.wilson_ci(45, 100)
+    w0, v0 = causes.wilson_ci(20, 100)
+    assert t.loc["competitor", "ci_low"] < p1 - p0 - math.sqrt((p1 - w1) ** 2 + (v0 - p0) ** 2)
+
+
+def test_findings_state_the_simultaneous_reason_interval_and_the_one_line_skips():
+    from churn_research import narrate
+    figs = {"reasons.top1": "price", "reasons.top1_share": 0.2532, "reasons.top1_ci_low": 0.2327,
+            "reasons.top1_ci_high": 0.2749, "reasons.n_reasons": 7,
+            "reason_shift.p_value": 1e-6, "reason_shift.most_increased": "competitor",
+            "reason_shift.largest_rise.diff": 0.089, "reason_shift.largest_rise.ci_low": 0.047,
+            "reason_shift.largest_rise.ci_high": 0.132, "dose_complaints.0": 0.02}
+    found = narrate.build("20_causes", figs, dataset="synthetic", context={})
+    assert found.headline == ("The most common exit reason is price, given by 25.3% (95% CI "
+                              "23.3–27.5%, simultaneous across the 7 reasons) of the churners "
+                              "who stated one.")
+    assert any("competitor rose most, by +8.9 percentage points (simultaneous 95% CI +4.7 to "
+               "+13.2)" in f.text for f in found.key_findings)
+    assert not found.unavailable
+    bare = narrate.build("20_causes", {}, dataset="cdnow", context={})
+    assert all(u.startswith("Not available for this dataset: ") and ", because " in u
+               for u in bare.unavailable)
+    assert any("tickets or surveys" in u for u in bare.unavailable)
+
+
+def test_skipped_sections_read_as_one_line(telco):
+    from churn_research.narrate import causes as say
+    assert say.reasons_heading(None, dataset="telco").startswith("Not available for this dataset:")
+    assert say.reasons(None, dataset="telco") == ""
+    assert say.reason_shift_heading(None, has_reasons=False) == ""
+    assert say.dose_heading({"complaints": None, "satisfaction": None}, dataset="telco").startswith(
+        "Not available for this dataset: churn by complaints")
+    claims = causes.test_claims(telco)
+    assert say.claims_heading(claims).startswith("## Common claims")
+    shown = say.claims_table(claims).data
+    assert len(shown) == 3 and not shown.isna().any().any()
+    assert ('Not available for this dataset: the claim "intermediary/business customers churn '
+            "less than end consumers\", because the data have no 'channel'") in say.claims(claims)
+    untestable = claims.assign(supported=None)
+    assert say.claims_table(untestable) is None and say.claims(untestable) == ""
+    assert say.claims_heading(untestable).count("Not available") == 1

@@ -498,3 +498,30 @@ def test_cross_sectional_design_hides_status():
     assert f.loc["b", "value"] == 360.0
     y = S.churn_label(d, design="cross-sectional")
     assert y.tolist() == [1, 0, 1, 0]
+
+
+def test_tables_and_skipped_sections_read_cleanly():
+    """Empty tiers and rows the data cannot fill are left out, rates read in %, money with
+    separators, columns in words; a dataset without any signal reads as one line."""
+    import pandas as pd
+
+    from churn_research.narrate import segments as say
+    from churn_research.segments.report import SIGNALS, SignalCheck
+    tiers = pd.DataFrame({"customers": [10, 0], "share": [1.0, 0.0], "churn_rate": [0.125, None],
+                          "revenue": [12345.6, 0.0]}, index=pd.Index(["new", "lost"], name="tier"))
+    t = say.tier_table(tiers).data
+    assert list(t.index) == ["new"]
+    assert t.loc["new", "churn rate"] == "12.5%" and t.loc["new", "revenue"] == "12,346"
+    assert "churn_rate" not in t.columns
+    none = SignalCheck({s: False for s in SIGNALS["signal"]},
+                       SIGNALS.assign(available=False), None)
+    line = say.signals_heading(none)
+    assert line.startswith("Not available for this dataset: early-warning signals, because ")
+    assert "\n" not in line
+    assert say.signal_definitions(none) is None and say.signal_table(none) is None
+    assert say.signals_unavailable_text(none) == "" and say.signals_text(none) == ""
+    watch = pd.DataFrame({"rank": [1], "customer_id": ["T1"], "risk": [0.5], "value": [1000.0],
+                          "signals": [""], "n_signals": [0], "dominant_signal": ["none"]})
+    shown = say.watchlist_table(watch).data
+    assert "signals" not in shown.columns and "dominant signal" not in shown.columns
+    assert shown.iloc[0]["risk"] == "50.0%" and shown.iloc[0]["value"] == "1,000"

@@ -54,6 +54,7 @@ from churn_research.causes.reasons import (
     has_reasons,
     reason_pareto,
     reason_shift,
+    simultaneous_ci,
 )
 from churn_research.causes.sections import (
     ALPHA,
@@ -62,6 +63,7 @@ from churn_research.causes.sections import (
     exit_reasons,
     key_figures,
     largest_rise,
+    moved_reasons,
     odds_vs_hazards,
     rank_disagreements,
     reason_shift_if_changed,
@@ -103,6 +105,7 @@ __all__ = [
     "reason_pareto",
     "reason_shift",
     "resolve_design",
+    "simultaneous_ci",
     "test_claims",
     "wilson_ci",
     "collinear_terms",
@@ -110,6 +113,7 @@ __all__ = [
     "exit_reasons",
     "key_figures",
     "largest_rise",
+    "moved_reasons",
     "odds_vs_hazards",
     "rank_disagreements",
     "reason_shift_if_changed",

@@ -1,6 +1,14 @@
 """Exit reasons: :func:`reason_pareto` (count, share and cumulative share, overall or by segment)
 and :func:`reason_shift` (the reason mix before vs after the business change, with a chi-square
 test of homogeneity).
+
+Multiple comparisons: the shares of the k reasons are one family, so every interval here is a
+*simultaneous* 95% interval across the k reasons — Goodman's simultaneous intervals for
+multinomial proportions (``statsmodels.stats.proportion.multinomial_proportions_confint``,
+``method="goodman"``: a Wilson interval at level 1 − 0.05/k for each share, i.e. Bonferroni);
+the k share differences of :func:`reason_shift` use Newcombe's hybrid interval built from those
+simultaneous intervals (Bonferroni across the k reasons), and its per-reason tests are
+Holm-adjusted (``p_holm``), as the driver tests of :mod:`churn_research.causes.rates` are.
 """
 
 from __future__ import annotations
@@ -12,10 +20,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import multinomial_proportions_confint
 
 from churn_research.causes.frame import _change_date, _customers
 from churn_research.model import ChurnData, ChurnDataError
-from churn_research.stats import wilson_ci
+
+
+def simultaneous_ci(counts, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Goodman's simultaneous ``1 − alpha`` intervals for the shares of one categorical variable.
+
+    ``statsmodels.stats.proportion.multinomial_proportions_confint(method="goodman")``: jointly
+    cover all k shares with probability about ``1 − alpha`` (each is the Wilson interval at level
+    ``1 − alpha / k``). Empty input gives empty arrays; all-zero counts give NaN.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.size == 0:
+        return np.array([]), np.array([])
+    if counts.sum() <= 0:
+        nan = np.full(counts.shape, np.nan)
+        return nan, nan.copy()
+    ci = multinomial_proportions_confint(counts, alpha=alpha, method="goodman")
+    return np.clip(ci[:, 0], 0, 1), np.clip(ci[:, 1], 0, 1)
 
 
 # =============================================================================================
@@ -57,7 +83,9 @@ def reason_pareto(data: ChurnData | pd.DataFrame, *, by: str | None = None,
     -------
     DataFrame
         ``[by,] reason, count, share, cumulative_share, rank`` (rank 1 = most frequent), with
-        Wilson 95% intervals ``ci_low``/``ci_high`` for each share.
+        ``ci_low``/``ci_high``: simultaneous 95% intervals across the k reasons (Goodman's
+        multinomial intervals, :func:`simultaneous_ci`; within each level of ``by``).
+        ``attrs["n_reasons"]`` is k (the largest k of any level with ``by``).
     """
     churners = _churners_with_reasons(data, reason_col)
     if by is not None and by not in churners:
@@ -74,9 +102,14 @@ def reason_pareto(data: ChurnData | pd.DataFrame, *, by: str | None = None,
     counts["cumulative_share"] = (counts.groupby(keys)["share"].cumsum() if keys
                                   else counts["share"].cumsum())
     counts["rank"] = (counts.groupby(keys).cumcount() + 1) if keys else np.arange(1, len(counts) + 1)
-    lo, hi = wilson_ci(counts["count"], totals)
-    counts["ci_low"], counts["ci_high"] = lo, hi
-    return counts.reset_index(drop=True)
+    counts["ci_low"], counts["ci_high"] = np.nan, np.nan
+    groups = counts.groupby(keys).groups.values() if keys else [counts.index]
+    for idx in groups:
+        lo, hi = simultaneous_ci(counts.loc[idx, "count"])
+        counts.loc[idx, "ci_low"], counts.loc[idx, "ci_high"] = lo, hi
+    out = counts.reset_index(drop=True)
+    out.attrs["n_reasons"] = int(out.groupby(keys).size().max() if keys else len(out))
+    return out
 
 
 @dataclass
@@ -87,10 +120,13 @@ class ReasonShift:
     ----------
     table : DataFrame
         One row per reason: ``count_before``, ``count_after``, ``share_before``,
-        ``share_after`` with their Wilson intervals (``share_before_low``, ...,
-        ``share_after_high``), ``diff`` (after − before), its 95% interval (Newcombe's hybrid score
-        method) ``ci_low``/``ci_high``, and the adjusted standardised residual of the "after"
-        cell (``|residual| > 2`` marks a reason whose share moved).
+        ``share_after`` with their simultaneous 95% intervals across the k reasons (Goodman,
+        ``share_before_low``, ..., ``share_after_high``), ``diff`` (after − before) and its
+        interval ``ci_low``/``ci_high`` (Newcombe's hybrid score method from the simultaneous
+        intervals: Bonferroni across the k differences), the adjusted standardised residual of
+        the "after" cell, its two-sided ``p_value`` (this reason vs all others, before vs after)
+        and the Holm-adjusted ``p_holm`` over the k reasons (``p_holm < alpha`` marks a reason
+        whose share moved).
     chi2, dof, p_value : float
         Chi-square test that the reason mix is the same before and after.
     cramers_v : float
@@ -135,7 +171,8 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
         Default: the first date in ``events``.
     reason_col : str
     alpha : float
-        For the intervals of the share differences.
+        Family-wise level: the intervals are simultaneous ``1 − alpha`` intervals across the
+        reasons, and ``p_holm`` controls the family-wise error of the per-reason tests.
     window_months : int, optional
         Compare only churners within this many months either side of the change (default: all).
 
@@ -177,8 +214,8 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
     out["share_before"] = out["count_before"] / n_b
     out["share_after"] = out["count_after"] / n_a
     out["diff"] = out["share_after"] - out["share_before"]
-    l1, u1 = wilson_ci(out["count_after"], n_a, alpha=alpha)
-    l0, u0 = wilson_ci(out["count_before"], n_b, alpha=alpha)
+    l1, u1 = simultaneous_ci(out["count_after"], alpha=alpha)
+    l0, u0 = simultaneous_ci(out["count_before"], alpha=alpha)
     out["share_before_low"], out["share_before_high"] = l0, u0
     out["share_after_low"], out["share_after_high"] = l1, u1
     p1, p0 = out["share_after"].to_numpy(), out["share_before"].to_numpy()
@@ -189,5 +226,11 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
     with np.errstate(invalid="ignore", divide="ignore"):
         out["residual"] = (out["count_after"] - exp_after) / np.sqrt(
             exp_after * (1 - n_a / n) * (1 - row_tot / n))
+    out["p_value"] = 2 * stats.norm.sf(out["residual"].abs())
+    ok = out["p_value"].notna()
+    out["p_holm"] = np.nan
+    if ok.any():
+        out.loc[ok, "p_holm"] = multipletests(out.loc[ok, "p_value"], alpha=alpha,
+                                              method="holm")[1]
     out = out.sort_values("count_before", ascending=False).reset_index(drop=True)
     return ReasonShift(out, float(chi2), int(dof), float(p), float(v), n_b, n_a, change, notes)

@@ -76,6 +76,14 @@ def largest_rise(shift: ReasonShift) -> pd.Series:
     return shift.table.sort_values("diff", ascending=False).iloc[0]
 
 
+def moved_reasons(shift: ReasonShift, alpha: float = ALPHA) -> list[str]:
+    """Reasons whose share moved at the change (Holm-adjusted ``p_holm < alpha``), largest
+    absolute change first."""
+    t = shift.table
+    moved = t[t["p_holm"] < alpha]
+    return moved.reindex(moved["diff"].abs().sort_values(ascending=False).index)["reason"].tolist()
+
+
 # -- driver-by-driver tests ------------------------------------------------------------------
 def significant_drivers(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Drivers whose Holm-adjusted chi-square p-value is below ``alpha``, widest gap first."""
@@ -159,9 +167,15 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
         top = pareto.iloc[0]
         figures["reasons"] = {"available": True, "top": pareto.head(5)[["reason", "count", "share"]],
                               "top1": top["reason"], "top1_share": top["share"],
-                              "n_churners": int(pareto["count"].sum())}
+                              "top1_ci_low": top["ci_low"], "top1_ci_high": top["ci_high"],
+                              "n_reasons": len(pareto), "n_churners": int(pareto["count"].sum())}
     if shift is not None:
-        figures["reason_shift"] = shift.as_dict()
+        up = largest_rise(shift)
+        figures["reason_shift"] = {**shift.as_dict(), "n_reasons": len(shift.table),
+                                   "largest_rise": {"diff": up["diff"], "ci_low": up["ci_low"],
+                                                    "ci_high": up["ci_high"],
+                                                    "p_holm": up["p_holm"]},
+                                   "moved": moved_reasons(shift)}
     figures["driver_rates"] = {"base_rate": rates.attrs["base_rate"], "outcome": outcome,
                                "p_values": _mapping(tests, "driver", "p_value"),
                                "p_holm": _mapping(tests, "driver", "p_holm")}

@@ -23,6 +23,7 @@ from churn_research.causes import (
     ReasonShift,
     collinear_terms,
     largest_rise,
+    moved_reasons,
     rank_disagreements,
     reasons_covering,
     significant_drivers,
@@ -31,8 +32,16 @@ from churn_research.causes import (
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.model import ChurnData, sample_note
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import get, not_available, pct, pct_ci, pvalue, ratio_ci
-from churn_research.stats import wilson_ci
+from churn_research.narrate.format import (
+    MISSING,
+    get,
+    is_missing,
+    not_available,
+    pct,
+    plural,
+    pvalue,
+    ratio_ci,
+)
 
 _TERM = re.compile(r"^driver_model\.(?P<term>.+)\.ratio$")
 
@@ -99,28 +108,33 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     top = get(figures, "reasons.top1")
     if top is not None:
         share = get(figures, "reasons.top1_share")
-        first = (get(figures, "reasons.top") or [{}])[0]
-        n = first.get("count", 0) / first["share"] if first.get("share") else None
-        low, high = wilson_ci(first.get("count", 0), n) if n else (None, None)
+        low, high = get(figures, "reasons.top1_ci_low"), get(figures, "reasons.top1_ci_high")
+        k = get(figures, "reasons.n_reasons")
         headline = (f"The most common exit reason is {str(top).replace('_', ' ')}, given by "
-                    f"{pct_ci(share, float(low) if low is not None else None, float(high) if high is not None else None)} "
-                    "of the churners who stated one.")
+                    f"{pct(share)}{_simultaneous(low, high, k)} of the churners who stated one.")
         if driver_text:
             keys.append(Finding(driver_text, "The driver model"))
     else:
         headline = driver_text or "No driver is clearly associated with churn in these data."
-        unavailable.append("Not available for this dataset: exit reasons and their shift after the "
-                           "business change, because the data record no reason for leaving.")
+        unavailable.append(not_available("exit reasons and their shift after the business change",
+                                         "the data record no reason for leaving"))
     shift_p = get(figures, "reason_shift.p_value")
     if shift_p is not None:
+        rise = str(get(figures, "reason_shift.most_increased")).replace("_", " ")
+        diff = get(figures, "reason_shift.largest_rise.diff")
+        lo, hi = (get(figures, f"reason_shift.largest_rise.{b}") for b in ("ci_low", "ci_high"))
+        size = (f", by {100 * diff:+.1f} percentage points (simultaneous 95% CI {100 * lo:+.1f} to "
+                f"{100 * hi:+.1f})" if None not in (diff, lo, hi) else "")
         keys.append(Finding(
-            f"The reason mix changed after the business change ({pvalue(shift_p)}); "
-            f"{str(get(figures, 'reason_shift.most_increased')).replace('_', ' ')} rose most.",
+            (f"The reason mix changed after the business change ({pvalue(shift_p)}); "
+             if shift_p < ALPHA else
+             f"The reason mix did not change significantly after the business change "
+             f"({pvalue(shift_p)}); ") + f"{rise} rose most{size}.",
             "Did the reasons change"))
     rule, lift = get(figures, "profiles.top_rule"), get(figures, "profiles.top_lift")
     if rule is not None and lift is not None and lift > 1.2:
         keys.append(Finding(
-            f"Highest-churn profile: {rule} — {lift:.1f} times the base churn rate, covering "
+            f"Highest-churn profile: {str(rule).replace('_', ' ')} — {lift:.1f} times the base churn rate, covering "
             f"{pct(get(figures, 'profiles.top_support'))} of customers.", "Which customer profiles"))
     claims = [c for c in (get(figures, "claims") or []) if c.get("supported") is not None]
     if claims:
@@ -139,12 +153,16 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         sentence = ("Claims supported by these data: " + ("; ".join(yes) if yes else "none")
                     + (". Contradicted: " + "; ".join(opposite) if opposite else "")
                     + (". Not shown: " + "; ".join(no) if no else "")
-                    + " (crude comparisons, each at the 5% level without adjustment for testing four).")
+                    + f" (crude comparisons, each at the 5% level without adjustment for testing "
+                    f"{len(claims)}).")
         keys.append(Finding(sentence, "Common claims"))
     untested = [k for k, v in figures.items() if k.startswith("claim_supported.") and v is None]
     if untested and not claims:
-        unavailable.append("Not available for this dataset: the common claims (tenure, age, gender, "
-                           "channel), because the data lack the columns or the design to test them.")
+        unavailable.append(not_available("the common claims (tenure, age, gender, channel)",
+                                         "the data lack the columns or the design to test them"))
+    if not any(k.startswith("dose_") for k in figures):
+        unavailable.append(not_available("churn by complaints and by satisfaction",
+                                         "the data have no tickets or surveys"))
     covered, terms = get(figures, "truth_check.covered"), get(figures, "truth_check.terms")
     checked = None
     if covered is not None and terms:
@@ -171,9 +189,28 @@ def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, 
     return (f"**Data:** `{dataset}`, {len(data.customers):,} customers, {churned:,} churned "
             f"by {data.observation_end:%Y-%m-%d} ({data.kind}).  \n"
             f"**Design:** {design_text}.  \n"
-            f"**Drivers:** {', '.join(drivers)}.  \n"
+            f"**Drivers:** {', '.join(_label(d) for d in drivers)}.  \n"
             + sample_note(sample, "The complaint and satisfaction curves, the driver models and "
                                   "the tests of claims"))
+
+
+
+def _simultaneous(low, high, k) -> str:
+    """`` (95% CI 23.3–27.5%, simultaneous across the 7 reasons)``; empty without an interval."""
+    if is_missing(low) or is_missing(high):
+        return ""
+    return (f" (95% CI {100 * float(low):.1f}–{100 * float(high):.1f}%"
+            + (f", simultaneous across the {k} reasons)" if k else ")"))
+
+
+def _p(p) -> str:
+    """A p-value as a table cell: ``< 0.001`` or ``0.012``."""
+    return MISSING if is_missing(p) else pvalue(p).removeprefix("p = ").replace("p < ", "< ")
+
+
+def _rule(rule: str) -> str:
+    """A profile rule with words for its column names."""
+    return str(rule).replace("_", " ")
 
 
 def pareto_title(pareto: pd.DataFrame) -> str:
@@ -181,112 +218,193 @@ def pareto_title(pareto: pd.DataFrame) -> str:
     return f"Exit reasons of {int(pareto['count'].sum()):,} churners (Pareto)"
 
 
-def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
-    """The top exit reason with its interval and how many reasons cover most exits."""
+# -- exit reasons ------------------------------------------------------------------------------
+def reasons_heading(pareto: pd.DataFrame | None, *, dataset: str) -> str:
+    """The section heading, or the one line saying why there is no exit-reason section (the
+    reason shift section is then left out too)."""
     if pareto is None:
         return not_available("exit reasons and the reason mix before and after the business "
-                             "change", f"the `{dataset}` data record no exit reasons (no "
-                             "`churn_reason` column)")
+                             "change", f"the {dataset} data record no exit reasons (no "
+                             "churn_reason column)")
+    return "## What do churners say? Exit reasons"
+
+
+def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
+    """The top exit reason with its simultaneous interval and how many reasons cover most
+    exits (empty without reasons: :func:`reasons_heading` said why)."""
+    if pareto is None:
+        return ""
     top = pareto.iloc[0]
     n = reasons_covering(pareto)
-    return (f"The most frequent exit reason is **{_words(top['reason'])}** "
-            f"({top['share']:.0%} of churners, 95% CI {top['ci_low']:.0%}–{top['ci_high']:.0%}); "
-            f"the top {n} reasons cover {pareto['cumulative_share'].iloc[n - 1]:.0%} of all exits.")
+    k = len(pareto)
+    return (f"The most frequent exit reason is **{_words(top['reason'])}**, given by "
+            f"{pct(top['share'])} of churners{_simultaneous(top['ci_low'], top['ci_high'], k)}; "
+            f"the top {n} reasons cover {pct(pareto['cumulative_share'].iloc[n - 1])} of all "
+            f"exits. The intervals are simultaneous 95% intervals across the {k} reasons "
+            "(Goodman's multinomial intervals): all of them hold together with 95% confidence.")
+
+
+def reasons_table(pareto: pd.DataFrame) -> Styler:
+    """The Pareto table as displayed: count, share and its simultaneous interval."""
+    t = pareto.assign(reason=pareto["reason"].map(_words))[
+        ["reason", "count", "share", "ci_low", "ci_high", "cumulative_share"]]
+    t = t.rename(columns={"count": "churners", "ci_low": "simultaneous 95% CI low",
+                          "ci_high": "simultaneous 95% CI high",
+                          "cumulative_share": "cumulative share"})
+    shares = ["share", "simultaneous 95% CI low", "simultaneous 95% CI high", "cumulative share"]
+    return (t.style.format({**{c: "{:.1%}" for c in shares}, "churners": "{:,}"})
+            .hide(axis="index"))
 
 
 def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
                        has_reasons: bool) -> str:
-    """The top reason in each segment (empty without reasons: :func:`reasons` said why)."""
+    """The top reason in each segment (empty without reasons: :func:`reasons_heading` said why)."""
     if not has_reasons:
         return ""
     if by_segment is None:
         return ("No segment column chosen (`reason_segment`), so reasons are shown overall only."
                 if not segment else
-                f"The data have no `{segment}` column (`reason_segment`), so reasons are shown "
-                "overall only.")
+                f"The data have no {_words(segment)} column (`reason_segment`), so reasons are "
+                "shown overall only.")
     tops = by_segment[by_segment["rank"] == 1]
     return (f"Each row shows how the churners of one {_words(segment)} split across the reasons. "
             f"Top reason by {_words(segment)}: "
-            + "; ".join(f"{r[segment]}: {_words(r['reason'])} ({r['share']:.0%})"
+            + "; ".join(f"{r[segment]}: {_words(r['reason'])} ({pct(r['share'], 0)})"
                         for _, r in tops.iterrows()) + ".")
 
 
-def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
-    """Whether the reason mix changed at the business change, and the reason that rose most."""
+def reason_shift_heading(shift: ReasonShift | None, *, has_reasons: bool) -> str:
+    """The heading and method of the reason-shift section; one line when there is a reason mix
+    but no business change; nothing without reasons (:func:`reasons_heading` said why)."""
+    if not has_reasons:
+        return ""
     if shift is None:
-        return (not_available("the reason mix before and after the business change",
-                              "there is no business change in `events`") if has_reasons else
-                not_available("the reason mix before and after the business change",
-                              "the data record no exit reasons"))
+        return not_available("the reason mix before and after the business change",
+                             "there is no business change in the events table")
+    k = len(shift.table)
+    return ("## Did the reasons change after the business change?\n\n"
+            "Churners who left before the change date are compared with those who left on or "
+            "after it; a chi-square test asks whether the reason mix is the same. Each reason's "
+            f"shares and share difference have simultaneous 95% intervals across the {k} reasons "
+            "(Goodman's multinomial intervals for the shares; Newcombe's interval at the "
+            f"Bonferroni level 1 − 0.05/{k} for the differences), and each reason's own test "
+            f"(this reason against the others) is Holm-adjusted for testing {k} reasons.")
+
+
+def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
+    """Whether the reason mix changed at the business change, the reason that rose most and the
+    reasons whose share moved (Holm-adjusted); empty when the section does not apply."""
+    if shift is None:
+        return ""
     up = largest_rise(shift)
+    moved = moved_reasons(shift)
+    k = len(shift.table)
     verdict = "changed" if shift.p_value < ALPHA else "did not change significantly"
+    moved_text = (f" Reasons whose share moved (Holm-adjusted p < {ALPHA:g} over {k} reasons): "
+                  + ", ".join(_words(r) for r in moved) + "." if moved else
+                  f" No single reason's share moved significantly after Holm's adjustment for "
+                  f"{k} reasons.")
     return (f"The reason mix **{verdict}** after {shift.change_date:%Y-%m-%d} "
-            f"(chi-square = {shift.chi2:.1f}, {shift.dof} df, p = {shift.p_value:.2g}, "
+            f"(chi-square = {shift.chi2:.1f}, {shift.dof} df, {pvalue(shift.p_value)}, "
             f"Cramér's V = {shift.cramers_v:.2f}; {shift.n_before:,} churners before, "
             f"{shift.n_after:,} after). The largest rise: **{_words(up['reason'])}**, from "
-            f"{up['share_before']:.0%} to {up['share_after']:.0%} of exits "
-            f"({100 * up['diff']:+.1f} percentage points, 95% CI {100 * up['ci_low']:+.1f} to "
-            f"{100 * up['ci_high']:+.1f})." + (" " + " ".join(shift.notes) if shift.notes else ""))
+            f"{pct(up['share_before'])} to {pct(up['share_after'])} of exits "
+            f"({100 * up['diff']:+.1f} percentage points, simultaneous 95% CI "
+            f"{100 * up['ci_low']:+.1f} to {100 * up['ci_high']:+.1f})." + moved_text
+            + (" " + " ".join(shift.notes) if shift.notes else ""))
 
 
 def reason_shift_table(shift: ReasonShift) -> Styler:
-    """The reason shift table as displayed."""
-    shares = ["share_before", "share_after", "diff", "ci_low", "ci_high"]
-    return (shift.table[["reason", "count_before", "count_after", *shares]]
-            .style.format({c: "{:.1%}" for c in shares}).hide(axis="index"))
+    """The reason shift table as displayed (shares in %, the change in percentage points)."""
+    t = shift.table
+    out = pd.DataFrame({
+        "reason": t["reason"].map(_words),
+        "churners before": t["count_before"], "churners after": t["count_after"],
+        "share before": t["share_before"], "share after": t["share_after"],
+        "change (points)": 100 * t["diff"],
+        "simultaneous 95% CI low": 100 * t["ci_low"],
+        "simultaneous 95% CI high": 100 * t["ci_high"],
+        "p (Holm)": t["p_holm"]})
+    points = ["change (points)", "simultaneous 95% CI low", "simultaneous 95% CI high"]
+    return (out.style.format({"share before": "{:.1%}", "share after": "{:.1%}",
+                              **{c: "{:+.1f}" for c in points}, "p (Holm)": _p,
+                              "churners before": "{:,}", "churners after": "{:,}"})
+            .hide(axis="index"))
 
 
+# -- driver-by-driver tests ------------------------------------------------------------------
 def driver_tests_table(tests: pd.DataFrame) -> Styler:
     """The driver-by-driver tests, raw and Holm-adjusted p-values side by side."""
-    cols = ["driver", "levels", "chi2", "dof", "p_value", "p_holm", "trend_p_value", "highest",
-            "lowest", "max_ratio"]
-    return (tests[cols].style.format({"chi2": "{:.1f}", "p_value": "{:.2g}", "p_holm": "{:.2g}",
-                                      "trend_p_value": "{:.2g}", "max_ratio": "{:.2f}"}, na_rep="–")
+    t = tests.assign(driver=tests["driver"].map(_words))
+    t = t[["driver", "levels", "chi2", "dof", "p_value", "p_holm", "trend_p_value", "highest",
+           "lowest", "max_ratio"]].rename(columns={
+               "chi2": "chi-square", "dof": "df", "p_value": "p", "p_holm": "p (Holm)",
+               "trend_p_value": "trend p", "highest": "highest-churn level",
+               "lowest": "lowest-churn level", "max_ratio": "highest ÷ lowest"})
+    return (t.style.format({"chi-square": "{:.1f}", "p": _p, "p (Holm)": _p, "trend p": _p,
+                            "highest ÷ lowest": "{:.2f}"}, na_rep=MISSING)
             .hide(axis="index"))
 
 
 def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> str:
     """Base rate, how many drivers differ significantly (Holm-adjusted) and the widest gaps."""
     strong = significant_drivers(tests)
-    text = (f"Base rate: {rates.attrs['base_rate']:.1%} ({outcome.lower()}). "
+    text = (f"Base rate: {pct(rates.attrs['base_rate'])} ({outcome.lower()}). "
             f"{len(strong)} of {len(tests)} drivers go with significantly different churn "
-            f"(p < {ALPHA:g} after Holm's adjustment for testing {len(tests)} drivers; "
-            "`p_holm` beside the raw `p_value`).")
+            f"(p < {ALPHA:g} after Holm's adjustment for testing {len(tests)} drivers; the "
+            "table shows the Holm-adjusted p beside the raw one).")
     if len(strong):
         text += " The widest gap: " + "; ".join(
-            f"**{r.driver}** ({r.highest} churns {r.max_ratio:.1f}× as often as {r.lowest})"
-            for r in strong.head(TOP_DRIVERS).itertuples()) + "."
+            f"**{_words(r.driver)}** ({r.highest} churns {r.max_ratio:.1f}× as often as "
+            f"{r.lowest})" for r in strong.head(TOP_DRIVERS).itertuples()) + "."
     return text
 
 
+def dose_heading(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str:
+    """The dose-response heading and method, or the one line saying why it is missing."""
+    if doses.get("complaints") is None and doses.get("satisfaction") is None:
+        return not_available("churn by complaints and by satisfaction (dose-response)",
+                             f"the {dataset} data have no tickets or surveys")
+    return ("### Dose-response: complaints and satisfaction\n\n"
+            "Monthly churn rate (churn events per customer-month at risk) by the number of "
+            "complaints in the previous 90 days, and by the customer's last CSAT answer. Both "
+            "are time-varying, so they are measured month by month rather than once per customer.")
+
+
 def dose_response(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str:
-    """Churn by complaints and by satisfaction, or why either is missing."""
+    """Churn by complaints and by satisfaction (empty when both are missing:
+    :func:`dose_heading` said why)."""
     dose_c, dose_s = doses.get("complaints"), doses.get("satisfaction")
     if dose_c is None and dose_s is None:
-        return not_available("complaint and satisfaction curves",
-                             f"the `{dataset}` data have no tickets or surveys")
+        return ""
     out = []
     if dose_c is not None:
         out.append(f"Customers with a complaint in the last 90 days churn "
                    f"{dose_c['rate_ratio'].iloc[1]:.1f}× as often as those without "
-                   f"({dose_c['churn_rate'].iloc[1]:.1%} vs {dose_c['churn_rate'].iloc[0]:.1%} "
-                   f"per month; trend p = {dose_c.attrs['trend_p_value']:.2g}).")
+                   f"({pct(dose_c['churn_rate'].iloc[1])} vs {pct(dose_c['churn_rate'].iloc[0])} "
+                   f"per month; trend {pvalue(dose_c.attrs['trend_p_value'])}).")
     else:
-        out.append("No tickets table: complaints cannot be analysed.")
+        out.append(not_available("churn by complaints", "there is no tickets table"))
     if dose_s is not None:
         a = dose_s[dose_s["level"] != "no answer yet"]
-        out.append(f"Churn falls with satisfaction: {a['churn_rate'].iloc[0]:.1%} per month "
-                   f"after a CSAT of {a['level'].iloc[0]} vs {a['churn_rate'].iloc[-1]:.1%} after "
-                   f"a {a['level'].iloc[-1]} (trend p = {dose_s.attrs['trend_p_value']:.2g}).")
+        out.append(f"Churn falls with satisfaction: {pct(a['churn_rate'].iloc[0])} per month "
+                   f"after a CSAT of {a['level'].iloc[0]} vs {pct(a['churn_rate'].iloc[-1])} after "
+                   f"a {a['level'].iloc[-1]} (trend {pvalue(dose_s.attrs['trend_p_value'])}).")
     else:
-        out.append("No surveys table: satisfaction cannot be analysed.")
+        out.append(not_available("churn by satisfaction", "there is no surveys table"))
     return " ".join(out)
 
 
+# -- the driver model --------------------------------------------------------------------------
 def model_table(model: DriverModel) -> Styler:
-    """The driver model's effects as displayed."""
-    fmt = {model.ratio_name: "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}", "p_value": "{:.2g}"}
-    return model.summary().style.format(fmt, na_rep="–").hide(axis="index")
+    """The driver model's effects as displayed (terms in words)."""
+    t = model.summary()
+    t = t.assign(term=t["term"].map(_label)).rename(
+        columns={"term": "driver (level)", "reference": "compared with", "ci_low": "95% CI low",
+                 "ci_high": "95% CI high",
+                 "p_value": "p"})
+    fmt = {model.ratio_name: "{:.2f}", "95% CI low": "{:.2f}", "95% CI high": "{:.2f}", "p": _p}
+    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def driver_model(model: DriverModel) -> str:
@@ -295,7 +413,7 @@ def driver_model(model: DriverModel) -> str:
     left_out = ", collinear terms left out" if collinear_terms(model) else ""
     return (f"{model.n_rows_:,} rows, {model.n_customers_:,} customers, {model.n_events_:,} churn "
             f"events. Strongest associations ({model.ratio_name}s{left_out}): "
-            + "; ".join(f"**{r.term}** {r.ratio:.2f} (95% CI {r.ci_low:.2f}–{r.ci_high:.2f})"
+            + "; ".join(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
                         for r in sig.head(TOP_TERMS).itertuples()) + ". "
             + ("**Warnings:** " + " ".join(model.warnings_) if model.warnings_ else
                f"No collinearity warnings (every VIF ≤ {model.vif_threshold:g})."))
@@ -303,7 +421,12 @@ def driver_model(model: DriverModel) -> str:
 
 def truth_table(cmp: pd.DataFrame) -> Styler:
     """The check against the generator's truth as displayed."""
-    return (cmp.style.format({c: "{:.3f}" for c in ["true_log_hr", "coef", "coef_low", "coef_high"]})
+    t = cmp.assign(term=cmp["term"].map(_label)).rename(columns={
+        "term": "driver (level)", "true_log_hr": "true log HR", "coef": "estimate",
+        "coef_low": "95% CI low", "coef_high": "95% CI high", "covered": "interval covers truth",
+        "sign_ok": "right sign"})
+    return (t.style.format({c: "{:.3f}" for c in ["true log HR", "estimate", "95% CI low",
+                                                   "95% CI high"]})
             .hide(axis="index"))
 
 
@@ -316,16 +439,20 @@ def truth_check(cmp: pd.DataFrame | None) -> str:
             f"{int(cmp['covered'].sum())} of {len(cmp)} 95% intervals cover the true value, and "
             f"{int(cmp['sign_ok'].sum())} of {len(cmp)} effects have the right sign (or, for a "
             "true zero, an interval containing zero). "
-            + (f"Not covered: {', '.join(missed)}. " if missed else "")
+            + (f"Not covered: {', '.join(_label(m) for m in missed)}. " if missed else "")
             + "Two known limits: the hidden satisfaction that drives both complaints and churn is "
-              "observed only through occasional surveys, so `complaint_90d` also carries part of "
-              "the satisfaction effect (biased upwards), and that unobserved heterogeneity "
-              "attenuates the largest effects slightly (e.g. the annual contract).")
+              "observed only through occasional surveys, so a complaint in the last 90 days "
+              "also carries part of the satisfaction effect (biased upwards), and that unobserved "
+              "heterogeneity attenuates the largest effects slightly (e.g. the annual contract).")
 
 
 def odds_table(both: pd.DataFrame) -> Styler:
     """Hazard ratios beside odds ratios as displayed."""
-    return (both.style.format({c: "{:.2f}" for c in both.columns if c != "term"})
+    t = both.assign(term=both["term"].map(_label)).rename(columns={
+        "term": "driver (level)", "ratio_hr": "hazard ratio", "ci_low_hr": "HR 95% CI low",
+        "ci_high_hr": "HR 95% CI high", "ratio_or": "odds ratio", "ci_low_or": "OR 95% CI low",
+        "ci_high_or": "OR 95% CI high"})
+    return (t.style.format({c: "{:.2f}" for c in t.columns if c != "driver (level)"})
             .hide(axis="index"))
 
 
@@ -334,18 +461,23 @@ def odds_vs_hazards(both: pd.DataFrame | None) -> str:
     if both is None:
         return ""
     return (f"The logit version of the same model gives **odds ratios** that differ from the "
-            f"hazard ratios by at most {both.attrs['max_gap']:.1%}: with a monthly churn rate of "
-            "a few percent, odds ratios on customer-months approximate hazard ratios.")
+            f"hazard ratios by at most {pct(both.attrs['max_gap'])}: with a monthly churn rate "
+            "of a few percent, odds ratios on customer-months approximate hazard ratios.")
 
 
+# -- the model-agnostic check ----------------------------------------------------------------
 def importance_table(comparison: pd.DataFrame) -> Styler:
     """The GLM and permutation rankings as displayed."""
-    cols = ["driver", "wald_chi2", "glm_p_value", "glm_rank", "importance", "importance_std",
-            "importance_rank", "rank_gap"]
-    fmt = {"wald_chi2": "{:.1f}", "glm_p_value": "{:.2g}", "glm_rank": "{:.0f}",
-           "importance": "{:.4f}", "importance_std": "{:.4f}", "importance_rank": "{:.0f}",
-           "rank_gap": "{:+.0f}"}
-    return comparison[cols].style.format(fmt, na_rep="–").hide(axis="index")
+    cols = {"driver": "driver", "wald_chi2": "GLM Wald chi-square", "glm_p_value": "GLM p",
+            "glm_rank": "GLM rank", "importance": "permutation importance (AUC drop)",
+            "importance_std": "its SD", "importance_rank": "permutation rank",
+            "rank_gap": "rank gap"}
+    t = comparison[list(cols)].rename(columns=cols)
+    t["driver"] = t["driver"].map(_words)
+    fmt = {"GLM Wald chi-square": "{:.1f}", "GLM p": _p, "GLM rank": "{:.0f}",
+           "permutation importance (AUC drop)": "{:.4f}", "its SD": "{:.4f}",
+           "permutation rank": "{:.0f}", "rank gap": "{:+.0f}"}
+    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def importance(comparison: pd.DataFrame) -> str:
@@ -353,12 +485,13 @@ def importance(comparison: pd.DataFrame) -> str:
     disagree = rank_disagreements(comparison)
     return (f"Rank correlation between the two rankings: **{comparison.attrs['spearman']:.2f}** "
             f"(held-out AUC of the boosting model {comparison.attrs['test_score']:.3f}). "
-            + (f"They disagree most on {', '.join(disagree)} — typically drivers collinear with "
-               "others (the GLM splits shared effects) or with non-linear effects the GLM does "
-               "not model." if disagree else
+            + (f"They disagree most on {', '.join(_words(d) for d in disagree)} — typically "
+               "drivers collinear with others (the GLM splits shared effects) or with non-linear "
+               "effects the GLM does not model." if disagree else
                f"No driver moves by {RANK_GAP} or more places between the rankings."))
 
 
+# -- profiles ----------------------------------------------------------------------------------
 def profiles_title(outcome: str) -> str:
     """Title of the profiles chart."""
     return f"High-churn profiles ({outcome.lower()})"
@@ -366,28 +499,64 @@ def profiles_title(outcome: str) -> str:
 
 def profiles_table(profiles: pd.DataFrame) -> Styler:
     """The churn profiles as displayed."""
-    rates = {c: "{:.1%}" for c in ["support", "churn_rate", "ci_low", "ci_high"]}
-    return (profiles[["rule", "n", "support", "churn_rate", "ci_low", "ci_high", "lift"]]
-            .style.format({**rates, "lift": "{:.2f}×"}).hide(axis="index"))
+    t = profiles[["rule", "n", "support", "churn_rate", "ci_low", "ci_high", "lift"]].rename(
+        columns={"rule": "profile", "n": "customers", "support": "share of customers",
+                 "churn_rate": "churn rate", "ci_low": "95% CI low", "ci_high": "95% CI high",
+                 "lift": "× base rate"})
+    t["profile"] = t["profile"].map(_rule)
+    rates = {c: "{:.1%}" for c in ["share of customers", "churn rate", "95% CI low",
+                                   "95% CI high"]}
+    return (t.style.format({**rates, "× base rate": "{:.2f}×", "customers": "{:,}"})
+            .hide(axis="index"))
 
 
 def profiles(table: pd.DataFrame, *, min_lift: float) -> str:
     """The highest-churn profile and how many reach ``min_lift`` times the base rate."""
     best = table.iloc[0]
     n_high = int(table["high_churn"].sum())
-    return (f"**{best['rule']}**: {best['churn_rate']:.0%} churn, {best['lift']:.1f}× the base rate "
-            f"of {table.attrs['base_rate']:.0%}, {best['support']:.0%} of customers. "
-            + (f"{n_high} profile(s) reach at least {min_lift:g}× the base rate." if n_high else
+    return (f"**{_rule(best['rule'])}**: {pct(best['churn_rate'], 0)} churn, {best['lift']:.1f}× "
+            f"the base rate of {pct(table.attrs['base_rate'], 0)}, {pct(best['support'], 0)} of "
+            "customers. "
+            + (f"{plural(n_high, 'profile')} reach{'es' if n_high == 1 else ''} at least "
+               f"{min_lift:g}× the base rate." if n_high else
                f"No profile reaches {min_lift:g}× the base rate: churn is spread rather than "
                "concentrated in a few groups."))
 
 
-def claims_table(claims: pd.DataFrame) -> Styler:
-    """The claims as displayed."""
-    cols = ["statement", "supported", "effect", "ci_low", "ci_high", "p_value", "n"]
-    fmt = {"effect": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}", "p_value": "{:.2g}",
-           "n": "{:,}"}
-    return claims[cols].style.format(fmt, na_rep="–").hide(axis="index")
+# -- claims ------------------------------------------------------------------------------------
+def _why_untestable(note: str) -> str:
+    why = str(note).removeprefix("Not testable:").strip().rstrip(".")
+    return "the data have " + why if why.startswith("no ") else why
+
+
+def claims_heading(claims: pd.DataFrame) -> str:
+    """The heading and method of the claims section, or one line when no claim is testable."""
+    testable = claims["supported"].notna()
+    if not testable.any():
+        return not_available(
+            "tests of the common claims (tenure, age, gender, channel)",
+            "; ".join(f"{r.claim}: {_why_untestable(r.note)}" for r in claims.itertuples()))
+    return ("## Common claims, tested on these data\n\n"
+            "Each claim compares the churn of one group with its counterpart (crude, as a manager "
+            "would see it): on dated data the ratio of monthly churn rates, on a snapshot the "
+            "ratio of churn proportions. A claim is *supported* when the group churns "
+            "significantly less at the 5% level; it is *not supported* when the difference is "
+            "not significant or goes the other way.")
+
+
+def claims_table(claims: pd.DataFrame) -> Styler | None:
+    """The testable claims as displayed (None when no claim is testable)."""
+    t = claims[claims["supported"].notna()]
+    if t.empty:
+        return None
+    t = t[["statement", "supported", "effect", "ci_low", "ci_high", "p_value", "n"]].rename(
+        columns={"statement": "claim", "effect": "ratio (group ÷ counterpart)",
+                 "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p",
+                 "n": "customers"})
+    t["supported"] = t["supported"].map({True: "yes", False: "no"})
+    fmt = {"ratio (group ÷ counterpart)": "{:.2f}", "95% CI low": "{:.2f}",
+           "95% CI high": "{:.2f}", "p": _p, "customers": "{:,}"}
+    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def claim_sentences(claims: pd.DataFrame) -> list[str]:
@@ -407,9 +576,16 @@ def claim_sentences(claims: pd.DataFrame) -> list[str]:
 
 
 def claims(table: pd.DataFrame) -> str:
-    """The claims as a bulleted list, then the method."""
-    return ("\n".join(f"- {s}" for s in claim_sentences(table))
-            + f"\n\nMethod: {table['method'].iloc[0]}.")
+    """The testable claims as a bulleted list, the method, and one line for the claims that
+    cannot be tested (empty when none is testable: :func:`claims_heading` said why)."""
+    testable = table[table["supported"].notna()]
+    if testable.empty:
+        return ""
+    untested = table[table["supported"].isna()]
+    na = " ".join(not_available(f"the claim \"{r.statement.lower()}\"", _why_untestable(r.note))
+                  for r in untested.itertuples())
+    return ("\n".join(f"- {s}" for s in claim_sentences(testable))
+            + f"\n\nMethod: {testable['method'].iloc[0]}." + (f"\n\n{na}" if na else ""))
 
 
 def saved(flat: dict[str, Any]) -> str:

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, pct, text
+from churn_research.narrate.format import count, get, money, not_available, pct, text
+from churn_research.narrate.tables import readable
 from churn_research.segments.report import (
     CALIBRATION_TOLERANCE,
     WEAK_SIGNAL_LIFT,
@@ -87,9 +89,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             f"{count(size)} customers bring.", "The watchlist"))
     unavailable = []
     if not prospective:
-        unavailable.append("Not available for this dataset: early-warning signals and a forward-"
-                           "looking risk model, because the data are one snapshot without an "
-                           "activity history.")
+        unavailable.append(not_available("early-warning signals and a forward-looking risk model",
+                                         "the data are one snapshot without an activity history"))
     return StageFindings("40_segments", dataset, headline, keys[:6], unavailable)
 
 
@@ -262,9 +263,8 @@ def signals_unavailable_text(check: SignalCheck) -> str:
     if missing.empty:
         return ""
     if check.validation is None:
-        return ("Not available for this dataset: early-warning signals, because it has no "
-                "transactions, tickets or surveys (one snapshot of attributes).")
-    parts = [f"`{s}` (it needs the {t} table)" for s, t in missing.items()]
+        return ""
+    parts = [f"{_words(s)} (it needs the {t} table)" for s, t in missing.items()]
     what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     return (f"Not available for this dataset: the signal{'s' if len(parts) > 1 else ''} {what}, "
             "because this dataset does not have " + ("those tables." if len(parts) > 1 else
@@ -277,11 +277,12 @@ def signals_text(check: SignalCheck) -> str:
     if top is None:
         return ""
     v, weak = check.validated, check.weak()
-    return (f"The strongest single signal is **{top}**: customers with it churned at "
+    return (f"The strongest single signal is **{_words(top)}**: customers with it churned at "
             f"{v.loc[top, 'churn_rate_fired']:.1%} vs {v.loc[top, 'churn_rate_not_fired']:.1%} "
             f"for comparable customers without it (x{v.loc[top, 'lift']:.1f}); it fired for "
             f"{v.loc[top, 'share_fired']:.1%} of the customers it could fire for. "
-            + (f"Weak signals here (lift below {WEAK_SIGNAL_LIFT}): {', '.join(weak)}. "
+            + (f"Weak signals here (lift below {WEAK_SIGNAL_LIFT}): "
+               f"{', '.join(map(_words, weak))}. "
                if weak else "")
             + "Signals explain *why* a customer is flagged; the model combines them with "
             "everything else to rank.")
@@ -308,15 +309,22 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
                       "as probabilities"))
     else:
         compare = "; one snapshot, so there is no later period to compare with"
+    loss = ("expected revenue lost if nothing is done (risk × value)" if design == "prospective"
+            else "risk-weighted value (descriptive score × value; one snapshot, so not a "
+                 "forecast of revenue lost)")
+    no_signals = not dom and summary["with_any_signal"] == 0
     return (f"The watchlist holds **{summary['size']}** of {int(features['active'].sum()):,} "
-            f"active customers with **{summary['annual_value']:,.0f}** of annual revenue "
-            f"({summary['share_of_active_value']:.1%} of the active base's); expected revenue "
-            f"lost if nothing is done (risk x value): **{summary['value_at_risk']:,.0f}**. Mean "
-            f"risk {summary['mean_risk']:.1%} (all active customers: {risk.mean():.1%}{compare}"
-            f"). {summary['with_any_signal']} have at least one warning signal"
-            + ("; the dominant ones are " + ", ".join(f"{k} ({v})" for k, v in dom.items())
-               if dom else " (no signal can be computed for this dataset)")
-            + f". Most common action: *{top_action}* ({actions[top_action]}). "
+            f"active customers with **{money(summary['annual_value'])}** of annual revenue "
+            f"({summary['share_of_active_value']:.1%} of the active base's); {loss}: "
+            f"**{money(summary['value_at_risk'])}**. Mean "
+            f"{'predicted risk' if design == 'prospective' else 'score'} "
+            f"{summary['mean_risk']:.1%} (all active customers: {risk.mean():.1%}{compare}). "
+            + ("" if no_signals and design != "prospective" else
+               f"{summary['with_any_signal']:,} have at least one warning signal"
+               + ("; the dominant ones are " + ", ".join(f"{_words(k)} ({v})"
+                                                           for k, v in dom.items())
+                  if dom else "") + ". ")
+            + f"Most common action: *{top_action}* ({actions[top_action]}). "
             f"Written to `{Path(path).name}` next to the key figures.")
 
 
@@ -367,3 +375,110 @@ def tier_check_sentence(tiers: pd.DataFrame) -> str:
     return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
             f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
             "targeting, use the risk model's ranking below rather than the tier.")
+
+
+# Tables as displayed: words for column names, rates in %, no empty rows, no row numbers
+# ---------------------------------------------------------------------------------------------
+#: Column names a reader meets in the tables of 40_segments.
+COLUMN_WORDS = {
+    "recency_days": "days since last purchase", "r_score": "R score", "f_score": "F score",
+    "m_score": "M score", "rfm_code": "RFM code", "churn_rate": "churn rate",
+    "churn_ci_low": "churn 95% CI low", "churn_ci_high": "churn 95% CI high",
+    "revenue_share": "share of revenue", "mean_value": "mean value", "value_share": "share of value",
+    "cv_auc": "cross-validated AUC", "ci_low": "95% CI low", "ci_high": "95% CI high",
+    "fold_sd": "SD over folds", "oof_auc": "out-of-fold AUC", "ece": "calibration error (ECE)",
+    "max_calibration_gap": "largest decile gap", "brier": "Brier score",
+    "top_decile_capture": "churners in riskiest 10%", "top_decile_lift": "lift of riskiest 10%",
+    "auc_gain": "AUC gain over baseline", "gain_ci_low": "gain 95% CI low",
+    "gain_ci_high": "gain 95% CI high", "cum_share": "cumulative share of customers",
+    "cum_capture": "cumulative share of churners", "share_fired": "share fired (of eligible)",
+    "churn_rate_fired": "churn rate, fired", "churn_rate_not_fired": "churn rate, not fired",
+    "expected_loss": "expected loss (risk × value)", "high_value": "high value",
+    "n_signals": "signals fired", "dominant_signal": "dominant signal",
+    "likely_reason": "likely reason", "tenure_days": "tenure (days)",
+}
+#: Columns shown as percentages.
+_PERCENT = {"share", "churn_rate", "churn_ci_low", "churn_ci_high", "revenue_share", "value_share",
+            "top_decile_capture", "cum_share", "cum_capture", "share_fired", "churn_rate_fired",
+            "churn_rate_not_fired", "recall", "risk"}
+#: Columns shown as money (separators, 0 or 2 decimals).
+_MONEY = {"revenue", "mean_value", "value", "expected_loss", "priority", "monetary",
+          "monthly_charges"}
+
+
+def _words(name) -> str:
+    return str(name).replace("_", " ")
+
+
+def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None) -> Styler:
+    """``df`` as a reader sees it: rates in %, missing as a dash, counts as integers, words for
+    the column names (and the index name); without the row numbers when ``index`` is False;
+    without the rows where ``drop_empty`` is 0 or missing (e.g. empty tiers)."""
+    if drop_empty is not None and drop_empty in df:
+        df = df[df[drop_empty].fillna(0) != 0]
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            try:
+                out[c] = pd.to_numeric(out[c])
+            except (TypeError, ValueError):
+                pass
+        if c in _PERCENT and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(lambda v: pct(v))
+        elif c in _MONEY and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(lambda v: money(v))
+    for c in ("dominant_signal", "signal", "signals"):
+        if c in out and out[c].dtype == object:
+            out[c] = out[c].map(lambda v: _words(v) if isinstance(v, str) and v else "–")
+    if out.index.dtype == object:
+        out.index = out.index.map(lambda v: _words(v) if isinstance(v, str) else v)
+    table = readable(out).rename(columns=lambda c: COLUMN_WORDS.get(c, _words(c)))
+    table.index.name = COLUMN_WORDS.get(out.index.name, out.index.name and _words(out.index.name))
+    styler = table.style
+    return styler if index else styler.hide(axis="index")
+
+
+def rfm_overview_table(overview: pd.DataFrame) -> Styler:
+    """The RFM distribution without the rows the data cannot fill (no recency in a snapshot)."""
+    return shown(overview, drop_empty="customers")
+
+
+def tier_table(tiers: pd.DataFrame) -> Styler:
+    """The tier summary without empty tiers (:func:`tier_churn_text` names them)."""
+    return shown(tiers, drop_empty="customers")
+
+
+def signals_heading(check: SignalCheck) -> str:
+    """The heading and method of the early-warning section, or one line when no signal can be
+    computed (a snapshot of attributes)."""
+    if check.validation is None:
+        return not_available("early-warning signals",
+                             "the data have no transactions, tickets or surveys to compute "
+                             "them from (one snapshot of attributes)")
+    return ("## Early-warning signals\n\n"
+            "*Which observable warning signs precede churn?* Each signal is a simple, "
+            "explainable rule on the customer's own history (thresholds: `signal_thresholds`; "
+            "windows: `windows`). They are evaluated at the cutoff and checked against who "
+            "actually churned in the following horizon.")
+
+
+def signal_definitions(check: SignalCheck) -> Styler | None:
+    """The definitions of the signals this dataset can compute (None when none)."""
+    if check.validation is None:
+        return None
+    d = check.definitions[check.definitions["available"]].drop(columns="available")
+    return shown(d, index=False)
+
+
+def signal_table(check: SignalCheck) -> Styler | None:
+    """The validation of the signals this dataset can compute (None when none)."""
+    v = check.validated
+    return None if v.empty else shown(v.drop(columns="available"))
+
+
+def watchlist_table(watchlist: pd.DataFrame, *, rows: int = 15) -> Styler:
+    """The top of the watchlist; without the signal columns when no signal can be computed."""
+    w = watchlist.head(rows)
+    if (watchlist["n_signals"] == 0).all():
+        w = w.drop(columns=["signals", "n_signals", "dominant_signal"], errors="ignore")
+    return shown(w, index=False)

@@ -36,6 +36,11 @@ def _label(text: str) -> str:
     return str(text).replace("_", " ")
 
 
+def _p(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.012`` (as the report's sentences read)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def plot_pareto(pareto: pd.DataFrame, *, ax=None, title: str = "Exit reasons (Pareto)"):
     """Bars of reason counts, largest first, with the cumulative share on a second axis.
 
@@ -65,7 +70,8 @@ def plot_pareto(pareto: pd.DataFrame, *, ax=None, title: str = "Exit reasons (Pa
 
 
 def plot_reason_shift(shift, *, ax=None, title: str | None = None):
-    """Share of each exit reason before vs after the business change, with 95% intervals.
+    """Share of each exit reason before vs after the business change, with simultaneous 95%
+    intervals across the reasons (Goodman's multinomial intervals of ``shift.table``).
 
     Parameters
     ----------
@@ -87,8 +93,8 @@ def plot_reason_shift(shift, *, ax=None, title: str | None = None):
                     ecolor="0.3", capsize=2, lw=1)
     ax.set_xticks(x, [_label(r) for r in t["reason"]], rotation=30, ha="right")
     percent_axis(ax)
-    title = title or (f"Exit-reason mix before vs after the change "
-                      f"(chi-square p = {shift.p_value:.2g})")
+    title = title or (f"Exit-reason mix before vs after the change (chi-square "
+                      f"{_p(shift.p_value)}; simultaneous 95% intervals)")
     return finish(ax, title=title, xlabel="Exit reason", ylabel="Share of churners (%)")
 
 
@@ -190,7 +196,7 @@ def plot_dose_response(dose: pd.DataFrame, *, ax=None, xlabel: str | None = None
     default_x = {"complaints": "Complaints in the previous 90 days (count)",
                  "satisfaction": "Last CSAT answer (1 = very dissatisfied, 5 = very satisfied)"}
     p = dose.attrs.get("trend_p_value")
-    default_title = f"Churn by {driver}" + (f" (trend p = {p:.2g})" if p == p else "")
+    default_title = f"Churn by {driver}" + (f" (trend {_p(p)})" if p == p else "")
     ax.text(0.99, 0.98, "labels: customer-months at risk (cm)", transform=ax.transAxes,
             ha="right", va="top", fontsize=8, color="0.35")
     return finish(ax, title=title or default_title, xlabel=xlabel or default_x.get(driver, driver),
