@@ -277,3 +277,35 @@ def test_data_definitions_state_the_rules_for_each_kind_of_data():
     assert rows.loc["Churn (the event)", "what it counts, for these data"].startswith("an end date")
     assert "95% CI" in rows.loc["Annual churn of the customer base", "value"]
     assert not table.isna().any().any()
+
+
+def test_summary_actions_follow_from_the_figures_of_each_kind_of_data():
+    from churn_research.narrate import actions
+    synthetic = {"00_data": {"kind": "contractual"},
+                 "10_indicators": {"its.level_ratio": 1.557, "its.level_ratio_ci_low": 1.3196,
+                                   "its.level_ratio_ci_high": 1.8377, "annual_churn.rate": 0.2695},
+                 "30_survival": {"km_survival.12": 0.6447},
+                 "20_causes": {"reasons.top1": "price", "reasons.top1_share": 0.2532},
+                 "40_segments": {"watchlist.size": 100, "design": "prospective"},
+                 "50_clv": {"clv.mean": 499.7, "scenarios.churn_minus_5_pts.extra_profit": 78230.3,
+                            "scenario_years": 3, "annual_churn.rate": 0.2695}}
+    say = {s: actions.action(s, synthetic, currency="元") for s in actions.ACTIONS}
+    assert say["10_indicators"].startswith("The business change raised churn by a factor of 1.56 "
+                                           "(95% CI 1.32–1.84)")
+    assert "35.5% leave within their first year, against 27.0% of the whole base" in say["30_survival"]
+    assert "price (25.3% of the reasons given)" in say["20_causes"]
+    assert say["40_segments"].startswith("Contact the 100 customers") and "snapshot" not in say["40_segments"]
+    assert "500 元 of future profit" in say["50_clv"] and "78,230 元 over 3 years" in say["50_clv"]
+    # a snapshot: no trend to track, a descriptive score; without reasons, a control group
+    telco = {"00_data": {"kind": "contractual"},
+             "10_indicators": {"annual_churn.method": "survival curve", "annual_churn.rate": 0.081},
+             "30_survival": {"km_survival.12": 0.95}, "20_causes": {"design": "snapshot"},
+             "40_segments": {"watchlist.size": 100, "design": "cross-sectional"}}
+    assert "export the same table again" in actions.action("10_indicators", telco)
+    assert "Risk does not fall with tenure" in actions.action("30_survival", telco)
+    assert "control group" in actions.action("20_causes", telco)
+    assert "check it against the next export" in actions.action("40_segments", telco)
+    assert actions.action("50_clv", telco) is None
+    cdnow = {"00_data": {"kind": "non-contractual"}, "10_indicators": {"annual_churn.rate": 0.56}}
+    assert "early-warning signals" in actions.action("10_indicators", cdnow)
+    assert actions.action("30_survival", cdnow) is None

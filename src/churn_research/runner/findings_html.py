@@ -15,7 +15,7 @@ import yaml
 
 from churn_research import narrate
 from churn_research.model import write_atomic
-from churn_research.narrate import definitions
+from churn_research.narrate import actions, definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
@@ -131,6 +131,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",sans-seri
      max-width:60rem;color:#222;line-height:1.5;padding:0 1rem}
 h1{margin-bottom:.2rem} h2{margin-top:1.8rem;border-bottom:1px solid #ddd;font-size:1.2rem}
 .muted{color:#666;font-size:.92rem} .headline{font-weight:600}
+.action{background:#eef6ee;border-left:4px solid #2e7d32;padding:.45rem .7rem}
 li{margin:.2rem 0} a{color:#0b5cd5}
 table{border-collapse:collapse;width:100%;font-size:.93rem} td,th{border-bottom:1px solid #eee;
   padding:.3rem .45rem;text-align:left;vertical-align:top} th{background:#f6f6f6}
@@ -166,6 +167,8 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
         return None
     figs = {s.name: json.loads((ds / f"{s.name}.json").read_text())
             for s in STAGES if (ds / f"{s.name}.json").exists() and s.name in found}
+    root = Path(reports).resolve().parent
+    ctx = context(root / "data" / "processed" / dataset, root / "params" / f"{dataset}.yaml")
     parts = []
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
@@ -181,8 +184,11 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
             target = _link(k.section, anchors, report) or report
             items.append(f"<li>{html.escape(k.text)} <a href='{html.escape(target)}'>→</a></li>")
         extra = ""
+        todo = actions.action(stage, figs, currency=ctx.get("currency", ""))
+        if todo:
+            extra += f"<p class='action'><b>What to do:</b> {html.escape(todo)}</p>"
         if stage == "40_segments" and (ds / "watchlist.csv").exists():
-            extra = "<p><a href='watchlist.csv'>Download the watchlist (watchlist.csv)</a></p>"
+            extra += "<p><a href='watchlist.csv'>Download the watchlist (watchlist.csv)</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
                      f"<a href='{report}'>→ report</a></p><ul>{''.join(items)}</ul>{extra}")
     for title, rows, note in (

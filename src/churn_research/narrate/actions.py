@@ -1,0 +1,124 @@
+"""What to do: one action line per question of the summary page, from the stages' key figures.
+
+Each line follows from numbers the page shows (it names them), recommends what the data
+support and no more (associations are not causes, a snapshot's score is not a forecast), and
+points at the tool the project provides for it (the watchlist, the control chart, the
+scenarios). Built from the flat key figures of all stages of a dataset (``figs``: stage ->
+figures), like :mod:`churn_research.narrate.definitions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
+
+__all__ = ["action", "ACTIONS"]
+
+Figures = Mapping[str, Mapping[str, Any]]
+
+
+def _annual(figs: Figures) -> float | None:
+    for stage in ("50_clv", "10_indicators", "00_data"):
+        rate = get(figs.get(stage, {}), "annual_churn.rate")
+        if rate is not None:
+            return rate
+    return None
+
+
+def _how_many(figs: Figures, currency: str) -> str | None:
+    ind = figs.get("10_indicators", {})
+    kind = get(figs.get("00_data", {}), "kind")
+    low = get(ind, "its.level_ratio_ci_low")
+    if low is not None and low > 1:
+        return ("The business change raised churn by a factor of "
+                f"{ratio_ci(get(ind, 'its.level_ratio'), low, get(ind, 'its.level_ratio_ci_high'))}: "
+                "treat the customers exposed to it as the first group to win back, and read the "
+                "reasons and drivers below for what about the change drove them away.")
+    if get(ind, "control_chart.latest_signal") == "high":
+        return (f"The latest period ({text(get(ind, 'control_chart.latest_period'))}) is above the "
+                "control chart's upper limit: find out what changed in it before the next period.")
+    if get(ind, "target.churn_rate.status") == "off track":
+        return (f"Churn ({pct(get(ind, 'target.churn_rate.actual'))}) is off track for its target of "
+                f"{pct(get(ind, 'target.churn_rate.target'))}: the watchlist and the retention "
+                "scenarios below show where a cut can come from.")
+    if get(ind, "annual_churn.method") == "survival curve":
+        return ("These data are one snapshot: export the same table again next month and compare, "
+                "so that churn can be tracked over time instead of read off one month.")
+    if kind == "non-contractual":
+        return ("A lapse is only visible long after a customer's last purchase, so churn figures "
+                "arrive late: act on the early-warning signals of the watchlist instead of waiting "
+                "for churn to show.")
+    if get(ind, "control_chart.center") is not None:
+        return ("Keep tracking churn against the control chart's limits, and act when a period "
+                "crosses them.")
+    return (f"Keep tracking churn per {text(get(ind, 'freq', 'period'))} as new data arrive, "
+            "against the target.")
+
+
+def _how_long(figs: Figures, currency: str) -> str | None:
+    s12 = get(figs.get("30_survival", {}), "km_survival.12")
+    annual = _annual(figs)
+    if s12 is None or annual is None:
+        return None
+    first_year = 1 - s12
+    if first_year > annual:
+        return (f"New customers are the most at risk: {pct(first_year)} leave within their first "
+                f"year, against {pct(annual)} of the whole base a year — put retention effort into "
+                "onboarding and the first months.")
+    return (f"Risk does not fall with tenure here ({pct(first_year)} of new customers leave in "
+            f"their first year, {pct(annual)} of the base a year): retention must cover established "
+            "customers, not only new ones.")
+
+
+def _why(figs: Figures, currency: str) -> str | None:
+    causes = figs.get("20_causes", {})
+    top, share = get(causes, "reasons.top1"), get(causes, "reasons.top1_share")
+    if top is not None and share is not None:
+        return (f"Start with the most frequent exit reason, {top} ({pct(share)} of the reasons "
+                "given); the drivers are associations, so test an action on them against a control "
+                "group before rolling it out.")
+    if causes:
+        return ("The drivers are associations in observational data: test an action aimed at the "
+                "strongest one against a control group before rolling it out (no exit reasons "
+                "are recorded here; recording them would say why customers leave).")
+    return None
+
+
+def _who(figs: Figures, currency: str) -> str | None:
+    seg = figs.get("40_segments", {})
+    size = get(seg, "watchlist.size")
+    if size is None:
+        return None
+    out = (f"Contact the {count(size)} customers of the watchlist (watchlist.csv), highest risk × "
+           "value first, with the action the playbook gives each")
+    if get(seg, "design") != "prospective":
+        out += ("; their score describes who resembles past churners in one snapshot, so check it "
+                "against the next export's exits before relying on it")
+    return out + "."
+
+
+def _cost(figs: Figures, currency: str) -> str | None:
+    clv = figs.get("50_clv", {})
+    gain = get(clv, "scenarios.churn_minus_5_pts.extra_profit")
+    value = get(clv, "clv.mean")
+    if gain is None or value is None:
+        return None
+    years = get(clv, "scenario_years", 3)
+    return (f"A retention programme pays when it costs less than what it saves: a customer kept "
+            f"is worth about {money(value, currency)} of future profit, and cutting annual churn by "
+            f"5 points about {money(gain, currency)} over {text(years)} years — the most a "
+            "programme achieving that could cost before it loses money.")
+
+
+#: The action of each summary question (stage -> builder).
+ACTIONS = {"10_indicators": _how_many, "30_survival": _how_long, "20_causes": _why,
+           "40_segments": _who, "50_clv": _cost}
+
+
+def action(stage: str, figs: Figures, *, currency: str = "") -> str | None:
+    """The "What to do" line of the summary section answered by ``stage`` (None if the data
+    say nothing actionable for it)."""
+    build = ACTIONS.get(stage)
+    return build(figs, currency) if build else None
