@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from churn_research import clv
+from churn_research.clv.analysis import churn_cost_analysis
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.sources import load
 from churn_research.sources.synthetic import generate
@@ -367,7 +368,7 @@ def test_snapshot_annual_churn_comes_from_the_survival_curve_not_the_churn_flag(
     """Issue 13 #4: telco's churn flag (26.5% in the snapshot month) is not a yearly rate; the
     cost of churn uses the annual churn read off the survival curve, the same in 10 and 50."""
     data = load("telco")
-    cost = clv.analysis.churn_cost_analysis(data, months=12, value_col="monthly_charges", margin=0.3,
+    cost = churn_cost_analysis(data, months=12, value_col="monthly_charges", margin=0.3,
                                             acquisition_cost_multiple=5.0, retention_cost_months=1.0)
     assert cost.annual.method == "survival curve"
     assert 0.05 < cost.annual_churn < 0.15          # not the snapshot's 26.5%

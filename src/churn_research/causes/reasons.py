@@ -151,7 +151,7 @@ class ReasonShift:
         """The reason whose share rose the most."""
         return str(self.table.sort_values("diff", ascending=False)["reason"].iloc[0])
 
-    def as_dict(self) -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Flat key figures."""
         return {"chi2": self.chi2, "dof": self.dof, "p_value": self.p_value,
                 "cramers_v": self.cramers_v, "n_before": self.n_before,

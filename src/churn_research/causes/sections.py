@@ -171,7 +171,7 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
                               "n_reasons": len(pareto), "n_churners": int(pareto["count"].sum())}
     if shift is not None:
         up = largest_rise(shift)
-        figures["reason_shift"] = {**shift.as_dict(), "n_reasons": len(shift.table),
+        figures["reason_shift"] = {**shift.key_figures(), "n_reasons": len(shift.table),
                                    "largest_rise": {"diff": up["diff"], "ci_low": up["ci_low"],
                                                     "ci_high": up["ci_high"],
                                                     "p_holm": up["p_holm"]},

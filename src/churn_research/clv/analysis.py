@@ -399,7 +399,7 @@ class ChurnCostResult:
     def key_figures(self) -> dict:
         return {"annual_cost_of_churn": self.cost.lost_profit,
                 **self.annual.key_figures(),
-                "cost_of_churn": {**self.cost.as_dict(), "annual_churn_rate": self.annual_churn,
+                "cost_of_churn": {**self.cost.key_figures(), "annual_churn_rate": self.annual_churn,
                                   "customers_active": self.inputs["active"],
                                   "annual_revenue_per_customer": self.revenue}}
 

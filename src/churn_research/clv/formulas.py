@@ -31,12 +31,12 @@ class SimpleCLV:
     lifetime_revenue: float
     clv: float
 
-    def as_dict(self) -> dict:
+    def key_figures(self) -> dict:
         return asdict(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One-column table for display."""
-        return pd.DataFrame({"value": pd.Series(self.as_dict())})
+        return pd.DataFrame({"value": pd.Series(self.key_figures())})
 
 
 def _annuity_factor(years, discount_rate):
@@ -113,12 +113,12 @@ class ChurnCost:
     replacement_cost: float
     retention_cost: float
 
-    def as_dict(self) -> dict:
+    def key_figures(self) -> dict:
         return asdict(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One-column table for display."""
-        return pd.DataFrame({"value": pd.Series(self.as_dict())})
+        return pd.DataFrame({"value": pd.Series(self.key_figures())})
 
 
 def churn_cost(customers, churn_rate, revenue_per_customer, margin, acquisition_cost_multiple=5.0,

@@ -282,13 +282,13 @@ def impact_figures(*, before_after=None, its=None, truth: Mapping[str, float] | 
     """The flat figures of the fitted change-impact results (each optional)."""
     out: dict[str, Any] = {}
     if before_after is not None:
-        out.update({f"before_after.{k}": v for k, v in before_after.to_dict().items()})
+        out.update({f"before_after.{k}": v for k, v in before_after.key_figures().items()})
     if its is not None:
-        out.update({f"its.{k}": v for k, v in its.to_dict().items()})
+        out.update({f"its.{k}": v for k, v in its.key_figures().items()})
         if truth is not None:
             out["its.true_level_change"] = truth["log_hr"]
     if chart is not None:
-        out.update({f"control_chart.{k}": v for k, v in chart.to_dict().items()})
+        out.update({f"control_chart.{k}": v for k, v in chart.key_figures().items()})
     if did is not None:
         out.update({f"did.{k}": v for k, v in did.items() if k not in ("treated", "control")})
     return out

@@ -138,7 +138,7 @@ class BeforeAfter:
     event_date: pd.Timestamp
     alpha: float = 0.05
 
-    def to_dict(self) -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Flat key figures."""
         b, a = self.table.loc["before"], self.table.loc["after"]
         return {
@@ -366,7 +366,7 @@ class InterruptedTimeSeries:
         self.n_after_ = int(sel.sum())
         return self
 
-    def to_dict(self) -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Flat key figures (link scale and ratios)."""
         g = self.params_.set_index("term")
         out = {"link": self.link, "event_date": self.event_date_, "event_period": self.event_period_,
@@ -526,7 +526,7 @@ class ControlChart:
             self.reason_ = f"chart chosen by the caller ({self.chart_})"
         return self
 
-    def to_dict(self) -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Flat key figures."""
         last = self.table_[~self.table_["phase"].isin(["not charted", "history"])].iloc[-1]
         return {"chart": self.chart_, "center": self.center_, "sigma_z": self.sigma_z_,
@@ -702,7 +702,7 @@ def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAft
     if chart is not None:
         mon = chart.table_[chart.table_["phase"] == "monitoring"]
         high = mon.loc[mon["signal"] == "high", "period"].tolist()
-        last = chart.to_dict()
+        last = chart.key_figures()
         parts.append(f"The control chart ({chart.chart_}-chart, limits from {int((chart.table_['phase'] == 'baseline').sum())} "
                      f"baseline {unit}s) flags {len(high)} of {len(mon)} {unit}s after the baseline "
                      f"as abnormally high" + (f" ({_fmt_list(high)})." if high else "."))
