@@ -309,3 +309,16 @@ def test_summary_actions_follow_from_the_figures_of_each_kind_of_data():
     cdnow = {"00_data": {"kind": "non-contractual"}, "10_indicators": {"annual_churn.rate": 0.56}}
     assert "early-warning signals" in actions.action("10_indicators", cdnow)
     assert actions.action("30_survival", cdnow) is None
+
+
+def test_snapshot_definitions_name_the_churn_flag_for_what_it_is():
+    """Issue 13 (4): telco's 26.5% is the share who left in the snapshot month, not churn per month."""
+    ind = {"freq": "month", "latest_period": "2018-01", "churn_rate": 0.2654,
+           "churn_rate_ci_low": 0.2552, "churn_rate_ci_high": 0.2758, "churn_rate_overall": 0.2654,
+           "annual_churn.method": "survival curve", "annual_churn.rate": 0.0811,
+           "annual_churn.active": 5174}
+    rows = definitions.churn_definitions({"10_indicators": ind})
+    names = [r.name for r in rows]
+    assert names[0] == "Share who left in the snapshot's last month (2018-01)"
+    assert not any(n.startswith(("Churn per", "Share lost over the window")) for n in names)
+    assert "not a monthly churn rate" in rows[0].measures

@@ -80,14 +80,22 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
     seg, clv = figs.get("40_segments", {}), figs.get("50_clv", {})
     out = []
     freq = get(ind, "freq", "period")
-    if get(ind, "churn_rate") is not None:
+    snapshot = get(ind, "annual_churn.method") == "survival curve"
+    if get(ind, "churn_rate") is not None and snapshot:
+        out.append(Definition(
+            f"Share who left in the snapshot's last {freq} ({text(get(ind, 'latest_period'))})",
+            pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
+            "the dataset's churn flag: customers who left in that month / customers in the "
+            "snapshot; a sample enriched for churners gives a share, not a monthly churn rate",
+            "10_indicators"))
+    elif get(ind, "churn_rate") is not None:
         out.append(Definition(
             f"Churn per {freq} (latest complete {freq}, {text(get(ind, 'latest_period'))})",
             pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
             f"customers lost in the {freq} / customers who could have been lost in it (on the books "
             f"at its start or joining during it); {pct(get(ind, 'mean_churn_rate_per_period'))} per "
             f"{freq} on average", "10_indicators"))
-    if get(ind, "churn_rate_overall") is not None:
+    if get(ind, "churn_rate_overall") is not None and not snapshot:
         out.append(Definition(
             f"Share lost over the window {text(get(ind, 'window_start'))} to {text(get(ind, 'window_end'))}",
             pct_ci(get(ind, "churn_rate_overall"), get(ind, "churn_rate_overall_ci_low"),
