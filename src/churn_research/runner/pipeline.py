@@ -155,8 +155,8 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     out_dir.mkdir(parents=True, exist_ok=True)
     html, key_json = out_dir / f"{stage}.html", out_dir / f"{stage}.json"
     failed, prov = out_dir / f"{stage}.failed.json", out_dir / f"{stage}.provenance.json"
-    findings_json = out_dir / f"{stage}.findings.json"
-    for stale in (html, key_json, prov, failed, findings_json):  # nothing may look current while it runs
+    findings_json, log = out_dir / f"{stage}.findings.json", out_dir / f"{stage}.log"
+    for stale in (html, key_json, prov, failed, findings_json, log):  # nothing may look current while it runs
         stale.unlink(missing_ok=True)
     executed = root / "build" / dataset / f"{stage}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +187,7 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
                            params_file=root / "params" / f"{dataset}.yaml")
     render_html(executed, html, dataset=dataset, stage=stage, found=found)
     elapsed = time.perf_counter() - started
+    warnings = _warning_count(log)
     prov.write_text(json.dumps({
         "dataset": dataset, "stage": stage,
         "git_commit": git_commit(root),
@@ -194,6 +195,7 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
         "input_checksums": _input_checksums(params),
         "package_versions": versions(),
         "seconds": round(elapsed, 2),
+        "warnings": warnings,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }, indent=2, sort_keys=True, default=str))
     if not quiet:
@@ -201,14 +203,58 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     return html
 
 
+#: Separates the stderr of two cells in a stage's log.
+_LOG_SEPARATOR = "\n--- {cell} ---\n"
+
+
+def move_stderr_to_log(nb, log: Path) -> int:
+    """Take every stderr output (warnings, library chatter) out of the executed notebook ``nb``
+    and write it to ``log``; return how many warning messages it held (0: no log written).
+
+    Reviewers read findings, not a library's warnings: the report shows one line saying the log
+    exists (:func:`render_html`), the provenance counts them.
+    """
+    parts, count = [], 0
+    for number, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", ""))
+                parts.append(_LOG_SEPARATOR.format(cell=f"code cell {number}") + text)
+                count += max(1, sum("Warning" in line for line in text.splitlines()))
+            else:
+                kept.append(out)
+        cell["outputs"] = kept
+    if parts:
+        write_atomic(log, "".join(parts).lstrip("\n"))
+    return count
+
+
+def _warning_count(log: Path) -> int:
+    """Warning messages in a stage's log (0 without a log)."""
+    if not log.exists():
+        return 0
+    chunks = log.read_text(encoding="utf-8").split("\n--- ")
+    return sum(max(1, sum("Warning" in ln for ln in c.splitlines()[1:])) for c in chunks if c.strip())
+
+
 def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage: str | None = None,
                 found: StageFindings | None = None) -> Path:
     """Render an executed notebook to HTML with code hidden (reviewers read findings only).
 
     With ``dataset`` and ``stage``, the page is titled after them, its figures get alt text, and
-    ``found`` (the stage's findings) opens the report as its Findings box.
+    ``found`` (the stage's findings) opens the report as its Findings box. Warnings and other
+    stderr output go to ``<stage>.log`` beside the report (:func:`move_stderr_to_log`), and the
+    report ends with one line saying how many there were.
     """
     nb = nbformat.read(executed, as_version=4)
+    log = html.with_suffix(".log")
+    log.unlink(missing_ok=True)
+    warned = move_stderr_to_log(nb, log)
+    if warned:
+        note = (f"This stage wrote {warned} warning message{'s' if warned != 1 else ''} to its log "
+                f"([{log.name}]({log.name})).")
+        nb.cells.append(nbformat.v4.new_markdown_cell(note))
     # papermill's injected-parameters cell and the parameters cell are for researchers
     nb.cells = [c for c in nb.cells
                 if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
