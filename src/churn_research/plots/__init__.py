@@ -6,20 +6,58 @@ Stage-specific figures live in sub-modules (``plots.indicators``, ``plots.causes
 
 from __future__ import annotations
 
+import logging
+from functools import cache
+from importlib import resources
+
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
 from churn_research.narrate import tables
 
 PALETTE = "colorblind"
 
+#: The CJK font of every figure: Noto Sans CJK SC (SIL Open Font License), shipped by the
+#: ``mplfonts`` package so that a fresh environment needs no system fonts.
+CJK_FONT_FILE = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+
+
+#: The Latin font of every figure (matplotlib's own, so the look is the same on every machine).
+LATIN_FONT = "DejaVu Sans"
+
+
+@cache
+def cjk_font() -> str | None:
+    """Register the CJK font with matplotlib once and return its family name (None if the
+    font package is missing: figures then fall back to the default fonts)."""
+    package, name = CJK_FONT_FILE
+    try:
+        path = resources.files(package).joinpath(name)
+    except ModuleNotFoundError:
+        return None
+    if not path.is_file():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    # the font has one weight: bold titles use it as it is, without a log line per figure
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
 
 def set_style() -> None:
     """Apply the house style (seaborn whitegrid, colour-blind palette, readable sizes) and,
-    in a notebook, render every displayed DataFrame readably (:mod:`churn_research.narrate.tables`)."""
+    in a notebook, render every displayed DataFrame readably (:mod:`churn_research.narrate.tables`).
+
+    Chinese text renders with the CJK font (:func:`cjk_font`), placed after the Latin fonts in
+    the fallback list: Latin text keeps its look, and matplotlib takes each glyph a Latin font
+    lacks from the CJK font.
+    """
     tables.register()
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    # matplotlib falls back glyph by glyph only along an explicit list of families
+    cjk = cjk_font()
+    family = [LATIN_FONT, cjk] if cjk else plt.rcParams["font.family"]
     plt.rcParams.update(
         {
             "figure.figsize": (9, 4.8),
@@ -27,6 +65,7 @@ def set_style() -> None:
             "axes.titleweight": "bold",
             "axes.titlesize": 13,
             "savefig.bbox": "tight",
+            "font.family": family,
         }
     )
 

@@ -1,0 +1,29 @@
+"""Chinese labels render in every figure with the shipped CJK font (issue 14)."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from churn_research import plots  # noqa: E402
+
+
+def test_chinese_labels_render_without_missing_glyphs_and_latin_keeps_its_font():
+    plots.set_style()
+    assert plots.cjk_font() == "Noto Sans CJK SC"
+    assert plt.rcParams["font.family"] == ["DejaVu Sans", "Noto Sans CJK SC"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.bar(["华东", "华南", "north"], [0.1, 0.2, 0.3])
+        plots.finish(ax, title="各地区流失率 churn", xlabel="地区", ylabel="流失率（%）")
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())
+        plt.close(fig)
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    assert pixels.size > 0
