@@ -612,7 +612,7 @@ def money_at_risk(data, *, value: ContractualValue | None = None, btyd: BtydValu
         per = per[keep]
         boot = bootstrap_btyd(summ, horizon_years=btyd.horizon_years, margin=btyd.margin,
                               discount_rate=btyd.discount_rate, horizon=horizon, n_boot=n_boot,
-                              random_state=random_state)[keep]
+                              evaluate=keep, random_state=random_state)
         model = "BG/NBD"
     per["flagged"] = (flagged.reindex(per.index).astype("boolean") if flagged is not None
                       else pd.Series(pd.NA, index=per.index, dtype="boolean"))

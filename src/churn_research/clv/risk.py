@@ -161,21 +161,23 @@ def bootstrap_contractual(customers: pd.DataFrame, residual: pd.DataFrame, curve
 
 
 def bootstrap_btyd(summary: pd.DataFrame, *, horizon_years: float, margin: float,
-                   discount_rate: float, horizon: float, n_boot: int,
+                   discount_rate: float, horizon: float, n_boot: int, evaluate=None,
                    random_state: int = 0) -> pd.DataFrame:
     """Expected loss per customer under ``n_boot`` BG/NBD and Gamma-Gamma fits to customers
-    resampled with replacement, each evaluated on the actual customers (``horizon`` in the
-    model's time unit). Returns a frame of customers x replicates."""
+    resampled with replacement, each evaluated on the actual customers (those of ``evaluate``,
+    a boolean mask, if given; ``horizon`` in the model's time unit). Returns a frame of
+    customers x replicates."""
     rng = np.random.default_rng(random_state)
     n = len(summary)
+    target = summary if evaluate is None else summary[np.asarray(evaluate, dtype=bool)]
     cols = []
     for _ in range(int(n_boot)):
         boot = summary.iloc[rng.integers(0, n, n)]
         bg = BetaGeo().fit(boot["frequency"], boot["recency"], boot["T"])
         gg = GammaGamma().fit(boot["frequency"], boot["monetary_value"])
-        value = btyd_clv(summary, bg=bg, gg=gg, horizon_years=horizon_years, margin=margin,
+        value = btyd_clv(target, bg=bg, gg=gg, horizon_years=horizon_years, margin=margin,
                          discount_rate=discount_rate)
-        p = bgnbd_churn_probability(bg, horizon, summary["frequency"], summary["recency"],
-                                    summary["T"])
+        p = bgnbd_churn_probability(bg, horizon, target["frequency"], target["recency"],
+                                    target["T"])
         cols.append(p["p_churn_if_alive"] * value["clv"])
     return pd.concat(cols, axis=1, ignore_index=True)
