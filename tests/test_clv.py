@@ -423,7 +423,8 @@ def test_money_at_risk_flagged_share_and_table():
     tab = r.table()
     assert tab.index.tolist() == ["x", "y", "flagged at risk", "not flagged", "all active customers"]
     assert tab.loc["flagged at risk", "expected loss within 12 months"] == pytest.approx(70.0)
-    assert tab.loc["all active customers", "share of the expected loss"] == pytest.approx(1.0)
+    assert tab.loc["all active customers", "share of the expected loss, %"] == pytest.approx(100.0)
+    assert tab.loc["x", "mean P(churn within 12 months), %"] == pytest.approx(30.0)
     figs = r.key_figures()["money_at_risk"]
     assert (figs["flagged_customers"], figs["customers"]) == (2, 4)
     assert set(figs) >= {"expected_loss", "ci_low", "ci_high", "horizon_months",

@@ -443,4 +443,5 @@ def test_cohort_projection_uses_the_shared_sbg_eligibility_rule():
     assert out.skipped == "not eligible" and out.sbg_table is None
     assert out.reason == sbg_eligibility(snap)[1] and "one snapshot" in out.reason
     assert out.key_figures() == {"sbg_not_available": out.reason}
-    assert cohort_analysis(sv.durations(snap), data=snap, enabled=False).skipped == "switched off"
+    # the data's reason comes first, whatever the switch says (telco's params switch it off)
+    assert cohort_analysis(sv.durations(snap), data=snap, enabled=False).skipped == "not eligible"

@@ -547,9 +547,10 @@ class MoneyAtRisk:
         total = self.expected_loss
         h = self.horizon_months
         rows = {name: {"customers": len(g), "value": g["value"].sum(),
-                       f"mean P(churn within {h} months)": g["p_churn"].mean(),
+                       f"mean P(churn within {h} months), %": 100 * g["p_churn"].mean(),
                        f"expected loss within {h} months": g["expected_loss"].sum(),
-                       "share of the expected loss": g["expected_loss"].sum() / total if total else np.nan}
+                       "share of the expected loss, %":
+                           100 * g["expected_loss"].sum() / total if total else np.nan}
                 for name, g in groups}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 

@@ -81,6 +81,18 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                      f"flagged at risk hold {money(flagged, cur)} of it ({pct(flagged / loss if loss else None)})")
         line += (". Indicative: these data are one snapshot." if context.get("snapshot") else ".")
         keys.append(Finding(line, "The value of customers at risk"))
+    if get(figures, "holdout.relative_error") is not None:
+        err = get(figures, "holdout.relative_error")
+        keys.append(Finding(
+            f"The BG/NBD model {'under' if err < 0 else 'over'}-forecasts the holdout purchases by "
+            f"{pct(abs(err))} (correlation {get(figures, 'holdout.correlation'):.2f} across "
+            "customers): read its values as approximate.", "Non-contractual purchasing"))
+    if get(figures, "sbg_not_available"):
+        unavailable.append(not_available("DERL under the shifted-beta-geometric model",
+                                         str(get(figures, "sbg_not_available"))))
+    elif get(figures, "clv_new_customer.mean") is None:
+        unavailable.append("Not available for this dataset: survival-based value and DERL, because "
+                           "the data are not contractual with a revenue per period.")
     checked = ("the published CDNOW estimates (Fader, Hardie & Lee 2005)"
                if get(figures, "bgnbd.r") is not None and dataset == "cdnow" else
                "textbook worked examples" if get(figures, "sanity.all_ok") else None)

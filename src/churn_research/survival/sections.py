@@ -334,12 +334,12 @@ def cohort_analysis(df: pd.DataFrame, *, data: ChurnData, enabled: bool = True, 
     before its DERL."""
     out = CohortAnalysis(freq=freq, period=period, min_periods=min_periods,
                          calibration_periods=calibration_periods)
-    if not enabled:
-        out.skipped = "switched off"
-        return out
     eligible, out.reason = sbg_eligibility(data)
     if not eligible:
         out.skipped = "not eligible"
+        return out
+    if not enabled:
+        out.skipped = "switched off"
         return out
     out.table = cohort_table(df, cohort_freq=freq, period=period)
     if not len(out.table):
