@@ -346,13 +346,106 @@ def test_churn_window_and_inputs():
     assert inputs["active"] == 2   # a and c are still customers at the observation end
 
 
-def test_at_risk_value():
-    values = pd.Series([100.0, 50.0, 30.0, 20.0], index=["a", "b", "c", "d"])
-    out = clv.at_risk_value(values, ["b", "d", "zz"])
-    assert out == {"customers": 2, "total": 70.0, "mean": 35.0, "share_of_total": 0.35,
-                   "share_of_customers": 0.5}
-    flags = pd.Series([True, False, False, False], index=values.index)
-    assert clv.at_risk_value(values, flags)["total"] == 100.0
+def test_curve_churn_probability_geometric_and_conditional_on_tenure():
+    """Issue 13 #7: P(churn within 12 months) = 1 - S(t + 12) / S(t) for the customer's tenure:
+    constant for a geometric curve, falling with tenure for a decreasing hazard."""
+    t = np.arange(601)
+    geo = _curve(0.97 ** t, clv.DAYS_PER_MONTH)
+    res = pd.DataFrame({"segment": "all", "tenure": [0.0, 5.5, 40.2]}, index=["a", "b", "c"])
+    p = clv.curve_churn_probability(res, geo, horizon=12)
+    assert p.to_numpy() == pytest.approx(np.full(3, 1 - 0.97 ** 12))
+    weib = _curve(np.exp(-((t / 30.0) ** 0.5)), clv.DAYS_PER_MONTH)
+    p = clv.curve_churn_probability(res, weib, horizon=12).to_numpy()
+    H = lambda x: (x / 30.0) ** 0.5  # noqa: E731
+    assert p == pytest.approx(1 - np.exp(-(H(np.array([12, 17, 52])) - H(np.array([0, 5, 40])))))
+    assert p[0] > p[1] > p[2]
+
+
+def test_money_at_risk_matches_the_generators_truth(long_window):
+    """Expected loss within 12 months = sum over active customers of P(churn within 12 months
+    | tenure) x residual value, against the same sum under the generator's true Weibull PH
+    lifetimes (the expected number of leavers within 5%); the bootstrap interval covers the
+    estimate and is reproducible."""
+    from churn_research.clv import analysis
+
+    data = long_window
+    c = data.customers
+    value = analysis.contractual_value(data, value_col="monthly_revenue", segment_by="plan",
+                                       after_event=False, tail="weibull", min_at_risk=30,
+                                       margin=0.3, discount_rate=0.10)
+    risk = analysis.money_at_risk(data, value=value, n_boot=8, random_state=1)
+    obs = data.observation_end
+    active = c["end_date"].isna().to_numpy()
+    hr, k, s = _true_curves(data, None)
+    tau = np.floor(((obs - c["start_date"]).dt.days / clv.DAYS_PER_MONTH).to_numpy()[active])
+    H = lambda x: hr[active] * (x / s) ** k  # noqa: E731
+    true_p = 1 - np.exp(-(H(tau + 12) - H(tau)))
+    v = 1 / (1 + clv.period_discount_rate(0.10, clv.DAYS_PER_MONTH))
+    kk = np.arange(1, 601)
+    cond = np.exp(-hr[active, None] * (((tau[:, None] + kk) / s) ** k - (tau[:, None] / s) ** k))
+    true_value = 0.3 * c["monthly_revenue"].to_numpy()[active] * (cond * v ** (kk - 1)).sum(axis=1)
+    pc = risk.per_customer
+    assert len(pc) == active.sum()
+    assert pc["p_churn"].sum() == pytest.approx(true_p.sum(), rel=0.05)       # expected leavers
+    # the curve knows plan and tenure only: within a plan the riskier customers are also worth
+    # less, so the product of plan-level probability and value overstates the true sum of
+    # products (here by about 15%)
+    truth = np.sum(true_p * true_value)
+    assert truth < risk.expected_loss < 1.2 * truth
+    lo, hi = risk.ci
+    assert lo < risk.expected_loss < hi and hi - lo < 0.2 * risk.expected_loss
+    again = analysis.money_at_risk(data, value=value, n_boot=8, random_state=1)
+    assert again.ci == risk.ci
+    figs = risk.key_figures()["money_at_risk"]
+    assert figs["expected_loss"] == pytest.approx((pc["p_churn"] * pc["value"]).sum())
+    assert figs["horizon_months"] == 12 and figs["customers"] == active.sum()
+    assert "flagged_expected_loss" not in figs
+
+
+def test_money_at_risk_flagged_share_and_table():
+    from churn_research.clv.analysis import MoneyAtRisk, flagged_customers
+
+    ids = ["a", "b", "c", "d"]
+    flags = flagged_customers(active=pd.Series([True, True, True, False], index=ids),
+                              tiers=pd.Series(["at risk", "loyal", "new", "at risk"], index=ids),
+                              n_signals=pd.Series([0, 2, 0, 1], index=ids))
+    assert flags.tolist() == [True, True, False, False]
+    per = pd.DataFrame({"segment": ["x", "x", "y", "y"], "p_churn": [0.5, 0.1, 0.2, 0.4],
+                        "value": [100.0, 200.0, 50.0, 10.0]}, index=ids)
+    per["expected_loss"] = per["p_churn"] * per["value"]
+    per["flagged"] = flags.astype("boolean")
+    reps = pd.DataFrame({"all": [80.0, 84.0, 76.0], "flagged": [70.0, 72.0, 68.0]})
+    r = MoneyAtRisk(per, 12, "retention curve", reps, snapshot=False)
+    assert r.expected_loss == pytest.approx(84.0) and r.flagged_expected_loss == pytest.approx(70.0)
+    z = 1.959963984540054
+    assert r.ci == pytest.approx((84.0 - z * 4.0, 84.0 + z * 4.0))
+    assert r.flagged_ci == pytest.approx((70.0 - z * 2.0, 70.0 + z * 2.0))
+    tab = r.table()
+    assert tab.index.tolist() == ["x", "y", "flagged at risk", "not flagged", "all active customers"]
+    assert tab.loc["flagged at risk", "expected loss within 12 months"] == pytest.approx(70.0)
+    assert tab.loc["all active customers", "share of the expected loss, %"] == pytest.approx(100.0)
+    assert tab.loc["x", "mean P(churn within 12 months), %"] == pytest.approx(30.0)
+    figs = r.key_figures()["money_at_risk"]
+    assert (figs["flagged_customers"], figs["customers"]) == (2, 4)
+    assert set(figs) >= {"expected_loss", "ci_low", "ci_high", "horizon_months",
+                         "flagged_expected_loss", "flagged_ci_low", "flagged_ci_high"}
+
+
+def test_derl_is_not_available_for_a_snapshot_and_says_why():
+    """Issue 13 #8: 50_clv applies the sBG eligibility rule of 30_survival: no sBG figure for a
+    snapshot such as IBM Telco, one line with the reason."""
+    from churn_research.clv import analysis
+    from churn_research.models.shifted_beta_geo import sbg_eligibility
+
+    data = load("telco")
+    value = analysis.contractual_value(data, value_col="monthly_charges", segment_by="contract",
+                                       after_event=False, tail="weibull", min_at_risk=30,
+                                       margin=0.3, discount_rate=0.10)
+    out = analysis.derl_analysis(data, value, renewals=[0, 12], discount_rate=0.10)
+    assert not out.available and out.sbg is None
+    assert out.reason == sbg_eligibility(data)[1] and "one snapshot" in out.reason
+    figs = out.key_figures()
+    assert figs == {"sbg_not_available": out.reason}
 
 
 def test_scenarios_project_the_customers_active_at_the_observation_end():

@@ -70,9 +70,14 @@ def test_not_available_lines():
     assert nc.btyd_split(None, data=telco).endswith("these data are contractual without transactions.")
     synthetic = _data("contractual", ("customers", "transactions"))
     assert "subscription invoices" in nc.btyd_split(None, data=synthetic)
-    assert nc.at_risk(None, design="snapshot").endswith("these data are a single snapshot.")
-    assert nc.at_risk(None, design="prospective").endswith(
-        "because no per-customer value could be computed for these data.")
+    assert nc.money_at_risk(None, design="prospective") == (
+        "Not available for this dataset: the value at risk, because no per-customer value could "
+        "be computed for these data.")
+    gone = analysis.DerlResult.not_available("the data are one snapshot: exits ...", 0.10)
+    assert nc.derl(gone, data=telco) == ("Not available for this dataset: DERL under the "
+                                         "shifted-beta-geometric (sBG) model, because the data "
+                                         "are one snapshot: exits ....")
+    assert nc.derl_flat(gone) == ""
 
 
 def _cost(*, months, lost, at_risk, kind="contractual", method=None):

@@ -206,8 +206,9 @@ def test_change_text_without_and_with_a_change():
 
 
 def test_cohort_texts_snapshot_off_and_holdout():
-    assert ns.cohort_table_text(sv.CohortAnalysis(skipped="snapshot")).startswith(
-        "Not available for this dataset: the cohort retention projection, because the data are one snapshot")
+    skipped = sv.CohortAnalysis(skipped="not eligible", reason="the data are one snapshot: exits ...")
+    assert ns.cohort_table_text(skipped) == ("Not available for this dataset: the cohort retention "
+                                             "projection, because the data are one snapshot: exits ....")
     assert "`cohort_analysis: false`" in ns.cohort_table_text(sv.CohortAnalysis(skipped="switched off"))
     empty = sv.CohortAnalysis()
     assert ns.sbg_fit_text(empty) == "" and ns.sbg_holdout_text(empty) == ""

@@ -425,3 +425,23 @@ def test_cox_section_headlines_the_stratified_model_when_ph_fails(crossing):
     bands = sv.tenure_bands(crossing, ph, covariates=["segment", "x"], fallback=[], cuts=[12],
                             reference={"segment": "a"})
     assert bands.attrs["vary"] == ["segment"] and bands.attrs["from_violations"]
+
+
+def test_cohort_projection_uses_the_shared_sbg_eligibility_rule():
+    """Issue 13 #8: 30_survival skips the sBG for data the shared rule rejects (a snapshot),
+    with the rule's reason, which 50_clv's DERL also reads."""
+    from churn_research.models.shifted_beta_geo import sbg_eligibility
+    from churn_research.survival.sections import cohort_analysis
+
+    n = 40
+    starts = pd.date_range("2015-01-01", periods=n, freq="25D")
+    snap = ChurnData(customers=pd.DataFrame({
+        "customer_id": range(n), "start_date": starts,
+        "end_date": [pd.Timestamp("2018-01-20")] * 10 + [pd.NaT] * (n - 10)}),
+        observation_end=pd.Timestamp("2018-01-31"))
+    out = cohort_analysis(sv.durations(snap), data=snap)
+    assert out.skipped == "not eligible" and out.sbg_table is None
+    assert out.reason == sbg_eligibility(snap)[1] and "one snapshot" in out.reason
+    assert out.key_figures() == {"sbg_not_available": out.reason}
+    # the data's reason comes first, whatever the switch says (telco's params switch it off)
+    assert cohort_analysis(sv.durations(snap), data=snap, enabled=False).skipped == "not eligible"

@@ -7,8 +7,10 @@
                  :func:`curve_derl`, :func:`fit_sbg`
 ``btyd``         non-contractual purchases: :func:`rfm_summary`, :func:`btyd_clv` and the
                  validation tables of Fader, Hardie & Lee (2005)
-``scenarios``    :func:`churn_cost_inputs`, :func:`retention_scenarios`,
-                 :func:`at_risk_value`
+``scenarios``    :func:`churn_cost_inputs`, :func:`retention_scenarios`
+``risk``         money at risk: P(churn within a horizon) x value from the retention curve
+                 (:func:`curve_churn_probability`) or the BG/NBD
+                 (:func:`bgnbd_churn_probability`), with bootstrap intervals
 
 The probability models themselves (sBG, BG/NBD, gamma-gamma) live in
 :mod:`churn_research.models`, shared with the survival stage; they are re-exported here.
@@ -38,8 +40,11 @@ from churn_research.clv.formulas import (
     period_discount_rate,
     simple_clv,
 )
+from churn_research.clv.risk import (
+    bgnbd_churn_probability,
+    curve_churn_probability,
+)
 from churn_research.clv.scenarios import (
-    at_risk_value,
     churn_cost_inputs,
     default_calibration_end,
     retention_scenarios,
@@ -85,5 +90,6 @@ __all__ = [
     "churn_cost_inputs",
     "default_calibration_end",
     "retention_scenarios",
-    "at_risk_value",
+    "curve_churn_probability",
+    "bgnbd_churn_probability",
 ]

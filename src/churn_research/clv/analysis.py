@@ -11,7 +11,8 @@ figures (``key_figures()``). The sentences are built from these objects in
 ``btyd_value``          BG/NBD x Gamma-Gamma value of every customer
 ``churn_cost_analysis`` the yearly cost of churn measured on the data
 ``scenario_figures``    the key figures of :func:`retention_scenarios`
-``value_at_risk``       the value of the customers flagged by the early-warning rules
+``money_at_risk``       the value expected to be lost to churn within 12 months (P(churn) x
+                        value, with a bootstrap interval), and the flagged customers' share
 ``stage_figures``       the stage's key-figure dict, in the order the report builds it
 """
 
@@ -34,11 +35,18 @@ from churn_research.clv.contractual import (
     survival_curve,
 )
 from churn_research.clv.formulas import ChurnCost, churn_cost, period_discount_rate, simple_clv
-from churn_research.clv.scenarios import at_risk_value, churn_cost_inputs, default_calibration_end
+from churn_research.clv.risk import (
+    bgnbd_churn_probability,
+    bootstrap_btyd,
+    bootstrap_contractual,
+    curve_churn_probability,
+    normal_interval,
+)
+from churn_research.clv.scenarios import churn_cost_inputs, default_calibration_end
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
-from churn_research.models.shifted_beta_geo import derl
+from churn_research.models.shifted_beta_geo import derl, sbg_eligibility
 
 #: polarisation below which the sBG is said to find no heterogeneity across customers
 FLAT_POLARISATION = 0.01
@@ -50,7 +58,7 @@ TOP_SHARE = 0.10
 UNITS = {"D": "days", "W": "weeks", "M": "months"}
 #: the key figures shown in the report's closing table
 HEADLINE_KEYS = ("clv.mean", "customer_equity", "annual_cost_of_churn", "clv_new_customer.mean",
-                 "at_risk.value")
+                 "money_at_risk.expected_loss")
 
 
 def top_share(values: pd.Series, share: float = TOP_SHARE) -> float:
@@ -123,6 +131,9 @@ class ContractualValue:
     residual: pd.DataFrame           # residual_clv: one row per active customer
     margin: float
     discount_rate: float
+    value_col: str = "monthly_revenue"
+    tail: str = "weibull"
+    min_at_risk: int = 30
 
     @property
     def new_mean(self) -> float:
@@ -173,7 +184,8 @@ def contractual_value(data, *, value_col: str, segment_by: str | None, after_eve
     regime = ("all" if observed_from is None else
               "event" if data.event_date is not None and observed_from == data.event_date else
               "records")
-    return ContractualValue(by, observed_from, regime, curve, seg, residual, margin, discount_rate)
+    return ContractualValue(by, observed_from, regime, curve, seg, residual, margin, discount_rate,
+                            value_col, tail, min_at_risk)
 
 
 # ----------------------------------------------------------------------------------------
@@ -194,12 +206,26 @@ def rises_until(table: pd.DataFrame, tol: float = 1e-9) -> dict:
 
 @dataclass
 class DerlResult:
-    """DERL by renewals: sBG fit per segment, its DERL and the retention curve's."""
+    """DERL by renewals: sBG fit per segment, its DERL and the retention curve's.
 
-    sbg: pd.DataFrame
-    sbg_table: pd.DataFrame          # index renewals, one column per segment
-    curve_table: pd.DataFrame        # same, read off the retention curve
+    When :func:`~churn_research.models.shifted_beta_geo.sbg_eligibility` says the sBG cannot
+    be fitted to the data, ``reason`` says why and the tables are None (see
+    :meth:`not_available`): the section then reads one line and no sBG figure is kept.
+    """
+
+    sbg: pd.DataFrame | None
+    sbg_table: pd.DataFrame | None   # index renewals, one column per segment
+    curve_table: pd.DataFrame | None  # same, read off the retention curve
     discount_rate: float
+    reason: str | None = None        # why the sBG cannot be fitted (None: it can)
+
+    @classmethod
+    def not_available(cls, reason: str, discount_rate: float) -> DerlResult:
+        return cls(None, None, None, discount_rate, reason)
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
 
     @property
     def renewals(self) -> np.ndarray:
@@ -229,6 +255,8 @@ class DerlResult:
         return pd.concat({"sBG": self.sbg_table, "retention curve": self.curve_table}, axis=1)
 
     def key_figures(self) -> dict:
+        if not self.available:
+            return {"sbg_not_available": self.reason}
         return {"derl": {str(seg): {f"renewals_{n}": float(self.sbg_table.loc[n, seg])
                                     for n in self.renewals} for seg in self.sbg_table.columns},
                 "sbg": {str(seg): {"gamma": row["gamma"], "delta": row["delta"]}
@@ -237,12 +265,24 @@ class DerlResult:
 
 def derl_analysis(data, value: ContractualValue | None, *, renewals: Sequence[int],
                   discount_rate: float) -> DerlResult | None:
-    """sBG per segment of ``value`` and DERL at ``renewals``; None without contractual value."""
+    """sBG per segment of ``value`` and DERL at ``renewals``; None without contractual value.
+
+    The sBG is fitted only where :func:`~churn_research.models.shifted_beta_geo.sbg_eligibility`
+    (the rule the survival stage applies to its cohort projection) allows it, on the exits
+    from ``value.observed_from`` on; otherwise, or when every segment's fit runs to the
+    geometric limit, the result is :meth:`DerlResult.not_available` with the rule's reason.
+    """
     if value is None:
         return None
+    eligible, reason = sbg_eligibility(data, observed_from=value.observed_from)
+    if not eligible:
+        return DerlResult.not_available(reason, discount_rate)
     d_month = period_discount_rate(discount_rate, DAYS_PER_MONTH)
     sbg = fit_sbg(data.customers, observation_end=data.observation_end,
                   observed_from=value.observed_from, by=value.by)
+    eligible, reason = sbg_eligibility(data, observed_from=value.observed_from, fits=sbg)
+    if not eligible:
+        return DerlResult.not_available(reason, discount_rate)
     renewals = np.asarray(renewals, dtype=int)
     table = pd.DataFrame({seg: derl(row["gamma"], row["delta"], d_month, renewals)
                           for seg, row in sbg.iterrows()},
@@ -310,6 +350,8 @@ class BtydValue:
     horizon_years: float
     unit: str
     observation_end: pd.Timestamp
+    margin: float = 1.0
+    discount_rate: float = 0.10
     spend_correlation: float = field(init=False)
 
     def __post_init__(self):
@@ -362,7 +404,8 @@ def btyd_value(data, *, freq: str = "W", horizon_years: float = 3, margin: float
     gg = GammaGamma().fit(full["frequency"], full["monetary_value"])
     value = btyd_clv(full, bg=bg, gg=gg, horizon_years=horizon_years, margin=margin,
                       discount_rate=discount_rate)
-    return BtydValue(full, bg, gg, value, horizon_years, UNITS[freq], pd.Timestamp(data.observation_end))
+    return BtydValue(full, bg, gg, value, horizon_years, UNITS[freq], pd.Timestamp(data.observation_end),
+                     margin, discount_rate)
 
 
 # ----------------------------------------------------------------------------------------
@@ -428,39 +471,160 @@ def scenario_figures(scenarios: pd.DataFrame, *, base_customers: int, years: int
                           for name, row in scenarios.iterrows()}}
 
 
-def value_per_customer(*results) -> pd.Series | None:
-    """The per-customer value of the first available result (contractual or BTYD)."""
-    return next((r.values for r in results if r is not None), None)
+def can_flag(design: str) -> bool:
+    """The early-warning flags (value tiers, signals) need activity history: a prospective
+    design (transactions before the snapshot)."""
+    return design == "prospective"
 
 
-def can_value_at_risk(design: str, values: pd.Series | None) -> bool:
-    """At-risk flags need activity history (a prospective design) and a per-customer value."""
-    return design == "prospective" and values is not None
+def flagged_customers(*, active: pd.Series, tiers: pd.Series, n_signals: pd.Series) -> pd.Series:
+    """The active customers in the *at risk* tier or with any early-warning signal (bool,
+    indexed by customer id)."""
+    return (active.astype(bool) & ((tiers == "at risk") | (n_signals > 0))).rename("flagged")
 
 
 @dataclass
-class AtRiskValue:
-    """The value of the active customers with an at-risk tier or an early-warning signal."""
+class MoneyAtRisk:
+    """Expected value lost to churn within ``horizon_months`` if nothing changes.
 
-    by_tier: pd.DataFrame
-    risk: dict                       # at_risk_value
+    ``per_customer`` (one row per active customer valued by the model): ``segment``,
+    ``p_churn`` (probability of leaving within the horizon, given a customer now),
+    ``value`` (the model's value of the customer), ``expected_loss`` (``p_churn x value``;
+    for the BG/NBD ``P(dropout within the horizon | alive) x value``, see
+    :func:`churn_research.clv.risk.bgnbd_churn_probability`) and ``flagged`` (None without
+    flags). ``replicates``: the bootstrap totals of the whole base and of the flagged.
+    """
+
+    per_customer: pd.DataFrame
+    horizon_months: int
+    model: str                       # "retention curve" or "BG/NBD"
+    replicates: pd.DataFrame         # columns "all", "flagged" (NaN without flags)
+    snapshot: bool
+    level: float = 0.95
+
+    @property
+    def has_flags(self) -> bool:
+        return bool(self.per_customer["flagged"].notna().any())
+
+    @property
+    def expected_loss(self) -> float:
+        return float(self.per_customer["expected_loss"].sum())
+
+    @property
+    def base_value(self) -> float:
+        return float(self.per_customer["value"].sum())
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return normal_interval(self.expected_loss, self.replicates["all"], level=self.level)
+
+    def _flagged(self) -> pd.DataFrame:
+        return self.per_customer[self.per_customer["flagged"].fillna(False).astype(bool)]
+
+    @property
+    def flagged_expected_loss(self) -> float | None:
+        return float(self._flagged()["expected_loss"].sum()) if self.has_flags else None
+
+    @property
+    def flagged_ci(self) -> tuple[float, float] | None:
+        if not self.has_flags:
+            return None
+        return normal_interval(self.flagged_expected_loss, self.replicates["flagged"], level=self.level)
+
+    @property
+    def mean_p_churn(self) -> float:
+        return float(self.per_customer["p_churn"].mean())
+
+    def table(self) -> pd.DataFrame:
+        """Customers, value, mean P(churn within the horizon) and expected loss: per segment of
+        the value model (if any), flagged and not flagged (if flags exist), and all."""
+        pc = self.per_customer
+        groups = []
+        if pc["segment"].nunique() > 1:
+            groups += [(str(seg), g) for seg, g in pc.groupby("segment", sort=True)]
+        if self.has_flags:
+            flagged = pc["flagged"].fillna(False).astype(bool)
+            groups += [("flagged at risk", pc[flagged]), ("not flagged", pc[~flagged])]
+        groups.append(("all active customers", pc))
+        total = self.expected_loss
+        h = self.horizon_months
+        rows = {name: {"customers": len(g), "value": g["value"].sum(),
+                       f"mean P(churn within {h} months), %": 100 * g["p_churn"].mean(),
+                       f"expected loss within {h} months": g["expected_loss"].sum(),
+                       "share of the expected loss, %":
+                           100 * g["expected_loss"].sum() / total if total else np.nan}
+                for name, g in groups}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 
     def key_figures(self) -> dict:
-        r = self.risk
-        return {"at_risk": {"customers": r["customers"], "value": r["total"], "mean_value": r["mean"],
-                            "share_of_equity": r["share_of_total"]}}
+        lo, hi = self.ci
+        out = {"expected_loss": self.expected_loss, "ci_low": lo, "ci_high": hi,
+               "horizon_months": self.horizon_months, "customers": len(self.per_customer),
+               "base_value": self.base_value, "mean_p_churn": self.mean_p_churn,
+               "bootstrap_replicates": len(self.replicates)}
+        if self.has_flags:
+            flo, fhi = self.flagged_ci
+            out.update(flagged_expected_loss=self.flagged_expected_loss,
+                       flagged_ci_low=flo, flagged_ci_high=fhi,
+                       flagged_customers=len(self._flagged()))
+        return {"money_at_risk": out}
 
 
-def value_at_risk(values: pd.Series, *, active: pd.Series, tiers: pd.Series,
-                  n_signals: pd.Series) -> AtRiskValue:
-    """Flag the active customers in the *at risk* tier or with any early-warning signal and
-    value them (``values``: value per customer, indexed by customer id)."""
-    flagged = active.astype(bool) & ((tiers == "at risk") | (n_signals > 0))
-    risk = at_risk_value(values, flagged[flagged].index)
-    by_tier = (pd.DataFrame({"tier": tiers.astype(str), "value": values.reindex(tiers.index)})
-               .dropna().groupby("tier")["value"].agg(["size", "mean", "sum"])
-               .rename(columns={"size": "customers", "mean": "mean value", "sum": "total value"}))
-    return AtRiskValue(by_tier, risk)
+def money_at_risk(data, *, value: ContractualValue | None = None, btyd: BtydValue | None = None,
+                  flagged: pd.Series | None = None, horizon_months: int = 12, n_boot: int = 30,
+                  random_state: int = 0) -> MoneyAtRisk | None:
+    """Expected value lost to churn within ``horizon_months``: ``P(churn) x value`` for every
+    active customer, from the model that values them; None without a per-customer value.
+
+    Contractual data: the retention curve of ``value`` conditional on each customer's tenure,
+    ``1 - S(tau + h) / S(tau)``, times their residual value. Non-contractual data: the BG/NBD
+    probability that a customer alive now drops out within the horizon, times the BG/NBD x
+    Gamma-Gamma value of ``btyd`` (see :func:`churn_research.clv.risk.bgnbd_churn_probability`).
+    The active base is the customers still customers at the observation end (no end date by
+    then). The 95% interval comes from ``n_boot`` refits of the model on customers resampled
+    with replacement (seed ``random_state``), each evaluated on the actual customers
+    (:func:`churn_research.clv.risk.normal_interval`): the model's uncertainty, not who
+    actually leaves. ``flagged`` (:func:`flagged_customers`) adds the flagged customers' share.
+    """
+    if value is None and btyd is None:
+        return None
+    h = int(horizon_months)
+    if value is not None:
+        res = value.residual
+        per = pd.DataFrame({"segment": res["segment"].astype(str),
+                            "p_churn": curve_churn_probability(res, value.curve, horizon=h),
+                            "value": res["residual_clv"]})
+        per["expected_loss"] = per["p_churn"] * per["value"]
+        boot = bootstrap_contractual(
+            data.customers, res, value.curve, observation_end=data.observation_end,
+            observed_from=value.observed_from, min_at_risk=value.min_at_risk,
+            margin=value.margin, discount_rate=value.discount_rate, horizon=h, n_boot=n_boot,
+            random_state=random_state)
+        model = "retention curve"
+    else:
+        summ = btyd.summary
+        end = pd.to_datetime(data.customers["end_date"])
+        active_ids = data.customers.loc[end.isna() | (end > data.observation_end), "customer_id"]
+        units = float(summ.attrs.get("units_per_year", 365.25 / 7))
+        horizon = h / 12 * units
+        p = bgnbd_churn_probability(btyd.bg, horizon, summ["frequency"], summ["recency"], summ["T"])
+        per = pd.DataFrame({"segment": "all", "p_churn": p["p_churn_if_alive"],
+                            "value": btyd.value["clv"]}, index=summ.index)
+        per["expected_loss"] = per["p_churn"] * per["value"]
+        keep = per.index.isin(active_ids)
+        per = per[keep]
+        boot = bootstrap_btyd(summ, horizon_years=btyd.horizon_years, margin=btyd.margin,
+                              discount_rate=btyd.discount_rate, horizon=horizon, n_boot=n_boot,
+                              evaluate=keep, random_state=random_state)
+        model = "BG/NBD"
+    per["flagged"] = (flagged.reindex(per.index).astype("boolean") if flagged is not None
+                      else pd.Series(pd.NA, index=per.index, dtype="boolean"))
+    boot = boot.reindex(per.index)
+    is_flagged = per["flagged"].fillna(False).to_numpy(dtype=bool)
+    replicates = pd.DataFrame({"all": boot.sum(axis=0).to_numpy(),
+                               "flagged": (boot[is_flagged].sum(axis=0).to_numpy()
+                                           if flagged is not None else np.nan)})
+    return MoneyAtRisk(per, h, model, replicates, bool(data.is_snapshot))
 
 
 def stage_figures(data, *, dataset: str, margin: float, discount_rate: float,

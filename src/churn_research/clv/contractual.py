@@ -72,14 +72,17 @@ def default_observed_from(data, *, after_event: bool = False):
     return data.records_start
 
 
-def _fit_weibull(duration, event, entry):
+def _fit_weibull(duration, event, entry, start: dict | None = None):
     """Weibull fit (shape, scale) with right censoring and left truncation (lifelines), or None
-    with fewer than 2 exits or when the fit fails."""
+    with fewer than 2 exits or when the fit fails; ``start``: ``{"shape", "scale"}`` to start
+    the optimiser from."""
     if event.sum() < 2:
         return None
     t = np.maximum(duration, 1e-3)
+    init = (None if not start or "scale" not in start
+            else np.array([start["scale"], start["shape"]], dtype=float))
     try:
-        fitter = WeibullFitter().fit(t, event, entry=np.minimum(entry, t))
+        fitter = WeibullFitter().fit(t, event, entry=np.minimum(entry, t), initial_point=init)
     except (ConvergenceError, ValueError):
         return None
     return float(fitter.rho_), float(fitter.lambda_)
@@ -133,6 +136,23 @@ def survival_curve(customers: pd.DataFrame, *, observation_end, by: str | None =
         raise ValueError(f"tail must be 'weibull', 'exponential' or 'sbg', got {tail!r}.")
     groups = _lifetime_groups(customers, observation_end=observation_end, period_days=period_days,
                               observed_from=observed_from, by=by, everyone=None)
+    return curve_from_lifetimes(groups, by=by, period_days=period_days, horizon=horizon, tail=tail,
+                                min_at_risk=min_at_risk)
+
+
+def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PER_MONTH,
+                         horizon: int = 600, tail: str = "weibull", min_at_risk: int = 30,
+                         starts: dict | None = None) -> pd.DataFrame:
+    """:func:`survival_curve` from lifetime frames already split by segment.
+
+    ``groups``: ``[(segment, lifetimes)]`` with ``duration``, ``event`` and ``entry`` (the
+    segment None for one curve of everyone). ``starts``: optional Weibull starting values
+    ``{segment: {"shape": k, "scale": s}}`` (e.g. the tail parameters of a previous curve, in
+    its ``attrs["tail_params"]``) to speed up refits on resampled data.
+    """
+    if tail not in ("weibull", "exponential", "sbg"):
+        raise ValueError(f"tail must be 'weibull', 'exponential' or 'sbg', got {tail!r}.")
+    starts = starts or {}
     t = np.arange(int(horizon) + 1, dtype=float)
     frames, params, stars, skipped = [], {}, {}, []
     for seg, g in groups:
@@ -148,7 +168,7 @@ def survival_curve(customers: pd.DataFrame, *, observation_end, by: str | None =
         t_star = int(t[ok].max()) if ok.any() else 0
         used, fit = tail, None
         if tail == "weibull":
-            fit = _fit_weibull(d, ev, e)
+            fit = _fit_weibull(d, ev, e, start=starts.get("all" if seg is None else seg))
             if fit is not None:
                 k, s = fit
                 log_tail = -((t / s) ** k)
@@ -269,6 +289,29 @@ def curve_derl(curve: pd.DataFrame, renewals: Sequence[int], *, discount_rate: f
     return pd.DataFrame(out, index=pd.Index(idx, name="renewals"))
 
 
+def residual_lifetime(curve: pd.DataFrame, segment, tenure, *, discount_rate: float,
+                      horizon: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer alive at whole-period tenure ``tenure`` in ``segment``: the curve's DERL
+    (as in :func:`residual_clv`) and ``S(tau + horizon) / S(tau)``, the probability of still
+    being a customer ``horizon`` periods later (NaN where the curve lacks the segment)."""
+    period_days = curve.attrs.get("period_days", DAYS_PER_MONTH)
+    v = 1.0 / (1.0 + period_discount_rate(discount_rate, period_days))
+    seg = np.asarray(segment, dtype=object)
+    tau = np.asarray(tenure, dtype=int)
+    resid = np.full(len(tau), np.nan)
+    p_stay = np.full(len(tau), np.nan)
+    for name, g in _curve_groups(curve).items():
+        s = g["survival"].to_numpy()
+        h = len(s) - 1
+        r = _derl_by_tenure(s, v)
+        m = seg == name
+        idx = np.minimum(tau[m], h)
+        resid[m] = r[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_stay[m] = s[np.minimum(idx + int(horizon), h)] / np.where(s[idx] > 0, s[idx], np.nan)
+    return resid, p_stay
+
+
 def residual_clv(customers: pd.DataFrame, *, curve: pd.DataFrame, observation_end,
                  value_col: str = "monthly_revenue", margin: float = 1.0,
                  discount_rate: float = 0.10) -> pd.DataFrame:
@@ -308,18 +351,7 @@ def residual_clv(customers: pd.DataFrame, *, curve: pd.DataFrame, observation_en
     tenure = ((obs - pd.to_datetime(active["start_date"])).dt.days / period_days).to_numpy()
     tau = np.floor(np.maximum(tenure, 0)).astype(int)
     seg = (active[by].astype(str).to_numpy() if by else np.full(len(active), "all", dtype=object))
-    v = 1.0 / (1.0 + period_discount_rate(discount_rate, period_days))
-    resid = np.full(len(active), np.nan)
-    p12 = np.full(len(active), np.nan)
-    for name, g in _curve_groups(curve).items():
-        s = g["survival"].to_numpy()
-        h = len(s) - 1
-        r = _derl_by_tenure(s, v)
-        m = seg == name
-        idx = np.minimum(tau[m], h)
-        resid[m] = r[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p12[m] = s[np.minimum(idx + 12, h)] / np.where(s[idx] > 0, s[idx], np.nan)
+    resid, p12 = residual_lifetime(curve, seg, tau, discount_rate=discount_rate, horizon=12)
     value = active[value_col].to_numpy(dtype=float)
     out = pd.DataFrame({"segment": seg, "tenure": tenure, "value_per_period": value,
                         "p_alive_12": p12, "residual_lifetime": resid,

@@ -1,6 +1,7 @@
 """The cost of churn and what retention is worth: :func:`churn_cost_inputs` (the dataset's
-annual churn, :mod:`churn_research.annual`, and the revenue per customer), :func:`retention_scenarios` ("what if churn
-fell by X points") and :func:`at_risk_value` (the value of the watchlist).
+annual churn, :mod:`churn_research.annual`, and the revenue per customer) and
+:func:`retention_scenarios` ("what if churn fell by X points"). The value expected to be lost within a horizon is in
+:mod:`churn_research.clv.risk`.
 """
 
 from __future__ import annotations
@@ -129,31 +130,3 @@ def retention_scenarios(customers: float, churn_rate: float, revenue_per_custome
     out["extra_revenue"] = out["revenue"] - base["revenue"]
     out["extra_profit"] = out["profit"] - base["profit"]
     return out
-
-
-def at_risk_value(values: pd.Series, at_risk) -> dict:
-    """The value of the customers on a watchlist.
-
-    Parameters
-    ----------
-    values : Series
-        CLV (or residual CLV) per customer, indexed by ``customer_id``.
-    at_risk : iterable of ids, or boolean Series indexed like ``values``
-
-    Returns
-    -------
-    dict
-        ``customers`` (on the list and valued), ``total``, ``mean``, ``share_of_total``
-        (share of the whole base's value), ``share_of_customers``.
-    """
-    values = pd.Series(values).astype(float)
-    if isinstance(at_risk, pd.Series) and at_risk.dtype == bool:
-        ids = at_risk.index[at_risk.to_numpy()]
-    else:
-        ids = pd.Index(list(at_risk))
-    sel = values[values.index.isin(ids)]
-    total = float(values.sum())
-    return {"customers": int(len(sel)), "total": float(sel.sum()),
-            "mean": float(sel.mean()) if len(sel) else np.nan,
-            "share_of_total": float(sel.sum() / total) if total else np.nan,
-            "share_of_customers": len(sel) / len(values) if len(values) else np.nan}

@@ -5,7 +5,9 @@ One home for the model, used by survival (cohort projection) and clv (DERL, rete
 individual lifetimes with left truncation (:meth:`ShiftedBetaGeometric.fit_durations`);
 :func:`sbg_survival` is its survival function, :func:`derl` the discounted expected residual
 lifetime in closed form (Fader & Hardie 2010, eq. 6) and :func:`sbg_del` the discounted expected
-lifetime of a new customer.
+lifetime of a new customer. :func:`sbg_eligibility` is the one rule, used by the survival
+stage (cohort projection) and the clv stage (DERL), deciding whether the sBG can be fitted to a
+dataset at all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from churn_research.models.base import scalar_or_array
+
+#: Consecutive periods with observed exits the sBG needs: one period gives one retention rate,
+#: which any (gamma, delta) with the same mean fits; heterogeneity shows only as retention
+#: rising over several periods.
+SBG_MIN_EXIT_PERIODS = 3
+#: gamma + delta above which a fit is at the geometric (no-heterogeneity) limit.
+GEOMETRIC_LIMIT = 1e4
 
 
 # ---------------------------------------------------------------------------------------
@@ -180,7 +189,7 @@ class ShiftedBetaGeometric:
         self.gamma_se_, self.delta_se_ = float(se[0]), float(se[1])
         # gamma, delta -> infinity at fixed ratio is the no-heterogeneity (geometric) limit: the
         # likelihood is flat there and the standard errors are meaningless
-        self.homogeneous_ = bool(g + d > 1e4)
+        self.homogeneous_ = bool(g + d > GEOMETRIC_LIMIT)
         if self.homogeneous_:
             self.gamma_se_ = self.delta_se_ = np.nan
         self.converged_ = bool(np.max(np.abs(grad) * np.array([g, d])) < 1e-4)
@@ -368,3 +377,96 @@ def fit_sbg_durations(duration, event, entry, *, return_ll=False):
         return None
     ga, de = (float(v) for v in np.exp(res.x))
     return (ga, de, -float(res.fun)) if return_ll else (ga, de)
+
+
+# ---------------------------------------------------------------------------------------
+# Can the sBG be fitted to these data? (one rule for the survival and the clv stage)
+# ---------------------------------------------------------------------------------------
+def _longest_run(periods) -> int:
+    """Length of the longest run of consecutive integers in ``periods`` (0 if empty)."""
+    p = np.unique(np.asarray(periods, dtype=np.int64))
+    if not len(p):
+        return 0
+    breaks = np.flatnonzero(np.diff(p) != 1)
+    starts, ends = np.r_[0, breaks + 1], np.r_[breaks, len(p) - 1]
+    return int((ends - starts + 1).max())
+
+
+def _exit_run(source, observed_from) -> int:
+    """Longest run of consecutive periods with at least one observed exit.
+
+    Customer data: calendar months of the ``end_date`` values on or before the observation end
+    (and on or after ``observed_from``). Cohort counts (customers alive at the start of each
+    period, one row per cohort, trailing NaN allowed): tenure periods in which the count falls,
+    the longest run over the cohorts.
+    """
+    if hasattr(source, "customers"):
+        end = pd.to_datetime(source.customers["end_date"])
+        seen = end.notna() & (end <= pd.Timestamp(source.observation_end))
+        if observed_from is not None:
+            seen &= end >= pd.Timestamp(observed_from)
+        end = end[seen]
+        return _longest_run(end.dt.year.to_numpy() * 12 + end.dt.month.to_numpy())
+    arr = np.asarray(source, dtype=float)
+    arr = arr[None, :] if arr.ndim == 1 else arr
+    runs = [_longest_run(np.flatnonzero(-np.diff(row[~np.isnan(row)]) > 0)) for row in arr]
+    return max(runs, default=0)
+
+
+def sbg_eligibility(source, *, fits=None, observed_from=None,
+                    min_periods: int = SBG_MIN_EXIT_PERIODS) -> tuple[bool, str]:
+    """Whether the sBG model can be fitted to these data, and why (not).
+
+    The project's one rule, applied by the survival stage before projecting cohorts and by the
+    clv stage before computing DERL. The sBG separates the mix of churn probabilities across
+    customers (gamma, delta) from their mean only through retention rising period after
+    period as the high-churn customers leave; so the data must show exits period by period:
+
+    1. not one snapshot (``source.is_snapshot``): a snapshot records exits for its last month
+       only, each acquisition cohort is seen once, and the number alive period by period is
+       not observed;
+    2. exits observed in at least ``min_periods`` consecutive periods (calendar months of the
+       exits of customer data, from ``observed_from`` on; tenure periods of a cohort table);
+    3. with ``fits`` (the fitted ``(gamma, delta)`` pairs, or a frame with ``gamma`` and
+       ``delta`` columns): not every fit at the geometric limit ``gamma + delta >``
+       :data:`GEOMETRIC_LIMIT`, where the data show no heterogeneity and the sBG reduces to a
+       constant churn rate (its standard errors and DERL by tenure mean nothing there).
+
+    Parameters
+    ----------
+    source : ChurnData or array-like
+        Customer data (``customers`` with ``end_date``, ``observation_end``, ``is_snapshot``)
+        or cohort counts as :meth:`ShiftedBetaGeometric.fit` takes them (a cohort table's
+        values).
+    fits : iterable of (gamma, delta) or DataFrame, optional
+    observed_from : date-like, optional
+        Exits are used from this date on (the left truncation of the fit).
+    min_periods : int, default :data:`SBG_MIN_EXIT_PERIODS`
+
+    Returns
+    -------
+    (bool, str)
+        Eligible or not, and the reason as a clause that completes "because ..." (the
+        number of consecutive periods with exits when eligible).
+    """
+    if getattr(source, "is_snapshot", False):
+        return False, ("the data are one snapshot: exits are recorded for its last month only, "
+                       "so each acquisition cohort is seen once and the number still a customer "
+                       "period by period, which the sBG is fitted to, is not observed")
+    run = _exit_run(source, observed_from)
+    unit = "calendar months" if hasattr(source, "customers") else "periods of a cohort"
+    if run < min_periods:
+        return False, (f"exits are observed in only {run} consecutive {unit}; the sBG needs at "
+                       f"least {min_periods} to tell the mix of churn probabilities from their mean")
+    if fits is not None:
+        pairs = (fits[["gamma", "delta"]].to_numpy(dtype=float) if isinstance(fits, pd.DataFrame)
+                 else np.asarray(list(fits), dtype=float).reshape(-1, 2))
+        pairs = pairs[np.isfinite(pairs).all(axis=1)]
+        if not len(pairs):
+            return False, "the sBG fit failed"
+        total = pairs.sum(axis=1)
+        if (total > GEOMETRIC_LIMIT).all():
+            return False, (f"every fit runs to the geometric limit (gamma + delta of "
+                           f"{total.min():,.0f} or more): the data show no heterogeneity across "
+                           "customers, so the sBG reduces to one constant churn rate")
+    return True, f"exits are observed in {run} consecutive {unit}"

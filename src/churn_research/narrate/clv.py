@@ -9,12 +9,12 @@ import pandas as pd
 
 from churn_research.clv.analysis import (
     TOP_SHARE,
-    AtRiskValue,
     BtydValidation,
     BtydValue,
     ChurnCostResult,
     ContractualValue,
     DerlResult,
+    MoneyAtRisk,
     top_share,
 )
 from churn_research.narrate import definitions
@@ -69,21 +69,30 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             f"{money(get(figures, best), cur)} of discounted profit over "
             f"{text(get(figures, 'scenario_years'))} years.",
             "Retention scenarios"))
-    at_risk = get(figures, "at_risk.value")
-    if at_risk is not None:
-        keys.append(Finding(
-            f"{count(get(figures, 'at_risk.customers'))} customers with an at-risk tier or a warning "
-            f"signal hold {money(at_risk, cur)} of future profit "
-            f"({pct(get(figures, 'at_risk.share_of_equity'))} of the customer equity); only the part "
-            "belonging to those who would actually leave is at stake.",
-            "The value of customers at risk"))
+    loss = get(figures, "money_at_risk.expected_loss")
+    if loss is not None:
+        months = int(get(figures, "money_at_risk.horizon_months", 12))
+        line = (f"If nothing changes, about {money(loss, cur)} of future profit (95% CI "
+                f"{money(get(figures, 'money_at_risk.ci_low'), cur)}–"
+                f"{money(get(figures, 'money_at_risk.ci_high'), cur)}) is expected to be lost to "
+                f"churn within {months} months (P(churn) × value over the "
+                f"{count(get(figures, 'money_at_risk.customers'))} active customers)")
+        flagged = get(figures, "money_at_risk.flagged_expected_loss")
+        if flagged is not None:
+            line += (f"; the {count(get(figures, 'money_at_risk.flagged_customers'))} customers "
+                     f"flagged at risk hold {money(flagged, cur)} of it ({pct(flagged / loss if loss else None)})")
+        line += (". Indicative: these data are one snapshot." if context.get("snapshot") else ".")
+        keys.append(Finding(line, "The value of customers at risk"))
     if get(figures, "holdout.relative_error") is not None:
         err = get(figures, "holdout.relative_error")
         keys.append(Finding(
             f"The BG/NBD model {'under' if err < 0 else 'over'}-forecasts the holdout purchases by "
             f"{pct(abs(err))} (correlation {get(figures, 'holdout.correlation'):.2f} across "
             "customers): read its values as approximate.", "Non-contractual purchasing"))
-    if get(figures, "derl.") is None and not any(k.startswith("derl.") for k in figures):
+    if get(figures, "sbg_not_available"):
+        unavailable.append(not_available("DERL under the shifted-beta-geometric model",
+                                         str(get(figures, "sbg_not_available"))))
+    elif get(figures, "clv_new_customer.mean") is None:
         unavailable.append("Not available for this dataset: survival-based value and DERL, because "
                            "the data are not contractual with a revenue per period.")
     checked = ("the published CDNOW estimates (Fader, Hardie & Lee 2005)"
@@ -162,6 +171,8 @@ def customer_equity(result: ContractualValue | BtydValue) -> str:
 
 def derl_flat(result: DerlResult) -> str:
     """Segments where the sBG finds no heterogeneity ("" when there are none)."""
+    if not result.available:
+        return ""
     flat = result.flat_segments
     if not flat:
         return ""
@@ -182,6 +193,8 @@ def derl(result: DerlResult | None, *, data=None) -> str:
         return not_available("DERL", "it is a contractual (renewal) measure and these data "
                              + ("are non-contractual" if kind == "non-contractual"
                                 else "have no revenue column"))
+    if not result.available:
+        return not_available("DERL under the shifted-beta-geometric (sBG) model", result.reason)
     renewals = result.renewals
     first, last = renewals[0], renewals[-1]
     seg0 = result.sbg_table.columns[0]
@@ -294,17 +307,51 @@ def scenarios(table: pd.DataFrame, *, annual_churn: float, years: int, discount_
             f"({top['extra_revenue']:,.0f} of revenue, discounted at {discount_rate:.0%}).")
 
 
-def at_risk(result: AtRiskValue | None, *, design: str | None = None) -> str:
-    """The value of the flagged customers (or why there are no flags)."""
+def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None) -> str:
+    """The value expected to be lost within the horizon, with its interval, the flagged
+    customers' share of it (or why there are no flags) and the snapshot caveat."""
     if result is None:
-        why = ("the at-risk flags need activity history (transactions before the snapshot) and "
-               "these data are a single snapshot" if design != "prospective" else
-               "no per-customer value could be computed for these data")
-        return not_available("the value of the customers at risk", why)
-    r = result.risk
-    return (f"{r['customers']:,} customers are flagged at risk; they hold **{r['total']:,.0f}** of "
-            f"future profit ({r['share_of_total']:.0%} of the customer equity, mean {r['mean']:,.0f} "
-            "each) — the most a retention programme aimed at them could save.")
+        return not_available("the value at risk", "no per-customer value could be computed for "
+                             "these data")
+    h = result.horizon_months
+    lo, hi = result.ci
+    p = f"{result.mean_p_churn:.0%} on average"
+    how = (f"the retention curve given their tenure t, 1 − S(t + {h})/S(t) ({p}), times their "
+           "residual lifetime value: the whole future profit a leaver takes with them, not one "
+           "year of revenue as in the cost of churn"
+           if result.model == "retention curve" else
+           f"the BG/NBD probability that a customer still active drops out within {h} months "
+           f"({p}), times their BG/NBD × Gamma-Gamma value, which already weighs them by their "
+           "probability of being active")
+    out = (f"If nothing changes, about **{result.expected_loss:,.0f}** of future profit is expected "
+           f"to be lost to churn within the next {h} months (95% CI {lo:,.0f}–{hi:,.0f}: the "
+           f"model's uncertainty, from {len(result.replicates)} refits on resampled customers). "
+           f"It sums, over the {len(result.per_customer):,} active customers (worth "
+           f"{result.base_value:,.0f} in all), each one's probability of leaving within {h} "
+           f"months times their value: {how}. This is the value at stake if nothing changes, not "
+           "what a retention programme could save: a programme saves only the part belonging to "
+           "the customers it actually keeps. ")
+    if result.has_flags:
+        flagged = result.flagged_expected_loss
+        flo, fhi = result.flagged_ci
+        n = int(result.per_customer["flagged"].fillna(False).sum())
+        share = flagged / result.expected_loss if result.expected_loss else 0.0
+        out += (f"The {n:,} customers flagged at risk hold **{flagged:,.0f}** (95% CI "
+                f"{flo:,.0f}–{fhi:,.0f}) of the {result.expected_loss:,.0f} expected to be lost "
+                f"({share:.0%}).")
+        if result.model == "retention curve":
+            out += (" The curve's probability depends only on segment and tenure, not on the "
+                    "warning signals: this share reflects the flagged customers' value and "
+                    "tenure, not their signals.")
+    else:
+        why = ("the flags need activity history (transactions before the snapshot) and these data "
+               "are a single snapshot" if design != "prospective" else
+               "no early-warning flags could be computed for these data")
+        out += f"Which of these customers the early-warning rules flag is not available: {why}."
+    if result.snapshot:
+        out += (" These data are one snapshot: the retention curve is a descriptive reading of it, "
+                "not a forecast tested on later exits, so the figure is indicative.")
+    return out
 
 
 def key_figures_note(flat: Mapping[str, Any], output_json: str) -> str:

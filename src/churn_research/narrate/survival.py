@@ -95,7 +95,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                             f"{concordance:.2f} (0.5 = chance"
                             + ("; barely better than chance)." if concordance < 0.6 else ")."),
                             "Which drivers move the hazard"))
-    if not any(k.startswith("sbg.") for k in figures):
+    if get(figures, "sbg_not_available"):
+        unavailable.append(not_available("the cohort projection with the sBG model",
+                                         str(get(figures, "sbg_not_available"))))
+    elif not any(k.startswith("sbg.") for k in figures):
         unavailable.append("Not available for this dataset: the cohort projection with the sBG "
                            "model, because the data do not follow acquisition cohorts period by period.")
     truth = get(figures, "cox_truth_covered")
@@ -356,10 +359,8 @@ def acquired_text(change: ChangeAnalysis, *, unit: str = "months") -> str:
 
 def cohort_table_text(cohorts: CohortAnalysis, *, unit: str = "months") -> str:
     """What the cohort table shows, or why there is none."""
-    if cohorts.skipped == "snapshot":
-        return not_available("the cohort retention projection",
-                             "the data are one snapshot, so each acquisition cohort is seen only once and the "
-                             "number alive per period is not observed")
+    if cohorts.skipped == "not eligible":
+        return not_available("the cohort retention projection", cohorts.reason)
     if cohorts.skipped:
         return not_available("the cohort retention projection",
                              "cohort analysis is switched off for this dataset (`cohort_analysis: false`)")

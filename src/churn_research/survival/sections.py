@@ -15,6 +15,7 @@ import pandas as pd
 
 from churn_research.durations import TIME_UNITS, durations
 from churn_research.model import ChurnData
+from churn_research.models.shifted_beta_geo import sbg_eligibility
 from churn_research.survival.change import acquired_before_after, change_episodes, fit_change_cox
 from churn_research.survival.cohorts import (
     cohort_table,
@@ -283,11 +284,14 @@ def change_in_holdout(cohorts: Sequence[str], *, change_date, calibration_period
 class CohortAnalysis:
     """sBG fits per acquisition cohort and a hold-out check (see :func:`cohort_analysis`).
 
-    ``skipped`` says why there is no cohort table ("snapshot" or "switched off"); ``chosen`` is
-    empty when no cohort is observed long enough for a hold-out check.
+    ``skipped`` says why there is no cohort projection ("not eligible": the sBG cannot be fitted
+    to these data by :func:`churn_research.models.shifted_beta_geo.sbg_eligibility`, whose
+    reason is ``reason``; or "switched off"); ``chosen`` is empty when no cohort is observed
+    long enough for a hold-out check.
     """
 
     skipped: str | None = None
+    reason: str | None = None
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     freq: str = "Q"
     period: float = 1.0
@@ -306,6 +310,8 @@ class CohortAnalysis:
 
     def key_figures(self) -> dict:
         out = {}
+        if self.skipped == "not eligible":
+            out["sbg_not_available"] = self.reason
         if self.sbg_table is not None:
             out["sbg"] = {c: {"gamma": g, "delta": d, "gamma_se": gs, "delta_se": ds} for c, g, d, gs, ds
                           in self.sbg_table[["cohort", "gamma", "delta", "gamma_se", "delta_se"]].to_numpy()}
@@ -319,16 +325,32 @@ def cohort_analysis(df: pd.DataFrame, *, data: ChurnData, enabled: bool = True, 
                     period: float = 1.0, min_periods: int = 6, calibration_periods: int = 12,
                     n_cohorts: int = 4, km=None, unit: str = "months") -> CohortAnalysis:
     """Cohort table, sBG per cohort, and the ``n_cohorts`` largest refitted on their first
-    ``calibration_periods`` periods and projected over the rest (against ``km``)."""
+    ``calibration_periods`` periods and projected over the rest (against ``km``).
+
+    Skipped ("not eligible", with the reason) when
+    :func:`~churn_research.models.shifted_beta_geo.sbg_eligibility` says the sBG cannot be
+    fitted to these data: before fitting (a snapshot, too few consecutive months with exits)
+    or after (every cohort's fit at the geometric limit); the clv stage applies the same rule
+    before its DERL."""
     out = CohortAnalysis(freq=freq, period=period, min_periods=min_periods,
                          calibration_periods=calibration_periods)
-    if data.is_snapshot or not enabled:
-        out.skipped = "snapshot" if data.is_snapshot else "switched off"
+    eligible, out.reason = sbg_eligibility(data)
+    if not eligible:
+        out.skipped = "not eligible"
+        return out
+    if not enabled:
+        out.skipped = "switched off"
         return out
     out.table = cohort_table(df, cohort_freq=freq, period=period)
     if not len(out.table):
         return out
-    out.sbg_table = sbg_summary(fit_sbg_cohorts(out.table, min_periods=min_periods))
+    sbg_table = sbg_summary(fit_sbg_cohorts(out.table, min_periods=min_periods))
+    if len(sbg_table):
+        eligible, reason = sbg_eligibility(data, fits=sbg_table)
+        if not eligible:
+            out.skipped, out.reason = "not eligible", reason
+            return out
+    out.sbg_table = sbg_table
     out.chosen = holdout_cohorts(out.table, calibration_periods=calibration_periods, n=n_cohorts,
                                  margin=out.margin)
     if out.chosen:
