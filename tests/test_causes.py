@@ -261,8 +261,10 @@ def test_snapshot_model_on_telco_warns_about_collinearity(telco):
     e = model.effects_.set_index("term")
     assert e.loc["contract[Two year]", "ci_high"] < e.loc["contract[One year]", "ci_low"] < 1
     text = " ".join(model.warnings_)
-    assert "tech_support[No internet service]" in text  # aliased with internet_service[No]
-    assert "VIF" in text and "total_charges_per_1000" in text
+    # the warnings name terms in words, as the driver table does
+    assert "tech support = No internet service" in text  # aliased with internet_service[No]
+    assert "VIF" in text and "total charges (per 1000)" in text
+    assert "_" not in text and "[" not in text
     assert "tech_support[No internet service]" not in e.index
 
 
@@ -445,8 +447,14 @@ def test_findings_state_the_simultaneous_reason_interval_and_the_one_line_skips(
             "reason_shift.largest_rise.ci_high": 0.132, "dose_complaints.0": 0.02}
     found = narrate.build("20_causes", figs, dataset="synthetic", context={})
     assert found.headline == ("The most common exit reason is price, given by 25.3% (95% CI "
-                              "23.3–27.5%, simultaneous across the 7 reasons) of the churners "
-                              "who stated one.")
+                              "23.3–27.5%, simultaneous across the 7 reasons) of churners.")
+    # the shares count churners without a recorded reason: the headline says how many
+    some = narrate.build("20_causes", {**figs, "reasons.n_no_reason": 1234}, dataset="x",
+                         context={})
+    assert some.headline.endswith("reasons) of churners (1,234 with no reason recorded).")
+    every = narrate.build("20_causes", {**figs, "reasons.n_no_reason": 0}, dataset="x",
+                          context={})
+    assert every.headline.endswith("reasons) of churners (every churner gave one).")
     assert any("competitor rose most, by +8.9 percentage points (simultaneous 95% CI +4.7 to "
                "+13.2)" in f.text for f in found.key_findings)
     assert not found.unavailable
@@ -472,3 +480,41 @@ def test_skipped_sections_read_as_one_line(telco):
     untestable = claims.assign(supported=None)
     assert say.claims_table(untestable) is None and say.claims(untestable) == ""
     assert say.claims_heading(untestable).count("Not available") == 1
+
+
+# ------------------------------------------------------------------------------------------
+# names in words: integer thresholds, log2 amounts, terms in warnings
+# ------------------------------------------------------------------------------------------
+def test_profile_bounds_read_integer_counts_as_whole_values_and_log2_as_the_amount():
+    from churn_research.causes.profiles import _bounds_text
+    inf = np.inf
+    # a count split at 0.5, 1.5, 2.5 (the tree's midpoints) reads in whole purchases
+    assert _bounds_text("n", -inf, 0.5, "integer", (0, 32)) == "n = 0"
+    assert _bounds_text("n", 0.5, 1.5, "integer", (0, 32)) == "n = 1"
+    assert _bounds_text("n", 0.5, 3.5, "integer", (0, 32)) == "1 ≤ n ≤ 3"
+    assert _bounds_text("n", 2.5, inf, "integer", (0, 32)) == "n ≥ 3"
+    assert _bounds_text("q", -inf, 1.5, "integer", (1, 49)) == "q = 1"   # smallest value is 1
+    assert _bounds_text("t", -inf, 15.5, "integer", (0, 72)) == "t ≤ 15"
+    # log2(1 + amount) split at 5.5 is the amount split at 2**5.5 - 1 = 44.25
+    assert _bounds_text("first_amount_log2", -inf, 5.5, "log2", None) == "first_amount ≤ 44.3"
+    assert _bounds_text("first_amount_log2", 4.0, inf, "log2", None) == "first_amount > 15"
+    assert _bounds_text("x", 0.25, 1.75, "numeric", None) == "0.25 < x ≤ 1.75"
+
+
+def test_labels_give_words_for_drivers_terms_and_rules():
+    from churn_research.causes.labels import driver_label, rule_label, term_label
+    assert term_label("contract[Two year]") == "contract = Two year"
+    assert term_label("monthly_charges_per_10") == "monthly charges (per 10)"
+    assert term_label("first_amount_log2") == "first purchase amount (per doubling of the amount)"
+    assert driver_label("purchases_first_90d") == "repeat purchases in the first 90 days"
+    assert rule_label("purchases_first_90d = 0 & 1 ≤ first_quantity ≤ 2 & contract ≠ Two year"
+                      ) == ("repeat purchases in the first 90 days = 0 & 1 ≤ first purchase "
+                            "quantity ≤ 2 & contract ≠ Two year")
+
+
+def test_log2_driver_levels_read_as_amounts():
+    from churn_research.causes.rates import _binned
+    amount = pd.Series([0.0, 3, 7, 15, 31, 63, 127, 255], name="first_amount_log2")
+    levels, ordered = _binned(np.log2(1 + amount).rename("first_amount_log2"), 2)
+    # quartile-free check: two groups split at the median log2 value (4.5 -> 2**4.5 - 1 = 21.6)
+    assert ordered and list(levels.cat.categories) == ["0–22", "22–255"]

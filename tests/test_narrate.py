@@ -77,8 +77,8 @@ def test_causes_names_association_and_skips_collinear_or_null_terms():
             "driver_model.region[east].ci_high": 1.2, "driver_model.region[east].p_value": 1e-50,
             "reasons.top1": "price", "reasons.top1_share": 0.2532}
     found = narrate.build("20_causes", figs, dataset="synthetic", context={})
-    assert found.headline == ("The most common exit reason is price, given by 25.3% of the "
-                              "churners who stated one.")
+    assert found.headline == ("The most common exit reason is price, given by 25.3% of "
+                              "churners.")
     text = found.key_findings[0].text
     assert "a complaint in the last 90 days, hazard ratio 2.34 (95% CI 2.14–2.55)" in text
     assert "not proof of cause" in text

@@ -30,7 +30,13 @@ def test_not_available_is_one_line():
 
 def test_reasons_sentence_and_the_missing_case():
     text = say.reasons(_pareto(), dataset="synthetic")
-    assert "**price** (50% of churners, 95% CI 45%–55%)" in text
+    assert ("**price**, given by 50.0% of churners (95% CI 45.0–55.0%, simultaneous across the "
+            "4 reasons)") in text
+    # churners without a recorded reason count in the shares: the sentence says how many
+    unknown = _pareto().assign(reason=["price", "service_quality", "unknown", "other"])
+    assert "50.0% of churners (15 with no reason recorded) (95% CI" in say.reasons(
+        unknown, dataset="x")
+    assert causes.no_reason_count(unknown) == 15 and causes.no_reason_count(_pareto()) == 0
     # 50% + 30% = 80% is not below 0.8, so the top 2 reasons cover 80%
     assert causes.reasons_covering(_pareto()) == 2
     assert "the top 2 reasons cover 80% of all exits" in text

@@ -134,10 +134,53 @@ def test_tier_check_sentence_only_when_at_risk_is_not_the_riskiest():
 
 
 def test_tier_rules_table_shows_the_thresholds_in_force():
-    t = S.tier_rules_table({"new_days": 90, "high_value_min_m": 4})
-    assert "parameters" not in t
-    assert t.set_index("tier").loc["new", "thresholds"] == "new_days=90"
-    assert t.set_index("tier").loc["high value", "thresholds"] == "high_value_min_m=4"
+    t = S.tier_rules_table({"new_days": 90, "high_value_min_m": 4}).set_index("tier")
+    # the rule in words with the values in force; the parameter names in their own column
+    assert t.loc["new", "rule"] == "a customer for less than 90 days"
+    assert t.loc["new", "parameters"] == "new_days = 90"
+    assert t.loc["high value", "rule"].startswith("M score at least 4 ")
+    assert t.loc["high value", "parameters"] == "high_value_min_m = 4"
+    # unset thresholds read their defaults
+    assert "no purchase for 60 days" in t.loc["at risk", "rule"]
+    assert "at_risk_activity_ratio = 0.5" in t.loc["at risk", "parameters"]
+    assert t.loc["regular", "parameters"] == ""
+    assert not t["rule"].str.contains(r"[{}]|_").any()
+
+
+def test_signal_definitions_in_words_with_the_parameters_beside():
+    d = S.signal_definitions({"complaint_min": 2, "frequency_trend": -0.25},
+                             {"complaint_days": 30}).set_index("signal")
+    assert d.loc["recent_complaint", "definition"] == (
+        "at least 2 complaint(s) (tickets of kind 'complaint') in the last 30 days")
+    assert d.loc["recent_complaint", "parameters"] == "complaint_min = 2, complaint_days = 30"
+    assert "fall by at least 25% of their average month" in d.loc["falling_frequency",
+                                                                    "definition"]
+    assert not d["definition"].str.contains(r"[{}]|_").any()
+
+
+def test_methods_text_branches_on_the_design():
+    prospective = say.methods_text("prospective")
+    snapshot = say.methods_text("cross-sectional")
+    assert "as known at a cutoff date" in prospective and "no cutoff" not in prospective
+    assert "one snapshot, so there is no cutoff" in snapshot
+    assert "truncated" not in snapshot and "*has* churned" in snapshot
+
+
+def test_model_table_reads_aucs_with_intervals_and_models_in_words():
+    summ = pd.DataFrame({
+        "cv_auc": [0.7321, 0.5771], "ci_low": [0.6942, 0.5401], "ci_high": [0.7688, 0.6139],
+        "auc_gain": [0.1551, 0.0], "gain_ci_low": [0.1062, 0.0], "gain_ci_high": [0.2041, 0.0],
+        "ece": [0.0221, 0.0153], "max_calibration_gap": [0.1021, 0.037],
+        "brier": [0.0721, 0.0733], "top_decile_capture": [0.212, 0.167],
+        "top_decile_lift": [2.112, 1.664]}, index=pd.Index(["logistic", "baseline"], name="model"))
+    t = say.model_table(SimpleNamespace(summary_=summ)).data
+    assert list(t["model"]) == ["logistic regression", "naive baseline"]
+    assert t.loc[0, "cross-validated AUC (95% CI)"] == "0.73 (0.69–0.77)"
+    assert t.loc[0, "AUC gain over baseline (95% CI)"] == "+0.16 (+0.11 to +0.20)"
+    assert t.loc[1, "AUC gain over baseline (95% CI)"] == "–"
+    assert t.loc[0, "calibration error (points)"] == "2.2"
+    assert t.loc[0, "lift of riskiest 10%"] == "2.11×"
+    assert not any("_" in str(c) for c in t.columns)
 
 
 # Clusters
@@ -173,9 +216,11 @@ def test_cluster_profiles_text():
 # ---------------------------------------------------------------------------------------------
 def test_model_text_gain_clear_or_not_and_sample():
     text = say.model_text(_model(), n_customers=200)
-    assert "Best model: **gradient boosting**, cross-validated AUC **0.810** (95% t-interval over " \
-           "5 folds 0.780–0.840) against 0.620 for the naive baseline (tenure_days only)" in text
-    assert "gains **+0.190** AUC over the baseline (95% CI +0.020 to +0.250; the gain is clear)" \
+    # AUCs to 2 decimals, as in the Findings box; the baseline feature in words
+    assert "Best model: **gradient boosting**, cross-validated AUC **0.81** (95% t-interval over " \
+           "5 folds 0.78–0.84) against 0.62 for the naive baseline (tenure (days) only; " \
+           "parameter `baseline_feature`)" in text
+    assert "gains **+0.19** AUC over the baseline (95% CI +0.02 to +0.25; the gain is clear)" \
         in text
     assert "Inputs: 3 numeric and 1 categorical features." in text and "sample" not in text
     unclear = say.model_text(_model(gain_ci_low=-0.01, n_fit=100), n_customers=200)
@@ -188,11 +233,11 @@ def test_calibration_and_gains_text():
     cal["gap"] = cal["observed"] - cal["predicted"]
     text = say.calibration_text(_model(), cal)
     assert text.startswith("Calibration of the gradient boosting model: expected calibration "
-                           "error **0.021**")
-    assert "largest decile gap 0.082." in text and "30% against 22% observed" in text
+                           "error **2.1 percentage points**")
+    assert "largest decile gap 8.2 points." in text and "30% against 22% observed" in text
     gains = pd.DataFrame({"cum_capture": [0.35, 0.5, 0.62]})
     assert say.gains_text(_model(), gains) == (
-        "Contacting the riskiest 10% of customers reaches **35%** of the churners (lift 3.5x); "
+        "Contacting the riskiest 10% of customers reaches **35%** of the churners (lift 3.5×); "
         "the riskiest 30% reach 62%.")
 
 

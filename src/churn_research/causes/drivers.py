@@ -32,6 +32,7 @@ from churn_research.causes.frame import (
     person_period,
     resolve_design,
 )
+from churn_research.causes.labels import driver_label, term_label
 from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import compare_with_truth as shared_compare
@@ -93,7 +94,8 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
             rare = counts.index[counts < min_level_count]
             if len(rare):
                 lv = lv.where(~lv.isin(rare), "other")
-                notes.append(f"{d}: level(s) {', '.join(map(str, rare))} have fewer than "
+                notes.append(f"{driver_label(d)}: level(s) {', '.join(map(str, rare))} have "
+                             "fewer than "
                              f"{min_level_count} rows and were merged into 'other'.")
             ref = _pick_reference(lv.rename(d), None if reference.get(d) is None
                                   else str(reference.get(d)))
@@ -267,7 +269,7 @@ class DriverModel:
         missing = [d for d in drivers if d not in frame]
         if missing:
             self.warnings_.append(
-                f"driver(s) {', '.join(missing)} are not available in the "
+                f"driver(s) {', '.join(map(driver_label, missing))} are not available in the "
                 f"{self.design_} data and were left out.")
         drivers = [d for d in drivers if d in frame]
         if self.design_ == "person-period" and "tenure_months" in drivers:
@@ -276,7 +278,8 @@ class DriverModel:
                                   "control), not a driver.")
         constant = [d for d in drivers if frame[d].nunique(dropna=True) < 2]
         if constant:
-            self.warnings_.append(f"driver(s) {', '.join(constant)} take a single value and "
+            self.warnings_.append(f"driver(s) {', '.join(map(driver_label, constant))} take a "
+                                  "single value and "
                                   "were left out.")
             drivers = [d for d in drivers if d not in constant]
         if not drivers:
@@ -288,7 +291,8 @@ class DriverModel:
             counts = frame.loc[na, [d for d in drivers if d not in MISSING_AS_LEVEL]].isna().sum()
             self.warnings_.append(
                 f"{int(na.sum())} row(s) with missing values were dropped ("
-                + ", ".join(f"{k}: {v}" for k, v in counts[counts > 0].items()) + ").")
+                + ", ".join(f"{driver_label(k)}: {v:,}" for k, v in counts[counts > 0].items())
+                + ").")
             frame = frame.loc[~na]
         scales = dict(DEFAULT_SCALES, **(self.scales or {}))
         duration = self.duration if self.design_ == "person-period" else None
@@ -301,8 +305,9 @@ class DriverModel:
             aliased = _aliased(x)
         if aliased:
             self.warnings_.append(
-                f"term(s) {', '.join(aliased)} are exact linear combinations of other terms "
-                "(e.g. 'No internet service' levels duplicate internet_service) and were dropped.")
+                f"term(s) {', '.join(map(term_label, aliased))} are exact linear combinations of "
+                "other terms (e.g. a 'No internet service' level repeats internet service = No) "
+                "and were dropped.")
             x = x.drop(columns=aliased)
             terms = [t for t in terms if t.term not in aliased]
         with threadpool_limits(1, user_api="blas"):
@@ -311,7 +316,7 @@ class DriverModel:
         if len(high):
             self.warnings_.append(
                 f"collinear drivers (VIF > {self.vif_threshold:g}): "
-                + ", ".join(f"{r.term} ({r.vif:.1f})" for r in high.itertuples())
+                + ", ".join(f"{term_label(r.term)} ({r.vif:.1f})" for r in high.itertuples())
                 + "; their separate effects are poorly determined — interpret them together or "
                   "drop one.")
         y = frame[outcome].to_numpy(dtype=float)
@@ -352,7 +357,8 @@ class DriverModel:
                 "p_value": res.pvalues[names].to_numpy(float)})
         if (~np.isfinite(out["ci_high"]) | (out["se"] > 10)).any():
             bad = out.loc[~np.isfinite(out["ci_high"]) | (out["se"] > 10), "term"].tolist()
-            self.warnings_.append(f"term(s) {', '.join(bad)} have huge standard errors "
+            self.warnings_.append(f"term(s) {', '.join(map(term_label, bad))} have huge "
+                                  "standard errors "
                                   "(separation: a level with (almost) no churn or only churn); "
                                   "merge levels or drop the driver.")
         out.attrs["ratio_name"] = self.ratio_name

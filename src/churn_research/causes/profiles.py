@@ -4,6 +4,7 @@ churn rate and lift over the base rate (:func:`churn_profiles`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
+from churn_research.causes.labels import LOG2_SUFFIX
 from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
@@ -69,7 +71,12 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
             meta[d] = ("indicator", d, None)
         elif _is_numeric(s):
             parts.append(s.astype(float).rename(d))
-            meta[d] = ("numeric", d, None)
+            if d.endswith(LOG2_SUFFIX):
+                meta[d] = ("log2", d, None)
+            elif bool(np.all(np.mod(s, 1) == 0)):
+                meta[d] = ("integer", d, (int(s.min()), int(s.max())))
+            else:
+                meta[d] = ("numeric", d, None)
         else:
             dummies = pd.get_dummies(s.astype(str), dtype=float)
             levels[d] = list(dummies.columns)
@@ -119,6 +126,7 @@ def _rule_text(conds: list[tuple[str, bool, float]], meta: Mapping[str, tuple],
     equal: dict[str, str] = {}
     not_equal: dict[str, list[str]] = {}
     bounds: dict[str, list[float]] = {}
+    kinds: dict[str, tuple] = {}
     flags: dict[str, bool] = {}
     order: list[str] = []
     for feat, right, thr in conds:
@@ -133,6 +141,7 @@ def _rule_text(conds: list[tuple[str, bool, float]], meta: Mapping[str, tuple],
         elif kind == "indicator":
             flags[driver] = right
         else:
+            kinds[driver] = (kind, level)
             lo, hi = bounds.get(driver, [-np.inf, np.inf])
             bounds[driver] = [max(lo, thr), hi] if right else [lo, min(hi, thr)]
     parts = []
@@ -149,11 +158,28 @@ def _rule_text(conds: list[tuple[str, bool, float]], meta: Mapping[str, tuple],
         elif d in flags:
             parts.append(f"{d} = {'yes' if flags[d] else 'no'}")
         else:
-            lo, hi = bounds[d]
-            if np.isinf(lo):
-                parts.append(f"{d} ≤ {_fmt_num(hi)}")
-            elif np.isinf(hi):
-                parts.append(f"{d} > {_fmt_num(lo)}")
-            else:
-                parts.append(f"{_fmt_num(lo)} < {d} ≤ {_fmt_num(hi)}")
+            parts.append(_bounds_text(d, *bounds[d], *kinds[d]))
     return " & ".join(parts)
+
+
+def _bounds_text(d: str, lo: float, hi: float, kind: str, span) -> str:
+    """``lo < d ≤ hi`` as a reader wants it: an integer driver in whole values (``d = 0``,
+    ``d ≥ 3``, ``1 ≤ d ≤ 2``: the tree splits counts at 0.5, 1.5, ...), a log2(1 + x) driver
+    as x itself (``first_amount ≤ 44``: the same customers, as log2 is monotone)."""
+    if kind == "integer":
+        vmin, vmax = span
+        a = vmin if np.isinf(lo) else max(vmin, math.floor(lo) + 1)
+        b = vmax if np.isinf(hi) else min(vmax, math.floor(hi))
+        if a == b:
+            return f"{d} = {a}"
+        if a <= vmin:
+            return f"{d} ≤ {b}"
+        return f"{d} ≥ {a}" if b >= vmax else f"{a} ≤ {d} ≤ {b}"
+    if kind == "log2":
+        d = d.removesuffix(LOG2_SUFFIX)
+        lo, hi = (v if np.isinf(v) else 2.0 ** v - 1 for v in (lo, hi))
+    if np.isinf(lo):
+        return f"{d} ≤ {_fmt_num(hi)}"
+    if np.isinf(hi):
+        return f"{d} > {_fmt_num(lo)}"
+    return f"{_fmt_num(lo)} < {d} ≤ {_fmt_num(hi)}"

@@ -18,6 +18,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, person_period
+from churn_research.causes.labels import LOG2_SUFFIX
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import cochran_armitage, poisson_rate_ci, wilson_ci
 
@@ -38,8 +39,13 @@ def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not _is_indicator(s)
 
 
+def _money_range(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.1f}".removesuffix(".0")
+
+
 def _binned(s: pd.Series, bins) -> tuple[pd.Series, bool]:
-    """Levels for a driver: categorical as is, numeric binned (quantiles or given edges)."""
+    """Levels for a driver: categorical as is, numeric binned (quantiles or given edges); a
+    log2(1 + x) driver (name ending ``_log2``) labelled by the range of x itself."""
     if _is_indicator(s):
         return s.astype(float).map({1.0: "yes", 0.0: "no"}), True
     if _is_numeric(s):
@@ -54,6 +60,9 @@ def _binned(s: pd.Series, bins) -> tuple[pd.Series, bool]:
         first = cut.cat.categories[0].left if len(cut.cat.categories) else 0
 
         def label(iv) -> str:
+            if str(s.name).endswith(LOG2_SUFFIX):  # log2(1 + x): the range of x itself
+                lo = max(iv.left, s.min())
+                return f"{_money_range(2 ** lo - 1)}–{_money_range(2 ** iv.right - 1)}"
             if integer:
                 lo = int(math.floor(iv.left)) + (0 if iv.left == first and iv.left == s.min()
                                                  else 1)

@@ -52,6 +52,11 @@ def exit_reasons(data: ChurnData) -> pd.DataFrame | None:
     return reason_pareto(data) if has_reasons(data) else None
 
 
+def no_reason_count(pareto: pd.DataFrame) -> int:
+    """How many churners of the Pareto have no recorded reason (counted as ``"unknown"``)."""
+    return int(pareto.loc[pareto["reason"] == "unknown", "count"].sum())
+
+
 def reasons_covering(pareto: pd.DataFrame, share: float = REASON_COVER) -> int:
     """How many of the most frequent reasons it takes to cover ``share`` of the exits."""
     return min(int((pareto["cumulative_share"] < share).sum()) + 1, len(pareto))
@@ -168,7 +173,8 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
         figures["reasons"] = {"available": True, "top": pareto.head(5)[["reason", "count", "share"]],
                               "top1": top["reason"], "top1_share": top["share"],
                               "top1_ci_low": top["ci_low"], "top1_ci_high": top["ci_high"],
-                              "n_reasons": len(pareto), "n_churners": int(pareto["count"].sum())}
+                              "n_reasons": len(pareto), "n_churners": int(pareto["count"].sum()),
+                              "n_no_reason": no_reason_count(pareto)}
     if shift is not None:
         up = largest_rise(shift)
         figures["reason_shift"] = {**shift.key_figures(), "n_reasons": len(shift.table),

@@ -24,16 +24,25 @@ from churn_research.causes import (
     collinear_terms,
     largest_rise,
     moved_reasons,
+    no_reason_count,
     rank_disagreements,
     reasons_covering,
     significant_drivers,
     strongest_effects,
+)
+from churn_research.causes.labels import (
+    LOG2_SUFFIX,
+    TERM_NAMES,
+    driver_label,
+    rule_label,
+    term_label,
 )
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.model import ChurnData, sample_note
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
     MISSING,
+    count,
     get,
     is_missing,
     not_available,
@@ -46,30 +55,11 @@ from churn_research.narrate.format import (
 _TERM = re.compile(r"^driver_model\.(?P<term>.+)\.ratio$")
 
 
-#: How known driver names read in a sentence.
-DRIVER_NAMES = {
-    "complaint_90d": "a complaint in the last 90 days",
-    "last_csat_per_point": "satisfaction (per CSAT point)",
-    "log_tenure": "tenure (log)",
-    "price_rise": "a price rise",
-    "change": "the business change",
-    "purchases_first_90d": "purchases in the first 90 days (per purchase)",
-    "first_amount_log2": "first purchase amount (per doubling)",
-    "first_quantity": "first purchase quantity (per item)",
-}
+#: How known model terms read in a sentence (the one list: :mod:`churn_research.causes.labels`).
+DRIVER_NAMES = TERM_NAMES
 
-
-def _label(term: str) -> str:
-    """``contract[annual]`` -> ``contract = annual``; ``age_per_10y`` -> ``age (per 10y)``."""
-    if term in DRIVER_NAMES:
-        return DRIVER_NAMES[term]
-    m = re.match(r"^(?P<var>[^\[]+)\[(?P<level>.+)\]$", term)
-    if m:
-        return f"{m['var'].replace('_', ' ')} = {m['level']}"
-    m = re.match(r"^(?P<var>.+)_per_(?P<unit>.+)$", term)
-    if m:
-        return f"{m['var'].replace('_', ' ')} (per {m['unit'].replace('_', ' ')})"
-    return term.replace("_", " ")
+#: ``contract[annual]`` -> ``contract = annual``; ``age_per_10y`` -> ``age (per 10y)``.
+_label = term_label
 
 
 def _strongest(figures) -> tuple[str, float, float, float, float] | None:
@@ -110,8 +100,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         share = get(figures, "reasons.top1_share")
         low, high = get(figures, "reasons.top1_ci_low"), get(figures, "reasons.top1_ci_high")
         k = get(figures, "reasons.n_reasons")
-        headline = (f"The most common exit reason is {str(top).replace('_', ' ')}, given by "
-                    f"{pct(share)}{_simultaneous(low, high, k)} of the churners who stated one.")
+        # the shares count every churner, those without a recorded reason as "unknown"
+        n_none = get(figures, "reasons.n_no_reason")
+        whom = "of churners" + (_no_reason(n_none) if n_none else
+                                " (every churner gave one)" if n_none == 0 else "")
+        headline = (f"The most common exit reason is {_reason(top)}, given by "
+                    f"{pct(share)}{_simultaneous(low, high, k)} {whom}.")
         if driver_text:
             keys.append(Finding(driver_text, "The driver model"))
     else:
@@ -134,7 +128,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     rule, lift = get(figures, "profiles.top_rule"), get(figures, "profiles.top_lift")
     if rule is not None and lift is not None and lift > 1.2:
         keys.append(Finding(
-            f"Highest-churn profile: {str(rule).replace('_', ' ')} — {lift:.1f} times the base churn rate, covering "
+            f"Highest-churn profile: {_rule(rule)} — {lift:.1f} times the base churn rate, covering "
             f"{pct(get(figures, 'profiles.top_support'))} of customers.", "Which customer profiles"))
     claims = [c for c in (get(figures, "claims") or []) if c.get("supported") is not None]
     if claims:
@@ -177,6 +171,15 @@ def _words(name: str) -> str:
     return str(name).replace("_", " ")
 
 
+def _reason(name: str) -> str:
+    """An exit reason in words (churners without a recorded reason count as ``unknown``)."""
+    return NO_REASON if str(name) == "unknown" else _words(name)
+
+
+#: How the churners without a recorded reason read.
+NO_REASON = "no reason recorded"
+
+
 def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, outcome: str,
               drivers: list[str]) -> str:
     """What the stage works on: the data, the design, the drivers and any model sample."""
@@ -189,7 +192,7 @@ def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, 
     return (f"**Data:** `{dataset}`, {len(data.customers):,} customers, {churned:,} churned "
             f"by {data.observation_end:%Y-%m-%d} ({data.kind}).  \n"
             f"**Design:** {design_text}.  \n"
-            f"**Drivers:** {', '.join(_label(d) for d in drivers)}.  \n"
+            f"**Drivers:** {', '.join(driver_label(d) for d in drivers)}.  \n"
             + sample_note(sample, "The complaint and satisfaction curves, the driver models and "
                                   "the tests of claims"))
 
@@ -203,6 +206,11 @@ def _simultaneous(low, high, k) -> str:
             + (f", simultaneous across the {k} reasons)" if k else ")"))
 
 
+def _no_reason(n) -> str:
+    """`` (312 with no reason recorded)`` when some churners have none; else empty."""
+    return f" ({count(n)} with no reason recorded)" if n else ""
+
+
 def _p(p) -> str:
     """A p-value as a table cell: ``< 0.001`` or ``0.012``."""
     return MISSING if is_missing(p) else pvalue(p).removeprefix("p = ").replace("p < ", "< ")
@@ -210,7 +218,7 @@ def _p(p) -> str:
 
 def _rule(rule: str) -> str:
     """A profile rule with words for its column names."""
-    return str(rule).replace("_", " ")
+    return rule_label(rule)
 
 
 def pareto_title(pareto: pd.DataFrame) -> str:
@@ -237,8 +245,9 @@ def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
     top = pareto.iloc[0]
     n = reasons_covering(pareto)
     k = len(pareto)
-    return (f"The most frequent exit reason is **{_words(top['reason'])}**, given by "
-            f"{pct(top['share'])} of churners{_simultaneous(top['ci_low'], top['ci_high'], k)}; "
+    return (f"The most frequent exit reason is **{_reason(top['reason'])}**, given by "
+            f"{pct(top['share'])} of churners{_no_reason(no_reason_count(pareto))}"
+            f"{_simultaneous(top['ci_low'], top['ci_high'], k)}; "
             f"the top {n} reasons cover {pct(pareto['cumulative_share'].iloc[n - 1])} of all "
             f"exits. The intervals are simultaneous 95% intervals across the {k} reasons "
             "(Goodman's multinomial intervals): all of them hold together with 95% confidence.")
@@ -246,7 +255,7 @@ def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
 
 def reasons_table(pareto: pd.DataFrame) -> Styler:
     """The Pareto table as displayed: count, share and its simultaneous interval."""
-    t = pareto.assign(reason=pareto["reason"].map(_words))[
+    t = pareto.assign(reason=pareto["reason"].map(_reason))[
         ["reason", "count", "share", "ci_low", "ci_high", "cumulative_share"]]
     t = t.rename(columns={"count": "churners", "ci_low": "simultaneous 95% CI low",
                           "ci_high": "simultaneous 95% CI high",
@@ -269,7 +278,7 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
     tops = by_segment[by_segment["rank"] == 1]
     return (f"Each row shows how the churners of one {_words(segment)} split across the reasons. "
             f"Top reason by {_words(segment)}: "
-            + "; ".join(f"{r[segment]}: {_words(r['reason'])} ({pct(r['share'], 0)})"
+            + "; ".join(f"{r[segment]}: {_reason(r['reason'])} ({pct(r['share'], 0)})"
                         for _, r in tops.iterrows()) + ".")
 
 
@@ -301,13 +310,13 @@ def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
     k = len(shift.table)
     verdict = "changed" if shift.p_value < ALPHA else "did not change significantly"
     moved_text = (f" Reasons whose share moved (Holm-adjusted p < {ALPHA:g} over {k} reasons): "
-                  + ", ".join(_words(r) for r in moved) + "." if moved else
+                  + ", ".join(_reason(r) for r in moved) + "." if moved else
                   f" No single reason's share moved significantly after Holm's adjustment for "
                   f"{k} reasons.")
     return (f"The reason mix **{verdict}** after {shift.change_date:%Y-%m-%d} "
             f"(chi-square = {shift.chi2:.1f}, {shift.dof} df, {pvalue(shift.p_value)}, "
             f"Cramér's V = {shift.cramers_v:.2f}; {shift.n_before:,} churners before, "
-            f"{shift.n_after:,} after). The largest rise: **{_words(up['reason'])}**, from "
+            f"{shift.n_after:,} after). The largest rise: **{_reason(up['reason'])}**, from "
             f"{pct(up['share_before'])} to {pct(up['share_after'])} of exits "
             f"({100 * up['diff']:+.1f} percentage points, simultaneous 95% CI "
             f"{100 * up['ci_low']:+.1f} to {100 * up['ci_high']:+.1f})." + moved_text
@@ -318,7 +327,7 @@ def reason_shift_table(shift: ReasonShift) -> Styler:
     """The reason shift table as displayed (shares in %, the change in percentage points)."""
     t = shift.table
     out = pd.DataFrame({
-        "reason": t["reason"].map(_words),
+        "reason": t["reason"].map(_reason),
         "churners before": t["count_before"], "churners after": t["count_after"],
         "share before": t["share_before"], "share after": t["share_after"],
         "change (points)": 100 * t["diff"],
@@ -335,7 +344,7 @@ def reason_shift_table(shift: ReasonShift) -> Styler:
 # -- driver-by-driver tests ------------------------------------------------------------------
 def driver_tests_table(tests: pd.DataFrame) -> Styler:
     """The driver-by-driver tests, raw and Holm-adjusted p-values side by side."""
-    t = tests.assign(driver=tests["driver"].map(_words))
+    t = tests.assign(driver=tests["driver"].map(driver_label))
     t = t[["driver", "levels", "chi2", "dof", "p_value", "p_holm", "trend_p_value", "highest",
            "lowest", "max_ratio"]].rename(columns={
                "chi2": "chi-square", "dof": "df", "p_value": "p", "p_holm": "p (Holm)",
@@ -355,7 +364,7 @@ def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> s
             "table shows the Holm-adjusted p beside the raw one).")
     if len(strong):
         text += " The widest gap: " + "; ".join(
-            f"**{_words(r.driver)}** ({r.highest} churns {r.max_ratio:.1f}× as often as "
+            f"**{driver_label(r.driver)}** ({r.highest} churns {r.max_ratio:.1f}× as often as "
             f"{r.lowest})" for r in strong.head(TOP_DRIVERS).itertuples()) + "."
     return text
 
@@ -416,7 +425,11 @@ def driver_model(model: DriverModel) -> str:
             + "; ".join(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
                         for r in sig.head(TOP_TERMS).itertuples()) + ". "
             + ("**Warnings:** " + " ".join(model.warnings_) if model.warnings_ else
-               f"No collinearity warnings (every VIF ≤ {model.vif_threshold:g})."))
+               f"No collinearity warnings (every VIF ≤ {model.vif_threshold:g}).")
+            + "".join(f" The {driver_label(t)} enters the model as log₂(1 + amount), so its "
+                      f"{model.ratio_name} compares customers whose {driver_label(t)} differs by "
+                      "a factor of two (e.g. 20 against 40), whatever the level."
+                      for t in model.effects_["term"] if str(t).endswith(LOG2_SUFFIX)))
 
 
 def truth_table(cmp: pd.DataFrame) -> Styler:
@@ -473,7 +486,7 @@ def importance_table(comparison: pd.DataFrame) -> Styler:
             "importance_std": "its SD", "importance_rank": "permutation rank",
             "rank_gap": "rank gap"}
     t = comparison[list(cols)].rename(columns=cols)
-    t["driver"] = t["driver"].map(_words)
+    t["driver"] = t["driver"].map(driver_label)
     fmt = {"GLM Wald chi-square": "{:.1f}", "GLM p": _p, "GLM rank": "{:.0f}",
            "permutation importance (AUC drop)": "{:.4f}", "its SD": "{:.4f}",
            "permutation rank": "{:.0f}", "rank gap": "{:+.0f}"}
@@ -485,7 +498,7 @@ def importance(comparison: pd.DataFrame) -> str:
     disagree = rank_disagreements(comparison)
     return (f"Rank correlation between the two rankings: **{comparison.attrs['spearman']:.2f}** "
             f"(held-out AUC of the boosting model {comparison.attrs['test_score']:.3f}). "
-            + (f"They disagree most on {', '.join(_words(d) for d in disagree)} — typically "
+            + (f"They disagree most on {', '.join(driver_label(d) for d in disagree)} — typically "
                "drivers collinear with others (the GLM splits shared effects) or with non-linear "
                "effects the GLM does not model." if disagree else
                f"No driver moves by {RANK_GAP} or more places between the rankings."))

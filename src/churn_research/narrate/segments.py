@@ -15,7 +15,7 @@ from pandas.io.formats.style import Styler
 
 from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, not_available, pct, text
+from churn_research.narrate.format import MISSING, count, get, money, not_available, pct, text
 from churn_research.narrate.tables import readable
 from churn_research.segments.report import (
     CALIBRATION_TOLERANCE,
@@ -96,8 +96,63 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 
 # Section sentences (markdown), from the stage's result objects
 # ---------------------------------------------------------------------------------------------
+#: How the risk models read.
+MODEL_NAMES = {"logistic": "logistic regression", "gradient_boosting": "gradient boosting",
+               "baseline": "naive baseline"}
+
+
 def _model_name(name: str) -> str:
-    return name.replace("_", " ")
+    return MODEL_NAMES.get(str(name), str(name).replace("_", " "))
+
+
+def _feature(name) -> str:
+    """A feature or column name in words (``tenure_days`` -> ``tenure (days)``)."""
+    return COLUMN_WORDS.get(str(name), _words(name))
+
+
+def methods_text(design: str) -> str:
+    """The method of the stage, for a prospective design (features at a cutoff, churn in the
+    horizon after it) or a snapshot (one date, the dataset's own churn flag)."""
+    models = ("Logistic regression and gradient boosting are compared with stratified 5-fold "
+              "cross-validation against a naive one-feature rule; the AUC interval is a "
+              "t-interval over the fold AUCs. ")
+    rules = ("Rules and thresholds are parameters (shown with each table) and documented in "
+             "`churn_research.segments`.")
+    if design == "prospective":
+        return ("**Methods.** Every feature is computed from the data *as known at a cutoff "
+                "date*: the data is truncated first (rows after the cutoff dropped, later "
+                "cancellations masked), so nothing from the future can leak into a feature; a "
+                "unit test perturbs every post-cutoff row and checks that the features do not "
+                "move. The label is *churned within the horizon after the cutoff*, among "
+                "customers active at the cutoff. " + models + "The watchlist scores today's "
+                "customers with the best model and ranks them by risk × trailing 12-month "
+                "revenue. " + rules)
+    return ("**Methods.** The data are one snapshot, so there is no cutoff and no later period: "
+            "the features are the customers' attributes on the snapshot date (tenure, charges, "
+            "contract, services) and the label is the dataset's own churn flag. Where the "
+            "sections below speak of \"the cutoff\", read the snapshot date. " + models
+            + "The model therefore describes who *has* churned, not who *will*. The watchlist "
+            "ranks current customers by their out-of-fold score × 12 months' charges. " + rules)
+
+
+def model_table(model) -> Styler:
+    """The risk models side by side: AUC with its interval (2 decimals), the gain over the
+    baseline with its interval, calibration (in percentage points), Brier score and the top
+    decile; models in words."""
+    rows = []
+    for name, r in model.summary_.iterrows():
+        gain = (MISSING if name == "baseline" else
+                f"{r['auc_gain']:+.2f} ({r['gain_ci_low']:+.2f} to {r['gain_ci_high']:+.2f})")
+        rows.append({
+            "model": _model_name(name),
+            "cross-validated AUC (95% CI)": f"{r['cv_auc']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})",
+            "AUC gain over baseline (95% CI)": gain,
+            "calibration error (points)": f"{100 * r['ece']:.1f}",
+            "largest decile gap (points)": f"{100 * r['max_calibration_gap']:.1f}",
+            "Brier score": f"{r['brier']:.3f}",
+            "churners in riskiest 10%": pct(r["top_decile_capture"]),
+            "lift of riskiest 10%": f"{r['top_decile_lift']:.2f}×"})
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def score_label(column: str) -> str:
@@ -190,7 +245,8 @@ def clusters_text(clusters, *, n_customers: int) -> str:
     clustered.
     """
     sil = cluster_silhouette(clusters)
-    out = (f"Chosen: **k = {clusters.k_}** on {', '.join(clusters.columns_)}. Mean silhouette "
+    out = (f"Chosen: **k = {clusters.k_}** on {', '.join(map(_feature, clusters.columns_))}. "
+           "Mean silhouette "
            f"{sil:.2f}: " + {
                "clear": "clearly separated groups.",
                "moderate": "moderately separated groups.",
@@ -223,11 +279,12 @@ def model_text(model, *, n_customers: int) -> str:
     best = model.summary_.loc[model.best_name_]
     base = model.summary_.loc["baseline"]
     out = (f"Best model: **{_model_name(model.best_name_)}**, cross-validated AUC "
-           f"**{best['cv_auc']:.3f}** (95% t-interval over {model.n_splits} folds "
-           f"{best['ci_low']:.3f}–{best['ci_high']:.3f}) against {base['cv_auc']:.3f} for the "
-           f"naive baseline ({model.baseline_feature} only) and 0.5 for random ranking. Paired "
-           f"over the same folds, it gains **{best['auc_gain']:+.3f}** AUC over the baseline "
-           f"(95% CI {best['gain_ci_low']:+.3f} to {best['gain_ci_high']:+.3f}"
+           f"**{best['cv_auc']:.2f}** (95% t-interval over {model.n_splits} folds "
+           f"{best['ci_low']:.2f}–{best['ci_high']:.2f}) against {base['cv_auc']:.2f} for the "
+           f"naive baseline ({_feature(model.baseline_feature)} only; parameter "
+           "`baseline_feature`) and 0.50 for random ranking. Paired "
+           f"over the same folds, it gains **{best['auc_gain']:+.2f}** AUC over the baseline "
+           f"(95% CI {best['gain_ci_low']:+.2f} to {best['gain_ci_high']:+.2f}"
            + ("; the gain is clear" if best["gain_ci_low"] > 0 else
               "; the interval includes zero, so this sample cannot show a clear gain")
            + f"). Inputs: {len(model.numeric_)} numeric and {len(model.categorical_)} categorical "
@@ -244,16 +301,17 @@ def calibration_text(model, cal: pd.DataFrame) -> str:
     """Calibration error of the best model and how its probabilities can be read."""
     best = model.summary_.loc[model.best_name_]
     return (f"Calibration of the {_model_name(model.best_name_)} model: expected calibration "
-            f"error **{best['ece']:.3f}** (customer-weighted mean gap between predicted and "
-            f"observed churn over risk deciles), largest decile gap "
-            f"{best['max_calibration_gap']:.3f}. " + calibration_sentence(cal, ece=best["ece"]))
+            f"error **{100 * best['ece']:.1f} percentage points** (customer-weighted mean gap "
+            f"between predicted and observed churn over risk deciles), largest decile gap "
+            f"{100 * best['max_calibration_gap']:.1f} points. "
+            + calibration_sentence(cal, ece=best["ece"]))
 
 
 def gains_text(model, gains: pd.DataFrame) -> str:
     """Share of churners reached by contacting the riskiest 10% and 30% (:meth:`gains`)."""
     best = model.summary_.loc[model.best_name_]
     return (f"Contacting the riskiest 10% of customers reaches **{best['top_decile_capture']:.0%}**"
-            f" of the churners (lift {best['top_decile_lift']:.1f}x); the riskiest 30% reach "
+            f" of the churners (lift {best['top_decile_lift']:.1f}×); the riskiest 30% reach "
             f"{gains.loc[2, 'cum_capture']:.0%}.")
 
 
@@ -279,7 +337,7 @@ def signals_text(check: SignalCheck) -> str:
     v, weak = check.validated, check.weak()
     return (f"The strongest single signal is **{_words(top)}**: customers with it churned at "
             f"{v.loc[top, 'churn_rate_fired']:.1%} vs {v.loc[top, 'churn_rate_not_fired']:.1%} "
-            f"for comparable customers without it (x{v.loc[top, 'lift']:.1f}); it fired for "
+            f"for comparable customers without it (×{v.loc[top, 'lift']:.1f}); it fired for "
             f"{v.loc[top, 'share_fired']:.1%} of the customers it could fire for. "
             + (f"Weak signals here (lift below {WEAK_SIGNAL_LIFT}): "
                f"{', '.join(map(_words, weak))}. "
@@ -396,6 +454,9 @@ COLUMN_WORDS = {
     "expected_loss": "expected loss (risk × value)", "high_value": "high value",
     "n_signals": "signals fired", "dominant_signal": "dominant signal",
     "likely_reason": "likely reason", "tenure_days": "tenure (days)",
+    "freq_trend": "purchase trend", "complaints_365": "complaints (last 365 days)",
+    "csat_mean": "mean CSAT", "activity_ratio": "recent activity ratio",
+    "customer_id": "customer id",
 }
 #: Columns shown as percentages.
 _PERCENT = {"share", "churn_rate", "churn_ci_low", "churn_ci_high", "revenue_share", "value_share",
@@ -427,6 +488,8 @@ def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None
             out[c] = out[c].map(lambda v: pct(v))
         elif c in _MONEY and pd.api.types.is_numeric_dtype(out[c]):
             out[c] = out[c].map(lambda v: money(v))
+    if "customer_id" in out:  # an identifier, not a number: no thousands separator
+        out["customer_id"] = out["customer_id"].astype(str)
     for c in ("dominant_signal", "signal", "signals"):
         if c in out and out[c].dtype == object:
             out[c] = out[c].map(lambda v: _words(v) if isinstance(v, str) and v else "–")

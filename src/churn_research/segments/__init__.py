@@ -40,6 +40,7 @@ from churn_research.segments.report import (
     rfm_codes,
     rfm_overview,
     risk_consistent,
+    signal_definitions,
     tier_rules_table,
 )
 from churn_research.segments.risk import (
@@ -140,5 +141,6 @@ __all__ = [
     "rfm_codes",
     "rfm_overview",
     "risk_consistent",
+    "signal_definitions",
     "tier_rules_table",
 ]

@@ -191,7 +191,7 @@ class CustomerClusters:
         for _cl, row in self.centers_.iterrows():
             top_cols = row.abs().sort_values(ascending=False).index[:top]
             desc.append(", ".join(
-                f"{'high' if row[c] > 0 else 'low'} {_LABELS.get(c, c)} ({row[c]:+.1f} sd)"
+                f"{'high' if row[c] > 0 else 'low'} {_LABELS.get(c, str(c).replace('_', ' '))} ({row[c]:+.1f} sd)"
                 for c in top_cols))
         out["distinguishing"] = desc
         out.index.name = "cluster"

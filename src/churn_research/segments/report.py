@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from churn_research.segments.rules import SIGNALS, TIER_RULES
+from churn_research.segments.rules import (
+    DEFAULT_SIGNAL_THRESHOLDS,
+    DEFAULT_TIER_RULES,
+    DEFAULT_WINDOWS,
+    SIGNALS,
+    TIER_RULES,
+    fill_rule,
+    parameter_values,
+)
 from churn_research.segments.signals import (
     available_signals,
     early_warning_signals,
@@ -59,10 +67,23 @@ def grid_rows(features: pd.DataFrame) -> str:
 
 
 def tier_rules_table(tier_rules: dict) -> pd.DataFrame:
-    """:data:`TIER_RULES` with the thresholds in force (``name=value``) instead of their names."""
-    return TIER_RULES.assign(
-        thresholds=[", ".join(f"{k}={tier_rules[k]}" for k in tier_rules if k in p)
-                    for p in TIER_RULES["parameters"]]).drop(columns="parameters")
+    """:data:`TIER_RULES` in words with the thresholds in force, and the parameters that set
+    them (``new_days = 180``) in a column of their own."""
+    values = {**DEFAULT_TIER_RULES, **tier_rules}
+    return pd.DataFrame({
+        "tier": TIER_RULES["tier"],
+        "rule": [fill_rule(r, values) for r in TIER_RULES["rule"]],
+        "parameters": [parameter_values(p, values) for p in TIER_RULES["parameters"]]})
+
+
+def signal_definitions(thresholds: dict | None = None, windows: dict | None = None) -> pd.DataFrame:
+    """:data:`SIGNALS` in words with the thresholds and windows in force, and the parameters
+    that set them (``complaint_days = 90``) in a column of their own."""
+    values = {**DEFAULT_SIGNAL_THRESHOLDS, **DEFAULT_WINDOWS, **(thresholds or {}),
+              **(windows or {})}
+    return SIGNALS.assign(
+        definition=[fill_rule(d, values) for d in SIGNALS["definition"]],
+        parameters=[parameter_values(p, values) for p in SIGNALS["parameters"]])
 
 
 # Clusters
@@ -128,10 +149,13 @@ class SignalCheck:
         return [] if v.empty else list(v.index[v["lift"] < WEAK_SIGNAL_LIFT])
 
 
-def check_signals(features: pd.DataFrame, churned: pd.Series, **thresholds) -> SignalCheck:
-    """Compute the signals at the cutoff for the labelled customers and validate them."""
+def check_signals(features: pd.DataFrame, churned: pd.Series, *, windows: dict | None = None,
+                  **thresholds) -> SignalCheck:
+    """Compute the signals at the cutoff for the labelled customers and validate them
+    (``windows``: the feature windows, for the definitions in words)."""
     available = available_signals(features)
-    definitions = SIGNALS.assign(available=[available[s] for s in SIGNALS["signal"]])
+    definitions = signal_definitions(thresholds, windows).assign(
+        available=[available[s] for s in SIGNALS["signal"]])
     validation = None
     if any(available.values()):
         labelled = features.loc[churned.index]

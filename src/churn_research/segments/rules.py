@@ -49,42 +49,69 @@ DEFAULT_SIGNAL_THRESHOLDS = {
 #: Tiers from most to least valuable (report order).
 TIER_ORDER = ["high value", "loyal", "regular", "new", "at risk", "lost"]
 
-#: The value-tier rules, applied in this order (first match wins).
+#: The value-tier rules, applied in this order (first match wins). ``rule`` is in words with the
+#: thresholds as ``{parameter}`` placeholders (filled by :func:`fill_rule`); ``parameters``
+#: names the parameters (keys of ``tier_rules``) a researcher sets.
 TIER_RULES = pd.DataFrame([
-    ("lost", "no longer a customer at the cutoff: ended on or before it (contractual) or no "
-             "purchase for inactivity_days (non-contractual; the data's churn rule)",
+    ("lost", "no longer a customer at the cutoff: ended on or before it (contractual data) or "
+             "no purchase within the data's inactivity window (purchase logs: the churn rule)",
      "inactivity_days (of the data)"),
-    ("new", "tenure below new_days", "new_days"),
-    ("at risk", "still a customer, not new, and either no purchase for at_risk_recency_days "
-                "although F or M score >= at_risk_min_fm (a good customer going quiet), or "
-                "recent purchase rate <= at_risk_activity_ratio x own baseline",
+    ("new", "a customer for less than {new_days} days", "new_days"),
+    ("at risk", "still a customer and not new, and either no purchase for {at_risk_recency_days} "
+                "days although the F or M score is at least {at_risk_min_fm} (a good customer "
+                "going quiet), or a recent purchase rate at most {at_risk_activity_ratio} × the "
+                "customer's own earlier rate (which needs at least {at_risk_min_baseline_tx} "
+                "earlier purchases)",
      "at_risk_recency_days, at_risk_min_fm, at_risk_activity_ratio, at_risk_min_baseline_tx"),
-    ("high value", "M score >= high_value_min_m (top quintile of trailing-window spend)",
-     "high_value_min_m"),
-    ("loyal", "F score >= loyal_min_f and tenure >= loyal_min_tenure_days",
-     "loyal_min_f, loyal_min_tenure_days"),
+    ("high value", "M score at least {high_value_min_m} (5 = the top fifth by spend in the "
+                   "trailing window)", "high_value_min_m"),
+    ("loyal", "F score at least {loyal_min_f} and a customer for at least "
+              "{loyal_min_tenure_days} days", "loyal_min_f, loyal_min_tenure_days"),
     ("regular", "everyone else", ""),
 ], columns=["tier", "rule", "parameters"])
 
-#: The early-warning signals (all computed from data dated on or before the scoring date).
+#: The early-warning signals (all computed from data dated on or before the scoring date);
+#: ``definition`` in words with ``{parameter}`` placeholders for the thresholds
+#: (``signal_thresholds``) and windows (``windows``).
 SIGNALS = pd.DataFrame([
     ("recent_complaint", "tickets",
-     "at least complaint_min complaints (tickets of kind 'complaint') in the last complaint_days",
+     "at least {complaint_min} complaint(s) (tickets of kind 'complaint') in the last "
+     "{complaint_days} days",
      "complaint_min, complaint_days"),
     ("low_satisfaction", "surveys",
-     "latest survey answer within survey_days has CSAT <= low_csat or NPS <= low_nps",
+     "the latest survey answer of the last {survey_days} days has CSAT at most {low_csat} "
+     "(of 5) or NPS at most {low_nps} (of 10)",
      "low_csat, low_nps, survey_days"),
     ("activity_drop", "transactions",
-     "purchase rate in the last recent_days <= activity_drop_ratio x the customer's own rate in "
-     "the baseline_days before that (baseline >= min_baseline_tx purchases)",
+     "purchase rate in the last {recent_days} days at most {activity_drop_ratio} × the "
+     "customer's own rate in the {baseline_days} days before (which needs at least "
+     "{min_baseline_tx} purchases)",
      "activity_drop_ratio, min_baseline_tx, recent_days, baseline_days"),
     ("falling_frequency", "transactions",
-     "least-squares slope of monthly (30-day) purchase counts over the last trend_months, "
-     "relative to their mean, <= frequency_trend per month (default -0.25: falling by a quarter "
-     "of the average month every month) (>= min_trend_tx purchases, tenure "
-     "covering the whole window)",
+     "monthly (30-day) purchase counts over the last {trend_months} months fall by at least "
+     "{frequency_drop} of their average month every month (least-squares slope; needs at least "
+     "{min_trend_tx} purchases and a tenure covering the whole window)",
      "frequency_trend, min_trend_tx, trend_months"),
 ], columns=["signal", "needs", "definition", "parameters"])
+
+
+def fill_rule(template: str, values: dict) -> str:
+    """A rule of :data:`TIER_RULES` or :data:`SIGNALS` with its thresholds filled in
+    (``frequency_drop`` is ``-frequency_trend`` as a percentage)."""
+    values = dict(values)
+    if "frequency_trend" in values:
+        values["frequency_drop"] = f"{-100 * float(values['frequency_trend']):g}%"
+    return template.format_map({k: (f"{v:g}" if isinstance(v, float) else v)
+                                for k, v in values.items()})
+
+
+def parameter_values(names: str, values: dict) -> str:
+    """``"new_days"`` -> ``"new_days = 180"`` (the parameters of one rule with their values)."""
+    out = []
+    for name in (n.strip() for n in names.split(",") if n.strip()):
+        out.append(f"{name} = {values[name]}" if name in values else name)
+    return ", ".join(out)
+
 
 #: Priority of signals when several fire: the first one is the "dominant" signal.
 SIGNAL_PRIORITY = list(SIGNALS["signal"])
