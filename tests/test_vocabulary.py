@@ -303,3 +303,22 @@ def test_parquet_and_utf8_bom_csv(tmp_path, english):
     b = load(_write_mapping(d, mapping))
     pd.testing.assert_frame_equal(a.customers, b.customers)
     assert int(a.customers["price_rise"].sum()) == int(english["customers"]["price_rise"].sum())
+
+
+def test_mapping_date_format_per_table_and_column(tmp_path, valid_tables):
+    c = valid_tables["customers"].drop(columns=["name", "email"])
+    c["start_date"] = ["03/04/2023", "05/06/2023", "07/08/2023", "09/10/2023"]
+    c["end_date"] = ["04.11.2023", "", "", ""]
+    c.to_csv(tmp_path / "c.csv", index=False)
+    mapping = {"tables": {"customers": {
+        "file": "c.csv", "date_format": {"start_date": "MM/DD/YYYY", "end_date": "%d.%m.%Y"}}}}
+    data = load(_write_mapping(tmp_path, mapping))
+    assert data.customers["start_date"].tolist()[:2] == [pd.Timestamp("2023-03-04"),
+                                                         pd.Timestamp("2023-05-06")]
+    assert data.customers["end_date"].iloc[0] == pd.Timestamp("2023-11-04")
+    mapping["date_format"] = "YYYY-MM-DD"  # a top-level format the table's own one overrides
+    assert load(_write_mapping(tmp_path, mapping)).customers["start_date"].iloc[0] == pd.Timestamp(
+        "2023-03-04")
+    del mapping["tables"]["customers"]["date_format"]
+    with pytest.raises(ChurnDataError, match="does not follow `date_format: YYYY-MM-DD`"):
+        load(_write_mapping(tmp_path, mapping))
