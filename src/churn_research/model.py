@@ -86,6 +86,19 @@ class ChurnDataError(ValueError):
         super().__init__(" ".join(parts))
 
 
+def offending_rows(df: pd.DataFrame, mask, n: int = 5) -> list[str]:
+    """A few offending rows for a :class:`ChurnDataError`: 'row <n> (customer_id=...)', numbered
+    as lines of a CSV file (after its header), without personal data."""
+    idx = np.flatnonzero(np.asarray(mask))[:n]
+    out = []
+    for i in idx:
+        label = f"row {i + 2}"  # 1-based, after the header line of a CSV
+        if "customer_id" in df.columns:
+            label += f" (customer_id={df['customer_id'].iloc[i]})"
+        out.append(label)
+    return out
+
+
 def require_columns(df: pd.DataFrame, table: str, columns, *, fix: str = MAP_COLUMNS_FIX) -> None:
     """Raise :class:`ChurnDataError` naming the first of ``columns`` missing from ``df``."""
     missing = [c for c in columns if c not in df.columns]

@@ -1,5 +1,10 @@
-"""A user's own files: a directory of CSV/Parquet tables in the data model's column names, or a
-YAML mapping of their files and headers (any encoding, e.g. GB18030 with Chinese headers).
+"""A user's own files: a directory of CSV/Excel/Parquet tables in the data model's column names,
+or a YAML mapping of their files and headers (any encoding, e.g. GB18030 with Chinese headers).
+
+Before validation the coded values are mapped onto the data model's (投诉 -> complaint, 否 ->
+False, 代理商 -> intermediary: :mod:`churn_research.sources.vocabulary`) and dates are parsed in
+any unambiguous form (2023年1月5日, 2023/1/5, 20230105, Excel serials:
+:mod:`churn_research.sources.dates`).
 """
 
 from __future__ import annotations
@@ -18,24 +23,43 @@ from churn_research.model import (
     ChurnDataError,
     infer_end_dates,
 )
+from churn_research.sources.dates import day_month_order, parse_dates
 from churn_research.sources.packaged import sha256
-from churn_research.sources.validate import _coerce, latest_date, validate
+from churn_research.sources.validate import DATE_COLUMNS, _coerce, latest_date, validate
+from churn_research.sources.vocabulary import normalise_values, user_values
+
+#: File types read (``.txt`` is read as CSV).
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
 # ----------------------------------------------------------------------------------------
 # user files
 # ----------------------------------------------------------------------------------------
 def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str = ",",
-                usecols: dict[str, str | None] | None = None) -> pd.DataFrame:
-    """Read one CSV/Parquet/Excel-free table, with a clear error for a wrong encoding."""
-    if path.suffix.lower() == ".parquet":
+                sheet: str | int | None = None) -> pd.DataFrame:
+    """Read one CSV, Excel (.xlsx) or Parquet table, with a clear error for a wrong encoding.
+
+    CSV and Excel values are read as text (the loader parses dates and numbers itself, so both
+    give the same tables); a UTF-8 byte-order mark, as Excel writes it, is skipped.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
         return pd.read_parquet(path)
+    if suffix in EXCEL_SUFFIXES:
+        return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str,
+                             engine="openpyxl")
+    if suffix == ".xls":
+        raise ChurnDataError(f"{path.name} is in the old Excel format (.xls).", table=table,
+                             fix="save it as .xlsx (or CSV) in Excel and point `file:` at that.")
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        encoding = "utf-8-sig"  # the same, but skips the byte-order mark Excel writes
     try:
         return pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=True)
     except UnicodeDecodeError as exc:
         hint = "gb18030" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else "utf-8"
+        shown = "utf-8" if encoding == "utf-8-sig" else encoding
         raise ChurnDataError(
-            f"cannot decode {path.name} as {encoding} (byte {exc.start}: {exc.reason}).",
+            f"cannot decode {path.name} as {shown} (byte {exc.start}: {exc.reason}).",
             table=table,
             fix=f"set `encoding: {hint}` in the mapping file (Chinese CRM exports are usually "
             "GBK/GB18030), or pass encoding=... to load().",
@@ -43,7 +67,7 @@ def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str = "
 
 
 def _find(directory: Path, table: str) -> Path | None:
-    for ext in (".parquet", ".csv", ".txt"):
+    for ext in (".parquet", ".csv", *EXCEL_SUFFIXES, ".txt"):
         p = directory / f"{table}{ext}"
         if p.exists():
             return p
@@ -57,11 +81,14 @@ def _checksums(paths: dict[str, Path]) -> dict[str, str]:
 def load_directory(directory: str | Path, *, observation_end: str | None = None,
                    kind: str = "contractual", inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
                    records_start: str | None = None,
-                   encoding: str = "utf-8", sep: str = ",") -> ChurnData:
-    """Load ``customers`` (required) and optional tables from a directory of CSV/Parquet files.
+                   encoding: str = "utf-8", sep: str = ",", values: dict | None = None,
+                   date_format: str | None = None) -> ChurnData:
+    """Load ``customers`` (required) and optional tables from a directory of CSV, Excel (.xlsx)
+    or Parquet files.
 
     Column names must already be the data model's; use a YAML mapping (:func:`load_mapping`)
-    to rename. For ``kind="non-contractual"`` without end dates they are inferred from
+    to rename. ``values`` (``{"tickets.kind": {"售后": "technical"}}``) and ``date_format``
+    (``"DD/MM/YYYY"``) work as in the mapping file. For ``kind="non-contractual"`` without end dates they are inferred from
     transactions with ``inactivity_days``.
     """
     directory = Path(directory)
@@ -72,8 +99,10 @@ def load_directory(directory: str | Path, *, observation_end: str | None = None,
             fix="add a customers file with customer_id, start_date, end_date columns.")
     tables = {t: _read_table(p, table=t, encoding=encoding, sep=sep) for t, p in paths.items()}
     meta = {"source": str(directory), "licence": "user data", "checksums": _checksums(paths)}
+    formats = {(t, c): date_format for t in tables for c in DATE_COLUMNS[t]} if date_format else {}
     return _assemble(tables, observation_end=observation_end, kind=kind,
-                     inactivity_days=inactivity_days, records_start=records_start, meta=meta)
+                     inactivity_days=inactivity_days, records_start=records_start, meta=meta,
+                     values=user_values(values), date_formats=formats)
 
 
 def load_mapping(path: str | Path, *, observation_end: str | None = None, **overrides: Any) -> ChurnData:
@@ -94,11 +123,21 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
               销户日期: end_date
               流失原因: churn_reason
               姓名: null
-            values:                  # optional recoding of values
+            values:                  # optional recoding of values (adds to the vocabulary)
               churn_reason: {价格: price, 竞争对手: competitor}
           transactions:
-            file: 交易.csv
+            file: 交易.xlsx          # .csv, .xlsx (first sheet, or `sheet:`) or .parquet
             columns: {客户编号: customer_id, 交易日期: date, 金额: amount}
+            date_format: DD/MM/YYYY  # only for dd/mm/yyyy-like dates the data leave ambiguous
+        values:                      # the same recoding, at the top as table.column
+          tickets.kind: {售后: technical}
+
+    Coded values are mapped onto the data model's by the vocabulary
+    (:mod:`churn_research.sources.vocabulary`: 投诉 -> complaint, 是/否 -> True/False, 代理商 ->
+    intermediary, ...), extended by ``values:``; an unknown ticket kind or yes/no value stops
+    loading. Dates are read in any unambiguous form (:mod:`churn_research.sources.dates`);
+    ``date_format:`` (top level, per table, or per column as ``{start_date: DD/MM/YYYY}``)
+    fixes the form.
 
     Unmapped columns are kept under their own names, except personal data (names, phones,
     e-mails, also 姓名/电话/手机/邮箱), which is never written to processed data.
@@ -109,7 +148,7 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
         raise ChurnDataError(f"mapping file {path.name} has no `tables: customers:` entry.",
                              table="customers", fix="see the example in load_mapping's docstring.")
     default_enc = spec.get("encoding", "utf-8")
-    tables, files = {}, {}
+    tables, files, date_formats = {}, {}, {}
     for table, tspec in spec["tables"].items():
         if table not in TABLES:
             raise ChurnDataError(f"unknown table '{table}' in {path.name}.",
@@ -119,7 +158,7 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
             raise ChurnDataError(f"file {file} not found.", table=table,
                                  fix="check `file:` (paths are relative to the mapping file).")
         df = _read_table(file, table=table, encoding=tspec.get("encoding", default_enc),
-                         sep=tspec.get("sep", spec.get("sep", ",")))
+                         sep=tspec.get("sep", spec.get("sep", ",")), sheet=tspec.get("sheet"))
         cols = tspec.get("columns") or {}
         missing = [c for c in cols if c not in df.columns]
         if missing:
@@ -129,10 +168,12 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
                 fix="correct the `columns:` mapping (or the file's encoding).")
         df = df.drop(columns=[c for c, v in cols.items() if v is None])
         df = df.rename(columns={c: v for c, v in cols.items() if v is not None})
-        for col, recode in (tspec.get("values") or {}).items():
-            if col in df:
-                df[col] = df[col].replace(recode)
         tables[table], files[table] = df, file
+        fmt = tspec.get("date_format", spec.get("date_format"))
+        for col in DATE_COLUMNS[table]:
+            chosen = fmt.get(col) if isinstance(fmt, dict) else fmt
+            if chosen:
+                date_formats[(table, col)] = str(chosen)
     meta = {"source": str(path), "licence": spec.get("licence", "user data"),
             "checksums": _checksums(files)}
     kind = overrides.pop("kind", spec.get("kind", "contractual"))
@@ -141,14 +182,38 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
     records_start = overrides.pop("records_start", spec.get("records_start"))
     obs = observation_end or spec.get("observation_end")
     return _assemble(tables, observation_end=obs, kind=kind, inactivity_days=inactivity,
-                     records_start=records_start, meta=meta)
+                     records_start=records_start, meta=meta,
+                     values=user_values(spec.get("values"), spec["tables"]),
+                     date_formats=date_formats)
+
+
+def _parse_dates(tables: dict[str, pd.DataFrame],
+                 date_formats: dict[tuple[str, str], str]) -> dict[str, pd.DataFrame]:
+    """Parse each table's date columns (new frames): with the declared ``date_format``, else in
+    any unambiguous form, a day/month order settled by one column serving the table's others."""
+    out = {}
+    for table, df in tables.items():
+        cols = [c for c in DATE_COLUMNS.get(table, ()) if df is not None and c in df]
+        if not cols:
+            out[table] = df
+            continue
+        df = df.copy(deep=False)
+        orders = {day_month_order(df[c], table=table, column=c)
+                  for c in cols if (table, c) not in date_formats} - {None}
+        order = orders.pop() if len(orders) == 1 else None
+        for c in cols:
+            df[c] = parse_dates(df[c], table=table, column=c, frame=df, order=order,
+                                date_format=date_formats.get((table, c)))
+        out[table] = df
+    return out
 
 
 def _assemble(tables: dict[str, pd.DataFrame], *, observation_end, kind: str,
               inactivity_days: int, meta: dict[str, Any],
-              records_start=None) -> ChurnData:
+              records_start=None, values=None, date_formats=None) -> ChurnData:
     if kind not in KINDS:
         raise ChurnDataError(f"unknown kind {kind!r}.", fix=f"use one of {KINDS}.")
+    tables = _parse_dates(normalise_values(tables, values), date_formats or {})
     customers = tables.get("customers")
     if customers is not None and "end_date" not in customers and kind == "non-contractual":
         customers = customers.assign(end_date=pd.NaT)

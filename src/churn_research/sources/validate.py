@@ -14,7 +14,9 @@ from churn_research.model import (
     TABLES,
     ChurnData,
     ChurnDataError,
+    offending_rows,
 )
+from churn_research.sources.dates import parse_dates
 
 #: Required columns per table (the data model; README, "Your own data").
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -31,19 +33,17 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "surveys": ("date",),
     "events": ("date",),
 }
+#: Numeric columns of the data model (parsed from text; optional ones where present).
+NUMERIC_COLUMNS = ("amount", "csat", "nps", "age", "monthly_revenue", "quantity", "margin",
+                   "resolution_days", "tenure_months", "monthly_charges", "total_charges")
+
+
 # ----------------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------------
 def _ids(df: pd.DataFrame, mask, n: int = 5) -> list:
-    """A few offending rows, shown as 'row <n> (customer_id=...)' without personal data."""
-    idx = np.flatnonzero(np.asarray(mask))[:n]
-    out = []
-    for i in idx:
-        label = f"row {i + 2}"  # 1-based, after the header line of a CSV
-        if "customer_id" in df.columns:
-            label += f" (customer_id={df['customer_id'].iloc[i]})"
-        out.append(label)
-    return out
+    """A few offending rows (see :func:`churn_research.model.offending_rows`)."""
+    return offending_rows(df, mask, n)
 
 
 def _check_columns(data: ChurnData) -> None:
@@ -80,17 +80,8 @@ def _coerce(data: ChurnData) -> ChurnData:
         for col in DATE_COLUMNS[table]:
             if col not in df or pd.api.types.is_datetime64_any_dtype(df[col]):
                 continue
-            raw = df[col]
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-            bad = raw.notna() & raw.astype(str).str.strip().ne("") & parsed.isna()
-            if bad.any():
-                examples = raw[bad].astype(str).unique()[:3].tolist()
-                raise ChurnDataError(
-                    f"cannot parse {int(bad.sum())} date(s), e.g. {examples}.",
-                    table=table, column=col, rows=_ids(df, bad),
-                    fix="use ISO dates (YYYY-MM-DD) or fix the listed rows.")
-            df[col] = parsed
-        for col in ("amount", "csat", "nps", "age", "monthly_revenue", "quantity", "margin"):
+            df[col] = parse_dates(df[col], table=table, column=col, frame=df)
+        for col in NUMERIC_COLUMNS:
             if col in df and not pd.api.types.is_numeric_dtype(df[col]):
                 num = pd.to_numeric(df[col], errors="coerce")
                 bad = df[col].notna() & num.isna()
