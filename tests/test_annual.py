@@ -129,3 +129,20 @@ def test_daily_dates_keep_the_average_month(synthetic_small):
     assert not frame.attrs["calendar_months"]
     span = (frame["exit_date"] - frame["start_date"]).dt.days / (365.25 / 12)
     np.testing.assert_allclose(frame["duration"], span)
+
+
+def test_snapshot_groups_read_their_own_curve():
+    """Two contract types leaving at 1% and 5% a month: read off one curve per type, the annual
+    churn is the active-weighted mean of 1 - 0.99^12 and 1 - 0.95^12."""
+    a, b = _snapshot(8_000, 0.01, seed=2), _snapshot(8_000, 0.05, seed=3)
+    a.customers["contract"], b.customers["contract"] = "two year", "monthly"
+    b.customers["customer_id"] = "B" + b.customers["customer_id"]
+    both = ChurnData(customers=pd.concat([a.customers, b.customers], ignore_index=True),
+                     observation_end=a.observation_end, kind="contractual", snapshot=a.snapshot)
+    n_a = int(a.customers["end_date"].isna().sum())
+    n_b = int(b.customers["end_date"].isna().sum())
+    truth = (n_a * (1 - 0.99 ** 12) + n_b * (1 - 0.95 ** 12)) / (n_a + n_b)
+    result = annual_churn(both, by="contract", n_boot=50)
+    assert result.by == "contract" and result.ci_low < truth < result.ci_high
+    assert "Kaplan–Meier curve of their contract" in definitions.annual_churn(result.flat_figures())
+    assert annual_churn(both, by="no such column", n_boot=5).by is None

@@ -68,6 +68,7 @@ class AnnualChurn:
     lost: int                        # window: of them, those who left within it
     window_rate: float               # window: lost / at_risk before annualising
     active: int                      # customers active at the observation end (the base)
+    by: str | None = None            # survival curve: one curve per group of this column
 
     def key_figures(self) -> dict:
         """Flat figures under ``annual_churn.*`` (dates as ISO strings)."""
@@ -79,7 +80,7 @@ class AnnualChurn:
             "method": self.method, "months": self.months,
             "window_start": day(self.window_start), "window_end": day(self.window_end),
             "at_risk": self.at_risk, "lost": self.lost, "window_rate": self.window_rate,
-            "active": self.active}}
+            "active": self.active, "by": self.by}}
 
     def flat_figures(self) -> dict:
         """:meth:`key_figures` as the runner writes them (``annual_churn.rate`` ...)."""
@@ -152,25 +153,32 @@ def conditional_churn(times: np.ndarray, surv: np.ndarray, tenure: np.ndarray, *
         return np.where(now > 0, 1.0 - later / now, 0.0)
 
 
-def _curve_churn(frame: pd.DataFrame, *, n_boot: int, seed: int) -> tuple[float, float, float]:
+def _curve_churn(frame: pd.DataFrame, *, by: str | None, n_boot: int, seed: int
+                 ) -> tuple[float, float, float]:
     d, e = frame["duration"].to_numpy(float), frame["event"].to_numpy(bool)
     entry = frame["entry"].to_numpy(float) if "entry" in frame else None
+    groups = (np.zeros(len(frame), dtype=int) if by is None
+              else pd.factorize(frame[by].astype(str))[0])
 
     def estimate(rows: np.ndarray) -> float:
-        times, surv = product_limit(d[rows], e[rows], None if entry is None else entry[rows])
-        active = rows[~e[rows]]
-        return float(conditional_churn(times, surv, d[active]).mean()) if len(active) else float("nan")
+        total, active_n = 0.0, 0
+        for g in np.unique(groups[rows]):
+            sub = rows[groups[rows] == g]
+            times, surv = product_limit(d[sub], e[sub], None if entry is None else entry[sub])
+            active = sub[~e[sub]]
+            total += float(conditional_churn(times, surv, d[active]).sum())
+            active_n += len(active)
+        return total / active_n if active_n else float("nan")
 
-    all_rows = np.arange(len(frame))
-    rate = estimate(all_rows)
+    rate = estimate(np.arange(len(frame)))
     rng = np.random.default_rng(seed)
     boots = np.array([estimate(rng.integers(0, len(frame), len(frame))) for _ in range(n_boot)])
     low, high = np.nanpercentile(boots, [2.5, 97.5])
     return rate, float(low), float(high)
 
 
-def annual_churn(data: ChurnData, *, months: int = 12, n_boot: int = N_BOOT,
-                 seed: int = SEED) -> AnnualChurn:
+def annual_churn(data: ChurnData, *, months: int = 12, by: str | None = None,
+                 n_boot: int = N_BOOT, seed: int = SEED) -> AnnualChurn:
     """The dataset's annual churn (see the module docstring for the two methods).
 
     Parameters
@@ -181,6 +189,11 @@ def annual_churn(data: ChurnData, *, months: int = 12, n_boot: int = N_BOOT,
         which exits are visible (shorter windows are annualised; e.g. 9 for CDNOW, whose
         first-quarter cohort has joined by 1997-04-01 and whose last visible lapse is on
         1998-01-01). Ignored for a snapshot.
+    by : str, optional
+        Snapshot only: read each active customer's chance off the curve of their own group
+        (e.g. ``contract``: month-to-month customers churn at every tenure far more than
+        two-year ones, and one curve for all would mix them — the same segments 50_clv values
+        customers by). Ignored when the column is absent.
     n_boot, seed : int
         Bootstrap replicates and seed of the survival-curve interval.
     """
@@ -191,9 +204,10 @@ def annual_churn(data: ChurnData, *, months: int = 12, n_boot: int = N_BOOT,
     active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
     if data.is_snapshot:
         frame = durations(data, unit="months")
-        rate, low, high = _curve_churn(frame, n_boot=n_boot, seed=seed)
+        by = by if by is not None and by in frame.columns else None
+        rate, low, high = _curve_churn(frame, by=by, n_boot=n_boot, seed=seed)
         return AnnualChurn(rate, low, high, "survival curve", 12, None, None, 0, 0, float("nan"),
-                           active)
+                           active, by)
     window_end = obs
     if data.kind == "non-contractual":
         window_end = obs - pd.Timedelta(days=int(data.inactivity_days))

@@ -448,11 +448,11 @@ class ChurnCostResult:
 
 
 def churn_cost_analysis(data, *, months: int, value_col: str | None, margin: float,
-                        acquisition_cost_multiple: float,
-                        retention_cost_months: float) -> ChurnCostResult:
+                        acquisition_cost_multiple: float, retention_cost_months: float,
+                        by: str | None = None) -> ChurnCostResult:
     """:func:`churn_cost_inputs` and :func:`churn_cost`: the dataset's annual churn times the
     revenue per customer, on the customers active now."""
-    inputs = churn_cost_inputs(data, months=months, value_col=value_col or "")
+    inputs = churn_cost_inputs(data, months=months, value_col=value_col or "", by=by)
     revenue = inputs["annual_revenue_per_customer"]
     cost = churn_cost(inputs["active"], inputs["annual"].rate, revenue, margin,
                       acquisition_cost_multiple,

@@ -18,7 +18,8 @@ from churn_research.model import ChurnDataError
 # ========================================================================================
 # the cost of churn and retention scenarios
 # ========================================================================================
-def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_revenue") -> dict:
+def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_revenue",
+                      by: str | None = None) -> dict:
     """The dataset's annual churn and the yearly revenue per customer.
 
     The inputs of :func:`churn_cost` and :func:`retention_scenarios`, measured on the data: the
@@ -36,6 +37,9 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
         Window length of :func:`~churn_research.annual.annual_churn`.
     value_col : str, default "monthly_revenue"
         Revenue per month, used when there are no transactions.
+    by : str, optional
+        Snapshot only: the groups whose curves the annual churn reads (see
+        :func:`~churn_research.annual.annual_churn`).
 
     Returns
     -------
@@ -45,7 +49,7 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
         and ``active`` (the customers still customers at the observation end: the base a
         retention scenario projects).
     """
-    annual = annual_churn(data, months=months)
+    annual = annual_churn(data, months=months, by=by)
     cust = data.customers
     start = pd.to_datetime(cust["start_date"])
     end = pd.to_datetime(cust["end_date"])

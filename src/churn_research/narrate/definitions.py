@@ -48,8 +48,11 @@ def annual_churn_measures(figs: Mapping[str, Any]) -> str:
     :func:`churn_research.annual.annual_churn`) was measured, in one clause."""
     method = get(figs, "annual_churn.method")
     if method == "survival curve":
+        by = get(figs, "annual_churn.by")
         return ("each active customer's chance of leaving within 12 months given their tenure, "
-                "read off the Kaplan–Meier curve (integer months; beyond the longest tenure at the "
+                "read off the Kaplan–Meier curve" + (f" of their {str(by).replace('_', ' ')}"
+                                                     if by else "")
+                + " (integer months; beyond the longest tenure at the "
                 "curve's last-year hazard), averaged over the "
                 f"{count(get(figs, 'annual_churn.active'))} active customers; the data are one "
                 "snapshot, so the figure is indicative")
