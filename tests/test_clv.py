@@ -482,3 +482,21 @@ def test_inferred_churn_window_ends_where_lapses_are_still_visible():
     assert ends.max() <= annual.window_end  # the rule dates no lapse later than that
     assert 0.3 < annual.window_rate < 0.6 and annual.rate > annual.window_rate
     assert annual.method == "window, annualised"
+
+
+def test_money_at_risk_sentence_relates_its_probability_to_the_annual_churn():
+    """Telco: the average 12-month probability of the valuation and the annual churn are the
+    same quantity read off two versions of the curve; the report says so with both numbers."""
+    from churn_research.clv import analysis
+    from churn_research.narrate import clv as nc
+
+    data = load("telco")
+    value = analysis.contractual_value(data, value_col="monthly_charges", segment_by="contract",
+                                       after_event=False, tail="weibull", min_at_risk=30,
+                                       margin=0.3, discount_rate=0.10)
+    risk = analysis.money_at_risk(data, value=value, n_boot=4, random_state=1)
+    cost = churn_cost_analysis(data, months=12, by="contract", value_col="monthly_charges",
+                               margin=0.3, acquisition_cost_multiple=5.0, retention_cost_months=1.0)
+    assert abs(risk.mean_p_churn - cost.annual_churn) < 0.02
+    text = nc.money_at_risk(risk, design="cross-sectional", annual=cost)
+    assert f"({risk.mean_p_churn:.1%} on average; the annual churn, {cost.annual_churn:.1%}, is the same" in text

@@ -307,15 +307,25 @@ def scenarios(table: pd.DataFrame, *, annual_churn: float, years: int, discount_
             f"({top['extra_revenue']:,.0f} of revenue, discounted at {discount_rate:.0%}).")
 
 
-def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None) -> str:
+def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
+                  annual: ChurnCostResult | None = None) -> str:
     """The value expected to be lost within the horizon, with its interval, the flagged
-    customers' share of it (or why there are no flags) and the snapshot caveat."""
+    customers' share of it (or why there are no flags) and the snapshot caveat; with ``annual``
+    (the cost of churn), how the average probability relates to the dataset's annual churn."""
     if result is None:
         return not_available("the value at risk", "no per-customer value could be computed for "
                              "these data")
     h = result.horizon_months
     lo, hi = result.ci
-    p = f"{result.mean_p_churn:.0%} on average"
+    p = f"{result.mean_p_churn:.1%} on average"
+    if (annual is not None and result.model == "retention curve" and h == 12
+            and annual.annual.method == "survival curve"):
+        p += (f"; the annual churn, {annual.annual_churn:.1%}, is the same average read off the "
+              "Kaplan–Meier curves alone, without the parametric tail this valuation splices on "
+              "where few customers remain")
+    elif annual is not None and h == 12:
+        p += (f"; the annual churn, {annual.annual_churn:.1%}, is the share of the base that "
+              "actually left in the last observed year")
     how = (f"the retention curve given their tenure t, 1 − S(t + {h})/S(t) ({p}), times their "
            "residual lifetime value: the whole future profit a leaver takes with them, not one "
            "year of revenue as in the cost of churn"
