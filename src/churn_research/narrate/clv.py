@@ -79,8 +79,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                 f"{count(get(figures, 'money_at_risk.customers'))} active customers)")
         flagged = get(figures, "money_at_risk.flagged_expected_loss")
         if flagged is not None:
-            line += (f"; the {count(get(figures, 'money_at_risk.flagged_customers'))} customers "
-                     f"flagged at risk hold {money(flagged, cur)} of it ({pct(flagged / loss if loss else None)})")
+            line += (f"; the {count(get(figures, 'money_at_risk.flagged_customers'))} customers in "
+                     "the 'at risk' tier or with a warning signal (the rules of 40_segments) hold "
+                     f"{money(flagged, cur)} of it ({pct(flagged / loss if loss else None)})")
         line += (". Indicative: these data are one snapshot." if context.get("snapshot") else ".")
         keys.append(Finding(line, "The value of customers at risk"))
     if get(figures, "holdout.relative_error") is not None:
@@ -346,7 +347,8 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
         flo, fhi = result.flagged_ci
         n = int(result.per_customer["flagged"].fillna(False).sum())
         share = flagged / result.expected_loss if result.expected_loss else 0.0
-        out += (f"The {n:,} customers flagged at risk hold **{flagged:,.0f}** (95% CI "
+        out += (f"The {n:,} customers in the 'at risk' tier or with a warning signal hold "
+                f"**{flagged:,.0f}** (95% CI "
                 f"{flo:,.0f}–{fhi:,.0f}) of the {result.expected_loss:,.0f} expected to be lost "
                 f"({share:.0%}).")
         if result.model == "retention curve":
