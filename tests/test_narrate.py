@@ -69,7 +69,7 @@ def test_snapshot_churn_is_named_for_what_it_is():
 
 def test_purchase_log_headline_states_the_lapse_episodes():
     figs = {"freq": "month", "latest_period": "1997-12", "churn_rate": 0.1978,
-            "churn_rate_ci_low": 0.1845, "churn_rate_ci_high": 0.2117,
+            "churn_rate_ci_low": 0.1846, "churn_rate_ci_high": 0.2117,
             "mean_churn_rate_per_period": 0.1672, "mean_churn_rate_first_period": "1997-04",
             "mean_churn_rate_last_period": "1997-12", "window_start": "1997-01-01",
             "window_end": "1997-12-31", "lapses": "episodes", "returned": 523}
