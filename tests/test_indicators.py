@@ -232,9 +232,14 @@ def test_cdnow_non_contractual_runs():
     w1 = data.observation_end - pd.Timedelta(days=data.inactivity_days + 1)
     assert pd.Timestamp(t["period_end"].max()) == w1 == D("1997-12-31")
     assert (t["period_end"] <= w1).all() and len(t) == 12
-    # every inferred churn is dated inside the window and counted once
-    assert t["churned"].sum() == (data.customers["status"] == "churned").sum()
-    assert t["new"].sum() == len(data.customers) == 2357
+    # every lapse is dated inside the window and counted once; final lapses are infer_churn's
+    episodes = ind.lapse_episodes(data)
+    assert t["churned"].sum() == (episodes["end_date"] <= w1).sum()
+    assert t["returned"].sum() == (episodes["returned"] & (episodes["start_date"] <= w1)).sum()
+    final = ind.churn_table(data, freq="M", lapses="final")
+    assert final["churned"].sum() == (data.customers["status"] == "churned").sum()
+    assert final["returned"].sum() == 0
+    assert t["new"].sum() == final["new"].sum() == len(data.customers) == 2357
     assert ((t["churn_rate"] >= 0) & (t["churn_rate"] <= 1)).all()
     rep = ind.repeat_purchase_table(data, freq="Q")
     assert rep["repeat_purchase_rate"].iloc[1:].between(0, 1).all()

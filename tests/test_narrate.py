@@ -69,6 +69,22 @@ def test_snapshot_churn_is_named_for_what_it_is():
     assert any("tickets or surveys" in u for u in found.unavailable)
 
 
+def test_purchase_log_headline_states_the_lapse_episodes():
+    figs = {"freq": "month", "latest_period": "1997-12", "churn_rate": 0.1978,
+            "churn_rate_ci_low": 0.1846, "churn_rate_ci_high": 0.2117,
+            "mean_churn_rate_per_period": 0.1672, "mean_churn_rate_first_period": "1997-04",
+            "mean_churn_rate_last_period": "1997-12", "window_start": "1997-01-01",
+            "window_end": "1997-12-31", "lapses": "episodes", "returned": 523}
+    found = narrate.build("10_indicators", figs, dataset="cdnow",
+                          context={"kind": "non-contractual", "inactivity_days": 180})
+    assert found.headline.startswith("Churn was 19.8% (95% CI 18.5–21.2%) in the latest complete "
+                                     "month (1997-12), against 16.7% per month on average from "
+                                     "1997-04 to 1997-12 (after the months of heavy acquisition).")
+    assert ("every gap of more than 180 days without a purchase is a lapse, counted in the month of "
+            "the purchase before it") in found.headline
+    assert "the window ends on 1997-12-31" in found.headline and "ageing" not in found.headline
+
+
 def test_causes_names_association_and_skips_collinear_or_null_terms():
     figs = {"driver_model.ratio": "hazard ratio",
             "driver_model.complaint_90d.ratio": 2.34, "driver_model.complaint_90d.ci_low": 2.14,

@@ -15,9 +15,12 @@ months, quarters, half-years or years, clipped to the *observation window* (see
 ``churned``
     customers whose ``end_date`` falls in the period, *including* those who joined in the same
     period (``churned_new`` of them).
+``returned``
+    non-contractual data only (lapse episodes, below): customers who bought again in the period
+    after a lapse; 0 otherwise.
 ``exposed``
-    ``at_risk + new``: everyone who was a customer at some time during the period, i.e. every
-    customer who could have been lost in it.
+    ``at_risk + new + returned``: everyone who was a customer at some time during the period,
+    i.e. every customer who could have been lost in it.
 ``churn_rate``
     ``numerator / denominator``. With the default ``denominator="exposed"`` that is
     ``churned / (at_risk + new)``: a customer who joins and leaves within one period is counted in
@@ -32,22 +35,30 @@ months, quarters, half-years or years, clipped to the *observation window* (see
 Periods after the window end never appear; a period cut short by the window (typically the
 last one, ending at ``observation_end``) has ``partial = True`` and its rate covers fewer days.
 
-Non-contractual data (purchases only) have no explicit end date: the project's single rule
-(:func:`infer_churn`) dates churn at the last purchase when no purchase followed for more than
-``inactivity_days``. Because a lapse is only visible ``inactivity_days`` later, the window of a
-non-contractual dataset ends ``inactivity_days + 1`` days before ``observation_end``: up to that
-day every lapse is already visible, after it none can be (so churn there would look like zero).
+Non-contractual data (purchases only) have no explicit end date. Per-period churn counts
+**lapse episodes** (:mod:`~churn_research.indicators.episodes`): every gap of more than
+``inactivity_days`` between two purchases of a customer, or after the last one up to
+``observation_end``, is a lapse counted in the period of the purchase before it; a customer who
+buys again *returns* and is at risk again from that purchase on. Each customer's final lapse is
+the project's customer-level rule (:func:`infer_churn`: lost at the last purchase), which
+:func:`overall_churn` (the share lost for good over the window) and :func:`cohort_retention` use;
+counting only final lapses per period (``lapses="final"``) would miss early lapses that were
+followed by a return, so churn would drift upwards over the window. Because a lapse is only
+visible ``inactivity_days`` later, the window of a non-contractual dataset ends
+``inactivity_days + 1`` days before ``observation_end``: up to that day every lapse is already
+visible, after it none can be (so churn there would look like zero).
 
 New vs existing customers (新客户 / 老客户) is the built-in segment ``by="tenure_group"``: in each
 period a customer is *new* if their tenure at the period's start is below ``new_tenure_months``
 (customers joining during the period are new), otherwise *existing*.
 
 All functions are vectorised (period codes by ``np.searchsorted``, counts by ``np.bincount`` over
+difference arrays, lapse episodes by one sort of the purchase log).
 
 Modules: ``window`` (period codes, the observation window), ``grid`` (periods and the vectorised
-grid), ``churn`` (churn tables), ``experience`` (complaints, satisfaction, repeat purchases,
-revenue retention), ``cohorts``, ``targets``, ``figures`` (the report's rules and key
-figures), and ``impact`` (before/after, interrupted time
+grid), ``episodes`` (lapse episodes of purchase logs), ``churn`` (churn tables), ``experience``
+(complaints, satisfaction, repeat purchases, revenue retention), ``cohorts``, ``targets``,
+``figures`` (the report's rules and key figures), and ``impact`` (before/after, interrupted time
 series, control charts: did churn change after the business change?).
 """
 
@@ -64,6 +75,9 @@ from churn_research.indicators.churn import (
 )
 from churn_research.indicators.cohorts import (
     cohort_retention,
+)
+from churn_research.indicators.episodes import (
+    lapse_episodes,
 )
 from churn_research.indicators.experience import (
     complaint_table,
@@ -101,6 +115,7 @@ from churn_research.indicators.figures import (
     tenure_figures,
     tenure_groups,
     trend_periods,
+    trend_table,
     verdict_figures,
 )
 from churn_research.indicators.grid import (
@@ -138,6 +153,7 @@ __all__ = [
     "observation_window",
     "infer_churn",
     "prepared_customers",
+    "lapse_episodes",
     "periods",
     "churn_table",
     "new_vs_existing",
@@ -164,6 +180,7 @@ __all__ = [
     "has_trend",
     "over_time",
     "trend_periods",
+    "trend_table",
     "segment_rates",
     "tenure_groups",
     "cohorts_followable",

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from churn_research.indicators.grid import _flows, _grid, _long
+from churn_research.indicators.episodes import customer_spells, uses_episodes
+from churn_research.indicators.grid import _flows, _grid, _long, _spell_grid
 from churn_research.indicators.window import (
     TENURE_GROUP,
     _as_data,
+    _inactivity_days,
     observation_window,
     prepared_customers,
 )
@@ -26,11 +28,18 @@ from churn_research.stats import wilson_ci
 def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | None = None,
                 denominator: str = "exposed", new_tenure_months: int = 12,
                 start=None, end=None, inactivity_days: int | None = None,
-                alpha: float = 0.05) -> pd.DataFrame:
+                lapses: str = "episodes", alpha: float = 0.05) -> pd.DataFrame:
     """Churn and retention per period (and segment), with Wilson confidence intervals.
 
     See the module docstring for the exact definitions of ``at_risk``, ``new``, ``churned``,
     ``exposed``, the denominators and the observation window.
+
+    Non-contractual data (a purchase log) count **lapse episodes** by default
+    (:mod:`~churn_research.indicators.episodes`): every gap of more than ``inactivity_days``
+    without a purchase is a lapse, counted in the period of the purchase before it, and a
+    customer who buys again *returns* (``returned``) and is at risk again from that purchase on.
+    Every period then has the same look-ahead. The counts are of customer spells: in a period
+    longer than ``inactivity_days`` a customer can lapse, return and lapse again.
 
     Parameters
     ----------
@@ -53,6 +62,10 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
         Override the observation window (see :func:`observation_window`).
     inactivity_days : int, optional
         Non-contractual data only (default ``data.inactivity_days``).
+    lapses : {"episodes", "final"}, default "episodes"
+        Non-contractual data only: count every lapse (with returns), or only each customer's
+        final lapse (:func:`infer_churn`'s end date; early periods then miss the lapses that
+        were followed by a return, so churn drifts upwards over the window).
     alpha : float, default 0.05
         1 - confidence level of the intervals.
 
@@ -60,11 +73,14 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
     -------
     DataFrame
         One row per (segment, period): the segment columns, ``period``, ``period_start``,
-        ``period_end``, ``days``, ``partial``, ``at_risk``, ``new``, ``churned``,
-        ``churned_new``, ``at_end`` (on the books after the period), ``exposed``,
-        ``numerator``, ``denominator``, ``churn_rate``, ``churn_ci_low``, ``churn_ci_high``,
+        ``period_end``, ``days``, ``partial``, ``at_risk``, ``new``, ``returned`` (customers
+        who bought again after a lapse; 0 without lapse episodes), ``churned``,
+        ``churned_new`` (joined or returned, and left, within the period), ``at_end`` (on the
+        books after the period), ``exposed`` (``at_risk + new + returned``), ``numerator``,
+        ``denominator``, ``churn_rate``, ``churn_ci_low``, ``churn_ci_high``,
         ``retention_rate``, ``retention_ci_low``, ``retention_ci_high``.
-        ``attrs``: ``freq``, ``window``, ``by``, ``denominator``.
+        ``attrs``: ``freq``, ``window``, ``by``, ``denominator``, ``new_tenure_months``,
+        ``lapses`` (``"episodes"``, ``"final"`` or ``"end_date"`` for contractual data).
 
     Examples
     --------
@@ -78,10 +94,18 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
     """
     if denominator not in ("exposed", "start"):
         raise ValueError(f"denominator must be 'exposed' or 'start', not {denominator!r}.")
+    data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
-    f = _flows(grid)
-    exposed = f["at_risk"] + f["new"]
+    if uses_episodes(data, lapses):
+        tx = data.transactions
+        spells = customer_spells(grid.customers, tx, observation_end=data.observation_end,
+                                 inactivity_days=_inactivity_days(data, inactivity_days),
+                                 tx_customer=grid.customer_index(tx["customer_id"], "transactions"))
+        f = _flows(_spell_grid(grid, spells), returned=spells.returned)
+    else:
+        f = _flows(grid)
+    exposed = f["at_risk"] + f["new"] + f["returned"]
     if denominator == "exposed":
         num, den = f["churned"], exposed
     else:
@@ -90,7 +114,7 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
         rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
     lo, hi = wilson_ci(num, den, alpha=alpha)
     out = _long(grid, {
-        "at_risk": f["at_risk"], "new": f["new"], "churned": f["churned"],
+        "at_risk": f["at_risk"], "new": f["new"], "returned": f["returned"], "churned": f["churned"],
         "churned_new": f["churned_new"], "at_end": exposed - f["churned"],
         "exposed": exposed, "numerator": num, "denominator": den,
         "churn_rate": rate, "churn_ci_low": lo, "churn_ci_high": hi,
@@ -98,6 +122,8 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
     })
     out.attrs["denominator"] = denominator
     out.attrs["new_tenure_months"] = int(new_tenure_months)
+    out.attrs["lapses"] = (lapses if data.kind == "non-contractual" and data.has("transactions")
+                           else "end_date")
     return out
 
 
@@ -122,13 +148,16 @@ def overall_churn(data: ChurnData, *, start=None, end=None, inactivity_days: int
     observed at risk* are those on the books on the window's first day plus those who joined
     during the window, and *churned* are those of them whose ``end_date`` falls in the window.
     It is the share of all customers seen in the window who were lost in it (not a per-period
-    rate; it grows with the window's length).
+    rate; it grows with the window's length). Non-contractual data count each customer's final
+    lapse (:func:`infer_churn`: lost for good, no purchase after it up to the snapshot), not
+    the lapse episodes of :func:`churn_table`.
 
     Returns
     -------
     dict
         ``window_start``, ``window_end``, ``customers_at_risk``, ``churned``, ``churn_rate``,
-        ``ci_low``, ``ci_high``, ``definition``.
+        ``ci_low``, ``ci_high``, ``definition``, ``lapses`` (``"final"`` for non-contractual
+        data, ``"end_date"`` otherwise).
     """
     data = _as_data(data)
     cust = prepared_customers(data, inactivity_days=inactivity_days)
@@ -138,11 +167,15 @@ def overall_churn(data: ChurnData, *, start=None, end=None, inactivity_days: int
     churned = at_risk & e.notna() & (e <= w1)
     n, k = int(at_risk.sum()), int(churned.sum())
     lo, hi = wilson_ci(k, n, alpha=alpha)
+    final = data.kind == "non-contractual" and data.has("transactions")
+    lost = ("customers lost for good in the window (final lapse: no purchase after it up to the "
+            "snapshot)" if final else "customers lost in the window")
     return {
         "window_start": w0, "window_end": w1, "customers_at_risk": n, "churned": k,
         "churn_rate": k / n if n else float("nan"), "ci_low": float(lo), "ci_high": float(hi),
-        "definition": ("customers lost in the window / customers ever observed at risk in it "
+        "definition": (f"{lost} / customers ever observed at risk in it "
                        "(on the books at its start or joined during it)"),
+        "lapses": "final" if final else "end_date",
     }
 
 

@@ -28,7 +28,7 @@ __all__ = [
     "ACQUISITION_SETTLED_SHARE", "MIN_PERIODS_BEFORE", "MIN_PERIODS_AFTER", "COHORT_MONTH",
     "ImpactReadiness", "impact_readiness", "present_segments", "measurable", "recurring_column",
     "experience_tables", "survey_measures", "latest", "has_trend",
-    "over_time", "trend_periods", "segment_rates", "tenure_groups", "cohorts_followable",
+    "over_time", "trend_periods", "trend_table", "segment_rates", "tenure_groups", "cohorts_followable",
     "cohort_retention_at", "flagged_periods", "synthetic_truth",
     "header_figures", "churn_figures", "segment_figures", "tenure_figures", "complaint_figures",
     "satisfaction_figures", "repeat_figures", "revenue_figures", "cohort_figures",
@@ -119,6 +119,13 @@ def trend_periods(table: pd.DataFrame, *, kind: str) -> tuple[pd.DataFrame, floa
     return complete, None
 
 
+def trend_table(table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
+    """The periods the report draws and describes (:func:`trend_periods`): complete periods
+    only (none cut short by the window, and for inferred churn none whose lapses are not all
+    visible yet) and, for inferred churn, none of heavy acquisition."""
+    return trend_periods(table, kind=kind)[0]
+
+
 def segment_rates(data: ChurnData, columns: Iterable[str], *, freq: str,
                   **kw) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per segment column: its churn table per period and its rates pooled over the window."""
@@ -198,8 +205,15 @@ def header_figures(*, dataset: str, unit: str, denominator: str, window) -> dict
             "window_start": window[0], "window_end": window[1]}
 
 
-def churn_figures(overall: Mapping[str, Any], latest: pd.Series, table: pd.DataFrame) -> dict[str, Any]:
-    return {
+def churn_figures(overall: Mapping[str, Any], latest: pd.Series, table: pd.DataFrame, *,
+                  kind: str = "contractual") -> dict[str, Any]:
+    """The churn key figures. ``mean_churn_rate_per_period`` pools the periods of the trend
+    (:func:`trend_table`: for inferred churn without the months of heavy acquisition, which
+    ``mean_churn_rate_first_period`` / ``_last_period`` then name). Lapse episodes
+    (``table.attrs["lapses"]``) add ``lapses`` and ``returned`` (returns in the latest period);
+    ``churn_rate_overall`` counts final lapses (customers lost for good)."""
+    trend = trend_table(table, kind=kind)
+    out = {
         "churn_rate_overall": overall["churn_rate"], "churn_rate_overall_ci_low": overall["ci_low"],
         "churn_rate_overall_ci_high": overall["ci_high"],
         "churn_rate_overall_definition": overall["definition"],
@@ -207,8 +221,15 @@ def churn_figures(overall: Mapping[str, Any], latest: pd.Series, table: pd.DataF
         "latest_period": latest["period"], "latest_period_partial": bool(latest["partial"]),
         "churn_rate": latest["churn_rate"], "churn_rate_ci_low": latest["churn_ci_low"],
         "churn_rate_ci_high": latest["churn_ci_high"], "retention_rate": latest["retention_rate"],
-        "mean_churn_rate_per_period": pooled_rates(table)["rate"].iloc[0],
+        "mean_churn_rate_per_period": pooled_rates(trend if len(trend) else table)["rate"].iloc[0],
     }
+    if 0 < len(trend) < int((~table["partial"].astype(bool)).sum()):
+        out["mean_churn_rate_first_period"] = trend["period"].iloc[0]
+        out["mean_churn_rate_last_period"] = trend["period"].iloc[-1]
+    if table.attrs.get("lapses") == "episodes":
+        out["lapses"] = "episodes"
+        out["returned"] = int(latest["returned"])
+    return out
 
 
 def segment_figures(rates: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> dict[str, Any]:

@@ -260,28 +260,46 @@ def _point_counts(group, p, G: int, P: int, weights=None) -> np.ndarray:
     return out.reshape(G, P)
 
 
-def _flows(grid: _Grid) -> dict[str, np.ndarray]:
-    """at_risk, new, churned, churned_new per (group, period)."""
+def _flows(grid: _Grid, returned: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """at_risk, new, returned, churned, churned_new per (group, period).
+
+    The grid's units are customers, or spells of customers (:func:`_spell_grid`) with
+    ``returned`` flagging the spells that start with a return: those count in ``returned``
+    instead of ``new``. ``churned_new`` counts the units that start (join or return) and end in
+    the same period. A unit's tenure group follows its customer's tenure (a spell that starts
+    in a period counts as new unless its customer's tenure makes it existing).
+    """
     P, G = grid.P, grid.n_groups
     cs, ce, g = grid.cs, grid.ce, grid.group
     lo = np.clip(cs + 1, 0, P)
     hi = np.clip(ce + 1, 0, P)
     valid_new = (cs >= 0) & (cs < P)
+    same = valid_new & (ce == cs)
+    ret = np.zeros(len(cs), dtype=bool) if returned is None else np.asarray(returned, dtype=bool)
     if grid.cx is None:
         at_risk = _interval_counts(g, lo, hi, G, P)
-        new = _point_counts(g, cs, G, P)
-        churned = _point_counts(g, ce, G, P)
-        same = valid_new & (ce == cs)
-        churned_new = _point_counts(g[same], cs[same], G, P)
+        start_group = g
     else:
         cx = grid.cx
         at_risk = (_interval_counts(g * 2, lo, np.minimum(hi, np.maximum(cx, lo)), G, P)
                    + _interval_counts(g * 2 + 1, np.maximum(lo, np.minimum(cx, hi)), hi, G, P))
-        new = _point_counts(g * 2, cs, G, P)
-        churned = _point_counts(g * 2 + (ce >= cx), ce, G, P)
-        same = valid_new & (ce == cs)
-        churned_new = _point_counts(g[same] * 2, cs[same], G, P)
-    return {"at_risk": at_risk, "new": new, "churned": churned, "churned_new": churned_new}
+        start_group = g * 2 + (cs >= cx)   # a customer's first spell: always new (cx > cs)
+        g = g * 2 + (ce >= cx)             # the group a unit ends in
+    new = _point_counts(start_group[~ret], cs[~ret], G, P)
+    back = _point_counts(start_group[ret], cs[ret], G, P)
+    churned = _point_counts(g, ce, G, P)
+    churned_new = _point_counts(start_group[same], cs[same], G, P)
+    return {"at_risk": at_risk, "new": new, "returned": back, "churned": churned,
+            "churned_new": churned_new}
+
+
+def _spell_grid(grid: _Grid, spells) -> _Grid:
+    """The grid with customer spells (:class:`~churn_research.indicators.episodes.Spells`) as
+    its units: their period codes, and their customers' segment and tenure anniversary."""
+    c = spells.customer
+    return _Grid(table=grid.table, bounds=grid.bounds, customers=grid.customers,
+                 cs=grid.code(spells.start), ce=grid.code(spells.end), group=grid.group[c],
+                 levels=grid.levels, cx=None if grid.cx is None else grid.cx[c], window=grid.window)
 
 
 def _long(grid: _Grid, columns: dict[str, np.ndarray]) -> pd.DataFrame:

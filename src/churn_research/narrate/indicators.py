@@ -81,14 +81,24 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                        "the dataset's churn flag, the only exits these data record. A sample enriched "
                        "for churners gives a share, not the business's monthly churn rate.")
     else:
+        first, last = get(figures, "mean_churn_rate_first_period"), get(figures, "mean_churn_rate_last_period")
+        span = (f"from {text(first)} to {text(last)} (after the {freq}s of heavy acquisition)"
+                if first is not None and last is not None else
+                f"from {text(get(figures, 'window_start'))} to {text(get(figures, 'window_end'))}")
         latest_text = (f"Churn was {rate} in the latest complete {freq} ({latest}), against "
-                       f"{pct(get(figures, 'mean_churn_rate_per_period'))} per {freq} on average "
-                       f"from {text(get(figures, 'window_start'))} to {text(get(figures, 'window_end'))}.")
+                       f"{pct(get(figures, 'mean_churn_rate_per_period'))} per {freq} on average {span}.")
     if context.get("kind") == "non-contractual" and not snapshot:
-        latest_text += (f" Churn is inferred after {context.get('inactivity_days', 180)} days without "
-                        f"a purchase, so the window ends on {text(get(figures, 'window_end'))}; in a "
-                        "single acquisition cohort the early months also hold the customers who "
-                        "never bought again, so a fall over time is partly the cohort ageing.")
+        days = context.get("inactivity_days", 180)
+        if get(figures, "lapses") == "episodes":
+            latest_text += (f" Churn is inferred: every gap of more than {days} days without a purchase "
+                            f"is a lapse, counted in the {freq} of the purchase before it, and a customer "
+                            "who buys again is at risk again from then on; a lapse is visible only "
+                            f"{days} days later, so the window ends on {text(get(figures, 'window_end'))}.")
+        else:
+            latest_text += (f" Churn is inferred after {days} days without "
+                            f"a purchase, so the window ends on {text(get(figures, 'window_end'))}; in a "
+                            "single acquisition cohort the early months also hold the customers who "
+                            "never bought again, so a fall over time is partly the cohort ageing.")
     change_text, change_finding = _change(figures)
     headline = change_text or latest_text
     keys = [Finding(latest_text, "How many customers do we lose")] if change_text else []
@@ -140,8 +150,14 @@ def window_text(data: ChurnData, *, dataset: str, window, unit: str, impact_unit
     if data.kind == "non-contractual":
         days = inactivity_days or data.inactivity_days
         notes.append(
-            f"Churn is **inferred** (non-contractual data): a customer is lost on the date of their last "
-            f"purchase if no purchase followed for more than {days} days before the snapshot "
+            f"Churn is **inferred** (non-contractual data). A **lapse** is a gap of more than {days} days "
+            "without a purchase, between two purchases of a customer or after their last one; it counts "
+            f"as a loss in the {unit} of the purchase before the gap. A customer who buys again after a "
+            f"lapse **returns** and is at risk again from that purchase on. Every churn rate per {unit} in "
+            f"this report counts every lapse, so every {unit} is judged with the same {days} days of "
+            "hindsight. The share lost over the window and cohort retention count only each "
+            "customer's final lapse (lost for good): their "
+            f"last purchase, if no purchase followed for more than {days} days before the snapshot "
             f"({data.observation_end:%Y-%m-%d}). A lapse is only visible {days} days later, so the window "
             f"ends on {end:%Y-%m-%d}: later periods would show no churn yet. Customers who joined in the "
             f"last {days} days cannot be classed yet ('undetermined').")
@@ -160,14 +176,23 @@ def window_text(data: ChurnData, *, dataset: str, window, unit: str, impact_unit
 def churn_text(overall: Mapping[str, Any], latest: pd.Series, *, unit: str) -> str:
     """Churn over the whole window and in the latest period."""
     complete = "" if latest["partial"] else "complete "
+    final = overall.get("lapses") == "final"
+    returns = int(latest.get("returned", 0) or 0)
     return (
         f"Over the whole window {overall['churned']:,} of the {overall['customers_at_risk']:,} customers "
-        f"ever observed at risk were lost: **{overall['churn_rate']:.1%}** (95% CI {overall['ci_low']:.1%}–"
+        f"ever observed at risk were lost{' for good (final lapse)' if final else ''}: "
+        f"**{overall['churn_rate']:.1%}** (95% CI {overall['ci_low']:.1%}–"
         f"{overall['ci_high']:.1%}; this share grows with the window's length). In the latest "
         f"{complete}{unit} ({latest['period']}) churn was **{latest['churn_rate']:.2%}** (95% CI "
         f"{latest['churn_ci_low']:.2%}–{latest['churn_ci_high']:.2%}), i.e. retention "
-        f"{latest['retention_rate']:.2%}. The table shows the last 12 {unit}s (`churned_new`: joined "
-        "and left within the period; `exposed` is the denominator).")
+        f"{latest['retention_rate']:.2%}"
+        + (f"; {returns:,} customer{'s' if returns != 1 else ''} returned after a lapse in it"
+           if returns else "")
+        + f". The table shows the last 12 {unit}s (`churned_new`: joined "
+        + ("or returned, " if "returned" in latest and final else "")
+        + "and left within the period; "
+        + ("`returned`: bought again after a lapse; " if "returned" in latest and final else "")
+        + "`exposed` is the denominator).")
 
 
 def trend_text(table: pd.DataFrame, *, kind: str, unit: str, event_date=None) -> str:
@@ -176,16 +201,39 @@ def trend_text(table: pd.DataFrame, *, kind: str, unit: str, event_date=None) ->
         return (f"Only one {unit} can be measured, so there is no trend to plot; the figures above "
                 "are the whole story over time.")
     trend, inflated = trend_periods(table, kind=kind)
+    episodes = table.attrs.get("lapses") == "episodes"
     caveat = ""
     if inflated is not None:
-        caveat = (f"Churn is inferred from inactivity, so customers who never bought again count as lost "
+        who = ("customers who lapse right after their first purchase" if episodes
+               else "customers who never bought again")
+        caveat = (f"Churn is inferred from inactivity, so {who} count as lost "
                   f"in the {unit} they joined: the {unit}s of heavy acquisition before "
                   f"{trend['period'].iloc[0]} show inflated churn (up to {inflated:.0%}) and are left out "
-                  "of the trend. ")
+                  "of the trend and the figure. ")
     first, last = trend.iloc[0], trend.iloc[-1]
     return (caveat + f"Churn per {unit} moved from {first['churn_rate']:.2%} ({first['period']}) to "
             f"{last['churn_rate']:.2%} ({last['period']}); shaded bands are 95% Wilson intervals"
-            + (", the dotted line marks the business change." if event_date is not None else "."))
+            + (", the dotted line marks the business change." if event_date is not None else ".")
+            + (_returns_text(trend, unit=unit) if episodes else ""))
+
+
+def _returns_text(trend: pd.DataFrame, *, unit: str) -> str:
+    """Where returns enter the trend: how many, how many lapse again at once, and churn among
+    the customers on the books at the start of the first and last trend periods ("" without
+    returns)."""
+    back = trend[trend["returned"] > 0]
+    if back.empty:
+        return ""
+    first, last = trend.iloc[0], trend.iloc[-1]
+
+    def on_books(row) -> str:
+        return f"{(row['churned'] - row['churned_new']) / row['at_risk']:.2%}" if row["at_risk"] else "–"
+
+    return (f" Customers who buy again after a lapse count again from the {unit} of that purchase "
+            f"(from {back['period'].iloc[0]}; {int(last['returned']):,} in {last['period']}), and "
+            f"many lapse again in the same {unit} ({int(last['churned_new']):,} in {last['period']}). "
+            f"Among the customers on the books at the start of a {unit}, churn moved from "
+            f"{on_books(first)} ({first['period']}) to {on_books(last)} ({last['period']}).")
 
 
 def segments_unavailable(segments) -> str:
@@ -406,7 +454,9 @@ def verdict_text(readiness: ImpactReadiness, *, unit: str, its=None, before_afte
 
 def churn_table_view(table: pd.DataFrame, *, last: int = 12):
     """The last ``last`` periods of a churn table, rates as percentages."""
-    show = ["period", "partial", "at_risk", "new", "churned", "churned_new", "exposed",
+    show = ["period", "partial", "at_risk", "new",
+            *(["returned"] if table.attrs.get("lapses") == "episodes" else []),
+            "churned", "churned_new", "exposed",
             "churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate"]
     rates = ["churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate"]
     return table[show].tail(last).style.format({c: "{:.2%}" for c in rates}).hide(axis="index")

@@ -9,6 +9,7 @@ Partial periods (cut short by the observation window) are left out of line plots
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -87,9 +88,18 @@ def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
         if lo is not None and hi is not None:
             ax.fill_between(x, g[lo], g[hi], color=line.get_color(), alpha=0.18, lw=0)
     _event_line(ax, event_date)
+    _date_axis(ax)
     if percent:
         percent_axis(ax, decimals=1)
     return finish(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+
+
+def _date_axis(ax) -> None:
+    """At most seven date ticks, labelled concisely (months, then the year once), so that a
+    short series of monthly periods does not print overlapping ``YYYY-MM`` labels."""
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
 def plot_churn_retention(table: pd.DataFrame, *, title: str, event_date=None, by: str | None = None):
