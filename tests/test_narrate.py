@@ -338,3 +338,13 @@ def test_snapshot_definitions_name_the_churn_flag_for_what_it_is():
     assert names[0] == "Share who left in the snapshot's last month (2018-01)"
     assert not any(n.startswith(("Churn per", "Share lost over the window")) for n in names)
     assert "not a monthly churn rate" in rows[0].measures
+
+
+def test_snapshot_new_vs_existing_is_a_share_of_the_snapshot_month():
+    figs = {"freq": "month", "churn_rate": 0.2654, "churn_rate_new": 0.4744,
+            "churn_rate_existing": 0.1713, "latest_period": "2018-01"}
+    found = narrate.build("10_indicators", figs, dataset="telco",
+                          context={"snapshot": "2018-01-31", "kind": "contractual"})
+    texts = [k.text for k in found.key_findings]
+    assert "47.4% of the new customers in the snapshot left in its last month, against 17.1% of existing customers." in texts
+    assert not any("per month, existing" in t for t in texts)

@@ -201,3 +201,22 @@ def test_impact_sentences_on_synthetic_data():
     assert narrate.its_sentence(its, unit="month", truth=None).count("\n\n") == 0
     figs = ind.impact_figures(its=its, truth=truth)
     assert figs["its.true_level_change"] == truth["log_hr"]
+
+
+def test_a_rising_satisfaction_trend_names_survivor_selection():
+    """Issue 13 (10): the dissatisfied leave, so a rising CSAT of those still answering is stated
+    with its survivor-selection caveat; a flat one is not."""
+    from churn_research.narrate.indicators import survey_sentence
+
+    table = pd.DataFrame({
+        "period": ["2024Q1", "2024Q2", "2024Q3"], "partial": [False, False, False],
+        "period_start": pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
+        "period_end": pd.to_datetime(["2024-03-31", "2024-06-30", "2024-09-30"]),
+        "csat": [3.50, 3.70, 3.90], "csat_ci_low": [3.40, 3.60, 3.80],
+        "csat_ci_high": [3.60, 3.80, 4.00], "csat_responses": [300, 300, 300],
+        "share_satisfied": [0.50, 0.55, 0.60]})
+    text = survey_sentence(table, "csat", satisfied_min=4)
+    assert text.startswith("In 2024Q3 mean CSAT was **3.90** (95% CI 3.80–4.00, 300 answers)")
+    assert "CSAT rose from 3.50 in 2024Q1. Part of such a rise can be survivor selection" in text
+    flat = table.assign(csat=[3.50, 3.52, 3.55])
+    assert "survivor" not in survey_sentence(flat, "csat", satisfied_min=4)

@@ -96,8 +96,11 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
             f"Churn per {freq} (latest complete {freq}, {text(get(ind, 'latest_period'))})",
             pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
             f"customers lost in the {freq} / customers who could have been lost in it (on the books "
-            f"at its start or joining during it); {pct(get(ind, 'mean_churn_rate_per_period'))} per "
-            f"{freq} on average", "10_indicators"))
+            f"at its start or joining during it"
+            + (", or returning after a lapse; every lapse counts, not only the last"
+               if get(ind, "lapses") == "episodes" else "")
+            + f"); {pct(get(ind, 'mean_churn_rate_per_period'))} per {freq} on average",
+            "10_indicators"))
     if get(ind, "churn_rate_overall") is not None and not snapshot:
         out.append(Definition(
             f"Share lost over the window {text(get(ind, 'window_start'))} to {text(get(ind, 'window_end'))}",

@@ -111,7 +111,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                 f"change ({pvalue(get(figures, 'before_after.p_value'))}); this simple comparison "
                 "ignores any trend.", "Did churn change after the business change"))
     new, old = get(figures, "churn_rate_new"), get(figures, "churn_rate_existing")
-    if new is not None and old is not None:
+    if new is not None and old is not None and context.get("snapshot"):
+        keys.append(Finding(f"{pct(new)} of the new customers in the snapshot left in its last "
+                            f"{freq}, against {pct(old)} of existing customers.",
+                            "New vs existing customers"))
+    elif new is not None and old is not None:
         keys.append(Finding(f"New customers churn {pct(new)} per {freq}, existing customers "
                             f"{pct(old)}.", "New vs existing customers"))
     signal = get(figures, "control_chart.latest_signal")
@@ -296,15 +300,38 @@ SURVEYS_UNAVAILABLE = not_available("satisfaction (CSAT) and recommendation (NPS
 
 
 def survey_sentence(table: pd.DataFrame, measure: str, *, satisfied_min: int) -> str:
-    """CSAT (``measure="csat"``) or NPS (``"nps"``) in the latest period."""
+    """CSAT (``measure="csat"``) or NPS (``"nps"``) in the latest period, the change since the
+    first period with answers, and — when it rose — the survivor-selection caveat."""
     ls = latest_period(table)
     if measure == "csat":
-        return (f"In {ls['period']} mean CSAT was **{ls['csat']:.2f}** (95% CI {ls['csat_ci_low']:.2f}–"
-                f"{ls['csat_ci_high']:.2f}, {int(ls['csat_responses']):,} answers); "
-                f"{ls['share_satisfied']:.1%} answered {satisfied_min} or 5 (satisfied).")
-    return (f"In {ls['period']} the NPS was **{ls['nps']:+.1f}** (95% CI {ls['nps_ci_low']:+.1f} to "
-            f"{ls['nps_ci_high']:+.1f}): {ls['recommendation_rate']:.1%} promoters (would recommend, 9–10) "
-            f"and {ls['detractors'] / ls['nps_responses']:.1%} detractors (0–6).")
+        out = (f"In {ls['period']} mean CSAT was **{ls['csat']:.2f}** (95% CI {ls['csat_ci_low']:.2f}–"
+               f"{ls['csat_ci_high']:.2f}, {int(ls['csat_responses']):,} answers); "
+               f"{ls['share_satisfied']:.1%} answered {satisfied_min} or 5 (satisfied).")
+    else:
+        out = (f"In {ls['period']} the NPS was **{ls['nps']:+.1f}** (95% CI {ls['nps_ci_low']:+.1f} to "
+               f"{ls['nps_ci_high']:+.1f}): {ls['recommendation_rate']:.1%} promoters (would "
+               f"recommend, 9–10) and {ls['detractors'] / ls['nps_responses']:.1%} detractors (0–6).")
+    return out + survivor_note(table, measure)
+
+
+def survivor_note(table: pd.DataFrame, measure: str) -> str:
+    """The change of a survey measure since the first period with answers, and, when it rose
+    beyond that period's interval, that survivor selection can drive such a rise (the
+    dissatisfied leave, so those still answering are increasingly the satisfied)."""
+    answered = table.dropna(subset=[measure, f"{measure}_ci_high"])
+    if "partial" in answered:
+        answered = answered.loc[~answered["partial"].fillna(False).astype(bool)]
+    if len(answered) < 2:
+        return ""
+    first, last = answered.iloc[0], answered.iloc[-1]
+    fmt = "{:.2f}" if measure == "csat" else "{:+.1f}"
+    name = "CSAT" if measure == "csat" else "the NPS"
+    if last[measure] <= first[f"{measure}_ci_high"]:
+        return ""
+    return (f" {name[0].upper()}{name[1:]} rose from {fmt.format(first[measure])} in "
+            f"{first['period']}. Part of such a rise can be survivor selection: dissatisfied "
+            "customers leave, so those still answering are increasingly the satisfied ones; read it "
+            "as an improvement only if the same customers (or each start cohort) rate higher too.")
 
 
 def repeat_sentence(table: pd.DataFrame | None, *, recurring_col: str | None = None) -> str:
