@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from churn_research import causes
 from churn_research.narrate import causes as say
@@ -39,12 +40,14 @@ def test_reasons_sentence_and_the_missing_case():
     assert causes.no_reason_count(unknown) == 15 and causes.no_reason_count(_pareto()) == 0
     # 50% + 30% = 80% is not below 0.8, so the top 2 reasons cover 80%
     assert causes.reasons_covering(_pareto()) == 2
-    assert "the top 2 reasons cover 80% of all exits" in text
+    assert "the top 2 reasons cover 80.0% of all exits" in text
     assert say.pareto_title(_pareto()) == "Exit reasons of 100 churners (Pareto)"
     for dataset in ("telco", "cdnow"):
-        missing = say.reasons(None, dataset=dataset)
+        # the one line is the section heading; the section text is then empty (no second line)
+        assert say.reasons(None, dataset=dataset) == ""
+        missing = say.reasons_heading(None, dataset=dataset)
         assert missing.startswith("Not available for this dataset: exit reasons")
-        assert f"`{dataset}` data record no exit reasons" in missing and "\n" not in missing
+        assert f"the {dataset} data record no exit reasons" in missing and "\n" not in missing
 
 
 def test_reasons_by_segment_branches():
@@ -53,7 +56,9 @@ def test_reasons_by_segment_branches():
     text = say.reasons_by_segment(by, segment="plan", has_reasons=True)
     assert text.endswith("Top reason by plan: basic: price (40%); premium: service quality (35%).")
     assert say.reasons_by_segment(None, segment="plan", has_reasons=False) == ""
-    assert "no `plan` column" in say.reasons_by_segment(None, segment="plan", has_reasons=True)
+    assert say.reasons_by_segment(None, segment="plan", has_reasons=True) == (
+        "The data have no `plan` column (parameter `reason_segment`), so reasons are shown "
+        "overall only.")
     assert "No segment column chosen" in say.reasons_by_segment(None, segment=None,
                                                                 has_reasons=True)
 
@@ -61,18 +66,33 @@ def test_reasons_by_segment_branches():
 def test_reason_shift_sentence():
     table = pd.DataFrame({"reason": ["price", "moved"], "share_before": [0.2, 0.5],
                           "share_after": [0.35, 0.4], "diff": [0.15, -0.1],
-                          "ci_low": [0.1, -0.15], "ci_high": [0.2, -0.05]})
+                          "ci_low": [0.1, -0.15], "ci_high": [0.2, -0.05],
+                          "p_value": [1e-5, 0.002], "p_holm": [2e-5, 0.002]})
+    # Holm over 2 reasons: 1e-5 x 2 = 2e-5; 0.002 x 1 = 0.002 (kept >= the previous one)
+    assert np.allclose(multipletests(table["p_value"], method="holm")[1], table["p_holm"])
     shift = causes.ReasonShift(table=table, chi2=42.04, dof=1, p_value=1e-6, cramers_v=0.21,
                                n_before=1200, n_after=800, change_date=pd.Timestamp("2022-07-01"))
     text = say.reason_shift(shift, has_reasons=True)
-    assert "**changed** after 2022-07-01 (chi-square = 42.0, 1 df, p = 1e-06" in text
+    assert "**changed** after 2022-07-01 (chi-square = 42.0, 1 df, p < 0.001" in text
     assert "1,200 churners before, 800 after" in text
-    assert "**price**, from 20% to 35% of exits (+15.0 percentage points, 95% CI +10.0 to +20.0)" in text
+    assert ("**price**, from 20.0% to 35.0% of exits (+15.0 percentage points, simultaneous 95% CI "
+            "+10.0 to +20.0)") in text
+    # both reasons moved (Holm p < 0.05), the larger change first
+    assert "Reasons whose share moved (Holm-adjusted p < 0.05 over 2 reasons): price, moved." in text
+    one = causes.ReasonShift(table=table.assign(p_holm=[2e-5, 0.06]), chi2=42.04, dof=1,
+                             p_value=1e-6, cramers_v=0.21, n_before=1200, n_after=800,
+                             change_date=pd.Timestamp("2022-07-01"))
+    assert "(Holm-adjusted p < 0.05 over 2 reasons): price." in say.reason_shift(one, has_reasons=True)
     same = causes.ReasonShift(table=table, chi2=1.0, dof=1, p_value=0.3, cramers_v=0.02,
                               n_before=1200, n_after=800, change_date=pd.Timestamp("2022-07-01"))
     assert "**did not change significantly**" in say.reason_shift(same, has_reasons=True)
-    assert "no business change" in say.reason_shift(None, has_reasons=True)
-    assert say.reason_shift(None, has_reasons=False).startswith("Not available for this dataset")
+    # without a business change the heading is the one line; without reasons there is nothing
+    # (reasons_heading said why)
+    assert say.reason_shift(None, has_reasons=True) == ""
+    assert say.reason_shift_heading(None, has_reasons=True) == (
+        "Not available for this dataset: the reason mix before and after the business change, "
+        "because there is no business change in the events table.")
+    assert say.reason_shift_heading(None, has_reasons=False) == ""
 
 
 def _tests() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,13 +112,13 @@ def test_driver_tests_sentence_uses_holm_and_orders_by_gap():
     text = say.driver_tests(rates, tests, outcome="Churn rate in the snapshot month")
     assert text.startswith("Base rate: 26.5% (churn rate in the snapshot month). 2 of 3 drivers")
     assert "after Holm's adjustment for testing 3 drivers" in text
-    assert ("**contract** (Month-to-month churns 15.1× as often as Two year); **tenure_months** "
+    assert ("**contract** (Month-to-month churns 15.1× as often as Two year); **tenure (months)** "
             "(0–9 churns 6.4× as often as 56–72).") in text
     none = tests.assign(p_holm=[0.2, 0.3, 0.5])
     assert "0 of 3 drivers" in say.driver_tests(rates, none, outcome="x")
     assert "widest gap" not in say.driver_tests(rates, none, outcome="x")
     html = say.driver_tests_table(tests).to_html()
-    assert "p_holm" in html and "3e-250" in html
+    assert "p (Holm)" in html and "< 0.001" in html and "0.040" in html
 
 
 def test_dose_response_sentences_and_cdnow_without_tickets():
@@ -107,13 +127,16 @@ def test_dose_response_sentences_and_cdnow_without_tickets():
     sat = pd.DataFrame({"level": ["no answer yet", "1", "5"], "churn_rate": [0.02, 0.04, 0.008]})
     sat.attrs["trend_p_value"] = 0.0004
     text = say.dose_response({"complaints": comp, "satisfaction": sat}, dataset="synthetic")
-    assert "churn 2.5× as often as those without (2.5% vs 1.0% per month; trend p = 1e-12)" in text
-    assert "4.0% per month after a CSAT of 1 vs 0.8% after a 5 (trend p = 0.0004)" in text
+    assert "churn 2.5× as often as those without (2.5% vs 1.0% per month; trend p < 0.001)" in text
+    assert "4.0% per month after a CSAT of 1 vs 0.8% after a 5 (trend p < 0.001)" in text
     only = say.dose_response({"complaints": comp, "satisfaction": None}, dataset="x")
-    assert only.endswith("No surveys table: satisfaction cannot be analysed.")
-    assert say.dose_response({"complaints": None, "satisfaction": None}, dataset="cdnow") == (
-        "Not available for this dataset: complaint and satisfaction curves, because the `cdnow` "
-        "data have no tickets or surveys.")
+    assert only.endswith("Not available for this dataset: churn by satisfaction, because there "
+                         "is no surveys table.")
+    neither = {"complaints": None, "satisfaction": None}
+    assert say.dose_response(neither, dataset="cdnow") == ""
+    assert say.dose_heading(neither, dataset="cdnow") == (
+        "Not available for this dataset: churn by complaints and by satisfaction "
+        "(dose-response), because the cdnow data have no tickets or surveys.")
 
 
 def _model(link: str, vif: float = 2.0, warnings=()) -> SimpleNamespace:
@@ -134,13 +157,13 @@ def _model(link: str, vif: float = 2.0, warnings=()) -> SimpleNamespace:
 def test_driver_model_sentence_person_months_and_snapshot():
     text = say.driver_model(_model("cloglog"))
     assert text == ("7,043 rows, 7,043 customers, 1,869 churn events. Strongest associations "
-                    "(hazard ratios): **contract[annual]** 0.25 (95% CI 0.18–0.36); "
-                    "**plan[premium]** 1.30 (95% CI 1.10–1.50). "
+                    "(hazard ratios): **contract = annual** 0.25 (95% CI 0.18–0.36); "
+                    "**plan = premium** 1.30 (95% CI 1.10–1.50). "
                     "No collinearity warnings (every VIF ≤ 5).")
     # telco: a snapshot gives odds ratios; a collinear term is left out and the warning shown
     snap = say.driver_model(_model("logit", vif=8.0, warnings=["plan is collinear."]))
-    assert "(odds ratios, collinear terms left out): **contract[annual]** 0.25" in snap
-    assert "plan[premium]" not in snap.split("**Warnings:**")[0]
+    assert "(odds ratios, collinear terms left out): **contract = annual** 0.25" in snap
+    assert "plan = premium" not in snap.split("**Warnings:**")[0]
     assert snap.endswith("**Warnings:** plan is collinear.")
 
 
@@ -157,7 +180,7 @@ def test_truth_check_sentence():
                         "sign_ok": [True, True, True]})
     text = say.truth_check(cmp)
     assert "2 of 3 95% intervals cover the true value, and 3 of 3 effects" in text
-    assert "Not covered: complaint_90d." in text
+    assert "Not covered: a complaint in the last 90 days." in text
     assert say.truth_check(None) == ""
 
 
@@ -178,7 +201,7 @@ def test_profiles_sentence_with_and_without_high_churn_groups():
     profiles.attrs["base_rate"] = 0.2654
     text = say.profiles(profiles, min_lift=1.5)
     assert text == ("**contract = Month-to-month & tenure ≤ 15.5**: 69% churn, 2.6× the base rate "
-                    "of 27%, 15% of customers. 1 profile(s) reach at least 1.5× the base rate.")
+                    "of 27%, 15% of customers. 1 profile reaches at least 1.5× the base rate.")
     flat = say.profiles(profiles.assign(high_churn=False), min_lift=1.5)
     assert flat.endswith("No profile reaches 1.5× the base rate: churn is spread rather than "
                          "concentrated in a few groups.")
@@ -202,10 +225,17 @@ def test_claims_supported_contradicted_and_untestable():
                         "7,043 customers). ")
     assert "— not supported: 65+ churn 77% more than under 65 (ratio 1.77" in lines[1]
     assert "p = 0.012" in lines[1]
-    assert lines[2] == "**Men churn less than women** — cannot be tested on these data. No gender column."
+    assert lines[2] == ("**Men churn less than women** — cannot be tested on these data, because "
+                        "the data have no gender column.")
     text = say.claims(claims)
     assert text.startswith("- **Long-standing") and text.endswith(
-        "\n\nMethod: ratio of churn proportions.")
+        "\n\nMethod: ratio of churn proportions.\n\nNot available for this dataset: the claim "
+        "\"men churn less than women\", because the data have no gender column.")
+    # the notes test_claims writes read as a clause after "because" too
+    real = claims.assign(note=["", "", "Not testable: no 'gender' column."])
+    assert say.claims(real).endswith("because the data have no 'gender' column.")
+    assert "gender: the data have no 'gender' column" in say.claims_heading(
+        real.assign(supported=np.nan))
 
 
 @pytest.mark.parametrize("design, expected", [

@@ -267,14 +267,14 @@ def test_signals_in_a_purchase_log_without_tickets_or_surveys():     # cdnow
     check = S.check_signals(_signal_features(), churned, **S.DEFAULT_SIGNAL_THRESHOLDS)
     assert check.missing.to_dict() == {"recent_complaint": "tickets", "low_satisfaction": "surveys"}
     assert say.signals_unavailable_text(check) == (
-        "Not available for this dataset: the signals `recent_complaint` (it needs the tickets "
-        "table) and `low_satisfaction` (it needs the surveys table), because this dataset does "
+        "Not available for this dataset: the signals recent complaint (it needs the tickets "
+        "table) and low satisfaction (it needs the surveys table), because this dataset does "
         "not have those tables.")
     # activity_drop: 3 of 4 fired churned vs 1 of 6 -> x4.5; falling_frequency: 3/5 vs 1/5 -> x3
     assert check.strongest() == "activity_drop" and check.weak() == []
     text = say.signals_text(check)
-    assert text.startswith("The strongest single signal is **activity_drop**: customers with it "
-                           "churned at 75.0% vs 16.7% for comparable customers without it (x4.5);"
+    assert text.startswith("The strongest single signal is **activity drop**: customers with it "
+                           "churned at 75.0% vs 16.7% for comparable customers without it (×4.5);"
                            " it fired for 40.0% of the customers it could fire for.")
     assert len(check.tables) == 1 and set(check.validated.index) == {"activity_drop",
                                                                      "falling_frequency"}
@@ -285,7 +285,7 @@ def test_signals_weak_and_a_single_missing_table():
     churned = pd.Series([1, 0] * 5, index=feats.index)
     check = S.check_signals(feats, churned, **S.DEFAULT_SIGNAL_THRESHOLDS)
     assert say.signals_unavailable_text(check) == (
-        "Not available for this dataset: the signal `low_satisfaction` (it needs the surveys "
+        "Not available for this dataset: the signal low satisfaction (it needs the surveys "
         "table), because this dataset does not have that table.")
     assert "Weak signals here (lift below 1.2): " in say.signals_text(check)
 
@@ -295,10 +295,13 @@ def test_signals_unavailable_in_a_snapshot():                       # telco
     check = S.check_signals(feats, pd.Series([1, 0], index=["a", "b"]),
                             **S.DEFAULT_SIGNAL_THRESHOLDS)
     assert check.validation is None and check.tables == () and check.strongest() is None
-    assert say.signals_unavailable_text(check) == (
-        "Not available for this dataset: early-warning signals, because it has no transactions, "
-        "tickets or surveys (one snapshot of attributes).")
+    # the section heading is the one line; the per-signal line and the text are then empty
+    assert say.signals_heading(check) == (
+        "Not available for this dataset: early-warning signals, because the data have no "
+        "transactions, tickets or surveys to compute them from (one snapshot of attributes).")
+    assert say.signals_unavailable_text(check) == ""
     assert say.signals_text(check) == ""
+    assert say.signal_definitions(check) is None and say.signal_table(check) is None
     assert not check.definitions["available"].any()
 
 
@@ -318,11 +321,12 @@ def test_watchlist_text_prospective_consistent_or_not():
     text = say.watchlist_text(_summary(), risk=risk, features=feats, churned=_churned(200, 0.1),
                               design="prospective", horizon_days=90, path="out/watchlist.csv")
     assert text.startswith("The watchlist holds **100** of 1,500 active customers with "
-                           "**123,456** of annual revenue (5.2% of the active base's); expected "
-                           "revenue lost if nothing is done (risk x value): **23,456**.")
-    assert ("Mean risk 31.0% (all active customers: 11.0%, against 10.0% churn observed in the "
+                           "**123,456** of annual revenue (5.2% of the active base's); "
+                           "risk-weighted annual value (risk × value), the score the watchlist "
+                           "ranks by: **23,456**.")
+    assert ("Mean predicted risk 31.0% (all active customers: 11.0%, against 10.0% churn observed in the "
             "90 days after the training cutoff — within 3 points, consistent).") in text
-    assert "40 have at least one warning signal; the dominant ones are activity_drop (40)." in text
+    assert "40 have at least one warning signal; the dominant ones are activity drop (40)." in text
     assert "Most common action: *Re-engagement* (55). Written to `watchlist.csv`" in text
     gap = say.watchlist_text(_summary(), risk=risk * 2, features=feats, churned=_churned(200, 0.1),
                              design="prospective", horizon_days=90, path="watchlist.csv")
@@ -332,11 +336,16 @@ def test_watchlist_text_prospective_consistent_or_not():
 
 def test_watchlist_text_snapshot():                                 # telco
     feats = pd.DataFrame({"active": [True] * 50})
-    text = say.watchlist_text(_summary({"none": 100}), risk=pd.Series([0.2] * 50), features=feats,
+    # no signal can be computed (signals_heading says so in one line): the watchlist is silent
+    # about signals, and its value is a ranking score, not a forecast
+    none = {**_summary({"none": 100}), "with_any_signal": 0}
+    text = say.watchlist_text(none, risk=pd.Series([0.2] * 50), features=feats,
                               churned=_churned(), design="cross-sectional", horizon_days=90,
                               path="watchlist.csv")
     assert "(all active customers: 20.0%; one snapshot, so there is no later period" in text
-    assert "(no signal can be computed for this dataset)" in text
+    assert ("risk-weighted annual value (risk × value), the score the watchlist ranks by (a "
+            "descriptive score from one snapshot, not a forecast of revenue lost): **23,456**.") in text
+    assert "Mean score 31.0%" in text and "signal" not in text
 
 
 def test_key_figures_assembles_the_stage_figures():

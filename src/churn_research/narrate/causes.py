@@ -271,10 +271,10 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
     if not has_reasons:
         return ""
     if by_segment is None:
-        return ("No segment column chosen (`reason_segment`), so reasons are shown overall only."
-                if not segment else
-                f"The data have no {_words(segment)} column (`reason_segment`), so reasons are "
-                "shown overall only.")
+        return ("No segment column chosen (parameter `reason_segment`), so reasons are shown "
+                "overall only." if not segment else
+                f"The data have no `{segment}` column (parameter `reason_segment`), so reasons "
+                "are shown overall only.")
     tops = by_segment[by_segment["rank"] == 1]
     return (f"Each row shows how the churners of one {_words(segment)} split across the reasons. "
             f"Top reason by {_words(segment)}: "
@@ -538,7 +538,12 @@ def profiles(table: pd.DataFrame, *, min_lift: float) -> str:
 
 # -- claims ------------------------------------------------------------------------------------
 def _why_untestable(note: str) -> str:
-    why = str(note).removeprefix("Not testable:").strip().rstrip(".")
+    """Why a claim cannot be tested, as a clause that follows "because": ``"Not testable: no
+    'gender' column."`` and ``"No gender column."`` both read ``"the data have no 'gender'
+    column"``; a leading capital is lowered unless the word is an acronym (``CSAT``)."""
+    why = str(note).strip().removeprefix("Not testable:").strip().rstrip(".").strip()
+    if len(why) > 1 and why[0].isupper() and not why[1].isupper():
+        why = why[0].lower() + why[1:]
     return "the data have " + why if why.startswith("no ") else why
 
 
@@ -577,7 +582,8 @@ def claim_sentences(claims: pd.DataFrame) -> list[str]:
     out = []
     for r in claims.itertuples():
         if pd.isna(r.supported):
-            out.append(f"**{r.statement}** — cannot be tested on these data. {r.note}")
+            out.append(f"**{r.statement}** — cannot be tested on these data, because "
+                       f"{_why_untestable(r.note)}.")
             continue
         verdict = "supported" if r.supported else "not supported"
         more_less = "less" if r.effect < 1 else "more"

@@ -348,7 +348,7 @@ def signals_text(check: SignalCheck) -> str:
 
 def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, churned: pd.Series,
                    design: str, horizon_days: int, path) -> str:
-    """Size, value and expected loss of the watchlist, its risks against the observed churn, its
+    """Size, value and risk-weighted value of the watchlist, its risks against the observed churn, its
     signals and the most common action.
 
     ``summary`` is :func:`segments.watchlist_summary`; ``risk`` and ``features`` are today's
@@ -367,9 +367,9 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
                       "as probabilities"))
     else:
         compare = "; one snapshot, so there is no later period to compare with"
-    loss = ("expected revenue lost if nothing is done (risk × value)" if design == "prospective"
-            else "risk-weighted value (descriptive score × value; one snapshot, so not a "
-                 "forecast of revenue lost)")
+    loss = ("risk-weighted annual value (risk × value), the score the watchlist ranks by"
+            + ("" if design == "prospective" else
+               " (a descriptive score from one snapshot, not a forecast of revenue lost)"))
     no_signals = not dom and summary["with_any_signal"] == 0
     return (f"The watchlist holds **{summary['size']}** of {int(features['active'].sum()):,} "
             f"active customers with **{money(summary['annual_value'])}** of annual revenue "
@@ -412,7 +412,7 @@ def calibration_sentence(cal: pd.DataFrame, *, ece: float,
         return text + "."
     direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
     return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
-            f"expected loss are likely {direction}.")
+            f"risk-weighted values are likely {direction}.")
 
 
 def tier_check_sentence(tiers: pd.DataFrame) -> str:
@@ -451,7 +451,7 @@ COLUMN_WORDS = {
     "gain_ci_high": "gain 95% CI high", "cum_share": "cumulative share of customers",
     "cum_capture": "cumulative share of churners", "share_fired": "share fired (of eligible)",
     "churn_rate_fired": "churn rate, fired", "churn_rate_not_fired": "churn rate, not fired",
-    "expected_loss": "expected loss (risk × value)", "high_value": "high value",
+    "expected_loss": "risk-weighted value (risk × value)", "high_value": "high value",
     "n_signals": "signals fired", "dominant_signal": "dominant signal",
     "likely_reason": "likely reason", "tenure_days": "tenure (days)",
     "freq_trend": "purchase trend", "complaints_365": "complaints (last 365 days)",
