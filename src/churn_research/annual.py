@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.durations import durations
-from churn_research.model import ChurnData, require_columns
+from churn_research.model import ChurnData, on_books, require_columns
 from churn_research.stats import wilson_ci
 
 __all__ = ["AnnualChurn", "annual_churn", "window_churn", "conditional_churn", "product_limit"]
@@ -94,10 +94,8 @@ def window_churn(customers: pd.DataFrame, *, window_end, months: int = 12) -> di
                     fix="the customers table needs start_date and end_date.")
     w1 = pd.Timestamp(window_end)
     w0 = w1 - pd.DateOffset(months=int(months))
-    start = pd.to_datetime(customers["start_date"])
-    end = pd.to_datetime(customers["end_date"])
-    at_risk = (start <= w0) & (end.isna() | (end > w0))
-    lost = at_risk & end.notna() & (end <= w1)
+    at_risk = on_books(customers, w0)
+    lost = at_risk & ~on_books(customers, w1)
     n, k = int(at_risk.sum()), int(lost.sum())
     return {"window_start": w0, "window_end": w1, "at_risk": n, "lost": k,
             "rate": k / n if n else float("nan")}
@@ -199,9 +197,7 @@ def annual_churn(data: ChurnData, *, months: int = 12, by: str | None = None,
     """
     cust = data.customers
     obs = pd.Timestamp(data.observation_end)
-    start = pd.to_datetime(cust["start_date"])
-    end = pd.to_datetime(cust["end_date"])
-    active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
+    active = int(on_books(cust, obs).sum())
     if data.is_snapshot:
         frame = durations(data, unit="months")
         by = by if by is not None and by in frame.columns else None

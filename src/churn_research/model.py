@@ -107,6 +107,15 @@ def require_columns(df: pd.DataFrame, table: str, columns, *, fix: str = MAP_COL
                              column=missing[0], fix=fix)
 
 
+def on_books(customers: pd.DataFrame, date) -> pd.Series:
+    """Whether each customer was a customer on ``date``: started by then and not ended by then
+    (the project's one rule for "active on a date", the base of every churn figure)."""
+    day = pd.Timestamp(date)
+    start = pd.to_datetime(customers["start_date"])
+    end = pd.to_datetime(customers["end_date"])
+    return (start <= day) & (end.isna() | (end > day))
+
+
 def is_snapshot(customers: pd.DataFrame, observation_end, *, window_days: int = 31) -> bool:
     """Whether ``customers`` look like one snapshot: every churner left within ``window_days``
     before ``observation_end`` while start dates spread over more than that.

@@ -44,6 +44,7 @@ from churn_research.clv.risk import (
 )
 from churn_research.clv.scenarios import churn_cost_inputs, default_calibration_end
 from churn_research.durations import DAYS_PER_MONTH
+from churn_research.model import on_books
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
 from churn_research.models.shifted_beta_geo import derl, sbg_eligibility
@@ -603,8 +604,7 @@ def money_at_risk(data, *, value: ContractualValue | None = None, btyd: BtydValu
         model = "retention curve"
     else:
         summ = btyd.summary
-        end = pd.to_datetime(data.customers["end_date"])
-        active_ids = data.customers.loc[end.isna() | (end > data.observation_end), "customer_id"]
+        active_ids = data.customers.loc[on_books(data.customers, data.observation_end), "customer_id"]
         units = float(summ.attrs.get("units_per_year", 365.25 / 7))
         horizon = h / 12 * units
         p = bgnbd_churn_probability(btyd.bg, horizon, summ["frequency"], summ["recency"], summ["T"])

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.annual import annual_churn
-from churn_research.model import ChurnDataError
+from churn_research.model import ChurnDataError, on_books
 
 
 # ========================================================================================
@@ -51,17 +51,13 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
     """
     annual = annual_churn(data, months=months, by=by)
     cust = data.customers
-    start = pd.to_datetime(cust["start_date"])
-    end = pd.to_datetime(cust["end_date"])
-    obs = pd.Timestamp(data.observation_end)
-    active = (start <= obs) & (end.isna() | (end > obs))
     if annual.window_start is None:
-        base = stayed = active
+        base = stayed = on_books(cust, data.observation_end)
         w0 = w1 = None
     else:
         w0, w1 = annual.window_start, annual.window_end
-        base = (start <= w0) & (end.isna() | (end > w0))
-        stayed = base & (end.isna() | (end > w1))
+        base = on_books(cust, w0)
+        stayed = base & on_books(cust, w1)
     if w0 is not None and data.has("transactions") and stayed.any():
         tx = data.transactions
         dates = pd.to_datetime(tx["date"])
@@ -77,7 +73,7 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
                              fix="load the transactions or name the monthly revenue column "
                                  "with value_col=.")
     return {"annual": annual, "annual_revenue_per_customer": revenue, "revenue_source": source,
-            "active": int(active.sum())}
+            "active": annual.active}
 
 
 def default_calibration_end(transactions: pd.DataFrame, observation_end) -> pd.Timestamp:

@@ -192,10 +192,8 @@ def data_definitions(data, annual_figures: Mapping[str, Any]) -> pd.DataFrame:
     """
     obs = pd.Timestamp(data.observation_end)
     cust = data.customers
-    end = pd.to_datetime(cust["end_date"])
-    start = pd.to_datetime(cust["start_date"])
-    lost = int((end.notna() & (end <= obs)).sum())
-    active = int(((start <= obs) & (end.isna() | (end > obs))).sum())
+    lost = int(pd.to_datetime(cust["end_date"]).le(obs).sum())
+    active = get(annual_figures, "annual_churn.active")
     if data.kind == "non-contractual":
         event = (f"no purchase for more than {data.inactivity_days} days, dated at the last purchase "
                  f"(a lapse is only visible {data.inactivity_days} days later, so churn windows end "

@@ -221,7 +221,7 @@ def move_stderr_to_log(nb, log: Path) -> int:
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 text = "".join(out.get("text", ""))
                 parts.append(_LOG_SEPARATOR.format(cell=f"code cell {number}") + text)
-                count += max(1, sum("Warning" in line for line in text.splitlines()))
+                count += _messages(text)
             else:
                 kept.append(out)
         cell["outputs"] = kept
@@ -230,12 +230,18 @@ def move_stderr_to_log(nb, log: Path) -> int:
     return count
 
 
+def _messages(text: str) -> int:
+    """Messages in one cell's stderr: its warnings, or 1 for other output."""
+    return max(1, sum("Warning" in line for line in text.splitlines()))
+
+
 def _warning_count(log: Path) -> int:
-    """Warning messages in a stage's log (0 without a log)."""
+    """Warning messages in a stage's log (0 without a log), counted as :func:`move_stderr_to_log`
+    counted them."""
     if not log.exists():
         return 0
     chunks = log.read_text(encoding="utf-8").split("\n--- ")
-    return sum(max(1, sum("Warning" in ln for ln in c.splitlines()[1:])) for c in chunks if c.strip())
+    return sum(_messages("\n".join(c.splitlines()[1:])) for c in chunks if c.strip())
 
 
 def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage: str | None = None,
