@@ -11,6 +11,10 @@ ENV_STAMP := $(VENV)/.installed
 
 DATASET  ?= synthetic
 DATASETS ?= $(DATASET)
+# the reports' language for one rendering (en or zh; empty: each dataset's `language:` parameter);
+# not LANG, which sets the locale. Changing it re-renders the dataset's reports.
+REPORT_LANG ?=
+export REPORT_LANG
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
@@ -29,7 +33,7 @@ name  = $(subst $(firstword $(subst _, ,$(1)))_,,$(1))
 # src/churn_research/plots/<name>.py; 00_data owns only plots/data.py (the loaders are shared).
 # Shared: every other .py/.yaml of the package, and pyproject.toml.
 SRC       := src/churn_research
-PKG_FILES := $(shell find $(SRC) \( -name '*.py' -o -name '*.yaml' \) -not -path '*/__pycache__/*' 2>/dev/null)
+PKG_FILES := $(shell find $(SRC) \( -name '*.py' -o -name '*.yaml' -o -name '*.po' \) -not -path '*/__pycache__/*' 2>/dev/null)
 own       = $(sort $(if $(filter data,$(1)),,$(filter $(SRC)/$(1).py $(SRC)/$(1)/%,$(PKG_FILES))) \
                    $(filter $(SRC)/plots/$(1).py,$(PKG_FILES)))
 OWN_ALL   := $(foreach s,$(STAGES),$(call own,$(call name,$(s))))
@@ -39,11 +43,11 @@ SHARED    := $(filter-out $(OWN_ALL),$(PKG_FILES)) pyproject.toml
 # shared code (in the rule below), and (analysis stages) the processed data, i.e. the 00_data
 # report of the same dataset; 00_data also depends on the raw inputs (the manifest of packaged
 # files and data/raw/<dataset>/).
-deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml \
+deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml build/report-lang/$(call ds,$(1)) \
         $(call own,$(call name,$(call stage,$(1)))) \
         $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
 
-.PHONY: help env lock data reports index lab test test-fast lint clean clean-env bench deps-print
+.PHONY: FORCE help env lock data reports index lab test test-fast lint clean clean-env bench deps-print
 
 help: ## list the targets
 	@echo "churn-research — make targets (DATASET=synthetic|telco|cdnow|<name>, DATASETS=\"a b\")"
@@ -73,6 +77,13 @@ reports/index.html: $(REPORTS) | $(ENV_STAMP)
 .SECONDEXPANSION:
 reports/%.html: $$(call deps,$$*) $(SHARED) $(ENV_STAMP)
 	@$(PY) -m churn_research.runner run --dataset $(call ds,$*) --stage $(call stage,$*)
+
+.PRECIOUS: build/report-lang/%
+# rewritten only when REPORT_LANG differs from the last rendering of the dataset
+build/report-lang/%: FORCE
+	@mkdir -p $(@D); echo '$(REPORT_LANG)' | cmp -s - $@ || echo '$(REPORT_LANG)' > $@
+
+FORCE:
 
 index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
 	@$(PY) -m churn_research.runner index

@@ -11,8 +11,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from churn_research.i18n import currency as _currency
+from churn_research.i18n import n_, t
+
 __all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
-           "number", "get", "plural", "text", "not_available"]
+           "number", "get", "plural", "customers", "text", "not_available"]
 
 #: What a reader sees where a value does not exist (the JSON keeps null).
 MISSING = "–"
@@ -42,8 +45,8 @@ def pct_ci(value, low, high, digits: int = 1) -> str:
     """``"12.3% (95% CI 11.0–13.6%)"``; without an interval just the percentage."""
     if is_missing(low) or is_missing(high):
         return pct(value, digits)
-    return (f"{pct(value, digits)} (95% CI {100 * float(low):.{digits}f}–"
-            f"{100 * float(high):.{digits}f}%)")
+    return t("{value} (95% CI {low}–{high}%)", value=pct(value, digits),
+             low=f"{100 * float(low):.{digits}f}", high=f"{100 * float(high):.{digits}f}")
 
 
 def ratio_ci(value, low, high, digits: int = 2) -> str:
@@ -53,17 +56,20 @@ def ratio_ci(value, low, high, digits: int = 2) -> str:
     text = f"{float(value):.{digits}f}"
     if is_missing(low) or is_missing(high):
         return text
-    return f"{text} (95% CI {float(low):.{digits}f}–{float(high):.{digits}f})"
+    return t("{value} (95% CI {low}–{high})", value=text, low=f"{float(low):.{digits}f}",
+             high=f"{float(high):.{digits}f}")
 
 
-def money(value, currency: str = "", *, decimals: int | None = None) -> str:
-    """``1234567.8`` -> ``"1,234,568"`` (+ the currency); 2 decimals below 100 by default."""
+def money(value, currency: str | None = "", *, decimals: int | None = None) -> str:
+    """``1234567.8`` -> ``"1,234,568"`` (+ the currency; without one, the report language's
+    default: none in English, 元 in Chinese); 2 decimals below 100 by default."""
     if is_missing(value):
         return MISSING
     value = float(value)
     if decimals is None:
         decimals = 2 if abs(value) < 100 else 0
     text = f"{value:,.{decimals}f}"
+    currency = _currency(currency)
     return f"{text} {currency}".strip() if currency else text
 
 
@@ -90,9 +96,14 @@ def number(value, digits: int = 1) -> str:
 
 
 def plural(n, word: str, words: str | None = None) -> str:
-    """``"1 row"``, ``"5,000 rows"``."""
+    """``"1 row"``, ``"5,000 rows"`` (English only: translated text uses :func:`i18n.n_`)."""
     n = int(round(float(n)))
     return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def customers(n) -> str:
+    """``"1 customer"``, ``"5,000 customers"`` in the report language."""
+    return n_("{n} customer", "{n} customers", n)
 
 
 def text(value) -> str:
@@ -102,4 +113,4 @@ def text(value) -> str:
 
 def not_available(what: str, why: str) -> str:
     """The one line a section that does not apply to a dataset reads as (every stage uses it)."""
-    return f"Not available for this dataset: {what}, because {why}."
+    return t("Not available for this dataset: {what}, because {why}.", what=what, why=why)

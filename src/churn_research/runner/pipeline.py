@@ -33,7 +33,9 @@ import nbformat
 import papermill as pm
 import yaml
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
+from churn_research.i18n import LANGUAGES, language, n_, resolve_language, set_language
 from churn_research.model import write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.findings_html import decorate_report, stage_findings
@@ -78,6 +80,8 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str
     declared = notebook_parameters(notebook) if notebook.exists() else set()
     params = {k: v for k, v in spec.items() if k in declared}
     params.update(stages.get(stage) or {})
+    if "language" in declared:  # REPORT_LANG (a one-off rendering) wins over the params file
+        params["language"] = resolve_language(params.get("language"))
     params["dataset"] = dataset
     params["processed_dir"] = str(root / "data" / "processed" / dataset)
     params["output_json"] = str(root / "reports" / dataset / f"{stage}.json")
@@ -182,6 +186,7 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
                          f"{text.splitlines()[0] if text else ''}\n"
                          f"  executed notebook with the traceback: {executed.relative_to(root)}"
                          ) from None
+    set_language(params.get("language"))
     found = stage_findings(dataset, stage, key_json=key_json,
                            processed_dir=Path(params["processed_dir"]),
                            params_file=root / "params" / f"{dataset}.yaml")
@@ -258,14 +263,18 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
     log.unlink(missing_ok=True)
     warned = move_stderr_to_log(nb, log)
     if warned:
-        note = (f"This stage wrote {warned} warning message{'s' if warned != 1 else ''} to its log "
-                f"([{log.name}]({log.name})).")
+        note = n_("This stage wrote {n} warning message to its log ([{log}]({log})).",
+                  "This stage wrote {n} warning messages to its log ([{log}]({log})).",
+                  warned, log=log.name)
         nb.cells.append(nbformat.v4.new_markdown_cell(note))
-    # papermill's injected-parameters cell and the parameters cell are for researchers
-    nb.cells = [c for c in nb.cells
-                if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    # papermill's injected-parameters cell and the parameters cell are for researchers; markdown
+    # cells are written in each language (tags lang-en / lang-zh): keep the report's language
+    hidden = {"parameters", "injected-parameters"} | {f"lang-{code}" for code in LANGUAGES
+                                                     if code != language()}
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=hidden, enabled=True),
+                                   enabled=True)
     body, _ = exporter.from_notebook_node(nb)
     if dataset is not None and stage is not None:
         body = decorate_report(body, dataset=dataset, stage=stage, found=found)

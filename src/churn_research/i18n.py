@@ -1,0 +1,188 @@
+"""The language of everything a reader sees: English (the source language) or Chinese.
+
+Text is written in English in the package and marked for translation with gettext's conventions,
+so that Babel's extractor finds every message (``pybabel extract -k t -k n_:1,2 -k label_msg``):
+
+* ``_(message)`` – a fixed message: ``_("Churn rate")``;
+* ``t(message, **values)`` – a message with named placeholders, formatted after translation:
+  ``t("Churn per {unit}", unit=unit)`` (never an f-string: the catalog holds the template);
+* ``n_(singular, plural, n, **values)`` – a message that depends on a count (``{n}`` is the count,
+  formatted with thousands separators): ``n_("{n} customer", "{n} customers", 5)``;
+* ``label(value)`` – a *data* label shown to a reader (a column name such as ``contract``, a coded
+  value such as ``two_year`` or ``complaint``, a segment name): its translation when the catalog
+  has one (message context ``label``), else the value unchanged (a user's own category names are
+  shown as they are).
+
+Catalogs are gettext PO files in ``churn_research/locale/<language>/*.po`` (one per area of the
+package, merged when loaded), read with Babel (``babel.messages.pofile``): no compile step, and a
+translator edits them with any PO editor. ``tests/test_i18n.py`` extracts every message from the
+package and the notebooks and fails when one has no translation, or when a translation's
+placeholders differ from its message's.
+
+The language is set once per process (one stage per kernel, one dataset per runner call) with
+:func:`set_language`, from the dataset's ``language`` parameter or ``REPORT_LANG``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["LANGUAGES", "DEFAULT_CURRENCY", "set_language", "language", "resolve_language", "_", "t",
+           "n_", "label", "label_msg", "currency", "money_unit", "catalog", "is_chinese"]
+
+#: The report languages: code -> the language's own name.
+LANGUAGES = {"en": "English", "zh": "中文"}
+
+#: The currency a report shows when the dataset's params set none: Chinese reports count in 元;
+#: English ones keep the data's own unit unnamed ("currency units" on axes).
+DEFAULT_CURRENCY = {"en": "", "zh": "元"}
+
+#: Message context of data labels (column names, coded values) in the catalogs.
+LABEL_CONTEXT = "label"
+
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}(?!\})")
+
+_state = {"language": "en"}
+
+
+def resolve_language(value: str | None = None) -> str:
+    """The report language: ``REPORT_LANG`` from the environment (a one-off rendering) wins over
+    ``value`` (the dataset's ``language`` parameter); English when neither is set."""
+    chosen = os.environ.get("REPORT_LANG") or value or "en"
+    chosen = str(chosen).strip().lower().replace("_", "-")
+    chosen = {"cn": "zh", "zh-cn": "zh", "zh-hans": "zh", "chinese": "zh", "中文": "zh",
+              "english": "en", "en-us": "en", "en-gb": "en"}.get(chosen, chosen)
+    if chosen not in LANGUAGES:
+        raise ValueError(f"language '{chosen}' is not supported: set `language:` in params/<dataset>.yaml "
+                         f"(or REPORT_LANG) to one of {', '.join(LANGUAGES)}.")
+    return chosen
+
+
+def set_language(value: str | None = None) -> str:
+    """Set the language of every message from now on (see :func:`resolve_language`); return it."""
+    _state["language"] = resolve_language(value)
+    return _state["language"]
+
+
+def language() -> str:
+    """The current report language (``"en"`` or ``"zh"``)."""
+    return _state["language"]
+
+
+def is_chinese() -> bool:
+    return _state["language"] == "zh"
+
+
+@cache
+def catalog(lang: str) -> dict[tuple[str | None, str], str | tuple[str, ...]]:
+    """Every translation of ``lang``: ``{(context, msgid): msgstr}`` (plural messages: a tuple),
+    merged from the package's ``locale/<lang>/*.po`` files; untranslated and fuzzy entries are left
+    out (they fall back to English, and the catalog test names them)."""
+    from babel.messages.pofile import read_po  # noqa: PLC0415 - only when a catalog is needed
+
+    merged: dict[tuple[str | None, str], str | tuple[str, ...]] = {}
+    folder = resources.files("churn_research").joinpath("locale", lang)
+    if not folder.is_dir():
+        return merged
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".po"):
+            continue
+        with entry.open("rb") as fh:
+            po = read_po(fh, locale=lang.replace("-", "_"))
+        for message in po:
+            if not message.id or message.fuzzy:
+                continue
+            msgid = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+            value = message.string
+            if isinstance(value, (tuple, list)):
+                value = tuple(value)
+                if not all(value):
+                    continue
+            elif not value:
+                continue
+            merged[(message.context, msgid)] = value
+    return merged
+
+
+def _lookup(message: str, context: str | None = None) -> str | tuple[str, ...] | None:
+    if _state["language"] == "en":
+        return None
+    return catalog(_state["language"]).get((context, message))
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (English: unchanged; untranslated: English)."""
+    found = _lookup(message)
+    if isinstance(found, tuple):
+        found = found[0]
+    return found or message
+
+
+def t(message: str, /, **values: Any) -> str:
+    """``message`` translated, then formatted with ``values`` (``str.format`` placeholders)."""
+    return _(message).format(**values)
+
+
+def n_(singular: str, plural: str, n: Any, /, **values: Any) -> str:
+    """The singular or plural message for the count ``n`` (Chinese has one form); ``{n}`` is the
+    count with thousands separators."""
+    count = int(round(float(n)))
+    found = _lookup(singular)
+    if isinstance(found, tuple):
+        template = found[0]
+    elif isinstance(found, str):
+        template = found
+    else:
+        template = singular if count == 1 else plural
+    return template.format(n=f"{count:,}", **values)
+
+
+def label(value: Any) -> str:
+    """A data label (column name, coded value, category) as a reader sees it in the current
+    language: the catalog's translation (context ``label``), else the value as text."""
+    text = "" if value is None else str(value)
+    if _state["language"] == "en" or not text:
+        return text
+    found = catalog(_state["language"]).get((LABEL_CONTEXT, text))
+    if found is None:
+        # "two_year" and "two year" are the same label; so are "Two year" and "two year"
+        key = text.replace("_", " ").strip()
+        found = (catalog(_state["language"]).get((LABEL_CONTEXT, key))
+                 or catalog(_state["language"]).get((LABEL_CONTEXT, key.lower())))
+    if isinstance(found, tuple):
+        found = found[0]
+    return found or text
+
+
+def label_msg(value: str) -> str:
+    """Mark a fixed English data label for extraction (it is translated by :func:`label`); returns
+    it unchanged, e.g. ``TENURE_GROUPS = (label_msg("new"), label_msg("existing"))``."""
+    return value
+
+
+def labels(values: Iterable[Any]) -> list[str]:
+    """:func:`label` of each value."""
+    return [label(v) for v in values]
+
+
+def currency(value: str | None = None) -> str:
+    """The currency money is shown in: the dataset's ``currency`` parameter, else the language's
+    default (元 in Chinese reports, none in English ones)."""
+    if value:
+        return str(value)
+    return DEFAULT_CURRENCY.get(_state["language"], "")
+
+
+def money_unit(value: str | None = None) -> str:
+    """The money unit in an axis label or table header: the currency, else "currency units"."""
+    return currency(value) or _("currency units")
+
+
+def placeholders(message: str) -> set[str]:
+    """The named ``{placeholders}`` of a message (what a translation must keep)."""
+    return set(_PLACEHOLDER.findall(message))
