@@ -147,6 +147,9 @@ def bootstrap_contractual(customers: pd.DataFrame, residual: pd.DataFrame, curve
     seg = residual["segment"].astype(str).to_numpy(dtype=object)
     tau = np.floor(np.maximum(residual["tenure"].to_numpy(dtype=float), 0)).astype(int)
     value = margin * residual["value_per_period"].to_numpy(dtype=float)
+    # resample the segments in the order of their first customer, not of their labels: the same
+    # customers give the same replicates whatever the language of the labels (基础版 vs basic)
+    groups = sorted(groups, key=lambda item: min(item[1].index, default=0))
     rng = np.random.default_rng(random_state)
     cols = []
     for _ in range(int(n_boot)):

