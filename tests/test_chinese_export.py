@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from churn_research.sources import load
-from churn_research.sources.chinese_export import FREE_LABELS, LEVELS, load_synthetic_zh, write_export
+from churn_research.sources.chinese_export import (
+    FREE_LABELS,
+    LEVELS,
+    load_synthetic_zh,
+    write_export,
+)
 from churn_research.sources.synthetic import generate
 
 N = 400

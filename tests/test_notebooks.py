@@ -46,13 +46,13 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from keyfigures_compare import differences
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from churn_research import i18n
 from churn_research.runner import render_html
 from churn_research.runner.findings_html import stage_findings
-from keyfigures_compare import differences
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}

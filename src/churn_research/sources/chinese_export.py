@@ -131,7 +131,7 @@ def _chinese(table: str, df: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
         out["kind"] = out["kind"].map(LEVELS["kind"])
         out["resolved"] = out["resolved"].map(LEVELS["resolved"])
     elif table == "events":
-        out["description"] = [EVENT_TEXT.get(n, (n, d))[1] for n, d in zip(out["name"], out["description"])]
+        out["description"] = [EVENT_TEXT.get(n, (n, d))[1] for n, d in zip(out["name"], out["description"], strict=True)]
         out["name"] = [EVENT_TEXT.get(n, (n, ""))[0] for n in out["name"]]
     style = DATE_STYLES.get(table)
     for col in ("start_date", "end_date", "date"):
