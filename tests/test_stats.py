@@ -64,3 +64,17 @@ def test_compare_with_truth_log_and_ratio_scales():
     out = stats.compare_with_truth(hr, {"after": math.log(1.5)}, estimate="hr", lower="lower",
                                    upper="upper", aliases={"change": "after"}, exp=True)
     assert out.loc[0, "truth"] == pytest.approx(1.5) and out.loc[0, "covered"]
+
+
+def test_wilson_ci_holds_its_estimate_at_zero_and_all_events():
+    """A month without churn (0 of n) or with everyone lost (n of n): the bounds never cross
+    the estimate, so error bars (p - low, high - p) are never negative (a zero-churn month once
+    crashed 10_indicators' figure)."""
+    count = np.array([0, 0, 7, 250, 1])
+    nobs = np.array([1, 250, 250, 250, 3])
+    lo, hi = stats.wilson_ci(count, nobs)
+    p = count / nobs
+    assert (p - lo >= 0).all() and (hi - p >= 0).all()
+    assert lo[0] == 0.0 and lo[1] == 0.0 and hi[3] == 1.0
+    z = sps.norm.ppf(0.975)
+    assert hi[1] == pytest.approx(z ** 2 / (250 + z ** 2), rel=1e-9)   # Wilson at 0 events: z²/(n+z²)

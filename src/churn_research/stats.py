@@ -35,7 +35,7 @@ def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarr
     -------
     low, high : ndarray
         From ``statsmodels.stats.proportion.proportion_confint(method="wilson")``; always
-        within [0, 1].
+        within [0, 1] and around ``count / nobs`` (``low <= p <= high``, also at 0 and ``nobs``).
     """
     count = np.asarray(count, dtype=float)
     nobs = np.asarray(nobs, dtype=float)
@@ -45,7 +45,10 @@ def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarr
     if ok.any():
         c, n = np.broadcast_arrays(count, nobs)
         low, high = proportion_confint(c[ok], n[ok], alpha=alpha, method="wilson")
-        lo[ok], hi[ok] = low, high
+        # the interval holds its estimate exactly: at 0 or n events the closed form's bound is
+        # ~1e-18 off, which error bars (yerr = p - low) read as negative (a zero-churn month)
+        p = c[ok] / n[ok]
+        lo[ok], hi[ok] = np.minimum(low, p), np.maximum(high, p)
     return lo, hi
 
 
