@@ -573,9 +573,10 @@ _MONEY = {"revenue", "mean_value", "value", "expected_loss", "priority", "moneta
 #: text), translated when shown.
 _LABEL_CELLS = {"tier", "likely_reason", "likely reason", "needs"}
 _MESSAGE_CELLS = {"trigger", "action", "action (high value)"}
-#: Signal names and reasons as data labels (their Chinese is in the catalog).
-_SIGNAL_WORDS = (label_msg("recent complaint"), label_msg("low satisfaction"),
-                 label_msg("activity drop"), label_msg("falling frequency"), label_msg("none"))
+#: Signal names and the kinds of data as data labels (their Chinese is in the catalog).
+_LABEL_WORDS = (label_msg("recent complaint"), label_msg("low satisfaction"),
+                label_msg("activity drop"), label_msg("falling frequency"), label_msg("none"),
+                label_msg("contractual"), label_msg("non-contractual"))
 
 
 def _words(name) -> str:
