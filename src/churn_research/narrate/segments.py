@@ -444,10 +444,9 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
     if not (no_signals and not prospective):
         with_signal = f"{summary['with_any_signal']:,}"
         if dom:
+            dominant = [t("{signal} ({n})", signal=label(_words(k)), n=v) for k, v in dom.items()]
             parts.append(t("{n} have at least one warning signal; the dominant ones are "
-                           "{signals}.", n=with_signal,
-                           signals=_join(t("{signal} ({n})", signal=label(_words(k)), n=v)
-                                         for k, v in dom.items())))
+                           "{signals}.", n=with_signal, signals=_join(dominant)))
         else:
             parts.append(t("{n} have at least one warning signal.", n=with_signal))
     parts.append(t("Most common action: *{action}* ({n}).", action=_(top_action),
@@ -624,6 +623,9 @@ def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None
     if out.index.dtype == object:
         words = _name if is_chinese() else _words
         out.index = out.index.map(lambda v: words(v) if isinstance(v, str) else v)
+    elif is_chinese() and isinstance(out.index.dtype, pd.CategoricalDtype):   # tiers
+        out.index = pd.Index([_name(v) if isinstance(v, str) else v for v in out.index],
+                             name=out.index.name)
     table = readable(out).rename(columns=_name)
     table.index.name = out.index.name and _name(out.index.name)
     styler = table.style
