@@ -575,7 +575,9 @@ _MESSAGE_CELLS = {"trigger", "action", "action (high value)"}
 #: Signal names and the kinds of data as data labels (their Chinese is in the catalog).
 _LABEL_WORDS = (label_msg("recent complaint"), label_msg("low satisfaction"),
                 label_msg("activity drop"), label_msg("falling frequency"), label_msg("none"),
-                label_msg("contractual"), label_msg("non-contractual"))
+                label_msg("contractual"), label_msg("non-contractual"),
+                # a snapshot's own numeric attributes clustered on (telco)
+                label_msg("monthly charges"), label_msg("total charges"))
 
 
 def _words(name) -> str:
