@@ -372,3 +372,33 @@ def test_key_figures_assembles_the_stage_figures():
         clusters=_clusters(3, 0.4), profiles=profiles, model=_model(),
         watchlist=_summary()), "signals": S.SignalCheck({}, pd.DataFrame(), None)})
     assert "signals" not in no_signals
+
+
+# Chinese
+# ---------------------------------------------------------------------------------------------
+def test_chinese_sentences_tables_and_findings():
+    from churn_research import i18n
+
+    english = say.tier_churn_text(_tiers(), has_transactions=True)
+    i18n.set_language("zh")
+    try:
+        text = say.tier_churn_text(_tiers(), has_transactions=True)
+        assert text == ("**风险客户**层级的流失率最高（30.0%，95% 置信区间 22.0%–40.0%），"
+                        "**高价值客户**层级最低（5.0%）。没有客户的层级：已流失客户。")
+        data = say.data_text(_data(), dataset="synthetic", design="prospective", cutoff=CUT,
+                             horizon_days=90, churned=_churned())
+        assert data.startswith("**数据：** `synthetic`（合同制），观察期末 2024-12-29。")
+        assert "**200** 位客户，其中 **10.0%** 流失" in data
+        table = say.tier_table(_tiers()).data
+        assert list(table.index[:2]) == ["高价值客户", "忠诚客户"] and "流失率" in table.columns
+        found = say.findings({"design": "prospective", "cv_auc": 0.8, "cv_auc_ci_low": 0.7,
+                              "cv_auc_ci_high": 0.9, "baseline_cv_auc": 0.6, "horizon_days": 90,
+                              "top_decile_lift": 2.0}, dataset="synthetic", context={})
+        assert found.headline.startswith("流失风险模型对未来 90 天内谁会流失进行排序")
+        assert all(k.section == "流失风险模型" for k in found.key_findings)
+        playbook = say.shown(S.PLAYBOOK, index=False).data
+        assert list(playbook.columns) == ["可能原因", "触发条件", "建议措施", "建议措施（高价值客户）"]
+        assert playbook.iloc[0, 0] == "服务质量" and playbook.iloc[0, 2].startswith("服务补救")
+    finally:
+        i18n.set_language("en")
+    assert say.tier_churn_text(_tiers(), has_transactions=True) == english

@@ -525,3 +525,31 @@ def test_tables_and_skipped_sections_read_cleanly():
     shown = say.watchlist_table(watch).data
     assert "signals" not in shown.columns and "dominant signal" not in shown.columns
     assert shown.iloc[0]["risk"] == "50.0%" and shown.iloc[0]["value"] == "1,000"
+
+
+def test_watchlist_csv_in_chinese_opens_in_excel(tmp_path):
+    """A Chinese report writes the watchlist with Chinese columns, tiers, signals and actions,
+    UTF-8 with a byte-order mark; the English file is unchanged (plain UTF-8, English names)."""
+    from churn_research import i18n
+
+    w = pd.DataFrame([{"rank": 1, "customer_id": "C1", "tier": "at risk", "high_value": True,
+                       "risk": 0.4, "value": 1000.0, "expected_loss": 400.0, "priority": 400.0,
+                       "signals": "low_satisfaction, activity_drop", "n_signals": 2,
+                       "dominant_signal": "low_satisfaction", "likely_reason": "dissatisfaction",
+                       "action": S.PLAYBOOK.loc[1, "action (high value)"]}])[S.WATCHLIST_COLUMNS]
+    english = S.write_watchlist(w, tmp_path / "en.csv").read_bytes()
+    assert english.startswith(b"rank,customer_id,tier,") and not english.startswith(b"\xef\xbb\xbf")
+    i18n.set_language("zh")
+    try:
+        path = S.write_watchlist(w, tmp_path / "zh.csv")
+    finally:
+        i18n.set_language("en")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    zh = pd.read_csv(path, encoding="utf-8-sig")
+    assert list(zh.columns[:4]) == ["排名", "客户编号", "客户层级", "是否高价值"]
+    row = zh.iloc[0]
+    assert row["客户层级"] == "风险客户" and row["是否高价值"] == "是"
+    assert row["预警信号"] == "满意度低、活跃度下降" and row["可能原因"] == "不满意"
+    assert row["建议措施"] == "客户经理致电：复盘问题所在，商定解决方案"
+    assert S.write_watchlist(w, tmp_path / "en2.csv").read_bytes() == english

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from churn_research.i18n import _, is_chinese, label, label_msg, t
 from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import MISSING, count, get, money, not_available, pct, text
@@ -27,6 +28,16 @@ from churn_research.segments.report import (
 )
 
 
+def _sentences(*parts: str) -> str:
+    """Sentences one after another: a space between them in English, none in Chinese."""
+    return ("" if is_chinese() else " ").join(p for p in parts if p)
+
+
+def _join(items) -> str:
+    """A list in a sentence or a cell: ``a, b, c`` (Chinese: ``a、b、c``)."""
+    return ("、" if is_chinese() else ", ").join(map(str, items))
+
+
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
     """Headline: how well the risk model ranks customers, against the naive baseline."""
     auc, lo, hi = (get(figures, k) for k in ("cv_auc", "cv_auc_ci_low", "cv_auc_ci_high"))
@@ -34,105 +45,120 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     prospective = get(figures, "design") == "prospective"
     keys = []
     if auc is not None:
-        what = ("ranks who will churn in the next "
-                f"{text(get(figures, 'horizon_days'))} days" if prospective else
-                "describes who has churned (one snapshot: not a forecast)")
-        headline = (f"The churn-risk model {what} with cross-validated AUC {auc:.2f} (95% CI "
-                    f"{lo:.2f}–{hi:.2f}), against {base:.2f} for the naive one-feature baseline "
-                    "and 0.50 for chance.")
+        numbers = {"auc": f"{auc:.2f}", "low": f"{lo:.2f}", "high": f"{hi:.2f}",
+                   "base": f"{base:.2f}"}
+        if prospective:
+            headline = t("The churn-risk model ranks who will churn in the next {days} days with "
+                         "cross-validated AUC {auc} (95% CI {low}–{high}), against {base} for the "
+                         "naive one-feature baseline and 0.50 for chance.",
+                         days=text(get(figures, "horizon_days")), **numbers)
+        else:
+            headline = t("The churn-risk model describes who has churned (one snapshot: not a "
+                         "forecast) with cross-validated AUC {auc} (95% CI {low}–{high}), against "
+                         "{base} for the naive one-feature baseline and 0.50 for chance.", **numbers)
     else:
-        headline = "No churn-risk model could be fitted to these data."
+        headline = _("No churn-risk model could be fitted to these data.")
     size = get(figures, "watchlist.size")
     cur = context.get("currency", "")
     if size and prospective:
         keys.append(Finding(
-            f"The watchlist names the {count(size)} active customers with the highest risk × value "
-            f"(mean predicted risk {pct(get(figures, 'watchlist.mean_risk'))}), each with the "
-            "signals that put them there and a suggested action: start retention calls there.",
-            "The watchlist"))
+            t("The watchlist names the {size} active customers with the highest risk × value "
+              "(mean predicted risk {risk}), each with the signals that put them there and a "
+              "suggested action: start retention calls there.",
+              size=count(size), risk=pct(get(figures, "watchlist.mean_risk"))),
+            _("The watchlist")))
     elif size:
         keys.append(Finding(
-            f"The watchlist names the {count(size)} current customers who most resemble those who "
-            "left, weighted by value (a descriptive score from one snapshot, not a forecast).",
-            "The watchlist"))
+            t("The watchlist names the {size} current customers who most resemble those who "
+              "left, weighted by value (a descriptive score from one snapshot, not a forecast).",
+              size=count(size)),
+            _("The watchlist")))
     lift = get(figures, "top_decile_lift")
     if lift is not None:
-        keys.append(Finding(f"The riskiest tenth of customers churns {lift:.1f} times as often as "
-                            "the average customer.", "The churn-risk model"))
+        keys.append(Finding(t("The riskiest tenth of customers churns {lift} times as often as "
+                              "the average customer.", lift=f"{lift:.1f}"),
+                            _("The churn-risk model")))
     ece = get(figures, "ece")
     if ece is not None and prospective:
         keys.append(Finding(
-            f"Predicted risks differ from the observed churn by {100 * ece:.1f} percentage points on "
-            "average across risk deciles (expected calibration error).", "The churn-risk model"))
+            t("Predicted risks differ from the observed churn by {points} percentage points on "
+              "average across risk deciles (expected calibration error).",
+              points=f"{100 * ece:.1f}"), _("The churn-risk model")))
     at_risk = get(figures, "tiers.at risk.churn_rate")
     overall = get(figures, "churn_rate_in_horizon")
     if at_risk is not None and overall is not None:
-        days = text(get(figures, "horizon_days"))
-        separates = at_risk > 1.2 * overall
-        keys.append(Finding(
-            f"The rule-based 'at risk' value tier ({count(get(figures, 'tiers.at risk.customers'))} "
-            f"customers) churned {pct(at_risk)} in the {days} days after the cutoff, against "
-            f"{pct(overall)} overall" + ("." if separates else
-                                        ": the rule does not separate churners; use the model's ranking."),
-            "Value tiers"))
+        values = {"tier": label("at risk"), "customers": count(get(figures, "tiers.at risk.customers")),
+                  "rate": pct(at_risk), "days": text(get(figures, "horizon_days")),
+                  "overall": pct(overall)}
+        if at_risk > 1.2 * overall:
+            sentence = t("The rule-based '{tier}' value tier ({customers} customers) churned {rate} "
+                         "in the {days} days after the cutoff, against {overall} overall.", **values)
+        else:
+            sentence = t("The rule-based '{tier}' value tier ({customers} customers) churned {rate} "
+                         "in the {days} days after the cutoff, against {overall} overall: the rule "
+                         "does not separate churners; use the model's ranking.", **values)
+        keys.append(Finding(sentence, _("Value tiers")))
     k = get(figures, "clusters.k")
     if k is not None:
         keys.append(Finding(
-            f"{k} behavioural clusters (silhouette {get(figures, 'clusters.silhouette'):.2f}); their "
-            f"churn rates range from {pct(get(figures, 'clusters.churn_rate_min'))} to "
-            f"{pct(get(figures, 'clusters.churn_rate_max'))}.", "Behavioural clusters"))
+            t("{k} behavioural clusters (silhouette {silhouette}); their churn rates range from "
+              "{low} to {high}.", k=k, silhouette=f"{get(figures, 'clusters.silhouette'):.2f}",
+              low=pct(get(figures, "clusters.churn_rate_min")),
+              high=pct(get(figures, "clusters.churn_rate_max"))),
+            _("Behavioural clusters")))
     value = get(figures, "watchlist.value_at_risk")
     if value is not None and size and prospective:
         keys.append(Finding(
-            f"Expected revenue lost if nothing is done: {money(value, cur)} a year (predicted risk × "
-            f"value), of the {money(get(figures, 'watchlist.annual_value'), cur)} a year these "
-            f"{count(size)} customers bring.", "The watchlist"))
+            t("Expected revenue lost if nothing is done: {loss} a year (predicted risk × value), "
+              "of the {value} a year these {size} customers bring.", loss=money(value, cur),
+              value=money(get(figures, "watchlist.annual_value"), cur), size=count(size)),
+            _("The watchlist")))
     unavailable = []
     if not prospective:
-        unavailable.append(not_available("early-warning signals and a forward-looking risk model",
-                                         "the data are one snapshot without an activity history"))
+        unavailable.append(not_available(_("early-warning signals and a forward-looking risk model"),
+                                         _("the data are one snapshot without an activity history")))
     return StageFindings("40_segments", dataset, headline, keys[:6], unavailable)
 
 
 # Section sentences (markdown), from the stage's result objects
 # ---------------------------------------------------------------------------------------------
-#: How the risk models read.
-MODEL_NAMES = {"logistic": "logistic regression", "gradient_boosting": "gradient boosting",
-               "baseline": "naive baseline"}
-
-
 def _model_name(name: str) -> str:
-    return MODEL_NAMES.get(str(name), str(name).replace("_", " "))
+    """How a risk model reads (in the report's language)."""
+    names = {"logistic": _("logistic regression"), "gradient_boosting": _("gradient boosting"),
+             "baseline": _("naive baseline")}
+    return names.get(str(name), label(str(name).replace("_", " ")))
 
 
 def _feature(name) -> str:
     """A feature or column name in words (``tenure_days`` -> ``tenure (days)``)."""
-    return COLUMN_WORDS.get(str(name), _words(name))
+    return _name(name)
 
 
 def methods_text(design: str) -> str:
     """The method of the stage, for a prospective design (features at a cutoff, churn in the
     horizon after it) or a snapshot (one date, the dataset's own churn flag)."""
-    models = ("Logistic regression and gradient boosting are compared with stratified 5-fold "
-              "cross-validation against a naive one-feature rule; the AUC interval is a "
-              "t-interval over the fold AUCs. ")
-    rules = ("Rules and thresholds are parameters (shown with each table) and documented in "
-             "`churn_research.segments`.")
+    models = _("Logistic regression and gradient boosting are compared with stratified 5-fold "
+               "cross-validation against a naive one-feature rule; the AUC interval is a "
+               "t-interval over the fold AUCs.")
+    rules = _("Rules and thresholds are parameters (shown with each table) and documented in "
+              "`churn_research.segments`.")
     if design == "prospective":
-        return ("**Methods.** Every feature is computed from the data *as known at a cutoff "
-                "date*: the data is truncated first (rows after the cutoff dropped, later "
-                "cancellations masked), so nothing from the future can leak into a feature; a "
-                "unit test perturbs every post-cutoff row and checks that the features do not "
-                "move. The label is *churned within the horizon after the cutoff*, among "
-                "customers active at the cutoff. " + models + "The watchlist scores today's "
-                "customers with the best model and ranks them by risk × trailing 12-month "
-                "revenue. " + rules)
-    return ("**Methods.** The data are one snapshot, so there is no cutoff and no later period: "
-            "the features are the customers' attributes on the snapshot date (tenure, charges, "
-            "contract, services) and the label is the dataset's own churn flag. Where the "
-            "sections below speak of \"the cutoff\", read the snapshot date. " + models
-            + "The model therefore describes who *has* churned, not who *will*. The watchlist "
-            "ranks current customers by their out-of-fold score × 12 months' charges. " + rules)
+        return _sentences(
+            _("**Methods.** Every feature is computed from the data *as known at a cutoff "
+              "date*: the data is truncated first (rows after the cutoff dropped, later "
+              "cancellations masked), so nothing from the future can leak into a feature; a "
+              "unit test perturbs every post-cutoff row and checks that the features do not "
+              "move. The label is *churned within the horizon after the cutoff*, among "
+              "customers active at the cutoff."), models,
+            _("The watchlist scores today's customers with the best model and ranks them by "
+              "risk × trailing 12-month revenue."), rules)
+    return _sentences(
+        _("**Methods.** The data are one snapshot, so there is no cutoff and no later period: "
+          "the features are the customers' attributes on the snapshot date (tenure, charges, "
+          "contract, services) and the label is the dataset's own churn flag. Where the "
+          "sections below speak of \"the cutoff\", read the snapshot date."), models,
+        _("The model therefore describes who *has* churned, not who *will*. The watchlist "
+          "ranks current customers by their out-of-fold score × 12 months' charges."), rules)
 
 
 def model_table(model) -> Styler:
@@ -142,64 +168,72 @@ def model_table(model) -> Styler:
     rows = []
     for name, r in model.summary_.iterrows():
         gain = (MISSING if name == "baseline" else
-                f"{r['auc_gain']:+.2f} ({r['gain_ci_low']:+.2f} to {r['gain_ci_high']:+.2f})")
+                t("{gain} ({low} to {high})", gain=f"{r['auc_gain']:+.2f}",
+                  low=f"{r['gain_ci_low']:+.2f}", high=f"{r['gain_ci_high']:+.2f}"))
         rows.append({
-            "model": _model_name(name),
-            "cross-validated AUC (95% CI)": f"{r['cv_auc']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})",
-            "AUC gain over baseline (95% CI)": gain,
-            "calibration error (points)": f"{100 * r['ece']:.1f}",
-            "largest decile gap (points)": f"{100 * r['max_calibration_gap']:.1f}",
-            "Brier score": f"{r['brier']:.3f}",
-            "churners in riskiest 10%": pct(r["top_decile_capture"]),
-            "lift of riskiest 10%": f"{r['top_decile_lift']:.2f}×"})
+            _("model"): _model_name(name),
+            _("cross-validated AUC (95% CI)"): f"{r['cv_auc']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})",
+            _("AUC gain over baseline (95% CI)"): gain,
+            _("calibration error (points)"): f"{100 * r['ece']:.1f}",
+            _("largest decile gap (points)"): f"{100 * r['max_calibration_gap']:.1f}",
+            _("Brier score"): f"{r['brier']:.3f}",
+            _("churners in riskiest 10%"): pct(r["top_decile_capture"]),
+            _("lift of riskiest 10%"): f"{r['top_decile_lift']:.2f}×"})
     return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def score_label(column: str) -> str:
     """``"r_score"`` -> ``"R score"`` (axis and sentence label of an RFM score)."""
-    return f"{column[0].upper()} score"
+    return t("{letter} score", letter=column[0].upper())
 
 
 def label_text(design: str, horizon_days: int) -> str:
     """What the churn rate of a table is: churn in the horizon, or the dataset's flag."""
     if design == "prospective":
-        return f"churn rate in the {horizon_days} days after the cutoff"
-    return "churn rate (the dataset's churn flag)"
+        return t("churn rate in the {days} days after the cutoff", days=horizon_days)
+    return _("churn rate (the dataset's churn flag)")
 
 
 def data_text(data: ChurnData, *, dataset: str, design: str, cutoff, horizon_days: int,
               churned: pd.Series) -> str:
     """The data, the design, the cutoff and the label, with the churn rate it gives."""
     if design == "prospective":
-        label = ("(no purchase in that window: churn is not observed in a purchase log) "
-                 if data.kind == "non-contractual" else "(a cancellation in that window) ")
-        what = (f"Features are computed at the cutoff **{cutoff.date()}** from data dated on or "
-                f"before it; the label is *churned within {horizon_days} days after it* {label}"
-                f"among the **{len(churned):,}** customers active at the cutoff, of whom "
-                f"**{churned.mean():.1%}** churned.")
+        values = {"cutoff": cutoff.date(), "days": horizon_days, "n": f"{len(churned):,}",
+                  "rate": f"{churned.mean():.1%}"}
+        if data.kind == "non-contractual":
+            what = t("Features are computed at the cutoff **{cutoff}** from data dated on or "
+                     "before it; the label is *churned within {days} days after it* (no purchase "
+                     "in that window: churn is not observed in a purchase log) among the **{n}** "
+                     "customers active at the cutoff, of whom **{rate}** churned.", **values)
+        else:
+            what = t("Features are computed at the cutoff **{cutoff}** from data dated on or "
+                     "before it; the label is *churned within {days} days after it* (a "
+                     "cancellation in that window) among the **{n}** customers active at the "
+                     "cutoff, of whom **{rate}** churned.", **values)
     else:
-        what = (f"**Cross-sectional design.** This dataset is one snapshot ({cutoff.date()}) "
-                "without an activity history, so the features are the customers' attributes at "
-                "the snapshot and the label is the dataset's own churn flag "
-                f"({churned.mean():.1%} of {len(churned):,} customers). The model describes who "
-                "*has* churned, not who *will*: its accuracy is not a forecast accuracy.")
-    return (f"**Data:** `{dataset}` ({data.kind}), observation end {data.observation_end.date()}. "
-            + what)
+        what = t("**Cross-sectional design.** This dataset is one snapshot ({date}) without an "
+                 "activity history, so the features are the customers' attributes at the snapshot "
+                 "and the label is the dataset's own churn flag ({rate} of {n} customers). The "
+                 "model describes who *has* churned, not who *will*: its accuracy is not a "
+                 "forecast accuracy.", date=cutoff.date(), rate=f"{churned.mean():.1%}",
+                 n=f"{len(churned):,}")
+    return _sentences(t("**Data:** `{dataset}` ({kind}), observation end {end}.", dataset=dataset,
+                        kind=label(data.kind), end=data.observation_end.date()), what)
 
 
 def rfm_codes_text(data: ChurnData, *, design: str, horizon_days: int) -> str:
     """What the RFM-code table shows and what recency means for this kind of data."""
     if not data.has("transactions"):
-        note = ("Without transactions recency is unknown (R = 'x'); F is the number of months as "
-                "a customer and M the monthly revenue times the months billed in the window.")
+        note = _("Without transactions recency is unknown (R = 'x'); F is the number of months as "
+                 "a customer and M the monthly revenue times the months billed in the window.")
     elif data.kind == "contractual":
-        note = ("Recency carries little information in a subscription business (every active "
-                "subscriber is invoiced monthly), so the R score mostly separates recently lost "
-                "customers from current ones.")
+        note = _("Recency carries little information in a subscription business (every active "
+                 "subscriber is invoiced monthly), so the R score mostly separates recently lost "
+                 "customers from current ones.")
     else:
-        note = "In a purchase log recency is the strongest single sign of lapsing."
-    return (f"The ten most common RFM codes among the customers with a label, with their "
-            f"{label_text(design, horizon_days)}. {note}")
+        note = _("In a purchase log recency is the strongest single sign of lapsing.")
+    return _sentences(t("The ten most common RFM codes among the customers with a label, with "
+                        "their {rate}.", rate=label_text(design, horizon_days)), note)
 
 
 def rfm_grid_text(grid: pd.DataFrame) -> str:
@@ -207,9 +241,11 @@ def rfm_grid_text(grid: pd.DataFrame) -> str:
     cells = grid.stack()
     row = grid.index.name[0].upper()
     hot, cold = cells.idxmax(), cells.idxmin()
-    return (f"Churn rate by {row} score and F score: the highest churn ({cells.max():.0%}) is at "
-            f"{row} = {hot[0]}, F = {hot[1]}; the lowest ({cells.min():.0%}) at {row} = {cold[0]}, "
-            f"F = {cold[1]}.")
+    return t("Churn rate by {score} and {f_score}: the highest churn ({high}) is at {row} = {hot_row}, "
+             "F = {hot_f}; the lowest ({low}) at {row} = {cold_row}, F = {cold_f}.",
+             score=score_label(grid.index.name), f_score=score_label("f_score"),
+             high=f"{cells.max():.0%}", row=row, hot_row=hot[0], hot_f=hot[1],
+             low=f"{cells.min():.0%}", cold_row=cold[0], cold_f=cold[1])
 
 
 def tier_churn_text(tiers: pd.DataFrame, *, has_transactions: bool) -> str:
@@ -217,25 +253,33 @@ def tier_churn_text(tiers: pd.DataFrame, *, has_transactions: bool) -> str:
     rated = tiers.dropna(subset=["churn_rate"])
     rated = rated.loc[rated["customers"] > 0]
     worst, best = rated["churn_rate"].idxmax(), rated["churn_rate"].idxmin()
-    out = (f"Churn is highest in the **{worst}** tier ({rated.loc[worst, 'churn_rate']:.1%}, 95% "
-           f"CI {rated.loc[worst, 'churn_ci_low']:.1%}–{rated.loc[worst, 'churn_ci_high']:.1%}) "
-           f"and lowest in the **{best}** tier ({rated.loc[best, 'churn_rate']:.1%}).")
-    empty = [str(t) for t in tiers.index[tiers["customers"] == 0]]
+    out = t("Churn is highest in the **{worst}** tier ({rate}, 95% CI {low}–{high}) and lowest in "
+            "the **{best}** tier ({best_rate}).", worst=label(worst),
+            rate=f"{rated.loc[worst, 'churn_rate']:.1%}",
+            low=f"{rated.loc[worst, 'churn_ci_low']:.1%}",
+            high=f"{rated.loc[worst, 'churn_ci_high']:.1%}", best=label(best),
+            best_rate=f"{rated.loc[best, 'churn_rate']:.1%}")
+    empty = [label(t_) for t_ in tiers.index[tiers["customers"] == 0]]
     if empty:
-        out += f" Empty tiers: {', '.join(empty)}" + (
-            "." if has_transactions else
-            " — a snapshot has no purchase history to show who is slipping or already gone.")
+        out = _sentences(out, (t("Empty tiers: {tiers}.", tiers=_join(empty)) if has_transactions
+                               else t("Empty tiers: {tiers} — a snapshot has no purchase history "
+                                      "to show who is slipping or already gone.",
+                                      tiers=_join(empty))))
     return out
 
 
 def tier_revenue_text(tiers: pd.DataFrame) -> str:
     """How much of the revenue the high-value and at-risk tiers hold, and the at-risk check."""
     hv, ar = tiers.loc["high value"], tiers.loc["at risk"]
-    return (f"The high-value tier is {hv['share']:.0%} of customers but holds "
-            f"**{hv['revenue_share']:.0%}** of the trailing revenue"
-            + (f"; the at-risk tier holds {ar['revenue_share']:.0%} of it." if ar["customers"]
-               else ".")
-            + tier_check_sentence(tiers))
+    values = {"share": f"{hv['share']:.0%}", "revenue": f"{hv['revenue_share']:.0%}",
+              "at_risk": f"{ar['revenue_share']:.0%}"}
+    if ar["customers"]:
+        out = t("The high-value tier is {share} of customers but holds **{revenue}** of the "
+                "trailing revenue; the at-risk tier holds {at_risk} of it.", **values)
+    else:
+        out = t("The high-value tier is {share} of customers but holds **{revenue}** of the "
+                "trailing revenue.", **values)
+    return out + tier_check_sentence(tiers)
 
 
 def clusters_text(clusters, *, n_customers: int) -> str:
@@ -245,30 +289,33 @@ def clusters_text(clusters, *, n_customers: int) -> str:
     clustered.
     """
     sil = cluster_silhouette(clusters)
-    out = (f"Chosen: **k = {clusters.k_}** on {', '.join(map(_feature, clusters.columns_))}. "
-           "Mean silhouette "
-           f"{sil:.2f}: " + {
-               "clear": "clearly separated groups.",
-               "moderate": "moderately separated groups.",
-               "weak": "weak structure — the customer base is more a continuum than distinct "
-                       "groups, so read the clusters as a convenient partition."}[
-               cluster_separation(sil)])
+    reading = {
+        "clear": _("clearly separated groups."),
+        "moderate": _("moderately separated groups."),
+        "weak": _("weak structure — the customer base is more a continuum than distinct "
+                  "groups, so read the clusters as a convenient partition.")}[cluster_separation(sil)]
+    parts = [t("Chosen: **k = {k}** on {features}. Mean silhouette {silhouette}: {reading}",
+               k=clusters.k_, features=_join(map(_feature, clusters.columns_)),
+               silhouette=f"{sil:.2f}", reading=reading)]
     if clusters.k_ == max(clusters.k_range) and cluster_separation(sil) == "weak":
-        out += (" The silhouette is still rising at the largest k tried; with so little "
-                "structure, more clusters would only cut the continuum finer.")
+        parts.append(_("The silhouette is still rising at the largest k tried; with so little "
+                       "structure, more clusters would only cut the continuum finer."))
     if clusters.n_fit_ < n_customers:
-        out += (f" The clusters were fitted on a random sample of {clusters.n_fit_:,} of the "
-                f"{n_customers:,} customers (seed {clusters.random_state}) and every customer "
-                "assigned to the nearest centre.")
-    return out
+        parts.append(t("The clusters were fitted on a random sample of {n_fit} of the {n} "
+                       "customers (seed {seed}) and every customer assigned to the nearest centre.",
+                       n_fit=f"{clusters.n_fit_:,}", n=f"{n_customers:,}",
+                       seed=clusters.random_state))
+    return _sentences(*parts)
 
 
 def cluster_profiles_text(profiles: pd.DataFrame) -> str:
     """The clusters that churn most and least (:meth:`CustomerClusters.profiles`)."""
     hi, lo = profiles["churn_rate"].idxmax(), profiles["churn_rate"].idxmin()
-    return (f"Cluster {hi} churns most ({profiles.loc[hi, 'churn_rate']:.1%}; "
-            f"{profiles.loc[hi, 'distinguishing']}); cluster {lo} least "
-            f"({profiles.loc[lo, 'churn_rate']:.1%}; {profiles.loc[lo, 'distinguishing']}).")
+    return t("Cluster {hi} churns most ({hi_rate}; {hi_profile}); cluster {lo} least ({lo_rate}; "
+             "{lo_profile}).", hi=hi, hi_rate=f"{profiles.loc[hi, 'churn_rate']:.1%}",
+             hi_profile=profiles.loc[hi, "distinguishing"], lo=lo,
+             lo_rate=f"{profiles.loc[lo, 'churn_rate']:.1%}",
+             lo_profile=profiles.loc[lo, "distinguishing"])
 
 
 def model_text(model, *, n_customers: int) -> str:
@@ -278,41 +325,45 @@ def model_text(model, *, n_customers: int) -> str:
     """
     best = model.summary_.loc[model.best_name_]
     base = model.summary_.loc["baseline"]
-    out = (f"Best model: **{_model_name(model.best_name_)}**, cross-validated AUC "
-           f"**{best['cv_auc']:.2f}** (95% t-interval over {model.n_splits} folds "
-           f"{best['ci_low']:.2f}–{best['ci_high']:.2f}) against {base['cv_auc']:.2f} for the "
-           f"naive baseline ({_feature(model.baseline_feature)} only; parameter "
-           "`baseline_feature`) and 0.50 for random ranking. Paired "
-           f"over the same folds, it gains **{best['auc_gain']:+.2f}** AUC over the baseline "
-           f"(95% CI {best['gain_ci_low']:+.2f} to {best['gain_ci_high']:+.2f}"
-           + ("; the gain is clear" if best["gain_ci_low"] > 0 else
-              "; the interval includes zero, so this sample cannot show a clear gain")
-           + f"). Inputs: {len(model.numeric_)} numeric and {len(model.categorical_)} categorical "
-           "features.")
+    verdict = (_("; the gain is clear") if best["gain_ci_low"] > 0 else
+               _("; the interval includes zero, so this sample cannot show a clear gain"))
+    parts = [
+        t("Best model: **{model}**, cross-validated AUC **{auc}** (95% t-interval over {folds} "
+          "folds {low}–{high}) against {base} for the naive baseline ({feature} only; parameter "
+          "`baseline_feature`) and 0.50 for random ranking.", model=_model_name(model.best_name_),
+          auc=f"{best['cv_auc']:.2f}", folds=model.n_splits, low=f"{best['ci_low']:.2f}",
+          high=f"{best['ci_high']:.2f}", base=f"{base['cv_auc']:.2f}",
+          feature=_feature(model.baseline_feature)),
+        t("Paired over the same folds, it gains **{gain}** AUC over the baseline (95% CI {low} to "
+          "{high}{verdict}).", gain=f"{best['auc_gain']:+.2f}", low=f"{best['gain_ci_low']:+.2f}",
+          high=f"{best['gain_ci_high']:+.2f}", verdict=verdict),
+        t("Inputs: {numeric} numeric and {categorical} categorical features.",
+          numeric=len(model.numeric_), categorical=len(model.categorical_))]
     if model.n_fit_ < n_customers:
-        out += (f" Trained and cross-validated on a random sample of {model.n_fit_:,} of the "
-                f"{n_customers:,} customers (seed {model.random_state}; parameter "
-                "`max_model_customers`), which is ample for these few features; the watchlist "
-                "scores every active customer.")
-    return out
+        parts.append(t("Trained and cross-validated on a random sample of {n_fit} of the {n} "
+                       "customers (seed {seed}; parameter `max_model_customers`), which is ample "
+                       "for these few features; the watchlist scores every active customer.",
+                       n_fit=f"{model.n_fit_:,}", n=f"{n_customers:,}", seed=model.random_state))
+    return _sentences(*parts)
 
 
 def calibration_text(model, cal: pd.DataFrame) -> str:
     """Calibration error of the best model and how its probabilities can be read."""
     best = model.summary_.loc[model.best_name_]
-    return (f"Calibration of the {_model_name(model.best_name_)} model: expected calibration "
-            f"error **{100 * best['ece']:.1f} percentage points** (customer-weighted mean gap "
-            f"between predicted and observed churn over risk deciles), largest decile gap "
-            f"{100 * best['max_calibration_gap']:.1f} points. "
-            + calibration_sentence(cal, ece=best["ece"]))
+    return _sentences(
+        t("Calibration of the {model} model: expected calibration error **{ece} percentage "
+          "points** (customer-weighted mean gap between predicted and observed churn over risk "
+          "deciles), largest decile gap {gap} points.", model=_model_name(model.best_name_),
+          ece=f"{100 * best['ece']:.1f}", gap=f"{100 * best['max_calibration_gap']:.1f}"),
+        calibration_sentence(cal, ece=best["ece"]))
 
 
 def gains_text(model, gains: pd.DataFrame) -> str:
     """Share of churners reached by contacting the riskiest 10% and 30% (:meth:`gains`)."""
     best = model.summary_.loc[model.best_name_]
-    return (f"Contacting the riskiest 10% of customers reaches **{best['top_decile_capture']:.0%}**"
-            f" of the churners (lift {best['top_decile_lift']:.1f}×); the riskiest 30% reach "
-            f"{gains.loc[2, 'cum_capture']:.0%}.")
+    return t("Contacting the riskiest 10% of customers reaches **{top10}** of the churners (lift "
+             "{lift}×); the riskiest 30% reach {top30}.", top10=f"{best['top_decile_capture']:.0%}",
+             lift=f"{best['top_decile_lift']:.1f}", top30=f"{gains.loc[2, 'cum_capture']:.0%}")
 
 
 def signals_unavailable_text(check: SignalCheck) -> str:
@@ -322,11 +373,13 @@ def signals_unavailable_text(check: SignalCheck) -> str:
         return ""
     if check.validation is None:
         return ""
-    parts = [f"{_words(s)} (it needs the {t} table)" for s, t in missing.items()]
-    what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-    return (f"Not available for this dataset: the signal{'s' if len(parts) > 1 else ''} {what}, "
-            "because this dataset does not have " + ("those tables." if len(parts) > 1 else
-                                                     "that table."))
+    parts = [t("{signal} (it needs the {table} table)", signal=label(_words(s)), table=label(tb))
+             for s, tb in missing.items()]
+    if len(parts) > 1:
+        return t("Not available for this dataset: the signals {signals} and {last}, because this "
+                 "dataset does not have those tables.", signals=_join(parts[:-1]), last=parts[-1])
+    return t("Not available for this dataset: the signal {signal}, because this dataset does not "
+             "have that table.", signal=parts[0])
 
 
 def signals_text(check: SignalCheck) -> str:
@@ -335,15 +388,17 @@ def signals_text(check: SignalCheck) -> str:
     if top is None:
         return ""
     v, weak = check.validated, check.weak()
-    return (f"The strongest single signal is **{_words(top)}**: customers with it churned at "
-            f"{v.loc[top, 'churn_rate_fired']:.1%} vs {v.loc[top, 'churn_rate_not_fired']:.1%} "
-            f"for comparable customers without it (×{v.loc[top, 'lift']:.1f}); it fired for "
-            f"{v.loc[top, 'share_fired']:.1%} of the customers it could fire for. "
-            + (f"Weak signals here (lift below {WEAK_SIGNAL_LIFT}): "
-               f"{', '.join(map(_words, weak))}. "
-               if weak else "")
-            + "Signals explain *why* a customer is flagged; the model combines them with "
-            "everything else to rank.")
+    return _sentences(
+        t("The strongest single signal is **{signal}**: customers with it churned at {fired} vs "
+          "{not_fired} for comparable customers without it (×{lift}); it fired for {share} of the "
+          "customers it could fire for.", signal=label(_words(top)),
+          fired=f"{v.loc[top, 'churn_rate_fired']:.1%}",
+          not_fired=f"{v.loc[top, 'churn_rate_not_fired']:.1%}", lift=f"{v.loc[top, 'lift']:.1f}",
+          share=f"{v.loc[top, 'share_fired']:.1%}"),
+        (t("Weak signals here (lift below {threshold}): {signals}.", threshold=WEAK_SIGNAL_LIFT,
+           signals=_join(label(_words(w)) for w in weak)) if weak else ""),
+        _("Signals explain *why* a customer is flagged; the model combines them with everything "
+          "else to rank."))
 
 
 def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, churned: pd.Series,
@@ -357,38 +412,52 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
     dom = {k: v for k, v in summary["dominant_signal_counts"].items() if k != "none"}
     actions = summary["action_counts"]
     top_action = max(actions, key=actions.get)
-    if design == "prospective":
-        compare = (f", against {churned.mean():.1%} churn observed in the {horizon_days} days "
-                   "after the training cutoff"
-                   + (" — within 3 points, consistent" if risk_consistent(risk.mean(),
-                                                                          churned.mean()) else
-                      " — a gap of more than 3 points: the base at the scoring date differs from "
-                      "the one at the training cutoff, so read the risks as a ranking more than "
-                      "as probabilities"))
+    prospective = design == "prospective"
+    if prospective:
+        values = {"observed": f"{churned.mean():.1%}", "days": horizon_days}
+        if risk_consistent(risk.mean(), churned.mean()):
+            compare = t(", against {observed} churn observed in the {days} days after the training "
+                        "cutoff — within 3 points, consistent", **values)
+        else:
+            compare = t(", against {observed} churn observed in the {days} days after the training "
+                        "cutoff — a gap of more than 3 points: the base at the scoring date "
+                        "differs from the one at the training cutoff, so read the risks as a "
+                        "ranking more than as probabilities", **values)
     else:
-        compare = "; one snapshot, so there is no later period to compare with"
-    loss = ("risk-weighted annual value (risk × value), the score the watchlist ranks by"
-            + ("" if design == "prospective" else
-               " (a descriptive score from one snapshot, not a forecast of revenue lost)"))
+        compare = _("; one snapshot, so there is no later period to compare with")
+    loss = (_("risk-weighted annual value (risk × value), the score the watchlist ranks by")
+            if prospective else
+            _("risk-weighted annual value (risk × value), the score the watchlist ranks by (a "
+              "descriptive score from one snapshot, not a forecast of revenue lost)"))
+    numbers = {"size": summary["size"], "active": f"{int(features['active'].sum()):,}",
+               "value": money(summary["annual_value"]),
+               "share": f"{summary['share_of_active_value']:.1%}", "loss": loss,
+               "at_risk": money(summary["value_at_risk"]),
+               "mean": f"{summary['mean_risk']:.1%}", "all": f"{risk.mean():.1%}",
+               "compare": compare}
+    parts = [t("The watchlist holds **{size}** of {active} active customers with **{value}** of "
+               "annual revenue ({share} of the active base's); {loss}: **{at_risk}**.", **numbers),
+             (t("Mean predicted risk {mean} (all active customers: {all}{compare}).", **numbers)
+              if prospective else
+              t("Mean score {mean} (all active customers: {all}{compare}).", **numbers))]
     no_signals = not dom and summary["with_any_signal"] == 0
-    return (f"The watchlist holds **{summary['size']}** of {int(features['active'].sum()):,} "
-            f"active customers with **{money(summary['annual_value'])}** of annual revenue "
-            f"({summary['share_of_active_value']:.1%} of the active base's); {loss}: "
-            f"**{money(summary['value_at_risk'])}**. Mean "
-            f"{'predicted risk' if design == 'prospective' else 'score'} "
-            f"{summary['mean_risk']:.1%} (all active customers: {risk.mean():.1%}{compare}). "
-            + ("" if no_signals and design != "prospective" else
-               f"{summary['with_any_signal']:,} have at least one warning signal"
-               + ("; the dominant ones are " + ", ".join(f"{_words(k)} ({v})"
-                                                           for k, v in dom.items())
-                  if dom else "") + ". ")
-            + f"Most common action: *{top_action}* ({actions[top_action]}). "
-            f"Written to `{Path(path).name}` next to the key figures.")
+    if not (no_signals and not prospective):
+        with_signal = f"{summary['with_any_signal']:,}"
+        if dom:
+            dominant = [t("{signal} ({n})", signal=label(_words(k)), n=v) for k, v in dom.items()]
+            parts.append(t("{n} have at least one warning signal; the dominant ones are "
+                           "{signals}.", n=with_signal, signals=_join(dominant)))
+        else:
+            parts.append(t("{n} have at least one warning signal.", n=with_signal))
+    parts.append(t("Most common action: *{action}* ({n}).", action=_(top_action),
+                   n=actions[top_action]))
+    parts.append(t("Written to `{file}` next to the key figures.", file=Path(path).name))
+    return _sentences(*parts)
 
 
 def key_figures_text(flat: Mapping[str, Any], output_json) -> str:
     """How many key figures were written, and where."""
-    return f"{len(flat)} key figures written to `{Path(output_json).name}`."
+    return t("{n} key figures written to `{file}`.", n=len(flat), file=Path(output_json).name)
 
 
 def calibration_sentence(cal: pd.DataFrame, *, ece: float,
@@ -401,18 +470,25 @@ def calibration_sentence(cal: pd.DataFrame, *, ece: float,
     its risks are over- or understated. Otherwise: recalibrate.
     """
     if ece > tolerance:
-        return "The probabilities should be recalibrated before being read literally."
+        return _("The probabilities should be recalibrated before being read literally.")
     worst = cal.loc[cal["gap"].abs().idxmax()]
     if abs(worst["gap"]) <= tolerance:
-        return "The probabilities can be read as churn probabilities in every risk decile."
-    text = (f"On average the probabilities can be read as churn probabilities, but in risk decile "
-            f"{int(worst['decile'])} of {len(cal)} (1 = highest risk) the model predicts "
-            f"{worst['predicted']:.0%} against {worst['observed']:.0%} observed")
+        return _("The probabilities can be read as churn probabilities in every risk decile.")
+    values = {"decile": int(worst["decile"]), "deciles": len(cal),
+              "predicted": f"{worst['predicted']:.0%}", "observed": f"{worst['observed']:.0%}"}
     if int(worst["decile"]) != 1:
-        return text + "."
-    direction = "overstated" if worst["predicted"] > worst["observed"] else "understated"
-    return (text + " — the riskiest customers, from whom the watchlist is drawn, so its risks and "
-            f"risk-weighted values are likely {direction}.")
+        return t("On average the probabilities can be read as churn probabilities, but in risk "
+                 "decile {decile} of {deciles} (1 = highest risk) the model predicts {predicted} "
+                 "against {observed} observed.", **values)
+    if worst["predicted"] > worst["observed"]:
+        return t("On average the probabilities can be read as churn probabilities, but in risk "
+                 "decile {decile} of {deciles} (1 = highest risk) the model predicts {predicted} "
+                 "against {observed} observed — the riskiest customers, from whom the watchlist "
+                 "is drawn, so its risks and risk-weighted values are likely overstated.", **values)
+    return t("On average the probabilities can be read as churn probabilities, but in risk "
+             "decile {decile} of {deciles} (1 = highest risk) the model predicts {predicted} "
+             "against {observed} observed — the riskiest customers, from whom the watchlist "
+             "is drawn, so its risks and risk-weighted values are likely understated.", **values)
 
 
 def tier_check_sentence(tiers: pd.DataFrame) -> str:
@@ -430,34 +506,61 @@ def tier_check_sentence(tiers: pd.DataFrame) -> str:
     if others.empty or ar["churn_rate"] > others["churn_rate"].max():
         return ""
     top = others["churn_rate"].idxmax()
-    return (f" On these data the at-risk rule does not single out the riskiest customers: its tier "
-            f"churns {ar['churn_rate']:.0%}, the {top} tier {others.loc[top, 'churn_rate']:.0%}; for "
-            "targeting, use the risk model's ranking below rather than the tier.")
+    return ("" if is_chinese() else " ") + t(
+        "On these data the at-risk rule does not single out the riskiest customers: its tier "
+        "churns {rate}, the {tier} tier {tier_rate}; for targeting, use the risk model's ranking "
+        "below rather than the tier.", rate=f"{ar['churn_rate']:.0%}", tier=label(top),
+        tier_rate=f"{others.loc[top, 'churn_rate']:.0%}")
 
 
 # Tables as displayed: words for column names, rates in %, no empty rows, no row numbers
 # ---------------------------------------------------------------------------------------------
-#: Column names a reader meets in the tables of 40_segments.
-COLUMN_WORDS = {
-    "recency_days": "days since last purchase", "r_score": "R score", "f_score": "F score",
-    "m_score": "M score", "rfm_code": "RFM code", "churn_rate": "churn rate",
-    "churn_ci_low": "churn 95% CI low", "churn_ci_high": "churn 95% CI high",
-    "revenue_share": "share of revenue", "mean_value": "mean value", "value_share": "share of value",
-    "cv_auc": "cross-validated AUC", "ci_low": "95% CI low", "ci_high": "95% CI high",
-    "fold_sd": "SD over folds", "oof_auc": "out-of-fold AUC", "ece": "calibration error (ECE)",
-    "max_calibration_gap": "largest decile gap", "brier": "Brier score",
-    "top_decile_capture": "churners in riskiest 10%", "top_decile_lift": "lift of riskiest 10%",
-    "auc_gain": "AUC gain over baseline", "gain_ci_low": "gain 95% CI low",
-    "gain_ci_high": "gain 95% CI high", "cum_share": "cumulative share of customers",
-    "cum_capture": "cumulative share of churners", "share_fired": "share fired (of eligible)",
-    "churn_rate_fired": "churn rate, fired", "churn_rate_not_fired": "churn rate, not fired",
-    "expected_loss": "risk-weighted value (risk × value)", "high_value": "high value",
-    "n_signals": "signals fired", "dominant_signal": "dominant signal",
-    "likely_reason": "likely reason", "tenure_days": "tenure (days)",
-    "freq_trend": "purchase trend", "complaints_365": "complaints (last 365 days)",
-    "csat_mean": "mean CSAT", "activity_ratio": "recent activity ratio",
-    "customer_id": "customer id",
-}
+def _column_words() -> dict[str, str]:
+    """Column names a reader meets in the tables of 40_segments, in the report's language."""
+    return {
+        "recency_days": _("days since last purchase"), "r_score": _("R score"),
+        "f_score": _("F score"), "m_score": _("M score"), "rfm_code": _("RFM code"),
+        "churn_rate": _("churn rate"), "churn_ci_low": _("churn 95% CI low"),
+        "churn_ci_high": _("churn 95% CI high"), "revenue_share": _("share of revenue"),
+        "mean_value": _("mean value"), "value_share": _("share of value"),
+        "cv_auc": _("cross-validated AUC"), "ci_low": _("95% CI low"), "ci_high": _("95% CI high"),
+        "fold_sd": _("SD over folds"), "oof_auc": _("out-of-fold AUC"),
+        "ece": _("calibration error (ECE)"), "max_calibration_gap": _("largest decile gap"),
+        "brier": _("Brier score"), "top_decile_capture": _("churners in riskiest 10%"),
+        "top_decile_lift": _("lift of riskiest 10%"), "auc_gain": _("AUC gain over baseline"),
+        "gain_ci_low": _("gain 95% CI low"), "gain_ci_high": _("gain 95% CI high"),
+        "cum_share": _("cumulative share of customers"),
+        "cum_capture": _("cumulative share of churners"),
+        "share_fired": _("share fired (of eligible)"), "churn_rate_fired": _("churn rate, fired"),
+        "churn_rate_not_fired": _("churn rate, not fired"),
+        "expected_loss": _("risk-weighted value (risk × value)"), "high_value": _("high value"),
+        "n_signals": _("signals fired"), "dominant_signal": _("dominant signal"),
+        "likely_reason": _("likely reason"), "tenure_days": _("tenure (days)"),
+        "freq_trend": _("purchase trend"), "complaints_365": _("complaints (last 365 days)"),
+        "csat_mean": _("mean CSAT"), "activity_ratio": _("recent activity ratio"),
+        "customer_id": _("customer id"),
+        # the other columns read as their names (in English); in words here for other languages
+        "customers": _("customers"), "share": _("share"), "churned": _("churned"),
+        "revenue": _("revenue"), "frequency": _("frequency"), "monetary": _("monetary"),
+        "mean": _("mean"), "25%": _("25%"), "50%": _("50%"), "75%": _("75%"), "max": _("max"),
+        "tier": _("tier"), "rule": _("rule"), "parameters": _("parameters"),
+        "cluster": _("cluster"), "distinguishing": _("distinguishing"), "decile": _("decile"),
+        "churners": _("churners"), "lift": _("lift"), "signal": _("signal"), "needs": _("needs"),
+        "definition": _("definition"), "eligible": _("eligible"), "fired": _("fired"),
+        "recall": _("recall"), "rank": _("rank"), "risk": _("risk"), "value": _("value"),
+        "priority": _("priority"), "signals": _("signals"), "action": _("action"),
+        "likely reason": _("likely reason"), "trigger": _("trigger"),
+        "action (high value)": _("action (high value)"),
+    }
+
+
+def _name(name) -> str:
+    """A column name in words, in the report's language (``tenure_days`` -> ``tenure (days)``);
+    a column this stage does not know reads as its data label."""
+    words = _column_words()
+    return words[name] if name in words else label(_words(name))
+
+
 #: Columns shown as percentages.
 _PERCENT = {"share", "churn_rate", "churn_ci_low", "churn_ci_high", "revenue_share", "value_share",
             "top_decile_capture", "cum_share", "cum_capture", "share_fired", "churn_rate_fired",
@@ -465,16 +568,34 @@ _PERCENT = {"share", "churn_rate", "churn_ci_low", "churn_ci_high", "revenue_sha
 #: Columns shown as money (separators, 0 or 2 decimals).
 _MONEY = {"revenue", "mean_value", "value", "expected_loss", "priority", "monetary",
           "monthly_charges"}
+#: Columns whose cells are data labels (tiers, signals, reasons, tables) and messages (playbook
+#: text), translated when shown.
+_LABEL_CELLS = {"tier", "likely_reason", "likely reason", "needs"}
+_MESSAGE_CELLS = {"trigger", "action", "action (high value)"}
+#: Signal names and the kinds of data as data labels (their Chinese is in the catalog).
+_LABEL_WORDS = (label_msg("recent complaint"), label_msg("low satisfaction"),
+                label_msg("activity drop"), label_msg("falling frequency"), label_msg("none"),
+                label_msg("contractual"), label_msg("non-contractual"),
+                # a snapshot's own numeric attributes clustered on (telco)
+                label_msg("monthly charges"), label_msg("total charges"))
 
 
 def _words(name) -> str:
     return str(name).replace("_", " ")
 
 
+def _signal_cell(value) -> str:
+    """A cell of signal names (``"low_satisfaction, activity_drop"``) in words, or a dash."""
+    if not isinstance(value, str) or not value:
+        return "–"
+    return _join(label(_words(v)) for v in value.split(", "))
+
+
 def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None) -> Styler:
     """``df`` as a reader sees it: rates in %, missing as a dash, counts as integers, words for
     the column names (and the index name); without the row numbers when ``index`` is False;
-    without the rows where ``drop_empty`` is 0 or missing (e.g. empty tiers)."""
+    without the rows where ``drop_empty`` is 0 or missing (e.g. empty tiers). Tiers, signals,
+    reasons and playbook text read in the report's language."""
     if drop_empty is not None and drop_empty in df:
         df = df[df[drop_empty].fillna(0) != 0]
     out = df.copy()
@@ -492,11 +613,23 @@ def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None
         out["customer_id"] = out["customer_id"].astype(str)
     for c in ("dominant_signal", "signal", "signals"):
         if c in out and out[c].dtype == object:
-            out[c] = out[c].map(lambda v: _words(v) if isinstance(v, str) and v else "–")
+            out[c] = out[c].map(_signal_cell)
+    if is_chinese():
+        for c in out.columns:
+            if out[c].dtype == bool:
+                out[c] = out[c].map(lambda v: label("yes" if v else "no"))
+            elif c in _LABEL_CELLS and out[c].dtype != bool:
+                out[c] = out[c].map(lambda v: label(v) if isinstance(v, str) else v)
+            elif c in _MESSAGE_CELLS:
+                out[c] = out[c].map(lambda v: _(v) if isinstance(v, str) and v else v)
     if out.index.dtype == object:
-        out.index = out.index.map(lambda v: _words(v) if isinstance(v, str) else v)
-    table = readable(out).rename(columns=lambda c: COLUMN_WORDS.get(c, _words(c)))
-    table.index.name = COLUMN_WORDS.get(out.index.name, out.index.name and _words(out.index.name))
+        words = _name if is_chinese() else _words
+        out.index = out.index.map(lambda v: words(v) if isinstance(v, str) else v)
+    elif is_chinese() and isinstance(out.index.dtype, pd.CategoricalDtype):   # tiers
+        out.index = pd.Index([_name(v) if isinstance(v, str) else v for v in out.index],
+                             name=out.index.name)
+    table = readable(out).rename(columns=_name)
+    table.index.name = out.index.name and _name(out.index.name)
     styler = table.style
     return styler if index else styler.hide(axis="index")
 
@@ -515,14 +648,14 @@ def signals_heading(check: SignalCheck) -> str:
     """The heading and method of the early-warning section, or one line when no signal can be
     computed (a snapshot of attributes)."""
     if check.validation is None:
-        return not_available("early-warning signals",
-                             "the data have no transactions, tickets or surveys to compute "
-                             "them from (one snapshot of attributes)")
-    return ("## Early-warning signals\n\n"
-            "*Which observable warning signs precede churn?* Each signal is a simple, "
-            "explainable rule on the customer's own history (thresholds: `signal_thresholds`; "
-            "windows: `windows`). They are evaluated at the cutoff and checked against who "
-            "actually churned in the following horizon.")
+        return not_available(_("early-warning signals"),
+                             _("the data have no transactions, tickets or surveys to compute "
+                               "them from (one snapshot of attributes)"))
+    return _("## Early-warning signals\n\n"
+             "*Which observable warning signs precede churn?* Each signal is a simple, "
+             "explainable rule on the customer's own history (thresholds: `signal_thresholds`; "
+             "windows: `windows`). They are evaluated at the cutoff and checked against who "
+             "actually churned in the following horizon.")
 
 
 def signal_definitions(check: SignalCheck) -> Styler | None:

@@ -12,13 +12,18 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from churn_research.i18n import _, label, t
 from churn_research.plots import finish, percent_axis
 
 __all__ = ["tier_churn", "tier_shares", "rfm_heatmap", "k_selection", "cluster_centers",
            "roc_curves", "calibration", "gains", "signal_lift", "watchlist_signals"]
 
-_MODEL_NAMES = {"logistic": "Logistic regression", "gradient_boosting": "Gradient boosting",
-                "baseline": "Naive baseline"}
+
+def _model_name(name: str) -> str:
+    """A risk model's name in a legend (in the report's language)."""
+    names = {"logistic": _("Logistic regression"), "gradient_boosting": _("Gradient boosting"),
+             "baseline": _("Naive baseline")}
+    return names.get(name, name)
 
 
 def _ax(ax, figsize=None):
@@ -35,64 +40,72 @@ def tier_churn(summary: pd.DataFrame, *, horizon_days: int | None = None, ax=Non
     x = np.arange(len(s))
     err = np.vstack([s["churn_rate"] - s["churn_ci_low"], s["churn_ci_high"] - s["churn_rate"]])
     ax.bar(x, s["churn_rate"], yerr=err, capsize=4, color=sns.color_palette()[0])
-    ax.set_xticks(x, [str(t) for t in s.index])
+    ax.set_xticks(x, [label(tier) for tier in s.index])
     for xi, (rate, n) in enumerate(zip(s["churn_rate"], s["customers"], strict=True)):
         ax.annotate(f"{rate:.0%}\nn={n:,}", (xi, rate), textcoords="offset points",
                     xytext=(12, 2), fontsize=9)
     percent_axis(ax)
-    within = f" within {horizon_days} days" if horizon_days else ""
-    return finish(ax, title=f"Churn rate{within} by value tier (95% CI)",
-                  xlabel="Value tier at the cutoff", ylabel="Churn rate (% of tier)")
+    title = (t("Churn rate within {days} days by value tier (95% CI)", days=horizon_days)
+             if horizon_days else _("Churn rate by value tier (95% CI)"))
+    return finish(ax, title=title, xlabel=_("Value tier at the cutoff"),
+                  ylabel=_("Churn rate (% of tier)"))
 
 
 def tier_shares(summary: pd.DataFrame, *, ax=None):
     """Share of customers vs share of trailing revenue per tier (side-by-side bars)."""
     ax = _ax(ax)
     s = summary.loc[summary["customers"] > 0, ["share", "revenue_share"]]
-    s = s.rename(columns={"share": "customers", "revenue_share": "revenue (trailing 12 months)"})
-    s.index = [str(t) for t in s.index]
+    s = s.rename(columns={"share": _("customers"),
+                          "revenue_share": _("revenue (trailing 12 months)")})
+    s.index = [label(tier) for tier in s.index]
     s.plot.bar(ax=ax, rot=0, width=0.75)
     percent_axis(ax)
-    return finish(ax, title="Who holds the revenue: customers vs revenue by tier",
-                  xlabel="Value tier", ylabel="Share of total (%)")
+    return finish(ax, title=_("Who holds the revenue: customers vs revenue by tier"),
+                  xlabel=_("Value tier"), ylabel=_("Share of total (%)"))
 
 
-_SCORE_MEANING = {"R": "most recent", "F": "most frequent", "M": "highest spend"}
+def _score_meaning(score: str) -> str:
+    """What a score of 5 means (``"R score"`` -> ``"most recent"``)."""
+    meaning = {"R": _("most recent"), "F": _("most frequent"), "M": _("highest spend")}
+    return meaning.get(score[:1], _("best"))
 
 
-def rfm_heatmap(grid: pd.DataFrame, *, rows: str = "R score", cols: str = "F score", ax=None):
-    """Churn rate by two RFM scores (a :func:`~churn_research.segments.rfm_grid` table)."""
+def rfm_heatmap(grid: pd.DataFrame, *, rows: str | None = None, cols: str | None = None, ax=None):
+    """Churn rate by two RFM scores (a :func:`~churn_research.segments.rfm_grid` table);
+    ``rows`` and ``cols`` name the scores (default: R score and F score)."""
+    rows = rows or t("{letter} score", letter="R")
+    cols = cols or t("{letter} score", letter="F")
     ax = _ax(ax, figsize=(7, 5))
     sns.heatmap(grid.astype(float), annot=True, fmt=".0%", cmap="Reds", ax=ax,
-                cbar_kws={"label": "Churn rate"})
-    return finish(ax, title=f"Churn rate by {rows} and {cols}",
-                  xlabel=f"{cols} (5 = {_SCORE_MEANING.get(cols[0], 'best')})",
-                  ylabel=f"{rows} (5 = {_SCORE_MEANING.get(rows[0], 'best')})")
+                cbar_kws={"label": _("Churn rate")})
+    return finish(ax, title=t("Churn rate by {rows} and {cols}", rows=rows, cols=cols),
+                  xlabel=t("{score} (5 = {meaning})", score=cols, meaning=_score_meaning(cols)),
+                  ylabel=t("{score} (5 = {meaning})", score=rows, meaning=_score_meaning(rows)))
 
 
 def k_selection(selection: pd.DataFrame, k: int, *, method: str = "kmeans", ax=None):
     """The k-selection curve: silhouette (k-means) or BIC (Gaussian mixture) per k."""
     ax = _ax(ax)
-    col, label = ("bic", "BIC (lower is better)") if method == "gmm" \
-        else ("silhouette", "Mean silhouette (higher is better)")
+    col, ylabel = ("bic", _("BIC (lower is better)")) if method == "gmm" \
+        else ("silhouette", _("Mean silhouette (higher is better)"))
     ax.plot(selection.index, selection[col], marker="o")
     ax.axvline(k, color="grey", ls="--", lw=1)
-    ax.annotate(f"chosen k = {k}", (k, selection.loc[k, col]), textcoords="offset points",
+    ax.annotate(t("chosen k = {k}", k=k), (k, selection.loc[k, col]), textcoords="offset points",
                 xytext=(8, 8))
     ax.set_xticks(list(selection.index))
-    return finish(ax, title="Choosing the number of clusters", xlabel="Number of clusters k",
-                  ylabel=label)
+    return finish(ax, title=_("Choosing the number of clusters"),
+                  xlabel=_("Number of clusters k"), ylabel=ylabel)
 
 
 def cluster_centers(centers: pd.DataFrame, *, labels: dict | None = None, ax=None):
     """Cluster means in standard deviations from the average customer (heatmap)."""
     ax = _ax(ax, figsize=(9, 0.55 * len(centers) + 2))
-    c = centers.rename(columns=labels or {})
+    c = centers.rename(columns=labels or label)   # default: the column names as data labels
     sns.heatmap(c, annot=True, fmt="+.1f", cmap="RdBu_r", center=0, ax=ax,
-                cbar_kws={"label": "Mean (standard deviations)"})
+                cbar_kws={"label": _("Mean (standard deviations)")})
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
-    return finish(ax, title="Cluster profiles: how each cluster differs from the average",
-                  xlabel="Behavioural feature", ylabel="Cluster")
+    return finish(ax, title=_("Cluster profiles: how each cluster differs from the average"),
+                  xlabel=_("Behavioural feature"), ylabel=_("Cluster"))
 
 
 def roc_curves(curves: pd.DataFrame, summary: pd.DataFrame, *, ax=None):
@@ -102,15 +115,15 @@ def roc_curves(curves: pd.DataFrame, summary: pd.DataFrame, *, ax=None):
         r = summary.loc[name]
         ax.plot(g["fpr"], g["tpr"], lw=2 if name != "baseline" else 1.2,
                 ls="-" if name != "baseline" else "--",
-                label=f"{_MODEL_NAMES.get(name, name)}: AUC {r['cv_auc']:.3f} "
+                label=f"{_model_name(name)}: AUC {r['cv_auc']:.3f} "
                       f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls=":", label="No skill (AUC 0.5)")
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls=":", label=_("No skill (AUC 0.5)"))
     ax.set_aspect("equal")
     percent_axis(ax, "x")
     percent_axis(ax, "y")
-    return finish(ax, title="ROC curves (out-of-fold)",
-                  xlabel="False-positive rate (% of stayers flagged)",
-                  ylabel="True-positive rate (% of churners flagged)")
+    return finish(ax, title=_("ROC curves (out-of-fold)"),
+                  xlabel=_("False-positive rate (% of stayers flagged)"),
+                  ylabel=_("True-positive rate (% of churners flagged)"))
 
 
 def calibration(table: pd.DataFrame, *, model: str = "", ax=None):
@@ -119,33 +132,33 @@ def calibration(table: pd.DataFrame, *, model: str = "", ax=None):
     err = np.vstack([table["observed"] - table["observed_ci_low"],
                      table["observed_ci_high"] - table["observed"]])
     ax.errorbar(table["predicted"], table["observed"], yerr=err, fmt="o-", capsize=3,
-                label=_MODEL_NAMES.get(model, model) or "model")
+                label=_model_name(model) or _("model"))
     hi = float(max(table["predicted"].max(), table["observed_ci_high"].max())) * 1.05
-    ax.plot([0, hi], [0, hi], color="grey", ls=":", lw=1, label="Perfect calibration")
+    ax.plot([0, hi], [0, hi], color="grey", ls=":", lw=1, label=_("Perfect calibration"))
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
     percent_axis(ax, "x")
     percent_axis(ax, "y")
-    return finish(ax, title="Calibration by decile of predicted risk (out-of-fold)",
-                  xlabel="Mean predicted churn probability (%)",
-                  ylabel="Observed churn rate (%)")
+    return finish(ax, title=_("Calibration by decile of predicted risk (out-of-fold)"),
+                  xlabel=_("Mean predicted churn probability (%)"),
+                  ylabel=_("Observed churn rate (%)"))
 
 
 def gains(tables: dict[str, pd.DataFrame], *, ax=None):
     """Cumulative-gains curves: share of churners reached when contacting the riskiest x%."""
     ax = _ax(ax, figsize=(6.5, 6))
-    for name, t in tables.items():
-        x = np.r_[0, t["cum_share"]]
-        y = np.r_[0, t["cum_capture"]]
-        ax.plot(x, y, marker="o", ms=3, label=_MODEL_NAMES.get(name, name),
+    for name, table in tables.items():
+        x = np.r_[0, table["cum_share"]]
+        y = np.r_[0, table["cum_capture"]]
+        ax.plot(x, y, marker="o", ms=3, label=_model_name(name),
                 ls="-" if name != "baseline" else "--")
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="Random targeting")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_("Random targeting"))
     ax.axvline(0.1, color="grey", lw=0.8)
     percent_axis(ax, "x")
     percent_axis(ax, "y")
-    return finish(ax, title="Cumulative gains (out-of-fold)",
-                  xlabel="Customers contacted, riskiest first (%)",
-                  ylabel="Churners reached (% of all churners)")
+    return finish(ax, title=_("Cumulative gains (out-of-fold)"),
+                  xlabel=_("Customers contacted, riskiest first (%)"),
+                  ylabel=_("Churners reached (% of all churners)"))
 
 
 def signal_lift(table: pd.DataFrame | None, *, ax=None):
@@ -154,13 +167,14 @@ def signal_lift(table: pd.DataFrame | None, *, ax=None):
     if table is None or not table["available"].any():
         return None
     ax = _ax(ax)
-    t = table.loc[table["available"], ["churn_rate_fired", "churn_rate_not_fired"]]
-    t = t.rename(columns={"churn_rate_fired": "signal fired",
-                          "churn_rate_not_fired": "not fired (customers it could fire for)"})
-    t.plot.bar(ax=ax, rot=0, width=0.75)
+    rates = table.loc[table["available"], ["churn_rate_fired", "churn_rate_not_fired"]]
+    rates = rates.rename(columns={"churn_rate_fired": _("signal fired"),
+                                  "churn_rate_not_fired": _("not fired (customers it could fire for)")})
+    rates.index = [label(s) for s in rates.index]
+    rates.plot.bar(ax=ax, rot=0, width=0.75)
     percent_axis(ax)
-    return finish(ax, title="Do the early-warning signals pick out churners?",
-                  xlabel="Signal (at the cutoff)", ylabel="Churn rate within the horizon (%)")
+    return finish(ax, title=_("Do the early-warning signals pick out churners?"),
+                  xlabel=_("Signal (at the cutoff)"), ylabel=_("Churn rate within the horizon (%)"))
 
 
 def watchlist_signals(watchlist: pd.DataFrame, *, ax=None):
@@ -171,7 +185,8 @@ def watchlist_signals(watchlist: pd.DataFrame, *, ax=None):
     ax = _ax(ax)
     sig = watchlist["signals"].fillna("").str.split(", ").explode()
     counts = sig[sig != ""].value_counts()
-    counts["(no signal: model risk only)"] = int((watchlist["n_signals"] == 0).sum())
+    counts.index = [label(s) for s in counts.index]
+    counts[_("(no signal: model risk only)")] = int((watchlist["n_signals"] == 0).sum())
     counts.sort_values().plot.barh(ax=ax, color=sns.color_palette()[1], legend=False)
-    return finish(ax, title=f"Signals behind the watchlist ({len(watchlist)} customers)",
-                  xlabel="Watchlisted customers (count)", ylabel="Signal", legend=False)
+    return finish(ax, title=t("Signals behind the watchlist ({n} customers)", n=len(watchlist)),
+                  xlabel=_("Watchlisted customers (count)"), ylabel=_("Signal"), legend=False)

@@ -11,6 +11,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from churn_research.i18n import is_chinese, label, label_msg, t
 from churn_research.model import ChurnDataError, sample_positions
 
 # Clusters
@@ -18,11 +19,12 @@ from churn_research.model import ChurnDataError, sample_positions
 _BEHAVIOURAL = ["tenure_days", "recency_days", "activity_recency_days", "frequency", "monetary", "activity_ratio",
                 "freq_trend", "complaints_365", "tickets_365", "csat_mean", "nps_last"]
 
-_LABELS = {"tenure_days": "tenure", "recency_days": "days since last purchase",
-           "activity_recency_days": "days since last add-on purchase",
-           "frequency": "purchases", "monetary": "spend", "activity_ratio": "recent activity",
-           "freq_trend": "purchase trend", "complaints_365": "complaints", "tickets_365": "tickets",
-           "csat_mean": "CSAT", "nps_last": "NPS"}
+_LABELS = {"tenure_days": label_msg("tenure"), "recency_days": label_msg("days since last purchase"),
+           "activity_recency_days": label_msg("days since last add-on purchase"),
+           "frequency": label_msg("purchases"), "monetary": label_msg("spend"),
+           "activity_ratio": label_msg("recent activity"), "freq_trend": label_msg("purchase trend"),
+           "complaints_365": label_msg("complaints"), "tickets_365": label_msg("tickets"),
+           "csat_mean": label_msg("CSAT"), "nps_last": label_msg("NPS")}
 
 
 def cluster_columns(features: pd.DataFrame, columns=None, *, max_missing: float = 0.6) -> list[str]:
@@ -190,9 +192,11 @@ class CustomerClusters:
         desc = []
         for _cl, row in self.centers_.iterrows():
             top_cols = row.abs().sort_values(ascending=False).index[:top]
-            desc.append(", ".join(
-                f"{'high' if row[c] > 0 else 'low'} {_LABELS.get(c, str(c).replace('_', ' '))} ({row[c]:+.1f} sd)"
-                for c in top_cols))
+            desc.append(("、" if is_chinese() else ", ").join(
+                (t("high {feature} ({z} sd)", feature=feature, z=f"{row[c]:+.1f}") if row[c] > 0
+                 else t("low {feature} ({z} sd)", feature=feature, z=f"{row[c]:+.1f}"))
+                for c in top_cols
+                for feature in [label(_LABELS.get(c, str(c).replace("_", " ")))]))
         out["distinguishing"] = desc
         out.index.name = "cluster"
         return out

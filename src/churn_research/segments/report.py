@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from churn_research.i18n import _
 from churn_research.segments.rules import (
     DEFAULT_SIGNAL_THRESHOLDS,
     DEFAULT_TIER_RULES,
@@ -67,13 +68,14 @@ def grid_rows(features: pd.DataFrame) -> str:
 
 
 def tier_rules_table(tier_rules: dict) -> pd.DataFrame:
-    """:data:`TIER_RULES` in words with the thresholds in force, and the parameters that set
-    them (``new_days = 180``) in a column of their own."""
+    """:data:`TIER_RULES` in words (in the report's language) with the thresholds in force, and
+    the parameters that set them (``new_days = 180``) in a column of their own."""
     values = {**DEFAULT_TIER_RULES, **tier_rules}
     return pd.DataFrame({
         "tier": TIER_RULES["tier"],
-        "rule": [fill_rule(r, values) for r in TIER_RULES["rule"]],
-        "parameters": [parameter_values(p, values) for p in TIER_RULES["parameters"]]})
+        "rule": [fill_rule(_(r), values) for r in TIER_RULES["rule"]],
+        "parameters": [parameter_values(_(p) if p else p, values)
+                       for p in TIER_RULES["parameters"]]})
 
 
 def signal_definitions(thresholds: dict | None = None, windows: dict | None = None) -> pd.DataFrame:
@@ -82,7 +84,7 @@ def signal_definitions(thresholds: dict | None = None, windows: dict | None = No
     values = {**DEFAULT_SIGNAL_THRESHOLDS, **DEFAULT_WINDOWS, **(thresholds or {}),
               **(windows or {})}
     return SIGNALS.assign(
-        definition=[fill_rule(d, values) for d in SIGNALS["definition"]],
+        definition=[fill_rule(_(d), values) for d in SIGNALS["definition"]],
         parameters=[parameter_values(p, values) for p in SIGNALS["parameters"]])
 
 

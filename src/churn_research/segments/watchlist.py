@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churn_research.i18n import _, is_chinese, label
 from churn_research.model import PERSONAL_COLUMNS, ChurnDataError, write_atomic
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
@@ -158,11 +159,41 @@ def assert_no_personal_data(frame: pd.DataFrame) -> None:
                                      fix="never copy personal data into a report.")
 
 
+def _translated(watchlist: pd.DataFrame) -> pd.DataFrame:
+    """The watchlist as a Chinese reader opens it: column names, tiers, signals, reasons and
+    actions in the report's language (the numbers and the customer ids as they are)."""
+    def signal_list(value) -> str:
+        if not isinstance(value, str) or not value:
+            return ""
+        return "、".join(label(v) for v in value.split(", "))
+
+    out = watchlist.copy()
+    for c in ("tier", "likely_reason", "dominant_signal"):
+        out[c] = out[c].map(lambda v: label(v) if isinstance(v, str) else v)
+    out["signals"] = out["signals"].map(signal_list)
+    out["high_value"] = out["high_value"].map(lambda v: label("yes" if v else "no"))
+    out["action"] = out["action"].map(lambda v: _(v) if isinstance(v, str) and v else v)
+    headers = {"rank": _("rank"), "customer_id": _("customer id"), "tier": _("tier"),
+               "high_value": _("high value"), "risk": _("risk"), "value": _("value"),
+               "expected_loss": _("risk-weighted value (risk × value)"), "priority": _("priority"),
+               "signals": _("signals"), "n_signals": _("signals fired"),
+               "dominant_signal": _("dominant signal"), "likely_reason": _("likely reason"),
+               "action": _("action")}
+    return out.rename(columns=headers)
+
+
 def write_watchlist(watchlist: pd.DataFrame, path: str | Path) -> Path:
-    """Write the watchlist CSV (only :data:`WATCHLIST_COLUMNS`; refuses personal data)."""
+    """Write the watchlist CSV (only :data:`WATCHLIST_COLUMNS`; refuses personal data).
+
+    In a Chinese report the column names, tiers, signals, reasons and actions are Chinese and
+    the file starts with a byte-order mark (UTF-8 with BOM, so that Excel reads it as UTF-8);
+    the English file is plain UTF-8 with the columns' own names."""
     unknown = [c for c in watchlist.columns if c not in WATCHLIST_COLUMNS]
     if unknown:
         raise ChurnDataError(f"unexpected watchlist columns {unknown}.", table="watchlist",
                              fix="build it with build_watchlist().")
     assert_no_personal_data(watchlist)
+    if is_chinese():
+        text = _translated(watchlist).to_csv(index=False, float_format="%.4f")
+        return write_atomic(path, "\ufeff" + text)   # utf-8-sig
     return write_atomic(path, watchlist.to_csv(index=False, float_format="%.4f"))
