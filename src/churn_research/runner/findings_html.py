@@ -242,6 +242,7 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
     ctx = context(root / "data" / "processed" / dataset, root / "params" / f"{dataset}.yaml")
     parts = []
     todo_word, to_report = html.escape(_("What to do:")), html.escape(_("→ report"))
+    gap = "" if is_chinese() else " "         # no space after a full-width colon
     download = html.escape(_("Download the watchlist (watchlist.csv)"))
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
@@ -259,7 +260,7 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
         extra = ""
         todo = actions.action(stage, figs, currency=ctx.get("currency", ""))
         if todo:
-            extra += f"<p class='action'><b>{todo_word}</b> {html.escape(todo)}</p>"
+            extra += f"<p class='action'><b>{todo_word}</b>{gap}{html.escape(todo)}</p>"
         if stage == "40_segments" and (ds / "watchlist.csv").exists():
             extra += f"<p><a href='watchlist.csv'>{download}</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
