@@ -163,3 +163,86 @@ def test_readme_stage_table_is_the_registry():
 
     assert readme_table() in (ROOT / "README.md").read_text(encoding="utf-8")
     assert [s.name for s in STAGES] == [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+
+
+# ----------------------------------------------------------------------------------------
+# the reports' frame in Chinese (issue 14): Findings box, one-page summary, index
+# ----------------------------------------------------------------------------------------
+def _rendered_stage(reports: Path, dataset: str, lang: str, headline: str) -> None:
+    """A rendered 10_indicators of ``dataset`` in ``lang``: report, findings, figures, provenance."""
+    from churn_research.narrate.findings import Finding, StageFindings
+
+    ds = reports / dataset
+    ds.mkdir(parents=True)
+    heading = "每期流失多少客户" if lang == "zh" else "How many customers do we lose"
+    (ds / "10_indicators.html").write_text(
+        f"<html lang='en'><body><h1 id=\"t\">T</h1><h2 id=\"how\">{heading}</h2></body></html>",
+        encoding="utf-8")
+    StageFindings("10_indicators", dataset, headline, [Finding("8.9%", heading)]).write(
+        ds / "10_indicators.findings.json")
+    (ds / "10_indicators.json").write_text(json.dumps({"annual_churn.method": "survival curve"}))
+    (ds / "10_indicators.provenance.json").write_text(json.dumps({
+        "git_commit": "abc1234", "finished": "2026-01-01T00:00:00+00:00", "seconds": 1.0,
+        "parameters": {"language": lang}, "input_checksums": {}, "package_versions": {}}))
+
+
+def test_index_and_summary_are_chinese_for_chinese_datasets(tmp_path, monkeypatch):
+    from churn_research import i18n
+
+    monkeypatch.delenv("REPORT_LANG", raising=False)
+    reports = tmp_path / "reports"
+    _rendered_stage(reports, "shop", "zh", "流失率为 8.9%。")
+    index = render_index(reports).read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in index and "客户流失研究报告" in index
+    assert "流失指标与业务变更影响" in index and "管理层一页摘要" in index and "运行记录" in index
+    assert "流失率为 8.9%。" in index and "churn-research reports" not in index
+    summary = (reports / "shop" / "summary.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in summary and "客户流失分析：摘要（shop）" in summary
+    assert "我们流失了多少客户？情况是否在恶化？" in summary and "→ 查看报告" in summary
+    assert "10_indicators.html#how" in summary                  # linked to its Chinese heading
+    assert "<b>行动建议：</b>这些数据只是一个时点的快照" in summary
+    assert i18n.language() == "en"                                 # the language is restored
+    # an English dataset beside it: its summary stays English, the index falls back to English
+    _rendered_stage(reports, "telco", "en", "Churn was 8.9%.")
+    index = render_index(reports).read_text(encoding="utf-8")
+    assert "<html lang='en'>" in index and "churn-research reports" in index
+    assert "流失率为 8.9%。" in index                                 # headlines as written
+    english = (reports / "telco" / "summary.html").read_text(encoding="utf-8")
+    assert "<html lang='en'>" in english and "How many customers do we lose, and is it" in english
+    assert "What to do:</b> These data are one snapshot" in english
+    assert "我们流失了多少客户" in (reports / "shop" / "summary.html").read_text(encoding="utf-8")
+    # REPORT_LANG wins for the index; each summary keeps its dataset's language
+    monkeypatch.setenv("REPORT_LANG", "zh")
+    index = render_index(reports).read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in index and "核心结论" in index
+    assert "How many customers do we lose, and is it" in (reports / "telco" / "summary.html").read_text()
+
+
+def test_findings_box_and_actions_in_chinese(monkeypatch):
+    from churn_research import i18n
+    from churn_research.narrate import actions
+    from churn_research.narrate.findings import Finding, StageFindings
+    from churn_research.runner.findings_html import decorate_report
+
+    monkeypatch.delenv("REPORT_LANG", raising=False)
+    page = ("<html lang=\"en\"><head><title>x</title></head><body><h1 id=\"t\">指标</h1>"
+            "<h2 id=\"s\">每期流失多少客户？</h2><img src='a.png'></body></html>")
+    found = StageFindings("10_indicators", "shop", "流失上升。", [Finding("8.9%", "每期流失多少客户")],
+                          [], "生成器的真实效应")
+    i18n.set_language("zh")
+    try:
+        out = decorate_report(page, dataset="shop", stage="10_indicators", found=found)
+        assert '<html lang="zh-Hans">' in out and "<title>流失指标与业务变更影响 — shop</title>" in out
+        assert "<h2>主要发现</h2>" in out and "href='#s'>→ 详见章节</a>" in out
+        assert "已与生成器的真实效应核对。" in out and 'alt="图：每期流失多少客户？"' in out
+        figs = {"20_causes": {"reasons.top1": "price", "reasons.top1_share": 0.2532},
+                "40_segments": {"watchlist.size": 100, "design": "cross-sectional"},
+                "10_indicators": {"freq": "quarter"}}
+        assert "价格（占所给原因的 25.3%）" in actions.action("20_causes", figs)
+        assert actions.action("40_segments", figs).startswith("联系预警名单（watchlist.csv）中的 100 位客户")
+        assert "按季度跟踪流失" in actions.action("10_indicators", figs)
+    finally:
+        i18n.set_language("en")
+    assert actions.action("10_indicators", figs) == ("Keep tracking churn per quarter as new data "
+                                                     "arrive, against the target.")
+    assert '<html lang="en">' in decorate_report(page, dataset="shop", stage="10_indicators", found=found)

@@ -47,3 +47,23 @@ def test_report_shows_one_line_instead_of_warning_boxes(tmp_path):
     render_html(tmp_path / "clean.ipynb", clean)
     assert "warning message" not in clean.read_text(encoding="utf-8")
     assert not (tmp_path / "clean.log").exists()
+
+
+def test_chinese_report_says_so_in_chinese_and_keeps_chinese_cells(tmp_path):
+    from churn_research import i18n
+
+    nb = nbformat.read(_executed(tmp_path), as_version=4)
+    for text, lang in (("# Indicators", "en"), ("# 流失指标", "zh")):
+        cell = nbformat.v4.new_markdown_cell(text)
+        cell.metadata["tags"] = [f"lang-{lang}"]
+        nb.cells.insert(len(nb.cells) - 2, cell)
+    nbformat.write(nb, tmp_path / "both.ipynb")
+    html = tmp_path / "10_indicators.html"
+    i18n.set_language("zh")
+    try:
+        render_html(tmp_path / "both.ipynb", html)
+    finally:
+        i18n.set_language("en")
+    page = html.read_text(encoding="utf-8")
+    assert "本阶段有 3 条警告信息写入日志" in page and "流失指标" in page
+    assert "Indicators" not in page and "warning messages" not in page

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from churn_research.i18n import _, label, t
 from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
 
 __all__ = ["action", "ACTIONS"]
@@ -32,29 +33,31 @@ def _how_many(figs: Figures, currency: str) -> str | None:
     kind = get(figs.get("00_data", {}), "kind")
     low = get(ind, "its.level_ratio_ci_low")
     if low is not None and low > 1:
-        return ("The business change raised churn by a factor of "
-                f"{ratio_ci(get(ind, 'its.level_ratio'), low, get(ind, 'its.level_ratio_ci_high'))}: "
-                "treat the customers exposed to it as the first group to win back, and read the "
-                "reasons and drivers below for what about the change drove them away.")
+        return t("The business change raised churn by a factor of {ratio}: treat the customers "
+                 "exposed to it as the first group to win back, and read the reasons and drivers "
+                 "below for what about the change drove them away.",
+                 ratio=ratio_ci(get(ind, "its.level_ratio"), low, get(ind, "its.level_ratio_ci_high")))
     if get(ind, "control_chart.latest_signal") == "high":
-        return (f"The latest period ({text(get(ind, 'control_chart.latest_period'))}) is above the "
-                "control chart's upper limit: find out what changed in it before the next period.")
+        return t("The latest period ({period}) is above the control chart's upper limit: find out "
+                 "what changed in it before the next period.",
+                 period=text(get(ind, "control_chart.latest_period")))
     if get(ind, "target.churn_rate.status") == "off track":
-        return (f"Churn ({pct(get(ind, 'target.churn_rate.actual'))}) is off track for its target of "
-                f"{pct(get(ind, 'target.churn_rate.target'))}: the watchlist and the retention "
-                "scenarios below show where a cut can come from.")
+        return t("Churn ({actual}) is off track for its target of {target}: the watchlist and the "
+                 "retention scenarios below show where a cut can come from.",
+                 actual=pct(get(ind, "target.churn_rate.actual")),
+                 target=pct(get(ind, "target.churn_rate.target")))
     if get(ind, "annual_churn.method") == "survival curve":
-        return ("These data are one snapshot: export the same table again next month and compare, "
-                "so that churn can be tracked over time instead of read off one month.")
+        return _("These data are one snapshot: export the same table again next month and compare, "
+                 "so that churn can be tracked over time instead of read off one month.")
     if kind == "non-contractual":
-        return ("A lapse is only visible long after a customer's last purchase, so churn figures "
-                "arrive late: act on the early-warning signals of the watchlist instead of waiting "
-                "for churn to show.")
+        return _("A lapse is only visible long after a customer's last purchase, so churn figures "
+                 "arrive late: act on the early-warning signals of the watchlist instead of waiting "
+                 "for churn to show.")
     if get(ind, "control_chart.center") is not None:
-        return ("Keep tracking churn against the control chart's limits, and act when a period "
-                "crosses them.")
-    return (f"Keep tracking churn per {text(get(ind, 'freq', 'period'))} as new data arrive, "
-            "against the target.")
+        return _("Keep tracking churn against the control chart's limits, and act when a period "
+                 "crosses them.")
+    return t("Keep tracking churn per {period} as new data arrive, against the target.",
+             period=label(text(get(ind, "freq", "period"))))
 
 
 def _how_long(figs: Figures, currency: str) -> str | None:
@@ -64,25 +67,25 @@ def _how_long(figs: Figures, currency: str) -> str | None:
         return None
     first_year = 1 - s12
     if first_year > annual:
-        return (f"New customers are the most at risk: {pct(first_year)} leave within their first "
-                f"year, against {pct(annual)} of the whole base a year — put retention effort into "
-                "onboarding and the first months.")
-    return (f"Risk does not fall with tenure here ({pct(first_year)} of new customers leave in "
-            f"their first year, {pct(annual)} of the base a year): retention must cover established "
-            "customers, not only new ones.")
+        return t("New customers are the most at risk: {first_year} leave within their first year, "
+                 "against {annual} of the whole base a year — put retention effort into onboarding "
+                 "and the first months.", first_year=pct(first_year), annual=pct(annual))
+    return t("Risk does not fall with tenure here ({first_year} of new customers leave in their "
+             "first year, {annual} of the base a year): retention must cover established customers, "
+             "not only new ones.", first_year=pct(first_year), annual=pct(annual))
 
 
 def _why(figs: Figures, currency: str) -> str | None:
     causes = figs.get("20_causes", {})
     top, share = get(causes, "reasons.top1"), get(causes, "reasons.top1_share")
     if top is not None and share is not None:
-        return (f"Start with the most frequent exit reason, {top} ({pct(share)} of the reasons "
-                "given); the drivers are associations, so test an action on them against a control "
-                "group before rolling it out.")
+        return t("Start with the most frequent exit reason, {reason} ({share} of the reasons given); "
+                 "the drivers are associations, so test an action on them against a control group "
+                 "before rolling it out.", reason=label(top), share=pct(share))
     if causes:
-        return ("The drivers are associations in observational data: test an action aimed at the "
-                "strongest one against a control group before rolling it out (no exit reasons "
-                "are recorded here; recording them would say why customers leave).")
+        return _("The drivers are associations in observational data: test an action aimed at the "
+                 "strongest one against a control group before rolling it out (no exit reasons "
+                 "are recorded here; recording them would say why customers leave).")
     return None
 
 
@@ -91,12 +94,13 @@ def _who(figs: Figures, currency: str) -> str | None:
     size = get(seg, "watchlist.size")
     if size is None:
         return None
-    out = (f"Contact the {count(size)} customers of the watchlist (watchlist.csv), highest risk × "
-           "value first, with the action the playbook gives each")
     if get(seg, "design") != "prospective":
-        out += ("; their score describes who resembles past churners in one snapshot, so check it "
-                "against the next export's exits before relying on it")
-    return out + "."
+        return t("Contact the {size} customers of the watchlist (watchlist.csv), highest risk × value "
+                 "first, with the action the playbook gives each; their score describes who resembles "
+                 "past churners in one snapshot, so check it against the next export's exits before "
+                 "relying on it.", size=count(size))
+    return t("Contact the {size} customers of the watchlist (watchlist.csv), highest risk × value "
+             "first, with the action the playbook gives each.", size=count(size))
 
 
 def _cost(figs: Figures, currency: str) -> str | None:
@@ -106,10 +110,10 @@ def _cost(figs: Figures, currency: str) -> str | None:
     if gain is None or value is None:
         return None
     years = get(clv, "scenario_years", 3)
-    return (f"A retention programme pays when it costs less than what it saves: a customer kept "
-            f"is worth about {money(value, currency)} of future profit, and cutting annual churn by "
-            f"5 points about {money(gain, currency)} over {text(years)} years — the most a "
-            "programme achieving that could cost before it loses money.")
+    return t("A retention programme pays when it costs less than what it saves: a customer kept is "
+             "worth about {value} of future profit, and cutting annual churn by 5 points about "
+             "{gain} over {years} years — the most a programme achieving that could cost before it "
+             "loses money.", value=money(value, currency), gain=money(gain, currency), years=text(years))
 
 
 #: The action of each summary question (stage -> builder).

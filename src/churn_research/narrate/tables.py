@@ -17,6 +17,7 @@ from IPython import get_ipython
 from pandas.api import types
 from pandas.io.formats.style import Styler
 
+from churn_research.i18n import label, label_msg
 from churn_research.narrate.format import MISSING, pvalue
 
 __all__ = ["readable", "register"]
@@ -24,7 +25,12 @@ __all__ = ["readable", "register"]
 _P_VALUE = re.compile(r"(^|_)(p|p_?value|pvalue|p_adj|p_holm)$", re.IGNORECASE)
 _NOT_COUNT = re.compile(r"rate|share|ratio|prob|risk|lift|auc|mean|median|score|pct|percent|"
                         r"gap|hr|coef|se$|ci|lower|upper|effect|value|chi2|stat", re.IGNORECASE)
-_YES_NO = {True: "yes", False: "no"}
+_YES_NO = {True: label_msg("yes"), False: label_msg("no")}
+
+
+def _yes_no(v) -> str:
+    """A boolean as a word in the report language ("yes" / "no", 是 / 否)."""
+    return label(_YES_NO[bool(v)])
 
 
 def _missing(v) -> bool:
@@ -33,7 +39,7 @@ def _missing(v) -> bool:
 
 def _column(s: pd.Series, name: str) -> pd.Series:
     if types.is_bool_dtype(s):
-        return s.map(lambda v: MISSING if _missing(v) else _YES_NO[bool(v)])
+        return s.map(lambda v: MISSING if _missing(v) else _yes_no(v))
     if types.is_datetime64_any_dtype(s):
         return s.map(lambda v: MISSING if _missing(v) else
                      (v.strftime("%Y-%m-%d") if v == v.normalize() else str(v)))
@@ -55,7 +61,7 @@ def _column(s: pd.Series, name: str) -> pd.Series:
                         (f"{v:,.0f}" if big else f"{v:,.{digits}f}"))
     values = s.astype(object)
     return values.map(lambda v: MISSING if _missing(v) else
-                      (_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v))
+                      (_yes_no(v) if isinstance(v, bool | np.bool_) else v))
 
 
 def readable(df: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +69,7 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
     index = df.index
     if not isinstance(index, pd.MultiIndex) and (types.is_bool_dtype(index) or (
             index.dtype == object and any(isinstance(v, bool | np.bool_) for v in index))):
-        index = pd.Index([_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v for v in index],
+        index = pd.Index([_yes_no(v) if isinstance(v, bool | np.bool_) else v for v in index],
                          name=index.name)
     out = pd.DataFrame(index=index, columns=df.columns, dtype=object)
     for i, col in enumerate(df.columns):
@@ -89,7 +95,7 @@ def _styler_html(styler: Styler) -> str:
              or (data[c].dtype == object and data[c].map(lambda v: isinstance(v, bool | np.bool_)).any())]
     if bools:
         styler = styler.format(lambda v: MISSING if _missing(v) else
-                               (_YES_NO[bool(v)] if isinstance(v, bool | np.bool_) else v),
+                               (_yes_no(v) if isinstance(v, bool | np.bool_) else v),
                                subset=bools)
     return styler.to_html()
 

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from churn_research import narrate
+from churn_research.i18n import LANGUAGES, _, is_chinese, language, set_language, t
 from churn_research.model import write_atomic
 from churn_research.narrate import actions, definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
 
-__all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS"]
+__all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS", "html_lang",
+           "dataset_language", "in_language", "summary_questions"]
 
 BOX_CSS = """
 .cr-findings{border:2px solid #1f6feb;border-radius:8px;padding:.8rem 1.1rem;margin:1rem 0 1.6rem;
@@ -34,6 +39,54 @@ BOX_CSS = """
 
 _HEADING = re.compile(r"<h([23])\s+id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+
+
+#: The ``lang`` attribute of a page in each report language.
+HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+
+
+def html_lang(code: str | None = None) -> str:
+    """The ``<html lang>`` of a page in ``code`` (default: the current report language)."""
+    return HTML_LANG.get(code or language(), code or language())
+
+
+def _set_html_lang(page: str) -> str:
+    """``page`` with its ``<html lang>`` set to the report language."""
+    def tag(m: re.Match) -> str:
+        bare = re.sub(r"\s+lang=(['\"])[^'\"]*\1", "", m.group(0))
+        return bare.replace("<html", f"<html lang=\"{html_lang()}\"", 1)
+    return re.sub(r"<html\b[^>]*>", tag, page, count=1)
+
+
+@contextmanager
+def in_language(code: str) -> Iterator[str]:
+    """Messages in ``code`` inside the block whatever ``REPORT_LANG`` says (a dataset's summary is
+    written in the dataset's language); the previous language afterwards."""
+    before, env = language(), os.environ.pop("REPORT_LANG", None)
+    try:
+        yield set_language(code)
+    finally:
+        set_language(before)
+        if env is not None:
+            os.environ["REPORT_LANG"] = env
+
+
+def dataset_language(ds: Path) -> str | None:
+    """The language a dataset's reports were rendered in, from its stages' provenance
+    (``parameters`` -> ``language``, English when not recorded): the language they share, else
+    that of the stage rendered last; None when no stage was rendered."""
+    runs = []
+    for path in Path(ds).glob("*.provenance.json"):
+        try:
+            prov = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        code = (prov.get("parameters") or {}).get("language") or "en"
+        code = code if code in LANGUAGES else "en"
+        runs.append((str(prov.get("finished", "")), code))
+    if not runs:
+        return None
+    return max(runs)[1]
 
 
 def _text(fragment: str) -> str:
@@ -80,16 +133,18 @@ def _link(section: str | None, anchors: list[tuple[str, str]], href: str = "") -
 def findings_box(found: StageFindings, anchors: list[tuple[str, str]], *, href: str = "") -> str:
     """The Findings box: the headline, the key findings (linked to their sections), what is not
     available for the dataset, and what the estimates were checked against."""
-    items = []
+    items, more = [], html.escape(_("→ section"))
     for f in found.key_findings:
         target = _link(f.section, anchors, href)
         text = html.escape(f.text)
-        items.append(f"<li>{text}" + (f" <a href='{html.escape(target)}'>→ section</a>" if target
+        items.append(f"<li>{text}" + (f" <a href='{html.escape(target)}'>{more}</a>" if target
                                        else "") + "</li>")
     na = "".join(f"<p class='cr-na'>{html.escape(u)}</p>" for u in found.unavailable)
-    checked = (f"<p class='cr-checked'>Checked against {html.escape(found.checked_against)}.</p>"
+    checked = ("<p class='cr-checked'>" + html.escape(t("Checked against {what}.",
+                                                         what=found.checked_against)) + "</p>"
                if found.checked_against else "")
-    return (f"<section class='cr-findings' aria-label='Findings'><h2>Findings</h2>"
+    heading = html.escape(_("Findings"))
+    return (f"<section class='cr-findings' aria-label='{heading}'><h2>{heading}</h2>"
             f"<p class='cr-headline'>{html.escape(found.headline)}</p>"
             f"<ul>{''.join(items)}</ul>{na}{checked}</section>")
 
@@ -97,7 +152,7 @@ def findings_box(found: StageFindings, anchors: list[tuple[str, str]], *, href: 
 def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings | None) -> str:
     """The rendered stage HTML with its title, figure alt text and the Findings box after the
     report's first heading."""
-    title = registry_stage(stage).title if stage in stage_names() else stage
+    title = registry_stage(stage).shown_title if stage in stage_names() else stage
     page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)} — {html.escape(dataset)}"
                   "</title>", page, count=1, flags=re.S)
     if "<meta name=\"viewport\"" not in page:
@@ -112,9 +167,10 @@ def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings
             current = _text(m.group(1))
             continue
         pieces.append(page[last:m.start()])
-        pieces.append(f"<img alt=\"{html.escape('Figure: ' + current)}\"")
+        alt = html.escape(t("Figure: {section}", section=current))
+        pieces.append(f"<img alt=\"{alt}\"")
         last = m.end()
-    page = "".join(pieces) + page[last:]
+    page = _set_html_lang("".join(pieces) + page[last:])
     if found is None:
         return page
     box = findings_box(found, _anchors(page))
@@ -138,25 +194,40 @@ table{border-collapse:collapse;width:100%;font-size:.93rem} td,th{border-bottom:
 .scroll{overflow-x:auto}
 """
 
-#: The manager's questions, in order, and the stage that answers each.
-SUMMARY_QUESTIONS = (
-    ("10_indicators", "How many customers do we lose, and is it getting worse?"),
-    ("30_survival", "How long do customers stay?"),
-    ("20_causes", "Why do they leave?"),
-    ("40_segments", "Who is at risk now?"),
-    ("50_clv", "What does churn cost, and what is a realistic retention gain worth?"),
-)
+def summary_questions() -> tuple[tuple[str, str], ...]:
+    """The manager's questions, in order, and the stage that answers each (in the current
+    report language)."""
+    return (
+        ("10_indicators", _("How many customers do we lose, and is it getting worse?")),
+        ("30_survival", _("How long do customers stay?")),
+        ("20_causes", _("Why do they leave?")),
+        ("40_segments", _("Who is at risk now?")),
+        ("50_clv", _("What does churn cost, and what is a realistic retention gain worth?")),
+    )
+
+
+def _stage_name(name: str) -> str:
+    """A stage as a link's text: its name (``10_indicators``) in English, its title in Chinese."""
+    if is_chinese() and name in stage_names():
+        return registry_stage(name).shown_title
+    return name
 
 
 def _stage_links(stages: str) -> str:
     """``"10_indicators, 50_clv"`` -> a link to each report."""
-    return ", ".join(f"<a href='{html.escape(s)}.html'>{html.escape(s)}</a>"
-                     for s in (p.strip() for p in stages.split(",")) if s)
+    return ("、" if is_chinese() else ", ").join(f"<a href='{html.escape(s)}.html'>{html.escape(_stage_name(s))}</a>"
+                        for s in (p.strip() for p in stages.split(",")) if s)
 
 
 def render_summary(reports: Path, dataset: str) -> Path | None:
     """``reports/<dataset>/summary.html``: the stages' findings as one page for management, every
-    finding linked to the report section it comes from."""
+    finding linked to the report section it comes from, in the language the dataset's stages
+    were rendered in (:func:`dataset_language`; the findings are already in it)."""
+    with in_language(dataset_language(Path(reports) / dataset) or "en"):
+        return _render_summary(Path(reports), dataset)
+
+
+def _render_summary(reports: Path, dataset: str) -> Path | None:
     ds = Path(reports) / dataset
     found = {}
     for s in STAGES:
@@ -170,9 +241,12 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
     root = Path(reports).resolve().parent
     ctx = context(root / "data" / "processed" / dataset, root / "params" / f"{dataset}.yaml")
     parts = []
+    todo_word, to_report = html.escape(_("What to do:")), html.escape(_("→ report"))
+    gap = "" if is_chinese() else " "         # no space after a full-width colon
+    download = html.escape(_("Download the watchlist (watchlist.csv)"))
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
-    for stage, question in SUMMARY_QUESTIONS:
+    for stage, question in summary_questions():
         f = found.get(stage)
         if f is None:
             continue
@@ -186,27 +260,32 @@ def render_summary(reports: Path, dataset: str) -> Path | None:
         extra = ""
         todo = actions.action(stage, figs, currency=ctx.get("currency", ""))
         if todo:
-            extra += f"<p class='action'><b>What to do:</b> {html.escape(todo)}</p>"
+            extra += f"<p class='action'><b>{todo_word}</b>{gap}{html.escape(todo)}</p>"
         if stage == "40_segments" and (ds / "watchlist.csv").exists():
-            extra += "<p><a href='watchlist.csv'>Download the watchlist (watchlist.csv)</a></p>"
+            extra += f"<p><a href='watchlist.csv'>{download}</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
-                     f"<a href='{report}'>→ report</a></p><ul>{''.join(items)}</ul>{extra}")
+                     f"<a href='{report}'>{to_report}</a></p>"
+                     f"<ul>{''.join(items)}</ul>{extra}")
     for title, rows, note in (
-            ("Definitions: the churn figures of these reports", definitions.churn_definitions(figs),
-             definitions.CHURN_NOTE),
-            ("The effect of the business change, estimated four ways",
+            (_("Definitions: the churn figures of these reports"),
+             definitions.churn_definitions(figs), definitions.CHURN_NOTE),
+            (_("The effect of the business change, estimated four ways"),
              definitions.change_definitions(figs), definitions.CHANGE_NOTE)):
         if not rows:
             continue
         body = "".join(f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.value)}</td>"
                        f"<td>{html.escape(r.measures)}</td><td>{_stage_links(r.stage)}</td></tr>"
                        for r in rows)
-        parts.append(f"<h2>{html.escape(title)}</h2><p class='muted'>{html.escape(note)}</p>"
-                     "<div class='scroll'><table><tr><th>figure</th><th>value</th><th>what it "
-                     f"measures</th><th>report</th></tr>{body}</table></div>")
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-            "content='width=device-width, initial-scale=1'>"
-            f"<title>Summary — {html.escape(dataset)}</title><style>{_SUMMARY_CSS}</style></head>"
-            f"<body><h1>Customer churn: summary ({html.escape(dataset)})</h1>{intro}"
-            f"{''.join(parts)}<p class='muted'><a href='../index.html'>All reports</a></p></body></html>")
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in
+                       (_("figure"), _("value"), _("what it measures"), _("report")))
+        parts.append(f"<h2>{html.escape(title)}</h2><p class='muted'>{html.escape(_(note))}</p>"
+                     f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>")
+    title = html.escape(t("Summary — {dataset}", dataset=dataset))
+    heading = html.escape(t("Customer churn: summary ({dataset})", dataset=dataset))
+    every = html.escape(_("All reports"))
+    page = (f"<!doctype html><html lang='{html_lang()}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title}</title><style>{_SUMMARY_CSS}</style></head>"
+            f"<body><h1>{heading}</h1>{intro}{''.join(parts)}<p class='muted'>"
+            f"<a href='../index.html'>{every}</a></p></body></html>")
     return write_atomic(ds / "summary.html", page)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from churn_research.i18n import label, label_msg
+
 __all__ = ["Stage", "STAGES", "stage", "stage_names", "readme_table"]
 
 
@@ -31,6 +33,10 @@ class Stage:
         ``sources`` package, for 00_data).
     outputs : tuple of str
         Extra files the stage writes into ``reports/<dataset>/``, linked from the index.
+
+    ``title`` and ``question`` are English (the README's table); a reader sees them in the report
+    language through :attr:`shown_title` and :attr:`shown_question` (marked with ``label_msg``,
+    translated at display time: this module is imported before the language is set).
     """
 
     name: str
@@ -43,22 +49,32 @@ class Stage:
     def notebook(self) -> str:
         return f"notebooks/{self.name}.ipynb"
 
+    @property
+    def shown_title(self) -> str:
+        """The title in the current report language."""
+        return label(self.title)
+
+    @property
+    def shown_question(self) -> str:
+        """The research question in the current report language."""
+        return label(self.question)
+
 
 STAGES: tuple[Stage, ...] = (
-    Stage("00_data", "Data: sources, validation and profile",
-          "What data do we have, is it valid, how is churn defined?"),
-    Stage("10_indicators", "Indicators and change impact",
-          "Churn and retention rates by period and segment, complaints, CSAT, NPS, revenue "
-          "retention, targets; did churn change after the business change?", "indicators"),
-    Stage("20_causes", "Causes of churn",
-          "Why do customers leave: exit reasons, drivers, common claims tested", "causes"),
-    Stage("30_survival", "Survival and retention projection",
-          "When do customers leave: survival curves, Cox model, sBG projection", "survival"),
-    Stage("40_segments", "Segments, risk model and watchlist",
-          "Who is at risk now: RFM tiers, clusters, risk model, watchlist", "segments",
+    Stage("00_data", label_msg("Data: sources, validation and profile"),
+          label_msg("What data do we have, is it valid, how is churn defined?")),
+    Stage("10_indicators", label_msg("Indicators and change impact"),
+          label_msg("Churn and retention rates by period and segment, complaints, CSAT, NPS, revenue "
+                    "retention, targets; did churn change after the business change?"), "indicators"),
+    Stage("20_causes", label_msg("Causes of churn"),
+          label_msg("Why do customers leave: exit reasons, drivers, common claims tested"), "causes"),
+    Stage("30_survival", label_msg("Survival and retention projection"),
+          label_msg("When do customers leave: survival curves, Cox model, sBG projection"), "survival"),
+    Stage("40_segments", label_msg("Segments, risk model and watchlist"),
+          label_msg("Who is at risk now: RFM tiers, clusters, risk model, watchlist"), "segments",
           outputs=("watchlist.csv",)),
-    Stage("50_clv", "Customer lifetime value and the cost of churn",
-          "What are customers worth and what does churn cost?", "clv"),
+    Stage("50_clv", label_msg("Customer lifetime value and the cost of churn"),
+          label_msg("What are customers worth and what does churn cost?"), "clv"),
 )
 
 

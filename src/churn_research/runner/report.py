@@ -11,6 +11,8 @@ import datetime as _dt
 import html
 import json
 import math
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_research.i18n import _, resolve_language, t
 from churn_research.model import write_atomic
-from churn_research.runner.findings_html import render_summary
+from churn_research.runner.findings_html import (
+    dataset_language,
+    html_lang,
+    in_language,
+    render_summary,
+)
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
 
@@ -107,6 +115,23 @@ def _headline(ds: Path, stage: str) -> tuple[str, str]:
     return found.get("headline", ""), found.get("checked_against") or ""
 
 
+def index_language(reports: str | Path) -> str:
+    """The language of ``reports/index.html``: ``REPORT_LANG`` when set, else the language every
+    rendered dataset shares (:func:`~churn_research.runner.findings_html.dataset_language`), else
+    English."""
+    if os.environ.get("REPORT_LANG"):
+        return resolve_language()
+    found = {dataset_language(p) for p in Path(reports).iterdir() if p.is_dir() and p.name != "bench"}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else "en"
+
+
+def _cell(where: str) -> str:
+    """``code cell 3`` (the runner's name of a failed cell) in the report language."""
+    m = re.fullmatch(r"code cell (\d+)(.*)", where, re.S)
+    return t("code cell {n}", n=m.group(1)) + m.group(2) if m else where
+
+
 def render_index(reports: str | Path) -> Path:
     """Write each dataset's ``summary.html`` and ``reports/index.html``, the landing page: per dataset (synthetic first) the headline
     of each stage linked to its report, the one-page summary, status, what the estimates were
@@ -118,11 +143,23 @@ def render_index(reports: str | Path) -> Path:
     """
     reports = Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
-    sections = []
     datasets = sorted((p for p in reports.iterdir() if p.is_dir() and p.name != "bench"),
                       key=lambda p: _dataset_order(p.name))
     for ds in datasets:
-        render_summary(reports, ds.name)
+        render_summary(reports, ds.name)       # each in its dataset's language
+    with in_language(index_language(reports)):
+        return _render_index(reports, datasets)
+
+
+def _render_index(reports: Path, datasets: list[Path]) -> Path:
+    word = {k: html.escape(v) for k, v in {
+        "failed": _("FAILED"), "ok": _("ok"), "key figures": _("key figures"),
+        "provenance": _("provenance"), "parameters": _("parameters"),
+        "checksums": _("input checksums (sha256)"), "versions": _("package versions"),
+        "summary": _("One-page summary for management"), "benchmarks": _("Benchmarks"),
+        "performance": _("Performance benchmarks")}.items()}
+    sections = []
+    for ds in datasets:
         stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
                         | {p.name.split(".")[0] for p in ds.glob("*.failed.json")})
         if not stages:
@@ -131,16 +168,18 @@ def render_index(reports: str | Path) -> Path:
         name = html.escape(ds.name)
         for stage in stages:
             known = stage in stage_names()
-            title = registry_stage(stage).title if known else stage
+            title = registry_stage(stage).shown_title if known else stage
             failed = ds / f"{stage}.failed.json"
             if failed.exists():
                 info = json.loads(failed.read_text())
+                where = html.escape(t("in {cell}:", cell=_cell(info["cell"])))
+                note = html.escape(t("{time}, commit {commit}; no report is shown for a failed stage.",
+                                     time=info["time"], commit=info["git_commit"]))
                 rows.append(
-                    f"<tr><td>{html.escape(title)}</td><td class='failed'>FAILED</td>"
-                    f"<td colspan='2'>in {html.escape(info['cell'])}: <code>"
+                    f"<tr><td>{html.escape(title)}</td><td class='failed'>{word['failed']}"
+                    f"</td><td colspan='2'>{where} <code>"
                     f"{html.escape(info['error'][:300])}</code><br><span class='muted'>"
-                    f"{html.escape(info['time'])}, commit {html.escape(info['git_commit'])}; no "
-                    "report is shown for a failed stage.</span></td></tr>")
+                    f"{note}</span></td></tr>")
                 continue
             prov = json.loads((ds / f"{stage}.provenance.json").read_text())
             headline, checked = _headline(ds, stage)
@@ -151,32 +190,41 @@ def render_index(reports: str | Path) -> Path:
             extra = "".join(
                 f" · <a href='{name}/{html.escape(out)}'>{html.escape(out)}</a>"
                 for out in (registry_stage(stage).outputs if known else ()) if (ds / out).exists())
+            checked_text = html.escape(t("checked against {what}", what=checked)) if checked else ""
+            run = t("commit {commit}, {finished}, {seconds} s",
+                     commit=f"<code>{html.escape(prov['git_commit'])}</code>",
+                     finished=html.escape(prov["finished"]), seconds=f"{prov['seconds']:.1f}")
             rows.append(
                 f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
-                f"<td class='ok'>ok</td><td>{html.escape(headline)}<div class='muted'>"
-                f"<a href='{name}/{stage}.json'>key figures</a>{extra}</div></td>"
-                f"<td class='muted'>{'checked against ' + html.escape(checked) if checked else ''}</td>"
-                f"<td class='muted'><details><summary>provenance</summary>commit "
-                f"<code>{html.escape(prov['git_commit'])}</code>, {html.escape(prov['finished'])}, "
-                f"{prov['seconds']:.1f} s<details><summary>parameters</summary><pre>{params}</pre>"
-                f"</details><details><summary>input checksums (sha256)</summary><table>{sums}"
-                f"</table></details><details><summary>package versions</summary>"
+                f"<td class='ok'>{word['ok']}</td><td>{html.escape(headline)}"
+                f"<div class='muted'><a href='{name}/{stage}.json'>{word['key figures']}"
+                f"</a>{extra}</div></td><td class='muted'>{checked_text}</td>"
+                f"<td class='muted'><details><summary>{word['provenance']}</summary>{run}"
+                f"<details><summary>{word['parameters']}</summary><pre>{params}</pre>"
+                f"</details><details><summary>{word['checksums']}</summary>"
+                f"<table>{sums}</table></details><details><summary>"
+                f"{word['versions']}</summary>"
                 f"{html.escape(vers)}</details></details></td></tr>")
-        summary = (f"<p><a href='{name}/summary.html'><strong>One-page summary for management"
-                   "</strong></a></p>" if (ds / "summary.html").exists() else "")
+        summary = (f"<p><a href='{name}/summary.html'><strong>"
+                   f"{word['summary']}</strong></a></p>"
+                   if (ds / "summary.html").exists() else "")
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in (
+            _("report"), _("status"), _("headline"), _("checked against"), _("provenance")))
         sections.append(
-            f"<h2>{name}</h2>{summary}<div class='scroll'><table><tr><th>report</th><th>status</th>"
-            f"<th>headline</th><th>checked against</th><th>provenance</th></tr>{''.join(rows)}"
+            f"<h2>{name}</h2>{summary}<div class='scroll'><table><tr>{head}</tr>{''.join(rows)}"
             "</table></div>")
     bench = ""
     if (reports / "bench" / "index.html").exists():
-        bench = "<h2>Benchmarks</h2><p><a href='bench/index.html'>Performance benchmarks</a></p>"
-    body = "".join(sections) or "<p>No reports yet: run <code>make reports</code>.</p>"
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-            f"content='width=device-width, initial-scale=1'><title>churn-research reports</title>"
-            f"<style>{_CSS}</style></head><body><h1>churn-research reports</h1>"
-            "<p class='muted'>Each stage answers one research question for each dataset; the "
-            "headline is its answer. Reports hide code; key figures are machine-readable JSON; "
-            "provenance records how each report was produced.</p>"
-            f"{body}{bench}</body></html>")
+        bench = (f"<h2>{word['benchmarks']}</h2><p><a href='bench/index.html'>"
+                 f"{word['performance']}</a></p>")
+    body = "".join(sections) or ("<p>" + t("No reports yet: run {command}.",
+                                           command="<code>make reports</code>") + "</p>")
+    title = html.escape(_("churn-research reports"))
+    intro = html.escape(_("Each stage answers one research question for each dataset; the headline "
+                          "is its answer. Reports hide code; key figures are machine-readable JSON; "
+                          "provenance records how each report was produced."))
+    page = (f"<!doctype html><html lang='{html_lang()}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title}</title><style>{_CSS}</style></head><body><h1>{title}</h1>"
+            f"<p class='muted'>{intro}</p>{body}{bench}</body></html>")
     return write_atomic(reports / "index.html", page)
