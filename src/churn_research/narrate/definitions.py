@@ -19,7 +19,7 @@ from churn_research.i18n import _, label, label_msg, n_, t
 from churn_research.narrate.format import count, get, pct, pct_ci, ratio_ci, text
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
-           "CHURN_NOTE", "CHANGE_NOTE", "churn_note", "change_note"]
+           "churn_note", "change_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
 
 #: The period units and the driver model's ratios a definition names (data labels, context "label").
 UNITS = (label_msg("month"), label_msg("quarter"), label_msg("half-year"), label_msg("year"),
