@@ -135,11 +135,11 @@ def source_text(data, overview: Mapping[str, Any]) -> str:
     meta = data.meta or {}
     definition = churn_definition_text(overview["churn_definition"],
                                        getattr(data, "inactivity_days", None))
+    description = label(str(meta["description"])) if "description" in meta else _("see parameters")
+    licence = label(str(meta["licence"])) if "licence" in meta else _("n/a")
     return (t("**Source:** `{source}` — {description}.", source=meta.get("source"),
-              description=(label(str(meta["description"])) if "description" in meta
-                           else _("see parameters"))) + "  \n"
-            + t("**Licence:** {licence}.", licence=label(str(meta["licence"])) if "licence" in meta
-                else _("n/a")) + "  \n"
+              description=description) + "  \n"
+            + t("**Licence:** {licence}.", licence=licence) + "  \n"
             + t("**Kind:** {kind}; **churn definition:** {definition}.",
                 kind=kind_text(overview["kind"]), definition=definition) + "  \n"
             + t("**Observation end (snapshot):** {end}; everything after it is unknown, and "
