@@ -49,6 +49,16 @@ def sentences(*parts: str) -> str:
     return ("" if is_chinese() else " ").join(p for p in parts if p)
 
 
+def paren(text: Any, inner: Any) -> str:
+    """``text (inner)`` (Chinese: full-width parentheses, ``text（inner）``)."""
+    return f"{text}（{inner}）" if is_chinese() else f"{text} ({inner})"
+
+
+def colon(name: Any, value: Any) -> str:
+    """``name: value`` (Chinese: a full-width colon, ``name：value``)."""
+    return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
+
+
 def month_year(value) -> str:
     """``January 2024`` (Chinese: ``2024年1月``)."""
     ts = pd.Timestamp(value)
@@ -90,8 +100,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                  share=pct(get(figures, "churned_share")))
     present = [t_ for t_ in TABLES if get(figures, f"rows.{t_}") is not None]
     absent = [t_ for t_ in TABLES if t_ not in present]
-    listing = join(t("{table} ({rows})", table=label(name),
-                     rows=n_("{n} row", "{n} rows", get(figures, f"rows.{name}")))
+    listing = join(paren(label(name), n_("{n} row", "{n} rows", get(figures, f"rows.{name}")))
                    for name in present)
     keys = [Finding(t("Tables: {tables}.", tables=listing), _("What does each table hold"))]
     if kind == "non-contractual":
@@ -195,7 +204,7 @@ def personal_text(personal: Mapping[str, list[str]]) -> str:
     if not personal:
         return _("No personal-data columns were found.")
     listing = ("；" if is_chinese() else "; ").join(
-        t("{table}: {columns}", table=label(name), columns=join(label(c) for c in cols))
+        colon(label(name), join(label(c) for c in cols))
         for name, cols in personal.items())
     return t("Personal-data columns found and dropped before writing processed data (values never "
              "shown): {columns}.", columns=listing)

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from churn_research.i18n import _, label, label_msg, n_, t
+from churn_research.narrate.data import paren
 from churn_research.narrate.format import count, get, pct, pct_ci, ratio_ci, text
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
@@ -203,7 +204,7 @@ def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition
         if get(f, key) is None:
             continue
         if stage == "20_causes":
-            name = t("{name} ({ratio})", name=name, ratio=label(get(f, "driver_model.ratio", "ratio")))
+            name = paren(name, label(get(f, "driver_model.ratio", "ratio")))
         out.append(Definition(name, ratio_ci(get(f, key), get(f, low), get(f, high)), measures,
                               stage))
     truth = get(figs.get("10_indicators", {}), "its.true_level_change")
