@@ -405,3 +405,30 @@ def test_notebooks_read_data_model_fields_not_meta():
                          r"study_start|observation_start|records_start)")
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         assert not pattern.search(nb.read_text(encoding="utf-8")), nb.name
+
+
+def test_data_profile_reads_in_chinese():
+    """Issue 14: 00_data's sentences on flows and tables, and its table views, in Chinese."""
+    from churn_research import i18n, profile
+
+    cust = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"],
+        "start_date": pd.to_datetime(["2020-01-15", "2020-02-10", "2023-01-05", "2023-02-20"]),
+        "end_date": pd.to_datetime([pd.NaT, "2023-01-20", "2023-02-10", pd.NaT]),
+    })
+    data = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"))
+    i18n.set_language("zh")
+    try:
+        text = profile.flow_sentence(data, profile.monthly_flows(data))
+        assert text == "从 2023年1月 到 2023年3月（共 3 个可观察到流失的月份），平均每月新增 1 位客户、流失 1 位。"
+        lapsed = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"),
+                           kind="non-contractual", inactivity_days=31)
+        assert "2023年2月之后的月份尚无法显示流失" in profile.flow_sentence(lapsed, profile.monthly_flows(lapsed))
+        miss = profile.missingness(data)
+        html = profile.missingness_view(miss).to_html()
+        assert "缺失占比" in html and "结束日期" in html and "活跃客户（删失）" in html
+        html = profile.table_view(profile.table_profile(data)).to_html()
+        assert "缺失单元格占比" in html and "客户" in html and "16.7%" in html
+    finally:
+        i18n.set_language("en")
+    assert list(profile.missingness(data).columns) == ["table", "column", "missing share", "note"]

@@ -348,3 +348,44 @@ def test_snapshot_new_vs_existing_is_a_share_of_the_snapshot_month():
     texts = [k.text for k in found.key_findings]
     assert "47.4% of the new customers in the snapshot left in its last month, against 17.1% of existing customers." in texts
     assert not any("per month, existing" in t for t in texts)
+
+
+def test_data_findings_and_definitions_read_in_chinese():
+    """Issue 14: with the language zh, 00_data's findings, sentences and the definitions read in
+    Chinese with the seed terminology; numbers read as in English."""
+    from churn_research import i18n
+    from churn_research.narrate import data as say
+
+    figs = {"n_customers": 5000, "n_churned": 3069, "churned_share": 0.6138, "kind": "contractual",
+            "observation_end": "2025-12-31", "rows.customers": 5000, "rows.events": 1,
+            "personal_columns_dropped": 3}
+    i18n.set_language("zh")
+    try:
+        found = narrate.build("00_data", figs, dataset="synthetic",
+                              context={"records_start": "2021-01-01"})
+        assert found.headline == ("共 5,000 位客户（合同制数据，观察截至 2025-12-31）；其中 3,069 位"
+                                  "（61.4%）在此之前已流失。")
+        assert found.key_findings[0].text == "数据表：客户（5,000 行）、事件（1 行）。"
+        assert found.key_findings[0].section == "各数据表包含什么"
+        assert found.key_findings[-1].text == "在写出任何数据之前，已删除 3 个可能包含个人数据的列。"
+        assert found.unavailable == ["本数据集无法提供：交易、工单、调查数据表，因为数据源中没有这些表；"
+                                     "各阶段会跳过需要它们的分析。"]
+        assert say.tables_text([]) == "五张数据表齐全。"
+        flows = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                              "active_at_month_end": [1200.0, 1100.0]})
+        assert say.flows_text(flows, "X。") == ("客户群在 2024年1月 达到峰值，共 1,200 位活跃客户；"
+                                               "到观察截止日为 1,100 位。X。")
+        assert say.personal_text({"customers": ["name", "phone"]}).endswith("客户：姓名、电话。")
+        annual = {"annual_churn.rate": 0.2695, "annual_churn.ci_low": 0.2504,
+                  "annual_churn.ci_high": 0.2896, "annual_churn.method": "window",
+                  "annual_churn.months": 12, "annual_churn.at_risk": 1970,
+                  "annual_churn.window_start": "2024-12-31", "annual_churn.window_end": "2025-12-31"}
+        assert definitions.annual_churn(annual) == (
+            "客户群年流失率：**27.0%（95% 置信区间 25.0–29.0%）**。口径：2024-12-31 在册的 1,970 位"
+            "客户中，到 2025-12-31 已流失的比例。")
+        rows = {r.name: r for r in definitions.churn_definitions({"50_clv": annual})}
+        assert "客户群年流失率" in rows
+        assert "流失率" in definitions.CHURN_NOTE and "置信区间" in definitions.CHANGE_NOTE
+    finally:
+        i18n.set_language("en")
+    assert definitions.CHURN_NOTE.startswith("These answer different questions")

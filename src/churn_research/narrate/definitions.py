@@ -15,10 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from churn_research.narrate.format import count, get, pct, pct_ci, plural, ratio_ci, text
+from churn_research.i18n import _, label, label_msg, n_, t
+from churn_research.narrate.data import paren
+from churn_research.narrate.format import count, get, pct, pct_ci, ratio_ci, text
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
-           "CHURN_NOTE", "CHANGE_NOTE"]
+           "churn_note", "change_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
+
+#: The period units and the driver model's ratios a definition names (data labels, context "label").
+UNITS = (label_msg("month"), label_msg("quarter"), label_msg("half-year"), label_msg("year"),
+         label_msg("period"))
+RATIOS = (label_msg("hazard ratio"), label_msg("odds ratio"))
 
 
 @dataclass
@@ -31,16 +38,31 @@ class Definition:
     stage: str
 
 
-CHURN_NOTE = ("These answer different questions: a per-period rate counts the customers lost in "
-              "one period among those who could be lost in it; a window share grows with the "
-              "window's length; 1 − S(12) is a new customer's chance of leaving within a year; the "
-              "annual rate of the base applies to customers of every tenure, who churn less than new "
-              "ones; the model horizon is the risk model's label. Compare like with like.")
-CHANGE_NOTE = ("The interrupted time series compares churn after the change with the pre-change "
-               "trend continued; the Cox and driver models compare customers' hazards before and "
-               "after, holding their other attributes equal; the pooled ratio ignores any trend. "
-               "They estimate related but different quantities, so their intervals, not their "
-               "point values, are what should agree.")
+def churn_note() -> str:
+    """The note under the churn definitions (in the report language)."""
+    return _("These answer different questions: a per-period rate counts the customers lost in "
+             "one period among those who could be lost in it; a window share grows with the "
+             "window's length; 1 − S(12) is a new customer's chance of leaving within a year; the "
+             "annual rate of the base applies to customers of every tenure, who churn less than new "
+             "ones; the model horizon is the risk model's label. Compare like with like.")
+
+
+def change_note() -> str:
+    """The note under the estimates of the change's effect (in the report language)."""
+    return _("The interrupted time series compares churn after the change with the pre-change "
+             "trend continued; the Cox and driver models compare customers' hazards before and "
+             "after, holding their other attributes equal; the pooled ratio ignores any trend. "
+             "They estimate related but different quantities, so their intervals, not their "
+             "point values, are what should agree.")
+
+
+def __getattr__(name: str) -> str:
+    # CHURN_NOTE / CHANGE_NOTE are read when shown, so that they are in the report's language
+    if name == "CHURN_NOTE":
+        return churn_note()
+    if name == "CHANGE_NOTE":
+        return change_note()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def annual_churn_measures(figs: Mapping[str, Any]) -> str:
@@ -49,21 +71,27 @@ def annual_churn_measures(figs: Mapping[str, Any]) -> str:
     method = get(figs, "annual_churn.method")
     if method == "survival curve":
         by = get(figs, "annual_churn.by")
-        return ("each active customer's chance of leaving within 12 months given their tenure, "
-                "read off the Kaplan–Meier curve" + (f" of their {str(by).replace('_', ' ')}"
-                                                     if by else "")
-                + " (integer months; beyond the longest tenure at the "
-                "curve's last-year hazard), averaged over the "
-                f"{count(get(figs, 'annual_churn.active'))} active customers; the data are one "
-                "snapshot, so the figure is indicative")
+        active = count(get(figs, "annual_churn.active"))
+        if by:
+            return t("each active customer's chance of leaving within 12 months given their tenure, "
+                     "read off the Kaplan–Meier curve of their {by} (integer months; beyond the "
+                     "longest tenure at the curve's last-year hazard), averaged over the {n} active "
+                     "customers; the data are one snapshot, so the figure is indicative",
+                     by=label(by) if label(by) != str(by) else str(by).replace("_", " "), n=active)
+        return t("each active customer's chance of leaving within 12 months given their tenure, "
+                 "read off the Kaplan–Meier curve (integer months; beyond the longest tenure at the "
+                 "curve's last-year hazard), averaged over the {n} active customers; the data are "
+                 "one snapshot, so the figure is indicative", n=active)
     months = get(figs, "annual_churn.months") or 12
-    out = (f"of the {count(get(figs, 'annual_churn.at_risk'))} customers on the books on "
-           f"{text(get(figs, 'annual_churn.window_start'))}, the share who left by "
-           f"{text(get(figs, 'annual_churn.window_end'))}")
+    values = {"n": count(get(figs, "annual_churn.at_risk")),
+              "start": text(get(figs, "annual_churn.window_start")),
+              "end": text(get(figs, "annual_churn.window_end"))}
     if method == "window, annualised":
-        out += (f" ({pct(get(figs, 'annual_churn.window_rate'))} in {plural(months, 'month')}), "
-                f"annualised as 1 − (1 − rate)^(12/{months})")
-    return out
+        return t("of the {n} customers on the books on {start}, the share who left by {end} ({rate} "
+                 "in {period}), annualised as 1 − (1 − rate)^(12/{months})",
+                 rate=pct(get(figs, "annual_churn.window_rate")),
+                 period=n_("{n} month", "{n} months", months), months=months, **values)
+    return t("of the {n} customers on the books on {start}, the share who left by {end}", **values)
 
 
 def annual_churn(figs: Mapping[str, Any]) -> str:
@@ -72,9 +100,9 @@ def annual_churn(figs: Mapping[str, Any]) -> str:
     rate = get(figs, "annual_churn.rate")
     if rate is None:
         return ""
-    return (f"Annual churn of the customer base: **"
-            f"{pct_ci(rate, get(figs, 'annual_churn.ci_low'), get(figs, 'annual_churn.ci_high'))}**"
-            f" — {annual_churn_measures(figs)}.")
+    return t("Annual churn of the customer base: **{value}** — {measures}.",
+             value=pct_ci(rate, get(figs, "annual_churn.ci_low"), get(figs, "annual_churn.ci_high")),
+             measures=annual_churn_measures(figs))
 
 
 def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
@@ -82,104 +110,109 @@ def churn_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]
     ind, surv = figs.get("10_indicators", {}), figs.get("30_survival", {})
     seg, clv = figs.get("40_segments", {}), figs.get("50_clv", {})
     out = []
-    freq = get(ind, "freq", "period")
+    freq = label(get(ind, "freq", "period"))
     snapshot = get(ind, "annual_churn.method") == "survival curve"
     if get(ind, "churn_rate") is not None and snapshot:
         out.append(Definition(
-            f"Share who left in the snapshot's last {freq} ({text(get(ind, 'latest_period'))})",
+            t("Share who left in the snapshot's last {freq} ({period})", freq=freq,
+              period=text(get(ind, "latest_period"))),
             pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
-            "the dataset's churn flag: customers who left in that month / customers in the "
-            "snapshot; a sample enriched for churners gives a share, not a monthly churn rate",
+            _("the dataset's churn flag: customers who left in that month / customers in the "
+              "snapshot; a sample enriched for churners gives a share, not a monthly churn rate"),
             "10_indicators"))
     elif get(ind, "churn_rate") is not None:
+        mean = pct(get(ind, "mean_churn_rate_per_period"))
         out.append(Definition(
-            f"Churn per {freq} (latest complete {freq}, {text(get(ind, 'latest_period'))})",
+            t("Churn per {freq} (latest complete {freq}, {period})", freq=freq,
+              period=text(get(ind, "latest_period"))),
             pct_ci(get(ind, "churn_rate"), get(ind, "churn_rate_ci_low"), get(ind, "churn_rate_ci_high")),
-            f"customers lost in the {freq} / customers who could have been lost in it (on the books "
-            f"at its start or joining during it"
-            + (", or returning after a lapse; every lapse counts, not only the last"
-               if get(ind, "lapses") == "episodes" else "")
-            + f"); {pct(get(ind, 'mean_churn_rate_per_period'))} per {freq} on average",
+            t("customers lost in the {freq} / customers who could have been lost in it (on the books "
+              "at its start or joining during it, or returning after a lapse; every lapse counts, "
+              "not only the last); {mean} per {freq} on average", freq=freq, mean=mean)
+            if get(ind, "lapses") == "episodes" else
+            t("customers lost in the {freq} / customers who could have been lost in it (on the books "
+              "at its start or joining during it); {mean} per {freq} on average", freq=freq, mean=mean),
             "10_indicators"))
     if get(ind, "churn_rate_overall") is not None and not snapshot:
         out.append(Definition(
-            f"Share lost over the window {text(get(ind, 'window_start'))} to {text(get(ind, 'window_end'))}",
+            t("Share lost over the window {start} to {end}", start=text(get(ind, "window_start")),
+              end=text(get(ind, "window_end"))),
             pct_ci(get(ind, "churn_rate_overall"), get(ind, "churn_rate_overall_ci_low"),
                    get(ind, "churn_rate_overall_ci_high")),
-            "customers lost in the window / customers ever observed at risk in it; grows with the "
-            "window's length", "10_indicators"))
+            _("customers lost in the window / customers ever observed at risk in it; grows with the "
+              "window's length"), "10_indicators"))
     if get(ind, "cohort_retention_12m_median") is not None:
         out.append(Definition(
-            "First-year churn of a typical monthly cohort",
+            _("First-year churn of a typical monthly cohort"),
             pct(1 - get(ind, "cohort_retention_12m_median")),
-            "1 − the median share of a start month's customers still customers 12 months later",
+            _("1 − the median share of a start month's customers still customers 12 months later"),
             "10_indicators"))
     s12 = get(surv, "km_survival.12")
     if s12 is not None:
         low, high = get(surv, "km_survival_upper.12"), get(surv, "km_survival_lower.12")
         out.append(Definition(
-            "First-year churn of a new customer, 1 − S(12)",
+            _("First-year churn of a new customer, 1 − S(12)"),
             pct_ci(1 - s12, None if low is None else 1 - low, None if high is None else 1 - high),
-            "Kaplan–Meier: the chance that a customer leaves within 12 months of starting (with "
-            "left truncation where the records start late)", "30_survival"))
+            _("Kaplan–Meier: the chance that a customer leaves within 12 months of starting (with "
+              "left truncation where the records start late)"), "30_survival"))
     annual = clv if get(clv, "annual_churn.rate") is not None else ind
     if get(annual, "annual_churn.rate") is not None:
         out.append(Definition(
-            "Annual churn of the customer base",
+            _("Annual churn of the customer base"),
             pct_ci(get(annual, "annual_churn.rate"), get(annual, "annual_churn.ci_low"),
                    get(annual, "annual_churn.ci_high")),
-            annual_churn_measures(annual) + "; the rate the cost of churn and the scenarios use",
+            t("{measures}; the rate the cost of churn and the scenarios use",
+              measures=annual_churn_measures(annual)),
             "10_indicators, 50_clv" if get(ind, "annual_churn.rate") is not None else "50_clv"))
     horizon = get(seg, "churn_rate_in_horizon")
     if horizon is not None:
         days = get(seg, "horizon_days")
         out.append(Definition(
-            f"Churn within the risk model's horizon ({text(days)} days)",
+            t("Churn within the risk model's horizon ({days} days)", days=text(days)),
             pct(horizon),
-            "share of the customers active at the cutoff who churned within the horizon after it "
-            "(the risk model's label)" if get(seg, "design") == "prospective" else
-            "the dataset's churn flag among the customers in the snapshot (the model's label)",
+            _("share of the customers active at the cutoff who churned within the horizon after it "
+              "(the risk model's label)") if get(seg, "design") == "prospective" else
+            _("the dataset's churn flag among the customers in the snapshot (the model's label)"),
             "40_segments"))
     return out
 
 
-#: The estimates of the change effect: (stage, ratio key, low key, high key, name, what it measures).
-_CHANGE_ESTIMATES = (
-    ("10_indicators", "its.level_ratio", "its.level_ratio_ci_low", "its.level_ratio_ci_high",
-     "Interrupted time series: level change",
-     "churn right after the change / the pre-change trend continued"),
-    ("30_survival", "change_hr", "change_hr_lower", "change_hr_upper",
-     "Cox model: time-varying exposure to the change",
-     "hazard after / before the change, covariates held equal"),
-    ("20_causes", "driver_model.change.ratio", "driver_model.change.ci_low",
-     "driver_model.change.ci_high", "Driver model: the change term",
-     "monthly hazard after / before, other drivers held equal"),
-    ("10_indicators", "before_after.ratio", "before_after.ratio_ci_low",
-     "before_after.ratio_ci_high", "Pooled before/after ratio",
-     "churn per period after / before, ignoring any trend"),
-)
+def _change_estimates() -> tuple[tuple[str, str, str, str, str, str], ...]:
+    """The estimates of the change effect: (stage, ratio key, low key, high key, name, what it
+    measures), named in the report language."""
+    return (
+        ("10_indicators", "its.level_ratio", "its.level_ratio_ci_low", "its.level_ratio_ci_high",
+         _("Interrupted time series: level change"),
+         _("churn right after the change / the pre-change trend continued")),
+        ("30_survival", "change_hr", "change_hr_lower", "change_hr_upper",
+         _("Cox model: time-varying exposure to the change"),
+         _("hazard after / before the change, covariates held equal")),
+        ("20_causes", "driver_model.change.ratio", "driver_model.change.ci_low",
+         "driver_model.change.ci_high", _("Driver model: the change term"),
+         _("monthly hazard after / before, other drivers held equal")),
+        ("10_indicators", "before_after.ratio", "before_after.ratio_ci_low",
+         "before_after.ratio_ci_high", _("Pooled before/after ratio"),
+         _("churn per period after / before, ignoring any trend")),
+    )
 
 
 def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
     """The estimates of the business change's effect across the reports (empty without one)."""
     out = []
-    for stage, key, low, high, name, measures in _CHANGE_ESTIMATES:
+    for stage, key, low, high, name, measures in _change_estimates():
         f = figs.get(stage, {})
         if get(f, key) is None:
             continue
         if stage == "20_causes":
-            name = f"{name} ({get(f, 'driver_model.ratio', 'ratio')})"
+            name = paren(name, label(get(f, "driver_model.ratio", "ratio")))
         out.append(Definition(name, ratio_ci(get(f, key), get(f, low), get(f, high)), measures,
                               stage))
     truth = get(figs.get("10_indicators", {}), "its.true_level_change")
     if out and truth is not None:
-        out.append(Definition("The generator's true effect", f"{math.exp(truth):.2f}",
-                              "the hazard ratio the synthetic data were generated with", "10_indicators"))
+        out.append(Definition(_("The generator's true effect"), f"{math.exp(truth):.2f}",
+                              _("the hazard ratio the synthetic data were generated with"),
+                              "10_indicators"))
     return out
-
-
-#: Where each figure of :func:`data_definitions` is reported.
-_SEE = "on the summary page"
 
 
 def data_definitions(data, annual_figures: Mapping[str, Any]) -> pd.DataFrame:
@@ -188,37 +221,47 @@ def data_definitions(data, annual_figures: Mapping[str, Any]) -> pd.DataFrame:
     ``data`` is the :class:`~churn_research.model.ChurnData` being written; ``annual_figures``
     the flat figures of :func:`churn_research.annual.annual_churn` on it. The churn event, the
     active base and the annual churn carry their values here; the figures that need a stage's
-    model carry theirs in that stage's report and side by side on the summary page.
+    model carry theirs in that stage's report and side by side on the summary page. The table
+    is for display: its headers and text are in the report language.
     """
     obs = pd.Timestamp(data.observation_end)
     cust = data.customers
     lost = int(pd.to_datetime(cust["end_date"]).le(obs).sum())
     active = get(annual_figures, "annual_churn.active")
     if data.kind == "non-contractual":
-        event = (f"no purchase for more than {data.inactivity_days} days, dated at the last purchase "
-                 f"(a lapse is only visible {data.inactivity_days} days later, so churn windows end "
-                 f"{data.inactivity_days} days before the observation end)")
+        event = t("no purchase for more than {days} days, dated at the last purchase (a lapse is only "
+                  "visible {days} days later, so churn windows end {days} days before the "
+                  "observation end)", days=data.inactivity_days)
     elif data.is_snapshot:
-        event = ("the dataset's churn flag: left during the snapshot's last month (the only exits "
-                 "these data record)")
+        event = _("the dataset's churn flag: left during the snapshot's last month (the only exits "
+                  "these data record)")
     else:
-        event = "an end date (contract ended) on or before the observation end"
+        event = _("an end date (contract ended) on or before the observation end")
+    see = _("on the summary page")          # where each figure that needs a stage's model is
+    every = _("every report")
     rows = [
-        ("Churn (the event)", event, f"{count(lost)} customers ({pct(lost / len(cust) if len(cust) else None)})",
-         "every report"),
-        ("Active customers (the base)", f"customers on the books on {obs:%Y-%m-%d}: started by then, "
-         "not lost by then", count(active), "every report"),
-        ("Churn per period", "customers lost in the period / customers who could have been lost in "
-         "it (on the books at its start or joining during it)", _SEE, "10_indicators"),
-        ("Share lost over a window", "customers lost in the window / customers ever at risk in it; "
-         "grows with the window's length, so it is not a yearly rate", _SEE, "10_indicators"),
-        ("Annual churn of the customer base", annual_churn_measures(annual_figures),
+        (_("Churn (the event)"), event,
+         t("{n} customers ({share})", n=count(lost), share=pct(lost / len(cust) if len(cust) else None)),
+         every),
+        (_("Active customers (the base)"),
+         t("customers on the books on {date}: started by then, not lost by then",
+           date=f"{obs:%Y-%m-%d}"), count(active), every),
+        (_("Churn per period"), _("customers lost in the period / customers who could have been lost "
+                                  "in it (on the books at its start or joining during it)"),
+         see, "10_indicators"),
+        (_("Share lost over a window"), _("customers lost in the window / customers ever at risk in "
+                                          "it; grows with the window's length, so it is not a "
+                                          "yearly rate"), see, "10_indicators"),
+        (_("Annual churn of the customer base"), annual_churn_measures(annual_figures),
          pct_ci(get(annual_figures, "annual_churn.rate"), get(annual_figures, "annual_churn.ci_low"),
                 get(annual_figures, "annual_churn.ci_high")), "10_indicators, 50_clv"),
-        ("First-year churn of a new customer, 1 − S(12)", "Kaplan–Meier: the chance that a "
-         "customer leaves within 12 months of starting; higher than the annual churn of the base "
-         "when new customers churn more than established ones", _SEE, "30_survival"),
-        ("Churn within the risk model's horizon", "the share of the customers active at the model's "
-         "cutoff who churned within its horizon (one snapshot: the churn flag)", _SEE, "40_segments"),
+        (_("First-year churn of a new customer, 1 − S(12)"),
+         _("Kaplan–Meier: the chance that a customer leaves within 12 months of starting; higher "
+           "than the annual churn of the base when new customers churn more than established ones"),
+         see, "30_survival"),
+        (_("Churn within the risk model's horizon"),
+         _("the share of the customers active at the model's cutoff who churned within its horizon "
+           "(one snapshot: the churn flag)"), see, "40_segments"),
     ]
-    return pd.DataFrame(rows, columns=["figure", "what it counts, for these data", "value", "report"])
+    return pd.DataFrame(rows, columns=[_("figure"), _("what it counts, for these data"), _("value"),
+                                       _("report")])

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from churn_research.i18n import _, label, t
 from churn_research.model import PERSONAL_COLUMNS, PERSONAL_TABLES, ChurnData
+from churn_research.narrate.data import month_year, sentences
 from churn_research.sources.validate import DATE_COLUMNS
 
 
@@ -44,6 +46,27 @@ def table_profile(data: ChurnData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table_view(profile: pd.DataFrame):
+    """:func:`table_profile` as the report shows it: table names and headers in the report
+    language, counts with separators, the missing share as a percentage (a Styler)."""
+    headers = {"table": _("table"), "rows": _("rows"), "columns": _("columns"),
+               "customers": _("customers"), "first date": _("first date"),
+               "last date": _("last date"), "missing cells": _("missing cells")}
+    view = profile.assign(table=profile["table"].map(label)).rename(columns=headers)
+    return (view.style.format({headers["missing cells"]: "{:.1%}", headers["customers"]: "{:,.0f}",
+                               headers["rows"]: "{:,}"}, na_rep="–").hide(axis="index"))
+
+
+def missingness_view(miss: pd.DataFrame):
+    """:func:`missingness` as the report shows it: table and column names and headers in the
+    report language, the missing share as a percentage (a Styler)."""
+    headers = {"table": _("table"), "column": _("column"), "missing share": _("missing share"),
+               "note": _("note")}
+    view = miss.assign(table=miss["table"].map(label), column=miss["column"].map(label))
+    return (view.rename(columns=headers).style.format({headers["missing share"]: "{:.1%}"})
+            .hide(axis="index"))
+
+
 def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
     """Share of missing values per table and column (personal columns excluded).
 
@@ -56,9 +79,10 @@ def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
                 continue
             share = float(df[col].isna().mean())
             if share > min_share:
-                note = "active customers (censored)" if (name, col) == ("customers", "end_date") else ""
+                note = (_("active customers (censored)") if (name, col) == ("customers", "end_date")
+                        else "")
                 if (name, col) == ("customers", "churn_reason"):
-                    note = "only churned customers give a reason"
+                    note = _("only churned customers give a reason")
                 rows.append({"table": name, "column": col, "missing share": share, "note": note})
     return pd.DataFrame(rows, columns=["table", "column", "missing share", "note"])
 
@@ -104,29 +128,32 @@ def flow_sentence(data: ChurnData, flows: pd.DataFrame) -> str:
     """
     left = flows["left"].to_numpy()
     if left.sum() == 0:
-        return "No exits are recorded, so joins and losses cannot be compared."
+        return _("No exits are recorded, so joins and losses cannot be compared.")
     months = pd.to_datetime(flows["month"])
     obs = pd.Timestamp(data.observation_end)
     if data.snapshot is not None:
         last = flows.iloc[-1]
-        return (f"The data are one snapshot: exits are recorded only for its last month "
-                f"({int(last['left']):,} customers left in {last['month']:%B %Y}), so monthly "
-                "averages of exits over the earlier years would be meaningless.")
+        return t("The data are one snapshot: exits are recorded only for its last month ({n} "
+                 "customers left in {month}), so monthly averages of exits over the earlier years "
+                 "would be meaningless.", n=f"{int(last['left']):,}", month=month_year(last["month"]))
     first = months[left > 0].min()
     end = obs
     lag = ""
     if data.kind == "non-contractual":
         days = data.inactivity_days
         end = obs - pd.Timedelta(days=days)
-        lag = (f" Exits are inferred after {days} days without a purchase, so the months after "
-               f"{end:%B %Y} cannot show exits yet (the flat end of the exit line).")
+        lag = t("Exits are inferred after {days} days without a purchase, so the months after "
+                "{month} cannot show exits yet (the flat end of the exit line).", days=days,
+                month=month_year(end))
     window = flows[(months >= first) & (months <= end)]
     if window.empty:
-        return "Too few months with observable exits for a monthly average." + lag
-    return (f"From {window['month'].iloc[0]:%B %Y} to {window['month'].iloc[-1]:%B %Y} "
-            f"({len(window)} months in which exits can be observed) on average "
-            f"{window['joined'].mean():,.0f} customers joined and {window['left'].mean():,.0f} left "
-            "per month." + lag)
+        return sentences(_("Too few months with observable exits for a monthly average."), lag)
+    return sentences(
+        t("From {first} to {last} ({n} months in which exits can be observed) on average {joined} "
+          "customers joined and {left} left per month.", first=month_year(window["month"].iloc[0]),
+          last=month_year(window["month"].iloc[-1]), n=len(window),
+          joined=f"{window['joined'].mean():,.0f}", left=f"{window['left'].mean():,.0f}"),
+        lag)
 
 
 def truncation_note(data: ChurnData) -> str | None:
@@ -144,14 +171,17 @@ def truncation_note(data: ChurnData) -> str | None:
     early = int((data.customers["start_date"] < records_begin).sum())
     if not early:
         return None
-    text = (f"{early:,} customers started before records begin ({records_begin:%Y-%m-%d}); they are "
-            "in the data because they were still customers then, while customers who left before "
-            "that date are not (left truncation). The base before that date is understated, and ")
+    values = {"n": f"{early:,}", "date": f"{records_begin:%Y-%m-%d}"}
     if data.records_start is not None:
-        return text + "the survival stage uses delayed entry for these customers."
-    return text + ("the stages can only correct for it if the data say where the records begin: "
-                   f"declare `records_start: {records_begin:%Y-%m-%d}` in the dataset's mapping "
-                   "or `source_options`.")
+        return t("{n} customers started before records begin ({date}); they are in the data "
+                 "because they were still customers then, while customers who left before that "
+                 "date are not (left truncation). The base before that date is understated, and the "
+                 "survival stage uses delayed entry for these customers.", **values)
+    return t("{n} customers started before records begin ({date}); they are in the data because "
+             "they were still customers then, while customers who left before that date are not "
+             "(left truncation). The base before that date is understated, and the stages can only "
+             "correct for it if the data say where the records begin: declare `records_start: "
+             "{date}` in the dataset's mapping or `source_options`.", **values)
 
 
 def tenure_months(data: ChurnData) -> pd.Series:
