@@ -1,13 +1,17 @@
 """The language of everything a reader sees: English (the source language) or Chinese.
 
 Text is written in English in the package and marked for translation with gettext's conventions,
-so that Babel's extractor finds every message (``pybabel extract -k t -k n_:1,2 -k label_msg``):
+so that Babel's extractor finds every message (``pybabel extract -k t -k n_:1,2 -k _p:1c,2
+-k label_msg``):
 
 * ``_(message)`` – a fixed message: ``_("Churn rate")``;
 * ``t(message, **values)`` – a message with named placeholders, formatted after translation:
   ``t("Churn per {unit}", unit=unit)`` (never an f-string: the catalog holds the template);
 * ``n_(singular, plural, n, **values)`` – a message that depends on a count (``{n}`` is the count,
   formatted with thousands separators): ``n_("{n} customer", "{n} customers", 5)``;
+* ``_p(context, message)`` – a fixed message whose translation depends on where it is shown
+  (gettext's ``pgettext``): the table header "value" is 数值 in a definitions table and 年价值 in
+  the watchlist, so the watchlist writes ``_p("segments", "value")``;
 * ``label(value)`` – a *data* label shown to a reader (a column name such as ``contract``, a coded
   value such as ``two_year`` or ``complaint``, a segment name): its translation when the catalog
   has one (message context ``label``), else the value unchanged (a user's own category names are
@@ -32,7 +36,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["LANGUAGES", "DEFAULT_CURRENCY", "set_language", "language", "resolve_language", "_", "t",
+__all__ = ["LANGUAGES", "DEFAULT_CURRENCY", "set_language", "language", "resolve_language", "_", "_p", "t",
            "n_", "label", "label_msg", "currency", "money_unit", "catalog", "is_chinese"]
 
 #: The report languages: code -> the language's own name.
@@ -118,6 +122,14 @@ def _lookup(message: str, context: str | None = None) -> str | tuple[str, ...] |
 def _(message: str) -> str:
     """``message`` in the current language (English: unchanged; untranslated: English)."""
     found = _lookup(message)
+    if isinstance(found, tuple):
+        found = found[0]
+    return found or message
+
+
+def _p(context: str, message: str) -> str:
+    """``message`` in the current language, translated in ``context`` (English: unchanged)."""
+    found = _lookup(message, context)
     if isinstance(found, tuple):
         found = found[0]
     return found or message

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from churn_research.i18n import _, is_chinese, label, label_msg, t
+from churn_research.i18n import _, _p, is_chinese, label, label_msg, t
 from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import MISSING, count, get, money, not_available, pct, text
@@ -540,14 +540,14 @@ def _column_words() -> dict[str, str]:
         "csat_mean": _("mean CSAT"), "activity_ratio": _("recent activity ratio"),
         "customer_id": _("customer id"),
         # the other columns read as their names (in English); in words here for other languages
-        "customers": _("customers"), "share": _("share"), "churned": _("churned"),
+        "customers": _("customers"), "share": _("share"), "churned": _p("segments", "churned"),
         "revenue": _("revenue"), "frequency": _("frequency"), "monetary": _("monetary"),
         "mean": _("mean"), "25%": _("25%"), "50%": _("50%"), "75%": _("75%"), "max": _("max"),
         "tier": _("tier"), "rule": _("rule"), "parameters": _("parameters"),
         "cluster": _("cluster"), "distinguishing": _("distinguishing"), "decile": _("decile"),
         "churners": _("churners"), "lift": _("lift"), "signal": _("signal"), "needs": _("needs"),
         "definition": _("definition"), "eligible": _("eligible"), "fired": _("fired"),
-        "recall": _("recall"), "rank": _("rank"), "risk": _("risk"), "value": _("value"),
+        "recall": _("recall"), "rank": _("rank"), "risk": _("risk"), "value": _p("segments", "value"),
         "priority": _("priority"), "signals": _("signals"), "action": _("action"),
         "likely reason": _("likely reason"), "trigger": _("trigger"),
         "action (high value)": _("action (high value)"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, is_chinese, label
+from churn_research.i18n import _, _p, is_chinese, label
 from churn_research.model import PERSONAL_COLUMNS, ChurnDataError, write_atomic
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
@@ -174,7 +174,7 @@ def _translated(watchlist: pd.DataFrame) -> pd.DataFrame:
     out["high_value"] = out["high_value"].map(lambda v: label("yes" if v else "no"))
     out["action"] = out["action"].map(lambda v: _(v) if isinstance(v, str) and v else v)
     headers = {"rank": _("rank"), "customer_id": _("customer id"), "tier": _("tier"),
-               "high_value": _("high value"), "risk": _("risk"), "value": _("value"),
+               "high_value": _("high value"), "risk": _("risk"), "value": _p("segments", "value"),
                "expected_loss": _("risk-weighted value (risk × value)"), "priority": _("priority"),
                "signals": _("signals"), "n_signals": _("signals fired"),
                "dominant_signal": _("dominant signal"), "likely_reason": _("likely reason"),
