@@ -52,6 +52,11 @@ def _join(items: Sequence[str]) -> str:
     return ("、" if is_chinese() else ", ").join(str(i) for i in items)
 
 
+def _sp() -> str:
+    """The space between two sentences (none in Chinese)."""
+    return "" if is_chinese() else " "
+
+
 def _pair(name: str, value: str) -> str:
     """"name: value" (Chinese: with a full-width colon)."""
     return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
@@ -347,7 +352,7 @@ def data_text(data: ChurnData, df: pd.DataFrame, *, unit: str = "months") -> str
         notes.append(t("{n} customers ({share}) joined before the records begin ({date}) and enter with "
                        "delayed entry.", n=f"{truncated:,}", share=f"{truncated / n:.0%}",
                        date=_date(df.attrs['entry_date'])))
-    return " ".join([
+    return _sp().join([
         t("**{n} customers**, {churned} churned and {censored} censored (still customers when "
           "observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
           "{longest} {unit}.", n=f"{n:,}", churned=f"{churned:,}", censored=f"{n - churned:,}", censor=censor,
@@ -367,7 +372,7 @@ def km_text(overall: pd.DataFrame, *, horizons: Sequence[float], rmst_horizon: f
                    unit=u, low=f"{o['median_lower']:.1f}", high=f"{o['median_upper']:.1f}")
     still = _join_stills([t("{share} after {h} {unit}", share=f"{o[f'S({h:g})']:.0%}", h=f"{h:g}", unit=u)
                           for h in horizons if np.isfinite(o[f"S({h:g})"])])
-    return " ".join([
+    return _sp().join([
         _("The curve shows the share of customers still with the company at each tenure; the band is the "
           "pointwise 95% confidence interval."), median,
         t("Still customers: {still}.", still=still),
@@ -391,10 +396,10 @@ def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None =
     if summary is not None and len(summary):
         meds = _join([_pair(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
                       for g, m in summary[["group", "median"]].to_numpy()])
-        out += " " + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
+        out += _sp() + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
     if pairwise is not None and len(pairwise) > 1:
         correction = str(pairwise.attrs.get("correction", "Holm")).capitalize()
-        out += " " + t("{k} of {n} pairs differ at 5% after {correction} correction.",
+        out += _sp() + t("{k} of {n} pairs differ at 5% after {correction} correction.",
                        k=int(pairwise["significant"].sum()), n=len(pairwise), correction=correction)
     return out
 
@@ -467,7 +472,7 @@ def stratified_text(stratified) -> str:
             events=f"{stratified.events_:,}", drivers=_drivers(stratified.hazard_ratios_),
             c=f"{stratified.concordance_:.3f}")
     if stratified.kept_:
-        out += " " + t("Numeric drivers that also violate ({drivers}) stay in the model; their "
+        out += _sp() + t("Numeric drivers that also violate ({drivers}) stay in the model; their "
                        "change over tenure is shown by band below.",
                        drivers=_join([_name(k) for k in stratified.kept_]))
     return out
@@ -492,8 +497,8 @@ def cox_text(cox, *, data: ChurnData, reference_only: bool = False) -> str:
     body = t("Concordance (how well the model ranks who churns first): **{c}**. "
              "Strongest significant drivers: {drivers}. Reference levels: {refs}.",
              c=f"{cox.concordance_:.3f}", drivers=_drivers(cox.hazard_ratios_), refs=refs)
-    return " ".join(filter(None, [
-        f"{lead} {body}",
+    return _sp().join(filter(None, [
+        f"{lead}{_sp()}{body}",
         sample_note(data, _("The Cox, parametric, AFT and time-varying models of this report"))]))
 
 
@@ -574,15 +579,15 @@ def parametric_text(comparison: pd.DataFrame, fitters: Mapping, extrapolated: pd
                 next=_model(runner_up["model"]), delta=f"{runner_up['delta_aic']:.0f}")
     else:
         out = t("Best fit by AIC: **{best}**.", best=_model(best))
-    out += " " + t("Extrapolated to {to} {unit}: {share} still customers "
+    out += _sp() + t("Extrapolated to {to} {unit}: {share} still customers "
                    "(95% CI {low}–{high}); the data end at {until} {unit}.", to=f"{to:g}", unit=u,
                    share=f"{e['survival']:.1%}", low=f"{e['lower']:.1%}", high=f"{e['upper']:.1%}",
                    until=f"{observed_until:.0f}")
     if best == "weibull":
-        out += " " + t("The Weibull shape is {shape} (below 1: the churn hazard falls with tenure -- "
+        out += _sp() + t("The Weibull shape is {shape} (below 1: the churn hazard falls with tenure -- "
                        "long-standing customers churn less).", shape=f"{fitters[best].rho_:.2f}")
         if true_shape:
-            out += " " + t("The generator's baseline shape is {shape}; the fitted marginal shape "
+            out += _sp() + t("The generator's baseline shape is {shape}; the fitted marginal shape "
                            "is a little lower because customers differ (the frail leave first).", shape=true_shape)
     return out
 
@@ -596,7 +601,7 @@ def aft_text(comparison: pd.DataFrame, ratios: pd.DataFrame) -> str:
             short_ratio=f"{ends['time_ratio'].iloc[0]:.2f}", long=term_label(ends.index[1]),
             long_ratio=f"{ends['time_ratio'].iloc[1]:.2f}")
     if "implied_hr" in ratios:
-        out += " " + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
+        out += _sp() + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
                        "implies, comparable with the Cox estimates.")
     return out
 
@@ -619,7 +624,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
             hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
-        out += " " + t("A complaint in the previous {days} days multiplies the hazard by "
+        out += _sp() + t("A complaint in the previous {days} days multiplies the hazard by "
                        "{hr} ({low}–{high}); this is not purely causal -- customers who "
                        "complain are also the less satisfied ones, who churn more anyway.",
                        days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
@@ -627,7 +632,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
     if true_log_hr and "change" in true_log_hr:
         true = np.exp(true_log_hr["change"])
         values = dict(hr=f"{true:.2f}")
-        out += " " + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
+        out += _sp() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
                       if c["lower"] <= true <= c["upper"] else
                       t("The generator's true change hazard ratio is {hr}: outside the interval.", **values))
     return out
@@ -644,7 +649,7 @@ def acquired_text(change: ChangeAnalysis, *, unit: str = "months") -> str:
     return (t("Customers acquired in the {window} {unit} before vs after the change, "
               "each followed for at most that long, the earlier cohort only until the change date (so its curve "
               "shows the old regime).", window=f"{change.acquired.attrs['window']:.0f}", unit=label(unit))
-            + " " + logrank_sentence(change.acquired_test, by=label_msg("acquisition period"),
+            + _sp() + logrank_sentence(change.acquired_test, by=label_msg("acquisition period"),
                                      summary=change.acquired_summary, unit=unit))
 
 
@@ -704,7 +709,7 @@ def sbg_holdout_text(cohorts: CohortAnalysis, *, change_date=None) -> str:
             n=len(cohorts.chosen), need=need, k=cohorts.calibration_periods, mae=f"{acc['mae_pp'].mean():.1f}",
             errors=errors)
     if change_date is not None:
-        out += " " + t("The business change ({date}) falls inside the hold-out of "
+        out += _sp() + t("The business change ({date}) falls inside the hold-out of "
                        "{k} of these cohorts: the sBG projects the behaviour seen during "
                        "calibration, so observed survival falling below the projection after the change date is "
                        "what the change's higher churn looks like.", date=_date(change_date),
