@@ -240,3 +240,36 @@ def test_holdout_cohorts_and_change_in_holdout():
 def test_strongest_drivers_orders_by_effect_size(p, expected):
     hr = _hr({"a": (1.2, 1.0, 1.4, 0.02), "b": (0.5, 0.4, 0.6, 0.001), "c": (3.0, 0.5, 9.0, 0.4)})
     assert list(sv.strongest_drivers(hr, alpha=p).index)[:len(expected)] == expected
+
+
+# ---------------------------------------------------------------------------------------
+# Chinese
+# ---------------------------------------------------------------------------------------
+@pytest.fixture()
+def zh():
+    from churn_research import i18n
+
+    i18n.set_language("zh")
+    yield
+    i18n.set_language("en")
+
+
+def test_chinese_km_text_and_terms(zh):
+    text = ns.km_text(_overall(20.3, 19.0, 21.5), horizons=[12], rmst_horizon=36)
+    assert "中位生命周期为 20.3 个月（95% 置信区间 19.0–21.5）。" in text
+    assert "12 个月后 84%" in text and "The" not in text
+    assert ns.term_label("contract[annual] @ [24, inf)") == "合同类型[年付] @ [24, ∞)"
+    assert ns.term_label("age_per_10") == "年龄（每 10）"
+
+
+def test_chinese_logrank_sentence_and_table_headers(zh):
+    summary = pd.DataFrame({"group": [True, False], "median": [35.1, np.inf]})
+    text = ns.logrank_sentence({"test_statistic": 0.5, "df": 1, "p": 0.468}, by="gender", summary=summary)
+    assert text.startswith("不同**性别**的生存情况没有显著差异") and "是：35.1、否：未达到" in text
+    shown = ns.show(_hr({"gender[male]": (0.9, 0.8, 1.0, 0.04)}), terms=True)
+    assert list(shown.index) == ["性别[男]"] and "风险比" in shown.columns and shown.index.name == "协变量"
+
+
+def test_english_tables_are_shown_unchanged():
+    hr = _hr({"gender[male]": (0.9, 0.8, 1.0, 0.04)})
+    assert ns.show(hr, terms=True) is hr and ns.term_label("age_per_10") == "age_per_10"

@@ -2,6 +2,9 @@
 
 :func:`findings` builds the Findings box from the key figures; the other functions build the
 text of each report section from the stage's result objects (:mod:`churn_research.survival`).
+Every sentence is marked for translation (:mod:`churn_research.i18n`); :func:`show` gives the
+Chinese view of a table the notebook displays (English: the table unchanged), and
+:func:`term_label` the reader's name of a model term such as ``contract[annual]``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note, yes_no
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
@@ -19,7 +23,6 @@ from churn_research.narrate.format import (
     get,
     not_available,
     pct_ci,
-    plural,
     pvalue,
     ratio_ci,
     text,
@@ -31,7 +34,199 @@ from churn_research.survival.sections import (
     strongest_drivers,
 )
 
+#: Data labels of this stage shown to readers (translated by :func:`churn_research.i18n.label`):
+#: the time units, the Kaplan-Meier groups, the time-varying exposures, the parametric models,
+#: the proportional-hazards remedies and the cohort frequencies.
+LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg("all customers"),
+          label_msg("before change"), label_msg("after change"), label_msg("after_change"),
+          label_msg("complaint_90d"), label_msg("exponential"), label_msg("weibull"),
+          label_msg("lognormal"), label_msg("loglogistic"), label_msg("none"), label_msg("stratify"),
+          label_msg("bin and stratify"), label_msg("Q"), label_msg("M"), label_msg("Y"))
 
+
+# ---------------------------------------------------------------------------------------
+# Reader's names (English: as before; Chinese: labels joined the Chinese way)
+# ---------------------------------------------------------------------------------------
+def _join(items: Sequence[str]) -> str:
+    """A list in running text: "a, b, c" (Chinese: "a、b、c")."""
+    return ("、" if is_chinese() else ", ").join(str(i) for i in items)
+
+
+def _sp() -> str:
+    """The space between two sentences (none in Chinese)."""
+    return "" if is_chinese() else " "
+
+
+def _pair(name: str, value: str) -> str:
+    """"name: value" (Chinese: with a full-width colon)."""
+    return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
+
+
+def _paren(text: str) -> str:
+    """" (text)" after a word (Chinese: full-width brackets, no space)."""
+    return f"（{text}）" if is_chinese() else f" ({text})"
+
+
+def _name(column: str) -> str:
+    """A column named in running text (English: as written; Chinese: its label)."""
+    return label(column) if is_chinese() else str(column)
+
+
+def term_label(term: Any) -> str:
+    """A model term as a reader sees it: ``contract[annual]``, ``age_per_10``, ``x @ [0, 12)``
+    unchanged in English; in Chinese with the column and level labels (合同类型[年付], 年龄（每 10）,
+    … @ [0, 12))."""
+    term = str(term)
+    if not is_chinese():
+        return term
+    if " @ " in term:
+        head, band = term.split(" @ ", 1)
+        return f"{term_label(head)} @ {band_label(band)}"
+    if term.endswith("]") and "[" in term:
+        column, level = term[:-1].split("[", 1)
+        return f"{label(column)}[{label(level)}]"
+    if "_per_" in term:
+        column, k = term.rsplit("_per_", 1)
+        return t("{column} (per {k})", column=label(column), k=k)
+    return label(term)
+
+
+def band_label(band: Any) -> str:
+    """A tenure band ``[24, inf)`` (Chinese: ``[24, ∞)``)."""
+    band = str(band)
+    return band.replace("inf", "∞") if is_chinese() else band
+
+
+def _group(value: Any) -> str:
+    """A group (segment level) as a reader sees it."""
+    return label(yes_no(value))
+
+
+# ---------------------------------------------------------------------------------------
+# Tables as displayed
+# ---------------------------------------------------------------------------------------
+def _headers() -> dict[str, str]:
+    """Chinese column / index headers of the tables of this stage (built at call time)."""
+    return {
+        "group": _("group"), "customers": _("customers"), "churned": _("churned"),
+        "group_a": _("group A"), "group_b": _("group B"), "test_statistic": _("test statistic"),
+        "p": _("p-value"), "p_adjusted": _("adjusted p-value"), "significant": _("significant"),
+        "segment": _("segment"), "chi2": _("chi-square"), "df": _("degrees of freedom"),
+        "differs at 5%": _("differs at 5%"), "covariate": _("covariate"), "coef": _("coefficient"),
+        "se": _("standard error"), "hr": _("hazard ratio"), "lower": _("lower 95% limit"),
+        "upper": _("upper 95% limit"), "true_hr": _("true hazard ratio"), "covered": _("covers the truth"),
+        "source": _("driver"), "chi2_rank": _("chi-square (rank time)"), "p_rank": _("p-value (rank time)"),
+        "chi2_km": _("chi-square (KM time)"), "p_km": _("p-value (KM time)"), "violates": _("violates"),
+        "advice": _("advice"), "remedy": _("remedy"), "band": _("tenure band"), "note": _("note"),
+        "model": _("model"), "parameters": _("parameters"), "log_likelihood": _("log-likelihood"),
+        "aic": "AIC", "delta_aic": "ΔAIC", "akaike_weight": _("Akaike weight"), "median": _("median"),
+        "concordance": _("concordance"), "time_ratio": _("time ratio"), "implied_hr": _("implied hazard ratio"),
+        "cohort": _("cohort"), "period": _("period"), "size": _("cohort size"),
+        "periods_fitted": _("periods fitted"), "gamma": _("gamma (γ)"), "gamma_se": _("standard error of γ"),
+        "delta": _("delta (δ)"), "delta_se": _("standard error of δ"), "mean_churn": _("mean churn probability"),
+        "periods_held_out": _("periods held out"), "last_period": _("last period"),
+        "observed_survival": _("observed survival"), "projected_survival": _("projected survival"),
+        "error_pp": _("error (percentage points)"), "mae_pp": _("mean absolute error (percentage points)"),
+        "km_survival": _("Kaplan–Meier survival"),
+    }
+
+
+def _header(name: Any, headers: Mapping[str, str]) -> Any:
+    if not isinstance(name, str):
+        return name
+    return headers.get(name, name)
+
+
+def _cell(column: str, value: Any) -> Any:
+    """A text cell in Chinese: advice sentences, remedies, notes, model and group names."""
+    if not isinstance(value, str) or not value:
+        return value
+    if column == "advice":
+        return _advice(value)
+    if column == "note":
+        return {"no churn in this band: not estimable": _("no churn in this band: not estimable"),
+                "no heterogeneity found (geometric limit)": _("no heterogeneity found (geometric limit)"),
+                }.get(value, value)
+    if column == "band":
+        return band_label(value)
+    return label(value)
+
+
+def _advice(value: str) -> str:
+    """The proportional-hazards advice of :meth:`CoxRegression.check_ph` in the report language."""
+    import re  # noqa: PLC0415
+
+    if value == "proportional hazards not rejected":
+        return _("proportional hazards not rejected")
+    m = re.fullmatch(r"only (\d+) distinct values: stratify on '(.+)' \(a separate baseline hazard per level\)",
+                     value)
+    if m:
+        return t("only {k} distinct values: stratify on '{column}' (a separate baseline hazard per level)",
+                 k=m.group(1), column=label(m.group(2)))
+    m = re.fullmatch(r"check the functional form of '(.+)'; or bin it \(quantiles\) and stratify on the bins; "
+                     r"or add an interaction with time", value)
+    if m:
+        return t("check the functional form of '{column}'; or bin it (quantiles) and stratify on the bins; "
+                 "or add an interaction with time", column=label(m.group(1)))
+    return value
+
+
+def _index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        levels = [[(term_label(v) if terms else _group(v)) for v in index.get_level_values(i)]
+                  for i in range(index.nlevels)]
+        return pd.MultiIndex.from_arrays(levels, names=[_header(n, headers) for n in index.names])
+    name = _header(index.name, headers)
+    if isinstance(index, pd.RangeIndex):
+        return index
+    values = [term_label(v) if terms or index.name == "covariate" else _group(v) for v in index]
+    return pd.Index(values, name=name)
+
+
+def show(df: pd.DataFrame, *, terms: bool = False) -> pd.DataFrame:
+    """A table of this stage as the reader sees it: unchanged in English; in Chinese formatted as
+    the report formats tables (:func:`churn_research.narrate.tables.readable`, which reads the
+    English column names), then with Chinese headers, row labels, yes/no and text cells.
+    ``terms``: the index holds model terms (``covariate``)."""
+    if not is_chinese():
+        return df
+    from churn_research.narrate.tables import readable  # noqa: PLC0415
+
+    headers = _headers()
+    src = df.copy()
+    for c in src.columns:
+        if pd.api.types.is_bool_dtype(src[c]) or (
+                src[c].dtype == object and src[c].map(lambda v: isinstance(v, bool | np.bool_)).any()):
+            src[c] = src[c].map(lambda v: label(yes_no(v)) if isinstance(v, bool | np.bool_) else v)
+    out = readable(src)
+    for c in out.columns:
+        if src[c].dtype == object:
+            out[c] = [_cell(c, v) for v in out[c]]
+    out.index = _index(df.index, headers, terms)
+    out.columns = [_header(c, headers) for c in out.columns]
+    if df.columns.name is not None:
+        out.columns.name = _header(df.columns.name, headers)
+    return out
+
+
+def show_styled(df: pd.DataFrame) -> pd.DataFrame:
+    """Headers and row labels of a table the notebook formats itself (``.style.format``): the
+    cells are left as they are (numbers stay numbers); English: unchanged."""
+    if not is_chinese():
+        return df
+    headers = _headers()
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = [_cell(c, v) for v in out[c]]
+    out.index = pd.Index([_group(v) for v in df.index], name=_header(df.index.name, headers))
+    out.columns = pd.Index([_header(c, headers) for c in df.columns], name=_header(df.columns.name, headers))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Findings
+# ---------------------------------------------------------------------------------------
 def _horizons(figures) -> list[float]:
     return sorted(float(k.split(".", 1)[1]) for k in figures
                   if k.startswith("km_survival.") and get(figures, k) is not None)
@@ -40,6 +235,7 @@ def _horizons(figures) -> list[float]:
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
     """Headline: the share still a customer at the first reported horizon, with its interval."""
     unit = get(figures, "time_unit", "months")
+    u = label(unit)
     hs = _horizons(figures)
     keys, unavailable = [], []
     if hs:
@@ -48,65 +244,77 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         s = pct_ci(get(figures, f"km_survival.{tag}"), get(figures, f"km_survival_lower.{tag}"),
                    get(figures, f"km_survival_upper.{tag}"))
         if context.get("kind") == "non-contractual":
-            headline = (f"{s} of customers bought again at least {tag} {unit} after their first "
-                        "purchase (time to the last purchase, Kaplan–Meier).")
+            headline = t("{share} of customers bought again at least {h} {unit} after their first "
+                         "purchase (time to the last purchase, Kaplan–Meier).", share=s, h=tag, unit=u)
         else:
-            headline = (f"{s} of customers are still customers {tag} {unit} after they start "
-                        "(Kaplan–Meier).")
+            headline = t("{share} of customers are still customers {h} {unit} after they start "
+                         "(Kaplan–Meier).", share=s, h=tag, unit=u)
     else:
-        headline = "Too few customers are followed long enough to estimate retention."
+        headline = _("Too few customers are followed long enough to estimate retention.")
     median = get(figures, "km_median_label")
+    stay = _("How long do customers stay")
     if median == "not reached":
-        keys.append(Finding("Fewer than half of the customers leave within the observed tenures "
-                            "(the median lifetime is not reached).", "How long do customers stay"))
+        keys.append(Finding(_("Fewer than half of the customers leave within the observed tenures "
+                              "(the median lifetime is not reached)."), stay))
     elif median is not None and context.get("kind") == "non-contractual" and get(figures, "km_median") == 0:
-        keys.append(Finding("More than half of the customers never bought again after their first "
-                            f"purchase (median time to the last purchase: 0 {unit}).",
-                            "How long do customers stay"))
+        keys.append(Finding(t("More than half of the customers never bought again after their first "
+                              "purchase (median time to the last purchase: 0 {unit}).", unit=u), stay))
     elif median is not None:
-        keys.append(Finding(f"Half of the customers have left by {median} {unit} (median lifetime).",
-                            "How long do customers stay"))
+        keys.append(Finding(t("Half of the customers have left by {median} {unit} (median lifetime).",
+                              median=median, unit=u), stay))
     hr = get(figures, "change_hr")
     if hr is not None:
         keys.append(Finding(
-            f"After the business change on {text(get(figures, 'change_date'))}, the hazard of leaving was "
-            f"{ratio_ci(hr, get(figures, 'change_hr_lower'), get(figures, 'change_hr_upper'))} times "
-            f"the hazard before ({pvalue(get(figures, 'change_p'))}), other covariates held equal.",
-            "Did the business change raise the hazard"))
+            t("After the business change on {date}, the hazard of leaving was {ratio} times the hazard "
+              "before ({p}), other covariates held equal.", date=text(get(figures, "change_date")),
+              ratio=ratio_ci(hr, get(figures, "change_hr_lower"), get(figures, "change_hr_upper")),
+              p=pvalue(get(figures, "change_p"))),
+            _("Did the business change raise the hazard")))
     else:
-        unavailable.append("Not available for this dataset: the business change as a time-varying "
-                           "exposure, because the data record no business change.")
+        unavailable.append(_("Not available for this dataset: the business change as a time-varying "
+                             "exposure, because the data record no business change."))
     violations = get(figures, "ph_violations") or []
     if violations:
         strata = get(figures, "ph_remedy_strata") or []
-        keys.append(Finding(
-            f"Proportional hazards fails for {plural(len(violations), 'Cox term')}; the report reads "
-            "the " + (f"model stratified by {', '.join(s.replace('_', ' ') for s in strata)} "
-                      if strata else "stratified model ")
-            + "instead of their single hazard ratios.", "proportional-hazards assumption"))
+        if strata:
+            sentence = n_("Proportional hazards fails for {n} Cox term; the report reads the model "
+                          "stratified by {strata} instead of their single hazard ratios.",
+                          "Proportional hazards fails for {n} Cox terms; the report reads the model "
+                          "stratified by {strata} instead of their single hazard ratios.",
+                          len(violations), strata=_join(_name(s).replace("_", " ") if not is_chinese()
+                                                        else _name(s) for s in strata))
+        else:
+            sentence = n_("Proportional hazards fails for {n} Cox term; the report reads the "
+                          "stratified model instead of their single hazard ratios.",
+                          "Proportional hazards fails for {n} Cox terms; the report reads the "
+                          "stratified model instead of their single hazard ratios.", len(violations))
+        keys.append(Finding(sentence, _("proportional-hazards assumption")))
     truncated = get(figures, "left_truncated", 0)
     if truncated:
-        keys.append(Finding(f"{count(truncated)} customers joined before the records begin and enter "
-                            "the risk set at their tenure then (left truncation).",
-                            "The data on the survival time scale"))
+        keys.append(Finding(t("{n} customers joined before the records begin and enter the risk set at "
+                              "their tenure then (left truncation).", n=count(truncated)),
+                            _("The data on the survival time scale")))
     concordance = get(figures, "cox_concordance")
     if concordance is not None:
-        keys.append(Finding(f"The Cox model ranks who leaves first with concordance "
-                            f"{concordance:.2f} (0.5 = chance"
-                            + ("; barely better than chance)." if concordance < 0.6 else ")."),
-                            "Which drivers move the hazard"))
+        keys.append(Finding(
+            t("The Cox model ranks who leaves first with concordance {c} (0.5 = chance; barely better "
+              "than chance).", c=f"{concordance:.2f}") if concordance < 0.6 else
+            t("The Cox model ranks who leaves first with concordance {c} (0.5 = chance).",
+              c=f"{concordance:.2f}"),
+            _("Which drivers move the hazard")))
     if get(figures, "sbg_not_available"):
-        unavailable.append(not_available("the cohort projection with the sBG model",
+        unavailable.append(not_available(_("the cohort projection with the sBG model"),
                                          str(get(figures, "sbg_not_available"))))
     elif not any(k.startswith("sbg.") for k in figures):
-        unavailable.append("Not available for this dataset: the cohort projection with the sBG "
-                           "model, because the data do not follow acquisition cohorts period by period.")
+        unavailable.append(_("Not available for this dataset: the cohort projection with the sBG "
+                             "model, because the data do not follow acquisition cohorts period by period."))
     truth = get(figures, "cox_truth_covered")
-    checked = f"the generator's true hazard ratios ({truth} intervals cover the truth)" if truth else None
+    checked = t("the generator's true hazard ratios ({covered} intervals cover the truth)",
+                covered=truth) if truth else None
     if get(figures, "rmst.value") is not None:
-        keys.append(Finding(f"Over the first {get(figures, 'rmst.horizon'):g} {unit} a customer stays "
-                            f"{get(figures, 'rmst.value'):.1f} {unit} on average (restricted mean).",
-                            "How long do customers stay"))
+        keys.append(Finding(t("Over the first {h} {unit} a customer stays {value} {unit} on average "
+                              "(restricted mean).", h=f"{get(figures, 'rmst.horizon'):g}",
+                              value=f"{get(figures, 'rmst.value'):.1f}", unit=u), stay))
     return StageFindings("30_survival", dataset, headline, keys[:6], unavailable, checked)
 
 
@@ -122,60 +330,77 @@ def data_text(data: ChurnData, df: pd.DataFrame, *, unit: str = "months") -> str
     left truncation that the dataset needs."""
     n, churned = len(df), int(df["event"].sum())
     censor = _date(df.attrs["censor_date"])
+    u = label(unit)
     notes = []
     if data.kind == "non-contractual":
-        notes.append(
-            f"Churn is **inferred** (non-contractual data): a customer with no purchase for more than "
-            f"{data.inactivity_days} days before the snapshot is taken as lost on the day of their last "
-            f"purchase. The others are censored on {censor} (snapshot minus the inactivity window: the "
-            f"last day on which a lapse can already be seen); {df.attrs['excluded']:,} customers who "
-            f"joined after that day are left out. A customer who bought only once has a lifetime of zero; "
-            f"{(df['duration'] == 0).mean():.0%} of customers did.")
+        notes.append(t(
+            "Churn is **inferred** (non-contractual data): a customer with no purchase for more than "
+            "{days} days before the snapshot is taken as lost on the day of their last "
+            "purchase. The others are censored on {censor} (snapshot minus the inactivity window: the "
+            "last day on which a lapse can already be seen); {excluded} customers who "
+            "joined after that day are left out. A customer who bought only once has a lifetime of zero; "
+            "{share} of customers did.", days=data.inactivity_days, censor=censor,
+            excluded=f"{df.attrs['excluded']:,}", share=f"{(df['duration'] == 0).mean():.0%}"))
     if data.is_snapshot:
-        notes.append(
+        notes.append(_(
             "The data are **one snapshot**: tenure and a churn flag for customers present in the last month. "
             "Like every published analysis of this file, lifetimes run from the start implied by tenure to the "
             "snapshot; this assumes the customers who left before the snapshot month behaved like those seen, "
-            "which the file cannot show.")
+            "which the file cannot show."))
     truncated = int((df["entry"] > 0).sum())
     if truncated:
-        notes.append(f"{truncated:,} customers ({truncated / n:.0%}) joined before the records begin "
-                     f"({_date(df.attrs['entry_date'])}) and enter with delayed entry.")
-    return " ".join([
-        f"**{n:,} customers**, {churned:,} churned and {n - churned:,} censored (still customers when "
-        f"observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
-        f"{df['duration'].max():.1f} {unit}.", *notes])
+        notes.append(t("{n} customers ({share}) joined before the records begin ({date}) and enter with "
+                       "delayed entry.", n=f"{truncated:,}", share=f"{truncated / n:.0%}",
+                       date=_date(df.attrs['entry_date'])))
+    return _sp().join([
+        t("**{n} customers**, {churned} churned and {censored} censored (still customers when "
+          "observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
+          "{longest} {unit}.", n=f"{n:,}", churned=f"{churned:,}", censored=f"{n - churned:,}", censor=censor,
+          unit=u, longest=f"{df['duration'].max():.1f}"), *notes])
 
 
 def km_text(overall: pd.DataFrame, *, horizons: Sequence[float], rmst_horizon: float,
             unit: str = "months") -> str:
     """Median lifetime, survival at the horizons and the restricted mean of :func:`km_summary`."""
     o = overall.iloc[0]
-    median = ("is not reached: more than half of the customers are still there at the end of follow-up"
-              if not np.isfinite(o["median"]) else
-              f"is {o['median']:.1f} {unit} (95% CI {o['median_lower']:.1f}–{o['median_upper']:.1f})")
-    still = "; ".join(f"{o[f'S({h:g})']:.0%} after {h:g} {unit}" for h in horizons
-                      if np.isfinite(o[f"S({h:g})"]))
-    return (f"The curve shows the share of customers still with the company at each tenure; the band is the "
-            f"pointwise 95% confidence interval. The median lifetime {median}. Still customers: {still}. "
-            f"Within the first {rmst_horizon:g} {unit} a customer stays {o['rmst']:.1f} {unit} on average "
-            f"(restricted mean survival time).")
+    u = label(unit)
+    if not np.isfinite(o["median"]):
+        median = _("The median lifetime is not reached: more than half of the customers are still there at "
+                   "the end of follow-up.")
+    else:
+        median = t("The median lifetime is {median} {unit} (95% CI {low}–{high}).", median=f"{o['median']:.1f}",
+                   unit=u, low=f"{o['median_lower']:.1f}", high=f"{o['median_upper']:.1f}")
+    still = _join_stills([t("{share} after {h} {unit}", share=f"{o[f'S({h:g})']:.0%}", h=f"{h:g}", unit=u)
+                          for h in horizons if np.isfinite(o[f"S({h:g})"])])
+    return _sp().join([
+        _("The curve shows the share of customers still with the company at each tenure; the band is the "
+          "pointwise 95% confidence interval."), median,
+        t("Still customers: {still}.", still=still),
+        t("Within the first {h} {unit} a customer stays {value} {unit} on average (restricted mean survival "
+          "time).", h=f"{rmst_horizon:g}", unit=u, value=f"{o['rmst']:.1f}")])
+
+
+def _join_stills(parts: Sequence[str]) -> str:
+    return ("；" if is_chinese() else "; ").join(parts)
 
 
 def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None = None,
                      pairwise: pd.DataFrame | None = None, unit: str = "months", alpha: float = ALPHA) -> str:
     """One-sentence verdict of a log-rank result (with medians and the pairwise count)."""
-    verdict = "differs" if result["p"] < alpha else "does not differ significantly"
-    out = (f"Survival {verdict} by **{by}** (log-rank chi2 = {result['test_statistic']:.1f} on "
-           f"{result['df']} df, {pvalue(result['p'])}).")
+    values = dict(by=label(by), chi2=f"{result['test_statistic']:.1f}", df=result["df"], p=pvalue(result["p"]))
+    if result["p"] < alpha:
+        out = t("Survival differs by **{by}** (log-rank chi2 = {chi2} on {df} df, {p}).", **values)
+    else:
+        out = t("Survival does not differ significantly by **{by}** (log-rank chi2 = {chi2} on {df} df, {p}).",
+                **values)
     if summary is not None and len(summary):
-        meds = ", ".join(f"{yes_no(g)}: {'not reached' if not np.isfinite(m) else f'{m:.1f}'}"
-                         for g, m in summary[["group", "median"]].to_numpy())
-        out += f" Median lifetime ({unit}) -- {meds}."
+        meds = _join([_pair(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
+                      for g, m in summary[["group", "median"]].to_numpy()])
+        out += _sp() + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
     if pairwise is not None and len(pairwise) > 1:
         correction = str(pairwise.attrs.get("correction", "Holm")).capitalize()
-        out += (f" {int(pairwise['significant'].sum())} of {len(pairwise)} pairs differ at 5% after "
-                f"{correction} correction.")
+        out += _sp() + t("{k} of {n} pairs differ at 5% after {correction} correction.",
+                       k=int(pairwise["significant"].sum()), n=len(pairwise), correction=correction)
     return out
 
 
@@ -183,8 +408,8 @@ def missing_segments_text(missing: Sequence[str]) -> str:
     """The not-available line for segments the data lack (empty when none)."""
     if not missing:
         return ""
-    return not_available(f"survival by {', '.join(missing)}",
-                         "the data have no such column or only one level of it")
+    return not_available(t("survival by {segments}", segments=_join([label(m) for m in missing])),
+                         _("the data have no such column or only one level of it"))
 
 
 def segment_comparison_text(comparison, *, unit: str = "months") -> str:
@@ -193,20 +418,27 @@ def segment_comparison_text(comparison, *, unit: str = "months") -> str:
                             pairwise=comparison.pairwise, unit=unit)
 
 
+def segment_title(segment: str) -> str:
+    """Title of a segment's Kaplan-Meier figure."""
+    return t("Survival by {segment}", segment=label(segment))
+
+
 def segments_text(verdicts: pd.DataFrame) -> str:
     """Across segments: the largest difference and how many differ (see ``segment_verdicts``)."""
     if not len(verdicts):
         return ""
-    return (f"Across segments, the largest survival difference is by **{verdicts.index[0]}**; "
-            f"{int(verdicts['differs at 5%'].sum())} of {len(verdicts)} segmentations differ at the 5% level. "
-            "Log-rank tests compare whole curves one segment at a time; the Cox model below separates the "
-            "drivers from one another.")
+    return t("Across segments, the largest survival difference is by **{segment}**; "
+             "{k} of {n} segmentations differ at the 5% level. "
+             "Log-rank tests compare whole curves one segment at a time; the Cox model below separates the "
+             "drivers from one another.", segment=label(verdicts.index[0]),
+             k=int(verdicts['differs at 5%'].sum()), n=len(verdicts))
 
 
 def _drivers(hr: pd.DataFrame) -> str:
     top = strongest_drivers(hr)
-    return "; ".join(f"{c}: HR {r.hr:.2f} ({r.lower:.2f}–{r.upper:.2f})" for c, r in top.iterrows()) \
-        or "none at the 5% level"
+    return ("；" if is_chinese() else "; ").join(
+        _pair(term_label(c), f"HR {r.hr:.2f}" + _paren(f"{r.lower:.2f}–{r.upper:.2f}"))
+        for c, r in top.iterrows()) or _("none at the 5% level")
 
 
 def cox_lead_text(cox, stratified, ph: pd.DataFrame, *, threshold: float) -> str:
@@ -214,82 +446,124 @@ def cox_lead_text(cox, stratified, ph: pd.DataFrame, *, threshold: float) -> str
     violations = ph.loc[ph["violates"], "covariate"].tolist()
     if not violations:
         return ""
+    terms = _join([term_label(v) for v in violations])
     if stratified is None:
-        return (f"Proportional hazards is rejected (p < {threshold}) for **{', '.join(violations)}**: their "
-                "single hazard ratios below average an effect that changes with tenure; the tenure-band view "
-                "further down shows how.")
-    return (f"Proportional hazards is rejected (p < {threshold}) for **{', '.join(violations)}**, so the "
-            f"hazard ratios to read are those of the model **stratified by {', '.join(stratified.strata)}** "
-            "(below). The unstratified model after it is shown for reference only: its hazard ratios for these "
-            "terms average an effect that changes with tenure.")
+        return t("Proportional hazards is rejected (p < {threshold}) for **{terms}**: their "
+                 "single hazard ratios below average an effect that changes with tenure; the tenure-band view "
+                 "further down shows how.", threshold=threshold, terms=terms)
+    return t("Proportional hazards is rejected (p < {threshold}) for **{terms}**, so the "
+             "hazard ratios to read are those of the model **stratified by {strata}** "
+             "(below). The unstratified model after it is shown for reference only: its hazard ratios for these "
+             "terms average an effect that changes with tenure.", threshold=threshold, terms=terms,
+             strata=_join([_name(s) for s in stratified.strata]))
+
+
+def stratified_title() -> str:
+    return _("Stratified Cox model: hazard ratios with 95% CIs")
 
 
 def stratified_text(stratified) -> str:
     """The stratified (remedy) Cox model: fit, strongest drivers, concordance."""
-    out = (f"Stratified on **{', '.join(stratified.strata)}** (a separate baseline hazard per level, so no hazard "
-           f"ratio for them), fitted on {stratified.n_:,} customers and {stratified.events_:,} churn events: the "
-           "remaining hazard ratios are adjusted for them without assuming their effect is constant over tenure. "
-           f"Strongest significant drivers: {_drivers(stratified.hazard_ratios_)}. "
-           f"Concordance {stratified.concordance_:.3f}.")
+    out = t("Stratified on **{strata}** (a separate baseline hazard per level, so no hazard "
+            "ratio for them), fitted on {n} customers and {events} churn events: the "
+            "remaining hazard ratios are adjusted for them without assuming their effect is constant over tenure. "
+            "Strongest significant drivers: {drivers}. Concordance {c}.",
+            strata=_join([_name(s) for s in stratified.strata]), n=f"{stratified.n_:,}",
+            events=f"{stratified.events_:,}", drivers=_drivers(stratified.hazard_ratios_),
+            c=f"{stratified.concordance_:.3f}")
     if stratified.kept_:
-        out += (f" Numeric drivers that also violate ({', '.join(stratified.kept_)}) stay in the model; their "
-                "change over tenure is shown by band below.")
+        out += _sp() + t("Numeric drivers that also violate ({drivers}) stay in the model; their "
+                       "change over tenure is shown by band below.",
+                       drivers=_join([_name(k) for k in stratified.kept_]))
     return out
 
 
 def cox_text(cox, *, data: ChurnData, reference_only: bool = False) -> str:
     """The unstratified Cox model: fit, concordance, strongest drivers, reference levels."""
-    entry = " with delayed entry for left-truncated customers" if "entry" in cox.training_frame_ else ""
-    refs = ", ".join(f"{k} = {v}" for k, v in cox.design_info_["reference"].items())
-    lead = ("**For reference only** (proportional hazards fails, see above): the unstratified model, fitted"
-            if reference_only else "Fitted")
-    return " ".join(filter(None, [
-        f"{lead} on {cox.n_:,} customers and {cox.events_:,} churn events{entry}. "
-        f"Concordance (how well the model ranks who churns first): **{cox.concordance_:.3f}**. "
-        f"Strongest significant drivers: {_drivers(cox.hazard_ratios_)}. Reference levels: {refs}.",
-        sample_note(data, "The Cox, parametric, AFT and time-varying models of this report")]))
+    entry = "entry" in cox.training_frame_
+    refs = _join([f"{_name(k)} = {label(v)}"
+                  for k, v in cox.design_info_["reference"].items()])
+    values = dict(n=f"{cox.n_:,}", events=f"{cox.events_:,}")
+    if reference_only:
+        lead = (t("**For reference only** (proportional hazards fails, see above): the unstratified model, "
+                  "fitted on {n} customers and {events} churn events with delayed entry for left-truncated "
+                  "customers.", **values) if entry else
+                t("**For reference only** (proportional hazards fails, see above): the unstratified model, "
+                  "fitted on {n} customers and {events} churn events.", **values))
+    else:
+        lead = (t("Fitted on {n} customers and {events} churn events with delayed entry for left-truncated "
+                  "customers.", **values) if entry else
+                t("Fitted on {n} customers and {events} churn events.", **values))
+    body = t("Concordance (how well the model ranks who churns first): **{c}**. "
+             "Strongest significant drivers: {drivers}. Reference levels: {refs}.",
+             c=f"{cox.concordance_:.3f}", drivers=_drivers(cox.hazard_ratios_), refs=refs)
+    return _sp().join(filter(None, [
+        f"{lead}{_sp()}{body}",
+        sample_note(data, _("The Cox, parametric, AFT and time-varying models of this report"))]))
+
+
+def cox_title() -> str:
+    return _("Cox model: hazard ratios with 95% CIs")
 
 
 def truth_text(truth: pd.DataFrame) -> str:
     """How many Cox intervals cover the generator's true hazard ratios (empty without truth)."""
     if not len(truth):
         return ""
-    return (f"**Check against the generator's truth:** {int(truth['covered'].sum())} of {len(truth)} 95% "
-            "intervals cover the true hazard ratio (red crosses in the forest plot). This static model leaves "
-            "out what it cannot see as a customer attribute -- the hidden satisfaction, recent complaints and "
-            "the business change -- so effects are slightly pulled towards 1 (unobserved heterogeneity); the "
-            "time-varying model in section 5 adds the change and complaints.")
+    return t("**Check against the generator's truth:** {k} of {n} 95% "
+             "intervals cover the true hazard ratio (red crosses in the forest plot). This static model leaves "
+             "out what it cannot see as a customer attribute -- the hidden satisfaction, recent complaints and "
+             "the business change -- so effects are slightly pulled towards 1 (unobserved heterogeneity); the "
+             "time-varying model in section 5 adds the change and complaints.",
+             k=int(truth['covered'].sum()), n=len(truth))
 
 
 def ph_text(ph: pd.DataFrame, *, threshold: float, stratified=None) -> str:
     """Verdict of the proportional-hazards check and the remedy taken."""
     violations = ph.loc[ph["violates"], "covariate"].tolist()
     if not violations:
-        return (f"No covariate rejects proportional hazards at p < {threshold}: the single hazard ratio per "
-                "driver above is a fair summary. (With many customers even small departures get flagged; the "
-                "tenure-band view below shows their size.)")
+        return t("No covariate rejects proportional hazards at p < {threshold}: the single hazard ratio per "
+                 "driver above is a fair summary. (With many customers even small departures get flagged; the "
+                 "tenure-band view below shows their size.)", threshold=threshold)
     sources = list(dict.fromkeys(ph.loc[ph["violates"], "source"]))
-    remedy = (f"the model stratified on {', '.join(stratified.strata)} (each level gets its own baseline "
-              "hazard) at the top of this section, and the hazard ratio by tenure band below"
-              if stratified is not None else "the hazard ratio by tenure band below")
-    return (f"Proportional hazards are rejected (p < {threshold}) for: **{', '.join(violations)}** (drivers: "
-            f"{', '.join(sources)}). Their hazard ratio changes with tenure, so a single number misleads. "
-            f"Remedy following the advice: {remedy}.")
+    remedy = (t("the model stratified on {strata} (each level gets its own baseline "
+                "hazard) at the top of this section, and the hazard ratio by tenure band below",
+                strata=_join([_name(s) for s in stratified.strata]))
+              if stratified is not None else _("the hazard ratio by tenure band below"))
+    return t("Proportional hazards are rejected (p < {threshold}) for: **{terms}** (drivers: "
+             "{sources}). Their hazard ratio changes with tenure, so a single number misleads. "
+             "Remedy following the advice: {remedy}.", threshold=threshold,
+             terms=_join([term_label(v) for v in violations]), sources=_join([_name(s) for s in sources]),
+             remedy=remedy)
 
 
 def bands_text(bands: pd.DataFrame, *, unit: str = "months") -> str:
     """How the tenure-band hazard ratios were estimated and how to read them
     (``bands`` from :func:`~churn_research.survival.sections.tenure_bands`)."""
-    return (f"Time interaction for {', '.join(bands.attrs['vary'])}"
-            + (" (the strongest violations)" if bands.attrs["from_violations"] else "")
-            + ": the lifetimes are split at tenures " + ", ".join(f"{c:g}" for c in bands.attrs["cuts"])
-            + f" {unit} and the hazard ratio is estimated separately in each band (lifelines' time-varying Cox). "
-            "A flat profile supports proportional hazards; a trend shows how the effect fades or grows with tenure.")
+    values = dict(vary=_join([_name(v) for v in bands.attrs["vary"]]),
+                  cuts=_join([f"{c:g}" for c in bands.attrs["cuts"]]), unit=label(unit))
+    if bands.attrs["from_violations"]:
+        return t("Time interaction for {vary} (the strongest violations): the lifetimes are split at tenures "
+                 "{cuts} {unit} and the hazard ratio is estimated separately in each band (lifelines' "
+                 "time-varying Cox). A flat profile supports proportional hazards; a trend shows how the effect "
+                 "fades or grows with tenure.", **values)
+    return t("Time interaction for {vary}: the lifetimes are split at tenures "
+             "{cuts} {unit} and the hazard ratio is estimated separately in each band (lifelines' "
+             "time-varying Cox). A flat profile supports proportional hazards; a trend shows how the effect "
+             "fades or grows with tenure.", **values)
 
 
 def bands_title(bands: pd.DataFrame) -> str:
     """Title of the tenure-band figure."""
-    return f"Hazard ratio by tenure band: {', '.join(bands.attrs['vary'])}"
+    return t("Hazard ratio by tenure band: {vary}", vary=_join([_name(v) for v in bands.attrs["vary"]]))
+
+
+def _model(name: str) -> str:
+    return label(name)
+
+
+def parametric_title() -> str:
+    return _("Kaplan–Meier vs parametric fits, extrapolated")
 
 
 def parametric_text(comparison: pd.DataFrame, fitters: Mapping, extrapolated: pd.DataFrame, *,
@@ -298,84 +572,123 @@ def parametric_text(comparison: pd.DataFrame, fitters: Mapping, extrapolated: pd
     """Best parametric model by AIC, its extrapolation, and the Weibull shape when it wins."""
     best = comparison["model"].iloc[0]
     e = extrapolated.loc[float(to)]
-    out = f"Best fit by AIC: **{best}**"
+    u = label(unit)
     if len(comparison) > 1:
         runner_up = comparison.iloc[1]
-        out += f" (next: {runner_up['model']}, ΔAIC = {runner_up['delta_aic']:.0f})"
-    out += (f". Extrapolated to {to:g} {unit}: {e['survival']:.1%} still customers "
-            f"(95% CI {e['lower']:.1%}–{e['upper']:.1%}); the data end at {observed_until:.0f} {unit}.")
+        out = t("Best fit by AIC: **{best}** (next: {next}, ΔAIC = {delta}).", best=_model(best),
+                next=_model(runner_up["model"]), delta=f"{runner_up['delta_aic']:.0f}")
+    else:
+        out = t("Best fit by AIC: **{best}**.", best=_model(best))
+    out += _sp() + t("Extrapolated to {to} {unit}: {share} still customers "
+                   "(95% CI {low}–{high}); the data end at {until} {unit}.", to=f"{to:g}", unit=u,
+                   share=f"{e['survival']:.1%}", low=f"{e['lower']:.1%}", high=f"{e['upper']:.1%}",
+                   until=f"{observed_until:.0f}")
     if best == "weibull":
-        out += (f" The Weibull shape is {fitters[best].rho_:.2f} (below 1: the churn hazard falls with tenure -- "
-                "long-standing customers churn less).")
+        out += _sp() + t("The Weibull shape is {shape} (below 1: the churn hazard falls with tenure -- "
+                       "long-standing customers churn less).", shape=f"{fitters[best].rho_:.2f}")
         if true_shape:
-            out += (f" The generator's baseline shape is {true_shape}; the fitted marginal shape "
-                    "is a little lower because customers differ (the frail leave first).")
+            out += _sp() + t("The generator's baseline shape is {shape}; the fitted marginal shape "
+                           "is a little lower because customers differ (the frail leave first).", shape=true_shape)
     return out
 
 
 def aft_text(comparison: pd.DataFrame, ratios: pd.DataFrame) -> str:
     """Best AFT model and the drivers with the shortest and longest lifetimes."""
     ends = ratios.sort_values("time_ratio").iloc[[0, -1]]
-    return (f"Best AFT model by AIC: **{comparison['model'].iloc[0]}** (concordance "
-            f"{comparison['concordance'].iloc[0]:.3f}). Shortest lifetimes: {ends.index[0]} (time ratio "
-            f"{ends['time_ratio'].iloc[0]:.2f}); longest: {ends.index[1]} (time ratio {ends['time_ratio'].iloc[1]:.2f})."
-            + (" For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it implies, "
-               "comparable with the Cox estimates." if "implied_hr" in ratios else ""))
+    out = t("Best AFT model by AIC: **{model}** (concordance {c}). Shortest lifetimes: {short} (time ratio "
+            "{short_ratio}); longest: {long} (time ratio {long_ratio}).", model=_model(comparison["model"].iloc[0]),
+            c=f"{comparison['concordance'].iloc[0]:.3f}", short=term_label(ends.index[0]),
+            short_ratio=f"{ends['time_ratio'].iloc[0]:.2f}", long=term_label(ends.index[1]),
+            long_ratio=f"{ends['time_ratio'].iloc[1]:.2f}")
+    if "implied_hr" in ratios:
+        out += _sp() + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
+                       "implies, comparable with the Cox estimates.")
+    return out
+
+
+def change_title() -> str:
+    return _("Time-varying Cox: hazard ratios incl. the change")
 
 
 def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, float] | None = None) -> str:
     """The change's hazard ratio (and recent complaints'), checked against the truth if known."""
     if change is None:
-        return not_available("the business change as a time-varying exposure",
-                             "the data record no business change (no `events` table)")
+        return not_available(_("the business change as a time-varying exposure"),
+                             _("the data record no business change (no `events` table)"))
     hr = change.hazard_ratios
     c = hr.loc["after_change"]
-    out = (f"**{change.name}** ({_date(change.date)}): {change.episodes['customer_id'].nunique():,} customers in "
-           f"{len(change.episodes):,} episodes. At the same tenure and with the same attributes, the churn hazard "
-           f"after the change is **{c['hr']:.2f} times** the hazard before (95% CI {c['lower']:.2f}–{c['upper']:.2f}, "
-           f"p = {c['p']:.2g}).")
+    out = t("**{name}** ({date}): {n} customers in {episodes} episodes. At the same tenure and with the same "
+            "attributes, the churn hazard after the change is **{hr} times** the hazard before (95% CI "
+            "{low}–{high}, p = {p}).", name=label(change.name), date=_date(change.date),
+            n=f"{change.episodes['customer_id'].nunique():,}", episodes=f"{len(change.episodes):,}",
+            hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
-        out += (f" A complaint in the previous {change.complaint_window_days} days multiplies the hazard by "
-                f"{k['hr']:.2f} ({k['lower']:.2f}–{k['upper']:.2f}); this is not purely causal -- customers who "
-                "complain are also the less satisfied ones, who churn more anyway.")
+        out += _sp() + t("A complaint in the previous {days} days multiplies the hazard by "
+                       "{hr} ({low}–{high}); this is not purely causal -- customers who "
+                       "complain are also the less satisfied ones, who churn more anyway.",
+                       days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
+                       high=f"{k['upper']:.2f}")
     if true_log_hr and "change" in true_log_hr:
-        t = np.exp(true_log_hr["change"])
-        out += (f" The generator's true change hazard ratio is {t:.2f}: "
-                f"{'inside' if c['lower'] <= t <= c['upper'] else 'outside'} the interval.")
+        true = np.exp(true_log_hr["change"])
+        values = dict(hr=f"{true:.2f}")
+        out += _sp() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
+                      if c["lower"] <= true <= c["upper"] else
+                      t("The generator's true change hazard ratio is {hr}: outside the interval.", **values))
     return out
+
+
+def acquired_title() -> str:
+    return _("Cohorts acquired before vs after the change")
 
 
 def acquired_text(change: ChangeAnalysis, *, unit: str = "months") -> str:
     """Survival of the cohorts acquired before vs after the change."""
     if change is None or change.acquired_test is None:
         return ""
-    return (f"Customers acquired in the {change.acquired.attrs['window']:.0f} {unit} before vs after the change, "
-            "each followed for at most that long, the earlier cohort only until the change date (so its curve "
-            "shows the old regime). "
-            + logrank_sentence(change.acquired_test, by="acquisition period", summary=change.acquired_summary,
-                               unit=unit))
+    return (t("Customers acquired in the {window} {unit} before vs after the change, "
+              "each followed for at most that long, the earlier cohort only until the change date (so its curve "
+              "shows the old regime).", window=f"{change.acquired.attrs['window']:.0f}", unit=label(unit))
+            + _sp() + logrank_sentence(change.acquired_test, by=label_msg("acquisition period"),
+                                     summary=change.acquired_summary, unit=unit))
 
 
 def cohort_table_text(cohorts: CohortAnalysis, *, unit: str = "months") -> str:
     """What the cohort table shows, or why there is none."""
     if cohorts.skipped == "not eligible":
-        return not_available("the cohort retention projection", cohorts.reason)
+        return not_available(_("the cohort retention projection"), cohorts.reason)
     if cohorts.skipped:
-        return not_available("the cohort retention projection",
-                             "cohort analysis is switched off for this dataset (`cohort_analysis: false`)")
-    return (f"{len(cohorts.table)} acquisition cohorts ({cohorts.freq}), tenure periods of {cohorts.period:g} {unit}; "
-            "share still customers at the start of each period (customers who joined before the records began "
-            "are not in a closed cohort and are left out):")
+        return not_available(_("the cohort retention projection"),
+                             _("cohort analysis is switched off for this dataset (`cohort_analysis: false`)"))
+    return t("{n} acquisition cohorts ({freq}), tenure periods of {period} {unit}; "
+             "share still customers at the start of each period (customers who joined before the records began "
+             "are not in a closed cohort and are left out):", n=len(cohorts.table), freq=label(cohorts.freq),
+             period=f"{cohorts.period:g}", unit=label(unit))
+
+
+def retention_table(cohorts: CohortAnalysis):
+    """The cohort retention shares as displayed (percentages; Chinese headers in Chinese)."""
+    return show_styled(cohorts.retention_shares()).style.format("{:.0%}", na_rep="")
+
+
+def sbg_table(cohorts: CohortAnalysis):
+    """The sBG fits per cohort as displayed."""
+    shown = show_styled(cohorts.sbg_table.set_index("cohort"))
+    return shown.style.format("{:.4g}", subset=shown.select_dtypes("number").columns, na_rep="–")
 
 
 def sbg_fit_text(cohorts: CohortAnalysis) -> str:
     """How many cohorts were fitted and how to read gamma and delta."""
     if cohorts.sbg_table is None:
         return ""
-    return (f"sBG fitted to each of {len(cohorts.sbg_table)} cohorts with at least {cohorts.min_periods} observed "
-            "periods. γ/(γ+δ) is the average churn probability per period at acquisition; small γ and δ mean very "
-            "different customers (a reverse-J mix of loyal and flighty), large values near-identical ones.")
+    return t("sBG fitted to each of {n} cohorts with at least {k} observed "
+             "periods. γ/(γ+δ) is the average churn probability per period at acquisition; small γ and δ mean very "
+             "different customers (a reverse-J mix of loyal and flighty), large values near-identical ones.",
+             n=len(cohorts.sbg_table), k=cohorts.min_periods)
+
+
+def sbg_title() -> str:
+    return _("sBG: fitted, projected and observed cohort survival")
 
 
 def sbg_holdout_text(cohorts: CohortAnalysis, *, change_date=None) -> str:
@@ -384,27 +697,31 @@ def sbg_holdout_text(cohorts: CohortAnalysis, *, change_date=None) -> str:
         return ""
     need = cohorts.calibration_periods + cohorts.margin
     if not cohorts.chosen:
-        return f"No cohort has the {need} observed periods a hold-out check needs."
+        return t("No cohort has the {need} observed periods a hold-out check needs.", need=need)
     acc = cohorts.accuracy
-    out = (f"The {len(cohorts.chosen)} largest cohorts with at least {need} observed periods were fitted "
-           f"on their first {cohorts.calibration_periods} periods only (solid lines) and projected forward (dashed) "
-           f"against what was then observed (dots). Mean absolute hold-out error: {acc['mae_pp'].mean():.1f} "
-           "percentage points; at the last observed period the projection is off by "
-           + ", ".join(f"{r.error_pp:+.1f} pp ({r.cohort})" for r in acc.itertuples())
-           + ". The black curve is the Kaplan–Meier estimate from all customers for comparison.")
+    errors = _join([t("{error} pp ({cohort})", error=f"{r.error_pp:+.1f}", cohort=r.cohort)
+                    for r in acc.itertuples()])
+    out = t("The {n} largest cohorts with at least {need} observed periods were fitted "
+            "on their first {k} periods only (solid lines) and projected forward (dashed) "
+            "against what was then observed (dots). Mean absolute hold-out error: {mae} "
+            "percentage points; at the last observed period the projection is off by {errors}. "
+            "The black curve is the Kaplan–Meier estimate from all customers for comparison.",
+            n=len(cohorts.chosen), need=need, k=cohorts.calibration_periods, mae=f"{acc['mae_pp'].mean():.1f}",
+            errors=errors)
     if change_date is not None:
-        out += (f" The business change ({_date(change_date)}) falls inside the hold-out of "
-                f"{cohorts.change_in_holdout} of these cohorts: the sBG projects the behaviour seen during "
-                "calibration, so observed survival falling below the projection after the change date is what "
-                "the change's higher churn looks like.")
+        out += _sp() + t("The business change ({date}) falls inside the hold-out of "
+                       "{k} of these cohorts: the sBG projects the behaviour seen during "
+                       "calibration, so observed survival falling below the projection after the change date is "
+                       "what the change's higher churn looks like.", date=_date(change_date),
+                       k=cohorts.change_in_holdout)
     return out
 
 
 def key_figures_text(flat: Mapping, path: str) -> str:
     """The closing line: how many key figures were written where."""
-    return f"{len(flat)} key figures written to `{path.split('/')[-1]}`."
+    return t("{n} key figures written to `{file}`.", n=len(flat), file=path.split("/")[-1])
 
 
 def period_label(period: float, unit: str = "months") -> str:
     """Axis label of sBG periods: the unit itself, or "periods of 3 months"."""
-    return unit if period == 1 else f"periods of {period:g} {unit}"
+    return label(unit) if period == 1 else t("periods of {period} {unit}", period=f"{period:g}", unit=label(unit))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, NullFormatter
 
+from churn_research.i18n import _, is_chinese, label, t
 from churn_research.plots import finish, percent_axis
 
 __all__ = ["plot_km", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
@@ -59,10 +60,10 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
         Draw the 50% line (where a curve crosses it is the median lifetime).
     """
     ax = _ax(ax)
-    for label, kmf in fitters.items():
+    for group, kmf in fitters.items():
         sf = kmf.survival_function_.iloc[:, 0]
         n = int(kmf.event_table["removed"].sum())  # every customer leaves the risk set once
-        name = f"{label} (n={n:,})"
+        name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{group} (n={n:,})"
         line = ax.step(sf.index, sf.to_numpy(), where="post", label=name, lw=1.8)[0]
         if ci:
             band = kmf.confidence_interval_survival_function_
@@ -73,11 +74,12 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, xmax)
     percent_axis(ax)
-    return finish(ax, title=title, xlabel=f"Tenure ({unit})", ylabel="Still customers (%)")
+    return finish(ax, title=title, xlabel=t("Tenure ({unit})", unit=label(unit)),
+                  ylabel=_("Still customers (%)"))
 
 
 def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] | None = None,
-                ax=None, value: str = "hr", xlabel: str = "Hazard ratio (log scale; < 1 = churn less)"):
+                ax=None, value: str = "hr", xlabel: str | None = None):
     """Forest plot of hazard (or time) ratios with confidence intervals.
 
     Parameters
@@ -87,27 +89,32 @@ def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] 
     truth : mapping, optional
         ``{covariate: true ratio}`` drawn as red crosses (synthetic data).
     """
+    from churn_research.narrate.survival import term_label  # noqa: PLC0415
+
+    xlabel = xlabel or _("Hazard ratio (log scale; < 1 = churn less)")
     r = ratios.iloc[::-1]
     ax = _ax(ax, figsize=(8, 0.45 * len(r) + 1.6))
     y = np.arange(len(r))
     est = r[value].to_numpy(float)
     ax.errorbar(est, y, xerr=[est - r["lower"].to_numpy(float), r["upper"].to_numpy(float) - est],
-                fmt="o", color="C0", ecolor="C0", capsize=3, label="estimate (95% CI)")
+                fmt="o", color="C0", ecolor="C0", capsize=3, label=_("estimate (95% CI)"))
     if truth:
         ty = [i for i, c in enumerate(r.index) if c in truth]
         ax.scatter([truth[r.index[i]] for i in ty], ty, marker="x", color="C3", zorder=3, s=50,
-                   label="true value")
+                   label=_("true value"))
     ax.axvline(1.0, color="grey", lw=1, ls="--")
     ax.set_xscale("log")
-    ax.set_yticks(y, [str(c) for c in r.index])
+    ax.set_yticks(y, [term_label(c) for c in r.index])
     values = np.r_[r["lower"].to_numpy(float), r["upper"].to_numpy(float), list((truth or {}).values())]
     _log_ticks(ax.xaxis, np.nanmin(values), np.nanmax(values))
-    return finish(ax, title=title, xlabel=xlabel, ylabel="Covariate (vs reference level)")
+    return finish(ax, title=title, xlabel=xlabel, ylabel=_("Covariate (vs reference level)"))
 
 
 def plot_band_hazard_ratios(table: pd.DataFrame, *, title: str, unit: str = "months", ax=None):
     """Hazard ratios per tenure band (the time interaction of ``survival.piecewise_hazard_ratios``):
     a flat profile means proportional hazards hold for that covariate."""
+    from churn_research.narrate.survival import band_label, term_label  # noqa: PLC0415
+
     ax = _ax(ax)
     banded = table[table["band"] != "all"]
     bands = list(dict.fromkeys(banded["band"]))
@@ -118,12 +125,13 @@ def plot_band_hazard_ratios(table: pd.DataFrame, *, title: str, unit: str = "mon
         off = (k - (len(covs) - 1) / 2) * 0.08
         est = sub["hr"].to_numpy(float)
         ax.errorbar(x + off, est, yerr=[est - sub["lower"].to_numpy(float), sub["upper"].to_numpy(float) - est],
-                    fmt="o-", capsize=3, label=cov)
+                    fmt="o-", capsize=3, label=term_label(cov))
     ax.axhline(1.0, color="grey", ls="--", lw=1)
     ax.set_yscale("log")
     _log_ticks(ax.yaxis, float(banded["lower"].min()), float(banded["upper"].max()))
-    ax.set_xticks(x, bands)
-    return finish(ax, title=title, xlabel=f"Tenure band ({unit})", ylabel="Hazard ratio (log scale)")
+    ax.set_xticks(x, [band_label(b) for b in bands])
+    return finish(ax, title=title, xlabel=t("Tenure band ({unit})", unit=label(unit)),
+                  ylabel=_("Hazard ratio (log scale)"))
 
 
 def plot_parametric(km, fitters: Mapping, *, title: str, observed_until: float, unit: str = "months",
@@ -142,24 +150,26 @@ def plot_parametric(km, fitters: Mapping, *, title: str, observed_until: float, 
     """
     ax = _ax(ax)
     sf = km.survival_function_.iloc[:, 0]
-    ax.step(sf.index, sf.to_numpy(), where="post", color="black", lw=1.6, label="Kaplan-Meier")
+    ax.step(sf.index, sf.to_numpy(), where="post", color="black", lw=1.6, label=_("Kaplan-Meier"))
     horizon = observed_until
     for k, (name, f) in enumerate(fitters.items()):
         s = f.survival_function_.iloc[:, 0]
         horizon = max(horizon, float(s.index.max()))
         ax.plot(s.index, s.to_numpy(), color=f"C{k}", lw=2 if name == best else 1.2,
-                ls="-" if name == best else "--", label=name + (" (best AIC)" if name == best else ""))
+                ls="-" if name == best else "--",
+                label=t("{model} (best AIC)", model=label(name)) if name == best else label(name))
         if name == best:
             ci = f.confidence_interval_survival_function_
             ax.fill_between(ci.index, ci.iloc[:, 0], ci.iloc[:, 1], color=f"C{k}", alpha=0.15, lw=0)
     if horizon > observed_until:
         ax.axvspan(observed_until, horizon, color="grey", alpha=0.08, lw=0)
         ax.axvline(observed_until, color="grey", lw=1)
-        ax.text(observed_until, 0.97, "  extrapolation", va="top", ha="left", fontsize=9, color="dimgrey")
+        ax.text(observed_until, 0.97, "  " + _("extrapolation"), va="top", ha="left", fontsize=9, color="dimgrey")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon)
     percent_axis(ax)
-    return finish(ax, title=title, xlabel=f"Tenure ({unit})", ylabel="Still customers (%)")
+    return finish(ax, title=title, xlabel=t("Tenure ({unit})", unit=label(unit)),
+                  ylabel=_("Still customers (%)"))
 
 
 def plot_sbg_projection(projection: pd.DataFrame, *, title: str, period_label: str = "months", ax=None):
@@ -169,17 +179,17 @@ def plot_sbg_projection(projection: pd.DataFrame, *, title: str, period_label: s
     for k, (cohort, sub) in enumerate(projection.groupby("cohort", sort=False)):
         colour = f"C{k}"
         cal = sub[sub["calibration"]]
-        ax.plot(sub["period"], sub["observed_survival"], "o", ms=3, color=colour, label=f"{cohort} observed")
-        ax.plot(cal["period"], cal["projected_survival"], "-", color=colour, lw=1.6, label=f"{cohort} sBG fit")
+        ax.plot(sub["period"], sub["observed_survival"], "o", ms=3, color=colour, label=t("{cohort} observed", cohort=cohort))
+        ax.plot(cal["period"], cal["projected_survival"], "-", color=colour, lw=1.6, label=t("{cohort} sBG fit", cohort=cohort))
         hold = sub[sub["period"] >= cal["period"].max()]
         ax.plot(hold["period"], hold["projected_survival"], "--", color=colour, lw=1.6)
     if "km_survival" in projection:
         km = projection.drop_duplicates("period").sort_values("period")
-        ax.step(km["period"], km["km_survival"], where="post", color="black", lw=1.2, label="Kaplan-Meier (all)")
+        ax.step(km["period"], km["km_survival"], where="post", color="black", lw=1.2, label=_("Kaplan-Meier (all)"))
     ax.set_ylim(0, 1.02)
     percent_axis(ax)
-    finish(ax, title=title, xlabel=f"Tenure ({period_label}); solid = fitted, dashed = projected",
-           ylabel="Still customers (%)", legend=False)
+    finish(ax, title=title, xlabel=t("Tenure ({period}); solid = fitted, dashed = projected", period=period_label),
+           ylabel=_("Still customers (%)"), legend=False)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.figure.tight_layout()
     return ax

@@ -11,6 +11,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
+from churn_research.i18n import _, label, label_msg, t
 from churn_research.model import ChurnDataError, yes_no
 from churn_research.survival.frame import _entry
 
@@ -20,7 +21,7 @@ from churn_research.survival.frame import _entry
 # ---------------------------------------------------------------------------------------
 def _groups(df: pd.DataFrame, by: str | None, min_size: int = 1):
     if by is None:
-        yield "all customers", df
+        yield label_msg("all customers"), df
         return
     if by not in df.columns:
         raise ChurnDataError("segment column is missing.", table="customers", column=by,
@@ -175,24 +176,29 @@ def km_curves(fitters: Mapping) -> pd.DataFrame:
 
 
 def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.DataFrame:
-    """Reader-friendly version of :func:`km_summary`: medians with CIs, survival as percentages."""
+    """Reader-friendly version of :func:`km_summary`: medians with CIs, survival as percentages
+    (headers, group names and "not reached" in the report language)."""
     horizons = [c for c in summary.columns if c.startswith("S(") and not c.endswith(("_lower", "_upper"))]
+    u = label(unit)
 
     def num(v):
-        return "not reached" if not np.isfinite(v) else f"{v:.1f}"
+        return _("not reached") if not np.isfinite(v) else f"{v:.1f}"
 
-    out = pd.DataFrame({"group": [str(yes_no(g)) for g in summary["group"]],
-                        "customers": summary["customers"],
-                        "churned": summary["churned"]})
-    out[f"median lifetime ({unit}) [95% CI]"] = [
+    out = pd.DataFrame({"group": [label(yes_no(g)) for g in summary["group"]],
+                        _("customers"): summary["customers"],
+                        _("churned"): summary["churned"]})
+    out[t("median lifetime ({unit}) [95% CI]", unit=u)] = [
         f"{num(m)} [{num(lo)}, {num(hi)}]" if np.isfinite(lo) or np.isfinite(hi) else num(m)
         for m, lo, hi in summary[["median", "median_lower", "median_upper"]].to_numpy()]
     for h in horizons:
-        t = h[2:-1]
-        out[f"still customers at {t} {unit}"] = [
-            "n/a (beyond follow-up)" if not np.isfinite(v) else f"{v:.1%} [{lo:.1%}, {hi:.1%}]"
+        at = h[2:-1]
+        out[t("still customers at {h} {unit}", h=at, unit=u)] = [
+            _("n/a (beyond follow-up)") if not np.isfinite(v) else f"{v:.1%} [{lo:.1%}, {hi:.1%}]"
             for v, lo, hi in summary[[h, h + "_lower", h + "_upper"]].to_numpy()]
     tau = summary["rmst_horizon"].iloc[0] if len(summary) else np.nan
-    out[f"mean {unit} within first {tau:g} (RMST)"] = [
-        "n/a" if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}" for m, se in summary[["rmst", "rmst_se"]].to_numpy()]
-    return out.set_index("group")
+    out[t("mean {unit} within first {h} (RMST)", unit=u, h=f"{tau:g}")] = [
+        _("n/a") if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}"
+        for m, se in summary[["rmst", "rmst_se"]].to_numpy()]
+    out = out.set_index("group")
+    out.index.name = _("group")
+    return out
