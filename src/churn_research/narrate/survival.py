@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
+from churn_research.i18n import _, _p, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note, yes_no
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
@@ -108,7 +108,7 @@ def _group(value: Any) -> str:
 def _headers() -> dict[str, str]:
     """Chinese column / index headers of the tables of this stage (built at call time)."""
     return {
-        "group": _("group"), "customers": _("customers"), "churned": _("churned"),
+        "group": _("group"), "customers": _("customers"), "churned": _p("survival", "churned"),
         "group_a": _("group A"), "group_b": _("group B"), "test_statistic": _("test statistic"),
         "p": _("p-value"), "p_adjusted": _("adjusted p-value"), "significant": _("significant"),
         "segment": _("segment"), "chi2": _("chi-square"), "df": _("degrees of freedom"),
@@ -118,7 +118,7 @@ def _headers() -> dict[str, str]:
         "source": _("driver"), "chi2_rank": _("chi-square (rank time)"), "p_rank": _("p-value (rank time)"),
         "chi2_km": _("chi-square (KM time)"), "p_km": _("p-value (KM time)"), "violates": _("violates"),
         "advice": _("advice"), "remedy": _("remedy"), "band": _("tenure band"), "note": _("note"),
-        "model": _("model"), "parameters": _("parameters"), "log_likelihood": _("log-likelihood"),
+        "model": _("model"), "parameters": _p("survival", "parameters"), "log_likelihood": _("log-likelihood"),
         "aic": "AIC", "delta_aic": "ΔAIC", "akaike_weight": _("Akaike weight"), "median": _("median"),
         "concordance": _("concordance"), "time_ratio": _("time ratio"), "implied_hr": _("implied hazard ratio"),
         "cohort": _("cohort"), "period": _("period"), "size": _("cohort size"),

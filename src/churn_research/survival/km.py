@@ -11,7 +11,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
-from churn_research.i18n import _, label, label_msg, t
+from churn_research.i18n import _, _p, label, label_msg, t
 from churn_research.model import ChurnDataError, yes_no
 from churn_research.survival.frame import _entry
 
@@ -186,7 +186,7 @@ def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.Data
 
     out = pd.DataFrame({"group": [label(yes_no(g)) for g in summary["group"]],
                         _("customers"): summary["customers"],
-                        _("churned"): summary["churned"]})
+                        _p("survival", "churned"): summary["churned"]})
     out[t("median lifetime ({unit}) [95% CI]", unit=u)] = [
         f"{num(m)} [{num(lo)}, {num(hi)}]" if np.isfinite(lo) or np.isfinite(hi) else num(m)
         for m, lo, hi in summary[["median", "median_lower", "median_upper"]].to_numpy()]
@@ -197,7 +197,7 @@ def format_km_summary(summary: pd.DataFrame, *, unit: str = "months") -> pd.Data
             for v, lo, hi in summary[[h, h + "_lower", h + "_upper"]].to_numpy()]
     tau = summary["rmst_horizon"].iloc[0] if len(summary) else np.nan
     out[t("mean {unit} within first {h} (RMST)", unit=u, h=f"{tau:g}")] = [
-        _("n/a") if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}"
+        _p("survival", "n/a") if not np.isfinite(m) else f"{m:.1f} ± {1.96 * se:.1f}"
         for m, se in summary[["rmst", "rmst_se"]].to_numpy()]
     out = out.set_index("group")
     out.index.name = _("group")
