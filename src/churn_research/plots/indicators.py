@@ -179,10 +179,11 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str, ax=None, max_cohort
     return finish(ax, title=title, xlabel=_("Months since start"), ylabel=_("Start-month cohort"))
 
 
-def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
+def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str | None = None,
                  labels: dict | None = None):
     """One panel per target: the indicator over time, the straight path from baseline to
-    target (dashed) and the target at its deadline (star)."""
+    target (dashed) and the target at its deadline (star). Each panel is titled
+    "``title``: indicator" (default "Target: indicator", in the report language)."""
     rows = targets[targets["indicator"].isin(series.columns) & targets["target"].notna()]
     if rows.empty:
         return None
@@ -207,7 +208,9 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
         ylabel = (t("{indicator} per {unit} (%)", indicator=shown, unit=unit) if pct else
                   t("{indicator} per {unit} (points, -100 to 100)", indicator=shown, unit=unit)
                   if name == "nps" else t("{indicator} per {unit} (1-5)", indicator=shown, unit=unit))
-        finish(ax, title=t("{title}: {indicator}", title=title, indicator=shown), xlabel=_("Period end"),
+        panel = (t("Target: {indicator}", indicator=shown) if title is None else
+                 ": ".join([title, shown]))
+        finish(ax, title=panel, xlabel=_("Period end"),
                ylabel=ylabel, legend="below")
     fig.tight_layout()
     return axes[0]
