@@ -87,10 +87,10 @@ def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
         Leave out points whose ``denominator`` column is below this (noisy tiny segments).
     """
     ax = _ax(ax)
-    t = _complete(table)
+    kept = _complete(table)
     if denominator is not None and min_denominator:
-        t = t[t[denominator] >= min_denominator]
-    groups = [(None, t)] if by is None else list(t.groupby(by, sort=True, dropna=False))
+        kept = kept[kept[denominator] >= min_denominator]
+    groups = [(None, kept)] if by is None else list(kept.groupby(by, sort=True, dropna=False))
     for name, g in groups:
         g = g.sort_values("period_start")
         x = pd.to_datetime(g["period_start"])
@@ -157,10 +157,10 @@ def _segment_name(by: str) -> str:
 def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, ax=None):
     """Gross (GRR) and net (NRR) revenue retention per period (100% = base revenue kept)."""
     ax = _ax(ax)
-    t = _complete(table).dropna(subset=["grr", "nrr"])
-    x = pd.to_datetime(t["period_start"])
-    ax.plot(x, t["grr"], marker="o", ms=3, label=_("gross revenue retention (GRR)"))
-    ax.plot(x, t["nrr"], marker="s", ms=3, label=_("net revenue retention (NRR)"))
+    kept = _complete(table).dropna(subset=["grr", "nrr"])
+    x = pd.to_datetime(kept["period_start"])
+    ax.plot(x, kept["grr"], marker="o", ms=3, label=_("gross revenue retention (GRR)"))
+    ax.plot(x, kept["nrr"], marker="s", ms=3, label=_("net revenue retention (NRR)"))
     ax.axhline(1.0, color="0.5", lw=0.8)
     _event_line(ax, event_date)
     percent_axis(ax)
@@ -189,12 +189,12 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str | No
         return None
     n = len(rows)
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), squeeze=False)
-    t = _complete(series)
+    kept = _complete(series)
     unit = label(period_unit(series))
     for ax, (_i, r) in zip(axes[0], rows.iterrows(), strict=True):
         name = r["indicator"]
-        x = pd.to_datetime(t["period_end"])
-        ax.plot(x, t[name], marker="o", ms=3, label=_("actual"))
+        x = pd.to_datetime(kept["period_end"])
+        ax.plot(x, kept[name], marker="o", ms=3, label=_("actual"))
         if r.get("baseline_period") is not None and not pd.isna(r["baseline"]):
             b_end = pd.to_datetime(series.loc[series["period"] == r["baseline_period"], "period_end"]).iloc[0]
             ax.plot([b_end, pd.Timestamp(r["by"])], [r["baseline"], r["target"]], ls="--",
