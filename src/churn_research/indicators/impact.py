@@ -46,7 +46,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-from churn_research.i18n import _, label, t
+from churn_research.i18n import _, is_chinese, label, t
 from churn_research.indicators.churn import churn_table
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
@@ -741,4 +741,5 @@ def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAft
     caveat = t("An interrupted time series credits the change with the jump only if nothing else "
                "changed at the same time; a segment that was not exposed (difference in "
                "differences) would make the attribution firmer.")
-    return " ".join([head, *parts, caveat])
+    # sentences follow each other with a space in English, without one in Chinese
+    return ("" if is_chinese() else " ").join([head, *parts, caveat])

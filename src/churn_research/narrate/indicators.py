@@ -149,10 +149,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     statuses = {k.split(".")[1]: v for k, v in figures.items()
                 if k.startswith("target.") and k.endswith(".status") and v is not None}
     if statuses:
-        keys.append(Finding(t("Targets: {targets}.", targets=_list(
-                                t("{indicator} {status}", indicator=label(k.replace("_", " ")),
-                                  status=label(v)) for k, v in statuses.items())),
-                            _("Targets: are we on track")))
+        items = [t("{indicator} {status}", indicator=label(k.replace("_", " ")), status=label(v))
+                 for k, v in statuses.items()]
+        keys.append(Finding(t("Targets: {targets}.", targets=_list(items)), _("Targets: are we on track")))
     unavailable = []
     if change_finding is None:
         unavailable.append(not_available(_IMPACT_WHAT(), _("the data record no business change "
