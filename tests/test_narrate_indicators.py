@@ -220,3 +220,85 @@ def test_a_rising_satisfaction_trend_names_survivor_selection():
     assert "CSAT rose from 3.50 in 2024Q1. Part of such a rise can be survivor selection" in text
     flat = table.assign(csat=[3.50, 3.52, 3.55])
     assert "survivor" not in survey_sentence(flat, "csat", satisfied_min=4)
+
+
+# --- Chinese reports (REPORT_LANG=zh) ------------------------------------------------------------
+
+@pytest.fixture()
+def zh():
+    from churn_research import i18n
+
+    i18n.set_language("zh")
+    yield
+    i18n.set_language("en")
+
+
+def test_period_names_and_tenure_levels_read_in_chinese(zh):
+    from churn_research.i18n import label
+
+    assert [label(ind.FREQ_NAMES[c]) for c in "MQHY"] == ["月", "季度", "半年", "年"]
+    assert [label(v) for v in ind.TENURE_LABELS] == ["新客户", "老客户"]
+    assert {v: label(v) for v in ind.TENURE_LABELS} == ind.TENURE_LABELS_ZH
+    # the key figures keep the English names (other stages and machines read them)
+    assert ind.header_figures(dataset="d", unit=ind.FREQ_NAMES["Q"], denominator="exposed",
+                              window=(D("2024-01-01"), D("2024-06-30")))["freq"] == "quarter"
+
+
+def test_window_and_tenure_sentences_in_chinese(zh):
+    text = narrate.window_text(_data(records_start="2023-06-01"), dataset="synthetic",
+                               window=(D("2023-06-01"), D("2024-06-30")), unit="quarter",
+                               impact_unit="month")
+    assert "**数据集：** synthetic（合约制）；共 3 位客户。" in text
+    assert "看板按季度统计，业务变化影响分析按月统计" in text
+    assert "Dataset" not in text and "quarter" not in text
+    pooled = _pooled("tenure_group", [("new", 0.10, 0.09, 0.11), ("existing", 0.05, 0.04, 0.06)]
+                     ).set_index("tenure_group")
+    tenure = narrate.tenure_sentence(pooled, unit="quarter")
+    assert tenure.startswith("新客户每季度流失 10.00%（95% 置信区间 9.00%–11.00%），老客户为 5.00%")
+    assert "新客户流失更多，且两者的置信区间不重叠。" in tenure
+    assert narrate.tenure_title(12, unit="month") == "每月流失率：新客户（在网不足 12 个月）与老客户"
+
+
+def test_segment_and_target_lines_in_chinese(zh):
+    clear = _pooled("plan", [("basic", 0.08, 0.07, 0.09), ("premium", 0.04, 0.03, 0.05)])
+    assert narrate.segment_sentence(clear, "plan", unit="quarter") == (
+        "按**套餐**：*基础版* 流失最高（每季度 8.00%，95% 置信区间 7.00%–9.00%），*高级版* 最低"
+        "（4.00%，3.00%–5.00%）；差距明确。")
+    assert narrate.segments_unavailable([]).startswith("本数据集无法提供：按细分群体的流失率")
+    assert narrate.surveys_unavailable() == narrate.SURVEYS_UNAVAILABLE
+    assert narrate.TARGETS_UNAVAILABLE.startswith("本数据集无法提供：目标达成进度")
+
+
+def test_findings_in_chinese_link_to_the_chinese_headings(zh):
+    import nbformat
+
+    figures = {"freq": "quarter", "latest_period": "2025Q4", "churn_rate": 0.089,
+               "churn_rate_ci_low": 0.077, "churn_rate_ci_high": 0.102,
+               "mean_churn_rate_per_period": 0.074, "window_start": "2021-01-01",
+               "window_end": "2025-12-31", "its.level_ratio": 1.56, "its.level_ratio_ci_low": 1.32,
+               "its.level_ratio_ci_high": 1.84, "its.event_date": "2024-07-01",
+               "its.event_period": "2024-07", "before_after.rate_before": 0.0239,
+               "before_after.rate_after": 0.0304, "before_after.p_value": 0.0001,
+               "churn_rate_new": 0.094, "churn_rate_existing": 0.064,
+               "control_chart.latest_signal": "none", "control_chart.latest_period": "2025-12",
+               "target.churn_rate.status": "on track", "target.nps.status": "off track"}
+    found = narrate.findings(figures, dataset="synthetic", context={"kind": "contractual"})
+    assert found.headline.startswith("2024-07-01 业务变化之后流失上升")
+    texts = [f.text for f in found.key_findings]
+    assert "合并计算的每月流失率在变化前为 2.39%，变化后为 3.04%（p < 0.001）；这一简单对比未考虑任何趋势。" in texts
+    assert "目标：流失率：目前按计划推进；净推荐值：目前偏离计划。" in texts
+    nb = nbformat.read(narrate.__file__.replace("src/churn_research/narrate/indicators.py",
+                                                "notebooks/10_indicators.ipynb"), as_version=4)
+    headings = "\n".join(c.source for c in nb.cells if "lang-zh" in c.metadata.get("tags", []))
+    for f in found.key_findings:
+        assert f.section in headings, f.section
+    assert found.unavailable == [
+        "本数据集无法提供：投诉率、满意度（CSAT）和推荐率（净推荐值），因为数据中没有工单或调查。"]
+
+
+def test_missing_verdict_reads_in_chinese(zh):
+    short = ind.ImpactReadiness(D("2024-07-01"), n_before=5, n_after=18)
+    assert narrate.verdict_text(short, unit="month") == (
+        "**没有业务变化影响结论：** 2024-07-01 的变化之前只有 5 个完整的月、之后只有 18 个；至少分别需要 6 个"
+        "和 2 个。上面的指标描述了观察窗口内的流失情况；早期预警控制图需要一个有日期的变化（或选定的基线）"
+        "作为比较对象。")

@@ -46,6 +46,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
+from churn_research.i18n import _, is_chinese, label, t
 from churn_research.indicators.churn import churn_table
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
@@ -472,7 +473,7 @@ class ControlChart:
         k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
         keep = base.to_numpy().copy()
         chart = self.chart
-        for _ in range(self.max_iter):
+        for _iteration in range(self.max_iter):
             pbar = k[keep].sum() / n[keep].sum()
             sp = np.sqrt(pbar * (1 - pbar) / np.where(n > 0, n, np.nan))
             zt = (k / np.where(n > 0, n, np.nan) - pbar) / sp
@@ -503,27 +504,29 @@ class ControlChart:
         signalled = np.isin(phase, ["baseline", "baseline (excluded)", "monitoring"])
         signal = np.where(signalled & (rate > ucl), "high",
                           np.where(signalled & (rate < lcl), "low", ""))
-        t = pd.DataFrame({"period": s["period"], "period_start": s["period_start"], "phase": phase,
-                          "k": k, "n": n, "rate": rate, "center": pbar, "lcl": lcl, "ucl": ucl,
-                          "signal": signal})
-        self.table_ = t
+        tab = pd.DataFrame({"period": s["period"], "period_start": s["period_start"], "phase": phase,
+                            "k": k, "n": n, "rate": rate, "center": pbar, "lcl": lcl, "ucl": ucl,
+                            "signal": signal})
+        self.table_ = tab
         self.chart_ = "laney p'" if chart == "laney" else "p"
         self.center_ = float(pbar)
         self.sigma_z_ = sigma_z
         self.dispersion_ = x2 / df if df > 0 else float("nan")
         self.dispersion_p_value_ = disp_p
         self.baseline_end_ = end
-        self.flagged_ = t.loc[t["signal"] == "high", "period"].tolist()
-        self.flagged_low_ = t.loc[t["signal"] == "low", "period"].tolist()
-        self.baseline_flagged_ = t.loc[t["phase"] == "baseline (excluded)", "period"].tolist()
+        self.flagged_ = tab.loc[tab["signal"] == "high", "period"].tolist()
+        self.flagged_low_ = tab.loc[tab["signal"] == "low", "period"].tolist()
+        self.baseline_flagged_ = tab.loc[tab["phase"] == "baseline (excluded)", "period"].tolist()
         if self.chart == "auto":
-            self.reason_ = (f"baseline overdispersed (Pearson chi2/df = {self.dispersion_:.2f}, "
-                            f"p = {disp_p:.3g}): Laney p' with sigma_z = {sigma_z:.2f}"
+            self.reason_ = (t("baseline overdispersed (Pearson chi2/df = {dispersion}, p = {p}): "
+                              "Laney p' with sigma_z = {sigma_z}", dispersion=f"{self.dispersion_:.2f}",
+                              p=f"{disp_p:.3g}", sigma_z=f"{sigma_z:.2f}")
                             if chart == "laney" else
-                            f"baseline consistent with binomial variation (chi2/df = "
-                            f"{self.dispersion_:.2f}, p = {disp_p:.3g}): plain p-chart")
+                            t("baseline consistent with binomial variation (chi2/df = {dispersion}, "
+                              "p = {p}): plain p-chart", dispersion=f"{self.dispersion_:.2f}",
+                              p=f"{disp_p:.3g}"))
         else:
-            self.reason_ = f"chart chosen by the caller ({self.chart_})"
+            self.reason_ = t("chart chosen by the caller ({chart})", chart=self.chart_)
         return self
 
     def key_figures(self) -> dict[str, Any]:
@@ -641,7 +644,7 @@ def diff_in_diff(table: pd.DataFrame, *, segment: str, treated, control, event_d
 def _fmt_list(items: list[str], limit: int = 6) -> str:
     if len(items) <= limit:
         return ", ".join(items)
-    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return t("{items} and {n} more", items=", ".join(items[:limit]), n=len(items) - limit)
 
 
 def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAfter | None = None,
@@ -651,76 +654,92 @@ def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAft
 
     "Worse" needs statistical support: the interval of the ITS level change (or slope change)
     above 0, or of the before/after ratio above 1. The control chart adds whether churn is
-    abnormal *now* (the latest charted period above its upper limit).
+    abnormal *now* (the latest charted period above its upper limit). ``unit`` is the period's
+    name (``FREQ_NAMES``), shown in the report language.
     """
     parts, worse, better = [], False, False
     event = None
+    u = label(unit)
     if its is not None:
         event = its.event_date_
         hr, (lo, hi) = its.hazard_ratio_, its.hazard_ratio_ci_
-        kind = "hazard ratio" if its.link == "cloglog" else "odds ratio"
+        kind = _("hazard ratio") if its.link == "cloglog" else _("odds ratio")
+        num = {"kind": kind, "hr": f"{hr:.2f}", "lo": f"{lo:.2f}", "hi": f"{hi:.2f}"}
         if lo > 1:
             worse = True
-            parts.append(f"At the change, churn **jumped**: {kind} {hr:.2f} (95% CI {lo:.2f}–{hi:.2f}) "
-                         "relative to the pre-change trend continued.")
+            parts.append(t("At the change, churn **jumped**: {kind} {hr} (95% CI {lo}–{hi}) "
+                           "relative to the pre-change trend continued.", **num))
         elif hi < 1:
             better = True
-            parts.append(f"At the change, churn **dropped**: {kind} {hr:.2f} (95% CI {lo:.2f}–{hi:.2f}).")
+            parts.append(t("At the change, churn **dropped**: {kind} {hr} (95% CI {lo}–{hi}).", **num))
         else:
-            parts.append(f"No clear jump in churn at the change ({kind} {hr:.2f}, 95% CI "
-                         f"{lo:.2f}–{hi:.2f}).")
+            parts.append(t("No clear jump in churn at the change ({kind} {hr}, 95% CI {lo}–{hi}).", **num))
         s, (slo, shi) = its.slope_change_, its.slope_change_ci_
-        pct = lambda v: 100 * (math.exp(v) - 1)  # noqa: E731
+        pct = lambda v: f"{100 * (math.exp(v) - 1):+.1f}"  # noqa: E731
+        slope = {"s": pct(s), "slo": pct(slo), "shi": pct(shi), "unit": u}
         if slo > 0:
             worse = True
-            parts.append(f"Churn has also been **rising faster** since: {pct(s):+.1f}% per {unit} "
-                         f"(95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%).")
+            parts.append(t("Churn has also been **rising faster** since: {s}% per {unit} "
+                           "(95% CI {slo}% to {shi}%).", **slope))
         elif shi < 0:
-            parts.append(f"Since the change the trend bends downwards ({pct(s):+.1f}% per {unit}, "
-                         f"95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%), partly undoing the jump.")
+            parts.append(t("Since the change the trend bends downwards ({s}% per {unit}, "
+                           "95% CI {slo}% to {shi}%), partly undoing the jump.", **slope))
         else:
-            parts.append(f"The trend after the change is not clearly different ({pct(s):+.1f}% per "
-                         f"{unit}, 95% CI {pct(slo):+.1f}% to {pct(shi):+.1f}%).")
+            parts.append(t("The trend after the change is not clearly different ({s}% per "
+                           "{unit}, 95% CI {slo}% to {shi}%).", **slope))
         ex, (elo, ehi) = its.excess_churned_, its.excess_churned_ci_
-        parts.append(f"Compared with the pre-change trend, about **{ex:,.0f}** extra customers "
-                     f"(95% CI {elo:,.0f} to {ehi:,.0f}) were lost over the {its.n_after_} "
-                     f"{unit}s after the change.")
+        parts.append(t("Compared with the pre-change trend, about **{ex}** extra customers "
+                       "(95% CI {elo} to {ehi}) were lost over the {n} {unit}s after the change.",
+                       ex=f"{ex:,.0f}", elo=f"{elo:,.0f}", ehi=f"{ehi:,.0f}", n=its.n_after_, unit=u))
     if before_after is not None:
         event = event or before_after.event_date
-        t = before_after.table
+        tab = before_after.table
         r, (rlo, rhi) = before_after.ratio, before_after.ratio_ci_adjusted
-        parts.append(f"Pooled churn per {unit} was {t.loc['before', 'churn_rate']:.2%} before and "
-                     f"{t.loc['after', 'churn_rate']:.2%} after (ratio {r:.2f}, 95% CI "
-                     f"{rlo:.2f}–{rhi:.2f}); this simple comparison ignores any trend.")
+        parts.append(t("Pooled churn per {unit} was {before} before and {after} after (ratio {r}, "
+                       "95% CI {rlo}–{rhi}); this simple comparison ignores any trend.", unit=u,
+                       before=f"{tab.loc['before', 'churn_rate']:.2%}",
+                       after=f"{tab.loc['after', 'churn_rate']:.2%}", r=f"{r:.2f}",
+                       rlo=f"{rlo:.2f}", rhi=f"{rhi:.2f}"))
         if its is None and rlo > 1:
             worse = True
     if did is not None:
         d, dlo, dhi = did["ratio"], did["ratio_ci_low"], did["ratio_ci_high"]
-        parts.append(f"Against the unexposed control segment, the change multiplied churn by "
-                     f"{d:.2f} (95% CI {dlo:.2f}–{dhi:.2f}; pre-trend check p = "
-                     f"{did['pretrend_p_value']:.2f}).")
+        parts.append(t("Against the unexposed control segment, the change multiplied churn by "
+                       "{d} (95% CI {dlo}–{dhi}; pre-trend check p = {p}).", d=f"{d:.2f}",
+                       dlo=f"{dlo:.2f}", dhi=f"{dhi:.2f}", p=f"{did['pretrend_p_value']:.2f}"))
     if chart is not None:
         mon = chart.table_[chart.table_["phase"] == "monitoring"]
         high = mon.loc[mon["signal"] == "high", "period"].tolist()
         last = chart.key_figures()
-        parts.append(f"The control chart ({chart.chart_}-chart, limits from {int((chart.table_['phase'] == 'baseline').sum())} "
-                     f"baseline {unit}s) flags {len(high)} of {len(mon)} {unit}s after the baseline "
-                     f"as abnormally high" + (f" ({_fmt_list(high)})." if high else "."))
+        counts = {"chart": chart.chart_, "n_base": int((chart.table_["phase"] == "baseline").sum()),
+                  "n_high": len(high), "n_mon": len(mon), "unit": u}
+        parts.append(t("The control chart ({chart}-chart, limits from {n_base} baseline {unit}s) "
+                       "flags {n_high} of {n_mon} {unit}s after the baseline as abnormally high "
+                       "({periods}).", periods=_fmt_list(high), **counts) if high else
+                     t("The control chart ({chart}-chart, limits from {n_base} baseline {unit}s) "
+                       "flags {n_high} of {n_mon} {unit}s after the baseline as abnormally high.",
+                       **counts))
+        latest = {"unit": u, "period": last["latest_period"], "rate": f"{last['latest_rate']:.2%}",
+                  "ucl": f"{last['latest_ucl']:.2%}"}
         if last["latest_signal"] == "high":
-            parts.append(f"**Early warning: churn is abnormal now** — the latest {unit} "
-                         f"({last['latest_period']}, {last['latest_rate']:.2%}) is above its upper "
-                         f"limit ({last['latest_ucl']:.2%}).")
+            parts.append(t("**Early warning: churn is abnormal now** — the latest {unit} "
+                           "({period}, {rate}) is above its upper limit ({ucl}).", **latest))
         else:
-            parts.append(f"The latest {unit} ({last['latest_period']}, {last['latest_rate']:.2%}) "
-                         f"is within its limits (upper {last['latest_ucl']:.2%}).")
-    when = f" on {pd.Timestamp(event).date()}" if event is not None else ""
+            parts.append(t("The latest {unit} ({period}, {rate}) is within its limits (upper {ucl}).",
+                           **latest))
+    date = str(pd.Timestamp(event).date()) if event is not None else None
     if worse:
-        head = f"**Verdict: churn got worse after the business change{when}.**"
+        head = (t("**Verdict: churn got worse after the business change on {date}.**", date=date)
+                if date else t("**Verdict: churn got worse after the business change.**"))
     elif better:
-        head = f"**Verdict: churn improved after the business change{when}.**"
+        head = (t("**Verdict: churn improved after the business change on {date}.**", date=date)
+                if date else t("**Verdict: churn improved after the business change.**"))
     else:
-        head = f"**Verdict: no statistically clear change in churn after the business change{when}.**"
-    caveat = ("An interrupted time series credits the change with the jump only if nothing else "
-              "changed at the same time; a segment that was not exposed (difference in "
-              "differences) would make the attribution firmer.")
-    return " ".join([head, *parts, caveat])
+        head = (t("**Verdict: no statistically clear change in churn after the business change on "
+                  "{date}.**", date=date) if date else
+                t("**Verdict: no statistically clear change in churn after the business change.**"))
+    caveat = t("An interrupted time series credits the change with the jump only if nothing else "
+               "changed at the same time; a segment that was not exposed (difference in "
+               "differences) would make the attribution firmer.")
+    # sentences follow each other with a space in English, without one in Chinese
+    return ("" if is_chinese() else " ").join([head, *parts, caveat])

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from churn_research.i18n import _, label_msg, t
 from churn_research.indicators.churn import churn_table
 from churn_research.indicators.experience import (
     complaint_table,
@@ -18,6 +19,11 @@ from churn_research.indicators.experience import (
 )
 from churn_research.indicators.window import DIRECTIONS, _as_data
 from churn_research.model import ChurnData
+
+#: The statuses of :func:`target_table` (data labels: they stay English in the table and the
+#: key figures, and a report shows them through :func:`churn_research.i18n.label`).
+TARGET_STATUSES = (label_msg("on track"), label_msg("off track"),
+                   label_msg("not distinguishable from target"), label_msg("not available"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -44,11 +50,11 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     out["retention_rate_ci_low"] = ct["retention_ci_low"]
     out["retention_rate_ci_high"] = ct["retention_ci_high"]
     if data.has("tickets") and "kind" in data.tickets.columns:
-        t = complaint_table(data, **kw)
-        out["complaint_rate"] = t["complaint_rate"].to_numpy()
-        out["share_complaining"] = t["share_complaining"].to_numpy()
+        tc = complaint_table(data, **kw)
+        out["complaint_rate"] = tc["complaint_rate"].to_numpy()
+        out["share_complaining"] = tc["share_complaining"].to_numpy()
         for side in ("low", "high"):
-            out[f"share_complaining_ci_{side}"] = t[f"share_complaining_ci_{side}"].to_numpy()
+            out[f"share_complaining_ci_{side}"] = tc[f"share_complaining_ci_{side}"].to_numpy()
     if data.has("surveys"):
         s = satisfaction_table(data, satisfied_min=satisfied_min, **kw)
         for col in ("csat", "share_satisfied", "nps", "recommendation_rate"):
@@ -127,7 +133,7 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
     for name, spec in (targets or {}).items():
         if name not in series.columns:
             rows.append({"indicator": name, "status": "not available",
-                         "detail": f"'{name}' is not measured for this dataset"})
+                         "detail": t("'{name}' is not measured for this dataset", name=name)})
             continue
         if "by" not in spec:
             raise ValueError(f"target for '{name}' needs a deadline `by:`.")
@@ -158,7 +164,7 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
                "baseline_period": series["period"].iloc[b_pos] if b_pos is not None else None,
                "baseline": baseline, "target": target, "by": by}
         if a_pos is None or np.isnan(target):
-            row.update({"status": "not available", "detail": "no value to compare"})
+            row.update({"status": "not available", "detail": _("no value to compare")})
             rows.append(row)
             continue
         actual = values[a_pos]
@@ -179,18 +185,21 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
         reference = target if a_end >= by or np.isnan(expected) else expected
         covered = not np.isnan(ci[0]) and ci[0] <= reference <= ci[1]
         if met:
-            status, detail = "on track", "target already met"
+            status, detail = "on track", _("target already met")
         elif covered and not better(actual, reference):
             status = "not distinguishable from target"
-            detail = (f"the {'target' if reference == target else 'straight path to the target'} "
-                      f"({reference:.4g}) lies inside the 95% interval of the actual value "
-                      f"({ci[0]:.4g}–{ci[1]:.4g})")
+            detail = (t("the target ({reference}) lies inside the 95% interval of the actual value "
+                        "({low}–{high})", reference=f"{reference:.4g}", low=f"{ci[0]:.4g}",
+                        high=f"{ci[1]:.4g}") if reference == target else
+                      t("the straight path to the target ({reference}) lies inside the 95% interval "
+                        "of the actual value ({low}–{high})", reference=f"{reference:.4g}",
+                        low=f"{ci[0]:.4g}", high=f"{ci[1]:.4g}"))
         elif a_end >= by:
-            status, detail = "off track", "deadline passed, target missed"
+            status, detail = "off track", _("deadline passed, target missed")
         elif not np.isnan(expected) and better(actual, expected):
-            status, detail = "on track", "ahead of the straight path to the target"
+            status, detail = "on track", _("ahead of the straight path to the target")
         else:
-            status, detail = "off track", "behind the straight path to the target"
+            status, detail = "off track", _("behind the straight path to the target")
         need = 0.0 if met else target - actual
         row.update({"period": series["period"].iloc[a_pos], "actual": actual,
                     "expected_now": expected, "change_needed": need,

@@ -7,10 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_research.i18n import label_msg
 from churn_research.model import MAP_COLUMNS_FIX, ChurnData, ChurnDataError, infer_churn
 
-#: Accepted period frequencies (canonical code -> name).
-FREQ_NAMES = {"M": "month", "Q": "quarter", "H": "half-year", "Y": "year"}
+#: Accepted period frequencies (canonical code -> name). The names are data labels: they stay
+#: English in the key figures (``freq``) and read in the report language through
+#: :func:`churn_research.i18n.label` (月, 季度, 半年, 年).
+FREQ_NAMES = {"M": label_msg("month"), "Q": label_msg("quarter"), "H": label_msg("half-year"),
+              "Y": label_msg("year")}
 _FREQ_ALIASES = {
     "m": "M", "ms": "M", "me": "M", "month": "M", "months": "M", "monthly": "M",
     "q": "Q", "qs": "Q", "qe": "Q", "quarter": "Q", "quarters": "Q", "quarterly": "Q",
@@ -23,8 +27,10 @@ _MONTHS_PER = {"M": 1, "Q": 3, "H": 6, "Y": 12}
 
 #: Name of the built-in new-vs-existing segment (usable in ``by``).
 TENURE_GROUP = "tenure_group"
-#: Its levels, and their usual Chinese names (新客户 = new customers, 老客户 = existing customers).
-TENURE_LABELS = ("new", "existing")
+#: Its levels (data labels: a Chinese report shows them through :func:`churn_research.i18n.label`,
+#: whose catalog has the seed terms 新客户 = new customers, 老客户 = existing customers), and those
+#: Chinese names (kept for callers; the reports read them from the catalog).
+TENURE_LABELS = (label_msg("new"), label_msg("existing"))
 TENURE_LABELS_ZH = {"new": "新客户", "existing": "老客户"}
 
 #: Whether a higher value of an indicator is better (used by :func:`target_table`).

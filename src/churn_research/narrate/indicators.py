@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.indicators.churn import latest_period
 from churn_research.indicators.figures import (
     COHORT_MONTH,
@@ -38,10 +39,12 @@ from churn_research.narrate.format import (
 
 
 def _impact_unit(figures) -> str:
-    """The period of the change-impact analyses, read off the event period's label."""
-    label = str(get(figures, "its.event_period", ""))
-    return ("month" if len(label) == 7 and label[4] == "-" else
-            "quarter" if "Q" in label else "half-year" if "H" in label else "period")
+    """The period of the change-impact analyses, read off the event period's label (a data
+    label: shown through :func:`~churn_research.i18n.label`)."""
+    period = str(get(figures, "its.event_period", ""))
+    return (label_msg("month") if len(period) == 7 and period[4] == "-" else
+            label_msg("quarter") if "Q" in period else
+            label_msg("half-year") if "H" in period else label_msg("period"))
 
 
 def _change(figures) -> tuple[str | None, Finding | None]:
@@ -52,172 +55,228 @@ def _change(figures) -> tuple[str | None, Finding | None]:
     date = text(get(figures, "its.event_date"))
     hr = ratio_ci(ratio, lo, hi)
     if lo is not None and lo > 1:
-        sentence = (f"Churn rose after the business change on {date}: {hr} times the level the "
-                "pre-change trend predicts")
         excess = get(figures, "its.excess_churned")
         if excess is not None:
-            sentence += (f", about {count(excess)} extra customers lost (95% CI "
-                     f"{count(get(figures, 'its.excess_churned_ci_low'))}–"
-                     f"{count(get(figures, 'its.excess_churned_ci_high'))})")
-        sentence += "."
+            sentence = t("Churn rose after the business change on {date}: {hr} times the level the "
+                         "pre-change trend predicts, about {excess} extra customers lost (95% CI "
+                         "{low}–{high}).", date=date, hr=hr, excess=count(excess),
+                         low=count(get(figures, "its.excess_churned_ci_low")),
+                         high=count(get(figures, "its.excess_churned_ci_high")))
+        else:
+            sentence = t("Churn rose after the business change on {date}: {hr} times the level the "
+                         "pre-change trend predicts.", date=date, hr=hr)
     elif hi is not None and hi < 1:
-        sentence = (f"Churn fell after the business change on {date}: {hr} times the level the "
-                "pre-change trend predicts.")
+        sentence = t("Churn fell after the business change on {date}: {hr} times the level the "
+                     "pre-change trend predicts.", date=date, hr=hr)
     else:
-        sentence = (f"No clear change in churn after the business change on {date}: the level "
-                f"ratio is {hr}, an interval that includes no change.")
-    return sentence, Finding(sentence, "Did churn change after the business change")
+        sentence = t("No clear change in churn after the business change on {date}: the level "
+                     "ratio is {hr}, an interval that includes no change.", date=date, hr=hr)
+    return sentence, Finding(sentence, _("Did churn change after the business change"))
+
+
+def _list(items) -> str:
+    """Items joined as a list in the report language."""
+    return _("; ").join(items)
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
     """Headline: the change's effect where there is a change, else the latest period's churn."""
-    freq = get(figures, "freq", "period")
+    unit = label(get(figures, "freq", "period"))
     latest = text(get(figures, "latest_period"))
     rate = pct_ci(get(figures, "churn_rate"), get(figures, "churn_rate_ci_low"),
                   get(figures, "churn_rate_ci_high"))
     snapshot = bool(context.get("snapshot"))
     if snapshot:
-        latest_text = (f"{rate} of the customers in this snapshot left in its last month ({latest}): "
-                       "the dataset's churn flag, the only exits these data record. A sample enriched "
-                       "for churners gives a share, not the business's monthly churn rate.")
+        latest_text = t("{rate} of the customers in this snapshot left in its last month ({latest}): "
+                        "the dataset's churn flag, the only exits these data record. A sample enriched "
+                        "for churners gives a share, not the business's monthly churn rate.",
+                        rate=rate, latest=latest)
     else:
         first, last = get(figures, "mean_churn_rate_first_period"), get(figures, "mean_churn_rate_last_period")
-        span = (f"from {text(first)} to {text(last)} (after the {freq}s of heavy acquisition)"
+        span = (t("from {first} to {last} (after the {unit}s of heavy acquisition)", first=text(first),
+                  last=text(last), unit=unit)
                 if first is not None and last is not None else
-                f"from {text(get(figures, 'window_start'))} to {text(get(figures, 'window_end'))}")
-        latest_text = (f"Churn was {rate} in the latest complete {freq} ({latest}), against "
-                       f"{pct(get(figures, 'mean_churn_rate_per_period'))} per {freq} on average {span}.")
+                t("from {start} to {end}", start=text(get(figures, "window_start")),
+                  end=text(get(figures, "window_end"))))
+        latest_text = t("Churn was {rate} in the latest complete {unit} ({latest}), against "
+                        "{mean} per {unit} on average {span}.", rate=rate, unit=unit, latest=latest,
+                        mean=pct(get(figures, "mean_churn_rate_per_period")), span=span)
     if context.get("kind") == "non-contractual" and not snapshot:
         days = context.get("inactivity_days", 180)
+        end = text(get(figures, "window_end"))
         if get(figures, "lapses") == "episodes":
-            latest_text += (f" Churn is inferred: every gap of more than {days} days without a purchase "
-                            f"is a lapse, counted in the {freq} of the purchase before it, and a customer "
-                            "who buys again is at risk again from then on; a lapse is visible only "
-                            f"{days} days later, so the window ends on {text(get(figures, 'window_end'))}.")
+            latest_text += t(" Churn is inferred: every gap of more than {days} days without a purchase "
+                             "is a lapse, counted in the {unit} of the purchase before it, and a customer "
+                             "who buys again is at risk again from then on; a lapse is visible only "
+                             "{days} days later, so the window ends on {end}.", days=days, unit=unit,
+                             end=end)
         else:
-            latest_text += (f" Churn is inferred after {days} days without "
-                            f"a purchase, so the window ends on {text(get(figures, 'window_end'))}; in a "
-                            "single acquisition cohort the early months also hold the customers who "
-                            "never bought again, so a fall over time is partly the cohort ageing.")
+            latest_text += t(" Churn is inferred after {days} days without a purchase, so the window "
+                             "ends on {end}; in a single acquisition cohort the early months also hold "
+                             "the customers who never bought again, so a fall over time is partly the "
+                             "cohort ageing.", days=days, end=end)
     change_text, change_finding = _change(figures)
     headline = change_text or latest_text
-    keys = [Finding(latest_text, "How many customers do we lose")] if change_text else []
+    keys = [Finding(latest_text, _("How many customers do we lose"))] if change_text else []
     if change_finding is not None:
         before, after = get(figures, "before_after.rate_before"), get(figures, "before_after.rate_after")
         if before is not None and after is not None:
             keys.append(Finding(
-                f"Pooled churn per {_impact_unit(figures)} was {pct(before, 2)} before and "
-                f"{pct(after, 2)} after the "
-                f"change ({pvalue(get(figures, 'before_after.p_value'))}); this simple comparison "
-                "ignores any trend.", "Did churn change after the business change"))
+                t("Pooled churn per {unit} was {before} before and {after} after the change ({p}); "
+                  "this simple comparison ignores any trend.", unit=label(_impact_unit(figures)),
+                  before=pct(before, 2), after=pct(after, 2),
+                  p=pvalue(get(figures, "before_after.p_value"))),
+                _("Did churn change after the business change")))
     new, old = get(figures, "churn_rate_new"), get(figures, "churn_rate_existing")
     if new is not None and old is not None and context.get("snapshot"):
-        keys.append(Finding(f"{pct(new)} of the new customers in the snapshot left in its last "
-                            f"{freq}, against {pct(old)} of existing customers.",
-                            "New vs existing customers"))
+        keys.append(Finding(t("{new} of the new customers in the snapshot left in its last {unit}, "
+                              "against {old} of existing customers.", new=pct(new), old=pct(old),
+                              unit=unit),
+                            _("New vs existing customers")))
     elif new is not None and old is not None:
-        keys.append(Finding(f"New customers churn {pct(new)} per {freq}, existing customers "
-                            f"{pct(old)}.", "New vs existing customers"))
+        keys.append(Finding(t("New customers churn {new} per {unit}, existing customers {old}.",
+                              new=pct(new), old=pct(old), unit=unit),
+                            _("New vs existing customers")))
     signal = get(figures, "control_chart.latest_signal")
     if signal is not None:
+        period = text(get(figures, "control_chart.latest_period"))
         keys.append(Finding(
-            f"Early warning: the latest period ({text(get(figures, 'control_chart.latest_period'))}) is "
-            + ("within its control limits." if signal == "none" else f"flagged ({signal}).")
-            , "Did churn change after the business change"))
+            t("Early warning: the latest period ({period}) is within its control limits.", period=period)
+            if signal == "none" else
+            t("Early warning: the latest period ({period}) is flagged ({signal}).", period=period,
+              signal=label(signal)),
+            _("Did churn change after the business change")))
     statuses = {k.split(".")[1]: v for k, v in figures.items()
                 if k.startswith("target.") and k.endswith(".status") and v is not None}
     if statuses:
-        keys.append(Finding("Targets: " + "; ".join(f"{k.replace('_', ' ')} {v}"
-                                                    for k, v in statuses.items()) + ".",
-                            "Targets: are we on track"))
+        items = [t("{indicator} {status}", indicator=label(k.replace("_", " ")), status=label(v))
+                 for k, v in statuses.items()]
+        keys.append(Finding(t("Targets: {targets}.", targets=_list(items)), _("Targets: are we on track")))
     unavailable = []
     if change_finding is None:
-        unavailable.append("Not available for this dataset: the change-impact analysis (before/after, "
-                           "interrupted time series, control chart), because the data record no "
-                           "business change (no events table).")
+        unavailable.append(not_available(_IMPACT_WHAT(), _("the data record no business change "
+                                                           "(no events table)")))
     if get(figures, "complaint_rate") is None and get(figures, "csat") is None:
-        unavailable.append("Not available for this dataset: complaint, satisfaction (CSAT) and "
-                           "recommendation (NPS) rates, because the data have no tickets or surveys.")
+        unavailable.append(not_available(_("complaint, satisfaction (CSAT) and recommendation (NPS) "
+                                           "rates"), _("the data have no tickets or surveys")))
     return StageFindings("10_indicators", dataset, headline, keys[:6], unavailable,
-                         checked_against=("the generator's true change effect"
+                         checked_against=(_("the generator's true change effect")
                                           if get(figures, "its.true_level_change") is not None else None))
+
+
+def _IMPACT_WHAT() -> str:  # noqa: N802 - reads as the constant it stands for
+    return _("the change-impact analysis (before/after, interrupted time series, control chart)")
 
 
 # --- the sentences of each section of the report ---------------------------------------------
 # Each takes the stage's result objects or tables and returns Markdown; the notebook displays it.
+# ``unit`` is the period's name from ``FREQ_NAMES`` (English, a data label): the sentences show
+# it through :func:`~churn_research.i18n.label`.
 
 def window_text(data: ChurnData, *, dataset: str, window, unit: str, impact_unit: str,
                 inactivity_days: int | None = None) -> str:
     """Which data, over which window, in which periods; how churn is dated."""
     start, end = window
+    u = label(unit)
     notes = []
     if data.kind == "non-contractual":
         days = inactivity_days or data.inactivity_days
-        notes.append(
-            f"Churn is **inferred** (non-contractual data). A **lapse** is a gap of more than {days} days "
+        notes.append(t(
+            "Churn is **inferred** (non-contractual data). A **lapse** is a gap of more than {days} days "
             "without a purchase, between two purchases of a customer or after their last one; it counts "
-            f"as a loss in the {unit} of the purchase before the gap. A customer who buys again after a "
-            f"lapse **returns** and is at risk again from that purchase on. Every churn rate per {unit} in "
-            f"this report counts every lapse, so every {unit} is judged with the same {days} days of "
+            "as a loss in the {unit} of the purchase before the gap. A customer who buys again after a "
+            "lapse **returns** and is at risk again from that purchase on. Every churn rate per {unit} in "
+            "this report counts every lapse, so every {unit} is judged with the same {days} days of "
             "hindsight. The share lost over the window and cohort retention count only each "
             "customer's final lapse (lost for good): their "
-            f"last purchase, if no purchase followed for more than {days} days before the snapshot "
-            f"({data.observation_end:%Y-%m-%d}). A lapse is only visible {days} days later, so the window "
-            f"ends on {end:%Y-%m-%d}: later periods would show no churn yet. Customers who joined in the "
-            f"last {days} days cannot be classed yet ('undetermined').")
+            "last purchase, if no purchase followed for more than {days} days before the snapshot "
+            "({snapshot}). A lapse is only visible {days} days later, so the window "
+            "ends on {end}: later periods would show no churn yet. Customers who joined in the "
+            "last {days} days cannot be classed yet ('undetermined').", days=days, unit=u,
+            snapshot=f"{data.observation_end:%Y-%m-%d}", end=f"{end:%Y-%m-%d}"))
     if data.is_snapshot:
-        notes.append("This dataset is **one snapshot**: churn is only recorded for the month before the "
-                     "snapshot, so there is one period and no trend over time.")
+        notes.append(_("This dataset is **one snapshot**: churn is only recorded for the month before the "
+                       "snapshot, so there is one period and no trend over time."))
     if data.records_start is not None:
-        notes.append(f"Records start on {data.records_start:%Y-%m-%d}; customers who joined earlier enter "
-                     "the counts as customers at risk from then on (earlier churn is unknown).")
-    return (f"**Dataset:** {dataset} ({data.kind}); {len(data.customers):,} customers.  \n"
-            f"**Observation window:** {start:%Y-%m-%d} to {end:%Y-%m-%d}; dashboard periods are "
-            f"{unit}s, change-impact periods are {impact_unit}s. A period cut short by the window is "
-            "marked partial and left out of trend lines.  \n" + "  \n".join(notes))
+        notes.append(t("Records start on {date}; customers who joined earlier enter "
+                       "the counts as customers at risk from then on (earlier churn is unknown).",
+                       date=f"{data.records_start:%Y-%m-%d}"))
+    return (t("**Dataset:** {dataset} ({kind}); {n} customers.", dataset=dataset, kind=label(data.kind),
+              n=f"{len(data.customers):,}") + "  \n"
+            + t("**Observation window:** {start} to {end}; dashboard periods are "
+                "{unit}s, change-impact periods are {impact_unit}s. A period cut short by the window is "
+                "marked partial and left out of trend lines.", start=f"{start:%Y-%m-%d}",
+                end=f"{end:%Y-%m-%d}", unit=u, impact_unit=label(impact_unit))
+            + "  \n" + "  \n".join(notes))
 
 
 def churn_text(overall: Mapping[str, Any], latest: pd.Series, *, unit: str) -> str:
     """Churn over the whole window and in the latest period."""
-    complete = "" if latest["partial"] else "complete "
+    u = label(unit)
     final = overall.get("lapses") == "final"
     returns = int(latest.get("returned", 0) or 0)
-    return (
-        f"Over the whole window {overall['churned']:,} of the {overall['customers_at_risk']:,} customers "
-        f"ever observed at risk were lost{' for good (final lapse)' if final else ''}: "
-        f"**{overall['churn_rate']:.1%}** (95% CI {overall['ci_low']:.1%}–"
-        f"{overall['ci_high']:.1%}; this share grows with the window's length). In the latest "
-        f"{complete}{unit} ({latest['period']}) churn was **{latest['churn_rate']:.2%}** (95% CI "
-        f"{latest['churn_ci_low']:.2%}–{latest['churn_ci_high']:.2%}), i.e. retention "
-        f"{latest['retention_rate']:.2%}"
-        + (f"; {returns:,} customer{'s' if returns != 1 else ''} returned after a lapse in it"
-           if returns else "")
-        + f". The table shows the last 12 {unit}s (`churned_new`: joined "
-        + ("or returned, " if "returned" in latest and final else "")
-        + "and left within the period; "
-        + ("`returned`: bought again after a lapse; " if "returned" in latest and final else "")
-        + "`exposed` is the denominator).")
+    whole = {"churned": f"{overall['churned']:,}", "at_risk": f"{overall['customers_at_risk']:,}",
+             "rate": f"{overall['churn_rate']:.1%}", "low": f"{overall['ci_low']:.1%}",
+             "high": f"{overall['ci_high']:.1%}"}
+    if final:
+        text_ = t("Over the whole window {churned} of the {at_risk} customers ever observed at risk "
+                  "were lost for good (final lapse): **{rate}** (95% CI {low}–{high}; this share grows "
+                  "with the window's length).", **whole)
+    else:
+        text_ = t("Over the whole window {churned} of the {at_risk} customers ever observed at risk "
+                  "were lost: **{rate}** (95% CI {low}–{high}; this share grows with the window's "
+                  "length).", **whole)
+    back = (n_("; {n} customer returned after a lapse in it", "; {n} customers returned after a lapse "
+               "in it", returns) if returns else "")
+    now = {"period": latest["period"], "rate": f"{latest['churn_rate']:.2%}",
+           "low": f"{latest['churn_ci_low']:.2%}", "high": f"{latest['churn_ci_high']:.2%}",
+           "retention": f"{latest['retention_rate']:.2%}", "returns": back, "unit": u}
+    if latest["partial"]:
+        text_ += t(" In the latest {unit} ({period}) churn was **{rate}** (95% CI {low}–{high}), i.e. "
+                   "retention {retention}{returns}.", **now)
+    else:
+        text_ += t(" In the latest complete {unit} ({period}) churn was **{rate}** (95% CI "
+                   "{low}–{high}), i.e. retention {retention}{returns}.", **now)
+    cols = {"unit": u, "churned_new": label("churned_new"), "returned": label("returned"),
+            "exposed": label("exposed")}
+    if "returned" in latest and final:
+        text_ += t(" The table shows the last 12 {unit}s (`{churned_new}`: joined or returned, and left "
+                   "within the period; `{returned}`: bought again after a lapse; `{exposed}` is the "
+                   "denominator).", **cols)
+    else:
+        text_ += t(" The table shows the last 12 {unit}s (`{churned_new}`: joined and left within the "
+                   "period; `{exposed}` is the denominator).", **cols)
+    return text_
 
 
 def trend_text(table: pd.DataFrame, *, kind: str, unit: str, event_date=None) -> str:
     """How churn per period moved over the window (from the periods that describe the trend)."""
+    u = label(unit)
     if not has_trend(table):
-        return (f"Only one {unit} can be measured, so there is no trend to plot; the figures above "
-                "are the whole story over time.")
+        return t("Only one {unit} can be measured, so there is no trend to plot; the figures above "
+                 "are the whole story over time.", unit=u)
     trend, inflated = trend_periods(table, kind=kind)
     episodes = table.attrs.get("lapses") == "episodes"
     caveat = ""
     if inflated is not None:
-        who = ("customers who lapse right after their first purchase" if episodes
-               else "customers who never bought again")
-        caveat = (f"Churn is inferred from inactivity, so {who} count as lost "
-                  f"in the {unit} they joined: the {unit}s of heavy acquisition before "
-                  f"{trend['period'].iloc[0]} show inflated churn (up to {inflated:.0%}) and are left out "
-                  "of the trend and the figure. ")
+        left_out = {"unit": u, "period": trend["period"].iloc[0], "max": f"{inflated:.0%}"}
+        caveat = (t("Churn is inferred from inactivity, so customers who lapse right after their first "
+                    "purchase count as lost in the {unit} they joined: the {unit}s of heavy acquisition "
+                    "before {period} show inflated churn (up to {max}) and are left out of the trend and "
+                    "the figure. ", **left_out) if episodes else
+                  t("Churn is inferred from inactivity, so customers who never bought again count as "
+                    "lost in the {unit} they joined: the {unit}s of heavy acquisition before {period} "
+                    "show inflated churn (up to {max}) and are left out of the trend and the figure. ",
+                    **left_out))
     first, last = trend.iloc[0], trend.iloc[-1]
-    return (caveat + f"Churn per {unit} moved from {first['churn_rate']:.2%} ({first['period']}) to "
-            f"{last['churn_rate']:.2%} ({last['period']}); shaded bands are 95% Wilson intervals"
-            + (", the dotted line marks the business change." if event_date is not None else ".")
+    moved = {"unit": u, "first": f"{first['churn_rate']:.2%}", "first_period": first["period"],
+             "last": f"{last['churn_rate']:.2%}", "last_period": last["period"]}
+    return (caveat
+            + (t("Churn per {unit} moved from {first} ({first_period}) to {last} ({last_period}); "
+                 "shaded bands are 95% Wilson intervals, the dotted line marks the business change.",
+                 **moved) if event_date is not None else
+               t("Churn per {unit} moved from {first} ({first_period}) to {last} ({last_period}); "
+                 "shaded bands are 95% Wilson intervals.", **moved))
             + (_returns_text(trend, unit=unit) if episodes else ""))
 
 
@@ -233,70 +292,91 @@ def _returns_text(trend: pd.DataFrame, *, unit: str) -> str:
     def on_books(row) -> str:
         return f"{(row['churned'] - row['churned_new']) / row['at_risk']:.2%}" if row["at_risk"] else "–"
 
-    return (f" Customers who buy again after a lapse count again from the {unit} of that purchase "
-            f"(from {back['period'].iloc[0]}; {int(last['returned']):,} in {last['period']}), and "
-            f"many lapse again in the same {unit} ({int(last['churned_new']):,} in {last['period']}). "
-            f"Among the customers on the books at the start of a {unit}, churn moved from "
-            f"{on_books(first)} ({first['period']}) to {on_books(last)} ({last['period']}).")
+    return t(" Customers who buy again after a lapse count again from the {unit} of that purchase "
+             "(from {first_back}; {returned} in {last_period}), and many lapse again in the same "
+             "{unit} ({churned_new} in {last_period}). Among the customers on the books at the start "
+             "of a {unit}, churn moved from {first_rate} ({first_period}) to {last_rate} ({last_period}).",
+             unit=label(unit), first_back=back["period"].iloc[0], returned=f"{int(last['returned']):,}",
+             last_period=last["period"], churned_new=f"{int(last['churned_new']):,}",
+             first_rate=on_books(first), first_period=first["period"], last_rate=on_books(last))
 
 
 def segments_unavailable(segments) -> str:
     """Why there is no churn by segment: none requested, or none of them in the data."""
     if not segments:
-        return not_available("churn by segment", "no segment columns are set (parameter `segments`)")
+        return not_available(_("churn by segment"),
+                             _("no segment columns are set (parameter `segments`)"))
     wanted = ", ".join(f"`{c}`" for c in segments)
-    return not_available("churn by segment", "none of the segment columns in the parameters "
-                         f"({wanted}) is in the customers table")
+    return not_available(_("churn by segment"),
+                         t("none of the segment columns in the parameters ({wanted}) is in the "
+                           "customers table", wanted=wanted))
 
 
 def segment_sentence(pooled: pd.DataFrame, column: str, *, unit: str) -> str:
     """The segments with the highest and the lowest pooled churn, and whether the gap is clear."""
     top, bottom = pooled.iloc[0], pooled.iloc[-1]
     overlap = top["ci_low"] <= bottom["ci_high"]
-    return (f"By **{column}**: highest churn in *{yes_no(top[column])}* ({top['rate']:.2%} per {unit}, "
-            f"95% CI {top['ci_low']:.2%}–{top['ci_high']:.2%}), lowest in *{yes_no(bottom[column])}* "
-            f"({bottom['rate']:.2%}, {bottom['ci_low']:.2%}–{bottom['ci_high']:.2%})"
-            + ("; their intervals overlap, so the difference is not clear." if overlap
-               else "; the gap is clear."))
+    values = {"column": label(column), "top": label(yes_no(top[column])), "rate": f"{top['rate']:.2%}",
+              "unit": label(unit), "low": f"{top['ci_low']:.2%}", "high": f"{top['ci_high']:.2%}",
+              "bottom": label(yes_no(bottom[column])), "bottom_rate": f"{bottom['rate']:.2%}",
+              "bottom_low": f"{bottom['ci_low']:.2%}", "bottom_high": f"{bottom['ci_high']:.2%}"}
+    if overlap:
+        return t("By **{column}**: highest churn in *{top}* ({rate} per {unit}, 95% CI {low}–{high}), "
+                 "lowest in *{bottom}* ({bottom_rate}, {bottom_low}–{bottom_high}); their intervals "
+                 "overlap, so the difference is not clear.", **values)
+    return t("By **{column}**: highest churn in *{top}* ({rate} per {unit}, 95% CI {low}–{high}), "
+             "lowest in *{bottom}* ({bottom_rate}, {bottom_low}–{bottom_high}); the gap is clear.",
+             **values)
 
 
 def tenure_sentence(pooled: pd.DataFrame, *, unit: str) -> str:
     """New vs existing customers' pooled churn (``pooled`` indexed by ``tenure_group``)."""
     groups = tenure_groups(pooled)
     if groups is None:
-        return not_available("the comparison of new and existing customers",
-                             "one of the two groups has no customers in the window")
-    n_, e_ = groups
-    clear = n_["ci_low"] > e_["ci_high"] or e_["ci_low"] > n_["ci_high"]
-    return (f"New customers (新客户) lost {n_['rate']:.2%} per {unit} (95% CI {n_['ci_low']:.2%}–"
-            f"{n_['ci_high']:.2%}), existing ones (老客户) {e_['rate']:.2%} ({e_['ci_low']:.2%}–"
-            f"{e_['ci_high']:.2%}): "
-            + ("new customers churn more" if n_["rate"] > e_["rate"] else "existing customers churn more")
-            + (" and the intervals do not overlap." if clear else ", but the intervals overlap.")
-            + f" (New customers are on the books for part of the {unit} they join in, which lowers "
-            "their rate.)")
+        return not_available(_("the comparison of new and existing customers"),
+                             _("one of the two groups has no customers in the window"))
+    new, old = groups
+    clear = new["ci_low"] > old["ci_high"] or old["ci_low"] > new["ci_high"]
+    if new["rate"] > old["rate"]:
+        comparison = (_("new customers churn more and the intervals do not overlap.") if clear else
+                      _("new customers churn more, but the intervals overlap."))
+    else:
+        comparison = (_("existing customers churn more and the intervals do not overlap.") if clear else
+                      _("existing customers churn more, but the intervals overlap."))
+    return t("New customers (新客户) lost {new} per {unit} (95% CI {new_low}–{new_high}), existing "
+             "ones (老客户) {old} ({old_low}–{old_high}): {comparison} (New customers are on the books "
+             "for part of the {unit} they join in, which lowers their rate.)",
+             new=f"{new['rate']:.2%}", unit=label(unit), new_low=f"{new['ci_low']:.2%}",
+             new_high=f"{new['ci_high']:.2%}", old=f"{old['rate']:.2%}",
+             old_low=f"{old['ci_low']:.2%}", old_high=f"{old['ci_high']:.2%}", comparison=comparison)
 
 
 def tenure_title(new_tenure_months: int, *, unit: str | None = None) -> str:
     """The title of the new-vs-existing chart (per ``unit`` when drawn over time)."""
-    what = f"Churn per {unit}" if unit else "Churn"
-    return f"{what}: new (< {new_tenure_months} months) vs existing customers"
+    if unit:
+        return t("Churn per {unit}: new (< {months} months) vs existing customers", unit=label(unit),
+                 months=new_tenure_months)
+    return t("Churn: new (< {months} months) vs existing customers", months=new_tenure_months)
 
 
 def complaint_sentence(table: pd.DataFrame | None) -> str:
     """Complaints in the latest period (``table`` from
     :func:`~churn_research.indicators.complaint_table`; None: not measurable)."""
     if table is None:
-        return not_available("complaint rates", "the data have no tickets table")
+        return not_available(_("complaint rates"), _("the data have no tickets table"))
     lc = latest_period(table)
-    return (f"In {lc['period']} {lc['complaints']:,} complaints came from {lc['complainants']:,} of "
-            f"{lc['active']:,} active customers: {lc['complaint_rate']:.3f} complaints per active customer "
-            f"and {lc['share_complaining']:.1%} of customers complaining (95% CI "
-            f"{lc['share_complaining_ci_low']:.1%}–{lc['share_complaining_ci_high']:.1%}).")
+    return t("In {period} {complaints} complaints came from {complainants} of {active} active "
+             "customers: {rate} complaints per active customer and {share} of customers complaining "
+             "(95% CI {low}–{high}).", period=lc["period"], complaints=f"{lc['complaints']:,}",
+             complainants=f"{lc['complainants']:,}", active=f"{lc['active']:,}",
+             rate=f"{lc['complaint_rate']:.3f}", share=f"{lc['share_complaining']:.1%}",
+             low=f"{lc['share_complaining_ci_low']:.1%}", high=f"{lc['share_complaining_ci_high']:.1%}")
 
 
-SURVEYS_UNAVAILABLE = not_available("satisfaction (CSAT) and recommendation (NPS)",
-                                    "the data have no surveys table")
+def surveys_unavailable() -> str:
+    """The line of a dataset without surveys."""
+    return not_available(_("satisfaction (CSAT) and recommendation (NPS)"),
+                         _("the data have no surveys table"))
 
 
 def survey_sentence(table: pd.DataFrame, measure: str, *, satisfied_min: int) -> str:
@@ -304,13 +384,17 @@ def survey_sentence(table: pd.DataFrame, measure: str, *, satisfied_min: int) ->
     first period with answers, and — when it rose — the survivor-selection caveat."""
     ls = latest_period(table)
     if measure == "csat":
-        out = (f"In {ls['period']} mean CSAT was **{ls['csat']:.2f}** (95% CI {ls['csat_ci_low']:.2f}–"
-               f"{ls['csat_ci_high']:.2f}, {int(ls['csat_responses']):,} answers); "
-               f"{ls['share_satisfied']:.1%} answered {satisfied_min} or 5 (satisfied).")
+        out = t("In {period} mean CSAT was **{csat}** (95% CI {low}–{high}, {n} answers); {share} "
+                "answered {min} or 5 (satisfied).", period=ls["period"], csat=f"{ls['csat']:.2f}",
+                low=f"{ls['csat_ci_low']:.2f}", high=f"{ls['csat_ci_high']:.2f}",
+                n=f"{int(ls['csat_responses']):,}", share=f"{ls['share_satisfied']:.1%}",
+                min=satisfied_min)
     else:
-        out = (f"In {ls['period']} the NPS was **{ls['nps']:+.1f}** (95% CI {ls['nps_ci_low']:+.1f} to "
-               f"{ls['nps_ci_high']:+.1f}): {ls['recommendation_rate']:.1%} promoters (would "
-               f"recommend, 9–10) and {ls['detractors'] / ls['nps_responses']:.1%} detractors (0–6).")
+        out = t("In {period} the NPS was **{nps}** (95% CI {low} to {high}): {promoters} promoters "
+                "(would recommend, 9–10) and {detractors} detractors (0–6).", period=ls["period"],
+                nps=f"{ls['nps']:+.1f}", low=f"{ls['nps_ci_low']:+.1f}", high=f"{ls['nps_ci_high']:+.1f}",
+                promoters=f"{ls['recommendation_rate']:.1%}",
+                detractors=f"{ls['detractors'] / ls['nps_responses']:.1%}")
     return out + survivor_note(table, measure)
 
 
@@ -324,55 +408,63 @@ def survivor_note(table: pd.DataFrame, measure: str) -> str:
     if len(answered) < 2:
         return ""
     first, last = answered.iloc[0], answered.iloc[-1]
-    fmt = "{:.2f}" if measure == "csat" else "{:+.1f}"
-    name = "CSAT" if measure == "csat" else "the NPS"
     if last[measure] <= first[f"{measure}_ci_high"]:
         return ""
-    return (f" {name[0].upper()}{name[1:]} rose from {fmt.format(first[measure])} in "
-            f"{first['period']}. Part of such a rise can be survivor selection: dissatisfied "
-            "customers leave, so those still answering are increasingly the satisfied ones; read it "
-            "as an improvement only if the same customers (or each start cohort) rate higher too.")
+    if measure == "csat":
+        return t(" CSAT rose from {value} in {period}. Part of such a rise can be survivor selection: "
+                 "dissatisfied customers leave, so those still answering are increasingly the satisfied "
+                 "ones; read it as an improvement only if the same customers (or each start cohort) rate "
+                 "higher too.", value=f"{first[measure]:.2f}", period=first["period"])
+    return t(" The NPS rose from {value} in {period}. Part of such a rise can be survivor selection: "
+             "dissatisfied customers leave, so those still answering are increasingly the satisfied "
+             "ones; read it as an improvement only if the same customers (or each start cohort) rate "
+             "higher too.", value=f"{first[measure]:+.1f}", period=first["period"])
 
 
 def repeat_sentence(table: pd.DataFrame | None, *, recurring_col: str | None = None) -> str:
     """Repeat purchases in the latest period (None: not measurable)."""
     if table is None:
-        return not_available("repeat purchases", "the data have no transactions table")
+        return not_available(_("repeat purchases"), _("the data have no transactions table"))
     lr = latest_period(table)
-    return (f"In {lr['period']} {lr['repeat_buyers']:,} of the {lr['buyers_before']:,} active customers "
-            f"who had bought before bought again: **{lr['repeat_purchase_rate']:.1%}** (95% CI "
-            f"{lr['repeat_ci_low']:.1%}–{lr['repeat_ci_high']:.1%})."
-            + (f" Recurring invoices (amount equal to `{recurring_col}`) are not counted as purchases."
-               if recurring_col else ""))
+    return (t("In {period} {repeat} of the {before} active customers who had bought before bought "
+              "again: **{rate}** (95% CI {low}–{high}).", period=lr["period"],
+              repeat=f"{lr['repeat_buyers']:,}", before=f"{lr['buyers_before']:,}",
+              rate=f"{lr['repeat_purchase_rate']:.1%}", low=f"{lr['repeat_ci_low']:.1%}",
+              high=f"{lr['repeat_ci_high']:.1%}")
+            + (t(" Recurring invoices (amount equal to `{column}`) are not counted as purchases.",
+                 column=label(recurring_col)) if recurring_col else ""))
 
 
 def revenue_sentence(table: pd.DataFrame | None, recurring: pd.DataFrame | None = None, *,
                      unit: str) -> str:
     """GRR and NRR of the latest period, on all revenue and (if given) on recurring invoices."""
     if table is None:
-        return not_available("revenue retention", "the data have no transactions table")
+        return not_available(_("revenue retention"), _("the data have no transactions table"))
     lv = latest_period(table)
-    text_ = (f"In {lv['period']} GRR was **{lv['grr']:.1%}** and NRR **{lv['nrr']:.1%}** of "
-             f"the previous {unit}'s revenue from the same customers (all transactions).")
+    text_ = t("In {period} GRR was **{grr}** and NRR **{nrr}** of the previous {unit}'s revenue from "
+              "the same customers (all transactions).", period=lv["period"], grr=f"{lv['grr']:.1%}",
+              nrr=f"{lv['nrr']:.1%}", unit=label(unit))
     if recurring is not None:
         lm = latest_period(recurring)
-        text_ += (f" On recurring invoices only (the subscription view) GRR was {lm['grr']:.1%} "
-                  f"and NRR {lm['nrr']:.1%}; the gap to the all-revenue figures is add-on spending "
-                  "moving up and down.")
+        text_ += t(" On recurring invoices only (the subscription view) GRR was {grr} and NRR {nrr}; "
+                   "the gap to the all-revenue figures is add-on spending moving up and down.",
+                   grr=f"{lm['grr']:.1%}", nrr=f"{lm['nrr']:.1%}")
     return text_
 
 
 def cohort_sentence(cohorts: pd.DataFrame, *, kind: str) -> str:
     """How to read the cohort heatmap, and the spread of 12-month retention."""
     if not cohorts_followable(cohorts):
-        return not_available("cohort retention", "no cohort can be followed over several months "
-                             "(one snapshot, or all customers started before the observation window)")
+        return not_available(_("cohort retention"),
+                             _("no cohort can be followed over several months (one snapshot, or all "
+                               "customers started before the observation window)"))
     at = cohort_retention_at(cohorts)
-    return ("Each row is a start-month cohort (the last 36 are shown), each column the months since "
-            "start; blank cells are not observed yet."
-            + (f" After {COHORT_MONTH} months between {at.min():.0%} and {at.max():.0%} of a cohort "
-               f"remained (median {at.median():.0%})." if len(at) else "")
-            + (" For purchase logs month 0 is the share who bought again after their first day."
+    return (_("Each row is a start-month cohort (the last 36 are shown), each column the months since "
+              "start; blank cells are not observed yet.")
+            + (t(" After {months} months between {low} and {high} of a cohort remained (median "
+                 "{median}).", months=COHORT_MONTH, low=f"{at.min():.0%}", high=f"{at.max():.0%}",
+                 median=f"{at.median():.0%}") if len(at) else "")
+            + (_(" For purchase logs month 0 is the share who bought again after their first day.")
                if kind == "non-contractual" else ""))
 
 
@@ -381,39 +473,63 @@ _TARGET_LISTED = ("on track", "off track", "not distinguishable from target")
 
 def targets_text(table: pd.DataFrame, *, unit: str) -> str:
     """One line per target with a status (from :func:`~churn_research.indicators.target_table`)."""
-    lines = [f"- **{r.indicator}**: {r.status} ({r.detail}); actual {r.actual:.4g} in {r.period} vs target "
-             f"{r.target:.4g} by {pd.Timestamp(r.by):%Y-%m-%d}"
-             + (f", change still needed {r.change_needed:+.4g}" if r.change_needed else "")
-             for r in table.itertuples() if r.status in _TARGET_LISTED]
-    return (f"Targets refer to {unit}ly values. 'On track' means met already, or at least as good "
-            "as a straight path from the baseline to the target would be by now.\n\n" + "\n".join(lines))
+    lines = []
+    for r in table.itertuples():
+        if r.status not in _TARGET_LISTED:
+            continue
+        values = {"indicator": label(r.indicator), "status": label(r.status), "detail": r.detail,
+                  "actual": f"{r.actual:.4g}", "period": r.period, "target": f"{r.target:.4g}",
+                  "by": f"{pd.Timestamp(r.by):%Y-%m-%d}", "change": f"{r.change_needed:+.4g}"}
+        lines.append(t("- **{indicator}**: {status} ({detail}); actual {actual} in {period} vs target "
+                       "{target} by {by}, change still needed {change}", **values)
+                     if r.change_needed else
+                     t("- **{indicator}**: {status} ({detail}); actual {actual} in {period} vs target "
+                       "{target} by {by}", **values))
+    return (t("Targets refer to {unit}ly values. 'On track' means met already, or at least as good "
+              "as a straight path from the baseline to the target would be by now.", unit=label(unit))
+            + "\n\n" + "\n".join(lines))
 
 
-TARGETS_UNAVAILABLE = not_available("progress against targets", "no targets are set for this dataset "
-                                    "(parameter `targets`)")
+def targets_unavailable() -> str:
+    """The line of a dataset without targets."""
+    return not_available(_("progress against targets"),
+                         _("no targets are set for this dataset (parameter `targets`)"))
+
+
+def __getattr__(name: str) -> str:
+    """``SURVEYS_UNAVAILABLE`` / ``TARGETS_UNAVAILABLE``: the lines in the current language."""
+    if name == "SURVEYS_UNAVAILABLE":
+        return surveys_unavailable()
+    if name == "TARGETS_UNAVAILABLE":
+        return targets_unavailable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def impact_skip_reason(readiness: ImpactReadiness, *, unit: str) -> str:
     """Why the change-impact analyses cannot run (also written to the key figures)."""
     if readiness.event_date is None:
-        return "no business change is recorded (no events table) and no `event_date` parameter is set"
-    return (f"only {readiness.n_before} complete {unit}s before and {readiness.n_after} after the change "
-            f"on {readiness.event_date:%Y-%m-%d}; at least {MIN_PERIODS_BEFORE} and "
-            f"{MIN_PERIODS_AFTER} are needed")
+        return _("no business change is recorded (no events table) and no `event_date` parameter is set")
+    return t("only {n_before} complete {unit}s before and {n_after} after the change on {date}; at "
+             "least {min_before} and {min_after} are needed", n_before=readiness.n_before,
+             unit=label(unit), n_after=readiness.n_after, date=f"{readiness.event_date:%Y-%m-%d}",
+             min_before=MIN_PERIODS_BEFORE, min_after=MIN_PERIODS_AFTER)
 
 
 def impact_unavailable(readiness: ImpactReadiness, *, unit: str) -> str:
-    return not_available("the change-impact analysis (before/after, interrupted time series, control "
-                         "chart)", impact_skip_reason(readiness, unit=unit))
+    return not_available(_IMPACT_WHAT(), impact_skip_reason(readiness, unit=unit))
 
 
 def before_after_sentence(ba: BeforeAfter, *, unit: str) -> str:
-    t = ba.table
-    return (f"Pooled churn per {unit}: {t.loc['before', 'churn_rate']:.2%} before vs "
-            f"{t.loc['after', 'churn_rate']:.2%} after; difference {ba.difference:+.2%} (95% CI "
-            f"{ba.difference_ci[0]:+.2%} to {ba.difference_ci[1]:+.2%}), ratio {ba.ratio:.2f} (95% CI "
-            f"{ba.ratio_ci_adjusted[0]:.2f}–{ba.ratio_ci_adjusted[1]:.2f}, widened for overdispersion "
-            f"{ba.dispersion:.2f}); score test p = {ba.p_value:.2g}. This ignores any trend: see the ITS.")
+    tab = ba.table
+    return t("Pooled churn per {unit}: {before} before vs {after} after; difference {diff} (95% CI "
+             "{diff_low} to {diff_high}), ratio {ratio} (95% CI {ratio_low}–{ratio_high}, widened for "
+             "overdispersion {dispersion}); score test p = {p}. This ignores any trend: see the ITS.",
+             unit=label(unit), before=f"{tab.loc['before', 'churn_rate']:.2%}",
+             after=f"{tab.loc['after', 'churn_rate']:.2%}", diff=f"{ba.difference:+.2%}",
+             diff_low=f"{ba.difference_ci[0]:+.2%}", diff_high=f"{ba.difference_ci[1]:+.2%}",
+             ratio=f"{ba.ratio:.2f}", ratio_low=f"{ba.ratio_ci_adjusted[0]:.2f}",
+             ratio_high=f"{ba.ratio_ci_adjusted[1]:.2f}", dispersion=f"{ba.dispersion:.2f}",
+             p=f"{ba.p_value:.2g}")
 
 
 def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, float] | None = None) -> str:
@@ -424,15 +540,21 @@ def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, f
 
 
 def _its_sentence(its: InterruptedTimeSeries, *, unit: str) -> str:
-    scale = "log hazard ratio" if its.link == "cloglog" else "log odds ratio"
-    return (f"Binomial GLM with a {its.link} link on {its.n_before_} {unit}s before and {its.n_after_} "
-            f"after (estimates on the {scale} scale; dispersion {its.dispersion_:.2f}, standard errors "
-            f"scaled by it when above 1). **Level change** {its.level_change_:+.3f} (95% CI "
-            f"{its.level_change_ci_[0]:+.3f} to {its.level_change_ci_[1]:+.3f}), i.e. a ratio of "
-            f"{its.hazard_ratio_:.2f} ({its.hazard_ratio_ci_[0]:.2f}–{its.hazard_ratio_ci_[1]:.2f}); "
-            f"**slope change** {its.slope_change_:+.4f} per {unit} ({its.slope_change_ci_[0]:+.4f} to "
-            f"{its.slope_change_ci_[1]:+.4f}). The dashed line is the counterfactual: churn had the "
-            "pre-change trend continued.")
+    scale = _("log hazard ratio") if its.link == "cloglog" else _("log odds ratio")
+    return t("Binomial GLM with a {link} link on {n_before} {unit}s before and {n_after} "
+             "after (estimates on the {scale} scale; dispersion {dispersion}, standard errors "
+             "scaled by it when above 1). **Level change** {level} (95% CI "
+             "{level_low} to {level_high}), i.e. a ratio of "
+             "{ratio} ({ratio_low}–{ratio_high}); "
+             "**slope change** {slope} per {unit} ({slope_low} to "
+             "{slope_high}). The dashed line is the counterfactual: churn had the "
+             "pre-change trend continued.", link=its.link, n_before=its.n_before_, unit=label(unit),
+             n_after=its.n_after_, scale=scale, dispersion=f"{its.dispersion_:.2f}",
+             level=f"{its.level_change_:+.3f}", level_low=f"{its.level_change_ci_[0]:+.3f}",
+             level_high=f"{its.level_change_ci_[1]:+.3f}", ratio=f"{its.hazard_ratio_:.2f}",
+             ratio_low=f"{its.hazard_ratio_ci_[0]:.2f}", ratio_high=f"{its.hazard_ratio_ci_[1]:.2f}",
+             slope=f"{its.slope_change_:+.4f}", slope_low=f"{its.slope_change_ci_[0]:+.4f}",
+             slope_high=f"{its.slope_change_ci_[1]:+.4f}")
 
 
 def truth_sentence(its: InterruptedTimeSeries, truth: Mapping[str, float] | None) -> str:
@@ -440,30 +562,49 @@ def truth_sentence(its: InterruptedTimeSeries, truth: Mapping[str, float] | None
     if truth is None:
         return ""
     lo, hi = its.level_change_ci_
-    return (f"*Check against the synthetic truth:* the generator's change effect is a log hazard ratio of "
-            f"{truth['log_hr']:.3f} (hazard ratio {truth['hazard_ratio']:.2f}); the ITS estimate "
-            f"{its.level_change_:.3f} " + ("covers it." if lo <= truth["log_hr"] <= hi else "does not cover it."))
+    values = {"log_hr": f"{truth['log_hr']:.3f}", "hr": f"{truth['hazard_ratio']:.2f}",
+              "estimate": f"{its.level_change_:.3f}"}
+    if lo <= truth["log_hr"] <= hi:
+        return t("*Check against the synthetic truth:* the generator's change effect is a log hazard "
+                 "ratio of {log_hr} (hazard ratio {hr}); the ITS estimate {estimate} covers it.", **values)
+    return t("*Check against the synthetic truth:* the generator's change effect is a log hazard "
+             "ratio of {log_hr} (hazard ratio {hr}); the ITS estimate {estimate} does not cover it.",
+             **values)
 
 
 def control_chart_sentence(chart: ControlChart, *, unit: str, event_date) -> str:
     flagged = flagged_periods(chart)
-    return (f"Chart used: **{chart.chart_}** — {chart.reason_}. Centre line {chart.center_:.2%} per {unit} "
-            f"from the baseline {unit}s before {pd.Timestamp(event_date):%Y-%m-%d}"
-            + (f" ({', '.join(chart.baseline_flagged_)} set aside as out of control)"
-               if chart.baseline_flagged_ else "")
-            + f". Flagged as abnormally high: {', '.join(flagged['period']) if len(flagged) else 'none'}. "
-            f"{unit.capitalize()}s before the baseline are drawn in grey for context only (the start of a "
-            "dataset often carries transients) and are not flagged.")
+    u = label(unit)
+    excluded = (t(" ({periods} set aside as out of control)", periods=", ".join(chart.baseline_flagged_))
+                if chart.baseline_flagged_ else "")
+    return (t("Chart used: **{chart}** — {reason}. Centre line {center} per {unit} from the baseline "
+              "{unit}s before {date}{excluded}.", chart=chart.chart_, reason=chart.reason_,
+              center=f"{chart.center_:.2%}", unit=u, date=f"{pd.Timestamp(event_date):%Y-%m-%d}",
+              excluded=excluded)
+            + t(" Flagged as abnormally high: {periods}.",
+                periods=", ".join(flagged["period"]) if len(flagged) else _("none"))
+            + t(" {unit_cap}s before the baseline are drawn in grey for context only (the start of a "
+                "dataset often carries transients) and are not flagged.", unit_cap=u.capitalize()))
+
+
+def _levels(values) -> str:
+    """A control-segment spec's levels as a reader sees them (English: as given)."""
+    if not is_chinese():
+        return str(values)
+    items = values if isinstance(values, list | tuple) else [values]
+    return "、".join(label(v) for v in items)
 
 
 def did_sentence(did: Mapping[str, Any] | None, control_segment: Mapping[str, Any] | None) -> str:
     """The difference-in-differences ratio, or why there is none."""
     if did is None:
-        return ("No segment is known to have been spared by the change (parameter `control_segment`), "
-                "so there is no difference-in-differences check; every segment was exposed.")
-    return (f"Difference in differences ({control_segment['treated']} exposed vs "
-            f"{control_segment['control']} not): ratio {did['ratio']:.2f} (95% CI {did['ratio_ci_low']:.2f}–"
-            f"{did['ratio_ci_high']:.2f}), parallel pre-trends check p = {did['pretrend_p_value']:.2f}.")
+        return _("No segment is known to have been spared by the change (parameter `control_segment`), "
+                 "so there is no difference-in-differences check; every segment was exposed.")
+    return t("Difference in differences ({treated} exposed vs {control} not): ratio {ratio} (95% CI "
+             "{low}–{high}), parallel pre-trends check p = {p}.",
+             treated=_levels(control_segment["treated"]), control=_levels(control_segment["control"]),
+             ratio=f"{did['ratio']:.2f}", low=f"{did['ratio_ci_low']:.2f}",
+             high=f"{did['ratio_ci_high']:.2f}", p=f"{did['pretrend_p_value']:.2f}")
 
 
 def verdict_text(readiness: ImpactReadiness, *, unit: str, its=None, before_after=None, chart=None,
@@ -472,12 +613,30 @@ def verdict_text(readiness: ImpactReadiness, *, unit: str, its=None, before_afte
     there is none."""
     if readiness.ready:
         return impact_verdict(its=its, before_after=before_after, chart=chart, did=did, unit=unit)
-    return (f"**No change-impact verdict:** {impact_skip_reason(readiness, unit=unit)}. The indicators "
-            "above describe churn over the window; the early-warning chart needs a dated change (or a "
-            "chosen baseline) to compare against.")
+    return t("**No change-impact verdict:** {reason}. The indicators above describe churn over the "
+             "window; the early-warning chart needs a dated change (or a chosen baseline) to compare "
+             "against.", reason=impact_skip_reason(readiness, unit=unit))
 
 
 # --- how the stage's tables read --------------------------------------------------------------
+# Column headers, row labels and coded values are data labels: shown through
+# :func:`~churn_research.i18n.label` (English: unchanged); the formats follow the headers.
+
+def _shown(frame: pd.DataFrame, formats: Mapping[str, Any] | None = None):
+    """``frame`` with its headers (and index labels) in the report language, and ``formats``
+    keyed by the shown headers."""
+    out = frame.rename(columns=label)
+    if out.index.dtype == object:
+        out = out.rename(index=label)
+    if frame.index.name is not None:
+        out.index.name = label(frame.index.name)
+    return out, {label(k): v for k, v in (formats or {}).items()}
+
+
+def _yes_no_words(values: pd.Series) -> pd.Series:
+    """A boolean column as the words a reader expects (yes / no, 是 / 否)."""
+    return values.map(lambda v: v if pd.isna(v) else label(yes_no(bool(v))))
+
 
 def churn_table_view(table: pd.DataFrame, *, last: int = 12):
     """The last ``last`` periods of a churn table, rates as percentages."""
@@ -486,26 +645,34 @@ def churn_table_view(table: pd.DataFrame, *, last: int = 12):
             "churned", "churned_new", "exposed",
             "churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate"]
     rates = ["churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate"]
-    return table[show].tail(last).style.format({c: "{:.2%}" for c in rates}).hide(axis="index")
+    view = table[show].tail(last).copy()
+    view["partial"] = _yes_no_words(view["partial"])
+    view, formats = _shown(view, {c: "{:.2%}" for c in rates})
+    return view.style.format(formats).hide(axis="index")
 
 
 def targets_view(table: pd.DataFrame):
     """The target table (:func:`~churn_research.indicators.target_table`)."""
-    return table.style.format({"baseline": "{:.4g}", "target": "{:.4g}", "actual": "{:.4g}",
-                               "expected_now": "{:.4g}", "change_needed": "{:+.4g}",
-                               "change_needed_rel": "{:+.1%}", "by": "{:%Y-%m-%d}"},
-                              na_rep="–").hide(axis="index")
+    view = table.copy()
+    for col in ("indicator", "direction", "status"):
+        view[col] = view[col].map(lambda v: v if pd.isna(v) else label(v))
+    view, formats = _shown(view, {"baseline": "{:.4g}", "target": "{:.4g}", "actual": "{:.4g}",
+                                  "expected_now": "{:.4g}", "change_needed": "{:+.4g}",
+                                  "change_needed_rel": "{:+.1%}", "by": "{:%Y-%m-%d}"})
+    return view.style.format(formats, na_rep="–").hide(axis="index")
 
 
 def before_after_view(ba: BeforeAfter):
-    return ba.table.style.format({"churn_rate": "{:.2%}", "ci_low": "{:.2%}", "ci_high": "{:.2%}",
-                                  "at_risk": "{:,}", "churned": "{:,}"})
+    view, formats = _shown(ba.table, {"churn_rate": "{:.2%}", "ci_low": "{:.2%}", "ci_high": "{:.2%}",
+                                      "at_risk": "{:,}", "churned": "{:,}"})
+    return view.style.format(formats)
 
 
 def its_view(its: InterruptedTimeSeries):
     """The ITS coefficients with their intervals and ratios."""
     cols = ["estimate", "ci_low", "ci_high", "p_value", "ratio", "ratio_ci_low", "ratio_ci_high"]
-    return its.params_.set_index("term")[cols].style.format("{:.4f}")
+    view, _formats = _shown(its.params_.set_index("term")[cols])
+    return view.style.format("{:.4f}")
 
 
 def flagged_view(chart: ControlChart):
@@ -513,5 +680,7 @@ def flagged_view(chart: ControlChart):
     flagged = flagged_periods(chart)
     if not len(flagged):
         return None
-    return flagged[["period", "phase", "k", "n", "rate", "ucl"]].style.format(
-        {"rate": "{:.2%}", "ucl": "{:.2%}", "k": "{:,.0f}", "n": "{:,.0f}"}).hide(axis="index")
+    view = flagged[["period", "phase", "k", "n", "rate", "ucl"]].copy()
+    view["phase"] = view["phase"].map(label)
+    view, formats = _shown(view, {"rate": "{:.2%}", "ucl": "{:.2%}", "k": "{:,.0f}", "n": "{:,.0f}"})
+    return view.style.format(formats).hide(axis="index")

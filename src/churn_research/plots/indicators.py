@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from churn_research.i18n import _, label, label_msg, t
 from churn_research.plots import finish, percent_axis
 
 __all__ = [
@@ -30,17 +31,26 @@ __all__ = [
     "plot_control_chart",
 ]
 
-_LABELS = {"churn_rate": "Churn rate", "retention_rate": "Retention rate", "csat": "Mean CSAT",
-           "nps": "NPS", "complaint_rate": "Complaints per active customer",
-           "share_complaining": "Share complaining", "share_satisfied": "Share satisfied",
-           "recommendation_rate": "Promoter share", "repeat_purchase_rate": "Repeat-purchase rate",
-           "grr": "Gross revenue retention", "nrr": "Net revenue retention"}
-_UNITS = {"M": "month", "Q": "quarter", "H": "half-year", "Y": "year"}
+_UNITS = {"M": label_msg("month"), "Q": label_msg("quarter"), "H": label_msg("half-year"),
+          "Y": label_msg("year")}
+
+
+def _indicator_name(name: str) -> str:
+    """An indicator's name on a figure (a target's panel), in the report language."""
+    names = {"churn_rate": _("Churn rate"), "retention_rate": _("Retention rate"),
+             "csat": _("Mean CSAT"), "nps": _("NPS"),
+             "complaint_rate": _("Complaints per active customer"),
+             "share_complaining": _("Share complaining"), "share_satisfied": _("Share satisfied"),
+             "recommendation_rate": _("Promoter share"),
+             "repeat_purchase_rate": _("Repeat-purchase rate"),
+             "grr": _("Gross revenue retention"), "nrr": _("Net revenue retention")}
+    return names.get(name, label(name.replace("_", " ")))
 
 
 def period_unit(table: pd.DataFrame) -> str:
-    """``"month"``, ``"quarter"``, ... from a table's ``attrs["freq"]`` (default "period")."""
-    return _UNITS.get(table.attrs.get("freq"), "period")
+    """``"month"``, ``"quarter"``, ... from a table's ``attrs["freq"]`` (default "period"); a
+    data label: figures show it through :func:`churn_research.i18n.label`."""
+    return _UNITS.get(table.attrs.get("freq"), label_msg("period"))
 
 
 def _ax(ax, figsize=None):
@@ -55,14 +65,15 @@ def _complete(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _event_line(ax, event_date, label: str = "business change"):
+def _event_line(ax, event_date, text: str | None = None):
     if event_date is not None:
-        ax.axvline(pd.Timestamp(event_date), color="0.3", ls=":", lw=1.2, label=label)
+        ax.axvline(pd.Timestamp(event_date), color="0.3", ls=":", lw=1.2,
+                   label=text or _("business change"))
 
 
 def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
               lo: str | None = None, hi: str | None = None, by: str | None = None,
-              percent: bool = True, event_date=None, ax=None, xlabel: str = "Period start",
+              percent: bool = True, event_date=None, ax=None, xlabel: str | None = None,
               min_denominator: int = 0, denominator: str | None = None):
     """A rate over time with its confidence band, one line per segment of ``by``.
 
@@ -76,22 +87,22 @@ def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
         Leave out points whose ``denominator`` column is below this (noisy tiny segments).
     """
     ax = _ax(ax)
-    t = _complete(table)
+    kept = _complete(table)
     if denominator is not None and min_denominator:
-        t = t[t[denominator] >= min_denominator]
-    groups = [(None, t)] if by is None else list(t.groupby(by, sort=True, dropna=False))
+        kept = kept[kept[denominator] >= min_denominator]
+    groups = [(None, kept)] if by is None else list(kept.groupby(by, sort=True, dropna=False))
     for name, g in groups:
         g = g.sort_values("period_start")
         x = pd.to_datetime(g["period_start"])
         line, = ax.plot(x, g[value], marker="o", ms=3, lw=1.6,
-                        label=None if name is None else str(name))
+                        label=None if name is None else label(name))
         if lo is not None and hi is not None:
             ax.fill_between(x, g[lo], g[hi], color=line.get_color(), alpha=0.18, lw=0)
     _event_line(ax, event_date)
     _date_axis(ax)
     if percent:
         percent_axis(ax, decimals=1)
-    return finish(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+    return finish(ax, title=title, xlabel=xlabel or _("Period start"), ylabel=ylabel)
 
 
 def _date_axis(ax) -> None:
@@ -104,14 +115,14 @@ def _date_axis(ax) -> None:
 
 def plot_churn_retention(table: pd.DataFrame, *, title: str, event_date=None, by: str | None = None):
     """Churn rate (left) and retention rate (right) per period with 95% Wilson bands."""
-    unit = period_unit(table)
+    unit = label(period_unit(table))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     plot_rate(table, "churn_rate", lo="churn_ci_low", hi="churn_ci_high", by=by,
-              event_date=event_date, ax=axes[0], title=f"{title}: churn rate",
-              ylabel=f"Customers lost per {unit} (% of those at risk)")
+              event_date=event_date, ax=axes[0], title=t("{title}: churn rate", title=title),
+              ylabel=t("Customers lost per {unit} (% of those at risk)", unit=unit))
     plot_rate(table, "retention_rate", lo="retention_ci_low", hi="retention_ci_high", by=by,
-              event_date=event_date, ax=axes[1], title=f"{title}: retention rate",
-              ylabel=f"Customers retained per {unit} (%)")
+              event_date=event_date, ax=axes[1], title=t("{title}: retention rate", title=title),
+              ylabel=t("Customers retained per {unit} (%)", unit=unit))
     fig.tight_layout()
     return axes
 
@@ -128,66 +139,79 @@ def plot_segment_rates(pooled: pd.DataFrame, by: str, *, title: str, xlabel: str
     y = np.arange(len(p))
     err = np.vstack([p["rate"] - p["ci_low"], p["ci_high"] - p["rate"]])
     ax.barh(y, p["rate"], xerr=err, capsize=4, color="C0", alpha=0.85)
-    ax.set_yticks(y, [str(v) for v in p[by]])
+    ax.set_yticks(y, [label(v) for v in p[by]])
     if reference is not None:
-        ax.axvline(reference, color="0.3", ls="--", lw=1, label="all customers")
+        ax.axvline(reference, color="0.3", ls="--", lw=1, label=_("all customers"))
     percent_axis(ax, axis="x", decimals=1)
-    return finish(ax, title=title, xlabel=xlabel, ylabel=by.replace("_", " ").capitalize())
+    return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize())
+
+
+def _segment_name(by: str) -> str:
+    """A segment column's name on a figure ("tenure group" for the built-in new-vs-existing
+    segment), in the report language."""
+    if by == "tenure_group":
+        return _("tenure group")
+    return label(by) if label(by) != by else by.replace("_", " ")
 
 
 def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, ax=None):
     """Gross (GRR) and net (NRR) revenue retention per period (100% = base revenue kept)."""
     ax = _ax(ax)
-    t = _complete(table).dropna(subset=["grr", "nrr"])
-    x = pd.to_datetime(t["period_start"])
-    ax.plot(x, t["grr"], marker="o", ms=3, label="gross revenue retention (GRR)")
-    ax.plot(x, t["nrr"], marker="s", ms=3, label="net revenue retention (NRR)")
+    kept = _complete(table).dropna(subset=["grr", "nrr"])
+    x = pd.to_datetime(kept["period_start"])
+    ax.plot(x, kept["grr"], marker="o", ms=3, label=_("gross revenue retention (GRR)"))
+    ax.plot(x, kept["nrr"], marker="s", ms=3, label=_("net revenue retention (NRR)"))
     ax.axhline(1.0, color="0.5", lw=0.8)
     _event_line(ax, event_date)
     percent_axis(ax)
-    unit = period_unit(table)
-    return finish(ax, title=title, xlabel="Period start",
-                  ylabel=f"Revenue kept vs previous {unit} (%)")
+    unit = label(period_unit(table))
+    return finish(ax, title=title, xlabel=_("Period start"),
+                  ylabel=t("Revenue kept vs previous {unit} (%)", unit=unit))
 
 
 def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str, ax=None, max_cohorts: int = 36):
     """Heatmap of a cohort retention matrix (rows: start month; columns: months since start)."""
     m = matrix.tail(max_cohorts).dropna(axis=1, how="all")
     ax = _ax(ax, figsize=(12, max(4.0, 0.22 * len(m) + 1.5)))
-    sns.heatmap(m, ax=ax, cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "share still a customer"},
+    sns.heatmap(m, ax=ax, cmap="viridis", vmin=0, vmax=1,
+                cbar_kws={"label": _("share still a customer")},
                 xticklabels=max(1, m.shape[1] // 20), yticklabels=max(1, len(m) // 24))
-    return finish(ax, title=title, xlabel="Months since start", ylabel="Start-month cohort")
+    return finish(ax, title=title, xlabel=_("Months since start"), ylabel=_("Start-month cohort"))
 
 
-def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
+def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str | None = None,
                  labels: dict | None = None):
     """One panel per target: the indicator over time, the straight path from baseline to
-    target (dashed) and the target at its deadline (star)."""
+    target (dashed) and the target at its deadline (star). Each panel is titled
+    "``title``: indicator" (default "Target: indicator", in the report language)."""
     rows = targets[targets["indicator"].isin(series.columns) & targets["target"].notna()]
     if rows.empty:
         return None
     n = len(rows)
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.2), squeeze=False)
-    t = _complete(series)
-    unit = period_unit(series)
-    for ax, (_, r) in zip(axes[0], rows.iterrows(), strict=True):
+    kept = _complete(series)
+    unit = label(period_unit(series))
+    for ax, (_i, r) in zip(axes[0], rows.iterrows(), strict=True):
         name = r["indicator"]
-        x = pd.to_datetime(t["period_end"])
-        ax.plot(x, t[name], marker="o", ms=3, label="actual")
+        x = pd.to_datetime(kept["period_end"])
+        ax.plot(x, kept[name], marker="o", ms=3, label=_("actual"))
         if r.get("baseline_period") is not None and not pd.isna(r["baseline"]):
             b_end = pd.to_datetime(series.loc[series["period"] == r["baseline_period"], "period_end"]).iloc[0]
             ax.plot([b_end, pd.Timestamp(r["by"])], [r["baseline"], r["target"]], ls="--",
-                    color="0.4", label="path to target")
+                    color="0.4", label=_("path to target"))
         ax.plot([pd.Timestamp(r["by"])], [r["target"]], marker="*", ms=14, color="C3", ls="",
-                label=f"target ({r['status']})")
+                label=t("target ({status})", status=label(r["status"])))
         pct = name not in ("csat", "nps")
         if pct:
             percent_axis(ax, decimals=1)
-        label = (labels or {}).get(name, _LABELS.get(name, name.replace("_", " ")))
-        finish(ax, title=f"{title}: {label}", xlabel="Period end",
-               ylabel=f"{label} per {unit}" + (" (%)" if pct else
-                                                (" (points, -100 to 100)" if name == "nps" else " (1-5)")),
-               legend="below")
+        shown = (labels or {}).get(name) or _indicator_name(name)
+        ylabel = (t("{indicator} per {unit} (%)", indicator=shown, unit=unit) if pct else
+                  t("{indicator} per {unit} (points, -100 to 100)", indicator=shown, unit=unit)
+                  if name == "nps" else t("{indicator} per {unit} (1-5)", indicator=shown, unit=unit))
+        panel = (t("Target: {indicator}", indicator=shown) if title is None else
+                 ": ".join([title, shown]))
+        finish(ax, title=panel, xlabel=_("Period end"),
+               ylabel=ylabel, legend="below")
     fig.tight_layout()
     return axes[0]
 
@@ -195,14 +219,15 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str,
 def plot_before_after(result, *, title: str, ax=None, unit: str = "month"):
     """Pooled churn before vs after the change with 95% intervals."""
     ax = _ax(ax, figsize=(6.5, 4.2))
-    t = result.table
-    x = np.arange(len(t))
-    err = np.vstack([t["churn_rate"] - t["ci_low"], t["ci_high"] - t["churn_rate"]])
-    ax.bar(x, t["churn_rate"], yerr=err, capsize=8, color=["C0", "C3"], alpha=0.85)
-    ax.set_xticks(x, [f"{i}\n({r['first']} to {r['last']})" for i, r in t.iterrows()])
+    tab = result.table
+    x = np.arange(len(tab))
+    err = np.vstack([tab["churn_rate"] - tab["ci_low"], tab["ci_high"] - tab["churn_rate"]])
+    ax.bar(x, tab["churn_rate"], yerr=err, capsize=8, color=["C0", "C3"], alpha=0.85)
+    ax.set_xticks(x, [t("{phase}\n({first} to {last})", phase=label(i), first=r["first"], last=r["last"])
+                      for i, r in tab.iterrows()])
     percent_axis(ax, decimals=1)
-    return finish(ax, title=title, xlabel="Phase (periods pooled)",
-                  ylabel=f"Churn per {unit} (% of customers at risk)")
+    return finish(ax, title=title, xlabel=_("Phase (periods pooled)"),
+                  ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)))
 
 
 def plot_its(its, *, title: str, ax=None, unit: str = "month"):
@@ -214,61 +239,63 @@ def plot_its(its, *, title: str, ax=None, unit: str = "month"):
     x = pd.to_datetime(used["period_start"])
     ax.errorbar(x, used["rate"], yerr=np.vstack([used["rate"] - used["rate_ci_low"],
                                                   used["rate_ci_high"] - used["rate"]]),
-                fmt="o", ms=3.5, color="0.35", ecolor="0.75", lw=1, label="observed (95% CI)")
-    for phase, color, lab in (("before", "C0", "fitted trend before"),
-                              ("after", "C3", "fitted trend after")):
+                fmt="o", ms=3.5, color="0.35", ecolor="0.75", lw=1, label=_("observed (95% CI)"))
+    for phase, color, lab in (("before", "C0", _("fitted trend before")),
+                              ("after", "C3", _("fitted trend after"))):
         part = s[(s["phase"] == phase) & s["used"]]
         ax.plot(pd.to_datetime(part["period_start"]), part["fitted"], color=color, lw=2, label=lab)
     cf = s[s["counterfactual"].notna() & s["used"]]
     xc = pd.to_datetime(cf["period_start"])
     ax.plot(xc, cf["counterfactual"], color="C0", ls="--", lw=2,
-            label="counterfactual (no change)")
+            label=_("counterfactual (no change)"))
     ax.fill_between(xc, cf["cf_ci_low"], cf["cf_ci_high"], color="C0", alpha=0.15, lw=0)
     _event_line(ax, its.event_date_)
     percent_axis(ax, decimals=1)
     # legend below the axes: inside, it covers the post-change points it is about
-    return finish(ax, title=title, xlabel="Period start",
-                  ylabel=f"Churn per {unit} (% of customers at risk)", legend="below")
+    return finish(ax, title=title, xlabel=_("Period start"),
+                  ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)), legend="below")
 
 
 def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
     """Control chart: churn per period, centre line, control limits, baseline shaded, and
     flagged periods (above the upper limit) marked in red."""
     ax = _ax(ax, figsize=(11, 4.8))
-    t = chart.table_[chart.table_["phase"] != "not charted"]
-    x = pd.to_datetime(t["period_start"])
-    hist = t["phase"] == "history"
-    ax.plot(x, t["rate"], color="0.3", lw=1.2, label="churn rate")
-    ax.plot(x[~hist], t.loc[~hist, "rate"], "o", ms=3.5, color="0.3")
+    tab = chart.table_[chart.table_["phase"] != "not charted"]
+    x = pd.to_datetime(tab["period_start"])
+    hist = tab["phase"] == "history"
+    ax.plot(x, tab["rate"], color="0.3", lw=1.2, label=_("churn rate"))
+    ax.plot(x[~hist], tab.loc[~hist, "rate"], "o", ms=3.5, color="0.3")
     if hist.any():
-        ax.plot(x[hist], t.loc[hist, "rate"], "o", ms=3.5, color="0.7",
-                label="before the baseline (context, not flagged)")
-    xl, tl = x[~hist], t[~hist]
-    ax.step(xl, tl["ucl"], where="mid", color="C3", lw=1.2, label="upper control limit")
-    ax.step(xl, tl["lcl"], where="mid", color="C3", lw=1.2, ls="--", label="lower control limit")
+        ax.plot(x[hist], tab.loc[hist, "rate"], "o", ms=3.5, color="0.7",
+                label=_("before the baseline (context, not flagged)"))
+    xl, tl = x[~hist], tab[~hist]
+    ax.step(xl, tl["ucl"], where="mid", color="C3", lw=1.2, label=_("upper control limit"))
+    ax.step(xl, tl["lcl"], where="mid", color="C3", lw=1.2, ls="--", label=_("lower control limit"))
     ax.plot([xl.min(), xl.max()], [chart.center_] * 2, color="C0", lw=1.2,
-            label="centre line (baseline)")
-    base = t[t["phase"].str.startswith("baseline")]
+            label=_("centre line (baseline)"))
+    base = tab[tab["phase"].str.startswith("baseline")]
     if len(base):
         ax.axvspan(pd.to_datetime(base["period_start"]).min(),
                    pd.to_datetime(base["period_start"]).max(), color="C0", alpha=0.07,
-                   label="Phase I baseline")
-    hi = t[t["signal"] == "high"]
+                   label=_("Phase I baseline"))
+    hi = tab[tab["signal"] == "high"]
     ax.plot(pd.to_datetime(hi["period_start"]), hi["rate"], "o", ms=8, mfc="none", mec="red",
-            mew=2, label="abnormally high (signal)")
-    lo = t[t["signal"] == "low"]
+            mew=2, label=_("abnormally high (signal)"))
+    lo = tab[tab["signal"] == "low"]
     if len(lo):
         ax.plot(pd.to_datetime(lo["period_start"]), lo["rate"], "o", ms=8, mfc="none",
-                mec="C2", mew=2, label="abnormally low")
+                mec="C2", mew=2, label=_("abnormally low"))
     percent_axis(ax, decimals=1)
     ax.legend(frameon=False, fontsize=8, ncol=2)
-    return finish(ax, title=f"{title} ({chart.chart_}-chart)", xlabel="Period start",
-                  ylabel=f"Churn per {unit} (% of customers at risk)", legend=False)
+    return finish(ax, title=t("{title} ({chart}-chart)", title=title, chart=chart.chart_),
+                  xlabel=_("Period start"),
+                  ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)), legend=False)
 
 
 
 #: The rate charts of the report: value, interval columns, percent axis, title and y label
-#: (``{unit}`` is the period's name, ``{label}`` the segment column's).
+#: (``{unit}`` is the period's name, ``{label}`` the segment column's); the titles and labels
+#: are translated when drawn (:func:`plot_indicator`).
 RATE_CHARTS = {
     "churn": ("churn_rate", "churn_ci_low", "churn_ci_high", True,
               "Churn per {unit} over time by {label}", "Customers lost per {unit} (%)"),
@@ -288,16 +315,30 @@ def plot_indicator(table: pd.DataFrame, chart: str, *, unit: str, event_date=Non
                    by: str | None = None, title: str | None = None):
     """One of the report's :data:`RATE_CHARTS` over time (one line per level of ``by``)."""
     value, lo, hi, percent, title_, ylabel = RATE_CHARTS[chart]
-    label = (by or "").replace("_", " ")
+    names = {"unit": label(unit), "label": _segment_name(by) if by else ""}
     return plot_rate(table, value, lo=lo, hi=hi, by=by, percent=percent, event_date=event_date,
-                     title=title or title_.format(unit=unit, label=label),
-                     ylabel=ylabel.format(unit=unit, label=label))
+                     title=title or _(title_).format(**names), ylabel=_(ylabel).format(**names))
+
+
+def _rate_chart_messages() -> None:
+    """The :data:`RATE_CHARTS` texts, marked for the catalog (never called)."""
+    _("Churn per {unit} over time by {label}")
+    _("Customers lost per {unit} (%)")
+    _("Share of active customers complaining per {unit}")
+    _("Customers with a complaint (% of active, per {unit})")
+    _("Mean satisfaction (CSAT) per {unit}")
+    _("Mean CSAT (1 = very unsatisfied, 5 = very satisfied)")
+    _("Net Promoter Score per {unit}")
+    _("NPS (% promoters − % detractors, points)")
+    _("Repeat-purchase rate per {unit}")
+    _("Active past buyers who bought again (% per {unit})")
 
 
 def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: float | None = None,
                        title: str | None = None):
     """Churn per period pooled over the window, one bar per level of ``by``."""
-    label = by.replace("_", " ")
     return plot_segment_rates(pooled, by, reference=reference,
-                              title=title or f"Churn per {unit} by {label}",
-                              xlabel=f"Customers lost per {unit} (%, pooled over the window)")
+                              title=title or t("Churn per {unit} by {label}", unit=label(unit),
+                                               label=_segment_name(by)),
+                              xlabel=t("Customers lost per {unit} (%, pooled over the window)",
+                                       unit=label(unit)))
