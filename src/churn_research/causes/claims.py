@@ -182,7 +182,7 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
 
     out = []
     # tenure
-    t = rows["tenure_at_start"]
+    tenure = rows["tenure_at_start"]
     split_s = f"{tenure_split_months:g}"
     if isinstance(data, ChurnData) and data.kind == "non-contractual":
         out.append(untestable(
@@ -191,7 +191,7 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
                         "purchase and churn is tied to tenure by construction.",
                         days=data.inactivity_days)))
     else:
-        out.append(compare(t >= tenure_split_months, t < tenure_split_months, "tenure",
+        out.append(compare(tenure >= tenure_split_months, tenure < tenure_split_months, "tenure",
                            (t("customers with {months}+ months' tenure", months=split_s),
                             t("customers in their first {months} months", months=split_s)),
                            t("Long-standing = tenure of {months} months or more.",
