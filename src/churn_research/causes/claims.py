@@ -40,7 +40,7 @@ CONSUMER_LEVELS = ("online", "direct", "web", "app", "store", "retail", "shop", 
 def _channel_definition(ch, ct, inter, cons, intermediary, has_ch, has_ct) -> str:
     def levels(column: str, values) -> str:
         if is_chinese():
-            return label(column) + " " + "/".join(label(v) for v in sorted(values))
+            return label(column) + "为" + "/".join(label(v) for v in sorted(values))
         return column + " " + "/".join(sorted(values))
 
     parts = []

@@ -335,10 +335,14 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
     tops = by_segment[by_segment["rank"] == 1]
     return t("Each row shows how the churners of one {segment} split across the reasons. "
              "Top reason by {segment}: {tops}.", segment=_words(segment),
-             tops=_sep().join(t("{level}: {reason} ({share})", level=_words(r[segment])
-                                if is_chinese() else r[segment], reason=_reason(r["reason"]),
-                                share=pct(r["share"], 0))
-                              for _i, r in tops.iterrows()))
+             tops=_sep().join(_segment_top(r, segment) for _i, r in tops.iterrows()))
+
+
+def _segment_top(row: pd.Series, segment: str) -> str:
+    """``basic: price (27%)``: a segment's top reason and its share."""
+    level = _words(row[segment]) if is_chinese() else row[segment]
+    return t("{level}: {reason} ({share})", level=level, reason=_reason(row["reason"]),
+             share=pct(row["share"], 0))
 
 
 def reason_shift_heading(shift: ReasonShift | None, *, has_reasons: bool) -> str:
@@ -436,12 +440,16 @@ def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> s
              outcome=outcome_text(outcome).lower(), k=len(strong), n=len(tests),
              alpha=f"{ALPHA:g}")
     if len(strong):
-        text += t(" The widest gap: {gaps}.", gaps=_sep().join(
-            t("**{driver}** ({highest} churns {ratio}× as often as {lowest})",
-              driver=driver_label(r.driver), highest=level_label(r.highest),
-              ratio=f"{r.max_ratio:.1f}", lowest=level_label(r.lowest))
-            for r in strong.head(TOP_DRIVERS).itertuples()))
+        gaps = _sep().join(_gap(r) for r in strong.head(TOP_DRIVERS).itertuples())
+        text += t(" The widest gap: {gaps}.", gaps=gaps)
     return text
+
+
+def _gap(r) -> str:
+    """``**contract** (monthly churns 1.9× as often as annual)``: a driver's widest gap."""
+    return t("**{driver}** ({highest} churns {ratio}× as often as {lowest})",
+             driver=driver_label(r.driver), highest=level_label(r.highest),
+             ratio=f"{r.max_ratio:.1f}", lowest=level_label(r.lowest))
 
 
 def dose_heading(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str:
