@@ -89,13 +89,14 @@ def term_label(term: str) -> str:
         return label(TERM_NAMES[term])
     m = re.match(r"^(?P<var>[^\[]+)\[(?P<level>.+)\]$", term)
     if m:
-        return t("{driver} = {level}", driver=driver_label(m["var"]),
-                 level=level_label(m["level"]))
+        return f"{driver_label(m['var'])} = {level_label(m['level'])}"
     m = re.match(r"^(?P<var>.+)_per_(?P<unit>.+)$", term)
     if m:
         unit = m["unit"].replace("_", " ")
-        return t("{driver} (per {unit})", driver=driver_label(m["var"]),
-                 unit=label(unit) if is_chinese() else unit)
+        if is_chinese():  # 每年, 每 10 岁
+            unit = label(unit)
+            unit = f" {unit}" if unit[:1].isdigit() else unit
+        return t("{driver} (per {unit})", driver=driver_label(m["var"]), unit=unit)
     return driver_label(term)
 
 

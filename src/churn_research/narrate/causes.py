@@ -75,6 +75,11 @@ def _sep() -> str:
     return "；" if is_chinese() else "; "
 
 
+def _colon() -> str:
+    """``: `` in English, ``：`` in Chinese."""
+    return "：" if is_chinese() else ": "
+
+
 def _comma() -> str:
     """``, `` in English, ``、`` in Chinese."""
     return "、" if is_chinese() else ", "
@@ -341,8 +346,9 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
 def _segment_top(row: pd.Series, segment: str) -> str:
     """``basic: price (27%)``: a segment's top reason and its share."""
     level = _words(row[segment]) if is_chinese() else row[segment]
-    return t("{level}: {reason} ({share})", level=level, reason=_reason(row["reason"]),
-             share=pct(row["share"], 0))
+    if is_chinese():
+        return f"{level}：{_reason(row['reason'])}（{pct(row['share'], 0)}）"
+    return f"{level}: {_reason(row['reason'])} ({pct(row['share'], 0)})"
 
 
 def reason_shift_heading(shift: ReasonShift | None, *, has_reasons: bool) -> str:
@@ -661,7 +667,7 @@ def claims_heading(claims: pd.DataFrame) -> str:
     if not testable.any():
         return not_available(
             _("tests of the common claims (tenure, age, gender, channel)"),
-            _sep().join(t("{claim}: {why}", claim=label(r.claim), why=_why_untestable(r.note))
+            _sep().join(f"{label(r.claim)}{_colon()}{_why_untestable(r.note)}"
                         for r in claims.itertuples()))
     return ("## " + _("Common claims, tested on these data") + "\n\n"
             + _("Each claim compares the churn of one group with its counterpart (crude, as a "

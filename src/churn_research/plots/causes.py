@@ -189,7 +189,7 @@ def plot_driver_rates(rates: pd.DataFrame, *, drivers: Sequence[str] | None = No
         ax.set_xlim(-0.5, len(g) - 0.5)
         ax.set_ylim(0, top)
         percent_axis(ax)
-        finish(ax, title=_driver(d), xlabel=_driver(d), ylabel=t("{outcome} (%)", outcome=outcome),
+        finish(ax, title=_driver(d), xlabel=_driver(d), ylabel=f"{outcome}（%）" if is_chinese() else f"{outcome} (%)",
                legend=False)
     for ax in list(axes.flat)[len(drivers):]:
         ax.set_visible(False)
