@@ -250,3 +250,33 @@ def test_data_note_by_design(design, expected):
                          outcome="Churn rate in the snapshot month", drivers=["contract", "gender"])
     assert text.startswith("**Data:** `telco`, 3 customers, 1 churned by 2018-01-31 (contractual).")
     assert expected in text and "**Drivers:** contract, gender." in text
+
+
+@pytest.fixture()
+def zh():
+    from churn_research import i18n
+    i18n.set_language("zh")
+    yield
+    i18n.set_language("en")
+
+
+def test_sentences_tables_and_labels_read_in_chinese(zh):
+    from churn_research.causes.labels import driver_label, rule_label, term_label
+    text = say.reasons(_pareto(), dataset="synthetic")
+    assert text.startswith("最常见的流失原因是**价格**") and "Goodman" in text
+    assert "churners" not in text
+    assert say.pareto_title(_pareto()) == "100 位流失客户的流失原因（帕累托图）"
+    assert say.reasons_heading(None, dataset="telco").startswith("本数据集无法提供：流失原因")
+    # data labels: column names, levels and named terms through label()
+    assert term_label("contract[Two year]") == "合同类型 = 两年合同"
+    assert term_label("complaint_90d") == "过去 90 天内有投诉"
+    assert term_label("first_amount_log2") == "首次购买金额（金额每翻一倍）"
+    assert term_label("age_per_10y") == "年龄（每 10 岁）"
+    assert driver_label("partner") == "有配偶/伴侣"          # Telco's column, not the channel
+    assert rule_label("contract = monthly & age ≤ 26") == "合同类型 = 月付 且 年龄 ≤ 26"
+    rates, tests = _tests()
+    gap = say.driver_tests(rates, tests, outcome="Churn rate in the snapshot month")
+    assert gap.startswith("基准流失率：26.5%（快照月份的流失率）")
+    assert "“按月合同”的流失是“两年合同”的 15.1 倍" in gap
+    html = say.driver_tests_table(tests).to_html()
+    assert "p 值（Holm 校正）" in html and "按月合同" in html and "p (Holm)" not in html

@@ -12,18 +12,21 @@ import numpy as np
 import pandas as pd
 
 from churn_research.causes.frame import customer_frame, person_period, resolve_design
+from churn_research.i18n import _, is_chinese, label, label_msg, t
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import ratio_test
 
 # =============================================================================================
 # common claims
 # =============================================================================================
-#: The claims tested by :func:`test_claims`: key -> statement.
+#: The claims tested by :func:`test_claims`: key -> statement (English; a report shows the
+#: statement through :func:`churn_research.i18n.label`). The notes, groups and method of the
+#: result are written in the report's language.
 CLAIMS = {
-    "tenure": "Long-standing customers churn less than new ones",
-    "age": "Older customers churn less than younger ones",
-    "gender": "Men churn less than women",
-    "channel": "Intermediary/business customers churn less than end consumers",
+    "tenure": label_msg("Long-standing customers churn less than new ones"),
+    "age": label_msg("Older customers churn less than younger ones"),
+    "gender": label_msg("Men churn less than women"),
+    "channel": label_msg("Intermediary/business customers churn less than end consumers"),
 }
 
 _MALE = {"male", "m", "man", "men", "男", "1"}
@@ -35,18 +38,32 @@ CONSUMER_LEVELS = ("online", "direct", "web", "app", "store", "retail", "shop", 
 
 
 def _channel_definition(ch, ct, inter, cons, intermediary, has_ch, has_ct) -> str:
+    def levels(column: str, values) -> str:
+        if is_chinese():
+            return label(column) + "为" + "/".join(label(v) for v in sorted(values))
+        return column + " " + "/".join(sorted(values))
+
     parts = []
     if has_ch and set(ch) & intermediary:
-        parts.append("channel " + "/".join(sorted(set(ch) & intermediary)))
+        parts.append(levels("channel", set(ch) & intermediary))
     if has_ct and set(ct) & intermediary:
-        parts.append("customer_type " + "/".join(sorted(set(ct) & intermediary)))
+        parts.append(levels("customer_type", set(ct) & intermediary))
     others = []
     if has_ch:
-        others.append("channel " + "/".join(sorted(set(ch[cons]))))
+        others.append(levels("channel", set(ch[cons])))
     if has_ct:
-        others.append("customer_type " + "/".join(sorted(set(ct[cons]))))
-    return (f"Intermediary/business = {' or '.join(parts)}; end consumers = the others "
-            f"({' and '.join(others)}).")
+        others.append(levels("customer_type", set(ct[cons])))
+    return t("Intermediary/business = {groups}; end consumers = the others ({others}).",
+             groups=_or(parts),
+             others=_and(others))
+
+
+def _or(items: list[str]) -> str:
+    return (" 或 " if is_chinese() else " or ").join(items)
+
+
+def _and(items: list[str]) -> str:
+    return ("；" if is_chinese() else " and ").join(items)
 
 
 def _norm(s: pd.Series) -> pd.Series:
@@ -120,14 +137,15 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
         rows = person_period(data, study_start=study_start, columns=cols)
         rows = rows[rows["exposure"] > 0].copy()
         rows["tenure_at_start"] = rows["tenure_start"]
-        method = "ratio of monthly churn rates (events per customer-month), Wald CI on log scale"
+        method = _("ratio of monthly churn rates (events per customer-month), Wald CI on log "
+                   "scale")
         kind, time_col = "rate", "time_at_risk"
     else:
         rows = customers.copy()
         rows["event"] = rows["outcome"].astype(int)
         rows["exposure"] = 1.0
         rows["tenure_at_start"] = rows["tenure_months"]
-        method = "ratio of churn proportions (risk ratio), Wald CI on log scale"
+        method = _("ratio of churn proportions (risk ratio), Wald CI on log scale")
         kind, time_col = "risk", "exposure"
     intermediary = {s.lower() for s in intermediary_levels}
     consumer = {s.lower() for s in consumer_levels}
@@ -142,19 +160,20 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
         if g["customer_id"].nunique() < 10 or o["customer_id"].nunique() < 10:
             return {**base, "supported": pd.NA, "effect": np.nan, "ci_low": np.nan,
                     "ci_high": np.nan, "p_value": np.nan,
-                    "note": "Not testable: fewer than 10 customers on one side."}
+                    "note": _("Not testable: fewer than 10 customers on one side.")}
         ratio, lo, hi, p = ratio_test(float(g["event"].sum()), float(g[time_col].sum()),
                                        float(o["event"].sum()), float(o[time_col].sum()),
                                        kind=kind, alpha=alpha)
         supported = bool(p < alpha and ratio < 1)
         if supported:
-            verdict = "Lower churn, significant at the 5% level."
+            verdict = _("Lower churn, significant at the 5% level.")
         elif p < alpha:
-            verdict = "Significant in the opposite direction: this group churns MORE."
+            verdict = _("Significant in the opposite direction: this group churns MORE.")
         else:
-            verdict = "No significant difference at the 5% level."
+            verdict = _("No significant difference at the 5% level.")
+        note = (definition + verdict) if is_chinese() else f"{definition} {verdict}"
         return {**base, "supported": supported, "effect": ratio, "ci_low": lo, "ci_high": hi,
-                "p_value": p, "note": f"{definition} {verdict}".strip()}
+                "p_value": p, "note": note.strip()}
 
     def untestable(key: str, why: str) -> dict[str, Any]:
         return {"claim": key, "statement": CLAIMS[key], "supported": pd.NA, "effect": np.nan,
@@ -163,44 +182,48 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
 
     out = []
     # tenure
-    t = rows["tenure_at_start"]
+    tenure = rows["tenure_at_start"]
     split_s = f"{tenure_split_months:g}"
     if isinstance(data, ChurnData) and data.kind == "non-contractual":
         out.append(untestable(
-            "tenure", "Not testable: churn is inferred from inactivity (no purchase for "
-            f"{data.inactivity_days} days), so a customer can only be seen to "
-            "lapse after the last purchase and churn is tied to tenure by construction."))
+            "tenure", t("Not testable: churn is inferred from inactivity (no purchase for "
+                        "{days} days), so a customer can only be seen to lapse after the last "
+                        "purchase and churn is tied to tenure by construction.",
+                        days=data.inactivity_days)))
     else:
-        out.append(compare(t >= tenure_split_months, t < tenure_split_months, "tenure",
-                           (f"customers with {split_s}+ months' tenure",
-                            f"customers in their first {split_s} months"),
-                           f"Long-standing = tenure of {split_s} months or more."))
+        out.append(compare(tenure >= tenure_split_months, tenure < tenure_split_months, "tenure",
+                           (t("customers with {months}+ months' tenure", months=split_s),
+                            t("customers in their first {months} months", months=split_s)),
+                           t("Long-standing = tenure of {months} months or more.",
+                             months=split_s)))
     # age
     if "age" in rows and rows["age"].notna().any():
         a = pd.to_numeric(rows["age"], errors="coerce")
         out.append(compare(a >= older_age, a < older_age, "age",
-                           (f"customers aged {older_age}+", f"customers under {older_age}"),
-                           f"Older = aged {older_age} or more."))
+                           (t("customers aged {age}+", age=older_age),
+                            t("customers under {age}", age=older_age)),
+                           t("Older = aged {age} or more.", age=older_age)))
     elif senior_col is not None:
         s = rows[senior_col]
         flag = s.astype(str).str.strip().str.lower().isin({"1", "1.0", "true", "yes", "y"})
         out.append(compare(flag & s.notna(), ~flag & s.notna(), "age",
-                           ("senior citizens", "other customers"),
-                           f"No age column: older = flagged senior citizens ('{senior_col}'; "
-                           "65+ in the Telco data), younger = the rest."))
+                           (_("senior citizens"), _("other customers")),
+                           t("No age column: older = flagged senior citizens ('{column}'; 65+ in "
+                             "the Telco data), younger = the rest.", column=senior_col)))
     else:
-        out.append(untestable("age", "Not testable: no 'age' column and no senior flag "
-                                     "('senior', 'senior_citizen')."))
+        out.append(untestable("age", _("Not testable: no 'age' column and no senior flag "
+                                       "('senior', 'senior_citizen').")))
     # gender
     if "gender" in rows:
         gnd = _norm(rows["gender"])
         if gnd.isin(_MALE).any() and gnd.isin(_FEMALE).any():
-            out.append(compare(gnd.isin(_MALE), gnd.isin(_FEMALE), "gender", ("men", "women")))
+            out.append(compare(gnd.isin(_MALE), gnd.isin(_FEMALE), "gender",
+                               (_("men"), _("women"))))
         else:
-            out.append(untestable("gender", "Not testable: 'gender' has no recognisable "
-                                            "male and female values."))
+            out.append(untestable("gender", _("Not testable: 'gender' has no recognisable "
+                                              "male and female values.")))
     else:
-        out.append(untestable("gender", "Not testable: no 'gender' column."))
+        out.append(untestable("gender", _("Not testable: no 'gender' column.")))
     # channel / customer type
     has_ch, has_ct = "channel" in rows, "customer_type" in rows
     if has_ch or has_ct:
@@ -209,17 +232,20 @@ def test_claims(data: ChurnData | pd.DataFrame, *, design: str = "auto", study_s
         inter = ch.isin(intermediary) | ct.isin(intermediary)
         cons = ~inter & (ch.isin(consumer) if has_ch else True) & (
             ct.isin(consumer) if has_ct else True)
-        what = " or ".join([c for c, h in (("channel", has_ch), ("customer_type", has_ct)) if h])
+        what = _or([label(c) if is_chinese() else c
+                    for c, h in (("channel", has_ch), ("customer_type", has_ct)) if h])
         if inter.any() and cons.any():
             out.append(compare(
                 inter, cons, "channel",
-                ("intermediary/business customers", "end consumers"),
+                (_("intermediary/business customers"), _("end consumers")),
                 _channel_definition(ch, ct, inter, cons, intermediary, has_ch, has_ct)))
         else:
-            out.append(untestable("channel", f"Not testable: {what} has no recognisable "
-                                             "intermediary/business and consumer levels."))
+            out.append(untestable("channel", t("Not testable: {columns} has no recognisable "
+                                               "intermediary/business and consumer levels.",
+                                               columns=what)))
     else:
-        out.append(untestable("channel", "Not testable: no 'channel' or 'customer_type' column."))
+        out.append(untestable("channel", _("Not testable: no 'channel' or 'customer_type' "
+                                           "column.")))
     table = pd.DataFrame(out)
     table["supported"] = table["supported"].astype("boolean")
     cols = ["claim", "statement", "supported", "effect", "ci_low", "ci_high", "p_value", "n",

@@ -32,8 +32,9 @@ from churn_research.causes.frame import (
     person_period,
     resolve_design,
 )
-from churn_research.causes.labels import driver_label, term_label
+from churn_research.causes.labels import driver_label, level_label, term_label
 from churn_research.causes.rates import _is_indicator, _is_numeric
+from churn_research.i18n import is_chinese, t
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import compare_with_truth as shared_compare
 
@@ -41,6 +42,16 @@ from churn_research.stats import compare_with_truth as shared_compare
 # =============================================================================================
 # the driver model
 # =============================================================================================
+def _join(items) -> str:
+    """Names listed in a warning (``, `` in English, ``、`` in Chinese)."""
+    return ("、" if is_chinese() else ", ").join(map(str, items))
+
+
+def _design(design: str) -> str:
+    """The design's name in a warning (``person-period`` / ``snapshot``; Chinese words)."""
+    return {"person-period": t("person-period"), "snapshot": t("snapshot")}.get(design, design)
+
+
 @dataclass
 class _Term:
     term: str
@@ -94,9 +105,9 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
             rare = counts.index[counts < min_level_count]
             if len(rare):
                 lv = lv.where(~lv.isin(rare), "other")
-                notes.append(f"{driver_label(d)}: level(s) {', '.join(map(str, rare))} have "
-                             "fewer than "
-                             f"{min_level_count} rows and were merged into 'other'.")
+                notes.append(t("{driver}: level(s) {levels} have fewer than {n} rows and were "
+                               "merged into 'other'.", driver=driver_label(d),
+                               levels=_join(map(level_label, rare)), n=min_level_count))
             ref = _pick_reference(lv.rename(d), None if reference.get(d) is None
                                   else str(reference.get(d)))
             for level in sorted(lv.unique(), key=lambda x: (-counts.get(x, 0), str(x))):
@@ -106,13 +117,13 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
                 cols[name] = (lv == level).to_numpy(dtype=float)
                 terms.append(_Term(name, d, str(level), str(ref), "driver"))
     if duration is not None and duration != "none":
-        t = frame["tenure_months"].to_numpy(dtype=float)
+        tenure = frame["tenure_months"].to_numpy(dtype=float)
         if duration == "log":
-            cols["log_tenure"] = np.log(np.maximum(t, 1 / MONTH_DAYS))
+            cols["log_tenure"] = np.log(np.maximum(tenure, 1 / MONTH_DAYS))
             terms.append(_Term("log_tenure", "tenure", None, None, "duration"))
         elif duration == "bins":
             edges = [0.0, *sorted(duration_knots), np.inf]
-            band = np.digitize(t, edges[1:-1])
+            band = np.digitize(tenure, edges[1:-1])
             for b in range(1, len(edges) - 1):
                 hi = "+" if np.isinf(edges[b + 1]) else f"-{edges[b + 1]:g}"
                 name = f"tenure[{edges[b]:g}{hi} m]"
@@ -269,18 +280,17 @@ class DriverModel:
         missing = [d for d in drivers if d not in frame]
         if missing:
             self.warnings_.append(
-                f"driver(s) {', '.join(map(driver_label, missing))} are not available in the "
-                f"{self.design_} data and were left out.")
+                t("driver(s) {drivers} are not available in the {design} data and were left "
+                  "out.", drivers=_join(map(driver_label, missing)), design=_design(self.design_)))
         drivers = [d for d in drivers if d in frame]
         if self.design_ == "person-period" and "tenure_months" in drivers:
             drivers.remove("tenure_months")
-            self.warnings_.append("tenure is the time axis of the hazard model (duration "
-                                  "control), not a driver.")
+            self.warnings_.append(t("tenure is the time axis of the hazard model (duration "
+                                    "control), not a driver."))
         constant = [d for d in drivers if frame[d].nunique(dropna=True) < 2]
         if constant:
-            self.warnings_.append(f"driver(s) {', '.join(map(driver_label, constant))} take a "
-                                  "single value and "
-                                  "were left out.")
+            self.warnings_.append(t("driver(s) {drivers} take a single value and were left out.",
+                                    drivers=_join(map(driver_label, constant))))
             drivers = [d for d in drivers if d not in constant]
         if not drivers:
             raise ChurnDataError("none of the requested drivers is available.",
@@ -290,9 +300,8 @@ class DriverModel:
         if na.any():
             counts = frame.loc[na, [d for d in drivers if d not in MISSING_AS_LEVEL]].isna().sum()
             self.warnings_.append(
-                f"{int(na.sum())} row(s) with missing values were dropped ("
-                + ", ".join(f"{driver_label(k)}: {v:,}" for k, v in counts[counts > 0].items())
-                + ").")
+                t("{n} row(s) with missing values were dropped ({counts}).", n=int(na.sum()),
+                  counts=_join(f"{driver_label(k)}: {v:,}" for k, v in counts[counts > 0].items())))
             frame = frame.loc[~na]
         scales = dict(DEFAULT_SCALES, **(self.scales or {}))
         duration = self.duration if self.design_ == "person-period" else None
@@ -305,20 +314,20 @@ class DriverModel:
             aliased = _aliased(x)
         if aliased:
             self.warnings_.append(
-                f"term(s) {', '.join(map(term_label, aliased))} are exact linear combinations of "
-                "other terms (e.g. a 'No internet service' level repeats internet service = No) "
-                "and were dropped.")
+                t("term(s) {terms} are exact linear combinations of other terms (e.g. a 'No "
+                  "internet service' level repeats internet service = No) and were dropped.",
+                  terms=_join(map(term_label, aliased))))
             x = x.drop(columns=aliased)
-            terms = [t for t in terms if t.term not in aliased]
+            terms = [tm for tm in terms if tm.term not in aliased]
         with threadpool_limits(1, user_api="blas"):
             self.vif_ = vif_table(x)
         high = self.vif_[self.vif_["vif"] > self.vif_threshold]
         if len(high):
             self.warnings_.append(
-                f"collinear drivers (VIF > {self.vif_threshold:g}): "
-                + ", ".join(f"{term_label(r.term)} ({r.vif:.1f})" for r in high.itertuples())
-                + "; their separate effects are poorly determined — interpret them together or "
-                  "drop one.")
+                t("collinear drivers (VIF > {vif}): {terms}; their separate effects are poorly "
+                  "determined — interpret them together or drop one.",
+                  vif=f"{self.vif_threshold:g}",
+                  terms=_join(f"{term_label(r.term)} ({r.vif:.1f})" for r in high.itertuples())))
         y = frame[outcome].to_numpy(dtype=float)
         link_obj = families.links.CLogLog() if link == "cloglog" else families.links.Logit()
         # log(row length) offset: exact for cloglog (grouped PH data); for logit it makes the
@@ -345,22 +354,21 @@ class DriverModel:
     def _effects(self) -> pd.DataFrame:
         res = self.result_
         z = stats.norm.ppf(1 - self.alpha / 2)
-        names = [t.term for t in self.terms_]
+        names = [tm.term for tm in self.terms_]
         b, se = res.params[names].to_numpy(float), res.bse[names].to_numpy(float)
         with np.errstate(over="ignore", invalid="ignore"):
             out = pd.DataFrame({
-                "term": names, "driver": [t.driver for t in self.terms_],
-                "level": [t.level for t in self.terms_],
-                "reference": [t.reference for t in self.terms_],
-                "kind": [t.kind for t in self.terms_], "coef": b, "se": se, "ratio": np.exp(b),
+                "term": names, "driver": [tm.driver for tm in self.terms_],
+                "level": [tm.level for tm in self.terms_],
+                "reference": [tm.reference for tm in self.terms_],
+                "kind": [tm.kind for tm in self.terms_], "coef": b, "se": se, "ratio": np.exp(b),
                 "ci_low": np.exp(b - z * se), "ci_high": np.exp(b + z * se),
                 "p_value": res.pvalues[names].to_numpy(float)})
         if (~np.isfinite(out["ci_high"]) | (out["se"] > 10)).any():
             bad = out.loc[~np.isfinite(out["ci_high"]) | (out["se"] > 10), "term"].tolist()
-            self.warnings_.append(f"term(s) {', '.join(map(term_label, bad))} have huge "
-                                  "standard errors "
-                                  "(separation: a level with (almost) no churn or only churn); "
-                                  "merge levels or drop the driver.")
+            self.warnings_.append(t("term(s) {terms} have huge standard errors (separation: a "
+                                    "level with (almost) no churn or only churn); merge levels or "
+                                    "drop the driver.", terms=_join(map(term_label, bad))))
         out.attrs["ratio_name"] = self.ratio_name
         return out
 
@@ -368,8 +376,8 @@ class DriverModel:
         res = self.result_
         cov = res.cov_params()
         rows = []
-        for d in dict.fromkeys(t.driver for t in self.terms_):
-            names = [t.term for t in self.terms_ if t.driver == d]
+        for d in dict.fromkeys(tm.driver for tm in self.terms_):
+            names = [tm.term for tm in self.terms_ if tm.driver == d]
             b = res.params[names].to_numpy()
             v = cov.loc[names, names].to_numpy()
             chi2 = float(b @ np.linalg.pinv(v) @ b)
@@ -426,6 +434,6 @@ def compare_with_truth(effects: pd.DataFrame, truth: Mapping[str, float], *,
                       "coef_high": e["coef"] + z * e["se"]})
     out = shared_compare(e, truth, estimate="coef", lower="coef_low", upper="coef_high")
     out = out.rename(columns={"truth": "true_log_hr"})
-    order = {t: i for i, t in enumerate(truth)}
-    out = out.sort_values("term", key=lambda t: t.map(order), kind="stable").reset_index(drop=True)
+    order = {tm: i for i, tm in enumerate(truth)}
+    out = out.sort_values("term", key=lambda tm: tm.map(order), kind="stable").reset_index(drop=True)
     return out[["term", "true_log_hr", "coef", "coef_low", "coef_high", "covered", "sign_ok"]]

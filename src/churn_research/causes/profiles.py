@@ -14,6 +14,7 @@ from sklearn.tree import DecisionTreeClassifier
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
 from churn_research.causes.labels import LOG2_SUFFIX
 from churn_research.causes.rates import _is_indicator, _is_numeric
+from churn_research.i18n import label_msg
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
 
@@ -122,7 +123,7 @@ def _rule_text(conds: list[tuple[str, bool, float]], meta: Mapping[str, tuple],
                levels: Mapping[str, list[str]]) -> str:
     """Readable rule from a tree path (merging conditions on the same driver)."""
     if not conds:
-        return "all customers"
+        return label_msg("all customers")
     equal: dict[str, str] = {}
     not_equal: dict[str, list[str]] = {}
     bounds: dict[str, list[float]] = {}

@@ -24,6 +24,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import multinomial_proportions_confint
 
 from churn_research.causes.frame import _change_date, _customers
+from churn_research.i18n import _
 from churn_research.model import ChurnData, ChurnDataError
 
 
@@ -205,7 +206,7 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
             fix="choose a change date inside the observed period.")
     chi2, p, dof, expected = stats.chi2_contingency(tab.to_numpy(), correction=False)
     if (expected < 5).any():
-        notes.append("some expected counts are below 5; the chi-square p-value is approximate.")
+        notes.append(_("some expected counts are below 5; the chi-square p-value is approximate."))
     n = n_a + n_b
     v = math.sqrt(chi2 / (n * max(min(tab.shape) - 1, 1)))
     out = tab.rename(columns={"before": "count_before", "after": "count_after"})

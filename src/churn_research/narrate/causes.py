@@ -5,6 +5,11 @@ drivers, claims).
 text of each report section from the stage's results (``churn_research.causes``) and return
 markdown, and the ``*_table`` functions the tables as displayed. A section that does not apply
 to a dataset reads as one line from :func:`not_available`.
+
+Every sentence, table header and label goes through the language layer
+(:mod:`churn_research.i18n`): English reads as before, Chinese from ``locale/zh/causes.po``.
+The results themselves (reasons, levels, rules, the outcome and the ratio name) stay English in
+the key figures and are translated here, at display time.
 """
 
 from __future__ import annotations
@@ -34,10 +39,14 @@ from churn_research.causes.labels import (
     LOG2_SUFFIX,
     TERM_NAMES,
     driver_label,
+    level_label,
+    outcome_text,
+    ratio_label,
     rule_label,
     term_label,
 )
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
+from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
@@ -47,7 +56,6 @@ from churn_research.narrate.format import (
     is_missing,
     not_available,
     pct,
-    plural,
     pvalue,
     ratio_ci,
 )
@@ -60,6 +68,21 @@ DRIVER_NAMES = TERM_NAMES
 
 #: ``contract[annual]`` -> ``contract = annual``; ``age_per_10y`` -> ``age (per 10y)``.
 _label = term_label
+
+
+def _sep() -> str:
+    """The separator of a list in a sentence (``; `` in English, ``；`` in Chinese)."""
+    return "；" if is_chinese() else "; "
+
+
+def _colon() -> str:
+    """``: `` in English, ``：`` in Chinese."""
+    return "：" if is_chinese() else ": "
+
+
+def _comma() -> str:
+    """``, `` in English, ``、`` in Chinese."""
+    return "、" if is_chinese() else ", "
 
 
 def _strongest(figures) -> tuple[str, float, float, float, float] | None:
@@ -80,21 +103,34 @@ def _strongest(figures) -> tuple[str, float, float, float, float] | None:
     return best
 
 
+#: The common claims as the Findings box names them (claim key -> words; data labels).
+_CLAIM_NAMES = {"tenure": label_msg("long-standing customers churn less"),
+                "age": label_msg("older customers churn less"),
+                "gender": label_msg("men churn less than women"),
+                "channel": label_msg("intermediary customers churn less than end consumers")}
+
+
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
     """Headline: the main stated reason where reasons exist, else the strongest association."""
     keys, unavailable = [], []
-    ratio_name = get(figures, "driver_model.ratio", "ratio")
+    ratio_name = ratio_label(get(figures, "driver_model.ratio", "ratio"))
     strongest = _strongest(figures)
     driver_text = None
     if strongest is not None:
         term, r, lo, hi, p = strongest
-        driver_text = (f"The strongest association in the driver model: {_label(term)}, "
-                       f"{ratio_name} {ratio_ci(r, lo, hi)}, other drivers held equal "
-                       "(an association in observational data, not proof of cause)")
         missed = get(figures, "truth_check.not_covered") or []
-        driver_text += (": its interval misses the generator's true effect (it also carries part of "
-                        "effects the model does not see; see the driver model section)."
-                        if term in missed else ".")
+        if term in missed:
+            driver_text = t("The strongest association in the driver model: {term}, {ratio} {value}, "
+                            "other drivers held equal (an association in observational data, not "
+                            "proof of cause): its interval misses the generator's true effect (it "
+                            "also carries part of effects the model does not see; see the driver "
+                            "model section).", term=_label(term), ratio=ratio_name,
+                            value=ratio_ci(r, lo, hi))
+        else:
+            driver_text = t("The strongest association in the driver model: {term}, {ratio} {value}, "
+                            "other drivers held equal (an association in observational data, not "
+                            "proof of cause).", term=_label(term), ratio=ratio_name,
+                            value=ratio_ci(r, lo, hi))
     top = get(figures, "reasons.top1")
     if top is not None:
         share = get(figures, "reasons.top1_share")
@@ -102,65 +138,77 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         k = get(figures, "reasons.n_reasons")
         # the shares count every churner, those without a recorded reason as "unknown"
         n_none = get(figures, "reasons.n_no_reason")
-        whom = "of churners" + (_no_reason(n_none) if n_none else
-                                " (every churner gave one)" if n_none == 0 else "")
-        headline = (f"The most common exit reason is {_reason(top)}, given by "
-                    f"{pct(share)}{_simultaneous(low, high, k)} {whom}.")
+        interval = _simultaneous(low, high, k)
+        if n_none:
+            headline = t("The most common exit reason is {reason}, given by {share}{interval} of "
+                         "churners ({n} with no reason recorded).", reason=_reason(top),
+                         share=pct(share), interval=interval, n=count(n_none))
+        elif n_none == 0:
+            headline = t("The most common exit reason is {reason}, given by {share}{interval} of "
+                         "churners (every churner gave one).", reason=_reason(top),
+                         share=pct(share), interval=interval)
+        else:
+            headline = t("The most common exit reason is {reason}, given by {share}{interval} of "
+                         "churners.", reason=_reason(top), share=pct(share), interval=interval)
         if driver_text:
-            keys.append(Finding(driver_text, "The driver model"))
+            keys.append(Finding(driver_text, _("The driver model")))
     else:
-        headline = driver_text or "No driver is clearly associated with churn in these data."
-        unavailable.append(not_available("exit reasons and their shift after the business change",
-                                         "the data record no reason for leaving"))
+        headline = driver_text or _("No driver is clearly associated with churn in these data.")
+        unavailable.append(not_available(_("exit reasons and their shift after the business change"),
+                                         _("the data record no reason for leaving")))
     shift_p = get(figures, "reason_shift.p_value")
     if shift_p is not None:
-        rise = str(get(figures, "reason_shift.most_increased")).replace("_", " ")
+        rise = _reason(get(figures, "reason_shift.most_increased"))
         diff = get(figures, "reason_shift.largest_rise.diff")
         lo, hi = (get(figures, f"reason_shift.largest_rise.{b}") for b in ("ci_low", "ci_high"))
-        size = (f", by {100 * diff:+.1f} percentage points (simultaneous 95% CI {100 * lo:+.1f} to "
-                f"{100 * hi:+.1f})" if None not in (diff, lo, hi) else "")
+        size = (t(", by {diff} percentage points (simultaneous 95% CI {low} to {high})",
+                  diff=f"{100 * diff:+.1f}", low=f"{100 * lo:+.1f}", high=f"{100 * hi:+.1f}")
+                if None not in (diff, lo, hi) else "")
         keys.append(Finding(
-            (f"The reason mix changed after the business change ({pvalue(shift_p)}); "
+            (t("The reason mix changed after the business change ({p}); {reason} rose most{size}.",
+               p=pvalue(shift_p), reason=rise, size=size)
              if shift_p < ALPHA else
-             f"The reason mix did not change significantly after the business change "
-             f"({pvalue(shift_p)}); ") + f"{rise} rose most{size}.",
-            "Did the reasons change"))
+             t("The reason mix did not change significantly after the business change ({p}); "
+               "{reason} rose most{size}.", p=pvalue(shift_p), reason=rise, size=size)),
+            _("Did the reasons change")))
     rule, lift = get(figures, "profiles.top_rule"), get(figures, "profiles.top_lift")
     if rule is not None and lift is not None and lift > 1.2:
         keys.append(Finding(
-            f"Highest-churn profile: {_rule(rule)} — {lift:.1f} times the base churn rate, covering "
-            f"{pct(get(figures, 'profiles.top_support'))} of customers.", "Which customer profiles"))
+            t("Highest-churn profile: {rule} — {lift} times the base churn rate, covering {share} "
+              "of customers.", rule=_rule(rule), lift=f"{lift:.1f}",
+              share=pct(get(figures, 'profiles.top_support'))), _("Which customer profiles")))
     claims = [c for c in (get(figures, "claims") or []) if c.get("supported") is not None]
     if claims:
-        names = {"tenure": "long-standing customers churn less", "age": "older customers churn less",
-                 "gender": "men churn less than women",
-                 "channel": "intermediary customers churn less than end consumers"}
+        def name(c) -> str:
+            return label(_CLAIM_NAMES.get(c["claim"], c["claim"]))
+
         def contradicted(c) -> bool:
             return (not c["supported"] and bool(c.get("effect")) and c["effect"] > 1
                     and (c.get("p_value") or 1) < 0.05)
 
-        yes = [names.get(c["claim"], c["claim"]) for c in claims if c["supported"]]
-        opposite = [f"{names.get(c['claim'], c['claim'])} (the group churns {c['effect']:.2f}× as "
-                    "much)" for c in claims if contradicted(c)]
-        no = [names.get(c["claim"], c["claim"]) for c in claims
-              if not c["supported"] and not contradicted(c)]
-        sentence = ("Claims supported by these data: " + ("; ".join(yes) if yes else "none")
-                    + (". Contradicted: " + "; ".join(opposite) if opposite else "")
-                    + (". Not shown: " + "; ".join(no) if no else "")
-                    + f" (crude comparisons, each at the 5% level without adjustment for testing "
-                    f"{len(claims)}).")
-        keys.append(Finding(sentence, "Common claims"))
+        yes = [name(c) for c in claims if c["supported"]]
+        opposite = [t("{claim} (the group churns {ratio}× as much)", claim=name(c),
+                      ratio=f"{c['effect']:.2f}") for c in claims if contradicted(c)]
+        no = [name(c) for c in claims if not c["supported"] and not contradicted(c)]
+        sentence = (t("Claims supported by these data: {claims}",
+                      claims=_sep().join(yes) if yes else _("none"))
+                    + (t(". Contradicted: {claims}", claims=_sep().join(opposite)) if opposite else "")
+                    + (t(". Not shown: {claims}", claims=_sep().join(no)) if no else "")
+                    + t(" (crude comparisons, each at the 5% level without adjustment for testing "
+                        "{n}).", n=len(claims)))
+        keys.append(Finding(sentence, _("Common claims")))
     untested = [k for k, v in figures.items() if k.startswith("claim_supported.") and v is None]
     if untested and not claims:
-        unavailable.append(not_available("the common claims (tenure, age, gender, channel)",
-                                         "the data lack the columns or the design to test them"))
+        unavailable.append(not_available(_("the common claims (tenure, age, gender, channel)"),
+                                         _("the data lack the columns or the design to test them")))
     if not any(k.startswith("dose_") for k in figures):
-        unavailable.append(not_available("churn by complaints and by satisfaction",
-                                         "the data have no tickets or surveys"))
+        unavailable.append(not_available(_("churn by complaints and by satisfaction"),
+                                         _("the data have no tickets or surveys")))
     covered, terms = get(figures, "truth_check.covered"), get(figures, "truth_check.terms")
     checked = None
     if covered is not None and terms:
-        checked = f"the generator's true effects ({covered} of {terms} intervals cover the truth)"
+        checked = t("the generator's true effects ({covered} of {terms} intervals cover the truth)",
+                    covered=covered, terms=terms)
     return StageFindings("20_causes", dataset, headline, keys[:6], unavailable, checked)
 
 
@@ -168,15 +216,17 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 # section sentences: results -> markdown
 # =============================================================================================
 def _words(name: str) -> str:
-    return str(name).replace("_", " ")
+    """A coded value or column name in words (``service_quality`` -> ``service quality``; in
+    Chinese its label)."""
+    return label(name) if is_chinese() else str(name).replace("_", " ")
 
 
 def _reason(name: str) -> str:
     """An exit reason in words (churners without a recorded reason count as ``unknown``)."""
-    return NO_REASON if str(name) == "unknown" else _words(name)
+    return _("no reason recorded") if str(name) == "unknown" else _words(name)
 
 
-#: How the churners without a recorded reason read.
+#: How the churners without a recorded reason read (in English; :func:`_reason` translates).
 NO_REASON = "no reason recorded"
 
 
@@ -184,17 +234,19 @@ def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, 
               drivers: list[str]) -> str:
     """What the stage works on: the data, the design, the drivers and any model sample."""
     design_text = {
-        "person-period": "customer-months at risk (a hazard model, so customers observed for "
-                         "different lengths of time are compared fairly)",
-        "snapshot": f"one row per customer; outcome: {outcome.lower()}",
+        "person-period": _("customer-months at risk (a hazard model, so customers observed for "
+                           "different lengths of time are compared fairly)"),
+        "snapshot": t("one row per customer; outcome: {outcome}", outcome=outcome_text(outcome).lower()),
     }[design]
     churned = int(data.customers["end_date"].notna().sum())
-    return (f"**Data:** `{dataset}`, {len(data.customers):,} customers, {churned:,} churned "
-            f"by {data.observation_end:%Y-%m-%d} ({data.kind}).  \n"
-            f"**Design:** {design_text}.  \n"
-            f"**Drivers:** {', '.join(driver_label(d) for d in drivers)}.  \n"
-            + sample_note(sample, "The complaint and satisfaction curves, the driver models and "
-                                  "the tests of claims"))
+    return (t("**Data:** `{dataset}`, {n} customers, {churned} churned by {date} ({kind}).",
+              dataset=dataset, n=f"{len(data.customers):,}", churned=f"{churned:,}",
+              date=f"{data.observation_end:%Y-%m-%d}", kind=label(data.kind)) + "  \n"
+            + t("**Design:** {design}.", design=design_text) + "  \n"
+            + t("**Drivers:** {drivers}.", drivers=_comma().join(driver_label(d) for d in drivers))
+            + "  \n"
+            + sample_note(sample, _("The complaint and satisfaction curves, the driver models and "
+                                    "the tests of claims")))
 
 
 
@@ -202,13 +254,16 @@ def _simultaneous(low, high, k) -> str:
     """`` (95% CI 23.3–27.5%, simultaneous across the 7 reasons)``; empty without an interval."""
     if is_missing(low) or is_missing(high):
         return ""
-    return (f" (95% CI {100 * float(low):.1f}–{100 * float(high):.1f}%"
-            + (f", simultaneous across the {k} reasons)" if k else ")"))
+    low, high = f"{100 * float(low):.1f}", f"{100 * float(high):.1f}"
+    if k:
+        return t(" (95% CI {low}–{high}%, simultaneous across the {k} reasons)", low=low,
+                 high=high, k=k)
+    return t(" (95% CI {low}–{high}%)", low=low, high=high)
 
 
 def _no_reason(n) -> str:
     """`` (312 with no reason recorded)`` when some churners have none; else empty."""
-    return f" ({count(n)} with no reason recorded)" if n else ""
+    return t(" ({n} with no reason recorded)", n=count(n)) if n else ""
 
 
 def _p(p) -> str:
@@ -221,9 +276,14 @@ def _rule(rule: str) -> str:
     return rule_label(rule)
 
 
+def _headers(t_: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Rename a table's columns to the headers a reader sees (``names``: key -> header)."""
+    return t_.rename(columns=dict(names))
+
+
 def pareto_title(pareto: pd.DataFrame) -> str:
     """Title of the Pareto chart."""
-    return f"Exit reasons of {int(pareto['count'].sum()):,} churners (Pareto)"
+    return t("Exit reasons of {n} churners (Pareto)", n=f"{int(pareto['count'].sum()):,}")
 
 
 # -- exit reasons ------------------------------------------------------------------------------
@@ -231,10 +291,10 @@ def reasons_heading(pareto: pd.DataFrame | None, *, dataset: str) -> str:
     """The section heading, or the one line saying why there is no exit-reason section (the
     reason shift section is then left out too)."""
     if pareto is None:
-        return not_available("exit reasons and the reason mix before and after the business "
-                             "change", f"the {dataset} data record no exit reasons (no "
-                             "churn_reason column)")
-    return "## What do churners say? Exit reasons"
+        return not_available(_("exit reasons and the reason mix before and after the business "
+                               "change"), t("the {dataset} data record no exit reasons (no "
+                                            "churn_reason column)", dataset=dataset))
+    return "## " + _("What do churners say? Exit reasons")
 
 
 def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
@@ -245,23 +305,25 @@ def reasons(pareto: pd.DataFrame | None, *, dataset: str) -> str:
     top = pareto.iloc[0]
     n = reasons_covering(pareto)
     k = len(pareto)
-    return (f"The most frequent exit reason is **{_reason(top['reason'])}**, given by "
-            f"{pct(top['share'])} of churners{_no_reason(no_reason_count(pareto))}"
-            f"{_simultaneous(top['ci_low'], top['ci_high'], k)}; "
-            f"the top {n} reasons cover {pct(pareto['cumulative_share'].iloc[n - 1])} of all "
-            f"exits. The intervals are simultaneous 95% intervals across the {k} reasons "
-            "(Goodman's multinomial intervals): all of them hold together with 95% confidence.")
+    return t("The most frequent exit reason is **{reason}**, given by {share} of churners"
+             "{no_reason}{interval}; the top {n} reasons cover {cover} of all exits. The intervals "
+             "are simultaneous 95% intervals across the {k} reasons (Goodman's multinomial "
+             "intervals): all of them hold together with 95% confidence.",
+             reason=_reason(top["reason"]), share=pct(top["share"]),
+             no_reason=_no_reason(no_reason_count(pareto)),
+             interval=_simultaneous(top["ci_low"], top["ci_high"], k), n=n,
+             cover=pct(pareto["cumulative_share"].iloc[n - 1]), k=k)
 
 
 def reasons_table(pareto: pd.DataFrame) -> Styler:
     """The Pareto table as displayed: count, share and its simultaneous interval."""
-    t = pareto.assign(reason=pareto["reason"].map(_reason))[
-        ["reason", "count", "share", "ci_low", "ci_high", "cumulative_share"]]
-    t = t.rename(columns={"count": "churners", "ci_low": "simultaneous 95% CI low",
-                          "ci_high": "simultaneous 95% CI high",
-                          "cumulative_share": "cumulative share"})
-    shares = ["share", "simultaneous 95% CI low", "simultaneous 95% CI high", "cumulative share"]
-    return (t.style.format({**{c: "{:.1%}" for c in shares}, "churners": "{:,}"})
+    names = {"reason": _("reason"), "count": _("churners"), "share": _("share"),
+             "ci_low": _("simultaneous 95% CI low"), "ci_high": _("simultaneous 95% CI high"),
+             "cumulative_share": _("cumulative share")}
+    t_ = pareto.assign(reason=pareto["reason"].map(_reason))[list(names)]
+    t_ = _headers(t_, names)
+    shares = [names[c] for c in ("share", "ci_low", "ci_high", "cumulative_share")]
+    return (t_.style.format({**{c: "{:.1%}" for c in shares}, names["count"]: "{:,}"})
             .hide(axis="index"))
 
 
@@ -271,15 +333,22 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
     if not has_reasons:
         return ""
     if by_segment is None:
-        return ("No segment column chosen (parameter `reason_segment`), so reasons are shown "
-                "overall only." if not segment else
-                f"The data have no `{segment}` column (parameter `reason_segment`), so reasons "
-                "are shown overall only.")
+        return (_("No segment column chosen (parameter `reason_segment`), so reasons are shown "
+                  "overall only.") if not segment else
+                t("The data have no `{segment}` column (parameter `reason_segment`), so reasons "
+                  "are shown overall only.", segment=segment))
     tops = by_segment[by_segment["rank"] == 1]
-    return (f"Each row shows how the churners of one {_words(segment)} split across the reasons. "
-            f"Top reason by {_words(segment)}: "
-            + "; ".join(f"{r[segment]}: {_reason(r['reason'])} ({pct(r['share'], 0)})"
-                        for _, r in tops.iterrows()) + ".")
+    return t("Each row shows how the churners of one {segment} split across the reasons. "
+             "Top reason by {segment}: {tops}.", segment=_words(segment),
+             tops=_sep().join(_segment_top(r, segment) for _i, r in tops.iterrows()))
+
+
+def _segment_top(row: pd.Series, segment: str) -> str:
+    """``basic: price (27%)``: a segment's top reason and its share."""
+    level = _words(row[segment]) if is_chinese() else row[segment]
+    if is_chinese():
+        return f"{level}：{_reason(row['reason'])}（{pct(row['share'], 0)}）"
+    return f"{level}: {_reason(row['reason'])} ({pct(row['share'], 0)})"
 
 
 def reason_shift_heading(shift: ReasonShift | None, *, has_reasons: bool) -> str:
@@ -288,16 +357,16 @@ def reason_shift_heading(shift: ReasonShift | None, *, has_reasons: bool) -> str
     if not has_reasons:
         return ""
     if shift is None:
-        return not_available("the reason mix before and after the business change",
-                             "there is no business change in the events table")
+        return not_available(_("the reason mix before and after the business change"),
+                             _("there is no business change in the events table"))
     k = len(shift.table)
-    return ("## Did the reasons change after the business change?\n\n"
-            "Churners who left before the change date are compared with those who left on or "
-            "after it; a chi-square test asks whether the reason mix is the same. Each reason's "
-            f"shares and share difference have simultaneous 95% intervals across the {k} reasons "
-            "(Goodman's multinomial intervals for the shares; Newcombe's interval at the "
-            f"Bonferroni level 1 − 0.05/{k} for the differences), and each reason's own test "
-            f"(this reason against the others) is Holm-adjusted for testing {k} reasons.")
+    return ("## " + _("Did the reasons change after the business change?") + "\n\n"
+            + t("Churners who left before the change date are compared with those who left on or "
+                "after it; a chi-square test asks whether the reason mix is the same. Each reason's "
+                "shares and share difference have simultaneous 95% intervals across the {k} reasons "
+                "(Goodman's multinomial intervals for the shares; Newcombe's interval at the "
+                "Bonferroni level 1 − 0.05/{k} for the differences), and each reason's own test "
+                "(this reason against the others) is Holm-adjusted for testing {k} reasons.", k=k))
 
 
 def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
@@ -308,76 +377,97 @@ def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
     up = largest_rise(shift)
     moved = moved_reasons(shift)
     k = len(shift.table)
-    verdict = "changed" if shift.p_value < ALPHA else "did not change significantly"
-    moved_text = (f" Reasons whose share moved (Holm-adjusted p < {ALPHA:g} over {k} reasons): "
-                  + ", ".join(_reason(r) for r in moved) + "." if moved else
-                  f" No single reason's share moved significantly after Holm's adjustment for "
-                  f"{k} reasons.")
-    return (f"The reason mix **{verdict}** after {shift.change_date:%Y-%m-%d} "
-            f"(chi-square = {shift.chi2:.1f}, {shift.dof} df, {pvalue(shift.p_value)}, "
-            f"Cramér's V = {shift.cramers_v:.2f}; {shift.n_before:,} churners before, "
-            f"{shift.n_after:,} after). The largest rise: **{_reason(up['reason'])}**, from "
-            f"{pct(up['share_before'])} to {pct(up['share_after'])} of exits "
-            f"({100 * up['diff']:+.1f} percentage points, simultaneous 95% CI "
-            f"{100 * up['ci_low']:+.1f} to {100 * up['ci_high']:+.1f})." + moved_text
-            + (" " + " ".join(shift.notes) if shift.notes else ""))
+    verdict = _("changed") if shift.p_value < ALPHA else _("did not change significantly")
+    moved_text = (t(" Reasons whose share moved (Holm-adjusted p < {alpha} over {k} reasons): "
+                    "{reasons}.", alpha=f"{ALPHA:g}", k=k,
+                    reasons=_comma().join(_reason(r) for r in moved)) if moved else
+                  t(" No single reason's share moved significantly after Holm's adjustment for "
+                    "{k} reasons.", k=k))
+    notes = shift.notes
+    return (t("The reason mix **{verdict}** after {date} (chi-square = {chi2}, {dof} df, {p}, "
+              "Cramér's V = {v}; {before} churners before, {after} after). The largest rise: "
+              "**{reason}**, from {share_before} to {share_after} of exits ({diff} percentage "
+              "points, simultaneous 95% CI {low} to {high}).", verdict=verdict,
+              date=f"{shift.change_date:%Y-%m-%d}", chi2=f"{shift.chi2:.1f}", dof=shift.dof,
+              p=pvalue(shift.p_value), v=f"{shift.cramers_v:.2f}", before=f"{shift.n_before:,}",
+              after=f"{shift.n_after:,}", reason=_reason(up["reason"]),
+              share_before=pct(up["share_before"]), share_after=pct(up["share_after"]),
+              diff=f"{100 * up['diff']:+.1f}", low=f"{100 * up['ci_low']:+.1f}",
+              high=f"{100 * up['ci_high']:+.1f}")
+            + moved_text + (" " + " ".join(notes) if notes else ""))
 
 
 def reason_shift_table(shift: ReasonShift) -> Styler:
     """The reason shift table as displayed (shares in %, the change in percentage points)."""
-    t = shift.table
+    tb = shift.table
+    h = {"reason": _("reason"), "churners before": _("churners before"),
+         "churners after": _("churners after"), "share before": _("share before"),
+         "share after": _("share after"), "change (points)": _("change (points)"),
+         "simultaneous 95% CI low": _("simultaneous 95% CI low"),
+         "simultaneous 95% CI high": _("simultaneous 95% CI high"), "p (Holm)": _("p (Holm)")}
     out = pd.DataFrame({
-        "reason": t["reason"].map(_reason),
-        "churners before": t["count_before"], "churners after": t["count_after"],
-        "share before": t["share_before"], "share after": t["share_after"],
-        "change (points)": 100 * t["diff"],
-        "simultaneous 95% CI low": 100 * t["ci_low"],
-        "simultaneous 95% CI high": 100 * t["ci_high"],
-        "p (Holm)": t["p_holm"]})
-    points = ["change (points)", "simultaneous 95% CI low", "simultaneous 95% CI high"]
-    return (out.style.format({"share before": "{:.1%}", "share after": "{:.1%}",
-                              **{c: "{:+.1f}" for c in points}, "p (Holm)": _p,
-                              "churners before": "{:,}", "churners after": "{:,}"})
+        h["reason"]: tb["reason"].map(_reason),
+        h["churners before"]: tb["count_before"], h["churners after"]: tb["count_after"],
+        h["share before"]: tb["share_before"], h["share after"]: tb["share_after"],
+        h["change (points)"]: 100 * tb["diff"],
+        h["simultaneous 95% CI low"]: 100 * tb["ci_low"],
+        h["simultaneous 95% CI high"]: 100 * tb["ci_high"],
+        h["p (Holm)"]: tb["p_holm"]})
+    points = [h["change (points)"], h["simultaneous 95% CI low"], h["simultaneous 95% CI high"]]
+    return (out.style.format({h["share before"]: "{:.1%}", h["share after"]: "{:.1%}",
+                              **{c: "{:+.1f}" for c in points}, h["p (Holm)"]: _p,
+                              h["churners before"]: "{:,}", h["churners after"]: "{:,}"})
             .hide(axis="index"))
 
 
 # -- driver-by-driver tests ------------------------------------------------------------------
 def driver_tests_table(tests: pd.DataFrame) -> Styler:
     """The driver-by-driver tests, raw and Holm-adjusted p-values side by side."""
-    t = tests.assign(driver=tests["driver"].map(driver_label))
-    t = t[["driver", "levels", "chi2", "dof", "p_value", "p_holm", "trend_p_value", "highest",
-           "lowest", "max_ratio"]].rename(columns={
-               "chi2": "chi-square", "dof": "df", "p_value": "p", "p_holm": "p (Holm)",
-               "trend_p_value": "trend p", "highest": "highest-churn level",
-               "lowest": "lowest-churn level", "max_ratio": "highest ÷ lowest"})
-    return (t.style.format({"chi-square": "{:.1f}", "p": _p, "p (Holm)": _p, "trend p": _p,
-                            "highest ÷ lowest": "{:.2f}"}, na_rep=MISSING)
+    names = {"driver": _("driver"), "levels": _("levels"), "chi2": _("chi-square"),
+             "dof": _("df"), "p_value": _("p"), "p_holm": _("p (Holm)"),
+             "trend_p_value": _("trend p"), "highest": _("highest-churn level"),
+             "lowest": _("lowest-churn level"), "max_ratio": _("highest ÷ lowest")}
+    tb = tests.assign(driver=tests["driver"].map(driver_label),
+                      highest=tests["highest"].map(level_label),
+                      lowest=tests["lowest"].map(level_label))
+    tb = _headers(tb[list(names)], names)
+    return (tb.style.format({names["chi2"]: "{:.1f}", names["p_value"]: _p, names["p_holm"]: _p,
+                             names["trend_p_value"]: _p, names["max_ratio"]: "{:.2f}"},
+                            na_rep=MISSING)
             .hide(axis="index"))
 
 
 def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> str:
     """Base rate, how many drivers differ significantly (Holm-adjusted) and the widest gaps."""
     strong = significant_drivers(tests)
-    text = (f"Base rate: {pct(rates.attrs['base_rate'])} ({outcome.lower()}). "
-            f"{len(strong)} of {len(tests)} drivers go with significantly different churn "
-            f"(p < {ALPHA:g} after Holm's adjustment for testing {len(tests)} drivers; the "
-            "table shows the Holm-adjusted p beside the raw one).")
+    text = t("Base rate: {rate} ({outcome}). {k} of {n} drivers go with significantly different "
+             "churn (p < {alpha} after Holm's adjustment for testing {n} drivers; the table shows "
+             "the Holm-adjusted p beside the raw one).", rate=pct(rates.attrs['base_rate']),
+             outcome=outcome_text(outcome).lower(), k=len(strong), n=len(tests),
+             alpha=f"{ALPHA:g}")
     if len(strong):
-        text += " The widest gap: " + "; ".join(
-            f"**{driver_label(r.driver)}** ({r.highest} churns {r.max_ratio:.1f}× as often as "
-            f"{r.lowest})" for r in strong.head(TOP_DRIVERS).itertuples()) + "."
+        gaps = _sep().join(_gap(r) for r in strong.head(TOP_DRIVERS).itertuples())
+        text += t(" The widest gap: {gaps}.", gaps=gaps)
     return text
+
+
+def _gap(r) -> str:
+    """``**contract** (monthly churns 1.9× as often as annual)``: a driver's widest gap."""
+    return t("**{driver}** ({highest} churns {ratio}× as often as {lowest})",
+             driver=driver_label(r.driver), highest=level_label(r.highest),
+             ratio=f"{r.max_ratio:.1f}", lowest=level_label(r.lowest))
 
 
 def dose_heading(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str:
     """The dose-response heading and method, or the one line saying why it is missing."""
     if doses.get("complaints") is None and doses.get("satisfaction") is None:
-        return not_available("churn by complaints and by satisfaction (dose-response)",
-                             f"the {dataset} data have no tickets or surveys")
-    return ("### Dose-response: complaints and satisfaction\n\n"
-            "Monthly churn rate (churn events per customer-month at risk) by the number of "
-            "complaints in the previous 90 days, and by the customer's last CSAT answer. Both "
-            "are time-varying, so they are measured month by month rather than once per customer.")
+        return not_available(_("churn by complaints and by satisfaction (dose-response)"),
+                             t("the {dataset} data have no tickets or surveys", dataset=dataset))
+    return ("### " + _("Dose-response: complaints and satisfaction") + "\n\n"
+            + _("Monthly churn rate (churn events per customer-month at risk) by the number of "
+                "complaints in the previous 90 days, and by the customer's last CSAT answer. Both "
+                "are time-varying, so they are measured month by month rather than once per "
+                "customer."))
 
 
 def dose_response(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str:
@@ -388,58 +478,73 @@ def dose_response(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str
         return ""
     out = []
     if dose_c is not None:
-        out.append(f"Customers with a complaint in the last 90 days churn "
-                   f"{dose_c['rate_ratio'].iloc[1]:.1f}× as often as those without "
-                   f"({pct(dose_c['churn_rate'].iloc[1])} vs {pct(dose_c['churn_rate'].iloc[0])} "
-                   f"per month; trend {pvalue(dose_c.attrs['trend_p_value'])}).")
+        out.append(t("Customers with a complaint in the last 90 days churn {ratio}× as often as "
+                     "those without ({with_} vs {without} per month; trend {p}).",
+                     ratio=f"{dose_c['rate_ratio'].iloc[1]:.1f}",
+                     with_=pct(dose_c['churn_rate'].iloc[1]),
+                     without=pct(dose_c['churn_rate'].iloc[0]),
+                     p=pvalue(dose_c.attrs['trend_p_value'])))
     else:
-        out.append(not_available("churn by complaints", "there is no tickets table"))
+        out.append(not_available(_("churn by complaints"), _("there is no tickets table")))
     if dose_s is not None:
         a = dose_s[dose_s["level"] != "no answer yet"]
-        out.append(f"Churn falls with satisfaction: {pct(a['churn_rate'].iloc[0])} per month "
-                   f"after a CSAT of {a['level'].iloc[0]} vs {pct(a['churn_rate'].iloc[-1])} after "
-                   f"a {a['level'].iloc[-1]} (trend {pvalue(dose_s.attrs['trend_p_value'])}).")
+        out.append(t("Churn falls with satisfaction: {low_rate} per month after a CSAT of {low} vs "
+                     "{high_rate} after a {high} (trend {p}).", low_rate=pct(a['churn_rate'].iloc[0]),
+                     low=a['level'].iloc[0], high_rate=pct(a['churn_rate'].iloc[-1]),
+                     high=a['level'].iloc[-1], p=pvalue(dose_s.attrs['trend_p_value'])))
     else:
-        out.append(not_available("churn by satisfaction", "there is no surveys table"))
-    return " ".join(out)
+        out.append(not_available(_("churn by satisfaction"), _("there is no surveys table")))
+    return ("" if is_chinese() else " ").join(out)
 
 
 # -- the driver model --------------------------------------------------------------------------
 def model_table(model: DriverModel) -> Styler:
     """The driver model's effects as displayed (terms in words)."""
-    t = model.summary()
-    t = t.assign(term=t["term"].map(_label)).rename(
-        columns={"term": "driver (level)", "reference": "compared with", "ci_low": "95% CI low",
-                 "ci_high": "95% CI high",
-                 "p_value": "p"})
-    fmt = {model.ratio_name: "{:.2f}", "95% CI low": "{:.2f}", "95% CI high": "{:.2f}", "p": _p}
-    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
+    tb = model.summary()
+    ratio = ratio_label(model.ratio_name)
+    names = {"term": _("driver (level)"), "reference": _("compared with"),
+             model.ratio_name: ratio, "ci_low": _("95% CI low"), "ci_high": _("95% CI high"),
+             "p_value": _("p")}
+    tb = tb.assign(term=tb["term"].map(_label),
+                   reference=tb["reference"].map(lambda r: r if r is None or is_missing(r)
+                                                 else level_label(r)))
+    tb = _headers(tb, names)
+    fmt = {ratio: "{:.2f}", names["ci_low"]: "{:.2f}", names["ci_high"]: "{:.2f}",
+           names["p_value"]: _p}
+    return tb.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def driver_model(model: DriverModel) -> str:
     """Size of the fit, the strongest associations (collinear terms left out) and warnings."""
     sig = strongest_effects(model)
-    left_out = ", collinear terms left out" if collinear_terms(model) else ""
-    return (f"{model.n_rows_:,} rows, {model.n_customers_:,} customers, {model.n_events_:,} churn "
-            f"events. Strongest associations ({model.ratio_name}s{left_out}): "
-            + "; ".join(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
-                        for r in sig.head(TOP_TERMS).itertuples()) + ". "
-            + ("**Warnings:** " + " ".join(model.warnings_) if model.warnings_ else
-               f"No collinearity warnings (every VIF ≤ {model.vif_threshold:g}).")
-            + "".join(f" The {driver_label(t)} enters the model as log₂(1 + amount), so its "
-                      f"{model.ratio_name} compares customers whose {driver_label(t)} differs by "
-                      "a factor of two (e.g. 20 against 40), whatever the level."
-                      for t in model.effects_["term"] if str(t).endswith(LOG2_SUFFIX)))
+    ratio = ratio_label(model.ratio_name)
+    left_out = _(", collinear terms left out") if collinear_terms(model) else ""
+    head = t("{rows} rows, {customers} customers, {events} churn events. Strongest associations "
+             "({ratio}s{left_out}): {terms}. ", rows=f"{model.n_rows_:,}",
+             customers=f"{model.n_customers_:,}", events=f"{model.n_events_:,}", ratio=ratio,
+             left_out=left_out,
+             terms=_sep().join(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
+                               for r in sig.head(TOP_TERMS).itertuples()))
+    warn = (t("**Warnings:** {warnings}", warnings=" ".join(model.warnings_)) if model.warnings_
+            else t("No collinearity warnings (every VIF ≤ {vif}).", vif=f"{model.vif_threshold:g}"))
+    logs = "".join(t(" The {driver} enters the model as log₂(1 + amount), so its {ratio} compares "
+                     "customers whose {driver} differs by a factor of two (e.g. 20 against 40), "
+                     "whatever the level.", driver=driver_label(term), ratio=ratio)
+                   for term in model.effects_["term"] if str(term).endswith(LOG2_SUFFIX))
+    return head + warn + logs
 
 
 def truth_table(cmp: pd.DataFrame) -> Styler:
     """The check against the generator's truth as displayed."""
-    t = cmp.assign(term=cmp["term"].map(_label)).rename(columns={
-        "term": "driver (level)", "true_log_hr": "true log HR", "coef": "estimate",
-        "coef_low": "95% CI low", "coef_high": "95% CI high", "covered": "interval covers truth",
-        "sign_ok": "right sign"})
-    return (t.style.format({c: "{:.3f}" for c in ["true log HR", "estimate", "95% CI low",
-                                                   "95% CI high"]})
+    names = {"term": _("driver (level)"), "true_log_hr": _("true log HR"), "coef": _("estimate"),
+             "coef_low": _("95% CI low"), "coef_high": _("95% CI high"),
+             "covered": _("interval covers truth"), "sign_ok": _("right sign")}
+    tb = cmp.assign(term=cmp["term"].map(_label))
+    if is_chinese():
+        tb = tb.assign(covered=tb["covered"].map(label), sign_ok=tb["sign_ok"].map(label))
+    tb = _headers(tb, names)
+    return (tb.style.format({names[c]: "{:.3f}" for c in ["true_log_hr", "coef", "coef_low",
+                                                          "coef_high"]})
             .hide(axis="index"))
 
 
@@ -448,24 +553,26 @@ def truth_check(cmp: pd.DataFrame | None) -> str:
     if cmp is None:
         return ""
     missed = cmp.loc[~cmp["covered"], "term"].tolist()
-    return (f"**Check against the generator's truth (log hazard ratios):** "
-            f"{int(cmp['covered'].sum())} of {len(cmp)} 95% intervals cover the true value, and "
-            f"{int(cmp['sign_ok'].sum())} of {len(cmp)} effects have the right sign (or, for a "
-            "true zero, an interval containing zero). "
-            + (f"Not covered: {', '.join(_label(m) for m in missed)}. " if missed else "")
-            + "Two known limits: the hidden satisfaction that drives both complaints and churn is "
-              "observed only through occasional surveys, so a complaint in the last 90 days "
-              "also carries part of the satisfaction effect (biased upwards), and that unobserved "
-              "heterogeneity attenuates the largest effects slightly (e.g. the annual contract).")
+    return (t("**Check against the generator's truth (log hazard ratios):** {covered} of {n} 95% "
+              "intervals cover the true value, and {signs} of {n} effects have the right sign (or, "
+              "for a true zero, an interval containing zero). ", covered=int(cmp['covered'].sum()),
+              n=len(cmp), signs=int(cmp['sign_ok'].sum()))
+            + (t("Not covered: {terms}. ", terms=_comma().join(_label(m) for m in missed))
+               if missed else "")
+            + _("Two known limits: the hidden satisfaction that drives both complaints and churn is "
+                "observed only through occasional surveys, so a complaint in the last 90 days "
+                "also carries part of the satisfaction effect (biased upwards), and that unobserved "
+                "heterogeneity attenuates the largest effects slightly (e.g. the annual contract)."))
 
 
 def odds_table(both: pd.DataFrame) -> Styler:
     """Hazard ratios beside odds ratios as displayed."""
-    t = both.assign(term=both["term"].map(_label)).rename(columns={
-        "term": "driver (level)", "ratio_hr": "hazard ratio", "ci_low_hr": "HR 95% CI low",
-        "ci_high_hr": "HR 95% CI high", "ratio_or": "odds ratio", "ci_low_or": "OR 95% CI low",
-        "ci_high_or": "OR 95% CI high"})
-    return (t.style.format({c: "{:.2f}" for c in t.columns if c != "driver (level)"})
+    names = {"term": _("driver (level)"), "ratio_hr": _("hazard ratio"),
+             "ci_low_hr": _("HR 95% CI low"), "ci_high_hr": _("HR 95% CI high"),
+             "ratio_or": _("odds ratio"), "ci_low_or": _("OR 95% CI low"),
+             "ci_high_or": _("OR 95% CI high")}
+    tb = _headers(both.assign(term=both["term"].map(_label)), names)
+    return (tb.style.format({c: "{:.2f}" for c in tb.columns if c != names["term"]})
             .hide(axis="index"))
 
 
@@ -473,53 +580,53 @@ def odds_vs_hazards(both: pd.DataFrame | None) -> str:
     """How far the logit model's odds ratios are from the hazard ratios (person-months only)."""
     if both is None:
         return ""
-    return (f"The logit version of the same model gives **odds ratios** that differ from the "
-            f"hazard ratios by at most {pct(both.attrs['max_gap'])}: with a monthly churn rate "
-            "of a few percent, odds ratios on customer-months approximate hazard ratios.")
+    return t("The logit version of the same model gives **odds ratios** that differ from the "
+             "hazard ratios by at most {gap}: with a monthly churn rate of a few percent, odds "
+             "ratios on customer-months approximate hazard ratios.", gap=pct(both.attrs['max_gap']))
 
 
 # -- the model-agnostic check ----------------------------------------------------------------
 def importance_table(comparison: pd.DataFrame) -> Styler:
     """The GLM and permutation rankings as displayed."""
-    cols = {"driver": "driver", "wald_chi2": "GLM Wald chi-square", "glm_p_value": "GLM p",
-            "glm_rank": "GLM rank", "importance": "permutation importance (AUC drop)",
-            "importance_std": "its SD", "importance_rank": "permutation rank",
-            "rank_gap": "rank gap"}
-    t = comparison[list(cols)].rename(columns=cols)
-    t["driver"] = t["driver"].map(driver_label)
-    fmt = {"GLM Wald chi-square": "{:.1f}", "GLM p": _p, "GLM rank": "{:.0f}",
-           "permutation importance (AUC drop)": "{:.4f}", "its SD": "{:.4f}",
-           "permutation rank": "{:.0f}", "rank gap": "{:+.0f}"}
-    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
+    cols = {"driver": _("driver"), "wald_chi2": _("GLM Wald chi-square"), "glm_p_value": _("GLM p"),
+            "glm_rank": _("GLM rank"), "importance": _("permutation importance (AUC drop)"),
+            "importance_std": _("its SD"), "importance_rank": _("permutation rank"),
+            "rank_gap": _("rank gap")}
+    tb = comparison[list(cols)].assign(driver=comparison["driver"].map(driver_label))
+    tb = tb.rename(columns=cols)
+    fmt = {cols["wald_chi2"]: "{:.1f}", cols["glm_p_value"]: _p, cols["glm_rank"]: "{:.0f}",
+           cols["importance"]: "{:.4f}", cols["importance_std"]: "{:.4f}",
+           cols["importance_rank"]: "{:.0f}", cols["rank_gap"]: "{:+.0f}"}
+    return tb.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def importance(comparison: pd.DataFrame) -> str:
     """Whether the GLM and the permutation ranking agree."""
     disagree = rank_disagreements(comparison)
-    return (f"Rank correlation between the two rankings: **{comparison.attrs['spearman']:.2f}** "
-            f"(held-out AUC of the boosting model {comparison.attrs['test_score']:.3f}). "
-            + (f"They disagree most on {', '.join(driver_label(d) for d in disagree)} — typically "
-               "drivers collinear with others (the GLM splits shared effects) or with non-linear "
-               "effects the GLM does not model." if disagree else
-               f"No driver moves by {RANK_GAP} or more places between the rankings."))
+    return (t("Rank correlation between the two rankings: **{rho}** (held-out AUC of the boosting "
+              "model {auc}). ", rho=f"{comparison.attrs['spearman']:.2f}",
+              auc=f"{comparison.attrs['test_score']:.3f}")
+            + (t("They disagree most on {drivers} — typically drivers collinear with others (the "
+                 "GLM splits shared effects) or with non-linear effects the GLM does not model.",
+                 drivers=_comma().join(driver_label(d) for d in disagree)) if disagree else
+               t("No driver moves by {places} or more places between the rankings.",
+                 places=RANK_GAP)))
 
 
 # -- profiles ----------------------------------------------------------------------------------
 def profiles_title(outcome: str) -> str:
     """Title of the profiles chart."""
-    return f"High-churn profiles ({outcome.lower()})"
+    return t("High-churn profiles ({outcome})", outcome=outcome_text(outcome).lower())
 
 
 def profiles_table(profiles: pd.DataFrame) -> Styler:
     """The churn profiles as displayed."""
-    t = profiles[["rule", "n", "support", "churn_rate", "ci_low", "ci_high", "lift"]].rename(
-        columns={"rule": "profile", "n": "customers", "support": "share of customers",
-                 "churn_rate": "churn rate", "ci_low": "95% CI low", "ci_high": "95% CI high",
-                 "lift": "× base rate"})
-    t["profile"] = t["profile"].map(_rule)
-    rates = {c: "{:.1%}" for c in ["share of customers", "churn rate", "95% CI low",
-                                   "95% CI high"]}
-    return (t.style.format({**rates, "× base rate": "{:.2f}×", "customers": "{:,}"})
+    names = {"rule": _("profile"), "n": _("customers"), "support": _("share of customers"),
+             "churn_rate": _("churn rate"), "ci_low": _("95% CI low"), "ci_high": _("95% CI high"),
+             "lift": _("× base rate")}
+    tb = profiles[list(names)].assign(rule=profiles["rule"].map(_rule)).rename(columns=names)
+    rates = {names[c]: "{:.1%}" for c in ["support", "churn_rate", "ci_low", "ci_high"]}
+    return (tb.style.format({**rates, names["lift"]: "{:.2f}×", names["n"]: "{:,}"})
             .hide(axis="index"))
 
 
@@ -527,21 +634,28 @@ def profiles(table: pd.DataFrame, *, min_lift: float) -> str:
     """The highest-churn profile and how many reach ``min_lift`` times the base rate."""
     best = table.iloc[0]
     n_high = int(table["high_churn"].sum())
-    return (f"**{_rule(best['rule'])}**: {pct(best['churn_rate'], 0)} churn, {best['lift']:.1f}× "
-            f"the base rate of {pct(table.attrs['base_rate'], 0)}, {pct(best['support'], 0)} of "
-            "customers. "
-            + (f"{plural(n_high, 'profile')} reach{'es' if n_high == 1 else ''} at least "
-               f"{min_lift:g}× the base rate." if n_high else
-               f"No profile reaches {min_lift:g}× the base rate: churn is spread rather than "
-               "concentrated in a few groups."))
+    return (t("**{rule}**: {rate} churn, {lift}× the base rate of {base}, {share} of customers. ",
+              rule=_rule(best['rule']), rate=pct(best['churn_rate'], 0), lift=f"{best['lift']:.1f}",
+              base=pct(table.attrs['base_rate'], 0), share=pct(best['support'], 0))
+            + (n_("{n} profile reaches at least {lift}× the base rate.",
+                  "{n} profiles reach at least {lift}× the base rate.", n_high,
+                  lift=f"{min_lift:g}") if n_high else
+               t("No profile reaches {lift}× the base rate: churn is spread rather than "
+                 "concentrated in a few groups.", lift=f"{min_lift:g}")))
 
 
 # -- claims ------------------------------------------------------------------------------------
+_NOT_TESTABLE = ("Not testable:", "无法检验：")
+
+
 def _why_untestable(note: str) -> str:
     """Why a claim cannot be tested, as a clause that follows "because": ``"Not testable: no
     'gender' column."`` and ``"No gender column."`` both read ``"the data have no 'gender'
     column"``; a leading capital is lowered unless the word is an acronym (``CSAT``)."""
-    why = str(note).strip().removeprefix("Not testable:").strip().rstrip(".").strip()
+    why = str(note).strip()
+    for prefix in _NOT_TESTABLE:
+        why = why.removeprefix(prefix)
+    why = why.strip().rstrip(".。").strip()
     if len(why) > 1 and why[0].isupper() and not why[1].isupper():
         why = why[0].lower() + why[1:]
     return "the data have " + why if why.startswith("no ") else why
@@ -552,29 +666,32 @@ def claims_heading(claims: pd.DataFrame) -> str:
     testable = claims["supported"].notna()
     if not testable.any():
         return not_available(
-            "tests of the common claims (tenure, age, gender, channel)",
-            "; ".join(f"{r.claim}: {_why_untestable(r.note)}" for r in claims.itertuples()))
-    return ("## Common claims, tested on these data\n\n"
-            "Each claim compares the churn of one group with its counterpart (crude, as a manager "
-            "would see it): on dated data the ratio of monthly churn rates, on a snapshot the "
-            "ratio of churn proportions. A claim is *supported* when the group churns "
-            "significantly less at the 5% level; it is *not supported* when the difference is "
-            "not significant or goes the other way.")
+            _("tests of the common claims (tenure, age, gender, channel)"),
+            _sep().join(f"{label(r.claim)}{_colon()}{_why_untestable(r.note)}"
+                        for r in claims.itertuples()))
+    return ("## " + _("Common claims, tested on these data") + "\n\n"
+            + _("Each claim compares the churn of one group with its counterpart (crude, as a "
+                "manager would see it): on dated data the ratio of monthly churn rates, on a "
+                "snapshot the ratio of churn proportions. A claim is *supported* when the group "
+                "churns significantly less at the 5% level; it is *not supported* when the "
+                "difference is not significant or goes the other way."))
 
 
 def claims_table(claims: pd.DataFrame) -> Styler | None:
     """The testable claims as displayed (None when no claim is testable)."""
-    t = claims[claims["supported"].notna()]
-    if t.empty:
+    tb = claims[claims["supported"].notna()]
+    if tb.empty:
         return None
-    t = t[["statement", "supported", "effect", "ci_low", "ci_high", "p_value", "n"]].rename(
-        columns={"statement": "claim", "effect": "ratio (group ÷ counterpart)",
-                 "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p",
-                 "n": "customers"})
-    t["supported"] = t["supported"].map({True: "yes", False: "no"})
-    fmt = {"ratio (group ÷ counterpart)": "{:.2f}", "95% CI low": "{:.2f}",
-           "95% CI high": "{:.2f}", "p": _p, "customers": "{:,}"}
-    return t.style.format(fmt, na_rep=MISSING).hide(axis="index")
+    names = {"statement": _("claim"), "supported": _("supported"),
+             "effect": _("ratio (group ÷ counterpart)"), "ci_low": _("95% CI low"),
+             "ci_high": _("95% CI high"), "p_value": _("p"), "n": _("customers")}
+    tb = tb[list(names)].assign(statement=tb["statement"].map(label),
+                                supported=tb["supported"].map({True: label("yes"),
+                                                               False: label("no")}))
+    tb = tb.rename(columns=names)
+    fmt = {names["effect"]: "{:.2f}", names["ci_low"]: "{:.2f}", names["ci_high"]: "{:.2f}",
+           names["p_value"]: _p, names["n"]: "{:,}"}
+    return tb.style.format(fmt, na_rep=MISSING).hide(axis="index")
 
 
 def claim_sentences(claims: pd.DataFrame) -> list[str]:
@@ -582,15 +699,21 @@ def claim_sentences(claims: pd.DataFrame) -> list[str]:
     out = []
     for r in claims.itertuples():
         if pd.isna(r.supported):
-            out.append(f"**{r.statement}** — cannot be tested on these data, because "
-                       f"{_why_untestable(r.note)}.")
+            out.append(t("**{claim}** — cannot be tested on these data, because {why}.",
+                         claim=label(r.statement), why=_why_untestable(r.note)))
             continue
-        verdict = "supported" if r.supported else "not supported"
-        more_less = "less" if r.effect < 1 else "more"
-        out.append(
-            f"**{r.statement}** — {verdict}: {r.group} churn {abs(1 - r.effect) * 100:.0f}% "
-            f"{more_less} than {r.reference_group} (ratio {r.effect:.2f}, 95% CI "
-            f"{r.ci_low:.2f}–{r.ci_high:.2f}, {pvalue(r.p_value)}, {r.n:,} customers). {r.note}")
+        verdict = _("supported") if r.supported else _("not supported")
+        values = dict(claim=label(r.statement), verdict=verdict, group=r.group,
+                      diff=f"{abs(1 - r.effect) * 100:.0f}", reference=r.reference_group,
+                      ratio=f"{r.effect:.2f}", low=f"{r.ci_low:.2f}", high=f"{r.ci_high:.2f}",
+                      p=pvalue(r.p_value), n=f"{r.n:,}", note=r.note)
+        if r.effect < 1:
+            text = t("**{claim}** — {verdict}: {group} churn {diff}% less than {reference} (ratio "
+                     "{ratio}, 95% CI {low}–{high}, {p}, {n} customers). {note}", **values)
+        else:
+            text = t("**{claim}** — {verdict}: {group} churn {diff}% more than {reference} (ratio "
+                     "{ratio}, 95% CI {low}–{high}, {p}, {n} customers). {note}", **values)
+        out.append(text)
     return out
 
 
@@ -601,12 +724,19 @@ def claims(table: pd.DataFrame) -> str:
     if testable.empty:
         return ""
     untested = table[table["supported"].isna()]
-    na = " ".join(not_available(f"the claim \"{r.statement.lower()}\"", _why_untestable(r.note))
+    na = " ".join(not_available(t("the claim \"{claim}\"", claim=_claim_lower(r.statement)),
+                                _why_untestable(r.note))
                   for r in untested.itertuples())
     return ("\n".join(f"- {s}" for s in claim_sentences(testable))
-            + f"\n\nMethod: {testable['method'].iloc[0]}." + (f"\n\n{na}" if na else ""))
+            + "\n\n" + t("Method: {method}.", method=testable['method'].iloc[0])
+            + (f"\n\n{na}" if na else ""))
+
+
+def _claim_lower(statement: str) -> str:
+    """A claim's statement inside a sentence (lower case in English)."""
+    return label(statement) if is_chinese() else str(statement).lower()
 
 
 def saved(flat: dict[str, Any]) -> str:
     """The closing line: how many key figures were saved."""
-    return f"{len(flat)} key figures saved for the reports index."
+    return t("{n} key figures saved for the reports index.", n=len(flat))

@@ -17,6 +17,15 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
 
+from churn_research.causes.labels import (
+    driver_label,
+    level_label,
+    outcome_text,
+    ratio_label,
+    rule_label,
+    term_label,
+)
+from churn_research.i18n import _, is_chinese, label, label_msg, t
 from churn_research.plots import finish, percent_axis
 
 __all__ = [
@@ -33,7 +42,18 @@ __all__ = [
 
 
 def _label(text: str) -> str:
-    return str(text).replace("_", " ")
+    """A coded value (exit reason, segment) in words: underscores as spaces; in Chinese its
+    label (churners without a recorded reason: ``unknown``)."""
+    return label(text) if is_chinese() else str(text).replace("_", " ")
+
+
+def _driver(driver: str) -> str:
+    """A driver (column) name in words."""
+    return driver_label(driver) if is_chinese() else str(driver).replace("_", " ")
+
+
+#: What a reason recorded as missing reads as (data label).
+_UNKNOWN = label_msg("unknown")
 
 
 def _p(p: float) -> str:
@@ -41,7 +61,7 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def plot_pareto(pareto: pd.DataFrame, *, ax=None, title: str = "Exit reasons (Pareto)"):
+def plot_pareto(pareto: pd.DataFrame, *, ax=None, title: str | None = None):
     """Bars of reason counts, largest first, with the cumulative share on a second axis.
 
     Parameters
@@ -50,23 +70,24 @@ def plot_pareto(pareto: pd.DataFrame, *, ax=None, title: str = "Exit reasons (Pa
         :func:`churn_research.causes.reason_pareto` (without ``by``).
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4.8))
+        _fig, ax = plt.subplots(figsize=(9, 4.8))
     x = np.arange(len(pareto))
-    ax.bar(x, pareto["count"], color="C0", label="churners")
+    ax.bar(x, pareto["count"], color="C0", label=_("churners"))
     ax.set_xticks(x, [_label(r) for r in pareto["reason"]], rotation=30, ha="right")
     for xi, (c, sh) in enumerate(zip(pareto["count"], pareto["share"], strict=True)):
         ax.annotate(f"{sh:.0%}", (xi, c), ha="center", va="bottom", fontsize=9)
     ax2 = ax.twinx()
-    ax2.plot(x, pareto["cumulative_share"], color="C3", marker="o", label="cumulative share")
+    ax2.plot(x, pareto["cumulative_share"], color="C3", marker="o", label=_("cumulative share"))
     ax2.axhline(0.8, color="C3", ls=":", lw=1)
     ax2.set_ylim(0, 1.05)
     ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax2.set_ylabel("Cumulative share of churners (%)")
+    ax2.set_ylabel(_("Cumulative share of churners (%)"))
     ax2.grid(False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, frameon=False, loc="center right")
-    return finish(ax, title=title, xlabel="Exit reason", ylabel="Churners (count)", legend=False)
+    return finish(ax, title=title or _("Exit reasons (Pareto)"), xlabel=_("Exit reason"),
+                  ylabel=_("Churners (count)"), legend=False)
 
 
 def plot_reason_shift(shift, *, ax=None, title: str | None = None):
@@ -78,24 +99,25 @@ def plot_reason_shift(shift, *, ax=None, title: str | None = None):
     shift : ReasonShift
         :func:`churn_research.causes.reason_shift`.
     """
-    t = shift.table
+    tb = shift.table
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4.8))
-    x = np.arange(len(t))
+        _fig, ax = plt.subplots(figsize=(9, 4.8))
+    x = np.arange(len(tb))
     w = 0.38
-    for i, (col, n, lab) in enumerate([("before", shift.n_before, "before"),
-                                        ("after", shift.n_after, "after")]):
-        share = t[f"share_{col}"].to_numpy()
-        lo, hi = t[f"share_{col}_low"].to_numpy(), t[f"share_{col}_high"].to_numpy()
-        ax.bar(x + (i - 0.5) * w, share, width=w, color=f"C{i}",
-               label=f"{lab} {shift.change_date.date()} (n = {n:,})")
+    date = shift.change_date.date()
+    for i, (col, lab) in enumerate([
+            ("before", t("before {date} (n = {n})", date=date, n=f"{shift.n_before:,}")),
+            ("after", t("after {date} (n = {n})", date=date, n=f"{shift.n_after:,}"))]):
+        share = tb[f"share_{col}"].to_numpy()
+        lo, hi = tb[f"share_{col}_low"].to_numpy(), tb[f"share_{col}_high"].to_numpy()
+        ax.bar(x + (i - 0.5) * w, share, width=w, color=f"C{i}", label=lab)
         ax.errorbar(x + (i - 0.5) * w, share, yerr=[share - lo, hi - share], fmt="none",
                     ecolor="0.3", capsize=2, lw=1)
-    ax.set_xticks(x, [_label(r) for r in t["reason"]], rotation=30, ha="right")
+    ax.set_xticks(x, [_label(r) for r in tb["reason"]], rotation=30, ha="right")
     percent_axis(ax)
-    title = title or (f"Exit-reason mix before vs after the change (chi-square "
-                      f"{_p(shift.p_value)}; simultaneous 95% intervals)")
-    return finish(ax, title=title, xlabel="Exit reason", ylabel="Share of churners (%)")
+    title = title or t("Exit-reason mix before vs after the change (chi-square {p}; simultaneous "
+                       "95% intervals)", p=_p(shift.p_value))
+    return finish(ax, title=title, xlabel=_("Exit reason"), ylabel=_("Share of churners (%)"))
 
 
 def plot_reasons_by_segment(pareto_by: pd.DataFrame, *, by: str, ax=None,
@@ -113,17 +135,20 @@ def plot_reasons_by_segment(pareto_by: pd.DataFrame, *, by: str, ax=None,
     order = pareto_by.groupby("reason")["count"].sum().sort_values(ascending=False).index
     table = table[order]
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.6 * len(table) + 2.2))
-    sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar_kws={"label": "share (%)"},
+        _fig, ax = plt.subplots(figsize=(9, 0.6 * len(table) + 2.2))
+    sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar_kws={"label": _("share (%)")},
                 ax=ax)
     ax.set_xticklabels([_label(c) for c in table.columns], rotation=30, ha="right")
-    return finish(ax, title=title or f"Exit reasons by {_label(by)} (share of each row)",
-                  xlabel="Exit reason", ylabel=_label(by), legend=False)
+    if is_chinese():
+        ax.set_yticklabels([label(v) for v in table.index], rotation=0)
+    return finish(ax, title=title or t("Exit reasons by {segment} (share of each row)",
+                                       segment=_driver(by)),
+                  xlabel=_("Exit reason"), ylabel=_driver(by), legend=False)
 
 
 def plot_driver_rates(rates: pd.DataFrame, *, drivers: Sequence[str] | None = None,
                       ncols: int = 3, base_rate: float | None = None,
-                      outcome: str = "Churn rate"):
+                      outcome: str | None = None):
     """A grid of churn rate (with 95% intervals) by level of each driver.
 
     Parameters
@@ -142,6 +167,7 @@ def plot_driver_rates(rates: pd.DataFrame, *, drivers: Sequence[str] | None = No
     -------
     Figure
     """
+    outcome = outcome_text(outcome) if outcome else _("Churn rate")
     drivers = list(drivers) if drivers is not None else list(dict.fromkeys(rates["driver"]))
     base_rate = rates.attrs.get("base_rate") if base_rate is None else base_rate
     nrows = math.ceil(len(drivers) / ncols)
@@ -156,18 +182,19 @@ def plot_driver_rates(rates: pd.DataFrame, *, drivers: Sequence[str] | None = No
         if bool(g["ordered"].iloc[0]):
             ax.plot(x, r, color="C0", alpha=0.5)
         if base_rate is not None:
-            ax.axhline(base_rate, color="0.4", ls="--", lw=1, label="all customers")
-        labels = [str(v) for v in g["level"]]
+            ax.axhline(base_rate, color="0.4", ls="--", lw=1, label=label("all customers"))
+        labels = [level_label(v) for v in g["level"]]
         ax.set_xticks(x, labels, rotation=25 if max(map(len, labels)) > 6 else 0,
                       ha="right" if max(map(len, labels)) > 6 else "center")
         ax.set_xlim(-0.5, len(g) - 0.5)
         ax.set_ylim(0, top)
         percent_axis(ax)
-        finish(ax, title=_label(d), xlabel=_label(d), ylabel=f"{outcome} (%)", legend=False)
+        finish(ax, title=_driver(d), xlabel=_driver(d), ylabel=f"{outcome}（%）" if is_chinese() else f"{outcome} (%)",
+               legend=False)
     for ax in list(axes.flat)[len(drivers):]:
         ax.set_visible(False)
-    fig.suptitle(f"{outcome} by driver (95% Wilson intervals; dashed: all customers)",
-                 fontweight="bold")
+    fig.suptitle(t("{outcome} by driver (95% Wilson intervals; dashed: all customers)",
+                   outcome=outcome), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -182,25 +209,28 @@ def plot_dose_response(dose: pd.DataFrame, *, ax=None, xlabel: str | None = None
         :func:`churn_research.causes.dose_response`.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.2))
+        _fig, ax = plt.subplots(figsize=(7, 4.2))
     x = np.arange(len(dose))
     r = dose["churn_rate"].to_numpy()
     ax.errorbar(x, r, yerr=[r - dose["ci_low"], dose["ci_high"] - r], fmt="o-", capsize=3)
     for xi, (ri, cm) in enumerate(zip(r, dose["customer_months"], strict=True)):
-        ax.annotate(f"{cm:,.0f} cm", (xi, ri), textcoords="offset points", xytext=(6, -12),
-                    fontsize=8, color="0.35")
-    ax.set_xticks(x, dose["level"])
+        ax.annotate(t("{n} cm", n=f"{cm:,.0f}"), (xi, ri), textcoords="offset points",
+                    xytext=(6, -12), fontsize=8, color="0.35")
+    ax.set_xticks(x, [level_label(v) for v in dose["level"]])
     ax.set_ylim(bottom=0)
     percent_axis(ax, decimals=1)
     driver = str(dose["driver"].iloc[0])
-    default_x = {"complaints": "Complaints in the previous 90 days (count)",
-                 "satisfaction": "Last CSAT answer (1 = very dissatisfied, 5 = very satisfied)"}
+    default_x = {"complaints": _("Complaints in the previous 90 days (count)"),
+                 "satisfaction": _("Last CSAT answer (1 = very dissatisfied, 5 = very satisfied)")}
     p = dose.attrs.get("trend_p_value")
-    default_title = f"Churn by {driver}" + (f" (trend {_p(p)})" if p == p else "")
-    ax.text(0.99, 0.98, "labels: customer-months at risk (cm)", transform=ax.transAxes,
+    default_title = ({"complaints": _("Churn by complaints"),
+                      "satisfaction": _("Churn by satisfaction")}.get(driver)
+                     or t("Churn by {driver}", driver=driver))
+    default_title += t(" (trend {p})", p=_p(p)) if p == p else ""
+    ax.text(0.99, 0.98, _("labels: customer-months at risk (cm)"), transform=ax.transAxes,
             ha="right", va="top", fontsize=8, color="0.35")
     return finish(ax, title=title or default_title, xlabel=xlabel or default_x.get(driver, driver),
-                  ylabel="Monthly churn rate (% per customer-month)")
+                  ylabel=_("Monthly churn rate (% per customer-month)"))
 
 
 def plot_dose_responses(doses: Mapping[str, pd.DataFrame | None]):
@@ -247,11 +277,16 @@ def plot_forest(effects: pd.DataFrame, *, ratio_name: str = "hazard ratio",
     """
     e = effects if include_duration else effects[effects["kind"] != "duration"]
     e = e.sort_values("ratio").reset_index(drop=True)
-    labels = [f"{t}  (vs {r})" if isinstance(r, str) and r not in ("no", "observed") else t
-              for t, r in zip(e["term"], e["reference"], strict=True)]
+    if is_chinese():
+        labels = [t("{term}  (vs {reference})", term=term_label(term), reference=level_label(r))
+                  if isinstance(r, str) and r not in ("no", "observed") else term_label(term)
+                  for term, r in zip(e["term"], e["reference"], strict=True)]
+    else:
+        labels = [f"{term}  (vs {r})" if isinstance(r, str) and r not in ("no", "observed")
+                  else term for term, r in zip(e["term"], e["reference"], strict=True)]
     if ax is None:
         width = max(8.5, 5.5 + 0.085 * max(map(len, labels), default=0))
-        _, ax = plt.subplots(figsize=(width, 0.36 * len(e) + 1.6))
+        _fig, ax = plt.subplots(figsize=(width, 0.36 * len(e) + 1.6))
     y = np.arange(len(e))
     sig = e["p_value"] < 0.05
     ax.errorbar(e["ratio"], y, xerr=[e["ratio"] - e["ci_low"], e["ci_high"] - e["ratio"]],
@@ -260,9 +295,9 @@ def plot_forest(effects: pd.DataFrame, *, ratio_name: str = "hazard ratio",
     ax.scatter(e.loc[~sig, "ratio"], y[~sig], color="white", edgecolor="C0", zorder=3,
                label="p ≥ 0.05")
     if truth:
-        tv = np.array([math.exp(truth[t]) if t in truth else np.nan for t in e["term"]])
+        tv = np.array([math.exp(truth[term]) if term in truth else np.nan for term in e["term"]])
         ok = ~np.isnan(tv)
-        ax.scatter(tv[ok], y[ok], marker="x", color="C3", zorder=4, label="true value")
+        ax.scatter(tv[ok], y[ok], marker="x", color="C3", zorder=4, label=_("true value"))
     ax.axvline(1, color="0.3", lw=1)
     ax.set_xscale("log")
     lo = float(np.nanmin(e["ci_low"].clip(lower=1e-3)))
@@ -270,11 +305,13 @@ def plot_forest(effects: pd.DataFrame, *, ratio_name: str = "hazard ratio",
     ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50)
              if lo * 0.8 <= v <= hi * 1.25] or [1]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y, labels)
-    return finish(ax, title=title or f"Drivers of churn: {ratio_name}s with 95% CIs",
-                  xlabel=f"{ratio_name.capitalize()} (log scale; 1 = no effect)", ylabel="Driver")
+    ratio = ratio_label(ratio_name)
+    return finish(ax, title=title or t("Drivers of churn: {ratio}s with 95% CIs", ratio=ratio),
+                  xlabel=t("{ratio} (log scale; 1 = no effect)", ratio=ratio.capitalize()),
+                  ylabel=_("Driver"))
 
 
 def plot_importance(comparison: pd.DataFrame, *, ax=None, title: str | None = None):
@@ -289,16 +326,18 @@ def plot_importance(comparison: pd.DataFrame, *, ax=None, title: str | None = No
     """
     c = comparison.sort_values("glm_rank", ascending=False).reset_index(drop=True)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.5, 0.42 * len(c) + 1.6))
+        _fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(c) + 1.6))
     y = np.arange(len(c))
     glm = c["wald_chi2"] / c["wald_chi2"].max()
     imp = c["importance"].clip(lower=0) / max(c["importance"].max(), 1e-12)
-    ax.barh(y + 0.2, glm, height=0.4, color="C0", label="GLM Wald chi-square")
-    ax.barh(y - 0.2, imp, height=0.4, color="C1", label="GBM permutation importance (AUC drop)")
-    ax.set_yticks(y, [_label(d) for d in c["driver"]])
+    ax.barh(y + 0.2, glm, height=0.4, color="C0", label=_("GLM Wald chi-square"))
+    ax.barh(y - 0.2, imp, height=0.4, color="C1",
+            label=_("GBM permutation importance (AUC drop)"))
+    ax.set_yticks(y, [_driver(d) for d in c["driver"]])
     rho = comparison.attrs.get("spearman", float("nan"))
-    return finish(ax, title=title or f"Do the two models agree? (rank correlation {rho:.2f})",
-                  xlabel="Importance (share of the largest)", ylabel="Driver")
+    return finish(ax, title=title or t("Do the two models agree? (rank correlation {rho})",
+                                       rho=f"{rho:.2f}"),
+                  xlabel=_("Importance (share of the largest)"), ylabel=_("Driver"))
 
 
 def plot_profiles(profiles: pd.DataFrame, *, top: int = 8, ax=None, title: str | None = None):
@@ -314,7 +353,7 @@ def plot_profiles(profiles: pd.DataFrame, *, top: int = 8, ax=None, title: str |
     p = profiles.head(top).iloc[::-1].reset_index(drop=True)
     base = profiles.attrs.get("base_rate")
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 0.5 * len(p) + 1.6))
+        _fig, ax = plt.subplots(figsize=(10, 0.5 * len(p) + 1.6))
     y = np.arange(len(p))
     colors = ["C3" if h else "C0" for h in p["high_churn"]]
     r = p["churn_rate"].to_numpy()
@@ -322,24 +361,29 @@ def plot_profiles(profiles: pd.DataFrame, *, top: int = 8, ax=None, title: str |
     ax.errorbar(r, y, xerr=[r - p["ci_low"], p["ci_high"] - r], fmt="none", ecolor="0.3",
                 capsize=2, lw=1)
     for yi, (ri, lift, sup) in enumerate(zip(r, p["lift"], p["support"], strict=True)):
-        ax.annotate(f"{lift:.1f}× base, {sup:.0%} of customers", (ri, yi),
+        ax.annotate(t("{lift}× base, {share} of customers", lift=f"{lift:.1f}",
+                      share=f"{sup:.0%}"), (ri, yi),
                     textcoords="offset points", xytext=(22, -3), fontsize=8)
     if base is not None:
-        ax.axvline(base, color="0.3", ls="--", lw=1, label=f"base rate {base:.0%}")
-    ax.set_yticks(y, [_wrap_rule(s) for s in p["rule"]], fontsize=8)
+        ax.axvline(base, color="0.3", ls="--", lw=1, label=t("base rate {rate}", rate=f"{base:.0%}"))
+    if is_chinese():
+        rules = [_wrap_rule(rule_label(s), width=28, sep=t(" & ")) for s in p["rule"]]
+    else:
+        rules = [_wrap_rule(s) for s in p["rule"]]
+    ax.set_yticks(y, rules, fontsize=8)
     ax.set_xlim(0, min(1.0, float(p["ci_high"].max()) * 1.45))
     percent_axis(ax, axis="x")
-    return finish(ax, title=title or "High-churn profiles (decision-tree rules)",
-                  xlabel="Churn rate of the profile (%)", ylabel="Profile")
+    return finish(ax, title=title or _("High-churn profiles (decision-tree rules)"),
+                  xlabel=_("Churn rate of the profile (%)"), ylabel=_("Profile"))
 
 
-def _wrap_rule(rule: str, width: int = 48) -> str:
-    """Wrap a rule at its ``&`` separators."""
-    parts, lines, cur = rule.split(" & "), [], ""
+def _wrap_rule(rule: str, width: int = 48, sep: str = " & ") -> str:
+    """Wrap a rule at its ``&`` separators (``sep``: how they read)."""
+    parts, lines, cur = rule.split(sep), [], ""
     for part in parts:
-        nxt = f"{cur} & {part}" if cur else part
+        nxt = f"{cur}{sep}{part}" if cur else part
         if len(nxt) > width and cur:
-            lines.append(cur + " &")
+            lines.append(cur + sep.rstrip())
             cur = part
         else:
             cur = nxt
