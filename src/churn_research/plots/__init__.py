@@ -15,6 +15,7 @@ import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
+from churn_research.i18n import set_language
 from churn_research.narrate import tables
 
 PALETTE = "colorblind"
@@ -45,14 +46,17 @@ def cjk_font() -> str | None:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def set_style() -> None:
-    """Apply the house style (seaborn whitegrid, colour-blind palette, readable sizes) and,
-    in a notebook, render every displayed DataFrame readably (:mod:`churn_research.narrate.tables`).
+def set_style(language: str | None = None) -> None:
+    """Set the report language (:func:`churn_research.i18n.set_language`: ``language``, the
+    notebook's parameter, unless ``REPORT_LANG`` overrides it), apply the house style (seaborn
+    whitegrid, colour-blind palette, readable sizes) and, in a notebook, render every displayed
+    DataFrame readably (:mod:`churn_research.narrate.tables`).
 
     Chinese text renders with the CJK font (:func:`cjk_font`), placed after the Latin fonts in
     the fallback list: Latin text keeps its look, and matplotlib takes each glyph a Latin font
     lacks from the CJK font.
     """
+    set_language(language)
     tables.register()
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     # matplotlib falls back glyph by glyph only along an explicit list of families
