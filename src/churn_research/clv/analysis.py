@@ -142,8 +142,11 @@ def _with_unit(header: str, currency: str | None = "") -> str:
 
 def sanity_table(checks: pd.DataFrame) -> pd.DataFrame:
     """:func:`sanity_checks` as a reader sees it (headers in the report language)."""
-    return _view(checks, {"check": _("check"), "computed": _("computed"), "expected": _("expected"),
-                          "ok": _("ok")}, index_values=False)
+    out = checks.copy()
+    if language() != "en":          # English reports show the booleans as the renderer does
+        out["ok"] = [label("yes") if ok else label("no") for ok in out["ok"]]
+    return _view(out, {"check": _("check"), "computed": _("computed"), "expected": _("expected"),
+                       "ok": _("ok")}, index_values=False)
 
 
 def sanity_figures(checks: pd.DataFrame) -> dict:
