@@ -68,7 +68,7 @@ TABLE_LABELS = (label_msg("mean_tenure_months"), label_msg("mean_residual_clv"),
                 label_msg("churn_rate"), label_msg("customers_end"), label_msg("revenue"),
                 label_msg("profit"), label_msg("extra_customers_end"), label_msg("extra_revenue"),
                 label_msg("extra_profit"), label_msg("scenario"), label_msg("contractual"),
-                label_msg("non-contractual"))
+                label_msg("non-contractual"), label_msg("alpha"))
 #: what the headline key figures are, for a reader (data labels: English readers see the keys)
 HEADLINE_LABELS = (label_msg("clv.mean"), label_msg("customer_equity"),
                    label_msg("annual_cost_of_churn"), label_msg("clv_new_customer.mean"),
@@ -83,7 +83,10 @@ def _view(frame: pd.DataFrame, columns: dict | None = None, *, index_values: boo
     columns = columns or {}
     out = frame.copy()
     out.columns = [columns.get(c, label(c)) if isinstance(c, str) else c for c in out.columns]
-    if index_values:
+    if index_values and isinstance(out.index, pd.MultiIndex):
+        out.index = out.index.set_levels([[label(i) if isinstance(i, str) else i for i in level]
+                                          for level in out.index.levels])
+    elif index_values:
         out.index = pd.Index([label(i) if isinstance(i, str) else i for i in out.index],
                              name=out.index.name)
     if out.index.name is not None:
@@ -377,11 +380,12 @@ class BtydValidation:
 
     def model_summary(self) -> pd.DataFrame:
         """The calibration fit's parameters as a reader sees them."""
-        return _view(self.model.summary(), _ESTIMATE_HEADERS(), index_values=False)
+        return _view(self.model.summary(), _ESTIMATE_HEADERS())
 
     def holdout_table(self) -> pd.DataFrame:
         """Holdout purchases by calibration-period frequency, headers in the report language."""
-        return _view(self.holdout, {"actual": _("actual"), "predicted": _("predicted"),
+        return _view(self.holdout, {"customers": _("customers"), "actual": _("actual"),
+                                    "predicted": _("predicted"),
                                     "actual_total": _("actual_total"),
                                     "predicted_total": _("predicted_total")},
                      index_name=_("repeat purchases in calibration")
@@ -454,7 +458,7 @@ class BtydValue:
 
     def parameters(self) -> pd.DataFrame:
         return _view(pd.concat({"BG/NBD": self.bg.summary(), "Gamma-Gamma": self.gg.summary()}),
-                     _ESTIMATE_HEADERS(), index_values=False)
+                     _ESTIMATE_HEADERS())
 
     def key_figures(self) -> dict:
         bg, gg, h = self.bg, self.gg, self.horizon_years

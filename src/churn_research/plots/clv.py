@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from churn_research.i18n import _, label, money_unit, t
+from churn_research.i18n import _, is_chinese, label, money_unit, t
 from churn_research.plots import finish, percent_axis
 
 
@@ -108,7 +108,7 @@ def calibration_holdout(table: pd.DataFrame, *, ax=None,
     ax.plot(x, table["actual"], marker="o", color="C0", label=_("actual"))
     ax.plot(x, table["predicted"], marker="s", linestyle="--", color="C1", label="BG/NBD")
     ax.set_xticks(x, [str(i) for i in table.index])
-    finish(ax, title=t("{title} ({period})", title=title, period=time_label),
+    finish(ax, title=(f"{title}（{time_label}）" if is_chinese() else f"{title} ({time_label})"),
            xlabel=_("repeat purchases in the calibration period"),
            ylabel=_("holdout purchases per customer (mean count)"), legend=True)
     return fig
