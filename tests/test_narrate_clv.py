@@ -182,7 +182,7 @@ def test_chinese_sentences_and_money(zh):
     out = nc.findings(figs, dataset="x", context={"kind": "contractual"})
     assert out.headline == ("流失每年造成的利润损失约为 122,432 元：按 27.0% 的年流失率，当前 1,931 位活跃"
                             "客户中每年约有 520 位会流失；活跃客户的未来利润价值合计 964,953 元。")
-    assert any(k.text == "一位新客户平均带来利润 352.85 元。" for k in out.key_findings)
+    assert any(k.text == "一位新客户平均带来利润 353 元。" for k in out.key_findings)
     assert out.checked_against == "教科书算例"
 
 
