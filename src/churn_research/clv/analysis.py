@@ -68,7 +68,8 @@ TABLE_LABELS = (label_msg("mean_tenure_months"), label_msg("mean_residual_clv"),
                 label_msg("churn_rate"), label_msg("customers_end"), label_msg("revenue"),
                 label_msg("profit"), label_msg("extra_customers_end"), label_msg("extra_revenue"),
                 label_msg("extra_profit"), label_msg("scenario"), label_msg("contractual"),
-                label_msg("non-contractual"), label_msg("alpha"))
+                label_msg("non-contractual"), label_msg("alpha"),
+                label_msg("frequency"))
 #: what the headline key figures are, for a reader (data labels: English readers see the keys)
 HEADLINE_LABELS = (label_msg("clv.mean"), label_msg("customer_equity"),
                    label_msg("annual_cost_of_churn"), label_msg("clv_new_customer.mean"),
@@ -388,8 +389,8 @@ class BtydValidation:
                                     "predicted": _("predicted"),
                                     "actual_total": _("actual_total"),
                                     "predicted_total": _("predicted_total")},
-                     index_name=_("repeat purchases in calibration")
-                     if self.holdout.index.name == "frequency" else None)
+                     index_name=label("frequency") if self.holdout.index.name == "frequency"
+                     else None)
 
     def key_figures(self) -> dict:
         h = self.holdout
