@@ -156,3 +156,40 @@ def test_sanity_checks_and_stage_figures_order():
     assert list(figs) == ["dataset", "kind", "margin", "discount_rate", "observation_end", "sanity",
                           "annual_cost_of_churn", "annual_churn", "cost_of_churn", "scenario_years"]
     assert figs["sanity"]["churn_cost_lost_profit"] == 200_000
+
+
+# ---------------------------------------------------------------------------------------
+# Chinese (REPORT_LANG=zh): the same sentences in Chinese, money in 元
+# ---------------------------------------------------------------------------------------
+@pytest.fixture()
+def zh():
+    from churn_research import i18n
+    i18n.set_language("zh")
+    yield
+    i18n.set_language("en")
+
+
+def test_chinese_sentences_and_money(zh):
+    r = _derl({"basic": [20.2, 25.6, 27.37, 27.32], "standard": [23.0, 27.6, 31.9, 39.5]})
+    text = nc.derl(r)
+    assert "基础版约从续约 24 次起趋于平稳" in text and "标准版则与 sBG 一样一直上升到续约 36 次" in text
+    assert "levels" not in text
+    cdnow = _data("non-contractual", ("customers", "transactions"))
+    assert nc.derl(None, data=cdnow).startswith("本数据集无法提供：DERL，因为")
+    figs = {"cost_of_churn.lost_profit": 122431.55, "cost_of_churn.annual_churn_rate": 0.27,
+            "cost_of_churn.lost_customers": 520, "cost_of_churn.customers_active": 1931,
+            "customer_equity": 964952.8, "clv_new_customer.mean": 352.85, "sanity.all_ok": True}
+    out = nc.findings(figs, dataset="x", context={"kind": "contractual"})
+    assert out.headline == ("流失每年造成的利润损失约为 122,432 元：按 27.0% 的年流失率，当前 1,931 位活跃"
+                            "客户中每年约有 520 位会流失；活跃客户的未来利润价值合计 964,953 元。")
+    assert any(k.text == "一位新客户平均带来利润 353 元。" for k in out.key_findings)
+    assert out.checked_against == "教科书算例"
+
+
+def test_chinese_worked_examples_are_in_yuan(zh):
+    checks = analysis.sanity_checks()
+    table = analysis.sanity_table(checks)
+    assert list(table.columns) == ["检验项", "计算值", "期望值", "通过"]
+    assert "每周 100 元 × 50 周 = 5,000 元" in table.iloc[0, 0]
+    assert set(table["通过"]) == {"是"}
+    assert nc.sanity(checks) == "全部 11 个算例均被精确复现。"

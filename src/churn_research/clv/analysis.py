@@ -18,6 +18,7 @@ figures (``key_figures()``). The sentences are built from these objects in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,6 +45,7 @@ from churn_research.clv.risk import (
 )
 from churn_research.clv.scenarios import churn_cost_inputs, default_calibration_end
 from churn_research.durations import DAYS_PER_MONTH
+from churn_research.i18n import _, _p, label, label_msg, language, money_unit, t
 from churn_research.model import on_books
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
@@ -56,10 +58,41 @@ LARGE_SAMPLE = 10_000
 #: share of the customers whose share of the value is reported ("the top 10% hold ...")
 TOP_SHARE = 0.10
 #: BTYD time units and their names
-UNITS = {"D": "days", "W": "weeks", "M": "months"}
+UNITS = {"D": label_msg("days"), "W": label_msg("weeks"), "M": label_msg("months")}
 #: the key figures shown in the report's closing table
 HEADLINE_KEYS = ("clv.mean", "customer_equity", "annual_cost_of_churn", "clv_new_customer.mean",
                  "money_at_risk.expected_loss")
+#: column names of the result tables shown to readers (data labels, translated by label())
+TABLE_LABELS = (label_msg("mean_tenure_months"), label_msg("mean_residual_clv"), label_msg("total"),
+                label_msg("gamma"), label_msg("delta"), label_msg("reduction"),
+                label_msg("churn_rate"), label_msg("customers_end"), label_msg("revenue"),
+                label_msg("profit"), label_msg("extra_customers_end"), label_msg("extra_revenue"),
+                label_msg("extra_profit"), label_msg("scenario"), label_msg("contractual"),
+                label_msg("non-contractual"), label_msg("alpha"),
+                label_msg("frequency"))
+#: what the headline key figures are, for a reader (data labels: English readers see the keys)
+HEADLINE_LABELS = (label_msg("clv.mean"), label_msg("customer_equity"),
+                   label_msg("annual_cost_of_churn"), label_msg("clv_new_customer.mean"),
+                   label_msg("money_at_risk.expected_loss"))
+
+
+def _view(frame: pd.DataFrame, columns: dict | None = None, *, index_values: bool = True,
+          index_name: str | None = None) -> pd.DataFrame:
+    """A result table as a reader sees it: headers translated (``columns``: English header ->
+    its translation; other headers through :func:`label`), index values through :func:`label`
+    (segments, coded values) and the index name translated (``index_name``, else label)."""
+    columns = columns or {}
+    out = frame.copy()
+    out.columns = [columns.get(c, label(c)) if isinstance(c, str) else c for c in out.columns]
+    if index_values and isinstance(out.index, pd.MultiIndex):
+        out.index = out.index.set_levels([[label(i) if isinstance(i, str) else i for i in level]
+                                          for level in out.index.levels])
+    elif index_values:
+        out.index = pd.Index([label(i) if isinstance(i, str) else i for i in out.index],
+                             name=out.index.name)
+    if out.index.name is not None:
+        out.index.name = index_name if index_name is not None else label(out.index.name)
+    return out
 
 
 def top_share(values: pd.Series, share: float = TOP_SHARE) -> float:
@@ -85,13 +118,13 @@ def sanity_checks() -> pd.DataFrame:
     cost = churn_cost(5000, 0.05, 8000, 0.10)
     table3 = [float(derl(3.80, 15.20, 0.10, n)) for n in range(len(TABLE3_DERL))]
     out = pd.DataFrame([
-        ("simple CLV: revenue per year", simple.annual_revenue, 5000),
-        ("simple CLV: revenue over 10 years", simple.lifetime_revenue, 50000),
-        ("simple CLV: profit at 10% margin", simple.clv, 5000),
-        ("churn cost: customers lost", cost.lost_customers, 250),
-        ("churn cost: revenue lost", cost.lost_revenue, 2_000_000),
-        ("churn cost: profit lost", cost.lost_profit, 200_000),
-        *[(f"DERL, gamma=3.80, delta=15.20, d=10%, {n} renewals", round(v, 2), ref)
+        (_("simple CLV: revenue per year"), simple.annual_revenue, 5000),
+        (_("simple CLV: revenue over 10 years"), simple.lifetime_revenue, 50000),
+        (_("simple CLV: profit at 10% margin"), simple.clv, 5000),
+        (_("churn cost: customers lost"), cost.lost_customers, 250),
+        (_("churn cost: revenue lost"), cost.lost_revenue, 2_000_000),
+        (_("churn cost: profit lost"), cost.lost_profit, 200_000),
+        *[(t("DERL, gamma=3.80, delta=15.20, d=10%, {n} renewals", n=n), round(v, 2), ref)
           for n, (v, ref) in enumerate(zip(table3, TABLE3_DERL, strict=True))],
     ], columns=["check", "computed", "expected"])
     out["ok"] = np.isclose(out["computed"], out["expected"], rtol=0, atol=1e-9)
@@ -99,6 +132,25 @@ def sanity_checks() -> pd.DataFrame:
         raise AssertionError(f"worked examples not reproduced:\n{out[~out['ok']]}")
     out.attrs.update(simple_clv_profit=simple.clv, churn_cost_lost_profit=cost.lost_profit)
     return out
+
+
+def _ESTIMATE_HEADERS() -> dict:
+    """Headers of a model's parameter table (``summary()``), in the report language."""
+    return {"estimate": _("estimate"), "se": _("se"), "lower": _("lower"), "upper": _("upper")}
+
+
+def _with_unit(header: str, currency: str | None = "") -> str:
+    """A money column's header: in Chinese with its unit (元), in English as it always read."""
+    return header if language() == "en" else f"{header}（{money_unit(currency)}）"
+
+
+def sanity_table(checks: pd.DataFrame) -> pd.DataFrame:
+    """:func:`sanity_checks` as a reader sees it (headers in the report language)."""
+    out = checks.copy()
+    if language() != "en":          # English reports show the booleans as the renderer does
+        out["ok"] = [label("yes") if ok else label("no") for ok in out["ok"]]
+    return _view(out, {"check": _("check"), "computed": _("computed"), "expected": _("expected"),
+                       "ok": _p("check", "ok")}, index_values=False)
 
 
 def sanity_figures(checks: pd.DataFrame) -> dict:
@@ -149,16 +201,24 @@ class ContractualValue:
     def equity(self) -> float:
         return float(self.values.sum())
 
-    def segment_table(self) -> pd.DataFrame:
-        return self.segments.rename(columns={
-            "value_per_period": "revenue per month", "expected_lifetime": "expected lifetime (months)",
-            "discounted_lifetime": "discounted lifetime (months)", "clv": "CLV of a new customer",
-            "tail_share": "share from tail"})
+    def segment_table(self, currency: str | None = "") -> pd.DataFrame:
+        return _view(self.segments, {
+            "customers": _("customers"),
+            "value_per_period": _with_unit(_("revenue per month"), currency),
+            "expected_lifetime": _("expected lifetime (months)"),
+            "discounted_lifetime": _("discounted lifetime (months)"),
+            "clv": _with_unit(_("CLV of a new customer"), currency),
+            "tail_share": _("share from tail")},
+            index_name=_p("clv", "segment") if self.segments.index.name == "segment" else None)
 
-    def residual_by_segment(self) -> pd.DataFrame:
-        return self.residual.groupby("segment").agg(
+    def residual_by_segment(self, currency: str | None = "") -> pd.DataFrame:
+        table = self.residual.groupby("segment").agg(
             customers=("residual_clv", "size"), mean_tenure_months=("tenure", "mean"),
             mean_residual_clv=("residual_clv", "mean"), total=("residual_clv", "sum"))
+        return _view(table, {"customers": _("customers"),
+                             "mean_residual_clv": _with_unit(label("mean_residual_clv"), currency),
+                             "total": _with_unit(label("total"), currency)},
+                     index_name=_p("clv", "segment"))
 
     def key_figures(self) -> dict:
         return {"clv_new_customer": {"mean": self.new_mean, "by_segment": self.segments["clv"].to_dict()},
@@ -249,11 +309,15 @@ class DerlResult:
         return rises_until(self.curve_table)
 
     def parameters(self) -> pd.DataFrame:
-        return (self.sbg[["gamma", "delta", "mean_churn", "polarisation", "customers"]]
-                .rename(columns={"mean_churn": "mean monthly churn at acquisition"}))
+        table = self.sbg[["gamma", "delta", "mean_churn", "polarisation", "customers"]]
+        return _view(table, {"mean_churn": _("mean monthly churn at acquisition"),
+                             "polarisation": _("polarisation"), "customers": _("customers")},
+                     index_name=_p("clv", "segment") if table.index.name == "segment" else None)
 
     def table(self) -> pd.DataFrame:
-        return pd.concat({"sBG": self.sbg_table, "retention curve": self.curve_table}, axis=1)
+        return pd.concat({"sBG": _view(self.sbg_table, index_name=_("renewals")),
+                          _("retention curve"): _view(self.curve_table, index_name=_("renewals"))},
+                         axis=1)
 
     def key_figures(self) -> dict:
         if not self.available:
@@ -314,6 +378,19 @@ class BtydValidation:
     @property
     def large_sample(self) -> bool:
         return len(self.split) > LARGE_SAMPLE
+
+    def model_summary(self) -> pd.DataFrame:
+        """The calibration fit's parameters as a reader sees them."""
+        return _view(self.model.summary(), _ESTIMATE_HEADERS())
+
+    def holdout_table(self) -> pd.DataFrame:
+        """Holdout purchases by calibration-period frequency, headers in the report language."""
+        return _view(self.holdout, {"customers": _("customers"), "actual": _("actual"),
+                                    "predicted": _("predicted"),
+                                    "actual_total": _("actual_total"),
+                                    "predicted_total": _("predicted_total")},
+                     index_name=label("frequency") if self.holdout.index.name == "frequency"
+                     else None)
 
     def key_figures(self) -> dict:
         h = self.holdout
@@ -381,7 +458,8 @@ class BtydValue:
         return int(min(self.summary["frequency"].quantile(0.99), 30))
 
     def parameters(self) -> pd.DataFrame:
-        return pd.concat({"BG/NBD": self.bg.summary(), "Gamma-Gamma": self.gg.summary()})
+        return _view(pd.concat({"BG/NBD": self.bg.summary(), "Gamma-Gamma": self.gg.summary()}),
+                     _ESTIMATE_HEADERS())
 
     def key_figures(self) -> dict:
         bg, gg, h = self.bg, self.gg, self.horizon_years
@@ -435,10 +513,21 @@ class ChurnCostResult:
     def revenue(self) -> float:
         return float(self.inputs["annual_revenue_per_customer"])
 
-    def table(self) -> pd.DataFrame:
+    def table(self, currency: str | None = "") -> pd.DataFrame:
         """The cost lines as a reader sees them: whole customers and whole currency units."""
-        return (self.cost.to_frame().round(0).astype("int64")
-                .rename(index=lambda s: s.replace("_", " ")))
+        lines = {"lost customers": _("lost customers"),
+                 "lost revenue": _with_unit(_("lost revenue"), currency),
+                 "lost profit": _with_unit(_("lost profit"), currency),
+                 "retention cost per customer": _with_unit(_("retention cost per customer"), currency),
+                 "acquisition cost per customer": _with_unit(_("acquisition cost per customer"),
+                                                             currency),
+                 "replacement cost": _with_unit(_("replacement cost"), currency),
+                 "retention cost": _with_unit(_("retention cost"), currency)}
+        table = (self.cost.to_frame().round(0).astype("int64")
+                 .rename(index=lambda s: s.replace("_", " ")))
+        table = table.rename(index=lines)
+        table.columns = [_("value") if c == "value" else c for c in table.columns]
+        return table
 
     def key_figures(self) -> dict:
         return {"annual_cost_of_churn": self.cost.lost_profit,
@@ -557,6 +646,21 @@ class MoneyAtRisk:
                 for name, g in groups}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 
+    def view(self, currency: str | None = "") -> pd.DataFrame:
+        """:meth:`table` as a reader sees it (headers and group names in the report language)."""
+        h = self.horizon_months
+        table = self.table()
+        table.index = [{"flagged at risk": _("flagged at risk"), "not flagged": _("not flagged"),
+                        "all active customers": _("all active customers")}.get(i, label(i))
+                       for i in table.index]
+        table.index.name = _("group")
+        table.columns = [
+            _("customers"), _with_unit(_("value"), currency),
+            t("mean P(churn within {months} months), %", months=h),
+            _with_unit(t("expected loss within {months} months", months=h), currency),
+            _("share of the expected loss, %")]
+        return table
+
     def key_figures(self) -> dict:
         lo, hi = self.ci
         out = {"expected_loss": self.expected_loss, "ci_low": lo, "ci_high": hi,
@@ -646,4 +750,28 @@ def stage_figures(data, *, dataset: str, margin: float, discount_rate: float,
 
 def headline_figures(flat: dict) -> pd.DataFrame:
     """The :data:`HEADLINE_KEYS` of the flat key figures, as a one-column table."""
-    return pd.Series({k: v for k, v in flat.items() if k in HEADLINE_KEYS}, name="value").to_frame()
+    return pd.Series({label(k): v for k, v in flat.items() if k in HEADLINE_KEYS},
+                     name=_("value")).to_frame()
+
+
+def scenario_table(scenarios: pd.DataFrame, currency: str | None = "") -> pd.DataFrame:
+    """:func:`retention_scenarios` as a reader sees it: headers and scenario names in the report
+    language (the frame itself keeps its English names, which :func:`scenario_figures` reads)."""
+    money_cols = {"revenue", "profit", "extra_revenue", "extra_profit"}
+    out = scenarios.copy()
+    out.columns = [_with_unit(label(c), currency) if c in money_cols else label(c)
+                   for c in out.columns]
+    out.index = [scenario_name(i) for i in out.index]
+    out.index.name = label(scenarios.index.name) if scenarios.index.name else None
+    return out
+
+
+def scenario_name(name) -> str:
+    """A retention scenario's name (``baseline``, ``churn -5 pts``) in the report language."""
+    name = str(name)
+    if language() == "en":
+        return name
+    if name == "baseline":
+        return _("baseline")
+    m = re.fullmatch(r"churn -(.+) pts", name)
+    return t("churn -{points} pts", points=m[1]) if m else label(name)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from churn_research import i18n
 from churn_research.models.base import scalar_or_array
 
 #: Consecutive periods with observed exits the sBG needs: one period gives one retention rate,
@@ -450,23 +451,24 @@ def sbg_eligibility(source, *, fits=None, observed_from=None,
         number of consecutive periods with exits when eligible).
     """
     if getattr(source, "is_snapshot", False):
-        return False, ("the data are one snapshot: exits are recorded for its last month only, "
-                       "so each acquisition cohort is seen once and the number still a customer "
-                       "period by period, which the sBG is fitted to, is not observed")
+        return False, i18n._("the data are one snapshot: exits are recorded for its last month only, "
+                        "so each acquisition cohort is seen once and the number still a customer "
+                        "period by period, which the sBG is fitted to, is not observed")
     run = _exit_run(source, observed_from)
-    unit = "calendar months" if hasattr(source, "customers") else "periods of a cohort"
+    unit = i18n._("calendar months") if hasattr(source, "customers") else i18n._("periods of a cohort")
     if run < min_periods:
-        return False, (f"exits are observed in only {run} consecutive {unit}; the sBG needs at "
-                       f"least {min_periods} to tell the mix of churn probabilities from their mean")
+        return False, i18n.t("exits are observed in only {run} consecutive {unit}; the sBG needs at "
+                        "least {min_periods} to tell the mix of churn probabilities from their mean",
+                        run=run, unit=unit, min_periods=min_periods)
     if fits is not None:
         pairs = (fits[["gamma", "delta"]].to_numpy(dtype=float) if isinstance(fits, pd.DataFrame)
                  else np.asarray(list(fits), dtype=float).reshape(-1, 2))
         pairs = pairs[np.isfinite(pairs).all(axis=1)]
         if not len(pairs):
-            return False, "the sBG fit failed"
+            return False, i18n._("the sBG fit failed")
         total = pairs.sum(axis=1)
         if (total > GEOMETRIC_LIMIT).all():
-            return False, (f"every fit runs to the geometric limit (gamma + delta of "
-                           f"{total.min():,.0f} or more): the data show no heterogeneity across "
-                           "customers, so the sBG reduces to one constant churn rate")
-    return True, f"exits are observed in {run} consecutive {unit}"
+            return False, i18n.t("every fit runs to the geometric limit (gamma + delta of {total} or "
+                            "more): the data show no heterogeneity across customers, so the sBG "
+                            "reduces to one constant churn rate", total=f"{total.min():,.0f}")
+    return True, i18n.t("exits are observed in {run} consecutive {unit}", run=run, unit=unit)

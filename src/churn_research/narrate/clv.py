@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,9 +18,31 @@ from churn_research.clv.analysis import (
     MoneyAtRisk,
     top_share,
 )
+from churn_research.i18n import _, is_chinese, label, t
 from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, not_available, pct, text
+
+
+def _cat(*parts: str) -> str:
+    """Sentences one after the other: a space between them in English, none in Chinese."""
+    return ("" if is_chinese() else " ").join(p for p in parts if p)
+
+
+def _stop() -> str:
+    return "。" if is_chinese() else "."
+
+
+def _definition(definition: str) -> str:
+    """The key figure ``clv.definition`` (English in the JSON) as a reader sees it."""
+    if definition == "residual lifetime value of active customers (survival curve)":
+        return _("residual lifetime value of active customers (survival curve)")
+    m = re.fullmatch(r"(.+)-year BG/NBD x Gamma-Gamma value", definition)
+    if m:
+        return t("{years}-year BG/NBD x Gamma-Gamma value", years=m[1])
+    if definition == "lifetime value":
+        return _("lifetime value")
+    return definition
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -31,74 +54,91 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     keys, unavailable = [], []
     if lost is not None:
         base = get(figures, "cost_of_churn.customers_active", get(figures, "scenario_base_customers"))
-        headline = (f"Churn costs about {money(lost, cur)} of profit a year: at {pct(rate)} annual "
-                    f"churn, about {count(get(figures, 'cost_of_churn.lost_customers'))} of the "
-                    + (f"{count(base)} " if base is not None else "")
-                    + "customers active now would leave each year")
-        if equity is not None and context.get("kind") == "non-contractual":
-            headline += (f"; all customers are worth {money(equity, cur)} of discounted profit over "
-                         f"{text(get(figures, 'clv.horizon_years'))} years (BG/NBD × Gamma-Gamma, "
-                         "each weighted by the probability of still being active).")
-        elif equity is not None:
-            headline += f"; the active customers are worth {money(equity, cur)} of future profit."
+        values = dict(lost=money(lost, cur), rate=pct(rate),
+                      n=count(get(figures, "cost_of_churn.lost_customers")))
+        if base is not None:
+            headline = t("Churn costs about {lost} of profit a year: at {rate} annual churn, about {n} "
+                         "of the {base} customers active now would leave each year",
+                         base=count(base), **values)
         else:
-            headline += "."
+            headline = t("Churn costs about {lost} of profit a year: at {rate} annual churn, about {n} "
+                         "of the customers active now would leave each year", **values)
+        if equity is not None and context.get("kind") == "non-contractual":
+            headline += t("; all customers are worth {equity} of discounted profit over {years} years "
+                          "(BG/NBD × Gamma-Gamma, each weighted by the probability of still being "
+                          "active).", equity=money(equity, cur),
+                          years=text(get(figures, "clv.horizon_years")))
+        elif equity is not None:
+            headline += t("; the active customers are worth {equity} of future profit.",
+                          equity=money(equity, cur))
+        else:
+            headline += _stop()
     else:
-        headline = f"The customers are worth {money(equity, cur)} of future profit."
+        headline = t("The customers are worth {equity} of future profit.", equity=money(equity, cur))
     if get(figures, "annual_churn.method") == "survival curve":
         keys.append(Finding(
-            "These data record exits for one month only: the annual churn is read off the survival "
-            "curve (each active customer's chance of leaving within a year given their tenure), so "
-            "the cost of churn is indicative.", "The cost of churn"))
+            _("These data record exits for one month only: the annual churn is read off the survival "
+              "curve (each active customer's chance of leaving within a year given their tenure), so "
+              "the cost of churn is indicative."), _("The cost of churn")))
     if get(figures, "clv.mean") is not None:
-        definition = str(get(figures, "clv.definition", "lifetime value"))
+        definition = _definition(str(get(figures, "clv.definition", "lifetime value")))
         keys.append(Finding(
-            f"{definition[0].upper()}{definition[1:]}: mean {money(get(figures, 'clv.mean'), cur)}, "
-            f"median {money(get(figures, 'clv.median'), cur)} per customer.",
-            "Contractual value" if context.get("kind") == "contractual" else "Non-contractual purchasing"))
+            t("{definition}: mean {mean}, median {median} per customer.",
+              definition=f"{definition[0].upper()}{definition[1:]}",
+              mean=money(get(figures, "clv.mean"), cur), median=money(get(figures, "clv.median"), cur)),
+            _("Contractual value") if context.get("kind") == "contractual"
+            else _("Non-contractual purchasing")))
     new = get(figures, "clv_new_customer.mean")
     if new is not None:
-        keys.append(Finding(f"A new customer is worth {money(new, cur)} of profit on average.",
-                            "Contractual value from the retention curve"))
+        keys.append(Finding(t("A new customer is worth {value} of profit on average.",
+                              value=money(new, cur)),
+                            _("Contractual value from the retention curve")))
     best = max((k for k in figures if k.startswith("scenarios.") and k.endswith(".extra_profit")
                 and get(figures, k)), key=lambda k: get(figures, k), default=None)
     if best is not None:
         name = best.split(".")[1].replace("churn_minus_", "").replace("_pts", "").replace("_", ".")
         keys.append(Finding(
-            f"Cutting annual churn by {name} percentage points would add about "
-            f"{money(get(figures, best), cur)} of discounted profit over "
-            f"{text(get(figures, 'scenario_years'))} years.",
-            "Retention scenarios"))
+            t("Cutting annual churn by {points} percentage points would add about {profit} of "
+              "discounted profit over {years} years.", points=name,
+              profit=money(get(figures, best), cur), years=text(get(figures, "scenario_years"))),
+            _("Retention scenarios")))
     loss = get(figures, "money_at_risk.expected_loss")
     if loss is not None:
         months = int(get(figures, "money_at_risk.horizon_months", 12))
-        line = (f"If nothing changes, about {money(loss, cur)} of future profit (95% CI "
-                f"{money(get(figures, 'money_at_risk.ci_low'), cur)}–"
-                f"{money(get(figures, 'money_at_risk.ci_high'), cur)}) is expected to be lost to "
-                f"churn within {months} months (P(churn) × value over the "
-                f"{count(get(figures, 'money_at_risk.customers'))} active customers)")
+        line = t("If nothing changes, about {loss} of future profit (95% CI {low}–{high}) is expected "
+                 "to be lost to churn within {months} months (P(churn) × value over the {n} active "
+                 "customers)", loss=money(loss, cur),
+                 low=money(get(figures, "money_at_risk.ci_low"), cur),
+                 high=money(get(figures, "money_at_risk.ci_high"), cur), months=months,
+                 n=count(get(figures, "money_at_risk.customers")))
         flagged = get(figures, "money_at_risk.flagged_expected_loss")
         if flagged is not None:
-            line += (f"; the {count(get(figures, 'money_at_risk.flagged_customers'))} customers in "
-                     "the 'at risk' tier or with a warning signal (the rules of 40_segments) hold "
-                     f"{money(flagged, cur)} of it ({pct(flagged / loss if loss else None)})")
-        line += (". Indicative: these data are one snapshot." if context.get("snapshot") else ".")
-        keys.append(Finding(line, "The value of customers at risk"))
+            line += t("; the {n} customers in the 'at risk' tier or with a warning signal (the rules "
+                      "of 40_segments) hold {flagged} of it ({share})",
+                      n=count(get(figures, "money_at_risk.flagged_customers")),
+                      flagged=money(flagged, cur), share=pct(flagged / loss if loss else None))
+        line += (_(". Indicative: these data are one snapshot.") if context.get("snapshot")
+                 else _stop())
+        keys.append(Finding(line, _("The value of customers at risk")))
     if get(figures, "holdout.relative_error") is not None:
         err = get(figures, "holdout.relative_error")
+        values = dict(error=pct(abs(err)), correlation=f"{get(figures, 'holdout.correlation'):.2f}")
         keys.append(Finding(
-            f"The BG/NBD model {'under' if err < 0 else 'over'}-forecasts the holdout purchases by "
-            f"{pct(abs(err))} (correlation {get(figures, 'holdout.correlation'):.2f} across "
-            "customers): read its values as approximate.", "Non-contractual purchasing"))
+            t("The BG/NBD model under-forecasts the holdout purchases by {error} (correlation "
+              "{correlation} across customers): read its values as approximate.", **values)
+            if err < 0 else
+            t("The BG/NBD model over-forecasts the holdout purchases by {error} (correlation "
+              "{correlation} across customers): read its values as approximate.", **values),
+            _("Non-contractual purchasing")))
     if get(figures, "sbg_not_available"):
-        unavailable.append(not_available("DERL under the shifted-beta-geometric model",
+        unavailable.append(not_available(_("DERL under the shifted-beta-geometric model"),
                                          str(get(figures, "sbg_not_available"))))
     elif get(figures, "clv_new_customer.mean") is None:
-        unavailable.append("Not available for this dataset: survival-based value and DERL, because "
-                           "the data are not contractual with a revenue per period.")
-    checked = ("the published CDNOW estimates (Fader, Hardie & Lee 2005)"
+        unavailable.append(not_available(_("survival-based value and DERL"),
+                                         _("the data are not contractual with a revenue per period")))
+    checked = (_("the published CDNOW estimates (Fader, Hardie & Lee 2005)")
                if get(figures, "bgnbd.r") is not None and dataset == "cdnow" else
-               "textbook worked examples" if get(figures, "sanity.all_ok") else None)
+               _("textbook worked examples") if get(figures, "sanity.all_ok") else None)
     return StageFindings("50_clv", dataset, headline, keys[:6], unavailable, checked)
 
 
@@ -106,7 +146,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 # section sentences: built from the result objects of churn_research.clv.analysis
 # ========================================================================================
 def _names(items) -> str:
-    return ", ".join(map(str, items))
+    return ("、" if is_chinese() else ", ").join(label(i) for i in items)
 
 
 def _date(ts) -> str:
@@ -115,59 +155,78 @@ def _date(ts) -> str:
 
 def setting(data, *, dataset: str, margin: float, discount_rate: float) -> str:
     """The data and the assumptions the stage runs on."""
-    return (f"**Data:** `{dataset}` ({data.kind}), {count(len(data.customers))} customers, snapshot "
-            f"{_date(data.observation_end)}; tables present: {', '.join(sorted(data.tables()))}. "
-            f"Assumed margin {margin:.0%}, annual discount rate {discount_rate:.0%}.")
+    return t("**Data:** `{dataset}` ({kind}), {n} customers, snapshot {date}; tables present: "
+             "{tables}. Assumed margin {margin}, annual discount rate {discount_rate}.",
+             dataset=dataset, kind=label(data.kind), n=count(len(data.customers)),
+             date=_date(data.observation_end),
+             tables=("、" if is_chinese() else ", ").join(label(x) for x in sorted(data.tables())),
+             margin=f"{margin:.0%}", discount_rate=f"{discount_rate:.0%}")
 
 
 def sanity(checks: pd.DataFrame) -> str:
     """After :func:`churn_research.clv.analysis.sanity_checks` (which raises on a failure)."""
     n_ok = int(checks["ok"].sum())
     if n_ok == len(checks):
-        return f"All {len(checks)} worked examples are reproduced exactly."
-    return f"{n_ok} of {len(checks)} worked examples are reproduced exactly."
+        return t("All {n} worked examples are reproduced exactly.", n=len(checks))
+    return t("{ok} of {n} worked examples are reproduced exactly.", ok=n_ok, n=len(checks))
 
 
 def retention_curve(value: ContractualValue | None, *, data, value_col: str | None) -> str:
     """Which exits the retention curve is estimated from, or why there is none."""
     if value is None:
-        why = ("it needs contractual data with a revenue-per-month column "
-               f"(`{value_col}`) and ")
-        why += ("these data are non-contractual (their value is modelled with BG/NBD below)"
-                if data.kind != "contractual" else "these data have no such column")
-        return not_available("survival-based lifetime value", why)
-    regime = {"event": f"exits observed since the business change on {_date(value.observed_from)} "
-                       "(the regime customers face now; earlier customers enter at their tenure then)",
-              "records": f"exits observed from {_date(value.observed_from)}, when the records begin "
-                         "(earlier customers enter at their tenure then: left truncation)",
-              "all": "all exits in the data"}[value.regime]
-    return f"Retention curve {'by ' + value.by if value.by else 'for all customers'}, from {regime}."
+        if data.kind != "contractual":
+            why = t("it needs contractual data with a revenue-per-month column (`{column}`) and "
+                    "these data are non-contractual (their value is modelled with BG/NBD below)",
+                    column=value_col)
+        else:
+            why = t("it needs contractual data with a revenue-per-month column (`{column}`) and "
+                    "these data have no such column", column=value_col)
+        return not_available(_("survival-based lifetime value"), why)
+    since = _date(value.observed_from) if value.observed_from is not None else ""
+    regime = {"event": t("exits observed since the business change on {date} (the regime customers "
+                         "face now; earlier customers enter at their tenure then)", date=since),
+              "records": t("exits observed from {date}, when the records begin (earlier customers "
+                           "enter at their tenure then: left truncation)", date=since),
+              "all": _("all exits in the data")}[value.regime]
+    if value.by:
+        return t("Retention curve by {by}, from {regime}.", by=label(value.by), regime=regime)
+    return t("Retention curve for all customers, from {regime}.", regime=regime)
 
 
-def new_customer_value(value: ContractualValue) -> str:
+def new_customer_value(value: ContractualValue, *, currency: str = "") -> str:
     """The CLV of a new customer, its spread across segments and the tail's share."""
     seg = value.segments
-    out = (f"A new customer is worth **{value.new_mean:,.0f}** of profit on average (margin "
-           f"{value.margin:.0%}, discounted at {value.discount_rate:.0%} a year). ")
+    out = t("A new customer is worth **{value}** of profit on average (margin {margin}, discounted "
+            "at {discount_rate} a year).", value=money(value.new_mean, currency, decimals=0),
+            margin=f"{value.margin:.0%}", discount_rate=f"{value.discount_rate:.0%}")
+    by = ""
     if value.by and len(seg) > 1:
         best, worst = seg["clv"].idxmax(), seg["clv"].idxmin()
-        out += (f"By {value.by}: {best} {seg.loc[best, 'clv']:,.0f} vs {worst} "
-                f"{seg.loc[worst, 'clv']:,.0f}. ")
-    return out + (f"The parametric tail contributes {seg['tail_share'].min():.0%}-"
-                  f"{seg['tail_share'].max():.0%} of the discounted lifetime: that part is an "
-                  "extrapolation beyond the observed tenures.")
+        by = t("By {by}: {best} {best_value} vs {worst} {worst_value}.", by=label(value.by),
+               best=label(best), best_value=money(seg.loc[best, "clv"], currency, decimals=0),
+               worst=label(worst), worst_value=money(seg.loc[worst, "clv"], currency, decimals=0))
+    tail = t("The parametric tail contributes {low}-{high} of the discounted lifetime: that part is "
+             "an extrapolation beyond the observed tenures.",
+             low=f"{seg['tail_share'].min():.0%}", high=f"{seg['tail_share'].max():.0%}")
+    return _cat(out, by, tail)
 
 
-def customer_equity(result: ContractualValue | BtydValue) -> str:
+def customer_equity(result: ContractualValue | BtydValue, *, currency: str = "") -> str:
     """What the customers are worth together, and how concentrated that value is."""
     v = result.values
-    top = f"the top {TOP_SHARE:.0%} of customers hold {top_share(v):.0%} of it."
+    top = t("the top {share} of customers hold {held} of it.", share=f"{TOP_SHARE:.0%}",
+            held=f"{top_share(v):.0%}")
     if isinstance(result, BtydValue):
-        h = result.horizon_years
-        return (f"**Customer equity:** {result.equity:,.0f} of discounted profit over {h} years "
-                f"(mean {v.mean():,.2f}, median {v.median():,.2f} per customer); {top}")
-    return (f"**Customer equity:** the {len(v):,} active customers are worth **{result.equity:,.0f}** "
-            f"of future profit (mean {v.mean():,.0f}, median {v.median():,.0f} per customer); {top}")
+        return t("**Customer equity:** {equity} of discounted profit over {years} years (mean {mean}, "
+                 "median {median} per customer); {top}",
+                 equity=money(result.equity, currency, decimals=0), years=result.horizon_years,
+                 mean=money(v.mean(), currency, decimals=2),
+                 median=money(v.median(), currency, decimals=2), top=top)
+    return t("**Customer equity:** the {n} active customers are worth **{equity}** of future profit "
+             "(mean {mean}, median {median} per customer); {top}", n=f"{len(v):,}",
+             equity=money(result.equity, currency, decimals=0),
+             mean=money(v.mean(), currency, decimals=0),
+             median=money(v.median(), currency, decimals=0), top=top)
 
 
 def derl_flat(result: DerlResult) -> str:
@@ -177,9 +236,9 @@ def derl_flat(result: DerlResult) -> str:
     flat = result.flat_segments
     if not flat:
         return ""
-    return (f"For {_names(flat)} the sBG finds no heterogeneity (polarisation near 0: every "
-            "customer the same churn probability), so its DERL does not grow with tenure; the "
-            "retention curve shows what the data say.")
+    return t("For {segments} the sBG finds no heterogeneity (polarisation near 0: every customer the "
+             "same churn probability), so its DERL does not grow with tenure; the retention curve "
+             "shows what the data say.", segments=_names(flat))
 
 
 def derl(result: DerlResult | None, *, data=None) -> str:
@@ -191,39 +250,50 @@ def derl(result: DerlResult | None, *, data=None) -> str:
     """
     if result is None:
         kind = getattr(data, "kind", None)
-        return not_available("DERL", "it is a contractual (renewal) measure and these data "
-                             + ("are non-contractual" if kind == "non-contractual"
-                                else "have no revenue column"))
+        why = (_("it is a contractual (renewal) measure and these data are non-contractual")
+               if kind == "non-contractual" else
+               _("it is a contractual (renewal) measure and these data have no revenue column"))
+        return not_available("DERL", why)
     if not result.available:
-        return not_available("DERL under the shifted-beta-geometric (sBG) model", result.reason)
+        return not_available(_("DERL under the shifted-beta-geometric (sBG) model"), result.reason)
     renewals = result.renewals
     first, last = renewals[0], renewals[-1]
     seg0 = result.sbg_table.columns[0]
-    out = (f"Under the sBG, a {seg0} customer who has just joined has a discounted expected "
-           f"residual lifetime of {result.sbg_table.loc[first, seg0]:.1f} months, one with {last} "
-           f"renewals {result.sbg_table.loc[last, seg0]:.1f}: the sBG explains rising retention by "
-           "sorting (the customers with high churn probabilities leave first). ")
+    out = t("Under the sBG, a {segment} customer who has just joined has a discounted expected "
+            "residual lifetime of {first} months, one with {last} renewals {last_value}: the sBG "
+            "explains rising retention by sorting (the customers with high churn probabilities "
+            "leave first).", segment=label(seg0), first=f"{result.sbg_table.loc[first, seg0]:.1f}",
+            last=last, last_value=f"{result.sbg_table.loc[last, seg0]:.1f}")
     rising = result.curve_rises
     if not rising.all():
-        return out + (
-            f"The retention curve shows it only for {_names(rising[rising].index) or 'no segment'}: "
-            f"for {_names(rising[~rising].index)} the hazard does not fall with tenure (for "
-            "instance at contract ends), which the sBG cannot represent, so there the curve is "
-            "the better guide.")
+        return _cat(out, t(
+            "The retention curve shows it only for {rising}: for {others} the hazard does not fall "
+            "with tenure (for instance at contract ends), which the sBG cannot represent, so there "
+            "the curve is the better guide.",
+            rising=_names(rising[rising].index) or _("no segment"),
+            others=_names(rising[~rising].index)))
     stops = {seg: n for seg, n in result.curve_levels_off.items() if n is not None}
-    agrees = ("The retention curve agrees that long-standing customers have more discounted "
-              "lifetime ahead of them than new ones in every segment")
     if not stops:
-        return out + agrees + f", and it keeps rising up to {last} renewals, as the sBG does."
+        return _cat(out, t("The retention curve agrees that long-standing customers have more "
+                           "discounted lifetime ahead of them than new ones in every segment, and it "
+                           "keeps rising up to {last} renewals, as the sBG does.", last=last))
     by_stop: dict = {}
     for seg, n in stops.items():
         by_stop.setdefault(n, []).append(seg)
-    levels = "; ".join(f"for {_names(segs)} from about {n} renewals" for n, segs in by_stop.items())
+    levels = ("；" if is_chinese() else "; ").join(
+        t("for {segments} from about {n} renewals", segments=_names(segs), n=n)
+        for n, segs in by_stop.items())
     keeps = [seg for seg in result.curve_table.columns if seg not in stops]
-    return out + (agrees + f". It levels off {levels} (flat or slightly falling after that), "
-                  "while the sBG keeps rising"
-                  + (f"; for {_names(keeps)} it keeps rising up to {last} renewals, as the sBG does."
-                     if keeps else "."))
+    if keeps:
+        return _cat(out, t(
+            "The retention curve agrees that long-standing customers have more discounted lifetime "
+            "ahead of them than new ones in every segment. It levels off {levels} (flat or slightly "
+            "falling after that), while the sBG keeps rising; for {keeps} it keeps rising up to "
+            "{last} renewals, as the sBG does.", levels=levels, keeps=_names(keeps), last=last))
+    return _cat(out, t(
+        "The retention curve agrees that long-standing customers have more discounted lifetime "
+        "ahead of them than new ones in every segment. It levels off {levels} (flat or slightly "
+        "falling after that), while the sBG keeps rising.", levels=levels))
 
 
 def btyd_split(result: BtydValidation | None, *, data=None) -> str:
@@ -231,140 +301,174 @@ def btyd_split(result: BtydValidation | None, *, data=None) -> str:
     if result is None:
         kind = getattr(data, "kind", None)
         has_tx = data is not None and data.has("transactions")
-        why = "they are for non-contractual purchase logs and these data are " + (
-            "contractual: their transactions are subscription invoices" if kind == "contractual" and has_tx
-            else f"{kind} without transactions")
-        return not_available("the BG/NBD and Gamma-Gamma models", why)
+        if kind == "contractual" and has_tx:
+            why = _("they are for non-contractual purchase logs and these data are contractual: "
+                    "their transactions are subscription invoices")
+        else:
+            why = t("they are for non-contractual purchase logs and these data are {kind} without "
+                    "transactions", kind=label(kind))
+        return not_available(_("the BG/NBD and Gamma-Gamma models"), why)
     cal = _date(result.calibration_end)
-    return (f"Calibration period: first purchases up to {cal} ({len(result.split):,} customers); "
-            f"holdout period: {cal} to {_date(result.observation_end)} "
-            f"({result.split['duration_holdout'].iloc[0]:.1f} {result.unit}).")
+    return t("Calibration period: first purchases up to {calibration_end} ({n} customers); holdout "
+             "period: {calibration_end} to {end} ({duration} {unit}).", calibration_end=cal,
+             n=f"{len(result.split):,}", end=_date(result.observation_end),
+             duration=f"{result.split['duration_holdout'].iloc[0]:.1f}", unit=label(result.unit))
 
 
 def btyd_holdout(result: BtydValidation) -> str:
     """How well the calibration fit predicts the holdout purchases."""
     h, hist = result.holdout, result.histogram
-    return (
-        f"Fitted in {result.model.fit_seconds_:.2f} s. Given each customer's history, the model "
-        f"predicts {h['predicted_total'].sum():,.0f} holdout purchases against "
-        f"{h['actual_total'].sum():,.0f} actual ({result.relative_error:+.1%}; correlation across "
-        f"customers {h.attrs['correlation']:.2f}); customers with no repeat purchase in calibration "
-        f"made {h.loc['0', 'actual']:.2f} purchases each, predicted {h.loc['0', 'predicted']:.2f}. "
-        "All repeat purchases from the first purchase to the end of the holdout period are "
-        f"forecast with an error of {h.attrs['cumulative_forecast_error']:+.1%} (Fader, Hardie & "
-        "Lee report -4% and a correlation of 0.63 on the 1/10 sample of CDNOW). The calibration "
-        f"histogram fits with chi-square {hist.attrs['chi2']:.1f} on {hist.attrs['dof']} df "
-        f"(p = {hist.attrs['p_value']:.2g}"
-        + ("; with tens of thousands of customers small misfits are significant" if result.large_sample else "")
-        + ").")
+    fit = t("Fitted in {seconds} s. Given each customer's history, the model predicts {predicted} "
+            "holdout purchases against {actual} actual ({error}; correlation across customers "
+            "{correlation}); customers with no repeat purchase in calibration made {zero_actual} "
+            "purchases each, predicted {zero_predicted}. All repeat purchases from the first "
+            "purchase to the end of the holdout period are forecast with an error of {cumulative} "
+            "(Fader, Hardie & Lee report -4% and a correlation of 0.63 on the 1/10 sample of "
+            "CDNOW).", seconds=f"{result.model.fit_seconds_:.2f}",
+            predicted=f"{h['predicted_total'].sum():,.0f}", actual=f"{h['actual_total'].sum():,.0f}",
+            error=f"{result.relative_error:+.1%}", correlation=f"{h.attrs['correlation']:.2f}",
+            zero_actual=f"{h.loc['0', 'actual']:.2f}", zero_predicted=f"{h.loc['0', 'predicted']:.2f}",
+            cumulative=f"{h.attrs['cumulative_forecast_error']:+.1%}")
+    values = dict(chi2=f"{hist.attrs['chi2']:.1f}", dof=hist.attrs["dof"],
+                  p=f"{hist.attrs['p_value']:.2g}")
+    if result.large_sample:
+        chi = t("The calibration histogram fits with chi-square {chi2} on {dof} df (p = {p}; with "
+                "tens of thousands of customers small misfits are significant).", **values)
+    else:
+        chi = t("The calibration histogram fits with chi-square {chi2} on {dof} df (p = {p}).",
+                **values)
+    return _cat(fit, chi)
 
 
-def btyd_value(result: BtydValue) -> str:
+def btyd_value(result: BtydValue, *, currency: str = "") -> str:
     """The refitted models, P(alive) and the expected purchases."""
     bg, gg, h = result.bg, result.gg, result.horizon_years
-    return (
-        f"Refitted on all purchases up to {_date(result.observation_end)}: {len(result.summary):,} "
-        f"customers, {bg.n_customers_:,.0f} in the BG/NBD and {gg.n_customers_:,} repeat buyers in "
-        f"the Gamma-Gamma model (mean spend per purchase {gg.mean_spend_:,.2f}; the correlation "
-        f"between frequency and average spend is {result.spend_correlation:.2f}, small enough for "
-        "the model's independence assumption). The mean probability of still being active is "
-        f"{result.value['p_alive'].mean():.0%}, but the BG/NBD counts the "
-        f"{result.share_no_repeat:.0%} of customers who never bought again as alive (they can only "
-        f"drop out after a purchase); among repeat buyers it is {result.p_alive_repeat:.0%}. Over "
-        f"the next {h} years the base is expected to make "
-        f"{result.value['expected_purchases'].sum():,.0f} purchases.")
+    return t(
+        "Refitted on all purchases up to {end}: {n} customers, {n_bg} in the BG/NBD and {n_gg} "
+        "repeat buyers in the Gamma-Gamma model (mean spend per purchase {spend}; the correlation "
+        "between frequency and average spend is {correlation}, small enough for the model's "
+        "independence assumption). The mean probability of still being active is {p_alive}, but "
+        "the BG/NBD counts the {no_repeat} of customers who never bought again as alive (they can "
+        "only drop out after a purchase); among repeat buyers it is {p_alive_repeat}. Over the "
+        "next {years} years the base is expected to make {purchases} purchases.",
+        end=_date(result.observation_end), n=f"{len(result.summary):,}",
+        n_bg=f"{bg.n_customers_:,.0f}", n_gg=f"{gg.n_customers_:,}",
+        spend=money(gg.mean_spend_, currency, decimals=2),
+        correlation=f"{result.spend_correlation:.2f}", p_alive=f"{result.value['p_alive'].mean():.0%}",
+        no_repeat=f"{result.share_no_repeat:.0%}", p_alive_repeat=f"{result.p_alive_repeat:.0%}",
+        years=h, purchases=f"{result.value['expected_purchases'].sum():,.0f}")
 
 
-def churn_cost(result: ChurnCostResult) -> str:
+def churn_cost(result: ChurnCostResult, *, currency: str = "") -> str:
     """The dataset's annual churn, the revenue per customer and what a year of churn costs."""
     cost, figs = result.cost, result.annual.flat_figures()
-    out = definitions.annual_churn(figs)
+    parts = [definitions.annual_churn(figs)]
     if result.kind == "non-contractual" and result.annual.window_end is not None:
-        out += (f" The window ends {result.inactivity_days} days before the observation end, the "
-                "last date up to which a lapse without a purchase is visible.")
+        parts.append(t("The window ends {days} days before the observation end, the last date up "
+                       "to which a lapse without a purchase is visible.", days=result.inactivity_days))
     source = result.inputs["revenue_source"]
-    out += (f" A customer brings {result.revenue:,.0f} of revenue a year (from "
-            + ("the transactions" if source == "transactions" else f"the column {source}") + ").")
-    out += (f" At that rate the {result.inputs['active']:,} "
-            f"customers active at {_date(result.observation_end)} would lose about "
-            f"{cost.lost_customers:,.0f} a year, costing **{cost.lost_revenue:,.0f} of revenue and "
-            f"{cost.lost_profit:,.0f} of profit a year**; winning as many new customers would cost "
-            f"about {cost.replacement_cost:,.0f}, against {cost.retention_cost:,.0f} to keep them.")
-    return out
+    revenue = money(result.revenue, currency, decimals=0)
+    parts.append(t("A customer brings {revenue} of revenue a year (from the transactions).",
+                   revenue=revenue) if source == "transactions" else
+                 t("A customer brings {revenue} of revenue a year (from the column {column}).",
+                   revenue=revenue, column=source))
+    parts.append(t(
+        "At that rate the {n} customers active at {date} would lose about {lost} a year, costing "
+        "**{lost_revenue} of revenue and {lost_profit} of profit a year**; winning as many new "
+        "customers would cost about {replacement}, against {retention} to keep them.",
+        n=f"{result.inputs['active']:,}", date=_date(result.observation_end),
+        lost=f"{cost.lost_customers:,.0f}",
+        lost_revenue=money(cost.lost_revenue, currency, decimals=0),
+        lost_profit=money(cost.lost_profit, currency, decimals=0),
+        replacement=money(cost.replacement_cost, currency, decimals=0),
+        retention=money(cost.retention_cost, currency, decimals=0)))
+    return _cat(*parts)
 
 
 def scenario_base(result: ChurnCostResult) -> str:
     """Which customers the retention scenarios project."""
-    return (f"The scenarios project the {result.inputs['active']:,} customers active at "
-            f"{_date(result.observation_end)}.")
+    return t("The scenarios project the {n} customers active at {date}.",
+             n=f"{result.inputs['active']:,}", date=_date(result.observation_end))
 
 
-def scenarios(table: pd.DataFrame, *, annual_churn: float, years: int, discount_rate: float) -> str:
+def scenarios(table: pd.DataFrame, *, annual_churn: float, years: int, discount_rate: float,
+              currency: str = "") -> str:
     """What the largest churn cut in :func:`churn_research.clv.retention_scenarios` is worth."""
     top = table.iloc[-1]
-    return (f"Cutting annual churn by {top['reduction'] * 100:g} points (from {annual_churn:.1%} to "
-            f"{top['churn_rate']:.1%}) keeps {top['extra_customers_end']:,.0f} more customers after "
-            f"{years} years and is worth **{top['extra_profit']:,.0f} of profit** "
-            f"({top['extra_revenue']:,.0f} of revenue, discounted at {discount_rate:.0%}).")
+    return t("Cutting annual churn by {points} points (from {churn} to {lower}) keeps {extra} more "
+             "customers after {years} years and is worth **{profit} of profit** ({revenue} of "
+             "revenue, discounted at {discount_rate}).", points=f"{top['reduction'] * 100:g}",
+             churn=f"{annual_churn:.1%}", lower=f"{top['churn_rate']:.1%}",
+             extra=f"{top['extra_customers_end']:,.0f}", years=years,
+             profit=money(top["extra_profit"], currency, decimals=0),
+             revenue=money(top["extra_revenue"], currency, decimals=0),
+             discount_rate=f"{discount_rate:.0%}")
 
 
 def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
-                  annual: ChurnCostResult | None = None) -> str:
+                  annual: ChurnCostResult | None = None, currency: str = "") -> str:
     """The value expected to be lost within the horizon, with its interval, the flagged
     customers' share of it (or why there are no flags) and the snapshot caveat; with ``annual``
     (the cost of churn), how the average probability relates to the dataset's annual churn."""
     if result is None:
-        return not_available("the value at risk", "no per-customer value could be computed for "
-                             "these data")
+        return not_available(_("the value at risk"), _("no per-customer value could be computed for "
+                                                       "these data"))
     h = result.horizon_months
     lo, hi = result.ci
-    p = f"{result.mean_p_churn:.1%} on average"
+    p = t("{p} on average", p=f"{result.mean_p_churn:.1%}")
     if (annual is not None and result.model == "retention curve" and h == 12
             and annual.annual.method == "survival curve"):
-        p += (f"; the annual churn, {annual.annual_churn:.1%}, is the same average read off the "
-              "Kaplan–Meier curves alone, without the parametric tail this valuation splices on "
-              "where few customers remain")
+        p += t("; the annual churn, {rate}, is the same average read off the Kaplan–Meier curves "
+               "alone, without the parametric tail this valuation splices on where few customers "
+               "remain", rate=f"{annual.annual_churn:.1%}")
     elif annual is not None and h == 12:
-        p += (f"; the annual churn, {annual.annual_churn:.1%}, is the share of the base that "
-              "actually left in the last observed year")
-    how = (f"the retention curve given their tenure t, 1 − S(t + {h})/S(t) ({p}), times their "
-           "residual lifetime value: the whole future profit a leaver takes with them, not one "
-           "year of revenue as in the cost of churn"
-           if result.model == "retention curve" else
-           f"the BG/NBD probability that a customer still active drops out within {h} months "
-           f"({p}), times their BG/NBD × Gamma-Gamma value, which already weighs them by their "
-           "probability of being active")
-    out = (f"If nothing changes, about **{result.expected_loss:,.0f}** of future profit is expected "
-           f"to be lost to churn within the next {h} months (95% CI {lo:,.0f}–{hi:,.0f}: the "
-           f"model's uncertainty, from {len(result.replicates)} refits on resampled customers). "
-           f"It sums, over the {len(result.per_customer):,} active customers (worth "
-           f"{result.base_value:,.0f} in all), each one's probability of leaving within {h} "
-           f"months times their value: {how}. This is the value at stake if nothing changes, not "
-           "what a retention programme could save: a programme saves only the part belonging to "
-           "the customers it actually keeps. ")
+        p += t("; the annual churn, {rate}, is the share of the base that actually left in the last "
+               "observed year", rate=f"{annual.annual_churn:.1%}")
+    if result.model == "retention curve":
+        how = t("the retention curve given their tenure t, 1 − S(t + {h})/S(t) ({p}), times their "
+                "residual lifetime value: the whole future profit a leaver takes with them, not one "
+                "year of revenue as in the cost of churn", h=h, p=p)
+    else:
+        how = t("the BG/NBD probability that a customer still active drops out within {h} months "
+                "({p}), times their BG/NBD × Gamma-Gamma value, which already weighs them by their "
+                "probability of being active", h=h, p=p)
+    parts = [t(
+        "If nothing changes, about **{loss}** of future profit is expected to be lost to churn "
+        "within the next {h} months (95% CI {low}–{high}: the model's uncertainty, from {refits} "
+        "refits on resampled customers). It sums, over the {n} active customers (worth {base} in "
+        "all), each one's probability of leaving within {h} months times their value: {how}. This "
+        "is the value at stake if nothing changes, not what a retention programme could save: a "
+        "programme saves only the part belonging to the customers it actually keeps.",
+        loss=money(result.expected_loss, currency, decimals=0), h=h,
+        low=money(lo, currency, decimals=0), high=money(hi, currency, decimals=0),
+        refits=len(result.replicates), n=f"{len(result.per_customer):,}",
+        base=money(result.base_value, currency, decimals=0), how=how)]
     if result.has_flags:
         flagged = result.flagged_expected_loss
         flo, fhi = result.flagged_ci
         n = int(result.per_customer["flagged"].fillna(False).sum())
         share = flagged / result.expected_loss if result.expected_loss else 0.0
-        out += (f"The {n:,} customers in the 'at risk' tier or with a warning signal hold "
-                f"**{flagged:,.0f}** (95% CI "
-                f"{flo:,.0f}–{fhi:,.0f}) of the {result.expected_loss:,.0f} expected to be lost "
-                f"({share:.0%}).")
+        parts.append(t("The {n} customers in the 'at risk' tier or with a warning signal hold "
+                       "**{flagged}** (95% CI {low}–{high}) of the {loss} expected to be lost "
+                       "({share}).", n=f"{n:,}", flagged=money(flagged, currency, decimals=0),
+                       low=money(flo, currency, decimals=0), high=money(fhi, currency, decimals=0),
+                       loss=money(result.expected_loss, currency, decimals=0),
+                       share=f"{share:.0%}"))
         if result.model == "retention curve":
-            out += (" The curve's probability depends only on segment and tenure, not on the "
-                    "warning signals: this share reflects the flagged customers' value and "
-                    "tenure, not their signals.")
+            parts.append(_("The curve's probability depends only on segment and tenure, not on the "
+                           "warning signals: this share reflects the flagged customers' value and "
+                           "tenure, not their signals."))
     else:
-        why = ("the flags need activity history (transactions before the snapshot) and these data "
-               "are a single snapshot" if design != "prospective" else
-               "no early-warning flags could be computed for these data")
-        out += f"Which of these customers the early-warning rules flag is not available: {why}."
+        why = (_("the flags need activity history (transactions before the snapshot) and these data "
+                 "are a single snapshot") if design != "prospective" else
+               _("no early-warning flags could be computed for these data"))
+        parts.append(t("Which of these customers the early-warning rules flag is not available: "
+                       "{why}.", why=why))
     if result.snapshot:
-        out += (" These data are one snapshot: the retention curve is a descriptive reading of it, "
-                "not a forecast tested on later exits, so the figure is indicative.")
-    return out
+        parts.append(_("These data are one snapshot: the retention curve is a descriptive reading of "
+                       "it, not a forecast tested on later exits, so the figure is indicative."))
+    return _cat(*parts)
 
 
 def key_figures_note(flat: Mapping[str, Any], output_json: str) -> str:
-    return f"{len(flat)} key figures written to `{str(output_json).split('/')[-1]}`."
+    return t("{n} key figures written to `{file}`.", n=len(flat), file=str(output_json).split("/")[-1])

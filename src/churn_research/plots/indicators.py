@@ -113,9 +113,12 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
-def plot_churn_retention(table: pd.DataFrame, *, title: str, event_date=None, by: str | None = None):
-    """Churn rate (left) and retention rate (right) per period with 95% Wilson bands."""
+def plot_churn_retention(table: pd.DataFrame, *, title: str | None = None, event_date=None,
+                         by: str | None = None):
+    """Churn rate (left) and retention rate (right) per period with 95% Wilson bands (default
+    title: "Churn and retention per <period>")."""
     unit = label(period_unit(table))
+    title = title or t("Churn and retention per {unit}", unit=unit)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     plot_rate(table, "churn_rate", lo="churn_ci_low", hi="churn_ci_high", by=by,
               event_date=event_date, ax=axes[0], title=t("{title}: churn rate", title=title),
@@ -154,8 +157,10 @@ def _segment_name(by: str) -> str:
     return label(by) if label(by) != by else by.replace("_", " ")
 
 
-def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, ax=None):
+def plot_revenue_retention(table: pd.DataFrame, *, title: str | None = None, event_date=None,
+                           ax=None):
     """Gross (GRR) and net (NRR) revenue retention per period (100% = base revenue kept)."""
+    title = title or t("Revenue retention per {unit} (all revenue)", unit=label(period_unit(table)))
     ax = _ax(ax)
     kept = _complete(table).dropna(subset=["grr", "nrr"])
     x = pd.to_datetime(kept["period_start"])
@@ -169,8 +174,10 @@ def plot_revenue_retention(table: pd.DataFrame, *, title: str, event_date=None, 
                   ylabel=t("Revenue kept vs previous {unit} (%)", unit=unit))
 
 
-def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str, ax=None, max_cohorts: int = 36):
+def plot_cohort_heatmap(matrix: pd.DataFrame, *, title: str | None = None, ax=None,
+                        max_cohorts: int = 36):
     """Heatmap of a cohort retention matrix (rows: start month; columns: months since start)."""
+    title = title or _("Share of each start-month cohort still a customer")
     m = matrix.tail(max_cohorts).dropna(axis=1, how="all")
     ax = _ax(ax, figsize=(12, max(4.0, 0.22 * len(m) + 1.5)))
     sns.heatmap(m, ax=ax, cmap="viridis", vmin=0, vmax=1,
@@ -216,8 +223,12 @@ def plot_targets(series: pd.DataFrame, targets: pd.DataFrame, *, title: str | No
     return axes[0]
 
 
-def plot_before_after(result, *, title: str, ax=None, unit: str = "month"):
-    """Pooled churn before vs after the change with 95% intervals."""
+def plot_before_after(result, *, title: str | None = None, ax=None, unit: str = "month",
+                      event_date=None):
+    """Pooled churn before vs after the change (on ``event_date``) with 95% intervals."""
+    if title is None:
+        title = t("Churn per {unit} before vs after {date}", unit=label(unit),
+                  date=f"{pd.Timestamp(event_date):%Y-%m-%d}")
     ax = _ax(ax, figsize=(6.5, 4.2))
     tab = result.table
     x = np.arange(len(tab))
@@ -230,9 +241,10 @@ def plot_before_after(result, *, title: str, ax=None, unit: str = "month"):
                   ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)))
 
 
-def plot_its(its, *, title: str, ax=None, unit: str = "month"):
+def plot_its(its, *, title: str | None = None, ax=None, unit: str = "month"):
     """Observed churn (points with Wilson bars), the fitted segmented trend and the
     counterfactual (pre-change trend continued, dashed, with its 95% band)."""
+    title = title or _("Interrupted time series: churn with the no-change counterfactual")
     ax = _ax(ax, figsize=(11, 4.8))
     s = its.series_
     used = s[s["used"]]
@@ -256,9 +268,10 @@ def plot_its(its, *, title: str, ax=None, unit: str = "month"):
                   ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)), legend="below")
 
 
-def plot_control_chart(chart, *, title: str, ax=None, unit: str = "month"):
-    """Control chart: churn per period, centre line, control limits, baseline shaded, and
-    flagged periods (above the upper limit) marked in red."""
+def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = "month"):
+    """Control chart ("Early warning: churn per <period>"): churn per period, centre line,
+    control limits, baseline shaded, and flagged periods (above the upper limit) marked in red."""
+    title = title or t("Early warning: churn per {unit}", unit=label(unit))
     ax = _ax(ax, figsize=(11, 4.8))
     tab = chart.table_[chart.table_["phase"] != "not charted"]
     x = pd.to_datetime(tab["period_start"])
