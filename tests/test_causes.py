@@ -502,7 +502,7 @@ def test_profile_bounds_read_integer_counts_as_whole_values_and_log2_as_the_amou
 
 
 def test_labels_give_words_for_drivers_terms_and_rules():
-    from churn_research.causes.labels import driver_label, rule_label, term_label
+    from churn_research.wording.drivers import driver_label, rule_label, term_label
     assert term_label("contract[Two year]") == "contract = Two year"
     assert term_label("monthly_charges_per_10") == "monthly charges (per 10)"
     assert term_label("first_amount_log2") == "first purchase amount (per doubling of the amount)"

@@ -261,7 +261,7 @@ def zh():
 
 
 def test_sentences_tables_and_labels_read_in_chinese(zh):
-    from churn_research.causes.labels import driver_label, rule_label, term_label
+    from churn_research.wording.drivers import driver_label, rule_label, term_label
     text = say.reasons(_pareto(), dataset="synthetic")
     assert text.startswith("最常见的流失原因是**价格**") and "Goodman" in text
     assert "churners" not in text

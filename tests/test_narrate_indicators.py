@@ -248,7 +248,7 @@ def test_window_and_tenure_sentences_in_chinese(zh):
     text = narrate.window_text(_data(records_start="2023-06-01"), dataset="synthetic",
                                window=(D("2023-06-01"), D("2024-06-30")), unit="quarter",
                                impact_unit="month")
-    assert "**数据集：** synthetic（合约制）；共 3 位客户。" in text
+    assert "**数据集：** synthetic（合同制）；共 3 位客户。" in text
     assert "看板按季度统计，业务变化影响分析按月统计" in text
     assert "Dataset" not in text and "quarter" not in text
     pooled = _pooled("tenure_group", [("new", 0.10, 0.09, 0.11), ("existing", 0.05, 0.04, 0.06)]
@@ -293,7 +293,7 @@ def test_findings_in_chinese_link_to_the_chinese_headings(zh):
     for f in found.key_findings:
         assert f.section in headings, f.section
     assert found.unavailable == [
-        "本数据集无法提供：投诉率、满意度（CSAT）和推荐率（净推荐值），因为数据中没有工单或调查。"]
+        "本数据集无法提供：投诉率、满意度（CSAT）和推荐率（净推荐值），因为数据中没有工单或满意度调查。"]
 
 
 def test_missing_verdict_reads_in_chinese(zh):

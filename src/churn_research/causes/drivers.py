@@ -32,19 +32,16 @@ from churn_research.causes.frame import (
     person_period,
     resolve_design,
 )
-from churn_research.causes.labels import driver_label, level_label, term_label
 from churn_research.causes.rates import _is_indicator, _is_numeric
-from churn_research.i18n import is_chinese, t
+from churn_research.i18n import t
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import compare_with_truth as shared_compare
-
+from churn_research.wording import join
+from churn_research.wording.drivers import driver_label, level_label, term_label
 
 # =============================================================================================
 # the driver model
 # =============================================================================================
-def _join(items) -> str:
-    """Names listed in a warning (``, `` in English, ``、`` in Chinese)."""
-    return ("、" if is_chinese() else ", ").join(map(str, items))
 
 
 def _design(design: str) -> str:
@@ -107,7 +104,7 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
                 lv = lv.where(~lv.isin(rare), "other")
                 notes.append(t("{driver}: level(s) {levels} have fewer than {n} rows and were "
                                "merged into 'other'.", driver=driver_label(d),
-                               levels=_join(map(level_label, rare)), n=min_level_count))
+                               levels=join(map(level_label, rare)), n=min_level_count))
             ref = _pick_reference(lv.rename(d), None if reference.get(d) is None
                                   else str(reference.get(d)))
             for level in sorted(lv.unique(), key=lambda x: (-counts.get(x, 0), str(x))):
@@ -281,7 +278,7 @@ class DriverModel:
         if missing:
             self.warnings_.append(
                 t("driver(s) {drivers} are not available in the {design} data and were left "
-                  "out.", drivers=_join(map(driver_label, missing)), design=_design(self.design_)))
+                  "out.", drivers=join(map(driver_label, missing)), design=_design(self.design_)))
         drivers = [d for d in drivers if d in frame]
         if self.design_ == "person-period" and "tenure_months" in drivers:
             drivers.remove("tenure_months")
@@ -290,7 +287,7 @@ class DriverModel:
         constant = [d for d in drivers if frame[d].nunique(dropna=True) < 2]
         if constant:
             self.warnings_.append(t("driver(s) {drivers} take a single value and were left out.",
-                                    drivers=_join(map(driver_label, constant))))
+                                    drivers=join(map(driver_label, constant))))
             drivers = [d for d in drivers if d not in constant]
         if not drivers:
             raise ChurnDataError("none of the requested drivers is available.",
@@ -301,7 +298,7 @@ class DriverModel:
             counts = frame.loc[na, [d for d in drivers if d not in MISSING_AS_LEVEL]].isna().sum()
             self.warnings_.append(
                 t("{n} row(s) with missing values were dropped ({counts}).", n=int(na.sum()),
-                  counts=_join(f"{driver_label(k)}: {v:,}" for k, v in counts[counts > 0].items())))
+                  counts=join(f"{driver_label(k)}: {v:,}" for k, v in counts[counts > 0].items())))
             frame = frame.loc[~na]
         scales = dict(DEFAULT_SCALES, **(self.scales or {}))
         duration = self.duration if self.design_ == "person-period" else None
@@ -316,7 +313,7 @@ class DriverModel:
             self.warnings_.append(
                 t("term(s) {terms} are exact linear combinations of other terms (e.g. a 'No "
                   "internet service' level repeats internet service = No) and were dropped.",
-                  terms=_join(map(term_label, aliased))))
+                  terms=join(map(term_label, aliased))))
             x = x.drop(columns=aliased)
             terms = [tm for tm in terms if tm.term not in aliased]
         with threadpool_limits(1, user_api="blas"):
@@ -327,7 +324,7 @@ class DriverModel:
                 t("collinear drivers (VIF > {vif}): {terms}; their separate effects are poorly "
                   "determined — interpret them together or drop one.",
                   vif=f"{self.vif_threshold:g}",
-                  terms=_join(f"{term_label(r.term)} ({r.vif:.1f})" for r in high.itertuples())))
+                  terms=join(f"{term_label(r.term)} ({r.vif:.1f})" for r in high.itertuples())))
         y = frame[outcome].to_numpy(dtype=float)
         link_obj = families.links.CLogLog() if link == "cloglog" else families.links.Logit()
         # log(row length) offset: exact for cloglog (grouped PH data); for logit it makes the
@@ -368,7 +365,7 @@ class DriverModel:
             bad = out.loc[~np.isfinite(out["ci_high"]) | (out["se"] > 10), "term"].tolist()
             self.warnings_.append(t("term(s) {terms} have huge standard errors (separation: a "
                                     "level with (almost) no churn or only churn); merge levels or "
-                                    "drop the driver.", terms=_join(map(term_label, bad))))
+                                    "drop the driver.", terms=join(map(term_label, bad))))
         out.attrs["ratio_name"] = self.ratio_name
         return out
 

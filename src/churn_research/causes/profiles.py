@@ -12,11 +12,11 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
-from churn_research.causes.labels import LOG2_SUFFIX
 from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.i18n import label_msg
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
+from churn_research.wording.drivers import LOG2_SUFFIX
 
 
 # =============================================================================================

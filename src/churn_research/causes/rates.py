@@ -18,9 +18,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, person_period
-from churn_research.causes.labels import LOG2_SUFFIX
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import cochran_armitage, poisson_rate_ci, wilson_ci
+from churn_research.wording.drivers import LOG2_SUFFIX
 
 
 # =============================================================================================

@@ -18,7 +18,6 @@ figures (``key_figures()``). The sentences are built from these objects in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +49,7 @@ from churn_research.model import on_books
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
 from churn_research.models.shifted_beta_geo import derl, sbg_eligibility
+from churn_research.wording import scenario_name
 
 #: polarisation below which the sBG is said to find no heterogeneity across customers
 FLAT_POLARISATION = 0.01
@@ -764,14 +764,3 @@ def scenario_table(scenarios: pd.DataFrame, currency: str | None = "") -> pd.Dat
     out.index = [scenario_name(i) for i in out.index]
     out.index.name = label(scenarios.index.name) if scenarios.index.name else None
     return out
-
-
-def scenario_name(name) -> str:
-    """A retention scenario's name (``baseline``, ``churn -5 pts``) in the report language."""
-    name = str(name)
-    if language() == "en":
-        return name
-    if name == "baseline":
-        return _("baseline")
-    m = re.fullmatch(r"churn -(.+) pts", name)
-    return t("churn -{points} pts", points=m[1]) if m else label(name)

@@ -46,10 +46,11 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
-from churn_research.i18n import _, is_chinese, label, t
+from churn_research.i18n import _, label, t
 from churn_research.indicators.churn import churn_table
 from churn_research.model import ChurnData
 from churn_research.stats import wilson_ci
+from churn_research.wording import sentences
 
 __all__ = [
     "prepare_series",
@@ -742,4 +743,4 @@ def verdict(*, its: InterruptedTimeSeries | None = None, before_after: BeforeAft
                "changed at the same time; a segment that was not exposed (difference in "
                "differences) would make the attribution firmer.")
     # sentences follow each other with a space in English, without one in Chinese
-    return ("" if is_chinese() else " ").join([head, *parts, caveat])
+    return sentences(head, *parts, caveat)

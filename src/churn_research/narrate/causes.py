@@ -35,16 +35,6 @@ from churn_research.causes import (
     significant_drivers,
     strongest_effects,
 )
-from churn_research.causes.labels import (
-    LOG2_SUFFIX,
-    TERM_NAMES,
-    driver_label,
-    level_label,
-    outcome_text,
-    ratio_label,
-    rule_label,
-    term_label,
-)
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note
@@ -59,11 +49,22 @@ from churn_research.narrate.format import (
     pvalue,
     ratio_ci,
 )
+from churn_research.wording import sentences
+from churn_research.wording.drivers import (
+    LOG2_SUFFIX,
+    TERM_NAMES,
+    driver_label,
+    level_label,
+    outcome_text,
+    ratio_label,
+    rule_label,
+    term_label,
+)
 
 _TERM = re.compile(r"^driver_model\.(?P<term>.+)\.ratio$")
 
 
-#: How known model terms read in a sentence (the one list: :mod:`churn_research.causes.labels`).
+#: How known model terms read in a sentence (the one list: :mod:`churn_research.wording.drivers`).
 DRIVER_NAMES = TERM_NAMES
 
 #: ``contract[annual]`` -> ``contract = annual``; ``age_per_10y`` -> ``age (per 10y)``.
@@ -494,7 +495,7 @@ def dose_response(doses: dict[str, pd.DataFrame | None], *, dataset: str) -> str
                      high=a['level'].iloc[-1], p=pvalue(dose_s.attrs['trend_p_value'])))
     else:
         out.append(not_available(_("churn by satisfaction"), _("there is no surveys table")))
-    return ("" if is_chinese() else " ").join(out)
+    return sentences(*out)
 
 
 # -- the driver model --------------------------------------------------------------------------

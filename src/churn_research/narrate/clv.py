@@ -22,11 +22,7 @@ from churn_research.i18n import _, is_chinese, label, t
 from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, not_available, pct, text
-
-
-def _cat(*parts: str) -> str:
-    """Sentences one after the other: a space between them in English, none in Chinese."""
-    return ("" if is_chinese() else " ").join(p for p in parts if p)
+from churn_research.wording import join, sentences
 
 
 def _stop() -> str:
@@ -146,7 +142,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
 # section sentences: built from the result objects of churn_research.clv.analysis
 # ========================================================================================
 def _names(items) -> str:
-    return ("、" if is_chinese() else ", ").join(label(i) for i in items)
+    return join(label(i) for i in items)
 
 
 def _date(ts) -> str:
@@ -159,7 +155,7 @@ def setting(data, *, dataset: str, margin: float, discount_rate: float) -> str:
              "{tables}. Assumed margin {margin}, annual discount rate {discount_rate}.",
              dataset=dataset, kind=label(data.kind), n=count(len(data.customers)),
              date=_date(data.observation_end),
-             tables=("、" if is_chinese() else ", ").join(label(x) for x in sorted(data.tables())),
+             tables=join(label(x) for x in sorted(data.tables())),
              margin=f"{margin:.0%}", discount_rate=f"{discount_rate:.0%}")
 
 
@@ -208,7 +204,7 @@ def new_customer_value(value: ContractualValue, *, currency: str = "") -> str:
     tail = t("The parametric tail contributes {low}-{high} of the discounted lifetime: that part is "
              "an extrapolation beyond the observed tenures.",
              low=f"{seg['tail_share'].min():.0%}", high=f"{seg['tail_share'].max():.0%}")
-    return _cat(out, by, tail)
+    return sentences(out, by, tail)
 
 
 def customer_equity(result: ContractualValue | BtydValue, *, currency: str = "") -> str:
@@ -266,7 +262,7 @@ def derl(result: DerlResult | None, *, data=None) -> str:
             last=last, last_value=f"{result.sbg_table.loc[last, seg0]:.1f}")
     rising = result.curve_rises
     if not rising.all():
-        return _cat(out, t(
+        return sentences(out, t(
             "The retention curve shows it only for {rising}: for {others} the hazard does not fall "
             "with tenure (for instance at contract ends), which the sBG cannot represent, so there "
             "the curve is the better guide.",
@@ -274,7 +270,7 @@ def derl(result: DerlResult | None, *, data=None) -> str:
             others=_names(rising[~rising].index)))
     stops = {seg: n for seg, n in result.curve_levels_off.items() if n is not None}
     if not stops:
-        return _cat(out, t("The retention curve agrees that long-standing customers have more "
+        return sentences(out, t("The retention curve agrees that long-standing customers have more "
                            "discounted lifetime ahead of them than new ones in every segment, and it "
                            "keeps rising up to {last} renewals, as the sBG does.", last=last))
     by_stop: dict = {}
@@ -285,12 +281,12 @@ def derl(result: DerlResult | None, *, data=None) -> str:
         for n, segs in by_stop.items())
     keeps = [seg for seg in result.curve_table.columns if seg not in stops]
     if keeps:
-        return _cat(out, t(
+        return sentences(out, t(
             "The retention curve agrees that long-standing customers have more discounted lifetime "
             "ahead of them than new ones in every segment. It levels off {levels} (flat or slightly "
             "falling after that), while the sBG keeps rising; for {keeps} it keeps rising up to "
             "{last} renewals, as the sBG does.", levels=levels, keeps=_names(keeps), last=last))
-    return _cat(out, t(
+    return sentences(out, t(
         "The retention curve agrees that long-standing customers have more discounted lifetime "
         "ahead of them than new ones in every segment. It levels off {levels} (flat or slightly "
         "falling after that), while the sBG keeps rising.", levels=levels))
@@ -337,7 +333,7 @@ def btyd_holdout(result: BtydValidation) -> str:
     else:
         chi = t("The calibration histogram fits with chi-square {chi2} on {dof} df (p = {p}).",
                 **values)
-    return _cat(fit, chi)
+    return sentences(fit, chi)
 
 
 def btyd_value(result: BtydValue, *, currency: str = "") -> str:
@@ -382,7 +378,7 @@ def churn_cost(result: ChurnCostResult, *, currency: str = "") -> str:
         lost_profit=money(cost.lost_profit, currency, decimals=0),
         replacement=money(cost.replacement_cost, currency, decimals=0),
         retention=money(cost.retention_cost, currency, decimals=0)))
-    return _cat(*parts)
+    return sentences(*parts)
 
 
 def scenario_base(result: ChurnCostResult) -> str:
@@ -467,7 +463,7 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
     if result.snapshot:
         parts.append(_("These data are one snapshot: the retention curve is a descriptive reading of "
                        "it, not a forecast tested on later exits, so the figure is indicative."))
-    return _cat(*parts)
+    return sentences(*parts)
 
 
 def key_figures_note(flat: Mapping[str, Any], output_json: str) -> str:

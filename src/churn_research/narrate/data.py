@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pandas as pd
-
 from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import TABLES
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, not_available, pct, text
+from churn_research.wording import colon, join, month_year, paren, sentences
 
 #: The kinds of data, as a reader sees them (context "label").
 KINDS = (label_msg("contractual"), label_msg("non-contractual"))
@@ -39,30 +38,14 @@ PERSONAL_LABELS = (label_msg("name"), label_msg("first_name"), label_msg("last_n
 # ------------------------------------------------------------------------------------------
 # language helpers of this area (00_data's sentences, tables and figures)
 # ------------------------------------------------------------------------------------------
-def join(items: Iterable[Any]) -> str:
-    """A list as a reader reads it: ``a, b, c`` (Chinese: ``a、b、c``)."""
-    return ("、" if is_chinese() else ", ").join(str(i) for i in items)
 
 
-def sentences(*parts: str) -> str:
-    """Sentences one after another (English: separated by a space; Chinese: none)."""
-    return ("" if is_chinese() else " ").join(p for p in parts if p)
 
 
-def paren(text: Any, inner: Any) -> str:
-    """``text (inner)`` (Chinese: full-width parentheses, ``text（inner）``)."""
-    return f"{text}（{inner}）" if is_chinese() else f"{text} ({inner})"
 
 
-def colon(name: Any, value: Any) -> str:
-    """``name: value`` (Chinese: a full-width colon, ``name：value``)."""
-    return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
 
 
-def month_year(value) -> str:
-    """``January 2024`` (Chinese: ``2024年1月``)."""
-    ts = pd.Timestamp(value)
-    return f"{ts.year}年{ts.month}月" if is_chinese() else f"{ts:%B %Y}"
 
 
 def kind_text(kind: str) -> str:

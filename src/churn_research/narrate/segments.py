@@ -26,16 +26,7 @@ from churn_research.segments.report import (
     cluster_silhouette,
     risk_consistent,
 )
-
-
-def _sentences(*parts: str) -> str:
-    """Sentences one after another: a space between them in English, none in Chinese."""
-    return ("" if is_chinese() else " ").join(p for p in parts if p)
-
-
-def _join(items) -> str:
-    """A list in a sentence or a cell: ``a, b, c`` (Chinese: ``a、b、c``)."""
-    return ("、" if is_chinese() else ", ").join(map(str, items))
+from churn_research.wording import gap, join, sentences
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -143,7 +134,7 @@ def methods_text(design: str) -> str:
     rules = _("Rules and thresholds are parameters (shown with each table) and documented in "
               "`churn_research.segments`.")
     if design == "prospective":
-        return _sentences(
+        return sentences(
             _("**Methods.** Every feature is computed from the data *as known at a cutoff "
               "date*: the data is truncated first (rows after the cutoff dropped, later "
               "cancellations masked), so nothing from the future can leak into a feature; a "
@@ -152,7 +143,7 @@ def methods_text(design: str) -> str:
               "customers active at the cutoff."), models,
             _("The watchlist scores today's customers with the best model and ranks them by "
               "risk × trailing 12-month revenue."), rules)
-    return _sentences(
+    return sentences(
         _("**Methods.** The data are one snapshot, so there is no cutoff and no later period: "
           "the features are the customers' attributes on the snapshot date (tenure, charges, "
           "contract, services) and the label is the dataset's own churn flag. Where the "
@@ -217,7 +208,7 @@ def data_text(data: ChurnData, *, dataset: str, design: str, cutoff, horizon_day
                  "model describes who *has* churned, not who *will*: its accuracy is not a "
                  "forecast accuracy.", date=cutoff.date(), rate=f"{churned.mean():.1%}",
                  n=f"{len(churned):,}")
-    return _sentences(t("**Data:** `{dataset}` ({kind}), observation end {end}.", dataset=dataset,
+    return sentences(t("**Data:** `{dataset}` ({kind}), observation end {end}.", dataset=dataset,
                         kind=label(data.kind), end=data.observation_end.date()), what)
 
 
@@ -232,7 +223,7 @@ def rfm_codes_text(data: ChurnData, *, design: str, horizon_days: int) -> str:
                  "customers from current ones.")
     else:
         note = _("In a purchase log recency is the strongest single sign of lapsing.")
-    return _sentences(t("The ten most common RFM codes among the customers with a label, with "
+    return sentences(t("The ten most common RFM codes among the customers with a label, with "
                         "their {rate}.", rate=label_text(design, horizon_days)), note)
 
 
@@ -261,10 +252,10 @@ def tier_churn_text(tiers: pd.DataFrame, *, has_transactions: bool) -> str:
             best_rate=f"{rated.loc[best, 'churn_rate']:.1%}")
     empty = [label(t_) for t_ in tiers.index[tiers["customers"] == 0]]
     if empty:
-        out = _sentences(out, (t("Empty tiers: {tiers}.", tiers=_join(empty)) if has_transactions
+        out = sentences(out, (t("Empty tiers: {tiers}.", tiers=join(empty)) if has_transactions
                                else t("Empty tiers: {tiers} — a snapshot has no purchase history "
                                       "to show who is slipping or already gone.",
-                                      tiers=_join(empty))))
+                                      tiers=join(empty))))
     return out
 
 
@@ -295,7 +286,7 @@ def clusters_text(clusters, *, n_customers: int) -> str:
         "weak": _("weak structure — the customer base is more a continuum than distinct "
                   "groups, so read the clusters as a convenient partition.")}[cluster_separation(sil)]
     parts = [t("Chosen: **k = {k}** on {features}. Mean silhouette {silhouette}: {reading}",
-               k=clusters.k_, features=_join(map(_feature, clusters.columns_)),
+               k=clusters.k_, features=join(map(_feature, clusters.columns_)),
                silhouette=f"{sil:.2f}", reading=reading)]
     if clusters.k_ == max(clusters.k_range) and cluster_separation(sil) == "weak":
         parts.append(_("The silhouette is still rising at the largest k tried; with so little "
@@ -305,7 +296,7 @@ def clusters_text(clusters, *, n_customers: int) -> str:
                        "customers (seed {seed}) and every customer assigned to the nearest centre.",
                        n_fit=f"{clusters.n_fit_:,}", n=f"{n_customers:,}",
                        seed=clusters.random_state))
-    return _sentences(*parts)
+    return sentences(*parts)
 
 
 def cluster_profiles_text(profiles: pd.DataFrame) -> str:
@@ -344,13 +335,13 @@ def model_text(model, *, n_customers: int) -> str:
                        "customers (seed {seed}; parameter `max_model_customers`), which is ample "
                        "for these few features; the watchlist scores every active customer.",
                        n_fit=f"{model.n_fit_:,}", n=f"{n_customers:,}", seed=model.random_state))
-    return _sentences(*parts)
+    return sentences(*parts)
 
 
 def calibration_text(model, cal: pd.DataFrame) -> str:
     """Calibration error of the best model and how its probabilities can be read."""
     best = model.summary_.loc[model.best_name_]
-    return _sentences(
+    return sentences(
         t("Calibration of the {model} model: expected calibration error **{ece} percentage "
           "points** (customer-weighted mean gap between predicted and observed churn over risk "
           "deciles), largest decile gap {gap} points.", model=_model_name(model.best_name_),
@@ -377,7 +368,7 @@ def signals_unavailable_text(check: SignalCheck) -> str:
              for s, tb in missing.items()]
     if len(parts) > 1:
         return t("Not available for this dataset: the signals {signals} and {last}, because this "
-                 "dataset does not have those tables.", signals=_join(parts[:-1]), last=parts[-1])
+                 "dataset does not have those tables.", signals=join(parts[:-1]), last=parts[-1])
     return t("Not available for this dataset: the signal {signal}, because this dataset does not "
              "have that table.", signal=parts[0])
 
@@ -388,7 +379,7 @@ def signals_text(check: SignalCheck) -> str:
     if top is None:
         return ""
     v, weak = check.validated, check.weak()
-    return _sentences(
+    return sentences(
         t("The strongest single signal is **{signal}**: customers with it churned at {fired} vs "
           "{not_fired} for comparable customers without it (×{lift}); it fired for {share} of the "
           "customers it could fire for.", signal=label(_words(top)),
@@ -396,7 +387,7 @@ def signals_text(check: SignalCheck) -> str:
           not_fired=f"{v.loc[top, 'churn_rate_not_fired']:.1%}", lift=f"{v.loc[top, 'lift']:.1f}",
           share=f"{v.loc[top, 'share_fired']:.1%}"),
         (t("Weak signals here (lift below {threshold}): {signals}.", threshold=WEAK_SIGNAL_LIFT,
-           signals=_join(label(_words(w)) for w in weak)) if weak else ""),
+           signals=join(label(_words(w)) for w in weak)) if weak else ""),
         _("Signals explain *why* a customer is flagged; the model combines them with everything "
           "else to rank."))
 
@@ -446,13 +437,13 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
         if dom:
             dominant = [t("{signal} ({n})", signal=label(_words(k)), n=v) for k, v in dom.items()]
             parts.append(t("{n} have at least one warning signal; the dominant ones are "
-                           "{signals}.", n=with_signal, signals=_join(dominant)))
+                           "{signals}.", n=with_signal, signals=join(dominant)))
         else:
             parts.append(t("{n} have at least one warning signal.", n=with_signal))
     parts.append(t("Most common action: *{action}* ({n}).", action=_(top_action),
                    n=actions[top_action]))
     parts.append(t("Written to `{file}` next to the key figures.", file=Path(path).name))
-    return _sentences(*parts)
+    return sentences(*parts)
 
 
 def key_figures_text(flat: Mapping[str, Any], output_json) -> str:
@@ -506,7 +497,7 @@ def tier_check_sentence(tiers: pd.DataFrame) -> str:
     if others.empty or ar["churn_rate"] > others["churn_rate"].max():
         return ""
     top = others["churn_rate"].idxmax()
-    return ("" if is_chinese() else " ") + t(
+    return gap() + t(
         "On these data the at-risk rule does not single out the riskiest customers: its tier "
         "churns {rate}, the {tier} tier {tier_rate}; for targeting, use the risk model's ranking "
         "below rather than the tier.", rate=f"{ar['churn_rate']:.0%}", tier=label(top),
@@ -588,7 +579,7 @@ def _signal_cell(value) -> str:
     """A cell of signal names (``"low_satisfaction, activity_drop"``) in words, or a dash."""
     if not isinstance(value, str) or not value:
         return "–"
-    return _join(label(_words(v)) for v in value.split(", "))
+    return join(label(_words(v)) for v in value.split(", "))
 
 
 def shown(df: pd.DataFrame, *, index: bool = True, drop_empty: str | None = None) -> Styler:

@@ -33,6 +33,7 @@ from churn_research.survival.sections import (
     CohortAnalysis,
     strongest_drivers,
 )
+from churn_research.wording import band_label, gap, join, term_label
 
 #: Data labels of this stage shown to readers (translated by :func:`churn_research.i18n.label`):
 #: the time units, the Kaplan-Meier groups, the time-varying exposures, the parametric models,
@@ -47,14 +48,8 @@ LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg(
 # ---------------------------------------------------------------------------------------
 # Reader's names (English: as before; Chinese: labels joined the Chinese way)
 # ---------------------------------------------------------------------------------------
-def _join(items: Sequence[str]) -> str:
-    """A list in running text: "a, b, c" (Chinese: "a、b、c")."""
-    return ("、" if is_chinese() else ", ").join(str(i) for i in items)
 
 
-def _sp() -> str:
-    """The space between two sentences (none in Chinese)."""
-    return "" if is_chinese() else " "
 
 
 def _pair(name: str, value: str) -> str:
@@ -72,29 +67,8 @@ def _name(column: str) -> str:
     return label(column) if is_chinese() else str(column)
 
 
-def term_label(term: Any) -> str:
-    """A model term as a reader sees it: ``contract[annual]``, ``age_per_10``, ``x @ [0, 12)``
-    unchanged in English; in Chinese with the column and level labels (合同类型[年付], 年龄（每 10）,
-    … @ [0, 12))."""
-    term = str(term)
-    if not is_chinese():
-        return term
-    if " @ " in term:
-        head, band = term.split(" @ ", 1)
-        return f"{term_label(head)} @ {band_label(band)}"
-    if term.endswith("]") and "[" in term:
-        column, level = term[:-1].split("[", 1)
-        return f"{label(column)}[{label(level)}]"
-    if "_per_" in term:
-        column, k = term.rsplit("_per_", 1)
-        return t("{column} (per {k})", column=label(column), k=k)
-    return label(term)
 
 
-def band_label(band: Any) -> str:
-    """A tenure band ``[24, inf)`` (Chinese: ``[24, ∞)``)."""
-    band = str(band)
-    return band.replace("inf", "∞") if is_chinese() else band
 
 
 def _group(value: Any) -> str:
@@ -281,7 +255,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                           "stratified by {strata} instead of their single hazard ratios.",
                           "Proportional hazards fails for {n} Cox terms; the report reads the model "
                           "stratified by {strata} instead of their single hazard ratios.",
-                          len(violations), strata=_join(_name(s).replace("_", " ") if not is_chinese()
+                          len(violations), strata=join(_name(s).replace("_", " ") if not is_chinese()
                                                         else _name(s) for s in strata))
         else:
             sentence = n_("Proportional hazards fails for {n} Cox term; the report reads the "
@@ -352,7 +326,7 @@ def data_text(data: ChurnData, df: pd.DataFrame, *, unit: str = "months") -> str
         notes.append(t("{n} customers ({share}) joined before the records begin ({date}) and enter with "
                        "delayed entry.", n=f"{truncated:,}", share=f"{truncated / n:.0%}",
                        date=_date(df.attrs['entry_date'])))
-    return _sp().join([
+    return gap().join([
         t("**{n} customers**, {churned} churned and {censored} censored (still customers when "
           "observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
           "{longest} {unit}.", n=f"{n:,}", churned=f"{churned:,}", censored=f"{n - churned:,}", censor=censor,
@@ -372,7 +346,7 @@ def km_text(overall: pd.DataFrame, *, horizons: Sequence[float], rmst_horizon: f
                    unit=u, low=f"{o['median_lower']:.1f}", high=f"{o['median_upper']:.1f}")
     still = _join_stills([t("{share} after {h} {unit}", share=f"{o[f'S({h:g})']:.0%}", h=f"{h:g}", unit=u)
                           for h in horizons if np.isfinite(o[f"S({h:g})"])])
-    return _sp().join([
+    return gap().join([
         _("The curve shows the share of customers still with the company at each tenure; the band is the "
           "pointwise 95% confidence interval."), median,
         t("Still customers: {still}.", still=still),
@@ -394,12 +368,12 @@ def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None =
         out = t("Survival does not differ significantly by **{by}** (log-rank chi2 = {chi2} on {df} df, {p}).",
                 **values)
     if summary is not None and len(summary):
-        meds = _join([_pair(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
+        meds = join([_pair(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
                       for g, m in summary[["group", "median"]].to_numpy()])
-        out += _sp() + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
+        out += gap() + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
     if pairwise is not None and len(pairwise) > 1:
         correction = str(pairwise.attrs.get("correction", "Holm")).capitalize()
-        out += _sp() + t("{k} of {n} pairs differ at 5% after {correction} correction.",
+        out += gap() + t("{k} of {n} pairs differ at 5% after {correction} correction.",
                        k=int(pairwise["significant"].sum()), n=len(pairwise), correction=correction)
     return out
 
@@ -408,7 +382,7 @@ def missing_segments_text(missing: Sequence[str]) -> str:
     """The not-available line for segments the data lack (empty when none)."""
     if not missing:
         return ""
-    return not_available(t("survival by {segments}", segments=_join([label(m) for m in missing])),
+    return not_available(t("survival by {segments}", segments=join([label(m) for m in missing])),
                          _("the data have no such column or only one level of it"))
 
 
@@ -446,7 +420,7 @@ def cox_lead_text(cox, stratified, ph: pd.DataFrame, *, threshold: float) -> str
     violations = ph.loc[ph["violates"], "covariate"].tolist()
     if not violations:
         return ""
-    terms = _join([term_label(v) for v in violations])
+    terms = join([term_label(v) for v in violations])
     if stratified is None:
         return t("Proportional hazards is rejected (p < {threshold}) for **{terms}**: their "
                  "single hazard ratios below average an effect that changes with tenure; the tenure-band view "
@@ -455,7 +429,7 @@ def cox_lead_text(cox, stratified, ph: pd.DataFrame, *, threshold: float) -> str
              "hazard ratios to read are those of the model **stratified by {strata}** "
              "(below). The unstratified model after it is shown for reference only: its hazard ratios for these "
              "terms average an effect that changes with tenure.", threshold=threshold, terms=terms,
-             strata=_join([_name(s) for s in stratified.strata]))
+             strata=join([_name(s) for s in stratified.strata]))
 
 
 def stratified_title() -> str:
@@ -468,20 +442,20 @@ def stratified_text(stratified) -> str:
             "ratio for them), fitted on {n} customers and {events} churn events: the "
             "remaining hazard ratios are adjusted for them without assuming their effect is constant over tenure. "
             "Strongest significant drivers: {drivers}. Concordance {c}.",
-            strata=_join([_name(s) for s in stratified.strata]), n=f"{stratified.n_:,}",
+            strata=join([_name(s) for s in stratified.strata]), n=f"{stratified.n_:,}",
             events=f"{stratified.events_:,}", drivers=_drivers(stratified.hazard_ratios_),
             c=f"{stratified.concordance_:.3f}")
     if stratified.kept_:
-        out += _sp() + t("Numeric drivers that also violate ({drivers}) stay in the model; their "
+        out += gap() + t("Numeric drivers that also violate ({drivers}) stay in the model; their "
                        "change over tenure is shown by band below.",
-                       drivers=_join([_name(k) for k in stratified.kept_]))
+                       drivers=join([_name(k) for k in stratified.kept_]))
     return out
 
 
 def cox_text(cox, *, data: ChurnData, reference_only: bool = False) -> str:
     """The unstratified Cox model: fit, concordance, strongest drivers, reference levels."""
     entry = "entry" in cox.training_frame_
-    refs = _join([f"{_name(k)} = {label(v)}"
+    refs = join([f"{_name(k)} = {label(v)}"
                   for k, v in cox.design_info_["reference"].items()])
     values = dict(n=f"{cox.n_:,}", events=f"{cox.events_:,}")
     if reference_only:
@@ -497,8 +471,8 @@ def cox_text(cox, *, data: ChurnData, reference_only: bool = False) -> str:
     body = t("Concordance (how well the model ranks who churns first): **{c}**. "
              "Strongest significant drivers: {drivers}. Reference levels: {refs}.",
              c=f"{cox.concordance_:.3f}", drivers=_drivers(cox.hazard_ratios_), refs=refs)
-    return _sp().join(filter(None, [
-        f"{lead}{_sp()}{body}",
+    return gap().join(filter(None, [
+        f"{lead}{gap()}{body}",
         sample_note(data, _("The Cox, parametric, AFT and time-varying models of this report"))]))
 
 
@@ -528,20 +502,20 @@ def ph_text(ph: pd.DataFrame, *, threshold: float, stratified=None) -> str:
     sources = list(dict.fromkeys(ph.loc[ph["violates"], "source"]))
     remedy = (t("the model stratified on {strata} (each level gets its own baseline "
                 "hazard) at the top of this section, and the hazard ratio by tenure band below",
-                strata=_join([_name(s) for s in stratified.strata]))
+                strata=join([_name(s) for s in stratified.strata]))
               if stratified is not None else _("the hazard ratio by tenure band below"))
     return t("Proportional hazards are rejected (p < {threshold}) for: **{terms}** (drivers: "
              "{sources}). Their hazard ratio changes with tenure, so a single number misleads. "
              "Remedy following the advice: {remedy}.", threshold=threshold,
-             terms=_join([term_label(v) for v in violations]), sources=_join([_name(s) for s in sources]),
+             terms=join([term_label(v) for v in violations]), sources=join([_name(s) for s in sources]),
              remedy=remedy)
 
 
 def bands_text(bands: pd.DataFrame, *, unit: str = "months") -> str:
     """How the tenure-band hazard ratios were estimated and how to read them
     (``bands`` from :func:`~churn_research.survival.sections.tenure_bands`)."""
-    values = dict(vary=_join([_name(v) for v in bands.attrs["vary"]]),
-                  cuts=_join([f"{c:g}" for c in bands.attrs["cuts"]]), unit=label(unit))
+    values = dict(vary=join([_name(v) for v in bands.attrs["vary"]]),
+                  cuts=join([f"{c:g}" for c in bands.attrs["cuts"]]), unit=label(unit))
     if bands.attrs["from_violations"]:
         return t("Time interaction for {vary} (the strongest violations): the lifetimes are split at tenures "
                  "{cuts} {unit} and the hazard ratio is estimated separately in each band (lifelines' "
@@ -555,7 +529,7 @@ def bands_text(bands: pd.DataFrame, *, unit: str = "months") -> str:
 
 def bands_title(bands: pd.DataFrame) -> str:
     """Title of the tenure-band figure."""
-    return t("Hazard ratio by tenure band: {vary}", vary=_join([_name(v) for v in bands.attrs["vary"]]))
+    return t("Hazard ratio by tenure band: {vary}", vary=join([_name(v) for v in bands.attrs["vary"]]))
 
 
 def _model(name: str) -> str:
@@ -579,15 +553,15 @@ def parametric_text(comparison: pd.DataFrame, fitters: Mapping, extrapolated: pd
                 next=_model(runner_up["model"]), delta=f"{runner_up['delta_aic']:.0f}")
     else:
         out = t("Best fit by AIC: **{best}**.", best=_model(best))
-    out += _sp() + t("Extrapolated to {to} {unit}: {share} still customers "
+    out += gap() + t("Extrapolated to {to} {unit}: {share} still customers "
                    "(95% CI {low}–{high}); the data end at {until} {unit}.", to=f"{to:g}", unit=u,
                    share=f"{e['survival']:.1%}", low=f"{e['lower']:.1%}", high=f"{e['upper']:.1%}",
                    until=f"{observed_until:.0f}")
     if best == "weibull":
-        out += _sp() + t("The Weibull shape is {shape} (below 1: the churn hazard falls with tenure -- "
+        out += gap() + t("The Weibull shape is {shape} (below 1: the churn hazard falls with tenure -- "
                        "long-standing customers churn less).", shape=f"{fitters[best].rho_:.2f}")
         if true_shape:
-            out += _sp() + t("The generator's baseline shape is {shape}; the fitted marginal shape "
+            out += gap() + t("The generator's baseline shape is {shape}; the fitted marginal shape "
                            "is a little lower because customers differ (the frail leave first).", shape=true_shape)
     return out
 
@@ -601,7 +575,7 @@ def aft_text(comparison: pd.DataFrame, ratios: pd.DataFrame) -> str:
             short_ratio=f"{ends['time_ratio'].iloc[0]:.2f}", long=term_label(ends.index[1]),
             long_ratio=f"{ends['time_ratio'].iloc[1]:.2f}")
     if "implied_hr" in ratios:
-        out += _sp() + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
+        out += gap() + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
                        "implies, comparable with the Cox estimates.")
     return out
 
@@ -624,7 +598,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
             hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
-        out += _sp() + t("A complaint in the previous {days} days multiplies the hazard by "
+        out += gap() + t("A complaint in the previous {days} days multiplies the hazard by "
                        "{hr} ({low}–{high}); this is not purely causal -- customers who "
                        "complain are also the less satisfied ones, who churn more anyway.",
                        days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
@@ -632,7 +606,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
     if true_log_hr and "change" in true_log_hr:
         true = np.exp(true_log_hr["change"])
         values = dict(hr=f"{true:.2f}")
-        out += _sp() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
+        out += gap() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
                       if c["lower"] <= true <= c["upper"] else
                       t("The generator's true change hazard ratio is {hr}: outside the interval.", **values))
     return out
@@ -649,7 +623,7 @@ def acquired_text(change: ChangeAnalysis, *, unit: str = "months") -> str:
     return (t("Customers acquired in the {window} {unit} before vs after the change, "
               "each followed for at most that long, the earlier cohort only until the change date (so its curve "
               "shows the old regime).", window=f"{change.acquired.attrs['window']:.0f}", unit=label(unit))
-            + _sp() + logrank_sentence(change.acquired_test, by=label_msg("acquisition period"),
+            + gap() + logrank_sentence(change.acquired_test, by=label_msg("acquisition period"),
                                      summary=change.acquired_summary, unit=unit))
 
 
@@ -699,7 +673,7 @@ def sbg_holdout_text(cohorts: CohortAnalysis, *, change_date=None) -> str:
     if not cohorts.chosen:
         return t("No cohort has the {need} observed periods a hold-out check needs.", need=need)
     acc = cohorts.accuracy
-    errors = _join([t("{error} pp ({cohort})", error=f"{r.error_pp:+.1f}", cohort=r.cohort)
+    errors = join([t("{error} pp ({cohort})", error=f"{r.error_pp:+.1f}", cohort=r.cohort)
                     for r in acc.itertuples()])
     out = t("The {n} largest cohorts with at least {need} observed periods were fitted "
             "on their first {k} periods only (solid lines) and projected forward (dashed) "
@@ -709,7 +683,7 @@ def sbg_holdout_text(cohorts: CohortAnalysis, *, change_date=None) -> str:
             n=len(cohorts.chosen), need=need, k=cohorts.calibration_periods, mae=f"{acc['mae_pp'].mean():.1f}",
             errors=errors)
     if change_date is not None:
-        out += _sp() + t("The business change ({date}) falls inside the hold-out of "
+        out += gap() + t("The business change ({date}) falls inside the hold-out of "
                        "{k} of these cohorts: the sBG projects the behaviour seen during "
                        "calibration, so observed survival falling below the projection after the change date is "
                        "what the change's higher churn looks like.", date=_date(change_date),

@@ -17,7 +17,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
 
-from churn_research.causes.labels import (
+from churn_research.i18n import _, is_chinese, label, label_msg, t
+from churn_research.plots import finish, percent_axis
+from churn_research.wording.drivers import (
     driver_label,
     level_label,
     outcome_text,
@@ -25,8 +27,6 @@ from churn_research.causes.labels import (
     rule_label,
     term_label,
 )
-from churn_research.i18n import _, is_chinese, label, label_msg, t
-from churn_research.plots import finish, percent_axis
 
 __all__ = [
     "plot_dose_response",

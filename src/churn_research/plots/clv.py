@@ -9,6 +9,7 @@ from matplotlib.ticker import MaxNLocator
 
 from churn_research.i18n import _, _p, is_chinese, label, money_unit, t
 from churn_research.plots import finish, percent_axis
+from churn_research.wording import scenario_name
 
 
 def _axes(ax, figsize=None):
@@ -158,8 +159,6 @@ def p_alive_matrix(model, *, T: float, max_frequency: int = 20, n_recency: int =
 def scenario_bars(table: pd.DataFrame, *, ax=None, column: str = "extra_profit",
                   title: str | None = None, xlabel: str | None = None, currency: str | None = ""):
     """Horizontal bars of the extra profit of each retention scenario (baseline excluded)."""
-    from churn_research.clv.analysis import scenario_name  # noqa: PLC0415 - plots import no stage at load
-
     title = title or _("What lower churn is worth")
     xlabel = xlabel or t("extra profit over the horizon ({unit})", unit=money_unit(currency))
     values = table.drop(index="baseline", errors="ignore")[column]

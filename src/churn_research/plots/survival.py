@@ -16,6 +16,7 @@ from matplotlib.ticker import FixedLocator, NullFormatter
 
 from churn_research.i18n import _, is_chinese, label, t
 from churn_research.plots import finish, percent_axis
+from churn_research.wording import band_label, term_label
 
 __all__ = ["plot_km", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
 
@@ -89,8 +90,6 @@ def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] 
     truth : mapping, optional
         ``{covariate: true ratio}`` drawn as red crosses (synthetic data).
     """
-    from churn_research.narrate.survival import term_label  # noqa: PLC0415
-
     xlabel = xlabel or _("Hazard ratio (log scale; < 1 = churn less)")
     r = ratios.iloc[::-1]
     ax = _ax(ax, figsize=(8, 0.45 * len(r) + 1.6))
@@ -113,8 +112,6 @@ def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] 
 def plot_band_hazard_ratios(table: pd.DataFrame, *, title: str, unit: str = "months", ax=None):
     """Hazard ratios per tenure band (the time interaction of ``survival.piecewise_hazard_ratios``):
     a flat profile means proportional hazards hold for that covariate."""
-    from churn_research.narrate.survival import band_label, term_label  # noqa: PLC0415
-
     ax = _ax(ax)
     banded = table[table["band"] != "all"]
     bands = list(dict.fromkeys(banded["band"]))

@@ -23,6 +23,7 @@ from churn_research.narrate import actions, definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
+from churn_research.wording import gap, join
 
 __all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS", "html_lang",
            "dataset_language", "in_language", "summary_questions"]
@@ -215,7 +216,7 @@ def _stage_name(name: str) -> str:
 
 def _stage_links(stages: str) -> str:
     """``"10_indicators, 50_clv"`` -> a link to each report."""
-    return ("、" if is_chinese() else ", ").join(f"<a href='{html.escape(s)}.html'>{html.escape(_stage_name(s))}</a>"
+    return join(f"<a href='{html.escape(s)}.html'>{html.escape(_stage_name(s))}</a>"
                         for s in (p.strip() for p in stages.split(",")) if s)
 
 
@@ -242,7 +243,7 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
     ctx = context(root / "data" / "processed" / dataset, root / "params" / f"{dataset}.yaml")
     parts = []
     todo_word, to_report = html.escape(_("What to do:")), html.escape(_("→ report"))
-    gap = "" if is_chinese() else " "         # no space after a full-width colon
+    space = gap()                            # no space after a full-width colon
     download = html.escape(_("Download the watchlist (watchlist.csv)"))
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
@@ -260,7 +261,7 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
         extra = ""
         todo = actions.action(stage, figs, currency=ctx.get("currency", ""))
         if todo:
-            extra += f"<p class='action'><b>{todo_word}</b>{gap}{html.escape(todo)}</p>"
+            extra += f"<p class='action'><b>{todo_word}</b>{space}{html.escape(todo)}</p>"
         if stage == "40_segments" and (ds / "watchlist.csv").exists():
             extra += f"<p><a href='watchlist.csv'>{download}</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "

@@ -11,8 +11,9 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from churn_research.i18n import is_chinese, label, label_msg, t
+from churn_research.i18n import label, label_msg, t
 from churn_research.model import ChurnDataError, sample_positions
+from churn_research.wording import join
 
 # Clusters
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ class CustomerClusters:
         desc = []
         for _cl, row in self.centers_.iterrows():
             top_cols = row.abs().sort_values(ascending=False).index[:top]
-            desc.append(("、" if is_chinese() else ", ").join(
+            desc.append(join(
                 (t("high {feature} ({z} sd)", feature=feature, z=f"{row[c]:+.1f}") if row[c] > 0
                  else t("low {feature} ({z} sd)", feature=feature, z=f"{row[c]:+.1f}"))
                 for c in top_cols

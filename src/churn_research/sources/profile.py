@@ -9,8 +9,8 @@ import pandas as pd
 
 from churn_research.i18n import _, label, t
 from churn_research.model import PERSONAL_COLUMNS, PERSONAL_TABLES, ChurnData
-from churn_research.narrate.data import month_year, sentences
 from churn_research.sources.validate import DATE_COLUMNS
+from churn_research.wording import month_year, sentences
 
 
 def personal_columns(data: ChurnData) -> dict[str, list[str]]:

@@ -1,4 +1,5 @@
-"""How the stage's column and term names read in words (driver tables, warnings, profile rules).
+"""How the driver model's column and term names read in words (20_causes' driver tables,
+warnings, profile rules and figures).
 
 A driver is a customer column (``monthly_charges``); a term is one column of the driver model's
 design matrix (``contract[Two year]``, ``monthly_charges_per_10``). :func:`driver_label` and
