@@ -2,7 +2,9 @@
 the synthetic_zh check): the English ``synthetic`` reports and the Chinese ``synthetic_zh`` ones.
 
 Keys name the Chinese export's free labels (region, plan) in Chinese; those are renamed back
-before comparing. Numbers must agree to ``rtol``; text values (sentences, labels) are in each
+before comparing. Numbers must agree to ``rtol`` (1e-4: iterative fits such as the AFT models
+converge to the same optimum within their tolerance when the design's columns come in another
+order, Chinese levels sorting differently; reports show 2–3 significant digits); text values (sentences, labels) are in each
 report's language and are not compared; lists are compared element by element where numeric.
 """
 
@@ -30,7 +32,7 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def differences(en: dict[str, Any], zh: dict[str, Any], *, rtol: float = 1e-6,
+def differences(en: dict[str, Any], zh: dict[str, Any], *, rtol: float = 1e-4,
                 atol: float = 1e-9) -> list[str]:
     """What differs between the English and the Chinese key figures (empty: the same)."""
     zh_en = {english_key(k): v for k, v in zh.items()}

@@ -156,7 +156,7 @@ def _assert_reviewer_ready(html: Path, key_json: Path, personal: list[str]) -> N
     # the report opens with its findings, built in the package from the key figures
     stage = key_json.stem
     assert "<section class='cr-findings'" in text and text.index("cr-findings'") < text.index("<h2 id=")
-    assert re.search(r"<title>[^<]+ — [a-z]+</title>", text), "the title names stage and dataset"
+    assert re.search(r"<title>[^<]+ — [a-z0-9_]+</title>", text), "the title names stage and dataset"
     assert "No description has been provided" not in text, "figures have alt text"
     found = json.loads((html.parent / f"{stage}.findings.json").read_text())
     words = " ".join([found["headline"], *(f["text"] for f in found["key_findings"]),
@@ -198,8 +198,10 @@ def _synthetic_zh_parameters(stage: str, export_dir: Path) -> dict:
         params["source"] = "synthetic_zh"
         params["source_options"] = {**SMOKE["00_data"]["source_options"], "export_dir": str(export_dir)}
     reference = _defaults(NOTEBOOKS[stage]).get("reference")
-    if isinstance(reference, dict) and reference.get("plan") == "basic":
+    if isinstance(reference, dict):  # the English run's reference levels, in Chinese
         params["reference"] = {**reference, "plan": "基础版"}
+        if stage == "20_causes":  # causes.frame prefers north (PREFERRED_REFERENCES): 华北
+            params["reference"]["region"] = "华北"
     return params
 
 
