@@ -242,6 +242,11 @@ class TestSynthetic:
                          for o in c.get("outputs", []) if o.get("name") == "stderr")
         assert "missing from font" not in stderr and "Glyph" not in stderr, stderr[:500]
         assert "output_stderr" not in page and "Glyph" not in page
+        # everything a reader sees is Chinese: Latin letters only in method names (GLM, AUC,
+        # Kaplan–Meier), parameter names and identifiers, a few per hundred Chinese characters
+        visible = re.sub(r"<(style|script)\b.*?</\1>|<[^>]+>", " ", page, flags=re.S)
+        latin = len(re.findall(r"[A-Za-z]", visible))
+        assert latin < 0.25 * len(CJK.findall(visible)), f"{stage}: {latin} Latin letters"
 
     @pytest.mark.parametrize("stage", list(NOTEBOOKS))
     def test_chinese_report_has_the_english_figures(self, stage, synthetic_run, synthetic_zh_run):
