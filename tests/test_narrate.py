@@ -306,8 +306,8 @@ def test_summary_actions_follow_from_the_figures_of_each_kind_of_data():
                  "50_clv": {"clv.mean": 499.7, "scenarios.churn_minus_5_pts.extra_profit": 78230.3,
                             "scenario_years": 3, "annual_churn.rate": 0.2695}}
     say = {s: actions.action(s, synthetic, currency="元") for s in actions.ACTIONS}
-    assert say["10_indicators"].startswith("The business change raised churn by a factor of 1.56 "
-                                           "(95% CI 1.32–1.84)")
+    assert say["10_indicators"].startswith("The business change raised churn to 1.56 "
+                                           "(95% CI 1.32–1.84) times the level the pre-change")
     assert "35.5% leave within their first year, against 27.0% of the whole base" in say["30_survival"]
     assert "price (25.3% of the reasons given)" in say["20_causes"]
     assert say["40_segments"].startswith("Contact the 100 customers") and "snapshot" not in say["40_segments"]
@@ -367,7 +367,7 @@ def test_data_findings_and_definitions_read_in_chinese():
                                   "（61.4%）在此之前已流失。")
         assert found.key_findings[0].text == "数据表：客户（5,000 行）、事件（1 行）。"
         assert found.key_findings[0].section == "各数据表包含什么"
-        assert found.key_findings[-1].text == "在写出任何数据之前，已删除 3 个可能包含个人数据的列。"
+        assert found.key_findings[-1].text == "在保存任何数据之前，已删除 3 个可能包含个人数据的列。"
         assert found.unavailable == ["本数据集无法提供：交易、工单、调查数据表，因为数据源中没有这些表；"
                                      "各阶段会跳过需要它们的分析。"]
         assert say.tables_text([]) == "五张数据表齐全。"

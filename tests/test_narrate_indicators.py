@@ -249,7 +249,7 @@ def test_window_and_tenure_sentences_in_chinese(zh):
                                window=(D("2023-06-01"), D("2024-06-30")), unit="quarter",
                                impact_unit="month")
     assert "**数据集：** synthetic（合同制）；共 3 位客户。" in text
-    assert "看板按季度统计，业务变化影响分析按月统计" in text
+    assert "看板按季度统计，业务变更影响分析按月统计" in text
     assert "Dataset" not in text and "quarter" not in text
     pooled = _pooled("tenure_group", [("new", 0.10, 0.09, 0.11), ("existing", 0.05, 0.04, 0.06)]
                      ).set_index("tenure_group")
@@ -283,7 +283,7 @@ def test_findings_in_chinese_link_to_the_chinese_headings(zh):
                "control_chart.latest_signal": "none", "control_chart.latest_period": "2025-12",
                "target.churn_rate.status": "on track", "target.nps.status": "off track"}
     found = narrate.findings(figures, dataset="synthetic", context={"kind": "contractual"})
-    assert found.headline.startswith("2024-07-01 业务变化之后流失上升")
+    assert found.headline.startswith("2024-07-01 业务变更之后流失上升")
     texts = [f.text for f in found.key_findings]
     assert "合并计算的每月流失率在变化前为 2.39%，变化后为 3.04%（p < 0.001）；这一简单对比未考虑任何趋势。" in texts
     assert "目标：流失率：目前按计划推进；净推荐值：目前偏离计划。" in texts
@@ -299,6 +299,6 @@ def test_findings_in_chinese_link_to_the_chinese_headings(zh):
 def test_missing_verdict_reads_in_chinese(zh):
     short = ind.ImpactReadiness(D("2024-07-01"), n_before=5, n_after=18)
     assert narrate.verdict_text(short, unit="month") == (
-        "**没有业务变化影响结论：** 2024-07-01 的变化之前只有 5 个完整的月、之后只有 18 个；至少分别需要 6 个"
+        "**没有业务变更影响结论：** 2024-07-01 的变化之前只有 5 个完整的月、之后只有 18 个；至少分别需要 6 个"
         "和 2 个。上面的指标描述了观察窗口内的流失情况；早期预警控制图需要一个有日期的变化（或选定的基线）"
         "作为比较对象。")

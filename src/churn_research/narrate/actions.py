@@ -33,9 +33,9 @@ def _how_many(figs: Figures, currency: str) -> str | None:
     kind = get(figs.get("00_data", {}), "kind")
     low = get(ind, "its.level_ratio_ci_low")
     if low is not None and low > 1:
-        return t("The business change raised churn by a factor of {ratio}: treat the customers "
-                 "exposed to it as the first group to win back, and read the reasons and drivers "
-                 "below for what about the change drove them away.",
+        return t("The business change raised churn to {ratio} times the level the pre-change trend "
+                 "predicts: win back the customers lost since the change first, starting with the "
+                 "exit reasons that rose most after it (the causes report).",
                  ratio=ratio_ci(get(ind, "its.level_ratio"), low, get(ind, "its.level_ratio_ci_high")))
     if get(ind, "control_chart.latest_signal") == "high":
         return t("The latest period ({period}) is above the control chart's upper limit: find out "
