@@ -220,5 +220,5 @@ def load_synthetic_zh(*, n_customers: int = 5000, random_state: int = 0,
     if isinstance(truth.get("log_hr"), dict):
         truth["log_hr"] = {_rename_levels(k): v for k, v in truth["log_hr"].items()}
     out.meta.update({"source": "synthetic_zh", "params": data.meta.get("params"), "truth": truth,
-                     "licence": "synthetic"})
+                     "licence": "generated (CC0)"})
     return out
