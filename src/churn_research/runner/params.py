@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from churn_research.i18n import LANGUAGES, resolve_language
+from churn_research.i18n import LANGUAGES, normalise_language, resolve_language
 from churn_research.runner.registry import stage_names
 from churn_research.sources import BUILT_IN, loader, loader_options
 
@@ -391,7 +391,7 @@ def check_params(dataset: str, spec: dict[str, Any], *, root: Path = PROJECT_ROO
             _check(value, common[key], key_s, problems)
     _check_source(dataset, spec, root, problems, check_files=check_files)
     language = spec.get("language")
-    if language is not None and language not in LANGUAGES:
+    if language is not None and not _is_language(language):
         problems.append(Problem("language", f"unknown report language {language!r}."
                                 + _did_you_mean(str(language), LANGUAGES),
                                 f"use one of {', '.join(LANGUAGES)}."))
@@ -431,6 +431,14 @@ def check_params(dataset: str, spec: dict[str, Any], *, root: Path = PROJECT_ROO
             else:
                 _check(value, defaults[key], key_s, problems)
     return problems
+
+
+def _is_language(value: Any) -> bool:
+    try:
+        normalise_language(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_source(dataset: str, spec: dict[str, Any], root: Path, problems: list[Problem],

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, resolve_language, t
+from churn_research.i18n import _, normalise_language, resolve_language, t
 from churn_research.model import write_atomic
 from churn_research.runner.findings_html import (
     dataset_language,
@@ -138,8 +138,11 @@ def _cell(where: str) -> str:
 def _alive(pid: Any) -> bool:
     """Whether process ``pid`` is running (on this machine)."""
     try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
+        pid = int(pid)
+        if pid <= 0:  # 0 and negatives name process groups
+            return False
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError, TypeError, OverflowError):
         return False
     except PermissionError:
         return True
@@ -151,13 +154,15 @@ def _normal(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def stale_reasons(reports: Path, dataset: str, stage: str) -> list[str]:
+def stale_reasons(reports: Path, dataset: str, stage: str, *,
+                  report_lang: str | None = None) -> list[str]:
     """Why the rendered report of ``stage`` no longer reflects its inputs (empty: it does).
 
     For a reports folder inside a project (``reports/../notebooks`` exists): the report file is
     missing; the stage's notebook is newer than its report; the processed data (the analysis
     stages' input) were rewritten after it with different contents; or its recorded parameters
-    differ from what ``params/<dataset>.yaml`` gives it now (or that file no longer reads). A
+    differ from what ``params/<dataset>.yaml`` gives it now, with ``report_lang`` (the
+    ``REPORT_LANG`` of this rendering) as its language when given (or that file no longer reads). A
     change of the params file that leaves the stage's own parameters alone (a comment, another
     stage's section) does not make it stale.
     """
@@ -194,6 +199,8 @@ def stale_reasons(reports: Path, dataset: str, stage: str) -> list[str]:
         reasons.append(t("{file} has an error: {error}", file=params_file, error=first[:200]))
     else:
         now = {k: v for k, v in now.items() if k not in ("processed_dir", "output_json")}
+        if report_lang and "language" in now:
+            now["language"] = normalise_language(report_lang)
         was = _normal(prov.get("parameters") or {})
         changed = sorted(k for k in set(_normal(now)) | set(was)
                          if _normal(now).get(k) != was.get(k))
@@ -226,11 +233,12 @@ def render_index(reports: str | Path) -> Path:
                       key=lambda p: _dataset_order(p.name))
     for ds in datasets:
         render_summary(reports, ds.name)       # each in its dataset's language
+    report_lang = os.environ.get("REPORT_LANG")  # in_language() hides it: stages compare with it
     with in_language(index_language(reports)):
-        return _render_index(reports, datasets)
+        return _render_index(reports, datasets, report_lang=report_lang)
 
 
-def _render_index(reports: Path, datasets: list[Path]) -> Path:
+def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | None = None) -> Path:
     word = {k: html.escape(v) for k, v in {
         "failed": _("FAILED"), "ok": _("ok"), "stale": _("stale"), "running": _("running"),
         "interrupted": _("interrupted"), "key figures": _("key figures"),
@@ -281,7 +289,7 @@ def _render_index(reports: Path, datasets: list[Path]) -> Path:
                     f"{note}</span></td></tr>")
                 continue
             prov = json.loads((ds / f"{stage}.provenance.json").read_text())
-            stale = stale_reasons(reports, ds.name, stage)
+            stale = stale_reasons(reports, ds.name, stage, report_lang=report_lang)
             if not (ds / f"{stage}.html").exists():
                 note = html.escape(t("no report: {why}.", why="; ".join(stale)))
                 rows.append(f"<tr><td>{html.escape(title)}</td><td class='stale'>{word['stale']}"
