@@ -71,6 +71,13 @@ def test_readme_minimal_params_file_works_as_written(project):
     assert check(["shop"], root=project) == ["params/shop.yaml: ok (source: data/raw/shop)"]
     for stage in STAGES[1:]:
         assert "source_options" not in stage_parameters("shop", stage, root=project)
+    # the synthetic business's targets and reference levels are not the user's
+    assert stage_parameters("shop", "10_indicators", root=project)["targets"] == {}
+    assert stage_parameters("shop", "20_causes", root=project)["reference"] == {}
+    survival = stage_parameters("shop", "30_survival", root=project)
+    assert survival["reference"] == {} and survival["truth_aliases"] == {}
+    _params(project, "source: data/raw/shop\nstages:\n  20_causes: {reference: {plan: gold}}\n")
+    assert stage_parameters("shop", "20_causes", root=project)["reference"] == {"plan": "gold"}
 
 
 def test_copy_of_synthetic_params_names_the_loaders_options(project):

@@ -51,6 +51,15 @@ FIXED_DICTS = frozenset({"windows", "tier_rules", "signal_thresholds"})
 NONE_DEFAULT_TYPES: dict[str, Any] = {"inactivity_days": 0, "drivers": [], "static_columns": [],
                                       "cluster_features": [], "control_segment": {},
                                       "annual_churn_by": "", "reason_segment": ""}
+#: Notebook defaults that describe the synthetic business (its targets, the reference levels of
+#: its columns, the names of its true effects): a user's data (a ``source:`` path) gets these
+#: neutral values instead unless its params file sets the key (the most frequent level is the
+#: reference; no targets).
+USER_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "10_indicators": {"targets": {}},
+    "20_causes": {"reference": {}},
+    "30_survival": {"reference": {}, "truth_aliases": {}},
+}
 _ANY = object()  # a default that is not a literal: any value
 
 
@@ -509,7 +518,9 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
     40_segments and 50_clv, and ``source`` only 00_data), the keys of its ``stages: <stage>:``
     section, and the paths ``processed_dir`` and ``output_json``. ``source`` and
     ``source_options`` are always given to a stage that declares them (``synthetic`` and no
-    options by default), so the notebook's example values never reach a user's dataset.
+    options by default), and a user's data (a ``source:`` path) gets :data:`USER_DATA_DEFAULTS`
+    for what its file leaves out, so the notebooks' example values (the synthetic business's)
+    never reach a user's dataset.
     """
     if check_files is None:
         check_files = stage == "00_data"
@@ -522,6 +533,8 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
         params.setdefault("source", "synthetic")
     if "source_options" in declared and not params.get("source_options"):
         params["source_options"] = {}
+    if spec.get("source", "synthetic") not in BUILT_IN:
+        params.update({k: v for k, v in USER_DATA_DEFAULTS.get(stage, {}).items() if k in declared})
     params.update(stages.get(stage) or {})
     if "language" in declared:  # REPORT_LANG (a one-off rendering) wins over the params file
         params["language"] = resolve_language(params.get("language"))
