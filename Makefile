@@ -78,6 +78,11 @@ reports/index.html: $(REPORTS) | $(ENV_STAMP)
 reports/%.html: $$(call deps,$$*) $(SHARED) $(ENV_STAMP)
 	@$(PY) -m churn_research.runner run --dataset $(call ds,$*) --stage $(call stage,$*)
 
+# a dataset without a parameters file: the runner says how to create it (not make's bare
+# "No rule to make target"), and make stops
+params/%.yaml: | $(ENV_STAMP)
+	@$(PY) -m churn_research.runner check --dataset $*
+
 .PRECIOUS: build/report-lang/%
 # rewritten only when REPORT_LANG differs from the last rendering of the dataset
 build/report-lang/%: FORCE

@@ -57,8 +57,13 @@ _state = {"language": "en"}
 def resolve_language(value: str | None = None) -> str:
     """The report language: ``REPORT_LANG`` from the environment (a one-off rendering) wins over
     ``value`` (the dataset's ``language`` parameter); English when neither is set."""
-    chosen = os.environ.get("REPORT_LANG") or value or "en"
-    chosen = str(chosen).strip().lower().replace("_", "-")
+    return normalise_language(os.environ.get("REPORT_LANG") or value or "en")
+
+
+def normalise_language(value: str) -> str:
+    """``value`` as a language code (``cn``, ``zh-CN``, ``Chinese``, ``中文`` -> ``zh``), or
+    ``ValueError`` for a language the reports are not written in."""
+    chosen = str(value).strip().lower().replace("_", "-")
     chosen = {"cn": "zh", "zh-cn": "zh", "zh-hans": "zh", "chinese": "zh", "中文": "zh",
               "english": "en", "en-us": "en", "en-gb": "en"}.get(chosen, chosen)
     if chosen not in LANGUAGES:

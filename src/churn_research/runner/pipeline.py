@@ -10,20 +10,30 @@ Used by the Makefile::
 ``reports/<dataset>/<stage>.html`` (code hidden), keeps the ``.json`` key figures the notebook
 wrote, and records provenance in ``reports/<dataset>/<stage>.provenance.json``. On failure it
 removes the stage's HTML and JSON (no report that looks current is left), writes
-``<stage>.failed.json`` naming the cell and the error, rebuilds the index (which shows the
-failure), and exits with status 1 and a message naming the stage and the cell.
+``<stage>.failed.json`` naming the cell and the error, and exits with status 1 and a message
+naming the stage and the cell.
+
+While a stage runs, ``<stage>.running.json`` (its process id) marks it; an interrupted run
+(Ctrl-C, SIGTERM, SIGHUP) is recorded as failed ("interrupted"), and a run killed outright leaves
+the marker, which the index shows as interrupted. The index is rebuilt on every exit path: when
+the stage starts (no link to the report it deleted), when it ends in success, failure,
+interruption, or a params file that does not pass its schema check
+(:mod:`churn_research.runner.params`), whose error names the file, the key and the fix.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -35,10 +45,16 @@ import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-from churn_research.i18n import LANGUAGES, language, n_, resolve_language, set_language
+from churn_research.i18n import LANGUAGES, language, n_, set_language
 from churn_research.model import write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.findings_html import decorate_report, stage_findings
+from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runner's error
+    ParamsError,
+    known_datasets,
+    load_params,
+    stage_parameters,
+)
 from churn_research.runner.registry import readme_table, stage_names
 from churn_research.runner.report import render_index
 from churn_research.sources import sha256
@@ -46,46 +62,6 @@ from churn_research.sources import sha256
 ROOT = Path(__file__).resolve().parents[3]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
-
-
-def notebook_parameters(notebook: Path) -> set[str]:
-    """The names a notebook's ``parameters`` cell assigns (what papermill may override)."""
-    nb = nbformat.read(notebook, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
-    if cell is None:
-        return set()
-    names = set()
-    for node in ast.parse(cell.source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else [])
-        names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    return names
-
-
-def stage_parameters(dataset: str, stage: str, *, root: Path = ROOT) -> dict[str, Any]:
-    """The parameters papermill injects into ``stage`` for ``dataset``.
-
-    The common keys of ``params/<dataset>.yaml`` (outside ``stages``) that the stage's notebook
-    declares in its ``parameters`` cell (so ``tier_rules`` reaches both 40_segments and 50_clv,
-    and ``source`` only 00_data), the keys of its ``stages: <stage>:`` section, and the paths
-    ``processed_dir`` and ``output_json``.
-    """
-    path = root / "params" / f"{dataset}.yaml"
-    if not path.exists():
-        raise SystemExit(f"no parameters for dataset '{dataset}': create {path.relative_to(root)} "
-                         "(copy params/synthetic.yaml and set `source:`).")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    stages = spec.pop("stages", {}) or {}
-    notebook = root / "notebooks" / f"{stage}.ipynb"
-    declared = notebook_parameters(notebook) if notebook.exists() else set()
-    params = {k: v for k, v in spec.items() if k in declared}
-    params.update(stages.get(stage) or {})
-    if "language" in declared:  # REPORT_LANG (a one-off rendering) wins over the params file
-        params["language"] = resolve_language(params.get("language"))
-    params["dataset"] = dataset
-    params["processed_dir"] = str(root / "data" / "processed" / dataset)
-    params["output_json"] = str(root / "reports" / dataset / f"{stage}.json")
-    return params
 
 
 def git_commit(root: Path = ROOT) -> str:
@@ -147,10 +123,58 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
     return cell, text
 
 
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """A stage run stopped by a signal (SIGTERM, SIGHUP; SIGINT is ``KeyboardInterrupt``)."""
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Inside the block SIGTERM and SIGHUP raise :class:`Interrupted` (so that ``finally``
+    clauses run, as for Ctrl-C); the previous handlers afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = False) -> Path:
-    """Execute one stage and render its report; see the module docstring."""
+    """Execute one stage and render its report; see the module docstring. Whatever happens
+    (success, a failing cell, an interrupt, a params file that fails its check), the index is
+    rebuilt before this returns or raises."""
     if stage not in stage_names():
         raise SystemExit(f"unknown stage '{stage}': use one of {', '.join(stage_names())}.")
+    try:
+        with _signals_interrupt():
+            return _run_stage(dataset, stage, root=root, quiet=quiet)
+    finally:
+        _rebuild_index(root)
+
+
+def _rebuild_index(root: Path) -> None:
+    """:func:`build_index`, never raising (it must not hide the error that ends the run)."""
+    if not (root / "reports").is_dir():
+        return
+    try:
+        build_index(root=root)
+    except BaseException as exc:  # noqa: BLE001 - reported, never raised over the run's own error
+        print(f"warning: reports/index.html not rebuilt: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+
+
+def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
         raise SystemExit(f"no notebook {notebook.relative_to(root)} for stage '{stage}'.")
@@ -160,6 +184,9 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     html, key_json = out_dir / f"{stage}.html", out_dir / f"{stage}.json"
     failed, prov = out_dir / f"{stage}.failed.json", out_dir / f"{stage}.provenance.json"
     findings_json, log = out_dir / f"{stage}.findings.json", out_dir / f"{stage}.log"
+    running = out_dir / f"{stage}.running.json"
+    write_atomic(running, json.dumps({"dataset": dataset, "stage": stage, "pid": os.getpid(),
+                                      "started": _now()}))
     for stale in (html, key_json, prov, failed, findings_json, log):  # nothing may look current while it runs
         stale.unlink(missing_ok=True)
     executed = root / "build" / dataset / f"{stage}.ipynb"
@@ -167,45 +194,79 @@ def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = Fals
     # the project's own kernel: ignore kernelspecs a user may have installed elsewhere
     os.environ.setdefault("JUPYTER_DATA_DIR", str(Path(sys.prefix) / "share" / "jupyter"))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # relative paths in the params file (`source: data/raw/x`) are read from this root
+    root_before = os.environ.get("CHURN_RESEARCH_ROOT")
+    os.environ["CHURN_RESEARCH_ROOT"] = str(root)
     started = time.perf_counter()
     try:
-        pm.execute_notebook(str(notebook), str(executed), parameters=params,
-                            cwd=str(notebook.parent), kernel_name="python3",
-                            progress_bar=False, log_output=False, report_mode=True)
-    except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
-        cell, text = _failure_location(exc, executed)
-        key_json.unlink(missing_ok=True)
-        failed.write_text(json.dumps({
-            "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
-            "executed_notebook": str(executed.relative_to(root)),
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        _rebuild_index(root)  # the index shows the stage running, not a deleted report as ok
+        try:
+            pm.execute_notebook(str(notebook), str(executed), parameters=params,
+                                cwd=str(notebook.parent), kernel_name="python3",
+                                progress_bar=False, log_output=False, report_mode=True)
+        except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
+            cell, text = _failure_location(exc, executed)
+            key_json.unlink(missing_ok=True)
+            failed.write_text(json.dumps({
+                "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
+                "executed_notebook": str(executed.relative_to(root)),
+                "time": _now(), "git_commit": git_commit(root),
+            }, indent=2))
+            raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
+                             f"{text.splitlines()[0] if text else ''}\n"
+                             f"  executed notebook with the traceback: {executed.relative_to(root)}"
+                             ) from None
+        set_language(params.get("language"))
+        found = stage_findings(dataset, stage, key_json=key_json,
+                               processed_dir=Path(params["processed_dir"]),
+                               params_file=root / "params" / f"{dataset}.yaml")
+        render_html(executed, html, dataset=dataset, stage=stage, found=found)
+        elapsed = time.perf_counter() - started
+        warnings = _warning_count(log)
+        write_atomic(prov, json.dumps({
+            "dataset": dataset, "stage": stage,
             "git_commit": git_commit(root),
+            "parameters": {k: v for k, v in params.items() if k not in ("processed_dir", "output_json")},
+            "input_checksums": _input_checksums(params),
+            "package_versions": versions(),
+            "seconds": round(elapsed, 2),
+            "warnings": warnings,
+            "finished": _now(),
+        }, indent=2, sort_keys=True, default=str))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        name = str(exc) if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+        for partial in (html, key_json, prov, findings_json):
+            partial.unlink(missing_ok=True)
+        failed.write_text(json.dumps({
+            "dataset": dataset, "stage": stage, "cell": "the run", "interrupted": True,
+            "error": f"interrupted by {name} after {time.perf_counter() - started:.0f} s",
+            "executed_notebook": str(executed.relative_to(root)),
+            "time": _now(), "git_commit": git_commit(root),
         }, indent=2))
-        build_index(root=root)
-        raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
-                         f"{text.splitlines()[0] if text else ''}\n"
-                         f"  executed notebook with the traceback: {executed.relative_to(root)}"
-                         ) from None
-    set_language(params.get("language"))
-    found = stage_findings(dataset, stage, key_json=key_json,
-                           processed_dir=Path(params["processed_dir"]),
-                           params_file=root / "params" / f"{dataset}.yaml")
-    render_html(executed, html, dataset=dataset, stage=stage, found=found)
-    elapsed = time.perf_counter() - started
-    warnings = _warning_count(log)
-    prov.write_text(json.dumps({
-        "dataset": dataset, "stage": stage,
-        "git_commit": git_commit(root),
-        "parameters": {k: v for k, v in params.items() if k not in ("processed_dir", "output_json")},
-        "input_checksums": _input_checksums(params),
-        "package_versions": versions(),
-        "seconds": round(elapsed, 2),
-        "warnings": warnings,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-    }, indent=2, sort_keys=True, default=str))
+        print(f"stage {stage} (dataset {dataset}) INTERRUPTED by {name}; no report.",
+              file=sys.stderr)
+        raise
+    finally:
+        running.unlink(missing_ok=True)
+        if root_before is None:
+            os.environ.pop("CHURN_RESEARCH_ROOT", None)
+        else:
+            os.environ["CHURN_RESEARCH_ROOT"] = root_before
     if not quiet:
         print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {elapsed:.1f} s")
     return html
+
+
+def check(datasets: list[str] | None = None, *, root: Path = ROOT) -> list[str]:
+    """Check ``params/<dataset>.yaml`` of each of ``datasets`` (default: every params file)
+    against its schema, including that a ``source:`` path exists; one line per file that passes,
+    :class:`~churn_research.runner.params.ParamsError` (or the message for a missing file) for
+    the first that does not."""
+    lines = []
+    for dataset in datasets or known_datasets(root):
+        spec = load_params(dataset, root=root, check_files=True)
+        lines.append(f"params/{dataset}.yaml: ok (source: {spec.get('source', 'synthetic')})")
+    return lines
 
 
 #: Separates the stderr of two cells in a stage's log.
@@ -282,8 +343,18 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
 
 
 def build_index(*, root: Path = ROOT) -> Path:
-    """Write each dataset's ``summary.html`` and ``reports/index.html`` linking every report."""
-    return render_index(root / "reports")
+    """Write each dataset's ``summary.html`` and ``reports/index.html`` linking every report
+    (one process at a time: ``make -j2`` runs stages side by side, each rebuilding it)."""
+    reports = root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    with open(reports / ".index.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no lock
+            pass
+        return render_index(reports)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,16 +365,27 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stage", required=True)
     sub.add_parser("index", help="rebuild reports/index.html")
     sub.add_parser("stages", help="print the table of stages (the README's)")
+    chk = sub.add_parser("check", help="check params/<dataset>.yaml against its schema")
+    chk.add_argument("--dataset", action="append",
+                     help="the dataset (repeatable; default: every params/*.yaml)")
     par = sub.add_parser("params", help="print the parameters a stage receives")
     par.add_argument("--dataset", required=True)
     par.add_argument("--stage", required=True)
     args = parser.parse_args(argv)
     if args.command == "run":
-        run_stage(args.dataset, args.stage)
+        try:
+            run_stage(args.dataset, args.stage)
+        except KeyboardInterrupt:
+            return 130                      # the shell's status for SIGINT
+        except Interrupted:
+            return 143                      # ... and for SIGTERM / SIGHUP
     elif args.command == "index":
         print(f"wrote {build_index().relative_to(ROOT)}")
     elif args.command == "stages":
         print(readme_table())
+    elif args.command == "check":
+        for dataset in args.dataset or [None]:
+            print("\n".join(check([dataset] if dataset else None)))
     else:
         print(yaml.safe_dump(stage_parameters(args.dataset, args.stage), sort_keys=False))
     return 0

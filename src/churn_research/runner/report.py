@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, resolve_language, t
+from churn_research.i18n import _, normalise_language, resolve_language, t
 from churn_research.model import write_atomic
 from churn_research.runner.findings_html import (
     dataset_language,
@@ -28,8 +28,10 @@ from churn_research.runner.findings_html import (
     in_language,
     render_summary,
 )
+from churn_research.runner.params import stage_parameters
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
+from churn_research.sources import sha256
 
 
 def _scalar(value: Any) -> Any:
@@ -93,6 +95,7 @@ h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}
 td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f6f6} .ok{color:#1a7f37;font-weight:600} .failed{color:#cf222e;font-weight:600}
+.stale,.running{color:#9a6700;font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
 details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
 .scroll{overflow-x:auto}
@@ -132,6 +135,85 @@ def _cell(where: str) -> str:
     return t("code cell {n}", n=m.group(1)) + m.group(2) if m else where
 
 
+def _alive(pid: Any) -> bool:
+    """Whether process ``pid`` is running (on this machine)."""
+    try:
+        pid = int(pid)
+        if pid <= 0:  # 0 and negatives name process groups
+            return False
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError, TypeError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _normal(value: Any) -> Any:
+    """``value`` as its provenance JSON holds it (dates as text, sorted keys)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def stale_reasons(reports: Path, dataset: str, stage: str, *,
+                  report_lang: str | None = None) -> list[str]:
+    """Why the rendered report of ``stage`` no longer reflects its inputs (empty: it does).
+
+    For a reports folder inside a project (``reports/../notebooks`` exists): the report file is
+    missing; the stage's notebook is newer than its report; the processed data (the analysis
+    stages' input) were rewritten after it with different contents; or its recorded parameters
+    differ from what ``params/<dataset>.yaml`` gives it now, with ``report_lang`` (the
+    ``REPORT_LANG`` of this rendering) as its language when given (or that file no longer reads). A
+    change of the params file that leaves the stage's own parameters alone (a comment, another
+    stage's section) does not make it stale.
+    """
+    reports = Path(reports)
+    ds, root = reports / dataset, reports.parent
+    html_file, prov_file = ds / f"{stage}.html", ds / f"{stage}.provenance.json"
+    if not html_file.exists():
+        return [_("its report file is missing")]
+    notebooks = root / "notebooks"
+    if not notebooks.is_dir() or stage not in stage_names():
+        return []
+    reasons = []
+    made = prov_file.stat().st_mtime
+    notebook = notebooks / f"{stage}.ipynb"
+    if notebook.exists() and notebook.stat().st_mtime > made:
+        reasons.append(t("{file} changed after it was rendered", file=f"notebooks/{stage}.ipynb"))
+    prov = json.loads(prov_file.read_text(encoding="utf-8"))
+    processed = root / "data" / "processed" / dataset
+    if stage != "00_data" and processed.is_dir():
+        recorded = {k: v for k, v in (prov.get("input_checksums") or {}).items()
+                    if k.startswith("processed/")}
+        newer = [f for f in processed.glob("*.parquet") if f.stat().st_mtime > made]
+        current = {f"processed/{f.name}": None for f in processed.glob("*.parquet")}
+        if newer or set(current) != set(recorded):
+            current = {k: sha256(processed / k.split("/", 1)[1]) for k in current}
+            if current != recorded:
+                reasons.append(t("the processed data of {dataset} changed after it was rendered "
+                                 "(00_data ran again)", dataset=dataset))
+    params_file = f"params/{dataset}.yaml"
+    try:
+        now = stage_parameters(dataset, stage, root=root, check_files=False)
+    except SystemExit as exc:
+        first = str(exc).splitlines()[0]
+        reasons.append(t("{file} has an error: {error}", file=params_file, error=first[:200]))
+    else:
+        now = {k: v for k, v in now.items() if k not in ("processed_dir", "output_json")}
+        if report_lang and "language" in now:
+            now["language"] = normalise_language(report_lang)
+        was = _normal(prov.get("parameters") or {})
+        changed = sorted(k for k in set(_normal(now)) | set(was)
+                         if _normal(now).get(k) != was.get(k))
+        if changed:
+            reasons.append(t("its parameters in {file} changed: {keys}", file=params_file,
+                             keys=", ".join(changed)))
+    return reasons
+
+
+def _running(info: dict[str, Any]) -> bool:
+    return _alive(info.get("pid"))
+
+
 def render_index(reports: str | Path) -> Path:
     """Write each dataset's ``summary.html`` and ``reports/index.html``, the landing page: per dataset (synthetic first) the headline
     of each stage linked to its report, the one-page summary, status, what the estimates were
@@ -139,7 +221,11 @@ def render_index(reports: str | Path) -> Path:
 
     Provenance per run (from ``<stage>.provenance.json``): git commit, parameters, input
     checksums, package versions and time taken. A failed stage (``<stage>.failed.json``) is
-    shown in red with the cell and error, and has no report link.
+    shown in red with the cell and error, and has no report link; so is a stage whose run was
+    interrupted (by a signal, or killed: its ``<stage>.running.json`` marker is left behind by a
+    process that no longer runs); a stage being rendered shows "running"; a report that no
+    longer reflects its notebook, processed data or parameters shows "stale" and why
+    (:func:`stale_reasons`).
     """
     reports = Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
@@ -147,13 +233,15 @@ def render_index(reports: str | Path) -> Path:
                       key=lambda p: _dataset_order(p.name))
     for ds in datasets:
         render_summary(reports, ds.name)       # each in its dataset's language
+    report_lang = os.environ.get("REPORT_LANG")  # in_language() hides it: stages compare with it
     with in_language(index_language(reports)):
-        return _render_index(reports, datasets)
+        return _render_index(reports, datasets, report_lang=report_lang)
 
 
-def _render_index(reports: Path, datasets: list[Path]) -> Path:
+def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | None = None) -> Path:
     word = {k: html.escape(v) for k, v in {
-        "failed": _("FAILED"), "ok": _("ok"), "key figures": _("key figures"),
+        "failed": _("FAILED"), "ok": _("ok"), "stale": _("stale"), "running": _("running"),
+        "interrupted": _("interrupted"), "key figures": _("key figures"),
         "provenance": _("provenance"), "parameters": _("parameters"),
         "checksums": _("input checksums (sha256)"), "versions": _("package versions"),
         "summary": _("One-page summary for management"), "benchmarks": _("Benchmarks"),
@@ -161,7 +249,8 @@ def _render_index(reports: Path, datasets: list[Path]) -> Path:
     sections = []
     for ds in datasets:
         stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
-                        | {p.name.split(".")[0] for p in ds.glob("*.failed.json")})
+                        | {p.name.split(".")[0] for p in ds.glob("*.failed.json")}
+                        | {p.name.split(".")[0] for p in ds.glob("*.running.json")})
         if not stages:
             continue
         rows = []
@@ -169,19 +258,43 @@ def _render_index(reports: Path, datasets: list[Path]) -> Path:
         for stage in stages:
             known = stage in stage_names()
             title = registry_stage(stage).shown_title if known else stage
-            failed = ds / f"{stage}.failed.json"
+            failed, marker = ds / f"{stage}.failed.json", ds / f"{stage}.running.json"
+            if marker.exists():
+                try:
+                    info = json.loads(marker.read_text(encoding="utf-8"))
+                except ValueError:
+                    info = {}
+                if _running(info):
+                    note = html.escape(t("started {time}; its report appears when it finishes.",
+                                         time=info.get("started", "?")))
+                    rows.append(f"<tr><td>{html.escape(title)}</td><td class='running'>"
+                                f"{word['running']}</td><td colspan='2' class='muted'>{note}</td></tr>")
+                else:
+                    note = html.escape(t("started {time}, stopped before it finished (killed or "
+                                         "interrupted); no report is shown. Run the stage again.",
+                                         time=info.get("started", "?")))
+                    rows.append(f"<tr><td>{html.escape(title)}</td><td class='failed'>"
+                                f"{word['interrupted']}</td><td colspan='2'>{note}</td></tr>")
+                continue
             if failed.exists():
                 info = json.loads(failed.read_text())
                 where = html.escape(t("in {cell}:", cell=_cell(info["cell"])))
                 note = html.escape(t("{time}, commit {commit}; no report is shown for a failed stage.",
                                      time=info["time"], commit=info["git_commit"]))
+                status = word["interrupted"] if info.get("interrupted") else word["failed"]
                 rows.append(
-                    f"<tr><td>{html.escape(title)}</td><td class='failed'>{word['failed']}"
+                    f"<tr><td>{html.escape(title)}</td><td class='failed'>{status}"
                     f"</td><td colspan='2'>{where} <code>"
                     f"{html.escape(info['error'][:300])}</code><br><span class='muted'>"
                     f"{note}</span></td></tr>")
                 continue
             prov = json.loads((ds / f"{stage}.provenance.json").read_text())
+            stale = stale_reasons(reports, ds.name, stage, report_lang=report_lang)
+            if not (ds / f"{stage}.html").exists():
+                note = html.escape(t("no report: {why}.", why="; ".join(stale)))
+                rows.append(f"<tr><td>{html.escape(title)}</td><td class='stale'>{word['stale']}"
+                            f"</td><td colspan='2'>{note}</td></tr>")
+                continue
             headline, checked = _headline(ds, stage)
             params = html.escape(json.dumps(prov["parameters"], indent=1, default=str))
             sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
@@ -194,9 +307,17 @@ def _render_index(reports: Path, datasets: list[Path]) -> Path:
             run = t("commit {commit}, {finished}, {seconds} s",
                      commit=f"<code>{html.escape(prov['git_commit'])}</code>",
                      finished=html.escape(prov["finished"]), seconds=f"{prov['seconds']:.1f}")
+            status = f"<td class='ok'>{word['ok']}</td>"
+            if stale:
+                why = html.escape(t("rendered before: {why}; run the stage again.",
+                                    why="; ".join(stale)))
+                status = f"<td class='stale' title='{why}'>{word['stale']}</td>"
+                headline_note = f"<div class='stale'>{why}</div>"
+            else:
+                headline_note = ""
             rows.append(
                 f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
-                f"<td class='ok'>{word['ok']}</td><td>{html.escape(headline)}"
+                f"{status}<td>{headline_note}{html.escape(headline)}"
                 f"<div class='muted'><a href='{name}/{stage}.json'>{word['key figures']}"
                 f"</a>{extra}</div></td><td class='muted'>{checked_text}</td>"
                 f"<td class='muted'><details><summary>{word['provenance']}</summary>{run}"

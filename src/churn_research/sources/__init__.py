@@ -30,10 +30,14 @@ YAML mapping), ``validate`` (schemas and checks), ``synthetic`` (the generator),
 
 from __future__ import annotations
 
+import inspect
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from churn_research.model import (
+    DEFAULT_INACTIVITY_DAYS,
     PERSONAL_COLUMNS,
     TABLES,
     ChurnData,
@@ -52,12 +56,13 @@ from churn_research.sources.packaged import (
     manifest,
     sha256,
 )
+from churn_research.sources.synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from churn_research.sources.synthetic import generate
 from churn_research.sources.validate import DATE_COLUMNS, REQUIRED, validate
 
 __all__ = [
     "ChurnData", "ChurnDataError", "PERSONAL_COLUMNS", "TABLES", "REQUIRED", "DATE_COLUMNS",
-    "load", "load_telco", "load_cdnow", "load_synthetic_zh", "load_directory", "load_mapping", "validate",
+    "load", "loader", "loader_options", "BUILT_IN", "load_telco", "load_cdnow", "load_synthetic_zh", "load_directory", "load_mapping", "validate",
     "infer_end_dates", "sha256", "manifest", "external_file", "sample_ids", "sample_note",
     "PROJECT_ROOT",
 ]
@@ -65,6 +70,58 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # entry point
 # ----------------------------------------------------------------------------------------
+#: The sources known by name (everything else is a directory or a YAML mapping file).
+BUILT_IN = ("synthetic", "synthetic_zh", "telco", "cdnow")
+
+#: Options a loader takes through ``**kwargs`` (beyond its signature): the synthetic generator's
+#: overrides, and the mapping file's keys that ``source_options`` may override.
+_EXTRA_OPTIONS: dict[str, dict[str, Any]] = {
+    "generate": SYNTHETIC_DEFAULTS,
+    "load_synthetic_zh": {"start": "2021-01-01", "observation_end": "2025-12-31",
+                          "change_date": "2024-07-01", **SYNTHETIC_DEFAULTS},
+    "load_mapping": {"kind": "contractual", "inactivity_days": DEFAULT_INACTIVITY_DAYS,
+                     "records_start": None},
+}
+
+
+def _generate_validated(**options: Any) -> ChurnData:
+    return validate(generate(**options))
+
+
+_generate_validated.__signature__ = inspect.signature(generate)  # type: ignore[attr-defined]
+_generate_validated.__name__ = "generate"
+
+
+def loader(source: str | Path) -> Callable[..., ChurnData]:
+    """The function :func:`load` hands ``source`` to (decided from the name alone: a built-in
+    source, a ``.yaml``/``.yml`` mapping file, otherwise a directory)."""
+    if isinstance(source, str) and source in BUILT_IN:
+        return {"synthetic": _generate_validated, "synthetic_zh": load_synthetic_zh,
+                "telco": load_telco, "cdnow": load_cdnow}[source]
+    if Path(source).suffix.lower() in (".yaml", ".yml"):
+        return load_mapping
+    return load_directory
+
+
+def loader_options(source: str | Path) -> dict[str, Any]:
+    """The options (name: default) that ``source``'s loader takes as ``load(source, **options)``,
+    i.e. what ``source_options:`` in a params file may hold."""
+    fn = loader(source)
+    out: dict[str, Any] = {}
+    for i, (name, par) in enumerate(inspect.signature(fn).parameters.items()):
+        if par.kind is par.VAR_KEYWORD or (fn in (load_directory, load_mapping) and i == 0):
+            continue  # **kwargs; the directory / mapping file itself is `source:`
+        out[name] = None if par.default is par.empty else par.default
+    out.update({k: v for k, v in _EXTRA_OPTIONS.get(fn.__name__, {}).items() if k not in out})
+    return out
+
+
+def project_root() -> Path:
+    """Where relative paths in params files start: the runner's project root (it sets
+    ``CHURN_RESEARCH_ROOT`` for the notebooks it runs), else this package's project."""
+    return Path(os.environ.get("CHURN_RESEARCH_ROOT") or PROJECT_ROOT)
+
+
 def load(source: str | Path, **options: Any) -> ChurnData:
     """Load and validate a data source.
 
@@ -72,8 +129,11 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     ----------
     source : str or path
         ``"synthetic"``, ``"synthetic_zh"``, ``"telco"``, ``"cdnow"``, a directory of tables, or a YAML mapping file.
+        A relative path is read from the project root (:func:`project_root`) when it is not
+        found from the working directory.
     **options
-        Passed to the source's loader, e.g. ``n_customers=5000, random_state=0`` (synthetic),
+        Passed to the source's loader (:func:`loader`; the options it takes:
+        :func:`loader_options`), e.g. ``n_customers=5000, random_state=0`` (synthetic),
         ``sample=True, inactivity_days=180`` (cdnow), ``observation_end="2024-12-31"``
         (files; default: the latest date found in the data).
 
@@ -86,17 +146,11 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     ChurnDataError
         If the source is unknown or its data do not fit the data model.
     """
-    if isinstance(source, str) and source == "synthetic":
-        return validate(generate(**options))
-    if isinstance(source, str) and source == "synthetic_zh":
-        return load_synthetic_zh(**options)
-    if isinstance(source, str) and source == "telco":
-        return load_telco(**options)
-    if isinstance(source, str) and source == "cdnow":
-        return load_cdnow(**options)
+    if isinstance(source, str) and source in BUILT_IN:
+        return loader(source)(**options)
     path = Path(source)
-    if not path.exists() and not path.is_absolute() and (PROJECT_ROOT / path).exists():
-        path = PROJECT_ROOT / path  # paths in params/*.yaml are relative to the project
+    if not path.exists() and not path.is_absolute() and (project_root() / path).exists():
+        path = project_root() / path  # paths in params/*.yaml are relative to the project
     if path.is_dir():
         return load_directory(path, **options)
     if path.suffix.lower() in (".yaml", ".yml") and path.is_file():

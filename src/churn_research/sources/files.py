@@ -180,6 +180,10 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
     inactivity = overrides.pop("inactivity_days",
                                spec.get("inactivity_days", DEFAULT_INACTIVITY_DAYS))
     records_start = overrides.pop("records_start", spec.get("records_start"))
+    if overrides:
+        raise ChurnDataError(
+            f"unknown option(s) {sorted(overrides)} for the mapping file {path.name}.",
+            fix="use observation_end, kind, inactivity_days or records_start.")
     obs = observation_end or spec.get("observation_end")
     return _assemble(tables, observation_end=obs, kind=kind, inactivity_days=inactivity,
                      records_start=records_start, meta=meta,
