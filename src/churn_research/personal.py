@@ -111,19 +111,20 @@ _EXTRA: dict[str, set[str]] = {
     "ID numbers": {"driver", "drivers", "social", "security", "card"},
     "messaging accounts": {"wechat", "weixin", "qq", "handle"},
 }
-#: Chinese header fragments (matched anywhere in the header), per reason; earlier reasons win.
+#: Chinese header fragments (matched anywhere in the header), per reason; earlier reasons win
+#: (付款人手机, the payer's mobile: phone numbers).
 _CHINESE: dict[str, tuple[str, ...]] = {
     "ID numbers": ("身份证", "证件", "护照", "社保号", "户籍"),
-    "employee names": ("客户经理", "经理", "业务员", "销售员", "销售代表", "坐席", "客服人员",
-                       "客服专员", "专员", "经办人", "负责人", "处理人", "员工", "跟进人", "维护人",
-                       "归属人", "服务人员", "工号", "业务代表"),
-    "names": ("姓名", "名字", "姓氏", "客户名", "用户名", "用户名称", "称呼", "昵称", "户名",
-              "付款人", "收款人", "付款方", "联系人", "持卡人", "收件人"),
     "phone numbers": ("电话", "手机", "座机", "传真"),
     "e-mail addresses": ("邮箱", "邮件", "电邮"),
     "postal addresses": ("地址", "住址", "邮编", "住所", "居住地"),
     "messaging accounts": ("微信", "钉钉", "微博", "qq"),
     "contact details": ("联系方式",),
+    "employee names": ("客户经理", "经理", "业务员", "销售员", "销售代表", "坐席", "客服人员",
+                       "客服专员", "专员", "经办人", "负责人", "处理人", "员工", "跟进人", "维护人",
+                       "归属人", "服务人员", "工号", "业务代表"),
+    "names": ("姓名", "名字", "姓氏", "客户名", "用户名", "用户名称", "称呼", "昵称", "户名",
+              "付款人", "收款人", "付款方", "联系人", "持卡人", "收件人"),
     "free text": ("备注", "说明", "评论", "留言", "意见", "反馈", "描述", "详情", "内容", "原文",
                   "摘要", "批注"),
     "birth dates": ("生日", "出生"),
