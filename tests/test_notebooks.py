@@ -182,11 +182,13 @@ def synthetic_run(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def personal_values() -> list[str]:
-    """Personal values of the synthetic data 00_data loads in the smoke run."""
-    from churn_research import load
+    """Personal values of the synthetic data 00_data loads in the smoke run (the generator's
+    raw customers: loading drops them)."""
+    from churn_research.sources.synthetic import generate
 
     opts = {**_defaults(NOTEBOOKS["00_data"]), **SMOKE["00_data"]}
-    c = load(opts["source"], **opts["source_options"]).customers
+    assert opts["source"] == "synthetic"
+    c = generate(**opts["source_options"]).customers
     return list(c["email"].astype(str)) + list(c["phone"].astype(str)) + list(c["name"].astype(str))
 
 

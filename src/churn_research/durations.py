@@ -35,11 +35,11 @@ import pandas as pd
 
 from churn_research.model import (
     MAP_COLUMNS_FIX,
-    PERSONAL_COLUMNS,
     ChurnData,
     ChurnDataError,
     infer_end_dates,
 )
+from churn_research.personal import is_personal_header
 
 __all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "durations", "unit_days", "to_units", "calendar_months",
            "month_aligned"]
@@ -153,7 +153,7 @@ def durations(
         raise ChurnDataError("observation_end is not set.",
                              fix="set ChurnData.observation_end to the snapshot date.")
     obs_end = pd.Timestamp(data.observation_end)
-    cust = customers.drop(columns=[c for c in customers.columns if c.lower() in PERSONAL_COLUMNS])
+    cust = customers.drop(columns=[c for c in customers.columns if is_personal_header(c)])
     cust = cust.copy()
     cust["start_date"] = pd.to_datetime(cust["start_date"])
     cust["end_date"] = pd.to_datetime(cust["end_date"])

@@ -17,16 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_research.personal import PERSONAL_COLUMNS as PERSONAL_COLUMNS  # re-exported
+from churn_research.personal import PERSONAL_TABLES as PERSONAL_TABLES
+from churn_research.personal import header_reason
+from churn_research.personal import mask as mask_personal
+
 TABLES = ("customers", "transactions", "tickets", "surveys", "events")
 KINDS = ("contractual", "non-contractual")
 
-#: Columns that may hold personal data in raw inputs (English and common Chinese CRM headers).
-#: They are dropped from the customer-level tables before anything is written to
-#: ``data/processed`` so that no report, JSON or log can show them. (``events.name`` is the
-#: name of a business change, not of a person, and is kept.)
-PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "phone", "mobile", "email",
-                    "e_mail", "address", "姓名", "电话", "手机", "手机号", "邮箱", "地址")
-PERSONAL_TABLES = ("customers", "transactions", "tickets", "surveys")
 #: Days without a purchase after which a non-contractual customer counts as lost (default).
 DEFAULT_INACTIVITY_DAYS = 180
 #: The fix every "required column is missing" error gives.
@@ -65,10 +63,14 @@ class ChurnDataError(ValueError):
     """Raised for any input that does not fit the data model.
 
     The message names the table, the column, a few offending rows and how to fix the input.
+    Values that look personal (phone numbers, e-mails, ID numbers) are masked in every part
+    (:func:`churn_research.personal.mask`): an error message never quotes them.
     """
 
     def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
                  rows: list | None = None, fix: str | None = None):
+        rows = None if rows is None else [mask_personal(r) for r in rows]
+        fix = None if fix is None else mask_personal(fix)
         self.table, self.column, self.rows, self.fix = table, column, rows, fix
         parts = []
         if table is not None:
@@ -83,18 +85,19 @@ class ChurnDataError(ValueError):
             parts.append(f"Offending rows: {shown}{more}.")
         if fix:
             parts.append(f"Fix: {fix}")
-        super().__init__(" ".join(parts))
+        super().__init__(mask_personal(" ".join(parts)))
 
 
 def offending_rows(df: pd.DataFrame, mask, n: int = 5) -> list[str]:
     """A few offending rows for a :class:`ChurnDataError`: 'row <n> (customer_id=...)', numbered
-    as lines of a CSV file (after its header), without personal data."""
+    as lines of a CSV file (after its header), without personal data (a customer_id that
+    looks like a phone number, e-mail or ID number is masked)."""
     idx = np.flatnonzero(np.asarray(mask))[:n]
     out = []
     for i in idx:
         label = f"row {i + 2}"  # 1-based, after the header line of a CSV
         if "customer_id" in df.columns:
-            label += f" (customer_id={df['customer_id'].iloc[i]})"
+            label += f" (customer_id={mask_personal(df['customer_id'].iloc[i])})"
         out.append(label)
     return out
 
@@ -299,8 +302,10 @@ class ChurnData:
     def write(self, directory: str | Path) -> Path:
         """Write the tables as parquet plus ``meta.json`` into ``directory``.
 
-        Personal-data columns (see ``PERSONAL_COLUMNS``) are dropped: processed data feeds
-        the reports, which must never show them.
+        The loaders already dropped every personal column (:func:`churn_research.personal.screen`,
+        by header and by content); as a safety net for data built by hand, columns whose header
+        marks them as personal (:func:`churn_research.personal.header_reason`) are dropped
+        here too: processed data feeds the reports, which must never show them.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -310,7 +315,7 @@ class ChurnData:
             if df is None:
                 path.unlink(missing_ok=True)
                 continue
-            drop = [c for c in df.columns if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS]
+            drop = [c for c in df.columns if header_reason(name, c) is not None]
             df.drop(columns=drop).to_parquet(path, index=False)
         meta = dict(self.meta)
         meta.update({

@@ -193,6 +193,19 @@ def personal_text(personal: Mapping[str, list[str]]) -> str:
              "shown): {columns}.", columns=listing)
 
 
+def reasons_text(reduced: Mapping[str, int]) -> str:
+    """How many churn reasons were free text and are counted as "other" (empty when none)."""
+    rows = int(reduced.get("rows", 0))
+    if not rows:
+        return ""
+    return n_("{n} churn reason was free text rather than a category (not one of the known "
+              "reasons, and longer than one or holding contact details): it counts as “other”, "
+              "and its text was not kept.",
+              "{n} churn reasons were free text rather than categories (not one of the known "
+              "reasons, and longer than one or holding contact details): they count as “other”, "
+              "and their text was not kept.", rows)
+
+
 def written_text(data, dataset: str) -> str:
     return t("Wrote {n} validated tables for dataset **{dataset}**.", n=len(data.tables()),
              dataset=dataset)

@@ -10,7 +10,8 @@ Used by the Makefile::
 ``reports/<dataset>/<stage>.html`` (code hidden), keeps the ``.json`` key figures the notebook
 wrote, and records provenance in ``reports/<dataset>/<stage>.provenance.json``. On failure it
 removes the stage's HTML and JSON (no report that looks current is left), writes
-``<stage>.failed.json`` naming the cell and the error, and exits with status 1 and a message
+``<stage>.failed.json`` naming the cell and the error (values that look personal masked, also in
+the executed notebook), and exits with status 1 and a message
 naming the stage and the cell.
 
 While a stage runs, ``<stage>.running.json`` (its process id) marks it; an interrupted run
@@ -48,6 +49,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 from churn_research.i18n import LANGUAGES, language, n_, set_language
 from churn_research.model import write_atomic
 from churn_research.narrate.findings import StageFindings
+from churn_research.personal import mask
 from churn_research.runner.findings_html import decorate_report, stage_findings
 from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runner's error
     ParamsError,
@@ -101,8 +103,28 @@ def _input_checksums(params: dict[str, Any]) -> dict[str, str]:
     return sums
 
 
+def _mask_errors(executed: Path) -> None:
+    """Mask personal-looking values (:func:`churn_research.personal.mask`) in the error outputs
+    of the executed notebook: a library's message may quote a cell's value."""
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception:  # noqa: BLE001 - the kernel may never have started
+        return
+    changed = False
+    for c in nb.cells:
+        for out in c.get("outputs", []):
+            if out.get("output_type") == "error":
+                masked = [mask(line) for line in out.get("traceback", [])]
+                evalue = mask(out.get("evalue", ""))
+                changed |= masked != out.get("traceback", []) or evalue != out.get("evalue", "")
+                out["traceback"], out["evalue"] = masked, evalue
+    if changed:
+        nbformat.write(nb, executed)
+
+
 def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
-    """(cell description, error text) for a papermill execution error."""
+    """(cell description, error text) for a papermill execution error; personal-looking
+    values in the text are masked."""
     cell = "unknown cell"
     text = f"{type(exc).__name__}: {exc}"
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
@@ -120,7 +142,7 @@ def _failure_location(exc: BaseException, executed: Path) -> tuple[str, str]:
                 break
     except Exception:  # the executed notebook may not exist if the kernel never started
         pass
-    return cell, text
+    return mask(cell), mask(text)
 
 
 class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
@@ -206,6 +228,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
                                 progress_bar=False, log_output=False, report_mode=True)
         except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
             cell, text = _failure_location(exc, executed)
+            _mask_errors(executed)
             key_json.unlink(missing_ok=True)
             failed.write_text(json.dumps({
                 "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
+from churn_research.model import ChurnData, ChurnDataError
+from churn_research.personal import is_personal_header
 from churn_research.segments.design import _inactivity_days, truncate
 from churn_research.segments.rules import _DENY_STATIC, DAY
 from churn_research.segments.scores import _revenue_column, rfm
@@ -39,7 +40,7 @@ def _static_columns(customers: pd.DataFrame, static_columns=None) -> list[str]:
         return list(static_columns)
     cols = []
     for c in customers.columns:
-        if c.lower() in PERSONAL_COLUMNS or _DENY_STATIC.search(c):
+        if is_personal_header(c) or _DENY_STATIC.search(c):
             continue
         s = customers[c]
         if pd.api.types.is_datetime64_any_dtype(s):

@@ -5,14 +5,14 @@ refuses to write personal data.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _, _p, is_chinese, label
-from churn_research.model import PERSONAL_COLUMNS, ChurnDataError, write_atomic
+from churn_research.model import ChurnDataError, write_atomic
+from churn_research.personal import is_personal_header, looks_personal
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
 
@@ -138,20 +138,17 @@ def watchlist_summary(watchlist: pd.DataFrame, features: pd.DataFrame | None = N
     return out
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
-_PHONE = re.compile(r"(\+?\d[\d\s().-]{7,}\d)")
-
-
 def assert_no_personal_data(frame: pd.DataFrame) -> None:
-    """Raise if ``frame`` has a personal-data column or a cell that looks like an e-mail/phone."""
-    bad = [c for c in frame.columns if str(c).lower() in PERSONAL_COLUMNS]
+    """Raise if ``frame`` has a personal-data column or a cell that looks like an e-mail, phone
+    number or ID number (the rules of :mod:`churn_research.personal`)."""
+    bad = [c for c in frame.columns if is_personal_header(str(c))]
     if bad:
         raise ChurnDataError("personal data must never reach a report.", table="watchlist",
                              column=bad[0], fix="drop the column.")
     for c in frame.columns:
         if frame[c].dtype == object:
             s = frame[c].dropna().astype(str)
-            hit = s.str.contains(_EMAIL) | s.str.fullmatch(_PHONE)
+            hit = s.map(lambda v: looks_personal(v) is not None).astype(bool)
             if hit.any():
                 raise ChurnDataError("cells look like e-mail addresses or phone numbers.",
                                      table="watchlist", column=c,

@@ -139,8 +139,9 @@ def load_mapping(path: str | Path, *, observation_end: str | None = None, **over
     ``date_format:`` (top level, per table, or per column as ``{start_date: DD/MM/YYYY}``)
     fixes the form.
 
-    Unmapped columns are kept under their own names, except personal data (names, phones,
-    e-mails, also 姓名/电话/手机/邮箱), which is never written to processed data.
+    Unmapped columns are kept under their own names, except personal data, recognised by header
+    or by content in any table (:mod:`churn_research.personal`; validation drops it before
+    anything else), which is never written to processed data.
     """
     path = Path(path)
     spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

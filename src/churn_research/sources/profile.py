@@ -1,6 +1,7 @@
 """Profiles of a :class:`~churn_research.data.ChurnData` for the 00_data report.
 
-Nothing here returns personal data: columns listed in ``PERSONAL_COLUMNS`` are only counted.
+Nothing here returns personal data: the loaders dropped personal columns before validation
+(:func:`churn_research.personal.screen`); their names and the reasons are only listed.
 """
 
 from __future__ import annotations
@@ -8,21 +9,69 @@ from __future__ import annotations
 import pandas as pd
 
 from churn_research.i18n import _, label, t
-from churn_research.model import PERSONAL_COLUMNS, PERSONAL_TABLES, ChurnData
+from churn_research.model import ChurnData
+from churn_research.personal import header_reason
 from churn_research.sources.validate import DATE_COLUMNS
 from churn_research.wording import month_year, sentences
 
 
+def personal_dropped(data: ChurnData) -> pd.DataFrame:
+    """The columns dropped as personal data, one row each: ``table``, ``column``, ``reason``
+    (one of :data:`churn_research.personal.REASONS`) and ``found_by`` (``header`` or
+    ``values``): the loaders' record (``meta["personal_data"]``); for data that did not pass
+    through a loader, the columns whose header marks them as personal (names only, never
+    values)."""
+    record = (data.meta or {}).get("personal_data")
+    if record is not None:
+        rows = list(record.get("dropped", []))
+    else:
+        rows = [{"table": name, "column": str(c), "reason": reason, "found_by": "header"}
+                for name, df in data.tables().items() for c in df.columns
+                if (reason := header_reason(name, c)) is not None]
+    return pd.DataFrame(rows, columns=["table", "column", "reason", "found_by"])
+
+
 def personal_columns(data: ChurnData) -> dict[str, list[str]]:
-    """Personal-data columns present per table (names only, never values)."""
-    out = {}
-    for name, df in data.tables().items():
-        if name not in PERSONAL_TABLES:
-            continue
-        cols = [c for c in df.columns if c.lower() in PERSONAL_COLUMNS]
-        if cols:
-            out[name] = cols
+    """Personal-data columns dropped per table (names only, never values)."""
+    out: dict[str, list[str]] = {}
+    for row in personal_dropped(data).itertuples(index=False):
+        out.setdefault(row.table, []).append(row.column)
     return out
+
+
+def churn_reasons_reduced(data: ChurnData) -> dict[str, int]:
+    """How many free-text churn reasons the loaders reduced to "other" (rows, distinct values)."""
+    record = (data.meta or {}).get("personal_data") or {}
+    reduced = record.get("churn_reasons_reduced") or {}
+    return {"rows": int(reduced.get("rows", 0)), "values": int(reduced.get("values", 0))}
+
+
+def _reason_texts() -> dict[str, str]:
+    """The reasons of :data:`churn_research.personal.REASONS` as a reader reads them."""
+    return {"names": _("names"), "phone numbers": _("phone numbers"),
+            "e-mail addresses": _("e-mail addresses"), "postal addresses": _("postal addresses"),
+            "ID numbers": _("ID numbers"), "messaging accounts": _("messaging accounts"),
+            "contact details": _("contact details"), "employee names": _("employee names"),
+            "free text": _("free text"), "birth dates": _("birth dates"),
+            "bank details": _("bank details"), "locations": _("locations")}
+
+
+def personal_view(dropped: pd.DataFrame):
+    """:func:`personal_dropped` as the report shows it: table, column and why it was dropped
+    (what it holds, recognised by its name or found in its values), in the report language
+    (a Styler)."""
+    texts = _reason_texts()
+
+    def why(row) -> str:
+        what = texts.get(row["reason"], row["reason"])
+        if row["found_by"] == "values":
+            return t("{what}, found in its values", what=what)
+        return t("{what}, recognised by its name", what=what)
+
+    headers = {"table": _("table"), "column": _("column"), "why": _("why it was dropped")}
+    view = pd.DataFrame({"table": dropped["table"].map(label), "column": dropped["column"].map(label),
+                         "why": [why(r) for _i, r in dropped.iterrows()]})
+    return view.rename(columns=headers).style.hide(axis="index")
 
 
 def table_profile(data: ChurnData) -> pd.DataFrame:
@@ -32,8 +81,7 @@ def table_profile(data: ChurnData) -> pd.DataFrame:
         dates = [df[c] for c in DATE_COLUMNS[name] if c in df]
         first = min((d.min() for d in dates if d.notna().any()), default=pd.NaT)
         last = max((d.max() for d in dates if d.notna().any()), default=pd.NaT)
-        visible = df.drop(columns=[c for c in df.columns
-                                   if name in PERSONAL_TABLES and c.lower() in PERSONAL_COLUMNS])
+        visible = df.drop(columns=[c for c in df.columns if header_reason(name, c) is not None])
         rows.append({
             "table": name,
             "rows": len(df),
@@ -75,7 +123,7 @@ def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
     rows = []
     for name, df in data.tables().items():
         for col in df.columns:
-            if name in PERSONAL_TABLES and col.lower() in PERSONAL_COLUMNS:
+            if header_reason(name, col) is not None:
                 continue
             share = float(df[col].isna().mean())
             if share > min_share:
@@ -209,4 +257,5 @@ def key_figures(data: ChurnData, overview: dict, table_profile: pd.DataFrame, ab
         "rows": dict(zip(table_profile["table"], table_profile["rows"], strict=True)),
         "tables_absent": absent,
         "personal_columns_dropped": sum(len(v) for v in personal.values()),
+        "churn_reasons_reduced": churn_reasons_reduced(data)["rows"],
     }

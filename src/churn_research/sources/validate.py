@@ -16,7 +16,9 @@ from churn_research.model import (
     ChurnDataError,
     offending_rows,
 )
+from churn_research.personal import key_problem, screen
 from churn_research.sources.dates import parse_dates
+from churn_research.sources.vocabulary import VOCABULARY
 
 #: Required columns per table (the data model; README, "Your own data").
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -129,9 +131,13 @@ def validate(data: ChurnData) -> ChurnData:
     ``end_date >= start_date``; ``amount >= 0``; ``csat`` in 1–5 and ``nps`` in 0–10; rows of
     transactions / tickets / surveys for unknown customers; no date after ``observation_end``.
     Column-level rules use pandera schemas; cross-table rules are checked here.
+
+    First of all, personal data are removed (:func:`screen_personal`), so that no later
+    check, error message or written file can show them.
     """
     if data.kind not in KINDS:
         raise ChurnDataError(f"unknown kind {data.kind!r}.", fix=f"use one of {KINDS}.")
+    data = screen_personal(data)
     data = _coerce(data)
     if data.observation_end is None:
         data.observation_end = latest_date(data)
@@ -184,6 +190,31 @@ def validate(data: ChurnData) -> ChurnData:
                     table=table, column=col, rows=_ids(df, late),
                     fix="pass a later observation_end, or drop rows dated after the snapshot.")
     return data
+
+
+def screen_personal(data: ChurnData) -> ChurnData:
+    """``data`` without personal columns, free-text churn reasons reduced to ``"other"``, and
+    the decisions recorded in ``meta["personal_data"]`` (:func:`churn_research.personal.screen`;
+    raises :class:`ChurnDataError` for a customer_id that looks like phone numbers).
+
+    A customer_id that looks like phone numbers, e-mails or ID numbers is refused rather than
+    hashed: a hash of a phone number with a salt kept in the project can be reversed by trying
+    every number, and one kept outside it is the user's to manage; the fix says how."""
+    if data.customers is not None and "customer_id" in data.customers:
+        problem = key_problem(data.customers["customer_id"])
+        if problem:
+            what, n, of = problem
+            raise ChurnDataError(
+                f"{n} of {of} customer ids checked look like {what}; a customer id appears in "
+                "every report that lists customers (the 40_segments watchlist), so it must not "
+                "be personal data.", table="customers", column="customer_id",
+                fix="map the CRM's own customer number onto customer_id (the `columns:` of the "
+                    "YAML mapping), or replace the phone numbers by pseudonyms before loading "
+                    "(e.g. a salted hash whose salt stays outside the project).")
+    tables, record = screen(data.tables(), churn_categories=VOCABULARY["churn_reason"],
+                            record=data.meta.get("personal_data"))
+    meta = {**data.meta, "personal_data": record}
+    return data.replace(**{t: tables.get(t) for t in TABLES}, meta=meta)
 
 
 def latest_date(data: ChurnData) -> pd.Timestamp:
