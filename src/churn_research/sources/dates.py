@@ -38,6 +38,10 @@ _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[�
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _DMY = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})" + _TIME + r"\s*$")
+#: dd/mm/yy-like values (a two-digit year): day, month and year orders all left open.
+_SHORT_YEAR = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2}(?:\s|$)")
+#: A UTC offset after a time (``+08:00``, ``Z``): dropped, the local time kept.
+_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$")
 _DATE_FORMAT_FIX = ("declare the order in the mapping file, e.g. `date_format: DD/MM/YYYY` (or "
                     "MM/DD/YYYY) at the top or under the table, or export ISO dates (YYYY-MM-DD).")
 
@@ -48,7 +52,7 @@ def strftime_pattern(date_format: str) -> str:
     if "%" in date_format:
         return date_format
     out = date_format
-    for token, code in (("YYYY", "%Y"), ("yyyy", "%Y"), ("MM", "%m"), ("mm", "%m"),
+    for token, code in (("YYYY", "%Y"), ("yyyy", "%Y"), ("YY", "%y"), ("yy", "%y"), ("MM", "%m"), ("mm", "%m"),
                         ("DD", "%d"), ("dd", "%d"), ("HH", "%H"), ("SS", "%S")):
         out = out.replace(token, code)
     return out
@@ -80,19 +84,14 @@ def day_month_order(raw: pd.Series, *, table: str, column: str) -> str | None:
     dmy = _as_text(raw).dropna().str.extract(_DMY).dropna(subset=[0])
     if dmy.empty:
         return None
-    try:
-        return _day_month_order(dmy[0], dmy[1], table=table, column=column, order=None)
-    except _Unsettled:
-        return None
-
-
-class _Unsettled(ChurnDataError):
-    pass
+    return _day_month_order(dmy[0], dmy[1], table=table, column=column, order=None,
+                            settle_only=True)
 
 
 def _day_month_order(first: pd.Series, second: pd.Series, *, table: str, column: str,
-                     order: str | None) -> str:
-    """'dmy' or 'mdy' as the values settle it, else ``order``; raises when neither does."""
+                     order: str | None, settle_only: bool = False) -> str | None:
+    """'dmy' or 'mdy' as the values settle it, else ``order``; raises when neither does (returns
+    None with ``settle_only``)."""
     a, b = first.astype(int), second.astype(int)
     day_first, month_first = (a > 12).any(), (b > 12).any()
     if day_first and month_first:
@@ -105,10 +104,10 @@ def _day_month_order(first: pd.Series, second: pd.Series, *, table: str, column:
         return "mdy"
     if (a == b).all():
         return "dmy"  # 01/01/2023, 05/05/2023: both orders give the same day
-    if order is not None:
+    if order is not None or settle_only:
         return order
     example = f"{int(a[a != b].iloc[0]):02d}/{int(b[a != b].iloc[0]):02d}"
-    raise _Unsettled(
+    raise ChurnDataError(
         f"{int((a != b).sum())} date(s) such as {example}/yyyy read both as day/month and as "
         "month/day: no value in the column settles the order.",
         table=table, column=column, fix=_DATE_FORMAT_FIX)
@@ -129,12 +128,25 @@ def parse_dates(raw: pd.Series, *, table: str, column: str,
         return raw
     text = _as_text(raw)
     present = text.notna()
+    if text.dropna().str.match(r".*" + _OFFSET.pattern).any():  # timezone-aware: keep each value's local time
+        text = text.str.replace(_OFFSET, r"\1", regex=True)
     if date_format is not None:
         out = pd.to_datetime(text, format=strftime_pattern(str(date_format)), errors="coerce")
         return _check(text, out, frame, table=table, column=column,
                       fix=f"the column does not follow `date_format: {date_format}`: fix the "
                           "listed rows or the format.")
+    short = text.dropna().str.contains(_SHORT_YEAR)
+    if short.any():
+        raise ChurnDataError(
+            f"{int(short.sum())} date(s) such as {text.dropna()[short].iloc[0][:10]!r} have a "
+            "two-digit year, so neither the day/month order nor the century is certain.",
+            table=table, column=column,
+            rows=offending_rows(frame if frame is not None else text.to_frame(),
+                                text.notna() & text.fillna("").str.contains(_SHORT_YEAR)),
+            fix="declare the form in the mapping file, e.g. `date_format: DD/MM/YY` (or "
+                "MM/DD/YY), or export four-digit years.")
     out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    iso = present & out.notna()
     todo = present & out.isna()
     if todo.any():
         rest = text[todo]
@@ -158,6 +170,20 @@ def parse_dates(raw: pd.Series, *, table: str, column: str,
         dmy = rest.str.extract(_DMY)
         hit = dmy[0].notna()
         if hit.any():
+            other = int(iso.sum()) + int((present & ~iso).sum()) - int(hit.sum()) - len(rest[~hit])
+            if other:
+                raise ChurnDataError(
+                    f"the column mixes forms: {int(hit.sum())} value(s) such as "
+                    f"{rest[hit].iloc[0][:10]!r} give day and month before the year, {other} "
+                    "others give the year first (or an Excel date number). A column read in two "
+                    "forms is usually one a spreadsheet converted in part (only the values whose "
+                    "day is 12 or less), so its day/month order cannot be trusted.",
+                    table=table, column=column,
+                    rows=offending_rows(frame if frame is not None else text.to_frame(),
+                                        text.index.isin(rest.index[hit])),
+                    fix="export the column again in one form (ISO YYYY-MM-DD, or as text from "
+                        "the source system), then declare `date_format: DD/MM/YYYY` (or "
+                        "MM/DD/YYYY) in the mapping file if the day/month order is not clear.")
             dmy = dmy[hit]
             how = _day_month_order(dmy[0], dmy[1], table=table, column=column, order=order)
             day, month = (dmy[0], dmy[1]) if how == "dmy" else (dmy[1], dmy[0])

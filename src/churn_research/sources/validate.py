@@ -228,3 +228,118 @@ def latest_date(data: ChurnData) -> pd.Timestamp:
         raise ChurnDataError("no dates found to set observation_end.", table="customers",
                              column="start_date", fix="pass observation_end=... explicitly.")
     return pd.Timestamp(max(latest))
+
+
+# ----------------------------------------------------------------------------------------
+# checks of a user's files (the packaged sources are known to pass them)
+# ----------------------------------------------------------------------------------------
+#: customer_id values that are a spreadsheet's summary row, not a customer (lower case).
+TOTAL_LABELS = frozenset({"total", "totals", "grand total", "sum", "subtotal", "sub-total",
+                          "合计", "总计", "小计", "共计", "总和", "汇总"})
+#: A latest date this much beyond the rest of the data is taken as a typo (unless
+#: ``observation_end`` is given): at least a year, and at least half the span of the rest.
+FAR_GAP_DAYS = 365
+
+
+def check_rows(data: ChurnData) -> None:
+    """Refuse rows a user's export holds by mistake (before :func:`validate`): a spreadsheet's
+    "Total" row taken as a customer (or as a customer's transaction), and customers without a
+    start date."""
+    for table, df in data.tables().items():
+        if "customer_id" not in df:
+            continue
+        ids = df["customer_id"].astype("string").str.strip().str.lower()
+        total = ids.isin(TOTAL_LABELS).fillna(False).to_numpy()
+        if total.any():
+            raise ChurnDataError(
+                f"{int(total.sum())} row(s) have customer_id "
+                f"{df['customer_id'][total].astype(str).iloc[0]!r}: a spreadsheet's summary row, "
+                "not a customer.", table=table, column="customer_id", rows=_ids(df, total),
+                fix="delete the total/summary row(s) from the export (or export the table "
+                    "without them).")
+    c = data.customers
+    if c is not None and "start_date" in c:
+        missing = c["start_date"].isna().to_numpy()
+        if missing.any():
+            raise ChurnDataError(
+                f"{int(missing.sum())} of {len(c)} customer(s) have no start_date; every churn "
+                "rate and survival curve counts from it.", table="customers",
+                column="start_date", rows=_ids(c, missing),
+                fix="fill in the start dates from the source system, or drop those customers "
+                    "from the export.")
+
+
+def check_far_dates(data: ChurnData) -> None:
+    """Refuse a latest date far beyond the bulk of the data (a typo such as 2052 for 2025 would
+    otherwise become the observation end) when ``observation_end`` is not given."""
+    if data.observation_end is not None:
+        return
+    found = [(t, c, df[c]) for t, df in data.tables().items() for c in DATE_COLUMNS[t]
+             if c in df and df[c].notna().any()]
+    if not found:
+        return
+    days = pd.Series(np.sort(pd.concat([s.dropna() for *_x, s in found]).unique()))
+    gaps = days.diff().dt.days
+    # the latest gap past which only a few dates lie (at most 1% of the distinct dates, 1..20)
+    tail = max(1, min(20, len(days) // 100))
+    for pos in range(len(days) - 1, max(len(days) - 1 - tail, 0), -1):
+        span = (days.iloc[pos - 1] - days.iloc[0]).days
+        if gaps.iloc[pos] > max(FAR_GAP_DAYS, span / 2):
+            cut = days.iloc[pos]
+            for table, col, s in found:
+                late = (s >= cut).fillna(False).to_numpy()
+                if late.any():
+                    df = getattr(data, table)
+                    raise ChurnDataError(
+                        f"{int(late.sum())} date(s) from {cut.date()} lie {int(gaps.iloc[pos])} "
+                        f"days beyond every other date in the data (which end on "
+                        f"{days.iloc[pos - 1].date()}); the latest date would become the "
+                        "observation end.", table=table, column=col, rows=_ids(df, late),
+                        fix="correct the mistyped date(s), or set `observation_end:` in the "
+                            "mapping file (dates after it are then refused row by row).")
+    return
+
+
+def check_kind(data: ChurnData) -> None:
+    """Non-contractual data need transactions (churn is inferred from them) and no end dates of
+    their own (the reports say churn was inferred)."""
+    if data.kind != "non-contractual":
+        return
+    if not data.has("transactions"):
+        raise ChurnDataError(
+            "kind is non-contractual (churn inferred from inactivity) but there are no "
+            "transactions to infer it from; every customer would count as active (0% churn).",
+            table="transactions", column="date",
+            fix="add the transactions file (customer_id, date, amount), or set `kind: "
+                "contractual` if customers.end_date records who left.")
+    c = data.customers
+    ends = c["end_date"].notna().to_numpy() if "end_date" in c else np.zeros(len(c), bool)
+    if ends.any():
+        raise ChurnDataError(
+            f"kind is non-contractual (churn inferred from {data.inactivity_days} days of "
+            f"inactivity) but {int(ends.sum())} customer(s) have an end_date in the file; the "
+            "loader would use those dates while the reports say churn was inferred.",
+            table="customers", column="end_date", rows=_ids(c, ends),
+            fix="set `kind: contractual` to use the file's end dates, or map the end date "
+                "column to null (`columns: ...: null`) to have churn inferred from inactivity.")
+
+
+def transaction_warnings(data: ChurnData) -> list[dict]:
+    """Transactions dated before their customer's start or after their end: usable data, stated
+    in 00_data (``meta["warnings"]``: table, column, rows, what)."""
+    if not data.has("transactions"):
+        return []
+    c = data.customers.set_index("customer_id")
+    tx = data.transactions
+    start = tx["customer_id"].map(c["start_date"])
+    end = tx["customer_id"].map(c["end_date"])
+    out = []
+    before = int((tx["date"] < start.dt.normalize()).sum())
+    if before:
+        out.append({"table": "transactions", "column": "date", "rows": before,
+                    "what": "before the customer's start_date"})
+    after = int((tx["date"] > end + pd.Timedelta(days=1)).sum())
+    if after and data.kind == "contractual":
+        out.append({"table": "transactions", "column": "date", "rows": after,
+                    "what": "after the customer's end_date"})
+    return out
