@@ -222,3 +222,27 @@ def test_two_source_columns_mapped_onto_one_name(tmp_path):
     assert (err.table, err.column) == ("customers", "end_date")
     assert "two columns of c.csv end up named 'end_date'" in str(err)
     assert "map only one source column" in err.fix
+
+
+def test_warnings_survive_processed_data_and_show_in_00_data(tmp_path):
+    from churn_research.i18n import language, set_language
+    from churn_research.model import ChurnData
+    from churn_research.narrate.data import warnings_text
+    from churn_research.sources.profile import data_warnings, warnings_view
+
+    tx = TX + "C1,2022-12-01,3\nC1,2023-09-01,4\nC1,2023-10-01,4\n"
+    (tmp_path / "raw").mkdir()
+    data = load_directory(_dir(tmp_path / "raw", customers__csv=CUSTOMERS, transactions__csv=tx))
+    back = ChurnData.read(data.write(tmp_path / "processed"))
+    warn = data_warnings(back)
+    assert warn["rows"].tolist() == [1, 2]
+    before = language()
+    try:
+        set_language("en")
+        assert warnings_text(warn).startswith("The loader kept 3 rows that look wrong")
+        set_language("zh")
+        html = warnings_view(warn).to_html()
+        assert "早于客户的开始日期" in html and "受影响行数" in html
+        assert warnings_text(warn).startswith("加载时保留了 3 行")
+    finally:
+        set_language(before)

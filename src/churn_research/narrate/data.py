@@ -159,6 +159,14 @@ def missingness_text(missing) -> str:
              "with care.")
 
 
+def warnings_text(warnings) -> str:
+    """Introduces the data warnings table: rows the loader kept although they look wrong."""
+    return n_("The loader kept {n} row that looks wrong; the analyses use it as it is. Check it "
+              "in the source if the count matters:",
+              "The loader kept {n} rows that look wrong; the analyses use them as they are. "
+              "Check them in the source if the counts matter:", int(warnings["rows"].sum()))
+
+
 def flows_text(flows, flow_sentence: str) -> str:
     """The base's peak and its level at the observation end, then the joins/losses sentence."""
     peak = flows.loc[flows["active_at_month_end"].idxmax()]

@@ -115,6 +115,32 @@ def missingness_view(miss: pd.DataFrame):
             .hide(axis="index"))
 
 
+def data_warnings(data: ChurnData) -> pd.DataFrame:
+    """What the loader accepted with a warning (``meta["warnings"]``, e.g. transactions dated
+    before their customer's start): ``table``, ``column``, ``rows`` affected, ``what``."""
+    rows = list((data.meta or {}).get("warnings") or [])
+    return pd.DataFrame(rows, columns=["table", "column", "rows", "what"])
+
+
+def _warning_texts() -> dict[str, str]:
+    """The loaders' warnings (:func:`churn_research.sources.validate.transaction_warnings`) as a
+    reader reads them."""
+    return {"before the customer's start_date": _("dated before the customer's start date"),
+            "after the customer's end_date": _("dated after the customer's end date")}
+
+
+def warnings_view(warnings: pd.DataFrame):
+    """:func:`data_warnings` as the report shows it, in the report language (a Styler)."""
+    texts = _warning_texts()
+    headers = {"table": _("table"), "column": _("column"), "rows": _("rows affected"),
+               "what": _("what")}
+    view = warnings.assign(table=warnings["table"].map(label),
+                           column=warnings["column"].map(label),
+                           what=warnings["what"].map(lambda w: texts.get(w, w)))
+    return (view.rename(columns=headers).style.format({headers["rows"]: "{:,}"})
+            .hide(axis="index"))
+
+
 def missingness(data: ChurnData, *, min_share: float = 0.0) -> pd.DataFrame:
     """Share of missing values per table and column (personal columns excluded).
 
