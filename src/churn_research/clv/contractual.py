@@ -21,10 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter, WeibullFitter
+from lifelines import WeibullFitter
 from lifelines.exceptions import ConvergenceError
 from scipy import special
 
+from churn_research.annual import product_limit
 from churn_research.clv.formulas import period_discount_rate
 from churn_research.durations import DAYS_PER_MONTH, durations
 from churn_research.model import ChurnData, ChurnDataError, require_columns
@@ -160,8 +161,12 @@ def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PE
         if ev.sum() < 2:
             skipped.append(seg)
             continue
-        kmf = KaplanMeierFitter().fit(d, ev, entry=e)
-        s_km = kmf.survival_function_at_times(t).to_numpy()
+        # the product-limit estimate with delayed entry (lifelines' KaplanMeierFitter refuses a
+        # risk set that empties early, as in a small business's segment; beyond such a point
+        # the curve is the parametric tail anyway, spliced where at least min_at_risk remain)
+        times, surv_km = product_limit(d, ev, e)
+        idx = np.searchsorted(times, t, side="right") - 1
+        s_km = np.where(idx >= 0, surv_km[np.clip(idx, 0, None)], 1.0)
         at_risk = (np.searchsorted(np.sort(e), t, side="right")
                    - np.searchsorted(np.sort(d), t, side="right"))
         ok = (at_risk >= min_at_risk) & (t <= d.max())

@@ -174,10 +174,17 @@ class ShiftedBetaGeometric:
         best = None
         for g0, d0 in self.starts:
             with np.errstate(all="ignore"):
-                res = optimize.minimize(nll, np.log([g0, d0]), jac=True, hess=nll_hess, method="trust-exact",
-                                        options={"gtol": 1e-9, "maxiter": 500})
+                try:
+                    res = optimize.minimize(nll, np.log([g0, d0]), jac=True, hess=nll_hess,
+                                            method="trust-exact", options={"gtol": 1e-9, "maxiter": 500})
+                except (ValueError, np.linalg.LinAlgError):
+                    # a non-finite Hessian on the way (tiny cohorts, almost no exits): the
+                    # gradient-only optimiser from the same start
+                    res = optimize.minimize(nll, np.log([g0, d0]), jac=True, method="L-BFGS-B")
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
+        if best is None:
+            raise ValueError("the sBG likelihood could not be maximised from any starting value.")
         g, d = np.exp(np.clip(best.x, -30, 30))
         ll, grad, hess = self._loglik(g, d, terms, derivatives=True)
         self.gamma_, self.delta_ = float(g), float(d)

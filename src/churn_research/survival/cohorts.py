@@ -81,7 +81,7 @@ def fit_sbg_cohorts(table: pd.DataFrame, *, cohorts: Iterable[str] | None = None
         Fit on the first ``calibration_periods`` periods only (plus the cohort size), keeping
         the rest as a hold-out for :func:`sbg_projection`; default all observed periods.
     min_periods : int
-        Cohorts with fewer observed periods are skipped.
+        Cohorts with fewer observed periods are skipped, as are cohorts without an exit yet.
 
     Returns
     -------
@@ -93,8 +93,8 @@ def fit_sbg_cohorts(table: pd.DataFrame, *, cohorts: Iterable[str] | None = None
         row = table.loc[c].dropna().to_numpy(float)
         if calibration_periods is not None:
             row = row[: calibration_periods + 1]
-        if len(row) - 1 < min_periods or row[-1] == row[0] and row[0] == 0:
-            continue
+        if len(row) - 1 < min_periods or row[-1] == row[0]:
+            continue  # too short, or no exits yet: nothing identifies the churn distribution
         models[c] = ShiftedBetaGeometric().fit(row)
     return models
 
