@@ -246,3 +246,22 @@ def test_findings_box_and_actions_in_chinese(monkeypatch):
     assert actions.action("10_indicators", figs) == ("Keep tracking churn per quarter as new data "
                                                      "arrive, against the target.")
     assert '<html lang="en">' in decorate_report(page, dataset="shop", stage="10_indicators", found=found)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_defaults_are_the_synthetic_parameters(path):
+    """A researcher's "Run All" on a notebook's defaults computes what `make reports` publishes
+    for the synthetic data (no drift such as k = 7 in Lab vs 8 in the report), and writes only
+    under build/lab/ (never data/processed/ or reports/, which make owns)."""
+    from churn_research.runner.pipeline import stage_parameters
+
+    nb = nbformat.read(path, as_version=4)
+    defaults: dict = {}
+    exec(next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).source, {},
+         defaults)  # noqa: S102
+    published = stage_parameters("synthetic", path.stem)
+    drift = {k: (defaults.get(k, "<missing>"), v) for k, v in published.items()
+             if k not in ("processed_dir", "output_json") and defaults.get(k, "<missing>") != v}
+    assert not drift, f"notebook default vs params/synthetic.yaml: {drift}"
+    for key in ("processed_dir", "output_json"):
+        assert defaults[key].startswith("../build/lab/synthetic/"), (key, defaults[key])

@@ -59,6 +59,7 @@ USER_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     "10_indicators": {"targets": {}},
     "20_causes": {"reference": {}},
     "30_survival": {"reference": {}, "truth_aliases": {}},
+    "40_segments": {"cluster_features": None},  # the behavioural columns the data have
 }
 _ANY = object()  # a default that is not a literal: any value
 
