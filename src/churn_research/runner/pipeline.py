@@ -62,6 +62,9 @@ from churn_research.runner.report import render_index
 from churn_research.sources import sha256
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The kernel logs errors only: its start-up warnings (e.g. "Kernel is running over TCP without
+#: encryption" for a kernel on this machine's loopback) are not a reviewer's or a make run's concern.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
@@ -225,7 +228,8 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=params,
                                 cwd=str(notebook.parent), kernel_name="python3",
-                                progress_bar=False, log_output=False, report_mode=True)
+                                progress_bar=False, log_output=False, report_mode=True,
+                                extra_arguments=KERNEL_ARGUMENTS)
         except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
             cell, text = _failure_location(exc, executed)
             _mask_errors(executed)
