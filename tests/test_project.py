@@ -265,3 +265,17 @@ def test_notebook_defaults_are_the_synthetic_parameters(path):
     assert not drift, f"notebook default vs params/synthetic.yaml: {drift}"
     for key in ("processed_dir", "output_json"):
         assert defaults[key].startswith("../build/lab/synthetic/"), (key, defaults[key])
+
+
+@pytest.mark.subprocess
+def test_command_line_help():
+    """`churn-research --help` (the console script) and `python -m churn_research --help`."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "churn_research", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: churn-research")
+    assert all(cmd in done.stdout for cmd in ("run", "index", "check", "params"))
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"churn-research": "churn_research.runner.pipeline:main"}

@@ -385,7 +385,12 @@ def build_index(*, root: Path = ROOT) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m churn_research.runner")
+    """The command line: ``churn-research`` (console script), ``python -m churn_research`` or
+    ``python -m churn_research.runner``."""
+    parser = argparse.ArgumentParser(
+        prog="churn-research",
+        description="Run the churn-research pipeline's stages, check parameters, rebuild the "
+                    "index. `make reports` runs every stage of the chosen datasets in order.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute one stage notebook and render its report")
     run.add_argument("--dataset", required=True)
