@@ -6,7 +6,7 @@ that the Chinese catalog does not translate; with ``--po`` it appends them, untr
 PO file (created if needed) for a translator to fill in.
 
 Messages are what :mod:`churn_research.i18n` marks: ``_("…")``, ``t("…", …)``,
-``n_("…", "…", n)``, ``_p("context", "…")`` and ``label_msg("…")`` (a data label: message context ``label``), in
+``N_("…")``, ``n_("…", "…", n)``, ``_p("context", "…")`` and ``label_msg("…")`` (a data label: message context ``label``), in
 ``.py`` files and in the code cells of notebooks, extracted with Babel's Python extractor.
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "churn_research"
 NOTEBOOKS = ROOT / "notebooks"
 LOCALE = PACKAGE / "locale"
-KEYWORDS = {"_": None, "t": None, "n_": (1, 2), "_p": ((1, "c"), 2), "label_msg": None}
+KEYWORDS = {"_": None, "N_": None, "t": None, "n_": (1, 2), "_p": ((1, "c"), 2), "label_msg": None}
 
 #: (context, msgid, plural or None, where)
 Message = tuple[str | None, str, str | None, str]

@@ -1,7 +1,7 @@
 """The language of everything a reader sees: English (the source language) or Chinese.
 
 Text is written in English in the package and marked for translation with gettext's conventions,
-so that Babel's extractor finds every message (``pybabel extract -k t -k n_:1,2 -k _p:1c,2
+so that Babel's extractor finds every message (``pybabel extract -k N_ -k t -k n_:1,2 -k _p:1c,2
 -k label_msg``):
 
 * ``_(message)`` – a fixed message: ``_("Churn rate")``;
@@ -9,6 +9,8 @@ so that Babel's extractor finds every message (``pybabel extract -k t -k n_:1,2 
   ``t("Churn per {unit}", unit=unit)`` (never an f-string: the catalog holds the template);
 * ``n_(singular, plural, n, **values)`` – a message that depends on a count (``{n}`` is the count,
   formatted with thousands separators): ``n_("{n} customer", "{n} customers", 5)``;
+* ``N_(message)`` – marks a message kept in English in data (a rule table) and translated with
+  ``_`` where it is shown (gettext's ``gettext_noop``);
 * ``_p(context, message)`` – a fixed message whose translation depends on where it is shown
   (gettext's ``pgettext``): the table header "value" is 数值 in a definitions table and 年价值 in
   the watchlist, so the watchlist writes ``_p("segments", "value")``;
@@ -31,13 +33,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
 
 __all__ = ["LANGUAGES", "DEFAULT_CURRENCY", "set_language", "language", "resolve_language", "_", "_p", "t",
-           "n_", "label", "label_msg", "currency", "money_unit", "catalog", "is_chinese"]
+           "n_", "N_", "label", "label_msg", "currency", "money_unit", "catalog", "is_chinese"]
 
 #: The report languages: code -> the language's own name.
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -176,15 +177,18 @@ def label(value: Any) -> str:
     return found or text
 
 
+def N_(message: str) -> str:
+    """Mark a fixed message for extraction without translating it now (gettext's
+    ``gettext_noop``): text kept in English in data that code reads (a rule table), translated
+    with :func:`_` where it is shown. Returns ``message`` unchanged."""
+    return message
+
+
 def label_msg(value: str) -> str:
     """Mark a fixed English data label for extraction (it is translated by :func:`label`); returns
     it unchanged, e.g. ``TENURE_GROUPS = (label_msg("new"), label_msg("existing"))``."""
     return value
 
-
-def labels(values: Iterable[Any]) -> list[str]:
-    """:func:`label` of each value."""
-    return [label(v) for v in values]
 
 
 def currency(value: str | None = None) -> str:

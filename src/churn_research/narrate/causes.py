@@ -49,7 +49,7 @@ from churn_research.narrate.format import (
     pvalue,
     ratio_ci,
 )
-from churn_research.wording import sentences
+from churn_research.wording import colon, join, semicolons, sentences
 from churn_research.wording.drivers import (
     LOG2_SUFFIX,
     TERM_NAMES,
@@ -71,19 +71,7 @@ DRIVER_NAMES = TERM_NAMES
 _label = term_label
 
 
-def _sep() -> str:
-    """The separator of a list in a sentence (``; `` in English, ``；`` in Chinese)."""
-    return "；" if is_chinese() else "; "
 
-
-def _colon() -> str:
-    """``: `` in English, ``：`` in Chinese."""
-    return "：" if is_chinese() else ": "
-
-
-def _comma() -> str:
-    """``, `` in English, ``、`` in Chinese."""
-    return "、" if is_chinese() else ", "
 
 
 def _strongest(figures) -> tuple[str, float, float, float, float] | None:
@@ -192,9 +180,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                       ratio=f"{c['effect']:.2f}") for c in claims if contradicted(c)]
         no = [name(c) for c in claims if not c["supported"] and not contradicted(c)]
         sentence = (t("Claims supported by these data: {claims}",
-                      claims=_sep().join(yes) if yes else _("none"))
-                    + (t(". Contradicted: {claims}", claims=_sep().join(opposite)) if opposite else "")
-                    + (t(". Not shown: {claims}", claims=_sep().join(no)) if no else "")
+                      claims=semicolons(yes) if yes else _("none"))
+                    + (t(". Contradicted: {claims}", claims=semicolons(opposite)) if opposite else "")
+                    + (t(". Not shown: {claims}", claims=semicolons(no)) if no else "")
                     + t(" (crude comparisons, each at the 5% level without adjustment for testing "
                         "{n}).", n=len(claims)))
         keys.append(Finding(sentence, _("Common claims")))
@@ -244,7 +232,7 @@ def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, 
               dataset=dataset, n=f"{len(data.customers):,}", churned=f"{churned:,}",
               date=f"{data.observation_end:%Y-%m-%d}", kind=label(data.kind)) + "  \n"
             + t("**Design:** {design}.", design=design_text) + "  \n"
-            + t("**Drivers:** {drivers}.", drivers=_comma().join(driver_label(d) for d in drivers))
+            + t("**Drivers:** {drivers}.", drivers=join(driver_label(d) for d in drivers))
             + "  \n"
             + sample_note(sample, _("The complaint and satisfaction curves, the driver models and "
                                     "the tests of claims")))
@@ -341,7 +329,7 @@ def reasons_by_segment(by_segment: pd.DataFrame | None, *, segment: str | None,
     tops = by_segment[by_segment["rank"] == 1]
     return t("Each row shows how the churners of one {segment} split across the reasons. "
              "Top reason by {segment}: {tops}.", segment=_words(segment),
-             tops=_sep().join(_segment_top(r, segment) for _i, r in tops.iterrows()))
+             tops=semicolons(_segment_top(r, segment) for _i, r in tops.iterrows()))
 
 
 def _segment_top(row: pd.Series, segment: str) -> str:
@@ -381,7 +369,7 @@ def reason_shift(shift: ReasonShift | None, *, has_reasons: bool) -> str:
     verdict = _("changed") if shift.p_value < ALPHA else _("did not change significantly")
     moved_text = (t(" Reasons whose share moved (Holm-adjusted p < {alpha} over {k} reasons): "
                     "{reasons}.", alpha=f"{ALPHA:g}", k=k,
-                    reasons=_comma().join(_reason(r) for r in moved)) if moved else
+                    reasons=join(_reason(r) for r in moved)) if moved else
                   t(" No single reason's share moved significantly after Holm's adjustment for "
                     "{k} reasons.", k=k))
     notes = shift.notes
@@ -447,7 +435,7 @@ def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> s
              outcome=outcome_text(outcome).lower(), k=len(strong), n=len(tests),
              alpha=f"{ALPHA:g}")
     if len(strong):
-        gaps = _sep().join(_gap(r) for r in strong.head(TOP_DRIVERS).itertuples())
+        gaps = semicolons(_gap(r) for r in strong.head(TOP_DRIVERS).itertuples())
         text += t(" The widest gap: {gaps}.", gaps=gaps)
     return text
 
@@ -524,7 +512,7 @@ def driver_model(model: DriverModel) -> str:
              "({ratio}s{left_out}): {terms}. ", rows=f"{model.n_rows_:,}",
              customers=f"{model.n_customers_:,}", events=f"{model.n_events_:,}", ratio=ratio,
              left_out=left_out,
-             terms=_sep().join(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
+             terms=semicolons(f"**{_label(r.term)}** {ratio_ci(r.ratio, r.ci_low, r.ci_high)}"
                                for r in sig.head(TOP_TERMS).itertuples()))
     warn = (t("**Warnings:** {warnings}", warnings=" ".join(model.warnings_)) if model.warnings_
             else t("No collinearity warnings (every VIF ≤ {vif}).", vif=f"{model.vif_threshold:g}"))
@@ -558,7 +546,7 @@ def truth_check(cmp: pd.DataFrame | None) -> str:
               "intervals cover the true value, and {signs} of {n} effects have the right sign (or, "
               "for a true zero, an interval containing zero). ", covered=int(cmp['covered'].sum()),
               n=len(cmp), signs=int(cmp['sign_ok'].sum()))
-            + (t("Not covered: {terms}. ", terms=_comma().join(_label(m) for m in missed))
+            + (t("Not covered: {terms}. ", terms=join(_label(m) for m in missed))
                if missed else "")
             + _("Two known limits: the hidden satisfaction that drives both complaints and churn is "
                 "observed only through occasional surveys, so a complaint in the last 90 days "
@@ -609,7 +597,7 @@ def importance(comparison: pd.DataFrame) -> str:
               auc=f"{comparison.attrs['test_score']:.3f}")
             + (t("They disagree most on {drivers} — typically drivers collinear with others (the "
                  "GLM splits shared effects) or with non-linear effects the GLM does not model.",
-                 drivers=_comma().join(driver_label(d) for d in disagree)) if disagree else
+                 drivers=join(driver_label(d) for d in disagree)) if disagree else
                t("No driver moves by {places} or more places between the rankings.",
                  places=RANK_GAP)))
 
@@ -668,7 +656,7 @@ def claims_heading(claims: pd.DataFrame) -> str:
     if not testable.any():
         return not_available(
             _("tests of the common claims (tenure, age, gender, channel)"),
-            _sep().join(f"{label(r.claim)}{_colon()}{_why_untestable(r.note)}"
+            semicolons(colon(label(r.claim), _why_untestable(r.note))
                         for r in claims.itertuples()))
     return ("## " + _("Common claims, tested on these data") + "\n\n"
             + _("Each claim compares the churn of one group with its counterpart (crude, as a "

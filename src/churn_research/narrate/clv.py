@@ -22,11 +22,7 @@ from churn_research.i18n import _, is_chinese, label, t
 from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, not_available, pct, text
-from churn_research.wording import join, sentences
-
-
-def _stop() -> str:
-    return "。" if is_chinese() else "."
+from churn_research.wording import join, sentences, stop
 
 
 def _definition(definition: str) -> str:
@@ -68,7 +64,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             headline += t("; the active customers are worth {equity} of future profit.",
                           equity=money(equity, cur))
         else:
-            headline += _stop()
+            headline += stop()
     else:
         headline = t("The customers are worth {equity} of future profit.", equity=money(equity, cur))
     if get(figures, "annual_churn.method") == "survival curve":
@@ -114,7 +110,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                       n=count(get(figures, "money_at_risk.flagged_customers")),
                       flagged=money(flagged, cur), share=pct(flagged / loss if loss else None))
         line += (_(". Indicative: these data are one snapshot.") if context.get("snapshot")
-                 else _stop())
+                 else stop())
         keys.append(Finding(line, _("The value of customers at risk")))
     if get(figures, "holdout.relative_error") is not None:
         err = get(figures, "holdout.relative_error")

@@ -33,7 +33,7 @@ from churn_research.survival.sections import (
     CohortAnalysis,
     strongest_drivers,
 )
-from churn_research.wording import band_label, gap, join, term_label
+from churn_research.wording import band_label, bracket, colon, gap, join, semicolons, term_label
 
 #: Data labels of this stage shown to readers (translated by :func:`churn_research.i18n.label`):
 #: the time units, the Kaplan-Meier groups, the time-varying exposures, the parametric models,
@@ -52,14 +52,6 @@ LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg(
 
 
 
-def _pair(name: str, value: str) -> str:
-    """"name: value" (Chinese: with a full-width colon)."""
-    return f"{name}：{value}" if is_chinese() else f"{name}: {value}"
-
-
-def _paren(text: str) -> str:
-    """" (text)" after a word (Chinese: full-width brackets, no space)."""
-    return f"（{text}）" if is_chinese() else f" ({text})"
 
 
 def _name(column: str) -> str:
@@ -344,7 +336,7 @@ def km_text(overall: pd.DataFrame, *, horizons: Sequence[float], rmst_horizon: f
     else:
         median = t("The median lifetime is {median} {unit} (95% CI {low}–{high}).", median=f"{o['median']:.1f}",
                    unit=u, low=f"{o['median_lower']:.1f}", high=f"{o['median_upper']:.1f}")
-    still = _join_stills([t("{share} after {h} {unit}", share=f"{o[f'S({h:g})']:.0%}", h=f"{h:g}", unit=u)
+    still = semicolons([t("{share} after {h} {unit}", share=f"{o[f'S({h:g})']:.0%}", h=f"{h:g}", unit=u)
                           for h in horizons if np.isfinite(o[f"S({h:g})"])])
     return gap().join([
         _("The curve shows the share of customers still with the company at each tenure; the band is the "
@@ -353,9 +345,6 @@ def km_text(overall: pd.DataFrame, *, horizons: Sequence[float], rmst_horizon: f
         t("Within the first {h} {unit} a customer stays {value} {unit} on average (restricted mean survival "
           "time).", h=f"{rmst_horizon:g}", unit=u, value=f"{o['rmst']:.1f}")])
 
-
-def _join_stills(parts: Sequence[str]) -> str:
-    return ("；" if is_chinese() else "; ").join(parts)
 
 
 def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None = None,
@@ -368,7 +357,7 @@ def logrank_sentence(result: Mapping, *, by: str, summary: pd.DataFrame | None =
         out = t("Survival does not differ significantly by **{by}** (log-rank chi2 = {chi2} on {df} df, {p}).",
                 **values)
     if summary is not None and len(summary):
-        meds = join([_pair(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
+        meds = join([colon(_group(g), _("not reached") if not np.isfinite(m) else f"{m:.1f}")
                       for g, m in summary[["group", "median"]].to_numpy()])
         out += gap() + t("Median lifetime ({unit}) -- {medians}.", unit=label(unit), medians=meds)
     if pairwise is not None and len(pairwise) > 1:
@@ -411,7 +400,7 @@ def segments_text(verdicts: pd.DataFrame) -> str:
 def _drivers(hr: pd.DataFrame) -> str:
     top = strongest_drivers(hr)
     return ("；" if is_chinese() else "; ").join(
-        _pair(term_label(c), f"HR {r.hr:.2f}" + _paren(f"{r.lower:.2f}–{r.upper:.2f}"))
+        colon(term_label(c), f"HR {r.hr:.2f}" + bracket(f"{r.lower:.2f}–{r.upper:.2f}"))
         for c, r in top.iterrows()) or _("none at the 5% level")
 
 

@@ -11,17 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import label_msg
-
-
-def _(message: str) -> str:
-    """Mark a message of the tables below for translation (``tests/i18n_tool.py`` extracts it).
-
-    The tables keep their English text: code filters on it and the English watchlist is written
-    from it. A report translates it when it shows it (:func:`churn_research.i18n._` of the
-    English text, :func:`churn_research.i18n.label` of a tier, signal or reason)."""
-    return message
-
+from churn_research.i18n import N_, label_msg
 
 DAY = np.timedelta64(1, "D")
 
@@ -66,21 +56,21 @@ TIER_ORDER = [label_msg("high value"), label_msg("loyal"), label_msg("regular"),
 #: thresholds as ``{parameter}`` placeholders (filled by :func:`fill_rule`); ``parameters``
 #: names the parameters (keys of ``tier_rules``) a researcher sets.
 TIER_RULES = pd.DataFrame([
-    ("lost", _("no longer a customer at the cutoff: ended on or before it (contractual data) or "
+    ("lost", N_("no longer a customer at the cutoff: ended on or before it (contractual data) or "
                "no purchase within the data's inactivity window (purchase logs: the churn rule)"),
-     _("inactivity_days (of the data)")),
-    ("new", _("a customer for less than {new_days} days"), "new_days"),
-    ("at risk", _("still a customer and not new, and either no purchase for {at_risk_recency_days} "
+     N_("inactivity_days (of the data)")),
+    ("new", N_("a customer for less than {new_days} days"), "new_days"),
+    ("at risk", N_("still a customer and not new, and either no purchase for {at_risk_recency_days} "
                   "days although the F or M score is at least {at_risk_min_fm} (a good customer "
                   "going quiet), or a recent purchase rate at most {at_risk_activity_ratio} × the "
                   "customer's own earlier rate (which needs at least {at_risk_min_baseline_tx} "
                   "earlier purchases)"),
      "at_risk_recency_days, at_risk_min_fm, at_risk_activity_ratio, at_risk_min_baseline_tx"),
-    ("high value", _("M score at least {high_value_min_m} (5 = the top fifth by spend in the "
+    ("high value", N_("M score at least {high_value_min_m} (5 = the top fifth by spend in the "
                      "trailing window)"), "high_value_min_m"),
-    ("loyal", _("F score at least {loyal_min_f} and a customer for at least "
+    ("loyal", N_("F score at least {loyal_min_f} and a customer for at least "
                 "{loyal_min_tenure_days} days"), "loyal_min_f, loyal_min_tenure_days"),
-    ("regular", _("everyone else"), ""),
+    ("regular", N_("everyone else"), ""),
 ], columns=["tier", "rule", "parameters"])
 
 #: The early-warning signals (all computed from data dated on or before the scoring date);
@@ -88,20 +78,20 @@ TIER_RULES = pd.DataFrame([
 #: (``signal_thresholds``) and windows (``windows``).
 SIGNALS = pd.DataFrame([
     (label_msg("recent_complaint"), "tickets",
-     _("at least {complaint_min} complaint(s) (tickets of kind 'complaint') in the last "
+     N_("at least {complaint_min} complaint(s) (tickets of kind 'complaint') in the last "
        "{complaint_days} days"),
      "complaint_min, complaint_days"),
     (label_msg("low_satisfaction"), "surveys",
-     _("the latest survey answer of the last {survey_days} days has CSAT at most {low_csat} "
+     N_("the latest survey answer of the last {survey_days} days has CSAT at most {low_csat} "
        "(of 5) or NPS at most {low_nps} (of 10)"),
      "low_csat, low_nps, survey_days"),
     (label_msg("activity_drop"), "transactions",
-     _("purchase rate in the last {recent_days} days at most {activity_drop_ratio} × the "
+     N_("purchase rate in the last {recent_days} days at most {activity_drop_ratio} × the "
        "customer's own rate in the {baseline_days} days before (which needs at least "
        "{min_baseline_tx} purchases)"),
      "activity_drop_ratio, min_baseline_tx, recent_days, baseline_days"),
     (label_msg("falling_frequency"), "transactions",
-     _("monthly (30-day) purchase counts over the last {trend_months} months fall by at least "
+     N_("monthly (30-day) purchase counts over the last {trend_months} months fall by at least "
        "{frequency_drop} of their average month every month (least-squares slope; needs at least "
        "{min_trend_tx} purchases and a tenure covering the whole window)"),
      "frequency_trend, min_trend_tx, trend_months"),
@@ -133,25 +123,25 @@ SIGNAL_PRIORITY = list(SIGNALS["signal"])
 #: in priority order, then price sensitivity, then tenure); the action depends on the reason
 #: and on whether the customer is high value (an account manager calls high-value customers).
 PLAYBOOK = pd.DataFrame([
-    (label_msg("service quality"), _("dominant signal: recent_complaint"),
-     _("Service recovery: call back, resolve the open issue, follow up in 2 weeks"),
-     _("Account-manager call within 48 h: resolve the complaint, goodwill credit")),
-    (label_msg("dissatisfaction"), _("dominant signal: low_satisfaction"),
-     _("Satisfaction follow-up: ask what went wrong, fix it, re-survey"),
-     _("Account-manager call: review what went wrong, agree a fix")),
+    (label_msg("service quality"), N_("dominant signal: recent_complaint"),
+     N_("Service recovery: call back, resolve the open issue, follow up in 2 weeks"),
+     N_("Account-manager call within 48 h: resolve the complaint, goodwill credit")),
+    (label_msg("dissatisfaction"), N_("dominant signal: low_satisfaction"),
+     N_("Satisfaction follow-up: ask what went wrong, fix it, re-survey"),
+     N_("Account-manager call: review what went wrong, agree a fix")),
     (label_msg("price"),
-     _("price-sensitive (had a price rise; or month-to-month in the top revenue quintile)"),
-     _("Price offer: loyalty discount or a move to an annual / cheaper plan"),
-     _("Account-manager call with a retention price offer (annual contract at a discount)")),
-    (label_msg("disengagement"), _("dominant signal: activity_drop or falling_frequency"),
-     _("Re-engagement: usage tips and a personalised offer"),
-     _("Account-manager call: review needs, tailor the service")),
-    (label_msg("onboarding"), _("tier: new"),
-     _("Onboarding check-in: help the customer get value from the product"),
-     _("Account-manager welcome call and onboarding plan")),
-    (label_msg("unknown (model risk only)"), _("otherwise"),
-     _("Proactive check-in; monitor next month"),
-     _("Account-manager call: review needs, offer a loyalty benefit")),
+     N_("price-sensitive (had a price rise; or month-to-month in the top revenue quintile)"),
+     N_("Price offer: loyalty discount or a move to an annual / cheaper plan"),
+     N_("Account-manager call with a retention price offer (annual contract at a discount)")),
+    (label_msg("disengagement"), N_("dominant signal: activity_drop or falling_frequency"),
+     N_("Re-engagement: usage tips and a personalised offer"),
+     N_("Account-manager call: review needs, tailor the service")),
+    (label_msg("onboarding"), N_("tier: new"),
+     N_("Onboarding check-in: help the customer get value from the product"),
+     N_("Account-manager welcome call and onboarding plan")),
+    (label_msg("unknown (model risk only)"), N_("otherwise"),
+     N_("Proactive check-in; monitor next month"),
+     N_("Account-manager call: review needs, offer a loyalty benefit")),
 ], columns=["likely reason", "trigger", "action", "action (high value)"])
 
 #: The only columns a watchlist may carry (no names, phone numbers or e-mails).

@@ -17,13 +17,18 @@ import pandas as pd
 
 from churn_research.i18n import _, is_chinese, label, t
 
-__all__ = ["sentences", "gap", "join", "paren", "colon", "month_year", "term_label", "band_label",
+__all__ = ["sentences", "gap", "stop", "join", "semicolons", "bracket", "paren", "colon", "month_year", "term_label", "band_label",
            "scenario_name"]
 
 
 def gap() -> str:
     """What separates two sentences: a space in English, nothing in Chinese."""
     return "" if is_chinese() else " "
+
+
+def stop() -> str:
+    """The full stop that ends a sentence (``.``; Chinese ``。``)."""
+    return "。" if is_chinese() else "."
 
 
 def sentences(*parts: str) -> str:
@@ -36,9 +41,19 @@ def join(items: Iterable[Any]) -> str:
     return ("、" if is_chinese() else ", ").join(str(i) for i in items)
 
 
+def semicolons(items: Iterable[Any]) -> str:
+    """A list of clauses: ``a; b`` (Chinese: ``a；b``)."""
+    return ("；" if is_chinese() else "; ").join(str(i) for i in items)
+
+
+def bracket(inner: Any) -> str:
+    """`` (inner)`` after a word (Chinese: full-width parentheses without the space)."""
+    return f"（{inner}）" if is_chinese() else f" ({inner})"
+
+
 def paren(text: Any, inner: Any) -> str:
     """``text (inner)`` (Chinese: full-width parentheses, ``text（inner）``)."""
-    return f"{text}（{inner}）" if is_chinese() else f"{text} ({inner})"
+    return f"{text}{bracket(inner)}"
 
 
 def colon(name: Any, value: Any) -> str:
