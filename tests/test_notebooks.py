@@ -201,9 +201,7 @@ def _synthetic_zh_parameters(stage: str, export_dir: Path) -> dict:
         params["source_options"] = {**SMOKE["00_data"]["source_options"], "export_dir": str(export_dir)}
     reference = _defaults(NOTEBOOKS[stage]).get("reference")
     if isinstance(reference, dict):  # the English run's reference levels, in Chinese
-        params["reference"] = {**reference, "plan": "基础版"}
-        if stage == "20_causes":  # causes.frame prefers north (PREFERRED_REFERENCES): 华北
-            params["reference"]["region"] = "华北"
+        params["reference"] = {**reference, "plan": "基础版", "region": "华北"}
     return params
 
 

@@ -439,3 +439,26 @@ def test_make_with_unknown_dataset_gives_the_runners_message():
     assert "      source: data/raw/no_such_dataset\n" in run.stderr
     assert "No rule to make target" not in run.stderr
     assert not (ROOT / "params" / "no_such_dataset.yaml").exists()
+
+
+def test_parameter_hint_names_the_file_and_the_section(project):
+    from churn_research.runner.params import parameter_hint
+
+    _params(project, "source: data/raw/shop\nreference: {plan: gold}\nstages:\n"
+                     "  30_survival: {reference: {gender: f}}\n")
+    assert parameter_hint("shop", "20_causes", "reference.plan", root=project) == (
+        "edit `reference.plan` in params/shop.yaml, at the top level (`reference:`, shared by "
+        "every stage that uses it), or set `reference:` in section `stages: 20_causes:` for this "
+        "stage only.")
+    assert parameter_hint("shop", "30_survival", "reference.gender", root=project) == (
+        "edit `reference.gender` in params/shop.yaml, section `stages: 30_survival:`.")
+    assert parameter_hint("shop", "40_segments", "cluster_features", root=project) == (
+        "add `cluster_features:` to params/shop.yaml (at the top level for every stage, or in "
+        "section `stages: 40_segments:`); see docs/parameters.md.")
+
+
+def test_a_common_reference_reaches_both_model_stages_of_a_users_dataset(project):
+    _params(project, "source: data/raw/shop\nreference: {plan: 基础版}\n")
+    for stage in ("20_causes", "30_survival"):
+        assert stage_parameters("shop", stage, root=project)["reference"] == {"plan": "基础版"}
+    assert "reference" not in stage_parameters("shop", "40_segments", root=project)

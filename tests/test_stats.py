@@ -11,6 +11,7 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import Table
 
 from churn_research import stats
+from churn_research.model import ChurnDataError
 
 
 def test_wilson_ci_closed_form_and_empty_groups():
@@ -78,3 +79,50 @@ def test_wilson_ci_holds_its_estimate_at_zero_and_all_events():
     assert lo[0] == 0.0 and lo[1] == 0.0 and hi[3] == 1.0
     z = sps.norm.ppf(0.975)
     assert hi[1] == pytest.approx(z ** 2 / (250 + z ** 2), rel=1e-9)   # Wilson at 0 events: z²/(n+z²)
+
+
+# ---------------------------------------------------------------------------------------
+# reference levels: one rule for 20_causes and 30_survival
+# ---------------------------------------------------------------------------------------
+def test_reference_level_is_the_requested_level_else_the_most_frequent():
+    counts = pd.Series({"高级版": 40, "基础版": 120, "企业版": 40})
+    assert stats.reference_level(counts, column="plan") == "基础版"
+    assert stats.reference_level(counts, "高级版", column="plan") == "高级版"
+    # ties: the first level in sorted order, whatever the order of the counts
+    tie = {"b": 5, "a": 5, "c": 1}
+    assert stats.reference_level(tie, column="x") == "a"
+    assert stats.reference_level(pd.Series(tie).iloc[::-1], column="x") == "a"
+    # levels compare as text: a YAML integer names the level "1"
+    assert stats.reference_level(pd.Series({1: 3, 2: 9}), 1, column="n") == "1"
+
+
+def test_reference_level_that_does_not_occur_names_the_parameter_and_the_levels():
+    counts = pd.Series({"高级版": 40, "基础版": 120})
+    with pytest.raises(ChurnDataError) as err:
+        stats.reference_level(counts, "basic", column="plan")
+    assert err.value.parameter == "reference.plan"
+    assert str(err.value) == (
+        "table 'customers', column 'plan': reference level 'basic' does not occur. Parameter "
+        "`reference.plan`. Fix: set it to one of the levels that occur: 基础版, 高级版; or remove "
+        "the entry, and the most frequent level ('基础版') is the reference.")
+
+
+def test_causes_and_survival_take_the_same_reference_level_by_default():
+    """A user's Chinese plan and gender levels need no parameter: both stages compare with the
+    most frequent level (20_causes once preferred English names such as 'basic' and 'north')."""
+    from churn_research import survival as sv
+    from churn_research.causes.drivers import _design_matrix
+
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame({
+        "plan": rng.choice(["基础版", "高级版", "企业版"], n, p=[0.5, 0.3, 0.2]),
+        "gender": rng.choice(["女", "男"], n, p=[0.45, 0.55]),
+        "region": rng.choice(["north", "华南"], n, p=[0.3, 0.7]),
+        "tenure_months": rng.uniform(1, 40, n)})
+    _, terms, _ = _design_matrix(frame, ["plan", "gender", "region"], reference={}, scales={},
+                                 min_level_count=5, duration=None, duration_knots=[])
+    causes_refs = {tm.driver: tm.reference for tm in terms}
+    design = sv.cox_design(frame, ["plan", "gender", "region"], reference={})
+    assert causes_refs == design.attrs["reference"] == {"plan": "基础版", "gender": "男",
+                                                        "region": "华南"}

@@ -62,16 +62,18 @@ def sample_note(data: ChurnData, what: str = "The models below") -> str:
 class ChurnDataError(ValueError):
     """Raised for any input that does not fit the data model.
 
-    The message names the table, the column, a few offending rows and how to fix the input.
-    Values that look personal (phone numbers, e-mails, ID numbers) are masked in every part
+    The message names the table, the column, a few offending rows and how to fix the input;
+    for a parameter's value that does not fit the data, the parameter (``parameter``, a dotted
+    key such as ``reference.plan``; the runner adds the params file and section). Values that look personal (phone numbers, e-mails, ID numbers) are masked in every part
     (:func:`churn_research.personal.mask`): an error message never quotes them.
     """
 
     def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
-                 rows: list | None = None, fix: str | None = None):
+                 rows: list | None = None, fix: str | None = None, parameter: str | None = None):
         rows = None if rows is None else [mask_personal(r) for r in rows]
         fix = None if fix is None else mask_personal(fix)
         self.table, self.column, self.rows, self.fix = table, column, rows, fix
+        self.parameter = parameter
         parts = []
         if table is not None:
             where = f"table '{table}'"
@@ -83,6 +85,8 @@ class ChurnDataError(ValueError):
             shown = ", ".join(str(r) for r in rows[:5])
             more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
             parts.append(f"Offending rows: {shown}{more}.")
+        if parameter:  # the runner names the params file and section (PARAMETER_PATTERN)
+            parts.append(f"Parameter `{parameter}`.")
         if fix:
             parts.append(f"Fix: {fix}")
         super().__init__(mask_personal(" ".join(parts)))

@@ -5,20 +5,26 @@
 * :func:`cochran_armitage` -- test for a linear trend in proportions;
 * :func:`ratio_test` -- ratio of two rates or risks with a Wald interval and test;
 * :func:`compare_with_truth` -- estimates beside known true values (the synthetic generator's
-  truth or a published table): covered by the interval, right sign.
+  truth or a published table): covered by the interval, right sign;
+* :func:`reference_level` -- the reference level of a categorical column in a regression (the
+  one rule of 20_causes and 30_survival: the level the parameters name, else the most frequent).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["wilson_ci", "poisson_rate_ci", "cochran_armitage", "ratio_test", "compare_with_truth"]
+from churn_research.model import ChurnDataError
+
+__all__ = ["wilson_ci", "poisson_rate_ci", "cochran_armitage", "ratio_test", "compare_with_truth",
+           "reference_level"]
 
 
 def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -141,3 +147,33 @@ def compare_with_truth(estimates: pd.DataFrame, truth: Mapping[str, float], *,
         rows.append({"term": term, estimate: b, lower: lo, upper: hi, "truth": true,
                      "covered": bool(lo <= true <= hi), "sign_ok": sign_ok})
     return pd.DataFrame(rows, columns=["term", estimate, lower, upper, "truth", "covered", "sign_ok"])
+
+
+def reference_level(counts: Mapping[Any, int] | pd.Series, requested: Any | None = None, *,
+                    column: str, table: str = "customers", parameter: str = "reference") -> str:
+    """The reference level of the categorical ``column`` whose levels occur ``counts`` times.
+
+    ``requested`` (the ``reference:`` parameter's entry for the column) when given; else the most
+    frequent level (ties: the first in sorted order), so that a user's data need no parameter
+    (plan levels 基础版/高级版 as much as basic/premium). Levels are compared as text. A requested
+    level that does not occur raises :class:`~churn_research.model.ChurnDataError` naming the
+    parameter (``reference.<column>``), the levels that do occur (most frequent first) and the
+    default; the runner adds which params file and section to edit.
+    """
+    counts = pd.Series(counts, dtype=float) if not isinstance(counts, pd.Series) else counts
+    counts = counts.groupby(counts.index.map(str)).sum()
+    counts = counts[counts > 0]
+    if counts.empty:
+        raise ChurnDataError("has no values to choose a reference level from.", table=table,
+                             column=column)
+    ordered = sorted(counts.index, key=lambda lv: (-counts[lv], lv))
+    if requested is None:
+        return ordered[0]
+    if str(requested) not in counts.index:
+        shown = ", ".join(ordered[:12]) + (f" (and {len(ordered) - 12} more)" if len(ordered) > 12 else "")
+        raise ChurnDataError(
+            f"reference level {str(requested)!r} does not occur.", table=table, column=column,
+            parameter=f"{parameter}.{column}",
+            fix=f"set it to one of the levels that occur: {shown}; or remove the entry, and the "
+                f"most frequent level ({ordered[0]!r}) is the reference.")
+    return str(requested)

@@ -26,7 +26,6 @@ from churn_research.causes.frame import (
     DEFAULT_SCALES,
     MISSING_AS_LEVEL,
     MONTH_DAYS,
-    PREFERRED_REFERENCES,
     customer_frame,
     default_drivers,
     person_period,
@@ -36,6 +35,7 @@ from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.i18n import t
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import compare_with_truth as shared_compare
+from churn_research.stats import reference_level
 from churn_research.wording import join
 from churn_research.wording.drivers import driver_label, level_label, term_label
 
@@ -56,21 +56,6 @@ class _Term:
     level: str | None
     reference: str | None
     kind: str  # "driver", "duration"
-
-
-def _pick_reference(levels: pd.Series, requested: Any | None) -> Any:
-    counts = levels.value_counts()
-    if requested is not None:
-        if requested not in counts.index:
-            raise ChurnDataError(
-                f"reference level {requested!r} does not occur.", column=str(levels.name),
-                fix="choose one of: " + ", ".join(map(str, counts.index)))
-        return requested
-    for pref in PREFERRED_REFERENCES:
-        for lv in counts.index:
-            if str(lv).strip().lower() == pref:
-                return lv
-    return counts.index[0]
 
 
 def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
@@ -105,8 +90,7 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
                 notes.append(t("{driver}: level(s) {levels} have fewer than {n} rows and were "
                                "merged into 'other'.", driver=driver_label(d),
                                levels=join(map(level_label, rare)), n=min_level_count))
-            ref = _pick_reference(lv.rename(d), None if reference.get(d) is None
-                                  else str(reference.get(d)))
+            ref = reference_level(lv.value_counts(), reference.get(d), column=d)
             for level in sorted(lv.unique(), key=lambda x: (-counts.get(x, 0), str(x))):
                 if level == ref:
                     continue

@@ -60,12 +60,6 @@ DEFAULT_SCALES: dict[str, tuple[float, str]] = {
 #: a ``<driver>[missing]`` indicator and are centred (missing = 0) instead of dropping rows.
 MISSING_AS_LEVEL = ("last_csat",)
 
-#: Reference levels preferred when present (otherwise the most frequent level is used).
-PREFERRED_REFERENCES = (
-    "female", "monthly", "month-to-month", "basic", "online", "consumer", "no", "none",
-    "north", "dsl",
-)
-
 
 # =============================================================================================
 # customer-level frame, design, person-period expansion

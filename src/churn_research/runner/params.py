@@ -39,7 +39,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 #: Keys outside ``stages:`` (each goes to the stages whose notebook declares it).
 COMMON_KEYS = ("title", "source", "source_options", "language", "currency", "windows",
-               "tier_rules", "signal_thresholds", "annual_churn_months", "annual_churn_by", "stages")
+               "tier_rules", "signal_thresholds", "annual_churn_months", "annual_churn_by",
+               "reference", "stages")
 #: Set by the runner for every stage, never by a params file.
 RUNNER_KEYS = ("dataset", "processed_dir", "output_json")
 #: Keys whose values are dates (a string such as 2025-12-31, or a YAML date).
@@ -509,6 +510,26 @@ def load_params(dataset: str, *, root: Path = PROJECT_ROOT, check_files: bool = 
     return spec
 
 
+def parameter_hint(dataset: str, stage: str, key: str, *, root: Path = PROJECT_ROOT) -> str:
+    """Where to change parameter ``key`` (dotted, e.g. ``reference.plan``) of ``stage`` for
+    ``dataset``: the params file and the section that sets it (the stage's section, or the top
+    level for a common key shared by several stages), or where to add it."""
+    file = f"params/{dataset}.yaml"
+    top = key.split(".")[0]
+    try:
+        spec = read_params(dataset, root=root)
+    except (SystemExit, OSError, yaml.YAMLError):
+        spec = {}
+    section = ((spec.get("stages") or {}).get(stage) or {}) if isinstance(spec, dict) else {}
+    if top in section:
+        return f"edit `{key}` in {file}, section `stages: {stage}:`."
+    if isinstance(spec, dict) and top in spec:
+        return (f"edit `{key}` in {file}, at the top level (`{top}:`, shared by every stage that "
+                f"uses it), or set `{top}:` in section `stages: {stage}:` for this stage only.")
+    return (f"add `{top}:` to {file} (at the top level for every stage, or in section "
+            f"`stages: {stage}:`); see docs/parameters.md.")
+
+
 def stage_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
                      check_files: bool | None = None) -> dict[str, Any]:
     """The parameters papermill injects into ``stage`` for ``dataset``.
@@ -535,7 +556,8 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
     if "source_options" in declared and not params.get("source_options"):
         params["source_options"] = {}
     if spec.get("source", "synthetic") not in BUILT_IN:
-        params.update({k: v for k, v in USER_DATA_DEFAULTS.get(stage, {}).items() if k in declared})
+        params.update({k: v for k, v in USER_DATA_DEFAULTS.get(stage, {}).items()
+                       if k in declared and k not in spec})  # a common key the file sets wins
     params.update(stages.get(stage) or {})
     if "language" in declared:  # REPORT_LANG (a one-off rendering) wins over the params file
         params["language"] = resolve_language(params.get("language"))

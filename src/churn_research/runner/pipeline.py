@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,7 @@ from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runn
     ParamsError,
     known_datasets,
     load_params,
+    parameter_hint,
     stage_parameters,
 )
 from churn_research.runner.registry import readme_table, stage_names
@@ -232,15 +234,20 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
                                 extra_arguments=KERNEL_ARGUMENTS)
         except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
             cell, text = _failure_location(exc, executed)
+            # a parameter's value that does not fit the data: say where to change it
+            named = re.search(r"Parameter `([\w.]+)`", text)
+            hint = parameter_hint(dataset, stage, named.group(1), root=root) if named else ""
             _mask_errors(executed)
             key_json.unlink(missing_ok=True)
             failed.write_text(json.dumps({
                 "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
+                **({"fix": hint} if hint else {}),
                 "executed_notebook": str(executed.relative_to(root)),
                 "time": _now(), "git_commit": git_commit(root),
             }, indent=2))
             raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
                              f"{text.splitlines()[0] if text else ''}\n"
+                             + (f"  {hint}\n" if hint else "") +
                              f"  executed notebook with the traceback: {executed.relative_to(root)}"
                              ) from None
         set_language(params.get("language"))

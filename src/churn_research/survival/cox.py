@@ -17,6 +17,7 @@ from scipy import stats
 
 from churn_research.model import ChurnDataError
 from churn_research.stats import compare_with_truth as shared_compare
+from churn_research.stats import reference_level
 from churn_research.survival.frame import _MIN_EPISODE, _entry
 
 
@@ -67,11 +68,7 @@ def cox_design(df: pd.DataFrame, covariates: Sequence[str], *, reference: Mappin
             levels, inverse = np.unique(np.array([str(u) for u in uniques]), return_inverse=True)
             level_codes = inverse[codes]
             counts = np.bincount(level_codes, minlength=len(levels))
-            default = levels[int(np.argmax(counts))]  # the most frequent level
-            ref = str(reference.get(col, default))
-            if ref not in levels:
-                raise ChurnDataError(f"reference level {ref!r} does not occur.", table="customers",
-                                     column=col, fix=f"use one of {sorted(levels)}.")
+            ref = reference_level(pd.Series(counts, index=levels), reference.get(col), column=col)
             refs[col] = ref
             for j, level in enumerate(levels):  # sorted
                 if level == ref:
