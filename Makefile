@@ -9,6 +9,9 @@ UV       := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 ENV_STAMP := $(VENV)/.installed
 
+KERNEL       := churn-research
+KERNEL_TITLE := Python (churn-research)
+
 DATASET  ?= synthetic
 DATASETS ?= $(DATASET)
 # the reports' language for one rendering (en or zh; empty: each dataset's `language:` parameter);
@@ -47,7 +50,7 @@ deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml build/rep
         $(call own,$(call name,$(call stage,$(1)))) \
         $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
 
-.PHONY: FORCE help env lock data reports index lab test test-fast lint clean clean-env bench deps-print
+.PHONY: FORCE help env kernel git-filter hooks lock data reports index lab test test-fast lint clean clean-env bench deps-print
 
 help: ## list the targets
 	@echo "churn-research — make targets (DATASET=synthetic|telco|cdnow|<name>, DATASETS=\"a b\")"
@@ -60,7 +63,16 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
 	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e ".[dev]"
+	@$(MAKE) --no-print-directory kernel git-filter
 	@touch $@
+
+# the project's kernel by name ("churn-research"): in .venv for `make lab`, and for the user
+# (~/.local/share/jupyter) so that a separately installed Jupyter or VS Code can select it
+kernel: ## register the project's Jupyter kernel "churn-research" (make env does it)
+	@$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_TITLE)" >/dev/null
+	@$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "$(KERNEL_TITLE)" >/dev/null 2>&1 \
+	  && echo "Jupyter kernel '$(KERNEL)' registered for this user ($(abspath $(PY)))" \
+	  || echo "note: Jupyter kernel '$(KERNEL)' registered in .venv only (the user's Jupyter directory is not writable)"
 
 lock: ## re-resolve requirements.lock and environment.yml from pyproject.toml (needs the registry)
 	@test -x $(UV) || $(MAKE) env
@@ -93,8 +105,21 @@ FORCE:
 index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
 	@$(PY) -m churn_research.runner index
 
-lab: $(ENV_STAMP) ## open JupyterLab on the project (its own kernel)
-	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=.
+# notebooks reach git without outputs (.gitattributes: filter=nbstripout), whatever Lab saved;
+# --keep-id keeps the cells' ids, so a notebook saved unchanged has no diff. No-op outside git.
+NBSTRIPOUT = '$(abspath $(VENV))/bin/nbstripout' --keep-id
+git-filter: ## strip notebook outputs when git stages them (nbstripout; make env does it)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "$(NBSTRIPOUT)" && git config filter.nbstripout.smudge cat \
+	  && git config diff.ipynb.textconv "$(NBSTRIPOUT) -t" && echo "git filter nbstripout set up for notebooks"; fi
+
+hooks: $(ENV_STAMP) ## run ruff, nbstripout and the import contracts at every commit (pre-commit)
+	$(VENV)/bin/pre-commit install
+
+# as root (a container), Jupyter needs --allow-root
+lab: $(ENV_STAMP) ## open JupyterLab on the project (kernel "churn-research")
+	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab --notebook-dir=. \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(ENV_STAMP) ## run the whole test suite (unit, validation, runner, notebooks via nbval)
 	$(PY) -m pytest -n 2 --dist loadscope -q

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -61,9 +63,25 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]).lower()
 
 
+NBSTRIPOUT = [str(Path(sys.executable).parent / "nbstripout"), "--keep-id"]  # as .pre-commit-config
+
+
+def _as_committed(path: Path) -> str:
+    """The notebook as git stores it: through the nbstripout filter when `make env` set it up
+    (a notebook saved in Lab keeps its outputs in the working copy only), else as it is."""
+    text = path.read_text(encoding="utf-8")
+    git = ["git", "-C", str(ROOT)]
+    attr = subprocess.run([*git, "check-attr", "filter", "--", str(path)], capture_output=True, text=True)
+    clean = subprocess.run([*git, "config", "filter.nbstripout.clean"], capture_output=True, text=True)
+    if attr.returncode or clean.returncode or not attr.stdout.strip().endswith(": nbstripout"):
+        return text
+    return subprocess.run(clean.stdout.strip(), shell=True, input=text, capture_output=True,  # noqa: S602 - git's own filter command
+                          text=True, check=True, cwd=ROOT).stdout
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_committed_clean(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.reads(_as_committed(path), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs"
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell tagged parameters"
@@ -282,3 +300,42 @@ def test_command_line_help():
     assert all(cmd in done.stdout for cmd in ("run", "index", "check", "params"))
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"churn-research": "churn_research.runner.pipeline:main"}
+
+
+def test_the_project_kernel_is_registered_by_name_and_notebooks_select_it():
+    """`make env` registers the kernel "churn-research" (running this environment's Python) in
+    .venv, for `make lab`; every notebook names it, so Lab opens it with the project's kernel."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    manager = KernelSpecManager(data_dir=str(Path(sys.prefix) / "share" / "jupyter"))
+    spec = manager.get_kernel_spec("churn-research")
+    assert Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()
+    assert spec.display_name == "Python (churn-research)"
+    for path in NOTEBOOKS:
+        assert nbformat.read(path, as_version=4).metadata["kernelspec"]["name"] == "churn-research"
+
+
+def test_a_notebook_saved_after_running_reaches_git_as_committed(tmp_path):
+    """What Lab saves after "Run All" (outputs, execution counts, execution timings), passed
+    through the filter `make env` sets up, is the committed notebook byte for byte: the cell
+    ids are kept, so a run and save leave no diff."""
+    path = ROOT / "notebooks" / "20_causes.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for n, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = n + 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n"),
+                        nbformat.v4.new_output("display_data", data={"text/plain": "<Figure>"})]
+        cell.metadata["execution"] = {"iopub.status.busy": "2026-12-06T07:00:00.000Z"}
+    saved = tmp_path / "20_causes.ipynb"
+    nbformat.write(nb, saved)
+    assert saved.read_bytes() != path.read_bytes()
+    subprocess.run([*NBSTRIPOUT, str(saved)], check=True)
+    assert saved.read_bytes() == path.read_bytes()
+    assert (ROOT / ".gitattributes").read_text().count("*.ipynb filter=nbstripout") == 1
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    assert {h["id"]: h["entry"] for h in hooks}["nbstripout"] == ".venv/bin/nbstripout --keep-id"
+    for hook in hooks:  # every hook runs a tool of the project's environment
+        assert (ROOT / hook["entry"].split()[0]).exists() or Path(sys.executable).parent.joinpath(
+            Path(hook["entry"].split()[0]).name).exists()
