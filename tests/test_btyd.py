@@ -262,18 +262,18 @@ def test_btyd_clv_is_discounted_purchases_times_spend(sample_summary, bg, gg):
     assert (disc["clv"] <= out["clv"] / 0.3 + 1e-9).all()
 
 
-# ---- speed on the full log, and the optional cross-check -----------------------------------
+# ---- the full log (its speed is measured by `make bench`: bgnbd_speedup_vs_lifetimes), and the
+# optional cross-check -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def master_summary() -> pd.DataFrame:
     return clv.rfm_summary(_read_cdnow(sample=False), calibration_end=CAL_END)
 
 
-def test_full_cdnow_fit_is_well_under_a_second(master_summary):
+def test_full_cdnow_fit_reproduces_the_published_parameters(master_summary):
     s = master_summary
     assert len(s) == 23570
     model = clv.BetaGeo().fit(s["frequency"], s["recency"], s["T"])
     assert model.converged_
-    assert model.fit_seconds_ < 1.0  # typically 0.03-0.07 s including the Hessian
     np.testing.assert_allclose(model.params_, [0.2516, 4.7889, 0.7234, 2.1611], atol=2e-4)
 
 

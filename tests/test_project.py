@@ -339,3 +339,16 @@ def test_a_notebook_saved_after_running_reaches_git_as_committed(tmp_path):
     for hook in hooks:  # every hook runs a tool of the project's environment
         assert (ROOT / hook["entry"].split()[0]).exists() or Path(sys.executable).parent.joinpath(
             Path(hook["entry"].split()[0]).name).exists()
+
+
+def test_no_test_asserts_wall_clock_time():
+    """A busy CI machine must not fail the suite: speed is measured by `make bench`
+    (benchmarks/), never asserted in a test."""
+    timing = re.compile(r"^\s*assert\b.*\b(\w*seconds\w*|elapsed|perf_counter\(\)|time\.time\(\)|"
+                        r"monotonic\(\))[\]\)\"']*\s*(<|<=)\s*[\d.]")
+    found = [f"{p.name}:{n}" for p in sorted((ROOT / "tests").glob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if timing.search(line)]
+    assert not found, f"timing assertions (move them to benchmarks/): {found}"
+    assert timing.search("    assert model.fit_seconds_ < 1.0")
+    assert timing.search('    assert r["seconds"] <= 20')
