@@ -400,15 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="check params/<dataset>.yaml against its schema")
     chk.add_argument("--dataset", action="append",
                      help="the dataset (repeatable; default: every params/*.yaml)")
-    par = sub.add_parser("params", help="print the parameters a stage receives, or (--reference) "
-                                        "the reference of every parameter")
+    par = sub.add_parser("params", help="print a stage's parameters (--reference: every key)")
     par.add_argument("--dataset")
     par.add_argument("--stage")
     par.add_argument("--reference", action="store_true",
                      help="print docs/parameters.md (every key: stages, type, default, meaning), "
                           "generated from the notebooks' parameters cells")
-    new = sub.add_parser("new-dataset", help="scaffold params/NAME.yaml and a mapping of your files "
-                                             "(data/raw/NAME) onto the data model")
+    new = sub.add_parser("new-dataset", help="scaffold params/NAME.yaml and mapping.yaml from data")
     new.add_argument("name", help="the dataset's name (params/NAME.yaml)")
     new.add_argument("--from", dest="source", metavar="DIR",
                      help="the directory holding your files (default: data/raw/NAME)")
