@@ -407,9 +407,18 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="check params/<dataset>.yaml against its schema")
     chk.add_argument("--dataset", action="append",
                      help="the dataset (repeatable; default: every params/*.yaml)")
-    par = sub.add_parser("params", help="print the parameters a stage receives")
-    par.add_argument("--dataset", required=True)
-    par.add_argument("--stage", required=True)
+    par = sub.add_parser("params", help="print a stage's parameters (--reference: every key)")
+    par.add_argument("--dataset")
+    par.add_argument("--stage")
+    par.add_argument("--reference", action="store_true",
+                     help="print docs/parameters.md (every key: stages, type, default, meaning), "
+                          "generated from the notebooks' parameters cells")
+    new = sub.add_parser("new-dataset", help="scaffold params/NAME.yaml and mapping.yaml from data")
+    new.add_argument("name", help="the dataset's name (params/NAME.yaml)")
+    new.add_argument("--from", dest="source", metavar="DIR",
+                     help="the directory holding your files (default: data/raw/NAME)")
+    new.add_argument("--force", action="store_true",
+                     help="overwrite an existing params file and mapping")
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
@@ -425,6 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "check":
         for dataset in args.dataset or [None]:
             print("\n".join(check([dataset] if dataset else None)))
+    elif args.command == "new-dataset":
+        from churn_research.runner.newdataset import new_dataset  # noqa: PLC0415 - reads files
+
+        new_dataset(args.name, args.source, force=args.force)
+    elif args.reference:
+        from churn_research.runner.reference import reference_markdown  # noqa: PLC0415
+
+        print(reference_markdown(), end="")
+    elif not (args.dataset and args.stage):
+        parser.error("params needs --dataset and --stage (or --reference)")
     else:
         print(yaml.safe_dump(stage_parameters(args.dataset, args.stage), sort_keys=False))
     return 0

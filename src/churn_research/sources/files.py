@@ -50,7 +50,7 @@ DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xls", *EXCEL_SUFFIXES)
 # user files
 # ----------------------------------------------------------------------------------------
 def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str | None = None,
-                sheet: str | int | None = None) -> pd.DataFrame:
+                sheet: str | int | None = None, nrows: int | None = None) -> pd.DataFrame:
     """Read one CSV, Excel (.xlsx) or Parquet table, with a clear error for whatever stops it.
 
     CSV and Excel values are read as text (the loader parses dates and numbers itself, so both
@@ -58,11 +58,13 @@ def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str | N
     ``sep`` the delimiter is the one of ``,``, ``;``, tab and ``|`` the header line holds most
     of. An Excel workbook is read as one whatever its name ends with. An empty file, a row with
     more fields than the header, an unknown encoding name and a header repeated (which pandas
-    would rename ``amount.1``) each raise :class:`ChurnDataError` naming the file.
+    would rename ``amount.1``) each raise :class:`ChurnDataError` naming the file. ``nrows``:
+    only the first rows (all of a Parquet file are read).
     """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return pd.read_parquet(path)
+        df = pd.read_parquet(path)
+        return df if nrows is None else df.head(nrows)
     if path.stat().st_size == 0:
         raise ChurnDataError(f"file {path.name} is empty (0 bytes).", table=table,
                              fix="export the table again (with its header line), or remove the "
@@ -75,7 +77,7 @@ def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str | N
     if suffix in EXCEL_SUFFIXES or magic.startswith(b"PK\x03\x04"):
         try:
             df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str,
-                               engine="openpyxl")
+                               engine="openpyxl", nrows=nrows)
         except (ValueError, KeyError, OSError) as exc:  # unknown sheet, broken workbook
             raise ChurnDataError(f"cannot read {path.name} as an Excel workbook ({exc}).",
                                  table=table, fix="check `sheet:` (a sheet name or number "
@@ -103,7 +105,8 @@ def _read_table(path: Path, *, table: str, encoding: str = "utf-8", sep: str | N
             sep = max(counts, key=counts.get) if max(counts.values()) else ","
         raw_header = next(csv.reader([header], delimiter=sep)) if header.strip() else []
         _refuse_repeated_headers(path, table, [h.strip() for h in raw_header])
-        return pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=True)
+        return pd.read_csv(path, encoding=encoding, sep=sep, dtype=str, keep_default_na=True,
+                           nrows=nrows)
     except UnicodeDecodeError as exc:
         hint = "gb18030" if encoding.lower().replace("-", "") in ("utf8", "utf8sig") else "utf-8"
         raise ChurnDataError(
