@@ -57,3 +57,27 @@ def test_reference_rows_and_user_defaults():
 def test_cli_prints_the_reference(capsys):
     assert main(["params", "--reference"]) == 0
     assert capsys.readouterr().out == reference_markdown(ROOT)
+
+
+def test_papermill_reads_every_parameters_cell():
+    """papermill parses the parameters cell (to warn of unknown parameters) and prints "Unable
+    to parse line" to the make run's console for a comment it cannot read (one holding `=`)."""
+    import logging
+
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logger = logging.getLogger("papermill")
+        logger.addHandler(handler)
+        try:
+            names = {p.name for p in PythonTranslator.inspect(cell)}
+        finally:
+            logger.removeHandler(handler)
+        assert not [r.getMessage() for r in records], path.name
+        assert {"dataset", "processed_dir", "output_json"} <= names, path.name
