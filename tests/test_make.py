@@ -98,9 +98,9 @@ def test_a_params_file_that_fails_its_check_writes_no_stamp(project):
     assert {s: stamp_path("synthetic", s, root=project).read_text() for s in ALL} == before
 
 
-def test_a_new_stamp_takes_the_time_of_a_report_rendered_with_the_same_parameters(project):
-    """Creating the stamps (this Makefile on an existing tree, `rm -rf build`) re-renders
-    nothing whose provenance shows it was rendered with the same parameters."""
+def test_a_stamp_takes_the_time_of_a_report_rendered_with_the_same_parameters(project):
+    """Creating the stamps (this Makefile on an existing tree, `rm -rf build`) or undoing an
+    edit re-renders nothing whose provenance shows it was rendered with those parameters."""
     reports = project / "reports" / "synthetic"
     reports.mkdir(parents=True)
     made = time.time_ns() - 3_600 * 10**9
@@ -114,6 +114,13 @@ def test_a_new_stamp_takes_the_time_of_a_report_rendered_with_the_same_parameter
     write_stamps("synthetic", root=project)
     assert stamp_path("synthetic", "20_causes", root=project).stat().st_mtime_ns == made
     assert stamp_path("synthetic", "40_segments", root=project).stat().st_mtime_ns > made
+    # an edit, then undone: the stamp is the report's again (only the edit made it newer)
+    _edit(project, "    n_repeats: 5 ", "    n_repeats: 6 ")
+    assert write_stamps("synthetic", root=project) == ["20_causes"]
+    assert stamp_path("synthetic", "20_causes", root=project).stat().st_mtime_ns > made
+    _edit(project, "    n_repeats: 6 ", "    n_repeats: 5 ")
+    assert write_stamps("synthetic", root=project) == ["20_causes"]
+    assert stamp_path("synthetic", "20_causes", root=project).stat().st_mtime_ns == made
 
 
 # ---------------------------------------------------------------------------------------------

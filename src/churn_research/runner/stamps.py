@@ -31,9 +31,10 @@ def write_stamps(dataset: str, *, root: Path = PROJECT_ROOT,
     parameters the stage receives (:func:`reported_parameters`; its ``language`` is the report
     language in force, ``REPORT_LANG`` included). A stamp is rewritten only when its content
     changes, so a report is re-rendered only when its own parameters change (another stage's
-    section or a comment leaves it alone). A new stamp holding the parameters the stage's report
+    section or a comment leaves it alone). A stamp written with the parameters the stage's report
     was rendered with (its provenance) gets the report's time: creating the stamps (a new
-    checkout of this Makefile, ``rm -rf build``) re-renders nothing. Returns the stages whose
+    checkout of this Makefile, ``rm -rf build``) re-renders nothing, nor does undoing an edit
+    before the stage was rendered again (after ``make -n``, which writes stamps). Returns the stages whose
     stamp was written; :class:`ParamsError` (nothing written) for a file that fails its check."""
     stages = list(stages or stage_names())
     wanted = {s: reported_parameters(dataset, s, root=root) for s in stages}  # all checked first
@@ -46,13 +47,12 @@ def write_stamps(dataset: str, *, root: Path = PROJECT_ROOT,
                 continue
         except (OSError, UnicodeDecodeError):
             pass
-        new = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(stage)
         report = root / "reports" / dataset / f"{stage}.html"
         prov = report.with_suffix(".provenance.json")
-        if new and report.exists() and prov.exists():
+        if report.exists() and prov.exists():
             try:
                 recorded = json.loads(prov.read_text(encoding="utf-8")).get("parameters")
             except (OSError, ValueError):
