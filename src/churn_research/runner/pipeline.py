@@ -64,9 +64,12 @@ from churn_research.runner.report import render_index
 from churn_research.sources import sha256
 
 ROOT = Path(__file__).resolve().parents[3]
-#: The kernel logs errors only: its start-up warnings (e.g. "Kernel is running over TCP without
-#: encryption" for a kernel on this machine's loopback) are not a reviewer's or a make run's concern.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: The kernel's own log is silent: its start-up warnings (e.g. "Kernel is running over TCP without
+#: encryption" for a kernel on this machine's loopback) and the "ERROR | KeyboardInterrupt caught in
+#: kernel" it logs when jupyter_client's shutdown (which interrupts the kernel first) catches it
+#: finishing its last message are not a reviewer's or a make run's concern. A cell's error is in
+#: the executed notebook, and the runner reports it.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
