@@ -18,6 +18,8 @@ DATASETS ?= $(DATASET)
 # not LANG, which sets the locale. Changing it re-renders the dataset's reports.
 REPORT_LANG ?=
 export REPORT_LANG
+# when this make started: `make reports` ends with the stages it rendered and the time it took
+MAKE_STARTED := $(shell date +%s.%N)
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
@@ -42,11 +44,12 @@ own       = $(sort $(if $(filter data,$(1)),,$(filter $(SRC)/$(1).py $(SRC)/$(1)
 OWN_ALL   := $(foreach s,$(STAGES),$(call own,$(call name,$(s))))
 SHARED    := $(filter-out $(OWN_ALL),$(PKG_FILES)) pyproject.toml
 
-# what a stage's report depends on: its notebook, its dataset's parameters, its own code, the
-# shared code (in the rule below), and (analysis stages) the processed data, i.e. the 00_data
-# report of the same dataset; 00_data also depends on the raw inputs (the manifest of packaged
-# files and data/raw/<dataset>/).
-deps  = notebooks/$(call stage,$(1)).ipynb params/$(call ds,$(1)).yaml build/report-lang/$(call ds,$(1)) \
+# what a stage's report depends on: its notebook, its parameters stamp (what the stage receives
+# from its dataset's params file, in the report language in force), its own code, the shared code
+# (in the rule below), and (analysis stages) the processed data, i.e. the 00_data report of the
+# same dataset; 00_data also depends on the raw inputs (the manifest of packaged files and
+# data/raw/<dataset>/).
+deps  = notebooks/$(call stage,$(1)).ipynb build/params/$(call ds,$(1))/$(call stage,$(1)).json \
         $(call own,$(call name,$(call stage,$(1)))) \
         $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
 
@@ -59,12 +62,15 @@ help: ## list the targets
 env: $(ENV_STAMP) ## create/refresh the project's virtual environment from requirements.lock
 
 $(ENV_STAMP): requirements.lock pyproject.toml
+	@if test -x $(PY); then what=updating; else what=building; fi; \
+	 echo "$$what the environment in $(VENV) from requirements.lock (about 20 s; longer on a slow network)..."
 	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
-	$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e ".[dev]"
+	@$(UV) pip sync --python $(PY) --compile-bytecode --quiet requirements.lock
+	@$(UV) pip install --python $(PY) --no-deps --compile-bytecode --quiet -e ".[dev]"
 	@$(MAKE) --no-print-directory kernel git-filter
 	@touch $@
+	@echo "environment ready: $(VENV) ($$($(PY) --version))"
 
 # the project's kernel by name ("churn-research"): in .venv for `make lab`, and for the user
 # (~/.local/share/jupyter) so that a separately installed Jupyter or VS Code can select it
@@ -84,7 +90,7 @@ data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare
 reports: reports/index.html ## render every stage report of $(DATASETS) and reports/index.html
 
 reports/index.html: $(REPORTS) | $(ENV_STAMP)
-	@$(PY) -m churn_research.runner index
+	@$(PY) -m churn_research.runner index --total-since $(MAKE_STARTED)
 
 .SECONDEXPANSION:
 reports/%.html: $$(call deps,$$*) $(SHARED) $(ENV_STAMP)
@@ -95,10 +101,16 @@ reports/%.html: $$(call deps,$$*) $(SHARED) $(ENV_STAMP)
 params/%.yaml: | $(ENV_STAMP)
 	@$(PY) -m churn_research.runner check --dataset $*
 
-.PRECIOUS: build/report-lang/%
-# rewritten only when REPORT_LANG differs from the last rendering of the dataset
-build/report-lang/%: FORCE
-	@mkdir -p $(@D); echo '$(REPORT_LANG)' | cmp -s - $@ || echo '$(REPORT_LANG)' > $@
+# a stage's parameters stamp build/params/<dataset>/<stage>.json holds what the stage receives (its
+# section, the common keys its notebook declares, the report language in force, REPORT_LANG
+# included); one process writes all of a dataset's stamps, each only when its content changes, so
+# editing one stage's section re-renders that stage alone. A params file that fails its check
+# stops make with the runner's message. `+`: run under make -n / -q too, so that they tell which
+# stages are out of date.
+PARAM_STAMPS := $(foreach s,$(STAGES),build/params/%/$(s).json)
+.PRECIOUS: $(PARAM_STAMPS)
+$(PARAM_STAMPS): params/%.yaml FORCE | $(ENV_STAMP)
+	+@$(PY) -m churn_research.runner.stamps $*
 
 FORCE:
 

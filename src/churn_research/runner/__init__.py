@@ -4,21 +4,32 @@ provenance, key-figure JSON and the reports index.
 ``python -m churn_research.runner run --dataset synthetic --stage 10_indicators`` runs one stage
 (the Makefile does this); ``... index`` rebuilds ``reports/index.html``; ``... stages`` prints the
 table of stages; ``... check --dataset D`` checks ``params/D.yaml`` against its schema.
+
+The names below are imported when first used: make runs ``python -m
+churn_research.runner.stamps`` on every run, which must not pay for papermill and nbconvert.
 """
 
-from churn_research.runner.params import MissingParamsError, ParamsError
-from churn_research.runner.pipeline import (
-    build_index,
-    check,
-    git_commit,
-    render_html,
-    run_stage,
-    stage_parameters,
-    versions,
-)
-from churn_research.runner.registry import STAGES, Stage, readme_table, stage, stage_names
-from churn_research.runner.report import flatten, render_index, save_key_figures
+from importlib import import_module
+from typing import Any
 
-__all__ = ["STAGES", "MissingParamsError", "ParamsError", "Stage", "build_index", "check", "flatten", "git_commit", "readme_table",
-           "render_html", "render_index", "run_stage", "save_key_figures", "stage",
-           "stage_names", "stage_parameters", "versions"]
+_WHERE = {
+    "MissingParamsError": "params", "ParamsError": "params",
+    "build_index": "pipeline", "check": "pipeline", "git_commit": "pipeline",
+    "render_html": "pipeline", "run_stage": "pipeline", "stage_parameters": "pipeline",
+    "versions": "pipeline",
+    "STAGES": "registry", "Stage": "registry", "readme_table": "registry", "stage": "registry",
+    "stage_names": "registry",
+    "flatten": "report", "render_index": "report", "save_key_figures": "report",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -24,7 +24,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from churn_research.i18n import LANGUAGES, normalise_language, resolve_language
@@ -33,7 +32,7 @@ from churn_research.sources import BUILT_IN, loader, loader_options
 
 __all__ = ["ParamsError", "MissingParamsError", "Problem", "COMMON_KEYS", "RUNNER_KEYS", "notebook_parameters",
            "notebook_defaults", "read_params", "check_params", "stage_parameters",
-           "missing_dataset_message", "PROJECT_ROOT"]
+           "missing_dataset_message", "PROJECT_ROOT", "PATH_KEYS", "reported_parameters"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,6 +42,9 @@ COMMON_KEYS = ("title", "source", "source_options", "language", "currency", "win
                "reference", "stages")
 #: Set by the runner for every stage, never by a params file.
 RUNNER_KEYS = ("dataset", "processed_dir", "output_json")
+#: The runner's paths (derived from the project, the dataset and the stage): not part of what a
+#: report reflects, left out of its provenance and of make's parameters stamp.
+PATH_KEYS = ("processed_dir", "output_json")
 #: Keys whose values are dates (a string such as 2025-12-31, or a YAML date).
 DATE_KEYS = frozenset({"observation_end", "records_start", "event_date", "cutoff", "study_start",
                        "calibration_end", "start", "change_date", "snapshot"})
@@ -117,9 +119,15 @@ class ParamsError(SystemExit):
 # the notebooks: the schema's source of truth
 # ----------------------------------------------------------------------------------------
 def _parameters_cell(notebook: Path) -> str | None:
-    nb = nbformat.read(notebook, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
-    return None if cell is None else cell.source
+    # the notebook's JSON read directly: nbformat's validator takes seconds to import, and make
+    # reads the parameters of every stage on each run (:func:`write_stamps`)
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    cell = next((c for c in nb.get("cells", [])
+                 if "parameters" in (c.get("metadata") or {}).get("tags", [])), None)
+    if cell is None:
+        return None
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
 
 
 @lru_cache(maxsize=64)
@@ -565,3 +573,14 @@ def stage_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
     params["processed_dir"] = str(root / "data" / "processed" / dataset)
     params["output_json"] = str(root / "reports" / dataset / f"{stage}.json")
     return params
+
+
+def reported_parameters(dataset: str, stage: str, *, root: Path = PROJECT_ROOT,
+                        check_files: bool | None = None) -> dict[str, Any]:
+    """:func:`stage_parameters` without the runner's paths (:data:`PATH_KEYS`), as JSON holds
+    them (dates as text): what a report's provenance records, what make's parameters stamp
+    holds (:func:`write_stamps`) and what the index compares to call a report stale."""
+    params = stage_parameters(dataset, stage, root=root, check_files=check_files)
+    return json.loads(json.dumps({k: v for k, v in params.items() if k not in PATH_KEYS},
+                                 sort_keys=True, default=str))
+

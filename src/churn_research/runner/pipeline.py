@@ -53,6 +53,7 @@ from churn_research.narrate.findings import StageFindings
 from churn_research.personal import mask
 from churn_research.runner.findings_html import decorate_report, stage_findings
 from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runner's error
+    PATH_KEYS,
     ParamsError,
     known_datasets,
     load_params,
@@ -64,9 +65,12 @@ from churn_research.runner.report import render_index
 from churn_research.sources import sha256
 
 ROOT = Path(__file__).resolve().parents[3]
-#: The kernel logs errors only: its start-up warnings (e.g. "Kernel is running over TCP without
-#: encryption" for a kernel on this machine's loopback) are not a reviewer's or a make run's concern.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: The kernel's own log is silent: its start-up warnings (e.g. "Kernel is running over TCP without
+#: encryption" for a kernel on this machine's loopback) and the "ERROR | KeyboardInterrupt caught in
+#: kernel" it logs when jupyter_client's shutdown (which interrupts the kernel first) catches it
+#: finishing its last message are not a reviewer's or a make run's concern. A cell's error is in
+#: the executed notebook, and the runner reports it.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 KEY_PACKAGES = ("churn-research", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
                 "lifelines", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
@@ -177,6 +181,57 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def show_progress(stream: Any = None, environ: dict[str, str] | None = None) -> bool:
+    """Whether a stage shows its progress (cell n of N): only when ``stream`` (stdout) is a
+    terminal, never in CI (``CI`` set) or when output is piped or logged, and not when make runs
+    stages side by side (``make -j2``: two progress lines would overwrite each other)."""
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    if environ.get("CI") or environ.get("TERM") == "dumb":
+        return False
+    if re.search(r"(?:^|\s)(?:-j(?!1(?:\s|$))|--jobserver)", environ.get("MAKEFLAGS", "")):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def progress_bar(dataset: str, stage: str, stream: Any = None) -> dict[str, Any] | bool:
+    """papermill's ``progress_bar`` for a stage: one line rewritten in place,
+    ``synthetic/10_indicators: cell 12 of 40``, cleared when the stage ends; ``False`` (no
+    progress) unless :func:`show_progress`."""
+    stream = sys.stdout if stream is None else stream
+    if not show_progress(stream):
+        return False
+    name = f"{dataset}/{stage}".replace("{", "{{").replace("}", "}}")
+    return {"bar_format": name + ": cell {n} of {total}", "file": stream, "leave": False,
+            "mininterval": 0.5}
+
+
+def duration(seconds: float) -> str:
+    """``12.3 s``, ``3 min 12 s``, ``1 h 5 min``: a run's time for the console."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+def total_line(since: float, *, root: Path = ROOT, now: float | None = None) -> str:
+    """The last line of ``make reports``: how many stages were rendered since ``since`` (a
+    stage's provenance is written when it is rendered) and the time since then."""
+    reports = root / "reports"
+    rendered = sum(1 for f in reports.glob("*/*.provenance.json") if f.stat().st_mtime >= since)
+    took = duration((time.time() if now is None else now) - since)
+    index = (reports / "index.html").relative_to(root)
+    if not rendered:
+        return f"make reports: no stage rendered; {index} rebuilt in {took}"
+    stages = "1 stage" if rendered == 1 else f"{rendered} stages"
+    return f"make reports: {stages} rendered in {took}; {index}"
+
+
 def run_stage(dataset: str, stage: str, *, root: Path = ROOT, quiet: bool = False) -> Path:
     """Execute one stage and render its report; see the module docstring. Whatever happens
     (success, a failing cell, an interrupt, a params file that fails its check), the index is
@@ -225,12 +280,15 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     root_before = os.environ.get("CHURN_RESEARCH_ROOT")
     os.environ["CHURN_RESEARCH_ROOT"] = str(root)
     started = time.perf_counter()
+    if not quiet:
+        print(f"{dataset}/{stage}: running {notebook.relative_to(root)}", flush=True)
     try:
         _rebuild_index(root)  # the index shows the stage running, not a deleted report as ok
         try:
             pm.execute_notebook(str(notebook), str(executed), parameters=params,
                                 cwd=str(notebook.parent), kernel_name="python3",
-                                progress_bar=False, log_output=False, report_mode=True,
+                                progress_bar=not quiet and progress_bar(dataset, stage),
+                                log_output=False, report_mode=True,
                                 extra_arguments=KERNEL_ARGUMENTS)
         except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
             cell, text = _failure_location(exc, executed)
@@ -260,7 +318,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         write_atomic(prov, json.dumps({
             "dataset": dataset, "stage": stage,
             "git_commit": git_commit(root),
-            "parameters": {k: v for k, v in params.items() if k not in ("processed_dir", "output_json")},
+            "parameters": {k: v for k, v in params.items() if k not in PATH_KEYS},
             "input_checksums": _input_checksums(params),
             "package_versions": versions(),
             "seconds": round(elapsed, 2),
@@ -287,7 +345,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         else:
             os.environ["CHURN_RESEARCH_ROOT"] = root_before
     if not quiet:
-        print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {elapsed:.1f} s")
+        print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {duration(elapsed)}")
     return html
 
 
@@ -402,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute one stage notebook and render its report")
     run.add_argument("--dataset", required=True)
     run.add_argument("--stage", required=True)
-    sub.add_parser("index", help="rebuild reports/index.html")
+    idx = sub.add_parser("index", help="rebuild reports/index.html")
+    idx.add_argument("--total-since", type=float, metavar="EPOCH",
+                     help="(make) print the stages rendered since then and the time taken")
     sub.add_parser("stages", help="print the table of stages (the README's)")
     chk = sub.add_parser("check", help="check params/<dataset>.yaml against its schema")
     chk.add_argument("--dataset", action="append",
@@ -428,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         except Interrupted:
             return 143                      # ... and for SIGTERM / SIGHUP
     elif args.command == "index":
-        print(f"wrote {build_index().relative_to(ROOT)}")
+        wrote = build_index()
+        print(total_line(args.total_since) if args.total_since is not None
+              else f"wrote {wrote.relative_to(ROOT)}")
     elif args.command == "stages":
         print(readme_table())
     elif args.command == "check":

@@ -28,7 +28,7 @@ from churn_research.runner.findings_html import (
     in_language,
     render_summary,
 )
-from churn_research.runner.params import stage_parameters
+from churn_research.runner.params import reported_parameters
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
 from churn_research.sources import sha256
@@ -193,12 +193,11 @@ def stale_reasons(reports: Path, dataset: str, stage: str, *,
                                  "(00_data ran again)", dataset=dataset))
     params_file = f"params/{dataset}.yaml"
     try:
-        now = stage_parameters(dataset, stage, root=root, check_files=False)
+        now = reported_parameters(dataset, stage, root=root, check_files=False)
     except SystemExit as exc:
         first = str(exc).splitlines()[0]
         reasons.append(t("{file} has an error: {error}", file=params_file, error=first[:200]))
     else:
-        now = {k: v for k, v in now.items() if k not in ("processed_dir", "output_json")}
         if report_lang and "language" in now:
             now["language"] = normalise_language(report_lang)
         was = _normal(prov.get("parameters") or {})
