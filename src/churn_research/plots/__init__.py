@@ -7,13 +7,14 @@ Stage-specific figures live in sub-modules (``plots.indicators``, ``plots.causes
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import cache
 from importlib import resources
 
 import matplotlib.pyplot as plt
 import seaborn as sns
-from matplotlib import font_manager
 from IPython import get_ipython
+from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
 from churn_research.i18n import set_language
@@ -92,7 +93,9 @@ def sharp_figures() -> bool:
     from matplotlib_inline.backend_inline import InlineBackend
 
     cfg = InlineBackend.instance()
-    cfg.figure_formats = set(FIGURE_FORMATS)    # kept if the inline backend is set up again
+    with warnings.catch_warnings():             # matplotlib_inline's old-style trait observer
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cfg.figure_formats = set(FIGURE_FORMATS)    # kept if the inline backend is set up again
     select_figure_formats(ip, FIGURE_FORMATS, **cfg.print_figure_kwargs)
     return True
 

@@ -49,7 +49,7 @@ PRINT_CSS = """
   .cr-download,.cr-nav,a.anchor-link,.jp-Collapser{display:none!important}
   .scroll,.jp-OutputArea-output{overflow:visible!important}
   table{width:auto!important;max-width:100%!important;table-layout:auto!important;font-size:8pt!important}
-  td,th{white-space:normal!important;overflow-wrap:anywhere;word-break:normal}
+  td,th{white-space:normal!important;overflow-wrap:break-word;word-break:normal;padding:2px 4px!important}
   tr,img,svg,figure,.jp-RenderedImage,.cr-findings,.action,details{break-inside:avoid;page-break-inside:avoid}
   h1,h2,h3,h4{break-after:avoid;page-break-after:avoid;break-inside:avoid}
   .jp-MarkdownCell:has(h1:last-child,h2:last-child,h3:last-child,h4:last-child){break-after:avoid;
@@ -61,8 +61,10 @@ PRINT_CSS = """
 #: A stage report on any screen: the page never scrolls sideways (a wide table scrolls inside its
 #: own box; figures shrink to the width), and prints cleanly (:data:`PRINT_CSS`).
 REPORT_CSS = """
+.jp-Cell-outputWrapper,.jp-OutputArea{min-width:0}
 .jp-OutputArea-child{display:block;width:auto}
-.jp-OutputArea-child .jp-OutputArea-output{display:block;max-width:100%;overflow-x:auto}
+.jp-OutputArea-child .jp-OutputArea-output{display:block;width:auto;max-width:100%;margin-left:0;
+  overflow-x:auto}
 .jp-RenderedImage img,.jp-RenderedHTMLCommon img{max-width:100%;height:auto}
 .cr-download{margin:.2rem 0 1.2rem;font-size:.95rem}
 .cr-download a{color:#0b5cd5;text-decoration:underline}
@@ -181,6 +183,15 @@ def findings_box(found: StageFindings, anchors: list[tuple[str, str]], *, href: 
             f"<ul>{''.join(items)}</ul>{na}{checked}</section>")
 
 
+_HEADER_CELL = re.compile(r"(<th\b[^>]*>)([^<]*_[^<]*)(</th>)")
+
+
+def _breakable_header(m: re.Match) -> str:
+    """A table header such as ``churn_rate_low`` may wrap after each underscore (a narrow screen,
+    a printed page)."""
+    return m.group(1) + m.group(2).replace("_", "_<wbr>") + m.group(3)
+
+
 def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings | None,
                     tables: str | Path | None = None) -> str:
     """The rendered stage HTML with its title, figure alt text, the page style for narrow screens
@@ -206,6 +217,7 @@ def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings
         last = m.end()
     page = _set_html_lang("".join(pieces) + page[last:])
     page = page.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    page = _HEADER_CELL.sub(_breakable_header, page)
     box = download_link(tables) if tables else ""
     if found is not None:
         box = findings_box(found, _anchors(page)) + box
