@@ -216,3 +216,25 @@ def test_a_failed_run_removes_the_stale_workbook(tmp_path, monkeypatch):
         pipeline.run_stage("tiny", "00_data", root=root, quiet=True)
     assert not (out / "00_data.xlsx").exists() and (out / "00_data.failed.json").exists()
     assert i18n.language() == "en"
+
+
+def test_index_links_each_workbook_and_prints_cleanly(tmp_path, monkeypatch):
+    from churn_research.narrate.findings import StageFindings
+    from churn_research.runner import render_index
+
+    monkeypatch.delenv("REPORT_LANG", raising=False)
+    ds = tmp_path / "reports" / "shop"
+    ds.mkdir(parents=True)
+    (ds / "10_indicators.html").write_text("<html><body><h1>T</h1></body></html>")
+    StageFindings("10_indicators", "shop", "流失率为 8.9%。", []).write(ds / "10_indicators.findings.json")
+    (ds / "10_indicators.json").write_text("{}")
+    (ds / "10_indicators.provenance.json").write_text(json.dumps({
+        "git_commit": "abc1234", "finished": "2026-01-01T00:00:00+00:00", "seconds": 1.0,
+        "parameters": {"language": "zh"}, "input_checksums": {}, "package_versions": {}}))
+    index = render_index(tmp_path / "reports").read_text(encoding="utf-8")
+    assert "10_indicators.xlsx" not in index and "@media print{" in index
+    (ds / "10_indicators.xlsx").write_bytes(b"x")
+    index = render_index(tmp_path / "reports").read_text(encoding="utf-8")
+    assert "<a href='shop/10_indicators.xlsx'>表格（.xlsx）</a>" in index
+    summary = (ds / "summary.html").read_text(encoding="utf-8")
+    assert "@media print{" in summary and "class='muted cr-nav'" in summary

@@ -66,6 +66,7 @@ REPORT_CSS = """
 .jp-OutputArea-child .jp-OutputArea-output{display:block;width:auto;max-width:100%;margin-left:0;
   overflow-x:auto}
 .jp-RenderedImage img,.jp-RenderedHTMLCommon img{max-width:100%;height:auto}
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{min-width:3.5em}
 .cr-download{margin:.2rem 0 1.2rem;font-size:.95rem}
 .cr-download a{color:#0b5cd5;text-decoration:underline}
 @media (max-width:600px){.jp-Notebook{padding:.5rem}}
