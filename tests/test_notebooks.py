@@ -151,6 +151,13 @@ def _assert_reviewer_ready(html: Path, key_json: Path, personal: list[str]) -> N
     blob = text + key_json.read_text()
     for extra in html.parent.glob("*.csv"):
         blob += extra.read_text()
+    book = html.with_suffix(".xlsx")                 # the report's tables, linked from its top
+    assert (f"<a href='{book.name}' download>" in text) == book.exists()
+    if book.exists():
+        import openpyxl
+
+        blob += " ".join(str(v) for ws in openpyxl.load_workbook(book)
+                         for row in ws.iter_rows(values_only=True) for v in row)
     leaked = [v for v in personal if v and v in blob]
     assert not leaked, f"personal data in the report: {len(leaked)} values, e.g. {leaked[0][:3]}…"
     # the report opens with its findings, built in the package from the key figures

@@ -4,7 +4,9 @@ decimals, p-values as ``p < 0.001``, dates without a time of day.
 
 :func:`readable` returns such a copy of a DataFrame; :func:`register` makes it how every
 DataFrame a notebook displays is rendered (``plots.set_style`` calls it), so the notebooks need
-no formatting code of their own.
+no formatting code of their own. It also puts each displayed table's data beside its HTML in the
+notebook's output (:data:`TABLE_MIME`, :func:`table_data`): the runner writes them to
+``<stage>.xlsx`` beside the report, for BI tools.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ import re
 import numpy as np
 import pandas as pd
 from IPython import get_ipython
+from IPython.core.formatters import JSONFormatter
 from pandas.api import types
 from pandas.io.formats.style import Styler
+from traitlets import Unicode
 
 from churn_research.i18n import label, label_msg
 from churn_research.narrate.format import MISSING, pvalue
 
-__all__ = ["readable", "register"]
+__all__ = ["readable", "register", "table_data", "TABLE_MIME"]
+
+#: The mimetype that carries a displayed table's data (:func:`table_data`) in a notebook output,
+#: beside its ``text/html``; report renderers show the HTML and ignore it.
+TABLE_MIME = "application/vnd.churn-research.table+json"
 
 _P_VALUE = re.compile(r"(^|_)(p|p_?value|pvalue|p_adj|p_holm)$", re.IGNORECASE)
 _NOT_COUNT = re.compile(r"rate|share|ratio|prob|risk|lift|auc|mean|median|score|pct|percent|"
@@ -100,9 +108,80 @@ def _styler_html(styler: Styler) -> str:
     return styler.to_html()
 
 
+def _value(v):
+    """A cell as JSON: numbers, text, booleans; None for a missing value; dates as ISO text."""
+    if _missing(v):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v if isinstance(v, str) else str(v)
+
+
+def _header(col) -> str:
+    if isinstance(col, tuple):
+        return " ".join(str(c) for c in col if not _missing(c) and str(c) != "")
+    return "" if _missing(col) else str(col)
+
+
+def _shown_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows pandas shows of ``df`` (head and tail of a long table, as ``_repr_html_``)."""
+    most = pd.get_option("display.max_rows")
+    if most is None or len(df) <= most:
+        return df
+    n = pd.get_option("display.min_rows") or most
+    return pd.concat([df.head(n // 2), df.tail(n - n // 2)])
+
+
+def table_data(obj) -> dict | None:
+    """The data of a displayed DataFrame or Styler as its table in the report shows them: the
+    headers as shown (levels joined by a space), the row labels as the first columns when the
+    table shows them, then the columns it shows (a Styler's hidden columns left out); values as
+    numbers, text and booleans, missing values as None, dates as ISO text (``dates``: their
+    column positions). None for anything else."""
+    try:
+        if isinstance(obj, Styler):
+            df = obj.data
+            hidden = set(getattr(obj, "hidden_columns", []) or [])
+            df = df.iloc[:, [i for i in range(df.shape[1]) if i not in hidden]]
+            index = not all(getattr(obj, "hide_index_", [False]))
+        elif isinstance(obj, pd.DataFrame):
+            df = _shown_rows(obj)
+            index = not (isinstance(df.index, pd.RangeIndex) and df.index.start == 0
+                         and df.index.step == 1 and df.index.name is None)
+        else:
+            return None
+        columns = [_header(c) for c in df.columns]
+        frame = df.copy()
+        frame.columns = range(frame.shape[1])
+        if index:
+            labels = frame.index.to_frame(index=False)
+            labels = labels.map(lambda v: _yes_no(v) if isinstance(v, bool | np.bool_) else v)
+            columns = [_header(n) for n in df.index.names] + columns
+            frame = pd.concat([labels, frame.reset_index(drop=True)], axis=1, ignore_index=True)
+        dates = [i for i in range(frame.shape[1])
+                 if types.is_datetime64_any_dtype(frame.iloc[:, i])]
+        rows = [[_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+        return {"columns": columns, "rows": rows, "dates": dates}
+    except Exception:  # noqa: BLE001 - a table that cannot be exported is still shown
+        return None
+
+
+class _TableFormatter(JSONFormatter):
+    """IPython's formatter for :data:`TABLE_MIME` (a dict per displayed table)."""
+
+    format_type = Unicode(TABLE_MIME)
+
+
 def register() -> bool:
     """Render every DataFrame a notebook displays through :func:`readable`, and Stylers with
-    booleans as words and missing values as a dash (HTML); True when running in IPython."""
+    booleans as words and missing values as a dash (HTML), each with its data beside it
+    (:data:`TABLE_MIME`); True when running in IPython."""
     ip = get_ipython()
     if ip is None:
         return False
@@ -110,4 +189,9 @@ def register() -> bool:
     html = ip.display_formatter.formatters["text/html"]
     html.for_type(pd.DataFrame, _html)
     html.for_type(Styler, _styler_html)
+    formatters = ip.display_formatter.formatters
+    if TABLE_MIME not in formatters:
+        formatters[TABLE_MIME] = _TableFormatter(parent=ip.display_formatter)
+    formatters[TABLE_MIME].for_type(pd.DataFrame, table_data)
+    formatters[TABLE_MIME].for_type(Styler, table_data)
     return True

@@ -7,11 +7,13 @@ Stage-specific figures live in sub-modules (``plots.indicators``, ``plots.causes
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import cache
 from importlib import resources
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from IPython import get_ipython
 from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
@@ -54,10 +56,12 @@ def set_style(language: str | None = None) -> None:
 
     Chinese text renders with the CJK font (:func:`cjk_font`), placed after the Latin fonts in
     the fallback list: Latin text keeps its look, and matplotlib takes each glyph a Latin font
-    lacks from the CJK font.
+    lacks from the CJK font. In a notebook, figures are shown as 2× PNGs at their usual size
+    (:func:`sharp_figures`).
     """
     set_language(language)
     tables.register()
+    sharp_figures()
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     # matplotlib falls back glyph by glyph only along an explicit list of families
     cjk = cjk_font()
@@ -72,6 +76,28 @@ def set_style(language: str | None = None) -> None:
             "font.family": family,
         }
     )
+
+
+#: How a notebook shows figures: PNGs with twice the pixels, displayed at the size of a plain
+#: PNG (``retina``): sharp when a reviewer zooms in or reads on a high-density screen.
+FIGURE_FORMATS = {"retina"}
+
+
+def sharp_figures() -> bool:
+    """Show the figures of a notebook as 2× PNGs (:data:`FIGURE_FORMATS`; the inline backend's
+    ``figure_formats``) at the CSS size of a plain PNG; True when running in IPython."""
+    ip = get_ipython()
+    if ip is None:
+        return False
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib_inline.backend_inline import InlineBackend
+
+    cfg = InlineBackend.instance()
+    with warnings.catch_warnings():             # matplotlib_inline's old-style trait observer
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cfg.figure_formats = set(FIGURE_FORMATS)    # kept if the inline backend is set up again
+    select_figure_formats(ip, FIGURE_FORMATS, **cfg.print_figure_kwargs)
+    return True
 
 
 def finish(ax, *, title: str, xlabel: str, ylabel: str, legend: bool | str | None = None):

@@ -21,12 +21,13 @@ from churn_research.i18n import LANGUAGES, _, is_chinese, language, set_language
 from churn_research.model import write_atomic
 from churn_research.narrate import actions, definitions
 from churn_research.narrate.findings import StageFindings
+from churn_research.runner.downloads import download_link
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.wording import gap, join
 
-__all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS", "html_lang",
-           "dataset_language", "in_language", "summary_questions"]
+__all__ = ["stage_findings", "decorate_report", "render_summary", "BOX_CSS", "REPORT_CSS",
+           "PRINT_CSS", "html_lang", "dataset_language", "in_language", "summary_questions"]
 
 BOX_CSS = """
 .cr-findings{border:2px solid #1f6feb;border-radius:8px;padding:.8rem 1.1rem;margin:1rem 0 1.6rem;
@@ -37,6 +38,39 @@ BOX_CSS = """
 .cr-findings .cr-na{color:#555;font-size:.92rem} .cr-findings .cr-checked{color:#1a7f37;font-size:.92rem}
 @media (max-width:600px){.cr-findings{padding:.6rem .7rem;font-size:.95rem}}
 """
+
+#: Every page printed (index, summaries, stage reports): no navigation, tables wrap instead of
+#: scrolling, a figure or table is never split across pages, a heading stays with what follows
+#: it, and links print as their text only.
+PRINT_CSS = """
+@media print{
+  @page{margin:14mm 12mm}
+  body{margin:0!important;max-width:none!important;padding:0!important}
+  .cr-download,.cr-nav,a.anchor-link,.jp-Collapser{display:none!important}
+  .scroll,.jp-OutputArea-output{overflow:visible!important}
+  table{width:auto!important;max-width:100%!important;table-layout:auto!important;font-size:8pt!important}
+  td,th{white-space:normal!important;overflow-wrap:break-word;word-break:normal;padding:2px 4px!important}
+  tr,img,svg,figure,.jp-RenderedImage,.cr-findings,.action,details{break-inside:avoid;page-break-inside:avoid}
+  h1,h2,h3,h4{break-after:avoid;page-break-after:avoid;break-inside:avoid}
+  .jp-MarkdownCell:has(h1:last-child,h2:last-child,h3:last-child,h4:last-child){break-after:avoid;
+    page-break-after:avoid}
+  a,a:visited{color:inherit;text-decoration:none} a[href]::after{content:none!important}
+}
+"""
+
+#: A stage report on any screen: the page never scrolls sideways (a wide table scrolls inside its
+#: own box; figures shrink to the width), and prints cleanly (:data:`PRINT_CSS`).
+REPORT_CSS = """
+.jp-Cell-outputWrapper,.jp-OutputArea{min-width:0}
+.jp-OutputArea-child{display:block;width:auto}
+.jp-OutputArea-child .jp-OutputArea-output{display:block;width:auto;max-width:100%;margin-left:0;
+  overflow-x:auto}
+.jp-RenderedImage img,.jp-RenderedHTMLCommon img{max-width:100%;height:auto}
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{min-width:3.5em}
+.cr-download{margin:.2rem 0 1.2rem;font-size:.95rem}
+.cr-download a{color:#0b5cd5;text-decoration:underline}
+@media (max-width:600px){.jp-Notebook{padding:.5rem}}
+""" + PRINT_CSS
 
 _HEADING = re.compile(r"<h([23])\s+id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
@@ -150,9 +184,20 @@ def findings_box(found: StageFindings, anchors: list[tuple[str, str]], *, href: 
             f"<ul>{''.join(items)}</ul>{na}{checked}</section>")
 
 
-def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings | None) -> str:
-    """The rendered stage HTML with its title, figure alt text and the Findings box after the
-    report's first heading."""
+_HEADER_CELL = re.compile(r"(<th\b[^>]*>)([^<]*_[^<]*)(</th>)")
+
+
+def _breakable_header(m: re.Match) -> str:
+    """A table header such as ``churn_rate_low`` may wrap after each underscore (a narrow screen,
+    a printed page)."""
+    return m.group(1) + m.group(2).replace("_", "_<wbr>") + m.group(3)
+
+
+def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings | None,
+                    tables: str | Path | None = None) -> str:
+    """The rendered stage HTML with its title, figure alt text, the page style for narrow screens
+    and print (:data:`REPORT_CSS`), and after the report's first heading the Findings box and
+    the link to ``tables`` (the report's workbook, :mod:`churn_research.runner.downloads`)."""
     title = registry_stage(stage).shown_title if stage in stage_names() else stage
     page = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)} — {html.escape(dataset)}"
                   "</title>", page, count=1, flags=re.S)
@@ -172,10 +217,14 @@ def decorate_report(page: str, *, dataset: str, stage: str, found: StageFindings
         pieces.append(f"<img alt=\"{alt}\"")
         last = m.end()
     page = _set_html_lang("".join(pieces) + page[last:])
-    if found is None:
+    page = page.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    page = _HEADER_CELL.sub(_breakable_header, page)
+    box = download_link(tables) if tables else ""
+    if found is not None:
+        box = findings_box(found, _anchors(page)) + box
+        page = page.replace("</head>", f"<style>{BOX_CSS}</style></head>", 1)
+    if not box:
         return page
-    box = findings_box(found, _anchors(page))
-    page = page.replace("</head>", f"<style>{BOX_CSS}</style></head>", 1)
     end_h1 = page.find("</h1>")
     if end_h1 < 0:
         body = page.find(">", page.find("<body")) + 1
@@ -193,7 +242,8 @@ li{margin:.2rem 0} a{color:#0b5cd5}
 table{border-collapse:collapse;width:100%;font-size:.93rem} td,th{border-bottom:1px solid #eee;
   padding:.3rem .45rem;text-align:left;vertical-align:top} th{background:#f6f6f6}
 .scroll{overflow-x:auto}
-"""
+""" + PRINT_CSS
+
 
 def summary_questions() -> tuple[tuple[str, str], ...]:
     """The manager's questions, in order, and the stage that answers each (in the current
@@ -287,6 +337,6 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
     page = (f"<!doctype html><html lang='{html_lang()}'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{title}</title><style>{_SUMMARY_CSS}</style></head>"
-            f"<body><h1>{heading}</h1>{intro}{''.join(parts)}<p class='muted'>"
+            f"<body><h1>{heading}</h1>{intro}{''.join(parts)}<p class='muted cr-nav'>"
             f"<a href='../index.html'>{every}</a></p></body></html>")
     return write_atomic(ds / "summary.html", page)

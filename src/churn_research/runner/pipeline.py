@@ -7,9 +7,9 @@ Used by the Makefile::
 
 ``run`` builds the stage's parameters from ``params/<dataset>.yaml``, executes
 ``notebooks/<stage>.ipynb`` into ``build/<dataset>/<stage>.ipynb``, and on success writes
-``reports/<dataset>/<stage>.html`` (code hidden), keeps the ``.json`` key figures the notebook
-wrote, and records provenance in ``reports/<dataset>/<stage>.provenance.json``. On failure it
-removes the stage's HTML and JSON (no report that looks current is left), writes
+``reports/<dataset>/<stage>.html`` (code hidden) and the tables it shows as ``<stage>.xlsx``,
+keeps the ``.json`` key figures the notebook wrote, and records provenance in ``reports/<dataset>/<stage>.provenance.json``. On failure it
+removes the stage's HTML, JSON and tables workbook (no report that looks current is left), writes
 ``<stage>.failed.json`` naming the cell and the error (values that look personal masked, also in
 the executed notebook), and exits with status 1 and a message
 naming the stage and the cell.
@@ -51,6 +51,7 @@ from churn_research.i18n import LANGUAGES, language, n_, set_language
 from churn_research.model import write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.personal import mask
+from churn_research.runner.downloads import displayed_tables, write_tables
 from churn_research.runner.findings_html import decorate_report, stage_findings
 from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runner's error
     PATH_KEYS,
@@ -266,10 +267,10 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     html, key_json = out_dir / f"{stage}.html", out_dir / f"{stage}.json"
     failed, prov = out_dir / f"{stage}.failed.json", out_dir / f"{stage}.provenance.json"
     findings_json, log = out_dir / f"{stage}.findings.json", out_dir / f"{stage}.log"
-    running = out_dir / f"{stage}.running.json"
+    running, tables = out_dir / f"{stage}.running.json", out_dir / f"{stage}.xlsx"
     write_atomic(running, json.dumps({"dataset": dataset, "stage": stage, "pid": os.getpid(),
                                       "started": _now()}))
-    for stale in (html, key_json, prov, failed, findings_json, log):  # nothing may look current while it runs
+    for stale in (html, key_json, prov, failed, findings_json, log, tables):  # nothing may look current while it runs
         stale.unlink(missing_ok=True)
     executed = root / "build" / dataset / f"{stage}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -297,6 +298,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
             hint = parameter_hint(dataset, stage, named.group(1), root=root) if named else ""
             _mask_errors(executed)
             key_json.unlink(missing_ok=True)
+            tables.unlink(missing_ok=True)
             failed.write_text(json.dumps({
                 "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
                 **({"fix": hint} if hint else {}),
@@ -327,7 +329,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         }, indent=2, sort_keys=True, default=str))
     except (KeyboardInterrupt, Interrupted) as exc:
         name = str(exc) if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
-        for partial in (html, key_json, prov, findings_json):
+        for partial in (html, key_json, prov, findings_json, tables):
             partial.unlink(missing_ok=True)
         failed.write_text(json.dumps({
             "dataset": dataset, "stage": stage, "cell": "the run", "interrupted": True,
@@ -409,7 +411,9 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
     With ``dataset`` and ``stage``, the page is titled after them, its figures get alt text, and
     ``found`` (the stage's findings) opens the report as its Findings box. Warnings and other
     stderr output go to ``<stage>.log`` beside the report (:func:`move_stderr_to_log`), and the
-    report ends with one line saying how many there were.
+    report ends with one line saying how many there were. The tables the report shows go to
+    ``<stage>.xlsx`` beside it (:mod:`churn_research.runner.downloads`; none: no file), which the
+    report links at its top.
     """
     nb = nbformat.read(executed, as_version=4)
     log = html.with_suffix(".log")
@@ -424,13 +428,14 @@ def render_html(executed: Path, html: Path, *, dataset: str | None = None, stage
     # cells are written in each language (tags lang-en / lang-zh): keep the report's language
     hidden = {"parameters", "injected-parameters"} | {f"lang-{code}" for code in LANGUAGES
                                                      if code != language()}
+    workbook = write_tables(displayed_tables(nb, hidden=hidden), html.with_suffix(".xlsx"))
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=hidden, enabled=True),
                                    enabled=True)
     body, _ = exporter.from_notebook_node(nb)
     if dataset is not None and stage is not None:
-        body = decorate_report(body, dataset=dataset, stage=stage, found=found)
+        body = decorate_report(body, dataset=dataset, stage=stage, found=found, tables=workbook)
     return write_atomic(html, body)
 
 

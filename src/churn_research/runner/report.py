@@ -23,6 +23,7 @@ import pandas as pd
 from churn_research.i18n import _, normalise_language, resolve_language, t
 from churn_research.model import write_atomic
 from churn_research.runner.findings_html import (
+    PRINT_CSS,
     dataset_language,
     html_lang,
     in_language,
@@ -101,7 +102,7 @@ details{margin:.2rem 0} .muted{color:#666;font-size:.9em}
 .scroll{overflow-x:auto}
 @media (max-width:600px){body{margin:1rem auto} table,tbody,tr,td{display:block;width:100%}
   tr:first-child{display:none} tr{border-bottom:1px solid #ddd;padding:.4rem 0} td{border:0;padding:.1rem 0}}
-"""
+""" + PRINT_CSS
 
 
 
@@ -243,7 +244,7 @@ def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | Non
         "interrupted": _("interrupted"), "key figures": _("key figures"),
         "provenance": _("provenance"), "parameters": _("parameters"),
         "checksums": _("input checksums (sha256)"), "versions": _("package versions"),
-        "summary": _("One-page summary for management"), "benchmarks": _("Benchmarks"),
+        "summary": _("One-page summary for management"), "tables": _("tables (.xlsx)"), "benchmarks": _("Benchmarks"),
         "performance": _("Performance benchmarks")}.items()}
     sections = []
     for ds in datasets:
@@ -302,6 +303,8 @@ def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | Non
             extra = "".join(
                 f" · <a href='{name}/{html.escape(out)}'>{html.escape(out)}</a>"
                 for out in (registry_stage(stage).outputs if known else ()) if (ds / out).exists())
+            if (ds / f"{stage}.xlsx").exists():
+                extra = f" · <a href='{name}/{stage}.xlsx'>{word['tables']}</a>" + extra
             checked_text = html.escape(t("checked against {what}", what=checked)) if checked else ""
             run = t("commit {commit}, {finished}, {seconds} s",
                      commit=f"<code>{html.escape(prov['git_commit'])}</code>",
