@@ -688,3 +688,98 @@ def key_figures_text(flat: Mapping, path: str) -> str:
 def period_label(period: float, unit: str = "months") -> str:
     """Axis label of sBG periods: the unit itself, or "periods of 3 months"."""
     return label(unit) if period == 1 else t("periods of {period} {unit}", period=f"{period:g}", unit=label(unit))
+
+
+# ---------------------------------------------------------------------------------------
+# Diagnostics: smoothed hazard, held-out discrimination and calibration
+# ---------------------------------------------------------------------------------------
+def km_title() -> str:
+    return _("Kaplan–Meier survival, all customers")
+
+
+def hazard_title(hazards: pd.DataFrame) -> str:
+    return t("Smoothed churn hazard by tenure (kernel bandwidth {b})", b=f"{hazards.attrs.get('bandwidth', 0):g}")
+
+
+def hazard_text(hazards: pd.DataFrame, *, unit: str = "months") -> str:
+    """Where the all-customers hazard peaks and where it ends up, and how the curves were smoothed."""
+    overall = hazards[hazards["segment"].isna()]
+    if not len(overall):
+        return _("Too few churn events to estimate a hazard curve.")
+    u = label(unit)
+    peak = overall.loc[overall["hazard"].idxmax()]
+    last = overall.iloc[-1]
+    return t("The hazard is the share of the customers still there who leave in the next {one} (here in % per "
+             "{one}), at each tenure: the Nelson–Aalen estimate smoothed with an Epanechnikov kernel of "
+             "{b} {unit} either side (`hazard_bandwidth`). For all customers it is highest at about {peak_t} "
+             "{unit} ({peak}% per {one}) and {end}% per {one} at {end_t} {unit}. A bump at a fixed tenure "
+             "(such as the end of a contract term) shows as a peak in one segment's curve; peaks narrower than "
+             "the bandwidth are smoothed away.",
+             one=label({"months": "month", "weeks": "week", "days": "day"}.get(unit, unit)), b=f"{hazards.attrs['bandwidth']:g}", unit=u,
+             peak_t=f"{peak['time']:.0f}", peak=f"{100 * peak['hazard']:.2f}", end=f"{100 * last['hazard']:.2f}",
+             end_t=f"{last['time']:.0f}")
+
+
+def _validation_model(name: str) -> str:
+    if name == "Cox":
+        return _("Cox")
+    if name.startswith("AFT ("):
+        return t("AFT ({model})", model=label(name[5:-1]))
+    return {"Kaplan–Meier (no drivers)": _("Kaplan–Meier (no drivers)")}.get(name, name)
+
+
+def validation_table(validation, *, unit: str = "months") -> pd.DataFrame:
+    """The held-out AUC and integrated Brier score as displayed (both languages)."""
+    if validation.skipped:
+        return pd.DataFrame()
+    u = label(unit)
+    tb = validation.table.copy()
+    cols = {f"auc({h:g})": t("AUC at {h} {unit}", h=f"{h:g}", unit=u) for h in validation.horizons}
+    cols["ibs"] = t("integrated Brier score (to {h} {unit})", h=f"{validation.grid_end:g}", unit=u)
+    tb = tb.rename(columns=cols).round(3)
+    tb.index = pd.Index([_validation_model(m) for m in tb.index], name=_("model"))
+    return tb
+
+
+def validation_text(validation, *, unit: str = "months") -> str:
+    """What the held-out table shows, in one sentence and its method."""
+    if validation.skipped:
+        return not_available(_("the held-out check of the Cox and AFT models"),
+                             _("too few held-out customers are followed from their start"))
+    tb = validation.table
+    cox, km = tb.loc["Cox"], tb.loc["Kaplan–Meier (no drivers)"]
+    aucs = [cox[f"auc({h:g})"] for h in validation.horizons]
+    gain = 1 - cox["ibs"] / km["ibs"] if km["ibs"] > 0 else np.nan
+    u = label(unit)
+    head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
+             "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
+             "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
+             "without drivers ({gain} lower; lower is better).",
+             n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
+             h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
+             auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}", gain=f"{gain:.0%}")
+    method = t("Method: a seeded random {share} of the customers is held out; the models are fitted on the "
+               "rest. AUC is the cumulative/dynamic AUC at each horizon (Uno et al. 2007), the Brier score the "
+               "squared error of the predicted survival averaged over tenures up to {end} {unit} (Graf et al. "
+               "1999), both weighted by the inverse probability of being still observed (scikit-survival).",
+               share=f"{validation.test_share:.0%}", end=f"{validation.grid_end:g}", unit=u)
+    if validation.left_truncated_out:
+        method = gap().join([method, n_(
+            "Only held-out customers observed from their start are scored: {n} left-truncated customer "
+            "is left out.",
+            "Only held-out customers observed from their start are scored: {n} left-truncated customers "
+            "are left out.", validation.left_truncated_out)])
+    return gap().join([head, method])
+
+
+def pairwise_tables(comparison) -> list[pd.DataFrame]:
+    """The pairwise log-rank table of a segment comparison as displayed, when there are more than
+    two groups (a list: empty with two groups, whose single test the overall one already is)."""
+    if len(comparison.pairwise) <= 1:
+        return []
+    return [show(comparison.pairwise.set_index(["group_a", "group_b"]))]
+
+
+def bands_table(bands: pd.DataFrame) -> pd.DataFrame:
+    """The hazard ratios by tenure band as displayed."""
+    return show(bands[bands["band"] != "all"][["band", "hr", "lower", "upper", "p", "note"]], terms=True)

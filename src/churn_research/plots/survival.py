@@ -18,7 +18,7 @@ from churn_research.i18n import _, is_chinese, label, t
 from churn_research.plots import finish, percent_axis
 from churn_research.wording import band_label, term_label
 
-__all__ = ["plot_km", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
+__all__ = ["plot_km", "at_risk_counts", "add_at_risk_table", "plot_hazards", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
 
 
 _TICKS = {  # round tick values for log axes, by how many-fold the axis spans
@@ -45,8 +45,47 @@ def _ax(ax, figsize=None):
     return ax
 
 
+def at_risk_counts(kmf, times) -> np.ndarray:
+    """Customers at risk at each of ``times`` for a fitted Kaplan-Meier (lifelines' risk set:
+    entered at or before t, and still there at t -- their lifetime ends at t or later).
+
+    Read from the fitter's event table: entrants up to t minus those removed before t, so at the
+    table's own times it equals its ``at_risk`` column (delayed entry included).
+    """
+    et = kmf.event_table
+    idx = et.index.to_numpy(float)
+    entered = np.cumsum(et["entrance"].to_numpy(float))
+    removed = np.r_[0.0, np.cumsum(et["removed"].to_numpy(float))]
+    times = np.atleast_1d(np.asarray(times, float))
+    n_in = np.where(times[:, None] >= idx[None, :], 1, 0).sum(axis=1)   # rows with time <= t
+    n_out = np.where(times[:, None] > idx[None, :], 1, 0).sum(axis=1)   # rows with time < t
+    out = np.where(n_in > 0, entered[np.maximum(n_in - 1, 0)], 0.0) - removed[n_out]
+    return np.round(out).astype(int)
+
+
+def add_at_risk_table(ax, fitters: Mapping, *, names: list[str] | None = None, colours=None):
+    """The number at risk at each x tick, one row per curve, under the axis (the KMunicate
+    layout; counts from :func:`at_risk_counts`)."""
+    lo, hi = ax.get_xlim()
+    ticks = [x for x in ax.get_xticks() if lo <= x <= hi]
+    names = names or [label(g) for g in fitters]
+    colours = colours or [f"C{k}" for k in range(len(fitters))]
+    trans = ax.get_xaxis_transform()  # x in data units, y in axes fractions
+    top = -0.16
+    left = lo - 0.045 * (hi - lo)
+    ax.text(left, top, _("Number at risk"), transform=trans, ha="right", va="top", fontsize=9,
+            fontweight="bold")
+    for k, (kmf, name, colour) in enumerate(zip(fitters.values(), names, colours, strict=True)):
+        y = top - 0.065 * (k + 1)
+        ax.text(left, y, name, transform=trans, ha="right", va="top", fontsize=8.5,
+                color=colour)
+        for x, n in zip(ticks, at_risk_counts(kmf, ticks), strict=True):
+            ax.text(x, y, f"{n:,}", transform=trans, ha="center", va="top", fontsize=8.5, color=colour)
+    return ax
+
+
 def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: bool = True,
-            xmax: float | None = None, median_line: bool = True):
+            xmax: float | None = None, median_line: bool = True, at_risk: bool = True):
     """Kaplan-Meier curves (one per group) with their confidence bands.
 
     Parameters
@@ -59,13 +98,17 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
         Right end of the x-axis.
     median_line : bool
         Draw the 50% line (where a curve crosses it is the median lifetime).
+    at_risk : bool
+        Add the number-at-risk table under the axis (:func:`add_at_risk_table`).
     """
-    ax = _ax(ax)
+    ax = _ax(ax, figsize=(8, 5 + 0.25 * len(fitters)) if at_risk else None)
+    colours = []
     for group, kmf in fitters.items():
         sf = kmf.survival_function_.iloc[:, 0]
         n = int(kmf.event_table["removed"].sum())  # every customer leaves the risk set once
         name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{group} (n={n:,})"
         line = ax.step(sf.index, sf.to_numpy(), where="post", label=name, lw=1.8)[0]
+        colours.append(line.get_color())
         if ci:
             band = kmf.confidence_interval_survival_function_
             ax.fill_between(band.index, band.iloc[:, 0], band.iloc[:, 1], step="post",
@@ -75,8 +118,36 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, xmax)
     percent_axis(ax)
-    return finish(ax, title=title, xlabel=t("Tenure ({unit})", unit=label(unit)),
-                  ylabel=_("Still customers (%)"))
+    finish(ax, title=title, xlabel=t("Tenure ({unit})", unit=label(unit)), ylabel=_("Still customers (%)"))
+    if at_risk:
+        add_at_risk_table(ax, fitters, names=[label(g) for g in fitters], colours=colours)
+    return ax
+
+
+def _hazard_unit(unit: str) -> str:
+    return {"days": _("Churn hazard (% per day)"), "weeks": _("Churn hazard (% per week)")}.get(
+        unit, _("Churn hazard (% per month)"))
+
+
+def plot_hazards(hazards: pd.DataFrame, *, unit: str = "months", title: str, ncols: int = 2,
+                 segment_name=label):
+    """Smoothed hazard per month (or unit) by tenure: one panel for all customers and one per
+    segment (``survival.diagnostics.smoothed_hazards``); returns the figure."""
+    panels = list(dict.fromkeys(hazards["segment"].where(hazards["segment"].notna(), None)))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.3 * nrows), sharex=True, squeeze=False)
+    for ax, seg in zip(axes.ravel(), panels, strict=False):
+        sub = hazards[hazards["segment"].isna()] if seg is None else hazards[hazards["segment"] == seg]
+        for group, g in sub.groupby("group", sort=False):
+            ax.plot(g["time"], 100 * g["hazard"], lw=1.6, label=label(group))
+        ax.set_ylim(bottom=0)
+        finish(ax, title=label("all customers") if seg is None else segment_name(seg),
+               xlabel=t("Tenure ({unit})", unit=label(unit)), ylabel=_hazard_unit(unit))
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def plot_forest(ratios: pd.DataFrame, *, title: str, truth: Mapping[str, float] | None = None,

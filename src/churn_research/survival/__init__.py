@@ -10,6 +10,7 @@ changes that. Built on lifelines, one topic per module:
 ``parametric``  :func:`fit_parametric`, :func:`extrapolate`, :func:`fit_aft`
 ``change``      the business change as a time-varying exposure: :func:`change_episodes`,
                 :func:`fit_change_cox`, :func:`acquired_before_after`
+``diagnostics`` smoothed hazards, held-out time-dependent AUC and Brier score
 ``cohorts``     cohort tables projected with the sBG model (:mod:`churn_research.models`)
 ``sections``    what each report section computes and keeps: rules, result objects, key figures
 
@@ -43,6 +44,12 @@ from churn_research.survival.cox import (
     hazard_ratios,
     piecewise_hazard_ratios,
     schoenfeld_test,
+)
+from churn_research.survival.diagnostics import (
+    HeldOutValidation,
+    hazard_figures,
+    held_out_validation,
+    smoothed_hazards,
 )
 from churn_research.survival.frame import (
     add_first_purchase,
@@ -130,4 +137,5 @@ __all__ = [
     "truth_table", "true_hazard_ratios", "ph_remedy", "band_variables", "cox_figures",
     "parametric_figures", "change_analysis", "change_figures", "cohort_analysis",
     "lifetimes", "model_sample", "tenure_bands",
+    "smoothed_hazards", "hazard_figures", "held_out_validation", "HeldOutValidation",
 ]

@@ -1,0 +1,238 @@
+"""Diagnostics reviewers of a survival analysis expect: kernel-smoothed hazard curves
+(:func:`smoothed_hazards`), and the discrimination and calibration of the Cox and AFT models on
+held-out customers (:func:`held_out_validation`: time-dependent AUC and the integrated Brier
+score, both inverse-probability-of-censoring weighted, from scikit-survival). The number at risk under each Kaplan-Meier curve is read off the fitter
+by :func:`churn_research.plots.survival.at_risk_counts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter, NelsonAalenFitter
+from sksurv.metrics import brier_score, cumulative_dynamic_auc
+from sksurv.util import Surv
+
+from churn_research.survival.cox import CoxRegression, cox_design
+from churn_research.survival.frame import _entry
+from churn_research.survival.km import _groups, _step_value
+from churn_research.survival.parametric import fit_aft
+
+
+# ---------------------------------------------------------------------------------------
+# Smoothed hazard
+# ---------------------------------------------------------------------------------------
+def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidth: float = 3.0,
+                     min_size: int = 50, use_entry: bool = True) -> pd.DataFrame:
+    """Kernel-smoothed hazard (lifelines' Nelson-Aalen ``smoothed_hazard_``, Epanechnikov
+    kernel of half-width ``bandwidth`` time units) for all customers and per level of each
+    segment, with delayed entry.
+
+    Returns a long frame ``segment, group, time, hazard`` (hazard per time unit); ``segment``
+    is None for all customers. Times within one bandwidth of the group's longest tenure are
+    left out (the kernel runs out of data there and the estimate drops towards zero).
+    """
+    if bandwidth <= 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
+    parts = []
+    for seg in [None, *segments]:
+        if seg is not None and (seg not in df.columns or df[seg].nunique() < 2):
+            continue
+        for level, sub in _groups(df, seg, min_size):
+            if sub["event"].sum() == 0:
+                continue
+            naf = NelsonAalenFitter()
+            naf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
+            h = naf.smoothed_hazard_(bandwidth).iloc[:, 0]
+            h = h[h.index <= float(sub["duration"].max()) - bandwidth]
+            parts.append(pd.DataFrame({"segment": seg, "group": level, "time": h.index.to_numpy(float),
+                                       "hazard": h.to_numpy(float)}))
+    if not parts:
+        return pd.DataFrame(columns=["segment", "group", "time", "hazard"])
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["bandwidth"] = float(bandwidth)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Time-dependent AUC and integrated Brier score on held-out customers
+# ---------------------------------------------------------------------------------------
+def holdout_split(df: pd.DataFrame, *, test_share: float = 0.3,
+                  random_state: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded random split of the customers into a training and a held-out part."""
+    if not 0 < test_share < 1:
+        raise ValueError(f"test_share must be between 0 and 1, got {test_share!r}")
+    rng = np.random.default_rng(random_state)
+    test = rng.random(len(df)) < test_share
+    return df[~test], df[test]
+
+
+def _surv(frame: pd.DataFrame):
+    return Surv.from_arrays(event=frame["event"].to_numpy(bool), time=frame["duration"].to_numpy(float))
+
+
+def _design_like(df: pd.DataFrame, columns: pd.Index, *, covariates, reference, per) -> pd.DataFrame:
+    """The design of ``df`` with exactly the training design's columns (a level absent: 0)."""
+    return cox_design(df, covariates, reference=reference, per=per).reindex(columns=columns, fill_value=0)
+
+
+def survival_matrix(fitter, X: pd.DataFrame, times) -> np.ndarray:
+    """Predicted survival of each row of ``X`` at ``times`` (rows: customers)."""
+    sf = fitter.predict_survival_function(X, times=np.asarray(times, float))
+    return sf.to_numpy(float).T
+
+
+def cox_survival_matrix(cox: CoxRegression, X: pd.DataFrame, times) -> np.ndarray:
+    """Predicted survival of each row of ``X`` at ``times`` from a fitted :class:`CoxRegression`,
+    with the Breslow baseline computed over risk sets that honour delayed entry.
+
+    lifelines' own baseline (``predict_survival_function``) sums the risk scores of everyone whose
+    lifetime ends at or after t, including customers who have not yet entered, which makes the
+    baseline hazard too small when lifetimes are left-truncated; the hazard ratios are not affected.
+    """
+    frame = cox.training_frame_
+    beta = cox.fitter_.params_
+    risk = np.exp(frame[beta.index].to_numpy(float) @ beta.to_numpy(float))
+    stop = frame["duration"].to_numpy(float)
+    start = frame["entry"].to_numpy(float) if "entry" in frame else np.full(len(frame), -np.inf)
+    event = frame["event"].to_numpy(bool)
+    tj, dj = np.unique(stop[event], return_counts=True)
+    by_stop, by_start = np.argsort(stop), np.argsort(start)
+    cum_stop = np.r_[0.0, np.cumsum(risk[by_stop])]
+    cum_start = np.r_[0.0, np.cumsum(risk[by_start])]
+    # risk set at t: stop >= t and start < t
+    alive = cum_stop[-1] - cum_stop[np.searchsorted(stop[by_stop], tj, side="left")]
+    entered_late = cum_start[-1] - cum_start[np.searchsorted(start[by_start], tj, side="left")]
+    h0 = np.cumsum(dj / (alive - entered_late))
+    times = np.asarray(times, float)
+    pos = np.searchsorted(tj, times, side="right") - 1
+    H0 = np.where(pos >= 0, h0[np.clip(pos, 0, None)], 0.0)
+    lp = X[beta.index].to_numpy(float) @ beta.to_numpy(float)
+    return np.exp(-np.outer(np.exp(lp), H0))
+
+
+def km_survival_matrix(train: pd.DataFrame, n: int, times, *, use_entry: bool = True) -> np.ndarray:
+    """The training Kaplan-Meier curve at ``times``, the same for each of ``n`` customers (the
+    no-covariates reference)."""
+    kmf = KaplanMeierFitter().fit(train["duration"], train["event"], entry=_entry(train, use_entry))
+    s = _step_value(kmf.survival_function_, times)[:, 0]
+    return np.tile(s, (n, 1))
+
+
+def auc_and_brier(train: pd.DataFrame, test: pd.DataFrame, survival: np.ndarray, *,
+                  horizons: Sequence[float], grid: Sequence[float]) -> dict:
+    """Cumulative/dynamic AUC at ``horizons`` (risk score: 1 - predicted survival at the
+    horizon; Uno et al. 2007) and the integrated Brier score over ``grid`` (Graf et al. 1999),
+    both weighted by the inverse probability of censoring estimated on ``train``.
+
+    ``survival`` holds the predicted survival of the ``test`` rows at ``[*horizons, *grid]``.
+    """
+    horizons, grid = list(horizons), np.asarray(grid, float)
+    # administrative censoring just after the last scored tenure: the same AUC and Brier scores
+    # at every tenure up to it, and censoring weights are needed only up to it
+    tau = max(max(horizons), float(grid[-1]))
+    test = test.assign(event=test["event"].astype(bool) & (test["duration"] <= tau),
+                       duration=np.minimum(test["duration"], tau * (1 + 1e-9)))
+    s_train, s_test = _surv(train), _surv(test)
+    k = len(horizons)
+    auc = {}
+    for j, h in enumerate(horizons):
+        auc[h] = float(cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, j], [h])[0][0])
+    _, bs = brier_score(s_train, s_test, survival[:, k:], grid)
+    ibs = float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))
+    return {"auc": auc, "ibs": ibs}
+
+
+@dataclass
+class HeldOutValidation:
+    """Discrimination and calibration of the Cox and best AFT models on held-out customers
+    (see :func:`held_out_validation`); ``skipped`` says why there is none."""
+
+    skipped: str | None = None
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    horizons: list = field(default_factory=list)
+    grid_end: float = np.nan
+    n_train: int = 0
+    n_test: int = 0
+    events_test: int = 0
+    test_share: float = 0.3
+    left_truncated_out: int = 0
+
+    def key_figures(self) -> dict:
+        if self.skipped:
+            return {"validation_not_available": self.skipped}
+        out = {"validation_test_customers": self.n_test, "validation_test_events": self.events_test}
+        for model, row in self.table.iterrows():
+            out[f"validation_ibs.{model}"] = row["ibs"]
+            for h in self.horizons:
+                out[f"validation_auc.{model}.{h:g}"] = row[f"auc({h:g})"]
+        return out
+
+
+def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], reference: Mapping | None = None,
+                        per: Mapping | None = None, aft_model: str = "weibull",
+                        horizons: Sequence[float] = (12, 24, 36), test_share: float = 0.3,
+                        random_state: int = 0, grid_points: int = 50,
+                        min_events: int = 20) -> HeldOutValidation:
+    """Fit the Cox model and the ``aft_model`` AFT on a seeded training part, and score them on
+    the held-out part against the training Kaplan-Meier curve (no covariates).
+
+    The held-out customers are those observed from their start (no delayed entry): the
+    inverse-probability-of-censoring weights assume every customer is followed from tenure 0,
+    which left-truncated customers are not; the models are fitted with delayed entry as in the
+    rest of the stage. Horizons at or beyond the longest held-out tenure (or the longest
+    training tenure) are dropped; the integrated Brier score runs over ``grid_points`` tenures
+    from the first month (unit) to the largest remaining horizon.
+    """
+    out = HeldOutValidation(test_share=test_share)
+    train, test = holdout_split(df, test_share=test_share, random_state=random_state)
+    out.left_truncated_out = int((test["entry"] > 0).sum()) if "entry" in test else 0
+    if "entry" in test:
+        test = test[test["entry"] <= 0]
+    ipcw_train = train[train["entry"] <= 0] if "entry" in train else train
+    limit = min(float(test["duration"].max()), float(ipcw_train["duration"].max())) if len(test) else 0.0
+    # the censoring distribution must stay positive: score tenures inside the censored range
+    censored = ipcw_train.loc[ipcw_train["event"] == 0, "duration"]
+    if len(censored):
+        limit = min(limit, float(censored.max()))
+    out.horizons = [float(h) for h in horizons if 0 < h < limit]
+    out.n_train, out.n_test, out.events_test = len(train), len(test), int(test["event"].sum())
+    if not out.horizons or out.events_test < min_events:
+        out.skipped = "too few held-out customers followed from their start"
+        return out
+    start = max(min(1.0, out.horizons[0] / 2), float(test["duration"][test["duration"] > 0].min()))
+    grid = np.linspace(start, max(out.horizons), grid_points)
+    out.grid_end = float(grid[-1])
+    times = [*out.horizons, *grid]
+    test_x = test
+    cox = CoxRegression(covariates, reference=reference, per=per).fit(train)
+    columns = cox.fitter_.params_.index
+    X = _design_like(test_x, columns, covariates=covariates, reference=reference, per=per)
+    test_x = test_x.loc[X.index]
+    rows = {"Cox": cox_survival_matrix(cox, X, times)}
+    aft = fit_aft(train, covariates=covariates, reference=reference, per=per, models=[aft_model])[aft_model]
+    aft_cols = [c for c in aft.params_.index.get_level_values(1).unique() if c != "Intercept"]
+    X_aft = _design_like(test_x, pd.Index(aft_cols), covariates=covariates, reference=reference, per=per)
+    rows[f"AFT ({aft_model})"] = survival_matrix(aft, X_aft, times)
+    rows["Kaplan–Meier (no drivers)"] = km_survival_matrix(train, len(test_x), times)
+    records = {}
+    for name, s in rows.items():
+        res = auc_and_brier(ipcw_train, test_x, s, horizons=out.horizons, grid=grid)
+        records[name] = {**{f"auc({h:g})": v for h, v in res["auc"].items()}, "ibs": res["ibs"]}
+    out.table = pd.DataFrame.from_dict(records, orient="index")
+    out.table.index.name = "model"
+    out.n_test, out.events_test = len(test_x), int(test_x["event"].sum())
+    return out
+
+
+def hazard_figures(hazards: pd.DataFrame) -> dict:
+    """Where the all-customers smoothed hazard peaks (tenure and hazard per unit), and the bandwidth."""
+    overall = hazards[hazards["segment"].isna()]
+    if not len(overall):
+        return {}
+    peak = overall.loc[overall["hazard"].idxmax()]
+    return {"hazard_bandwidth": hazards.attrs.get("bandwidth"), "hazard_peak_tenure": float(peak["time"]),
+            "hazard_peak": float(peak["hazard"])}

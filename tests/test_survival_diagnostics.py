@@ -1,0 +1,113 @@
+"""Survival diagnostics (issue 17): number at risk, smoothed hazard, held-out time-dependent AUC and
+integrated Brier score -- each against a case whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from churn_research.plots.survival import at_risk_counts
+from churn_research.survival import diagnostics as dg
+
+BETA, RATE = 1.5, 0.05
+
+
+def _simulated(n=3000, seed=1, entry_share=0.0):
+    """Exponential lifetimes with hazard RATE * exp(BETA * x) and 60 months of uniform censoring;
+    ``entry_share`` of the customers are left-truncated: already customers for E ~ U(0, 20) months
+    when observation starts, and in the data only if they had not left by then."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    T = rng.exponential(1 / (RATE * np.exp(BETA * x)))
+    late = rng.random(n) < entry_share
+    E = np.where(late, rng.uniform(0, 20, n), 0.0)
+    C = E + rng.uniform(0, 60, n)
+    df = pd.DataFrame({"customer_id": np.arange(n), "x": x, "duration": np.minimum(T, C),
+                       "event": (T <= C).astype(int), "entry": E})
+    return df[T > E].reset_index(drop=True)
+
+
+def test_at_risk_counts_equal_the_event_table_and_the_risk_set_with_delayed_entry():
+    df = _simulated(500, entry_share=0.3)
+    kmf = KaplanMeierFitter().fit(df["duration"], df["event"], entry=df["entry"])
+    et = kmf.event_table
+    assert np.array_equal(at_risk_counts(kmf, et.index.to_numpy(float)), et["at_risk"].to_numpy(int))
+    ticks = np.array([0.0, 5.0, 10.0, 20.0, 40.0, 80.0])
+    by_hand = [int(((df["entry"] <= t) & (df["duration"] >= t)).sum()) for t in ticks]
+    assert at_risk_counts(kmf, ticks).tolist() == by_hand
+    assert by_hand[0] == int((df["entry"] == 0).sum()) and by_hand[-1] == 0
+
+
+def test_smoothed_hazard_recovers_a_constant_hazard():
+    rng = np.random.default_rng(3)
+    T = rng.exponential(1 / RATE, 20000)
+    C = rng.uniform(0, 60, 20000)
+    df = pd.DataFrame({"duration": np.minimum(T, C).round(1), "event": (T <= C).astype(int), "entry": 0.0,
+                       "seg": rng.choice(["a", "b"], 20000)})
+    h = dg.smoothed_hazards(df, ["seg"], bandwidth=4)
+    mid = h[(h["time"] > 8) & (h["time"] < 40)]
+    assert set(map(str, h["group"])) == {"all customers", "a", "b"}
+    assert mid.loc[mid["segment"].isna(), "hazard"].between(0.85 * RATE, 1.15 * RATE).all()
+    assert h.attrs["bandwidth"] == 4.0
+    assert dg.hazard_figures(h)["hazard_bandwidth"] == 4.0
+    with pytest.raises(ValueError, match="bandwidth must be positive"):
+        dg.smoothed_hazards(df, bandwidth=0)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return dg.holdout_split(_simulated(4000), test_share=0.4, random_state=0)
+
+
+def _true_survival(test, times):
+    return np.exp(-np.outer(RATE * np.exp(BETA * test["x"].to_numpy()), np.asarray(times, float)))
+
+
+def test_auc_is_chance_for_noise_and_high_for_the_true_hazard(split):
+    train, test = split
+    horizons, grid = [6.0, 12.0, 24.0], np.linspace(1, 24, 30)
+    times = [*horizons, *grid]
+    true = dg.auc_and_brier(train, test, _true_survival(test, times), horizons=horizons, grid=grid)
+    noise = np.tile(np.random.default_rng(7).random((len(test), 1)), (1, len(times)))
+    rand = dg.auc_and_brier(train, test, noise, horizons=horizons, grid=grid)
+    km = dg.auc_and_brier(train, test, dg.km_survival_matrix(train, len(test), times), horizons=horizons,
+                          grid=grid)
+    assert all(v > 0.8 for v in true["auc"].values())
+    assert all(abs(v - 0.5) < 0.05 for v in rand["auc"].values())
+    assert all(v == pytest.approx(0.5) for v in km["auc"].values())  # one score for everyone: ties
+    assert true["ibs"] < km["ibs"] < rand["ibs"]
+    assert km["ibs"] - true["ibs"] > 0.02
+
+
+def test_cox_survival_honours_delayed_entry():
+    """The Breslow baseline over entry-aware risk sets: predicted survival of the true model's
+    linear predictor matches the truth; lifelines' own baseline (risk sets ignore entry) is too
+    optimistic when many lifetimes are left-truncated."""
+    df = _simulated(6000, seed=5, entry_share=0.6)
+    cox = dg.CoxRegression(["x"]).fit(df)
+    X = pd.DataFrame({"x": [0.0]})
+    mine = dg.cox_survival_matrix(cox, X, [10, 20])[0]
+    truth = np.exp(-RATE * np.array([10, 20]))
+    assert mine == pytest.approx(truth, abs=0.03)
+    lifelines_own = cox.fitter_.predict_survival_function(X, times=[10, 20]).to_numpy().ravel()
+    assert (lifelines_own - truth).min() > 0.03
+
+
+def test_held_out_validation_scores_cox_and_aft_above_kaplan_meier():
+    df = _simulated(3000, seed=11)
+    v = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24, 500], test_share=0.3,
+                               random_state=0, aft_model="weibull")
+    assert v.skipped is None and v.horizons == [6.0, 12.0, 24.0]  # 500: beyond follow-up
+    assert list(v.table.index) == ["Cox", "AFT (weibull)", "Kaplan–Meier (no drivers)"]
+    assert (v.table.loc["Cox", ["auc(6)", "auc(12)", "auc(24)"]] > 0.8).all()
+    assert v.table.loc["Cox", "ibs"] < v.table.loc["Kaplan–Meier (no drivers)", "ibs"] - 0.02
+    assert v.table.loc["AFT (weibull)", "ibs"] == pytest.approx(v.table.loc["Cox", "ibs"], abs=0.01)
+    again = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24], random_state=0)
+    assert again.table.loc["Cox", "ibs"] == v.table.loc["Cox", "ibs"]  # seeded
+    figs = v.key_figures()
+    assert figs["validation_test_customers"] == v.n_test and "validation_auc.Cox.12" in figs
+    none = dg.held_out_validation(df.head(40), covariates=["x"], horizons=[6], min_events=20)
+    assert none.skipped == "too few held-out customers followed from their start"
+    assert none.key_figures() == {"validation_not_available": none.skipped}
