@@ -86,12 +86,14 @@ HEADERS: dict[str, dict[str, str]] = {
     "surveys": {"customer_id": "客户编号", "date": "调查日期", "csat": "满意度评分",
                 "nps": "推荐意愿"},
     "events": {"date": "日期", "name": "事件", "description": "说明"},
+    "campaigns": {"customer_id": "客户编号", "date": "活动日期", "campaign": "活动",
+                  "treated": "是否干预", "cost": "活动成本"},
 }
 FILES = {"customers": "客户.csv", "transactions": "交易.csv", "tickets": "工单.xlsx",
-         "surveys": "满意度调查.csv", "events": "事件.csv"}
+         "surveys": "满意度调查.csv", "events": "事件.csv", "campaigns": "营销活动.csv"}
 #: How each file writes its dates (a Chinese export mixes them; the loader reads them all).
 DATE_STYLES = {"customers": "{y}年{m}月{d}日", "transactions": "{y}/{m}/{d}", "surveys": "{y}{m:02d}{d:02d}",
-               "events": "{y}年{m}月{d}日"}
+               "events": "{y}年{m}月{d}日", "campaigns": "{y}年{m}月{d}日"}
 FIXED_TIME = pd.Timestamp("2026-01-01")
 EVENT_TEXT = {"rename_and_new_owner": ("公司更名及股东变更", "公司更名，控股股东变更")}
 
@@ -133,6 +135,8 @@ def _chinese(table: str, df: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     elif table == "events":
         out["description"] = [EVENT_TEXT.get(n, (n, d))[1] for n, d in zip(out["name"], out["description"], strict=True)]
         out["name"] = [EVENT_TEXT.get(n, (n, ""))[0] for n in out["name"]]
+    elif table == "campaigns":
+        out["treated"] = out["treated"].astype(bool).map(LEVELS["flag"])
     style = DATE_STYLES.get(table)
     for col in ("start_date", "end_date", "date"):
         if col in out and style:
