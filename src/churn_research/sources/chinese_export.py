@@ -21,6 +21,7 @@ file          encoding     what is Chinese
 工单.xlsx      (Excel)      headers; 投诉/咨询/报修 …, 已解决/未解决; date cells
 满意度调查.csv  GB18030      headers; dates 20230105 (YYYYMMDD)
 事件.csv       GB18030      headers, the event's name and description; dates 2024年7月1日
+营销活动.csv    GB18030      only with ``campaign=...``: headers, 是/否; dates 2025年6月1日
 mapping.yaml   UTF-8        the mapping onto the data model (as in the README)
 ============  ===========  =====================================================================
 
