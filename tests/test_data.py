@@ -433,3 +433,87 @@ def test_data_profile_reads_in_chinese():
     finally:
         i18n.set_language("en")
     assert list(profile.missingness(data).columns) == ["table", "column", "missing share", "note"]
+
+
+# -- the optional campaigns table (issue 16) ---------------------------------------------------
+def _campaigns(**changes):
+    df = pd.DataFrame({"customer_id": ["A2", "A3", "A4"],
+                       "date": ["2024-01-10", "2024-01-10", "2024-01-10"],
+                       "campaign": ["winter_offer"] * 3, "treated": ["1", "0", "1"],
+                       "cost": ["5", "0", "5"]})
+    for col, (row, value) in changes.items():
+        df.loc[row, col] = value
+    return df
+
+
+def test_campaigns_table_loads_validates_and_round_trips(tmp_path, valid_tables):
+    d = write_tables(tmp_path / "c", {**valid_tables, "campaigns": _campaigns()})
+    data = load(d)
+    camp = data.campaigns
+    assert list(camp["treated"]) == [1, 0, 1] and camp["treated"].dtype == "int8"
+    assert camp["cost"].sum() == pytest.approx(10.0)
+    assert camp["date"].iloc[0] == pd.Timestamp("2024-01-10")
+    back = ChurnData.read(data.write(tmp_path / "processed"))
+    assert "campaigns" in back.tables()
+    pd.testing.assert_frame_equal(back.campaigns, camp)
+    # a Parquet directory reads the same (integers 0/1 as written by a program)
+    pq = tmp_path / "pq"
+    pq.mkdir()
+    for name, df in data.tables().items():
+        df.to_parquet(pq / f"{name}.parquet", index=False)
+    assert list(load(pq).campaigns["treated"]) == [1, 0, 1]
+
+
+@pytest.mark.parametrize(("change", "pattern"), [
+    ({"customer_id": (0, "ZZ9")},
+     r"table 'campaigns', column 'customer_id'.*1 row\(s\) refer to customers not in the "
+     r"customers table.*ZZ9"),
+    ({"treated": (1, "2")},
+     r"table 'campaigns', column 'treated'.*not yes/no: \['2'\].*Offending rows: row 3 "
+     r"\(customer_id=A3\)"),
+    ({"date": (2, "2022-06-01")},
+     r"table 'campaigns', column 'date': 1 campaign date\(s\) before the records begin "
+     r"\(2023-01-15\).*row 4 \(customer_id=A4\)"),
+    ({"date": (0, "2025-01-01")},
+     r"table 'campaigns', column 'date': 1 date\(s\) after observation_end 2024-06-30"),
+    ({"customer_id": (1, "A2")},
+     r"table 'campaigns', column 'customer_id': 1 customer\(s\) appear more than once in the "
+     r"same campaign"),
+    ({"cost": (0, "-3")}, r"table 'campaigns', column 'cost': 1 negative cost"),
+])
+def test_campaigns_errors_name_table_column_rows_and_fix(tmp_path, valid_tables, change, pattern):
+    d = write_tables(tmp_path / "bad", {**valid_tables, "campaigns": _campaigns(**change)})
+    with pytest.raises(ChurnDataError, match=pattern) as err:
+        load(d, observation_end="2024-06-30")
+    assert "Fix:" in str(err.value)
+
+
+def test_campaigns_treated_not_0_1_in_data_built_by_hand(valid_dir):
+    data = load(valid_dir, observation_end="2024-06-30")
+    camp = _campaigns().assign(date=pd.Timestamp("2024-01-10"), treated=[1, 0, 7], cost=0.0)
+    with pytest.raises(ChurnDataError, match=r"table 'campaigns', column 'treated': treated must "
+                       r"be 1 \(contacted\) or 0 \(control, held out\) in every row; 1 row\(s\) "
+                       r"hold \['7'\]\..*row 4 \(customer_id=A4\)"):
+        validate(data.replace(campaigns=camp))
+
+
+def test_campaigns_mapping_with_chinese_headers_and_values(tmp_path, valid_tables):
+    raw = tmp_path / "crm"
+    write_tables(raw, {k: v for k, v in valid_tables.items() if k != "campaigns"})
+    pd.DataFrame({"客户编号": ["A2", "A3", "A4"], "活动日期": ["2024年1月10日"] * 3,
+                  "活动": ["冬季优惠"] * 3, "是否干预": ["是", "对照组", "否"],
+                  "活动成本": ["5", "0", "0"]}).to_csv(raw / "营销活动.csv", index=False,
+                                                    encoding="gb18030")
+    tables = {t: {"file": f"{t}.csv"} for t in valid_tables}
+    tables["campaigns"] = {"file": "营销活动.csv", "encoding": "gb18030",
+                           "columns": {"客户编号": "customer_id", "活动日期": "date",
+                                       "活动": "campaign", "是否干预": "treated",
+                                       "活动成本": "cost"}}
+    spec = raw / "mapping.yaml"
+    spec.write_text(yaml.safe_dump({"tables": tables}, allow_unicode=True), encoding="utf-8")
+    camp = load(spec).campaigns
+    assert list(camp["treated"]) == [1, 0, 0] and list(camp["campaign"]) == ["冬季优惠"] * 3
+    assert camp["date"].iloc[0] == pd.Timestamp("2024-01-10")
+    from churn_research.sources.scaffold import recognise
+    assert [recognise(h, "campaigns") for h in ("活动", "是否干预", "活动日期")] == [
+        "campaign", "treated", "date"]

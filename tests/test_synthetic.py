@@ -390,3 +390,58 @@ def test_activity_drop_before_churn(big):
     assert 0.33 < ratio < 0.47, ratio
     # overall usage rate about 1 per month
     assert 0.9 < early.sum() / early_months.sum() < 1.1
+
+
+# -- the opt-in randomised retention campaign (issue 16) ----------------------------------------
+def test_campaign_is_off_by_default_and_changes_only_the_customers_it_keeps():
+    plain = generate(4000, random_state=5, include_latent=True)
+    assert plain.campaigns is None and "campaign" not in plain.meta["truth"]
+    with_c = generate(4000, random_state=5, campaign=True, include_latent=True)
+    truth = with_c.meta["truth"]["campaign"]
+    changed = plain.customers["end_date"].fillna(pd.Timestamp(0)) != with_c.customers["end_date"].fillna(pd.Timestamp(0))
+    kept = set(plain.customers.loc[changed, "customer_id"])
+    assert len(kept) == truth["saved"] > 0
+    camp = with_c.campaigns.set_index("customer_id")
+    assert set(camp.index[camp["treated"] == 1]) >= kept  # only contacted customers are kept
+    assert (camp.loc[sorted(kept), "churn_untreated"] == 1).all()
+    for table in ("customers", "transactions", "tickets", "surveys", "events"):
+        a, b = getattr(plain, table), getattr(with_c, table)
+        if "customer_id" in a:
+            a = a[~a["customer_id"].isin(kept)].reset_index(drop=True)
+            b = b[~b["customer_id"].isin(kept)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b)
+    # a kept customer leaves horizon_days later (or is still a customer) and keeps buying
+    before = plain.customers.set_index("customer_id").loc[sorted(kept), "end_date"]
+    after = with_c.customers.set_index("customer_id").loc[sorted(kept), "end_date"]
+    moved = after.notna()
+    assert ((after[moved] - before[moved]).dt.days.between(179, 181)).all()
+    tx = with_c.transactions[with_c.transactions["customer_id"].isin(kept)]
+    last = tx.groupby("customer_id")["date"].max()
+    assert (last > before.reindex(last.index)).mean() > 0.9
+
+
+def test_campaign_truth_is_the_thinning_expectation():
+    data = generate(6000, random_state=2, include_latent=True,
+                    campaign={"date": "2025-05-01", "share_treated": 0.4,
+                              "save_prob": {"price_sensitive": 0.5}})
+    truth = data.meta["truth"]["campaign"]
+    camp = data.campaigns.merge(data.customers[["customer_id", "price_rise", "churn_reason"]],
+                                on="customer_id")
+    tau = -(camp["churn_untreated"] * camp["save_prob"])
+    assert truth["n_eligible"] == len(camp) and truth["date"] == "2025-05-01"
+    assert truth["ate"] == pytest.approx(tau.mean())
+    assert truth["effect_by_group"]["price_rise"] == pytest.approx(tau[camp["price_rise"]].mean())
+    assert truth["effect_by_group"]["price_rise"] < 3 * truth["effect_by_group"]["no_price_rise"] < 0
+    assert truth["save_prob"] == {"price_sensitive": 0.5, "relocation": 0.0, "other": 0.1}
+    assert truth["save_prob_by_reason"]["relocation"] == 0.0
+    assert set(camp.loc[camp["churn_untreated"] == 0, "save_prob"]) == {0.0}
+    assert camp["treated"].mean() == pytest.approx(0.4, abs=0.03)
+    assert truth["saved_expected"] == pytest.approx(
+        (camp["churn_untreated"] * camp["save_prob"])[camp["treated"] == 1].sum())
+
+
+def test_campaign_options_are_checked():
+    with pytest.raises(TypeError, match=r"campaign has unknown key\(s\) \['dates'\]"):
+        generate(200, campaign={"dates": "2025-06-01"})
+    with pytest.raises(ValueError, match="must lie after start .* and end by observation_end"):
+        generate(200, campaign={"date": "2025-10-01"})

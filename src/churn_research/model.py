@@ -22,7 +22,7 @@ from churn_research.personal import PERSONAL_TABLES as PERSONAL_TABLES
 from churn_research.personal import header_reason
 from churn_research.personal import mask as mask_personal
 
-TABLES = ("customers", "transactions", "tickets", "surveys", "events")
+TABLES = ("customers", "transactions", "tickets", "surveys", "events", "campaigns")
 KINDS = ("contractual", "non-contractual")
 
 #: Days without a purchase after which a non-contractual customer counts as lost (default).
@@ -175,6 +175,11 @@ class ChurnData:
     transactions, tickets, surveys, events : DataFrame or None
         Optional tables (see the data model in the README); ``None`` when the source has no
         such table.
+    campaigns : DataFrame or None
+        Optional: who a retention campaign reached, one row per customer and campaign:
+        ``customer_id``, ``date`` (the campaign's date), ``campaign`` (its name), ``treated``
+        (1 = contacted, 0 = held out as control) and optionally ``cost`` (the cost of the
+        contact). Read by :mod:`churn_research.retention.campaign` to measure its effect.
     observation_end : Timestamp
         The snapshot date: everything after it is unknown; customers without an end date are
         censored there.
@@ -206,6 +211,7 @@ class ChurnData:
     tickets: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     events: pd.DataFrame | None = None
+    campaigns: pd.DataFrame | None = None
     observation_end: pd.Timestamp | None = None
     kind: str = "contractual"
     meta: dict[str, Any] = field(default_factory=dict)

@@ -82,7 +82,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                  "by then.", n=count(n), kind=kind_text(kind), end=text(obs), lost=count(lost),
                  share=pct(get(figures, "churned_share")))
     present = [t_ for t_ in TABLES if get(figures, f"rows.{t_}") is not None]
-    absent = [t_ for t_ in TABLES if t_ not in present]
+    # campaigns: optional, read by the retention stage only, which says what its absence means
+    absent = [t_ for t_ in TABLES if t_ not in present and t_ != "campaigns"]
     listing = join(paren(label(name), n_("{n} row", "{n} rows", get(figures, f"rows.{name}")))
                    for name in present)
     keys = [Finding(t("Tables: {tables}.", tables=listing), _("What does each table hold"))]

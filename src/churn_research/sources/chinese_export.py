@@ -21,6 +21,7 @@ file          encoding     what is Chinese
 工单.xlsx      (Excel)      headers; 投诉/咨询/报修 …, 已解决/未解决; date cells
 满意度调查.csv  GB18030      headers; dates 20230105 (YYYYMMDD)
 事件.csv       GB18030      headers, the event's name and description; dates 2024年7月1日
+营销活动.csv    GB18030      only with ``campaign=...``: headers, 是/否; dates 2025年6月1日
 mapping.yaml   UTF-8        the mapping onto the data model (as in the README)
 ============  ===========  =====================================================================
 
@@ -86,12 +87,14 @@ HEADERS: dict[str, dict[str, str]] = {
     "surveys": {"customer_id": "客户编号", "date": "调查日期", "csat": "满意度评分",
                 "nps": "推荐意愿"},
     "events": {"date": "日期", "name": "事件", "description": "说明"},
+    "campaigns": {"customer_id": "客户编号", "date": "活动日期", "campaign": "活动",
+                  "treated": "是否干预", "cost": "活动成本"},
 }
 FILES = {"customers": "客户.csv", "transactions": "交易.csv", "tickets": "工单.xlsx",
-         "surveys": "满意度调查.csv", "events": "事件.csv"}
+         "surveys": "满意度调查.csv", "events": "事件.csv", "campaigns": "营销活动.csv"}
 #: How each file writes its dates (a Chinese export mixes them; the loader reads them all).
 DATE_STYLES = {"customers": "{y}年{m}月{d}日", "transactions": "{y}/{m}/{d}", "surveys": "{y}{m:02d}{d:02d}",
-               "events": "{y}年{m}月{d}日"}
+               "events": "{y}年{m}月{d}日", "campaigns": "{y}年{m}月{d}日"}
 FIXED_TIME = pd.Timestamp("2026-01-01")
 EVENT_TEXT = {"rename_and_new_owner": ("公司更名及股东变更", "公司更名，控股股东变更")}
 
@@ -133,6 +136,8 @@ def _chinese(table: str, df: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     elif table == "events":
         out["description"] = [EVENT_TEXT.get(n, (n, d))[1] for n, d in zip(out["name"], out["description"], strict=True)]
         out["name"] = [EVENT_TEXT.get(n, (n, ""))[0] for n in out["name"]]
+    elif table == "campaigns":
+        out["treated"] = out["treated"].astype(bool).map(LEVELS["flag"])
     style = DATE_STYLES.get(table)
     for col in ("start_date", "end_date", "date"):
         if col in out and style:

@@ -89,6 +89,7 @@ __all__ = [
     "REASON_MULTIPLIERS",
     "ACTIVITY_DROP",
     "DEFAULTS",
+    "CAMPAIGN_DEFAULTS",
     "DAYS_PER_MONTH",
     "AGE_CENTRE",
 ]
@@ -177,6 +178,24 @@ DEFAULTS: dict[str, Any] = {
     "activity_drop": dict(ACTIVITY_DROP),
     "spike": None,
     "include_latent": False,
+    "campaign": None,
+}
+
+#: The randomised retention campaign's defaults (``generate(campaign=True)`` or a dict of
+#: overrides): see :func:`_campaign`. ``save_prob``: the chance that contacting a customer who
+#: would have left within ``horizon_days`` after ``date`` keeps them, by the path they were on
+#: (``price_sensitive``: a price rise, or leaving for the price; ``relocation``: leaving because
+#: they move; ``other``: every other leaver). ``confounding`` 0 = randomised; > 0: customers
+#: with a higher observed risk score are contacted more often (log-odds slope per unit of the
+#: linear predictor without the hidden satisfaction), for checking the propensity estimate.
+CAMPAIGN_DEFAULTS: dict[str, Any] = {
+    "name": "retention_offer",
+    "date": "2025-06-01",
+    "horizon_days": 180,
+    "share_treated": 0.5,
+    "save_prob": {"price_sensitive": 0.6, "relocation": 0.0, "other": 0.1},
+    "cost_per_contact": 10.0,
+    "confounding": 0.0,
 }
 
 _FIRST_FEMALE = [
@@ -231,6 +250,22 @@ def _options(overrides: dict[str, Any]) -> dict[str, Any]:
     bad_reasons = sorted(set(opt["reason_multipliers"]) - set(opt["reason_weights"]))
     if bad_reasons:
         raise TypeError(f"reason_multipliers name unknown reason(s) {bad_reasons}.")
+    if opt["campaign"] is not None and opt["campaign"] is not False:
+        given = {} if opt["campaign"] is True else dict(opt["campaign"])
+        bad = sorted(set(given) - set(CAMPAIGN_DEFAULTS))
+        if bad:
+            raise TypeError(f"campaign has unknown key(s) {bad}; allowed: "
+                            f"{sorted(CAMPAIGN_DEFAULTS)}.")
+        camp = copy.deepcopy(CAMPAIGN_DEFAULTS)
+        camp["save_prob"].update(given.pop("save_prob", {}) or {})
+        camp.update(given)
+        if set(camp["save_prob"]) != {"price_sensitive", "relocation", "other"}:
+            raise TypeError("campaign save_prob takes price_sensitive, relocation and other.")
+        if not 0 < float(camp["share_treated"]) < 1:
+            raise ValueError("campaign share_treated must lie strictly between 0 and 1.")
+        opt["campaign"] = camp
+    else:
+        opt["campaign"] = None
     spikes = opt["spike"]
     if spikes is not None:
         spikes = [spikes] if isinstance(spikes, dict) else list(spikes)
@@ -612,6 +647,15 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
         "nps": nps,
     }, copy=False)
 
+    campaigns, campaign_truth = None, None
+    if opt["campaign"] is not None:
+        eta_observed = eta - beta["satisfaction_per_sd"] * z
+        customers, transactions, tickets, surveys, campaigns, campaign_truth = _campaign(
+            opt, random_state=random_state, origin=origin, start_ts=start_ts, T=T, ids=ids,
+            customers=customers, transactions=transactions, tickets=tickets, surveys=surveys,
+            t_event=t_event, usage_rate=usage_rate, z=z, revenue=revenue,
+            price_rise=price_rise, eta_observed=eta_observed)
+
     events = pd.DataFrame({
         "date": pd.to_datetime([change_ts]).astype("datetime64[ns]"),
         "name": ["rename_and_new_owner"],
@@ -658,6 +702,8 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
         "spike": opt["spike"],
         "overrides": sorted(overrides),
     }
+    if campaign_truth is not None:
+        truth["campaign"] = campaign_truth
     params = {
         "n_customers": n, "random_state": random_state, "start": str(start_ts.date()),
         "observation_end": str(obs_ts.date()), "change_date": str(change_ts.date()),
@@ -666,5 +712,187 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
     meta = {"source": "synthetic", "licence": "generated (CC0)", "checksums": {},
             "params": params, "truth": truth}
     return ChurnData(customers=customers, transactions=transactions, tickets=tickets,
-                     surveys=surveys, events=events, observation_end=obs_ts,
+                     surveys=surveys, events=events, campaigns=campaigns, observation_end=obs_ts,
                      kind="contractual", meta=meta, records_start=start_ts)
+
+
+# ----------------------------------------------------------------------------------------
+def _campaign(opt, *, random_state, origin, start_ts, T, ids, customers, transactions, tickets,
+              surveys, t_event, usage_rate, z, revenue, price_rise, eta_observed):
+    """The randomised retention campaign (``generate(campaign=...)``), applied to the finished
+    business so that everything else stays as it is.
+
+    It draws only from its own random stream (``numpy.random.default_rng([random_state,
+    CAMPAIGN_STREAM])``), so the generator's data are identical with and without it except for
+    the customers the campaign keeps. Design:
+
+    * **Eligible**: every customer on the books on the campaign's ``date`` (started by then, not
+      left by then). Each is contacted (``treated = 1``) with probability ``share_treated``
+      (randomised: a holdout control group), or, with ``confounding > 0``, with log-odds
+      ``logit(share_treated) + confounding * (eta_obs - mean)``, ``eta_obs`` the linear
+      predictor of the observed covariates (a targeted, non-randomised campaign whose
+      assignment the data explain).
+    * **Effect (thinning)**: ``Y0`` = the customer left within ``horizon_days`` after the date in
+      the simulated business (the world without the campaign). A contacted customer with
+      ``Y0 = 1`` is kept with probability ``p`` = ``save_prob[price_sensitive]`` if they had a
+      price rise or left for the price, ``save_prob[relocation]`` if they left because they
+      moved, else ``save_prob[other]``; a kept customer's exit moves ``horizon_days`` later
+      (censored when that is after ``observation_end``). So the true effect is known exactly in
+      expectation: the ATE on churn within the horizon is ``-mean(Y0 * p)`` over the eligible
+      (a risk difference), per subgroup the same mean within it.
+    * **Records of a kept customer** after their original exit: monthly invoices, usage add-ons
+      (with the 3-month activity drop before the new exit), inquiries, technical tickets and
+      surveys at the generator's rates; no complaints (their hazard effect is not simulated
+      beyond the original exit). Their exit reason is kept (cleared when now censored).
+
+    ``meta["truth"]["campaign"]``: the design, ``ate`` (expected risk difference over the
+    eligible), ``att``, ``effect_by_group`` (price rise or not) and ``save_prob_by_reason``,
+    ``churn_untreated`` (the eligible's churn within the horizon without the campaign),
+    ``saved`` (customers actually kept) and ``saved_expected`` (sum of ``Y0 * p`` over the
+    contacted). With ``include_latent=True`` the campaigns table also holds each customer's
+    ``churn_untreated`` (Y0) and ``save_prob`` (p) for checks against the truth.
+    """
+    camp = opt["campaign"]
+    crng = np.random.default_rng([int(random_state), CAMPAIGN_STREAM])
+    day = pd.Timestamp(camp["date"]).normalize()
+    horizon = int(camp["horizon_days"])
+    until = day + pd.Timedelta(days=horizon)
+    obs_ts = start_ts + pd.Timedelta(days=T)
+    if not start_ts < day or until > obs_ts:
+        raise ValueError(f"campaign date {day.date()} + horizon {horizon} days must lie after "
+                         f"start ({start_ts.date()}) and end by observation_end "
+                         f"({obs_ts.date()}).")
+    start = customers["start_date"].to_numpy()
+    end = customers["end_date"]
+    eligible = (start <= day.to_datetime64()) & (end.isna() | (end > day)).to_numpy()
+    idx = np.flatnonzero(eligible)
+    n_el = idx.size
+    logit = math.log(camp["share_treated"] / (1 - camp["share_treated"]))
+    if float(camp["confounding"]):
+        e = eta_observed[idx]
+        logit = logit + float(camp["confounding"]) * (e - e.mean())
+    prob = 1.0 / (1.0 + np.exp(-logit)) * np.ones(n_el)
+    treated = crng.random(n_el) < prob
+    reason = customers["churn_reason"].to_numpy()[idx]
+    y0 = (end.notna() & (end <= until)).to_numpy()[idx]
+    sp = camp["save_prob"]
+    p = np.where(reason == "relocation", sp["relocation"],
+                 np.where(price_rise[idx] | (reason == "price"), sp["price_sensitive"], sp["other"]))
+    p = np.where(y0, p, 0.0).astype(float)
+    saved = treated & y0 & (crng.random(n_el) < p)
+    who = idx[saved]
+
+    # ---- the kept customers: later exit, records after the original exit -------------------
+    t_old = t_event[who]
+    t_new = t_old + horizon
+    churns = t_new < T
+    t_eff = np.where(churns, t_new, T)
+    new_end = np.where(churns, np.maximum(np.ceil(t_new), 0), np.nan)
+    customers = customers.copy()
+    customers.loc[who, "end_date"] = _to_dates(origin, new_end)
+    reason_col = customers["churn_reason"].to_numpy().copy()
+    reason_col[who[~churns]] = np.nan
+    customers["churn_reason"] = reason_col
+
+    months = np.asarray((pd.date_range(start_ts.to_period("M").to_timestamp(),
+                                       obs_ts + pd.offsets.MonthBegin(1), freq="MS")
+                         - start_ts).days, dtype=float)
+    inv_o, inv_d = [], []
+    for j, (lo, hi) in enumerate(zip(t_old, t_eff, strict=True)):
+        m = months[(months >= lo) & (months < hi)]
+        inv_o.append(np.full(m.size, j))
+        inv_d.append(m)
+    inv_o = np.concatenate(inv_o) if inv_o else np.zeros(0, int)
+    inv_d = np.concatenate(inv_d) if inv_d else np.zeros(0)
+    drop_m = float(opt["activity_drop"]["months_before_churn"])
+    drop_f = float(opt["activity_drop"]["factor"])
+    drop_start = np.where(churns, t_new - drop_m * DAYS_PER_MONTH, np.inf)
+    local = np.arange(who.size)
+    u1_o, u1_t = _poisson_times(crng, local, t_old, np.minimum(t_eff, drop_start),
+                                usage_rate[who])
+    u2_o, u2_t = _poisson_times(crng, local, np.maximum(t_old, np.minimum(drop_start, t_eff)),
+                                t_eff, usage_rate[who] * drop_f)
+    n_u = u1_o.size + u2_o.size
+    tx_o = np.concatenate([inv_o, u1_o, u2_o]).astype(int)
+    new_tx = pd.DataFrame({
+        "customer_id": ids[who[tx_o]],
+        "date": _to_dates(origin, np.floor(np.concatenate([inv_d, u1_t, u2_t]))),
+        "amount": np.concatenate([revenue[who[inv_o.astype(int)]],
+                                  np.round(crng.gamma(2.0, 7.5, n_u), 2)]),
+        "quantity": np.concatenate([np.ones(inv_o.size, dtype=np.int64),
+                                    1 + crng.poisson(0.5, n_u).astype(np.int64)]),
+    })
+    i_o, i_t = _poisson_times(crng, local, t_old, t_eff, np.full(who.size, opt["inquiry_rate_monthly"]))
+    h_o, h_t = _poisson_times(crng, local, t_old, t_eff,
+                              np.full(who.size, opt["technical_rate_monthly"]))
+    k_kind = np.concatenate([np.ones(i_o.size, np.int8), np.full(h_o.size, 2, np.int8)])
+    k_day = np.floor(np.concatenate([i_t, h_t]))
+    res_days = crng.geometric(1.0 / (np.array([8.0, 3.0, 6.0])[k_kind] + 1.0)) - 1.0
+    resolved = (crng.random(k_kind.size) >= 0.08) & (k_day + res_days <= T)
+    new_tk = pd.DataFrame({
+        "customer_id": ids[who[np.concatenate([i_o, h_o]).astype(int)]],
+        "date": _to_dates(origin, k_day),
+        "kind": np.array(["complaint", "inquiry", "technical"], dtype=object)[k_kind],
+        "resolved": resolved,
+        "resolution_days": np.where(resolved, res_days, np.nan),
+    })
+    s_o, s_t = _poisson_times(crng, local, t_old, t_eff, np.full(who.size, opt["survey_prob_monthly"]))
+    zs = z[who[s_o.astype(int)]]
+    new_sv = pd.DataFrame({
+        "customer_id": ids[who[s_o.astype(int)]],
+        "date": _to_dates(origin, np.floor(s_t)),
+        "csat": np.clip(np.rint(3.6 + 0.9 * zs + crng.normal(0, 0.6, zs.size)), 1, 5).astype(np.int64),
+        "nps": np.clip(np.rint(7.0 + 1.8 * zs + crng.normal(0, 1.2, zs.size)), 0, 10).astype(np.int64),
+    })
+
+    def merged(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+        out = pd.concat([old, new.astype({c: old[c].dtype for c in new.columns})],
+                        ignore_index=True)
+        return out.sort_values(["customer_id", "date"], kind="mergesort", ignore_index=True)
+
+    transactions, tickets, surveys = (merged(transactions, new_tx), merged(tickets, new_tk),
+                                      merged(surveys, new_sv))
+
+    cost = float(camp["cost_per_contact"])
+    campaigns = pd.DataFrame({
+        "customer_id": ids[idx],
+        "date": np.full(n_el, day.to_datetime64()).astype("datetime64[ns]"),
+        "campaign": np.full(n_el, str(camp["name"]), dtype=object),
+        "treated": treated.astype(np.int8),
+        "cost": np.where(treated, cost, 0.0),
+    })
+    if opt["include_latent"]:
+        campaigns["churn_untreated"] = y0.astype(np.int8)
+        campaigns["save_prob"] = p
+
+    tau = -(y0 * p)
+    group = price_rise[idx]
+    reasons_seen = sorted({r for r in reason[y0] if isinstance(r, str)})
+    truth = {
+        "name": str(camp["name"]), "date": str(day.date()), "horizon_days": horizon,
+        "share_treated": float(camp["share_treated"]),
+        "save_prob": {k: float(v) for k, v in sp.items()},
+        "cost_per_contact": cost,
+        "assignment": "randomised" if not float(camp["confounding"]) else "by observed risk",
+        "confounding": float(camp["confounding"]),
+        "effect": ("thinning: a contacted customer who would have left within the horizon is "
+                   "kept with save_prob of their path; a kept customer's exit moves horizon_days "
+                   "later"),
+        "n_eligible": int(n_el), "n_treated": int(treated.sum()),
+        "churn_untreated": float(y0.mean()) if n_el else float("nan"),
+        "ate": float(tau.mean()) if n_el else float("nan"),
+        "att": float(tau[treated].mean()) if treated.any() else float("nan"),
+        "effect_by_group": {
+            "price_rise": float(tau[group].mean()) if group.any() else float("nan"),
+            "no_price_rise": float(tau[~group].mean()) if (~group).any() else float("nan")},
+        "save_prob_by_reason": {r: float(sp["relocation"] if r == "relocation" else
+                                         sp["price_sensitive"] if r == "price" else sp["other"])
+                                for r in reasons_seen},
+        "saved": int(saved.sum()),
+        "saved_expected": float((y0 * p)[treated].sum()),
+    }
+    return customers, transactions, tickets, surveys, campaigns, truth
+
+
+#: The campaign's random stream (independent of the generator's own: ``[random_state, this]``).
+CAMPAIGN_STREAM = 0xCA4

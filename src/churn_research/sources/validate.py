@@ -27,6 +27,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "tickets": ("customer_id", "date", "kind"),
     "surveys": ("customer_id", "date"),
     "events": ("date", "name"),
+    "campaigns": ("customer_id", "date", "campaign", "treated"),
 }
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("start_date", "end_date"),
@@ -34,10 +35,11 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "tickets": ("date",),
     "surveys": ("date",),
     "events": ("date",),
+    "campaigns": ("date",),
 }
 #: Numeric columns of the data model (parsed from text; optional ones where present).
 NUMERIC_COLUMNS = ("amount", "csat", "nps", "age", "monthly_revenue", "quantity", "margin",
-                   "resolution_days", "tenure_months", "monthly_charges", "total_charges")
+                   "resolution_days", "tenure_months", "monthly_charges", "total_charges", "cost")
 
 
 # ----------------------------------------------------------------------------------------
@@ -129,7 +131,8 @@ def validate(data: ChurnData) -> ChurnData:
     Checks (each raises :class:`ChurnDataError` naming table, column, rows and fix): required
     columns; non-empty customers; parsable dates and numbers; unique ``customer_id``;
     ``end_date >= start_date``; ``amount >= 0``; ``csat`` in 1–5 and ``nps`` in 0–10; rows of
-    transactions / tickets / surveys for unknown customers; no date after ``observation_end``.
+    transactions / tickets / surveys / campaigns for unknown customers; no date after
+    ``observation_end``; the campaigns table's own rules (:func:`check_campaigns`).
     Column-level rules use pandera schemas; cross-table rules are checked here.
 
     First of all, personal data are removed (:func:`screen_personal`), so that no later
@@ -169,7 +172,7 @@ def validate(data: ChurnData) -> ChurnData:
                              rows=_ids(c, before),
                              fix="correct the dates (swapped columns?) or drop the rows.")
     known = pd.Index(c["customer_id"].unique())
-    for table in ("transactions", "tickets", "surveys"):
+    for table in ("transactions", "tickets", "surveys", "campaigns"):
         df = getattr(data, table)
         if df is None:
             continue
@@ -189,7 +192,74 @@ def validate(data: ChurnData) -> ChurnData:
                     f"{int(late.sum())} date(s) after observation_end {obs.date()}.",
                     table=table, column=col, rows=_ids(df, late),
                     fix="pass a later observation_end, or drop rows dated after the snapshot.")
+    if data.campaigns is not None:
+        data.campaigns = check_campaigns(data.campaigns, data.customers,
+                                         records_start=data.records_start)
     return data
+
+
+def check_campaigns(campaigns: pd.DataFrame, customers: pd.DataFrame, *,
+                    records_start=None) -> pd.DataFrame:
+    """The ``campaigns`` table checked (after the generic checks: required columns, known
+    customers, no date after ``observation_end``), with ``treated`` as 0/1 (``int8``).
+
+    Raises :class:`ChurnDataError` for a ``treated`` value that is not 0/1 (or yes/no) or
+    missing, a campaign date before the records begin (``records_start``, else the earliest
+    ``start_date``: the data could not show whom the campaign kept), a negative or
+    non-numeric ``cost``, an empty campaign name, and a customer listed twice in one campaign.
+    """
+    df = campaigns.copy(deep=False)
+    raw = df["treated"]
+    if pd.api.types.is_bool_dtype(raw) or str(raw.dtype) == "boolean":
+        num = raw.astype("Float64").astype(float)
+    else:
+        num = pd.to_numeric(raw, errors="coerce")
+    bad = ~np.isin(num.to_numpy(dtype=float, na_value=np.nan), (0.0, 1.0))
+    if bad.any():
+        shown = raw[bad].astype(str).unique()[:3].tolist()
+        raise ChurnDataError(
+            f"treated must be 1 (contacted) or 0 (control, held out) in every row; "
+            f"{int(bad.sum())} row(s) hold {shown}.", table="campaigns", column="treated",
+            rows=_ids(df, bad),
+            fix="write 1 for a customer the campaign contacted and 0 for one held out as "
+                "control (是/否 and yes/no are read too), or map your codes with "
+                "`values: {campaigns.treated: {...: true}}`.")
+    df["treated"] = num.astype(np.int8)
+    name = df["campaign"]
+    empty = (name.isna() | name.astype(str).str.strip().eq("")).to_numpy()
+    if empty.any():
+        raise ChurnDataError(f"{int(empty.sum())} row(s) have no campaign name.",
+                             table="campaigns", column="campaign", rows=_ids(df, empty),
+                             fix="name the campaign each row belongs to (one name per campaign).")
+    if df["date"].isna().any():
+        missing = df["date"].isna().to_numpy()
+        raise ChurnDataError(f"{int(missing.sum())} row(s) have no date.", table="campaigns",
+                             column="date", rows=_ids(df, missing),
+                             fix="give every row the date the customer was contacted (or, for "
+                                 "the control group, the campaign's date).")
+    begin = (pd.Timestamp(records_start) if records_start is not None
+             else pd.to_datetime(customers["start_date"]).min())
+    early = (df["date"] < begin).to_numpy()
+    if early.any():
+        raise ChurnDataError(
+            f"{int(early.sum())} campaign date(s) before the records begin ({begin.date()}); "
+            "the data cannot show whom such a campaign kept.", table="campaigns", column="date",
+            rows=_ids(df, early),
+            fix="correct the dates, or drop the campaigns run before the records begin.")
+    if "cost" in df:
+        negative = (df["cost"] < 0).to_numpy()
+        if negative.any():
+            raise ChurnDataError(f"{int(negative.sum())} negative cost(s).", table="campaigns",
+                                 column="cost", rows=_ids(df, negative),
+                                 fix="cost is what contacting the customer cost (>= 0); leave "
+                                     "it empty when unknown.")
+    twice = df.duplicated(["campaign", "customer_id"], keep="first").to_numpy()
+    if twice.any():
+        raise ChurnDataError(
+            f"{int(twice.sum())} customer(s) appear more than once in the same campaign.",
+            table="campaigns", column="customer_id", rows=_ids(df, twice),
+            fix="keep one row per customer and campaign (the contact date, treated 1/0).")
+    return df
 
 
 def screen_personal(data: ChurnData) -> ChurnData:

@@ -125,11 +125,15 @@ _FLAG_WORDS: dict[str, dict[bool, tuple[str, ...]]] = {
     "resolved": {True: ("已解决", "解决", "已处理", "已完成", "完成", "closed", "done"),
                  False: ("未解决", "处理中", "待处理", "未处理", "open", "pending")},
     "price_rise": {True: ("涨价", "已涨价", "上调"), False: ("未涨价", "没涨价", "不涨价")},
+    "treated": {True: ("干预", "已干预", "实验组", "处理组", "已触达", "treatment", "contacted"),
+                False: ("未干预", "对照", "对照组", "控制组", "未触达", "control", "holdout",
+                        "hold out")},
 }
 #: The data model's yes/no flags, per table: a value that is not a yes/no word stops loading.
 BOOLEANS: dict[str, tuple[str, ...]] = {
     "customers": ("price_rise", "senior", "senior_citizen", "is_senior"),
     "tickets": ("resolved",),
+    "campaigns": ("treated",),
 }
 #: Columns that are usually flags (the Telco data's): booleans when every value is a yes/no
 #: word (Y/N and 1/0 included), else kept as they are.
