@@ -210,3 +210,21 @@ def test_winback_csv_has_customer_id_only(tmp_path):
         winback.write_winback(wb.assign(email="a@b.com"), tmp_path / "x.csv")
     with pytest.raises(ChurnDataError, match="personal data must never reach a report"):
         winback.write_winback(wb.assign(customer_id="someone@example.com"), tmp_path / "x.csv")
+
+
+def test_findings_name_the_win_back_window_the_data_can_show():
+    from churn_research.narrate.retention import findings
+
+    figs = {"horizon_days": 180, "money_at_risk.all.expected_loss": 1000.0,
+            "money_at_risk.all.ci_low": 900.0, "money_at_risk.all.ci_high": 1100.0,
+            "money_at_risk.watchlist.expected_loss": 100.0, "calibration.ece_before": 0.05,
+            "calibration.ece_after": 0.01, "winback.recently_lost": 12, "winback.days": 180,
+            "winback.rate_6m": 0.2, "winback.rate_6m_ci_low": 0.1, "winback.rate_6m_ci_high": 0.3,
+            "winback.losses_6m": 50, "winback.rate_12m": None, "winback.losses_12m": 0}
+    f = findings(figs, dataset="x", context={})
+    assert f.headline == ("Customers active now are expected to take 1,000 of residual value with them "
+                          "within 180 days (95% interval 900 – 1,100); the watchlist holds 100 of it.")
+    texts = [k.text for k in f.key_findings]
+    assert "Historically 20.0% (95% CI 10.0–30.0%) of lost customers came back within 6 months." in texts
+    assert not any("coming back" in u for u in f.unavailable)
+    assert any("exit reasons" in u for u in f.unavailable)

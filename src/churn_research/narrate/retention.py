@@ -191,8 +191,11 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
     if rate is None:
         second = _("The historical win-back rate is not measurable: each customer appears once in "
                    "the data, so a returning customer cannot be told from a new one.")
+    elif not (rate["losses"] > 0).any():
+        second = _("The historical win-back rate is not measurable yet: no loss is old enough for its "
+                   "window to be over.")
     else:
-        r6 = rate.set_index("months")
+        r6 = rate[rate["losses"] > 0].set_index("months")
         pieces = [t("{rate} within {months} months", rate=pct_ci(row["rate"], row["ci_low"],
                                                                  row["ci_high"]), months=m)
                   for m, row in r6.iterrows()]
@@ -240,11 +243,16 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         keys.append(Finding(t("{n} customers were lost in the last {days} days: the win-back list "
                               "ranks them by lost value.", n=count(lost),
                               days=get(figures, "winback.days")), _("Win-back")))
-    r12 = get(figures, "winback.rate_12m")
-    if r12 is not None:
-        keys.append(Finding(t("Historically {rate} of lost customers came back within 12 months.",
-                              rate=pct_ci(r12, get(figures, "winback.rate_12m_ci_low"),
-                                          get(figures, "winback.rate_12m_ci_high"))), _("Win-back")))
+    months = [m for m in (12, 6) if get(figures, f"winback.rate_{m}m") is not None]
+    if months:
+        m = months[0]
+        keys.append(Finding(t("Historically {rate} of lost customers came back within {months} months.",
+                              rate=pct_ci(get(figures, f"winback.rate_{m}m"),
+                                          get(figures, f"winback.rate_{m}m_ci_low"),
+                                          get(figures, f"winback.rate_{m}m_ci_high")), months=m),
+                            _("Win-back")))
+    elif get(figures, "winback.losses_6m") is not None:
+        unavailable.append(_("The win-back rate: no loss is old enough for its window to be over."))
     else:
         unavailable.append(_("The win-back rate: the data cannot show a lost customer coming back."))
     unavailable.append(_("The effect of a retention action: the data record no campaign with a "
