@@ -60,8 +60,8 @@ def test_a_stamp_holds_what_its_stage_receives(project):
 
 @pytest.mark.parametrize(("old", "new", "changed"), [
     (WATCHLIST, "    watchlist_size: 50 ", ["40_segments"]),
-    ("tier_rules: {new_days: 180,", "tier_rules: {new_days: 120,", ["40_segments", "50_clv"]),
-    ("windows: {window_days: 365,", "windows: {window_days: 300,", ["40_segments", "50_clv"]),
+    ("tier_rules: {new_days: 180,", "tier_rules: {new_days: 120,", ["40_segments", "50_clv", "60_retention"]),
+    ("windows: {window_days: 365,", "windows: {window_days: 300,", ["40_segments", "50_clv", "60_retention"]),
     ("  n_customers: 5000", "  n_customers: 4000", ["00_data"]),
     ("title: ", "language: zh\ntitle: ", ALL),
     ("# Common keys go to every stage", "# Common keys (a comment) go to every stage", []),
@@ -248,7 +248,7 @@ def test_make_rebuilds_the_stages_whose_parameters_changed(copy):
         params.write_text(original, encoding="utf-8")
         _up_to_date(dest, env)
         _edit(dest, "windows: {window_days: 365,", "windows: {window_days: 300,")
-        assert _would_render(dest, env) == ["40_segments", "50_clv"]
+        assert _would_render(dest, env) == ["40_segments", "50_clv", "60_retention"]
 
         params.write_text(original, encoding="utf-8")
         _up_to_date(dest, env)

@@ -63,6 +63,7 @@ SMOKE = {
     "00_data": {"source_options": {"n_customers": 2000, "random_state": 0}},
     "20_causes": {"n_repeats": 2},
     "40_segments": {"n_splits": 3},
+    "60_retention": {"n_splits": 3, "risk_bootstrap": 50},
 }
 #: the CDNOW sample: 2,357 customers, churn inferred after 180 days without a purchase
 CDNOW_SOURCE = {"source": "cdnow", "source_options": {"sample": True, "inactivity_days": 180}}

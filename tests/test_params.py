@@ -136,9 +136,10 @@ def test_misspelt_stage_key_has_a_did_you_mean(project):
 @pytest.mark.parametrize("text, key, message", [
     ("source: telco\nstages:\n  20_cause: {}\n", "stages.20_cause",
      "unknown stage. Did you mean `20_causes`? Fix: use one of 00_data, 10_indicators, 20_causes, "
-     "30_survival, 40_segments, 50_clv."),
+     "30_survival, 40_segments, 50_clv, 60_retention."),
     ("source: telco\nfreq: M\n", "freq",
-     "is a key of stages.10_indicators, stages.50_clv, not a common key. Fix: move it into the "
+     "is a key of stages.10_indicators, stages.50_clv, stages.60_retention, not a common key. Fix: "
+     "move it into the "
      "section `stages: 10_indicators:`."),
     ("source: telco\ntier_rules: {new_dayz: 90}\n", "tier_rules.new_dayz",
      "unknown key. Did you mean `new_days`? Fix: use one of the keys of tier_rules: new_days,"),

@@ -51,7 +51,7 @@ def test_reference_rows_and_user_defaults():
             "\"by\": \"2025-12-31\"}, ") in text
     assert "(*your data*: `{}`) | values refer to `freq` periods" in text
     assert "| `source_options` | 00_data | mapping | `{}` | options of the source's loader |" in text
-    assert text.count("\n## ") == 7  # common keys and six stages
+    assert text.count("\n## ") == 8  # common keys and seven stages
 
 
 def test_cli_prints_the_reference(capsys):

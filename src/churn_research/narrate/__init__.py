@@ -27,6 +27,7 @@ BUILDERS = {
     "30_survival": "survival",
     "40_segments": "segments",
     "50_clv": "clv",
+    "60_retention": "retention",
 }
 
 

@@ -1,7 +1,41 @@
-"""Retention: from the watchlist to decisions (issue 16). Part B's modules: measuring a
-campaign (:mod:`~churn_research.retention.campaign`) and uplift targeting
-(:mod:`~churn_research.retention.uplift`)."""
+"""From watchlist to decision (stage 60_retention): calibrated risk, money at risk, actions
+that fit the customer, and win-back. One topic per module:
 
-from churn_research.retention import campaign, uplift
+``calibration``  cross-fitted recalibration of risk scores, reliability tables, Brier, ECE
+``value``        money at risk: calibrated P(churn) x residual value, with a bootstrap interval
+``actions``      the state-aware playbook and the check of the likely-reason heuristic
+``winback``      recently lost customers by lost value, the historical win-back rate
+``campaign``     a retention campaign's effect on churn: randomised holdout, or propensity-adjusted
+``uplift``       uplift models (T- and X-learner), the Qini curve, targeting by uplift x value - cost
 
-__all__ = ["campaign", "uplift"]
+Like every research-question package it imports no other stage: the notebook passes in what
+40_segments (risk scores, features) and 50_clv (residual values) compute.
+"""
+
+from churn_research.retention import actions, calibration, campaign, uplift, value, winback
+
+__all__ = ["actions", "calibration", "campaign", "uplift", "value", "winback", "stage_figures"]
+
+
+def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, money=None,
+                  reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
+                  rate=None) -> dict:
+    """The stage's key figures (nested; the runner flattens them)."""
+    figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
+               **calibration.key_figures()}
+    if money is not None:
+        figures.update(money.key_figures())
+    if reasons is not None:
+        figures["reasons"] = {k: reasons[k] for k in ("accuracy", "base_rate", "base_reason", "customers")}
+    if actions is not None:
+        figures["action_counts"] = {str(k): int(v) for k, v in actions["rule"].value_counts().items()}
+    if winback is not None:
+        figures["winback"] = {"days": int(winback_days), "recently_lost": int(len(winback)),
+                              "lost_value": float(winback["lost_value"].sum())}
+        if rate is not None:
+            for _i, row in rate.iterrows():
+                m = int(row["months"])
+                figures["winback"].update({f"rate_{m}m": row["rate"], f"rate_{m}m_ci_low": row["ci_low"],
+                                           f"rate_{m}m_ci_high": row["ci_high"],
+                                           f"losses_{m}m": int(row["losses"])})
+    return figures

@@ -75,6 +75,9 @@ STAGES: tuple[Stage, ...] = (
           outputs=("watchlist.csv",)),
     Stage("50_clv", label_msg("Customer lifetime value and the cost of churn"),
           label_msg("What are customers worth and what does churn cost?"), "clv"),
+    Stage("60_retention", label_msg("From watchlist to decision"),
+          label_msg("Calibrated risk, money at risk, actions that fit the customer, win-back"),
+          "retention", outputs=("retention_watchlist.csv", "winback.csv")),
 )
 
 
