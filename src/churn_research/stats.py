@@ -6,6 +6,9 @@
 * :func:`ratio_test` -- ratio of two rates or risks with a Wald interval and test;
 * :func:`compare_with_truth` -- estimates beside known true values (the synthetic generator's
   truth or a published table): covered by the interval, right sign;
+* :func:`risk_deciles`, :func:`reliability_table`, :func:`expected_calibration_error`,
+  :func:`brier_score` -- how well predicted churn probabilities match what happened, per decile
+  of predicted risk, numbered one way everywhere (decile 1 = the riskiest tenth);
 * :func:`reference_level` -- the reference level of a categorical column in a regression (the
   one rule of 20_causes and 30_survival: the level the parameters name, else the most frequent).
 """
@@ -24,7 +27,8 @@ from statsmodels.stats.proportion import proportion_confint
 from churn_research.model import ChurnDataError
 
 __all__ = ["wilson_ci", "poisson_rate_ci", "cochran_armitage", "ratio_test", "compare_with_truth",
-           "reference_level"]
+           "reference_level", "risk_deciles", "reliability_table", "expected_calibration_error",
+           "brier_score"]
 
 
 def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -177,3 +181,42 @@ def reference_level(counts: Mapping[Any, int] | pd.Series, requested: Any | None
             fix=f"set it to one of the levels that occur: {shown}; or remove the entry, and the "
                 f"most frequent level ({ordered[0]!r}) is the reference.")
     return str(requested)
+
+
+def risk_deciles(p, n_bins: int = 10) -> np.ndarray:
+    """Equal-size bins of customers ranked by predicted risk ``p``: 1 = the highest risk (the
+    project's one numbering of deciles; ties broken by order)."""
+    p = np.asarray(p, float)
+    order = np.argsort(-p, kind="stable")
+    ranks = np.empty(len(p), dtype=np.int64)
+    ranks[order] = np.arange(len(p))
+    return (ranks * n_bins) // max(len(p), 1) + 1
+
+
+def reliability_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
+    """Mean predicted vs observed churn per decile of predicted risk (:func:`risk_deciles`;
+    rows from the riskiest down).
+
+    Returns ``decile``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed −
+    predicted) and the Wilson 95% interval of the observed rate (``observed_ci_low``,
+    ``observed_ci_high``).
+    """
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    g = pd.DataFrame({"decile": risk_deciles(p, n_bins), "y": y, "p": p}).groupby("decile")
+    out = pd.DataFrame({"customers": g.size(), "predicted": g["p"].mean(), "observed": g["y"].mean()})
+    out["gap"] = out["observed"] - out["predicted"]
+    lo, hi = wilson_ci(g["y"].sum().to_numpy(), out["customers"].to_numpy())
+    out["observed_ci_low"], out["observed_ci_high"] = lo, hi
+    return out.reset_index()
+
+
+def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
+    """Expected calibration error: the customer-weighted mean |observed − predicted| over the
+    deciles of predicted risk (:func:`reliability_table`)."""
+    t = reliability_table(y, p, n_bins=n_bins)
+    return float(np.average(t["gap"].abs(), weights=t["customers"]))
+
+
+def brier_score(y, p) -> float:
+    """Mean squared difference between the predicted probability and the 0/1 outcome."""
+    return float(np.mean((np.asarray(p, float) - np.asarray(y, float)) ** 2))

@@ -17,7 +17,7 @@ from IPython import get_ipython
 from matplotlib import font_manager
 from matplotlib.ticker import PercentFormatter
 
-from churn_research.i18n import set_language
+from churn_research.i18n import _, set_language
 from churn_research.narrate import tables
 
 PALETTE = "colorblind"
@@ -127,3 +127,25 @@ def percent_axis(ax, axis: str = "y", decimals: int | None = None):
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(PercentFormatter(1.0, decimals=decimals))
     return ax
+
+
+def reliability(ax, curves, *, title: str):
+    """Reliability diagram on ``ax``: observed vs mean predicted churn per decile of predicted
+    risk with 95% intervals, one line per ``(legend label, table, marker)`` in ``curves`` (tables
+    as :func:`churn_research.stats.reliability_table` returns them), and the diagonal of perfect
+    calibration; percentage axes. The one drawing of 40_segments' and 60_retention's curves."""
+    import numpy as np
+
+    for name, table, marker in curves:
+        err = np.vstack([table["observed"] - table["observed_ci_low"],
+                         table["observed_ci_high"] - table["observed"]])
+        ax.errorbar(table["predicted"], table["observed"], yerr=err, fmt=f"{marker}-", capsize=3,
+                    label=name, alpha=0.85)
+    hi = max(float(max(t["predicted"].max(), t["observed_ci_high"].max())) for _n, t, _m in curves) * 1.05
+    ax.plot([0, hi], [0, hi], color="grey", ls=":", lw=1, label=_("Perfect calibration"))
+    ax.set_xlim(0, hi)
+    ax.set_ylim(0, hi)
+    percent_axis(ax, "x")
+    percent_axis(ax, "y")
+    return finish(ax, title=title, xlabel=_("Mean predicted churn probability (%)"),
+                  ylabel=_("Observed churn rate (%)"))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _
-from churn_research.plots import finish, percent_axis
+from churn_research.plots import reliability as draw_reliability
 
 
 def reliability(table: pd.DataFrame, *, ax=None):
@@ -18,17 +17,7 @@ def reliability(table: pd.DataFrame, *, ax=None):
         _fig, ax = plt.subplots(figsize=(6.5, 6))
     names = {"before": _("Model scores (before calibration)"),
              "after": _("Calibrated (cross-fitted, held out)")}
-    for key, marker in (("before", "o"), ("after", "s")):
-        d = table[table["scores"] == key]
-        err = np.vstack([d["observed"] - d["observed_ci_low"], d["observed_ci_high"] - d["observed"]])
-        ax.errorbar(d["predicted"], d["observed"], yerr=err, fmt=f"{marker}-", capsize=3,
-                    label=names[key], alpha=0.85)
-    hi = float(max(table["predicted"].max(), table["observed_ci_high"].max())) * 1.05
-    ax.plot([0, hi], [0, hi], color="grey", ls=":", lw=1, label=_("Perfect calibration"))
-    ax.set_xlim(0, hi)
-    ax.set_ylim(0, hi)
-    percent_axis(ax, "x")
-    percent_axis(ax, "y")
-    return finish(ax, title=_("Reliability by decile of predicted risk, before and after calibration"),
-                  xlabel=_("Mean predicted churn probability (%)"),
-                  ylabel=_("Observed churn rate (%)"))
+    curves = [(names[key], table[table["scores"] == key], marker)
+              for key, marker in (("before", "o"), ("after", "s"))]
+    return draw_reliability(
+        ax, curves, title=_("Reliability by decile of predicted risk, before and after calibration"))

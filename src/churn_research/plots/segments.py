@@ -13,7 +13,7 @@ import pandas as pd
 import seaborn as sns
 
 from churn_research.i18n import _, label, t
-from churn_research.plots import finish, percent_axis
+from churn_research.plots import finish, percent_axis, reliability
 
 __all__ = ["tier_churn", "tier_shares", "rfm_heatmap", "k_selection", "cluster_centers",
            "roc_curves", "calibration", "gains", "signal_lift", "watchlist_signals"]
@@ -128,20 +128,8 @@ def roc_curves(curves: pd.DataFrame, summary: pd.DataFrame, *, ax=None):
 
 def calibration(table: pd.DataFrame, *, model: str = "", ax=None):
     """Reliability diagram: observed vs predicted churn per decile of risk, with 95% CIs."""
-    ax = _ax(ax, figsize=(6.5, 6))
-    err = np.vstack([table["observed"] - table["observed_ci_low"],
-                     table["observed_ci_high"] - table["observed"]])
-    ax.errorbar(table["predicted"], table["observed"], yerr=err, fmt="o-", capsize=3,
-                label=_model_name(model) or _("model"))
-    hi = float(max(table["predicted"].max(), table["observed_ci_high"].max())) * 1.05
-    ax.plot([0, hi], [0, hi], color="grey", ls=":", lw=1, label=_("Perfect calibration"))
-    ax.set_xlim(0, hi)
-    ax.set_ylim(0, hi)
-    percent_axis(ax, "x")
-    percent_axis(ax, "y")
-    return finish(ax, title=_("Calibration by decile of predicted risk (out-of-fold)"),
-                  xlabel=_("Mean predicted churn probability (%)"),
-                  ylabel=_("Observed churn rate (%)"))
+    return reliability(_ax(ax, figsize=(6.5, 6)), [(_model_name(model) or _("model"), table, "o")],
+                       title=_("Calibration by decile of predicted risk (out-of-fold)"))
 
 
 def gains(tables: dict[str, pd.DataFrame], *, ax=None):

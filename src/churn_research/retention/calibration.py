@@ -31,47 +31,17 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from churn_research.stats import wilson_ci
+from churn_research.stats import (  # re-exported: the one home is churn_research.stats
+    brier_score,
+    expected_calibration_error,
+    reliability_table,
+    risk_deciles,
+)
 
 __all__ = ["risk_deciles", "reliability_table", "expected_calibration_error", "brier_score",
            "Calibrator", "CalibrationResult", "calibrate"]
 
 _EPS = 1e-6
-
-
-def risk_deciles(p, n_bins: int = 10) -> np.ndarray:
-    """Equal-size bins of customers ranked by predicted risk: 1 = the highest risk."""
-    p = np.asarray(p, float)
-    order = np.argsort(-p, kind="stable")
-    ranks = np.empty(len(p), dtype=np.int64)
-    ranks[order] = np.arange(len(p))
-    return (ranks * n_bins) // max(len(p), 1) + 1
-
-
-def reliability_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed churn per decile of predicted risk (decile 1 = riskiest).
-
-    Returns ``decile``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed −
-    predicted) and the Wilson 95% interval of the observed rate.
-    """
-    y, p = np.asarray(y, float), np.asarray(p, float)
-    g = pd.DataFrame({"decile": risk_deciles(p, n_bins), "y": y, "p": p}).groupby("decile")
-    out = pd.DataFrame({"customers": g.size(), "predicted": g["p"].mean(), "observed": g["y"].mean()})
-    out["gap"] = out["observed"] - out["predicted"]
-    lo, hi = wilson_ci(g["y"].sum().to_numpy(), out["customers"].to_numpy())
-    out["observed_ci_low"], out["observed_ci_high"] = lo, hi
-    return out.reset_index()
-
-
-def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
-    """Customer-weighted mean |observed − predicted| over the deciles of predicted risk."""
-    t = reliability_table(y, p, n_bins=n_bins)
-    return float(np.average(t["gap"].abs(), weights=t["customers"]))
-
-
-def brier_score(y, p) -> float:
-    """Mean squared difference between the predicted probability and the 0/1 outcome."""
-    return float(np.mean((np.asarray(p, float) - np.asarray(y, float)) ** 2))
 
 
 class Calibrator:

@@ -20,7 +20,8 @@ from threadpoolctl import threadpool_limits
 
 from churn_research.model import ChurnData, ChurnDataError, sample_ids
 from churn_research.segments.features import features_at
-from churn_research.stats import wilson_ci
+from churn_research.stats import expected_calibration_error, risk_deciles
+from churn_research.stats import reliability_table as calibration_table
 
 # Risk model
 # ---------------------------------------------------------------------------------------------
@@ -332,41 +333,6 @@ def score_customers(data: ChurnData, model: ChurnRiskModel, *, design: str = "pr
     return feats, model.predict_proba(act)
 
 
-def _risk_bins(p, n_bins: int) -> np.ndarray:
-    """Equal-size bins of customers ranked by risk; bin 0 = highest risk (ties broken by order)."""
-    p = np.asarray(p, float)
-    order = np.argsort(-p, kind="stable")
-    ranks = np.empty(len(p), dtype=np.int64)
-    ranks[order] = np.arange(len(p))
-    return (ranks * n_bins) // len(p)
-
-
-def calibration_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed churn rate per decile of predicted risk.
-
-    Deciles are numbered as in :func:`gains_table`, the project's one convention: ``decile`` 1 =
-    the 10% of customers with the highest predicted risk; rows run from the riskiest down.
-
-    Returns ``decile``, ``customers``, ``predicted``, ``observed``, ``gap`` (observed -
-    predicted) and a Wilson 95% interval of the observed rate.
-    """
-    y = np.asarray(y, float)
-    p = np.asarray(p, float)
-    df = pd.DataFrame({"decile": _risk_bins(p, n_bins) + 1, "y": y, "p": p}).groupby("decile")
-    out = pd.DataFrame({"customers": df.size(), "predicted": df["p"].mean(),
-                        "observed": df["y"].mean()})
-    out["gap"] = out["observed"] - out["predicted"]
-    lo, hi = wilson_ci(df["y"].sum().to_numpy(), out["customers"].to_numpy())
-    out["observed_ci_low"], out["observed_ci_high"] = lo, hi
-    return out.reset_index()
-
-
-def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
-    """Expected calibration error: customer-weighted mean |observed - predicted| over risk deciles."""
-    t = calibration_table(y, p, n_bins=n_bins)
-    return float(np.average(t["gap"].abs(), weights=t["customers"]))
-
-
 def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     """Lift and cumulative gains by decile of predicted risk (highest risk first).
 
@@ -375,8 +341,7 @@ def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     ``cum_capture`` (share of all churners among them: the cumulative-gains curve).
     """
     y = np.asarray(y, float)
-    b = _risk_bins(p, n_bins)
-    g = pd.DataFrame({"decile": b + 1, "y": y}).groupby("decile")["y"]
+    g = pd.DataFrame({"decile": risk_deciles(p, n_bins), "y": y}).groupby("decile")["y"]
     out = pd.DataFrame({"customers": g.size(), "churners": g.sum()})
     out["churn_rate"] = out["churners"] / out["customers"]
     out["lift"] = out["churn_rate"] / y.mean()
