@@ -687,8 +687,8 @@ def _driver_cell(drivers) -> str:
     the effect on the odds of churn."""
     if not drivers:
         return MISSING
-    return join(t("{feature} ({sign})", feature=_driver_name(name), sign="+" if c > 0 else "−")
-                for name, c in drivers)
+    cell = "{}（{}）" if is_chinese() else "{} ({})"
+    return join(cell.format(_driver_name(name), "+" if c > 0 else "−") for name, c in drivers)
 
 
 def _driver_name(name: str) -> str:
