@@ -144,7 +144,7 @@ def test_sentence_says_what_depends_on_the_choice():
                            "days) to 0.0% (365 days) and the customers at risk now from 0 to 2; "
                            "the median lifetime goes from 15.0 months (90 days) to not reached (365 "
                            "days)")
-    view = say.sensitivity_table(result)
+    view = say.sensitivity_table(result).data
     assert view.iloc[1, 0] == "180 (this dataset's)"
     assert view.iloc[2, 2] == "2020-07-31 to 2020-12-31 (5 months, annualised)"
     assert view.iloc[2, 3] == "not reached"

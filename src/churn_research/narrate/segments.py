@@ -707,9 +707,10 @@ def _months_span(row) -> str:
     return t("{span} ({months} months, annualised)", span=span, months=int(row["months"]))
 
 
-def sensitivity_table(result) -> pd.DataFrame | None:
+def sensitivity_table(result) -> Styler | None:
     """One row per inactivity window: annual churn with its interval and window, median
-    lifetime, customers at risk now and the strongest drivers (None without a table)."""
+    lifetime, customers at risk now and the strongest drivers, as display-ready text (None
+    without a table)."""
     if not result.available or result.table.empty:
         return None
     rows = []
@@ -727,7 +728,7 @@ def sensitivity_table(result) -> pd.DataFrame | None:
             _("active customers now"): count(r["active_now"]),
             _("strongest drivers (direction of churn odds)"): _driver_cell(r["drivers"]),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def sensitivity_text(result) -> str:
