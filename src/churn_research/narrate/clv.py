@@ -392,12 +392,13 @@ def word_of_mouth(result: ChurnCostResult, *, currency: str = "") -> str:
     if m is not None and wom["complainers"]:
         parts.append(t("Each complaint speaks for {m} silent customers (`complaint_multiplier`, "
                        "after seed 003): the {k} active customers who complained in the last year "
-                       "stand for {silent} dissatisfied customers{cap}, who bring no referrals "
-                       "either: {forgone} more a year.", m=f"{m:g}", k=f"{wom['complainers']:,}",
+                       "stand for {silent} dissatisfied customers, who bring no referrals either: "
+                       "{forgone} more a year.", m=f"{m:g}", k=f"{wom['complainers']:,}",
                        silent=f"{wom['silent_dissatisfied']:,.0f}",
-                       cap=(_(" (capped at the active base: the rule of thumb does not fit data "
-                              "with this many complaints)") if wom["capped"] else ""),
                        forgone=f"{wom['forgone_referrals']:,.0f}"))
+        if wom["capped"]:
+            parts.append(_("That number is capped at the active base: the rule of thumb does not "
+                           "fit data with this many complaints."))
     elif m is not None:
         parts.append(_("No active customer complained in the last year (or the data have no "
                        "complaints), so `complaint_multiplier` adds nothing."))
