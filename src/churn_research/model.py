@@ -460,3 +460,27 @@ def infer_churn(customers: pd.DataFrame, transactions: pd.DataFrame, *, observat
     tx["date"] = pd.to_datetime(tx["date"])
     return infer_end_dates(cust, tx, observation_end=pd.Timestamp(observation_end),
                            inactivity_days=int(inactivity_days))
+
+
+def redefine_churn(data: ChurnData, inactivity_days: int) -> ChurnData:
+    """``data`` with churn re-inferred under another inactivity window (non-contractual data).
+
+    The customers' ``end_date``, ``last_purchase`` and ``status`` are recomputed from the same
+    transactions by the project's rule (:func:`infer_churn`) with ``inactivity_days``, and the
+    copy carries that window (``ChurnData.inactivity_days``), so every figure built on it
+    (annual churn, the lifetime frame, who is active) uses the new definition. Nothing is
+    written: the processed data on disk keep the dataset's own window. Contractual data have
+    recorded churn dates and no such window: asking for one is an error.
+    """
+    if data.kind != "non-contractual":
+        raise ChurnDataError(
+            "churn is recorded (contractual data): there is no inactivity window to change.",
+            fix="re-infer churn only for non-contractual data (kind: non-contractual).")
+    if not data.has("transactions"):
+        raise ChurnDataError("non-contractual data need transactions to infer churn.",
+                             table="transactions", fix="load the purchase log with the customers.")
+    inferred = infer_churn(data.customers.drop(columns=["end_date", "last_purchase", "status"],
+                                               errors="ignore"),
+                           data.transactions, observation_end=data.observation_end,
+                           inactivity_days=int(inactivity_days))
+    return data.replace(customers=inferred, inactivity_days=int(inactivity_days))

@@ -42,7 +42,12 @@ from churn_research.clv.risk import (
     curve_churn_probability,
     normal_interval,
 )
-from churn_research.clv.scenarios import churn_cost_inputs, default_calibration_end
+from churn_research.clv.scenarios import (
+    churn_cost_inputs,
+    default_calibration_end,
+    recent_complainers,
+    word_of_mouth,
+)
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.i18n import _, _p, label, label_msg, language, money_unit, t
 from churn_research.model import on_books
@@ -499,6 +504,7 @@ class ChurnCostResult:
     kind: str
     inactivity_days: int
     observation_end: pd.Timestamp
+    word_of_mouth: dict | None = None    # the referral scenario (off: None)
 
     @property
     def annual(self) -> AnnualChurn:
@@ -527,6 +533,18 @@ class ChurnCostResult:
                  .rename(index=lambda s: s.replace("_", " ")))
         table = table.rename(index=lines)
         table.columns = [_("value") if c == "value" else c for c in table.columns]
+        if self.word_of_mouth is not None:  # an assumption, not a measurement: labelled so
+            wom = self.word_of_mouth
+            rows = {_("scenario: referrals a year the lost customers would have brought"):
+                    wom["lost_referrals"]}
+            if wom["silent_dissatisfied"]:
+                rows[_("scenario: referrals a year forgone by silent dissatisfied customers")] = \
+                    wom["forgone_referrals"]
+            rows[_with_unit(_("scenario: cost of winning as many customers otherwise"),
+                            currency)] = wom["cost"]
+            extra = pd.DataFrame({table.columns[0]: [int(round(v)) for v in rows.values()]},
+                                 index=list(rows))
+            table = pd.concat([table, extra])
         return table
 
     def key_figures(self) -> dict:
@@ -534,21 +552,34 @@ class ChurnCostResult:
                 **self.annual.key_figures(),
                 "cost_of_churn": {**self.cost.key_figures(), "annual_churn_rate": self.annual_churn,
                                   "customers_active": self.inputs["active"],
-                                  "annual_revenue_per_customer": self.revenue}}
+                                  "annual_revenue_per_customer": self.revenue,
+                                  **({} if self.word_of_mouth is None else
+                                     {"word_of_mouth_scenario": dict(self.word_of_mouth)})}}
 
 
 def churn_cost_analysis(data, *, months: int, value_col: str | None, margin: float,
                         acquisition_cost_multiple: float, retention_cost_months: float,
-                        by: str | None = None) -> ChurnCostResult:
+                        by: str | None = None, referral_rate: float | None = None,
+                        complaint_multiplier: float | None = None) -> ChurnCostResult:
     """:func:`churn_cost_inputs` and :func:`churn_cost`: the dataset's annual churn times the
-    revenue per customer, on the customers active now."""
+    revenue per customer, on the customers active now. With ``referral_rate`` (off: None), the
+    word-of-mouth scenario (:func:`churn_research.clv.scenarios.word_of_mouth`) on top, using
+    ``complaint_multiplier`` and the active customers who complained in the last year when
+    given (and the data have complaints)."""
     inputs = churn_cost_inputs(data, months=months, value_col=value_col or "", by=by)
     revenue = inputs["annual_revenue_per_customer"]
     cost = churn_cost(inputs["active"], inputs["annual"].rate, revenue, margin,
                       acquisition_cost_multiple,
                       retention_cost_per_customer=retention_cost_months * revenue / 12)
+    wom = None
+    if referral_rate is not None:
+        complainers = recent_complainers(data)
+        wom = word_of_mouth(cost.lost_customers, cost.acquisition_cost_per_customer,
+                            referral_rate=referral_rate,
+                            complaint_multiplier=complaint_multiplier,
+                            complainers=complainers, active=inputs["active"])
     return ChurnCostResult(inputs, cost, data.kind, data.inactivity_days,
-                           pd.Timestamp(data.observation_end))
+                           pd.Timestamp(data.observation_end), wom)
 
 
 def scenario_figures(scenarios: pd.DataFrame, *, base_customers: int, years: int) -> dict:

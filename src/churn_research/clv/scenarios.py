@@ -130,3 +130,59 @@ def retention_scenarios(customers: float, churn_rate: float, revenue_per_custome
     out["extra_revenue"] = out["revenue"] - base["revenue"]
     out["extra_profit"] = out["profit"] - base["profit"]
     return out
+
+
+# ========================================================================================
+# word of mouth: an assumed referral value (a scenario, off by default)
+# ========================================================================================
+def recent_complainers(data, *, days: int = 365) -> int:
+    """Customers active at the observation end with a complaint (tickets of kind
+    ``complaint``) in the ``days`` before it (0 without tickets)."""
+    if not data.has("tickets") or "kind" not in data.tickets:
+        return 0
+    obs = pd.Timestamp(data.observation_end)
+    tk = data.tickets
+    d = pd.to_datetime(tk["date"])
+    ids = tk.loc[(tk["kind"].astype(str) == "complaint") & (d > obs - pd.Timedelta(days=days))
+                 & (d <= obs), "customer_id"]
+    cust = data.customers
+    active = set(cust.loc[on_books(cust, obs), "customer_id"])
+    return int(len(set(pd.unique(ids)) & active))
+
+
+def word_of_mouth(lost_customers: float, acquisition_cost_per_customer: float, *,
+                  referral_rate: float, complaint_multiplier: float | None = None,
+                  complainers: int = 0, active: int | None = None) -> dict:
+    """The referrals churn takes with it, valued at what winning as many customers costs.
+
+    A scenario on assumed rates, not an estimate from the data:
+
+    * ``lost_referrals = lost_customers x referral_rate``: the new customers a year the lost
+      customers would have brought (``referral_rate`` 0.25: "100 satisfied customers bring 25
+      new ones", seed 001);
+    * with ``complaint_multiplier`` (20: "one complaint speaks for 20 silent customers", seed
+      003): ``silent = min(complainers x complaint_multiplier, active)`` dissatisfied customers
+      behind the ``complainers`` (active customers who complained in the last year), who refer
+      nobody: ``forgone_referrals = silent x referral_rate``;
+    * ``cost = (lost_referrals + forgone_referrals) x acquisition_cost_per_customer``.
+
+    Returns a dict with those figures, ``capped`` (the silent customers hit the active base)
+    and the inputs.
+    """
+    if referral_rate is None or referral_rate < 0:
+        raise ValueError(f"referral_rate must be a non-negative number, got {referral_rate!r}")
+    lost_refs = float(lost_customers) * float(referral_rate)
+    silent = forgone = 0.0
+    capped = False
+    if complaint_multiplier is not None:
+        if complaint_multiplier < 0:
+            raise ValueError(f"complaint_multiplier must be non-negative, got {complaint_multiplier!r}")
+        silent = float(complainers) * float(complaint_multiplier)
+        if active is not None and silent > active:
+            silent, capped = float(active), True
+        forgone = silent * float(referral_rate)
+    total = lost_refs + forgone
+    return {"referral_rate": float(referral_rate), "complaint_multiplier": complaint_multiplier,
+            "lost_referrals": lost_refs, "complainers": int(complainers),
+            "silent_dissatisfied": silent, "capped": capped, "forgone_referrals": forgone,
+            "referrals": total, "cost": total * float(acquisition_cost_per_customer)}

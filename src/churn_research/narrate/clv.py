@@ -377,6 +377,39 @@ def churn_cost(result: ChurnCostResult, *, currency: str = "") -> str:
     return sentences(*parts)
 
 
+def word_of_mouth(result: ChurnCostResult, *, currency: str = "") -> str:
+    """The referral scenario under the cost-of-churn table, labelled as an assumption with its
+    source (empty when the scenario is off: ``referral_rate`` null)."""
+    wom = result.word_of_mouth
+    if wom is None:
+        return ""
+    parts = [t("**Scenario — an assumption, not measured in these data** (word of mouth; "
+               "`referral_rate` {rate}, after seed 001: \"100 satisfied customers bring 25 new "
+               "ones\"): the {lost} customers lost a year would have brought about {refs} new "
+               "customers a year by referral.", rate=f"{wom['referral_rate']:g}",
+               lost=f"{result.cost.lost_customers:,.0f}", refs=f"{wom['lost_referrals']:,.0f}")]
+    m = wom["complaint_multiplier"]
+    if m is not None and wom["complainers"]:
+        parts.append(t("Each complaint speaks for {m} silent customers (`complaint_multiplier`, "
+                       "after seed 003): the {k} active customers who complained in the last year "
+                       "stand for {silent} dissatisfied customers, who bring no referrals either: "
+                       "{forgone} more a year.", m=f"{m:g}", k=f"{wom['complainers']:,}",
+                       silent=f"{wom['silent_dissatisfied']:,.0f}",
+                       forgone=f"{wom['forgone_referrals']:,.0f}"))
+        if wom["capped"]:
+            parts.append(_("That number is capped at the active base: the rule of thumb does not "
+                           "fit data with this many complaints."))
+    elif m is not None:
+        parts.append(_("No active customer complained in the last year (or the data have no "
+                       "complaints), so `complaint_multiplier` adds nothing."))
+    parts.append(t("Winning {n} customers another way would cost about **{cost}** a year at the "
+                   "acquisition cost per customer, on top of the replacement cost of {replacement}. "
+                   "Set `referral_rate` to null to leave the scenario out.",
+                   n=f"{wom['referrals']:,.0f}", cost=money(wom["cost"], currency, decimals=0),
+                   replacement=money(result.cost.replacement_cost, currency, decimals=0)))
+    return sentences(*parts)
+
+
 def scenario_base(result: ChurnCostResult) -> str:
     """Which customers the retention scenarios project."""
     return t("The scenarios project the {n} customers active at {date}.",

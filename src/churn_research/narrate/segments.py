@@ -16,7 +16,16 @@ from pandas.io.formats.style import Styler
 from churn_research.i18n import _, _p, is_chinese, label, label_msg, t
 from churn_research.model import ChurnData
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import MISSING, count, get, money, not_available, pct, text
+from churn_research.narrate.format import (
+    MISSING,
+    count,
+    get,
+    money,
+    not_available,
+    pct,
+    pct_ci,
+    text,
+)
 from churn_research.narrate.tables import readable
 from churn_research.segments.report import (
     CALIBRATION_TOLERANCE,
@@ -669,3 +678,110 @@ def watchlist_table(watchlist: pd.DataFrame, *, rows: int = 15) -> Styler:
     if (watchlist["n_signals"] == 0).all():
         w = w.drop(columns=["signals", "n_signals", "dominant_signal"], errors="ignore")
     return shown(w, index=False)
+
+
+# Sensitivity to the churn definition (non-contractual data)
+# ---------------------------------------------------------------------------------------------
+def _driver_cell(drivers) -> str:
+    """``[("frequency", -0.8), ...]`` -> ``frequency (−), ...``: the sign is the direction of
+    the effect on the odds of churn."""
+    if not drivers:
+        return MISSING
+    cell = "{}（{}）" if is_chinese() else "{} ({})"
+    return join(cell.format(_driver_name(name), "+" if c > 0 else "−") for name, c in drivers)
+
+
+def _driver_name(name: str) -> str:
+    words = {"tx_recent": _("purchases in the recent window"),
+             "tx_baseline": _("purchases in the baseline window")}
+    return words.get(name) or _feature(name)
+
+
+def _months_span(row) -> str:
+    if not row["months"]:
+        return _("no month fits before this window's end")
+    span = t("{start} to {end}", start=pd.Timestamp(row["window_start"]).date().isoformat(),
+             end=pd.Timestamp(row["window_end"]).date().isoformat())
+    if int(row["months"]) == 12:
+        return span
+    return t("{span} ({months} months, annualised)", span=span, months=int(row["months"]))
+
+
+def sensitivity_table(result) -> Styler | None:
+    """One row per inactivity window: annual churn with its interval and window, median
+    lifetime, customers at risk now and the strongest drivers, as display-ready text (None
+    without a table)."""
+    if not result.available or result.table.empty:
+        return None
+    rows = []
+    for _i, r in result.table.iterrows():
+        days = count(r["inactivity_days"])
+        median = r["median_lifetime"]
+        rows.append({
+            _("inactivity window (days)"): (t("{days} (this dataset's)", days=days) if r["own"]
+                                            else days),
+            _("annual churn (95% CI)"): pct_ci(r["annual_churn"], r["ci_low"], r["ci_high"]),
+            _("annual churn measured over"): _months_span(r),
+            t("median lifetime ({unit})", unit=label(result.unit)):
+                (_("not reached") if median == float("inf") else f"{median:.1f}"),
+            _("customers at risk now"): count(r["at_risk_now"]),
+            _("active customers now"): count(r["active_now"]),
+            _("strongest drivers (direction of churn odds)"): _driver_cell(r["drivers"]),
+        })
+    return pd.DataFrame(rows).style.hide(axis="index")
+
+
+def sensitivity_text(result) -> str:
+    """What depends on the choice of the inactivity window, in one sentence, and how each
+    figure was measured; one line for contractual data."""
+    if not result.available:
+        return _("The churn date is recorded in these data (contractual), so the definition of "
+                 "churn has no inactivity window to vary: none of the figures depends on such a "
+                 "choice.")
+    tab = result.table
+    first, last = tab.iloc[0], tab.iloc[-1]
+    days = {"short": count(first["inactivity_days"]), "long": count(last["inactivity_days"])}
+    medians = tab["median_lifetime"]
+    unit = label(result.unit)
+    if medians.nunique() == 1:
+        fixed = t("the median lifetime ({m} {unit}) does not depend on it",
+                  m=f"{medians.iloc[0]:.1f}", unit=unit)
+    else:
+        def life(m: float) -> str:
+            return _("not reached") if m == float("inf") else f"{m:.1f} {unit}"
+
+        fixed = t("the median lifetime goes from {a} ({short} days) to {b} ({long} days)",
+                  a=life(first["median_lifetime"]), b=life(last["median_lifetime"]), **days)
+    tops = [r["drivers"][0][0] for _i, r in tab.iterrows() if r["drivers"]]
+    if tops and len(set(tops)) == 1 and len(tops) == len(tab):
+        fixed += t("; the strongest driver ({feature}) is the same under every window",
+                   feature=_driver_name(tops[0]))
+    elif tops:
+        fixed += _("; the strongest driver changes with the window")
+    risk = {"r1": count(first["at_risk_now"]), "r2": count(last["at_risk_now"])}
+    if tab["annual_churn"].notna().sum() >= 2:
+        lead = t("**What depends on the choice:** the annual churn runs from {a} ({short} days) "
+                 "to {b} ({long} days) and the customers at risk now from {r1} to {r2}; {fixed}.",
+                 a=pct(first["annual_churn"]), b=pct(last["annual_churn"]), fixed=fixed,
+                 **days, **risk)
+    else:
+        lead = t("**What depends on the choice:** the customers at risk now run from {r1} "
+                 "({short} days) to {r2} ({long} days); {fixed}.", fixed=fixed, **days, **risk)
+    notes = [lead]
+    if medians.min() == 0:
+        notes.append(_("A median of 0 means that more than half of the customers never bought "
+                       "again after their first purchase: the rule dates their loss to that "
+                       "purchase under every window."))
+    notes.append(t(
+        "A shorter window calls customers lost sooner: churn rises and fewer customers remain "
+        "active to be flagged at risk. Each row re-derives churn from the same purchase log (no "
+        "purchase for that many days); the row of the dataset's own window ({own} days) repeats "
+        "the annual churn of 00_data and 10_indicators, the median lifetime of 30_survival and "
+        "the at-risk tier of the customers scored for the watchlist above. The annual churn is "
+        "measured up to the window's length before the observation end (the last date at which "
+        "a lapse is visible), over the same months as the dataset's own figure where the data "
+        "cover them, annualised when shorter. Drivers: the largest standardised coefficients of "
+        "the risk model's logistic regression, with the features at the observation end minus "
+        "the window and the label \"no purchase in the following window\".",
+        own=count(result.own_days)))
+    return sentences(*notes)

@@ -53,7 +53,8 @@ FIXED_DICTS = frozenset({"windows", "tier_rules", "signal_thresholds"})
 #: Types of keys whose notebook default is None (``None`` stays allowed).
 NONE_DEFAULT_TYPES: dict[str, Any] = {"inactivity_days": 0, "drivers": [], "static_columns": [],
                                       "cluster_features": [], "control_segment": {},
-                                      "annual_churn_by": "", "reason_segment": ""}
+                                      "annual_churn_by": "", "reason_segment": "",
+                                      "referral_rate": 0.0, "complaint_multiplier": 0.0}
 #: Notebook defaults that describe the synthetic business (its targets, the reference levels of
 #: its columns, the names of its true effects): a user's data (a ``source:`` path) gets these
 #: neutral values instead unless its params file sets the key (the most frequent level is the

@@ -10,6 +10,7 @@ worth, and what should we do about them?* One topic per module:
 ``clusters``   :class:`CustomerClusters`
 ``signals``    :func:`early_warning_signals` and their validation
 ``watchlist``  :func:`build_watchlist`, :func:`write_watchlist`
+``sensitivity`` the main figures under other inactivity windows (the churn definition)
 ``report``     the tables a report section shows, its reading rules, :func:`key_figures`
 """
 
@@ -67,6 +68,10 @@ from churn_research.segments.rules import (
 from churn_research.segments.scores import (
     quantile_scores,
     rfm,
+)
+from churn_research.segments.sensitivity import (
+    DefinitionSensitivity,
+    definition_sensitivity,
 )
 from churn_research.segments.signals import (
     available_signals,
@@ -143,4 +148,6 @@ __all__ = [
     "risk_consistent",
     "signal_definitions",
     "tier_rules_table",
+    "DefinitionSensitivity",
+    "definition_sensitivity",
 ]
