@@ -546,7 +546,7 @@ def cause_hr_table(comp: CompetingReasons) -> Styler:
     order = list(dict.fromkeys(hz["term"]))
     reasons = hz.attrs["reasons"]
     text, sig = text.reindex(index=order, columns=reasons), sig.reindex(index=order, columns=reasons)
-    names = {r: t("{reason} (n = {n})", reason=_reason(r),
+    names = {r: t("{reason} ({n} exits)", reason=_reason(r),
                   n=f"{int(hz.loc[hz['reason'] == r, 'events'].iloc[0]):,}") for r in reasons}
     text.index = [_label(x) for x in text.index]
     sig.index = text.index
@@ -570,7 +570,7 @@ def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
         if g.empty:
             lines.append(t("- **{reason}**: no driver's interval excludes 1.", reason=_reason(r)))
             continue
-        lines.append(t("- **{reason}**: {terms}.", reason=_reason(r), terms=semicolons(
+        lines.append(t("- **{reason}**, strongest associations: {terms}.", reason=_reason(r), terms=semicolons(
             t("{term} {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
             for x in g.head(top).itertuples())))
     text = "\n".join(lines)
@@ -589,8 +589,9 @@ def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
                            "cause-specific hazard ratio (approximate: the all-cause ratio for "
                            "drivers that do not change the reason, times the change in the "
                            "reason's probability for a price rise, with the other reason flags "
-                           "held at no; the models also leave out the complaint and change "
-                           "effects the generator has).", covered=int(truth["covered"].sum()),
+                           "held at no; the models also leave out the generator's complaint "
+                           "and change effects and its hidden satisfaction, which pull the "
+                           "estimates towards 1).", covered=int(truth["covered"].sum()),
                            n=len(truth)) + detail
     return text
 
