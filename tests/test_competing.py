@@ -253,3 +253,13 @@ def test_section_reads_in_chinese(competing):
         assert "价格" in say.cause_specific(competing)
     finally:
         set_language("en")
+
+
+@pytest.mark.slow  # the synthetic data and four Cox fits: about 6 s for the module
+def test_reasons_outside_the_grouping_are_said_so(synth, competing):
+    import dataclasses
+    other = dataclasses.replace(competing, split=annual_split(synth, competing.split.annual,
+                                                               groups={"价格": "avoidable"}))
+    assert say.avoidable(other).startswith(
+        "None of the data's exit reasons (price, competitor, service quality, product quality, "
+        "needs changed, other, relocation) is listed in the parameter `reason_groups`")

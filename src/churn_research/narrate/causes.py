@@ -637,6 +637,11 @@ def avoidable(comp: CompetingReasons) -> str:
     """The split in words and what a churn target can realistically address."""
     sp = comp.split
     rate = sp.annual.rate
+    if not set(comp.incidence.reasons) & set(sp.groups):
+        return t("None of the data's exit reasons ({reasons}) is listed in the parameter "
+                 "`reason_groups`, so every exit counts as other; map each reason to avoidable "
+                 "or unavoidable to split the annual churn of {rate}.",
+                 reasons=join(_reason(r) for r in comp.incidence.reasons), rate=pct(rate))
     av, un, ot = (sp.rate(g) for g in GROUPS)
     share = sp.table.set_index("group").loc["avoidable", "share"]
     text = t("Of the annual churn of {rate}, **{av}** is avoidable, {un} unavoidable and {ot} "
