@@ -29,6 +29,7 @@ from churn_research.causes.competing import (
     cumulative_incidence,
     reason_frame,
     reason_group,
+    reason_heterogeneity,
     reason_truth,
 )
 from churn_research.i18n import set_language
@@ -162,6 +163,12 @@ def test_cause_specific_hazards_find_the_price_rise_effect_on_the_price_reason(c
     assert competing.hazard_truth["covered"].mean() >= 0.8
     # annual contracts lower every reason's hazard
     assert all(hz.loc[(r, "contract[annual]"), "ci_high"] < 1 for r in hz.index.levels[0])
+    # only the price rise changes the reason (the generator's only static reason multiplier)
+    het = reason_heterogeneity(competing.hazards)
+    assert het.loc[het["differs"], ["term", "reason"]].values.tolist() == [["price_rise", "price"]]
+    assert het.loc[0, "p_holm"] < 1e-6 and het.loc[0, "dof"] == 3
+    assert "a price rise, strongest for price (2.47 vs 1.14–1.23 for the others, p < 0.001)" in \
+        say.cause_specific(competing)
 
 
 @pytest.mark.slow  # the synthetic data and four Cox fits: about 6 s for the module

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from churn_research.annual import AnnualChurn
 from churn_research.causes.drivers import _design_matrix
@@ -51,7 +52,8 @@ from churn_research.model import ChurnData, ChurnDataError, on_books
 from churn_research.stats import wilson_ci
 
 __all__ = ["REASON_GROUPS", "GROUPS", "CumulativeIncidence", "aalen_johansen", "reason_frame",
-           "cumulative_incidence", "cause_specific_cox", "main_reasons", "AnnualSplit",
+           "cumulative_incidence", "cause_specific_cox", "main_reasons",
+           "reason_heterogeneity", "AnnualSplit",
            "annual_split", "reason_group", "reason_truth"]
 
 #: Default grouping of exit reasons: avoidable (the business can act on them: 主观原因) and
@@ -309,8 +311,8 @@ def cause_specific_cox(data: ChurnData | pd.DataFrame, *, drivers: Sequence[str]
     Returns
     -------
     DataFrame
-        ``reason, term, hr, ci_low, ci_high, p_value, events`` (Efron ties, lifelines'
-        ``CoxPHFitter``); ``attrs``: ``reasons``, ``drivers`` (those used), ``left_out``
+        ``reason, term, hr, ci_low, ci_high, p_value, coef, se, events`` (Efron ties,
+        lifelines' ``CoxPHFitter``); ``attrs``: ``reasons``, ``drivers`` (those used), ``left_out``
         (time-varying ones), ``reference`` (term -> reference level).
     """
     frame = reason_frame(data, reason_col=reason_col) if isinstance(data, ChurnData) else data
@@ -346,11 +348,47 @@ def cause_specific_cox(data: ChurnData | pd.DataFrame, *, drivers: Sequence[str]
         for term, row in s.iterrows():
             rows.append({"reason": r, "term": term, "hr": row["exp(coef)"],
                          "ci_low": row[lo_col], "ci_high": row[hi_col], "p_value": row["p"],
+                         "coef": row["coef"], "se": row["se(coef)"],
                          "events": int(df["event"].sum())})
     out = pd.DataFrame(rows)
     out.attrs.update({"reasons": list(reasons), "drivers": used, "left_out": left_out,
                       "reference": {tm.term: tm.reference for tm in terms}})
     return out
+
+
+def reason_heterogeneity(hazards: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Does a driver's effect differ between the reasons? Cochran's Q per term.
+
+    The cause-specific partial likelihoods factor over the reasons, so the models' estimates are
+    (asymptotically) independent and ``Q = Σ_r w_r (β_r − β̄)²`` (``w_r = 1/se_r²``, ``β̄`` their
+    weighted mean) is chi-square with k − 1 df when the effect is the same for every reason.
+    Holm-adjusted over the terms.
+
+    Returns ``term, q, dof, p_value, p_holm, differs, reason`` (the reason farthest from the
+    others, in standard errors), ``hr`` (its ratio), ``others_low``/``others_high`` (the range of
+    the other reasons' ratios), most heterogeneous first.
+    """
+    rows = []
+    for term, g in hazards.groupby("term", sort=False):
+        g = g[np.isfinite(g["se"]) & (g["se"] > 0)]
+        if len(g) < 2:
+            continue
+        w = 1 / g["se"].to_numpy() ** 2
+        b = g["coef"].to_numpy()
+        mean = float((w * b).sum() / w.sum())
+        q = float((w * (b - mean) ** 2).sum())
+        far = int(np.argmax(np.sqrt(w) * np.abs(b - mean)))
+        others = np.delete(g["hr"].to_numpy(), far)
+        rows.append({"term": term, "q": q, "dof": len(g) - 1,
+                     "p_value": float(stats.chi2.sf(q, len(g) - 1)),
+                     "reason": g["reason"].iloc[far], "hr": float(g["hr"].iloc[far]),
+                     "others_low": float(others.min()), "others_high": float(others.max())})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_holm"] = multipletests(out["p_value"], method="holm")[1]
+    out["differs"] = out["p_holm"] < alpha
+    return out.sort_values("q", ascending=False).reset_index(drop=True)
 
 
 # =============================================================================================
@@ -533,6 +571,10 @@ class CompetingReasons:
                          r: {g.term: {"hr": g.hr, "ci_low": g.ci_low, "ci_high": g.ci_high,
                                       "p_value": g.p_value} for g in grp.itertuples()}
                          for r, grp in self.hazards.groupby("reason", sort=False)}}
+        het = reason_heterogeneity(self.hazards)
+        if len(het):
+            out["differs_by_reason"] = {r.term: {"reason": r.reason, "p_holm": r.p_holm}
+                                        for r in het[het["differs"]].itertuples()}
         if self.hazard_truth is not None:
             out["cause_specific_truth"] = {"covered": int(self.hazard_truth["covered"].sum()),
                                            "terms": len(self.hazard_truth)}

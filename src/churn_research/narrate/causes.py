@@ -35,7 +35,7 @@ from churn_research.causes import (
     significant_drivers,
     strongest_effects,
 )
-from churn_research.causes.competing import GROUPS, CompetingReasons
+from churn_research.causes.competing import GROUPS, CompetingReasons, reason_heterogeneity
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note
@@ -499,10 +499,11 @@ def incidence(comp: CompetingReasons) -> str:
     total = float(row.loc[row["reason"] == "all reasons", "cif"].iloc[0])
     parts = row[row["reason"] != "all reasons"].sort_values("cif", ascending=False)
     top = parts.head(3)
+    each = [t("{value} for {reason}", value=pct(r.cif), reason=_reason(r.reason))
+            for r in top.itertuples()]
     text = t("By {h} of tenure, {total} of customers have left: {parts}. The top reason, "
              "**{reason}**, accounts for {share} of that churn.", h=_months(h), total=pct(total),
-             parts=join(t("{value} for {reason}", value=pct(r.cif), reason=_reason(r.reason))
-                        for r in top.itertuples()),
+             parts=join(each),
              reason=_reason(top["reason"].iloc[0]),
              share=pct(top["cif"].iloc[0] / total if total else float("nan")))
     truth = comp.shares_truth
@@ -570,21 +571,39 @@ def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
         if g.empty:
             lines.append(t("- **{reason}**: no driver's interval excludes 1.", reason=_reason(r)))
             continue
-        lines.append(t("- **{reason}**, strongest associations: {terms}.", reason=_reason(r), terms=semicolons(
-            t("{term} {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
-            for x in g.head(top).itertuples())))
+        terms = [t("{term} {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
+                 for x in g.head(top).itertuples()]
+        lines.append(t("- **{reason}**, strongest associations: {terms}.", reason=_reason(r),
+                       terms=semicolons(terms)))
     text = "\n".join(lines)
+    het = reason_heterogeneity(hz)
+    if len(het):
+        differs = het[het["differs"]]
+        k, n_terms = len(hz.attrs["reasons"]), len(het)
+        items = [t("{term}, strongest for {reason} ({hr} vs {low}–{high} for the others, {p})",
+                   term=_label(r.term), reason=_reason(r.reason), hr=f"{r.hr:.2f}",
+                   low=f"{r.others_low:.2f}", high=f"{r.others_high:.2f}", p=pvalue(r.p_holm))
+                 for r in differs.itertuples()]
+        text += "\n\n" + (
+            t("Drivers whose effect differs between the reasons (Cochran's Q across the {k} "
+              "reasons, Holm-adjusted over {n} terms; the cause-specific models are independent): "
+              "{items}. The other drivers show no significant difference between the reasons.", k=k,
+              n=n_terms, items=semicolons(items))
+            if len(differs) else
+            t("No driver's effect differs significantly between the reasons (Cochran's Q across "
+              "the {k} reasons, Holm-adjusted over {n} terms): as far as these data show, the "
+              "drivers raise or lower the main reasons alike.", k=k, n=n_terms))
     truth = comp.hazard_truth
     if truth is not None:
         price = truth[truth["term"] == "price_rise"]
         detail = ""
         if len(price):
             mine = price.sort_values("true_hr", ascending=False)
+            items = [t("{reason} {truth} (estimate {value})", reason=_reason(x.reason),
+                       truth=f"{x.true_hr:.2f}", value=ratio_ci(x.hr, x.ci_low, x.ci_high))
+                     for x in mine.itertuples()]
             detail = " " + t("For a price rise the generator's ratio differs by reason: {items}.",
-                             items=semicolons(t("{reason} {truth} (estimate {value})",
-                                                reason=_reason(x.reason), truth=f"{x.true_hr:.2f}",
-                                                value=ratio_ci(x.hr, x.ci_low, x.ci_high))
-                                              for x in mine.itertuples()))
+                             items=semicolons(items))
         text += "\n\n" + t("Checked against the generator: {covered} of {n} intervals cover its "
                            "cause-specific hazard ratio (approximate: the all-cause ratio for "
                            "drivers that do not change the reason, times the change in the "
