@@ -239,7 +239,7 @@ def test_sentences_and_tables(competing):
     hr = say.cause_hr_table(competing).data
     assert hr.columns[1] == f"price ({int((reason_frame_counts(competing))['price']):,} exits)"
     assert "a price rise" in hr["term"].tolist()
-    assert "- **price**, strongest associations: a price rise 2." in say.cause_specific(competing)
+    assert "- **price**, strongest associations: a price rise: HR 2." in say.cause_specific(competing)
     figures = competing.key_figures()
     assert figures["annual_split"]["avoidable_reasons"] == ["price", "service_quality",
                                                             "product_quality", "competitor"]

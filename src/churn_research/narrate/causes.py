@@ -571,7 +571,7 @@ def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
         if g.empty:
             lines.append(t("- **{reason}**: no driver's interval excludes 1.", reason=_reason(r)))
             continue
-        terms = [t("{term} {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
+        terms = [t("{term}: HR {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
                  for x in g.head(top).itertuples()]
         lines.append(t("- **{reason}**, strongest associations: {terms}.", reason=_reason(r),
                        terms=semicolons(terms)))
