@@ -9,6 +9,8 @@ common claims, one topic per module:
 ``importance``  :func:`compare_importance` (permutation importance of a gradient-boosting model)
 ``profiles``    :func:`churn_profiles` (decision-tree rules with lift)
 ``claims``      :func:`test_claims`
+``competing``   competing exit reasons: :func:`cumulative_incidence` (Aalen–Johansen),
+                :func:`cause_specific_cox`, :func:`annual_split` (avoidable vs unavoidable)
 ``sections``    what each report section shows: the rules that pick what it reports (Holm-
                 significant drivers, strongest terms, rank disagreements), the sections that
                 exist only for some data, and :func:`key_figures`
@@ -22,6 +24,18 @@ options, return new frames and never mutate their input.
 from churn_research.causes.claims import (
     CLAIMS,
     test_claims,
+)
+from churn_research.causes.competing import (
+    GROUPS,
+    REASON_GROUPS,
+    CompetingReasons,
+    CumulativeIncidence,
+    aalen_johansen,
+    annual_split,
+    cause_specific_cox,
+    cumulative_incidence,
+    reason_frame,
+    reason_truth,
 )
 from churn_research.causes.drivers import (
     DriverModel,
@@ -59,6 +73,7 @@ from churn_research.causes.reasons import (
 from churn_research.causes.sections import (
     ALPHA,
     collinear_terms,
+    competing_reasons,
     dose_curves,
     exit_reasons,
     key_figures,
@@ -119,6 +134,17 @@ __all__ = [
     "rank_disagreements",
     "reason_shift_if_changed",
     "reasons_by",
+    "competing_reasons",
+    "GROUPS",
+    "REASON_GROUPS",
+    "CompetingReasons",
+    "CumulativeIncidence",
+    "aalen_johansen",
+    "annual_split",
+    "cause_specific_cox",
+    "cumulative_incidence",
+    "reason_frame",
+    "reason_truth",
     "no_reason_count",
     "reasons_covering",
     "resolve_drivers",

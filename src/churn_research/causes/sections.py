@@ -14,6 +14,16 @@ from typing import Any
 
 import pandas as pd
 
+from churn_research.annual import annual_churn
+from churn_research.causes.competing import (
+    CompetingReasons,
+    annual_split,
+    cause_specific_cox,
+    cumulative_incidence,
+    reason_frame,
+    reason_truth,
+    true_cause_hr,
+)
 from churn_research.causes.drivers import DriverModel, compare_with_truth
 from churn_research.causes.frame import TIME_VARYING, default_drivers, person_period
 from churn_research.causes.rates import dose_response
@@ -162,7 +172,7 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
                 doses: Mapping[str, pd.DataFrame | None], model: DriverModel,
                 truth: pd.DataFrame | None, odds: pd.DataFrame | None,
                 importance: pd.DataFrame, profiles: pd.DataFrame,
-                claims: pd.DataFrame) -> dict[str, Any]:
+                claims: pd.DataFrame, competing: CompetingReasons | None = None) -> dict[str, Any]:
     """The stage's key figures (nested; the runner flattens them), from its results."""
     figures: dict[str, Any] = {"dataset": dataset, "design": design,
                                "n_customers": len(data.customers)}
@@ -175,6 +185,8 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
                               "top1_ci_low": top["ci_low"], "top1_ci_high": top["ci_high"],
                               "n_reasons": len(pareto), "n_churners": int(pareto["count"].sum()),
                               "n_no_reason": no_reason_count(pareto)}
+    if competing is not None:
+        figures["competing"] = competing.key_figures()
     if shift is not None:
         up = largest_rise(shift)
         figures["reason_shift"] = {**shift.key_figures(), "n_reasons": len(shift.table),
@@ -207,3 +219,27 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
     figures["claim_supported"] = {r.claim: (None if pd.isna(r.supported) else bool(r.supported))
                                   for r in claims.itertuples()}
     return figures
+
+
+# -- competing exit reasons ------------------------------------------------------------------
+def competing_reasons(data: ChurnData, *, model_data: ChurnData | None = None,
+                      drivers: Sequence[str], reference: Mapping[str, str] | None,
+                      horizons: Sequence[float], main: int = 4,
+                      groups: Mapping[str, str] | None = None, annual_months: int = 12,
+                      annual_by: str | None = None) -> CompetingReasons | None:
+    """The competing-reasons section: Aalen–Johansen cumulative incidence per reason (all
+    customers), cause-specific Cox models of the ``main`` most frequent reasons on the
+    customer-level ``drivers`` (on ``model_data``, the stage's model sample), the annual churn
+    split into avoidable / unavoidable / other (``groups``) and the generator's truth where it
+    is recorded. None when the data record no exit reasons."""
+    if not has_reasons(data):
+        return None
+    frame = reason_frame(data)
+    incidence = cumulative_incidence(frame)
+    model_frame = frame if model_data is None or model_data is data else reason_frame(model_data)
+    hazards = cause_specific_cox(model_frame, drivers=drivers, reasons=main, reference=reference)
+    annual = annual_churn(data, months=annual_months, by=annual_by)
+    split = annual_split(data, annual, groups=groups)
+    truth = (data.meta or {}).get("truth")
+    return CompetingReasons(incidence, [float(h) for h in horizons], hazards,
+                            true_cause_hr(truth, hazards), split, reason_truth(data))

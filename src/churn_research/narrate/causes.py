@@ -35,6 +35,7 @@ from churn_research.causes import (
     significant_drivers,
     strongest_effects,
 )
+from churn_research.causes.competing import GROUPS, CompetingReasons, reason_heterogeneity
 from churn_research.causes.sections import RANK_GAP, TOP_DRIVERS, TOP_TERMS
 from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
 from churn_research.model import ChurnData, sample_note
@@ -160,6 +161,20 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
              t("The reason mix did not change significantly after the business change ({p}); "
                "{reason} rose most{size}.", p=pvalue(shift_p), reason=rise, size=size)),
             _("Did the reasons change")))
+    avoid = get(figures, "competing.annual_split.avoidable.rate")
+    annual = get(figures, "competing.annual_split.rate")
+    if avoid is not None and annual:
+        keys.append(Finding(
+            t("{avoidable} of the annual churn of {rate} is avoidable ({reasons}: {share} of "
+              "it), {unavoidable} unavoidable ({others}); preventing every avoidable exit would "
+              "leave {floor}.", avoidable=pct(avoid), rate=pct(annual),
+              reasons=join(map(_reason, get(figures, "competing.annual_split.avoidable_reasons")
+                               or [])) or MISSING,
+              share=pct(avoid / annual, 0),
+              unavoidable=pct(get(figures, "competing.annual_split.unavoidable.rate")),
+              others=join(map(_reason, get(figures, "competing.annual_split.unavoidable_reasons")
+                              or [])) or MISSING,
+              floor=pct(annual - avoid)), _("Avoidable churn")))
     rule, lift = get(figures, "profiles.top_rule"), get(figures, "profiles.top_lift")
     if rule is not None and lift is not None and lift > 1.2:
         keys.append(Finding(
@@ -407,6 +422,257 @@ def reason_shift_table(shift: ReasonShift) -> Styler:
                               **{c: "{:+.1f}" for c in points}, h["p (Holm)"]: _p,
                               h["churners before"]: "{:,}", h["churners after"]: "{:,}"})
             .hide(axis="index"))
+
+
+# -- competing exit reasons --------------------------------------------------------------------
+#: The reason groups as a reader sees them (data labels).
+GROUP_NAMES = {"avoidable": label_msg("avoidable"), "unavoidable": label_msg("unavoidable"),
+               "other": label_msg("other or no reason recorded")}
+
+
+def _group(name: str) -> str:
+    return label(GROUP_NAMES.get(name, name))
+
+
+def _months(h: float) -> str:
+    return t("{h} months", h=f"{h:g}")
+
+
+def competing_heading(comp: CompetingReasons | None, *, has_reasons: bool, dataset: str) -> str:
+    """The heading and method of the competing-reasons section, or the one line saying why it
+    is missing."""
+    if comp is None:
+        return not_available(
+            _("cumulative incidence per exit reason, cause-specific hazards and avoidable vs "
+              "unavoidable churn"),
+            t("the {dataset} data record no exit reasons (no churn_reason column)",
+              dataset=dataset))
+    entry = (_(" Customers who were already customers when the records begin enter the risk "
+               "sets at the tenure they had then (left truncation), as in the survival stage.")
+             if comp.incidence.entry else "")
+    return ("## " + _("Competing exit reasons: who leaves for what, and when") + "\n\n"
+            + _("Every churner leaves for one reason, so the reasons compete: a customer who left "
+                "over the price can no longer leave for a competitor. The Aalen–Johansen "
+                "estimator gives each reason's cumulative incidence, the share of customers who "
+                "have left for that reason by each tenure, on the survival stage's lifetime frame "
+                "(tenure in months). Unlike 1 − Kaplan–Meier per reason, which treats exits for "
+                "the other reasons as censored and so overstates every reason, these curves add "
+                "up to the overall churn, 1 − Kaplan–Meier, at every tenure. Tied tenures are "
+                "handled exactly (lifelines' AalenJohansenFitter would jitter them at random); "
+                "the bands are pointwise 95% intervals (Greenwood-type variance on the "
+                "log(−log) scale, as lifelines computes them).") + entry)
+
+
+def incidence_total(comp: CompetingReasons) -> pd.DataFrame:
+    """``time, cif``: the overall churn 1 − Kaplan–Meier, for the figure."""
+    tb = comp.incidence.table
+    return pd.DataFrame({"time": tb[("time", "")].to_numpy(),
+                         "cif": 1 - tb[("survival", "")].to_numpy()})
+
+
+def incidence_table(comp: CompetingReasons) -> Styler:
+    """Cumulative incidence of each reason at the horizons with its 95% interval; the last row
+    is the overall churn (1 − Kaplan–Meier)."""
+    at = comp.incidence.at(comp.horizons)
+    at["text"] = [MISSING if is_missing(r.cif) else
+                  pct(r.cif) if is_missing(r.ci_low) else
+                  f"{pct(r.cif)} ({100 * r.ci_low:.1f}–{100 * r.ci_high:.1f}%)"
+                  for r in at.itertuples()]
+    wide = at.pivot(index="reason", columns="horizon", values="text")
+    wide = wide.reindex([*comp.incidence.reasons, "all reasons"])
+    wide.columns = [_months(h) for h in wide.columns]
+    wide.index = [_("all reasons (1 − Kaplan–Meier)") if r == "all reasons" else _reason(r)
+                  for r in wide.index]
+    wide.index.name = _("exit reason")
+    return wide.reset_index().style.hide(axis="index")
+
+
+def incidence(comp: CompetingReasons) -> str:
+    """What the curves say at the horizons, and the check against the generator's reason
+    shares where it is recorded."""
+    at = comp.incidence.at(comp.horizons).dropna(subset=["cif"])
+    if at.empty:
+        return t("No horizon lies within the observed tenures (up to {max} months).",
+                 max=f"{comp.incidence.times[-1]:.0f}")
+    h = float(at["horizon"].max())
+    row = at[at["horizon"] == h]
+    total = float(row.loc[row["reason"] == "all reasons", "cif"].iloc[0])
+    parts = row[row["reason"] != "all reasons"].sort_values("cif", ascending=False)
+    top = parts.head(3)
+    each = [t("{value} for {reason}", value=pct(r.cif), reason=_reason(r.reason))
+            for r in top.itertuples()]
+    text = t("By {h} of tenure, {total} of customers have left: {parts}. The top reason, "
+             "**{reason}**, accounts for {share} of that churn.", h=_months(h), total=pct(total),
+             parts=join(each),
+             reason=_reason(top["reason"].iloc[0]),
+             share=pct(top["cif"].iloc[0] / total if total else float("nan")))
+    truth = comp.shares_truth
+    if truth is not None:
+        text += " " + t("The generator's expected reason shares (its reason weights, raised for "
+                        "churners with a price rise, a recent complaint or an exit after the "
+                        "change) lie within the simultaneous 95% intervals of the observed shares "
+                        "for {covered} of {k} reasons (chi-square goodness of fit {p}).",
+                        covered=int(truth["covered"].sum()), k=len(truth),
+                        p=pvalue(truth.attrs["p_value"]))
+    return text
+
+
+def cause_specific_heading(comp: CompetingReasons, *, reference_from_params: bool) -> str:
+    """Heading and method of the cause-specific hazards."""
+    hz = comp.hazards
+    left = hz.attrs.get("left_out") or []
+    refs = (_("the reference levels of the driver model (parameter `reference`)")
+            if reference_from_params else _("the most frequent level of each driver as reference"))
+    return ("### " + _("Which drivers push which reason? Cause-specific hazards") + "\n\n"
+            + t("One Cox model per main reason ({reasons}): exits for any other reason count as "
+                "censored, so each hazard ratio says how much faster customers with that trait "
+                "leave *for that reason*, the other drivers held equal (an association, not "
+                "proof of cause). Drivers: the customer-level drivers of the driver model, coded "
+                "the same way, with {refs}.", reasons=join(_reason(r) for r in hz.attrs["reasons"]),
+                refs=refs)
+            + (" " + t("Left out: {drivers} (they change during a customer's tenure and would "
+                       "need episode splitting).", drivers=join(driver_label(d) for d in left))
+               if left else "")
+            + " " + _("Delayed entry as in the survival stage; Efron's method for tied tenures. "
+                      "In the table a ratio in bold has a 95% interval that excludes 1."))
+
+
+def cause_hr_table(comp: CompetingReasons) -> Styler:
+    """Terms × main reasons: hazard ratio with its 95% interval (bold where it excludes 1)."""
+    hz = comp.hazards
+    hz = hz.assign(text=[f"{r.hr:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})" for r in hz.itertuples()],
+                   sig=(hz["ci_low"] > 1) | (hz["ci_high"] < 1))
+    text = hz.pivot(index="term", columns="reason", values="text")
+    sig = hz.pivot(index="term", columns="reason", values="sig")
+    order = list(dict.fromkeys(hz["term"]))
+    reasons = hz.attrs["reasons"]
+    text, sig = text.reindex(index=order, columns=reasons), sig.reindex(index=order, columns=reasons)
+    names = {r: t("{reason} ({n} exits)", reason=_reason(r),
+                  n=f"{int(hz.loc[hz['reason'] == r, 'events'].iloc[0]):,}") for r in reasons}
+    text.index = [_label(x) for x in text.index]
+    sig.index = text.index
+    text, sig = text.rename(columns=names), sig.rename(columns=names)
+    text.index.name = _("term")
+    sig.index.name = text.index.name
+    styles = sig.map(lambda v: "font-weight: bold" if v else "")
+    return (text.reset_index().style
+            .apply(lambda _df: styles.reset_index().assign(**{text.index.name: ""}), axis=None)
+            .hide(axis="index"))
+
+
+def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
+    """Per main reason the drivers that push it most (interval excludes 1), and the check
+    against the generator's approximate truth."""
+    hz = comp.hazards
+    lines = []
+    for r in hz.attrs["reasons"]:
+        g = hz[(hz["reason"] == r) & ((hz["ci_low"] > 1) | (hz["ci_high"] < 1))]
+        g = g.reindex(g["hr"].map(lambda v: abs(math.log(v))).sort_values(ascending=False).index)
+        if g.empty:
+            lines.append(t("- **{reason}**: no driver's interval excludes 1.", reason=_reason(r)))
+            continue
+        terms = [t("{term}: HR {value}", term=_label(x.term), value=ratio_ci(x.hr, x.ci_low, x.ci_high))
+                 for x in g.head(top).itertuples()]
+        lines.append(t("- **{reason}**, strongest associations: {terms}.", reason=_reason(r),
+                       terms=semicolons(terms)))
+    text = "\n".join(lines)
+    het = reason_heterogeneity(hz)
+    if len(het):
+        differs = het[het["differs"]]
+        k, n_terms = len(hz.attrs["reasons"]), len(het)
+        items = [t("{term}, strongest for {reason} ({hr} vs {low}–{high} for the others, {p})",
+                   term=_label(r.term), reason=_reason(r.reason), hr=f"{r.hr:.2f}",
+                   low=f"{r.others_low:.2f}", high=f"{r.others_high:.2f}", p=pvalue(r.p_holm))
+                 for r in differs.itertuples()]
+        text += "\n\n" + (
+            t("Drivers whose effect differs between the reasons (Cochran's Q across the {k} "
+              "reasons, Holm-adjusted over {n} terms; the cause-specific models are independent): "
+              "{items}. The other drivers show no significant difference between the reasons.", k=k,
+              n=n_terms, items=semicolons(items))
+            if len(differs) else
+            t("No driver's effect differs significantly between the reasons (Cochran's Q across "
+              "the {k} reasons, Holm-adjusted over {n} terms): as far as these data show, the "
+              "drivers raise or lower the main reasons alike.", k=k, n=n_terms))
+    truth = comp.hazard_truth
+    if truth is not None:
+        price = truth[truth["term"] == "price_rise"]
+        detail = ""
+        if len(price):
+            mine = price.sort_values("true_hr", ascending=False)
+            items = [t("{reason} {truth} (estimate {value})", reason=_reason(x.reason),
+                       truth=f"{x.true_hr:.2f}", value=ratio_ci(x.hr, x.ci_low, x.ci_high))
+                     for x in mine.itertuples()]
+            detail = " " + t("For a price rise the generator's ratio differs by reason: {items}.",
+                             items=semicolons(items))
+        text += "\n\n" + t("Checked against the generator: {covered} of {n} intervals cover its "
+                           "cause-specific hazard ratio (approximate: the all-cause ratio for "
+                           "drivers that do not change the reason, times the change in the "
+                           "reason's probability for a price rise, with the other reason flags "
+                           "held at no; the models also leave out the generator's complaint "
+                           "and change effects and its hidden satisfaction, which pull the "
+                           "estimates towards 1).", covered=int(truth["covered"].sum()),
+                           n=len(truth)) + detail
+    return text
+
+
+def avoidable_heading(comp: CompetingReasons) -> str:
+    """Heading and method of the avoidable vs unavoidable split."""
+    groups = comp.split.groups
+    members = {g: [r for r, v in groups.items() if v == g] for g in ("avoidable", "unavoidable")}
+    a = comp.split.annual
+    how = (t("customers on the books on {start} and the share of them lost by {end}",
+             start=f"{a.window_start:%Y-%m-%d}", end=f"{a.window_end:%Y-%m-%d}")
+           if a.method.startswith("window") else
+           _("read off the survival curve; its parts are split by the shares of all recorded "
+             "exits"))
+    return ("### " + _("Avoidable vs unavoidable churn") + "\n\n"
+            + t("Reasons the business can act on count as avoidable (主观原因: {avoidable}); the "
+                "customer's circumstances as unavoidable (客观原因: {unavoidable}); any other "
+                "reason and churners without a recorded reason are shown apart. The grouping is "
+                "the parameter `reason_groups`. The annual churn is the project's one figure, as "
+                "the indicators stage and the summary report it ({how}); each group's part is the "
+                "share of the same customers lost for a reason of that group, so the parts add up "
+                "to it.", avoidable=join(_reason(r) for r in members["avoidable"]) or MISSING,
+                unavoidable=join(_reason(r) for r in members["unavoidable"]) or MISSING, how=how))
+
+
+def avoidable_table(comp: CompetingReasons) -> Styler:
+    """The annual churn split by reason group."""
+    tb = comp.split.table
+    h = {"group": _("group"), "lost": _("customers lost"), "share": _("share of the exits"),
+         "rate": _("part of the annual churn"), "ci_low": _("95% CI low"),
+         "ci_high": _("95% CI high")}
+    out = tb.assign(group=tb["group"].map(_group))[list(h)].rename(columns=h)
+    total = {h["group"]: _("annual churn"), h["lost"]: int(tb["lost"].sum()),
+             h["share"]: float(tb["share"].sum()), h["rate"]: comp.split.annual.rate,
+             h["ci_low"]: comp.split.annual.ci_low, h["ci_high"]: comp.split.annual.ci_high}
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    return (out.style.format({h["lost"]: "{:,}", **{h[c]: "{:.1%}" for c in
+                                                    ("share", "rate", "ci_low", "ci_high")}},
+                             na_rep=MISSING).hide(axis="index"))
+
+
+def avoidable(comp: CompetingReasons) -> str:
+    """The split in words and what a churn target can realistically address."""
+    sp = comp.split
+    rate = sp.annual.rate
+    if not set(comp.incidence.reasons) & set(sp.groups):
+        return t("None of the data's exit reasons ({reasons}) is listed in the parameter "
+                 "`reason_groups`, so every exit counts as other; map each reason to avoidable "
+                 "or unavoidable to split the annual churn of {rate}.",
+                 reasons=join(_reason(r) for r in comp.incidence.reasons), rate=pct(rate))
+    av, un, ot = (sp.rate(g) for g in GROUPS)
+    share = sp.table.set_index("group").loc["avoidable", "share"]
+    text = t("Of the annual churn of {rate}, **{av}** is avoidable, {un} unavoidable and {ot} "
+             "other ({share} of the exits had an avoidable reason).", rate=pct(rate), av=pct(av),
+             un=pct(un), ot=pct(ot), share=pct(share, 0))
+    if av > 0:
+        text += " " + t("A retention target can only work on the avoidable part: even preventing "
+                        "every avoidable exit would leave annual churn at {floor}, and cutting "
+                        "annual churn by one percentage point means preventing {per_point} of "
+                        "the avoidable exits.", floor=pct(rate - av),
+                        per_point=pct(0.01 / av, 0))
+    return text
 
 
 # -- driver-by-driver tests ------------------------------------------------------------------

@@ -29,6 +29,7 @@ from churn_research.wording.drivers import (
 )
 
 __all__ = [
+    "plot_cumulative_incidence",
     "plot_dose_response",
     "plot_dose_responses",
     "plot_driver_rates",
@@ -389,3 +390,54 @@ def _wrap_rule(rule: str, width: int = 48, sep: str = " & ") -> str:
             cur = nxt
     lines.append(cur)
     return "\n".join(lines)
+
+
+def plot_cumulative_incidence(curves: pd.DataFrame, total: pd.DataFrame, *,
+                              horizons: Sequence[float] = (), title: str | None = None):
+    """Aalen–Johansen cumulative incidence of each exit reason over tenure, in two panels:
+    stacked (the reasons add up to the overall churn 1 − Kaplan–Meier, dashed) and each reason
+    on its own scale as a step with its pointwise 95% band.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        ``time, reason, cif, ci_low, ci_high`` (``CumulativeIncidence.long()``), reasons in the
+        order to draw (largest first); every reason on the same times.
+    total : DataFrame
+        ``time, cif``: 1 − the overall Kaplan–Meier curve.
+    horizons : sequence of float
+        Tenures marked with dotted vertical lines (the table's columns).
+
+    Returns
+    -------
+    Figure
+    """
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2))
+    groups = list(curves.groupby("reason", sort=False))
+    names = [_("no reason recorded") if r == "unknown" else _label(r) for r, _g in groups]
+    colors = [f"C{i % 10}" for i in range(len(groups))]
+    times = groups[0][1]["time"].to_numpy() if groups else np.array([])
+    ax1.stackplot(times, *[g["cif"].to_numpy() for _r, g in groups], labels=names, colors=colors,
+                  step="post", alpha=0.8)
+    ax1.step(total["time"], total["cif"], where="post", color="0.1", ls="--", lw=1.3,
+             label=_("all reasons (1 − Kaplan–Meier)"))
+    for (_r, g), name, color in zip(groups, names, colors, strict=True):
+        ax2.step(g["time"], g["cif"], where="post", color=color, lw=1.6, label=name)
+        ax2.fill_between(g["time"], g["ci_low"], g["ci_high"], step="post", color=color,
+                         alpha=0.15, lw=0)
+    end = float(total["time"].max())
+    for ax in (ax1, ax2):
+        for h in horizons:
+            ax.axvline(h, color="0.6", ls=":", lw=1)
+        ax.set_xlim(0, end)
+        ax.set_ylim(0, None)
+        percent_axis(ax)
+    ax1.legend(frameon=False, fontsize=9, loc="upper left")
+    finish(ax1, title=_("Stacked: the reasons add up to the overall churn"),
+           xlabel=_("Tenure (months)"), ylabel=_("Customers who have left (%)"), legend=False)
+    finish(ax2, title=_("Each reason with its 95% pointwise band"), xlabel=_("Tenure (months)"),
+           ylabel=_("Customers who left for the reason (%)"), legend=False)
+    fig.suptitle(title or _("Cumulative incidence of each exit reason (Aalen–Johansen)"),
+                 fontweight="bold")
+    fig.tight_layout()
+    return fig
