@@ -43,7 +43,9 @@ def _indicator_name(name: str) -> str:
              "share_complaining": _("Share complaining"), "share_satisfied": _("Share satisfied"),
              "recommendation_rate": _("Promoter share"),
              "repeat_purchase_rate": _("Repeat-purchase rate"),
-             "grr": _("Gross revenue retention"), "nrr": _("Net revenue retention")}
+             "grr": _("Gross revenue retention"), "nrr": _("Net revenue retention"),
+             "growth_rate": _("Customer growth rate"), "joins": _("Joins (new customers)"),
+             "net_adds": _("Net adds (joins − losses)"), "customers_end": _("Customers at end")}
     return names.get(name, label(name.replace("_", " ")))
 
 
@@ -364,7 +366,7 @@ def plot_complaint_handling(ch, *, unit: str = "month"):
 
 
 def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
-                      source: str = "seed 002", ax=None):
+                      source: str | None = None, ax=None):
     """Annual churn per calendar year (churn among the customers on the books on 1 January,
     complete years, Wilson intervals) and the dataset's annual churn (``annual``:
     :class:`~churn_research.annual.AnnualChurn`), against a benchmark band (``band``: low and
@@ -375,7 +377,7 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
     if band is not None:
         ax.axhspan(float(band[0]), float(band[1]), color="C2", alpha=0.12,
                    label=t("benchmark {low}–{high} a year ({source})", low=f"{band[0]:.0%}",
-                           high=f"{band[1]:.0%}", source=source))
+                           high=f"{band[1]:.0%}", source=source or _("seed 002")))
     names = list(full["period"].astype(str))
     pos = np.arange(len(names))
     if len(full):
