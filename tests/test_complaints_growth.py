@@ -155,3 +155,13 @@ def test_complaint_handling_without_tickets_is_flagged_not_available():
                                 "complaints.resolution_available": False}
     share = complaint_table(data, freq="M")
     assert share.set_index("period").loc["2024-01", "complainants"] == 3
+
+
+def test_mean_growth_is_compound_from_the_first_period_with_customers():
+    from churn_research.indicators.growth import mean_growth
+
+    t = pd.DataFrame({"period": ["a", "b", "c"], "at_risk": [0, 100, 110], "new": [100, 30, 11],
+                      "returned": [0, 0, 0], "churned": [0, 20, 0], "at_end": [100, 110, 121],
+                      "partial": [False, False, False]})
+    first, mean = mean_growth(growth_table(t))
+    assert first["period"] == "b" and mean == pytest.approx(0.10)   # 100 -> 121 in 2 periods

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["growth_table", "growth_figures", "yearly_churn", "GROWTH_COLUMNS"]
+__all__ = ["growth_table", "growth_figures", "mean_growth", "yearly_churn", "GROWTH_COLUMNS"]
 
 #: The growth columns :func:`growth_table` adds (also indicators of the target table).
 GROWTH_COLUMNS = ("customers_end", "joins", "net_adds", "growth_rate")
@@ -50,6 +50,17 @@ def growth_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def mean_growth(growth: pd.DataFrame) -> tuple[pd.Series, float]:
+    """The first complete period with customers at its start and the compound mean growth rate
+    per period from its start to the end of the last complete period
+    (``(end / start) ** (1 / periods) - 1``)."""
+    full = growth[~growth["partial"].astype(bool)]
+    have = full[full["customers_start"] > 0]
+    first, last = have.iloc[0], full.iloc[-1]
+    n = len(full.loc[first.name:])
+    return first, float((last["customers_end"] / first["customers_start"]) ** (1 / n) - 1)
+
+
 def growth_figures(table: pd.DataFrame) -> dict:
     """Key figures (``growth.*``) of the latest complete period and the mean growth rate; empty
     for one snapshot (fewer than two complete periods)."""
@@ -62,7 +73,7 @@ def growth_figures(table: pd.DataFrame) -> dict:
                        "returns": int(lt["returns"]), "losses": int(lt["losses"]),
                        "net_adds": int(lt["net_adds"]), "customers_end": int(lt["customers_end"]),
                        "growth_rate": float(lt["growth_rate"]),
-                       "mean_growth_rate": float(full["growth_rate"].mean()),
+                       "mean_growth_rate": mean_growth(g)[1],
                        "mean_joins": float(full["joins"].mean())}}
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from churn_research.i18n import _, label, t
 from churn_research.indicators.complaints import ComplaintHandling, band_label
 from churn_research.indicators.figures import has_trend
-from churn_research.indicators.growth import growth_table
+from churn_research.indicators.growth import growth_table, mean_growth
 from churn_research.narrate.format import count, not_available, pct, pct_ci, pvalue, ratio_ci
 
 __all__ = ["Md", "growth_views", "complaint_handling_views"]
@@ -46,12 +46,13 @@ def growth_views(table: pd.DataFrame, *, unit: str, last: int = 12) -> list:
     fmt[cols["net_adds"]] = "{:+,}"
     fmt[cols["growth_rate"]] = "{:+.2%}"
     full = g[~g["partial"].astype(bool)]
-    lt, first = full.iloc[-1], full.iloc[0]
+    lt = full.iloc[-1]
+    first, mean = mean_growth(g)
     values = {"period": lt["period"], "joins": count(lt["joins"]), "losses": count(lt["losses"]),
               "net": f"{int(lt['net_adds']):+,}", "rate": f"{lt['growth_rate']:+.2%}",
               "start": count(lt["customers_start"]), "end": count(lt["customers_end"]),
               "first": first["period"], "first_n": count(first["customers_start"]),
-              "mean": f"{full['growth_rate'].mean():+.2%}", "unit": label(unit),
+              "mean": f"{mean:+.2%}", "unit": label(unit),
               "mean_joins": count(round(full["joins"].mean())), "returns": count(lt["returns"])}
     said = (t("In {period} {joins} customers joined, {returns} came back after a lapse and {losses} "
               "were lost: net adds {net}, a growth rate of {rate} (customers {start} → {end}).",
@@ -59,7 +60,7 @@ def growth_views(table: pd.DataFrame, *, unit: str, last: int = 12) -> list:
             t("In {period} {joins} customers joined and {losses} were lost: net adds {net}, a "
               "growth rate of {rate} (customers {start} → {end}).", **values))
     said += " " + t("Since {first} ({first_n} customers at its start) the base grew by {mean} per "
-                    "{unit} on average, with {mean_joins} joins per {unit}. Net adds = joins "
+                    "{unit} on average (compound), with {mean_joins} joins per {unit}. Net adds = joins "
                     "(+ returns) − losses, so customers at start + net adds = customers at end; the "
                     "growth rate is net adds / customers at start.", **values)
     return [_style(view, fmt), Md(said)]

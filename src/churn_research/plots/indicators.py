@@ -318,7 +318,7 @@ def plot_complaint_handling(ch, *, unit: str = "month"):
     Returns the axes drawn (empty when there are no complaints)."""
     axes = []
     if ch.chart is not None:
-        fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 9.5), sharex=True)
         plot_control_chart(ch.churn_chart, ax=a1, unit=unit)
         plot_control_chart(ch.chart, ax=a2, unit=unit, what=_("complaint share"),
                            title=t("Early warning: share of customers complaining per {unit}",
@@ -388,13 +388,14 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
         x = len(names)
         ax.errorbar([x], [annual.rate], yerr=[[annual.rate - annual.ci_low], [annual.ci_high - annual.rate]],
                     fmt="D", color="C3", capsize=4, label=_("the dataset's annual churn (last 12 months)"))
-        names.append(_("last 12 months"))
+        names.append(_("last 12 months").replace(" ", "\n", 1))
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, max(0.35, float(np.nanmax([*full["churn_ci_high"], annual.ci_high if annual else 0,
                                                band[1] if band else 0])) * 1.1))
     percent_axis(ax, decimals=0)
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
     return finish(ax, title=_("Annual churn against the benchmark"), xlabel=_("Year"),
-                  ylabel=_("Customers lost within a year (%)"), legend="below")
+                  ylabel=_("Customers lost within a year (%)"), legend=False)
 
 
 
