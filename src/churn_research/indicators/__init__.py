@@ -58,7 +58,9 @@ difference arrays, lapse episodes by one sort of the purchase log).
 Modules: ``window`` (period codes, the observation window), ``grid`` (periods and the vectorised
 grid), ``episodes`` (lapse episodes of purchase logs), ``churn`` (churn tables), ``experience``
 (complaints, satisfaction, repeat purchases, revenue retention), ``cohorts``, ``targets``,
-``figures`` (the report's rules and key figures), and ``impact`` (before/after, interrupted time
+``figures`` (the report's rules and key figures), ``complaints`` (complaint handling: the
+complaint-rate control chart, resolution, churn by resolution time), ``growth`` (joins, net adds,
+growth rate), and ``impact`` (before/after, interrupted time
 series, control charts: did churn change after the business change?).
 """
 
@@ -75,6 +77,10 @@ from churn_research.indicators.churn import (
 )
 from churn_research.indicators.cohorts import (
     cohort_retention,
+)
+from churn_research.indicators.complaints import (
+    ComplaintHandling,
+    complaint_handling,
 )
 from churn_research.indicators.episodes import (
     lapse_episodes,
@@ -120,6 +126,11 @@ from churn_research.indicators.figures import (
 )
 from churn_research.indicators.grid import (
     periods,
+)
+from churn_research.indicators.growth import (
+    growth_figures,
+    growth_table,
+    yearly_churn,
 )
 from churn_research.indicators.targets import (
     indicator_series,
@@ -168,6 +179,11 @@ __all__ = [
     "cohort_retention",
     "indicator_series",
     "target_table",
+    "ComplaintHandling",
+    "complaint_handling",
+    "growth_table",
+    "growth_figures",
+    "yearly_churn",
     # figures: the report's rules and key figures
     "ImpactReadiness",
     "impact_readiness",

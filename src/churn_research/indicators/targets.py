@@ -17,6 +17,7 @@ from churn_research.indicators.experience import (
     revenue_retention,
     satisfaction_table,
 )
+from churn_research.indicators.growth import GROWTH_COLUMNS, growth_table
 from churn_research.indicators.window import DIRECTIONS, _as_data
 from churn_research.model import ChurnData
 
@@ -37,7 +38,9 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     Columns: ``period``, ``period_start``, ``period_end``, ``partial``, ``churn_rate``,
     ``retention_rate`` and, when their tables exist, ``complaint_rate``, ``share_complaining``,
     ``csat``, ``share_satisfied``, ``nps``, ``recommendation_rate``, ``repeat_purchase_rate``,
-    ``grr``, ``nrr`` (on all transaction revenue), and the 95% interval of each rate that has
+    ``grr``, ``nrr`` (on all transaction revenue), the growth columns ``customers_end``,
+    ``joins``, ``net_adds``, ``growth_rate`` (:func:`~churn_research.indicators.growth_table`),
+    and the 95% interval of each rate that has
     one (``<indicator>_ci_low`` / ``_ci_high``). ``recurring_col`` is passed to
     :func:`repeat_purchase_table` (recurring invoices are not purchase decisions).
     """
@@ -49,6 +52,9 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     out["churn_rate_ci_low"], out["churn_rate_ci_high"] = ct["churn_ci_low"], ct["churn_ci_high"]
     out["retention_rate_ci_low"] = ct["retention_ci_low"]
     out["retention_rate_ci_high"] = ct["retention_ci_high"]
+    growth = growth_table(ct)
+    for col in GROWTH_COLUMNS:
+        out[col] = growth[col].to_numpy()
     if data.has("tickets") and "kind" in data.tickets.columns:
         tc = complaint_table(data, **kw)
         out["complaint_rate"] = tc["complaint_rate"].to_numpy()

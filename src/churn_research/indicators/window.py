@@ -38,7 +38,8 @@ DIRECTIONS = {
     "churn_rate": "lower", "retention_rate": "higher", "complaint_rate": "lower",
     "share_complaining": "lower", "csat": "higher", "share_satisfied": "higher",
     "nps": "higher", "recommendation_rate": "higher", "repeat_purchase_rate": "higher",
-    "grr": "higher", "nrr": "higher",
+    "grr": "higher", "nrr": "higher", "growth_rate": "higher", "joins": "higher",
+    "net_adds": "higher", "customers_end": "higher",
 }
 
 _NS_PER_DAY = 86_400_000_000_000

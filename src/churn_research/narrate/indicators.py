@@ -25,6 +25,10 @@ from churn_research.indicators.figures import (
 from churn_research.indicators.impact import BeforeAfter, ControlChart, InterruptedTimeSeries
 from churn_research.indicators.impact import verdict as impact_verdict
 from churn_research.model import ChurnData, yes_no
+from churn_research.narrate.complaints import (  # noqa: F401  (the notebook's narrate.*)
+    complaint_handling_views,
+    growth_views,
+)
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
     count,

@@ -43,7 +43,9 @@ def _indicator_name(name: str) -> str:
              "share_complaining": _("Share complaining"), "share_satisfied": _("Share satisfied"),
              "recommendation_rate": _("Promoter share"),
              "repeat_purchase_rate": _("Repeat-purchase rate"),
-             "grr": _("Gross revenue retention"), "nrr": _("Net revenue retention")}
+             "grr": _("Gross revenue retention"), "nrr": _("Net revenue retention"),
+             "growth_rate": _("Customer growth rate"), "joins": _("Joins (new customers)"),
+             "net_adds": _("Net adds (joins − losses)"), "customers_end": _("Customers at end")}
     return names.get(name, label(name.replace("_", " ")))
 
 
@@ -268,15 +270,17 @@ def plot_its(its, *, title: str | None = None, ax=None, unit: str = "month"):
                   ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)), legend="below")
 
 
-def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = "month"):
+def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = "month",
+                       what: str | None = None, ylabel: str | None = None):
     """Control chart ("Early warning: churn per <period>"): churn per period, centre line,
-    control limits, baseline shaded, and flagged periods (above the upper limit) marked in red."""
+    control limits, baseline shaded, and flagged periods (above the upper limit) marked in red.
+    ``what`` / ``ylabel``: the charted rate's legend entry and axis label (default churn's)."""
     title = title or t("Early warning: churn per {unit}", unit=label(unit))
     ax = _ax(ax, figsize=(11, 4.8))
     tab = chart.table_[chart.table_["phase"] != "not charted"]
     x = pd.to_datetime(tab["period_start"])
     hist = tab["phase"] == "history"
-    ax.plot(x, tab["rate"], color="0.3", lw=1.2, label=_("churn rate"))
+    ax.plot(x, tab["rate"], color="0.3", lw=1.2, label=what or _("churn rate"))
     ax.plot(x[~hist], tab.loc[~hist, "rate"], "o", ms=3.5, color="0.3")
     if hist.any():
         ax.plot(x[hist], tab.loc[hist, "rate"], "o", ms=3.5, color="0.7",
@@ -302,7 +306,96 @@ def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = 
     ax.legend(frameon=False, fontsize=8, ncol=2)
     return finish(ax, title=t("{title} ({chart}-chart)", title=title, chart=chart.chart_),
                   xlabel=_("Period start"),
-                  ylabel=t("Churn per {unit} (% of customers at risk)", unit=label(unit)), legend=False)
+                  ylabel=ylabel or t("Churn per {unit} (% of customers at risk)", unit=label(unit)),
+                  legend=False)
+
+
+def plot_complaint_handling(ch, *, unit: str = "month"):
+    """The complaint-handling figures (``ch``: a
+    :class:`~churn_research.indicators.complaints.ComplaintHandling`): churn's and the complaint
+    share's control charts one above the other (the early warning), and, with resolution data,
+    resolution per period beside churn within N days by resolution time (Wilson intervals).
+    Returns the axes drawn (empty when there are no complaints)."""
+    axes = []
+    if ch.chart is not None:
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 9.5), sharex=True)
+        plot_control_chart(ch.churn_chart, ax=a1, unit=unit)
+        plot_control_chart(ch.chart, ax=a2, unit=unit, what=_("complaint share"),
+                           title=t("Early warning: share of customers complaining per {unit}",
+                                   unit=label(unit)),
+                           ylabel=t("Customers with a complaint (% of active, per {unit})",
+                                    unit=label(unit)))
+        axes += [a1, a2]
+    if ch.resolution is None or ch.dose is None:
+        return axes
+    fig, (b1, b2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    r = _complete(ch.resolution)
+    r = r[r["complaints"] > 0]
+    x = pd.to_datetime(r["period_start"])
+    for col, lo, hi, name, color in (
+            ("resolution_rate", "resolution_ci_low", "resolution_ci_high", _("resolved"), "C0"),
+            ("within_target_rate", "within_ci_low", "within_ci_high",
+             t("resolved within {d} days", d=f"{ch.service_target_days:g}"), "C1")):
+        b1.plot(x, r[col], "o-", ms=3, color=color, label=name)
+        b1.fill_between(x, r[lo], r[hi], color=color, alpha=0.15)
+    percent_axis(b1, decimals=0)
+    _date_axis(b1)
+    b1.set_ylim(0, 1.02)
+    twin = b1.twinx()
+    twin.plot(x, r["median_days"], "s--", ms=3, color="0.4", label=_("median days (right axis)"))
+    twin.set_ylabel(_("Median days to resolution"))
+    twin.set_ylim(0, max(1.0, float(r["median_days"].max()) * 1.5))
+    h1, l1 = b1.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    b1.legend(h1 + h2, l1 + l2, frameon=False, fontsize=8, loc="lower left")
+    finish(b1, title=t("Complaint resolution per {unit}", unit=label(period_unit(ch.resolution))),
+           xlabel=_("Period start"), ylabel=_("Share of the period's complaints"), legend=False)
+    d = ch.dose
+    names = list(d["band_label"])
+    pos = np.arange(len(d))
+    b2.bar(pos, d["churn_rate"], color=["C0"] * (len(d) - 1) + ["C3"], alpha=0.8)
+    b2.errorbar(pos, d["churn_rate"], yerr=[d["churn_rate"] - d["ci_low"], d["ci_high"] - d["churn_rate"]],
+                fmt="none", ecolor="0.2", capsize=4)
+    b2.set_xticks(pos, names, rotation=15)
+    percent_axis(b2, decimals=0)
+    finish(b2, title=t("Churn within {n} days after a complaint, by resolution time",
+                       n=d.attrs["within_days"]),
+           xlabel=_("Time to resolution (bars: 95% Wilson intervals)"),
+           ylabel=t("Left within {n} days (% of complaints)", n=d.attrs["within_days"]))
+    return axes + [b1, b2]
+
+
+def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
+                      source: str | None = None, ax=None):
+    """Annual churn per calendar year (churn among the customers on the books on 1 January,
+    complete years, Wilson intervals) and the dataset's annual churn (``annual``:
+    :class:`~churn_research.annual.AnnualChurn`), against a benchmark band (``band``: low and
+    high annual churn, None: no band; ``source`` names where it comes from)."""
+    ax = _ax(ax, figsize=(8, 4.2))
+    full = _complete(yearly)
+    full = full[full["denominator"] > 0]
+    if band is not None:
+        ax.axhspan(float(band[0]), float(band[1]), color="C2", alpha=0.12,
+                   label=t("benchmark {low}–{high} a year ({source})", low=f"{band[0]:.0%}",
+                           high=f"{band[1]:.0%}", source=source or _("seed 002")))
+    names = list(full["period"].astype(str))
+    pos = np.arange(len(names))
+    if len(full):
+        ax.errorbar(pos, full["churn_rate"], yerr=[full["churn_rate"] - full["churn_ci_low"],
+                                                   full["churn_ci_high"] - full["churn_rate"]],
+                    fmt="o", color="C0", capsize=4, label=_("calendar year (customers on the books on 1 January)"))
+    if annual is not None and np.isfinite(annual.rate):
+        x = len(names)
+        ax.errorbar([x], [annual.rate], yerr=[[annual.rate - annual.ci_low], [annual.ci_high - annual.rate]],
+                    fmt="D", color="C3", capsize=4, label=_("the dataset's annual churn (last 12 months)"))
+        names.append(_("last 12 months").replace(" ", "\n", 1))
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_ylim(0, max(0.35, float(np.nanmax([*full["churn_ci_high"], annual.ci_high if annual else 0,
+                                               band[1] if band else 0])) * 1.1))
+    percent_axis(ax, decimals=0)
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    return finish(ax, title=_("Annual churn against the benchmark"), xlabel=_("Year"),
+                  ylabel=_("Customers lost within a year (%)"), legend=False)
 
 
 
@@ -355,3 +448,14 @@ def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: f
                                                label=_segment_name(by)),
                               xlabel=t("Customers lost per {unit} (%, pooled over the window)",
                                        unit=label(unit)))
+
+
+def plot_tenure(tenure: pd.DataFrame, pooled: pd.DataFrame, *, unit: str, title: str,
+                pooled_title: str, event_date=None):
+    """New vs existing customers: churn over time by tenure group when there are more than two
+    periods (``title``), else the pooled rates as bars (``pooled_title``; ``pooled`` indexed by
+    ``tenure_group``)."""
+    if tenure["period"].nunique() > 2:
+        return plot_indicator(tenure, "churn", by="tenure_group", unit=unit, event_date=event_date,
+                              title=title)
+    return plot_segment_churn(pooled.reset_index(), "tenure_group", unit=unit, title=pooled_title)

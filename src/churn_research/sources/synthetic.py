@@ -90,6 +90,7 @@ __all__ = [
     "ACTIVITY_DROP",
     "DEFAULTS",
     "CAMPAIGN_DEFAULTS",
+    "COMPLAINT_RESOLUTION_DEFAULTS",
     "DAYS_PER_MONTH",
     "AGE_CENTRE",
 ]
@@ -179,6 +180,19 @@ DEFAULTS: dict[str, Any] = {
     "spike": None,
     "include_latent": False,
     "campaign": None,
+    "complaint_resolution": None,
+}
+
+#: The opt-in effect of complaint handling on churn (``generate(complaint_resolution=True)`` or a
+#: dict of overrides): see :func:`_complaint_resolution`. A complaint not resolved within
+#: ``slow_days`` (resolved later, or never) makes its customer leave, while they wait, with
+#: probability ``extra_churn_prob["slow"]`` (resolved after ``slow_days``) or
+#: ``extra_churn_prob["unresolved"]`` (never resolved), on top of the hazard model.
+COMPLAINT_RESOLUTION_DEFAULTS: dict[str, Any] = {
+    "slow_days": 14,
+    "unresolved_share": 0.08,
+    "mean_days": 8.0,
+    "extra_churn_prob": {"slow": 0.10, "unresolved": 0.25},
 }
 
 #: The randomised retention campaign's defaults (``generate(campaign=True)`` or a dict of
@@ -266,6 +280,23 @@ def _options(overrides: dict[str, Any]) -> dict[str, Any]:
         opt["campaign"] = camp
     else:
         opt["campaign"] = None
+    if opt["complaint_resolution"] is not None and opt["complaint_resolution"] is not False:
+        given = {} if opt["complaint_resolution"] is True else dict(opt["complaint_resolution"])
+        bad = sorted(set(given) - set(COMPLAINT_RESOLUTION_DEFAULTS))
+        if bad:
+            raise TypeError(f"complaint_resolution has unknown key(s) {bad}; allowed: "
+                            f"{sorted(COMPLAINT_RESOLUTION_DEFAULTS)}.")
+        cr = copy.deepcopy(COMPLAINT_RESOLUTION_DEFAULTS)
+        cr["extra_churn_prob"].update(given.pop("extra_churn_prob", {}) or {})
+        cr.update(given)
+        if set(cr["extra_churn_prob"]) != {"slow", "unresolved"}:
+            raise TypeError("complaint_resolution extra_churn_prob takes slow and unresolved.")
+        if not 0 < float(cr["slow_days"]) < float(opt["complaint_window_days"]):
+            raise ValueError("complaint_resolution slow_days must lie between 0 and "
+                             "complaint_window_days.")
+        opt["complaint_resolution"] = cr
+    else:
+        opt["complaint_resolution"] = None
     spikes = opt["spike"]
     if spikes is not None:
         spikes = [spikes] if isinstance(spikes, dict) else list(spikes)
@@ -493,6 +524,11 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
         comp_at_churn[hit] = ~in2[ev]
         alive[hit] = False
 
+    resolution_truth = None
+    if opt["complaint_resolution"] is not None:
+        comp_owner, comp_time, comp_res, resolution_truth = _complaint_resolution(
+            opt, random_state=random_state, T=T, comp_owner=comp_owner, comp_time=comp_time,
+            t_event=t_event, comp_at_churn=comp_at_churn)
     churned = ~np.isnan(t_event)
     entry = np.maximum(start_day, 0.0)
     exit_ = np.where(churned, t_event, T)
@@ -622,7 +658,12 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
     kinds = np.array(["complaint", "inquiry", "technical"], dtype=object)
     mean_days = np.array([8.0, 3.0, 6.0])[k_kind]
     res_days = rng.geometric(1.0 / (mean_days + 1.0)) - 1.0
-    resolved = (rng.random(k_owner.size) >= 0.08) & (k_day + res_days <= T)
+    resolved = rng.random(k_owner.size) >= 0.08
+    if resolution_truth is not None:  # the complaints' resolution drawn with the effect
+        is_comp = order < c_owner.size
+        res_days[is_comp] = np.where(np.isfinite(comp_res), comp_res, 0.0)[order[is_comp]]
+        resolved[is_comp] = np.isfinite(comp_res)[order[is_comp]]
+    resolved &= k_day + res_days <= T
     tickets = pd.DataFrame({
         "customer_id": ids[k_owner],
         "date": _to_dates(origin, k_day),
@@ -704,6 +745,8 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
     }
     if campaign_truth is not None:
         truth["campaign"] = campaign_truth
+    if resolution_truth is not None:
+        truth["complaint_resolution"] = resolution_truth
     params = {
         "n_customers": n, "random_state": random_state, "start": str(start_ts.date()),
         "observation_end": str(obs_ts.date()), "change_date": str(change_ts.date()),
@@ -714,6 +757,62 @@ def generate(n_customers: int = 5000, *, random_state: int = 0, start="2021-01-0
     return ChurnData(customers=customers, transactions=transactions, tickets=tickets,
                      surveys=surveys, events=events, campaigns=campaigns, observation_end=obs_ts,
                      kind="contractual", meta=meta, records_start=start_ts)
+
+
+# ----------------------------------------------------------------------------------------
+def _complaint_resolution(opt, *, random_state, T, comp_owner, comp_time, t_event, comp_at_churn):
+    """The opt-in effect of slow and unresolved complaints on churn
+    (``generate(complaint_resolution=...)``), applied to the simulated exits before any record
+    is written, so that every table follows the new exits.
+
+    It draws only from its own random stream (``numpy.random.default_rng([random_state,
+    COMPLAINT_STREAM])``). Every complaint gets its resolution here: never resolved with
+    probability ``unresolved_share``, else after ``geometric(1 / (mean_days + 1)) - 1`` days
+    (the generator's complaint resolution without the effect). A complaint still open after
+    ``slow_days`` makes its customer leave, with probability ``extra_churn_prob["slow"]`` if it
+    is resolved later and ``extra_churn_prob["unresolved"]`` if never, at a uniform time while
+    it stays open between ``slow_days`` and ``min(resolution, complaint_window_days)`` after the
+    complaint, unless the customer has left before (an extra, independent exit: the customer's
+    exit is the earlier of the two). Complaints after the new exit are dropped; an extra exit
+    counts as leaving with a recent complaint (exit reasons). ``resolved`` is as drawn even when
+    the customer left before the resolution; a resolution after ``observation_end`` is not yet
+    seen (``resolved`` False), as without the effect.
+
+    So the truth of "churn within ``complaint_window_days`` after a complaint", per resolution
+    band, is the base churn plus about ``extra_churn_prob`` times the chance of still being a
+    customer when the extra exit comes (``meta["truth"]["complaint_resolution"]``).
+    """
+    cr = opt["complaint_resolution"]
+    rng = np.random.default_rng([int(random_state), COMPLAINT_STREAM])
+    owner = np.concatenate(comp_owner) if comp_owner else np.zeros(0, dtype=np.int64)
+    time = np.concatenate(comp_time) if comp_time else np.zeros(0)
+    m = owner.size
+    res = rng.geometric(1.0 / (float(cr["mean_days"]) + 1.0), m) - 1.0
+    res = np.where(rng.random(m) < float(cr["unresolved_share"]), np.inf, res)
+    slow = float(cr["slow_days"])
+    window = float(opt["complaint_window_days"])
+    prob = np.where(np.isinf(res), cr["extra_churn_prob"]["unresolved"],
+                    np.where(res > slow, cr["extra_churn_prob"]["slow"], 0.0))
+    hit = rng.random(m) < prob
+    u = rng.random(m)
+    x = time + slow + u * (np.minimum(res, window) - slow)
+    ok = hit & (x < T) & ~(x >= np.nan_to_num(t_event[owner], nan=np.inf))
+    new_t = np.full(t_event.size, np.inf)
+    np.minimum.at(new_t, owner[ok], x[ok])
+    moved = np.isfinite(new_t)
+    t_event[moved] = new_t[moved]
+    comp_at_churn[moved] = True
+    keep = time < np.nan_to_num(t_event[owner], nan=np.inf)
+    truth = {
+        "effect": ("a complaint still open after slow_days makes its customer leave with "
+                   "extra_churn_prob (slow: resolved later; unresolved: never), at a uniform time "
+                   "while it is open, up to complaint_window_days after the complaint"),
+        "slow_days": slow, "window_days": window,
+        "unresolved_share": float(cr["unresolved_share"]), "mean_days": float(cr["mean_days"]),
+        "extra_churn_prob": {k: float(v) for k, v in cr["extra_churn_prob"].items()},
+        "extra_exits": int(moved.sum()),
+    }
+    return [owner[keep]], [time[keep]], res[keep], truth
 
 
 # ----------------------------------------------------------------------------------------
@@ -896,3 +995,5 @@ def _campaign(opt, *, random_state, origin, start_ts, T, ids, customers, transac
 
 #: The campaign's random stream (independent of the generator's own: ``[random_state, this]``).
 CAMPAIGN_STREAM = 0xCA4
+#: The complaint-resolution effect's random stream (``[random_state, this]``).
+COMPLAINT_STREAM = 0xC0C
