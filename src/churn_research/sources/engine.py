@@ -123,6 +123,7 @@ class Tables:
         return self.transactions is not None
 
     def execute(self, expr) -> pd.DataFrame:
+        """Run an expression on the backend; the (aggregated) result as a pandas frame."""
         return self.con.execute(expr)
 
 
