@@ -29,8 +29,8 @@ def assert_same_table(expected: pd.DataFrame, got: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
     labels = [c for c in expected.columns if c not in COUNTS + RATES]
-    for col in labels:
-        assert got[col].tolist() == expected[col].tolist(), col
+    for col in labels:  # segment levels (missing ones included), periods, days
+        pd.testing.assert_series_equal(got[col], expected[col], check_exact=True, obj=col)
     for col in COUNTS:
         assert got[col].dtype == np.int64, col
         np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(), err_msg=col)
@@ -159,6 +159,19 @@ def test_contractual_edge_cases(options):
     data = _contractual()
     assert_same_table(churn_table(data, **options),
                       engine.churn_table(engine.from_data(data), **options))
+
+
+@pytest.mark.parametrize("by", ["plan", ["flag", "plan"], ["plan", "tenure_group"]])
+def test_missing_and_boolean_segment_values(by):
+    data = _contractual()
+    cust = data.customers.copy()
+    cust.loc[[1, 4], "plan"] = np.nan  # customers without a plan form their own segment
+    cust["flag"] = [True, False] * 4 + [True]
+    data = data.replace(customers=cust)
+    expected = churn_table(data, freq="Q", by=by)
+    # one missing-plan level (two with the flag or tenure split), three quarters each
+    assert expected["plan"].isna().sum() == 3 * (1 if by == "plan" else 2)
+    assert_same_table(expected, engine.churn_table(engine.from_data(data), freq="Q", by=by))
 
 
 def test_edge_case_counts_by_the_definitions():
