@@ -40,4 +40,6 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "bgnbd_speedup_vs_lifetimes": (">=", 5.0, "lifetimes BetaGeoFitter time / ours (slowest case)"),
     "bgnbd_param_max_abs_diff": ("<=", 1e-3, "largest |difference| of r, alpha, a, b vs lifetimes"),
     "cox_overhead_ratio": ("<=", 1.10, "CoxRegression.fit time / lifelines CoxPHFitter.fit time"),
+    "engine_parity_max_abs_diff": ("<=", 1e-9, "largest |difference| of the engine's churn_table "
+                                   "and BTYD summary from the pandas path"),
 }

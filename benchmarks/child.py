@@ -64,7 +64,7 @@ def measure(step_name: str, n: int, *, repeat: int = 3, budget: float = 120.0,
         record.update(_merge_extras(extras))
         record.update(ctx.get("extras_once", {}))
         if step.finish is not None:
-            step.finish(result, inputs, ctx)
+            record.update(step.finish(result, inputs, ctx) or {})
     finally:
         if ctx.get("cleanup"):
             shutil.rmtree(ctx["cleanup"], ignore_errors=True)

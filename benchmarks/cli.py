@@ -199,6 +199,34 @@ def flat_figures(results: dict) -> dict[str, Any]:
     }
     for d in bg:
         flat[f"bgnbd_speedup_{d['dataset']}"] = d["speedup"]
+    flat.update(engine_figures(rec))
+    return flat
+
+
+def _size_key(n: int) -> str:
+    """``1e6`` for 1,000,000; the number itself when it is not a power of ten."""
+    exp = round(math.log10(n)) if n > 0 else 0
+    return f"1e{exp}" if 10 ** exp == n else str(n)
+
+
+def engine_figures(records: list[dict]) -> dict[str, Any]:
+    """The engine's flat keys: ``engine_speedup_<step>_<size>`` (pandas time / engine time) for
+    every size where both ran, ``engine_speedup_churn_table_1e6`` always (None if not run),
+    and ``engine_parity_max_abs_diff`` (largest difference from the pandas path)."""
+    flat: dict[str, Any] = {"engine_speedup_churn_table_1e6": None,
+                            "engine_parity_max_abs_diff": None}
+    parity = []
+    for r in records:
+        if not r["step"].startswith("engine_") or r["status"] != "ok":
+            continue
+        base = r["step"].removeprefix("engine_")
+        pandas_s, engine_s = _at(records, base, r["n_customers"]), r.get("seconds")
+        if pandas_s and engine_s:
+            flat[f"engine_speedup_{base}_{_size_key(r['n_customers'])}"] = pandas_s / engine_s
+        if r.get("parity_max_abs_diff") is not None:
+            parity.append(float(r["parity_max_abs_diff"]))
+    if parity:
+        flat["engine_parity_max_abs_diff"] = max(parity)
     return flat
 
 

@@ -33,7 +33,8 @@ class Step:
 
     ``requires``: (module, attribute) pairs that must exist. ``setup(ctx)`` returns the inputs
     (untimed); ``run(inputs, ctx)`` is timed and may return ``(result, extras)``; ``finish``
-    (optional, untimed, after the peak is read) gets the last result.
+    (optional, untimed, after the peak is read) gets the last result and may return figures
+    for the record (e.g. a parity check).
     """
 
     name: str
@@ -81,12 +82,15 @@ def read_data(cache: Path, tables=None):
     if tables is None:
         return ChurnData.read(cache)
     meta = json.loads((cache / "meta.json").read_text())
-    obs = pd.Timestamp(meta.pop("observation_end"))
-    kind = meta.pop("kind")
+    # the dataset's settings as ChurnData.read takes them (records_start sets the window)
+    fields = {"observation_end": pd.Timestamp(meta.pop("observation_end")), "kind": meta.pop("kind")}
+    for key in ("inactivity_days", "records_start", "snapshot"):
+        if key in meta:
+            fields[key] = meta.pop(key)
     meta.pop("tables", None)
     frames = {t: pd.read_parquet(cache / f"{t}.parquet") for t in tables
               if (cache / f"{t}.parquet").exists()}
-    return ChurnData(**frames, observation_end=obs, kind=kind, meta=meta)
+    return ChurnData(**frames, **fields, meta=meta)
 
 
 def _rows(data) -> dict[str, int]:
@@ -235,6 +239,80 @@ def _bgnbd(arrays, ctx):
 
 
 # ---------------------------------------------------------------------------------------
+# the engine layer (churn_research.sources.engine: Ibis on DuckDB, Parquet read in place)
+# ---------------------------------------------------------------------------------------
+def _max_abs_diff(expected, got, columns) -> float:
+    import numpy as np
+
+    diffs = [0.0]
+    for col in columns:
+        e = np.asarray(expected[col], dtype=float)
+        g = np.asarray(got[col], dtype=float)
+        if not np.array_equal(np.isnan(e), np.isnan(g)):
+            return float("inf")
+        ok = ~np.isnan(e)
+        if ok.any():
+            diffs.append(float(np.max(np.abs(e[ok] - g[ok]))))
+    return max(diffs)
+
+
+def _engine_setup(ctx):
+    """The cache's Parquet files registered in an in-memory DuckDB (metadata only, untimed, as
+    the pandas steps read their frames untimed); every timed run scans the files."""
+    from churn_research.sources import engine
+
+    return {"engine": engine, "source": engine.from_processed(ctx["cache"])}
+
+
+def _engine_churn_table(inputs, ctx):
+    table = inputs["engine"].churn_table(inputs["source"], **CHURN_TABLE_OPTIONS)
+    return table, {"result_rows": int(len(table)),
+                   "call": "engine.churn_table(engine.from_processed(cache), freq='M', by='plan')"}
+
+
+#: Columns compared by the parity checks (counts and rates; the BTYD summary's numbers).
+CHURN_TABLE_PARITY = ["at_risk", "new", "returned", "churned", "churned_new", "at_end", "exposed",
+                      "numerator", "denominator", "churn_rate", "churn_ci_low", "churn_ci_high"]
+SUMMARY_PARITY = ["frequency", "recency", "T", "monetary_value"]
+
+
+def _engine_churn_table_finish(table, inputs, ctx):
+    """Parity with the pandas path (untimed, after the peak is read)."""
+    if table is None:
+        return {}
+    from churn_research.indicators import churn_table
+
+    expected = churn_table(read_data(ctx["cache"], tables=("customers",)), **CHURN_TABLE_OPTIONS)
+    same_rows = (len(expected) == len(table)
+                 and list(expected["period"]) == list(table["period"])
+                 and list(expected["plan"]) == list(table["plan"]))
+    diff = _max_abs_diff(expected, table, CHURN_TABLE_PARITY) if same_rows else float("inf")
+    return {"parity_max_abs_diff": diff, "parity_with": "indicators.churn_table"}
+
+
+def _engine_summary(inputs, ctx):
+    import pandas as pd
+
+    src = inputs["source"]
+    s = inputs["engine"].rfm_summary(src, calibration_end=pd.Timestamp(src.observation_end), freq="W")
+    return s, {"result_rows": int(len(s))}
+
+
+def _engine_summary_finish(summary, inputs, ctx):
+    if summary is None:
+        return {}
+    from churn_research.clv import rfm_summary
+
+    data = _summary_setup(ctx)
+    expected = rfm_summary(data["transactions"], calibration_end=data["calibration_end"], freq="W")
+    if sorted(expected.index) != list(summary.index):
+        return {"parity_max_abs_diff": float("inf"), "parity_with": "clv.rfm_summary"}
+    got = summary.loc[expected.index]
+    return {"parity_max_abs_diff": _max_abs_diff(expected, got, SUMMARY_PARITY),
+            "parity_with": "clv.rfm_summary"}
+
+
+# ---------------------------------------------------------------------------------------
 # the whole pipeline
 # ---------------------------------------------------------------------------------------
 def _pipeline_setup(ctx):
@@ -267,6 +345,11 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          setup=lambda ctx: None, run=_load_validate),
     Step("churn_table", "churn_table", [("churn_research.indicators", "churn_table")],
          setup=_churn_table_setup, run=_churn_table),
+    Step("engine_churn_table", "churn_table on the engine (DuckDB)",
+         [("churn_research.sources.engine", "churn_table")], setup=_engine_setup,
+         run=_engine_churn_table, finish=_engine_churn_table_finish,
+         note="engine.churn_table on DuckDB, Parquet scanned in place in the timed run (the "
+              "pandas step reads its frame untimed); parity checked after timing"),
     Step("rfm", "RFM", [("churn_research.segments", "rfm")], setup=_rfm_setup, run=_rfm),
     Step("cox_fit", "Cox fit",
          [("churn_research.survival", "durations"), ("churn_research.survival", "CoxRegression")],
@@ -278,6 +361,11 @@ STEPS: dict[str, Step] = {s.name: s for s in [
               "path, far slower (beyond 10^4 customers only with --cox-entry)"),
     Step("btyd_summary", "BTYD summary (rfm_summary)", [("churn_research.clv", "rfm_summary")],
          setup=_summary_setup, run=_summary, finish=_summary_finish),
+    Step("engine_btyd_summary", "BTYD summary on the engine (DuckDB)",
+         [("churn_research.sources.engine", "rfm_summary")], setup=_engine_setup,
+         run=_engine_summary, finish=_engine_summary_finish,
+         note="engine.rfm_summary on DuckDB, Parquet scanned in place in the timed run; "
+              "parity with clv.rfm_summary checked after timing"),
     Step("bgnbd_fit", "BG/NBD fit",
          [("churn_research.clv", "BetaGeo"), ("churn_research.clv", "rfm_summary")],
          setup=_bgnbd_setup, run=_bgnbd),

@@ -89,6 +89,22 @@ def test_flat_figures_take_slowest_bgnbd_case_and_1e6_records():
     assert flat["cox_overhead_ratio"] == 1.05 and flat["pipeline_vs_floor_ratio"] == 1.5
 
 
+def test_engine_figures_are_pandas_over_engine_time_and_the_largest_parity_gap():
+    recs = [{"step": "churn_table", "n_customers": 100_000, "status": "ok", "seconds": 2.0},
+            {"step": "engine_churn_table", "n_customers": 100_000, "status": "ok",
+             "seconds": 0.5, "parity_max_abs_diff": 0.0},
+            {"step": "btyd_summary", "n_customers": 100_000, "status": "ok", "seconds": 3.0},
+            {"step": "engine_btyd_summary", "n_customers": 100_000, "status": "ok",
+             "seconds": 1.5, "parity_max_abs_diff": 2e-14},
+            {"step": "engine_churn_table", "n_customers": 1_000_000, "status": "timeout"}]
+    flat = cli.flat_figures({"scaling": recs})
+    assert flat["engine_speedup_churn_table_1e5"] == 4.0
+    assert flat["engine_speedup_btyd_summary_1e5"] == 2.0
+    assert flat["engine_speedup_churn_table_1e6"] is None
+    assert flat["engine_parity_max_abs_diff"] == 2e-14
+    assert cli._size_key(250_000) == "250000"
+
+
 def test_unfinished_1e6_steps_count_against_their_targets():
     recs = [{"step": "pipeline", "n_customers": 1_000_000, "status": "timeout",
              "reason": "exceeded the 900 s limit"},

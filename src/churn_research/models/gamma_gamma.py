@@ -36,20 +36,36 @@ class GammaGamma(MLEModel):
     def _select(x, m):
         return (x > 0) & (m > 0)
 
-    def fit(self, frequency, monetary_value, *, initial=(1.0, 1.0, 1.0)):
+    def fit(self, frequency, monetary_value, *, weights=None, initial=(1.0, 1.0, 1.0)):
         """Fit by maximum likelihood on the customers with repeat purchases.
+
+        Parameters
+        ----------
+        frequency, monetary_value : array-like
+            Repeat purchases and their mean value per customer (see :func:`rfm_summary`).
+        weights : array-like, optional
+            Number of customers with each (frequency, monetary_value) row (grouped data, e.g.
+            :func:`churn_research.sources.engine.btyd_statistics`): the log-likelihood is the
+            weighted sum, so the fit equals the fit on the customers themselves.
+        initial : 3 floats
+            Starting values of p, q, v.
 
         Returns
         -------
         self
         """
         x, m = as_float(frequency, monetary_value)
-        keep = self._select(x, m)
-        if keep.sum() < 3:
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        if w.shape != x.shape or np.any(w < 0):
+            raise ValueError("weights must be one non-negative number per row.")
+        keep = self._select(x, m) & (w > 0)
+        if w[keep].sum() < 3:
             raise ValueError("the gamma-gamma model needs at least 3 customers with repeat "
                              "purchases and positive spend.")
-        x, m = x[keep], m[keep]
+        x, m, w = x[keep], m[keep], w[keep]
         lx, lm = np.log(x), np.log(m)
+        # unweighted: plain sums (the estimates stay bit-identical to the fit without weights)
+        total = np.sum if weights is None else w.__matmul__
 
         def nll_grad(theta):
             p, q, v = theta
@@ -61,10 +77,10 @@ class GammaGamma(MLEModel):
             gp = x * (dig - special.digamma(px) + lm + lx - lvm)
             gq = dig - special.digamma(q) + np.log(v) - lvm
             gv = q / v - (px + q) / (v + m * x)
-            return -ll.sum(), -np.array([gp.sum(), gq.sum(), gv.sum()])
+            return -total(ll), -np.array([total(gp), total(gq), total(gv)])
 
         self._fit_params(nll_grad, np.asarray(initial, dtype=float))
-        self.n_customers_ = int(keep.sum())
+        self.n_customers_ = int(round(w.sum()))
         self.mean_spend_ = self.p_ * self.v_ / (self.q_ - 1) if self.q_ > 1 else np.inf
         return self
 

@@ -1,0 +1,714 @@
+"""The engine layer: the heavy, row-level aggregations written once as Ibis expressions and run
+where the data are, DuckDB (embedded, in-memory or a database file) by default.
+
+Why
+---
+The stages work on pandas frames in memory. At 10^6 customers (46.5 M transactions) that is
+near the limit of one machine, and the customer bases this project serves live in warehouses
+and Spark lakes. The work that touches every row (period codes of every customer, lapse
+episodes of every purchase, the per-customer BTYD summary) is therefore expressed once in
+`Ibis <https://ibis-project.org>`_, which compiles it to the SQL of the backend at hand
+(DuckDB by default; PySpark, PostgreSQL, ClickHouse, BigQuery or Snowflake by configuration),
+and **only aggregated frames come back to pandas**: counts per (segment, start period, end
+period, tenure period, returned) for :func:`churn_table`; counts per (x, t_x, T) and (x, m)
+for the BTYD fits (:func:`btyd_statistics`); counts per (cohort, age) for
+:func:`cohort_counts`. The finishing arithmetic on those small frames (at most a few thousand
+rows: difference arrays over periods, Wilson intervals) is numpy.
+
+Every function gives the same numbers as the pandas path (counts exactly, rates to 1e-12;
+``tests/test_engine.py`` checks it on synthetic, telco and cdnow): the definitions are those of
+:mod:`churn_research.indicators` (read their docstrings), re-expressed here because the
+import contracts keep ``sources`` below the stages. Dates are taken as days (a timestamp's
+time of day never changes a period, as in the pandas path).
+
+Sources
+-------
+:func:`connect` opens a backend: nothing (DuckDB in memory), a DuckDB file, or a connection
+URL (``duckdb://``, ``postgres://``, ...; credentials belong in the environment, e.g.
+``PGPASSWORD``, never in a file of the repository). :class:`Tables` names the customers and
+transactions tables of the data model in that backend plus the dataset's settings
+(``observation_end``, ``kind``, ...); :func:`from_processed` reads a processed-data directory
+(``ChurnData.write``: Parquet read in place), :func:`from_files` Parquet/CSV files or a glob,
+:func:`from_data` a ``ChurnData`` in memory (small data and tests).
+
+The layer takes and returns plain frames: analysis stages never import it (``.importlinter``);
+a notebook or the runner passes its results in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from churn_research.durations import DAYS_PER_MONTH
+from churn_research.i18n import label_msg
+from churn_research.model import DEFAULT_INACTIVITY_DAYS, ChurnData, ChurnDataError
+from churn_research.stats import wilson_ci
+
+__all__ = ["Tables", "connect", "from_data", "from_files", "from_processed", "observation_window",
+           "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
+           "cohort_retention"]
+
+#: Months per period code, and the accepted names (as :func:`indicators.normalize_freq`).
+_MONTHS_PER = {"M": 1, "Q": 3, "H": 6, "Y": 12}
+_FREQ_ALIASES = {
+    "m": "M", "ms": "M", "me": "M", "month": "M", "months": "M", "monthly": "M",
+    "q": "Q", "qs": "Q", "qe": "Q", "quarter": "Q", "quarters": "Q", "quarterly": "Q",
+    "h": "H", "half": "H", "half-year": "H", "half_year": "H", "halfyear": "H", "6m": "H",
+    "6ms": "H", "semiannual": "H", "semi-annual": "H", "half-yearly": "H",
+    "y": "Y", "a": "Y", "ys": "Y", "ye": "Y", "year": "Y", "years": "Y", "yearly": "Y",
+    "annual": "Y", "annually": "Y",
+}
+TENURE_GROUP = "tenure_group"
+TENURE_LABELS = (label_msg("new"), label_msg("existing"))
+#: Days per unit of :func:`rfm_summary`'s ``freq`` (as :data:`churn_research.clv.btyd.FREQ_DAYS`).
+FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+# ------------------------------------------------------------------------------------------
+# connections and tables
+# ------------------------------------------------------------------------------------------
+def connect(target: str | Path | None = None):
+    """An Ibis backend: DuckDB in memory (``None``), a DuckDB database file (a path), or any
+    backend Ibis supports from a URL (``"postgres://user@host/db"``, ``"duckdb://file.db"``;
+    passwords from the environment)."""
+    if target is None:
+        return ibis.duckdb.connect()
+    text = str(target)
+    if "://" in text:
+        return ibis.connect(text)
+    return ibis.duckdb.connect(text)
+
+
+@dataclass
+class Tables:
+    """The data model's tables in a backend, and the dataset's settings (as in ``ChurnData``).
+
+    ``customers`` / ``transactions``: Ibis tables (or table names in ``con``) with the data
+    model's columns (``customer_id``, ``start_date``, ``end_date``, segment columns;
+    ``customer_id``, ``date``, ``amount``).
+    """
+
+    con: object
+    customers: object
+    transactions: object | None = None
+    observation_end: pd.Timestamp | None = None
+    kind: str = "contractual"
+    inactivity_days: int = DEFAULT_INACTIVITY_DAYS
+    records_start: pd.Timestamp | None = None
+    snapshot: pd.Timestamp | None = None
+
+    def __post_init__(self):
+        if isinstance(self.customers, str):
+            self.customers = self.con.table(self.customers)
+        if isinstance(self.transactions, str):
+            self.transactions = self.con.table(self.transactions)
+        if self.observation_end is None:
+            raise ChurnDataError("observation_end is not set.",
+                                 fix="pass observation_end (the snapshot date).")
+        self.observation_end = pd.Timestamp(self.observation_end)
+        self.inactivity_days = int(self.inactivity_days)
+        self.records_start = None if self.records_start is None else pd.Timestamp(self.records_start)
+        self.snapshot = None if self.snapshot is None else pd.Timestamp(self.snapshot)
+
+    @property
+    def has_transactions(self) -> bool:
+        return self.transactions is not None
+
+    def execute(self, expr) -> pd.DataFrame:
+        """Run an expression on the backend; the (aggregated) result as a pandas frame."""
+        return self.con.execute(expr)
+
+
+def from_data(data: ChurnData, con=None) -> Tables:
+    """A ``ChurnData`` in memory registered in a backend (DuckDB in memory by default)."""
+    con = connect() if con is None else con
+    cust = con.create_table("customers", data.customers, overwrite=True)
+    tx = None
+    if data.has("transactions"):
+        tx = con.create_table("transactions", data.transactions, overwrite=True)
+    return Tables(con, cust, tx, observation_end=data.observation_end, kind=data.kind,
+                  inactivity_days=data.inactivity_days, records_start=data.records_start,
+                  snapshot=data.snapshot)
+
+
+def _read(con, path: str, name: str):
+    text = str(path)
+    if text.endswith((".csv", ".csv.gz", ".tsv")):
+        return con.read_csv(text, table_name=name)
+    return con.read_parquet(text, table_name=name)
+
+
+def from_files(customers: str | Path, transactions: str | Path | None = None, *, con=None,
+               **settings) -> Tables:
+    """Parquet or CSV files (a path or a glob such as ``"lake/tx/*.parquet"``) read in place;
+    ``settings`` are :class:`Tables`' (``observation_end=...``, ``kind=...``, ...)."""
+    con = connect() if con is None else con
+    cust = _read(con, str(customers), "customers")
+    tx = None if transactions is None else _read(con, str(transactions), "transactions")
+    return Tables(con, cust, tx, **settings)
+
+
+def from_processed(directory: str | Path, con=None) -> Tables:
+    """A processed-data directory (``ChurnData.write``: Parquet + ``meta.json``) read in place."""
+    directory = Path(directory)
+    meta_path = directory / "meta.json"
+    if not meta_path.exists():
+        raise ChurnDataError(f"no processed data in '{directory}'.",
+                             fix="run `make data` (or the 00_data notebook) for this dataset first.")
+    meta = json.loads(meta_path.read_text())
+    tx = directory / "transactions.parquet"
+    return from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
+                      observation_end=meta["observation_end"], kind=meta["kind"],
+                      inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
+                      records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+
+
+# ------------------------------------------------------------------------------------------
+# dates as days, the observation window and the periods
+# ------------------------------------------------------------------------------------------
+def _day(ts) -> int:
+    """Days since 1970-01-01 of a timestamp (its date)."""
+    return int((pd.Timestamp(ts).normalize() - _EPOCH).days)
+
+
+def _days(col):
+    """Ibis: days since 1970-01-01 of a date/timestamp column (NULL stays NULL)."""
+    return col.cast("date").epoch_days()
+
+
+def _month_index(date_col):
+    return date_col.year() * 12 + date_col.month() - 1
+
+
+def normalize_freq(freq: str) -> str:
+    key = str(freq).strip().lower()
+    if key not in _FREQ_ALIASES:
+        raise ValueError(f"unknown freq {freq!r}: use one of month ('M'), quarter ('Q'), "
+                         "half-year ('H') or year ('Y').")
+    return _FREQ_ALIASES[key]
+
+
+def _customer_extent(src: Tables) -> dict:
+    c = src.customers
+    row = src.execute(c.aggregate(min_start=c.start_date.cast("date").min(),
+                                  max_start=c.start_date.cast("date").max(),
+                                  min_end=c.end_date.cast("date").min()))
+    return {k: (None if pd.isna(v) else pd.Timestamp(v)) for k, v in row.iloc[0].items()}
+
+
+def _is_snapshot(src: Tables, extent: dict, *, window_days: int = 31) -> bool:
+    if src.snapshot is not None:
+        return True
+    if src.kind != "contractual" or extent["min_end"] is None:
+        return False
+    spread = (extent["max_start"] - extent["min_start"]).days
+    return bool(extent["min_end"] >= src.observation_end - pd.Timedelta(days=window_days)
+                and spread > window_days)
+
+
+def observation_window(src: Tables, *, start=None, end=None, inactivity_days: int | None = None,
+                       lapse_horizon: bool = True) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of the window over which churn is observed, by the rules of
+    :func:`churn_research.indicators.observation_window` (one small aggregate query)."""
+    days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+    obs = src.observation_end.normalize()
+    w1 = obs if end is None else min(pd.Timestamp(end).normalize(), obs)
+    if src.kind == "non-contractual" and lapse_horizon:
+        w1 = min(w1, obs - pd.Timedelta(days=days + 1))
+    if start is not None:
+        return pd.Timestamp(start).normalize(), w1
+    if src.records_start is not None:
+        return src.records_start.normalize(), w1
+    extent = _customer_extent(src)
+    if src.kind == "contractual" and _is_snapshot(src, extent):
+        snap = src.snapshot.normalize() if src.snapshot is not None else obs
+        return snap - pd.DateOffset(months=1) + pd.Timedelta(days=1), w1
+    return extent["min_start"].normalize(), w1
+
+
+def _label(ts: pd.Timestamp, code: str) -> str:
+    if code == "M":
+        return f"{ts.year}-{ts.month:02d}"
+    if code == "Q":
+        return f"{ts.year}Q{(ts.month - 1) // 3 + 1}"
+    if code == "H":
+        return f"{ts.year}H{(ts.month - 1) // 6 + 1}"
+    return f"{ts.year}"
+
+
+def periods(start, end, *, freq: str = "Q") -> pd.DataFrame:
+    """Calendar periods covering ``[start, end]``, clipped to it (as
+    :func:`churn_research.indicators.grid.periods`): ``period``, ``period_start``,
+    ``period_end``, ``days``, ``full_days``, ``partial``."""
+    code = normalize_freq(freq)
+    w0, w1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if w1 < w0:
+        raise ValueError(f"the window ends ({w1.date()}) before it starts ({w0.date()}).")
+    m = _MONTHS_PER[code]
+    first = pd.Timestamp(year=w0.year, month=((w0.month - 1) // m) * m + 1, day=1)
+    starts = pd.date_range(first, w1, freq=f"{m}MS")
+    nxt = starts + pd.DateOffset(months=m)
+    cov_start = starts.where(starts >= w0, w0)
+    last = nxt - pd.Timedelta(days=1)
+    cov_end = last.where(last <= w1, w1)
+    out = pd.DataFrame({
+        "period": [_label(s, code) for s in starts],
+        "period_start": pd.DatetimeIndex(cov_start).astype("datetime64[ns]"),
+        "period_end": pd.DatetimeIndex(cov_end).astype("datetime64[ns]"),
+    })
+    out["days"] = (out["period_end"] - out["period_start"]).dt.days + 1
+    out["full_days"] = np.asarray((nxt - starts).days)
+    out["partial"] = out["days"] < out["full_days"]
+    out.attrs["freq"] = code
+    return out
+
+
+class _Coder:
+    """Ibis expressions of period codes on a window: -1 before it, P after it or NULL."""
+
+    def __init__(self, table: pd.DataFrame, w0: pd.Timestamp, w1: pd.Timestamp):
+        code = table.attrs["freq"]
+        self.m = _MONTHS_PER[code]
+        self.P = len(table)
+        self.w0, self.w1 = _day(w0), _day(w1)
+        first = pd.Timestamp(table["period_start"].iloc[0])
+        self.mi0 = first.year * 12 + first.month - 1 - (first.month - 1) % self.m
+
+    def code(self, date_col):
+        d = date_col.cast("date")
+        day = d.epoch_days()
+        inside = (_month_index(d) - self.mi0) // self.m
+        return (ibis.cases((d.isnull(), self.P), (day < self.w0, -1), (day > self.w1, self.P),
+                           else_=inside)).cast("int64")
+
+
+# ------------------------------------------------------------------------------------------
+# customers with inferred churn, lapse spells (non-contractual data)
+# ------------------------------------------------------------------------------------------
+def _purchase_days(src: Tables):
+    """Distinct (customer, purchase date) of the transactions, with ``day`` (days since 1970)
+    (same-day purchases are one: they never open or close a lapse)."""
+    tx = src.transactions
+    p = (tx.filter(tx.date.notnull())
+           .select(customer_id=tx.customer_id, date=tx.date.cast("date")).distinct())
+    return p.mutate(day=p.date.epoch_days())
+
+
+def _check_known_customers(src: Tables) -> None:
+    tx, c = src.transactions, src.customers
+    unknown = tx.anti_join(c.select("customer_id"), "customer_id")
+    bad = src.execute(unknown.aggregate(n=unknown.count(),
+                                        ids=unknown.customer_id.cast("string").collect()))
+    n = int(bad["n"].iloc[0])
+    if n:
+        ids = sorted(set(map(str, bad["ids"].iloc[0])))[:5]
+        raise ChurnDataError(f"{n} row(s) refer to unknown customers.", table="transactions",
+                             column="customer_id", rows=ids,
+                             fix="add those customers to the customers table or drop the rows.")
+
+
+def _final_ends(src: Tables, days: int, keep: list[str]):
+    """Customers (``keep`` columns, ``start_date``) with ``end`` = the inferred churn date
+    (:func:`infer_churn`: the last purchase if more than ``days`` days before
+    ``observation_end``) or NULL."""
+    obs = _day(src.observation_end)
+    p = _purchase_days(src)
+    last = p.group_by("customer_id").aggregate(last=p.date.max(), last_day=p.day.max())
+    c = src.customers
+    j = c.left_join(last, "customer_id")
+    return j.select(*[j[col] for col in keep], start_date=j.start_date,
+                    end=ibis.ifelse(obs - j.last_day > days, j["last"], ibis.null("date")))
+
+
+def _spells(src: Tables, days: int, keep: list[str]):
+    """Lapse spells (:mod:`churn_research.indicators.episodes`), one row each: the customer's
+    ``keep`` columns and ``start_date``, the spell's ``start`` and ``end`` dates (NULL while
+    running) and ``returned``. Lapses and returns by window functions over each customer's
+    purchase days; spells by a cumulative count of returns."""
+    obs = _day(src.observation_end)
+    p = _purchase_days(src)
+    w = ibis.window(group_by=p.customer_id, order_by=p.day)
+    p = p.mutate(next_day=p.day.lead().over(w))
+    p = p.mutate(lapse=(p.next_day.fill_null(obs) - p.day) > days)
+    p = p.mutate(ret=p.lapse.lag().over(w).fill_null(False))
+    p = p.mutate(spell=p.ret.cast("int64").sum().over(
+        ibis.window(group_by=p.customer_id, order_by=p.day, rows=(None, 0))))
+    sp = p.group_by(["customer_id", "spell"]).aggregate(
+        first=p.date.min(), end=p.date.max(where=p.lapse))
+    c = src.customers
+    j = c.left_join(sp, "customer_id")
+    spell = j.spell.fill_null(0)
+    return j.select(*[j[col] for col in keep], start_date=j.start_date,
+                    start=ibis.ifelse(spell == 0, j.start_date.cast("date"), j["first"]),
+                    end=j.end, returned=spell > 0)
+
+
+# ------------------------------------------------------------------------------------------
+# churn_table
+# ------------------------------------------------------------------------------------------
+def _units(src: Tables, *, static: list[str], lapses: str, days: int):
+    """One row per unit (customer, or lapse spell) with the customer's ``start_date``, the
+    unit's ``start`` and ``end`` dates and ``returned``; and the ``lapses`` attribute."""
+    c = src.customers
+    if src.kind == "non-contractual" and src.has_transactions:
+        _check_known_customers(src)
+        if lapses == "episodes":
+            return _spells(src, days, static), "episodes"
+        f = _final_ends(src, days, static)
+        return f.mutate(start=f.start_date.cast("date"), returned=ibis.literal(False)), "final"
+    end = c.end_date.cast("date")
+    end = ibis.ifelse(end > src.observation_end.date(), ibis.null("date"), end)
+    return c.select(*[c[col] for col in static], start_date=c.start_date,
+                    start=c.start_date.cast("date"), end=end,
+                    returned=ibis.literal(False)), "end_date"
+
+
+def _counts(src: Tables, units, coder: _Coder, *, static: list[str],
+            tenure_months: int | None) -> pd.DataFrame:
+    """The aggregate that comes back: units per (segments, cs, ce, cx, returned)."""
+    cols = {"cs": coder.code(units.start), "ce": coder.code(units.end), "ret": units.returned}
+    if tenure_months is not None:
+        anniv = units.start_date.cast("date") + ibis.interval(months=int(tenure_months))
+        cols["cx"] = ibis.least(coder.code(anniv - ibis.interval(days=1)) + 1, coder.P)
+    u = units.select(*[units[col] for col in static], **cols)
+    return src.execute(u.group_by([*static, *cols]).aggregate(n=u.count()))
+
+
+def _factorize_levels(agg: pd.DataFrame, static: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group code of each aggregate row and the level frame, ordered as the pandas path orders
+    them (``pd.factorize(sort=True)`` per column, then lexicographically)."""
+    n = len(agg)
+    if not static:
+        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=[0])
+    combined = np.zeros(n, dtype=np.int64)
+    uniques = []
+    for col in static:
+        codes, uniq = pd.factorize(agg[col], sort=True, use_na_sentinel=False)
+        combined = combined * (len(uniq) + 1) + codes
+        uniques.append((codes, uniq))
+    keys, inverse = np.unique(combined, return_inverse=True)
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n)[::-1]
+    levels = pd.DataFrame({col: np.asarray(uniq)[codes[first]]
+                           for col, (codes, uniq) in zip(static, uniques, strict=True)})
+    return inverse.astype(np.int64), levels
+
+
+def _interval_counts(group, lo, hi, weight, G: int, P: int) -> np.ndarray:
+    ok = lo < hi
+    size = G * (P + 1)
+    d = (np.bincount(group[ok] * (P + 1) + lo[ok], weights=weight[ok], minlength=size)
+         - np.bincount(group[ok] * (P + 1) + hi[ok], weights=weight[ok], minlength=size))
+    return np.rint(d.reshape(G, P + 1).cumsum(axis=1)[:, :P]).astype(np.int64)
+
+
+def _point_counts(group, p, weight, G: int, P: int) -> np.ndarray:
+    ok = (p >= 0) & (p < P)
+    out = np.bincount(group[ok] * P + p[ok], weights=weight[ok], minlength=G * P)
+    return np.rint(out.reshape(G, P)).astype(np.int64)
+
+
+def _flows(agg: pd.DataFrame, g: np.ndarray, G: int, P: int, split: bool) -> dict[str, np.ndarray]:
+    """at_risk, new, returned, churned, churned_new per (group, period) from the aggregate
+    (the rules of :func:`churn_research.indicators.grid._flows`, weighted by ``n``)."""
+    cs = agg["cs"].to_numpy(np.int64)
+    ce = agg["ce"].to_numpy(np.int64)
+    ret = agg["ret"].to_numpy(bool)
+    w = agg["n"].to_numpy(np.float64)
+    lo = np.clip(cs + 1, 0, P)
+    hi = np.clip(ce + 1, 0, P)
+    same = (cs >= 0) & (cs < P) & (ce == cs)
+    if not split:
+        at_risk = _interval_counts(g, lo, hi, w, G, P)
+        start_group = end_group = g
+    else:
+        cx = agg["cx"].to_numpy(np.int64)
+        at_risk = (_interval_counts(g * 2, lo, np.minimum(hi, np.maximum(cx, lo)), w, G, P)
+                   + _interval_counts(g * 2 + 1, np.maximum(lo, np.minimum(cx, hi)), hi, w, G, P))
+        start_group = g * 2 + (cs >= cx)
+        end_group = g * 2 + (ce >= cx)
+    return {
+        "at_risk": at_risk,
+        "new": _point_counts(start_group[~ret], cs[~ret], w[~ret], G, P),
+        "returned": _point_counts(start_group[ret], cs[ret], w[ret], G, P),
+        "churned": _point_counts(end_group, ce, w, G, P),
+        "churned_new": _point_counts(start_group[same], cs[same], w[same], G, P),
+    }
+
+
+def churn_table(src: Tables, *, freq: str = "Q", by: str | Sequence[str] | None = None,
+                denominator: str = "exposed", new_tenure_months: int = 12, start=None,
+                end=None, inactivity_days: int | None = None, lapses: str = "episodes",
+                alpha: float = 0.05) -> pd.DataFrame:
+    """Churn and retention per period (and segment) on the engine: the same frame as
+    :func:`churn_research.indicators.churn_table` (same arguments, columns and ``attrs``; see
+    its docstring for the definitions and denominators).
+
+    The backend computes every unit's period codes (start, end, first "existing" period;
+    lapse spells of a purchase log by window functions) and returns only their counts per
+    (segment, codes); at most a few thousand rows reach pandas.
+    """
+    if denominator not in ("exposed", "start"):
+        raise ValueError(f"denominator must be 'exposed' or 'start', not {denominator!r}.")
+    if lapses not in ("episodes", "final"):
+        raise ValueError(f"lapses must be one of ('episodes', 'final'), not {lapses!r}.")
+    days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+    w0, w1 = observation_window(src, start=start, end=end, inactivity_days=days)
+    table = periods(w0, w1, freq=freq)
+    P = len(table)
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    split = TENURE_GROUP in by_list
+    static = [c for c in by_list if c != TENURE_GROUP]
+    missing = [c for c in static if c not in src.customers.columns]
+    if missing:
+        raise ChurnDataError(f"segment column '{missing[0]}' not found (available: "
+                             f"{list(src.customers.columns)[:15]}).", table="customers",
+                             column=missing[0], fix=f"use a customers column or '{TENURE_GROUP}' in `by`.")
+    if split and int(new_tenure_months) < 1:
+        raise ValueError(f"new_tenure_months must be >= 1, got {new_tenure_months!r}.")
+    units, kind = _units(src, static=static, lapses=lapses, days=days)
+    agg = _counts(src, units, _Coder(table, w0, w1), static=static,
+                         tenure_months=int(new_tenure_months) if split else None)
+    g, levels = _factorize_levels(agg, static)
+    n_static = len(levels)
+    G = n_static * (2 if split else 1)
+    f = _flows(agg, g, G, P, split)
+    exposed = f["at_risk"] + f["new"] + f["returned"]
+    if denominator == "exposed":
+        num, den = f["churned"], exposed
+    else:
+        num, den = f["churned"] - f["churned_new"], f["at_risk"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    lo, hi = wilson_ci(num, den, alpha=alpha)
+    if split:
+        lv = levels.loc[levels.index.repeat(2)].reset_index(drop=True)
+        lv[TENURE_GROUP] = np.tile(np.array(TENURE_LABELS, dtype=object), n_static)
+    else:
+        lv = levels.reset_index(drop=True)
+    out = pd.DataFrame({
+        **{c: np.repeat(lv[c].to_numpy(), P) for c in lv.columns},
+        "period": np.tile(table["period"].to_numpy(), G),
+        "period_start": np.tile(table["period_start"].to_numpy(), G),
+        "period_end": np.tile(table["period_end"].to_numpy(), G),
+        "days": np.tile(table["days"].to_numpy(), G),
+        "partial": np.tile(table["partial"].to_numpy(), G),
+    })
+    columns = {
+        "at_risk": f["at_risk"], "new": f["new"], "returned": f["returned"],
+        "churned": f["churned"], "churned_new": f["churned_new"], "at_end": exposed - f["churned"],
+        "exposed": exposed, "numerator": num, "denominator": den,
+        "churn_rate": rate, "churn_ci_low": lo, "churn_ci_high": hi,
+        "retention_rate": 1.0 - rate, "retention_ci_low": 1.0 - hi, "retention_ci_high": 1.0 - lo,
+    }
+    for name, arr in columns.items():
+        out[name] = np.asarray(arr).reshape(-1)
+    out.attrs.update({"freq": table.attrs["freq"],
+                      "window": (str(w0.date()), str(w1.date())), "by": list(lv.columns),
+                      "denominator": denominator, "new_tenure_months": int(new_tenure_months),
+                      "lapses": kind, "engine": _backend_name(src)})
+    return out
+
+
+def _backend_name(src: Tables) -> str:
+    return str(getattr(src.con, "name", type(src.con).__name__))
+
+
+# ------------------------------------------------------------------------------------------
+# BTYD summary and its sufficient statistics
+# ------------------------------------------------------------------------------------------
+def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: str = "W"):
+    """Ibis expression: one row per customer with a purchase up to ``calibration_end``:
+    ``customer_id``, ``frequency``, ``recency``, ``T``, ``monetary_value``, ``first_day``
+    (and the holdout columns when ``observation_end`` is given)."""
+    if not src.has_transactions:
+        raise ChurnDataError("the BTYD summary needs a transactions table.", table="transactions",
+                             fix="the transactions table needs customer_id, date and amount.")
+    tx = src.transactions
+    missing = [c for c in ("customer_id", "date", "amount") if c not in tx.columns]
+    if missing:
+        raise ChurnDataError(f"missing column(s) {missing}.", table="transactions",
+                             column=missing[0],
+                             fix="the transactions table needs customer_id, date and amount.")
+    if freq not in FREQ_DAYS:
+        raise ValueError(f"freq must be one of {sorted(FREQ_DAYS)}, got {freq!r}.")
+    unit = FREQ_DAYS[freq]
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    obs = None if observation_end is None else pd.Timestamp(observation_end).normalize()
+    if obs is not None and obs <= cal_end:
+        raise ValueError(f"observation_end ({obs.date()}) must be after calibration_end "
+                         f"({cal_end.date()}).")
+    cal_day = _day(cal_end)
+    last_day = cal_day if obs is None else _day(obs)
+    check = src.execute(tx.aggregate(negative=(tx.amount < 0).sum(), no_date=tx.date.isnull().sum(),
+                                     in_cal=(_days(tx.date) <= cal_day).sum()))
+    if int(check["negative"].iloc[0] or 0):
+        raise ChurnDataError("negative amounts.", table="transactions", column="amount",
+                             fix="remove refunds or net them against their purchases first.")
+    if int(check["no_date"].iloc[0] or 0):
+        raise ChurnDataError("missing dates.", table="transactions", column="date",
+                             fix="drop or date these transactions.")
+    if not int(check["in_cal"].iloc[0] or 0):
+        raise ChurnDataError(f"no transactions on or before calibration_end {cal_end.date()}.",
+                             table="transactions", column="date",
+                             fix="choose a calibration_end within the transaction log.")
+    t = tx.select(customer_id=tx.customer_id, day=_days(tx.date), amount=tx.amount.cast("float64"))
+    t = t.filter(t.day <= last_day)
+    daily = t.group_by(["customer_id", "day"]).aggregate(amount=t.amount.sum())
+    cal = daily.filter(daily.day <= cal_day)
+    s = cal.group_by("customer_id").aggregate(
+        n=cal.count(), first_day=cal.day.min(), last=cal.day.max(), total=cal.amount.sum(),
+        first_amount=cal.amount.argmin(cal.day))
+    out = s.select(
+        "customer_id",
+        frequency=(s.n - 1).cast("int64"),
+        recency=(s["last"] - s.first_day).cast("float64") / unit,
+        T=(cal_day - s.first_day).cast("float64") / unit,
+        monetary_value=ibis.ifelse(s.n > 1, (s.total - s.first_amount) / (s.n - 1), 0.0),
+        first_day=s.first_day,
+    )
+    if obs is not None:
+        hold = daily.filter(daily.day > cal_day)
+        h = hold.group_by("customer_id").aggregate(k=hold.count(), total=hold.amount.sum())
+        j = out.left_join(h, out.customer_id == h.customer_id)
+        k = j.k.fill_null(0)
+        out = j.select(out, frequency_holdout=k.cast("int64"),
+                       monetary_value_holdout=ibis.ifelse(k > 0, j.total / k, 0.0))
+    return out, {"freq": freq, "units_per_year": 365.25 / unit,
+                 "calibration_end": str(cal_end.date()),
+                 "observation_end": None if observation_end is None
+                 else str(pd.Timestamp(observation_end).date()),
+                 "duration_holdout": None if obs is None else (obs - cal_end).days / unit}
+
+
+def rfm_summary(src: Tables, *, calibration_end, observation_end=None,
+                freq: str = "W") -> pd.DataFrame:
+    """Frequency / recency / T / monetary value per customer on the engine: the frame of
+    :func:`churn_research.clv.rfm_summary` (same columns and ``attrs``; rows ordered by
+    ``customer_id``, not by first appearance). This brings one row per customer back; for the
+    model fits :func:`btyd_statistics` brings back only the distinct rows with counts."""
+    expr, attrs = _summary_expr(src, calibration_end=calibration_end,
+                                observation_end=observation_end, freq=freq)
+    df = src.execute(expr.order_by("customer_id"))
+    df["first_purchase"] = (_EPOCH + pd.to_timedelta(df.pop("first_day").astype(np.int64), unit="D")
+                            ).astype("datetime64[ns]")
+    cols = ["frequency", "recency", "T", "monetary_value", "first_purchase"]
+    if observation_end is not None:
+        df["duration_holdout"] = attrs["duration_holdout"]
+        cols += ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
+    out = df.set_index("customer_id")[cols]
+    out["frequency"] = out["frequency"].astype(int)
+    if observation_end is not None:
+        out["frequency_holdout"] = out["frequency_holdout"].astype(int)
+    attrs.pop("duration_holdout")
+    out.attrs.update(attrs)
+    return out
+
+
+def btyd_statistics(src: Tables, *, calibration_end, freq: str = "W") -> dict[str, pd.DataFrame]:
+    """Sufficient statistics of the BG/NBD and gamma-gamma likelihoods, computed on the engine.
+
+    Returns
+    -------
+    dict
+        ``"bgnbd"``: distinct (``frequency``, ``recency``, ``T``) rows with ``customers``
+        (their count); ``"gamma_gamma"``: distinct (``frequency``, ``monetary_value``) of the
+        repeat buyers with positive spend, with ``customers``. Fit them with
+        ``BetaGeo().fit(..., weights=customers)`` and ``GammaGamma().fit(..., weights=...)``:
+        the likelihood of grouped data is exactly that of the customers.
+    """
+    expr, _ = _summary_expr(src, calibration_end=calibration_end, freq=freq)
+    bg = src.execute(expr.group_by(["frequency", "recency", "T"]).aggregate(customers=expr.count())
+                     .order_by(["frequency", "recency", "T"]))
+    rep = expr.filter((expr.frequency > 0) & (expr.monetary_value > 0))
+    gg = src.execute(rep.group_by(["frequency", "monetary_value"]).aggregate(customers=rep.count())
+                     .order_by(["frequency", "monetary_value"]))
+    return {"bgnbd": bg, "gamma_gamma": gg}
+
+
+# ------------------------------------------------------------------------------------------
+# cohorts
+# ------------------------------------------------------------------------------------------
+def _months_before(start_date, target, strict: bool):
+    """Largest k >= -1 with ``start + k months`` before ``target`` (``strict``) or on or before
+    it (dates; ``start + k months`` clipped to month ends, as ``pd.DateOffset``)."""
+    start = start_date.cast("date")
+    md = _month_index(target) - _month_index(start)
+    ann = start + ibis.greatest(md, 0).as_interval("M")
+    beyond = (ann >= target) if strict else (ann > target)
+    return ibis.greatest(ibis.ifelse((md >= 0) & beyond, md - 1, md), -1)
+
+
+def cohort_counts(src: Tables, *, start=None, end=None,
+                  inactivity_days: int | None = None) -> pd.DataFrame:
+    """Customers per (start-month cohort, observed age, retained age) in whole months: the
+    aggregate behind :func:`cohort_retention` (customers who started inside the observation
+    window; ``cohort`` is the month index ``year * 12 + month - 1``)."""
+    days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+    w0, w1 = observation_window(src, start=start, end=end, inactivity_days=days)
+    if src.kind == "non-contractual" and src.has_transactions:
+        s = _final_ends(src, days, [])
+    else:
+        c = src.customers
+        end_col = c.end_date.cast("date")
+        end_col = ibis.ifelse(end_col > src.observation_end.date(), ibis.null("date"), end_col)
+        s = c.select(start_date=c.start_date, end=end_col)
+    start_day = _days(s.start_date)
+    s = s.filter((start_day >= _day(w0)) & (start_day <= _day(w1)))
+    last = ibis.literal(w1.date())
+    obs_age = _months_before(s.start_date, last, strict=False)
+    censored = s.end.isnull() | (s.end > w1.date())
+    big = ibis.literal(int(np.iinfo(np.int64).max), "int64")
+    retained = ibis.ifelse(censored, big,
+                           _months_before(s.start_date, s.end.fill_null(last), strict=True))
+    u = s.select(cohort=_month_index(s.start_date.cast("date")).cast("int64"),
+                 obs_age=obs_age.cast("int64"), kept=ibis.least(retained, obs_age).cast("int64"))
+    return src.execute(u.group_by(["cohort", "obs_age", "kept"]).aggregate(n=u.count())
+                       .order_by(["cohort", "obs_age", "kept"]))
+
+
+def cohort_retention(src: Tables, *, max_months: int | None = None, start=None, end=None,
+                     inactivity_days: int | None = None, wide: bool = True) -> pd.DataFrame:
+    """Cohort retention matrix on the engine: the frame of
+    :func:`churn_research.indicators.cohort_retention` (same definitions and layout)."""
+    agg = cohort_counts(src, start=start, end=end, inactivity_days=inactivity_days)
+    if agg.empty:
+        return pd.DataFrame()
+    cohort = agg["cohort"].to_numpy(np.int64)
+    obs_age = agg["obs_age"].to_numpy(np.int64)
+    kept = agg["kept"].to_numpy(np.int64)
+    w = agg["n"].to_numpy(np.float64)
+    top = int(obs_age.max())
+    K = top if max_months is None else min(int(max_months), top)
+    code = cohort - cohort.min()
+    C = int(code.max()) + 1
+
+    def ge_counts(v):
+        v = np.clip(v, -1, K)
+        cnt = np.bincount(code * (K + 2) + (v + 1), weights=w, minlength=C * (K + 2)).reshape(C, K + 2)
+        return np.rint(cnt[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]).astype(np.int64)
+
+    observed, retained = ge_counts(obs_age), ge_counts(kept)
+    sizes = np.rint(np.bincount(code, weights=w, minlength=C)).astype(np.int64)
+    labels = [str(np.datetime64(int(cohort.min()) - 1970 * 12 + i, "M")) for i in range(C)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(observed > 0, retained / np.maximum(observed, 1), np.nan)
+    present = sizes > 0
+    if not wide:
+        cc, kk = np.nonzero(np.ones_like(ret, dtype=bool))
+        long = pd.DataFrame({"cohort": np.asarray(labels)[cc], "months": kk,
+                             "observed": observed[cc, kk], "retained": retained[cc, kk],
+                             "retention": ret[cc, kk]})
+        return long[np.repeat(present, K + 1) & (long["observed"].to_numpy() > 0)].reset_index(drop=True)
+    out = pd.DataFrame(ret, index=pd.Index(labels, name="cohort"),
+                       columns=pd.Index(range(K + 1), name="months since start"))[present]
+    out.attrs["sizes"] = pd.Series(sizes[present], index=out.index, name="customers")
+    return out

@@ -1,0 +1,341 @@
+"""The engine layer (``churn_research.sources.engine``, Ibis on DuckDB) gives the numbers of the
+pandas path: churn tables (counts exactly, rates to 1e-12), cohort retention, the BTYD summary,
+and BG/NBD / gamma-gamma fits on grouped sufficient statistics equal to the per-customer fits
+(and to the published CDNOW estimates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_research import load
+from churn_research.clv import BetaGeo, GammaGamma, rfm_summary
+from churn_research.indicators import churn_table, cohort_retention
+from churn_research.model import ChurnData, ChurnDataError
+from churn_research.sources import engine
+from churn_research.synthetic import generate
+
+COUNTS = ["at_risk", "new", "returned", "churned", "churned_new", "at_end", "exposed",
+          "numerator", "denominator"]
+RATES = ["churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate", "retention_ci_low",
+         "retention_ci_high"]
+CDNOW_CAL = "1997-09-30"
+
+
+def assert_same_table(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Same columns, rows, labels and counts exactly; rates to 1e-12; same attrs."""
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    labels = [c for c in expected.columns if c not in COUNTS + RATES]
+    for col in labels:  # segment levels (missing ones included), periods, days
+        pd.testing.assert_series_equal(got[col], expected[col], check_exact=True, obj=col)
+    for col in COUNTS:
+        assert got[col].dtype == np.int64, col
+        np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(), err_msg=col)
+    for col in RATES:
+        np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float),
+                                   rtol=0, atol=1e-12, err_msg=col)
+    assert {k: v for k, v in got.attrs.items() if k != "engine"} == expected.attrs
+    assert got.attrs["engine"] == "duckdb"
+
+
+# ------------------------------------------------------------------------------------------
+# datasets: synthetic (3,000 customers; also read as a purchase log), telco, cdnow
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synthetic() -> ChurnData:
+    data = generate(3000, random_state=5)
+    return data.replace(customers=data.customers.drop(columns=["name", "phone", "email"]))
+
+
+@pytest.fixture(scope="module")
+def datasets(synthetic) -> dict[str, ChurnData]:
+    return {"synthetic": synthetic,
+            "synthetic_log": synthetic.replace(kind="non-contractual"),
+            "telco": load("telco"),
+            "cdnow": load("cdnow")}
+
+
+CASES = [
+    ("synthetic", {"freq": "Q"}),
+    ("synthetic", {"freq": "M", "by": "plan"}),
+    ("synthetic", {"freq": "Q", "by": ["region", "tenure_group"], "new_tenure_months": 6}),
+    ("synthetic", {"freq": "H", "by": "contract", "denominator": "start"}),
+    ("synthetic", {"freq": "Y", "start": "2022-03-15", "end": "2024-08-10"}),
+    ("synthetic_log", {"freq": "M", "by": "plan"}),
+    ("synthetic_log", {"freq": "Q", "by": "tenure_group", "lapses": "final"}),
+    ("synthetic_log", {"freq": "Q", "inactivity_days": 60}),
+    ("telco", {"freq": "M"}),
+    ("telco", {"freq": "Q", "by": ["contract", "tenure_group"]}),
+    ("telco", {"freq": "M", "by": "internet_service", "denominator": "start"}),
+    ("cdnow", {"freq": "M"}),
+    ("cdnow", {"freq": "Q", "by": "tenure_group"}),
+    ("cdnow", {"freq": "M", "lapses": "final", "denominator": "start"}),
+    ("cdnow", {"freq": "Q", "inactivity_days": 90}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "options"), CASES,
+                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, o in CASES])
+def test_churn_table_equals_the_pandas_path(datasets, name, options):
+    data = datasets[name]
+    assert_same_table(churn_table(data, **options),
+                      engine.churn_table(engine.from_data(data), **options))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["synthetic", "synthetic_log", "telco", "cdnow"])
+def test_cohort_retention_equals_the_pandas_path(datasets, name):
+    data = datasets[name]
+    src = engine.from_data(data)
+    expected, got = cohort_retention(data), engine.cohort_retention(src)
+    assert got.index.tolist() == expected.index.tolist()
+    assert got.columns.tolist() == expected.columns.tolist()
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+    pd.testing.assert_series_equal(got.attrs["sizes"], expected.attrs["sizes"])
+    long_e = cohort_retention(data, wide=False, max_months=12)
+    long_g = engine.cohort_retention(src, wide=False, max_months=12)
+    pd.testing.assert_frame_equal(long_g, long_e, check_exact=False, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "calibration_end", "observation_end"), [
+    ("cdnow", CDNOW_CAL, "1998-06-30"), ("cdnow", CDNOW_CAL, None),
+    ("synthetic", "2024-12-31", "2025-12-31")])
+@pytest.mark.parametrize("freq", ["W", "M", "D"])
+def test_rfm_summary_equals_the_pandas_path(datasets, name, calibration_end, observation_end, freq):
+    data = datasets[name]
+    expected = rfm_summary(data.transactions, calibration_end=calibration_end,
+                           observation_end=observation_end, freq=freq)
+    got = engine.rfm_summary(engine.from_data(data), calibration_end=calibration_end,
+                             observation_end=observation_end, freq=freq)
+    assert got.index.is_monotonic_increasing and got.index.is_unique
+    assert sorted(got.index) == sorted(expected.index)
+    got = got.loc[expected.index]
+    assert list(got.columns) == list(expected.columns)
+    assert got.attrs == expected.attrs
+    for col in expected.columns:
+        e, g = expected[col], got[col]
+        assert g.dtype == e.dtype, col
+        if col in ("frequency", "frequency_holdout", "first_purchase", "recency", "T",
+                   "duration_holdout"):
+            np.testing.assert_array_equal(g.to_numpy(), e.to_numpy(), err_msg=col)
+        else:  # sums of amounts: the engine adds in another order
+            np.testing.assert_allclose(g.to_numpy(), e.to_numpy(), rtol=1e-12, atol=0, err_msg=col)
+
+
+# ------------------------------------------------------------------------------------------
+# edge cases, by hand
+# ------------------------------------------------------------------------------------------
+def _contractual() -> ChurnData:
+    rows = [
+        # id, start, end, plan
+        ("same_period", "2024-02-03", "2024-02-20", "basic"),     # joins and leaves in Q1
+        ("ends_on_boundary", "2023-05-01", "2024-04-01", "basic"),  # churns on Q2's first day
+        ("starts_on_boundary", "2024-04-01", None, "basic"),      # new in Q2, not at risk
+        ("no_end", "2023-01-15", None, "premium"),
+        ("ends_after_obs", "2023-03-01", "2025-03-01", "premium"),  # unknown: censored
+        ("ends_last_day", "2023-06-30", "2024-09-30", "premium"),   # churns on the window's last day
+        ("before_window", "2022-11-30", "2024-01-01", "premium"),   # at risk from the window start
+        ("month_end_start", "2024-01-31", "2024-03-29", "basic"),   # anniversary clipped to Feb 29
+        ("solo", "2023-12-31", "2024-05-15", "solo"),               # a segment of one customer
+    ]
+    cust = pd.DataFrame(rows, columns=["customer_id", "start_date", "end_date", "plan"])
+    cust["start_date"] = pd.to_datetime(cust["start_date"])
+    cust["end_date"] = pd.to_datetime(cust["end_date"])
+    return ChurnData(customers=cust, observation_end=pd.Timestamp("2024-09-30"),
+                     records_start=pd.Timestamp("2024-01-01"))
+
+
+@pytest.mark.parametrize("options", [
+    {"freq": "Q"}, {"freq": "M"}, {"freq": "Q", "by": "plan"},
+    {"freq": "M", "by": ["plan", "tenure_group"], "new_tenure_months": 1},
+    {"freq": "Q", "by": "tenure_group", "denominator": "start"},
+    {"freq": "Y", "start": "2023-07-01"}])
+def test_contractual_edge_cases(options):
+    data = _contractual()
+    assert_same_table(churn_table(data, **options),
+                      engine.churn_table(engine.from_data(data), **options))
+
+
+@pytest.mark.parametrize("by", ["plan", ["flag", "plan"], ["plan", "tenure_group"]])
+def test_missing_and_boolean_segment_values(by):
+    data = _contractual()
+    cust = data.customers.copy()
+    cust.loc[[1, 4], "plan"] = np.nan  # customers without a plan form their own segment
+    cust["flag"] = [True, False] * 4 + [True]
+    data = data.replace(customers=cust)
+    expected = churn_table(data, freq="Q", by=by)
+    # one missing-plan level (two with the flag or tenure split), three quarters each
+    assert expected["plan"].isna().sum() == 3 * (1 if by == "plan" else 2)
+    assert_same_table(expected, engine.churn_table(engine.from_data(data), freq="Q", by=by))
+
+
+def test_edge_case_counts_by_the_definitions():
+    t = engine.churn_table(engine.from_data(_contractual()), freq="Q", by="plan")
+    q = t.set_index(["plan", "period"])
+    # basic: same_period and month_end_start join and leave in Q1; ends_on_boundary was on the
+    # books on 1 April and churns in Q2; starts_on_boundary is new in Q2, not at risk at its start
+    assert q.loc[("basic", "2024Q1"), ["at_risk", "new", "churned", "churned_new"]].tolist() == [1, 2, 2, 2]
+    assert q.loc[("basic", "2024Q2"), ["at_risk", "new", "churned", "churned_new"]].tolist() == [1, 1, 1, 0]
+    # premium: ends_after_obs is censored; ends_last_day churns in Q3 (the last, full period)
+    assert q.loc[("premium", "2024Q3"), ["at_risk", "churned", "at_end"]].tolist() == [3, 1, 2]
+    assert q.loc[("premium", "2024Q1"), ["at_risk", "churned"]].tolist() == [4, 1]
+    # one customer in the segment: rate 1 in the quarter they leave, 0 before, NaN after
+    solo = q.loc["solo"]
+    assert solo["at_risk"].tolist() == [1, 1, 0] and solo["churned"].tolist() == [0, 1, 0]
+    assert solo["churn_rate"].tolist()[:2] == [0.0, 1.0] and np.isnan(solo["churn_rate"].iloc[2])
+
+
+def _purchase_log() -> ChurnData:
+    tx = pd.DataFrame([
+        ("lapse_and_return", "2020-01-05", 10.0), ("lapse_and_return", "2020-05-01", 20.0),
+        ("lapse_and_return", "2020-05-01", 5.0),   # same day: one purchase, amounts summed
+        ("lapse_and_return", "2020-05-20", 7.0),
+        ("gap_exactly_90", "2020-02-01", 3.0), ("gap_exactly_90", "2020-05-01", 3.0),
+        ("gap_91", "2020-02-01", 4.0), ("gap_91", "2020-05-02", 4.0),
+        ("one_purchase", "2020-03-31", 9.0),
+        ("late_buyer", "2020-11-30", 1.0),
+        ("solo", "2020-01-01", 2.0), ("solo", "2020-01-02", 2.0),
+    ], columns=["customer_id", "date", "amount"])
+    tx["date"] = pd.to_datetime(tx["date"])
+    first = tx.groupby("customer_id", sort=False)["date"].min()
+    cust = pd.DataFrame({"customer_id": [*first.index, "no_purchase"],
+                         "start_date": [*first.to_numpy(), np.datetime64("2020-06-15")],
+                         "end_date": pd.NaT})
+    cust["segment"] = np.where(cust["customer_id"] == "solo", "solo", "many")
+    return ChurnData(customers=cust, transactions=tx, observation_end=pd.Timestamp("2020-12-31"),
+                     kind="non-contractual", inactivity_days=90)
+
+
+@pytest.mark.parametrize("options", [
+    {"freq": "M"}, {"freq": "Q", "by": "segment"}, {"freq": "M", "lapses": "final"},
+    {"freq": "Q", "by": ["segment", "tenure_group"], "new_tenure_months": 2},
+    {"freq": "M", "inactivity_days": 30, "denominator": "start"}])
+def test_purchase_log_edge_cases(options):
+    data = _purchase_log()
+    assert_same_table(churn_table(data, **options),
+                      engine.churn_table(engine.from_data(data), **options))
+
+
+def test_purchase_log_lapses_by_the_definitions():
+    t = engine.churn_table(engine.from_data(_purchase_log()), freq="Q").set_index("period")
+    # window ends 91 days before the snapshot; lapses dated at the purchase before the gap:
+    # Q1: lapse_and_return (5 Jan), gap_91 (1 Feb), one_purchase (31 Mar), solo (2 Jan);
+    # gap_exactly_90 does not lapse (90 days is not more than 90); Q2: lapse_and_return
+    # returns on 1 May and lapses again (20 May), gap_91 returns (2 May) and lapses then,
+    # gap_exactly_90 lapses at its last purchase (1 May)
+    assert t.loc["2020Q1", ["new", "returned", "churned"]].tolist() == [5, 0, 4]
+    assert t.loc["2020Q2", ["at_risk", "returned", "churned", "churned_new"]].tolist() == [1, 2, 3, 2]
+
+
+def test_btyd_summary_same_day_purchases_are_one():
+    got = engine.rfm_summary(engine.from_data(_purchase_log()), calibration_end="2020-06-30",
+                             freq="D")
+    row = got.loc["lapse_and_return"]
+    assert row["frequency"] == 2 and row["recency"] == 136.0 and row["T"] == 177.0
+    assert row["monetary_value"] == pytest.approx((25.0 + 7.0) / 2, rel=1e-15)
+    assert "late_buyer" not in got.index and "no_purchase" not in got.index
+
+
+def test_errors_name_the_table_and_column():
+    data = _purchase_log()
+    bad = data.replace(transactions=pd.concat([data.transactions, pd.DataFrame(
+        {"customer_id": ["ghost"], "date": [pd.Timestamp("2020-03-01")], "amount": [1.0]})]))
+    with pytest.raises(ChurnDataError, match=r"1 row\(s\) refer to unknown customers") as err:
+        engine.churn_table(engine.from_data(bad))
+    assert err.value.table == "transactions" and err.value.column == "customer_id"
+    with pytest.raises(ChurnDataError, match="segment column 'tier' not found"):
+        engine.churn_table(engine.from_data(_contractual()), by="tier")
+    with pytest.raises(ChurnDataError, match="negative amounts"):
+        neg = data.replace(transactions=data.transactions.assign(amount=-1.0))
+        engine.rfm_summary(engine.from_data(neg), calibration_end="2020-06-30")
+    with pytest.raises(ValueError, match="denominator must be 'exposed' or 'start'"):
+        engine.churn_table(engine.from_data(_contractual()), denominator="end")
+
+
+# ------------------------------------------------------------------------------------------
+# sources: files read in place
+# ------------------------------------------------------------------------------------------
+def test_parquet_glob_csv_and_duckdb_file_give_the_same_table(tmp_path, synthetic):
+    data = synthetic
+    expected = churn_table(data, freq="Q", by="plan")
+    parts = tmp_path / "customers"
+    parts.mkdir()
+    half = len(data.customers) // 2
+    data.customers.iloc[:half].to_parquet(parts / "part-0.parquet", index=False)
+    data.customers.iloc[half:].to_parquet(parts / "part-1.parquet", index=False)
+    settings = {"observation_end": data.observation_end, "records_start": data.records_start}
+    src = engine.from_files(parts / "*.parquet", **settings)
+    assert_same_table(expected, engine.churn_table(src, freq="Q", by="plan"))
+    data.customers.to_csv(tmp_path / "customers.csv", index=False)
+    src = engine.from_files(tmp_path / "customers.csv", **settings)
+    assert_same_table(expected, engine.churn_table(src, freq="Q", by="plan"))
+    db = tmp_path / "churn.duckdb"
+    con = engine.connect(db)
+    con.create_table("customers", data.customers)
+    con.disconnect()
+    src = engine.Tables(engine.connect(db), "customers", **settings)
+    assert_same_table(expected, engine.churn_table(src, freq="Q", by="plan"))
+
+
+def test_from_processed_reads_meta(tmp_path, synthetic):
+    synthetic.write(tmp_path / "syn")
+    src = engine.from_processed(tmp_path / "syn")
+    assert src.records_start == synthetic.records_start and src.kind == "contractual"
+    assert_same_table(churn_table(synthetic, freq="M"), engine.churn_table(src, freq="M"))
+    with pytest.raises(ChurnDataError, match="no processed data in"):
+        engine.from_processed(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------------------------------
+# models on sufficient statistics
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=[True, False], ids=["cdnow_sample", "cdnow_master"])
+def cdnow_fits(request):
+    data = load("cdnow", sample=request.param)
+    summary = rfm_summary(data.transactions, calibration_end=CDNOW_CAL)
+    stats = engine.btyd_statistics(engine.from_data(data), calibration_end=CDNOW_CAL)
+    return request.param, summary, stats
+
+
+@pytest.mark.slow
+def test_bgnbd_on_grouped_statistics_equals_the_customer_fit(cdnow_fits):
+    sample, s, stats = cdnow_fits
+    g = stats["bgnbd"]
+    assert int(g["customers"].sum()) == len(s)
+    assert len(g) < len(s) / 2  # the point: far fewer rows than customers
+    full = BetaGeo().fit(s["frequency"], s["recency"], s["T"])
+    grouped = BetaGeo().fit(g["frequency"], g["recency"], g["T"], weights=g["customers"])
+    np.testing.assert_allclose(grouped.params_, full.params_, rtol=0, atol=1e-8)
+    assert grouped.log_likelihood_ == pytest.approx(full.log_likelihood_, rel=1e-12)
+    assert grouped.n_customers_ == len(s)
+    if sample:  # Fader, Hardie & Lee (2005)
+        assert grouped.params_.round(3).tolist() == [0.243, 4.414, 0.793, 2.426]
+        assert grouped.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)
+    else:
+        np.testing.assert_allclose(grouped.params_, [0.2516, 4.7889, 0.7234, 2.1611], atol=2e-4)
+
+
+@pytest.mark.slow
+def test_gamma_gamma_on_grouped_statistics_equals_the_customer_fit(cdnow_fits):
+    sample, s, stats = cdnow_fits
+    g = stats["gamma_gamma"]
+    repeat = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+    assert int(g["customers"].sum()) == len(repeat)
+    full = GammaGamma().fit(s["frequency"], s["monetary_value"])
+    grouped = GammaGamma().fit(g["frequency"], g["monetary_value"], weights=g["customers"])
+    np.testing.assert_allclose(grouped.params_, full.params_, rtol=0, atol=1e-8)
+    assert grouped.n_customers_ == full.n_customers_ == len(repeat)
+    if sample:  # Fader & Hardie (2013)
+        assert grouped.params_.round(2).tolist() == [6.25, 3.74, 15.44]
+
+
+def test_gamma_gamma_weights_are_checked():
+    with pytest.raises(ValueError, match="weights must be one non-negative number per row"):
+        GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, -1, 1])
+    with pytest.raises(ValueError, match="at least 3 customers"):
+        GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, 1, 0])
