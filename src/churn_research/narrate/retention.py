@@ -336,7 +336,7 @@ def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame
 
 def policy_text(camp: CampaignStudy, currency: str | None = "") -> str:
     p = camp.policy
-    first = t("Both policies contact the same {n} customers' worth of budget ({share} of the "
+    first = t("Both policies contact {n} customers, the same budget ({share} of the "
               "campaign's customers): one picks the largest expected uplift × residual value − cost, "
               "the other the highest risk of churning without a contact.", n=count(camp.budget),
               share=pct(camp.budget / len(camp.frame), 0))
