@@ -143,9 +143,9 @@ def plan(*, actual: float, target: float, customers: int, effect: float,
 
     Contacts are None when the measured effect does not keep anyone (``effect >= 0``)."""
     gap = max(float(actual) - float(target), 0.0)
-    save = int(np.ceil(gap * int(customers)))
+    save = int(np.ceil(round(gap * int(customers), 9)))
     per = -float(effect)
-    contacts = int(np.ceil(save / per)) if per > 0 else None
+    contacts = int(np.ceil(round(save / per, 9))) if per > 0 else None
     cost = None if contacts is None or cost_per_contact is None else contacts * float(cost_per_contact)
     value = None if value_per_customer is None else save * float(value_per_customer)
     net = None if cost is None or value is None else value - cost
