@@ -83,7 +83,8 @@ def test_readme_minimal_params_file_works_as_written(project):
 def test_copy_of_synthetic_params_names_the_loaders_options(project):
     text = (ROOT / "params" / "synthetic.yaml").read_text(encoding="utf-8")
     err = _error(project, text.replace("source: synthetic", "source: data/raw/shop"))
-    assert [p.key for p in err.problems] == ["source_options.n_customers", "source_options.random_state"]
+    assert [p.key for p in err.problems] == ["source_options.n_customers", "source_options.random_state",
+                                             "source_options.campaign"]
     assert str(err.problems[0]) == (
         "`source_options.n_customers`: not an option of the loader of `source: data/raw/shop` "
         "(load_directory). (`n_customers` is an option of the synthetic source.) Fix: remove it; "
