@@ -157,3 +157,42 @@ def test_x_learner_also_ranks_better_than_risk(randomised):
                                 budget=len(f) // 5, true_saved=true_kept)
     assert table.loc["uplift", "value_true"] > table.loc["risk", "value_true"]
     assert isinstance(table, pd.DataFrame)
+
+
+@pytest.mark.slow
+def test_study_of_the_synthetic_campaign_beside_its_truth_and_the_plan():
+    """The campaign of params/synthetic.yaml measured as 60_retention does (attributes as the
+    covariates, a year of revenue as the value): the effect's interval covers the truth, the
+    uplift ranking beats chance and risk targeting on the true saved value; then the plan."""
+    from churn_research.retention import measure
+
+    data = generate(5000, random_state=0, campaign={"date": "2024-12-01", "horizon_days": 365})
+    truth = data.meta["truth"]["campaign"]
+    assert len(truth["kept_if_contacted"]) == int((np.array(list(truth["kept_if_contacted"].values())) > 0).sum())
+    assert sum(truth["kept_if_contacted"].values()) == pytest.approx(-truth["ate"] * truth["n_eligible"])
+
+    def covariates(day):
+        c = data.customers.set_index("customer_id")
+        out = c[COVARIATES].copy()
+        out["tenure_days"] = (day - c["start_date"]).dt.days
+        return out
+
+    values = data.customers.set_index("customer_id")["monthly_revenue"] * 12
+    s = measure.study(data, covariates, values=values, horizon_days=365)
+    assert (s.effect.n_treated, s.effect.n_control) == (980, 1005)
+    assert s.effect.difference == pytest.approx(-0.0898, abs=1e-4)
+    assert truth["ate"] == pytest.approx(-0.0748, abs=1e-4)
+    assert s.effect.ci[0] < truth["ate"] < s.effect.ci[1] < 0
+    assert s.truth_table["covered"].all() and list(s.truth_table["term"]) == ["effect", "saved"]
+    assert s.effect.cost == 10.0 * 980 and s.effect.net == pytest.approx(s.effect.money_saved - 9800)
+    assert s.qini_coefficient > 0 and s.budget == 397
+    assert s.policy.loc["uplift", "value_true"] > s.policy.loc["risk", "value_true"]
+    figs = s.key_figures()
+    assert figs["campaign"]["truth"]["covered"] is True and figs["uplift"]["budget"] == 397
+    p = measure.plan(actual=0.10, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                     value_per_customer=500.0)
+    assert (p["to_save"], p["contacts"], p["cost"], p["value"], p["net"]) == (20, 400, 4000.0, 10000.0, 6000.0)
+    assert measure.plan(actual=0.07, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                        value_per_customer=None)["met"]
+    assert measure.plan(actual=0.10, target=0.08, customers=1000, effect=0.01, cost_per_contact=10.0,
+                        value_per_customer=None)["contacts"] is None

@@ -202,6 +202,13 @@ class ContractualValue:
     def values(self) -> pd.Series:
         return self.residual["residual_clv"]
 
+    def values_at(self, customers: pd.DataFrame, date) -> pd.Series:
+        """Residual value of the customers on the books on ``date`` (an earlier snapshot, e.g. a
+        campaign's date), from the same retention curve: what keeping each of them was worth."""
+        return residual_clv(customers, curve=self.curve, observation_end=date,
+                            value_col=self.value_col, margin=self.margin,
+                            discount_rate=self.discount_rate)["residual_clv"]
+
     @property
     def equity(self) -> float:
         return float(self.values.sum())

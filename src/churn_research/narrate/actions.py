@@ -110,15 +110,40 @@ def _cost(figs: Figures, currency: str) -> str | None:
     if gain is None or value is None:
         return None
     years = get(clv, "scenario_years", 3)
+    risk = figs.get("60_retention", {})
+    at_risk = get(risk, "money_at_risk.all.expected_loss")
+    if at_risk is not None:
+        return t("A retention programme pays when it costs less than what it saves: a customer kept "
+                 "is worth about {value} of future profit, and the customers active now are "
+                 "expected to take {risk} with them within {days} days (calibrated P(churn) × "
+                 "residual value, 60_retention): the money at stake, of which a programme saves only "
+                 "the part belonging to the customers it keeps.", value=money(value, currency),
+                 risk=money(at_risk, currency), days=text(get(risk, "horizon_days")))
     return t("A retention programme pays when it costs less than what it saves: a customer kept is "
              "worth about {value} of future profit, and cutting annual churn by 5 points about "
              "{gain} over {years} years — the most a programme achieving that could cost before it "
              "loses money.", value=money(value, currency), gain=money(gain, currency), years=text(years))
 
 
+def _retention(figs: Figures, currency: str) -> str | None:
+    risk = figs.get("60_retention", {})
+    contacts = get(risk, "plan.contacts")
+    if contacts is not None:
+        return t("Meeting the churn target takes keeping about {save} customers: at the campaign's "
+                 "measured effect about {contacts} contacts costing {cost}; contact first the "
+                 "customers the uplift model ranks highest, and keep a control group to measure the "
+                 "next campaign.", save=count(get(risk, "plan.to_save")), contacts=count(contacts),
+                 cost=money(get(risk, "plan.cost"), currency))
+    if get(risk, "money_at_risk.all.expected_loss") is not None:
+        return _("Work through the retention watchlist (retention_watchlist.csv) with the action "
+                 "each customer's state calls for, and run the next retention action with a "
+                 "randomly held-out control group so that its effect can be measured.")
+    return None
+
+
 #: The action of each summary question (stage -> builder).
 ACTIONS = {"10_indicators": _how_many, "30_survival": _how_long, "20_causes": _why,
-           "40_segments": _who, "50_clv": _cost}
+           "40_segments": _who, "50_clv": _cost, "60_retention": _retention}
 
 
 def action(stage: str, figs: Figures, *, currency: str = "") -> str | None:

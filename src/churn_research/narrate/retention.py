@@ -7,16 +7,20 @@ sentences (markdown) and the tables a reader sees from the stage's result object
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from IPython.display import Markdown
 
 from churn_research.i18n import _, label, t
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, pct, pct_ci
+from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
+from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
 
 
@@ -207,6 +211,239 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
 
 
 # ---------------------------------------------------------------------------------------------
+# a retention campaign: its effect, the uplift model, the targeting policy, the planning tool
+# ---------------------------------------------------------------------------------------------
+def _signed_pct(v: float) -> str:
+    return ("+" if v > 0 else "") + pct(v)
+
+
+def no_campaign_text() -> str:
+    return _("The data record no campaign with a control group (no campaigns table), so no "
+             "retention action's effect can be estimated; the uplift model and the targeting "
+             "policy need one too.")
+
+
+def campaign_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame:
+    """The campaign's effect on churn within the horizon, one row per figure."""
+    e = camp.effect
+    rows = {
+        _("customers contacted"): count(e.n_treated),
+        _("customers held out (control)"): count(e.n_control),
+        _("churn of the contacted"): pct(e.churn_treated),
+        _("churn of the control group"): pct(e.churn_control),
+        _("effect on churn (95% CI)"): f"{_signed_pct(e.difference)} ({_signed_pct(e.ci[0])} – "
+                                       f"{_signed_pct(e.ci[1])})",
+        _("customers saved (95% CI)"): f"{e.saved:,.0f} ({e.saved_ci[0]:,.0f} – {e.saved_ci[1]:,.0f})",
+    }
+    if e.money_saved is not None:
+        rows[_("value of a customer kept")] = money(e.value_per_customer, currency)
+        rows[_("money saved")] = money(e.money_saved, currency)
+    if e.cost is not None:
+        rows[_("campaign cost")] = money(e.cost, currency)
+    if e.net is not None:
+        rows[_("money saved minus cost")] = money(e.net, currency)
+    if e.roi is not None:
+        rows[_("return on the cost (ROI)")] = pct(e.roi, 0)
+    return pd.DataFrame({_("value"): list(rows.values())}, index=list(rows))
+
+
+def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
+    e = camp.effect
+    how = (t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} held "
+             "out at random; churn within {days} days after the date is compared between the two "
+             "groups (difference with Newcombe's 95% interval).", name=e.campaign,
+             date=str(camp.date.date()), n1=count(e.n_treated), n0=count(e.n_control),
+             days=camp.horizon_days) if camp.randomised else
+           t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} were "
+             "not, chosen by the business (not at random); the effect on churn within {days} days "
+             "is a propensity-adjusted (doubly robust) estimate with a bootstrap 95% interval; the "
+             "unadjusted difference is {naive}.", name=e.campaign, date=str(camp.date.date()),
+             n1=count(e.n_treated), n0=count(e.n_control), days=camp.horizon_days,
+             naive=_signed_pct(e.naive_difference)))
+    if e.ci[1] < 0:
+        verdict = t("The campaign kept customers: churn of the contacted was {d} points lower, about "
+                    "{saved} customers saved.", d=f"{-e.difference * 100:.1f}", saved=f"{e.saved:,.0f}")
+    elif e.ci[0] > 0:
+        verdict = _("The contacted customers churned more than the others: the campaign did harm.")
+    else:
+        verdict = _("The interval includes no effect: these data cannot tell whether the campaign "
+                    "kept anyone.")
+    money_part = ""
+    if e.net is not None:
+        money_part = " " + t("Valued at {value} per customer kept (mean residual value of the "
+                             "contacted on the campaign's date, 50_clv's model), the customers saved "
+                             "are worth {saved}; minus the cost of {cost} that leaves {net} (ROI {roi}).",
+                             value=money(e.value_per_customer, currency),
+                             saved=money(e.money_saved, currency), cost=money(e.cost, currency),
+                             net=money(e.net, currency),
+                             roi=pct(e.roi, 0) if e.roi is not None else "–")
+    assumptions = "\n".join(f"- {a}" for a in e.assumptions)
+    return f"{how} {verdict}{money_part}\n\n" + _("The estimate rests on these assumptions:") + \
+        f"\n\n{assumptions}"
+
+
+def campaign_truth_table(camp: CampaignStudy) -> pd.DataFrame:
+    tt = camp.truth_table
+    names = {"effect": _("effect on churn (risk difference)"), "saved": _("customers saved")}
+    fmt = {"effect": _signed_pct, "saved": lambda v: f"{v:,.0f}"}
+    out = pd.DataFrame({
+        _("estimate (95% CI)"): [f"{fmt[r.term](r.estimate)} ({fmt[r.term](r.ci_low)} – "
+                                 f"{fmt[r.term](r.ci_high)})" for r in tt.itertuples()],
+        _("generator's truth"): [fmt[r.term](r.truth) for r in tt.itertuples()],
+        _("interval covers the truth"): [_("yes") if c else _("no") for c in tt["covered"]]})
+    out.index = [names[k] for k in tt["term"]]
+    return out
+
+
+def campaign_truth_text(camp: CampaignStudy) -> str:
+    ok = bool(camp.truth_table["covered"].all())
+    return (_("Checked against the generator's truth: the intervals cover the true effect and the "
+              "customers the campaign actually kept.") if ok else
+            _("Checked against the generator's truth: an interval misses it (expected about one "
+              "time in twenty)."))
+
+
+def uplift_text(camp: CampaignStudy) -> str:
+    model = {"logistic": _("logistic regressions"), "gbm": _("gradient boosting")}.get(
+        camp.uplift_model, camp.uplift_model)
+    verdict = (_("It finds the customers a contact helps better than chance.")
+               if camp.qini_coefficient > 0 else
+               _("It does not find the customers a contact helps better than chance: do not target "
+                 "by it."))
+    return t("The uplift model (a T-learner: one churn model per group, {model}, cross-fitted over "
+             "two folds so that each customer is scored by models that never saw them) ranks the "
+             "campaign's customers by how much a contact lowers their churn. The Qini curve counts "
+             "the customers kept when contacting the top share of that ranking, against contacting "
+             "at random (the straight line); Qini coefficient {q} (above 0: better than random). "
+             "{verdict}", model=model, q=f"{camp.qini_coefficient:.4f}", verdict=verdict)
+
+
+def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame:
+    p = camp.policy
+    out = pd.DataFrame({
+        _("customers contacted"): p["contacted"].map(count),
+        _("customers kept (model)"): p["kept_expected"].map(lambda v: f"{v:,.1f}"),
+        _("value kept (model)"): p["value_expected"].map(lambda v: money(v, currency)),
+        _("cost"): p["cost"].map(lambda v: money(v, currency)),
+        _("net (model)"): p["net_expected"].map(lambda v: money(v, currency))})
+    if "value_true" in p:
+        out[_("customers kept (truth)")] = p["kept_true"].map(lambda v: f"{v:,.1f}")
+        out[_("value kept (truth)")] = p["value_true"].map(lambda v: money(v, currency))
+        out[_("net (truth)")] = p["net_true"].map(lambda v: money(v, currency))
+    out.index = [_("by uplift × value − cost"), _("by risk alone")]
+    return out
+
+
+def policy_text(camp: CampaignStudy, currency: str | None = "") -> str:
+    p = camp.policy
+    first = t("Both policies contact {n} customers, the same budget ({share} of the "
+              "campaign's customers): one picks the largest expected uplift × residual value − cost, "
+              "the other the highest risk of churning without a contact.", n=count(camp.budget),
+              share=pct(camp.budget / len(camp.frame), 0))
+    if "value_true" not in p:
+        return first + " " + _("The model's figures are expectations from the uplift model; test the "
+                               "chosen policy against a control group before relying on them.")
+    u, r = p.loc["uplift", "value_true"], p.loc["risk", "value_true"]
+    better = (t("Targeting by uplift keeps {u} of true value, against {r} for targeting by risk: "
+                "the customers most likely to leave are not the ones a contact keeps.",
+                u=money(u, currency), r=money(r, currency)) if u > r else
+              t("Targeting by uplift keeps {u} of true value, against {r} for targeting by risk: "
+                "here the uplift model does not beat risk targeting.",
+                u=money(u, currency), r=money(r, currency)))
+    return first + " " + better + " " + _("(Truth: the generator's chance that a contact keeps each "
+                                         "customer, times their value.)")
+
+
+def campaign_outputs(camp: CampaignStudy, currency: str | None = "") -> list:
+    """What the report shows of the campaign's effect (tables and Markdown, in order)."""
+    out = [campaign_table(camp, currency), Markdown(campaign_text(camp, currency))]
+    if camp.truth_table is not None:
+        out += [campaign_truth_table(camp), Markdown(campaign_truth_text(camp))]
+    return out
+
+
+def uplift_outputs(camp: CampaignStudy, currency: str | None = "") -> list:
+    """The uplift model's verdict and the targeting policies (after the Qini curve)."""
+    out = [Markdown(uplift_text(camp))]
+    if camp.policy is not None:
+        out += [policy_table(camp, currency), Markdown(policy_text(camp, currency))]
+    return out
+
+
+_PERIOD_DAYS = {"month": 365.25 / 12, "quarter": 365.25 / 4, "half-year": 365.25 / 2, "year": 365.25}
+
+
+def campaign_plan(camp: CampaignStudy, indicators_json: Path | str, *, customers: int) -> dict | None:
+    """The planning tool's figures: the churn target of 10_indicators (its key figures beside this
+    report) against the campaign's measured effect and cost; None without a churn target."""
+    path = Path(indicators_json)
+    if not path.exists():
+        return None
+    figs = json.loads(path.read_text(encoding="utf-8"))
+    actual, target = figs.get("target.churn_rate.actual"), figs.get("target.churn_rate.target")
+    if actual is None or target is None:
+        return None
+    period = str(figs.get("freq", "quarter"))
+    days = _PERIOD_DAYS.get(period, 365.25 / 4)
+    scale = camp.horizon_days / days  # the target rate held over the campaign's horizon
+    e = camp.effect
+    out = measure.plan(actual=actual * scale, target=target * scale, customers=customers,
+                       effect=e.difference, cost_per_contact=camp.cost_per_contact,
+                       value_per_customer=e.value_per_customer)
+    out.update({"period": period, "period_actual": actual, "period_target": target,
+                "status": figs.get("target.churn_rate.status")})
+    return out
+
+
+def plan_table(plan: dict, currency: str | None = "") -> pd.DataFrame:
+    rows = {_("churn per period now → target"): f"{pct(plan['period_actual'])} → {pct(plan['period_target'])}",
+            _("customers on the books"): count(plan["customers"]),
+            _("customers to save over the campaign's horizon"): count(plan["to_save"]),
+            _("contacts needed at the measured effect"): count(plan["contacts"]) if plan["contacts"] else "–",
+            _("cost of the contacts"): money(plan["cost"], currency) if plan["cost"] is not None else "–",
+            _("value of the customers saved"): money(plan["value"], currency) if plan["value"] is not None else "–",
+            _("net"): money(plan["net"], currency) if plan["net"] is not None else "–"}
+    return pd.DataFrame({_("value"): list(rows.values())}, index=list(rows))
+
+
+def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "") -> str:
+    if plan is None:
+        return _("The planning tool needs the churn target of 10_indicators (its key figures beside "
+                 "this report): render 10_indicators first.")
+    if plan["met"]:
+        return t("Churn per {period} ({actual}) already meets the target of 10_indicators ({target}): "
+                 "no customers need to be saved to reach it.", period=label(plan["period"]),
+                 actual=pct(plan["period_actual"]), target=pct(plan["period_target"]))
+    if plan["contacts"] is None:
+        return t("To bring churn per {period} from {actual} to the target of 10_indicators ({target}), "
+                 "about {save} of the {n} customers on the books must be kept over {days} days; the "
+                 "campaign's measured effect keeps no one, so it cannot get there.",
+                 period=label(plan["period"]), actual=pct(plan["period_actual"]),
+                 target=pct(plan["period_target"]), save=count(plan["to_save"]),
+                 n=count(plan["customers"]), days=camp.horizon_days)
+    return t("To bring churn per {period} from {actual} to the target of 10_indicators ({target}) and "
+             "hold it there for the campaign's {days} days, about {save} of the {n} customers on the "
+             "books must be kept; at the campaign's measured effect ({effect} churn per customer "
+             "contacted) that takes about {contacts} contacts costing {cost}, for {value} of value "
+             "kept: a net {net}. With the uplift ranking fewer contacts would do.",
+             period=label(plan["period"]), actual=pct(plan["period_actual"]),
+             target=pct(plan["period_target"]), days=camp.horizon_days, save=count(plan["to_save"]),
+             n=count(plan["customers"]), effect=_signed_pct(plan["effect"]),
+             contacts=count(plan["contacts"]),
+             cost=money(plan["cost"], currency) if plan["cost"] is not None else "–",
+             value=money(plan["value"], currency) if plan["value"] is not None else "–",
+             net=money(plan["net"], currency) if plan["net"] is not None else "–")
+
+
+def plan_outputs(plan: dict | None, camp: CampaignStudy | None, currency: str | None = "") -> list:
+    """The planning tool's table and sentence (nothing without a measured campaign)."""
+    if camp is None:
+        return []
+    return ([plan_table(plan, currency)] if plan is not None else []) + \
+        [Markdown(plan_text(plan, camp, currency))]
+
+
+# ---------------------------------------------------------------------------------------------
 # findings
 # ---------------------------------------------------------------------------------------------
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -255,8 +492,41 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         unavailable.append(_("The win-back rate: no loss is old enough for its window to be over."))
     else:
         unavailable.append(_("The win-back rate: the data cannot show a lost customer coming back."))
-    unavailable.append(_("The effect of a retention action: the data record no campaign with a "
-                         "control group, so no action's effect can be estimated."))
+    diff = get(figures, "campaign.difference")
+    if diff is None:
+        unavailable.append(_("The effect of a retention action: the data record no campaign with a "
+                             "control group, so no action's effect can be estimated."))
+    else:
+        line = t("Campaign '{name}': churn within {days} days {d} for the contacted against the "
+                 "control group (95% CI {lo} to {hi}), about {saved} customers saved",
+                 name=get(figures, "campaign.campaign"), days=get(figures, "campaign.horizon_days"),
+                 d=_signed_pct(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
+                 hi=_signed_pct(get(figures, "campaign.ci_high")),
+                 saved=f"{get(figures, 'campaign.saved'):,.0f}")
+        net = get(figures, "campaign.net")
+        if net is not None:
+            line += t("; net of its cost {net}", net=money(net, cur))
+        truth = get(figures, "campaign.truth.ate")
+        if truth is not None:
+            line += t(" (the generator's true effect: {truth})", truth=_signed_pct(truth))
+        keys.append(Finding(line + ".", _("Measuring a retention campaign")))
+        u, r = get(figures, "uplift.policy.uplift.value_true"), get(figures, "uplift.policy.risk.value_true")
+        q = get(figures, "uplift.qini_coefficient")
+        if u is not None and r is not None:
+            keys.append(Finding(t("At the same budget, targeting by uplift × value − cost keeps {u} of "
+                                  "true value, targeting by risk alone {r} (Qini coefficient {q}).",
+                                  u=money(u, cur), r=money(r, cur), q=f"{q:.4f}"),
+                                _("Measuring a retention campaign")))
+        elif q is not None:
+            keys.append(Finding(t("The uplift model's Qini coefficient on held-out customers is {q} "
+                                  "(above 0: better than contacting at random).", q=f"{q:.4f}"),
+                                _("Measuring a retention campaign")))
+        contacts = get(figures, "plan.contacts")
+        if contacts is not None:
+            keys.append(Finding(t("Meeting the churn target of 10_indicators takes keeping about {save} "
+                                  "customers: about {contacts} contacts at the campaign's measured "
+                                  "effect.", save=count(get(figures, "plan.to_save")),
+                                  contacts=count(contacts)), _("How many customers must we save?")))
     return StageFindings("60_retention", dataset, headline, keys, unavailable)
 
 

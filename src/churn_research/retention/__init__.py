@@ -12,14 +12,14 @@ Like every research-question package it imports no other stage: the notebook pas
 40_segments (risk scores, features) and 50_clv (residual values) compute.
 """
 
-from churn_research.retention import actions, calibration, campaign, uplift, value, winback
+from churn_research.retention import actions, calibration, campaign, measure, uplift, value, winback
 
-__all__ = ["actions", "calibration", "campaign", "uplift", "value", "winback", "stage_figures"]
+__all__ = ["actions", "calibration", "campaign", "measure", "uplift", "value", "winback", "stage_figures"]
 
 
 def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, money=None,
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
-                  rate=None) -> dict:
+                  rate=None, campaign=None, plan: dict | None = None) -> dict:
     """The stage's key figures (nested; the runner flattens them)."""
     figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
                **calibration.key_figures()}
@@ -38,4 +38,8 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
                 figures["winback"].update({f"rate_{m}m": row["rate"], f"rate_{m}m_ci_low": row["ci_low"],
                                            f"rate_{m}m_ci_high": row["ci_high"],
                                            f"losses_{m}m": int(row["losses"])})
+    if campaign is not None:
+        figures.update(campaign.key_figures())
+    if plan is not None:
+        figures["plan"] = dict(plan)
     return figures

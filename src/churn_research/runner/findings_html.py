@@ -254,6 +254,7 @@ def summary_questions() -> tuple[tuple[str, str], ...]:
         ("20_causes", _("Why do they leave?")),
         ("40_segments", _("Who is at risk now?")),
         ("50_clv", _("What does churn cost, and what is a realistic retention gain worth?")),
+        ("60_retention", _("How much money is at risk, and what does a retention action achieve?")),
     )
 
 

@@ -847,8 +847,9 @@ def _campaign(opt, *, random_state, origin, start_ts, T, ids, customers, transac
     ``meta["truth"]["campaign"]``: the design, ``ate`` (expected risk difference over the
     eligible), ``att``, ``effect_by_group`` (price rise or not) and ``save_prob_by_reason``,
     ``churn_untreated`` (the eligible's churn within the horizon without the campaign),
-    ``saved`` (customers actually kept) and ``saved_expected`` (sum of ``Y0 * p`` over the
-    contacted). With ``include_latent=True`` the campaigns table also holds each customer's
+    ``saved`` (customers actually kept), ``saved_expected`` (sum of ``Y0 * p`` over the
+    contacted) and ``kept_if_contacted`` (``{customer_id: Y0 * p}`` where it is positive: the
+    chance that contacting the customer keeps them). With ``include_latent=True`` the campaigns table also holds each customer's
     ``churn_untreated`` (Y0) and ``save_prob`` (p) for checks against the truth.
     """
     camp = opt["campaign"]
@@ -989,6 +990,9 @@ def _campaign(opt, *, random_state, origin, start_ts, T, ids, customers, transac
                                 for r in reasons_seen},
         "saved": int(saved.sum()),
         "saved_expected": float((y0 * p)[treated].sum()),
+        # per customer: the chance a contact keeps them (Y0 x p; customers left out: 0), so a
+        # targeting policy's true saved value can be checked on the data alone
+        "kept_if_contacted": {str(c): float(v) for c, v in zip(ids[idx], y0 * p, strict=True) if v > 0},
     }
     return customers, transactions, tickets, surveys, campaigns, truth
 
