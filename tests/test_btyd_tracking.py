@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from churn_research import clv
+from churn_research import clv, i18n
 from churn_research.clv import tracking as tr
-from churn_research import i18n
 from churn_research.narrate import clv as say
 
 PUBLISHED = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL 2005, CDNOW sample, weeks

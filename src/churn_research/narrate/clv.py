@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from churn_research.clv.analysis import (
-    BtydDiagnostics,
     TOP_SHARE,
+    BtydDiagnostics,
     BtydValidation,
     BtydValue,
     ChurnCostResult,

@@ -126,7 +126,8 @@ def tracking_plot(tracking: pd.DataFrame, *, unit: str | None = None, title: str
     for ax, (act, exp, sub, ylab) in zip(axes, [
             ("actual_cumulative", "expected_cumulative", _("Cumulative"),
              _("cumulative repeat transactions")),
-            ("actual", "expected", _("Per period"), _("repeat transactions per period"))]):
+            ("actual", "expected", _("Per period"), _("repeat transactions per period"))],
+            strict=True):
         ax.plot(x, tracking[act], color="C0", label=_("actual"))
         ax.plot(x, tracking[exp], color="C1", linestyle="--", label="BG/NBD")
         ax.axvline(cal, color="grey", linestyle=":", label=_("end of calibration"))
