@@ -8,6 +8,7 @@ figures (``key_figures()``). The sentences are built from these objects in
 ``contractual_value``   retention curve -> CLV of a new customer, residual value, equity
 ``derl_analysis``       DERL by renewals under the sBG and read off the retention curve
 ``btyd_validation``     BG/NBD on a calibration / holdout split
+``btyd_diagnostics``    its tracking plot and P(alive) vs holdout activity (and a risk model)
 ``btyd_value``          BG/NBD x Gamma-Gamma value of every customer
 ``churn_cost_analysis`` the yearly cost of churn measured on the data
 ``scenario_figures``    the key figures of :func:`retention_scenarios`
