@@ -438,6 +438,7 @@ class BtydDiagnostics:
         """Calibration and holdout repeat transactions, actual vs expected, reader's headers."""
         out = self.totals.copy()
         out.index = [_("calibration period"), _("holdout period")]
+        out["relative_error"] = [f"{v:+.1%}" for v in out["relative_error"]]
         return _view(out, {"actual": _("actual"), "expected": _("expected (BG/NBD)"),
                            "error": _("error (expected - actual)"),
                            "relative_error": _("relative error")}, index_values=False)
