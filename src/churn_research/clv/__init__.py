@@ -7,6 +7,8 @@
                  :func:`curve_derl`, :func:`fit_sbg`
 ``btyd``         non-contractual purchases: :func:`rfm_summary`, :func:`btyd_clv` and the
                  validation tables of Fader, Hardie & Lee (2005)
+``tracking``     BG/NBD tracking plot data (:func:`tracking_table`) and P(alive) vs holdout
+                 activity (:func:`p_alive_activity`)
 ``scenarios``    :func:`churn_cost_inputs`, :func:`retention_scenarios`
 ``risk``         money at risk: P(churn within a horizon) x value from the retention curve
                  (:func:`curve_churn_probability`) or the BG/NBD

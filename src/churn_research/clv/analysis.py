@@ -8,6 +8,7 @@ figures (``key_figures()``). The sentences are built from these objects in
 ``contractual_value``   retention curve -> CLV of a new customer, residual value, equity
 ``derl_analysis``       DERL by renewals under the sBG and read off the retention curve
 ``btyd_validation``     BG/NBD on a calibration / holdout split
+``btyd_diagnostics``    its tracking plot and P(alive) vs holdout activity (and a risk model)
 ``btyd_value``          BG/NBD x Gamma-Gamma value of every customer
 ``churn_cost_analysis`` the yearly cost of churn measured on the data
 ``scenario_figures``    the key figures of :func:`retention_scenarios`
@@ -48,6 +49,7 @@ from churn_research.clv.scenarios import (
     recent_complainers,
     word_of_mouth,
 )
+from churn_research.clv.tracking import p_alive_activity, tracking_table, tracking_totals
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.i18n import _, _p, label, label_msg, language, money_unit, t
 from churn_research.model import on_books
@@ -427,6 +429,71 @@ def btyd_validation(data, *, calibration_end=None, freq: str = "W") -> BtydValid
     model = BetaGeo().fit(split["frequency"], split["recency"], split["T"])
     return BtydValidation(cal_end, pd.Timestamp(data.observation_end), split, model,
                           holdout_comparison(split, model), frequency_fit(split, model), UNITS[freq])
+
+
+@dataclass
+class BtydDiagnostics:
+    """The BG/NBD calibration fit over calibration and holdout: tracking and P(alive)."""
+
+    tracking: pd.DataFrame
+    totals: pd.DataFrame
+    auc: pd.DataFrame
+    bands: pd.DataFrame
+    unit: str
+
+    def totals_table(self) -> pd.DataFrame:
+        """Calibration and holdout repeat transactions, actual vs expected, reader's headers."""
+        out = self.totals.copy()
+        out.index = [_("calibration period"), _("holdout period")]
+        out["relative_error"] = [f"{v:+.1%}" for v in out["relative_error"]]
+        return _view(out, {"actual": _("actual"), "expected": _("expected (BG/NBD)"),
+                           "error": _("error (expected - actual)"),
+                           "relative_error": _("relative error")}, index_values=False)
+
+    def auc_table(self) -> pd.DataFrame:
+        """AUC of each score for a purchase in the holdout, rows named for the reader."""
+        names = {"p_alive": _("P(alive) at the calibration end, all customers"),
+                 "p_alive_repeat": _("P(alive), repeat buyers only"),
+                 "expected_holdout": _("BG/NBD expected holdout purchases"),
+                 "risk_model": _("risk model of 40_segments (1 - churn risk, cross-validated)")}
+        out = self.auc.copy()
+        out.index = [names.get(i, i) for i in out.index]
+        return _view(out, {"auc": _("AUC (purchase in the holdout)"), "customers": _("customers")},
+                     index_values=False)
+
+    def bands_table(self) -> pd.DataFrame:
+        """Customers by P(alive) band: share who bought in the holdout, reader's headers."""
+        out = self.bands.copy()
+        out.index = [_("no repeat purchase (P(alive) = 1)") if i == "no repeat purchase" else i
+                     for i in out.index]
+        return _view(out, {"customers": _("customers"), "mean_p_alive": _("mean P(alive)"),
+                           "active_share": _("share who bought in the holdout"),
+                           "mean_expected": _("mean expected holdout purchases")},
+                     index_values=False)
+
+    def key_figures(self) -> dict:
+        h = self.totals.loc["holdout"]
+        return {"btyd_tracking": {
+            "holdout_actual": h["actual"], "holdout_expected": h["expected"],
+            "holdout_relative_error": h["relative_error"],
+            "calibration_relative_error": self.totals.loc["calibration", "relative_error"],
+            **{f"auc_{k}": v for k, v in self.auc["auc"].items()}}}
+
+
+def btyd_diagnostics(data, validation: BtydValidation | None, *,
+                     risk_active: pd.Series | None = None) -> BtydDiagnostics | None:
+    """Tracking plot data and P(alive) vs holdout activity for a :class:`BtydValidation`.
+
+    ``risk_active``: another model's score on the calibration customers where higher means more
+    likely to buy in the holdout (the notebook passes 1 - the 40_segments risk model's
+    cross-validated churn probability); shown as ``risk_model``.
+    """
+    if validation is None:
+        return None
+    track = tracking_table(data.transactions, validation.split, validation.model)
+    scores = None if risk_active is None else {"risk_model": risk_active}
+    auc, bands = p_alive_activity(validation.split, validation.model, scores=scores)
+    return BtydDiagnostics(track, tracking_totals(track), auc, bands, validation.unit)
 
 
 @dataclass

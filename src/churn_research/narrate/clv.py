@@ -10,6 +10,7 @@ import pandas as pd
 
 from churn_research.clv.analysis import (
     TOP_SHARE,
+    BtydDiagnostics,
     BtydValidation,
     BtydValue,
     ChurnCostResult,
@@ -305,6 +306,48 @@ def btyd_split(result: BtydValidation | None, *, data=None) -> str:
              "period: {calibration_end} to {end} ({duration} {unit}).", calibration_end=cal,
              n=f"{len(result.split):,}", end=_date(result.observation_end),
              duration=f"{result.split['duration_holdout'].iloc[0]:.1f}", unit=label(result.unit))
+
+
+def btyd_tracking(diag: BtydDiagnostics | None, *, data=None) -> str:
+    """What the tracking plot shows (or the one line for contractual data)."""
+    if diag is None:
+        if getattr(data, "kind", None) == "contractual":
+            return _("BG/NBD tracking plot and P(alive): not applicable, churn dates are recorded "
+                     "(contractual data), so churn need not be inferred from purchases.")
+        return ""
+    c, h = diag.totals.loc["calibration"], diag.totals.loc["holdout"]
+    return t("From each customer's first purchase alone (no later history), the BG/NBD expects "
+             "{cal_expected} repeat transactions in the calibration period against {cal_actual} "
+             "actual ({cal_error}) and {hold_expected} in the holdout against {hold_actual} "
+             "({hold_error}): the expected curve {verdict} the actual one.",
+             cal_expected=f"{c['expected']:,.0f}", cal_actual=f"{c['actual']:,.0f}",
+             cal_error=f"{c['relative_error']:+.1%}", hold_expected=f"{h['expected']:,.0f}",
+             hold_actual=f"{h['actual']:,.0f}", hold_error=f"{h['relative_error']:+.1%}",
+             verdict=(_("tracks") if abs(h["relative_error"]) <= 0.05
+                      else _("falls below") if h["relative_error"] < 0 else _("runs above")))
+
+
+def btyd_p_alive(diag: BtydDiagnostics) -> str:
+    """P(alive) at the calibration end against holdout activity, and against the risk model."""
+    a = diag.auc["auc"]
+    zero = diag.bands.loc["no repeat purchase", "active_share"]
+    first = t("As a ranking of who buys in the holdout, P(alive) at the calibration end has AUC "
+              "{auc_all} over all customers: every customer without a repeat purchase has "
+              "P(alive) = 1 in the BG/NBD (a customer can only drop out right after a repeat "
+              "purchase), yet only {zero} of them bought again. Among repeat buyers its AUC is "
+              "{auc_repeat}, and the expected holdout purchases, which weigh P(alive) by the "
+              "purchase rate, reach {auc_expected}.", auc_all=f"{a['p_alive']:.2f}",
+              zero=pct(zero), auc_repeat=f"{a['p_alive_repeat']:.2f}",
+              auc_expected=f"{a['expected_holdout']:.2f}")
+    if "risk_model" not in a.index:
+        return sentences(first, _("The churn-risk model is in 40_segments and 60_retention."))
+    gap = a["expected_holdout"] - a["risk_model"]
+    second = t("The risk model of 40_segments, trained on this very label (cross-validated), "
+               "reaches {auc_risk}: the BG/NBD, which never sees the holdout, ranks customers "
+               "{how}.", auc_risk=f"{a['risk_model']:.2f}",
+               how=(_("about as well") if abs(gap) <= 0.02
+                    else _("better") if gap > 0 else _("less well")))
+    return sentences(first, second)
 
 
 def btyd_holdout(result: BtydValidation) -> str:

@@ -115,6 +115,28 @@ def calibration_holdout(table: pd.DataFrame, *, ax=None,
     return fig
 
 
+def tracking_plot(tracking: pd.DataFrame, *, unit: str | None = None, title: str | None = None):
+    """Repeat transactions: actual vs BG/NBD expected, cumulative and per period, with a line at
+    the calibration end (FHL 2005, Fig. 3 and 5)."""
+    title = title or _("Tracking plot: repeat transactions, actual vs BG/NBD")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    x = tracking["period"]
+    cal = tracking.loc[~tracking["holdout"], "period"].max()
+    xlabel = t("{unit} since the first purchase", unit=unit or label("weeks"))
+    for ax, (act, exp, sub, ylab) in zip(axes, [
+            ("actual_cumulative", "expected_cumulative", _("Cumulative"),
+             _("cumulative repeat transactions")),
+            ("actual", "expected", _("Per period"), _("repeat transactions per period"))],
+            strict=True):
+        ax.plot(x, tracking[act], color="C0", label=_("actual"))
+        ax.plot(x, tracking[exp], color="C1", linestyle="--", label="BG/NBD")
+        ax.axvline(cal, color="grey", linestyle=":", label=_("end of calibration"))
+        finish(ax, title=sub, xlabel=xlabel, ylabel=ylab, legend=True)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def frequency_histogram(table: pd.DataFrame, *, ax=None,
                         title: str | None = None):
     """Customers by number of repeat purchases: actual vs BG/NBD expected (FHL Fig. 2)."""
