@@ -126,3 +126,19 @@ def test_causes_and_survival_take_the_same_reference_level_by_default():
     design = sv.cox_design(frame, ["plan", "gender", "region"], reference={})
     assert causes_refs == design.attrs["reference"] == {"plan": "基础版", "gender": "男",
                                                         "region": "华南"}
+
+
+def test_a_requested_reference_level_too_rare_to_keep_falls_back_to_the_most_frequent():
+    """A small business: the reference level the parameters name (north) occurs, but in fewer
+    rows than a level needs, so 20_causes merged it into 'other'; the most frequent level is the
+    reference and a note says why (not an error that the level 'does not occur')."""
+    from churn_research.causes.drivers import _design_matrix
+
+    frame = pd.DataFrame({"region": ["south"] * 60 + ["east"] * 30 + ["north"] * 3,
+                          "tenure_months": np.arange(93.0)})
+    _, terms, notes = _design_matrix(frame, ["region"], reference={"region": "north"}, scales={},
+                                     min_level_count=5, duration=None, duration_knots=[])
+    assert {tm.reference for tm in terms} == {"south"}
+    assert {tm.level for tm in terms} == {"east", "other"}
+    assert notes[-1] == ("region: the reference level north has fewer than 5 rows, so the most "
+                         "frequent level is the reference instead.")

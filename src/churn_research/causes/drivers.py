@@ -90,7 +90,14 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
                 notes.append(t("{driver}: level(s) {levels} have fewer than {n} rows and were "
                                "merged into 'other'.", driver=driver_label(d),
                                levels=join(map(level_label, rare)), n=min_level_count))
-            ref = reference_level(lv.value_counts(), reference.get(d), column=d)
+            requested = reference.get(d)
+            if requested is not None and str(requested) in set(map(str, rare)):
+                # the level occurs but too rarely to compare with: merged into 'other' above
+                notes.append(t("{driver}: the reference level {level} has fewer than {n} rows, so the "
+                               "most frequent level is the reference instead.", driver=driver_label(d),
+                               level=level_label(str(requested)), n=min_level_count))
+                requested = None
+            ref = reference_level(lv.value_counts(), requested, column=d)
             for level in sorted(lv.unique(), key=lambda x: (-counts.get(x, 0), str(x))):
                 if level == ref:
                     continue
