@@ -188,3 +188,71 @@ def test_verdict_says_worse_on_synthetic_data():
     text = impact.verdict(its=its, before_after=ba, chart=cc)
     assert text.startswith("**Verdict: churn got worse")
     assert "hazard ratio" in text and "control chart" in text
+
+
+# ------------------------------------------------------------------------------------------
+# seasonality (month-of-year terms in the ITS, a seasonal baseline in the control chart)
+SEASON = {1: 0.35, 2: 0.2, 7: -0.1, 8: -0.1, 12: -0.45}   # log hazard ratio by calendar month
+
+
+def _seasonal_table(seed: int, effect: float, *, T: int = 50, t0: int = 36, effects=None):
+    """Monthly counts from a cloglog model with a pre-trend, a known seasonal pattern and a
+    level change ``effect`` at month ``t0`` (or ``effects``: {t0: effect, ...})."""
+    rng = np.random.default_rng(seed)
+    per = pd.period_range("2020-01-01", periods=T, freq="M")
+    t = np.arange(T)
+    steps = sum(e * (t >= s) for s, e in (effects or {t0: effect}).items())
+    season = np.array([SEASON.get(m, 0.0) for m in per.month])
+    eta = math.log(0.02) + 0.002 * t + steps + season + np.log(per.days_in_month / 30.4)
+    n = np.full(T, 20000)
+    return _counts_table(rng.binomial(n, 1 - np.exp(-np.exp(eta))), n)
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.3])
+def test_seasonal_its_recovers_the_change_where_the_plain_one_is_biased(effect):
+    seas, plain = [], []
+    for seed in range(6):
+        tab = _seasonal_table(seed, effect)
+        ev = tab["period_start"].iloc[36]
+        a = impact.InterruptedTimeSeries(seasonality="auto").fit(tab, event_date=ev)
+        assert a.seasonal_ and a.seasonality_test_["p_value"] < 1e-10
+        assert a.seasonal_ratios_.loc[12] / a.seasonal_ratios_.loc[1] == pytest.approx(
+            math.exp(SEASON[12] - SEASON[1]), rel=0.1)
+        seas.append(a)
+        plain.append(impact.InterruptedTimeSeries(seasonality="none").fit(tab, event_date=ev))
+    covered = [f.level_change_ci_[0] <= effect <= f.level_change_ci_[1] for f in seas]
+    assert sum(covered) >= 5
+    assert abs(np.mean([f.level_change_ for f in seas]) - effect) < 0.04
+    # the after window holds two Januaries and Februaries (high months): biased upwards
+    assert np.mean([f.level_change_ for f in plain]) - effect > 0.12
+
+
+def test_seasonal_control_chart_does_not_flag_the_season():
+    tab = _seasonal_table(0, 0.0)
+    ev = tab["period_start"].iloc[36]
+    plain = impact.ControlChart(seasonality="none").fit(tab, baseline_end=ev)
+    seas = impact.ControlChart(seasonality="auto").fit(tab, baseline_end=ev)
+    assert {"2021-12", "2022-12", "2023-12"} <= set(plain.flagged_low_)
+    assert {"2021-01", "2022-01", "2023-01", "2024-01"} <= set(plain.flagged_)
+    assert seas.seasonal_ and seas.flagged_ == [] and seas.flagged_low_ == []
+    # the centre line of a month is its pooled baseline rate
+    base = seas.table_[seas.table_["phase"] == "baseline"]
+    dec = base[base["period"].str.endswith("-12")]
+    centre = seas.table_.loc[seas.table_["period"] == "2023-12", "center"].iloc[0]
+    assert centre == pytest.approx(dec["k"].sum() / dec["n"].sum())
+
+
+def test_seasonality_auto_needs_two_years_and_a_better_fit():
+    tab = _seasonal_table(0, 0.3)
+    short = impact.InterruptedTimeSeries(seasonality="auto").fit(tab.iloc[20:], event_date=tab["period_start"].iloc[36])
+    assert not short.seasonal_ and short.seasonality_test_ is None
+    assert "fewer than the 24" in short.seasonality_reason_
+    flat = _counts_table(np.random.default_rng(3).binomial(20000, 0.02, 50), [20000] * 50)
+    its = impact.InterruptedTimeSeries(seasonality="auto").fit(flat, event_date="2023-01-01")
+    assert not its.seasonal_ and its.seasonality_test_["p_value"] > 0.05
+    q = _counts_table([10] * 12, [500] * 12)
+    q["days"] = 91
+    with pytest.raises(ValueError, match="seasonality='month' needs calendar-month periods"):
+        impact.InterruptedTimeSeries(seasonality="month").fit(q, event_date="2020-07-01")
+    with pytest.raises(ValueError, match="seasonality must be 'auto', 'none' or 'month'"):
+        impact.ControlChart(seasonality="yes").fit(tab, baseline_end="2023-01-01")
