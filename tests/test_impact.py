@@ -256,3 +256,38 @@ def test_seasonality_auto_needs_two_years_and_a_better_fit():
         impact.InterruptedTimeSeries(seasonality="month").fit(q, event_date="2020-07-01")
     with pytest.raises(ValueError, match="seasonality must be 'auto', 'none' or 'month'"):
         impact.ControlChart(seasonality="yes").fit(tab, baseline_end="2023-01-01")
+
+
+# ------------------------------------------------------------------------------------------
+# every business event
+def test_each_event_recovers_two_effects_on_their_own_windows():
+    events = pd.DataFrame({"date": pd.to_datetime(["2022-01-01", "2023-07-01"]),
+                           "event": ["price rise", "new app"]})
+    hits = {0: 0, 1: 0}
+    for seed in range(4):
+        tab = _seasonal_table(seed, 0.0, T=60, effects={24: 0.4, 42: -0.3})
+        out = ind.each_event(tab, events, seasonality="month")
+        assert out["event"].tolist() == ["price rise", "new app"]
+        # windows end at the next event and start at the previous one
+        assert out["window"].tolist() == ["2020-01 – 2023-06", "2022-01 – 2024-12"]
+        assert out[["periods_before", "periods_after"]].to_numpy().tolist() == [[24, 18], [18, 18]]
+        for i, truth in enumerate((0.4, -0.3)):
+            lo, hi = np.log(out.loc[i, ["level_ratio_ci_low", "level_ratio_ci_high"]].astype(float))
+            hits[i] += lo <= truth <= hi
+            assert abs(np.log(out.loc[i, "level_ratio"]) - truth) < 0.12
+    assert hits[0] >= 3 and hits[1] >= 3
+
+
+def test_select_events_by_name_or_date_and_short_windows():
+    data = generate(300, random_state=0)
+    assert ind.select_events(data)["event"].tolist() == ["rename_and_new_owner"]
+    assert ind.select_events(data, ["2024-07-01"])["date"].tolist() == [pd.Timestamp(CHANGE)]
+    with pytest.raises(ValueError, match="'launch' is neither an event name nor an event date"):
+        ind.select_events(data, ["launch"])
+    tab = _seasonal_table(0, 0.0, T=30)
+    events = pd.DataFrame({"date": pd.to_datetime(["2021-01-01", "2021-03-01"]), "event": ["a", "b"]})
+    out = ind.each_event(tab, events)
+    # a: 12 months before, 2 after (ending at b); b: only 2 months since a, so no ITS
+    assert out["note"].str.startswith("too few complete periods").tolist() == [False, True]
+    assert out.loc[0, ["periods_before", "periods_after"]].tolist() == [12, 2]
+    assert np.isnan(out.loc[1, "level_ratio"]) and out.loc[1, "window"] == "2021-01 – 2022-06"

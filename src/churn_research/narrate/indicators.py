@@ -27,9 +27,11 @@ from churn_research.indicators.impact import BeforeAfter, ControlChart, Interrup
 from churn_research.indicators.impact import verdict as impact_verdict
 from churn_research.model import ChurnData, yes_no
 from churn_research.narrate.complaints import (  # noqa: F401  (the notebook's narrate.*)
+    Md,
     complaint_handling_views,
     growth_views,
 )
+from churn_research.narrate.events import events_views  # noqa: F401  (the notebook's narrate.*)
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
     count,
@@ -705,6 +707,13 @@ def its_view(its: InterruptedTimeSeries):
     cols = ["estimate", "ci_low", "ci_high", "p_value", "ratio", "ratio_ci_low", "ratio_ci_high"]
     view, _formats = _shown(its.params_.set_index("term")[cols])
     return view.style.format("{:.4f}")
+
+
+def control_chart_views(chart: ControlChart, *, unit: str, event_date) -> list:
+    """The control chart's sentence and, when periods are flagged, their table."""
+    flagged = flagged_view(chart)
+    return [Md(control_chart_sentence(chart, unit=unit, event_date=event_date)),
+            *([flagged] if flagged is not None else [])]
 
 
 def flagged_view(chart: ControlChart):
