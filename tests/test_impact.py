@@ -291,3 +291,21 @@ def test_select_events_by_name_or_date_and_short_windows():
     assert out["note"].str.startswith("too few complete periods").tolist() == [False, True]
     assert out.loc[0, ["periods_before", "periods_after"]].tolist() == [12, 2]
     assert np.isnan(out.loc[1, "level_ratio"]) and out.loc[1, "window"] == "2021-01 – 2022-06"
+
+
+def test_experience_by_event_compares_surveys_and_complaints_on_the_windows():
+    data = generate(1500, random_state=0)
+    events = pd.DataFrame({"date": pd.to_datetime(["2023-01-01", CHANGE]), "event": ["a", "b"]})
+    exp = ind.events.experience_by_event(data, events)
+    assert exp["measure"].tolist() == ["mean CSAT", "NPS", "complaint share per period"] * 2
+    d = pd.to_datetime(data.surveys["date"])
+    csat = data.surveys["csat"]
+    before = csat[(d >= "2023-01-01") & (d < CHANGE)].dropna()
+    after = csat[d >= CHANGE].dropna()
+    row = exp[(exp["event"] == "b") & (exp["measure"] == "mean CSAT")].iloc[0]
+    assert (row["before"], row["after"]) == pytest.approx((before.mean(), after.mean()))
+    assert (row["n_before"], row["n_after"]) == (len(before), len(after))
+    nps = data.surveys["nps"][d < "2023-01-01"].dropna()
+    first = exp[(exp["event"] == "a") & (exp["measure"] == "NPS")].iloc[0]
+    assert first["before"] == pytest.approx(100 * ((nps >= 9).mean() - (nps <= 6).mean()))
+    assert first["ci_low"] < first["difference"] < first["ci_high"]

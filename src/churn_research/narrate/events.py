@@ -7,7 +7,7 @@ import pandas as pd
 from churn_research.i18n import _, label, t
 from churn_research.model import yes_no
 from churn_research.narrate.complaints import Md
-from churn_research.narrate.format import MISSING, not_available, pct, ratio_ci
+from churn_research.narrate.format import MISSING, not_available, pct, pvalue, ratio_ci
 
 __all__ = ["events_views"]
 
@@ -20,11 +20,56 @@ def _pct_ci(value, low, high) -> str:
              high=f"{high:+.1f}")
 
 
-def events_views(table: pd.DataFrame | None, *, unit: str) -> list:
-    """The per-event table and its sentences; one "not available" line without events."""
-    if table is None:
+_MEASURES = {"mean CSAT": lambda: _("Mean satisfaction (CSAT, 1–5)"), "NPS": lambda: _("NPS"),
+             "complaint share per period": lambda: _("Share of active customers complaining")}
+
+
+def _experience_views(exp: pd.DataFrame) -> list:
+    """Satisfaction, NPS and complaint share before vs after each event."""
+    if exp.empty:
+        return [Md(not_available(_("satisfaction, NPS and complaints before/after each event"),
+                                 _("the data have neither surveys nor complaint tickets on both "
+                                   "sides of an event")))]
+    share = exp["measure"] == "complaint share per period"
+
+    def shown(v, is_share, signed=False):
+        if pd.isna(v):
+            return MISSING
+        return (f"{100 * v:+.2f}" if signed else pct(v, 2)) if is_share else \
+            (f"{v:+.2f}" if signed else f"{v:.2f}")
+
+    cols = {"event": _("Event"), "measure": _("Measure"), "before": _("Before"), "after": _("After"),
+            "difference": _("Difference (95% CI)"), "p_value": _("Test")}
+    view = pd.DataFrame({
+        cols["event"]: exp["event"].map(label),
+        cols["measure"]: exp["measure"].map(lambda m: _MEASURES[m]()),
+        cols["before"]: [shown(v, s) for v, s in zip(exp["before"], share, strict=True)],
+        cols["after"]: [shown(v, s) for v, s in zip(exp["after"], share, strict=True)],
+        cols["difference"]: [t("{d} ({lo} to {hi})", d=shown(d, s, True), lo=shown(lo, s, True),
+                               hi=shown(hi, s, True)) + (_(" points") if s else "")
+                             for d, lo, hi, s in zip(exp["difference"], exp["ci_low"],
+                                                     exp["ci_high"], share, strict=True)],
+        cols["p_value"]: exp["p_value"].map(pvalue),
+    })
+    several = exp["event"].nunique() > 1
+    changed = [(f"{label(e)}: " if several else "") + _MEASURES[m]() for e, m, p in
+               zip(exp["event"], exp["measure"], exp["p_value"], strict=True) if pd.notna(p) and p < 0.05]
+    said = t("Satisfaction, recommendation and complaints on the same windows: survey answers dated "
+             "between the previous event and the event against those between the event and the next "
+             "one (Welch t test for CSAT, normal test for NPS), the complaint share pooled over the "
+             "periods on each side (score test; the difference in percentage points). Clearly "
+             "different (p < 0.05): {changed}.", changed="; ".join(changed) or _("none"))
+    return [view.style.hide(axis="index"), Md(said)]
+
+
+def events_views(result, *, unit: str) -> list:
+    """The per-event table and its sentences, then satisfaction, NPS and complaints before and
+    after each event (``result``: :class:`~churn_research.indicators.events.EventsImpact`); one
+    "not available" line without events."""
+    if result is None:
         return [Md(not_available(_("before/after and interrupted time series for every business "
                                    "event"), _("no business change is recorded (no events table)")))]
+    table = result.table
     u = label(unit)
     cols = {"event": _("Event"), "date": _("Date"), "window": _("Window"),
             "periods": t("{unit_cap}s before / after", unit_cap=u.capitalize()),
@@ -67,4 +112,4 @@ def events_views(table: pd.DataFrame | None, *, unit: str) -> list:
               if pd.notna(hi) and hi < 1]
     said = t("Churn jumped clearly at: {worse}; dropped clearly at: {better}.",
              worse=", ".join(worse) or _("none"), better=", ".join(better) or _("none"))
-    return [Md(intro), view.style.hide(axis="index"), Md(said)]
+    return [Md(intro), view.style.hide(axis="index"), Md(said), *_experience_views(result.experience)]
