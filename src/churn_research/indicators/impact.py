@@ -172,20 +172,20 @@ def _seasonal_reason(choice: str, *, use: bool, test: dict | None, n_before: int
                      monthly: bool) -> str:
     """Why month-of-year terms were (not) used, in the report language."""
     if choice == "none":
-        return _("no seasonal adjustment (seasonality = none)")
+        return _("none (seasonality = none)")
     if choice == "month":
-        return _("month-of-year terms by choice (seasonality = month)")
+        return _("month-of-year terms, by choice (seasonality = month)")
     if not monthly:
-        return _("no seasonal adjustment: the periods are not calendar months")
+        return _("none, the periods are not calendar months")
     if test is None:
-        return t("no seasonal adjustment: {n} complete months before the change, fewer than the "
-                 "{need} (two years) needed to test month-of-year terms", n=n_before,
+        return t("none, {n} complete months before the change are fewer than the {need} (two "
+                 "years) needed to test month-of-year terms", n=n_before,
                  need=MIN_SEASONAL_BASELINE)
     values = {"f": f"{test['statistic']:.2f}", "df": test["df"], "p": f"{test['p_value']:.3g}"}
-    return (t("month-of-year terms kept: they improve the fit (F = {f} on {df} df, p = {p})", **values)
+    return (t("month-of-year terms, which improve the fit (F = {f} on {df} df, p = {p})", **values)
             if use else
-            t("no seasonal adjustment: month-of-year terms do not improve the fit (F = {f} on {df} "
-              "df, p = {p})", **values))
+            t("none, month-of-year terms do not improve the fit (F = {f} on {df} df, p = {p})",
+              **values))
 
 
 # ------------------------------------------------------------------------------------------

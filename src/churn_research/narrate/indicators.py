@@ -557,7 +557,7 @@ def seasonality_sentence(fit) -> str:
     ``seasonality="none"``), starting with a space."""
     if getattr(fit, "seasonality", "none") == "none":
         return ""
-    text = t(" Seasonality: {reason}.", reason=fit.seasonality_reason_)
+    text = t(" Seasonal adjustment: {reason}.", reason=fit.seasonality_reason_)
     ratios = getattr(fit, "seasonal_ratios_", None)
     if ratios is not None and len(ratios) > 1:
         rel = ratios / ratios.mean()
