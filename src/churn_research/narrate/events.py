@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churn_research.i18n import _, label, t
+from churn_research.i18n import _, is_chinese, label, t
 from churn_research.model import yes_no
 from churn_research.narrate.complaints import Md
 from churn_research.narrate.format import MISSING, not_available, pct, pvalue, ratio_ci
 
 __all__ = ["events_views"]
+
+
+def _sep() -> str:
+    """How a list of names is joined in the report language."""
+    return "、" if is_chinese() else ", "
 
 
 def _pct_ci(value, low, high) -> str:
@@ -58,7 +63,7 @@ def _experience_views(exp: pd.DataFrame) -> list:
              "between the previous event and the event against those between the event and the next "
              "one (Welch t test for CSAT, normal test for NPS), the complaint share pooled over the "
              "periods on each side (score test; the difference in percentage points). Clearly "
-             "different (p < 0.05): {changed}.", changed="; ".join(changed) or _("none"))
+             "different (p < 0.05): {changed}.", changed=("；" if is_chinese() else "; ").join(changed) or _("none"))
     return [view.style.hide(axis="index"), Md(said)]
 
 
@@ -111,5 +116,5 @@ def events_views(result, *, unit: str) -> list:
     better = [label(e) for e, hi in zip(table["event"], table["level_ratio_ci_high"], strict=True)
               if pd.notna(hi) and hi < 1]
     said = t("Churn jumped clearly at: {worse}; dropped clearly at: {better}.",
-             worse=", ".join(worse) or _("none"), better=", ".join(better) or _("none"))
+             worse=_sep().join(worse) or _("none"), better=_sep().join(better) or _("none"))
     return [Md(intro), view.style.hide(axis="index"), Md(said), *_experience_views(result.experience)]
