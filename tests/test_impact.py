@@ -188,3 +188,149 @@ def test_verdict_says_worse_on_synthetic_data():
     text = impact.verdict(its=its, before_after=ba, chart=cc)
     assert text.startswith("**Verdict: churn got worse")
     assert "hazard ratio" in text and "control chart" in text
+
+
+# ------------------------------------------------------------------------------------------
+# seasonality (month-of-year terms in the ITS, a seasonal baseline in the control chart)
+SEASON = {1: 0.35, 2: 0.2, 7: -0.1, 8: -0.1, 12: -0.45}   # log hazard ratio by calendar month
+
+
+def _seasonal_table(seed: int, effect: float, *, T: int = 50, t0: int = 36, effects=None):
+    """Monthly counts from a cloglog model with a pre-trend, a known seasonal pattern and a
+    level change ``effect`` at month ``t0`` (or ``effects``: {t0: effect, ...})."""
+    rng = np.random.default_rng(seed)
+    per = pd.period_range("2020-01-01", periods=T, freq="M")
+    t = np.arange(T)
+    steps = sum(e * (t >= s) for s, e in (effects or {t0: effect}).items())
+    season = np.array([SEASON.get(m, 0.0) for m in per.month])
+    eta = math.log(0.02) + 0.002 * t + steps + season + np.log(per.days_in_month / 30.4)
+    n = np.full(T, 20000)
+    return _counts_table(rng.binomial(n, 1 - np.exp(-np.exp(eta))), n)
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.3])
+def test_seasonal_its_recovers_the_change_where_the_plain_one_is_biased(effect):
+    seas, plain = [], []
+    for seed in range(6):
+        tab = _seasonal_table(seed, effect)
+        ev = tab["period_start"].iloc[36]
+        a = impact.InterruptedTimeSeries(seasonality="auto").fit(tab, event_date=ev)
+        assert a.seasonal_ and a.seasonality_test_["p_value"] < 1e-10
+        assert a.seasonal_ratios_.loc[12] / a.seasonal_ratios_.loc[1] == pytest.approx(
+            math.exp(SEASON[12] - SEASON[1]), rel=0.1)
+        seas.append(a)
+        plain.append(impact.InterruptedTimeSeries(seasonality="none").fit(tab, event_date=ev))
+    covered = [f.level_change_ci_[0] <= effect <= f.level_change_ci_[1] for f in seas]
+    assert sum(covered) >= 5
+    assert abs(np.mean([f.level_change_ for f in seas]) - effect) < 0.04
+    # the after window holds two Januaries and Februaries (high months): biased upwards
+    assert np.mean([f.level_change_ for f in plain]) - effect > 0.12
+
+
+def test_seasonal_control_chart_does_not_flag_the_season():
+    tab = _seasonal_table(0, 0.0)
+    ev = tab["period_start"].iloc[36]
+    plain = impact.ControlChart(seasonality="none").fit(tab, baseline_end=ev)
+    seas = impact.ControlChart(seasonality="auto").fit(tab, baseline_end=ev)
+    assert {"2021-12", "2022-12", "2023-12"} <= set(plain.flagged_low_)
+    assert {"2021-01", "2022-01", "2023-01", "2024-01"} <= set(plain.flagged_)
+    assert seas.seasonal_ and seas.flagged_ == [] and seas.flagged_low_ == []
+    # the centre line of a month is its pooled baseline rate
+    base = seas.table_[seas.table_["phase"] == "baseline"]
+    dec = base[base["period"].str.endswith("-12")]
+    centre = seas.table_.loc[seas.table_["period"] == "2023-12", "center"].iloc[0]
+    assert centre == pytest.approx(dec["k"].sum() / dec["n"].sum())
+
+
+def test_seasonality_auto_needs_two_years_and_a_better_fit():
+    tab = _seasonal_table(0, 0.3)
+    short = impact.InterruptedTimeSeries(seasonality="auto").fit(tab.iloc[20:], event_date=tab["period_start"].iloc[36])
+    assert not short.seasonal_ and short.seasonality_test_ is None
+    assert "fewer than the 24" in short.seasonality_reason_
+    flat = _counts_table(np.random.default_rng(3).binomial(20000, 0.02, 50), [20000] * 50)
+    its = impact.InterruptedTimeSeries(seasonality="auto").fit(flat, event_date="2023-01-01")
+    assert not its.seasonal_ and its.seasonality_test_["p_value"] > 0.05
+    q = _counts_table([10] * 12, [500] * 12)
+    q["days"] = 91
+    with pytest.raises(ValueError, match="seasonality='month' needs calendar-month periods"):
+        impact.InterruptedTimeSeries(seasonality="month").fit(q, event_date="2020-07-01")
+    with pytest.raises(ValueError, match="seasonality must be 'auto', 'none' or 'month'"):
+        impact.ControlChart(seasonality="yes").fit(tab, baseline_end="2023-01-01")
+
+
+# ------------------------------------------------------------------------------------------
+# every business event
+def test_each_event_recovers_two_effects_on_their_own_windows():
+    events = pd.DataFrame({"date": pd.to_datetime(["2022-01-01", "2023-07-01"]),
+                           "event": ["price rise", "new app"]})
+    hits = {0: 0, 1: 0}
+    for seed in range(4):
+        tab = _seasonal_table(seed, 0.0, T=60, effects={24: 0.4, 42: -0.3})
+        out = ind.each_event(tab, events, seasonality="month")
+        assert out["event"].tolist() == ["price rise", "new app"]
+        # windows end at the next event and start at the previous one
+        assert out["window"].tolist() == ["2020-01 – 2023-06", "2022-01 – 2024-12"]
+        assert out[["periods_before", "periods_after"]].to_numpy().tolist() == [[24, 18], [18, 18]]
+        for i, truth in enumerate((0.4, -0.3)):
+            lo, hi = np.log(out.loc[i, ["level_ratio_ci_low", "level_ratio_ci_high"]].astype(float))
+            hits[i] += lo <= truth <= hi
+            assert abs(np.log(out.loc[i, "level_ratio"]) - truth) < 0.12
+    assert hits[0] >= 3 and hits[1] >= 3
+
+
+def test_select_events_by_name_or_date_and_short_windows():
+    data = generate(300, random_state=0)
+    assert ind.select_events(data)["event"].tolist() == ["rename_and_new_owner"]
+    assert ind.select_events(data, ["2024-07-01"])["date"].tolist() == [pd.Timestamp(CHANGE)]
+    with pytest.raises(ValueError, match="'launch' is neither an event name nor an event date"):
+        ind.select_events(data, ["launch"])
+    tab = _seasonal_table(0, 0.0, T=30)
+    events = pd.DataFrame({"date": pd.to_datetime(["2021-01-01", "2021-03-01"]), "event": ["a", "b"]})
+    out = ind.each_event(tab, events)
+    # a: 12 months before, 2 after (ending at b); b: only 2 months since a, so no ITS
+    assert out["note"].str.startswith("too few complete periods").tolist() == [False, True]
+    assert out.loc[0, ["periods_before", "periods_after"]].tolist() == [12, 2]
+    assert np.isnan(out.loc[1, "level_ratio"]) and out.loc[1, "window"] == "2021-01 – 2022-06"
+
+
+def test_experience_by_event_compares_surveys_and_complaints_on_the_windows():
+    data = generate(1500, random_state=0)
+    events = pd.DataFrame({"date": pd.to_datetime(["2023-01-01", CHANGE]), "event": ["a", "b"]})
+    exp = ind.events.experience_by_event(data, events)
+    assert exp["measure"].tolist() == ["mean CSAT", "NPS", "complaint share per period"] * 2
+    d = pd.to_datetime(data.surveys["date"])
+    csat = data.surveys["csat"]
+    before = csat[(d >= "2023-01-01") & (d < CHANGE)].dropna()
+    after = csat[d >= CHANGE].dropna()
+    row = exp[(exp["event"] == "b") & (exp["measure"] == "mean CSAT")].iloc[0]
+    assert (row["before"], row["after"]) == pytest.approx((before.mean(), after.mean()))
+    assert (row["n_before"], row["n_after"]) == (len(before), len(after))
+    nps = data.surveys["nps"][d < "2023-01-01"].dropna()
+    first = exp[(exp["event"] == "a") & (exp["measure"] == "NPS")].iloc[0]
+    assert first["before"] == pytest.approx(100 * ((nps >= 9).mean() - (nps <= 6).mean()))
+    assert first["ci_low"] < first["difference"] < first["ci_high"]
+
+
+@pytest.mark.slow
+def test_seasonal_its_recovers_the_generators_change_effect_with_a_seasonal_pattern():
+    """A seasonal pattern added through the generator's spike option (December x0.5, January
+    x1.6, February x1.3 every year): the seasonal ITS keeps month terms and its interval covers
+    the true log HR, and is much narrower than the plain one's; the seasonal control chart flags
+    no month before the change while the plain chart reads Januaries as abnormal."""
+    season = [{"month": f"{y}-{m:02d}", "hazard_ratio": hr} for y in range(2020, 2026)
+              for m, hr in ((12, 0.5), (1, 1.6), (2, 1.3))]
+    covered, widths, plain_pre, seas_pre = 0, [], [], []
+    for seed in range(5):
+        tab = ind.churn_table(generate(4000, random_state=seed, spike=season), freq="M")
+        a = impact.InterruptedTimeSeries(seasonality="auto").fit(tab, event_date=CHANGE)
+        b = impact.InterruptedTimeSeries(seasonality="none").fit(tab, event_date=CHANGE)
+        assert a.seasonal_ and a.seasonal_ratios_.loc[12] < a.seasonal_ratios_.loc[1]
+        covered += a.level_change_ci_[0] <= TRUE_LOG_HR <= a.level_change_ci_[1]
+        widths.append(np.diff(a.level_change_ci_)[0] / np.diff(b.level_change_ci_)[0])
+        ca = impact.ControlChart(seasonality="auto").fit(tab, baseline_end=CHANGE)
+        cb = impact.ControlChart(seasonality="none").fit(tab, baseline_end=CHANGE)
+        assert ca.seasonal_
+        seas_pre += [p for p in ca.flagged_ + ca.flagged_low_ if p < CHANGE[:7]]
+        plain_pre += [p for p in cb.flagged_ + cb.flagged_low_ if p < CHANGE[:7]]
+    assert covered >= 4 and max(widths) < 0.7
+    assert seas_pre == [] and {"2023-01", "2024-01"} <= set(plain_pre)

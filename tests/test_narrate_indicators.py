@@ -302,3 +302,25 @@ def test_missing_verdict_reads_in_chinese(zh):
         "**没有业务变更影响结论：** 2024-07-01 的变化之前只有 5 个完整的月、之后只有 18 个；至少分别需要 6 个"
         "和 2 个。上面的指标描述了观察窗口内的流失情况；早期预警控制图需要一个有日期的变化（或选定的基线）"
         "作为比较对象。")
+
+
+def test_events_views_say_how_windows_are_cut_and_what_is_missing():
+    none = narrate.events_views(None, unit="month")
+    assert none == ["Not available for this dataset: before/after and interrupted time series for "
+                    "every business event, because no business change is recorded (no events table)."]
+    data = generate(1500, random_state=0)
+    data.events = pd.concat([data.events, pd.DataFrame({"date": [pd.Timestamp("2023-01-01")],
+                                                        "name": ["price_rise"]})])
+    res = ind.events_impact(data, freq="M", seasonality="auto")
+    assert res.table["event"].tolist() == ["price_rise", "rename_and_new_owner"]
+    views = narrate.events_views(res, unit="month")
+    assert views[0].startswith("**Every business event** (2 recorded or chosen by the parameter `events`)")
+    assert "its \"after\" months end before the next one" in views[0]
+    shown = views[1].data
+    assert shown["Window"].tolist() == ["2021-01 – 2024-06", "2023-01 – 2025-12"]
+    assert shown["Months before / after"].tolist() == ["24 / 18", "18 / 18"]
+    assert views[2] == "Churn jumped clearly at: rename_and_new_owner; dropped clearly at: none."
+    assert views[3].data["Measure"].tolist()[:3] == ["Mean satisfaction (CSAT, 1–5)", "NPS",
+                                                   "Share of active customers complaining"]
+    only = ind.events_impact(data, freq="M", events=["rename_and_new_owner"])
+    assert len(only.table) == 1 and only.table.loc[0, "periods_before"] == 42

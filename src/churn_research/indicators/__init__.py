@@ -85,6 +85,12 @@ from churn_research.indicators.complaints import (
 from churn_research.indicators.episodes import (
     lapse_episodes,
 )
+from churn_research.indicators.events import (
+    each_event,
+    events_figures,
+    events_impact,
+    select_events,
+)
 from churn_research.indicators.experience import (
     complaint_table,
     repeat_purchase_table,
@@ -155,6 +161,10 @@ from churn_research.stats import (
 
 __all__ = [
     "annual_churn",
+    "each_event",
+    "events_figures",
+    "events_impact",
+    "select_events",
     "FREQ_NAMES",
     "TENURE_GROUP",
     "TENURE_LABELS",

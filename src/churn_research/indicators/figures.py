@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from churn_research.indicators.churn import churn_table, latest_period, pooled_rates
+from churn_research.indicators.events import events_figures
 from churn_research.indicators.experience import (
     complaint_table,
     repeat_purchase_table,
@@ -299,9 +300,11 @@ def impact_skipped_figures(reason: str) -> dict[str, Any]:
 
 
 def impact_figures(*, before_after=None, its=None, truth: Mapping[str, float] | None = None,
-                   chart: ControlChart | None = None, did: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The flat figures of the fitted change-impact results (each optional)."""
-    out: dict[str, Any] = {}
+                   chart: ControlChart | None = None, did: Mapping[str, Any] | None = None,
+                   events: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The flat figures of the fitted change-impact results (each optional; ``events``: the
+    per-event table of :func:`~churn_research.indicators.events.events_impact`)."""
+    out: dict[str, Any] = events_figures(events) if events is not None else {}
     if before_after is not None:
         out.update({f"before_after.{k}": v for k, v in before_after.key_figures().items()})
     if its is not None:

@@ -54,6 +54,8 @@ from churn_research.wording import sentences
 
 __all__ = [
     "prepare_series",
+    "SEASONALITY",
+    "seasonal_test",
     "BeforeAfter",
     "before_after",
     "InterruptedTimeSeries",
@@ -113,6 +115,77 @@ def prepare_series(table: pd.DataFrame, *, event_date, numerator: str = "numerat
         out["rate"] = np.where(out["n"] > 0, out["k"] / out["n"], np.nan)
     out["used"] = np.isin(out["phase"], ["before", "after"]) & (out["n"] > 0)
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# seasonality (month of year)
+# ------------------------------------------------------------------------------------------
+SEASONALITY = ("auto", "none", "month")
+#: ``seasonality="auto"`` tests month-of-year terms only with at least this many complete
+#: monthly periods before the change (two full years: each calendar month seen at least twice).
+MIN_SEASONAL_BASELINE = 24
+
+
+def _check_seasonality(value: str) -> str:
+    if value not in SEASONALITY:
+        raise ValueError(f"seasonality must be 'auto', 'none' or 'month', not {value!r}.")
+    return value
+
+
+def _is_monthly(s: pd.DataFrame) -> bool:
+    """Whether the periods are calendar months (28-31 days each)."""
+    days = (s["days"] if "days" in s else
+            (pd.to_datetime(s["period_end"]) - pd.to_datetime(s["period_start"])).dt.days + 1)
+    return bool(len(days)) and bool(((days >= 28) & (days <= 31)).all())
+
+
+def _month_dummies(s: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Month-of-year indicator columns for every period, one per calendar month seen in the
+    ``rows`` used, the first seen month being the reference."""
+    month = pd.to_datetime(s["period_start"]).dt.month.to_numpy()
+    seen = sorted(set(month[rows]))
+    return np.column_stack([(month == m).astype(float) for m in seen[1:]]) if len(seen) > 1 \
+        else np.zeros((len(s), 0))
+
+
+def seasonal_test(endog: np.ndarray, X0: np.ndarray, X1: np.ndarray, *, offset=None,
+                  link: str = "cloglog") -> dict[str, float]:
+    """Quasi-likelihood F test of a binomial GLM with month terms (``X1``) against one without
+    (``X0``, nested): ``F = (D0 - D1) / (q * phi)`` with ``q`` added terms and ``phi = max(1,
+    Pearson chi2 / df)`` of the larger model, on ``(q, df)`` degrees of freedom. With ``phi = 1``
+    it is the likelihood-ratio test divided by ``q``; ``phi`` keeps ordinary overdispersion from
+    passing for a seasonal pattern."""
+    fam = sm.families.Binomial(link=_link(link))
+    off = np.zeros(len(endog)) if offset is None else offset
+    r0 = sm.GLM(endog, X0, family=fam, offset=off).fit()
+    r1 = sm.GLM(endog, X1, family=fam, offset=off).fit()
+    q = X1.shape[1] - X0.shape[1]
+    df = float(r1.df_resid)
+    phi = max(1.0, float(r1.pearson_chi2 / df)) if df > 0 else 1.0
+    f = max(0.0, float(r0.deviance - r1.deviance)) / (q * phi) if q > 0 else 0.0
+    p = float(stats.f.sf(f, q, df)) if q > 0 and df > 0 else 1.0
+    return {"statistic": f, "df": q, "df_resid": df, "dispersion": phi, "p_value": p,
+            "aic_without": float(r0.aic), "aic_with": float(r1.aic)}
+
+
+def _seasonal_reason(choice: str, *, use: bool, test: dict | None, n_before: int,
+                     monthly: bool) -> str:
+    """Why month-of-year terms were (not) used, in the report language."""
+    if choice == "none":
+        return _("none (seasonality = none)")
+    if choice == "month":
+        return _("month-of-year terms, by choice (seasonality = month)")
+    if not monthly:
+        return _("none, the periods are not calendar months")
+    if test is None:
+        return t("none, {n} complete months before the change are fewer than the {need} (two "
+                 "years) needed to test month-of-year terms", n=n_before,
+                 need=MIN_SEASONAL_BASELINE)
+    values = {"f": f"{test['statistic']:.2f}", "df": test["df"], "p": f"{test['p_value']:.3g}"}
+    return (t("month-of-year terms, which improve the fit (F = {f} on {df} df, p = {p})", **values)
+            if use else
+            t("none, month-of-year terms do not improve the fit (F = {f} on {df} df, p = {p})",
+              **values))
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,9 +326,22 @@ class InterruptedTimeSeries:
     overdispersion : {"auto", "none"}, default "auto"
         ``"auto"``: quasi-binomial standard errors with scale ``max(1, Pearson chi2 / df)``.
     alpha : float, default 0.05
+    seasonality : {"none", "auto", "month"}, default "none"
+        ``"month"`` adds month-of-year terms (11 indicators for calendar-month periods, January
+        or the first month seen as reference), so a recurring December dip is part of the
+        baseline and not read as a change effect; the counterfactual keeps them. ``"auto"``
+        adds them when the periods are calendar months, at least ``MIN_SEASONAL_BASELINE`` (24)
+        complete months precede the change and they improve the fit (:func:`seasonal_test`,
+        quasi-likelihood F test, p < ``seasonal_alpha``).
+    seasonal_alpha : float, default 0.05
 
     Attributes
     ----------
+    seasonal_, seasonality_test_, seasonality_reason_ : bool, dict or None, str
+        Whether month terms were used, the F test (``auto`` only) and why, in words.
+    seasonal_ratios_ : Series or None
+        ``exp`` of the month terms (hazard or odds ratio of each calendar month against the
+        reference month), when used.
     result_ : statsmodels GLMResults
     params_ : DataFrame
         ``term`` (intercept, pre_trend, level_change, slope_change), ``estimate``, ``se``,
@@ -275,10 +361,13 @@ class InterruptedTimeSeries:
     event_date_, event_period_ : Timestamp, str
     """
 
-    def __init__(self, *, link: str = "cloglog", overdispersion: str = "auto", alpha: float = 0.05):
+    def __init__(self, *, link: str = "cloglog", overdispersion: str = "auto", alpha: float = 0.05,
+                 seasonality: str = "none", seasonal_alpha: float = 0.05):
         self.link = link
         self.overdispersion = overdispersion
         self.alpha = alpha
+        self.seasonality = seasonality
+        self.seasonal_alpha = seasonal_alpha
 
     def fit(self, table, *, event_date=None, freq: str = "M", numerator: str = "numerator",
             denominator: str = "denominator") -> InterruptedTimeSeries:
@@ -306,6 +395,23 @@ class InterruptedTimeSeries:
         u = s["used"].to_numpy()
         k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
         endog = np.column_stack([k[u], n[u] - k[u]])
+        # month-of-year terms (seasonality): added after the four ITS terms
+        choice = _check_seasonality(self.seasonality)
+        monthly, n_pre = _is_monthly(s), int(len(before))
+        test, use = None, choice == "month"
+        if choice == "month" and not monthly:
+            raise ValueError("seasonality='month' needs calendar-month periods (freq='M').")
+        months = _month_dummies(s, u) if monthly else np.zeros((len(s), 0))
+        if choice == "auto" and monthly and n_pre >= MIN_SEASONAL_BASELINE and months.shape[1]:
+            test = seasonal_test(endog, X[u], np.column_stack([X, months])[u], offset=offset[u],
+                                 link=self.link)
+            use = test["p_value"] < self.seasonal_alpha
+        if use:
+            X = np.column_stack([X, months])
+        self.seasonal_ = bool(use)
+        self.seasonality_test_ = test
+        self.seasonality_reason_ = _seasonal_reason(choice, use=use, test=test, n_before=n_pre,
+                                                    monthly=monthly)
         fam = sm.families.Binomial(link=link)
         model = sm.GLM(endog, X[u], family=fam, offset=offset[u])
         res0 = model.fit()
@@ -316,16 +422,16 @@ class InterruptedTimeSeries:
         beta, cov = np.asarray(res.params), np.asarray(res.cov_params())
         se = np.sqrt(np.diag(cov))
         terms = ["intercept", "pre_trend", "level_change", "slope_change"]
-        params = pd.DataFrame({"term": terms, "estimate": beta, "se": se,
-                               "ci_low": beta - z * se, "ci_high": beta + z * se,
-                               "p_value": 2 * stats.norm.sf(np.abs(beta / se))})
+        params = pd.DataFrame({"term": terms, "estimate": beta[:4], "se": se[:4],
+                               "ci_low": beta[:4] - z * se[:4], "ci_high": beta[:4] + z * se[:4],
+                               "p_value": 2 * stats.norm.sf(np.abs(beta[:4] / se[:4]))})
         params["ratio"] = np.exp(params["estimate"])
         params["ratio_ci_low"] = np.exp(params["ci_low"])
         params["ratio_ci_high"] = np.exp(params["ci_high"])
         # fitted and counterfactual for every period (offset of the period's own length)
         eta = X @ beta + offset
         Xcf = X.copy()
-        Xcf[:, 2:] = 0.0
+        Xcf[:, 2:4] = 0.0   # month terms (if any) stay: the counterfactual keeps the season
         eta_cf = Xcf @ beta + offset
         se_cf = np.sqrt(np.einsum("ij,jk,ik->i", Xcf, cov, Xcf))
         inv = link.inverse
@@ -347,6 +453,12 @@ class InterruptedTimeSeries:
         ex_se = float(np.sqrt(grad @ cov @ grad))
         self.result_ = res
         self.params_ = params
+        if use:
+            month = pd.to_datetime(s["period_start"]).dt.month.to_numpy()
+            seen = sorted(set(month[u]))
+            self.seasonal_ratios_ = pd.Series([1.0, *np.exp(beta[4:])], index=seen, name="ratio")
+        else:
+            self.seasonal_ratios_ = None
         self.dispersion_ = disp
         self.scale_ = scale
         self.series_ = out
@@ -373,7 +485,10 @@ class InterruptedTimeSeries:
         g = self.params_.set_index("term")
         out = {"link": self.link, "event_date": self.event_date_, "event_period": self.event_period_,
                "periods_before": self.n_before_, "periods_after": self.n_after_,
-               "dispersion": self.dispersion_}
+               "dispersion": self.dispersion_, "seasonality": self.seasonality,
+               "seasonal": self.seasonal_}
+        if self.seasonality_test_ is not None:
+            out["seasonal_test_p_value"] = self.seasonality_test_["p_value"]
         for term in ("pre_trend", "level_change", "slope_change"):
             out[term] = g.loc[term, "estimate"]
             out[f"{term}_ci_low"] = g.loc[term, "ci_low"]
@@ -412,6 +527,14 @@ class ControlChart:
         Width of the limits in standard errors.
     dispersion_alpha : float, default 0.05
     max_iter : int, default 10
+    seasonality : {"none", "auto", "month"}, default "none"
+        ``"month"``: a seasonal baseline. The centre line of each period is the pooled baseline
+        rate of its calendar month (the overall baseline rate for a month the baseline lacks)
+        and the limits are built around it, so a December that is always low or high is
+        not flagged. ``"auto"`` uses it when the periods are calendar months, the baseline
+        has at least ``MIN_SEASONAL_BASELINE`` (24) periods and month-of-year terms improve a
+        binomial fit of the baseline (:func:`seasonal_test`, p < ``seasonal_alpha``).
+    seasonal_alpha : float, default 0.05
 
     Attributes
     ----------
@@ -431,7 +554,9 @@ class ControlChart:
     """
 
     def __init__(self, *, chart: str = "auto", sigma: float = 3.0, dispersion_alpha: float = 0.05,
-                 max_iter: int = 10):
+                 max_iter: int = 10, seasonality: str = "none", seasonal_alpha: float = 0.05):
+        self.seasonality = seasonality
+        self.seasonal_alpha = seasonal_alpha
         self.chart = chart
         self.sigma = sigma
         self.dispersion_alpha = dispersion_alpha
@@ -473,21 +598,41 @@ class ControlChart:
                              f"{end.date()} (found {int(base.sum())}).")
         k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
         keep = base.to_numpy().copy()
+        # seasonal baseline: expected rate per calendar month from the baseline periods
+        choice = _check_seasonality(self.seasonality)
+        monthly, n_base = _is_monthly(s), int(keep.sum())
+        month = pd.to_datetime(s["period_start"]).dt.month.to_numpy()
+        test, use = None, choice == "month"
+        if choice == "month" and not monthly:
+            raise ValueError("seasonality='month' needs calendar-month periods (freq='M').")
+        if choice == "auto" and monthly and n_base >= MIN_SEASONAL_BASELINE:
+            dm = _month_dummies(s, keep)
+            if dm.shape[1]:
+                one = np.ones((n_base, 1))
+                test = seasonal_test(np.column_stack([k[keep], n[keep] - k[keep]]), one,
+                                     np.column_stack([one, dm[keep]]), link="logit")
+                use = test["p_value"] < self.seasonal_alpha
         chart = self.chart
         for _iteration in range(self.max_iter):
             pbar = k[keep].sum() / n[keep].sum()
-            sp = np.sqrt(pbar * (1 - pbar) / np.where(n > 0, n, np.nan))
-            zt = (k / np.where(n > 0, n, np.nan) - pbar) / sp
+            centre = np.full(len(s), pbar)
+            if use:
+                for m in np.unique(month):
+                    sel = keep & (month == m)
+                    if n[sel].sum() > 0:
+                        centre[month == m] = k[sel].sum() / n[sel].sum()
+            sp = np.sqrt(centre * (1 - centre) / np.where(n > 0, n, np.nan))
+            zt = (k / np.where(n > 0, n, np.nan) - centre) / sp
             # dispersion test on the retained baseline
             x2 = float(np.nansum(zt[keep] ** 2))
-            df = int(keep.sum()) - 1
+            df = int(keep.sum()) - (len(np.unique(month[keep])) if use else 1)
             disp_p = float(stats.chi2.sf(x2, df))
             zb = zt[keep]
             sigma_z = float(np.mean(np.abs(np.diff(zb))) / 1.128) if len(zb) > 1 else 1.0
             if self.chart == "auto":
                 chart = "laney" if disp_p < self.dispersion_alpha else "p"
             width = self.sigma * sp * (sigma_z if chart == "laney" else 1.0)
-            ucl, lcl = pbar + width, np.maximum(pbar - width, 0.0)
+            ucl, lcl = centre + width, np.maximum(centre - width, 0.0)
             rate = k / np.where(n > 0, n, np.nan)
             out = keep & ((rate > ucl) | (rate < lcl))
             if not out.any():
@@ -506,11 +651,15 @@ class ControlChart:
         signal = np.where(signalled & (rate > ucl), "high",
                           np.where(signalled & (rate < lcl), "low", ""))
         tab = pd.DataFrame({"period": s["period"], "period_start": s["period_start"], "phase": phase,
-                            "k": k, "n": n, "rate": rate, "center": pbar, "lcl": lcl, "ucl": ucl,
+                            "k": k, "n": n, "rate": rate, "center": centre, "lcl": lcl, "ucl": ucl,
                             "signal": signal})
         self.table_ = tab
         self.chart_ = "laney p'" if chart == "laney" else "p"
         self.center_ = float(pbar)
+        self.seasonal_ = bool(use)
+        self.seasonality_test_ = test
+        self.seasonality_reason_ = _seasonal_reason(choice, use=use, test=test, n_before=n_base,
+                                                    monthly=monthly)
         self.sigma_z_ = sigma_z
         self.dispersion_ = x2 / df if df > 0 else float("nan")
         self.dispersion_p_value_ = disp_p
@@ -535,6 +684,7 @@ class ControlChart:
         last = self.table_[~self.table_["phase"].isin(["not charted", "history"])].iloc[-1]
         return {"chart": self.chart_, "center": self.center_, "sigma_z": self.sigma_z_,
                 "dispersion": self.dispersion_, "dispersion_p_value": self.dispersion_p_value_,
+                "seasonality": self.seasonality, "seasonal": self.seasonal_,
                 "baseline_end": self.baseline_end_, "flagged_periods": self.flagged_,
                 "flagged_low_periods": self.flagged_low_,
                 "baseline_periods_excluded": self.baseline_flagged_,

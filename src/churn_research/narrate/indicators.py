@@ -3,6 +3,7 @@ change make it worse."""
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,9 +27,11 @@ from churn_research.indicators.impact import BeforeAfter, ControlChart, Interrup
 from churn_research.indicators.impact import verdict as impact_verdict
 from churn_research.model import ChurnData, yes_no
 from churn_research.narrate.complaints import (  # noqa: F401  (the notebook's narrate.*)
+    Md,
     complaint_handling_views,
     growth_views,
 )
+from churn_research.narrate.events import events_views  # noqa: F401  (the notebook's narrate.*)
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import (
     count,
@@ -540,7 +543,33 @@ def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, f
     """The level and slope change of the ITS (and, on synthetic data, the check against the
     generator's true effect, as a second paragraph)."""
     check = truth_sentence(its, truth)
-    return _its_sentence(its, unit=unit) + (f"\n\n{check}" if check else "")
+    return (_its_sentence(its, unit=unit) + seasonality_sentence(its)
+            + (f"\n\n{check}" if check else ""))
+
+
+def _month_name(month) -> str:
+    """A calendar month's name in the report language (December, 12月)."""
+    return f"{int(month)}月" if is_chinese() else calendar.month_name[int(month)]
+
+
+def seasonality_sentence(fit) -> str:
+    """How a fitted ITS or control chart handled the season ("" for callers that did not ask,
+    ``seasonality="none"``), starting with a space."""
+    if getattr(fit, "seasonality", "none") == "none":
+        return ""
+    text = t(" Seasonal adjustment: {reason}.", reason=fit.seasonality_reason_)
+    ratios = getattr(fit, "seasonal_ratios_", None)
+    if ratios is not None and len(ratios) > 1:
+        rel = ratios / ratios.mean()
+        text += t(" Churn is highest in {high} ({hi}× the average month) and lowest in {low} "
+                  "({lo}×); the counterfactual keeps this pattern, so a recurring dip or peak is "
+                  "not read as an effect of the change.",
+                  high=_month_name(rel.idxmax()), hi=f"{rel.max():.2f}",
+                  low=_month_name(rel.idxmin()), lo=f"{rel.min():.2f}")
+    elif getattr(fit, "seasonal_", False) and not hasattr(fit, "seasonal_ratios_"):
+        text += _(" The centre line and limits of each month come from the baseline months of "
+                  "the same calendar month, so a recurring dip or peak is not flagged.")
+    return text
 
 
 def _its_sentence(its: InterruptedTimeSeries, *, unit: str) -> str:
@@ -588,7 +617,8 @@ def control_chart_sentence(chart: ControlChart, *, unit: str, event_date) -> str
             + t(" Flagged as abnormally high: {periods}.",
                 periods=", ".join(flagged["period"]) if len(flagged) else _("none"))
             + t(" {unit_cap}s before the baseline are drawn in grey for context only (the start of a "
-                "dataset often carries transients) and are not flagged.", unit_cap=u.capitalize()))
+                "dataset often carries transients) and are not flagged.", unit_cap=u.capitalize())
+            + seasonality_sentence(chart))
 
 
 def _levels(values) -> str:
@@ -677,6 +707,13 @@ def its_view(its: InterruptedTimeSeries):
     cols = ["estimate", "ci_low", "ci_high", "p_value", "ratio", "ratio_ci_low", "ratio_ci_high"]
     view, _formats = _shown(its.params_.set_index("term")[cols])
     return view.style.format("{:.4f}")
+
+
+def control_chart_views(chart: ControlChart, *, unit: str, event_date) -> list:
+    """The control chart's sentence and, when periods are flagged, their table."""
+    flagged = flagged_view(chart)
+    return [Md(control_chart_sentence(chart, unit=unit, event_date=event_date)),
+            *([flagged] if flagged is not None else [])]
 
 
 def flagged_view(chart: ControlChart):

@@ -288,8 +288,12 @@ def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = 
     xl, tl = x[~hist], tab[~hist]
     ax.step(xl, tl["ucl"], where="mid", color="C3", lw=1.2, label=_("upper control limit"))
     ax.step(xl, tl["lcl"], where="mid", color="C3", lw=1.2, ls="--", label=_("lower control limit"))
-    ax.plot([xl.min(), xl.max()], [chart.center_] * 2, color="C0", lw=1.2,
-            label=_("centre line (baseline)"))
+    if getattr(chart, "seasonal_", False):
+        ax.step(xl, tl["center"], where="mid", color="C0", lw=1.2,
+                label=_("centre line (baseline, per calendar month)"))
+    else:
+        ax.plot([xl.min(), xl.max()], [chart.center_] * 2, color="C0", lw=1.2,
+                label=_("centre line (baseline)"))
     base = tab[tab["phase"].str.startswith("baseline")]
     if len(base):
         ax.axvspan(pd.to_datetime(base["period_start"]).min(),
