@@ -149,3 +149,21 @@ def test_btyd_statistics_on_spark_equal_duckdb(sources):
                                    rtol=0, atol=1e-12, err_msg=key)
     assert int(got["bgnbd"]["customers"].sum()) == len(
         engine.rfm_summary(sources["duckdb"], calibration_end=CALIBRATION_END))
+
+
+def test_processed_parquet_read_in_place_on_spark(tmp_path_factory, data, sources, spark_con):
+    """``ChurnData.write`` stores timestamps in nanoseconds, which Spark cannot read as such:
+    the engine reads them as longs and turns them back into timestamps (to the second)."""
+    directory = tmp_path_factory.mktemp("processed")
+    data.write(directory)
+    src = engine.from_processed(directory, con=spark_con)
+    assert src.customers.start_date.type().is_timestamp()
+    expected = engine.churn_table(sources["duckdb"], freq="Q", by="plan")
+    got = engine.churn_table(src, freq="Q", by="plan")
+    np.testing.assert_array_equal(got[COUNTS].to_numpy(), expected[COUNTS].to_numpy())
+    np.testing.assert_allclose(got[RATES].to_numpy(float), expected[RATES].to_numpy(float),
+                               rtol=0, atol=1e-12)
+    got_s = engine.rfm_summary(src, calibration_end=CALIBRATION_END)
+    exp_s = engine.rfm_summary(sources["duckdb"], calibration_end=CALIBRATION_END)
+    np.testing.assert_allclose(got_s[["recency", "T", "monetary_value"]].to_numpy(),
+                               exp_s[["recency", "T", "monetary_value"]].to_numpy(), rtol=0, atol=1e-12)

@@ -167,6 +167,7 @@ def spark_session(*, master: str = "local[2]", memory: str = "1g", partitions: i
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # see _spark_nanos
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -236,7 +237,33 @@ def _read(con, path: str, name: str):
     text = str(path)
     if text.endswith((".csv", ".csv.gz", ".tsv")):
         return con.read_csv(text, table_name=name)
-    return con.read_parquet(text, table_name=name)
+    table = con.read_parquet(text, table_name=name)
+    if getattr(con, "name", "") == "pyspark":
+        table = _spark_nanos(table, text)
+    return table
+
+
+def _spark_nanos(table, path: str):
+    """Spark cannot read Parquet timestamps in nanoseconds (pandas writes them): its session
+    (:func:`spark_session`) reads them as longs, turned back into timestamps here, to the
+    second (the columns named by the first file's schema; metadata only)."""
+    import glob
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(glob.glob(path)) or [path]
+    first = Path(files[0])
+    if first.is_dir():
+        first = next(iter(sorted(first.rglob("*.parquet"))), first)
+    schema = pq.read_schema(first)
+    nanos = [f.name for f in schema
+             if pa.types.is_timestamp(f.type) and f.type.unit == "ns" and f.name in table.columns]
+    if not nanos:
+        return table
+    # whole seconds (the only unit Ibis converts on Spark); the engine takes dates as days
+    return table.mutate(**{c: (table[c] // 1_000_000_000).as_timestamp("s") for c in nanos
+                           if table[c].type().is_integer()})
 
 
 def from_files(customers: str | Path, transactions: str | Path | None = None, *, con=None,
