@@ -42,4 +42,6 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "cox_overhead_ratio": ("<=", 1.10, "CoxRegression.fit time / lifelines CoxPHFitter.fit time"),
     "engine_parity_max_abs_diff": ("<=", 1e-9, "largest |difference| of the engine's churn_table "
                                    "and BTYD summary from the pandas path"),
+    "spark_parity_max_abs_diff": ("<=", 1e-9, "largest |difference| of churn_table, cohort counts "
+                                  "and BTYD summary on Spark from DuckDB"),
 }

