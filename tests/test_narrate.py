@@ -185,9 +185,9 @@ def test_tables_read_cleanly():
 
 
 def test_reviewer_findings_watchlist_money_claims_and_truth():
-    """Findings say what a number is: the watchlist's expected loss is not its revenue, a claim
-    found in the opposite direction is contradicted, and a driver whose interval misses the
-    generator's truth says so."""
+    """Findings say what a number is: the watchlist carries no second money figure (60_retention
+    gives the money at risk), a claim found in the opposite direction is contradicted, and a
+    driver whose interval misses the generator's truth says so."""
     seg = narrate.build("40_segments", {"design": "prospective", "cv_auc": 0.73, "cv_auc_ci_low": 0.69,
                                         "cv_auc_ci_high": 0.77, "baseline_cv_auc": 0.58,
                                         "horizon_days": 90, "watchlist.size": 100,
@@ -195,8 +195,8 @@ def test_reviewer_findings_watchlist_money_claims_and_truth():
                                         "watchlist.value_at_risk": 20903.9,
                                         "watchlist.annual_value": 95142.1},
                         dataset="synthetic", context={})
-    assert any("Expected revenue lost if nothing is done: 20,904 a year" in f.text
-               and "of the 95,142 a year" in f.text for f in seg.key_findings)
+    # one money-at-risk figure across the reports: 60_retention's, not a second one here
+    assert not any("20,904" in f.text or "95,142" in f.text for f in seg.key_findings)
     claims = [{"claim": "age", "supported": False, "effect": 1.77, "p_value": 1e-40},
               {"claim": "gender", "supported": False, "effect": 0.97, "p_value": 0.47},
               {"claim": "tenure", "supported": True, "effect": 0.36, "p_value": 1e-100}]

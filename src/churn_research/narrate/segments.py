@@ -59,7 +59,6 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     else:
         headline = _("No churn-risk model could be fitted to these data.")
     size = get(figures, "watchlist.size")
-    cur = context.get("currency", "")
     if size and prospective:
         keys.append(Finding(
             t("The watchlist names the {size} active customers with the highest risk × value "
@@ -106,13 +105,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
               low=pct(get(figures, "clusters.churn_rate_min")),
               high=pct(get(figures, "clusters.churn_rate_max"))),
             _("Behavioural clusters")))
-    value = get(figures, "watchlist.value_at_risk")
-    if value is not None and size and prospective:
-        keys.append(Finding(
-            t("Expected revenue lost if nothing is done: {loss} a year (predicted risk × value), "
-              "of the {value} a year these {size} customers bring.", loss=money(value, cur),
-              value=money(get(figures, "watchlist.annual_value"), cur), size=count(size)),
-            _("The watchlist")))
+    # the watchlist's money at stake is 60_retention's (calibrated risk x residual value): one
+    # money-at-risk figure across the reports (the uncalibrated revenue figure stays in the JSON)
     unavailable = []
     if not prospective:
         unavailable.append(not_available(_("early-warning signals and a forward-looking risk model"),
