@@ -10,70 +10,17 @@ import numpy as np
 import pandas as pd
 
 from churn_research.indicators.window import (
-    _MONTHS_PER,
     _NAT,
     _NS_PER_DAY,
     TENURE_GROUP,
     TENURE_LABELS,
     _as_data,
     _ns,
-    normalize_freq,
     observation_window,
     prepared_customers,
 )
 from churn_research.model import ChurnData, ChurnDataError
-
-
-# ------------------------------------------------------------------------------------------
-# periods
-# ------------------------------------------------------------------------------------------
-def _align(ts: pd.Timestamp, code: str) -> pd.Timestamp:
-    m = _MONTHS_PER[code]
-    month = ((ts.month - 1) // m) * m + 1
-    return pd.Timestamp(year=ts.year, month=month, day=1)
-
-
-def _label(ts: pd.Timestamp, code: str) -> str:
-    if code == "M":
-        return f"{ts.year}-{ts.month:02d}"
-    if code == "Q":
-        return f"{ts.year}Q{(ts.month - 1) // 3 + 1}"
-    if code == "H":
-        return f"{ts.year}H{(ts.month - 1) // 6 + 1}"
-    return f"{ts.year}"
-
-
-def periods(start, end, *, freq: str = "Q") -> pd.DataFrame:
-    """Calendar periods covering ``[start, end]`` (inclusive days), clipped to that window.
-
-    Returns
-    -------
-    DataFrame
-        ``period`` (label: ``2024-01``, ``2024Q1``, ``2024H1``, ``2024``), ``period_start`` and
-        ``period_end`` (first and last day inside the window), ``days`` (days inside the window),
-        ``full_days`` (days of the whole calendar period) and ``partial`` (``days < full_days``).
-    """
-    code = normalize_freq(freq)
-    w0, w1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    if w1 < w0:
-        raise ValueError(f"the window ends ({w1.date()}) before it starts ({w0.date()}).")
-    m = _MONTHS_PER[code]
-    starts = pd.date_range(_align(w0, code), w1, freq=f"{m}MS")
-    nxt = starts + pd.DateOffset(months=m)
-    cov_start = starts.where(starts >= w0, w0)
-    last = nxt - pd.Timedelta(days=1)
-    cov_end = last.where(last <= w1, w1)
-    out = pd.DataFrame({
-        "period": [_label(s, code) for s in starts],
-        "period_start": pd.DatetimeIndex(cov_start).astype("datetime64[ns]"),
-        "period_end": pd.DatetimeIndex(cov_end).astype("datetime64[ns]"),
-    })
-    out["days"] = (out["period_end"] - out["period_start"]).dt.days + 1
-    out["full_days"] = np.asarray((nxt - starts).days)
-    out["partial"] = out["days"] < out["full_days"]
-    out.attrs["freq"] = code
-    return out
-
+from churn_research.periods import periods  # noqa: F401 - re-exported (indicators.periods)
 
 #: Recent ``customer_index`` results: (customer ids, row ids, positions). The row ids are kept
 #: (so their memory cannot be reused) and matched by buffer; the customer ids by value. Every

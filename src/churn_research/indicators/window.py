@@ -1,5 +1,6 @@
-"""Period codes, the customers frame with inferred churn (:func:`prepared_customers`) and the
-observation window over which churn can be seen (:func:`observation_window`).
+"""Period codes (defined in :mod:`churn_research.periods`), the customers frame with inferred
+churn (:func:`prepared_customers`) and the observation window over which churn can be seen
+(:func:`observation_window`).
 """
 
 from __future__ import annotations
@@ -7,31 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import label_msg
 from churn_research.model import MAP_COLUMNS_FIX, ChurnData, ChurnDataError, infer_churn
-
-#: Accepted period frequencies (canonical code -> name). The names are data labels: they stay
-#: English in the key figures (``freq``) and read in the report language through
-#: :func:`churn_research.i18n.label` (月, 季度, 半年, 年).
-FREQ_NAMES = {"M": label_msg("month"), "Q": label_msg("quarter"), "H": label_msg("half-year"),
-              "Y": label_msg("year")}
-_FREQ_ALIASES = {
-    "m": "M", "ms": "M", "me": "M", "month": "M", "months": "M", "monthly": "M",
-    "q": "Q", "qs": "Q", "qe": "Q", "quarter": "Q", "quarters": "Q", "quarterly": "Q",
-    "h": "H", "half": "H", "half-year": "H", "half_year": "H", "halfyear": "H", "6m": "H",
-    "6ms": "H", "semiannual": "H", "semi-annual": "H", "half-yearly": "H",
-    "y": "Y", "a": "Y", "ys": "Y", "ye": "Y", "year": "Y", "years": "Y", "yearly": "Y",
-    "annual": "Y", "annually": "Y",
-}
-_MONTHS_PER = {"M": 1, "Q": 3, "H": 6, "Y": 12}
-
-#: Name of the built-in new-vs-existing segment (usable in ``by``).
-TENURE_GROUP = "tenure_group"
-#: Its levels (data labels: a Chinese report shows them through :func:`churn_research.i18n.label`,
-#: whose catalog has the seed terms 新客户 = new customers, 老客户 = existing customers), and those
-#: Chinese names (kept for callers; the reports read them from the catalog).
-TENURE_LABELS = (label_msg("new"), label_msg("existing"))
-TENURE_LABELS_ZH = {"new": "新客户", "existing": "老客户"}
+from churn_research.periods import (  # noqa: F401 - re-exported: the indicators' names
+    _FREQ_ALIASES,
+    _MONTHS_PER,
+    FREQ_NAMES,
+    TENURE_GROUP,
+    TENURE_LABELS,
+    TENURE_LABELS_ZH,
+    normalize_freq,
+)
 
 #: Whether a higher value of an indicator is better (used by :func:`target_table`).
 DIRECTIONS = {
@@ -47,19 +33,6 @@ _NS_PER_DAY = 86_400_000_000_000
 # ------------------------------------------------------------------------------------------
 # small helpers
 # ------------------------------------------------------------------------------------------
-def normalize_freq(freq: str) -> str:
-    """Canonical period code (``"M"``, ``"Q"``, ``"H"`` or ``"Y"``) of a frequency name.
-
-    Accepts e.g. ``"M"``, ``"month"``, ``"Q"``, ``"quarter"``, ``"H"``, ``"half-year"``,
-    ``"Y"``, ``"A"``, ``"year"`` (case-insensitive).
-    """
-    key = str(freq).strip().lower()
-    if key not in _FREQ_ALIASES:
-        raise ValueError(f"unknown freq {freq!r}: use one of month ('M'), quarter ('Q'), "
-                         "half-year ('H') or year ('Y').")
-    return _FREQ_ALIASES[key]
-
-
 def _ns(values) -> np.ndarray:
     """Dates as int64 nanoseconds (NaT -> int64 min)."""
     arr = pd.to_datetime(pd.Series(values) if not isinstance(values, pd.Series) else values)

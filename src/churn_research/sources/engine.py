@@ -49,26 +49,14 @@ import numpy as np
 import pandas as pd
 
 from churn_research.durations import DAYS_PER_MONTH
-from churn_research.i18n import label_msg
 from churn_research.model import DEFAULT_INACTIVITY_DAYS, ChurnData, ChurnDataError
+from churn_research.periods import _MONTHS_PER, TENURE_GROUP, TENURE_LABELS, periods
 from churn_research.stats import wilson_ci
 
 __all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention"]
 
-#: Months per period code, and the accepted names (as :func:`indicators.normalize_freq`).
-_MONTHS_PER = {"M": 1, "Q": 3, "H": 6, "Y": 12}
-_FREQ_ALIASES = {
-    "m": "M", "ms": "M", "me": "M", "month": "M", "months": "M", "monthly": "M",
-    "q": "Q", "qs": "Q", "qe": "Q", "quarter": "Q", "quarters": "Q", "quarterly": "Q",
-    "h": "H", "half": "H", "half-year": "H", "half_year": "H", "halfyear": "H", "6m": "H",
-    "6ms": "H", "semiannual": "H", "semi-annual": "H", "half-yearly": "H",
-    "y": "Y", "a": "Y", "ys": "Y", "ye": "Y", "year": "Y", "years": "Y", "yearly": "Y",
-    "annual": "Y", "annually": "Y",
-}
-TENURE_GROUP = "tenure_group"
-TENURE_LABELS = (label_msg("new"), label_msg("existing"))
 #: Days per unit of :func:`rfm_summary`'s ``freq`` (as :data:`churn_research.clv.btyd.FREQ_DAYS`).
 FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 _EPOCH = pd.Timestamp("1970-01-01")
@@ -308,14 +296,6 @@ def _month_index(date_col):
     return date_col.year() * 12 + date_col.month() - 1
 
 
-def normalize_freq(freq: str) -> str:
-    key = str(freq).strip().lower()
-    if key not in _FREQ_ALIASES:
-        raise ValueError(f"unknown freq {freq!r}: use one of month ('M'), quarter ('Q'), "
-                         "half-year ('H') or year ('Y').")
-    return _FREQ_ALIASES[key]
-
-
 def _customer_extent(src: Tables) -> dict:
     c = src.customers
     row = src.execute(c.aggregate(min_start=c.start_date.cast("date").min(),
@@ -352,43 +332,6 @@ def observation_window(src: Tables, *, start=None, end=None, inactivity_days: in
         snap = src.snapshot.normalize() if src.snapshot is not None else obs
         return snap - pd.DateOffset(months=1) + pd.Timedelta(days=1), w1
     return extent["min_start"].normalize(), w1
-
-
-def _label(ts: pd.Timestamp, code: str) -> str:
-    if code == "M":
-        return f"{ts.year}-{ts.month:02d}"
-    if code == "Q":
-        return f"{ts.year}Q{(ts.month - 1) // 3 + 1}"
-    if code == "H":
-        return f"{ts.year}H{(ts.month - 1) // 6 + 1}"
-    return f"{ts.year}"
-
-
-def periods(start, end, *, freq: str = "Q") -> pd.DataFrame:
-    """Calendar periods covering ``[start, end]``, clipped to it (as
-    :func:`churn_research.indicators.grid.periods`): ``period``, ``period_start``,
-    ``period_end``, ``days``, ``full_days``, ``partial``."""
-    code = normalize_freq(freq)
-    w0, w1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    if w1 < w0:
-        raise ValueError(f"the window ends ({w1.date()}) before it starts ({w0.date()}).")
-    m = _MONTHS_PER[code]
-    first = pd.Timestamp(year=w0.year, month=((w0.month - 1) // m) * m + 1, day=1)
-    starts = pd.date_range(first, w1, freq=f"{m}MS")
-    nxt = starts + pd.DateOffset(months=m)
-    cov_start = starts.where(starts >= w0, w0)
-    last = nxt - pd.Timedelta(days=1)
-    cov_end = last.where(last <= w1, w1)
-    out = pd.DataFrame({
-        "period": [_label(s, code) for s in starts],
-        "period_start": pd.DatetimeIndex(cov_start).astype("datetime64[ns]"),
-        "period_end": pd.DatetimeIndex(cov_end).astype("datetime64[ns]"),
-    })
-    out["days"] = (out["period_end"] - out["period_start"]).dt.days + 1
-    out["full_days"] = np.asarray((nxt - starts).days)
-    out["partial"] = out["days"] < out["full_days"]
-    out.attrs["freq"] = code
-    return out
 
 
 class _Coder:

@@ -1,0 +1,99 @@
+"""Calendar periods: the period codes (M, Q, H, Y) and their names, and the calendar periods of a
+window (:func:`periods`). One home for both computations of churn per period: the pandas path
+(:mod:`churn_research.indicators`) and the engine (:mod:`churn_research.sources.engine`), which
+sits below the stages and so cannot import them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churn_research.i18n import label_msg
+
+__all__ = ["FREQ_NAMES", "TENURE_GROUP", "TENURE_LABELS", "TENURE_LABELS_ZH", "normalize_freq",
+           "periods"]
+
+#: Accepted period frequencies (canonical code -> name). The names are data labels: they stay
+#: English in the key figures (``freq``) and read in the report language through
+#: :func:`churn_research.i18n.label` (月, 季度, 半年, 年).
+FREQ_NAMES = {"M": label_msg("month"), "Q": label_msg("quarter"), "H": label_msg("half-year"),
+              "Y": label_msg("year")}
+_FREQ_ALIASES = {
+    "m": "M", "ms": "M", "me": "M", "month": "M", "months": "M", "monthly": "M",
+    "q": "Q", "qs": "Q", "qe": "Q", "quarter": "Q", "quarters": "Q", "quarterly": "Q",
+    "h": "H", "half": "H", "half-year": "H", "half_year": "H", "halfyear": "H", "6m": "H",
+    "6ms": "H", "semiannual": "H", "semi-annual": "H", "half-yearly": "H",
+    "y": "Y", "a": "Y", "ys": "Y", "ye": "Y", "year": "Y", "years": "Y", "yearly": "Y",
+    "annual": "Y", "annually": "Y",
+}
+_MONTHS_PER = {"M": 1, "Q": 3, "H": 6, "Y": 12}
+
+#: Name of the built-in new-vs-existing segment (usable in ``by``).
+TENURE_GROUP = "tenure_group"
+#: Its levels (data labels: a Chinese report shows them through :func:`churn_research.i18n.label`,
+#: whose catalog has the seed terms 新客户 = new customers, 老客户 = existing customers), and those
+#: Chinese names (kept for callers; the reports read them from the catalog).
+TENURE_LABELS = (label_msg("new"), label_msg("existing"))
+TENURE_LABELS_ZH = {"new": "新客户", "existing": "老客户"}
+
+
+def normalize_freq(freq: str) -> str:
+    """Canonical period code (``"M"``, ``"Q"``, ``"H"`` or ``"Y"``) of a frequency name.
+
+    Accepts e.g. ``"M"``, ``"month"``, ``"Q"``, ``"quarter"``, ``"H"``, ``"half-year"``,
+    ``"Y"``, ``"A"``, ``"year"`` (case-insensitive).
+    """
+    key = str(freq).strip().lower()
+    if key not in _FREQ_ALIASES:
+        raise ValueError(f"unknown freq {freq!r}: use one of month ('M'), quarter ('Q'), "
+                         "half-year ('H') or year ('Y').")
+    return _FREQ_ALIASES[key]
+
+
+def _align(ts: pd.Timestamp, code: str) -> pd.Timestamp:
+    m = _MONTHS_PER[code]
+    month = ((ts.month - 1) // m) * m + 1
+    return pd.Timestamp(year=ts.year, month=month, day=1)
+
+
+def _label(ts: pd.Timestamp, code: str) -> str:
+    if code == "M":
+        return f"{ts.year}-{ts.month:02d}"
+    if code == "Q":
+        return f"{ts.year}Q{(ts.month - 1) // 3 + 1}"
+    if code == "H":
+        return f"{ts.year}H{(ts.month - 1) // 6 + 1}"
+    return f"{ts.year}"
+
+
+def periods(start, end, *, freq: str = "Q") -> pd.DataFrame:
+    """Calendar periods covering ``[start, end]`` (inclusive days), clipped to that window.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (label: ``2024-01``, ``2024Q1``, ``2024H1``, ``2024``), ``period_start`` and
+        ``period_end`` (first and last day inside the window), ``days`` (days inside the window),
+        ``full_days`` (days of the whole calendar period) and ``partial`` (``days < full_days``).
+    """
+    code = normalize_freq(freq)
+    w0, w1 = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if w1 < w0:
+        raise ValueError(f"the window ends ({w1.date()}) before it starts ({w0.date()}).")
+    m = _MONTHS_PER[code]
+    starts = pd.date_range(_align(w0, code), w1, freq=f"{m}MS")
+    nxt = starts + pd.DateOffset(months=m)
+    cov_start = starts.where(starts >= w0, w0)
+    last = nxt - pd.Timedelta(days=1)
+    cov_end = last.where(last <= w1, w1)
+    out = pd.DataFrame({
+        "period": [_label(s, code) for s in starts],
+        "period_start": pd.DatetimeIndex(cov_start).astype("datetime64[ns]"),
+        "period_end": pd.DatetimeIndex(cov_end).astype("datetime64[ns]"),
+    })
+    out["days"] = (out["period_end"] - out["period_start"]).dt.days + 1
+    out["full_days"] = np.asarray((nxt - starts).days)
+    out["partial"] = out["days"] < out["full_days"]
+    out.attrs["freq"] = code
+    return out
