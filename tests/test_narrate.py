@@ -389,3 +389,16 @@ def test_data_findings_and_definitions_read_in_chinese():
     finally:
         i18n.set_language("en")
     assert definitions.CHURN_NOTE.startswith("These answer different questions")
+
+
+def test_the_summary_sends_readers_to_the_state_aware_watchlist_when_60_retention_ran():
+    """40_segments' playbook offers 'move to an annual plan' to customers already on one;
+    60_retention's does not: the summary's call list is 60_retention's when it exists."""
+    from churn_research.narrate.actions import _who
+
+    seg = {"40_segments": {"watchlist.size": 100, "design": "prospective"}}
+    assert _who(seg, "") == ("Contact the 100 customers of the watchlist (watchlist.csv), highest "
+                             "risk × value first, with the action the playbook gives each.")
+    both = {**seg, "60_retention": {"action_counts.high value": 37}}
+    assert _who(both, "").startswith("Contact the 100 customers of the retention watchlist "
+                                     "(retention_watchlist.csv of 60_retention)")

@@ -99,6 +99,11 @@ def _who(figs: Figures, currency: str) -> str | None:
                  "first, with the action the playbook gives each; their score describes who resembles "
                  "past churners in one snapshot, so check it against the next export's exits before "
                  "relying on it.", size=count(size))
+    if any(str(k).startswith("action_counts") for k in figs.get("60_retention", {})):  # state-aware
+        return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
+                 "60_retention), highest calibrated risk × value first, each with the action that "
+                 "fits their state (contract, value, tenure, open complaints, price sensitivity).",
+                 size=count(size))
     return t("Contact the {size} customers of the watchlist (watchlist.csv), highest risk × value "
              "first, with the action the playbook gives each.", size=count(size))
 

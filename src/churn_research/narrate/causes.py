@@ -165,13 +165,15 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     annual = get(figures, "competing.annual_split.rate")
     if avoid is not None and annual:
         keys.append(Finding(
-            t("{avoidable} of the annual churn of {rate} is avoidable ({reasons}: {share} of "
-              "it), {unavoidable} unavoidable ({others}); preventing every avoidable exit would "
-              "leave {floor}.", avoidable=pct(avoid), rate=pct(annual),
+            t("Of the annual churn of {rate}, {avoidable} percentage points are avoidable ({reasons}: "
+              "{share} of it), {unavoidable} unavoidable ({others}) and {other} other; preventing "
+              "every avoidable exit would leave {floor}.", avoidable=f"{100 * avoid:.1f}",
+              rate=pct(annual),
+              other=f"{100 * (get(figures, 'competing.annual_split.other.rate') or 0.0):.1f}",
               reasons=join(map(_reason, get(figures, "competing.annual_split.avoidable_reasons")
                                or [])) or MISSING,
               share=pct(avoid / annual, 0),
-              unavoidable=pct(get(figures, "competing.annual_split.unavoidable.rate")),
+              unavoidable=f"{100 * get(figures, 'competing.annual_split.unavoidable.rate'):.1f}",
               others=join(map(_reason, get(figures, "competing.annual_split.unavoidable_reasons")
                               or [])) or MISSING,
               floor=pct(annual - avoid)), _("Avoidable churn")))

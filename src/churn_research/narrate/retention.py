@@ -57,9 +57,12 @@ def calibration_text(cal: CalibrationResult) -> str:
     rel = cal.reliability()
     top = rel[(rel["decile"] == 1)].set_index("scores")
     better = m.loc["after", "ece"] < m.loc["before", "ece"]
-    verdict = (_("Calibration brings the predicted risks closer to what happened.") if better else
-               _("Calibration does not improve on the model's own scores here: its scores were "
-                 "already about right."))
+    brier_worse = m.loc["after", "brier"] > m.loc["before", "brier"]
+    verdict = (_("Calibration does not improve on the model's own scores here: its scores were "
+                 "already about right.") if not better else
+               _("Calibration brings the average risk per decile closer to what happened, but the "
+                 "Brier score does not improve: a modest gain, not a better ranking.") if brier_worse
+               else _("Calibration brings the predicted risks closer to what happened."))
     return t("Deciles are numbered one way throughout: decile 1 is the tenth of customers with the "
              "highest predicted risk, decile 10 the lowest. The expected calibration error (the "
              "customer-weighted mean gap between predicted and observed churn over the deciles) "
@@ -214,7 +217,9 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
 # a retention campaign: its effect, the uplift model, the targeting policy, the planning tool
 # ---------------------------------------------------------------------------------------------
 def _signed_pct(v: float) -> str:
-    return ("+" if v > 0 else "") + pct(v)
+    """A difference of two churn proportions, in percentage points (``-9.0 percentage points``):
+    not a relative change."""
+    return t("{value} percentage points", value=f"{100 * v:+.1f}")
 
 
 def no_campaign_text() -> str:
@@ -425,7 +430,7 @@ def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "")
              "hold it there for the campaign's {days} days, about {save} of the {n} customers on the "
              "books must be kept; at the campaign's measured effect ({effect} churn per customer "
              "contacted) that takes about {contacts} contacts costing {cost}, for {value} of value "
-             "kept: a net {net}. With the uplift ranking fewer contacts would do.",
+             "kept: a net {net}.",
              period=label(plan["period"]), actual=pct(plan["period_actual"]),
              target=pct(plan["period_target"]), days=camp.horizon_days, save=count(plan["to_save"]),
              n=count(plan["customers"]), effect=_signed_pct(plan["effect"]),
