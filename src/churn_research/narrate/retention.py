@@ -22,6 +22,7 @@ from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
 from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
+from churn_research.wording import gap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +103,13 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "") -> str
              days=mar.horizon_days, model=model, n=count(a["customers"]),
              all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
-             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
+             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot) + (
+        "" if kind == "contractual" else gap() + _(
+            "In a purchase log, churn here is the project's rule (no purchase for the inactivity "
+            "period), which also counts customers who will buy again later; 50_clv's value lost "
+            "to churn uses the BG/NBD probability that a customer has stopped buying for good, "
+            "so it is smaller even over a longer horizon. The two figures answer different "
+            "questions: who will go quiet (to contact now) and whose value is gone."))
 
 
 def no_value_text() -> str:
