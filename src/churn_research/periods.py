@@ -1,5 +1,7 @@
-"""Calendar periods: the period codes (M, Q, H, Y) and their names, and the calendar periods of a
-window (:func:`periods`). One home for both computations of churn per period: the pandas path
+"""Calendar periods: the period codes (M, Q, H, Y) and their names, the calendar periods of a
+window (:func:`periods`), the churn-table columns from per-period flows with the project's one
+denominator rule (:func:`flow_columns`), and the cohort retention table from counts
+(:func:`cohort_frame`). One home for both computations of churn per period: the pandas path
 (:mod:`churn_research.indicators`) and the engine (:mod:`churn_research.sources.engine`), which
 sits below the stages and so cannot import them.
 """
@@ -10,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import label_msg
+from churn_research.stats import wilson_ci
 
 __all__ = ["FREQ_NAMES", "TENURE_GROUP", "TENURE_LABELS", "TENURE_LABELS_ZH", "normalize_freq",
-           "periods"]
+           "periods", "flow_columns", "cohort_frame"]
 
 #: Accepted period frequencies (canonical code -> name). The names are data labels: they stay
 #: English in the key figures (``freq``) and read in the report language through
@@ -96,4 +99,48 @@ def periods(start, end, *, freq: str = "Q") -> pd.DataFrame:
     out["full_days"] = np.asarray((nxt - starts).days)
     out["partial"] = out["days"] < out["full_days"]
     out.attrs["freq"] = code
+    return out
+
+
+def flow_columns(f: dict, *, denominator: str, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """The churn table's columns from per-period flows ``f`` (``at_risk``, ``new``, ``returned``,
+    ``churned``, ``churned_new``), by the project's one denominator rule: ``exposed`` = churned /
+    (at risk at the start + joined + returned), ``start`` = churned among those at risk at the
+    start / at risk at the start; with Wilson intervals."""
+    exposed = f["at_risk"] + f["new"] + f["returned"]
+    if denominator == "exposed":
+        num, den = f["churned"], exposed
+    else:
+        num, den = f["churned"] - f["churned_new"], f["at_risk"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    lo, hi = wilson_ci(num, den, alpha=alpha)
+    return {
+        "at_risk": f["at_risk"], "new": f["new"], "returned": f["returned"], "churned": f["churned"],
+        "churned_new": f["churned_new"], "at_end": exposed - f["churned"],
+        "exposed": exposed, "numerator": num, "denominator": den,
+        "churn_rate": rate, "churn_ci_low": lo, "churn_ci_high": hi,
+        "retention_rate": 1.0 - rate, "retention_ci_low": 1.0 - hi, "retention_ci_high": 1.0 - lo,
+    }
+
+
+def cohort_frame(observed: np.ndarray, retained: np.ndarray, sizes: np.ndarray, labels, *,
+                 wide: bool) -> pd.DataFrame:
+    """The cohort retention table from counts per (cohort, months since start): ``observed``
+    (customers whose k-th month is observable) and ``retained`` (still customers then); wide
+    (cohorts x months, ``attrs["sizes"]``) or long (``cohort, months, observed, retained,
+    retention``). Cohorts without customers are left out."""
+    K = observed.shape[1] - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(observed > 0, retained / np.maximum(observed, 1), np.nan)
+    present = sizes > 0
+    if not wide:
+        cc, kk = np.nonzero(np.ones_like(ret, dtype=bool))
+        long = pd.DataFrame({"cohort": np.asarray(labels)[cc], "months": kk,
+                             "observed": observed[cc, kk], "retained": retained[cc, kk],
+                             "retention": ret[cc, kk]})
+        return long[np.repeat(present, K + 1) & (long["observed"].to_numpy() > 0)].reset_index(drop=True)
+    out = pd.DataFrame(ret, index=pd.Index(labels, name="cohort"),
+                       columns=pd.Index(range(K + 1), name="months since start"))[present]
+    out.attrs["sizes"] = pd.Series(sizes[present], index=out.index, name="customers")
     return out

@@ -19,6 +19,7 @@ from churn_research.indicators.window import (
     prepared_customers,
 )
 from churn_research.model import ChurnData
+from churn_research.periods import flow_columns
 from churn_research.stats import wilson_ci
 
 
@@ -105,21 +106,7 @@ def churn_table(data: ChurnData, *, freq: str = "Q", by: str | Sequence[str] | N
         f = _flows(_spell_grid(grid, spells), returned=spells.returned)
     else:
         f = _flows(grid)
-    exposed = f["at_risk"] + f["new"] + f["returned"]
-    if denominator == "exposed":
-        num, den = f["churned"], exposed
-    else:
-        num, den = f["churned"] - f["churned_new"], f["at_risk"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    lo, hi = wilson_ci(num, den, alpha=alpha)
-    out = _long(grid, {
-        "at_risk": f["at_risk"], "new": f["new"], "returned": f["returned"], "churned": f["churned"],
-        "churned_new": f["churned_new"], "at_end": exposed - f["churned"],
-        "exposed": exposed, "numerator": num, "denominator": den,
-        "churn_rate": rate, "churn_ci_low": lo, "churn_ci_high": hi,
-        "retention_rate": 1.0 - rate, "retention_ci_low": 1.0 - hi, "retention_ci_high": 1.0 - lo,
-    })
+    out = _long(grid, flow_columns(f, denominator=denominator, alpha=alpha))
     out.attrs["denominator"] = denominator
     out.attrs["new_tenure_months"] = int(new_tenure_months)
     out.attrs["lapses"] = (lapses if data.kind == "non-contractual" and data.has("transactions")

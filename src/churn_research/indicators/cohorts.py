@@ -17,6 +17,7 @@ from churn_research.indicators.window import (
     prepared_customers,
 )
 from churn_research.model import ChurnData
+from churn_research.periods import cohort_frame
 
 
 # ------------------------------------------------------------------------------------------
@@ -83,16 +84,4 @@ def cohort_retention(data: ChurnData, *, max_months: int | None = None, start=No
     retained = ge_counts(np.minimum(L, obs_age))
     sizes = np.bincount(cohort_code, minlength=C)
     labels = [str(np.datetime64(int(s_mi.min()) + i, "M")) for i in range(C)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ret = np.where(observed > 0, retained / np.maximum(observed, 1), np.nan)
-    present = sizes > 0
-    if not wide:
-        cc, kk = np.nonzero(np.ones_like(ret, dtype=bool))
-        long = pd.DataFrame({"cohort": np.asarray(labels)[cc], "months": kk,
-                             "observed": observed[cc, kk], "retained": retained[cc, kk],
-                             "retention": ret[cc, kk]})
-        return long[np.repeat(present, K + 1) & (long["observed"].to_numpy() > 0)].reset_index(drop=True)
-    out = pd.DataFrame(ret, index=pd.Index(labels, name="cohort"),
-                       columns=pd.Index(range(K + 1), name="months since start"))[present]
-    out.attrs["sizes"] = pd.Series(sizes[present], index=out.index, name="customers")
-    return out
+    return cohort_frame(observed, retained, sizes, labels, wide=wide)

@@ -50,8 +50,14 @@ import pandas as pd
 
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.model import DEFAULT_INACTIVITY_DAYS, ChurnData, ChurnDataError
-from churn_research.periods import _MONTHS_PER, TENURE_GROUP, TENURE_LABELS, periods
-from churn_research.stats import wilson_ci
+from churn_research.periods import (
+    _MONTHS_PER,
+    TENURE_GROUP,
+    TENURE_LABELS,
+    cohort_frame,
+    flow_columns,
+    periods,
+)
 
 __all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
@@ -544,14 +550,6 @@ def churn_table(src: Tables, *, freq: str = "Q", by: str | Sequence[str] | None 
     n_static = len(levels)
     G = n_static * (2 if split else 1)
     f = _flows(agg, g, G, P, split)
-    exposed = f["at_risk"] + f["new"] + f["returned"]
-    if denominator == "exposed":
-        num, den = f["churned"], exposed
-    else:
-        num, den = f["churned"] - f["churned_new"], f["at_risk"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    lo, hi = wilson_ci(num, den, alpha=alpha)
     if split:
         lv = levels.loc[levels.index.repeat(2)].reset_index(drop=True)
         lv[TENURE_GROUP] = np.tile(np.array(TENURE_LABELS, dtype=object), n_static)
@@ -565,14 +563,7 @@ def churn_table(src: Tables, *, freq: str = "Q", by: str | Sequence[str] | None 
         "days": np.tile(table["days"].to_numpy(), G),
         "partial": np.tile(table["partial"].to_numpy(), G),
     })
-    columns = {
-        "at_risk": f["at_risk"], "new": f["new"], "returned": f["returned"],
-        "churned": f["churned"], "churned_new": f["churned_new"], "at_end": exposed - f["churned"],
-        "exposed": exposed, "numerator": num, "denominator": den,
-        "churn_rate": rate, "churn_ci_low": lo, "churn_ci_high": hi,
-        "retention_rate": 1.0 - rate, "retention_ci_low": 1.0 - hi, "retention_ci_high": 1.0 - lo,
-    }
-    for name, arr in columns.items():
+    for name, arr in flow_columns(f, denominator=denominator, alpha=alpha).items():
         out[name] = np.asarray(arr).reshape(-1)
     out.attrs.update({"freq": table.attrs["freq"],
                       "window": (str(w0.date()), str(w1.date())), "by": list(lv.columns),
@@ -767,16 +758,4 @@ def cohort_retention(src: Tables, *, max_months: int | None = None, start=None, 
     observed, retained = ge_counts(obs_age), ge_counts(kept)
     sizes = np.rint(np.bincount(code, weights=w, minlength=C)).astype(np.int64)
     labels = [str(np.datetime64(int(cohort.min()) - 1970 * 12 + i, "M")) for i in range(C)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ret = np.where(observed > 0, retained / np.maximum(observed, 1), np.nan)
-    present = sizes > 0
-    if not wide:
-        cc, kk = np.nonzero(np.ones_like(ret, dtype=bool))
-        long = pd.DataFrame({"cohort": np.asarray(labels)[cc], "months": kk,
-                             "observed": observed[cc, kk], "retained": retained[cc, kk],
-                             "retention": ret[cc, kk]})
-        return long[np.repeat(present, K + 1) & (long["observed"].to_numpy() > 0)].reset_index(drop=True)
-    out = pd.DataFrame(ret, index=pd.Index(labels, name="cohort"),
-                       columns=pd.Index(range(K + 1), name="months since start"))[present]
-    out.attrs["sizes"] = pd.Series(sizes[present], index=out.index, name="customers")
-    return out
+    return cohort_frame(observed, retained, sizes, labels, wide=wide)
