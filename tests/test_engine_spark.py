@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from test_engine import CASES as ENGINE_CASES
 
 from churn_research.model import ChurnData
 from churn_research.sources import engine
@@ -72,16 +73,9 @@ def test_tables_are_temporary_views(sources, data):
     assert all(t.isTemporary for t in tables)  # nothing written to a warehouse
 
 
-CASES = [
-    ("", {"freq": "Q"}),
-    ("", {"freq": "M", "by": "plan"}),
-    ("", {"freq": "Q", "by": ["region", "tenure_group"], "new_tenure_months": 6}),
-    ("", {"freq": "H", "by": "contract", "denominator": "start"}),
-    ("", {"freq": "Y", "start": "2022-03-15", "end": "2024-08-10"}),
-    ("_log", {"freq": "M", "by": "plan"}),
-    ("_log", {"freq": "Q", "by": "tenure_group", "lapses": "final"}),
-    ("_log", {"freq": "Q", "inactivity_days": 60}),
-]
+# the synthetic cases of the DuckDB-vs-pandas parity tests ("": contracts, "_log": a purchase log)
+CASES = [(name.removeprefix("synthetic"), options) for name, options in ENGINE_CASES
+         if name.startswith("synthetic")]
 
 
 @pytest.mark.parametrize(("kind", "options"), CASES, ids=[f"{k or 'contract'}-{i}" for i, (k, _) in

@@ -41,11 +41,14 @@ from churn_research.model import (
 )
 from churn_research.personal import is_personal_header
 
-__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "durations", "unit_days", "to_units", "calendar_months",
-           "month_aligned"]
+__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "FREQ_DAYS", "btyd_window", "durations", "unit_days",
+           "to_units", "calendar_months", "month_aligned"]
 
 #: Days per month (tenure months: 365.25 / 12).
 DAYS_PER_MONTH = 365.25 / 12
+#: Days per unit of the BTYD summaries' ``freq`` (the pandas path in :mod:`churn_research.clv`
+#: and the engine in :mod:`churn_research.sources.engine`).
+FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 
 #: Length of one time unit in days.
 TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 365.25}
@@ -235,3 +238,18 @@ def durations(
     out.attrs.update({"unit": unit, "censor_date": censor_date, "entry_date": entry_date,
                       "excluded": excluded, "kind": data.kind, "calendar_months": calendar})
     return out
+
+
+def btyd_window(freq: str, calibration_end, observation_end=None
+                ) -> tuple[float, pd.Timestamp, pd.Timestamp | None]:
+    """Days per unit of ``freq`` (:data:`FREQ_DAYS`), the calibration end and the observation end
+    (normalised) of a BTYD summary; ``ValueError`` for an unknown unit or an observation end not
+    after the calibration end."""
+    if freq not in FREQ_DAYS:
+        raise ValueError(f"freq must be one of {sorted(FREQ_DAYS)}, got {freq!r}.")
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    obs = None if observation_end is None else pd.Timestamp(observation_end).normalize()
+    if obs is not None and obs <= cal_end:
+        raise ValueError(f"observation_end ({obs.date()}) must be after calibration_end "
+                         f"({cal_end.date()}).")
+    return FREQ_DAYS[freq], cal_end, obs

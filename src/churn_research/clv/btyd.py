@@ -11,13 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from churn_research.durations import DAYS_PER_MONTH
+from churn_research.durations import FREQ_DAYS, btyd_window  # noqa: F401 - FREQ_DAYS re-exported
 from churn_research.model import ChurnDataError, require_columns
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
-
-#: Days per unit of the ``freq`` argument of :func:`rfm_summary`.
-FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 
 
 # ========================================================================================
@@ -56,14 +53,7 @@ def rfm_summary(transactions: pd.DataFrame, *, calibration_end, observation_end=
         ``attrs["units_per_year"]`` record the unit.
     """
     require_columns(transactions, "transactions", ["customer_id", "date", "amount"], fix="the transactions table needs customer_id, date and amount.")
-    if freq not in FREQ_DAYS:
-        raise ValueError(f"freq must be one of {sorted(FREQ_DAYS)}, got {freq!r}.")
-    unit = FREQ_DAYS[freq]
-    cal_end = pd.Timestamp(calibration_end).normalize()
-    obs = None if observation_end is None else pd.Timestamp(observation_end).normalize()
-    if obs is not None and obs <= cal_end:
-        raise ValueError(f"observation_end ({obs.date()}) must be after calibration_end "
-                         f"({cal_end.date()}).")
+    unit, cal_end, obs = btyd_window(freq, calibration_end, observation_end)
     ids = transactions["customer_id"]
     amount = transactions["amount"].to_numpy(dtype=float)
     stamps = np.asarray(pd.to_datetime(transactions["date"]).to_numpy(), dtype="datetime64[ns]")

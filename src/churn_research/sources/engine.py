@@ -48,7 +48,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from churn_research.durations import DAYS_PER_MONTH
+from churn_research.durations import btyd_window
 from churn_research.model import DEFAULT_INACTIVITY_DAYS, ChurnData, ChurnDataError
 from churn_research.periods import (
     _MONTHS_PER,
@@ -63,8 +63,6 @@ __all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "fro
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention"]
 
-#: Days per unit of :func:`rfm_summary`'s ``freq`` (as :data:`churn_research.clv.btyd.FREQ_DAYS`).
-FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 _EPOCH = pd.Timestamp("1970-01-01")
 #: Amounts as exact decimals in the BTYD sums (12 decimal places; totals below 10^26).
 _MONEY = "decimal(38, 12)"
@@ -592,14 +590,7 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
         raise ChurnDataError(f"missing column(s) {missing}.", table="transactions",
                              column=missing[0],
                              fix="the transactions table needs customer_id, date and amount.")
-    if freq not in FREQ_DAYS:
-        raise ValueError(f"freq must be one of {sorted(FREQ_DAYS)}, got {freq!r}.")
-    unit = FREQ_DAYS[freq]
-    cal_end = pd.Timestamp(calibration_end).normalize()
-    obs = None if observation_end is None else pd.Timestamp(observation_end).normalize()
-    if obs is not None and obs <= cal_end:
-        raise ValueError(f"observation_end ({obs.date()}) must be after calibration_end "
-                         f"({cal_end.date()}).")
+    unit, cal_end, obs = btyd_window(freq, calibration_end, observation_end)
     cal_day = _day(cal_end)
     last_day = cal_day if obs is None else _day(obs)
     check = src.execute(tx.aggregate(negative=(tx.amount < 0).sum(), no_date=tx.date.isnull().sum(),

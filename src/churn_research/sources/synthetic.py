@@ -233,6 +233,24 @@ _DOMAINS = ["example.com", "example.org", "example.net"]
 
 
 # ----------------------------------------------------------------------------------------
+
+def _opt_in(name: str, value, defaults: dict, nested: str, nested_keys: set) -> dict | None:
+    """An opt-in generator option: None/False = off; True = ``defaults``; a dict = ``defaults``
+    updated with it (its ``nested`` dict merged key by key). Unknown keys are a ``TypeError``."""
+    if value is None or value is False:
+        return None
+    given = {} if value is True else dict(value)
+    bad = sorted(set(given) - set(defaults))
+    if bad:
+        raise TypeError(f"{name} has unknown key(s) {bad}; allowed: {sorted(defaults)}.")
+    out = copy.deepcopy(defaults)
+    out[nested].update(given.pop(nested, {}) or {})
+    out.update(given)
+    if set(out[nested]) != nested_keys:
+        keys = sorted(nested_keys)
+        raise TypeError(f"{name} {nested} takes {', '.join(keys[:-1])} and {keys[-1]}.")
+    return out
+
 def _options(overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
@@ -264,39 +282,16 @@ def _options(overrides: dict[str, Any]) -> dict[str, Any]:
     bad_reasons = sorted(set(opt["reason_multipliers"]) - set(opt["reason_weights"]))
     if bad_reasons:
         raise TypeError(f"reason_multipliers name unknown reason(s) {bad_reasons}.")
-    if opt["campaign"] is not None and opt["campaign"] is not False:
-        given = {} if opt["campaign"] is True else dict(opt["campaign"])
-        bad = sorted(set(given) - set(CAMPAIGN_DEFAULTS))
-        if bad:
-            raise TypeError(f"campaign has unknown key(s) {bad}; allowed: "
-                            f"{sorted(CAMPAIGN_DEFAULTS)}.")
-        camp = copy.deepcopy(CAMPAIGN_DEFAULTS)
-        camp["save_prob"].update(given.pop("save_prob", {}) or {})
-        camp.update(given)
-        if set(camp["save_prob"]) != {"price_sensitive", "relocation", "other"}:
-            raise TypeError("campaign save_prob takes price_sensitive, relocation and other.")
-        if not 0 < float(camp["share_treated"]) < 1:
-            raise ValueError("campaign share_treated must lie strictly between 0 and 1.")
-        opt["campaign"] = camp
-    else:
-        opt["campaign"] = None
-    if opt["complaint_resolution"] is not None and opt["complaint_resolution"] is not False:
-        given = {} if opt["complaint_resolution"] is True else dict(opt["complaint_resolution"])
-        bad = sorted(set(given) - set(COMPLAINT_RESOLUTION_DEFAULTS))
-        if bad:
-            raise TypeError(f"complaint_resolution has unknown key(s) {bad}; allowed: "
-                            f"{sorted(COMPLAINT_RESOLUTION_DEFAULTS)}.")
-        cr = copy.deepcopy(COMPLAINT_RESOLUTION_DEFAULTS)
-        cr["extra_churn_prob"].update(given.pop("extra_churn_prob", {}) or {})
-        cr.update(given)
-        if set(cr["extra_churn_prob"]) != {"slow", "unresolved"}:
-            raise TypeError("complaint_resolution extra_churn_prob takes slow and unresolved.")
-        if not 0 < float(cr["slow_days"]) < float(opt["complaint_window_days"]):
-            raise ValueError("complaint_resolution slow_days must lie between 0 and "
-                             "complaint_window_days.")
-        opt["complaint_resolution"] = cr
-    else:
-        opt["complaint_resolution"] = None
+    opt["campaign"] = camp = _opt_in("campaign", opt["campaign"], CAMPAIGN_DEFAULTS, "save_prob",
+                                     {"price_sensitive", "relocation", "other"})
+    if camp is not None and not 0 < float(camp["share_treated"]) < 1:
+        raise ValueError("campaign share_treated must lie strictly between 0 and 1.")
+    opt["complaint_resolution"] = cr = _opt_in(
+        "complaint_resolution", opt["complaint_resolution"], COMPLAINT_RESOLUTION_DEFAULTS,
+        "extra_churn_prob", {"slow", "unresolved"})
+    if cr is not None and not 0 < float(cr["slow_days"]) < float(opt["complaint_window_days"]):
+        raise ValueError("complaint_resolution slow_days must lie between 0 and "
+                         "complaint_window_days.")
     spikes = opt["spike"]
     if spikes is not None:
         spikes = [spikes] if isinstance(spikes, dict) else list(spikes)
