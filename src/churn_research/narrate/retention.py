@@ -22,7 +22,7 @@ from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
 from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
-from churn_research.wording import gap
+from churn_research.wording import gap, stop
 
 
 # ---------------------------------------------------------------------------------------------
@@ -521,7 +521,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         truth = get(figures, "campaign.truth.ate")
         if truth is not None:
             line += t(" (the generator's true effect: {truth})", truth=_signed_pct(truth))
-        keys.append(Finding(line + ".", _("Measuring a retention campaign")))
+        keys.append(Finding(line + stop(), _("Measuring a retention campaign")))
         u, r = get(figures, "uplift.policy.uplift.value_true"), get(figures, "uplift.policy.risk.value_true")
         q = get(figures, "uplift.qini_coefficient")
         if u is not None and r is not None:
