@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -277,3 +278,19 @@ def test_make_stops_on_a_params_file_that_fails_its_check(copy):
                                      "unknown key of this stage. Did you mean `watchlist_size`?")
     finally:
         params.write_text(original, encoding="utf-8")
+
+
+# what a make run's processes import
+
+
+@pytest.mark.parametrize("module, absent", [
+    # the stage runner renders notebooks; it does not plot or check IRIs (about 3 s of imports)
+    ("churn_research.runner.pipeline", ["matplotlib.pyplot", "rfc3987_syntax"]),
+    # make runs the stamp writer on every build
+    ("churn_research.runner.stamps", ["papermill", "nbconvert", "matplotlib"]),
+])
+def test_make_processes_import_only_what_they_use(module, absent):
+    code = (f"import sys, {module}; "
+            f"print(','.join(m for m in {absent!r} if sys.modules.get(m) is not None))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

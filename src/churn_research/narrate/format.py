@@ -14,6 +14,12 @@ from typing import Any
 from churn_research.i18n import currency as _currency
 from churn_research.i18n import n_, t
 
+#: The mimetype that carries a displayed table's data (:func:`.tables.table_data`) in a notebook
+#: output, beside its ``text/html``; report renderers show the HTML and ignore it. Defined here,
+#: not in :mod:`.tables`, so that the runner reads it without importing pandas' Styler (which
+#: imports matplotlib.pyplot, about 1.5 s).
+TABLE_MIME = "application/vnd.churn-research.table+json"
+
 __all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
            "number", "get", "plural", "customers", "text", "not_available"]
 

@@ -22,13 +22,10 @@ from pandas.io.formats.style import Styler
 from traitlets import Unicode
 
 from churn_research.i18n import label, label_msg
-from churn_research.narrate.format import MISSING, pvalue
+from churn_research.narrate.format import MISSING, TABLE_MIME, pvalue
 
 __all__ = ["readable", "register", "table_data", "TABLE_MIME"]
 
-#: The mimetype that carries a displayed table's data (:func:`table_data`) in a notebook output,
-#: beside its ``text/html``; report renderers show the HTML and ignore it.
-TABLE_MIME = "application/vnd.churn-research.table+json"
 
 _P_VALUE = re.compile(r"(^|_)(p|p_?value|pvalue|p_adj|p_holm)$", re.IGNORECASE)
 _NOT_COUNT = re.compile(r"rate|share|ratio|prob|risk|lift|auc|mean|median|score|pct|percent|"

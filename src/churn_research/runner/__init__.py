@@ -9,8 +9,15 @@ The names below are imported when first used: make runs ``python -m
 churn_research.runner.stamps`` on every run, which must not pay for papermill and nbconvert.
 """
 
+import sys
 from importlib import import_module
 from typing import Any
+
+#: nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` when installed
+#: (jupyter-events pulls it in): it compiles an IRI grammar at import, about 1.8 s at every runner
+#: start, for the "iri" formats that no notebook schema uses. jsonschema skips that checker when
+#: the import fails, which a ``None`` entry in ``sys.modules`` makes it do.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 _WHERE = {
     "MissingParamsError": "params", "ParamsError": "params",

@@ -1,7 +1,7 @@
 """The tables of a report as a workbook for BI tools: ``reports/<dataset>/<stage>.xlsx``.
 
 Every table a stage notebook displays carries its data beside its HTML
-(:data:`churn_research.narrate.tables.TABLE_MIME`, put there by ``plots.set_style``).
+(:data:`churn_research.narrate.format.TABLE_MIME`, put there by ``plots.set_style``).
 :func:`displayed_tables` collects them from the executed notebook, each named after the report
 section it appears in; :func:`write_tables` writes them as one workbook: a contents sheet, then
 one sheet per table in report order, headers as the report shows them (in its language). Only
@@ -24,7 +24,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from churn_research.i18n import _, t
-from churn_research.narrate.tables import TABLE_MIME
+from churn_research.narrate.format import TABLE_MIME
 
 __all__ = ["Table", "displayed_tables", "write_tables", "sheet_name", "download_link"]
 
