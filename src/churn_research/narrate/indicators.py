@@ -3,7 +3,6 @@ change make it worse."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,7 +32,7 @@ from churn_research.narrate.complaints import (  # noqa: F401  (the notebook's n
 )
 from churn_research.narrate.events import events_views  # noqa: F401  (the notebook's narrate.*)
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import (
+from churn_research.narrate.format import (  # noqa: F401  (seasonality_sentence: the notebook's narrate.*)
     count,
     get,
     not_available,
@@ -41,6 +40,7 @@ from churn_research.narrate.format import (
     pct_ci,
     pvalue,
     ratio_ci,
+    seasonality_sentence,
     text,
 )
 
@@ -545,31 +545,6 @@ def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, f
     check = truth_sentence(its, truth)
     return (_its_sentence(its, unit=unit) + seasonality_sentence(its)
             + (f"\n\n{check}" if check else ""))
-
-
-def _month_name(month) -> str:
-    """A calendar month's name in the report language (December, 12月)."""
-    return f"{int(month)}月" if is_chinese() else calendar.month_name[int(month)]
-
-
-def seasonality_sentence(fit) -> str:
-    """How a fitted ITS or control chart handled the season ("" for callers that did not ask,
-    ``seasonality="none"``), starting with a space."""
-    if getattr(fit, "seasonality", "none") == "none":
-        return ""
-    text = t(" Seasonal adjustment: {reason}.", reason=fit.seasonality_reason_)
-    ratios = getattr(fit, "seasonal_ratios_", None)
-    if ratios is not None and len(ratios) > 1:
-        rel = ratios / ratios.mean()
-        text += t(" Churn is highest in {high} ({hi}× the average month) and lowest in {low} "
-                  "({lo}×); the counterfactual keeps this pattern, so a recurring dip or peak is "
-                  "not read as an effect of the change.",
-                  high=_month_name(rel.idxmax()), hi=f"{rel.max():.2f}",
-                  low=_month_name(rel.idxmin()), lo=f"{rel.min():.2f}")
-    elif getattr(fit, "seasonal_", False) and not hasattr(fit, "seasonal_ratios_"):
-        text += _(" The centre line and limits of each month come from the baseline months of "
-                  "the same calendar month, so a recurring dip or peak is not flagged.")
-    return text
 
 
 def _its_sentence(its: InterruptedTimeSeries, *, unit: str) -> str:
