@@ -369,6 +369,25 @@ def plot_complaint_handling(ch, *, unit: str = "month"):
     return axes + [b1, b2]
 
 
+def _annual_what(annual) -> str:
+    """What the dataset's annual churn was read from, for the figure's axis and legend."""
+    if annual.method == "survival curve":
+        return _("1 − survival at 12 months")
+    if annual.method == "window, annualised":
+        return t("last {n} months, annualised", n=annual.months)
+    return _("last 12 months")
+
+
+def annual_is_last_year(full: pd.DataFrame, annual) -> bool:
+    """Whether the dataset's annual churn (``annual``, a 12-month window) is the last complete
+    calendar year of ``full`` (the same customers and losses): drawn once, not twice."""
+    if annual is None or not len(full) or annual.method != "window" or annual.months != 12:
+        return False
+    last = full.iloc[-1]
+    return (int(last["denominator"]) == int(annual.at_risk) and int(last["numerator"]) == int(annual.lost)
+            and pd.Timestamp(last["period_end"]).normalize() == pd.Timestamp(annual.window_end).normalize())
+
+
 def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
                       source: str | None = None, ax=None):
     """Annual churn per calendar year (churn among the customers on the books on 1 January,
@@ -388,11 +407,21 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
         ax.errorbar(pos, full["churn_rate"], yerr=[full["churn_rate"] - full["churn_ci_low"],
                                                    full["churn_ci_high"] - full["churn_rate"]],
                     fmt="o", color="C0", capsize=4, label=_("calendar year (customers on the books on 1 January)"))
-    if annual is not None and np.isfinite(annual.rate):
+    same = annual_is_last_year(full, annual)
+    if same:
+        # the last 12 months are the last calendar year: one point, marked as both
+        last = full.iloc[-1]
+        ax.errorbar([pos[-1]], [last["churn_rate"]],
+                    yerr=[[last["churn_rate"] - last["churn_ci_low"]], [last["churn_ci_high"] - last["churn_rate"]]],
+                    fmt="D", color="C3", capsize=4,
+                    label=t("{year} is also the dataset's annual churn (its last 12 months are this "
+                            "calendar year)", year=str(last["period"])))
+    elif annual is not None and np.isfinite(annual.rate):
         x = len(names)
         ax.errorbar([x], [annual.rate], yerr=[[annual.rate - annual.ci_low], [annual.ci_high - annual.rate]],
-                    fmt="D", color="C3", capsize=4, label=_("the dataset's annual churn (last 12 months)"))
-        names.append(_("last 12 months").replace(" ", "\n", 1))
+                    fmt="D", color="C3", capsize=4, label=t("the dataset's annual churn ({what})",
+                                                              what=_annual_what(annual)))
+        names.append(_annual_what(annual).replace(" ", "\n", 1))
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, max(0.35, float(np.nanmax([*full["churn_ci_high"], annual.ci_high if annual else 0,
                                                band[1] if band else 0])) * 1.1))
