@@ -104,7 +104,9 @@ def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
     _date_axis(ax)
     if percent:
         percent_axis(ax, decimals=1)
-    return finish(ax, title=title, xlabel=xlabel or _("Period start"), ylabel=ylabel)
+    # the legend under the axes: inside, the segment lines and their bands leave it no free corner
+    return finish(ax, title=title, xlabel=xlabel or _("Period start"), ylabel=ylabel,
+                  legend="below")
 
 
 def _date_axis(ax) -> None:
@@ -148,7 +150,9 @@ def plot_segment_rates(pooled: pd.DataFrame, by: str, *, title: str, xlabel: str
     if reference is not None:
         ax.axvline(reference, color="0.3", ls="--", lw=1, label=_("all customers"))
     percent_axis(ax, axis="x", decimals=1)
-    return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize())
+    # the reference line's legend under the axes: inside, it sits on the longest bar
+    return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize(),
+                  legend="below")
 
 
 def _segment_name(by: str) -> str:
@@ -307,11 +311,11 @@ def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = 
         ax.plot(pd.to_datetime(lo["period_start"]), lo["rate"], "o", ms=8, mfc="none",
                 mec="C2", mew=2, label=_("abnormally low"))
     percent_axis(ax, decimals=1)
-    ax.legend(frameon=False, fontsize=8, ncol=2)
+    # the legend beside the axes: inside, it covered the flagged points and the upper limit
     return finish(ax, title=t("{title} ({chart}-chart)", title=title, chart=chart.chart_),
                   xlabel=_("Period start"),
                   ylabel=ylabel or t("Churn per {unit} (% of customers at risk)", unit=label(unit)),
-                  legend=False)
+                  legend="right")
 
 
 def plot_complaint_handling(ch, *, unit: str = "month"):
