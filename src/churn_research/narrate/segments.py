@@ -758,7 +758,7 @@ def sensitivity_text(result) -> str:
     unit = label(result.unit)
     if medians.nunique() == 1:
         fixed = t("the median lifetime ({m} {unit}) does not depend on it",
-                  m=f"{medians.iloc[0]:.1f}", unit=unit)
+                  m=f"{medians.iloc[0]:.1f}" if medians.iloc[0] else "0", unit=unit)
     else:
         def life(m: float) -> str:
             return _("not reached") if m == float("inf") else f"{m:.1f} {unit}"
@@ -798,7 +798,7 @@ def sensitivity_text(result) -> str:
                        "at month 0 under every window.", share=pct(zero["lost_at_start"])))
     own = result.extra.get("dataset")
     if own is not None and np.isfinite(own.rate):
-        notes.append(t("The dataset's own annual churn in 00_data and 10_indicators ({rate}) is "
+        notes.append(t("The dataset's own annual churn in 00_data and 10_indicators, {rate}, is "
                        "measured over its latest window, {span}, and so differs from the common "
                        "period's.", rate=pct_ci(own.rate, own.ci_low, own.ci_high),
                        span=_months_span({"months": own.months, "window_start": own.window_start,
