@@ -150,9 +150,9 @@ def plot_segment_rates(pooled: pd.DataFrame, by: str, *, title: str, xlabel: str
     if reference is not None:
         ax.axvline(reference, color="0.3", ls="--", lw=1, label=_("all customers"))
     percent_axis(ax, axis="x", decimals=1)
-    # the reference line's legend under the axes: inside, it sits on the longest bar
+    # the reference line's legend beside the axes: inside, it sits on the longest bar
     return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize(),
-                  legend="below")
+                  legend="right")
 
 
 def _segment_name(by: str) -> str:
