@@ -217,3 +217,34 @@ def test_complaint_charts_do_not_flag_a_seasonal_peak_under_month_and_do_under_n
     assert abs(b1["after"] / b1["before"] - 1) < 0.05 and b1["p_value"] > 0.05
     # the expected "before" of the after months: (5 x base + 1 x December) / 6 on average
     assert b1["before"] == pytest.approx((5 * 0.03 + 0.09) / 6, rel=0.06)
+
+
+@pytest.mark.slow
+def test_control_chart_and_bar_legends_sit_off_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churn_research.plots.indicators import plot_control_chart, plot_segment_rates
+    from churn_research.plots.segments import signal_lift
+
+    ch = complaint_handling(_seasonal_complaints(), seasonality="none")
+    ax = plot_control_chart(ch.chart, unit="month")
+    ax.figure.canvas.draw()
+    # beside the axes: the legend starts right of the plotting area
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    pooled = pd.DataFrame({"plan": ["a", "b"], "rate": [0.1, 0.2], "ci_low": [0.08, 0.17],
+                           "ci_high": [0.12, 0.23]})
+    ax = plot_segment_rates(pooled, "plan", title="t", xlabel="x", reference=0.15)
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    lift = pd.DataFrame({"available": [True, True], "churn_rate_fired": [0.108, 0.105],
+                         "churn_rate_not_fired": [0.073, 0.051]}, index=["s1", "s2"])
+    ax = signal_lift(lift)
+    # headroom: the tallest bar ends below 1/1.3 of the axis, the legend is in the room above
+    assert ax.get_ylim()[1] == pytest.approx(0.108 * 1.3)
+    ax.figure.canvas.draw()
+    bars = max(p.get_window_extent().y1 for p in ax.patches)
+    assert ax.get_legend().get_window_extent().y0 >= bars
+    plt.close("all")
