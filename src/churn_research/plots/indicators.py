@@ -382,6 +382,15 @@ def _annual_what(annual) -> str:
     return _("last 12 months")
 
 
+def _two_lines(text: str) -> str:
+    """A tick label broken at the space nearest its middle (unchanged without a space)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return text
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
 def annual_is_last_year(full: pd.DataFrame, annual) -> bool:
     """Whether the dataset's annual churn (``annual``, a 12-month window) is the last complete
     calendar year of ``full`` (the same customers and losses): drawn once, not twice."""
@@ -425,7 +434,7 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
         ax.errorbar([x], [annual.rate], yerr=[[annual.rate - annual.ci_low], [annual.ci_high - annual.rate]],
                     fmt="D", color="C3", capsize=4, label=t("the dataset's annual churn ({what})",
                                                               what=_annual_what(annual)))
-        names.append(_annual_what(annual).replace(" ", "\n", 1))
+        names.append(_two_lines(_annual_what(annual)))
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, max(0.35, float(np.nanmax([*full["churn_ci_high"], annual.ci_high if annual else 0,
                                                band[1] if band else 0])) * 1.1))
