@@ -171,5 +171,5 @@ def test_annual_churn_figure_draws_the_last_calendar_year_once(synthetic_small):
     assert legend[-1] == ("2025 is also the dataset's annual churn (its last 12 months are this "
                           "calendar year)")
     ax = plot_annual_churn(yearly, nine)
-    assert ax.get_xticklabels()[-1].get_text() == "last 9\nmonths, annualised"
+    assert ax.get_xticklabels()[-1].get_text() == "last 9 months,\nannualised"
     plt.close("all")
