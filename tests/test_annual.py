@@ -146,3 +146,30 @@ def test_snapshot_groups_read_their_own_curve():
     assert result.by == "contract" and result.ci_low < truth < result.ci_high
     assert "Kaplan–Meier curve of their contract" in definitions.annual_churn(result.flat_figures())
     assert annual_churn(both, by="no such column", n_boot=5).by is None
+
+
+def test_annual_churn_figure_draws_the_last_calendar_year_once(synthetic_small):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churn_research.indicators import yearly_churn
+    from churn_research.plots.indicators import annual_is_last_year, plot_annual_churn
+
+    yearly = yearly_churn(synthetic_small)
+    full = yearly[~yearly["partial"].astype(bool) & (yearly["denominator"] > 0)]
+    twelve, nine = annual_churn(synthetic_small, months=12), annual_churn(synthetic_small, months=9)
+    last = full.iloc[-1]
+    # the last 12 months to 2025-12-31 are calendar year 2025: the same customers and losses
+    assert (twelve.at_risk, twelve.lost) == (int(last["denominator"]), int(last["numerator"]))
+    assert annual_is_last_year(full, twelve) and not annual_is_last_year(full, nine)
+    ax = plot_annual_churn(yearly, twelve)
+    ticks = [x.get_text() for x in ax.get_xticklabels()]
+    assert ticks == list(full["period"].astype(str))            # no extra "last 12 months" point
+    legend = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert legend[-1] == ("2025 is also the dataset's annual churn (its last 12 months are this "
+                          "calendar year)")
+    ax = plot_annual_churn(yearly, nine)
+    assert ax.get_xticklabels()[-1].get_text() == "last 9 months,\nannualised"
+    plt.close("all")

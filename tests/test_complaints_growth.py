@@ -165,3 +165,86 @@ def test_mean_growth_is_compound_from_the_first_period_with_customers():
                       "partial": [False, False, False]})
     first, mean = mean_growth(growth_table(t))
     assert first["period"] == "b" and mean == pytest.approx(0.10)   # 100 -> 121 in 2 periods
+
+
+# --- seasonality: the complaint charts follow churn's control-chart rule -----------------------
+def _seasonal_complaints(seed: int = 0, *, december: float = 0.09, base: float = 0.03) -> ChurnData:
+    """4,000 customers from 2019 to 2024 (churn 0.5% a month), complaining with probability
+    ``base`` a month and ``december`` in December; no change at all (the event is 2024-07-01)."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    start = pd.Timestamp("2019-01-01")
+    end = start + pd.to_timedelta(rng.exponential(30.4 / 0.005, n).round(), unit="D")
+    end = pd.Series(end).where(end <= pd.Timestamp("2024-12-31"))
+    cust = pd.DataFrame({"customer_id": np.arange(n), "start_date": start, "end_date": end})
+    rows = []
+    for p in pd.period_range("2019-01", "2024-12", freq="M"):
+        prob = december if p.month == 12 else base
+        alive = (end.isna() | (end > p.end_time)).to_numpy()
+        who = np.flatnonzero(alive & (rng.random(n) < prob))
+        day = rng.integers(0, p.days_in_month, len(who))
+        rows.append(pd.DataFrame({"customer_id": who, "date": p.start_time + pd.to_timedelta(day, unit="D")}))
+    tk = pd.concat(rows, ignore_index=True).assign(kind="complaint", resolved=True, resolution_days=2.0)
+    events = pd.DataFrame({"date": [pd.Timestamp("2024-07-01")], "event": ["change"]})
+    return ChurnData(customers=cust, tickets=tk, events=events,
+                     observation_end=pd.Timestamp("2024-12-31"), records_start=start)
+
+
+def test_complaint_charts_do_not_flag_a_seasonal_peak_under_month_and_do_under_none():
+    data = _seasonal_complaints()
+    plain = complaint_handling(data, seasonality="none")
+    seas = complaint_handling(data, seasonality="month")
+    # under none every December of the baseline/monitoring is above the upper limit
+    assert {"2022-12", "2023-12"} <= set(plain.chart.flagged_) | set(plain.chart.baseline_flagged_)
+    assert "2024-12" in plain.chart.flagged_
+    assert not plain.chart.seasonal_
+    # under month the centre line of December is the baseline Decembers' pooled share: no flags
+    assert seas.chart.seasonal_ and seas.chart.flagged_ == [] and seas.chart.flagged_low_ == []
+    tab = seas.chart.table_
+    dec = tab[(tab["phase"] == "baseline") & tab["period"].str.endswith("-12")]
+    assert tab.loc[tab["period"] == "2024-12", "center"].iloc[0] == pytest.approx(
+        dec["k"].sum() / dec["n"].sum())
+    # one implementation: the same chart as churn's ControlChart fitted on the share directly
+    direct = ControlChart(seasonality="month").fit(seas.share, baseline_end="2024-07-01",
+                                                   numerator="complainants", denominator="active")
+    pd.testing.assert_frame_equal(direct.table_, seas.chart.table_)
+    assert seas.churn_chart.seasonal_ and not plain.churn_chart.seasonal_
+    # before/after: the after half-year holds a December (1 in 6 months against 1 in 12 before)
+    b0 = plain.change.set_index("measure").loc["complaint share per period"]
+    b1 = seas.change.set_index("measure").loc["complaint share per period"]
+    assert b0["after"] / b0["before"] > 1.08 and b0["p_value"] < 0.01
+    assert not plain.change.attrs["seasonal"] and seas.change.attrs["seasonal"]
+    assert abs(b1["after"] / b1["before"] - 1) < 0.05 and b1["p_value"] > 0.05
+    # the expected "before" of the after months: (5 x base + 1 x December) / 6 on average
+    assert b1["before"] == pytest.approx((5 * 0.03 + 0.09) / 6, rel=0.06)
+
+
+@pytest.mark.slow
+def test_control_chart_and_bar_legends_sit_off_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churn_research.plots.indicators import plot_control_chart, plot_segment_rates
+    from churn_research.plots.segments import signal_lift
+
+    ch = complaint_handling(_seasonal_complaints(), seasonality="none")
+    ax = plot_control_chart(ch.chart, unit="month")
+    ax.figure.canvas.draw()
+    # beside the axes: the legend starts right of the plotting area
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    pooled = pd.DataFrame({"plan": ["a", "b"], "rate": [0.1, 0.2], "ci_low": [0.08, 0.17],
+                           "ci_high": [0.12, 0.23]})
+    ax = plot_segment_rates(pooled, "plan", title="t", xlabel="x", reference=0.15)
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    lift = pd.DataFrame({"available": [True, True], "churn_rate_fired": [0.108, 0.105],
+                         "churn_rate_not_fired": [0.073, 0.051]}, index=["s1", "s2"])
+    ax = signal_lift(lift)
+    # headroom: the tallest bar ends below 1/1.3 of the axis, the legend is in the room above
+    assert ax.get_ylim()[1] == pytest.approx(0.108 * 1.3)
+    ax.figure.canvas.draw()
+    bars = max(p.get_window_extent().y1 for p in ax.patches)
+    assert ax.get_legend().get_window_extent().y0 >= bars
+    plt.close("all")

@@ -402,3 +402,53 @@ def test_the_summary_sends_readers_to_the_state_aware_watchlist_when_60_retentio
     both = {**seg, "60_retention": {"action_counts.high value": 37}}
     assert _who(both, "").startswith("Contact the 100 customers of the retention watchlist "
                                      "(retention_watchlist.csv of 60_retention)")
+
+
+def test_indicators_findings_name_complaints_growth_and_each_event():
+    figs = {**CHANGE, "events.count": 3,
+            "events.1.event": "price_rise", "events.1.date": "2024-07-01", "events.1.rate_before": 0.0249,
+            "events.1.rate_after": 0.0295, "events.1.ratio": 1.185, "events.1.ratio_ci_low": 1.071,
+            "events.1.ratio_ci_high": 1.312, "events.1.csat_before": 3.684, "events.1.csat_after": 3.784,
+            "events.1.csat_p_value": 8e-6, "events.1.complaint_share_before": 0.0386,
+            "events.1.complaint_share_after": 0.0360, "events.1.complaint_share_p_value": 0.033,
+            "events.2.event": "new_app", "events.2.date": "2025-03-01", "events.2.rate_before": 0.03,
+            "events.2.rate_after": 0.02, "events.2.ratio": 0.667, "events.3.event": "x",
+            "events.3.date": "2025-06-01", "events.3.rate_before": 0.02, "events.3.rate_after": 0.02,
+            "complaints.available": True, "complaints.resolution_available": True,
+            "complaints.risk_ratio": 2.007, "complaints.risk_ratio_ci_low": 1.670,
+            "complaints.risk_ratio_ci_high": 2.412, "complaints.unresolved_rate": 0.3229,
+            "complaints.resolved_rate": 0.1609, "complaints.within_days": 90,
+            "complaints.within_target_rate": 0.5644, "complaints.service_target_days": 7.0,
+            "growth.net_adds": -11, "growth.period": "2025Q4", "growth.joins": 169,
+            "growth.losses": 180, "growth.returns": 0, "growth.growth_rate": -0.00567,
+            "target.growth_rate.target": 0.0, "target.growth_rate.status": "on track"}
+    found = narrate.build("10_indicators", figs, dataset="synthetic", context={})
+    texts = [f.text for f in found.key_findings]
+    assert ("Before vs after price_rise (2024-07-01): churn per month 2.49% → 2.95%, ratio 1.19 "
+            "(95% CI 1.07–1.31); mean CSAT 3.68 → 3.78 (p < 0.001); complaint share 3.86% → 3.60% "
+            "(p = 0.033).") in texts
+    # two events get a line each, the third is pointed to; the pooled line gives way to them
+    assert texts[2] == ("Before vs after new_app (2025-03-01): churn per month 3.00% → 2.00%, "
+                        "ratio 0.67. 1 more event: see the section.")
+    assert not any("Pooled churn" in x for x in texts)
+    assert ("Complaints: 32.3% of the customers whose complaint was never resolved left within 90 "
+            "days, against 16.1% after a resolved one: a risk ratio of 2.01 (95% CI 1.67–2.41); "
+            "56.4% of complaints were resolved within the 7-day service target.") in texts
+    assert ("Growth: net adds -11 in 2025Q4 (169 joined, 180 lost), a growth rate of -0.57% per "
+            "quarter against a target of +0.00%: on track.") in texts
+    # the growth target is said in the growth line, not again among the targets
+    assert "Targets: churn rate off track." in texts
+    assert len(texts) == 8 and not found.unavailable
+
+
+def test_indicators_findings_say_once_what_a_snapshot_and_no_tickets_cannot_support():
+    found = narrate.build("10_indicators", SNAPSHOT, dataset="telco",
+                          context={"snapshot": "2018-01-31"})
+    assert found.unavailable[1] == (
+        "Not available for this dataset: complaint, satisfaction (CSAT) and recommendation (NPS) "
+        "rates, complaint handling (resolution within the service target, churn after resolved vs "
+        "unresolved complaints), because the data have no tickets or surveys.")
+    assert found.unavailable[2] == ("Not available for this dataset: customer growth, acquisition "
+                                    "and net adds per period, because the data are one snapshot, "
+                                    "not a series of periods.")
+    assert not any(f.text.startswith(("Growth", "Complaints")) for f in found.key_findings)

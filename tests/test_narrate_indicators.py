@@ -293,7 +293,8 @@ def test_findings_in_chinese_link_to_the_chinese_headings(zh):
     for f in found.key_findings:
         assert f.section in headings, f.section
     assert found.unavailable == [
-        "本数据集无法提供：投诉率、满意度（CSAT）和推荐率（净推荐值），因为数据中没有工单或满意度调查。"]
+        "本数据集无法提供：投诉率、满意度（CSAT）和推荐率（净推荐值），以及投诉处理（服务时限内解决的占比、"
+        "投诉已解决与未解决客户的后续流失），因为数据中没有工单或满意度调查。"]
 
 
 def test_missing_verdict_reads_in_chinese(zh):

@@ -75,13 +75,13 @@ def test_table_by_hand():
     result = definition_sensitivity(data, [90, 365], months=12, tier_rules=RULES)
     tab = result.table.set_index("inactivity_days")
     assert list(tab.index) == [90, 180, 365] and tab["own"].tolist() == [False, True, False]
-    # annual churn: on the books at the window start / lost by its end
-    #  90: 2020-10-02..2021-10-02: a, b, c at risk; b, c lost -> 2/3
-    # 180: 2020-07-04..2021-07-04: a, b, c at risk; c lost -> 1/3
-    # 365: 2020-07-31..2020-12-31 (5 months): a, b, c at risk; none lost -> 0
-    assert tab["annual_churn"].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])
-    assert tab["months"].tolist() == [12, 12, 5]
-    assert tab.loc[365, "window_start"] == pd.Timestamp("2020-07-31")
+    # annual churn, every window over the same period: the one the longest (365 days) can see,
+    # ending the day before OBS - 365 (2020-12-30), kept after the own window's start: 5 months
+    # from 2020-07-30; a, b, c on the books, none lost under any window
+    assert tab["annual_churn"].tolist() == pytest.approx([0.0, 0.0, 0.0])
+    assert tab["months"].tolist() == [5, 5, 5]
+    assert set(tab["window_start"]) == {pd.Timestamp("2020-07-30")}
+    assert set(tab["window_end"]) == {pd.Timestamp("2020-12-30")}
     # Kaplan-Meier: e at 0 (S 0.8), d at 152 days (0.6), c at 456 days (0.4); with 365 days c
     # is censored and the median is not reached
     m = 456 / (365.25 / 12)
@@ -94,11 +94,40 @@ def test_table_by_hand():
     assert flat["own_days"] == 180 and flat["90"]["at_risk_now"] == 0
 
 
+def test_every_window_is_measured_over_the_same_period():
+    data = toy(180)
+    result = definition_sensitivity(data, [90], months=12, tier_rules=RULES)
+    tab = result.table.set_index("inactivity_days")
+    # common period 2020-07-03..2021-07-03 (the day before OBS - 180, 12 months): a, b, c on the
+    # books, c lost (last purchase 2021-04-01) under both windows -> 1/3; b's loss under 90 days
+    # is dated 2021-08-01, after the period, as under every window that sees it
+    assert tab["annual_churn"].tolist() == pytest.approx([1 / 3, 1 / 3])
+    assert set(tab["window_start"]) == {pd.Timestamp("2020-07-03")}
+    assert set(tab["window_end"]) == {pd.Timestamp("2021-07-03")}
+    # measured up to its own latest date instead, the 90-day window reads 2/3 (b, c lost by
+    # 2021-10-02): the difference was the period, not the definition
+    assert annual_churn(redefine_churn(data, 90), months=12).rate == pytest.approx(2 / 3)
+    assert result.extra["longest"] == 180
+    caption = say.sensitivity_table(result).caption
+    assert caption == ("Every row's annual churn is measured over the same period, 2020-07-03 to "
+                       "2021-07-03: the latest one in which a lapse under the longest window (180 "
+                       "days) is visible for every customer, so the rows differ by the definition "
+                       "only.")
+    flat = result.key_figures()["definition_sensitivity"]
+    assert (flat["window_start"], flat["window_end"]) == ("2020-07-03", "2021-07-03")
+    with pytest.raises(ValueError, match="is after the last date at which exits are visible"):
+        annual_churn(data, months=12, window_end="2021-07-05")
+
+
 def test_own_row_repeats_the_figures_of_the_other_reports():
     data = toy(180)
-    row = definition_sensitivity(data, [90], months=12, tier_rules=RULES).row(180)
-    a = annual_churn(data, months=12)
+    result = definition_sensitivity(data, [90], months=12, tier_rules=RULES)
+    row = result.row(180)
+    a = annual_churn(data, months=12, window_end="2021-07-03")
     assert (row["annual_churn"], row["ci_low"], row["ci_high"]) == (a.rate, a.ci_low, a.ci_high)
+    # the dataset's own annual churn (00_data, 10_indicators) is kept for the text
+    a = annual_churn(data, months=12)
+    assert result.extra["dataset"] == a
     frame = durations(data, unit="months")
     assert row["median_lifetime"] == pytest.approx(km_summary(frame).iloc[0]["median"])
     tiers = value_tiers(features_at(data, design="prospective"), **RULES)
@@ -140,11 +169,30 @@ def test_contractual_data_get_one_line():
 def test_sentence_says_what_depends_on_the_choice():
     result = definition_sensitivity(toy(180), [90, 365], months=12, tier_rules=RULES)
     text = say.sensitivity_text(result)
-    assert text.startswith("**What depends on the choice:** the annual churn runs from 66.7% (90 "
-                           "days) to 0.0% (365 days) and the customers at risk now from 0 to 2; "
-                           "the median lifetime goes from 15.0 months (90 days) to not reached (365 "
-                           "days)")
+    assert text.startswith("**What depends on the choice:** the customers at risk now run from 0 "
+                           "(90 days) to 2 (365 days); the median lifetime goes from 15.0 months (90 "
+                           "days) to not reached (365 days); the strongest driver")
+    assert ("The annual churn does not: over the same period it is 0.0% under every window, "
+            "because the rule dates a loss to the last purchase") in text
     view = say.sensitivity_table(result).data
     assert view.iloc[1, 0] == "180 (this dataset's)"
-    assert view.iloc[2, 2] == "2020-07-31 to 2020-12-31 (5 months, annualised)"
-    assert view.iloc[2, 3] == "not reached"
+    assert view.iloc[2, 2] == "not reached"
+    assert "2020-07-30 to 2020-12-30 (5 months, annualised)" in say.sensitivity_table(result).caption
+
+
+def test_a_median_lifetime_of_zero_says_what_it_is():
+    data = toy(180)
+    # four more customers who bought once on 2020-01-01: with e, 5 of 9 lost at month 0
+    once = pd.DataFrame({"customer_id": list("fghi"), "start_date": pd.Timestamp("2020-01-01")})
+    tx = pd.concat([data.transactions, once.assign(date=pd.Timestamp("2020-01-01"), amount=10.0)
+                    .drop(columns="start_date")], ignore_index=True)
+    cust = infer_churn(pd.concat([data.customers[["customer_id", "start_date"]], once]), tx,
+                       observation_end=OBS, inactivity_days=180)
+    data = ChurnData(cust, transactions=tx, observation_end=OBS, kind="non-contractual",
+                     inactivity_days=180)
+    result = definition_sensitivity(data, [90], months=12, tier_rules=RULES)
+    assert result.table["median_lifetime"].tolist() == [0.0, 0.0]
+    assert result.table["lost_at_start"].tolist() == pytest.approx([5 / 9, 5 / 9])
+    assert say.sensitivity_table(result).data.iloc[0, 2] == "0 (55.6% never bought again)"
+    assert ("A median lifetime of 0 is what the rule gives here, not a gap in the data: 55.6% of "
+            "the customers never bought again after their first purchase") in say.sensitivity_text(result)

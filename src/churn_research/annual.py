@@ -176,7 +176,7 @@ def _curve_churn(frame: pd.DataFrame, *, by: str | None, n_boot: int, seed: int
 
 
 def annual_churn(data: ChurnData, *, months: int = 12, by: str | None = None,
-                 n_boot: int = N_BOOT, seed: int = SEED) -> AnnualChurn:
+                 n_boot: int = N_BOOT, seed: int = SEED, window_end=None) -> AnnualChurn:
     """The dataset's annual churn (see the module docstring for the two methods).
 
     Parameters
@@ -194,6 +194,9 @@ def annual_churn(data: ChurnData, *, months: int = 12, by: str | None = None,
         customers by). Ignored when the column is absent.
     n_boot, seed : int
         Bootstrap replicates and seed of the survival-curve interval.
+    window_end : date-like, optional
+        End the window method's window here instead of the last date at which exits are
+        visible (it must not be later: a common period for several churn definitions).
     """
     cust = data.customers
     obs = pd.Timestamp(data.observation_end)
@@ -204,9 +207,13 @@ def annual_churn(data: ChurnData, *, months: int = 12, by: str | None = None,
         rate, low, high = _curve_churn(frame, by=by, n_boot=n_boot, seed=seed)
         return AnnualChurn(rate, low, high, "survival curve", 12, None, None, 0, 0, float("nan"),
                            active, by)
-    window_end = obs
+    latest = obs
     if data.kind == "non-contractual":
-        window_end = obs - pd.Timedelta(days=int(data.inactivity_days))
+        latest = obs - pd.Timedelta(days=int(data.inactivity_days))
+    if window_end is not None and pd.Timestamp(window_end) > latest:
+        raise ValueError(f"window_end {pd.Timestamp(window_end).date()} is after the last date at "
+                         f"which exits are visible ({latest.date()}).")
+    window_end = latest if window_end is None else pd.Timestamp(window_end)
     win = window_churn(cust, window_end=window_end, months=months)
     low, high = (float(v) for v in wilson_ci(win["lost"], win["at_risk"]))
     rate = win["rate"]

@@ -231,13 +231,15 @@ def _newcombe(k1, n1, k0, n0, *, alpha: float) -> tuple[float, float, float]:
 
 
 def _change_table(data: ChurnData, comp: pd.DataFrame, share: pd.DataFrame, *, event_date,
-                  service_target_days: float) -> pd.DataFrame:
+                  service_target_days: float, seasonality: str = "none") -> pd.DataFrame:
     """Complaints before vs after the event: complaint share (pooled periods, score test),
     resolution rate and within-target rate (two-proportion tests), median resolution days
-    (Mann–Whitney)."""
+    (Mann–Whitney). The complaint share follows the control chart's seasonality rule
+    (``seasonality``: "before" seasonally expected when the rule calls for it)."""
     ev = pd.Timestamp(event_date)
     rows = []
-    ba = before_after(share, event_date=ev, numerator="complainants", denominator="active")
+    ba = before_after(share, event_date=ev, numerator="complainants", denominator="active",
+                      seasonality=seasonality)
     b, a = ba.table.loc["before"], ba.table.loc["after"]
     rows.append({"measure": "complaint share per period", "before": b["churn_rate"],
                  "after": a["churn_rate"],
@@ -267,7 +269,8 @@ def _change_table(data: ChurnData, comp: pd.DataFrame, share: pd.DataFrame, *, e
                      "after": float(np.median(d1)),
                      "p_value": float(sps.mannwhitneyu(d0, d1).pvalue)})
     out = pd.DataFrame(rows)
-    out.attrs["event_date"] = str(ev.date())
+    out.attrs.update(event_date=str(ev.date()), seasonal=ba.seasonal,
+                     seasonality_reason=ba.seasonality_reason)
     return out
 
 
@@ -345,9 +348,11 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
                        bands: Sequence[float] = (3, 7, 14), segments: Sequence[str] = (),
                        chart: str = "auto", baseline_periods: int | None = 24,
                        denominator: str = "exposed", inactivity_days: int | None = None,
-                       alpha: float = 0.05) -> ComplaintHandling:
+                       seasonality: str = "none", alpha: float = 0.05) -> ComplaintHandling:
     """The complaint-handling section's results (see the module docstring); parts the data
-    cannot support are None and flagged in ``available``."""
+    cannot support are None and flagged in ``available``. ``seasonality`` is churn's control-chart
+    rule (:func:`~churn_research.indicators.impact.seasonal_rule`), applied to the complaint-share
+    chart, churn's chart beside it and the complaint before/after comparison."""
     comp = complaints(data)
     avail = {"complaints": comp is not None and len(comp) > 0}
     avail["resolution"] = avail["complaints"] and _has_resolution(comp)
@@ -362,10 +367,10 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
     avail["chart"] = avail["change"] = False
     if ev is not None:
         try:
-            res.chart = ControlChart(chart=chart).fit(
+            res.chart = ControlChart(chart=chart, seasonality=seasonality).fit(
                 res.share, baseline_end=ev, baseline_periods=baseline_periods,
                 numerator="complainants", denominator="active")
-            res.churn_chart = ControlChart(chart=chart).fit(
+            res.churn_chart = ControlChart(chart=chart, seasonality=seasonality).fit(
                 churn_table(data, freq=impact_freq, denominator=denominator,
                             inactivity_days=inactivity_days),
                 baseline_end=ev, baseline_periods=baseline_periods)
@@ -379,7 +384,8 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
     if ev is not None and avail["resolution"]:
         try:
             res.change = _change_table(data, comp, res.share, event_date=ev,
-                                       service_target_days=service_target_days)
+                                       service_target_days=service_target_days,
+                                       seasonality=seasonality)
             avail["change"] = len(res.change) > 0
         except ValueError as err:
             res.notes["change"] = str(err)

@@ -132,7 +132,8 @@ def _nps_parts(x: np.ndarray) -> tuple[float, float]:
 
 
 def experience_by_event(data: ChurnData, events: pd.DataFrame, *, freq: str = "M",
-                        inactivity_days: int | None = None, alpha: float = 0.05) -> pd.DataFrame:
+                        inactivity_days: int | None = None, seasonality: str = "none",
+                        alpha: float = 0.05) -> pd.DataFrame:
     """Satisfaction, NPS and complaint share before vs after each event, on the windows of
     :func:`each_event` (survey answers dated from the previous event to the event vs from the
     event to the next one; complaint share per ``freq`` period pooled on each side).
@@ -141,7 +142,8 @@ def experience_by_event(data: ChurnData, events: pd.DataFrame, *, freq: str = "M
     ``"complaint share per period"``), ``before``, ``after``, ``difference`` (after - before) with
     ``ci_low`` / ``ci_high`` and ``p_value`` (Welch t test for CSAT, normal test for NPS, score
     test with Newcombe's interval for the complaint share), ``n_before`` / ``n_after`` (answers,
-    or customer-periods). Measures the data lack are left out.
+    or customer-periods). Measures the data lack are left out. The complaint share follows the
+    control chart's ``seasonality`` rule (:func:`~churn_research.indicators.impact.before_after`).
     """
     z = stats.norm.ppf(1 - alpha / 2)
     dates = list(pd.to_datetime(events["date"]))
@@ -185,7 +187,7 @@ def experience_by_event(data: ChurnData, events: pd.DataFrame, *, freq: str = "M
         if share is not None:
             try:
                 ba = before_after(_window(share, prev, nxt), event_date=date, numerator="complainants",
-                         denominator="active", alpha=alpha)
+                         denominator="active", alpha=alpha, seasonality=seasonality)
             except ValueError:
                 continue
             t_ = ba.table
@@ -218,7 +220,8 @@ def events_impact(data: ChurnData, *, freq: str = "M", events=None, link: str = 
         return None
     return EventsImpact(
         each_event(churn_table(data, freq=freq, **kw), chosen, link=link, seasonality=seasonality),
-        experience_by_event(data, chosen, freq=freq, inactivity_days=kw.get("inactivity_days")))
+        experience_by_event(data, chosen, freq=freq, inactivity_days=kw.get("inactivity_days"),
+                            seasonality=seasonality))
 
 
 def events_figures(result: EventsImpact | None) -> dict[str, Any]:

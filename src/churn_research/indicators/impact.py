@@ -56,6 +56,9 @@ __all__ = [
     "prepare_series",
     "SEASONALITY",
     "seasonal_test",
+    "SeasonalRule",
+    "seasonal_rule",
+    "seasonal_centre",
     "BeforeAfter",
     "before_after",
     "InterruptedTimeSeries",
@@ -188,6 +191,61 @@ def _seasonal_reason(choice: str, *, use: bool, test: dict | None, n_before: int
               **values))
 
 
+@dataclass
+class SeasonalRule:
+    """Whether a seasonal (calendar-month) baseline is used, and why (:func:`seasonal_rule`)."""
+
+    use: bool
+    test: dict | None
+    reason: str
+    month: np.ndarray   # calendar month of every period
+
+
+def seasonal_rule(s: pd.DataFrame, base, *, seasonality: str = "none",
+                  alpha: float = 0.05) -> SeasonalRule:
+    """The seasonal-baseline rule shared by :class:`ControlChart` and :func:`before_after`.
+
+    ``s`` is a :func:`prepare_series` frame and ``base`` a boolean mask of its baseline periods.
+    ``"month"`` always uses a baseline rate per calendar month (calendar-month periods only);
+    ``"auto"`` uses it when the periods are calendar months, the baseline has at least
+    ``MIN_SEASONAL_BASELINE`` (24) periods and month-of-year terms improve a binomial (logit)
+    fit of the baseline (:func:`seasonal_test`, p < ``alpha``); ``"none"`` never.
+    """
+    choice = _check_seasonality(seasonality)
+    base = np.asarray(base, bool)
+    k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
+    monthly, n_base = _is_monthly(s), int(base.sum())
+    month = pd.to_datetime(s["period_start"]).dt.month.to_numpy()
+    test, use = None, choice == "month"
+    if choice == "month" and not monthly:
+        raise ValueError("seasonality='month' needs calendar-month periods (freq='M').")
+    if choice == "auto" and monthly and n_base >= MIN_SEASONAL_BASELINE:
+        dm = _month_dummies(s, base)
+        if dm.shape[1]:
+            one = np.ones((n_base, 1))
+            test = seasonal_test(np.column_stack([k[base], n[base] - k[base]]), one,
+                                 np.column_stack([one, dm[base]]), link="logit")
+            use = test["p_value"] < alpha
+    return SeasonalRule(use=bool(use), test=test, month=month,
+                        reason=_seasonal_reason(choice, use=use, test=test, n_before=n_base,
+                                                monthly=monthly))
+
+
+def seasonal_centre(k: np.ndarray, n: np.ndarray, base: np.ndarray, month: np.ndarray, *,
+                    use: bool) -> np.ndarray:
+    """The expected rate of every period from the baseline periods ``base``: the pooled baseline
+    rate, or with ``use`` the pooled baseline rate of the period's calendar month (the overall
+    one for a month the baseline lacks)."""
+    pbar = k[base].sum() / n[base].sum()
+    centre = np.full(len(k), pbar)
+    if use:
+        for m in np.unique(month):
+            sel = base & (month == m)
+            if n[sel].sum() > 0:
+                centre[month == m] = k[sel].sum() / n[sel].sum()
+    return centre
+
+
 # ------------------------------------------------------------------------------------------
 # before / after
 # ------------------------------------------------------------------------------------------
@@ -212,6 +270,8 @@ class BeforeAfter:
     test: str
     event_date: pd.Timestamp
     alpha: float = 0.05
+    seasonal: bool = False
+    seasonality_reason: str | None = None
 
     def key_figures(self) -> dict[str, Any]:
         """Flat key figures."""
@@ -231,7 +291,8 @@ class BeforeAfter:
 
 def before_after(table, *, event_date=None, periods: int | None = None, freq: str = "M",
                  numerator: str = "numerator", denominator: str = "denominator",
-                 alpha: float = 0.05) -> BeforeAfter:
+                 alpha: float = 0.05, seasonality: str = "none",
+                 seasonal_alpha: float = 0.05) -> BeforeAfter:
     """Churn before vs after an event date, with intervals, difference, ratio and a test.
 
     Parameters
@@ -253,6 +314,14 @@ def before_after(table, *, event_date=None, periods: int | None = None, freq: st
         equal rates (``test_proportions_2indep``). ``ratio_ci_adjusted`` widens the ratio's
         log interval by ``sqrt(dispersion)``, the Pearson overdispersion of the periods around
         their side's pooled rate (1 if not overdispersed).
+
+        With ``seasonality`` (the control chart's rule, :func:`seasonal_rule`, the before
+        periods as baseline) calling for a seasonal baseline, "before" is the before periods'
+        rate of each calendar month (:func:`seasonal_centre`) applied to the after periods'
+        customer-periods (indirect standardisation: the expected count ``E``), so a comparison
+        of a December-heavy after window with a year-round before is not read as a change.
+        The ratio is then observed / expected after, the difference ``(O - E) / n_after``, with
+        Wald intervals on ``var(O) + var(E)`` and a z test; ``seasonal`` says whether it was.
     """
     ev = _event(table, event_date)
     s = prepare_series(_as_table(table, freq=freq), event_date=ev, numerator=numerator,
@@ -264,6 +333,11 @@ def before_after(table, *, event_date=None, periods: int | None = None, freq: st
     if before.empty or after.empty:
         raise ValueError("before/after needs complete periods on both sides of the event "
                          f"({ev.date()}).")
+    both = pd.concat([before, after])
+    rule = seasonal_rule(both, (both["phase"] == "before").to_numpy(), seasonality=seasonality,
+                         alpha=seasonal_alpha)
+    if rule.use:
+        return _seasonal_before_after(both, rule, event_date=ev, alpha=alpha)
     rows = {}
     for name, part in (("before", before), ("after", after)):
         k, n = part["k"].sum(), part["n"].sum()
@@ -296,7 +370,62 @@ def before_after(table, *, event_date=None, periods: int | None = None, freq: st
                        ratio_ci_adjusted=(float(adj[0]), float(adj[1])), dispersion=float(phi),
                        statistic=float(res.statistic), p_value=float(res.pvalue),
                        test="score test of equal proportions (two-sided)", event_date=ev,
-                       alpha=alpha)
+                       alpha=alpha, seasonality_reason=rule.reason)
+
+
+def _seasonal_before_after(both: pd.DataFrame, rule: SeasonalRule, *, event_date,
+                           alpha: float) -> BeforeAfter:
+    """:func:`before_after` against the seasonal baseline (its docstring)."""
+    k, n = both["k"].to_numpy(float), both["n"].to_numpy(float)
+    pre = (both["phase"] == "before").to_numpy()
+    centre = seasonal_centre(k, n, pre, rule.month, use=True)
+    post = ~pre
+    obs, n1 = k[post].sum(), n[post].sum()
+    exp_n = float((n[post] * centre[post]).sum())
+    # var(exp_n): the before rate of each calendar month is a binomial estimate
+    var_e = 0.0
+    for m in np.unique(rule.month[post]):
+        sel_b, sel_a = pre & (rule.month == m), post & (rule.month == m)
+        nb = n[sel_b].sum()
+        if nb == 0:   # a month the before lacks: the overall before rate stands in
+            sel_b, nb = pre, n[pre].sum()
+        p0 = k[sel_b].sum() / nb
+        var_e += n[sel_a].sum() ** 2 * p0 * (1 - p0) / nb
+    p1 = obs / n1
+    var_o = n1 * p1 * (1 - p1)
+    z = stats.norm.ppf(1 - alpha / 2)
+    diff, se_d = (obs - exp_n) / n1, math.sqrt(var_o + var_e) / n1
+    se_lr = math.sqrt(var_o / obs ** 2 + var_e / exp_n ** 2) if obs > 0 and exp_n > 0 else float("nan")
+    ratio = obs / exp_n if exp_n > 0 else float("nan")
+    ratio_ci = (ratio * math.exp(-z * se_lr), ratio * math.exp(z * se_lr))
+    # Pearson dispersion of the periods around their expected rate (each side's month rates)
+    x2, df = 0.0, 0
+    for side in (pre, post):
+        exp_ = seasonal_centre(k, n, side, rule.month, use=True)[side]
+        ok = (exp_ > 0) & (exp_ < 1)
+        x2 += float((((k[side] - n[side] * exp_) ** 2 / (n[side] * exp_ * (1 - exp_)))[ok]).sum())
+        df += int(ok.sum()) - len(np.unique(rule.month[side]))
+    phi = max(1.0, x2 / df) if df > 0 else 1.0
+    adj = (ratio * math.exp(-z * se_lr * math.sqrt(phi)), ratio * math.exp(z * se_lr * math.sqrt(phi)))
+    before, after = both[pre], both[post]
+    kb, nb_all = before["k"].sum(), before["n"].sum()
+    lo1, hi1 = wilson_ci(obs, n1, alpha=alpha)
+    rows = {"before": {"periods": len(before), "first": before["period"].iloc[0],
+                       "last": before["period"].iloc[-1], "churned": int(kb), "at_risk": int(nb_all),
+                       "churn_rate": exp_n / n1, "ci_low": (exp_n - z * math.sqrt(var_e)) / n1,
+                       "ci_high": (exp_n + z * math.sqrt(var_e)) / n1},
+            "after": {"periods": len(after), "first": after["period"].iloc[0],
+                      "last": after["period"].iloc[-1], "churned": int(obs), "at_risk": int(n1),
+                      "churn_rate": p1, "ci_low": float(lo1), "ci_high": float(hi1)}}
+    zstat = diff / se_d if se_d > 0 else float("nan")
+    return BeforeAfter(table=pd.DataFrame.from_dict(rows, orient="index"), difference=float(diff),
+                       difference_ci=(diff - z * se_d, diff + z * se_d), ratio=float(ratio),
+                       ratio_ci=(float(ratio_ci[0]), float(ratio_ci[1])),
+                       ratio_ci_adjusted=(float(adj[0]), float(adj[1])), dispersion=float(phi),
+                       statistic=float(zstat), p_value=float(2 * stats.norm.sf(abs(zstat))),
+                       test="z test of observed vs seasonally expected (two-sided)",
+                       event_date=event_date, alpha=alpha, seasonal=True,
+                       seasonality_reason=rule.reason)
 
 
 # ------------------------------------------------------------------------------------------
@@ -599,28 +728,12 @@ class ControlChart:
         k, n = s["k"].to_numpy(float), s["n"].to_numpy(float)
         keep = base.to_numpy().copy()
         # seasonal baseline: expected rate per calendar month from the baseline periods
-        choice = _check_seasonality(self.seasonality)
-        monthly, n_base = _is_monthly(s), int(keep.sum())
-        month = pd.to_datetime(s["period_start"]).dt.month.to_numpy()
-        test, use = None, choice == "month"
-        if choice == "month" and not monthly:
-            raise ValueError("seasonality='month' needs calendar-month periods (freq='M').")
-        if choice == "auto" and monthly and n_base >= MIN_SEASONAL_BASELINE:
-            dm = _month_dummies(s, keep)
-            if dm.shape[1]:
-                one = np.ones((n_base, 1))
-                test = seasonal_test(np.column_stack([k[keep], n[keep] - k[keep]]), one,
-                                     np.column_stack([one, dm[keep]]), link="logit")
-                use = test["p_value"] < self.seasonal_alpha
+        rule = seasonal_rule(s, keep, seasonality=self.seasonality, alpha=self.seasonal_alpha)
+        use, month = rule.use, rule.month
         chart = self.chart
         for _iteration in range(self.max_iter):
             pbar = k[keep].sum() / n[keep].sum()
-            centre = np.full(len(s), pbar)
-            if use:
-                for m in np.unique(month):
-                    sel = keep & (month == m)
-                    if n[sel].sum() > 0:
-                        centre[month == m] = k[sel].sum() / n[sel].sum()
+            centre = seasonal_centre(k, n, keep, month, use=use)
             sp = np.sqrt(centre * (1 - centre) / np.where(n > 0, n, np.nan))
             zt = (k / np.where(n > 0, n, np.nan) - centre) / sp
             # dispersion test on the retained baseline
@@ -657,9 +770,8 @@ class ControlChart:
         self.chart_ = "laney p'" if chart == "laney" else "p"
         self.center_ = float(pbar)
         self.seasonal_ = bool(use)
-        self.seasonality_test_ = test
-        self.seasonality_reason_ = _seasonal_reason(choice, use=use, test=test, n_before=n_base,
-                                                    monthly=monthly)
+        self.seasonality_test_ = rule.test
+        self.seasonality_reason_ = rule.reason
         self.sigma_z_ = sigma_z
         self.dispersion_ = x2 / df if df > 0 else float("nan")
         self.dispersion_p_value_ = disp_p

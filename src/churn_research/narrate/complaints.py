@@ -12,7 +12,15 @@ from churn_research.i18n import _, label, t
 from churn_research.indicators.complaints import ComplaintHandling, band_label
 from churn_research.indicators.figures import has_trend
 from churn_research.indicators.growth import growth_table, mean_growth
-from churn_research.narrate.format import count, not_available, pct, pct_ci, pvalue, ratio_ci
+from churn_research.narrate.format import (
+    count,
+    not_available,
+    pct,
+    pct_ci,
+    pvalue,
+    ratio_ci,
+    seasonality_sentence,
+)
 
 __all__ = ["Md", "growth_views", "complaint_handling_views"]
 
@@ -88,7 +96,8 @@ def _chart_text(ch: ComplaintHandling, *, imp_unit: str) -> str:
              "{center}; {unit}s above the upper limit: {flagged} (churn's chart: {churn_flagged}). "
              "A complaint share breaking out before churn does is the earliest signal the data give.",
              unit=label(imp_unit), chart=c.chart_, date=f"{c.baseline_end_:%Y-%m-%d}",
-             center=pct(c.center_, 2), flagged=flagged, churn_flagged=churn_flagged)
+             center=pct(c.center_, 2), flagged=flagged, churn_flagged=churn_flagged) \
+        + seasonality_sentence(c)
 
 
 def _segment_views(ch: ComplaintHandling, *, unit: str) -> list:
@@ -199,6 +208,11 @@ def _change_views(ch: ComplaintHandling) -> list:
              "before and after (two-proportion z-test), the median days a Mann–Whitney test. "
              "Clearly different (p < 0.05): {changed}.", date=ch.change.attrs["event_date"],
              changed=", ".join(changed) if changed else _("none"))
+    if ch.change.attrs.get("seasonal"):
+        said += " " + _("The complaint share's “before” is seasonally expected, as in the control "
+                        "chart: the before rate of each calendar month applied to the after "
+                        "periods (a z test of observed vs expected), so a recurring peak is not "
+                        "read as a change.")
     return [view.style.hide(axis="index"), Md(said)]
 
 

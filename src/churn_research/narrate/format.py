@@ -7,12 +7,13 @@ decimals, p-values read ``p < 0.001``, missing values read "–".
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from churn_research.i18n import _, is_chinese, n_, t
 from churn_research.i18n import currency as _currency
-from churn_research.i18n import n_, t
 
 #: The mimetype that carries a displayed table's data (:func:`.tables.table_data`) in a notebook
 #: output, beside its ``text/html``; report renderers show the HTML and ignore it. Defined here,
@@ -21,7 +22,7 @@ from churn_research.i18n import n_, t
 TABLE_MIME = "application/vnd.churn-research.table+json"
 
 __all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
-           "number", "get", "plural", "customers", "text", "not_available"]
+           "number", "get", "plural", "customers", "text", "not_available", "seasonality_sentence"]
 
 #: What a reader sees where a value does not exist (the JSON keeps null).
 MISSING = "–"
@@ -120,3 +121,28 @@ def text(value) -> str:
 def not_available(what: str, why: str) -> str:
     """The one line a section that does not apply to a dataset reads as (every stage uses it)."""
     return t("Not available for this dataset: {what}, because {why}.", what=what, why=why)
+
+
+def _month_name(month) -> str:
+    """A calendar month's name in the report language (December, 12月)."""
+    return f"{int(month)}月" if is_chinese() else calendar.month_name[int(month)]
+
+
+def seasonality_sentence(fit) -> str:
+    """How a fitted ITS or control chart handled the season ("" for callers that did not ask,
+    ``seasonality="none"``), starting with a space."""
+    if getattr(fit, "seasonality", "none") == "none":
+        return ""
+    text = t(" Seasonal adjustment: {reason}.", reason=fit.seasonality_reason_)
+    ratios = getattr(fit, "seasonal_ratios_", None)
+    if ratios is not None and len(ratios) > 1:
+        rel = ratios / ratios.mean()
+        text += t(" Churn is highest in {high} ({hi}× the average month) and lowest in {low} "
+                  "({lo}×); the counterfactual keeps this pattern, so a recurring dip or peak is "
+                  "not read as an effect of the change.",
+                  high=_month_name(rel.idxmax()), hi=f"{rel.max():.2f}",
+                  low=_month_name(rel.idxmin()), lo=f"{rel.min():.2f}")
+    elif getattr(fit, "seasonal_", False) and not hasattr(fit, "seasonal_ratios_"):
+        text += _(" The centre line and limits of each month come from the baseline months of "
+                  "the same calendar month, so a recurring dip or peak is not flagged.")
+    return text

@@ -3,7 +3,6 @@ change make it worse."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,7 +32,7 @@ from churn_research.narrate.complaints import (  # noqa: F401  (the notebook's n
 )
 from churn_research.narrate.events import events_views  # noqa: F401  (the notebook's narrate.*)
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import (
+from churn_research.narrate.format import (  # noqa: F401  (seasonality_sentence: the notebook's narrate.*)
     count,
     get,
     not_available,
@@ -41,6 +40,7 @@ from churn_research.narrate.format import (
     pct_ci,
     pvalue,
     ratio_ci,
+    seasonality_sentence,
     text,
 )
 
@@ -125,7 +125,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     change_text, change_finding = _change(figures)
     headline = change_text or latest_text
     keys = [Finding(latest_text, _("How many customers do we lose"))] if change_text else []
-    if change_finding is not None:
+    event_keys = _event_findings(figures)
+    keys += event_keys
+    if change_finding is not None and not event_keys:
         before, after = get(figures, "before_after.rate_before"), get(figures, "before_after.rate_after")
         if before is not None and after is not None:
             keys.append(Finding(
@@ -153,8 +155,13 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             t("Early warning: the latest period ({period}) is flagged ({signal}).", period=period,
               signal=label(signal)),
             _("Did churn change after the business change")))
+    keys += _complaint_findings(figures)
+    growth = _growth_finding(figures, unit=unit)
+    keys += growth
     statuses = {k.split(".")[1]: v for k, v in figures.items()
                 if k.startswith("target.") and k.endswith(".status") and v is not None}
+    if growth:   # the growth line states its own target
+        statuses.pop("growth_rate", None)
     if statuses:
         items = [t("{indicator} {status}", indicator=label(k.replace("_", " ")), status=label(v))
                  for k, v in statuses.items()]
@@ -165,10 +172,110 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                                                            "(no events table)")))
     if get(figures, "complaint_rate") is None and get(figures, "csat") is None:
         unavailable.append(not_available(_("complaint, satisfaction (CSAT) and recommendation (NPS) "
-                                           "rates"), _("the data have no tickets or surveys")))
-    return StageFindings("10_indicators", dataset, headline, keys[:6], unavailable,
+                                           "rates, complaint handling (resolution within the service "
+                                           "target, churn after resolved vs unresolved complaints)"),
+                                         _("the data have no tickets or surveys")))
+    elif get(figures, "complaints.available") and not get(figures, "complaints.resolution_available"):
+        unavailable.append(not_available(_("resolution rate, time to resolution and churn by resolution"),
+                                         _("the tickets have no resolved / resolution_days columns")))
+    if snapshot and get(figures, "growth.net_adds") is None:
+        unavailable.append(not_available(_("customer growth, acquisition and net adds per period"),
+                                         _("the data are one snapshot, not a series of periods")))
+    return StageFindings("10_indicators", dataset, headline, keys[:MAX_FINDINGS], unavailable,
                          checked_against=(_("the generator's true change effect")
                                           if get(figures, "its.true_level_change") is not None else None))
+
+
+#: The Findings box lists at most this many key findings (the change, the latest period, each
+#: event's before/after, new vs existing, the early warning, complaints, growth, targets).
+MAX_FINDINGS = 8
+#: Events with their own before/after line in the Findings box (the rest: see the section).
+MAX_EVENT_FINDINGS = 2
+
+
+def _event_findings(figures: Mapping[str, Any]) -> list[Finding]:
+    """One line per analysed event (at most :data:`MAX_EVENT_FINDINGS`): churn per period before
+    and after with the ratio, and the experience measures before/after that the data hold."""
+    n_events = int(get(figures, "events.count", 0) or 0)
+    unit = label(_impact_unit(figures))
+    out = []
+    for i in range(1, n_events + 1):
+        before, after = get(figures, f"events.{i}.rate_before"), get(figures, f"events.{i}.rate_after")
+        if before is None or after is None:
+            continue
+        if len(out) == MAX_EVENT_FINDINGS:
+            out[-1] = Finding(out[-1].text + " " + n_(
+                "{n} more event: see the section.", "{n} more events: see the section.",
+                n_events - i + 1), out[-1].section)
+            break
+        parts = [t("churn per {unit} {before} → {after}, ratio {ratio}", unit=unit,
+                   before=pct(before, 2), after=pct(after, 2),
+                   ratio=ratio_ci(get(figures, f"events.{i}.ratio"),
+                                  get(figures, f"events.{i}.ratio_ci_low"),
+                                  get(figures, f"events.{i}.ratio_ci_high")))]
+        for key, name, digits in (("csat", _("mean CSAT"), 2), ("nps", _("NPS"), 1)):
+            b, a = get(figures, f"events.{i}.{key}_before"), get(figures, f"events.{i}.{key}_after")
+            if b is not None and a is not None:
+                parts.append(t("{measure} {before} → {after} ({p})", measure=name,
+                               before=f"{b:.{digits}f}", after=f"{a:.{digits}f}",
+                               p=pvalue(get(figures, f"events.{i}.{key}_p_value"))))
+        b, a = (get(figures, f"events.{i}.complaint_share_before"),
+                get(figures, f"events.{i}.complaint_share_after"))
+        if b is not None and a is not None:
+            parts.append(t("complaint share {before} → {after} ({p})", before=pct(b, 2),
+                           after=pct(a, 2), p=pvalue(get(figures, f"events.{i}.complaint_share_p_value"))))
+        out.append(Finding(t("Before vs after {event} ({date}): {parts}.",
+                             event=text(get(figures, f"events.{i}.event")),
+                             date=text(get(figures, f"events.{i}.date"))[:10], parts=_list(parts)),
+                           _("Did churn change after the business change")))
+    return out
+
+
+def _complaint_findings(figures: Mapping[str, Any]) -> list[Finding]:
+    """The complaint → churn effect (unresolved vs resolved, risk ratio with CI) and the share
+    resolved within the service target, in one line."""
+    rr = get(figures, "complaints.risk_ratio")
+    within = get(figures, "complaints.within_target_rate")
+    if rr is None and within is None:
+        return []
+    parts = []
+    if rr is not None:
+        parts.append(t("{unres} of the customers whose complaint was never resolved left within {n} "
+                       "days, against {res} after a resolved one: a risk ratio of {rr}",
+                       n=count(get(figures, "complaints.within_days")),
+                       unres=pct(get(figures, "complaints.unresolved_rate")),
+                       res=pct(get(figures, "complaints.resolved_rate")),
+                       rr=ratio_ci(rr, get(figures, "complaints.risk_ratio_ci_low"),
+                                   get(figures, "complaints.risk_ratio_ci_high"))))
+    if within is not None:
+        parts.append(t("{within} of complaints were resolved within the {d}-day service target",
+                       within=pct(within),
+                       d=f"{float(get(figures, 'complaints.service_target_days')):g}"))
+    return [Finding(t("Complaints: {parts}.", parts=_list(parts)), _("Complaint handling"))]
+
+
+def _growth_finding(figures: Mapping[str, Any], *, unit: str) -> list[Finding]:
+    """Net adds and the growth rate of the latest complete period, against its target if set."""
+    net = get(figures, "growth.net_adds")
+    if net is None:
+        return []
+    values = {"period": text(get(figures, "growth.period")), "net": f"{int(net):+,}",
+              "joins": count(get(figures, "growth.joins")), "losses": count(get(figures, "growth.losses")),
+              "rate": f"{float(get(figures, 'growth.growth_rate')):+.2%}", "unit": unit,
+              "returns": count(get(figures, "growth.returns"))}
+    if get(figures, "growth.returns"):
+        values["joins"] = t("{joins} joined, {returns} came back", **values)
+    else:
+        values["joins"] = t("{joins} joined", **values)
+    target, status = get(figures, "target.growth_rate.target"), get(figures, "target.growth_rate.status")
+    if target is not None and status is not None:
+        sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth rate "
+                     "of {rate} per {unit} against a target of {target}: {status}.",
+                     target=f"{float(target):+.2%}", status=label(status), **values)
+    else:
+        sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth "
+                     "rate of {rate} per {unit}.", **values)
+    return [Finding(sentence, _("How many customers do we lose"))]
 
 
 def _IMPACT_WHAT() -> str:  # noqa: N802 - reads as the constant it stands for
@@ -545,31 +652,6 @@ def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, f
     check = truth_sentence(its, truth)
     return (_its_sentence(its, unit=unit) + seasonality_sentence(its)
             + (f"\n\n{check}" if check else ""))
-
-
-def _month_name(month) -> str:
-    """A calendar month's name in the report language (December, 12月)."""
-    return f"{int(month)}月" if is_chinese() else calendar.month_name[int(month)]
-
-
-def seasonality_sentence(fit) -> str:
-    """How a fitted ITS or control chart handled the season ("" for callers that did not ask,
-    ``seasonality="none"``), starting with a space."""
-    if getattr(fit, "seasonality", "none") == "none":
-        return ""
-    text = t(" Seasonal adjustment: {reason}.", reason=fit.seasonality_reason_)
-    ratios = getattr(fit, "seasonal_ratios_", None)
-    if ratios is not None and len(ratios) > 1:
-        rel = ratios / ratios.mean()
-        text += t(" Churn is highest in {high} ({hi}× the average month) and lowest in {low} "
-                  "({lo}×); the counterfactual keeps this pattern, so a recurring dip or peak is "
-                  "not read as an effect of the change.",
-                  high=_month_name(rel.idxmax()), hi=f"{rel.max():.2f}",
-                  low=_month_name(rel.idxmin()), lo=f"{rel.min():.2f}")
-    elif getattr(fit, "seasonal_", False) and not hasattr(fit, "seasonal_ratios_"):
-        text += _(" The centre line and limits of each month come from the baseline months of "
-                  "the same calendar month, so a recurring dip or peak is not flagged.")
-    return text
 
 
 def _its_sentence(its: InterruptedTimeSeries, *, unit: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
@@ -703,28 +704,44 @@ def _months_span(row) -> str:
     return t("{span} ({months} months, annualised)", span=span, months=int(row["months"]))
 
 
+def _median_cell(row) -> str:
+    """The median lifetime, said for what it is when it is 0 (over half lost at the start)."""
+    median = row["median_lifetime"]
+    if median == float("inf"):
+        return _("not reached")
+    if median == 0:
+        return t("0 ({share} never bought again)", share=pct(row["lost_at_start"]))
+    return f"{median:.1f}"
+
+
+def sensitivity_caption(result) -> str:
+    """The table's caption: the one period over which every window's annual churn is measured."""
+    first = result.table.iloc[0]
+    return t("Every row's annual churn is measured over the same period, {span}: the latest one "
+             "in which a lapse under the longest window ({days} days) is visible for every "
+             "customer, so the rows differ by the definition only.", span=_months_span(first),
+             days=count(result.extra.get("longest", result.table["inactivity_days"].max())))
+
+
 def sensitivity_table(result) -> Styler | None:
-    """One row per inactivity window: annual churn with its interval and window, median
-    lifetime, customers at risk now and the strongest drivers, as display-ready text (None
-    without a table)."""
+    """One row per inactivity window: annual churn with its interval (over the common period,
+    named in the caption), median lifetime, customers at risk now and the strongest drivers, as
+    display-ready text (None without a table)."""
     if not result.available or result.table.empty:
         return None
     rows = []
     for _i, r in result.table.iterrows():
         days = count(r["inactivity_days"])
-        median = r["median_lifetime"]
         rows.append({
             _("inactivity window (days)"): (t("{days} (this dataset's)", days=days) if r["own"]
                                             else days),
             _("annual churn (95% CI)"): pct_ci(r["annual_churn"], r["ci_low"], r["ci_high"]),
-            _("annual churn measured over"): _months_span(r),
-            t("median lifetime ({unit})", unit=label(result.unit)):
-                (_("not reached") if median == float("inf") else f"{median:.1f}"),
+            t("median lifetime ({unit})", unit=label(result.unit)): _median_cell(r),
             _("customers at risk now"): count(r["at_risk_now"]),
             _("active customers now"): count(r["active_now"]),
             _("strongest drivers (direction of churn odds)"): _driver_cell(r["drivers"]),
         })
-    return pd.DataFrame(rows).style.hide(axis="index")
+    return pd.DataFrame(rows).style.hide(axis="index").set_caption(sensitivity_caption(result))
 
 
 def sensitivity_text(result) -> str:
@@ -741,7 +758,7 @@ def sensitivity_text(result) -> str:
     unit = label(result.unit)
     if medians.nunique() == 1:
         fixed = t("the median lifetime ({m} {unit}) does not depend on it",
-                  m=f"{medians.iloc[0]:.1f}", unit=unit)
+                  m=f"{medians.iloc[0]:.1f}" if medians.iloc[0] else "0", unit=unit)
     else:
         def life(m: float) -> str:
             return _("not reached") if m == float("inf") else f"{m:.1f} {unit}"
@@ -755,7 +772,16 @@ def sensitivity_text(result) -> str:
     elif tops:
         fixed += _("; the strongest driver changes with the window")
     risk = {"r1": count(first["at_risk_now"]), "r2": count(last["at_risk_now"])}
-    if tab["annual_churn"].notna().sum() >= 2:
+    churn = tab["annual_churn"].dropna()
+    if len(churn) >= 2 and churn.round(6).nunique() == 1:
+        lead = t("**What depends on the choice:** the customers at risk now run from {r1} "
+                 "({short} days) to {r2} ({long} days); {fixed}. The annual churn does not: over "
+                 "the same period it is {a} under every window, because the rule dates a loss to "
+                 "the last purchase, and a customer whose last purchase falls in a period every "
+                 "window can see has lapsed under all of them; a window changes how recent a "
+                 "period can be measured, not the churn of that period.",
+                 a=pct(churn.iloc[0]), fixed=fixed, **days, **risk)
+    elif len(churn) >= 2:
         lead = t("**What depends on the choice:** the annual churn runs from {a} ({short} days) "
                  "to {b} ({long} days) and the customers at risk now from {r1} to {r2}; {fixed}.",
                  a=pct(first["annual_churn"]), b=pct(last["annual_churn"]), fixed=fixed,
@@ -765,19 +791,24 @@ def sensitivity_text(result) -> str:
                  "({short} days) to {r2} ({long} days); {fixed}.", fixed=fixed, **days, **risk)
     notes = [lead]
     if medians.min() == 0:
-        notes.append(_("A median of 0 means that more than half of the customers never bought "
-                       "again after their first purchase: the rule dates their loss to that "
-                       "purchase under every window."))
+        zero = tab[tab["median_lifetime"] == 0].iloc[0]
+        notes.append(t("A median lifetime of 0 is what the rule gives here, not a gap in the data: "
+                       "{share} of the customers never bought again after their first purchase, "
+                       "and the rule dates their loss to that purchase, so more than half are lost "
+                       "at month 0 under every window.", share=pct(zero["lost_at_start"])))
+    own = result.extra.get("dataset")
+    if own is not None and np.isfinite(own.rate):
+        notes.append(t("The dataset's own annual churn in 00_data and 10_indicators, {rate}, is "
+                       "measured over its latest window, {span}, and so differs from the common "
+                       "period's.", rate=pct_ci(own.rate, own.ci_low, own.ci_high),
+                       span=_months_span({"months": own.months, "window_start": own.window_start,
+                                          "window_end": own.window_end})))
     notes.append(t(
-        "A shorter window calls customers lost sooner: churn rises and fewer customers remain "
-        "active to be flagged at risk. Each row re-derives churn from the same purchase log (no "
-        "purchase for that many days); the row of the dataset's own window ({own} days) repeats "
-        "the annual churn of 00_data and 10_indicators, the median lifetime of 30_survival and "
-        "the at-risk tier of the customers scored for the watchlist above. The annual churn is "
-        "measured up to the window's length before the observation end (the last date at which "
-        "a lapse is visible), over the same months as the dataset's own figure where the data "
-        "cover them, annualised when shorter. Drivers: the largest standardised coefficients of "
-        "the risk model's logistic regression, with the features at the observation end minus "
-        "the window and the label \"no purchase in the following window\".",
-        own=count(result.own_days)))
+        "A shorter window calls customers lost sooner: fewer customers remain active to be "
+        "flagged at risk. Each row re-derives churn from the same purchase log (no purchase for "
+        "that many days); the row of the dataset's own window ({own} days) repeats the median "
+        "lifetime of 30_survival and the at-risk tier of the customers scored for the watchlist "
+        "above. Drivers: the largest standardised coefficients of the risk model's logistic "
+        "regression, with the features on the common period's last day and the label \"no "
+        "purchase in the following window\".", own=count(result.own_days)))
     return sentences(*notes)

@@ -103,19 +103,22 @@ def sharp_figures() -> bool:
 def finish(ax, *, title: str, xlabel: str, ylabel: str, legend: bool | str | None = None):
     """Title and label an axis (every report figure goes through this) and return it.
 
-    ``legend``: None = a legend when there are labelled artists, True / False, or ``"below"``:
-    one row under the axes, for figures whose data fill the plot area.
+    ``legend``: None = a legend when there are labelled artists, True / False, ``"below"``:
+    one row under the axes, for figures whose data fill the plot area, or ``"right"``: a column
+    beside the axes, for long legends (neither is drawn without labelled artists).
     """
     if not title or not xlabel or not ylabel:
         raise ValueError("every report figure needs a title and labelled axes (with units)")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    if legend == "below":
-        handles = ax.get_legend_handles_labels()[0]
+    handles = ax.get_legend_handles_labels()[0]
+    if legend == "below" and handles:
         ax.legend(frameon=False, fontsize=9, ncol=min(len(handles), 5), loc="upper center",
                   bbox_to_anchor=(0.5, -0.15))
-    elif legend is True or (legend is None and ax.get_legend_handles_labels()[0]):
+    elif legend == "right" and handles:
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    elif legend is True or (legend is None and handles):
         ax.legend(frameon=False)
     ax.figure.tight_layout()
     return ax

@@ -104,7 +104,9 @@ def plot_rate(table: pd.DataFrame, value: str, *, title: str, ylabel: str,
     _date_axis(ax)
     if percent:
         percent_axis(ax, decimals=1)
-    return finish(ax, title=title, xlabel=xlabel or _("Period start"), ylabel=ylabel)
+    # the legend under the axes: inside, the segment lines and their bands leave it no free corner
+    return finish(ax, title=title, xlabel=xlabel or _("Period start"), ylabel=ylabel,
+                  legend="below")
 
 
 def _date_axis(ax) -> None:
@@ -148,7 +150,9 @@ def plot_segment_rates(pooled: pd.DataFrame, by: str, *, title: str, xlabel: str
     if reference is not None:
         ax.axvline(reference, color="0.3", ls="--", lw=1, label=_("all customers"))
     percent_axis(ax, axis="x", decimals=1)
-    return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize())
+    # the reference line's legend beside the axes: inside, it sits on the longest bar
+    return finish(ax, title=title, xlabel=xlabel, ylabel=_segment_name(by).capitalize(),
+                  legend="right")
 
 
 def _segment_name(by: str) -> str:
@@ -307,11 +311,11 @@ def plot_control_chart(chart, *, title: str | None = None, ax=None, unit: str = 
         ax.plot(pd.to_datetime(lo["period_start"]), lo["rate"], "o", ms=8, mfc="none",
                 mec="C2", mew=2, label=_("abnormally low"))
     percent_axis(ax, decimals=1)
-    ax.legend(frameon=False, fontsize=8, ncol=2)
+    # the legend beside the axes: inside, it covered the flagged points and the upper limit
     return finish(ax, title=t("{title} ({chart}-chart)", title=title, chart=chart.chart_),
                   xlabel=_("Period start"),
                   ylabel=ylabel or t("Churn per {unit} (% of customers at risk)", unit=label(unit)),
-                  legend=False)
+                  legend="right")
 
 
 def plot_complaint_handling(ch, *, unit: str = "month"):
@@ -369,6 +373,34 @@ def plot_complaint_handling(ch, *, unit: str = "month"):
     return axes + [b1, b2]
 
 
+def _annual_what(annual) -> str:
+    """What the dataset's annual churn was read from, for the figure's axis and legend."""
+    if annual.method == "survival curve":
+        return _("1 − survival at 12 months")
+    if annual.method == "window, annualised":
+        return t("last {n} months, annualised", n=annual.months)
+    return _("last 12 months")
+
+
+def _two_lines(text: str) -> str:
+    """A tick label broken at the space nearest its middle (unchanged without a space)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return text
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
+def annual_is_last_year(full: pd.DataFrame, annual) -> bool:
+    """Whether the dataset's annual churn (``annual``, a 12-month window) is the last complete
+    calendar year of ``full`` (the same customers and losses): drawn once, not twice."""
+    if annual is None or not len(full) or annual.method != "window" or annual.months != 12:
+        return False
+    last = full.iloc[-1]
+    return (int(last["denominator"]) == int(annual.at_risk) and int(last["numerator"]) == int(annual.lost)
+            and pd.Timestamp(last["period_end"]).normalize() == pd.Timestamp(annual.window_end).normalize())
+
+
 def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
                       source: str | None = None, ax=None):
     """Annual churn per calendar year (churn among the customers on the books on 1 January,
@@ -388,11 +420,21 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
         ax.errorbar(pos, full["churn_rate"], yerr=[full["churn_rate"] - full["churn_ci_low"],
                                                    full["churn_ci_high"] - full["churn_rate"]],
                     fmt="o", color="C0", capsize=4, label=_("calendar year (customers on the books on 1 January)"))
-    if annual is not None and np.isfinite(annual.rate):
+    same = annual_is_last_year(full, annual)
+    if same:
+        # the last 12 months are the last calendar year: one point, marked as both
+        last = full.iloc[-1]
+        ax.errorbar([pos[-1]], [last["churn_rate"]],
+                    yerr=[[last["churn_rate"] - last["churn_ci_low"]], [last["churn_ci_high"] - last["churn_rate"]]],
+                    fmt="D", color="C3", capsize=4,
+                    label=t("{year} is also the dataset's annual churn (its last 12 months are this "
+                            "calendar year)", year=str(last["period"])))
+    elif annual is not None and np.isfinite(annual.rate):
         x = len(names)
         ax.errorbar([x], [annual.rate], yerr=[[annual.rate - annual.ci_low], [annual.ci_high - annual.rate]],
-                    fmt="D", color="C3", capsize=4, label=_("the dataset's annual churn (last 12 months)"))
-        names.append(_("last 12 months").replace(" ", "\n", 1))
+                    fmt="D", color="C3", capsize=4, label=t("the dataset's annual churn ({what})",
+                                                              what=_annual_what(annual)))
+        names.append(_two_lines(_annual_what(annual)))
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylim(0, max(0.35, float(np.nanmax([*full["churn_ci_high"], annual.ci_high if annual else 0,
                                                band[1] if band else 0])) * 1.1))

@@ -59,9 +59,17 @@ def tier_shares(summary: pd.DataFrame, *, ax=None):
                           "revenue_share": _("revenue (trailing 12 months)")})
     s.index = [label(tier) for tier in s.index]
     s.plot.bar(ax=ax, rot=0, width=0.75)
+    _legend_above_bars(ax, float(s.max().max()))
     percent_axis(ax)
     return finish(ax, title=_("Who holds the revenue: customers vs revenue by tier"),
-                  xlabel=_("Value tier"), ylabel=_("Share of total (%)"))
+                  xlabel=_("Value tier"), ylabel=_("Share of total (%)"), legend=False)
+
+
+def _legend_above_bars(ax, top: float) -> None:
+    """Headroom above the tallest bar and the legend in it, in one row: placed inside by
+    "best", it sat on the tallest bars."""
+    ax.set_ylim(0, top * 1.3)
+    ax.legend(frameon=False, loc="upper center", ncol=2, fontsize=9)
 
 
 def _score_meaning(score: str) -> str:
@@ -160,9 +168,11 @@ def signal_lift(table: pd.DataFrame | None, *, ax=None):
                                   "churn_rate_not_fired": _("not fired (customers it could fire for)")})
     rates.index = [label(s) for s in rates.index]
     rates.plot.bar(ax=ax, rot=0, width=0.75)
+    _legend_above_bars(ax, float(rates.max().max()))
     percent_axis(ax)
     return finish(ax, title=_("Do the early-warning signals pick out churners?"),
-                  xlabel=_("Signal (at the cutoff)"), ylabel=_("Churn rate within the horizon (%)"))
+                  xlabel=_("Signal (at the cutoff)"), ylabel=_("Churn rate within the horizon (%)"),
+                  legend=False)
 
 
 def watchlist_signals(watchlist: pd.DataFrame, *, ax=None):

@@ -6,16 +6,19 @@ a choice, so :func:`definition_sensitivity` re-derives churn from the same proce
 under each window (:func:`churn_research.model.redefine_churn`; nothing is written) and computes
 the figures the reports lead with:
 
-* the annual churn (:func:`churn_research.annual.annual_churn`, the project's one annual churn):
-  the last ``months`` months up to ``observation_end - window`` (the last date at which a lapse
-  is visible), kept to the months the data cover after the dataset's own window starts;
+* the annual churn (:func:`churn_research.annual.annual_churn`, the project's one annual churn),
+  every window over the **same period** (:func:`common_period`): the latest one in which a lapse
+  is visible under the longest window, i.e. ending at ``observation_end - longest window``, of
+  ``months`` months kept to the months the data cover after the dataset's own window starts
+  (annualised when shorter), so the rows differ by the definition only;
 * the median lifetime (Kaplan–Meier on the one lifetime frame,
   :func:`churn_research.durations.durations`, with its delayed entry);
 * the customers at risk now (the *at risk* value tier at ``observation_end``, the tier rules of
   40_segments) — customers past the window count as lost instead;
 * the strongest drivers of churn: the standardised coefficients of the risk model's logistic
-  regression (:func:`churn_research.segments.risk.make_model`), fitted on the features at
-  ``observation_end - window`` with the label "no purchase in the next ``window`` days".
+  regression (:func:`churn_research.segments.risk.make_model`), fitted on the features at the
+  same date for every window (``observation_end - longest window``, the common period's end)
+  with the label "no purchase in the next ``window`` days".
 
 It lives in the segments package because that package holds the tier rules and the risk model
 (the research-question packages never import each other); annual churn and the lifetime frame
@@ -40,7 +43,7 @@ from churn_research.segments.rules import DEFAULT_TIER_RULES, DEFAULT_WINDOWS
 from churn_research.segments.tiers import value_tiers
 
 __all__ = ["DefinitionSensitivity", "definition_sensitivity", "median_lifetime",
-           "window_months", "top_drivers"]
+           "lost_at_start", "window_months", "common_period", "top_drivers"]
 
 #: Inactivity windows (days) compared by default.
 DEFAULT_SENSITIVITY_WINDOWS = (90, 180, 365)
@@ -55,6 +58,37 @@ def median_lifetime(frame: pd.DataFrame) -> float:
                                 frame["entry"].to_numpy(float) if "entry" in frame else None)
     below = np.flatnonzero(surv <= 0.5)
     return float(times[below[0]]) if len(below) else float("inf")
+
+
+def lost_at_start(frame: pd.DataFrame) -> float:
+    """The share of customers the Kaplan–Meier curve loses at time 0, ``1 - S(0)``: in a
+    purchase log, the customers who never bought again after their first purchase (their loss
+    is dated to it). A median lifetime of 0 means this share is at least a half."""
+    if frame.empty:
+        return float("nan")
+    times, surv = product_limit(frame["duration"].to_numpy(float), frame["event"].to_numpy(bool),
+                                frame["entry"].to_numpy(float) if "entry" in frame else None)
+    return float(1 - surv[0]) if len(times) and times[0] == 0 else 0.0
+
+
+def common_period(observation_end, windows, *, own_days: int, months: int
+                  ) -> tuple[pd.Timestamp, int]:
+    """The period over which every inactivity window's annual churn is measured: ending the day
+    before ``observation_end - max(windows)`` (the last date of a last purchase whose lapse the
+    longest window can see: more than ``max(windows)`` days without a purchase by the
+    observation end) and :func:`window_months` months long (0 when not even one month fits).
+    Returns ``(end, months)``.
+
+    Under the inactivity rule a loss is dated to the last purchase, and a customer whose last
+    purchase is on or before ``end`` has lapsed under every window, so over this period the
+    annual churn is the same whatever the window; the windows differ in how recent a period
+    they can measure, in who is still active now and in the lifetimes they censor."""
+    longest = max(int(w) for w in windows)
+    # a last purchase on observation_end - longest is a lapse only if none follows the next day,
+    # which the data cannot show yet: the period ends the day before
+    day_before = pd.Timestamp(observation_end) - pd.Timedelta(days=1)
+    end = day_before - pd.Timedelta(days=longest)
+    return end, window_months(day_before, longest, own_days=own_days, months=months)
 
 
 def window_months(observation_end, inactivity_days: int, *, own_days: int, months: int) -> int:
@@ -110,9 +144,13 @@ class DefinitionSensitivity:
 
     ``table``: one row per window, ``inactivity_days``, ``own`` (the dataset's window),
     ``annual_churn`` with ``ci_low`` / ``ci_high``, ``months`` / ``window_start`` /
-    ``window_end`` (the annual-churn window), ``median_lifetime`` (in ``unit``),
-    ``at_risk_now``, ``active_now`` (on the books at ``observation_end`` by the rule) and ``drivers`` (list of ``(feature, coefficient)``).
-    ``available`` is False for contractual data (``reason`` says why).
+    ``window_end`` (the annual-churn window: the common period, the same in every row),
+    ``median_lifetime`` (in ``unit``) and ``lost_at_start`` (:func:`lost_at_start`),
+    ``at_risk_now``, ``active_now`` (on the books at ``observation_end`` by the rule) and
+    ``drivers`` (list of ``(feature, coefficient)``). ``available`` is False for contractual data
+    (``reason`` says why). ``extra``: ``longest`` (days), ``driver_cutoff`` and ``dataset``, the
+    dataset's own annual churn (:class:`~churn_research.annual.AnnualChurn`, over its latest
+    window: the figure of 00_data and 10_indicators).
     """
 
     table: pd.DataFrame
@@ -134,8 +172,12 @@ class DefinitionSensitivity:
             out[str(int(r["inactivity_days"]))] = {
                 "annual_churn": r["annual_churn"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
                 "months": int(r["months"]), "median_lifetime": r["median_lifetime"],
+                "lost_at_start": r["lost_at_start"],
                 "at_risk_now": int(r["at_risk_now"]),
                 "drivers": ", ".join(d for d, _ in r["drivers"])}
+        if self.table["months"].iloc[0]:
+            out["window_start"] = str(pd.Timestamp(self.table["window_start"].iloc[0]).date())
+        out["window_end"] = str(pd.Timestamp(self.table["window_end"].iloc[0]).date())
         return {"definition_sensitivity": out}
 
 
@@ -178,22 +220,23 @@ def definition_sensitivity(data: ChurnData, windows=DEFAULT_SENSITIVITY_WINDOWS,
     rules = {**DEFAULT_TIER_RULES, **(tier_rules or {})}
     fw = {**DEFAULT_WINDOWS, **(feature_windows or {}), "static_columns": static_columns}
     obs = pd.Timestamp(data.observation_end)
+    end, m = common_period(obs, days, own_days=own, months=months)
     rows = []
     for w in days:
         d = data if w == own else redefine_churn(data, w)
-        m = window_months(obs, w, own_days=own, months=months)
         if m > 0:
-            a = annual_churn(d, months=m)
+            a = annual_churn(d, months=m, window_end=end)
             annual = (a.rate, a.ci_low, a.ci_high, a.window_start, a.window_end)
         else:
-            annual = (np.nan, np.nan, np.nan, pd.NaT, obs - pd.Timedelta(days=w))
-        median = median_lifetime(durations(d, unit=unit))
+            annual = (np.nan, np.nan, np.nan, pd.NaT, end)
+        frame = durations(d, unit=unit)
+        median = median_lifetime(frame)
         now = features_at(d, design="prospective", **fw)
         tiers = value_tiers(now, **rules)
         drivers: list = []
-        cutoff = obs - pd.Timedelta(days=w)
+        cutoff = end   # the same feature date for every window
         if cutoff > pd.to_datetime(d.customers["start_date"]).min():
-            cutoff = resolve_cutoff(d, None, horizon_days=w)
+            cutoff = resolve_cutoff(d, cutoff, horizon_days=w)
             label = churn_label(d, cutoff, horizon_days=w)
             if max_model_customers is not None and len(label) > int(max_model_customers):
                 label = label.loc[sample_ids(label.index.to_series(), int(max_model_customers),
@@ -204,6 +247,9 @@ def definition_sensitivity(data: ChurnData, windows=DEFAULT_SENSITIVITY_WINDOWS,
         rows.append({"inactivity_days": w, "own": w == own, "annual_churn": annual[0],
                      "ci_low": annual[1], "ci_high": annual[2], "months": m,
                      "window_start": annual[3], "window_end": annual[4],
-                     "median_lifetime": median, "at_risk_now": int((tiers == "at risk").sum()),
+                     "median_lifetime": median, "lost_at_start": lost_at_start(frame),
+                     "at_risk_now": int((tiers == "at risk").sum()),
                      "active_now": int(on_books(d.customers, obs).sum()), "drivers": drivers})
-    return DefinitionSensitivity(pd.DataFrame(rows), own, unit)
+    return DefinitionSensitivity(pd.DataFrame(rows), own, unit,
+                                 extra={"longest": max(days), "driver_cutoff": end,
+                                        "dataset": annual_churn(data, months=months)})
