@@ -334,3 +334,27 @@ def test_seasonal_its_recovers_the_generators_change_effect_with_a_seasonal_patt
         plain_pre += [p for p in cb.flagged_ + cb.flagged_low_ if p < CHANGE[:7]]
     assert covered >= 4 and max(widths) < 0.7
     assert seas_pre == [] and {"2023-01", "2024-01"} <= set(plain_pre)
+
+
+def test_seasonal_before_after_compares_the_after_months_with_their_own_before_months():
+    """No change but a season and a pre-trend (0.002 a month: the after months are on average 25
+    months later, a log ratio of 0.05 that a before/after comparison cannot remove), and an after
+    window heavy in high months: the seasonal baseline reads only the trend, the pooled one more;
+    the report says which baseline it used."""
+    from churn_research.narrate.indicators import before_after_sentence
+
+    ratios = {"none": [], "month": []}
+    for seed in range(6):
+        tab = _seasonal_table(seed, 0.0)
+        ev = tab["period_start"].iloc[36]
+        for choice in ratios:
+            ratios[choice].append(impact.before_after(tab, event_date=ev, seasonality=choice))
+    assert all(not b.seasonal for b in ratios["none"]) and all(b.seasonal for b in ratios["month"])
+    trend = 0.002 * (np.arange(36, 50).mean() - np.arange(36).mean())
+    seasonal_bias = np.mean([math.log(b.ratio) for b in ratios["month"]]) - trend
+    pooled_bias = np.mean([math.log(b.ratio) for b in ratios["none"]]) - trend
+    assert abs(seasonal_bias) < 0.02 and abs(pooled_bias) > 2 * abs(seasonal_bias) + 0.02
+    seasonal = before_after_sentence(ratios["month"][0], unit="month")
+    assert "expected from the before months of the same calendar month" in seasonal
+    assert "month-of-year terms, by choice" in seasonal
+    assert "Pooled churn per month" in before_after_sentence(ratios["none"][0], unit="month")

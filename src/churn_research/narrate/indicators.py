@@ -635,6 +635,19 @@ def impact_unavailable(readiness: ImpactReadiness, *, unit: str) -> str:
 
 def before_after_sentence(ba: BeforeAfter, *, unit: str) -> str:
     tab = ba.table
+    if ba.seasonal:
+        return t("Churn per {unit} after the change: {after} observed against {before} expected "
+                 "from the before months of the same calendar month (seasonal baseline: {reason}); "
+                 "difference {diff} (95% CI {diff_low} to {diff_high}), ratio {ratio} (95% CI "
+                 "{ratio_low}–{ratio_high}, widened for overdispersion {dispersion}); z test p = "
+                 "{p}. This ignores any trend: see the ITS.",
+                 unit=label(unit), before=f"{tab.loc['before', 'churn_rate']:.2%}",
+                 after=f"{tab.loc['after', 'churn_rate']:.2%}", reason=ba.seasonality_reason,
+                 diff=f"{ba.difference:+.2%}", diff_low=f"{ba.difference_ci[0]:+.2%}",
+                 diff_high=f"{ba.difference_ci[1]:+.2%}", ratio=f"{ba.ratio:.2f}",
+                 ratio_low=f"{ba.ratio_ci_adjusted[0]:.2f}",
+                 ratio_high=f"{ba.ratio_ci_adjusted[1]:.2f}", dispersion=f"{ba.dispersion:.2f}",
+                 p=f"{ba.p_value:.2g}")
     return t("Pooled churn per {unit}: {before} before vs {after} after; difference {diff} (95% CI "
              "{diff_low} to {diff_high}), ratio {ratio} (95% CI {ratio_low}–{ratio_high}, widened for "
              "overdispersion {dispersion}); score test p = {p}. This ignores any trend: see the ITS.",
