@@ -133,6 +133,11 @@ def _cost(figs: Figures, currency: str) -> str | None:
 def _retention(figs: Figures, currency: str) -> str | None:
     risk = figs.get("60_retention", {})
     contacts = get(risk, "plan.contacts")
+    if get(risk, "plan.met"):
+        return _("Churn already meets its target (or cannot be told from it), so no campaign is "
+                 "needed to reach it: keep working through the retention watchlist "
+                 "(retention_watchlist.csv), contact first the customers the uplift model ranks "
+                 "highest, and keep a control group to measure the next campaign.")
     if contacts is not None:
         return t("Meeting the churn target takes keeping about {save} customers: at the campaign's "
                  "measured effect about {contacts} contacts costing {cost}; contact first the "
