@@ -196,15 +196,16 @@ def winback_table(winback: pd.DataFrame, currency: str | None = "", rows: int = 
 
 def return_model_table(models: Mapping[int, Any]) -> pd.DataFrame | None:
     """Held-out AUC, Brier score and calibration error of the two return-likelihood candidates,
-    per window (None when no window is estimable)."""
+    per window, the chosen one ticked (None when no window is estimable)."""
     rows = []
+    names = {"logistic": _("logistic regression"), "band rate": _("return rate per frequency band")}
     for m, r in sorted(models.items()):
         if r is None:
             continue
         for name in ("logistic", "band rate"):
             sc = r.scores.loc[name]
             rows.append({_("window"): t("within {months} months", months=m),
-                         _("model"): label(name) + (" ✓" if name == r.chosen else ""),
+                         _("model"): names[name] + (" ✓" if name == r.chosen else ""),
                          _("held-out AUC"): f"{sc['auc']:.3f}", _("Brier score"): f"{sc['brier']:.4f}",
                          _("expected calibration error"): pct(sc["ece"], 2)})
     return pd.DataFrame(rows).set_index([_("window"), _("model")]) if rows else None
@@ -419,8 +420,9 @@ def uplift_text(camp: CampaignStudy) -> str:
              q=f"{camp.qini_coefficient:.4f}", verdict=verdict)
 
 
-_POLICY_NAMES = {"uplift": "by uplift × value − cost", "risk_value": "by risk × value",
-                 "risk": "by risk alone"}
+def _policy_names() -> dict[str, str]:
+    return {"uplift": _("by uplift × value − cost"), "risk_value": _("by risk × value"),
+            "risk": _("by risk alone")}
 
 
 def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame:
@@ -438,7 +440,7 @@ def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame
         out[_("customers kept (truth)")] = p["kept_true"].map(lambda v: f"{v:,.1f}")
         out[_("value kept (truth)")] = p["value_true"].map(lambda v: money(v, currency))
         out[_("net (truth)")] = p["net_true"].map(lambda v: money(v, currency))
-    out.index = [_(_POLICY_NAMES[k]) for k in p.index]
+    out.index = [_policy_names()[k] for k in p.index]
     return out
 
 

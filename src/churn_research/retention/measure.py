@@ -48,13 +48,13 @@ class CampaignStudy:
     qini: pd.DataFrame
     qini_coefficient: float
     budget: int
-    qini_normalised: tuple[float, float, float] = (float("nan"),) * 3
-    n_boot: int = 200
     cost_per_contact: float | None
     policy: pd.DataFrame | None = None
     truth: dict | None = None
     truth_table: pd.DataFrame | None = None
     covariates: list[str] = field(default_factory=list)
+    qini_normalised: tuple[float, float, float] = (float("nan"),) * 3
+    n_boot: int = 200
 
     def key_figures(self) -> dict:
         e = self.effect.as_dict()
