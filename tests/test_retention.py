@@ -324,6 +324,13 @@ def test_contractual_win_back_says_return_likelihood_cannot_be_estimated():
                            "data: each customer appears once in the data")
     assert "unknown, not zero" in text and "0%" not in text
     assert say.return_model_table({}) is None
+    # without a campaigns table the planning tool says so plainly (one line, no figures)
+    [line] = say.plan_outputs(None, None)
+    assert line.data == ("The planning tool needs a campaign measured against a control group (a "
+                         "campaigns table): it is not available for these data.")
+    assert say.no_campaign_text().startswith("The data record no campaign with a control group (no "
+                                             "campaigns table), so no retention action's effect can "
+                                             "be estimated")
 
 
 def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_list(tmp_path):

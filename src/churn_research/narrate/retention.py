@@ -241,15 +241,15 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
              "held-out lapses its AUC is {auc} (the alternative's {auc2}) and its calibration error "
              "{ece}. The list is ranked by the expected recovered value = P(return) × lost value. "
              "How good that ranking is: on held-out lapses, the top {top} of lapses ranked by "
-             "expected recovered value held {cap} of the value that actually came back, against "
-             "{cap_lv} when ranked by lost value alone and {top} at random.",
+             "expected recovered value held {cap} of the lost value of the lapses that did come back, "
+             "against {cap_lv} when ranked by lost value alone and {top} at random.",
              months=longest, cases=count(r.cases), returned=count(r.returned), model=model,
              folds=r.n_folds, auc=f"{r.scores.loc[r.chosen, 'auc']:.3f}",
              auc2=f"{r.scores.loc[other, 'auc']:.3f}", ece=pct(r.scores.loc[r.chosen, "ece"], 2),
              top=pct(r.top_share, 0), cap=pct(cap["by_expected"]), cap_lv=pct(cap["by_lost_value"]))
     if r.scores.loc[r.chosen, "auc"] < 0.65:
-        text += " " + _("An AUC this close to 0.5 separates returners only weakly: use the "
-                        "probabilities to size the effort, not to write customers off.")
+        text += " " + _("With a held-out AUC below 0.65 the model separates returners only weakly: "
+                        "use the probabilities to size the effort, not to write customers off.")
     if missing:
         text += " " + t("Within {months} months it cannot be estimated: too few lapses are old "
                         "enough for that window to be over.",
@@ -271,9 +271,9 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
                  path: Path | str, currency: str | None = "") -> str:
     if "expected_recovered_value" in winback:
         first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
-                  "year before their loss with them; of it, {expected} is expected to come back "
-                  "with the customers who return. The list ranks them by expected recovered value "
-                  "and is written to `{file}` (customer_id only).", n=count(len(winback)), days=days,
+                  "year before their loss with them; weighted by each customer's chance of "
+                  "returning, that is {expected} (expected recovered value). The list ranks them by "
+                  "it and is written to `{file}` (customer_id only).", n=count(len(winback)), days=days,
                   value=money(winback["lost_value"].sum(), currency),
                   expected=money(winback["expected_recovered_value"].sum(), currency),
                   file=Path(path).name)
@@ -621,7 +621,8 @@ def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "")
 def plan_outputs(plan: dict | None, camp: CampaignStudy | None, currency: str | None = "") -> list:
     """The planning tool's table and sentence (nothing without a measured campaign)."""
     if camp is None:
-        return []
+        return [Markdown(_("The planning tool needs a campaign measured against a control group (a "
+                           "campaigns table): it is not available for these data."))]
     show = plan is not None and not (plan["met"] and plan.get("met_how") == "met")
     return ([plan_table(plan, currency)] if show else []) + [Markdown(plan_text(plan, camp, currency))]
 
@@ -661,9 +662,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     lost = get(figures, "winback.recently_lost")
     ret = next((m for m in (12, 6) if get(figures, f"winback.return_{m}m.auc") is not None), None)
     if lost is not None and ret is not None:
-        keys.append(Finding(t("{n} customers were lost in the last {days} days; about {exp} of their "
-                              "lost revenue is expected to come back (P(return within {m} months) × "
-                              "lost value, held-out AUC {auc}): the win-back list ranks them by it.",
+        keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
+                              "chance of returning within {m} months, their lost revenue comes to "
+                              "{exp} (expected recovered value; held-out AUC of the return model "
+                              "{auc}): the win-back list ranks them by it.",
                               n=count(lost), days=get(figures, "winback.days"),
                               exp=money(get(figures, "winback.expected_recovered_value"), cur), m=ret,
                               auc=f"{get(figures, f'winback.return_{ret}m.auc'):.2f}"), _("Win-back")))
