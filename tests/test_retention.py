@@ -418,3 +418,20 @@ def test_synthetic_calibrated_ece_and_the_csvs_carry_no_personal_data(tmp_path):
         assert "customer_id" in header and not {"name", "phone", "email"} & set(header)
         assert not any(p in text for p in personal[:3000:7])
     assert pd.read_csv(bpath)["customer_id"].str.fullmatch(r"C\d{7}").all()
+
+
+def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero():
+    from churn_research.narrate.actions import action
+
+    weak = {"60_retention": {"plan.met": True, "uplift.qini_normalised_ci_low": -0.03}}
+    assert action("60_retention", weak) == (
+        "Churn already meets its target (or cannot be told from it), so no campaign is needed to "
+        "reach it. Work through the retention watchlist (retention_watchlist.csv): the uplift model "
+        "cannot yet tell whom a contact helps (its Qini interval includes 0), so do not target by "
+        "it; keep a control group to measure the next campaign.")
+    strong = {"60_retention": {"plan.met": False, "plan.contacts": 400, "plan.to_save": 20,
+                               "plan.cost": 4000.0, "uplift.qini_normalised_ci_low": 0.05}}
+    assert action("60_retention", strong) == (
+        "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
+        "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
+        "ranks highest, and keep a control group to measure the next campaign.")

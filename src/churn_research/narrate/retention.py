@@ -248,10 +248,10 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
              auc2=f"{r.scores.loc[other, 'auc']:.3f}", ece=pct(r.scores.loc[r.chosen, "ece"], 2),
              top=pct(r.top_share, 0), cap=pct(cap["by_expected"]), cap_lv=pct(cap["by_lost_value"]))
     if r.scores.loc[r.chosen, "auc"] < 0.65:
-        text += " " + _("With a held-out AUC below 0.65 the model separates returners only weakly: "
+        text += gap() + _("With a held-out AUC below 0.65 the model separates returners only weakly: "
                         "use the probabilities to size the effort, not to write customers off.")
     if missing:
-        text += " " + t("Within {months} months it cannot be estimated: too few lapses are old "
+        text += gap() + t("Within {months} months it cannot be estimated: too few lapses are old "
                         "enough for that window to be over.",
                         months=" / ".join(str(m) for m in missing))
     return text
@@ -489,7 +489,7 @@ def policy_text(camp: CampaignStudy, currency: str | None = "") -> str:
     if "value_true" not in p:
         parts.append(_("The model's figures are expectations from the uplift model; test the chosen "
                        "policy against a control group before relying on them."))
-    return " ".join(parts)
+    return gap().join(parts)
 
 
 def campaign_outputs(camp: CampaignStudy, currency: str | None = "") -> list:
@@ -598,7 +598,7 @@ def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "")
                  n=count(plan["customers"]), days=camp.horizon_days)
     ci = ""
     if plan.get("contacts_low") is not None:
-        ci = " " + t("Over the effect's 95% interval that is {lo} to {hi} contacts costing {clo} to "
+        ci = gap() + t("Over the effect's 95% interval that is {lo} to {hi} contacts costing {clo} to "
                      "{chi}.", lo=count(plan["contacts_low"]),
                      hi=count(plan["contacts_high"]) if plan.get("contacts_high") else _("no upper bound"),
                      clo=money(plan["cost_low"], currency) if plan.get("cost_low") is not None else "–",
