@@ -407,9 +407,11 @@ def test_synthetic_calibrated_ece_and_the_csvs_carry_no_personal_data(tmp_path):
     watch = segments.build_watchlist(feats_now, cal.apply(risk_now), tiers=segments.value_tiers(feats_now),
                                      signals=segments.early_warning_signals(feats_now), top_n=100)
     wpath = segments.write_watchlist(watch.assign(action="x"), tmp_path / "retention_watchlist.csv")
-    lost_on = winback.loss_known_dates(data.customers, kind=data.kind, inactivity_days=None)
-    wb = winback.recently_lost(lost_on, winback.lost_value(data.customers, data.transactions),
-                               observation_end=data.observation_end, days=90)
+    result = winback.analyse(data, days=90)
+    # contractual, one row per customer: no win-back rate, no return model, ranked by lost value
+    assert result.rate is None and result.returns == {}
+    wb = result.winback
+    assert list(wb.columns) == winback.WINBACK_COLUMNS and wb["lost_value"].is_monotonic_decreasing
     bpath = winback.write_winback(wb, tmp_path / "winback.csv")
     personal = data.customers[["name", "phone", "email"]].astype(str).stack().tolist()
     for path in (wpath, bpath):

@@ -257,6 +257,21 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
     return text
 
 
+def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str | None = "") -> list:
+    """What the report shows of win-back (``wb``: :class:`~churn_research.retention.winback.WinBack`),
+    in order: the list, the historical rate, the sentence, the return model's scores and verdict."""
+    out = [winback_table(wb.winback, currency)]
+    if wb.rate is not None:
+        out.append(winback_rate_table(wb.rate))
+    out.append(Markdown(winback_text(wb.winback, wb.rate, days=days, kind=kind, path=path,
+                                     currency=currency)))
+    scores = return_model_table(wb.returns)
+    if scores is not None:
+        out.append(scores)
+    out.append(Markdown(return_model_text(wb.returns, kind=kind, has_returns=wb.rate is not None)))
+    return out
+
+
 def winback_rate_table(rate: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({_("losses followed up"): rate["losses"].map(count),
                         _("came back"): rate["returned"].map(count),

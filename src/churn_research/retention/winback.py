@@ -46,7 +46,7 @@ from churn_research.stats import brier_score, expected_calibration_error, wilson
 
 __all__ = ["WINBACK_COLUMNS", "RETURN_COLUMNS", "loss_known_dates", "lost_value", "recently_lost",
            "lapses", "winback_rate", "contractual_returns", "past_losses", "write_winback",
-           "lapse_states", "ReturnModel", "return_model", "rank_by_recovery"]
+           "lapse_states", "ReturnModel", "return_model", "rank_by_recovery", "WinBack", "analyse"]
 
 WINBACK_COLUMNS = ["rank", "customer_id", "lost_on", "days_since_loss", "lost_value"]
 #: Columns the win-back list gains where the return likelihood can be estimated (``{m}``: the
@@ -399,3 +399,35 @@ def rank_by_recovery(winback: pd.DataFrame, models: dict[int, ReturnModel | None
     out = out.sort_values(["expected_recovered_value", "lost_value"], ascending=False, kind="stable")
     out["rank"] = np.arange(1, len(out) + 1)
     return out.reset_index(drop=True)
+
+
+@dataclass
+class WinBack:
+    """The win-back section's results: the list (``winback``), the historical win-back rate
+    (``rate``, None: not measurable) and the return models per window (``returns``; empty for
+    contractual data, a window's model None when not estimable)."""
+
+    winback: pd.DataFrame
+    rate: pd.DataFrame | None
+    returns: dict
+
+
+def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
+            months=(6, 12), n_folds: int = 5, random_state: int = 0) -> WinBack:
+    """The recently lost customers of ``data`` (a :class:`~churn_research.model.ChurnData`),
+    ranked by expected recovered value where a purchase log shows returns (else by lost value),
+    the historical win-back rate and the return models (see the module docstring)."""
+    transactions = data.transactions if data.has("transactions") else None
+    lost_on = loss_known_dates(data.customers, kind=data.kind, inactivity_days=data.inactivity_days)
+    value = lost_value(data.customers, transactions, value_col=value_col)
+    listed = recently_lost(lost_on, value, observation_end=data.observation_end, days=days)
+    losses = past_losses(data.customers, transactions, kind=data.kind, inactivity_days=data.inactivity_days)
+    rate = winback_rate(losses, observation_end=data.observation_end)
+    returns = {}
+    if data.kind == "non-contractual":
+        returns = {m: return_model(transactions, losses, observation_end=data.observation_end, months=m,
+                                   max_days_since_loss=days, n_folds=n_folds, random_state=random_state)
+                   for m in months}
+        if any(r is not None for r in returns.values()):
+            listed = rank_by_recovery(listed, returns, transactions, losses)
+    return WinBack(winback=listed, rate=rate, returns=returns)
