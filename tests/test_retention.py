@@ -359,6 +359,10 @@ def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_li
     assert rows[2].measures.startswith("the 1,930 customers active now: calibrated P(churn within 90 "
                                        "days) from the churn-risk model of 40_segments")
     assert money_definitions({}) == []
+    snap = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional"}})
+    assert snap[2].name == "Money at risk (one snapshot)" and "not comparable" in snap[2].measures
+    log = money_definitions({"50_clv": {**clv, "kind": "non-contractual"}, "60_retention": ret})
+    assert "BG/NBD probability of having stopped for good" in log[2].measures
     set_language("zh")
     try:
         zh = money_definitions({"50_clv": clv, "60_retention": ret}, currency="元")

@@ -302,13 +302,26 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
               n=count(get(clv, "money_at_risk.customers")),
               months=text(get(clv, "money_at_risk.horizon_months", 12)), model=model), "50_clv"))
     risk = get(ret, "money_at_risk.all.expected_loss")
-    if risk is not None:
+    if risk is not None and get(ret, "design") == "cross-sectional":
+        out.append(Definition(
+            _("Money at risk (one snapshot)"), money(risk, currency),
+            t("the {n} customers active now: the churn-risk model's calibrated score × residual value "
+              "from 50_clv ({model}); in one snapshot the score says how much a customer resembles "
+              "those who left, not their chance of leaving within a period, so this is not "
+              "comparable with the value lost within 12 months",
+              n=count(get(ret, "money_at_risk.all.customers")), model=model), "60_retention"))
+    elif risk is not None:
+        base = t("the {n} customers active now: calibrated P(churn within {days} days) from the "
+                 "churn-risk model of 40_segments × residual value from 50_clv ({model})",
+                 n=count(get(ret, "money_at_risk.all.customers")), days=text(get(ret, "horizon_days")),
+                 model=model)
+        if get(clv, "kind") == "non-contractual":
+            base += _("; churn here is the inactivity rule, which also counts customers who will buy "
+                      "again, while the value lost within 12 months uses the BG/NBD probability of "
+                      "having stopped for good, so this figure can be the larger")
         out.append(Definition(
             t("Money at risk within {days} days", days=text(get(ret, "horizon_days"))), money(risk, currency),
-            t("the {n} customers active now: calibrated P(churn within {days} days) from the "
-              "churn-risk model of 40_segments × residual value from 50_clv ({model})",
-              n=count(get(ret, "money_at_risk.all.customers")), days=text(get(ret, "horizon_days")),
-              model=model), "60_retention"))
+            base, "60_retention"))
     value = get(clv, "clv.mean")
     if value is not None:
         out.append(Definition(
