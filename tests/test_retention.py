@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn_research.i18n import set_language
 from churn_research.model import ChurnDataError
 from churn_research.retention import actions, calibration, value, winback
 
@@ -228,3 +229,215 @@ def test_findings_name_the_win_back_window_the_data_can_show():
     assert "Historically 20.0% (95% CI 10.0–30.0%) of lost customers came back within 6 months." in texts
     assert not any("coming back" in u for u in f.unavailable)
     assert any("exit reasons" in u for u in f.unavailable)
+
+
+# ---------------------------------------------------------------------------------------------
+# win-back ranked by how likely the lost customer is to come back (issue 16)
+# ---------------------------------------------------------------------------------------------
+def _purchase_log(n=3000, seed=0):
+    """A purchase log whose lapses come back far more often for frequent buyers: customers buy
+    every 10 days for 1-12 purchases, lapse for 200 days (inactivity 90 days) and come back with
+    probability 0.1 (one purchase) or 0.7 (8+ purchases); returns happen 120-150 days after the
+    loss is known."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2020-01-01")
+    for i in range(n):
+        k = int(rng.integers(1, 13))
+        day0 = start + pd.Timedelta(days=int(rng.integers(0, 400)))
+        dates = [day0 + pd.Timedelta(days=10 * j) for j in range(k)]
+        p = 0.1 + 0.6 * min(k - 1, 7) / 7
+        if rng.random() < p:
+            dates.append(dates[-1] + pd.Timedelta(days=90 + int(rng.integers(120, 150))))
+        rows += [(f"C{i:05d}", d, float(10 + 5 * k)) for d in dates]
+    return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+
+
+def test_return_model_learns_who_comes_back_from_past_lapses():
+    tx = _purchase_log()
+    losses = winback.lapses(tx, inactivity_days=90)
+    end = pd.Timestamp("2022-06-30")
+    r6 = winback.return_model(tx, losses, observation_end=end, months=6, max_days_since_loss=60,
+                              random_state=0)
+    assert r6 is not None and r6.months == 6 and r6.chosen == "logistic"
+    assert r6.cases > 2000 and 0.2 < r6.returned / r6.cases < 0.6
+    # frequency (and the long gap after a return, read from the tenure) drive returns: the
+    # logistic model on the state separates them much better than the frequency bands alone
+    assert r6.scores.loc["logistic", "auc"] > 0.75 > r6.scores.loc["band rate", "auc"] > 0.55
+    assert r6.scores.loc["logistic", "brier"] < r6.scores.loc["band rate", "brier"]
+    assert r6.scores.loc[r6.chosen, "ece"] < 0.06            # held-out calibration error
+    assert r6.capture["by_expected"] > r6.capture["by_lost_value"] >= r6.capture["at_random"] == 0.2
+    kf = r6.key_figures()
+    assert kf["model"] == "logistic" and kf["auc"] == r6.scores.loc["logistic", "auc"]
+    # the same seed gives the same model; the states read the purchases up to the last one
+    again = winback.return_model(tx, losses, observation_end=end, months=6, max_days_since_loss=60,
+                                 random_state=0)
+    assert again.scores.equals(r6.scores)
+    st = winback.lapse_states(tx, losses.head(1), days_since_loss=7)
+    first = tx[tx["customer_id"] == losses.loc[0, "customer_id"]]
+    upto = first[first["date"] <= losses.loc[0, "last_purchase"]]
+    assert st.iloc[0].tolist() == [len(upto), upto["amount"].sum(),
+                                   (upto["date"].max() - upto["date"].min()).days, 7.0]
+    # too few old-enough lapses, or no purchase log: not estimable (None), never 0
+    assert winback.return_model(tx, losses, observation_end="2020-06-01", months=6) is None
+    assert winback.return_model(None, losses, observation_end=end) is None
+
+
+def test_win_back_list_ranked_by_expected_recovered_value_and_written_without_personal_data(tmp_path):
+    tx = _purchase_log()
+    end = pd.Timestamp("2021-06-30")
+    losses = winback.lapses(tx, inactivity_days=90)
+    customers = (tx.groupby("customer_id")["date"].agg(start_date="min", end_date="max").reset_index())
+    lost_on = winback.loss_known_dates(customers, kind="non-contractual", inactivity_days=90)
+    lv = winback.lost_value(customers, tx)
+    wb = winback.recently_lost(lost_on, lv, observation_end=end, days=60)
+    models = {6: winback.return_model(tx, losses, observation_end=end, months=6,
+                                      max_days_since_loss=60), 12: None}
+    ranked = winback.rank_by_recovery(wb, models, tx, losses)
+    assert list(ranked.columns) == winback.WINBACK_COLUMNS + ["p_return_6m", "expected_recovered_value"]
+    assert ranked["expected_recovered_value"].tolist() == pytest.approx(
+        (ranked["p_return_6m"] * ranked["lost_value"]).tolist())
+    assert ranked["expected_recovered_value"].is_monotonic_decreasing
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert sorted(ranked["customer_id"]) == sorted(wb["customer_id"])
+    assert ranked["p_return_6m"].between(0, 1).all() and ranked["p_return_6m"].gt(0).all()
+    path = winback.write_winback(ranked, tmp_path / "winback.csv")
+    head = path.read_text().splitlines()[0]
+    assert head == "rank,customer_id,lost_on,days_since_loss,lost_value,p_return_6m,expected_recovered_value"
+    # no estimable window: the list is unchanged (ranked by lost value), no 0 shown anywhere
+    assert winback.rank_by_recovery(wb, {6: None, 12: None}, tx, losses).equals(wb)
+    set_language("zh")
+    try:
+        zh = winback.write_winback(ranked, tmp_path / "winback_zh.csv").read_text(encoding="utf-8-sig")
+    finally:
+        set_language("en")
+    assert zh.splitlines()[0].split(",")[-2:] == ["6 个月内回流概率", "预期可挽回价值"]
+    with pytest.raises(ChurnDataError, match="unexpected win-back columns"):
+        winback.write_winback(ranked.assign(phone="123"), tmp_path / "x.csv")
+
+
+def test_contractual_win_back_says_return_likelihood_cannot_be_estimated():
+    from churn_research.narrate import retention as say
+
+    text = say.return_model_text({}, kind="contractual", has_returns=False)
+    assert text.startswith("How likely a lost customer is to come back cannot be estimated for these "
+                           "data: each customer appears once in the data")
+    assert "unknown, not zero" in text and "0%" not in text
+    assert say.return_model_table({}) is None
+    # without a campaigns table the planning tool says so plainly (one line, no figures)
+    [line] = say.plan_outputs(None, None)
+    assert line.data == ("The planning tool needs a campaign measured against a control group (a "
+                         "campaigns table): it is not available for these data.")
+    assert say.no_campaign_text().startswith("The data record no campaign with a control group (no "
+                                             "campaigns table), so no retention action's effect can "
+                                             "be estimated")
+
+
+def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_list(tmp_path):
+    """The summary's money figures each name their base (customers, horizon, model, stage), in
+    both languages, and its download link is the state-aware call list of 60_retention."""
+    import json
+
+    from churn_research.narrate.definitions import money_definitions
+    from churn_research.narrate.findings import StageFindings
+    from churn_research.runner.findings_html import render_summary
+
+    clv = {"annual_cost_of_churn": 112351.6, "cost_of_churn.customers_active": 1930,
+           "cost_of_churn.annual_churn_rate": 0.248, "cost_of_churn.annual_revenue_per_customer": 781.9,
+           "margin": 0.3, "money_at_risk.expected_loss": 248777.7, "money_at_risk.customers": 1930,
+           "money_at_risk.horizon_months": 12, "clv.mean": 522.9,
+           "clv.definition": "residual lifetime value of active customers (survival curve)"}
+    ret = {"money_at_risk.all.expected_loss": 74020.2, "money_at_risk.all.customers": 1930.0,
+           "horizon_days": 90, "campaign.value_per_customer": 514.8, "campaign.date": "2024-12-01"}
+    rows = money_definitions({"50_clv": clv, "60_retention": ret})
+    assert [(r.name, r.value, r.stage) for r in rows] == [
+        ("Annual cost of churn (profit lost in a year)", "112,352", "50_clv"),
+        ("Value lost to churn within 12 months", "248,778", "50_clv"),
+        ("Money at risk within 90 days", "74,020", "60_retention"),
+        ("Value of a customer kept", "523", "50_clv"),
+        ("Value of a customer kept by the campaign", "515", "60_retention")]
+    assert rows[2].measures.startswith("the 1,930 customers active now: calibrated P(churn within 90 "
+                                       "days) from the churn-risk model of 40_segments")
+    assert money_definitions({}) == []
+    snap = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional"}})
+    assert snap[2].name == "Money at risk (one snapshot)" and "not comparable" in snap[2].measures
+    log = money_definitions({"50_clv": {**clv, "kind": "non-contractual"}, "60_retention": ret})
+    assert "BG/NBD probability of having stopped for good" in log[2].measures
+    set_language("zh")
+    try:
+        zh = money_definitions({"50_clv": clv, "60_retention": ret}, currency="元")
+    finally:
+        set_language("en")
+    assert zh[2].name == "90 天内的风险金额" and zh[2].value == "74,020 元"
+
+    ds = tmp_path / "synthetic"
+    ds.mkdir()
+    for stage, figs in (("40_segments", {"watchlist.size": 100, "design": "prospective"}),
+                        ("50_clv", clv), ("60_retention", {**ret, "action_counts.new customer": 3})):
+        (ds / f"{stage}.html").write_text("<html><body><h1>x</h1></body></html>")
+        StageFindings(stage, "synthetic", f"{stage} headline.", [], []).write(ds / f"{stage}.findings.json")
+        (ds / f"{stage}.json").write_text(json.dumps(figs))
+    (ds / "watchlist.csv").write_text("customer_id\nC1\n")
+    (ds / "retention_watchlist.csv").write_text("customer_id\nC1\n")
+    page = render_summary(tmp_path, "synthetic").read_text()
+    assert "<a href='retention_watchlist.csv'>Download the call list (retention_watchlist.csv)</a>" in page
+    assert "href='watchlist.csv'" not in page
+    assert "<h2>Money figures and their bases</h2>" in page
+    assert page.index("Money at risk within 90 days") > page.index("Money figures and their bases")
+
+
+@pytest.mark.slow
+def test_synthetic_calibrated_ece_and_the_csvs_carry_no_personal_data(tmp_path):
+    """The acceptance on the synthetic data of params/synthetic.yaml (names, phones and emails
+    included by the generator): the recalibrated risk's held-out ECE is at most 2%, and the
+    retention watchlist and the win-back list hold customer_id and no personal data."""
+    from churn_research import segments
+    from churn_research.synthetic import generate
+
+    data = generate(5000, random_state=0, campaign={"date": "2024-12-01", "horizon_days": 365})
+    assert {"name", "phone", "email"} <= set(data.customers.columns)
+    opts = {"window_days": 365, "recent_days": 90, "baseline_days": 365, "trend_months": 6,
+            "complaint_days": 90, "survey_days": 365, "static_columns": None}
+    cutoff = segments.resolve_cutoff(data, None, horizon_days=90, design="prospective")
+    feats = segments.features_at(data, cutoff, design="prospective", **opts)
+    churned = segments.churn_label(data, cutoff, horizon_days=90, design="prospective")
+    model = segments.ChurnRiskModel(baseline_feature="tenure_days", n_splits=5, random_state=0,
+                                    max_fit_rows=30000).fit(feats.loc[churned.index], churned)
+    cal = calibration.calibrate(model.oof_[model.best_name_], churned.loc[model.oof_.index],
+                                method="isotonic", n_splits=5, random_state=0)
+    m = cal.metrics()
+    assert m.loc["after", "ece"] <= 0.02                 # held-out (cross-fitted) folds
+    feats_now, risk_now = segments.score_customers(data, model, design="prospective", **opts)
+    watch = segments.build_watchlist(feats_now, cal.apply(risk_now), tiers=segments.value_tiers(feats_now),
+                                     signals=segments.early_warning_signals(feats_now), top_n=100)
+    wpath = segments.write_watchlist(watch.assign(action="x"), tmp_path / "retention_watchlist.csv")
+    result = winback.analyse(data, days=90)
+    # contractual, one row per customer: no win-back rate, no return model, ranked by lost value
+    assert result.rate is None and result.returns == {}
+    wb = result.winback
+    assert list(wb.columns) == winback.WINBACK_COLUMNS and wb["lost_value"].is_monotonic_decreasing
+    bpath = winback.write_winback(wb, tmp_path / "winback.csv")
+    personal = data.customers[["name", "phone", "email"]].astype(str).stack().tolist()
+    for path in (wpath, bpath):
+        text = path.read_text(encoding="utf-8")
+        header = text.splitlines()[0].split(",")
+        assert "customer_id" in header and not {"name", "phone", "email"} & set(header)
+        assert not any(p in text for p in personal[:3000:7])
+    assert pd.read_csv(bpath)["customer_id"].str.fullmatch(r"C\d{7}").all()
+
+
+def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero():
+    from churn_research.narrate.actions import action
+
+    weak = {"60_retention": {"plan.met": True, "uplift.qini_normalised_ci_low": -0.03}}
+    assert action("60_retention", weak) == (
+        "Churn already meets its target (or cannot be told from it), so no campaign is needed to "
+        "reach it. Work through the retention watchlist (retention_watchlist.csv): the uplift model "
+        "cannot yet tell whom a contact helps (its Qini interval includes 0), so do not target by "
+        "it; keep a control group to measure the next campaign.")
+    strong = {"60_retention": {"plan.met": False, "plan.contacts": 400, "plan.to_save": 20,
+                               "plan.cost": 4000.0, "uplift.qini_normalised_ci_low": 0.05}}
+    assert action("60_retention", strong) == (
+        "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
+        "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
+        "ranks highest, and keep a control group to measure the next campaign.")

@@ -126,13 +126,64 @@ def test_uplift_targeting_beats_risk_targeting_on_the_true_saved_value(randomise
     qini = up.qini_coefficient(up.qini_curve(r["uplift"], f["treated"], f["churned"]))
     assert qini > 0
     table = up.compare_policies(r["uplift"], r["risk_control"], value, cost_per_contact=10.0,
-                                budget=len(f) // 5, true_saved=true_kept)
-    assert table.loc["uplift", "contacted"] == table.loc["risk", "contacted"] == len(f) // 5
+                                budget=len(f) // 5, true_saved=true_kept, treated=f["treated"],
+                                churned=f["churned"])
+    assert list(table.index) == list(up.POLICIES) == ["uplift", "risk_value", "risk"]
+    assert (table["contacted"] == len(f) // 5).all()
     assert table.loc["uplift", "value_true"] > 1.2 * table.loc["risk", "value_true"]
+    # uplift x value - cost beats risk x value too, on the generator's true saved value
+    assert table.loc["uplift", "value_true"] > table.loc["risk_value", "value_true"]
+    # customers kept: the model's expectation, the campaign's groups among the chosen, the truth
+    assert table.loc["uplift", "kept_true"] == pytest.approx(true_kept[_chosen(r, value, len(f) // 5)].sum())
+    assert np.isfinite(table["kept_measured"]).all()
     # the true uplift ranking is the ceiling; a random pick of the same size the floor
     best = np.sort(true_kept * value)[::-1][: len(f) // 5].sum()
     assert table.loc["uplift", "value_true"] < best
     assert table.loc["risk", "value_true"] > (true_kept * value).mean() * (len(f) // 5)
+
+
+def _chosen(r, value, budget):
+    return up.target(r["uplift"].to_numpy() * value - 10.0, budget=budget)
+
+
+def test_normalised_qini_is_one_for_the_perfect_ranking_and_random_covers_zero():
+    rng = np.random.default_rng(7)
+    n = 4000
+    treated = rng.integers(0, 2, n)
+    base = rng.random(n) < 0.3
+    helped = rng.random(n) < 0.5          # the contact keeps half of the would-be churners
+    churned = (base & ~(treated.astype(bool) & helped)).astype(int)
+    kept = 1 - churned
+    perfect = kept * treated - kept * (1 - treated)   # the kept contacted first, kept controls last
+    assert up.qini_normalised(perfect, treated, churned) == pytest.approx(1.0)
+    q, lo, hi = up.qini_normalised_ci(rng.random(n), treated, churned, n_boot=200, random_state=0)
+    assert lo < 0 < hi and abs(q) < 0.1
+    # worse than random: the reversed perfect ranking is negative
+    assert up.qini_normalised(-perfect, treated, churned) < 0
+    # the interval is seeded: the same customers and seed give the same interval
+    u = rng.random(500)
+    assert up.qini_normalised_ci(u, treated[:500], churned[:500], n_boot=50, random_state=3) == \
+        up.qini_normalised_ci(u, treated[:500], churned[:500], n_boot=50, random_state=3)
+
+
+def test_plan_carries_the_effect_interval_and_the_target_met_within_its_interval():
+    from churn_research.retention import measure
+
+    p = measure.plan(actual=0.10, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                     value_per_customer=500.0, effect_ci=(-0.08, -0.02))
+    assert (p["to_save"], p["contacts"], p["contacts_low"], p["contacts_high"]) == (20, 400, 250, 1000)
+    assert (p["cost_low"], p["cost_high"]) == (2500.0, 10000.0)
+    assert (p["net_low"], p["net_high"]) == (0.0, 7500.0) and p["met"] is False
+    # an interval reaching no effect: no upper bound on the contacts and cost, no lower net
+    q = measure.plan(actual=0.10, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                     value_per_customer=500.0, effect_ci=(-0.08, 0.01))
+    assert q["contacts_high"] is None and q["cost_high"] is None and q["net_low"] is None
+    w = measure.plan(actual=0.10, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                     value_per_customer=500.0, effect_ci=(-0.08, -0.02), within_interval=True)
+    assert w["met"] is True and w["met_how"] == "within interval" and w["to_save"] == 20
+    m = measure.plan(actual=0.07, target=0.08, customers=1000, effect=-0.05, cost_per_contact=10.0,
+                     value_per_customer=500.0)
+    assert m["met_how"] == "met" and m["to_save"] == 0
 
 
 def test_qini_curve_of_a_perfect_and_a_useless_ranking():

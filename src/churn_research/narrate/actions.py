@@ -14,6 +14,7 @@ from typing import Any
 
 from churn_research.i18n import _, label, t
 from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
+from churn_research.wording import gap
 
 __all__ = ["action", "ACTIONS"]
 
@@ -130,15 +131,29 @@ def _cost(figs: Figures, currency: str) -> str | None:
              "loses money.", value=money(value, currency), gain=money(gain, currency), years=text(years))
 
 
+def _whom(risk: Mapping[str, Any]) -> str:
+    """Whom to contact first: by the uplift model only where its normalised Qini interval is
+    above 0 (it finds the customers a contact helps better than chance)."""
+    low = get(risk, "uplift.qini_normalised_ci_low")
+    if low is not None and low <= 0:
+        return _("Work through the retention watchlist (retention_watchlist.csv): the uplift model "
+                 "cannot yet tell whom a contact helps (its Qini interval includes 0), so do not "
+                 "target by it; keep a control group to measure the next campaign.")
+    return _("Contact first the customers the uplift model ranks highest, and keep a control group "
+             "to measure the next campaign.")
+
+
 def _retention(figs: Figures, currency: str) -> str | None:
     risk = figs.get("60_retention", {})
     contacts = get(risk, "plan.contacts")
+    if get(risk, "plan.met"):
+        return _("Churn already meets its target (or cannot be told from it), so no campaign is "
+                 "needed to reach it.") + gap() + _whom(risk)
     if contacts is not None:
         return t("Meeting the churn target takes keeping about {save} customers: at the campaign's "
-                 "measured effect about {contacts} contacts costing {cost}; contact first the "
-                 "customers the uplift model ranks highest, and keep a control group to measure the "
-                 "next campaign.", save=count(get(risk, "plan.to_save")), contacts=count(contacts),
-                 cost=money(get(risk, "plan.cost"), currency))
+                 "measured effect about {contacts} contacts costing {cost}.",
+                 save=count(get(risk, "plan.to_save")), contacts=count(contacts),
+                 cost=money(get(risk, "plan.cost"), currency)) + gap() + _whom(risk)
     if get(risk, "money_at_risk.all.expected_loss") is not None:
         return _("Work through the retention watchlist (retention_watchlist.csv) with the action "
                  "each customer's state calls for, and run the next retention action with a "

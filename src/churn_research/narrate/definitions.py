@@ -17,10 +17,10 @@ import pandas as pd
 
 from churn_research.i18n import _, label, label_msg, n_, t
 from churn_research.narrate.data import paren
-from churn_research.narrate.format import count, get, pct, pct_ci, ratio_ci, text
+from churn_research.narrate.format import count, get, money, pct, pct_ci, ratio_ci, text
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
-           "churn_note", "change_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
+           "churn_note", "change_note", "money_definitions", "money_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
 
 #: The period units and the driver model's ratios a definition names (data labels, context "label").
 UNITS = (label_msg("month"), label_msg("quarter"), label_msg("half-year"), label_msg("year"),
@@ -265,3 +265,74 @@ def data_definitions(data, annual_figures: Mapping[str, Any]) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, columns=[_("figure"), _("what it counts, for these data"), _("value"),
                                        _("report")])
+
+
+def money_note() -> str:
+    """The note under the money figures (in the report language)."""
+    return _("These figures measure different things over different customers and horizons: "
+             "compare like with like, and read each one with its base.")
+
+
+def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | None = "") -> list[Definition]:
+    """The money figures of the summary with their bases: which customers, the horizon, the
+    model and the stage each comes from (``figs``: stage -> flat key figures)."""
+    from churn_research.narrate.clv import _definition  # noqa: PLC0415 - shared wording of 50_clv
+
+    clv, ret = figs.get("50_clv", {}), figs.get("60_retention", {})
+    out = []
+    model = _definition(str(get(clv, "clv.definition", "lifetime value")))
+    active = get(clv, "cost_of_churn.customers_active")
+    cost = get(clv, "annual_cost_of_churn")
+    if cost is not None:
+        out.append(Definition(
+            _("Annual cost of churn (profit lost in a year)"), money(cost, currency),
+            t("the {n} customers active now × annual churn {rate} × annual revenue per customer "
+              "{revenue} × margin {margin}: one year of profit of the customers expected to leave; "
+              "no model beyond the annual churn rate", n=count(active),
+              rate=pct(get(clv, "cost_of_churn.annual_churn_rate")),
+              revenue=money(get(clv, "cost_of_churn.annual_revenue_per_customer"), currency),
+              margin=pct(get(clv, "margin"), 0)), "50_clv"))
+    lost = get(clv, "money_at_risk.expected_loss")
+    if lost is not None:
+        out.append(Definition(
+            t("Value lost to churn within {months} months",
+              months=text(get(clv, "money_at_risk.horizon_months", 12))), money(lost, currency),
+            t("the {n} customers active now: P(churn within {months} months) × residual value, "
+              "both from 50_clv's value model ({model}); future profit, not revenue",
+              n=count(get(clv, "money_at_risk.customers")),
+              months=text(get(clv, "money_at_risk.horizon_months", 12)), model=model), "50_clv"))
+    risk = get(ret, "money_at_risk.all.expected_loss")
+    if risk is not None and get(ret, "design") == "cross-sectional":
+        out.append(Definition(
+            _("Money at risk (one snapshot)"), money(risk, currency),
+            t("the {n} customers active now: the churn-risk model's calibrated score × residual value "
+              "from 50_clv ({model}); in one snapshot the score says how much a customer resembles "
+              "those who left, not their chance of leaving within a period, so this is not "
+              "comparable with the value lost within 12 months",
+              n=count(get(ret, "money_at_risk.all.customers")), model=model), "60_retention"))
+    elif risk is not None:
+        base = t("the {n} customers active now: calibrated P(churn within {days} days) from the "
+                 "churn-risk model of 40_segments × residual value from 50_clv ({model})",
+                 n=count(get(ret, "money_at_risk.all.customers")), days=text(get(ret, "horizon_days")),
+                 model=model)
+        if get(clv, "kind") == "non-contractual":
+            base += _("; churn here is the inactivity rule, which also counts customers who will buy "
+                      "again, while the value lost within 12 months uses the BG/NBD probability of "
+                      "having stopped for good, so this figure can be the larger")
+        out.append(Definition(
+            t("Money at risk within {days} days", days=text(get(ret, "horizon_days"))), money(risk, currency),
+            base, "60_retention"))
+    value = get(clv, "clv.mean")
+    if value is not None:
+        out.append(Definition(
+            _("Value of a customer kept"), money(value, currency),
+            t("mean residual value of the {n} customers active now ({model}): the future profit a "
+              "customer kept brings", n=count(active), model=model), "50_clv"))
+    camp = get(ret, "campaign.value_per_customer")
+    if camp is not None:
+        out.append(Definition(
+            _("Value of a customer kept by the campaign"), money(camp, currency),
+            t("mean residual value ({model}) of the customers contacted, on the campaign's date "
+              "{date}: what the campaign's customers saved are valued at", model=model,
+              date=text(get(ret, "campaign.date"))), "60_retention"))
+    return out

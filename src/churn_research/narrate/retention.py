@@ -181,9 +181,95 @@ def reason_text(validation: dict | None) -> str:
 def winback_table(winback: pd.DataFrame, currency: str | None = "", rows: int = 15) -> pd.DataFrame:
     out = winback.head(rows).copy()
     out["lost_value"] = out["lost_value"].map(lambda v: money(v, currency))
-    return out.rename(columns={"rank": _("rank"), "customer_id": _("customer id"),
-                               "lost_on": _("lost on"), "days_since_loss": _("days since the loss"),
-                               "lost_value": _("lost value")}).set_index(_("rank"))
+    names = {"rank": _("rank"), "customer_id": _("customer id"), "lost_on": _("lost on"),
+             "days_since_loss": _("days since the loss"), "lost_value": _("lost value")}
+    for c in out.columns:
+        if str(c).startswith("p_return_"):
+            months = str(c)[len("p_return_"):-1]
+            out[c] = out[c].map(pct)
+            names[c] = t("P(return within {months} months)", months=months)
+    if "expected_recovered_value" in out:
+        out["expected_recovered_value"] = out["expected_recovered_value"].map(lambda v: money(v, currency))
+        names["expected_recovered_value"] = _("expected recovered value")
+    return out.rename(columns=names).set_index(_("rank"))
+
+
+def return_model_table(models: Mapping[int, Any]) -> pd.DataFrame | None:
+    """Held-out AUC, Brier score and calibration error of the two return-likelihood candidates,
+    per window, the chosen one ticked (None when no window is estimable)."""
+    rows = []
+    names = {"logistic": _("logistic regression"), "band rate": _("return rate per frequency band")}
+    for m, r in sorted(models.items()):
+        if r is None:
+            continue
+        for name in ("logistic", "band rate"):
+            sc = r.scores.loc[name]
+            rows.append({_("window"): t("within {months} months", months=m),
+                         _("model"): names[name] + (" ✓" if name == r.chosen else ""),
+                         _("held-out AUC"): f"{sc['auc']:.3f}", _("Brier score"): f"{sc['brier']:.4f}",
+                         _("expected calibration error"): pct(sc["ece"], 2)})
+    return pd.DataFrame(rows).set_index([_("window"), _("model")]) if rows else None
+
+
+def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_returns: bool) -> str:
+    """How likely the lost customers are to come back: the model, its held-out quality and how
+    good its ranking is; or plainly why it cannot be estimated."""
+    if kind != "non-contractual":
+        why = (_("each customer appears once in the data, so no return is recorded") if not has_returns
+               else _("returns are recorded, but not the purchase history a customer's state at "
+                      "the loss is read from"))
+        return t("How likely a lost customer is to come back cannot be estimated for these data: "
+                 "{why}. The list is ranked by lost value alone, and it shows no return likelihood "
+                 "(unknown, not zero).", why=why)
+    usable = {m: r for m, r in sorted((models or {}).items()) if r is not None}
+    missing = [m for m, r in sorted((models or {}).items()) if r is None]
+    if not usable:
+        return _("How likely a lost customer is to come back cannot be estimated: too few past "
+                 "lapses are old enough for their window to be over. The list is ranked by lost "
+                 "value alone and shows no return likelihood (unknown, not zero).")
+    longest = max(usable)
+    r = usable[longest]
+    model = (_("a logistic regression on the customer's state when the loss was known (purchase "
+               "days, revenue of the year before, tenure, time already away)") if r.chosen == "logistic"
+             else _("the empirical return rate per band of purchase frequency (a logistic regression "
+                    "on the customer's state did not beat it on held-out folds)"))
+    other = "band rate" if r.chosen == "logistic" else "logistic"
+    cap = r.capture
+    text = t("How likely each lost customer is to come back within {months} months is learnt from "
+             "the log's own {cases} past lapses ({returned} came back): {model}, chosen over the "
+             "alternative by the held-out Brier score of {folds}-fold cross-validation (seeded). On "
+             "held-out lapses its AUC is {auc} (the alternative's {auc2}) and its calibration error "
+             "{ece}. The list is ranked by the expected recovered value = P(return) × lost value. "
+             "How good that ranking is: on held-out lapses, the top {top} of lapses ranked by "
+             "expected recovered value held {cap} of the lost value of the lapses that did come back, "
+             "against {cap_lv} when ranked by lost value alone and {top} at random.",
+             months=longest, cases=count(r.cases), returned=count(r.returned), model=model,
+             folds=r.n_folds, auc=f"{r.scores.loc[r.chosen, 'auc']:.3f}",
+             auc2=f"{r.scores.loc[other, 'auc']:.3f}", ece=pct(r.scores.loc[r.chosen, "ece"], 2),
+             top=pct(r.top_share, 0), cap=pct(cap["by_expected"]), cap_lv=pct(cap["by_lost_value"]))
+    if r.scores.loc[r.chosen, "auc"] < 0.65:
+        text += gap() + _("With a held-out AUC below 0.65 the model separates returners only weakly: "
+                        "use the probabilities to size the effort, not to write customers off.")
+    if missing:
+        text += gap() + t("Within {months} months it cannot be estimated: too few lapses are old "
+                        "enough for that window to be over.",
+                        months=" / ".join(str(m) for m in missing))
+    return text
+
+
+def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str | None = "") -> list:
+    """What the report shows of win-back (``wb``: :class:`~churn_research.retention.winback.WinBack`),
+    in order: the list, the historical rate, the sentence, the return model's scores and verdict."""
+    out = [winback_table(wb.winback, currency)]
+    if wb.rate is not None:
+        out.append(winback_rate_table(wb.rate))
+    out.append(Markdown(winback_text(wb.winback, wb.rate, days=days, kind=kind, path=path,
+                                     currency=currency)))
+    scores = return_model_table(wb.returns)
+    if scores is not None:
+        out.append(scores)
+    out.append(Markdown(return_model_text(wb.returns, kind=kind, has_returns=wb.rate is not None)))
+    return out
 
 
 def winback_rate_table(rate: pd.DataFrame) -> pd.DataFrame:
@@ -198,10 +284,19 @@ def winback_rate_table(rate: pd.DataFrame) -> pd.DataFrame:
 
 def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int, kind: str,
                  path: Path | str, currency: str | None = "") -> str:
-    first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
-              "year before their loss with them; the list ranks them by that value and is written "
-              "to `{file}` (customer_id only).", n=count(len(winback)), days=days,
-              value=money(winback["lost_value"].sum(), currency), file=Path(path).name)
+    if "expected_recovered_value" in winback:
+        first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
+                  "year before their loss with them; weighted by each customer's chance of "
+                  "returning, that is {expected} (expected recovered value). The list ranks them by "
+                  "it and is written to `{file}` (customer_id only).", n=count(len(winback)), days=days,
+                  value=money(winback["lost_value"].sum(), currency),
+                  expected=money(winback["expected_recovered_value"].sum(), currency),
+                  file=Path(path).name)
+    else:
+        first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
+                  "year before their loss with them; the list ranks them by that value and is written "
+                  "to `{file}` (customer_id only).", n=count(len(winback)), days=days,
+                  value=money(winback["lost_value"].sum(), currency), file=Path(path).name)
     if rate is None:
         second = _("The historical win-back rate is not measurable: each customer appears once in "
                    "the data, so a returning customer cannot be told from a new one.")
@@ -318,16 +413,31 @@ def campaign_truth_text(camp: CampaignStudy) -> str:
 def uplift_text(camp: CampaignStudy) -> str:
     model = {"logistic": _("logistic regressions"), "gbm": _("gradient boosting")}.get(
         camp.uplift_model, camp.uplift_model)
-    verdict = (_("It finds the customers a contact helps better than chance.")
-               if camp.qini_coefficient > 0 else
-               _("It does not find the customers a contact helps better than chance: do not target "
-                 "by it."))
+    qn, lo, hi = camp.qini_normalised
+    if lo > 0:
+        verdict = _("It finds the customers a contact helps better than chance (the interval "
+                    "excludes 0).")
+    elif hi < 0:
+        verdict = _("It ranks worse than chance: do not target by it.")
+    else:
+        verdict = _("Its interval includes 0: on these held-out customers it cannot be told from "
+                    "contacting at random, so do not rely on it for targeting.")
     return t("The uplift model (a T-learner: one churn model per group, {model}, cross-fitted over "
              "two folds so that each customer is scored by models that never saw them) ranks the "
              "campaign's customers by how much a contact lowers their churn. The Qini curve counts "
              "the customers kept when contacting the top share of that ranking, against contacting "
-             "at random (the straight line); Qini coefficient {q} (above 0: better than random). "
-             "{verdict}", model=model, q=f"{camp.qini_coefficient:.4f}", verdict=verdict)
+             "at random (the straight line). The normalised Qini coefficient is {qn} (95% bootstrap "
+             "interval {lo} to {hi}, {reps} resamples of the held-out customers, fixed seed): the "
+             "area between the model's curve and the random line divided by the same area of a "
+             "perfect ranking (Radcliffe 2007; scikit-uplift's qini_auc_score), so 1 is a perfect "
+             "ranking and 0 no better than random; per customer the area is {q}. {verdict}",
+             model=model, qn=f"{qn:.3f}", lo=f"{lo:.3f}", hi=f"{hi:.3f}", reps=camp.n_boot,
+             q=f"{camp.qini_coefficient:.4f}", verdict=verdict)
+
+
+def _policy_names() -> dict[str, str]:
+    return {"uplift": _("by uplift × value − cost"), "risk_value": _("by risk × value"),
+            "risk": _("by risk alone")}
 
 
 def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame:
@@ -338,32 +448,63 @@ def policy_table(camp: CampaignStudy, currency: str | None = "") -> pd.DataFrame
         _("value kept (model)"): p["value_expected"].map(lambda v: money(v, currency)),
         _("cost"): p["cost"].map(lambda v: money(v, currency)),
         _("net (model)"): p["net_expected"].map(lambda v: money(v, currency))})
+    if "kept_measured" in p:
+        out[_("customers kept (measured)")] = p["kept_measured"].map(
+            lambda v: "–" if pd.isna(v) else f"{v:,.1f}")
     if "value_true" in p:
         out[_("customers kept (truth)")] = p["kept_true"].map(lambda v: f"{v:,.1f}")
         out[_("value kept (truth)")] = p["value_true"].map(lambda v: money(v, currency))
         out[_("net (truth)")] = p["net_true"].map(lambda v: money(v, currency))
-    out.index = [_("by uplift × value − cost"), _("by risk alone")]
+    out.index = [_policy_names()[k] for k in p.index]
     return out
+
+
+def _overstatement(p: pd.DataFrame, column: str) -> float | None:
+    """How much the model's customers kept of the uplift policy exceed ``column`` (relative)."""
+    if column not in p or pd.isna(p.loc["uplift", column]) or p.loc["uplift", column] <= 0:
+        return None
+    return float(p.loc["uplift", "kept_expected"] / p.loc["uplift", column] - 1)
 
 
 def policy_text(camp: CampaignStudy, currency: str | None = "") -> str:
     p = camp.policy
-    first = t("Both policies contact {n} customers, the same budget ({share} of the "
+    first = t("The three policies contact {n} customers each, the same budget ({share} of the "
               "campaign's customers): one picks the largest expected uplift × residual value − cost, "
-              "the other the highest risk of churning without a contact.", n=count(camp.budget),
-              share=pct(camp.budget / len(camp.frame), 0))
+              "one the largest risk × value, and one the highest risk of churning without a contact.",
+              n=count(camp.budget), share=pct(camp.budget / len(camp.frame), 0))
+    parts = [first]
+    if "value_true" in p:
+        u, rv, r = (p.loc[k, "value_true"] for k in ("uplift", "risk_value", "risk"))
+        if u > max(rv, r):
+            parts.append(t("Targeting by uplift keeps {u} of true value, against {rv} for risk × value "
+                           "and {r} for risk alone: the customers most likely to leave are not the "
+                           "ones a contact keeps.", u=money(u, currency), rv=money(rv, currency),
+                           r=money(r, currency)))
+        else:
+            parts.append(t("Targeting by uplift keeps {u} of true value, against {rv} for risk × value "
+                           "and {r} for risk alone: here the uplift model does not beat the simpler "
+                           "policies.", u=money(u, currency), rv=money(rv, currency), r=money(r, currency)))
+        parts.append(_("(Truth: the generator's chance that a contact keeps each customer, times "
+                       "their value.)"))
+    over_m, over_t = _overstatement(p, "kept_measured"), _overstatement(p, "kept_true")
+    pred = f"{p.loc['uplift', 'kept_expected']:,.1f}"
+    if over_t is not None:
+        parts.append(t("For the customers the uplift policy picks, the model predicts {pred} customers "
+                       "kept; the generator's truth is {true} ({rel} {word}) and the campaign's own "
+                       "groups among them measure {meas}.", pred=pred,
+                       true=f"{p.loc['uplift', 'kept_true']:,.1f}", rel=pct(abs(over_t), 0),
+                       word=_("too many") if over_t > 0 else _("too few"),
+                       meas=f"{p.loc['uplift', 'kept_measured']:,.1f}" if over_m is not None else "–"))
+    elif over_m is not None:
+        parts.append(t("For the customers the uplift policy picks, the model predicts {pred} customers "
+                       "kept; the campaign's own groups among them (held-out predictions) measure "
+                       "{meas}: the model's figure is {rel} {word}.", pred=pred,
+                       meas=f"{p.loc['uplift', 'kept_measured']:,.1f}", rel=pct(abs(over_m), 0),
+                       word=_("too high") if over_m > 0 else _("too low")))
     if "value_true" not in p:
-        return first + " " + _("The model's figures are expectations from the uplift model; test the "
-                               "chosen policy against a control group before relying on them.")
-    u, r = p.loc["uplift", "value_true"], p.loc["risk", "value_true"]
-    better = (t("Targeting by uplift keeps {u} of true value, against {r} for targeting by risk: "
-                "the customers most likely to leave are not the ones a contact keeps.",
-                u=money(u, currency), r=money(r, currency)) if u > r else
-              t("Targeting by uplift keeps {u} of true value, against {r} for targeting by risk: "
-                "here the uplift model does not beat risk targeting.",
-                u=money(u, currency), r=money(r, currency)))
-    return first + " " + better + " " + _("(Truth: the generator's chance that a contact keeps each "
-                                         "customer, times their value.)")
+        parts.append(_("The model's figures are expectations from the uplift model; test the chosen "
+                       "policy against a control group before relying on them."))
+    return gap().join(parts)
 
 
 def campaign_outputs(camp: CampaignStudy, currency: str | None = "") -> list:
@@ -399,29 +540,66 @@ def campaign_plan(camp: CampaignStudy, indicators_json: Path | str, *, customers
     days = _PERIOD_DAYS.get(period, 365.25 / 4)
     scale = camp.horizon_days / days  # the target rate held over the campaign's horizon
     e = camp.effect
+    status = figs.get("target.churn_rate.status")
     out = measure.plan(actual=actual * scale, target=target * scale, customers=customers,
                        effect=e.difference, cost_per_contact=camp.cost_per_contact,
-                       value_per_customer=e.value_per_customer)
+                       value_per_customer=e.value_per_customer, effect_ci=e.ci,
+                       within_interval=status == "not distinguishable from target")
     out.update({"period": period, "period_actual": actual, "period_target": target,
-                "status": figs.get("target.churn_rate.status")})
+                "status": status})
     return out
 
 
+def _range(lo, hi, fmt) -> str:
+    """``lo – hi`` of an interval whose ends may be unbounded (None)."""
+    if lo is None and hi is None:
+        return "–"
+    return f"{fmt(lo) if lo is not None else '–'} – {fmt(hi) if hi is not None else _('no upper bound')}"
+
+
 def plan_table(plan: dict, currency: str | None = "") -> pd.DataFrame:
-    rows = {_("churn per period now → target"): f"{pct(plan['period_actual'])} → {pct(plan['period_target'])}",
-            _("customers on the books"): count(plan["customers"]),
-            _("customers to save over the campaign's horizon"): count(plan["to_save"]),
-            _("contacts needed at the measured effect"): count(plan["contacts"]) if plan["contacts"] else "–",
-            _("cost of the contacts"): money(plan["cost"], currency) if plan["cost"] is not None else "–",
-            _("value of the customers saved"): money(plan["value"], currency) if plan["value"] is not None else "–",
-            _("net"): money(plan["net"], currency) if plan["net"] is not None else "–"}
-    return pd.DataFrame({_("value"): list(rows.values())}, index=list(rows))
+    """The plan's figures, each with its interval from the campaign effect's 95% CI."""
+    def m(v):
+        return money(v, currency) if v is not None else "–"
+
+    has_ci = "contacts_low" in plan
+    rows = {_("churn per period now → target"): (f"{pct(plan['period_actual'])} → {pct(plan['period_target'])}", ""),
+            _("customers on the books"): (count(plan["customers"]), ""),
+            _("customers to save over the campaign's horizon"): (count(plan["to_save"]), ""),
+            _("effect on churn per customer contacted"): (
+                _signed_pct(plan["effect"]),
+                _range(plan.get("effect_ci_low"), plan.get("effect_ci_high"), _signed_pct) if has_ci else ""),
+            _("contacts needed at the measured effect"): (
+                count(plan["contacts"]) if plan["contacts"] else "–",
+                _range(plan.get("contacts_low"), plan.get("contacts_high"), count) if has_ci else ""),
+            _("cost of the contacts"): (m(plan["cost"]), _range(plan.get("cost_low"), plan.get("cost_high"), m)
+                                        if has_ci else ""),
+            _("value of the customers saved"): (m(plan["value"]), ""),
+            _("net"): (m(plan["net"]), _range(plan.get("net_low"), plan.get("net_high"), m)
+                       if has_ci and (plan.get("net_low") is not None or plan.get("net_high") is not None)
+                       else "")}
+    out = pd.DataFrame({_("value"): [v for v, _i in rows.values()],
+                        _("range over the effect's 95% CI"): [i for _v, i in rows.values()]},
+                       index=list(rows))
+    return out if has_ci else out.iloc[:, :1]
 
 
 def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "") -> str:
     if plan is None:
         return _("The planning tool needs the churn target of 10_indicators (its key figures beside "
                  "this report): render 10_indicators first.")
+    if plan["met"] and plan.get("met_how") == "within interval":
+        return t("Churn per {period} ({actual}) cannot be told from the target of 10_indicators "
+                 "({target}): the target is met within the interval of the actual rate, so there is "
+                 "no gap to plan for. Should the target's point value be reached for certain, it "
+                 "would take keeping about {save} customers over {days} days: about {contacts} "
+                 "contacts at the campaign's measured effect ({lo} to {hi} over its 95% interval), "
+                 "costing {cost}.", period=label(plan["period"]), actual=pct(plan["period_actual"]),
+                 target=pct(plan["period_target"]), save=count(plan["to_save"]), days=camp.horizon_days,
+                 contacts=count(plan["contacts"]) if plan["contacts"] else "–",
+                 lo=count(plan["contacts_low"]) if plan.get("contacts_low") else "–",
+                 hi=count(plan["contacts_high"]) if plan.get("contacts_high") else _("no upper bound"),
+                 cost=money(plan["cost"], currency) if plan["cost"] is not None else "–")
     if plan["met"]:
         return t("Churn per {period} ({actual}) already meets the target of 10_indicators ({target}): "
                  "no customers need to be saved to reach it.", period=label(plan["period"]),
@@ -433,6 +611,14 @@ def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "")
                  period=label(plan["period"]), actual=pct(plan["period_actual"]),
                  target=pct(plan["period_target"]), save=count(plan["to_save"]),
                  n=count(plan["customers"]), days=camp.horizon_days)
+    ci = ""
+    if plan.get("contacts_low") is not None:
+        ci = gap() + t("Over the effect's 95% interval that is {lo} to {hi} contacts costing {clo} to "
+                     "{chi}.", lo=count(plan["contacts_low"]),
+                     hi=count(plan["contacts_high"]) if plan.get("contacts_high") else _("no upper bound"),
+                     clo=money(plan["cost_low"], currency) if plan.get("cost_low") is not None else "–",
+                     chi=money(plan["cost_high"], currency) if plan.get("cost_high") is not None
+                     else _("no upper bound"))
     return t("To bring churn per {period} from {actual} to the target of 10_indicators ({target}) and "
              "hold it there for the campaign's {days} days, about {save} of the {n} customers on the "
              "books must be kept; at the campaign's measured effect ({effect} churn per customer "
@@ -444,15 +630,16 @@ def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "")
              contacts=count(plan["contacts"]),
              cost=money(plan["cost"], currency) if plan["cost"] is not None else "–",
              value=money(plan["value"], currency) if plan["value"] is not None else "–",
-             net=money(plan["net"], currency) if plan["net"] is not None else "–")
+             net=money(plan["net"], currency) if plan["net"] is not None else "–") + ci
 
 
 def plan_outputs(plan: dict | None, camp: CampaignStudy | None, currency: str | None = "") -> list:
     """The planning tool's table and sentence (nothing without a measured campaign)."""
     if camp is None:
-        return []
-    return ([plan_table(plan, currency)] if plan is not None else []) + \
-        [Markdown(plan_text(plan, camp, currency))]
+        return [Markdown(_("The planning tool needs a campaign measured against a control group (a "
+                           "campaigns table): it is not available for these data."))]
+    show = plan is not None and not (plan["met"] and plan.get("met_how") == "met")
+    return ([plan_table(plan, currency)] if show else []) + [Markdown(plan_text(plan, camp, currency))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,7 +675,16 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     else:
         unavailable.append(_("Checking the likely reason: the data record no exit reasons."))
     lost = get(figures, "winback.recently_lost")
-    if lost is not None:
+    ret = next((m for m in (12, 6) if get(figures, f"winback.return_{m}m.auc") is not None), None)
+    if lost is not None and ret is not None:
+        keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
+                              "chance of returning within {m} months, their lost revenue comes to "
+                              "{exp} (expected recovered value; held-out AUC of the return model "
+                              "{auc}): the win-back list ranks them by it.",
+                              n=count(lost), days=get(figures, "winback.days"),
+                              exp=money(get(figures, "winback.expected_recovered_value"), cur), m=ret,
+                              auc=f"{get(figures, f'winback.return_{ret}m.auc'):.2f}"), _("Win-back")))
+    elif lost is not None:
         keys.append(Finding(t("{n} customers were lost in the last {days} days: the win-back list "
                               "ranks them by lost value.", n=count(lost),
                               days=get(figures, "winback.days")), _("Win-back")))
@@ -504,6 +700,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         unavailable.append(_("The win-back rate: no loss is old enough for its window to be over."))
     else:
         unavailable.append(_("The win-back rate: the data cannot show a lost customer coming back."))
+    if lost is not None and ret is None:
+        unavailable.append(_("How likely a lost customer is to come back: the data record no returns "
+                             "it could be learnt from."))
     diff = get(figures, "campaign.difference")
     if diff is None:
         unavailable.append(_("The effect of a retention action: the data record no campaign with a "
@@ -523,22 +722,38 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             line += t(" (the generator's true effect: {truth})", truth=_signed_pct(truth))
         keys.append(Finding(line + stop(), _("Measuring a retention campaign")))
         u, r = get(figures, "uplift.policy.uplift.value_true"), get(figures, "uplift.policy.risk.value_true")
-        q = get(figures, "uplift.qini_coefficient")
-        if u is not None and r is not None:
+        rv = get(figures, "uplift.policy.risk_value.value_true")
+        qn = get(figures, "uplift.qini_normalised")
+        qtext = (t("normalised Qini {q}, 95% CI {lo} to {hi}", q=f"{qn:.3f}",
+                   lo=f"{get(figures, 'uplift.qini_normalised_ci_low'):.3f}",
+                   hi=f"{get(figures, 'uplift.qini_normalised_ci_high'):.3f}") if qn is not None else
+                 t("Qini coefficient {q}", q=f"{get(figures, 'uplift.qini_coefficient'):.4f}"))
+        if u is not None and r is not None and rv is not None:
             keys.append(Finding(t("At the same budget, targeting by uplift × value − cost keeps {u} of "
-                                  "true value, targeting by risk alone {r} (Qini coefficient {q}).",
-                                  u=money(u, cur), r=money(r, cur), q=f"{q:.4f}"),
-                                _("Measuring a retention campaign")))
-        elif q is not None:
-            keys.append(Finding(t("The uplift model's Qini coefficient on held-out customers is {q} "
-                                  "(above 0: better than contacting at random).", q=f"{q:.4f}"),
+                                  "true value, targeting by risk × value {rv} and by risk alone {r} "
+                                  "({qtext}).", u=money(u, cur), rv=money(rv, cur), r=money(r, cur),
+                                  qtext=qtext), _("Measuring a retention campaign")))
+        elif qn is not None:
+            keys.append(Finding(t("The uplift model ranks held-out customers with a {qtext} (1: "
+                                  "perfect, 0: no better than contacting at random).", qtext=qtext),
                                 _("Measuring a retention campaign")))
         contacts = get(figures, "plan.contacts")
-        if contacts is not None:
+        if get(figures, "plan.met_how") == "within interval":
+            keys.append(Finding(t("Churn per {period} ({actual}) cannot be told from the target of "
+                                  "10_indicators ({target}): there is no gap to plan for.",
+                                  period=label(str(get(figures, "plan.period"))),
+                                  actual=pct(get(figures, "plan.period_actual")),
+                                  target=pct(get(figures, "plan.period_target"))),
+                                _("How many customers must we save?")))
+        elif contacts is not None and not get(figures, "plan.met"):
+            hi = get(figures, "plan.contacts_high")
             keys.append(Finding(t("Meeting the churn target of 10_indicators takes keeping about {save} "
                                   "customers: about {contacts} contacts at the campaign's measured "
-                                  "effect.", save=count(get(figures, "plan.to_save")),
-                                  contacts=count(contacts)), _("How many customers must we save?")))
+                                  "effect ({lo} to {hi} over its 95% interval).",
+                                  save=count(get(figures, "plan.to_save")), contacts=count(contacts),
+                                  lo=count(get(figures, "plan.contacts_low")),
+                                  hi=count(hi) if hi is not None else _("no upper bound")),
+                                _("How many customers must we save?")))
     return StageFindings("60_retention", dataset, headline, keys, unavailable)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from churn_research.i18n import _
+from churn_research.i18n import _, t
 from churn_research.plots import finish, percent_axis
 from churn_research.plots import reliability as draw_reliability
 
@@ -31,7 +31,7 @@ def qini(curve: pd.DataFrame, *, coefficient: float | None = None, ax=None):
         _fig, ax = plt.subplots(figsize=(6.5, 4.5))
     name = _("Ranked by the uplift model (held out)")
     if coefficient is not None:
-        name += f" — Qini {coefficient:.4f}"
+        name += " — " + t("normalised Qini {q}", q=f"{coefficient:.3f}")
     ax.plot(curve["share"], curve["kept"], lw=2, label=name)
     ax.plot(curve["share"], curve["random"], color="grey", ls=":", lw=1.2,
             label=_("Contacted at random"))

@@ -19,7 +19,8 @@ __all__ = ["actions", "calibration", "campaign", "measure", "uplift", "value", "
 
 def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, money=None,
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
-                  rate=None, campaign=None, plan: dict | None = None) -> dict:
+                  rate=None, campaign=None, plan: dict | None = None,
+                  return_models: dict | None = None) -> dict:
     """The stage's key figures (nested; the runner flattens them)."""
     figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
                **calibration.key_figures()}
@@ -31,7 +32,14 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
         figures["action_counts"] = {str(k): int(v) for k, v in actions["rule"].value_counts().items()}
     if winback is not None:
         figures["winback"] = {"days": int(winback_days), "recently_lost": int(len(winback)),
-                              "lost_value": float(winback["lost_value"].sum())}
+                              "lost_value": float(winback["lost_value"].sum()),
+                              "ranked_by": ("expected recovered value"
+                                            if "expected_recovered_value" in winback else "lost value")}
+        if "expected_recovered_value" in winback:
+            figures["winback"]["expected_recovered_value"] = float(winback["expected_recovered_value"].sum())
+        for m, r in sorted((return_models or {}).items()):
+            if r is not None:
+                figures["winback"][f"return_{m}m"] = r.key_figures()
         if rate is not None:
             for _i, row in rate.iterrows():
                 m = int(row["months"])

@@ -35,7 +35,8 @@ __all__ = ["CampaignStudy", "study", "plan"]
 class CampaignStudy:
     """One campaign measured: ``effect`` (:class:`~churn_research.retention.campaign.CampaignEffect`),
     ``truth_table`` (estimates beside the generator's truth, or None), the uplift model's held-out
-    ``qini`` curve and ``qini_coefficient``, and the targeting ``policy`` table (None without
+    ``qini`` curve, ``qini_coefficient`` (area per customer) and ``qini_normalised`` (the
+    normalised coefficient and its bootstrap 95% interval), and the targeting ``policy`` table (None without
     values)."""
 
     frame: pd.DataFrame
@@ -52,6 +53,8 @@ class CampaignStudy:
     truth: dict | None = None
     truth_table: pd.DataFrame | None = None
     covariates: list[str] = field(default_factory=list)
+    qini_normalised: tuple[float, float, float] = (float("nan"),) * 3
+    n_boot: int = 200
 
     def key_figures(self) -> dict:
         e = self.effect.as_dict()
@@ -60,6 +63,9 @@ class CampaignStudy:
                             "date": str(self.date.date()),
                             "cost_per_contact": self.cost_per_contact},
                "uplift": {"model": self.uplift_model, "qini_coefficient": self.qini_coefficient,
+                          "qini_normalised": self.qini_normalised[0],
+                          "qini_normalised_ci_low": self.qini_normalised[1],
+                          "qini_normalised_ci_high": self.qini_normalised[2],
                           "budget": self.budget}}
         if self.policy is not None:
             out["uplift"]["policy"] = {k: v for k, v in self.policy.to_dict("index").items()}
@@ -117,7 +123,8 @@ def study(data: ChurnData, covariates, *, values=None,
         if truth is not None and "kept_if_contacted" in truth:
             kept = ids.astype(str).map(truth["kept_if_contacted"]).fillna(0.0).to_numpy()
         policy = up.compare_policies(fit["uplift"], fit["risk_control"], worth.fillna(0.0).to_numpy(),
-                                     cost_per_contact=cost or 0.0, budget=budget, true_saved=kept)
+                                     cost_per_contact=cost or 0.0, budget=budget, true_saved=kept,
+                                     treated=frame["treated"], churned=frame["churned"])
     table = None
     if truth is not None:
         est = pd.DataFrame({"estimate": [effect.difference, effect.saved],
@@ -130,25 +137,52 @@ def study(data: ChurnData, covariates, *, values=None,
                          horizon_days=int(horizon_days), date=day,
                          uplift_model=uplift_model, qini=qini,
                          qini_coefficient=up.qini_coefficient(qini), budget=budget,
+                         qini_normalised=up.qini_normalised_ci(fit["uplift"], frame["treated"],
+                                                               frame["churned"], n_boot=n_boot,
+                                                               random_state=random_state),
+                         n_boot=int(n_boot),
                          cost_per_contact=cost, policy=policy, truth=truth, truth_table=table,
                          covariates=list(cov.columns))
 
 
+def _contacts(save: int, effect: float) -> int | None:
+    per = -float(effect)
+    return int(np.ceil(round(save / per, 9))) if per > 0 else None
+
+
 def plan(*, actual: float, target: float, customers: int, effect: float,
-         cost_per_contact: float | None, value_per_customer: float | None) -> dict:
+         cost_per_contact: float | None, value_per_customer: float | None,
+         effect_ci: tuple[float, float] | None = None, within_interval: bool = False) -> dict:
     """How many customers must be saved per period to bring churn from ``actual`` to ``target``
     (rates per period over ``customers`` on the books), and what that takes at the campaign's
     measured ``effect`` (churn of the contacted minus churn of the controls; negative = it
     keeps customers): contacts needed, their cost, the value kept and the net.
 
-    Contacts are None when the measured effect does not keep anyone (``effect >= 0``)."""
+    Contacts are None when the measured effect does not keep anyone (``effect >= 0``).
+    ``effect_ci`` (the effect's 95% interval) gives each of contacts, cost and net an interval
+    (``*_low``/``*_high``): the strongest effect in the interval needs the fewest contacts; an
+    interval that reaches no effect leaves the upper contacts and cost unbounded (None) and the
+    lower net None. ``met``: the target is met (``actual <= target``) or, with
+    ``within_interval`` (10_indicators could not tell the actual rate from the target), met
+    within the actual rate's interval: ``met_how`` says which ("met", "within interval")."""
     gap = max(float(actual) - float(target), 0.0)
     save = int(np.ceil(round(gap * int(customers), 9)))
-    per = -float(effect)
-    contacts = int(np.ceil(round(save / per, 9))) if per > 0 else None
-    cost = None if contacts is None or cost_per_contact is None else contacts * float(cost_per_contact)
+    contacts = _contacts(save, effect)
+    c_cost = None if cost_per_contact is None else float(cost_per_contact)
+    cost = None if contacts is None or c_cost is None else contacts * c_cost
     value = None if value_per_customer is None else save * float(value_per_customer)
     net = None if cost is None or value is None else value - cost
-    return {"actual": float(actual), "target": float(target), "customers": int(customers),
-            "to_save": save, "effect": float(effect), "contacts": contacts, "cost": cost,
-            "value": value, "net": net, "met": gap == 0.0}
+    out = {"actual": float(actual), "target": float(target), "customers": int(customers),
+           "to_save": save, "effect": float(effect), "contacts": contacts, "cost": cost,
+           "value": value, "net": net, "met": gap == 0.0 or bool(within_interval),
+           "met_how": "met" if gap == 0.0 else "within interval" if within_interval else None}
+    if effect_ci is not None:
+        strong, weak = sorted(float(e) for e in effect_ci)
+        lo, hi = _contacts(save, strong), _contacts(save, weak)
+        out.update({"effect_ci_low": strong, "effect_ci_high": weak,
+                    "contacts_low": lo, "contacts_high": hi,
+                    "cost_low": None if lo is None or c_cost is None else lo * c_cost,
+                    "cost_high": None if hi is None or c_cost is None else hi * c_cost})
+        out["net_high"] = None if value is None or out["cost_low"] is None else value - out["cost_low"]
+        out["net_low"] = None if value is None or out["cost_high"] is None else value - out["cost_high"]
+    return out

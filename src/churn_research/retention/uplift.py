@@ -12,8 +12,14 @@ It is learnt from a campaign with a control group (:mod:`churn_research.retentio
   propensity), better when one arm is much smaller;
 * :func:`qini_curve` / :func:`qini_coefficient` — incremental customers kept when contacting
   the top share of customers ranked by uplift, against contacting at random;
+* :func:`qini_normalised` / :func:`qini_normalised_ci` — the **normalised Qini coefficient**
+  (Radcliffe 2007, "Using control groups to target on predicted lift"; scikit-uplift's
+  ``qini_auc_score``): the area between the model's Qini curve and the random line divided by
+  the same area of the perfect ranking (the kept-if-contacted treated first, the kept controls
+  last), so 1 = perfect, 0 = random; with a seeded bootstrap interval over the customers;
 * :func:`target` / :func:`compare_policies` — contact the customers with the largest
-  ``uplift x value - cost`` (within a budget), compared with contacting the riskiest.
+  ``uplift x value - cost`` (within a budget), compared with contacting the riskiest and with
+  contacting the largest ``risk x value``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["design_matrix", "t_learner", "x_learner", "qini_curve", "qini_coefficient",
-           "target", "compare_policies"]
+           "qini_normalised", "qini_normalised_ci", "target", "compare_policies", "POLICIES"]
 
 
 def design_matrix(covariates: pd.DataFrame) -> np.ndarray:
@@ -144,6 +150,49 @@ def qini_coefficient(curve: pd.DataFrame) -> float:
     return area / max(int(curve["contacted"].iloc[-1]), 1)
 
 
+def _qini_area(score, a, y) -> float:
+    """Area between the Qini curve and the random line, the curve taken at the end of each block
+    of tied scores (ties are not ordered arbitrarily) and joined by straight lines, over the
+    share of customers contacted."""
+    s = np.asarray(score, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    s, a, y = s[order], a[order], y[order]
+    n_t, n_c = np.cumsum(a), np.cumsum(1 - a)
+    y_t, y_c = np.cumsum(y * a), np.cumsum(y * (1 - a))
+    kept = np.where(n_c > 0, y_c * n_t / np.maximum(n_c, 1), 0.0) - y_t
+    ends = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    x = np.r_[0, ends + 1] / len(s)
+    k = np.r_[0.0, kept[ends]]
+    gain = k - x * k[-1]
+    return float(np.sum((gain[1:] + gain[:-1]) / 2 * np.diff(x)))
+
+
+def qini_normalised(uplift, treated, churned) -> float:
+    """The normalised Qini coefficient: the model's Qini area above the random line divided by
+    the perfect ranking's (see the module docstring). NaN when the perfect area is 0."""
+    a = np.asarray(treated, dtype=int)
+    y = np.asarray(churned, dtype=int)
+    kept = 1 - y  # the customer stayed: contacted and staying first, controls staying last
+    perfect = _qini_area(kept * a - kept * (1 - a), a, y)
+    return _qini_area(uplift, a, y) / perfect if perfect > 0 else float("nan")
+
+
+def qini_normalised_ci(uplift, treated, churned, *, n_boot: int = 200, alpha: float = 0.05,
+                       random_state: int = 0) -> tuple[float, float, float]:
+    """The normalised Qini coefficient and its percentile bootstrap interval: the held-out
+    customers resampled with replacement ``n_boot`` times (fixed seed), their scores kept."""
+    u = np.asarray(uplift, dtype=float)
+    a = np.asarray(treated, dtype=int)
+    y = np.asarray(churned, dtype=int)
+    rng = np.random.default_rng(random_state)
+    reps = []
+    for _ in range(int(n_boot)):
+        i = rng.integers(0, len(u), len(u))
+        reps.append(qini_normalised(u[i], a[i], y[i]))
+    lo, hi = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2])
+    return qini_normalised(u, a, y), float(lo), float(hi)
+
+
 def target(score, *, budget: int | None = None) -> np.ndarray:
     """Whom to contact: the ``budget`` customers with the highest ``score`` (all with a positive
     score when ``budget`` is None). Returns a boolean mask."""
@@ -156,17 +205,34 @@ def target(score, *, budget: int | None = None) -> np.ndarray:
     return chosen
 
 
+#: The targeting policies compared, in the report's order.
+POLICIES = ("uplift", "risk_value", "risk")
+
+
+def _measured_kept(chosen, treated, churned) -> float:
+    """Customers kept among the chosen, measured on the campaign's own groups: (churn of the
+    chosen controls - churn of the chosen contacted) x customers chosen. NaN without both."""
+    a, y = np.asarray(treated, dtype=int)[chosen], np.asarray(churned, dtype=int)[chosen]
+    if a.sum() == 0 or (1 - a).sum() == 0:
+        return float("nan")
+    return float((y[a == 0].mean() - y[a == 1].mean()) * len(a))
+
+
 def compare_policies(uplift, risk, value, *, cost_per_contact: float, budget: int,
-                     true_saved=None) -> pd.DataFrame:
-    """Targeting by uplift (``uplift x value - cost``) against targeting by risk alone, at the
-    same contact ``budget``: per policy, customers contacted, the expected customers kept and
-    value kept by the model's uplift, the cost and the net; with ``true_saved`` (the expected
-    chance each customer is kept by a contact, e.g. a generator's truth) also the true value
-    kept and true net."""
+                     true_saved=None, treated=None, churned=None) -> pd.DataFrame:
+    """Targeting by uplift (``uplift x value - cost``) against targeting by risk alone and by
+    risk x value, at the same contact ``budget``: per policy, customers contacted, the expected
+    customers kept and value kept by the model's uplift, the cost and the net; with
+    ``treated``/``churned`` (the campaign's groups; the uplift held out) the customers kept
+    measured among the chosen (``kept_measured``); with ``true_saved`` (the expected chance each
+    customer is kept by a contact, e.g. a generator's truth) also the true customers and value
+    kept and the true net."""
     u = np.asarray(uplift, dtype=float)
     v = np.asarray(value, dtype=float)
+    r = np.asarray(risk, dtype=float)
     policies = {"uplift": target(u * v - cost_per_contact, budget=budget),
-                "risk": target(np.asarray(risk, dtype=float), budget=budget)}
+                "risk_value": target(r * v, budget=budget),
+                "risk": target(r, budget=budget)}
     rows = []
     for name, chosen in policies.items():
         cost = cost_per_contact * int(chosen.sum())
@@ -174,6 +240,8 @@ def compare_policies(uplift, risk, value, *, cost_per_contact: float, budget: in
                "kept_expected": float(u[chosen].sum()),
                "value_expected": float((u * v)[chosen].sum()), "cost": cost}
         row["net_expected"] = row["value_expected"] - cost
+        if treated is not None and churned is not None:
+            row["kept_measured"] = _measured_kept(chosen, treated, churned)
         if true_saved is not None:
             ts = np.asarray(true_saved, dtype=float)
             row["kept_true"] = float(ts[chosen].sum())

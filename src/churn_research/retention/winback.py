@@ -17,25 +17,43 @@ the rate is then "not measurable" (None), never 0.
 
 Lost value: the customer's revenue in the 365 days before the loss (transactions), or 12 x
 their monthly revenue when there are no transactions. The list carries ``customer_id`` only.
+
+How likely a lost customer is to come back (:func:`return_model`, purchase logs only): every
+past lapse of the log is a training case, described by the customer's state when the loss was
+known (purchase days so far, revenue of the year before the last purchase, tenure, and how long
+the customer has already stayed away without returning), labelled by a return within the window.
+A seeded, cross-validated logistic regression is compared with the empirical return rate per
+band of purchase frequency on the same held-out folds; the one with the lower held-out Brier
+score is used (its held-out AUC and calibration error are reported). Contractual data record
+no returns a state could be learnt from: there the return likelihood is None (not estimable),
+never 0.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from churn_research.durations import DAYS_PER_MONTH
-from churn_research.i18n import _, is_chinese
+from churn_research.i18n import _, is_chinese, t
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
-from churn_research.stats import wilson_ci
+from churn_research.stats import brier_score, expected_calibration_error, wilson_ci
 
-__all__ = ["WINBACK_COLUMNS", "loss_known_dates", "lost_value", "recently_lost", "lapses",
-           "winback_rate", "contractual_returns", "past_losses", "write_winback"]
+__all__ = ["WINBACK_COLUMNS", "RETURN_COLUMNS", "loss_known_dates", "lost_value", "recently_lost",
+           "lapses", "winback_rate", "contractual_returns", "past_losses", "write_winback",
+           "lapse_states", "ReturnModel", "return_model", "rank_by_recovery", "WinBack", "analyse"]
 
 WINBACK_COLUMNS = ["rank", "customer_id", "lost_on", "days_since_loss", "lost_value"]
+#: Columns the win-back list gains where the return likelihood can be estimated (``{m}``: the
+#: window in months, one column per estimable window).
+RETURN_COLUMNS = ["p_return_{m}m", "expected_recovered_value"]
+STATE_FEATURES = ["frequency", "value", "tenure_days", "days_since_loss"]
+FREQUENCY_BANDS = (0, 1, 2, 4, 9, np.inf)  # purchase days: 1, 2, 3-4, 5-9, 10+
 
 
 def loss_known_dates(customers: pd.DataFrame, *, kind: str, inactivity_days: int | None) -> pd.Series:
@@ -132,11 +150,23 @@ def contractual_returns(customers: pd.DataFrame) -> pd.DataFrame | None:
                          "returned_on": nxt[ended].to_numpy()})
 
 
+def _allowed_columns(columns: list[str]) -> bool:
+    if columns[:len(WINBACK_COLUMNS)] != WINBACK_COLUMNS:
+        return False
+    extra = columns[len(WINBACK_COLUMNS):]
+    if not extra:
+        return True
+    probs = extra[:-1]
+    return (extra[-1] == "expected_recovered_value" and len(probs) >= 1
+            and all(re.fullmatch(r"p_return_\d+m", c) for c in probs))
+
+
 def write_winback(winback: pd.DataFrame, path) -> Path:
-    """Write the win-back list (only :data:`WINBACK_COLUMNS`: customer_id, never personal data).
+    """Write the win-back list (only :data:`WINBACK_COLUMNS`, and the return likelihood's
+    :data:`RETURN_COLUMNS` where it is estimable: customer_id, never personal data).
 
     In a Chinese report the headers are Chinese and the file starts with a byte-order mark."""
-    if list(winback.columns) != WINBACK_COLUMNS:
+    if not _allowed_columns([str(c) for c in winback.columns]):
         raise ChurnDataError(f"unexpected win-back columns {list(winback.columns)}.", table="winback",
                              fix="build it with recently_lost().")
     bad = [c for c in winback.columns if is_personal_header(str(c))]
@@ -146,10 +176,26 @@ def write_winback(winback: pd.DataFrame, path) -> Path:
                              column="customer_id", fix="use an opaque customer id.")
     if is_chinese():
         headers = {"rank": _("rank"), "customer_id": _("customer id"), "lost_on": _("lost on"),
-                   "days_since_loss": _("days since the loss"), "lost_value": _("lost value")}
-        text = winback.rename(columns=headers).to_csv(index=False, float_format="%.2f")
+                   "days_since_loss": _("days since the loss"), "lost_value": _("lost value"),
+                   "expected_recovered_value": _("expected recovered value")}
+        for c in winback.columns:
+            m = re.fullmatch(r"p_return_(\d+)m", str(c))
+            if m:
+                headers[c] = t("P(return within {months} months)", months=m.group(1))
+        text = _formatted(winback).rename(columns=headers).to_csv(index=False)
         return write_atomic(path, "\ufeff" + text)
-    return write_atomic(path, winback.to_csv(index=False, float_format="%.2f"))
+    return write_atomic(path, _formatted(winback).to_csv(index=False))
+
+
+def _formatted(winback: pd.DataFrame) -> pd.DataFrame:
+    """Money with two decimals, probabilities with four."""
+    out = winback.copy()
+    for c in out.columns:
+        if str(c).startswith("p_return_"):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        elif c in ("lost_value", "expected_recovered_value"):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    return out
 
 
 def past_losses(customers: pd.DataFrame, transactions: pd.DataFrame | None, *, kind: str,
@@ -159,3 +205,229 @@ def past_losses(customers: pd.DataFrame, transactions: pd.DataFrame | None, *, k
     if kind == "non-contractual" and transactions is not None and inactivity_days:
         return lapses(transactions, inactivity_days=int(inactivity_days))
     return contractual_returns(customers)
+
+
+# ---------------------------------------------------------------------------------------------
+# how likely a lost customer is to come back (purchase logs)
+# ---------------------------------------------------------------------------------------------
+def lapse_states(transactions: pd.DataFrame, losses: pd.DataFrame, *, days_since_loss=0) -> pd.DataFrame:
+    """Each loss's customer state when it was known, from the purchases up to the last one:
+    ``frequency`` (purchase days), ``value`` (revenue of the 365 days up to the last purchase),
+    ``tenure_days`` (first to last purchase) and ``days_since_loss`` (given: how long the customer
+    has already stayed away since the loss was known). Same index as ``losses``."""
+    tx = transactions.groupby(["customer_id", "date"], as_index=False)["amount"].sum()
+    tx = tx.sort_values(["customer_id", "date"]).reset_index(drop=True)
+    g = tx.groupby("customer_id")
+    tx["frequency"] = g.cumcount() + 1
+    tx["cum"] = g["amount"].cumsum()
+    tx["first"] = g["date"].transform("min")
+    key = losses[["customer_id", "last_purchase"]].rename(columns={"last_purchase": "date"})
+    at = key.merge(tx, on=["customer_id", "date"], how="left")
+    # revenue up to a year before the last purchase: the cumulative sum at the last purchase day
+    # on or before (last purchase - 365 days)
+    back = key.assign(date=key["date"] - pd.Timedelta(days=365)).reset_index()
+    back = pd.merge_asof(back.sort_values("date"), tx[["customer_id", "date", "cum"]].sort_values("date"),
+                         on="date", by="customer_id", direction="backward").set_index("index")
+    before = back["cum"].reindex(range(len(key))).fillna(0.0).to_numpy()
+    out = pd.DataFrame({"frequency": at["frequency"].to_numpy(dtype=float),
+                        "value": at["cum"].to_numpy(dtype=float) - before,
+                        "tenure_days": (at["date"] - at["first"]).dt.days.to_numpy(dtype=float),
+                        "days_since_loss": np.broadcast_to(np.asarray(days_since_loss, dtype=float),
+                                                           (len(key),)).copy()},
+                       index=losses.index)
+    return out
+
+
+def _design(states: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([np.log1p(states["frequency"]), np.log1p(states["value"].clip(lower=0)),
+                            np.log1p(states["tenure_days"]), states["days_since_loss"] / 30.0])
+
+
+def _bands(states: pd.DataFrame) -> np.ndarray:
+    return np.digitize(states["frequency"].to_numpy(), FREQUENCY_BANDS[1:-1], right=True)
+
+
+class _BandRate:
+    """The empirical return rate per band of purchase frequency (the model to beat)."""
+
+    def fit(self, states: pd.DataFrame, y) -> _BandRate:
+        y = np.asarray(y, dtype=float)
+        b = _bands(states)
+        self.overall_ = float(y.mean())
+        self.rates_ = {int(k): float(y[b == k].mean()) for k in np.unique(b)}
+        return self
+
+    def predict(self, states: pd.DataFrame) -> np.ndarray:
+        return np.array([self.rates_.get(int(k), self.overall_) for k in _bands(states)])
+
+
+class _Logistic:
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def fit(self, states: pd.DataFrame, y) -> _Logistic:
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - heavy
+        from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+        from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+
+        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
+            _design(states), np.asarray(y, dtype=int))
+        return self
+
+    def predict(self, states: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(_design(states))[:, 1]
+
+
+def _auc(y, p) -> float:
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415
+
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+
+
+@dataclass
+class ReturnModel:
+    """P(a lost customer comes back within ``months``), learnt from the log's past lapses.
+
+    ``chosen``: "logistic" or "band rate" (the lower held-out Brier score); ``scores``: held-out
+    AUC, Brier score and expected calibration error of both candidates (rows) on the same
+    folds; ``capture``: on held-out lapses, the share of the value that actually came back that
+    the top ``top_share`` of lapses hold when ranked by expected recovered value, by lost value
+    alone, and at random; ``cases``/``returned``: the training lapses and how many came back."""
+
+    months: int
+    chosen: str
+    scores: pd.DataFrame
+    capture: dict
+    cases: int
+    returned: int
+    n_folds: int
+    top_share: float
+    model: object = field(repr=False, default=None)
+
+    def predict(self, states: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(states)
+
+    def key_figures(self) -> dict:
+        s = self.scores.loc[self.chosen]
+        return {"model": self.chosen, "cases": self.cases, "returned": self.returned,
+                "auc": float(s["auc"]), "brier": float(s["brier"]), "ece": float(s["ece"]),
+                "auc_logistic": float(self.scores.loc["logistic", "auc"]),
+                "auc_band_rate": float(self.scores.loc["band rate", "auc"]),
+                **{f"capture_{k}": float(v) for k, v in self.capture.items()}}
+
+
+def return_model(transactions: pd.DataFrame | None, losses: pd.DataFrame | None, *, observation_end,
+                 months: int = 6, max_days_since_loss: int = 90, n_folds: int = 5,
+                 top_share: float = 0.2, min_cases: int = 200, min_returns: int = 20,
+                 random_state: int = 0) -> ReturnModel | None:
+    """Learn P(return within ``months`` | lost ``d`` days ago and not back yet) from the lapses of
+    a purchase log (:func:`lapses`).
+
+    Each past lapse becomes one training case seen ``d`` days after its loss was known, ``d``
+    drawn (seeded) from 0 to ``max_days_since_loss`` - 1 like the ages of the win-back list;
+    lapses that had already returned by then are dropped, and only cases whose window ends by
+    ``observation_end`` count. A logistic regression on the state (:func:`lapse_states`) and
+    the empirical rate per frequency band are scored on the same ``n_folds`` held-out folds;
+    the better Brier score wins. None (not estimable) without a purchase log, or with fewer
+    than ``min_cases`` cases or ``min_returns`` returns."""
+    if transactions is None or losses is None or "last_purchase" not in losses:
+        return None
+    end = pd.Timestamp(observation_end)
+    rng = np.random.default_rng(random_state)
+    d = rng.integers(0, max(int(max_days_since_loss), 1), size=len(losses))
+    seen = losses["lost_on"] + pd.to_timedelta(d, unit="D")
+    window = pd.Timedelta(days=float(months) * DAYS_PER_MONTH)
+    back = losses["returned_on"]
+    keep = (seen + window <= end) & ~(back.notna() & (back <= seen))
+    if keep.sum() < min_cases:
+        return None
+    cases = losses[keep]
+    y = (back[keep].notna() & (back[keep] <= seen[keep] + window)).to_numpy(dtype=int)
+    if y.sum() < min_returns or (len(y) - y.sum()) < min_returns:
+        return None
+    states = lapse_states(transactions, cases, days_since_loss=d[keep.to_numpy()])
+    fold = np.random.default_rng(random_state + 1).permutation(np.arange(len(y)) % n_folds)
+    makers = {"logistic": lambda: _Logistic(random_state), "band rate": _BandRate}
+    held = {name: np.empty(len(y)) for name in makers}
+    for f in range(n_folds):
+        test = fold == f
+        for name, make in makers.items():
+            held[name][test] = make().fit(states[~test], y[~test]).predict(states[test])
+    scores = pd.DataFrame({name: {"auc": _auc(y, p), "brier": brier_score(y, p),
+                                  "ece": expected_calibration_error(y, p)} for name, p in held.items()}).T
+    chosen = "logistic" if scores.loc["logistic", "brier"] < scores.loc["band rate", "brier"] else "band rate"
+    value = states["value"].clip(lower=0).to_numpy()
+    capture = _capture(held[chosen] * value, value, y * value, top_share=top_share)
+    return ReturnModel(months=int(months), chosen=chosen, scores=scores, capture=capture,
+                       cases=int(len(y)), returned=int(y.sum()), n_folds=int(n_folds),
+                       top_share=float(top_share), model=makers[chosen]().fit(states, y))
+
+
+def _capture(expected, lost, recovered, *, top_share: float) -> dict:
+    """Share of the value that came back held by the top ``top_share`` cases ranked by expected
+    recovered value, by lost value alone, and at random (= ``top_share``)."""
+    total = float(np.sum(recovered))
+    k = int(round(top_share * len(recovered)))
+    if total <= 0 or k == 0:
+        return {"by_expected": float("nan"), "by_lost_value": float("nan"), "at_random": float(top_share)}
+
+    def top(score):
+        return float(np.sum(np.asarray(recovered)[np.argsort(-np.asarray(score), kind="stable")[:k]])) / total
+
+    return {"by_expected": top(expected), "by_lost_value": top(lost), "at_random": float(top_share)}
+
+
+def rank_by_recovery(winback: pd.DataFrame, models: dict[int, ReturnModel | None],
+                     transactions: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
+    """The win-back list with P(return) per estimable window and the expected recovered value
+    (P(return within the longest estimable window) x lost value), ranked by the latter.
+
+    ``losses``: :func:`lapses` of the log (each listed customer's open lapse gives their state).
+    Without an estimable window the list is returned unchanged (ranked by lost value)."""
+    usable = {m: r for m, r in sorted(models.items()) if r is not None}
+    if not usable or winback.empty:
+        return winback
+    open_ = losses[losses["returned_on"].isna()].drop_duplicates("customer_id", keep="last")
+    open_ = open_.set_index("customer_id").reindex(winback["customer_id"])
+    states = lapse_states(transactions, open_.reset_index(),
+                          days_since_loss=winback["days_since_loss"].to_numpy())
+    out = winback.copy()
+    for m, r in usable.items():
+        out[f"p_return_{m}m"] = r.predict(states)
+    longest = max(usable)
+    out["expected_recovered_value"] = out[f"p_return_{longest}m"] * out["lost_value"]
+    out = out.sort_values(["expected_recovered_value", "lost_value"], ascending=False, kind="stable")
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
+@dataclass
+class WinBack:
+    """The win-back section's results: the list (``winback``), the historical win-back rate
+    (``rate``, None: not measurable) and the return models per window (``returns``; empty for
+    contractual data, a window's model None when not estimable)."""
+
+    winback: pd.DataFrame
+    rate: pd.DataFrame | None
+    returns: dict
+
+
+def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
+            months=(6, 12), n_folds: int = 5, random_state: int = 0) -> WinBack:
+    """The recently lost customers of ``data`` (a :class:`~churn_research.model.ChurnData`),
+    ranked by expected recovered value where a purchase log shows returns (else by lost value),
+    the historical win-back rate and the return models (see the module docstring)."""
+    transactions = data.transactions if data.has("transactions") else None
+    lost_on = loss_known_dates(data.customers, kind=data.kind, inactivity_days=data.inactivity_days)
+    value = lost_value(data.customers, transactions, value_col=value_col)
+    listed = recently_lost(lost_on, value, observation_end=data.observation_end, days=days)
+    losses = past_losses(data.customers, transactions, kind=data.kind, inactivity_days=data.inactivity_days)
+    rate = winback_rate(losses, observation_end=data.observation_end)
+    returns = {}
+    if data.kind == "non-contractual":
+        returns = {m: return_model(transactions, losses, observation_end=data.observation_end, months=m,
+                                   max_days_since_loss=days, n_folds=n_folds, random_state=random_state)
+                   for m in months}
+        if any(r is not None for r in returns.values()):
+            listed = rank_by_recovery(listed, returns, transactions, losses)
+    return WinBack(winback=listed, rate=rate, returns=returns)

@@ -295,7 +295,10 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
     parts = []
     todo_word, to_report = html.escape(_("What to do:")), html.escape(_("→ report"))
     space = gap()                            # no space after a full-width colon
-    download = html.escape(_("Download the watchlist (watchlist.csv)"))
+    call_list = "retention_watchlist.csv" if (ds / "retention_watchlist.csv").exists() else "watchlist.csv"
+    download = html.escape(_("Download the call list (retention_watchlist.csv)")
+                           if call_list == "retention_watchlist.csv"
+                           else _("Download the watchlist (watchlist.csv)"))
     data = found.get("00_data")
     intro = f"<p class='muted'>{html.escape(data.headline)}</p>" if data else ""
     for stage, question in summary_questions():
@@ -313,23 +316,26 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
         todo = actions.action(stage, figs, currency=ctx.get("currency", ""))
         if todo:
             extra += f"<p class='action'><b>{todo_word}</b>{space}{html.escape(todo)}</p>"
-        if stage == "40_segments" and (ds / "watchlist.csv").exists():
-            extra += f"<p><a href='watchlist.csv'>{download}</a></p>"
+        if stage == "40_segments" and (ds / call_list).exists():
+            extra += f"<p><a href='{call_list}'>{download}</a></p>"
         parts.append(f"<h2>{html.escape(question)}</h2><p class='headline'>{html.escape(f.headline)} "
                      f"<a href='{report}'>{to_report}</a></p>"
                      f"<ul>{''.join(items)}</ul>{extra}")
-    for title, rows, note in (
+    for title, rows, note, third in (
             (_("Definitions: the churn figures of these reports"),
-             definitions.churn_definitions(figs), definitions.CHURN_NOTE),
+             definitions.churn_definitions(figs), definitions.CHURN_NOTE, _("what it measures")),
+            (_("Money figures and their bases"),
+             definitions.money_definitions(figs, currency=ctx.get("currency", "")),
+             definitions.money_note(), _("base: customers, horizon, model")),
             (_("The effect of the business change, estimated four ways"),
-             definitions.change_definitions(figs), definitions.CHANGE_NOTE)):
+             definitions.change_definitions(figs), definitions.CHANGE_NOTE, _("what it measures"))):
         if not rows:
             continue
         body = "".join(f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.value)}</td>"
                        f"<td>{html.escape(r.measures)}</td><td>{_stage_links(r.stage)}</td></tr>"
                        for r in rows)
         head = "".join(f"<th>{html.escape(h)}</th>" for h in
-                       (_("figure"), _("value"), _("what it measures"), _("report")))
+                       (_("figure"), _("value"), third, _("report")))
         parts.append(f"<h2>{html.escape(title)}</h2><p class='muted'>{html.escape(_(note))}</p>"
                      f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>")
     title = html.escape(t("Summary — {dataset}", dataset=dataset))
