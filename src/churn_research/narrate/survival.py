@@ -93,7 +93,7 @@ def _headers() -> dict[str, str]:
         "periods_held_out": _("periods held out"), "last_period": _("last period"),
         "observed_survival": _("observed survival"), "projected_survival": _("projected survival"),
         "error_pp": _("error (percentage points)"), "mae_pp": _("mean absolute error (percentage points)"),
-        "km_survival": _("Kaplan–Meier survival"),
+        "km_survival": _("Kaplan–Meier survival"), "event": _("event"), "date": _("date"),
     }
 
 
@@ -236,6 +236,19 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
               ratio=ratio_ci(hr, get(figures, "change_hr_lower"), get(figures, "change_hr_upper")),
               p=pvalue(get(figures, "change_p"))),
             _("Did the business change raise the hazard")))
+        n_events = int(get(figures, "change_events.count", 1) or 1)
+        later = [i for i in range(1, n_events + 1) if get(figures, f"change_events.{i}.hr") is not None][1:]
+        if later:
+            keys.append(Finding(
+                t("Each later business event has its own exposure: {events} (hazard after vs since the "
+                  "previous event).", events=join([t("{event} ({date}): {ratio}",
+                                                     event=label(get(figures, f"change_events.{i}.event")),
+                                                     date=text(get(figures, f"change_events.{i}.date")),
+                                                     ratio=ratio_ci(get(figures, f"change_events.{i}.hr"),
+                                                                    get(figures, f"change_events.{i}.hr_lower"),
+                                                                    get(figures, f"change_events.{i}.hr_upper")))
+                                                   for i in later])),
+                _("Did the business change raise the hazard")))
     else:
         unavailable.append(_("Not available for this dataset: the business change as a time-varying "
                              "exposure, because the data record no business change."))
@@ -573,18 +586,77 @@ def change_title() -> str:
     return _("Time-varying Cox: hazard ratios incl. the change")
 
 
+_EVENT_NOTES = {  # notes of survival.change.separable_events, in the report language (built at call time)
+    "too few exits observed before it to estimate its effect":
+        lambda: _("too few exits observed before it to estimate its effect"),
+    "too few exits between the previous event and it: counted with the previous event":
+        lambda: _("too few exits between the previous event and it: counted with the previous event"),
+    "too few exits after it to estimate its effect": lambda: _("too few exits after it to estimate its effect"),
+}
+
+
+def _event_note(note: str) -> str:
+    return _EVENT_NOTES[note]() if note in _EVENT_NOTES else note
+
+
+def _after(name: str) -> str:
+    return t("after {event}", event=label(name))
+
+
+def change_ratios(change: ChangeAnalysis) -> pd.DataFrame:
+    """The time-varying model's hazard ratios, the events' exposures named after their events when
+    there are several (one event keeps ``after_change``)."""
+    names = {e: _after(n) for e, n in change.events[["exposure", "event"]].to_numpy()
+             if e and e != "after_change"} if len(change.events) else {}
+    return change.hazard_ratios.rename(index=names)
+
+
+def events_table(change: ChangeAnalysis | None) -> pd.DataFrame:
+    """One row per business event: its hazard ratio with the 95% interval, the exits in the
+    windows that identify it, and why an event was left out (both languages)."""
+    if change is None or not len(change.events):
+        return pd.DataFrame()
+    tb = change.events.copy()
+    tb["date"] = [_date(d) for d in tb["date"]]
+    tb["note"] = [_event_note(n) for n in tb["note"]]
+    tb["event"] = [label(e) for e in tb["event"]]
+    tb = tb.set_index("event").drop(columns=["exposure"])
+    tb = tb.rename(columns={"exits_before": _("exits in the window before"),
+                            "exits_after": _("exits in the window after")})
+    return show(tb)
+
+
 def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, float] | None = None) -> str:
-    """The change's hazard ratio (and recent complaints'), checked against the truth if known."""
+    """The change's hazard ratio (and recent complaints'), checked against the truth if known; with
+    several events, how each is measured."""
     if change is None:
         return not_available(_("the business change as a time-varying exposure"),
                              _("the data record no business change (no `events` table)"))
+    if change.exposure is None:
+        return not_available(_("the business change as a time-varying exposure"),
+                             _("too few exits are observed around each business event to estimate its effect"))
     hr = change.hazard_ratios
-    c = hr.loc["after_change"]
+    c = hr.loc[change.exposure]
     out = t("**{name}** ({date}): {n} customers in {episodes} episodes. At the same tenure and with the same "
             "attributes, the churn hazard after the change is **{hr} times** the hazard before (95% CI "
             "{low}–{high}, p = {p}).", name=label(change.name), date=_date(change.date),
             n=f"{change.episodes['customer_id'].nunique():,}", episodes=f"{len(change.episodes):,}",
             hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
+    kept = change.events[change.events["exposure"] != ""] if len(change.events) else change.events
+    if len(kept) > 1:
+        rest = join([t("{event} ({date}): {ratio}", event=label(r.event), date=_date(r.date),
+                       ratio=ratio_ci(r.hr, r.lower, r.upper)) for r in kept.iloc[1:].itertuples()])
+        out += gap() + t("Each of the {n} business events has its own exposure, 1 from its date on. The "
+                         "exposures are cumulative -- time after a later event is also after the earlier "
+                         "ones -- so the windows of neighbouring events overlap and the model separates "
+                         "them: each hazard ratio compares the hazard after an event with the hazard "
+                         "between the previous event and it (the first: with the time before it). Later "
+                         "events: {rest}.", n=len(kept), rest=rest)
+    left_out = change.events[change.events["exposure"] == ""] if len(change.events) else change.events
+    if len(left_out):
+        out += gap() + n_("{n} selected event is not in the model ({events}): see the note in the table.",
+                          "{n} selected events are not in the model ({events}): see the notes in the table.",
+                          len(left_out), events=join([label(e) for e in left_out["event"]]))
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
         out += gap() + t("A complaint in the previous {days} days multiplies the hazard by "
@@ -592,7 +664,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
                        "complain are also the less satisfied ones, who churn more anyway.",
                        days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
                        high=f"{k['upper']:.2f}")
-    if true_log_hr and "change" in true_log_hr:
+    if true_log_hr and "change" in true_log_hr and change.exposure == "after_change":
         true = np.exp(true_log_hr["change"])
         values = dict(hr=f"{true:.2f}")
         out += gap() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
