@@ -56,6 +56,48 @@ def test_smoothed_hazard_recovers_a_constant_hazard():
         dg.smoothed_hazards(df, bandwidth=0)
 
 
+def test_smoothed_hazard_stops_where_few_remain_at_risk_and_has_a_band_covering_the_truth():
+    rng = np.random.default_rng(4)
+    n = 6000
+    T = rng.exponential(1 / RATE, n)
+    C = rng.uniform(0, 80, n)
+    late = rng.random(n) < 0.3
+    E = np.where(late, rng.uniform(0, 10, n), 0.0)
+    df = pd.DataFrame({"duration": np.minimum(T, C).round(1), "event": (T <= C).astype(int), "entry": E})
+    df = df[df["duration"] > df["entry"]]
+    h = dg.smoothed_hazards(df, bandwidth=3, min_at_risk=200)
+    assert (h["at_risk"] >= 200).all() and h.attrs["min_at_risk"] == 200
+    cut = h.attrs["cut"][(None, "all customers")]
+    assert cut == h["time"].max()
+    # the first tenure past the cut has fewer than 200 at risk (the risk set, delayed entry included)
+    beyond = np.linspace(cut + 0.05, cut + 0.5, 5)
+    assert dg.at_risk(df, [cut])[0] >= 200 > dg.at_risk(df, beyond).min()
+    by_hand = int(((df["entry"] <= 20) & (df["duration"] >= 20)).sum())
+    assert dg.at_risk(df, [20.0])[0] == by_hand
+    # a wider threshold cuts earlier; the band brackets the estimate and mostly covers the truth
+    assert dg.smoothed_hazards(df, bandwidth=3, min_at_risk=1000)["time"].max() < cut
+    assert ((h["lower"] <= h["hazard"]) & (h["hazard"] <= h["upper"])).all()
+    mid = h[h["time"].between(5, cut)]
+    assert ((mid["lower"] <= RATE) & (RATE <= mid["upper"])).mean() > 0.9
+    figs = dg.hazard_figures(h)
+    assert figs["hazard_shown_to"] == cut and figs["hazard_peak_lower"] < figs["hazard_peak"] < figs["hazard_peak_upper"]
+
+
+def test_hazard_text_quotes_no_value_from_the_cut_tail():
+    from churn_research.narrate import survival as ns
+
+    rng = np.random.default_rng(5)
+    T = rng.exponential(1 / RATE, 3000)
+    C = rng.uniform(0, 60, 3000)
+    df = pd.DataFrame({"duration": np.minimum(T, C).round(1), "event": (T <= C).astype(int), "entry": 0.0})
+    h = dg.smoothed_hazards(df, bandwidth=3, min_at_risk=150)
+    text = ns.hazard_text(h)
+    last = h.iloc[-1]
+    assert f"{100 * last['hazard']:.2f}% per month at {last['time']:.0f} months" in text
+    assert "fewer than 150 customers remain at risk" in text and f"(all customers: at {last['time']:.0f} months)" in text
+    assert dg.at_risk(df, [last["time"] + 0.5])[0] < 150 or last["time"] >= df["duration"].max() - 3 - 0.1
+
+
 @pytest.fixture(scope="module")
 def split():
     return dg.holdout_split(_simulated(4000), test_share=0.4, random_state=0)

@@ -774,22 +774,33 @@ def hazard_title(hazards: pd.DataFrame) -> str:
 
 
 def hazard_text(hazards: pd.DataFrame, *, unit: str = "months") -> str:
-    """Where the all-customers hazard peaks and where it ends up, and how the curves were smoothed."""
+    """Where the all-customers hazard peaks (with its interval) and where it ends up, how the curves
+    were smoothed and where they stop (never a value from beyond the cut)."""
     overall = hazards[hazards["segment"].isna()]
     if not len(overall):
         return _("Too few churn events to estimate a hazard curve.")
     u = label(unit)
+    one = label({"months": "month", "weeks": "week", "days": "day"}.get(unit, unit))
     peak = overall.loc[overall["hazard"].idxmax()]
     last = overall.iloc[-1]
-    return t("The hazard is the share of the customers still there who leave in the next {one} (here in % per "
-             "{one}), at each tenure: the Nelson–Aalen estimate smoothed with an Epanechnikov kernel of "
-             "{b} {unit} either side (`hazard_bandwidth`). For all customers it is highest at about {peak_t} "
-             "{unit} ({peak}% per {one}) and {end}% per {one} at {end_t} {unit}. A bump at a fixed tenure "
-             "(such as the end of a contract term) shows as a peak in one segment's curve; peaks narrower than "
-             "the bandwidth are smoothed away.",
-             one=label({"months": "month", "weeks": "week", "days": "day"}.get(unit, unit)), b=f"{hazards.attrs['bandwidth']:g}", unit=u,
-             peak_t=f"{peak['time']:.0f}", peak=f"{100 * peak['hazard']:.2f}", end=f"{100 * last['hazard']:.2f}",
-             end_t=f"{last['time']:.0f}")
+    out = t("The hazard is the share of the customers still there who leave in the next {one} (here in % per "
+            "{one}), at each tenure: the Nelson–Aalen estimate smoothed with an Epanechnikov kernel of "
+            "{b} {unit} either side (`hazard_bandwidth`). For all customers it is highest at about {peak_t} "
+            "{unit} ({peak}% per {one}) and {end}% per {one} at {end_t} {unit}. A bump at a fixed tenure "
+            "(such as the end of a contract term) shows as a peak in one segment's curve; peaks narrower than "
+            "the bandwidth are smoothed away.",
+            one=one, b=f"{hazards.attrs['bandwidth']:g}", unit=u,
+            peak_t=f"{peak['time']:.0f}", peak=f"{100 * peak['hazard']:.2f}", end=f"{100 * last['hazard']:.2f}",
+            end_t=f"{last['time']:.0f}")
+    if "lower" not in overall:
+        return out
+    return gap().join([out, t(
+        "The bands are pointwise 95% confidence intervals (the kernel estimator's variance); at the peak "
+        "{low}–{high}% per {one}. Each curve stops where fewer than {n} customers remain at risk "
+        "(`hazard_min_at_risk`) -- beyond that a handful of exits moves the curve -- or one bandwidth "
+        "before its longest tenure, whichever comes first (all customers: at {cut} {unit}).",
+        low=f"{100 * peak['lower']:.2f}", high=f"{100 * peak['upper']:.2f}", one=one,
+        n=f"{hazards.attrs.get('min_at_risk', 0):,}", cut=f"{last['time']:.0f}", unit=u)])
 
 
 def _validation_model(name: str) -> str:

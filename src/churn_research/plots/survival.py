@@ -131,15 +131,19 @@ def _hazard_unit(unit: str) -> str:
 
 def plot_hazards(hazards: pd.DataFrame, *, unit: str = "months", title: str, ncols: int = 2,
                  segment_name=label):
-    """Smoothed hazard per month (or unit) by tenure: one panel for all customers and one per
-    segment (``survival.diagnostics.smoothed_hazards``); returns the figure."""
+    """Smoothed hazard per month (or unit) by tenure with its 95% band: one panel for all
+    customers and one per segment (``survival.diagnostics.smoothed_hazards``, each curve already
+    cut where too few customers remain at risk); returns the figure."""
     panels = list(dict.fromkeys(hazards["segment"].where(hazards["segment"].notna(), None)))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.3 * nrows), sharex=True, squeeze=False)
     for ax, seg in zip(axes.ravel(), panels, strict=False):
         sub = hazards[hazards["segment"].isna()] if seg is None else hazards[hazards["segment"] == seg]
         for group, g in sub.groupby("group", sort=False):
-            ax.plot(g["time"], 100 * g["hazard"], lw=1.6, label=label(group))
+            line = ax.plot(g["time"], 100 * g["hazard"], lw=1.6, label=label(group))[0]
+            if "lower" in g:
+                ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=line.get_color(),
+                                alpha=0.15, lw=0)
         ax.set_ylim(bottom=0)
         finish(ax, title=label("all customers") if seg is None else segment_name(seg),
                xlabel=t("Tenure ({unit})", unit=label(unit)), ylabel=_hazard_unit(unit))

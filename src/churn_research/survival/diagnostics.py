@@ -25,35 +25,62 @@ from churn_research.survival.parametric import fit_aft
 # ---------------------------------------------------------------------------------------
 # Smoothed hazard
 # ---------------------------------------------------------------------------------------
+def at_risk(df: pd.DataFrame, times, *, use_entry: bool = True) -> np.ndarray:
+    """Customers at risk at each of ``times``: entered at or before t (``entry``, with delayed
+    entry) and still there at t (lifetime ending at t or later) -- lifelines' risk set, the
+    count the number-at-risk row under each Kaplan-Meier plot shows."""
+    times = np.atleast_1d(np.asarray(times, float))
+    entry = np.sort(df["entry"].to_numpy(float) if use_entry and "entry" in df else np.zeros(len(df)))
+    stop = np.sort(df["duration"].to_numpy(float))
+    return (np.searchsorted(entry, times, side="right") - np.searchsorted(stop, times, side="left")).astype(int)
+
+
 def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidth: float = 3.0,
-                     min_size: int = 50, use_entry: bool = True) -> pd.DataFrame:
+                     min_size: int = 50, min_at_risk: int = 100, use_entry: bool = True,
+                     alpha: float = 0.05) -> pd.DataFrame:
     """Kernel-smoothed hazard (lifelines' Nelson-Aalen ``smoothed_hazard_``, Epanechnikov
     kernel of half-width ``bandwidth`` time units) for all customers and per level of each
-    segment, with delayed entry.
+    segment, with delayed entry, and its pointwise ``1 - alpha`` confidence band (lifelines'
+    ``smoothed_hazard_confidence_intervals_``: the kernel estimator's variance, on the log scale).
 
-    Returns a long frame ``segment, group, time, hazard`` (hazard per time unit); ``segment``
-    is None for all customers. Times within one bandwidth of the group's longest tenure are
-    left out (the kernel runs out of data there and the estimate drops towards zero).
+    Each curve stops where fewer than ``min_at_risk`` customers remain at risk (:func:`at_risk`)
+    -- beyond that a handful of exits makes the curve jump -- and at least one bandwidth before
+    the group's longest tenure (the kernel runs out of data there and the estimate drops towards
+    zero).
+
+    Returns a long frame ``segment, group, time, hazard, lower, upper, at_risk`` (hazard per time
+    unit); ``segment`` is None for all customers. ``attrs``: ``bandwidth``, ``min_at_risk`` and
+    ``cut`` (``{(segment, group): last tenure shown}``).
     """
     if bandwidth <= 0:
         raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
-    parts = []
+    parts, cuts = [], {}
     for seg in [None, *segments]:
         if seg is not None and (seg not in df.columns or df[seg].nunique() < 2):
             continue
         for level, sub in _groups(df, seg, min_size):
             if sub["event"].sum() == 0:
                 continue
-            naf = NelsonAalenFitter()
+            naf = NelsonAalenFitter(alpha=alpha)
             naf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
             h = naf.smoothed_hazard_(bandwidth).iloc[:, 0]
-            h = h[h.index <= float(sub["duration"].max()) - bandwidth]
-            parts.append(pd.DataFrame({"segment": seg, "group": level, "time": h.index.to_numpy(float),
-                                       "hazard": h.to_numpy(float)}))
-    if not parts:
-        return pd.DataFrame(columns=["segment", "group", "time", "hazard"])
-    out = pd.concat(parts, ignore_index=True)
-    out.attrs["bandwidth"] = float(bandwidth)
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero hazard far in the tail
+                ci = naf.smoothed_hazard_confidence_intervals_(bandwidth, hazard_=h.to_numpy(float))
+            times = h.index.to_numpy(float)
+            n = at_risk(sub, times, use_entry=use_entry)
+            keep = times <= float(sub["duration"].max()) - bandwidth
+            enough = np.flatnonzero(keep & (n >= min_at_risk))
+            keep &= times <= (times[enough[-1]] if len(enough) else -np.inf)
+            if not keep.any():
+                continue
+            cuts[(seg, level)] = float(times[keep][-1])
+            parts.append(pd.DataFrame({"segment": seg, "group": level, "time": times[keep],
+                                       "hazard": h.to_numpy(float)[keep],
+                                       "lower": ci.iloc[:, 1].to_numpy(float)[keep],
+                                       "upper": ci.iloc[:, 0].to_numpy(float)[keep], "at_risk": n[keep]}))
+    columns = ["segment", "group", "time", "hazard", "lower", "upper", "at_risk"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    out.attrs.update(bandwidth=float(bandwidth), min_at_risk=int(min_at_risk), cut=cuts)
     return out
 
 
@@ -229,10 +256,13 @@ def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], referenc
 
 
 def hazard_figures(hazards: pd.DataFrame) -> dict:
-    """Where the all-customers smoothed hazard peaks (tenure and hazard per unit), and the bandwidth."""
+    """Where the all-customers smoothed hazard peaks (tenure, hazard per unit and its interval),
+    the bandwidth, and where the curve stops (fewer than ``min_at_risk`` at risk after it)."""
     overall = hazards[hazards["segment"].isna()]
     if not len(overall):
         return {}
     peak = overall.loc[overall["hazard"].idxmax()]
     return {"hazard_bandwidth": hazards.attrs.get("bandwidth"), "hazard_peak_tenure": float(peak["time"]),
-            "hazard_peak": float(peak["hazard"])}
+            "hazard_peak": float(peak["hazard"]), "hazard_peak_lower": float(peak["lower"]),
+            "hazard_peak_upper": float(peak["upper"]), "hazard_min_at_risk": hazards.attrs.get("min_at_risk"),
+            "hazard_shown_to": float(overall["time"].max())}
