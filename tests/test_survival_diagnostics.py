@@ -153,3 +153,31 @@ def test_held_out_validation_scores_cox_and_aft_above_kaplan_meier():
     none = dg.held_out_validation(df.head(40), covariates=["x"], horizons=[6], min_events=20)
     assert none.skipped == "too few held-out customers followed from their start"
     assert none.key_figures() == {"validation_not_available": none.skipped}
+
+
+def test_km_legend_and_at_risk_row_reconcile_under_late_entry():
+    """The legend's n (customers ever at risk) minus the late entrants it names equals the
+    number-at-risk row at tenure 0; a caption under the plot says what each counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churn_research.plots.survival import late_entrants, plot_km
+
+    df = _simulated(800, seed=2, entry_share=0.4)
+    kmf = KaplanMeierFitter().fit(df["duration"], df["event"], entry=df["entry"])
+    late = late_entrants(kmf)
+    assert late == int((df["entry"] > 0).sum()) > 0
+    ax = plot_km({"all customers": kmf}, title="t")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [f"all customers (n={len(df):,}; {late:,} enter late)"]
+    assert at_risk_counts(kmf, [0.0])[0] == len(df) - late
+    texts = [t.get_text() for t in ax.texts]
+    assert any(s.startswith("n: customers ever at risk, late entrants included") for s in texts)
+    plt.close("all")
+    plain = KaplanMeierFitter().fit(df["duration"] - df["entry"], df["event"])
+    ax = plot_km({"all customers": plain}, title="t")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"all customers (n={len(df):,})"]
+    assert not any(s.startswith("n: customers ever") for s in (t.get_text() for t in ax.texts))
+    plt.close("all")

@@ -331,6 +331,9 @@ def data_text(data: ChurnData, df: pd.DataFrame, *, unit: str = "months") -> str
         notes.append(t("{n} customers ({share}) joined before the records begin ({date}) and enter with "
                        "delayed entry.", n=f"{truncated:,}", share=f"{truncated / n:.0%}",
                        date=_date(df.attrs['entry_date'])))
+        notes.append(t("In the Kaplan–Meier plots, *n* in the legend counts every customer ever at risk, late "
+                       "entrants included; the number-at-risk rows under each plot count the customers at risk "
+                       "at that tenure, so at tenure 0 they leave out the {n} who enter late.", n=f"{truncated:,}"))
     return gap().join([
         t("**{n} customers**, {churned} churned and {censored} censored (still customers when "
           "observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
