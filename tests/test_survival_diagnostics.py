@@ -140,13 +140,13 @@ def test_cox_survival_honours_delayed_entry():
 def test_held_out_validation_scores_cox_and_aft_above_kaplan_meier():
     df = _simulated(3000, seed=11)
     v = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24, 500], test_share=0.3,
-                               random_state=0, aft_model="weibull")
+                               random_state=0, aft_model="weibull", n_boot=0)
     assert v.skipped is None and v.horizons == [6.0, 12.0, 24.0]  # 500: beyond follow-up
     assert list(v.table.index) == ["Cox", "AFT (weibull)", "Kaplan–Meier (no drivers)"]
     assert (v.table.loc["Cox", ["auc(6)", "auc(12)", "auc(24)"]] > 0.8).all()
     assert v.table.loc["Cox", "ibs"] < v.table.loc["Kaplan–Meier (no drivers)", "ibs"] - 0.02
     assert v.table.loc["AFT (weibull)", "ibs"] == pytest.approx(v.table.loc["Cox", "ibs"], abs=0.01)
-    again = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24], random_state=0)
+    again = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24], random_state=0, n_boot=0)
     assert again.table.loc["Cox", "ibs"] == v.table.loc["Cox", "ibs"]  # seeded
     figs = v.key_figures()
     assert figs["validation_test_customers"] == v.n_test and "validation_auc.Cox.12" in figs
@@ -181,3 +181,31 @@ def test_km_legend_and_at_risk_row_reconcile_under_late_entry():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"all customers (n={len(df):,})"]
     assert not any(s.startswith("n: customers ever") for s in (t.get_text() for t in ax.texts))
     plt.close("all")
+
+
+@pytest.mark.slow
+def test_bootstrap_intervals_cover_the_estimate_and_shrink_with_more_held_out_customers():
+    small = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    large = dg.held_out_validation(_simulated(6000, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    for v in (small, large):
+        tb = v.table
+        assert v.n_boot == 60
+        for col in ("auc(6)", "auc(12)", "ibs"):
+            assert (tb[f"{col}_lower"] <= tb[col]).all() and (tb[col] <= tb[f"{col}_upper"]).all(), tb
+        assert v.ibs_gain_ci[0] < v.ibs_gain < v.ibs_gain_ci[1]
+    width = lambda v, c: (v.table[f"{c}_upper"] - v.table[f"{c}_lower"]).loc["Cox"]  # noqa: E731
+    for col in ("auc(6)", "auc(12)", "ibs"):
+        # 5x the customers: about 1/sqrt(5) = 0.45 of the width
+        assert width(large, col) < 0.65 * width(small, col)
+    # the strong driver's gain over Kaplan-Meier is clear of zero; seeded: the same intervals again
+    assert large.ibs_gain_ci[0] > 0
+    again = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    pd.testing.assert_frame_equal(again.table, small.table)
+    figs = small.key_figures()
+    assert figs["validation_auc_lower.Cox.6"] == small.table.loc["Cox", "auc(6)_lower"]
+    assert figs["validation_ibs_gain_lower"] == small.ibs_gain_ci[0] and figs["validation_bootstrap"] == 60
+    none = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6], n_boot=0)
+    assert "ibs_lower" not in none.table and "validation_bootstrap" not in none.key_figures()

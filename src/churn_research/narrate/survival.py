@@ -815,16 +815,23 @@ def _validation_model(name: str) -> str:
 
 
 def validation_table(validation, *, unit: str = "months") -> pd.DataFrame:
-    """The held-out AUC and integrated Brier score as displayed (both languages)."""
+    """The held-out AUC and integrated Brier score as displayed (both languages), each with its 95%
+    bootstrap interval in brackets when there is one."""
     if validation.skipped:
         return pd.DataFrame()
     u = label(unit)
-    tb = validation.table.copy()
+    tb = validation.table
     cols = {f"auc({h:g})": t("AUC at {h} {unit}", h=f"{h:g}", unit=u) for h in validation.horizons}
     cols["ibs"] = t("integrated Brier score (to {h} {unit})", h=f"{validation.grid_end:g}", unit=u)
-    tb = tb.rename(columns=cols).round(3)
-    tb.index = pd.Index([_validation_model(m) for m in tb.index], name=_("model"))
-    return tb
+    out = pd.DataFrame(index=pd.Index([_validation_model(m) for m in tb.index], name=_("model")))
+    for col, name in cols.items():
+        values = tb[col].to_numpy(float)
+        if f"{col}_lower" in tb:
+            out[name] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
+                         zip(values, tb[f"{col}_lower"], tb[f"{col}_upper"], strict=True)]
+        else:
+            out[name] = values.round(3)
+    return out
 
 
 def validation_text(validation, *, unit: str = "months") -> str:
@@ -844,6 +851,17 @@ def validation_text(validation, *, unit: str = "months") -> str:
              n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
              h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
              auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}", gain=f"{gain:.0%}")
+    parts = [head]
+    if validation.n_boot:
+        low, high = validation.ibs_gain_ci
+        values = dict(n=f"{validation.n_boot:,}", low=f"{low:.1%}", high=f"{high:.1%}")
+        parts.append(t("The brackets are 95% intervals from {n} seeded bootstrap resamples of the held-out "
+                       "customers; on the same resamples the Cox model's gain in the integrated Brier score "
+                       "over the curve without drivers runs from {low} to {high}.", **values)
+                     + gap() + (_("The gain is clear of zero: the drivers improve the predicted share still there.") if low > 0 else
+                                _("It is not distinguishable from no improvement: the drivers rank customers "
+                                  "better than chance, but do not predict the share still there much better "
+                                  "than the Kaplan–Meier curve.")))
     method = t("Method: a seeded random {share} of the customers is held out; the models are fitted on the "
                "rest. AUC is the cumulative/dynamic AUC at each horizon (Uno et al. 2007), the Brier score the "
                "squared error of the predicted survival averaged over tenures up to {end} {unit} (Graf et al. "
@@ -855,7 +873,7 @@ def validation_text(validation, *, unit: str = "months") -> str:
             "is left out.",
             "Only held-out customers observed from their start are scored: {n} left-truncated customers "
             "are left out.", validation.left_truncated_out)])
-    return gap().join([head, method])
+    return gap().join([*parts, method])
 
 
 def pairwise_tables(comparison) -> list[pd.DataFrame]:

@@ -187,23 +187,67 @@ class HeldOutValidation:
     events_test: int = 0
     test_share: float = 0.3
     left_truncated_out: int = 0
+    n_boot: int = 0
+    ibs_gain: float = np.nan
+    ibs_gain_ci: tuple = (np.nan, np.nan)
 
     def key_figures(self) -> dict:
         if self.skipped:
             return {"validation_not_available": self.skipped}
         out = {"validation_test_customers": self.n_test, "validation_test_events": self.events_test}
         for model, row in self.table.iterrows():
-            out[f"validation_ibs.{model}"] = row["ibs"]
-            for h in self.horizons:
-                out[f"validation_auc.{model}.{h:g}"] = row[f"auc({h:g})"]
+            for col, key in [("ibs", f"ibs.{model}"), *[(f"auc({h:g})", f"auc.{model}.{h:g}") for h in self.horizons]]:
+                head, _, tail = key.partition(".")
+                out[f"validation_{key}"] = row[col]
+                if f"{col}_lower" in row:
+                    out[f"validation_{head}_lower.{tail}"] = row[f"{col}_lower"]
+                    out[f"validation_{head}_upper.{tail}"] = row[f"{col}_upper"]
+        if self.n_boot:
+            out.update({"validation_bootstrap": self.n_boot, "validation_ibs_gain": self.ibs_gain,
+                        "validation_ibs_gain_lower": self.ibs_gain_ci[0],
+                        "validation_ibs_gain_upper": self.ibs_gain_ci[1]})
         return out
+
+
+def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[str, np.ndarray], *,
+                     horizons: Sequence[float], grid: Sequence[float], n_boot: int = 200,
+                     random_state: int = 0, alpha: float = 0.05) -> tuple[pd.DataFrame, np.ndarray]:
+    """Percentile bootstrap over the held-out customers of :func:`auc_and_brier`: ``n_boot``
+    seeded resamples of the ``test`` rows (the models and the censoring weights stay as fitted on
+    ``train``), the same resamples for every model.
+
+    Returns
+    -------
+    (DataFrame, ndarray)
+        Per model (rows) ``auc(h)_lower, auc(h)_upper, ibs_lower, ibs_upper``; and per resample the
+        integrated Brier scores of the models (columns in ``survival``'s order), for paired
+        comparisons.
+    """
+    rng = np.random.default_rng(random_state)
+    names = list(survival)
+    draws = []  # per resample: models x (AUC at each horizon, IBS)
+    for _b in range(n_boot):
+        idx = rng.integers(0, len(test), len(test))
+        sub = test.iloc[idx]
+        try:
+            res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid) for m in names]
+        except ValueError:  # a resample without an exit before the first horizon: skip it
+            continue
+        draws.append([[*r["auc"].values(), r["ibs"]] for r in res])
+    arr = np.asarray(draws, float)  # resamples x models x metrics
+    cols = [*(f"auc({h:g})" for h in horizons), "ibs"]
+    lo, hi = np.nanquantile(arr, [alpha / 2, 1 - alpha / 2], axis=0)
+    out = pd.DataFrame(index=pd.Index(names, name="model"))
+    for j, c in enumerate(cols):
+        out[f"{c}_lower"], out[f"{c}_upper"] = lo[:, j], hi[:, j]
+    return out, arr[:, :, -1]
 
 
 def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], reference: Mapping | None = None,
                         per: Mapping | None = None, aft_model: str = "weibull",
                         horizons: Sequence[float] = (12, 24, 36), test_share: float = 0.3,
                         random_state: int = 0, grid_points: int = 50,
-                        min_events: int = 20) -> HeldOutValidation:
+                        min_events: int = 20, n_boot: int = 200) -> HeldOutValidation:
     """Fit the Cox model and the ``aft_model`` AFT on a seeded training part, and score them on
     the held-out part against the training Kaplan-Meier curve (no covariates).
 
@@ -213,6 +257,10 @@ def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], referenc
     rest of the stage. Horizons at or beyond the longest held-out tenure (or the longest
     training tenure) are dropped; the integrated Brier score runs over ``grid_points`` tenures
     from the first month (unit) to the largest remaining horizon.
+
+    Every score gets a 95% percentile interval from ``n_boot`` seeded resamples of the held-out
+    customers (:func:`bootstrap_scores`; 0: none), and so does the Cox model's relative gain in the
+    integrated Brier score over the Kaplan-Meier curve (``ibs_gain``, paired on the same resamples).
     """
     out = HeldOutValidation(test_share=test_share)
     train, test = holdout_split(df, test_share=test_share, random_state=random_state)
@@ -251,6 +299,15 @@ def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], referenc
         records[name] = {**{f"auc({h:g})": v for h, v in res["auc"].items()}, "ibs": res["ibs"]}
     out.table = pd.DataFrame.from_dict(records, orient="index")
     out.table.index.name = "model"
+    km_name = "Kaplan–Meier (no drivers)"
+    out.ibs_gain = 1 - out.table.loc["Cox", "ibs"] / out.table.loc[km_name, "ibs"]
+    if n_boot:
+        cis, ibs = bootstrap_scores(ipcw_train, test_x, rows, horizons=out.horizons, grid=grid, n_boot=n_boot,
+                                    random_state=random_state)
+        out.table = out.table.join(cis)
+        out.n_boot = len(ibs)
+        gain = 1 - ibs[:, list(rows).index("Cox")] / ibs[:, list(rows).index(km_name)]
+        out.ibs_gain_ci = tuple(float(v) for v in np.nanquantile(gain, [0.025, 0.975]))
     out.n_test, out.events_test = len(test_x), int(test_x["event"].sum())
     return out
 
