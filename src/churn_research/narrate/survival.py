@@ -33,7 +33,16 @@ from churn_research.survival.sections import (
     CohortAnalysis,
     strongest_drivers,
 )
-from churn_research.wording import band_label, bracket, colon, gap, join, semicolons, term_label
+from churn_research.wording import (
+    band_label,
+    bracket,
+    colon,
+    gap,
+    join,
+    paren,
+    semicolons,
+    term_label,
+)
 
 #: Data labels of this stage shown to readers (translated by :func:`churn_research.i18n.label`):
 #: the time units, the Kaplan-Meier groups, the time-varying exposures, the parametric models,
@@ -241,13 +250,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         if later:
             keys.append(Finding(
                 t("Each later business event has its own exposure: {events} (hazard after vs since the "
-                  "previous event).", events=join([t("{event} ({date}): {ratio}",
-                                                     event=label(get(figures, f"change_events.{i}.event")),
-                                                     date=text(get(figures, f"change_events.{i}.date")),
-                                                     ratio=ratio_ci(get(figures, f"change_events.{i}.hr"),
-                                                                    get(figures, f"change_events.{i}.hr_lower"),
-                                                                    get(figures, f"change_events.{i}.hr_upper")))
-                                                   for i in later])),
+                  "previous event).", events=join([colon(paren(label(get(figures, f"change_events.{i}.event")),
+                                                         text(get(figures, f"change_events.{i}.date"))),
+                                                   ratio_ci(get(figures, f"change_events.{i}.hr"),
+                                                            get(figures, f"change_events.{i}.hr_lower"),
+                                                            get(figures, f"change_events.{i}.hr_upper")))
+                                             for i in later])),
                 _("Did the business change raise the hazard")))
     else:
         unavailable.append(_("Not available for this dataset: the business change as a time-varying "
@@ -647,8 +655,8 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
             hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
     kept = change.events[change.events["exposure"] != ""] if len(change.events) else change.events
     if len(kept) > 1:
-        rest = join([t("{event} ({date}): {ratio}", event=label(r.event), date=_date(r.date),
-                       ratio=ratio_ci(r.hr, r.lower, r.upper)) for r in kept.iloc[1:].itertuples()])
+        rest = join([colon(paren(label(r.event), _date(r.date)), ratio_ci(r.hr, r.lower, r.upper))
+                     for r in kept.iloc[1:].itertuples()])
         out += gap() + t("Each of the {n} business events has its own exposure, 1 from its date on. The "
                          "exposures are cumulative -- time after a later event is also after the earlier "
                          "ones -- so the windows of neighbouring events overlap and the model separates "
