@@ -49,7 +49,7 @@ from churn_research.wording import (
 #: the proportional-hazards remedies and the cohort frequencies.
 LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg("all customers"),
           label_msg("before change"), label_msg("after change"), label_msg("after_change"),
-          label_msg("complaint_90d"), label_msg("exponential"), label_msg("weibull"),
+          label_msg("complaint_90d"), label_msg("campaign_contact"), label_msg("exponential"), label_msg("weibull"),
           label_msg("lognormal"), label_msg("loglogistic"), label_msg("none"), label_msg("stratify"),
           label_msg("bin and stratify"), label_msg("Q"), label_msg("M"), label_msg("Y"))
 
@@ -675,6 +675,12 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
                        "complain are also the less satisfied ones, who churn more anyway.",
                        days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
                        high=f"{k['upper']:.2f}")
+    if "campaign_contact" in hr.index:
+        k = hr.loc["campaign_contact"]
+        out += gap() + t("A contact by the retention campaign multiplies the hazard by {hr} ({low}–{high}) from "
+                         "the contact on; the model holds it fixed, so that customers the campaign kept after "
+                         "the change are not read as a smaller change effect.", hr=f"{k['hr']:.2f}",
+                         low=f"{k['lower']:.2f}", high=f"{k['upper']:.2f}")
     if true_log_hr and "change" in true_log_hr and change.exposure == "after_change":
         true = np.exp(true_log_hr["change"])
         values = dict(hr=f"{true:.2f}")

@@ -33,7 +33,8 @@ def exposure_columns(n: int) -> list[str]:
 
 
 def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | None = None,
-                    complaint_kind: str = "complaint", complaint_window_days: int = 90) -> pd.DataFrame:
+                    complaint_kind: str = "complaint", complaint_window_days: int = 90,
+                    campaigns: pd.DataFrame | None = None) -> pd.DataFrame:
     """Start-stop episodes on the tenure scale for the time-varying Cox model.
 
     Each customer's observed interval ``(entry, duration]`` is split at the tenure the
@@ -47,6 +48,10 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
     cumulative -- time after the second event is also after the first -- so in a Cox model each
     event's hazard ratio compares the hazard after it with the hazard between the previous event
     and it.
+
+    ``campaigns`` (the data's campaigns table: ``customer_id, date, treated``) adds
+    ``campaign_contact``: 1 from a customer's first contact by a retention campaign on. Without
+    it, customers a campaign kept after a change would be read as a smaller change effect.
 
     Returns
     -------
@@ -80,6 +85,13 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
             windows = _merge_windows(pd.DataFrame({"_row": rows, "lo": lo, "hi": hi}))
             cuts += [windows[["_row", "lo"]].rename(columns={"lo": "time"}),
                      windows[["_row", "hi"]].rename(columns={"hi": "time"})]
+    t_contact = None
+    if campaigns is not None and len(campaigns):
+        contacted = campaigns.loc[campaigns["treated"].astype(int) == 1].groupby("customer_id")["date"].min()
+        contact = pd.to_datetime(contacted.reindex(cust["customer_id"]).to_numpy())
+        t_contact = np.where(pd.isna(contact), np.inf,
+                             to_units(pd.Series(contact) - cust["start_date"], unit).to_numpy(float))
+        cuts.append(pd.DataFrame({"_row": base["_row"], "time": t_contact}))
     ep = _split_at(base, pd.concat(cuts, ignore_index=True)).reset_index(drop=True)
     r = ep["_row"].to_numpy()
     out = pd.DataFrame({"customer_id": cust["customer_id"].to_numpy()[r],
@@ -90,6 +102,8 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
     mid = (ep["start"].to_numpy(float) + ep["stop"].to_numpy(float)) / 2
     for col, t_change in zip(columns, t_changes, strict=True):
         out[col] = (mid >= t_change[r]).astype(int)
+    if t_contact is not None:
+        out["campaign_contact"] = (mid >= t_contact[r]).astype(int)
     if tickets is not None:
         out["complaint_90d"] = 0
         if windows is not None and len(windows):
@@ -154,12 +168,13 @@ def separable_events(df: pd.DataFrame, events: pd.DataFrame, *, min_exits: int =
 
 def fit_change_cox(episodes: pd.DataFrame, *, covariates: Sequence[str] = (),
                    reference: Mapping | None = None, per: Mapping | None = None,
-                   exposures: Sequence[str] = ("after_change", "complaint_90d"),
+                   exposures: Sequence[str] = ("after_change", "complaint_90d", "campaign_contact"),
                    penalizer: float = 0.0, alpha: float = 0.05):
     """Time-varying Cox model of churn with the business change as an exposure.
 
     Fits lifelines' ``CoxTimeVaryingFitter`` on :func:`change_episodes` with the exposures
-    (every event's exposure column of the episodes, and those present among ``exposures``) and
+    (every event's exposure column of the episodes, and those present among ``exposures``:
+    recent complaints, a retention campaign's contact) and
     the static ``covariates``. The hazard ratio of ``after_change`` compares the hazard of the
     same tenure after vs before the change date; with several events, that of
     ``after_change_k`` the hazard after event k vs between event k - 1 and event k.

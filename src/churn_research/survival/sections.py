@@ -245,8 +245,9 @@ class ChangeAnalysis:
             c = self.hazard_ratios.loc[self.exposure]
             out.update({"change_hr": c["hr"], "change_hr_lower": c["lower"], "change_hr_upper": c["upper"],
                         "change_p": c["p"]})
-        if "complaint_90d" in self.hazard_ratios.index:
-            out["complaint_90d_hr"] = self.hazard_ratios.loc["complaint_90d", "hr"]
+        for term in ("complaint_90d", "campaign_contact"):
+            if term in self.hazard_ratios.index:
+                out[f"{term}_hr"] = self.hazard_ratios.loc[term, "hr"]
         if self.acquired_test is not None:
             out["acquired_logrank_p"] = self.acquired_test["p"]
         if len(self.events):
@@ -267,8 +268,8 @@ def change_analysis(data: ChurnData, df: pd.DataFrame, data_model: ChurnData, df
                     complaint_window_days: int = 90, horizons: Sequence[float] = (), events=None,
                     min_exits: int = 20) -> ChangeAnalysis | None:
     """Time-varying Cox with every selected business event (``events``: see
-    :func:`churn_research.model.select_events`; None: all of them) and recent complaints as
-    exposures, on the model sample, and the cohorts acquired before vs after the first event on
+    :func:`churn_research.model.select_events`; None: all of them), recent complaints and a
+    retention campaign's contact (when the data have a campaigns table) as exposures, on the model sample, and the cohorts acquired before vs after the first event on
     everyone; None without a business event.
 
     Each event the model can separate (:func:`separable_events`) gets its own exposure column,
@@ -281,7 +282,8 @@ def change_analysis(data: ChurnData, df: pd.DataFrame, data_model: ChurnData, df
     kept = table[table["kept"]]
     episodes = change_episodes(df_model, change_date=list(kept["date"]) if len(kept) else chosen["date"].iloc[0],
                                tickets=data_model.tickets if data_model.has("tickets") else None,
-                               complaint_window_days=complaint_window_days)
+                               complaint_window_days=complaint_window_days,
+                               campaigns=data_model.campaigns if data_model.has("campaigns") else None)
     columns = exposure_columns(len(kept))
     if not len(kept):  # no event separable: the model keeps the complaints only
         episodes = episodes.drop(columns=["after_change"])
