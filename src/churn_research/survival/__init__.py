@@ -8,9 +8,10 @@ changes that. Built on lifelines, one topic per module:
 ``cox``         :class:`CoxRegression` with a proportional-hazards check and remedy,
                 :func:`piecewise_hazard_ratios`
 ``parametric``  :func:`fit_parametric`, :func:`extrapolate`, :func:`fit_aft`
-``change``      the business events as time-varying exposures: :func:`change_episodes`,
+``change``      the business events (and a campaign contact) as time-varying exposures: :func:`change_episodes`,
                 :func:`separable_events`, :func:`fit_change_cox`, :func:`acquired_before_after`
-``diagnostics`` smoothed hazards, held-out time-dependent AUC and Brier score
+``diagnostics`` smoothed hazards with bands, cut where few remain at risk; held-out time-dependent
+                AUC and Brier score with bootstrap intervals
 ``cohorts``     cohort tables projected with the sBG model (:mod:`churn_research.models`)
 ``sections``    what each report section computes and keeps: rules, result objects, key figures
 
