@@ -1,8 +1,11 @@
-"""Diagnostics reviewers of a survival analysis expect: kernel-smoothed hazard curves
-(:func:`smoothed_hazards`), and the discrimination and calibration of the Cox and AFT models on
-held-out customers (:func:`held_out_validation`: time-dependent AUC and the integrated Brier
-score, both inverse-probability-of-censoring weighted, from scikit-survival). The number at risk under each Kaplan-Meier curve is read off the fitter
-by :func:`churn_research.plots.survival.at_risk_counts`.
+"""Diagnostics reviewers of a survival analysis expect: kernel-smoothed hazard curves with their
+95% bands, each cut where fewer than a given number of customers remain at risk
+(:func:`smoothed_hazards`, :func:`at_risk`), and the discrimination and calibration of the Cox and
+AFT models on held-out customers (:func:`held_out_validation`: time-dependent AUC and the
+integrated Brier score, both inverse-probability-of-censoring weighted, from scikit-survival, with
+seeded bootstrap intervals over the held-out customers, :func:`bootstrap_scores`). The number at
+risk under each Kaplan-Meier curve is read off the fitter by
+:func:`churn_research.plots.survival.at_risk_counts` (the same risk set as :func:`at_risk`).
 """
 
 from __future__ import annotations
