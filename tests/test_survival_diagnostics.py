@@ -209,3 +209,24 @@ def test_bootstrap_intervals_cover_the_estimate_and_shrink_with_more_held_out_cu
     assert figs["validation_ibs_gain_lower"] == small.ibs_gain_ci[0] and figs["validation_bootstrap"] == 60
     none = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6], n_boot=0)
     assert "ibs_lower" not in none.table and "validation_bootstrap" not in none.key_figures()
+
+
+@pytest.mark.parametrize("cox_ibs, ci, says", [
+    (0.20, (0.05, 0.15), "(9% lower; lower is better). The brackets"),
+    (0.20, (0.05, 0.15), "The gain is clear of zero"),
+    (0.227, (-0.026, -0.007), "(3% higher; lower is better)"),
+    (0.227, (-0.026, -0.007), "The Cox model's predicted survival is worse than the curve without drivers"),
+    (0.218, (-0.01, 0.02), "It is not distinguishable from no improvement"),
+])
+def test_validation_text_reads_the_bootstrap_interval_of_the_gain(cox_ibs, ci, says):
+    from churn_research.narrate import survival as ns
+
+    table = pd.DataFrame({"auc(12)": [0.6, 0.5], "ibs": [cox_ibs, 0.22], "auc(12)_lower": [0.55, 0.5],
+                          "auc(12)_upper": [0.65, 0.5], "ibs_lower": [cox_ibs - 0.01, 0.21],
+                          "ibs_upper": [cox_ibs + 0.01, 0.23]},
+                         index=pd.Index(["Cox", "Kaplan–Meier (no drivers)"], name="model"))
+    v = dg.HeldOutValidation(table=table, horizons=[12.0], grid_end=12.0, n_test=500, events_test=200,
+                             n_boot=200, ibs_gain=1 - cox_ibs / 0.22, ibs_gain_ci=ci)
+    assert says in ns.validation_text(v)
+    shown = ns.validation_table(v)
+    assert shown.loc["Cox", "AUC at 12 months"] == "0.600 [0.550, 0.650]"

@@ -858,13 +858,19 @@ def validation_text(validation, *, unit: str = "months") -> str:
     aucs = [cox[f"auc({h:g})"] for h in validation.horizons]
     gain = 1 - cox["ibs"] / km["ibs"] if km["ibs"] > 0 else np.nan
     u = label(unit)
-    head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
-             "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
-             "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
-             "without drivers ({gain} lower; lower is better).",
-             n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
-             h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
-             auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}", gain=f"{gain:.0%}")
+    values = dict(n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
+                  h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
+                  auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}")
+    if gain < 0:  # worse than the curve without drivers: say "higher", not "-2% lower"
+        head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
+                 "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
+                 "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
+                 "without drivers ({loss} higher; lower is better).", loss=f"{-gain:.0%}", **values)
+    else:
+        head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
+                 "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
+                 "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
+                 "without drivers ({gain} lower; lower is better).", gain=f"{gain:.0%}", **values)
     parts = [head]
     if validation.n_boot:
         low, high = validation.ibs_gain_ci
@@ -873,6 +879,9 @@ def validation_text(validation, *, unit: str = "months") -> str:
                        "customers; on the same resamples the Cox model's gain in the integrated Brier score "
                        "over the curve without drivers runs from {low} to {high}.", **values)
                      + gap() + (_("The gain is clear of zero: the drivers improve the predicted share still there.") if low > 0 else
+                                _("The Cox model's predicted survival is worse than the curve without drivers "
+                                  "(the whole interval is below zero): its drivers rank customers better than "
+                                  "chance, but its predicted share still there should not be used.") if high < 0 else
                                 _("It is not distinguishable from no improvement: the drivers rank customers "
                                   "better than chance, but do not predict the share still there much better "
                                   "than the Kaplan–Meier curve.")))
