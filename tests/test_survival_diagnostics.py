@@ -56,6 +56,48 @@ def test_smoothed_hazard_recovers_a_constant_hazard():
         dg.smoothed_hazards(df, bandwidth=0)
 
 
+def test_smoothed_hazard_stops_where_few_remain_at_risk_and_has_a_band_covering_the_truth():
+    rng = np.random.default_rng(4)
+    n = 6000
+    T = rng.exponential(1 / RATE, n)
+    C = rng.uniform(0, 80, n)
+    late = rng.random(n) < 0.3
+    E = np.where(late, rng.uniform(0, 10, n), 0.0)
+    df = pd.DataFrame({"duration": np.minimum(T, C).round(1), "event": (T <= C).astype(int), "entry": E})
+    df = df[df["duration"] > df["entry"]]
+    h = dg.smoothed_hazards(df, bandwidth=3, min_at_risk=200)
+    assert (h["at_risk"] >= 200).all() and h.attrs["min_at_risk"] == 200
+    cut = h.attrs["cut"][(None, "all customers")]
+    assert cut == h["time"].max()
+    # the first tenure past the cut has fewer than 200 at risk (the risk set, delayed entry included)
+    beyond = np.linspace(cut + 0.05, cut + 0.5, 5)
+    assert dg.at_risk(df, [cut])[0] >= 200 > dg.at_risk(df, beyond).min()
+    by_hand = int(((df["entry"] <= 20) & (df["duration"] >= 20)).sum())
+    assert dg.at_risk(df, [20.0])[0] == by_hand
+    # a wider threshold cuts earlier; the band brackets the estimate and mostly covers the truth
+    assert dg.smoothed_hazards(df, bandwidth=3, min_at_risk=1000)["time"].max() < cut
+    assert ((h["lower"] <= h["hazard"]) & (h["hazard"] <= h["upper"])).all()
+    mid = h[h["time"].between(5, cut)]
+    assert ((mid["lower"] <= RATE) & (RATE <= mid["upper"])).mean() > 0.9
+    figs = dg.hazard_figures(h)
+    assert figs["hazard_shown_to"] == cut and figs["hazard_peak_lower"] < figs["hazard_peak"] < figs["hazard_peak_upper"]
+
+
+def test_hazard_text_quotes_no_value_from_the_cut_tail():
+    from churn_research.narrate import survival as ns
+
+    rng = np.random.default_rng(5)
+    T = rng.exponential(1 / RATE, 3000)
+    C = rng.uniform(0, 60, 3000)
+    df = pd.DataFrame({"duration": np.minimum(T, C).round(1), "event": (T <= C).astype(int), "entry": 0.0})
+    h = dg.smoothed_hazards(df, bandwidth=3, min_at_risk=150)
+    text = ns.hazard_text(h)
+    last = h.iloc[-1]
+    assert f"{100 * last['hazard']:.2f}% per month at {last['time']:.0f} months" in text
+    assert "fewer than 150 customers remain at risk" in text and f"(all customers: at {last['time']:.0f} months)" in text
+    assert dg.at_risk(df, [last["time"] + 0.5])[0] < 150 or last["time"] >= df["duration"].max() - 3 - 0.1
+
+
 @pytest.fixture(scope="module")
 def split():
     return dg.holdout_split(_simulated(4000), test_share=0.4, random_state=0)
@@ -98,16 +140,93 @@ def test_cox_survival_honours_delayed_entry():
 def test_held_out_validation_scores_cox_and_aft_above_kaplan_meier():
     df = _simulated(3000, seed=11)
     v = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24, 500], test_share=0.3,
-                               random_state=0, aft_model="weibull")
+                               random_state=0, aft_model="weibull", n_boot=0)
     assert v.skipped is None and v.horizons == [6.0, 12.0, 24.0]  # 500: beyond follow-up
     assert list(v.table.index) == ["Cox", "AFT (weibull)", "Kaplan–Meier (no drivers)"]
     assert (v.table.loc["Cox", ["auc(6)", "auc(12)", "auc(24)"]] > 0.8).all()
     assert v.table.loc["Cox", "ibs"] < v.table.loc["Kaplan–Meier (no drivers)", "ibs"] - 0.02
     assert v.table.loc["AFT (weibull)", "ibs"] == pytest.approx(v.table.loc["Cox", "ibs"], abs=0.01)
-    again = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24], random_state=0)
+    again = dg.held_out_validation(df, covariates=["x"], horizons=[6, 12, 24], random_state=0, n_boot=0)
     assert again.table.loc["Cox", "ibs"] == v.table.loc["Cox", "ibs"]  # seeded
     figs = v.key_figures()
     assert figs["validation_test_customers"] == v.n_test and "validation_auc.Cox.12" in figs
     none = dg.held_out_validation(df.head(40), covariates=["x"], horizons=[6], min_events=20)
     assert none.skipped == "too few held-out customers followed from their start"
     assert none.key_figures() == {"validation_not_available": none.skipped}
+
+
+def test_km_legend_and_at_risk_row_reconcile_under_late_entry():
+    """The legend's n (customers ever at risk) minus the late entrants it names equals the
+    number-at-risk row at tenure 0; a caption under the plot says what each counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churn_research.plots.survival import late_entrants, plot_km
+
+    df = _simulated(800, seed=2, entry_share=0.4)
+    kmf = KaplanMeierFitter().fit(df["duration"], df["event"], entry=df["entry"])
+    late = late_entrants(kmf)
+    assert late == int((df["entry"] > 0).sum()) > 0
+    ax = plot_km({"all customers": kmf}, title="t")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [f"all customers (n={len(df):,}; {late:,} enter late)"]
+    assert at_risk_counts(kmf, [0.0])[0] == len(df) - late
+    texts = [t.get_text() for t in ax.texts]
+    assert any(s.startswith("n: customers ever at risk, late entrants included") for s in texts)
+    plt.close("all")
+    plain = KaplanMeierFitter().fit(df["duration"] - df["entry"], df["event"])
+    ax = plot_km({"all customers": plain}, title="t")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"all customers (n={len(df):,})"]
+    assert not any(s.startswith("n: customers ever") for s in (t.get_text() for t in ax.texts))
+    plt.close("all")
+
+
+@pytest.mark.slow
+def test_bootstrap_intervals_cover_the_estimate_and_shrink_with_more_held_out_customers():
+    small = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    large = dg.held_out_validation(_simulated(6000, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    for v in (small, large):
+        tb = v.table
+        assert v.n_boot == 60
+        for col in ("auc(6)", "auc(12)", "ibs"):
+            assert (tb[f"{col}_lower"] <= tb[col]).all() and (tb[col] <= tb[f"{col}_upper"]).all(), tb
+        assert v.ibs_gain_ci[0] < v.ibs_gain < v.ibs_gain_ci[1]
+    width = lambda v, c: (v.table[f"{c}_upper"] - v.table[f"{c}_lower"]).loc["Cox"]  # noqa: E731
+    for col in ("auc(6)", "auc(12)", "ibs"):
+        # 5x the customers: about 1/sqrt(5) = 0.45 of the width
+        assert width(large, col) < 0.65 * width(small, col)
+    # the strong driver's gain over Kaplan-Meier is clear of zero; seeded: the same intervals again
+    assert large.ibs_gain_ci[0] > 0
+    again = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6, 12],
+                                   random_state=0, n_boot=60)
+    pd.testing.assert_frame_equal(again.table, small.table)
+    figs = small.key_figures()
+    assert figs["validation_auc_lower.Cox.6"] == small.table.loc["Cox", "auc(6)_lower"]
+    assert figs["validation_ibs_gain_lower"] == small.ibs_gain_ci[0] and figs["validation_bootstrap"] == 60
+    none = dg.held_out_validation(_simulated(1200, seed=21), covariates=["x"], horizons=[6], n_boot=0)
+    assert "ibs_lower" not in none.table and "validation_bootstrap" not in none.key_figures()
+
+
+@pytest.mark.parametrize("cox_ibs, ci, says", [
+    (0.20, (0.05, 0.15), "(9% lower; lower is better). The brackets"),
+    (0.20, (0.05, 0.15), "The gain is clear of zero"),
+    (0.227, (-0.026, -0.007), "(3% higher; lower is better)"),
+    (0.227, (-0.026, -0.007), "The Cox model's predicted survival is worse than the curve without drivers"),
+    (0.218, (-0.01, 0.02), "It is not distinguishable from no improvement"),
+])
+def test_validation_text_reads_the_bootstrap_interval_of_the_gain(cox_ibs, ci, says):
+    from churn_research.narrate import survival as ns
+
+    table = pd.DataFrame({"auc(12)": [0.6, 0.5], "ibs": [cox_ibs, 0.22], "auc(12)_lower": [0.55, 0.5],
+                          "auc(12)_upper": [0.65, 0.5], "ibs_lower": [cox_ibs - 0.01, 0.21],
+                          "ibs_upper": [cox_ibs + 0.01, 0.23]},
+                         index=pd.Index(["Cox", "Kaplan–Meier (no drivers)"], name="model"))
+    v = dg.HeldOutValidation(table=table, horizons=[12.0], grid_end=12.0, n_test=500, events_test=200,
+                             n_boot=200, ibs_gain=1 - cox_ibs / 0.22, ibs_gain_ci=ci)
+    assert says in ns.validation_text(v)
+    shown = ns.validation_table(v)
+    assert shown.loc["Cox", "AUC at 12 months"] == "0.600 [0.550, 0.650]"

@@ -366,6 +366,41 @@ class ChurnData:
 # ------------------------------------------------------------------------------------------
 # the churn rule for non-contractual data
 # ------------------------------------------------------------------------------------------
+def select_events(data: ChurnData, events=None) -> pd.DataFrame | None:
+    """The business events to analyse, earliest first: ``date`` and ``event`` (the name, else the
+    date). Every stage that studies the changes one by one (10_indicators, 30_survival) selects them
+    here, from its ``events`` parameter.
+
+    ``events``: None (every event of the data) or a list of event names and/or dates
+    (``"2024-07-01"``). None when the data have no events table.
+    """
+    if not data.has("events"):
+        return None
+    ev = data.events.copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    ev = ev.dropna(subset=["date"])
+    names = ev["name"].astype(str) if "name" in ev else ev["date"].dt.strftime("%Y-%m-%d")
+    ev = pd.DataFrame({"date": ev["date"], "event": names})
+    if events is not None:
+        wanted = [events] if isinstance(events, str) else list(events)
+        keep = np.zeros(len(ev), dtype=bool)
+        for w in wanted:
+            hit = ev["event"].eq(str(w)).to_numpy()
+            if not hit.any():
+                try:
+                    hit = (ev["date"] == pd.Timestamp(w)).to_numpy()
+                except (ValueError, TypeError):
+                    hit = np.zeros(len(ev), dtype=bool)
+            if not hit.any():
+                raise ValueError(f"events: {w!r} is neither an event name nor an event date "
+                                 f"(events: {', '.join(ev['event'])}).")
+            keep |= hit
+        ev = ev[keep]
+    # events on the same date are one change
+    ev = ev.groupby("date", as_index=False).agg(event=("event", " + ".join))
+    return ev.sort_values("date").reset_index(drop=True)
+
+
 def infer_end_dates(customers: pd.DataFrame, transactions: pd.DataFrame, *,
                     observation_end, inactivity_days: int) -> pd.DataFrame:
     """Infer churn dates for non-contractual data (the rule every stage shares).

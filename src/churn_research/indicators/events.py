@@ -26,7 +26,7 @@ from churn_research.i18n import t
 from churn_research.indicators.churn import churn_table
 from churn_research.indicators.experience import complaint_table
 from churn_research.indicators.impact import InterruptedTimeSeries, before_after
-from churn_research.model import ChurnData
+from churn_research.model import ChurnData, select_events  # select_events: one home, in model
 
 __all__ = ["select_events", "each_event", "experience_by_event", "EventsImpact", "events_impact",
            "events_figures"]
@@ -36,39 +36,6 @@ EVENT_COLUMNS = ["event", "date", "window", "periods_before", "periods_after", "
                  "rate_after", "ratio", "ratio_ci_low", "ratio_ci_high", "level_ratio",
                  "level_ratio_ci_low", "level_ratio_ci_high", "slope_change_pct",
                  "slope_change_pct_ci_low", "slope_change_pct_ci_high", "seasonal", "note"]
-
-
-def select_events(data: ChurnData, events=None) -> pd.DataFrame | None:
-    """The events to analyse, earliest first: ``date`` and ``event`` (the name, else the date).
-
-    ``events``: None (every event of the data) or a list of event names and/or dates
-    (``"2024-07-01"``). None when the data have no events table.
-    """
-    if not data.has("events"):
-        return None
-    ev = data.events.copy()
-    ev["date"] = pd.to_datetime(ev["date"])
-    ev = ev.dropna(subset=["date"])
-    names = ev["name"].astype(str) if "name" in ev else ev["date"].dt.strftime("%Y-%m-%d")
-    ev = pd.DataFrame({"date": ev["date"], "event": names})
-    if events is not None:
-        wanted = [events] if isinstance(events, str) else list(events)
-        keep = np.zeros(len(ev), dtype=bool)
-        for w in wanted:
-            hit = ev["event"].eq(str(w)).to_numpy()
-            if not hit.any():
-                try:
-                    hit = (ev["date"] == pd.Timestamp(w)).to_numpy()
-                except (ValueError, TypeError):
-                    hit = np.zeros(len(ev), dtype=bool)
-            if not hit.any():
-                raise ValueError(f"events: {w!r} is neither an event name nor an event date "
-                                 f"(events: {', '.join(ev['event'])}).")
-            keep |= hit
-        ev = ev[keep]
-    # events on the same date are one change
-    ev = ev.groupby("date", as_index=False).agg(event=("event", " + ".join))
-    return ev.sort_values("date").reset_index(drop=True)
 
 
 def _window(table: pd.DataFrame, prev, nxt) -> pd.DataFrame:

@@ -33,14 +33,23 @@ from churn_research.survival.sections import (
     CohortAnalysis,
     strongest_drivers,
 )
-from churn_research.wording import band_label, bracket, colon, gap, join, semicolons, term_label
+from churn_research.wording import (
+    band_label,
+    bracket,
+    colon,
+    gap,
+    join,
+    paren,
+    semicolons,
+    term_label,
+)
 
 #: Data labels of this stage shown to readers (translated by :func:`churn_research.i18n.label`):
 #: the time units, the Kaplan-Meier groups, the time-varying exposures, the parametric models,
 #: the proportional-hazards remedies and the cohort frequencies.
 LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg("all customers"),
           label_msg("before change"), label_msg("after change"), label_msg("after_change"),
-          label_msg("complaint_90d"), label_msg("exponential"), label_msg("weibull"),
+          label_msg("complaint_90d"), label_msg("campaign_contact"), label_msg("exponential"), label_msg("weibull"),
           label_msg("lognormal"), label_msg("loglogistic"), label_msg("none"), label_msg("stratify"),
           label_msg("bin and stratify"), label_msg("Q"), label_msg("M"), label_msg("Y"))
 
@@ -93,7 +102,7 @@ def _headers() -> dict[str, str]:
         "periods_held_out": _("periods held out"), "last_period": _("last period"),
         "observed_survival": _("observed survival"), "projected_survival": _("projected survival"),
         "error_pp": _("error (percentage points)"), "mae_pp": _("mean absolute error (percentage points)"),
-        "km_survival": _("Kaplan–Meier survival"),
+        "km_survival": _("Kaplan–Meier survival"), "event": _("event"), "date": _("date"),
     }
 
 
@@ -236,6 +245,18 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
               ratio=ratio_ci(hr, get(figures, "change_hr_lower"), get(figures, "change_hr_upper")),
               p=pvalue(get(figures, "change_p"))),
             _("Did the business change raise the hazard")))
+        n_events = int(get(figures, "change_events.count", 1) or 1)
+        later = [i for i in range(1, n_events + 1) if get(figures, f"change_events.{i}.hr") is not None][1:]
+        if later:
+            keys.append(Finding(
+                t("Each later business event has its own exposure: {events} (hazard after vs since the "
+                  "previous event).", events=join([colon(paren(label(get(figures, f"change_events.{i}.event")),
+                                                         text(get(figures, f"change_events.{i}.date"))),
+                                                   ratio_ci(get(figures, f"change_events.{i}.hr"),
+                                                            get(figures, f"change_events.{i}.hr_lower"),
+                                                            get(figures, f"change_events.{i}.hr_upper")))
+                                             for i in later])),
+                _("Did the business change raise the hazard")))
     else:
         unavailable.append(_("Not available for this dataset: the business change as a time-varying "
                              "exposure, because the data record no business change."))
@@ -318,6 +339,9 @@ def data_text(data: ChurnData, df: pd.DataFrame, *, unit: str = "months") -> str
         notes.append(t("{n} customers ({share}) joined before the records begin ({date}) and enter with "
                        "delayed entry.", n=f"{truncated:,}", share=f"{truncated / n:.0%}",
                        date=_date(df.attrs['entry_date'])))
+        notes.append(t("In the Kaplan–Meier plots, *n* in the legend counts every customer ever at risk, late "
+                       "entrants included; the number-at-risk rows under each plot count the customers at risk "
+                       "at that tenure, so at tenure 0 they leave out the {n} who enter late.", n=f"{truncated:,}"))
     return gap().join([
         t("**{n} customers**, {churned} churned and {censored} censored (still customers when "
           "observation ends, {censor}). Time unit: {unit} (a month is 30.44 days). Longest observed tenure: "
@@ -573,18 +597,77 @@ def change_title() -> str:
     return _("Time-varying Cox: hazard ratios incl. the change")
 
 
+_EVENT_NOTES = {  # notes of survival.change.separable_events, in the report language (built at call time)
+    "too few exits observed before it to estimate its effect":
+        lambda: _("too few exits observed before it to estimate its effect"),
+    "too few exits between the previous event and it: counted with the previous event":
+        lambda: _("too few exits between the previous event and it: counted with the previous event"),
+    "too few exits after it to estimate its effect": lambda: _("too few exits after it to estimate its effect"),
+}
+
+
+def _event_note(note: str) -> str:
+    return _EVENT_NOTES[note]() if note in _EVENT_NOTES else note
+
+
+def _after(name: str) -> str:
+    return t("after {event}", event=label(name))
+
+
+def change_ratios(change: ChangeAnalysis) -> pd.DataFrame:
+    """The time-varying model's hazard ratios, the events' exposures named after their events when
+    there are several (one event keeps ``after_change``)."""
+    names = {e: _after(n) for e, n in change.events[["exposure", "event"]].to_numpy()
+             if e and e != "after_change"} if len(change.events) else {}
+    return change.hazard_ratios.rename(index=names)
+
+
+def events_table(change: ChangeAnalysis | None) -> pd.DataFrame:
+    """One row per business event: its hazard ratio with the 95% interval, the exits in the
+    windows that identify it, and why an event was left out (both languages)."""
+    if change is None or not len(change.events):
+        return pd.DataFrame()
+    tb = change.events.copy()
+    tb["date"] = [_date(d) for d in tb["date"]]
+    tb["note"] = [_event_note(n) for n in tb["note"]]
+    tb["event"] = [label(e) for e in tb["event"]]
+    tb = tb.set_index("event").drop(columns=["exposure"])
+    tb = tb.rename(columns={"exits_before": _("exits in the window before"),
+                            "exits_after": _("exits in the window after")})
+    return show(tb)
+
+
 def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, float] | None = None) -> str:
-    """The change's hazard ratio (and recent complaints'), checked against the truth if known."""
+    """The change's hazard ratio (and recent complaints'), checked against the truth if known; with
+    several events, how each is measured."""
     if change is None:
         return not_available(_("the business change as a time-varying exposure"),
                              _("the data record no business change (no `events` table)"))
+    if change.exposure is None:
+        return not_available(_("the business change as a time-varying exposure"),
+                             _("too few exits are observed around each business event to estimate its effect"))
     hr = change.hazard_ratios
-    c = hr.loc["after_change"]
+    c = hr.loc[change.exposure]
     out = t("**{name}** ({date}): {n} customers in {episodes} episodes. At the same tenure and with the same "
             "attributes, the churn hazard after the change is **{hr} times** the hazard before (95% CI "
             "{low}–{high}, p = {p}).", name=label(change.name), date=_date(change.date),
             n=f"{change.episodes['customer_id'].nunique():,}", episodes=f"{len(change.episodes):,}",
             hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
+    kept = change.events[change.events["exposure"] != ""] if len(change.events) else change.events
+    if len(kept) > 1:
+        rest = join([colon(paren(label(r.event), _date(r.date)), ratio_ci(r.hr, r.lower, r.upper))
+                     for r in kept.iloc[1:].itertuples()])
+        out += gap() + t("Each of the {n} business events has its own exposure, 1 from its date on. The "
+                         "exposures are cumulative -- time after a later event is also after the earlier "
+                         "ones -- so the windows of neighbouring events overlap and the model separates "
+                         "them: each hazard ratio compares the hazard after an event with the hazard "
+                         "between the previous event and it (the first: with the time before it). Later "
+                         "events: {rest}.", n=len(kept), rest=rest)
+    left_out = change.events[change.events["exposure"] == ""] if len(change.events) else change.events
+    if len(left_out):
+        out += gap() + n_("{n} selected event is not in the model ({events}): see the note in the table.",
+                          "{n} selected events are not in the model ({events}): see the notes in the table.",
+                          len(left_out), events=join([label(e) for e in left_out["event"]]))
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
         out += gap() + t("A complaint in the previous {days} days multiplies the hazard by "
@@ -592,7 +675,13 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
                        "complain are also the less satisfied ones, who churn more anyway.",
                        days=change.complaint_window_days, hr=f"{k['hr']:.2f}", low=f"{k['lower']:.2f}",
                        high=f"{k['upper']:.2f}")
-    if true_log_hr and "change" in true_log_hr:
+    if "campaign_contact" in hr.index:
+        k = hr.loc["campaign_contact"]
+        out += gap() + t("A contact by the retention campaign multiplies the hazard by {hr} ({low}–{high}) from "
+                         "the contact on; the model holds it fixed, so that customers the campaign kept after "
+                         "the change are not read as a smaller change effect.", hr=f"{k['hr']:.2f}",
+                         low=f"{k['lower']:.2f}", high=f"{k['upper']:.2f}")
+    if true_log_hr and "change" in true_log_hr and change.exposure == "after_change":
         true = np.exp(true_log_hr["change"])
         values = dict(hr=f"{true:.2f}")
         out += gap() + (t("The generator's true change hazard ratio is {hr}: inside the interval.", **values)
@@ -702,22 +791,33 @@ def hazard_title(hazards: pd.DataFrame) -> str:
 
 
 def hazard_text(hazards: pd.DataFrame, *, unit: str = "months") -> str:
-    """Where the all-customers hazard peaks and where it ends up, and how the curves were smoothed."""
+    """Where the all-customers hazard peaks (with its interval) and where it ends up, how the curves
+    were smoothed and where they stop (never a value from beyond the cut)."""
     overall = hazards[hazards["segment"].isna()]
     if not len(overall):
         return _("Too few churn events to estimate a hazard curve.")
     u = label(unit)
+    one = label({"months": "month", "weeks": "week", "days": "day"}.get(unit, unit))
     peak = overall.loc[overall["hazard"].idxmax()]
     last = overall.iloc[-1]
-    return t("The hazard is the share of the customers still there who leave in the next {one} (here in % per "
-             "{one}), at each tenure: the Nelson–Aalen estimate smoothed with an Epanechnikov kernel of "
-             "{b} {unit} either side (`hazard_bandwidth`). For all customers it is highest at about {peak_t} "
-             "{unit} ({peak}% per {one}) and {end}% per {one} at {end_t} {unit}. A bump at a fixed tenure "
-             "(such as the end of a contract term) shows as a peak in one segment's curve; peaks narrower than "
-             "the bandwidth are smoothed away.",
-             one=label({"months": "month", "weeks": "week", "days": "day"}.get(unit, unit)), b=f"{hazards.attrs['bandwidth']:g}", unit=u,
-             peak_t=f"{peak['time']:.0f}", peak=f"{100 * peak['hazard']:.2f}", end=f"{100 * last['hazard']:.2f}",
-             end_t=f"{last['time']:.0f}")
+    out = t("The hazard is the share of the customers still there who leave in the next {one} (here in % per "
+            "{one}), at each tenure: the Nelson–Aalen estimate smoothed with an Epanechnikov kernel of "
+            "{b} {unit} either side (`hazard_bandwidth`). For all customers it is highest at about {peak_t} "
+            "{unit} ({peak}% per {one}) and {end}% per {one} at {end_t} {unit}. A bump at a fixed tenure "
+            "(such as the end of a contract term) shows as a peak in one segment's curve; peaks narrower than "
+            "the bandwidth are smoothed away.",
+            one=one, b=f"{hazards.attrs['bandwidth']:g}", unit=u,
+            peak_t=f"{peak['time']:.0f}", peak=f"{100 * peak['hazard']:.2f}", end=f"{100 * last['hazard']:.2f}",
+            end_t=f"{last['time']:.0f}")
+    if "lower" not in overall:
+        return out
+    return gap().join([out, t(
+        "The bands are pointwise 95% confidence intervals (the kernel estimator's variance); at the peak "
+        "{low}–{high}% per {one}. Each curve stops where fewer than {n} customers remain at risk "
+        "(`hazard_min_at_risk`) -- beyond that a handful of exits moves the curve -- or one bandwidth "
+        "before its longest tenure, whichever comes first (all customers: at {cut} {unit}).",
+        low=f"{100 * peak['lower']:.2f}", high=f"{100 * peak['upper']:.2f}", one=one,
+        n=f"{hazards.attrs.get('min_at_risk', 0):,}", cut=f"{last['time']:.0f}", unit=u)])
 
 
 def _validation_model(name: str) -> str:
@@ -729,16 +829,23 @@ def _validation_model(name: str) -> str:
 
 
 def validation_table(validation, *, unit: str = "months") -> pd.DataFrame:
-    """The held-out AUC and integrated Brier score as displayed (both languages)."""
+    """The held-out AUC and integrated Brier score as displayed (both languages), each with its 95%
+    bootstrap interval in brackets when there is one."""
     if validation.skipped:
         return pd.DataFrame()
     u = label(unit)
-    tb = validation.table.copy()
+    tb = validation.table
     cols = {f"auc({h:g})": t("AUC at {h} {unit}", h=f"{h:g}", unit=u) for h in validation.horizons}
     cols["ibs"] = t("integrated Brier score (to {h} {unit})", h=f"{validation.grid_end:g}", unit=u)
-    tb = tb.rename(columns=cols).round(3)
-    tb.index = pd.Index([_validation_model(m) for m in tb.index], name=_("model"))
-    return tb
+    out = pd.DataFrame(index=pd.Index([_validation_model(m) for m in tb.index], name=_("model")))
+    for col, name in cols.items():
+        values = tb[col].to_numpy(float)
+        if f"{col}_lower" in tb:
+            out[name] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
+                         zip(values, tb[f"{col}_lower"], tb[f"{col}_upper"], strict=True)]
+        else:
+            out[name] = values.round(3)
+    return out
 
 
 def validation_text(validation, *, unit: str = "months") -> str:
@@ -751,13 +858,33 @@ def validation_text(validation, *, unit: str = "months") -> str:
     aucs = [cox[f"auc({h:g})"] for h in validation.horizons]
     gain = 1 - cox["ibs"] / km["ibs"] if km["ibs"] > 0 else np.nan
     u = label(unit)
-    head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
-             "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
-             "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
-             "without drivers ({gain} lower; lower is better).",
-             n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
-             h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
-             auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}", gain=f"{gain:.0%}")
+    values = dict(n=f"{validation.n_test:,}", events=f"{validation.events_test:,}",
+                  h=join([f"{h:g}" for h in validation.horizons]), unit=u, auc_lo=f"{min(aucs):.2f}",
+                  auc_hi=f"{max(aucs):.2f}", ibs=f"{cox['ibs']:.3f}", km=f"{km['ibs']:.3f}")
+    if gain < 0:  # worse than the curve without drivers: say "higher", not "-2% lower"
+        head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
+                 "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
+                 "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
+                 "without drivers ({loss} higher; lower is better).", loss=f"{-gain:.0%}", **values)
+    else:
+        head = t("On {n} held-out customers ({events} churned) that the models did not see, the Cox model tells "
+                 "who leaves by {h} {unit} from who stays with an AUC of {auc_lo}–{auc_hi} (0.5 = chance, 1 = "
+                 "perfect), and its integrated Brier score is {ibs} against {km} for the Kaplan–Meier curve "
+                 "without drivers ({gain} lower; lower is better).", gain=f"{gain:.0%}", **values)
+    parts = [head]
+    if validation.n_boot:
+        low, high = validation.ibs_gain_ci
+        values = dict(n=f"{validation.n_boot:,}", low=f"{low:.1%}", high=f"{high:.1%}")
+        parts.append(t("The brackets are 95% intervals from {n} seeded bootstrap resamples of the held-out "
+                       "customers; on the same resamples the Cox model's gain in the integrated Brier score "
+                       "over the curve without drivers runs from {low} to {high}.", **values)
+                     + gap() + (_("The gain is clear of zero: the drivers improve the predicted share still there.") if low > 0 else
+                                _("The Cox model's predicted survival is worse than the curve without drivers "
+                                  "(the whole interval is below zero): its drivers rank customers better than "
+                                  "chance, but its predicted share still there should not be used.") if high < 0 else
+                                _("It is not distinguishable from no improvement: the drivers rank customers "
+                                  "better than chance, but do not predict the share still there much better "
+                                  "than the Kaplan–Meier curve.")))
     method = t("Method: a seeded random {share} of the customers is held out; the models are fitted on the "
                "rest. AUC is the cumulative/dynamic AUC at each horizon (Uno et al. 2007), the Brier score the "
                "squared error of the predicted survival averaged over tenures up to {end} {unit} (Graf et al. "
@@ -769,7 +896,7 @@ def validation_text(validation, *, unit: str = "months") -> str:
             "is left out.",
             "Only held-out customers observed from their start are scored: {n} left-truncated customers "
             "are left out.", validation.left_truncated_out)])
-    return gap().join([head, method])
+    return gap().join([*parts, method])
 
 
 def pairwise_tables(comparison) -> list[pd.DataFrame]:

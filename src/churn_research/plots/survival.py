@@ -18,7 +18,7 @@ from churn_research.i18n import _, is_chinese, label, t
 from churn_research.plots import finish, percent_axis
 from churn_research.wording import band_label, term_label
 
-__all__ = ["plot_km", "at_risk_counts", "add_at_risk_table", "plot_hazards", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
+__all__ = ["plot_km", "at_risk_counts", "late_entrants", "add_at_risk_table", "plot_hazards", "plot_forest", "plot_band_hazard_ratios", "plot_parametric", "plot_sbg_projection"]
 
 
 _TICKS = {  # round tick values for log axes, by how many-fold the axis spans
@@ -102,11 +102,16 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
         Add the number-at-risk table under the axis (:func:`add_at_risk_table`).
     """
     ax = _ax(ax, figsize=(8, 5 + 0.25 * len(fitters)) if at_risk else None)
-    colours = []
+    colours, late_any = [], 0
     for group, kmf in fitters.items():
         sf = kmf.survival_function_.iloc[:, 0]
         n = int(kmf.event_table["removed"].sum())  # every customer leaves the risk set once
-        name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{group} (n={n:,})"
+        late = late_entrants(kmf)
+        late_any += late
+        if late:  # n counts everyone ever at risk; the at-risk row at 0 only those there from the start
+            name = t("{group} (n={n}; {late} enter late)", group=label(group), n=f"{n:,}", late=f"{late:,}")
+        else:
+            name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{group} (n={n:,})"
         line = ax.step(sf.index, sf.to_numpy(), where="post", label=name, lw=1.8)[0]
         colours.append(line.get_color())
         if ci:
@@ -121,7 +126,20 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
     finish(ax, title=title, xlabel=t("Tenure ({unit})", unit=label(unit)), ylabel=_("Still customers (%)"))
     if at_risk:
         add_at_risk_table(ax, fitters, names=[label(g) for g in fitters], colours=colours)
+        if late_any:
+            y = -0.16 - 0.065 * (len(fitters) + 1) - 0.03
+            note = "\n".join([_("n: customers ever at risk, late entrants included (already customers when the "
+                                 "records begin)."),
+                               _("Number at risk: customers at risk at that tenure; a late entrant counts from "
+                                 "the tenure they had when the records begin.")])
+            ax.text(0, y, note, transform=ax.transAxes, ha="left", va="top", fontsize=8, color="dimgrey")
     return ax
+
+
+def late_entrants(kmf) -> int:
+    """Customers of a fitted Kaplan-Meier who enter the risk set after tenure 0 (delayed entry)."""
+    et = kmf.event_table
+    return int(et.loc[et.index > 0, "entrance"].sum())
 
 
 def _hazard_unit(unit: str) -> str:
@@ -131,15 +149,19 @@ def _hazard_unit(unit: str) -> str:
 
 def plot_hazards(hazards: pd.DataFrame, *, unit: str = "months", title: str, ncols: int = 2,
                  segment_name=label):
-    """Smoothed hazard per month (or unit) by tenure: one panel for all customers and one per
-    segment (``survival.diagnostics.smoothed_hazards``); returns the figure."""
+    """Smoothed hazard per month (or unit) by tenure with its 95% band: one panel for all
+    customers and one per segment (``survival.diagnostics.smoothed_hazards``, each curve already
+    cut where too few customers remain at risk); returns the figure."""
     panels = list(dict.fromkeys(hazards["segment"].where(hazards["segment"].notna(), None)))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.3 * nrows), sharex=True, squeeze=False)
     for ax, seg in zip(axes.ravel(), panels, strict=False):
         sub = hazards[hazards["segment"].isna()] if seg is None else hazards[hazards["segment"] == seg]
         for group, g in sub.groupby("group", sort=False):
-            ax.plot(g["time"], 100 * g["hazard"], lw=1.6, label=label(group))
+            line = ax.plot(g["time"], 100 * g["hazard"], lw=1.6, label=label(group))[0]
+            if "lower" in g:
+                ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=line.get_color(),
+                                alpha=0.15, lw=0)
         ax.set_ylim(bottom=0)
         finish(ax, title=label("all customers") if seg is None else segment_name(seg),
                xlabel=t("Tenure ({unit})", unit=label(unit)), ylabel=_hazard_unit(unit))

@@ -8,9 +8,10 @@ changes that. Built on lifelines, one topic per module:
 ``cox``         :class:`CoxRegression` with a proportional-hazards check and remedy,
                 :func:`piecewise_hazard_ratios`
 ``parametric``  :func:`fit_parametric`, :func:`extrapolate`, :func:`fit_aft`
-``change``      the business change as a time-varying exposure: :func:`change_episodes`,
-                :func:`fit_change_cox`, :func:`acquired_before_after`
-``diagnostics`` smoothed hazards, held-out time-dependent AUC and Brier score
+``change``      the business events (and a campaign contact) as time-varying exposures: :func:`change_episodes`,
+                :func:`separable_events`, :func:`fit_change_cox`, :func:`acquired_before_after`
+``diagnostics`` smoothed hazards with bands, cut where few remain at risk; held-out time-dependent
+                AUC and Brier score with bootstrap intervals
 ``cohorts``     cohort tables projected with the sBG model (:mod:`churn_research.models`)
 ``sections``    what each report section computes and keeps: rules, result objects, key figures
 
@@ -28,7 +29,9 @@ from churn_research.models.shifted_beta_geo import (
 from churn_research.survival.change import (
     acquired_before_after,
     change_episodes,
+    exposure_columns,
     fit_change_cox,
+    separable_events,
 )
 from churn_research.survival.cohorts import (
     cohort_table,
@@ -122,6 +125,8 @@ __all__ = [
     "fit_aft",
     "aft_comparison",
     "change_episodes",
+    "exposure_columns",
+    "separable_events",
     "fit_change_cox",
     "acquired_before_after",
     "ShiftedBetaGeometric",

@@ -1,8 +1,11 @@
-"""Diagnostics reviewers of a survival analysis expect: kernel-smoothed hazard curves
-(:func:`smoothed_hazards`), and the discrimination and calibration of the Cox and AFT models on
-held-out customers (:func:`held_out_validation`: time-dependent AUC and the integrated Brier
-score, both inverse-probability-of-censoring weighted, from scikit-survival). The number at risk under each Kaplan-Meier curve is read off the fitter
-by :func:`churn_research.plots.survival.at_risk_counts`.
+"""Diagnostics reviewers of a survival analysis expect: kernel-smoothed hazard curves with their
+95% bands, each cut where fewer than a given number of customers remain at risk
+(:func:`smoothed_hazards`, :func:`at_risk`), and the discrimination and calibration of the Cox and
+AFT models on held-out customers (:func:`held_out_validation`: time-dependent AUC and the
+integrated Brier score, both inverse-probability-of-censoring weighted, from scikit-survival, with
+seeded bootstrap intervals over the held-out customers, :func:`bootstrap_scores`). The number at
+risk under each Kaplan-Meier curve is read off the fitter by
+:func:`churn_research.plots.survival.at_risk_counts` (the same risk set as :func:`at_risk`).
 """
 
 from __future__ import annotations
@@ -25,35 +28,62 @@ from churn_research.survival.parametric import fit_aft
 # ---------------------------------------------------------------------------------------
 # Smoothed hazard
 # ---------------------------------------------------------------------------------------
+def at_risk(df: pd.DataFrame, times, *, use_entry: bool = True) -> np.ndarray:
+    """Customers at risk at each of ``times``: entered at or before t (``entry``, with delayed
+    entry) and still there at t (lifetime ending at t or later) -- lifelines' risk set, the
+    count the number-at-risk row under each Kaplan-Meier plot shows."""
+    times = np.atleast_1d(np.asarray(times, float))
+    entry = np.sort(df["entry"].to_numpy(float) if use_entry and "entry" in df else np.zeros(len(df)))
+    stop = np.sort(df["duration"].to_numpy(float))
+    return (np.searchsorted(entry, times, side="right") - np.searchsorted(stop, times, side="left")).astype(int)
+
+
 def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidth: float = 3.0,
-                     min_size: int = 50, use_entry: bool = True) -> pd.DataFrame:
+                     min_size: int = 50, min_at_risk: int = 100, use_entry: bool = True,
+                     alpha: float = 0.05) -> pd.DataFrame:
     """Kernel-smoothed hazard (lifelines' Nelson-Aalen ``smoothed_hazard_``, Epanechnikov
     kernel of half-width ``bandwidth`` time units) for all customers and per level of each
-    segment, with delayed entry.
+    segment, with delayed entry, and its pointwise ``1 - alpha`` confidence band (lifelines'
+    ``smoothed_hazard_confidence_intervals_``: the kernel estimator's variance, on the log scale).
 
-    Returns a long frame ``segment, group, time, hazard`` (hazard per time unit); ``segment``
-    is None for all customers. Times within one bandwidth of the group's longest tenure are
-    left out (the kernel runs out of data there and the estimate drops towards zero).
+    Each curve stops where fewer than ``min_at_risk`` customers remain at risk (:func:`at_risk`)
+    -- beyond that a handful of exits makes the curve jump -- and at least one bandwidth before
+    the group's longest tenure (the kernel runs out of data there and the estimate drops towards
+    zero).
+
+    Returns a long frame ``segment, group, time, hazard, lower, upper, at_risk`` (hazard per time
+    unit); ``segment`` is None for all customers. ``attrs``: ``bandwidth``, ``min_at_risk`` and
+    ``cut`` (``{(segment, group): last tenure shown}``).
     """
     if bandwidth <= 0:
         raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
-    parts = []
+    parts, cuts = [], {}
     for seg in [None, *segments]:
         if seg is not None and (seg not in df.columns or df[seg].nunique() < 2):
             continue
         for level, sub in _groups(df, seg, min_size):
             if sub["event"].sum() == 0:
                 continue
-            naf = NelsonAalenFitter()
+            naf = NelsonAalenFitter(alpha=alpha)
             naf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
             h = naf.smoothed_hazard_(bandwidth).iloc[:, 0]
-            h = h[h.index <= float(sub["duration"].max()) - bandwidth]
-            parts.append(pd.DataFrame({"segment": seg, "group": level, "time": h.index.to_numpy(float),
-                                       "hazard": h.to_numpy(float)}))
-    if not parts:
-        return pd.DataFrame(columns=["segment", "group", "time", "hazard"])
-    out = pd.concat(parts, ignore_index=True)
-    out.attrs["bandwidth"] = float(bandwidth)
+            with np.errstate(divide="ignore", invalid="ignore"):  # a zero hazard far in the tail
+                ci = naf.smoothed_hazard_confidence_intervals_(bandwidth, hazard_=h.to_numpy(float))
+            times = h.index.to_numpy(float)
+            n = at_risk(sub, times, use_entry=use_entry)
+            keep = times <= float(sub["duration"].max()) - bandwidth
+            enough = np.flatnonzero(keep & (n >= min_at_risk))
+            keep &= times <= (times[enough[-1]] if len(enough) else -np.inf)
+            if not keep.any():
+                continue
+            cuts[(seg, level)] = float(times[keep][-1])
+            parts.append(pd.DataFrame({"segment": seg, "group": level, "time": times[keep],
+                                       "hazard": h.to_numpy(float)[keep],
+                                       "lower": ci.iloc[:, 1].to_numpy(float)[keep],
+                                       "upper": ci.iloc[:, 0].to_numpy(float)[keep], "at_risk": n[keep]}))
+    columns = ["segment", "group", "time", "hazard", "lower", "upper", "at_risk"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    out.attrs.update(bandwidth=float(bandwidth), min_at_risk=int(min_at_risk), cut=cuts)
     return out
 
 
@@ -160,23 +190,67 @@ class HeldOutValidation:
     events_test: int = 0
     test_share: float = 0.3
     left_truncated_out: int = 0
+    n_boot: int = 0
+    ibs_gain: float = np.nan
+    ibs_gain_ci: tuple = (np.nan, np.nan)
 
     def key_figures(self) -> dict:
         if self.skipped:
             return {"validation_not_available": self.skipped}
         out = {"validation_test_customers": self.n_test, "validation_test_events": self.events_test}
         for model, row in self.table.iterrows():
-            out[f"validation_ibs.{model}"] = row["ibs"]
-            for h in self.horizons:
-                out[f"validation_auc.{model}.{h:g}"] = row[f"auc({h:g})"]
+            for col, key in [("ibs", f"ibs.{model}"), *[(f"auc({h:g})", f"auc.{model}.{h:g}") for h in self.horizons]]:
+                head, _, tail = key.partition(".")
+                out[f"validation_{key}"] = row[col]
+                if f"{col}_lower" in row:
+                    out[f"validation_{head}_lower.{tail}"] = row[f"{col}_lower"]
+                    out[f"validation_{head}_upper.{tail}"] = row[f"{col}_upper"]
+        if self.n_boot:
+            out.update({"validation_bootstrap": self.n_boot, "validation_ibs_gain": self.ibs_gain,
+                        "validation_ibs_gain_lower": self.ibs_gain_ci[0],
+                        "validation_ibs_gain_upper": self.ibs_gain_ci[1]})
         return out
+
+
+def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[str, np.ndarray], *,
+                     horizons: Sequence[float], grid: Sequence[float], n_boot: int = 200,
+                     random_state: int = 0, alpha: float = 0.05) -> tuple[pd.DataFrame, np.ndarray]:
+    """Percentile bootstrap over the held-out customers of :func:`auc_and_brier`: ``n_boot``
+    seeded resamples of the ``test`` rows (the models and the censoring weights stay as fitted on
+    ``train``), the same resamples for every model.
+
+    Returns
+    -------
+    (DataFrame, ndarray)
+        Per model (rows) ``auc(h)_lower, auc(h)_upper, ibs_lower, ibs_upper``; and per resample the
+        integrated Brier scores of the models (columns in ``survival``'s order), for paired
+        comparisons.
+    """
+    rng = np.random.default_rng(random_state)
+    names = list(survival)
+    draws = []  # per resample: models x (AUC at each horizon, IBS)
+    for _b in range(n_boot):
+        idx = rng.integers(0, len(test), len(test))
+        sub = test.iloc[idx]
+        try:
+            res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid) for m in names]
+        except ValueError:  # a resample without an exit before the first horizon: skip it
+            continue
+        draws.append([[*r["auc"].values(), r["ibs"]] for r in res])
+    arr = np.asarray(draws, float)  # resamples x models x metrics
+    cols = [*(f"auc({h:g})" for h in horizons), "ibs"]
+    lo, hi = np.nanquantile(arr, [alpha / 2, 1 - alpha / 2], axis=0)
+    out = pd.DataFrame(index=pd.Index(names, name="model"))
+    for j, c in enumerate(cols):
+        out[f"{c}_lower"], out[f"{c}_upper"] = lo[:, j], hi[:, j]
+    return out, arr[:, :, -1]
 
 
 def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], reference: Mapping | None = None,
                         per: Mapping | None = None, aft_model: str = "weibull",
                         horizons: Sequence[float] = (12, 24, 36), test_share: float = 0.3,
                         random_state: int = 0, grid_points: int = 50,
-                        min_events: int = 20) -> HeldOutValidation:
+                        min_events: int = 20, n_boot: int = 200) -> HeldOutValidation:
     """Fit the Cox model and the ``aft_model`` AFT on a seeded training part, and score them on
     the held-out part against the training Kaplan-Meier curve (no covariates).
 
@@ -186,6 +260,10 @@ def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], referenc
     rest of the stage. Horizons at or beyond the longest held-out tenure (or the longest
     training tenure) are dropped; the integrated Brier score runs over ``grid_points`` tenures
     from the first month (unit) to the largest remaining horizon.
+
+    Every score gets a 95% percentile interval from ``n_boot`` seeded resamples of the held-out
+    customers (:func:`bootstrap_scores`; 0: none), and so does the Cox model's relative gain in the
+    integrated Brier score over the Kaplan-Meier curve (``ibs_gain``, paired on the same resamples).
     """
     out = HeldOutValidation(test_share=test_share)
     train, test = holdout_split(df, test_share=test_share, random_state=random_state)
@@ -224,15 +302,27 @@ def held_out_validation(df: pd.DataFrame, *, covariates: Sequence[str], referenc
         records[name] = {**{f"auc({h:g})": v for h, v in res["auc"].items()}, "ibs": res["ibs"]}
     out.table = pd.DataFrame.from_dict(records, orient="index")
     out.table.index.name = "model"
+    km_name = "Kaplan–Meier (no drivers)"
+    out.ibs_gain = 1 - out.table.loc["Cox", "ibs"] / out.table.loc[km_name, "ibs"]
+    if n_boot:
+        cis, ibs = bootstrap_scores(ipcw_train, test_x, rows, horizons=out.horizons, grid=grid, n_boot=n_boot,
+                                    random_state=random_state)
+        out.table = out.table.join(cis)
+        out.n_boot = len(ibs)
+        gain = 1 - ibs[:, list(rows).index("Cox")] / ibs[:, list(rows).index(km_name)]
+        out.ibs_gain_ci = tuple(float(v) for v in np.nanquantile(gain, [0.025, 0.975]))
     out.n_test, out.events_test = len(test_x), int(test_x["event"].sum())
     return out
 
 
 def hazard_figures(hazards: pd.DataFrame) -> dict:
-    """Where the all-customers smoothed hazard peaks (tenure and hazard per unit), and the bandwidth."""
+    """Where the all-customers smoothed hazard peaks (tenure, hazard per unit and its interval),
+    the bandwidth, and where the curve stops (fewer than ``min_at_risk`` at risk after it)."""
     overall = hazards[hazards["segment"].isna()]
     if not len(overall):
         return {}
     peak = overall.loc[overall["hazard"].idxmax()]
     return {"hazard_bandwidth": hazards.attrs.get("bandwidth"), "hazard_peak_tenure": float(peak["time"]),
-            "hazard_peak": float(peak["hazard"])}
+            "hazard_peak": float(peak["hazard"]), "hazard_peak_lower": float(peak["lower"]),
+            "hazard_peak_upper": float(peak["upper"]), "hazard_min_at_risk": hazards.attrs.get("min_at_risk"),
+            "hazard_shown_to": float(overall["time"].max())}

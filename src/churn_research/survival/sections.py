@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 
 from churn_research.durations import TIME_UNITS, durations
-from churn_research.model import ChurnData
+from churn_research.model import ChurnData, select_events
 from churn_research.models.shifted_beta_geo import sbg_eligibility
-from churn_research.survival.change import acquired_before_after, change_episodes, fit_change_cox
+from churn_research.survival.change import (
+    acquired_before_after,
+    change_episodes,
+    exposure_columns,
+    fit_change_cox,
+    separable_events,
+)
 from churn_research.survival.cohorts import (
     cohort_table,
     fit_sbg_cohorts,
@@ -208,44 +214,92 @@ def parametric_figures(comparison: pd.DataFrame, extrapolated: pd.DataFrame) -> 
 # ---------------------------------------------------------------------------------------
 @dataclass
 class ChangeAnalysis:
-    """The business change as a time-varying exposure (see :func:`change_analysis`)."""
+    """The business events as time-varying exposures (see :func:`change_analysis`).
+
+    ``name`` and ``date`` are the first event analysed (the one the Findings and the other
+    reports call "the change"); ``events`` has one row per selected event: ``event, date,
+    exposure`` (its column in the model, empty when left out), ``hr, lower, upper, p``,
+    ``exits_before, exits_after`` and ``note`` (why an event was left out)."""
 
     name: str
     date: pd.Timestamp
     episodes: pd.DataFrame
     hazard_ratios: pd.DataFrame
     complaint_window_days: int
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
     acquired: pd.DataFrame | None = None
     acquired_fits: dict = field(default_factory=dict)
     acquired_test: Mapping | None = None
     acquired_summary: pd.DataFrame | None = None
 
+    @property
+    def exposure(self) -> str | None:
+        """The model column of the first event analysed (None when no event could be)."""
+        kept = self.events.loc[self.events["exposure"] != "", "exposure"] if len(self.events) else []
+        return kept.iloc[0] if len(kept) else ("after_change" if "after_change" in self.hazard_ratios.index
+                                               else None)
+
     def key_figures(self) -> dict:
-        c = self.hazard_ratios.loc["after_change"]
-        out = {"change_hr": c["hr"], "change_hr_lower": c["lower"], "change_hr_upper": c["upper"],
-               "change_p": c["p"]}
-        if "complaint_90d" in self.hazard_ratios.index:
-            out["complaint_90d_hr"] = self.hazard_ratios.loc["complaint_90d", "hr"]
+        out = {}
+        if self.exposure is not None:
+            c = self.hazard_ratios.loc[self.exposure]
+            out.update({"change_hr": c["hr"], "change_hr_lower": c["lower"], "change_hr_upper": c["upper"],
+                        "change_p": c["p"]})
+        for term in ("complaint_90d", "campaign_contact"):
+            if term in self.hazard_ratios.index:
+                out[f"{term}_hr"] = self.hazard_ratios.loc[term, "hr"]
         if self.acquired_test is not None:
             out["acquired_logrank_p"] = self.acquired_test["p"]
+        if len(self.events):
+            out["change_events.count"] = len(self.events)
+            for i, row in enumerate(self.events.itertuples(), start=1):
+                out[f"change_events.{i}.event"] = row.event
+                out[f"change_events.{i}.date"] = str(pd.Timestamp(row.date).date())
+                if row.exposure:
+                    out.update({f"change_events.{i}.hr": row.hr, f"change_events.{i}.hr_lower": row.lower,
+                                f"change_events.{i}.hr_upper": row.upper, f"change_events.{i}.p": row.p})
+                else:
+                    out[f"change_events.{i}.note"] = row.note
         return out
 
 
 def change_analysis(data: ChurnData, df: pd.DataFrame, data_model: ChurnData, df_model: pd.DataFrame, *,
                     covariates: Sequence[str], reference: Mapping | None = None, per: Mapping | None = None,
-                    complaint_window_days: int = 90, horizons: Sequence[float] = ()) -> ChangeAnalysis | None:
-    """Time-varying Cox with the change (and recent complaints) on the model sample, and the
-    cohorts acquired before vs after the change on everyone; None without a business change."""
-    date = data.event_date
-    if date is None:
+                    complaint_window_days: int = 90, horizons: Sequence[float] = (), events=None,
+                    min_exits: int = 20) -> ChangeAnalysis | None:
+    """Time-varying Cox with every selected business event (``events``: see
+    :func:`churn_research.model.select_events`; None: all of them), recent complaints and a
+    retention campaign's contact (when the data have a campaigns table) as exposures, on the model sample, and the cohorts acquired before vs after the first event on
+    everyone; None without a business event.
+
+    Each event the model can separate (:func:`separable_events`) gets its own exposure column,
+    cumulative in time (:func:`change_episodes`), so its hazard ratio compares the hazard after it
+    with the hazard since the previous event."""
+    chosen = select_events(data, events)
+    if chosen is None or not len(chosen):
         return None
-    episodes = change_episodes(df_model, change_date=date,
+    table = separable_events(df_model, chosen, min_exits=min_exits)
+    kept = table[table["kept"]]
+    episodes = change_episodes(df_model, change_date=list(kept["date"]) if len(kept) else chosen["date"].iloc[0],
                                tickets=data_model.tickets if data_model.has("tickets") else None,
-                               complaint_window_days=complaint_window_days)
+                               complaint_window_days=complaint_window_days,
+                               campaigns=data_model.campaigns if data_model.has("campaigns") else None)
+    columns = exposure_columns(len(kept))
+    if not len(kept):  # no event separable: the model keeps the complaints only
+        episodes = episodes.drop(columns=["after_change"])
+        episodes.attrs["exposures"] = {}
     ctv = fit_change_cox(episodes, covariates=covariates, reference=reference, per=per)
-    out = ChangeAnalysis(data.events.sort_values("date")["name"].iloc[0], date, episodes, hazard_ratios(ctv),
-                         complaint_window_days)
-    acquired = acquired_before_after(df, change_date=date)
+    hr = hazard_ratios(ctv)
+    table["exposure"] = ""
+    table.loc[kept.index, "exposure"] = columns if len(kept) else []
+    for col in ("hr", "lower", "upper", "p"):
+        table[col] = [hr.loc[e, col] if e else np.nan for e in table["exposure"]]
+    table = table[["event", "date", "exposure", "hr", "lower", "upper", "p", "exits_before", "exits_after",
+                   "note"]]
+    first = kept.iloc[0] if len(kept) else chosen.iloc[0]
+    out = ChangeAnalysis(first["event"], pd.Timestamp(first["date"]), episodes, hr, complaint_window_days,
+                         events=table)
+    acquired = acquired_before_after(df, change_date=out.date)
     if acquired["acquired"].nunique() == 2:
         window = acquired.attrs["window"]
         hs = [h for h in horizons if h < window] or [round(window / 2)]
@@ -256,8 +310,10 @@ def change_analysis(data: ChurnData, df: pd.DataFrame, data_model: ChurnData, df
     return out
 
 
-def change_figures(change: ChangeAnalysis | None, change_date) -> dict:
-    """``change_date`` (None without a change) and the change's key figures."""
+def change_figures(change: ChangeAnalysis | None, change_date=None) -> dict:
+    """``change_date`` (the first event analysed; None without one) and the change's key figures."""
+    if change is not None:
+        change_date = change.date
     return {"change_date": change_date, **(change.key_figures() if change is not None else {})}
 
 
