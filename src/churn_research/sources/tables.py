@@ -39,7 +39,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import ibis
 import numpy as np
@@ -100,23 +100,37 @@ _FIX_URL = ("write the password as ${PGPASSWORD} (or leave it out: PostgreSQL re
 # ------------------------------------------------------------------------------------------
 # connection URLs and credentials
 # ------------------------------------------------------------------------------------------
+#: Query parameters of a URL that hold credentials.
+_SECRET_KEYS = {"password", "passwd", "pwd", "pass", "token", "secret", "api_key", "apikey",
+                "access_token", "private_key", "key"}
+
+
+def _secret_query(parts) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() in _SECRET_KEYS and not _ENV.fullmatch(v)]
+
+
 def redact_url(url: str) -> str:
-    """``url`` without a literal password (``user:***@host``); ``${NAME}`` references stay."""
+    """``url`` without literal credentials (``user:***@host``, ``?password=***``);
+    ``${NAME}`` references stay."""
     parts = urlsplit(url)
-    if parts.password is None or _ENV.fullmatch(parts.password or ""):
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    if parts.password is not None and not _ENV.fullmatch(parts.password):
+        url = url.replace(f":{parts.password}@", ":***@", 1)
+    if _secret_query(parts):
+        query = [(k, "***" if (k, v) in _secret_query(parts) else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        url = url.split("?", 1)[0] + "?" + urlencode(query, safe="${}*")
+    return url
 
 
 def expand_url(url: str) -> str:
     """``url`` with each ``${NAME}`` replaced by the environment variable ``NAME``.
 
     Raises :class:`ChurnDataError` (naming the variable, never a value) for a variable that is
-    not set, and for a URL that holds a literal password: credentials come from the
-    environment only."""
+    not set, and for a URL that holds a literal password (or token): credentials come from
+    the environment only."""
     parts = urlsplit(url)
-    if parts.password is not None and not _ENV.fullmatch(parts.password):
+    if (parts.password is not None and not _ENV.fullmatch(parts.password)) or _secret_query(parts):
         raise ChurnDataError(f"the connection URL {redact_url(url)} holds a password.",
                              fix=_FIX_URL)
 
@@ -278,6 +292,14 @@ def _backend_table(con, name: str):
     return con.table(name)
 
 
+def _has_table(con, name: str) -> bool:
+    try:
+        con.table(name)
+    except Exception:  # the backend's "no such table"
+        return False
+    return True
+
+
 def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
                 root: Path | None = None, **options: Any) -> Source:
     """Open an engine source (see the module docstring): the backend, each table's raw
@@ -313,8 +335,7 @@ def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
         con, shown = ibis.duckdb.connect(), str(path)
     named = spec.get("tables") or {}
     if not named and (spec.get("url") or spec.get("database")):
-        present = set(con.list_tables())
-        named = {t: {"table": t} for t in TABLES if t in present}
+        named = {t: {"table": t} for t in TABLES if _has_table(con, t)}
     if "customers" not in named:
         raise ChurnDataError(f"the source {shown} names no customers table.", table="customers",
                              fix="add `tables: {customers: <table name>}` (a database or URL) "
@@ -603,8 +624,11 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
         data.meta["churn_definition"] = (f"no purchase for more than {data.inactivity_days} "
                                          "days (inferred)")
     data = validate(data)
-    known = ibis.memtable(data.customers[["customer_id", "start_date", "end_date"]]
-                          .astype({"customer_id": str}))
+    ends = data.customers[["customer_id", "start_date", "end_date"]].astype(
+        {"customer_id": str}).astype(object)
+    known = ibis.memtable(ends.where(ends.notna(), None),  # None: NULL on every backend
+                          schema={"customer_id": "string", "start_date": "timestamp",
+                                  "end_date": "timestamp"})
     for t, e in heavy.items():
         _check_values(con, t, e, known, obs)
     warnings = _transaction_warnings(con, heavy.get("transactions"), known, data.kind)
@@ -618,7 +642,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     for t, e in heavy.items():
         keep = [c for c in e.columns if c != "__row" and header_reason(t, c) is None]
         con.to_parquet(e.order_by("__row").select(*keep), directory / f"{t}.parquet")
-    data.meta["engine"] = {"backend": con.name, "tables": sorted(heavy),
+    data.meta["engine"] = {"backend": con.name, "tables": list(heavy),
                            "directory": str(directory.resolve())}
     return data.replace(**{t: pd.read_parquet(directory / f"{t}.parquet") for t in heavy})
 
