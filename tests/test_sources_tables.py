@@ -235,3 +235,16 @@ def test_credentials_come_from_the_environment_and_are_never_shown(tmp_path, mon
                  *[p.read_bytes().decode("latin-1") for p in (tmp_path / "p").iterdir()]]:
         assert SECRET not in text
     assert set(TABLES) >= {p.stem for p in (tmp_path / "p").glob("*.parquet")}
+
+
+def test_params_refuse_a_password_in_the_url_without_showing_it(tmp_path):
+    from churn_research.runner.params import check_params
+
+    spec = {"source": f"postgres://analyst:{SECRET}@db.example/crm",
+            "source_options": {"tables": {"customers": "crm.customers"}}}
+    problems = check_params("shop", spec, root=tmp_path, check_files=True)
+    assert [(p.key, p.message) for p in problems] == [
+        ("source", "the connection URL postgres://analyst:***@db.example/crm holds a password.")]
+    assert SECRET not in problems[0].fix and "${PGPASSWORD}" in problems[0].fix
+    ok = {**spec, "source": "postgres://analyst:${PGPASSWORD}@db.example/crm"}
+    assert check_params("shop", ok, root=tmp_path, check_files=True) == []

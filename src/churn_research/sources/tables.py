@@ -123,12 +123,12 @@ def redact_url(url: str) -> str:
     return url
 
 
-def expand_url(url: str) -> str:
+def expand_url(url: str, *, environment: bool = True) -> str:
     """``url`` with each ``${NAME}`` replaced by the environment variable ``NAME``.
 
     Raises :class:`ChurnDataError` (naming the variable, never a value) for a variable that is
     not set, and for a URL that holds a literal password (or token): credentials come from
-    the environment only."""
+    the environment only. ``environment=False``: only the latter check (params checks)."""
     parts = urlsplit(url)
     if (parts.password is not None and not _ENV.fullmatch(parts.password)) or _secret_query(parts):
         raise ChurnDataError(f"the connection URL {redact_url(url)} holds a password.",
@@ -142,7 +142,7 @@ def expand_url(url: str) -> str:
                                      "running, or remove it from the URL.")
         return os.environ[m.group(1)]
 
-    return _ENV.sub(value, url)
+    return _ENV.sub(value, url) if environment else url
 
 
 def _secrets(url: str) -> list[str]:
@@ -509,7 +509,7 @@ def _codes(con, table: str, t, values: dict):
         out = normalise_values({table: frame}, own)[table][col]
         if out.dtype == frame[col].dtype and out.astype(object).equals(frame[col].astype(object)):
             continue
-        pairs = [(a, b) for a, b in zip(frame[col].tolist(), out.tolist())
+        pairs = [(a, b) for a, b in zip(frame[col].tolist(), out.tolist(), strict=True)
                  if not pd.isna(a) and not (isinstance(b, float) and np.isnan(b))]
         if pd.api.types.is_bool_dtype(out):
             changes[col] = t[col].cases(*[(a, bool(b)) for a, b in pairs], else_=ibis.null("boolean"))
