@@ -408,6 +408,12 @@ def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
 # ------------------------------------------------------------------------------------------
 # a heavy table on the engine: types, codes, checks
 # ------------------------------------------------------------------------------------------
+def _n(predicate):
+    """Rows where ``predicate`` holds (NULL: not), on every backend (PostgreSQL cannot cast a
+    boolean to bigint)."""
+    return ibis.ifelse(predicate.fill_null(False), 1, 0).sum()
+
+
 def _one(con, expr) -> dict:
     return con.execute(expr).iloc[0].to_dict()
 
@@ -443,9 +449,9 @@ def _typed(con, table: str, t, settings: dict):
     ids = t.customer_id.cast("string")
     label = ids.strip().lower()
     stats = _one(con, t.aggregate(
-        total=label.isin(sorted(TOTAL_LABELS)).fill_null(False).cast("int64").sum(),
+        total=_n(label.isin(sorted(TOTAL_LABELS))),
         example=ids.min(where=label.isin(sorted(TOTAL_LABELS))),
-        empty=t.customer_id.isnull().cast("int64").sum()))
+        empty=_n(t.customer_id.isnull())))
     if int(stats["total"] or 0):
         raise total_row_error(table, int(stats["total"]), str(stats["example"]),
                               _rows(con, t, label.isin(sorted(TOTAL_LABELS))))
@@ -475,8 +481,8 @@ def _typed(con, table: str, t, settings: dict):
             if len(hit):
                 raise non_numeric_error(table, col, hit.astype(str).tolist(),
                                         _rows(con, t, bad))
-            whole = _one(con, t.aggregate(n=num.isnull().cast("int64").sum(),
-                                          f=(num != num.floor()).cast("int64").sum()))
+            whole = _one(con, t.aggregate(n=_n(num.isnull()),
+                                          f=_n(num != num.floor())))
             integral = not int(whole["n"] or 0) and not int(whole["f"] or 0)
             changes[col] = num.cast("int64") if integral else num
     if "__d" in t.columns:
@@ -523,13 +529,14 @@ def _codes(con, table: str, t, values: dict):
 
 def _personal(con, table: str, t, seed: int, record: dict) -> tuple[Any, dict]:
     """Drop ``t``'s personal columns: by header, and by content on a seeded sample of at most
-    :data:`PERSONAL_SAMPLE_ROWS` rows (text columns only; numbers, dates and flags never are)."""
+    :data:`PERSONAL_SAMPLE_ROWS` rows, spread evenly over the table (text columns only;
+    numbers, dates and flags never are)."""
     text = [c for c, typ in t.schema().items() if typ.is_string() and c != "__row"]
     n = int(con.execute(t.count()))
-    sample = t.select(*text) if text else t.select("__row")
-    if n > PERSONAL_SAMPLE_ROWS:
-        sample = sample.sample(min(1.0, 2.0 * PERSONAL_SAMPLE_ROWS / n), seed=seed)
-    frame = con.execute(sample.limit(PERSONAL_SAMPLE_ROWS)) if text else pd.DataFrame()
+    step = -(-n // PERSONAL_SAMPLE_ROWS)  # every step-th row from a seeded offset: any backend
+    sample = t.filter(t["__row"] % step == seed % step) if step > 1 else t
+    frame = (con.execute(sample.order_by("__row").select(*text).limit(PERSONAL_SAMPLE_ROWS))
+             if text else pd.DataFrame())
     for c in t.columns:
         if c not in frame.columns and c != "__row":
             frame[c] = pd.Series(dtype="float64")  # headers are checked for every column
@@ -548,7 +555,7 @@ def _check_values(con, table: str, t, known, obs: pd.Timestamp) -> None:
         v = t[col]
         bad = (v < low) if high is None else ((v < low) | (v > high))
         bad = bad.fill_null(not nullable)
-        n = int(con.execute(bad.cast("int64").sum()) or 0)
+        n = int(con.execute(_n(bad)) or 0)
         if n:
             shown = con.execute(t.filter(bad).order_by("__row").select(v=v).limit(200))["v"]
             examples = pd.unique(shown.astype(float).astype(str))[:3].tolist()
@@ -560,7 +567,7 @@ def _check_values(con, table: str, t, known, obs: pd.Timestamp) -> None:
     for col in DATE_COLUMNS[table]:
         if col in t.columns:
             late = t[col] > obs
-            n = int(con.execute(late.cast("int64").sum()) or 0)
+            n = int(con.execute(_n(late)) or 0)
             if n:
                 raise late_dates_error(table, col, n, obs, _rows(con, t, late))
 
@@ -655,8 +662,8 @@ def _transaction_warnings(con, tx, known, kind: str) -> list[dict]:
     start = j.start_date.cast("timestamp(9)").truncate("D")
     end = j.end_date.cast("timestamp(9)")
     row = _one(con, j.aggregate(
-        before=(j.date < start).fill_null(False).cast("int64").sum(),
-        after=(j.date > end + ibis.interval(days=1)).fill_null(False).cast("int64").sum()))
+        before=_n(j.date < start),
+        after=_n(j.date > end + ibis.interval(days=1))))
     out = []
     if int(row["before"] or 0):
         out.append({"table": "transactions", "column": "date", "rows": int(row["before"]),
