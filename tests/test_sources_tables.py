@@ -253,3 +253,32 @@ def test_params_refuse_a_password_in_the_url_without_showing_it(tmp_path):
     assert SECRET not in problems[0].fix and "${PGPASSWORD}" in problems[0].fix
     ok = {**spec, "source": "postgres://analyst:${PGPASSWORD}@db.example/crm"}
     assert check_params("shop", ok, root=tmp_path, check_files=True) == []
+
+
+def test_coded_values_and_chinese_dates_of_csv_files_are_read_as_by_the_pandas_path(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "tickets").mkdir(parents=True)
+    pd.DataFrame({"客户编号": ["a", "b", "c"], "开户日期": ["2022年1月5日", "2022年2月1日", "2022年3月9日"],
+                  "销户日期": ["", "2023年5月1日", ""]}).to_csv(raw / "客户.csv", index=False)
+    tickets = pd.DataFrame({"客户编号": ["a", "b", "c", "a", "b"],
+                            "日期": ["2022年2月1日", "2022年3月1日", "2022年4月1日", "2022年5月1日",
+                                   "2022年6月1日"],
+                            "工单类型": ["投诉", "咨询", "报修", "售后", "投诉"],
+                            "是否解决": ["是", "否", "是", "是", "否"]})
+    tickets.to_csv(raw / "工单.csv", index=False)
+    tickets.iloc[:2].to_csv(raw / "tickets" / "part-1.csv", index=False)
+    tickets.iloc[2:].to_csv(raw / "tickets" / "part-2.csv", index=False)
+    columns = {"客户编号": "customer_id", "日期": "date", "工单类型": "kind", "是否解决": "resolved"}
+    for name, file in (("p.yaml", "工单.csv"), ("e.yaml", "tickets/")):
+        (raw / name).write_text(yaml.safe_dump({
+            "observation_end": "2023-12-31", "values": {"tickets.kind": {"售后": "technical"}},
+            "tables": {"customers": {"file": "客户.csv", "columns": {
+                "客户编号": "customer_id", "开户日期": "start_date", "销户日期": "end_date"}},
+                "tickets": {"file": file, "columns": columns}}}, allow_unicode=True))
+    load(raw / "p.yaml").write(tmp_path / "a")
+    load(raw / "e.yaml", processed_dir=tmp_path / "b").write(tmp_path / "b")
+    _same_processed(tmp_path / "a", tmp_path / "b")
+    got = pd.read_parquet(tmp_path / "b" / "tickets.parquet")
+    assert got["kind"].tolist() == ["complaint", "inquiry", "technical", "technical", "complaint"]
+    assert got["resolved"].tolist() == [True, False, True, True, False]
+    assert got["date"].dt.strftime("%Y-%m-%d").tolist()[:2] == ["2022-02-01", "2022-03-01"]

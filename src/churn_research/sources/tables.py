@@ -445,7 +445,8 @@ def _typed(con, table: str, t, settings: dict):
     missing = [c for c in REQUIRED[table] if c not in schema]
     if missing:
         raise missing_column_error(table, missing[0], list(schema.names))
-    t = t.mutate(__row=ibis.row_number())
+    t = t.mutate(__row=ibis.row_number())  # streamed; used only by the queries that need it
+    reordered = False
     ids = t.customer_id.cast("string")
     label = ids.strip().lower()
     stats = _one(con, t.aggregate(
@@ -470,6 +471,7 @@ def _typed(con, table: str, t, settings: dict):
         lookup = ibis.memtable(pd.DataFrame({"__v": distinct.astype(str).to_numpy(),
                                              "__d": parsed.to_numpy()}))
         t = t.left_join(lookup, t[col].cast("string") == lookup["__v"]).drop("__v")
+        reordered = True  # a join: rows written in __row order again
         changes[col] = t["__d"].cast("timestamp(9)")
     t = t.mutate(**changes)
     changes = {}
@@ -491,7 +493,7 @@ def _typed(con, table: str, t, settings: dict):
     for col, typ in t.schema().items():
         if (table, col) in RANGES and typ.is_numeric():
             t = t.mutate(**{col: t[col].cast("float64")})  # pandera coerces them to float
-    return _codes(con, table, t, settings["values"])
+    return _codes(con, table, t, settings["values"]), reordered
 
 
 def _codes(con, table: str, t, values: dict):
@@ -521,9 +523,6 @@ def _codes(con, table: str, t, values: dict):
             changes[col] = t[col].cases(*[(a, bool(b)) for a, b in pairs], else_=ibis.null("boolean"))
         else:
             changes[col] = t[col].cases(*[(a, str(b)) for a, b in pairs], else_=t[col])
-    unknown = [(t_c) for t_c in values if t_c[0] == table and t_c[1] not in schema]
-    if unknown:
-        normalise_values({table: pd.DataFrame(columns=list(schema.names))}, values)
     return t.mutate(**changes) if changes else t
 
 
@@ -595,7 +594,11 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     customers = small["customers"]
     if "end_date" not in customers and st["kind"] == "non-contractual":
         small["customers"] = customers.assign(end_date=pd.NaT)
-    heavy = {t: _typed(con, t, src.raw[t], st) for t in HEAVY if t in src.raw}
+    # `values:` naming a column no table has: the pandas path's error
+    normalise_values({t: pd.DataFrame(columns=list(v.columns)) for t, v in src.raw.items()},
+                     st["values"])
+    typed = {t: _typed(con, t, src.raw[t], st) for t in HEAVY if t in src.raw}
+    heavy = {t: e for t, (e, _) in typed.items()}
     record: dict = {}
     for t in list(heavy):
         heavy[t], record = _personal(con, t, heavy[t], random_state, record)
@@ -648,7 +651,9 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     directory.mkdir(parents=True, exist_ok=True)
     for t, e in heavy.items():
         keep = [c for c in e.columns if c != "__row" and header_reason(t, c) is None]
-        con.to_parquet(e.order_by("__row").select(*keep), directory / f"{t}.parquet")
+        if typed[t][1] or con.name != "duckdb":  # DuckDB keeps the files' order by itself
+            e = e.order_by("__row")
+        con.to_parquet(e.select(*keep), directory / f"{t}.parquet")
     data.meta["engine"] = {"backend": con.name, "tables": list(heavy),
                            "directory": str(directory.resolve())}
     return data.replace(**{t: pd.read_parquet(directory / f"{t}.parquet") for t in heavy})
