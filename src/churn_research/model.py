@@ -314,8 +314,8 @@ class ChurnData:
 
         Tables an engine source wrote into ``directory`` itself (``meta["engine"]``) are left
         as they are. The loaders already dropped every personal column
-        (:func:`churn_research.personal.screen`, by header and by content); as a safety net for data built by hand, columns whose header
-        marks them as personal (:func:`churn_research.personal.header_reason`) are dropped
+        (:func:`churn_research.personal.screen`, by header and by content); as a safety net for
+        data built by hand, columns whose header marks them as personal (:func:`churn_research.personal.header_reason`) are dropped
         here too: processed data feeds the reports, which must never show them.
         """
         directory = Path(directory)

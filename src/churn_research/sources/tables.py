@@ -27,7 +27,13 @@ coded values mapped by the vocabulary on their distinct values, and written to t
 directory by the backend (DuckDB: ``COPY ... TO ... (FORMAT parquet)``; other backends in
 batches). The customers, events and campaigns tables are read into pandas and take the pandas
 path (:mod:`churn_research.sources.files`), so both paths give the same processed data
-(``tests/test_sources_tables.py``).
+(``tests/test_sources_tables.py``; PostgreSQL: ``tests/test_sources_postgres.py``).
+
+Limits: rows of files keep the files' order; rows of a database table come in the order the
+database returns them (a table has none). Offending rows are numbered over the files in glob
+order. Text columns with more than :data:`MAX_CODES` distinct values are not recoded. The
+returned ``ChurnData`` reads the written heavy tables back for 00_data's profile (as every
+later stage reads processed data), so the profile, not the load, bounds 00_data's memory.
 """
 
 from __future__ import annotations
