@@ -312,16 +312,22 @@ class ChurnData:
     def write(self, directory: str | Path) -> Path:
         """Write the tables as parquet plus ``meta.json`` into ``directory``.
 
-        The loaders already dropped every personal column (:func:`churn_research.personal.screen`,
-        by header and by content); as a safety net for data built by hand, columns whose header
-        marks them as personal (:func:`churn_research.personal.header_reason`) are dropped
+        Tables an engine source wrote into ``directory`` itself (``meta["engine"]``) are left
+        as they are. The loaders already dropped every personal column
+        (:func:`churn_research.personal.screen`, by header and by content); as a safety net for
+        data built by hand, columns whose header marks them as personal (:func:`churn_research.personal.header_reason`) are dropped
         here too: processed data feeds the reports, which must never show them.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        engine = self.meta.get("engine") or {}
+        written = (engine.get("tables", ()) if engine.get("directory") == str(directory.resolve())
+                   else ())  # the engine wrote them there (churn_research.sources.tables)
         for name in TABLES:
             path = directory / f"{name}.parquet"
             df = getattr(self, name)
+            if name in written and df is not None and path.exists():
+                continue
             if df is None:
                 path.unlink(missing_ok=True)
                 continue

@@ -27,8 +27,10 @@ from typing import Any
 import yaml
 
 from churn_research.i18n import LANGUAGES, normalise_language, resolve_language
+from churn_research.model import ChurnDataError
 from churn_research.runner.registry import stage_names
 from churn_research.sources import BUILT_IN, loader, loader_options
+from churn_research.sources.tables import expand_url
 
 __all__ = ["ParamsError", "MissingParamsError", "Problem", "COMMON_KEYS", "RUNNER_KEYS", "notebook_parameters",
            "notebook_defaults", "read_params", "check_params", "stage_parameters",
@@ -478,6 +480,12 @@ def _check_source(dataset: str, spec: dict[str, Any], root: Path, problems: list
                                 f"{json.dumps(source, default=str)}.",
                                 f"write `source: data/raw/{dataset}` or one of {builtin}."))
         return
+    elif "://" in source:  # a connection URL: credentials only from the environment
+        try:
+            expand_url(source, environment=False)
+        except ChurnDataError as exc:
+            problems.append(Problem("source", str(exc).split(" Fix: ")[0],
+                                    exc.fix or ""))
     elif source not in BUILT_IN and check_files:
         path = Path(source)
         if not (path if path.is_absolute() else root / path).exists():

@@ -128,6 +128,33 @@ def _cell_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+#: ``source:`` for data read in place by the engine (README, "Data that stay where they are").
+SOURCE_EXAMPLES = [
+    "### `source:` for data read in place",
+    "",
+    "Besides a built-in name, a directory of tables and a mapping `.yaml` of files, `source:`",
+    "takes data the engine reads where they are (`churn_research.sources.tables`; README, *Data",
+    "that stay where they are*). One example of each:",
+    "",
+    "```yaml",
+    "# a directory or glob of Parquet/CSV files per table, in a mapping file",
+    "source: data/raw/shop/mapping.yaml   # tables: {transactions: {file: \"orders/*.parquet\"}, ...}",
+    "",
+    "# a DuckDB database file, tables by name",
+    "source: data/raw/shop/shop.duckdb",
+    "source_options: {tables: {customers: crm_customers, transactions: sales.orders}}",
+    "",
+    "# a connection URL; the password only from the environment",
+    "source: postgres://analyst:${PGPASSWORD}@db.example.com:5432/crm",
+    "source_options: {tables: {customers: public.customers, transactions: sales.transactions}}",
+    "```",
+    "",
+    "A URL holding a literal password is refused (without repeating it); `${NAME}` is read from",
+    "the environment when connecting.",
+    "",
+]
+
+
 def reference_markdown(root: Path = PROJECT_ROOT) -> str:
     """``docs/parameters.md``: every parameter, its stage(s), type, default and meaning."""
     notebooks = _notebooks(root)
@@ -169,6 +196,7 @@ def reference_markdown(root: Path = PROJECT_ROOT) -> str:
                      f"{_cell_text(means[''].get(key, ''))} |")
     lines += ["", "Set by the runner for every stage, never in a params file: "
               + ", ".join(f"`{k}`" for k in RUNNER_KEYS) + ".", ""]
+    lines += SOURCE_EXAMPLES
     for s, stage_defaults in defaults.items():
         own = {k: v for k, v in stage_defaults.items() if k not in COMMON_KEYS and k not in RUNNER_KEYS}
         common = [k for k in stage_defaults if k in COMMON_KEYS]

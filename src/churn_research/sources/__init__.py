@@ -20,6 +20,10 @@ a directory
 a YAML file
     Maps a user's own files and column names (any encoding, e.g. GB18030 exports with Chinese
     headers) onto the data model: see :func:`~churn_research.sources.files.load_mapping`.
+a directory or glob of Parquet/CSV files per table, a DuckDB database file, a connection URL
+    Read where they are, through the engine (a YAML mapping whose tables name directories,
+    globs, ``database:`` or ``url:``; a ``.duckdb`` file; ``postgres://...``): the heavy
+    tables are checked and written by the backend, see :mod:`~churn_research.sources.tables`.
 
 Every loader ends in :func:`~churn_research.sources.validate.validate`, which raises
 :class:`ChurnDataError` naming the table, the column, a few offending rows and the fix. Raw
@@ -58,6 +62,7 @@ from churn_research.sources.packaged import (
 )
 from churn_research.sources.synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from churn_research.sources.synthetic import generate
+from churn_research.sources.tables import is_engine_source, load_engine
 from churn_research.sources.validate import DATE_COLUMNS, REQUIRED, validate
 
 __all__ = [
@@ -81,7 +86,12 @@ _EXTRA_OPTIONS: dict[str, dict[str, Any]] = {
                           "change_date": "2024-07-01", **SYNTHETIC_DEFAULTS},
     "load_mapping": {"kind": "contractual", "inactivity_days": DEFAULT_INACTIVITY_DAYS,
                      "records_start": None},
+    "load_engine": {"observation_end": None, "kind": "contractual",
+                    "inactivity_days": DEFAULT_INACTIVITY_DAYS, "records_start": None,
+                    "snapshot": None, "tables": None, "values": None},
 }
+#: Arguments of a loader that are not ``source_options`` (00_data passes them itself).
+_NOT_OPTIONS = ("processed_dir", "root")
 
 
 def _generate_validated(**options: Any) -> ChurnData:
@@ -98,6 +108,8 @@ def loader(source: str | Path) -> Callable[..., ChurnData]:
     if isinstance(source, str) and source in BUILT_IN:
         return {"synthetic": _generate_validated, "synthetic_zh": load_synthetic_zh,
                 "telco": load_telco, "cdnow": load_cdnow}[source]
+    if is_engine_source(source, project_root()):
+        return load_engine
     if Path(source).suffix.lower() in (".yaml", ".yml"):
         return load_mapping
     return load_directory
@@ -109,7 +121,8 @@ def loader_options(source: str | Path) -> dict[str, Any]:
     fn = loader(source)
     out: dict[str, Any] = {}
     for i, (name, par) in enumerate(inspect.signature(fn).parameters.items()):
-        if par.kind is par.VAR_KEYWORD or (fn in (load_directory, load_mapping) and i == 0):
+        if (par.kind is par.VAR_KEYWORD or name in _NOT_OPTIONS
+                or (fn in (load_directory, load_mapping, load_engine) and i == 0)):
             continue  # **kwargs; the directory / mapping file itself is `source:`
         out[name] = None if par.default is par.empty else par.default
     out.update({k: v for k, v in _EXTRA_OPTIONS.get(fn.__name__, {}).items() if k not in out})
@@ -122,7 +135,8 @@ def project_root() -> Path:
     return Path(os.environ.get("CHURN_RESEARCH_ROOT") or PROJECT_ROOT)
 
 
-def load(source: str | Path, **options: Any) -> ChurnData:
+def load(source: str | Path, *, processed_dir: str | Path | None = None,
+         **options: Any) -> ChurnData:
     """Load and validate a data source.
 
     Parameters
@@ -136,6 +150,10 @@ def load(source: str | Path, **options: Any) -> ChurnData:
         :func:`loader_options`), e.g. ``n_customers=5000, random_state=0`` (synthetic),
         ``sample=True, inactivity_days=180`` (cdnow), ``observation_end="2024-12-31"``
         (files; default: the latest date found in the data).
+    processed_dir : path, optional
+        Where an engine source (:mod:`~churn_research.sources.tables`) writes its heavy tables
+        (00_data passes its processed directory; default a temporary one); other sources
+        ignore it.
 
     Returns
     -------
@@ -148,6 +166,8 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     """
     if isinstance(source, str) and source in BUILT_IN:
         return loader(source)(**options)
+    if is_engine_source(source, project_root()):
+        return load_engine(source, processed_dir, root=project_root(), **options)
     path = Path(source)
     if not path.exists() and not path.is_absolute() and (project_root() / path).exists():
         path = project_root() / path  # paths in params/*.yaml are relative to the project
@@ -158,5 +178,6 @@ def load(source: str | Path, **options: Any) -> ChurnData:
     raise ChurnDataError(
         f"unknown data source {str(source)!r}.",
         fix="use 'synthetic', 'synthetic_zh', 'telco', 'cdnow', a directory holding customers.csv/.parquet, "
-        "or a YAML mapping file (see README, 'Your own data').",
+        "a YAML mapping file, a DuckDB database file or a connection URL (see README, 'Your own "
+        "data').",
     )

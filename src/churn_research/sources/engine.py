@@ -406,7 +406,7 @@ def _spells(src: Tables, days: int, keep: list[str]):
     p = p.mutate(next_day=p.day.lead().over(w))
     p = p.mutate(lapse=(p.next_day.fill_null(obs) - p.day) > days)
     p = p.mutate(ret=p.lapse.lag().over(w).fill_null(False))
-    p = p.mutate(spell=p.ret.cast("int64").sum().over(
+    p = p.mutate(spell=ibis.ifelse(p.ret, 1, 0).sum().over(
         ibis.window(group_by=p.customer_id, order_by=p.day, rows=(None, 0))))
     sp = p.group_by(["customer_id", "spell"]).aggregate(
         first=p.date.min(), end=p.date.max(where=p.lapse))

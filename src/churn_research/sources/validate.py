@@ -50,6 +50,55 @@ def _ids(df: pd.DataFrame, mask, n: int = 5) -> list:
     return offending_rows(df, mask, n)
 
 
+# The messages of the checks, one home for the pandas path (below) and the engine path
+# (:mod:`churn_research.sources.tables`, which counts the same rows with SQL aggregates).
+def missing_column_error(table: str, column: str, found: list) -> ChurnDataError:
+    return ChurnDataError(f"required column '{column}' is missing (found: {found[:12]}).",
+                          table=table, column=column,
+                          fix=f"add the column or map your header onto '{column}' in the YAML "
+                              "mapping.")
+
+
+def empty_id_error(table: str, rows: list) -> ChurnDataError:
+    return ChurnDataError("customer_id is empty.", table=table, column="customer_id", rows=rows,
+                          fix="every row needs a customer_id.")
+
+
+def non_numeric_error(table: str, column: str, examples: list, rows: list) -> ChurnDataError:
+    return ChurnDataError(f"non-numeric values such as {examples}.", table=table, column=column,
+                          rows=rows, fix="remove currency symbols/thousand separators or fix "
+                                         "the rows.")
+
+
+def range_error(table: str, column: str, n: int, examples: list, rows: list) -> ChurnDataError:
+    """Values outside :data:`RANGES` (or a duplicate customer_id) in ``n`` rows."""
+    return ChurnDataError(
+        f"{_WHAT.get((table, column), 'invalid values')} in {n} row(s), e.g. {examples}.",
+        table=table, column=column, rows=rows,
+        fix=_FIXES.get((table, column), "fix the listed rows."))
+
+
+def unknown_customers_error(table: str, n: int, rows: list) -> ChurnDataError:
+    return ChurnDataError(f"{n} row(s) refer to customers not in the customers table.",
+                          table=table, column="customer_id", rows=rows,
+                          fix="add those customers to the customers table or drop their rows.")
+
+
+def late_dates_error(table: str, column: str, n: int, obs, rows: list) -> ChurnDataError:
+    return ChurnDataError(f"{n} date(s) after observation_end {pd.Timestamp(obs).date()}.",
+                          table=table, column=column, rows=rows,
+                          fix="pass a later observation_end, or drop rows dated after the "
+                              "snapshot.")
+
+
+def total_row_error(table: str, n: int, example: str, rows: list) -> ChurnDataError:
+    return ChurnDataError(
+        f"{n} row(s) have customer_id {example!r}: a spreadsheet's summary row, not a "
+        "customer.", table=table, column="customer_id", rows=rows,
+        fix="delete the total/summary row(s) from the export (or export the table without "
+            "them).")
+
+
 def _check_columns(data: ChurnData) -> None:
     if data.customers is None:
         raise ChurnDataError("the customers table is required.", table="customers",
@@ -57,10 +106,7 @@ def _check_columns(data: ChurnData) -> None:
     for table, df in data.tables().items():
         missing = [c for c in REQUIRED[table] if c not in df.columns]
         if missing:
-            raise ChurnDataError(
-                f"required column '{missing[0]}' is missing (found: {list(df.columns)[:12]}).",
-                table=table, column=missing[0],
-                fix=f"add the column or map your header onto '{missing[0]}' in the YAML mapping.")
+            raise missing_column_error(table, missing[0], list(df.columns))
     if len(data.customers) == 0:
         raise ChurnDataError("the table is empty: there are no customers to analyse.",
                              table="customers",
@@ -75,9 +121,7 @@ def _coerce(data: ChurnData) -> ChurnData:
         df = df.copy(deep=False)  # columns are replaced, never written in place: input untouched
         if "customer_id" in df:
             if df["customer_id"].isna().any():
-                raise ChurnDataError("customer_id is empty.", table=table, column="customer_id",
-                                     rows=_ids(df, df["customer_id"].isna()),
-                                     fix="every row needs a customer_id.")
+                raise empty_id_error(table, _ids(df, df["customer_id"].isna()))
             if not (pd.api.types.is_string_dtype(df["customer_id"])
                     or isinstance(df["customer_id"].dtype, pd.CategoricalDtype)):
                 df["customer_id"] = df["customer_id"].astype(str)
@@ -90,25 +134,34 @@ def _coerce(data: ChurnData) -> ChurnData:
                 num = pd.to_numeric(df[col], errors="coerce")
                 bad = df[col].notna() & num.isna()
                 if bad.any():
-                    raise ChurnDataError(
-                        f"non-numeric values such as {df[col][bad].astype(str).tolist()[:3]}.",
-                        table=table, column=col, rows=_ids(df, bad),
-                        fix="remove currency symbols/thousand separators or fix the rows.")
+                    raise non_numeric_error(table, col, df[col][bad].astype(str).tolist()[:3],
+                                            _ids(df, bad))
                 df[col] = num
         out[table] = df
     return data.replace(**{t: out.get(t) for t in TABLES})
 
 
+#: Value ranges of numeric columns, ``(table, column): (low, high, nullable)`` (``None``: no
+#: bound). One home for the pandas path (pandera schemas) and the engine path
+#: (:mod:`churn_research.sources.tables`, SQL aggregates).
+RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
+    ("transactions", "amount"): (0, None, False),
+    ("surveys", "csat"): (1, 5, True),
+    ("surveys", "nps"): (0, 10, True),
+}
+
+
+def _range_check(low, high):
+    return pa.Check.ge(low) if high is None else pa.Check.in_range(low, high)
+
+
 def _schemas():
-    return {
-        "customers": pa.DataFrameSchema({"customer_id": pa.Column(unique=True)}, strict=False),
-        "transactions": pa.DataFrameSchema(
-            {"amount": pa.Column(float, pa.Check.ge(0), nullable=False, coerce=True)}, strict=False),
-        "surveys": pa.DataFrameSchema(
-            {"csat": pa.Column(float, pa.Check.in_range(1, 5), nullable=True, coerce=True, required=False),
-             "nps": pa.Column(float, pa.Check.in_range(0, 10), nullable=True, coerce=True, required=False)},
-            strict=False),
-    }
+    schemas = {"customers": {"customer_id": pa.Column(unique=True)}}
+    for (table, col), (low, high, nullable) in RANGES.items():
+        schemas.setdefault(table, {})[col] = pa.Column(
+            float, _range_check(low, high), nullable=nullable, coerce=True,
+            required=not nullable)
+    return {t: pa.DataFrameSchema(cols, strict=False) for t, cols in schemas.items()}
 
 
 _FIXES = {
@@ -159,11 +212,10 @@ def validate(data: ChurnData) -> ChurnData:
             mask[np.searchsorted(df.index.to_numpy(), idx)] = True
             if col == "amount":
                 mask |= df["amount"].isna().to_numpy()
-            raise ChurnDataError(
-                f"{_WHAT.get((table, col), 'invalid values')} in {int(mask.sum())} row(s), e.g. "
-                f"{fc.loc[fc['column'] == col, 'failure_case'].astype(str).unique()[:3].tolist()}.",
-                table=table, column=col, rows=_ids(df, mask),
-                fix=_FIXES.get((table, col), "fix the listed rows.")) from None
+            raise range_error(
+                table, col, int(mask.sum()),
+                fc.loc[fc['column'] == col, 'failure_case'].astype(str).unique()[:3].tolist(),
+                _ids(df, mask)) from None
         setattr(data, table, df)
     c = data.customers
     before = c["end_date"].notna() & (c["end_date"] < c["start_date"])
@@ -178,20 +230,14 @@ def validate(data: ChurnData) -> ChurnData:
             continue
         unknown = ~df["customer_id"].isin(known)
         if unknown.any():
-            raise ChurnDataError(
-                f"{int(unknown.sum())} row(s) refer to customers not in the customers table.",
-                table=table, column="customer_id", rows=_ids(df, unknown),
-                fix="add those customers to the customers table or drop their rows.")
+            raise unknown_customers_error(table, int(unknown.sum()), _ids(df, unknown))
     for table, df in data.tables().items():
         for col in DATE_COLUMNS[table]:
             if col not in df:
                 continue
             late = df[col] > obs
             if late.any():
-                raise ChurnDataError(
-                    f"{int(late.sum())} date(s) after observation_end {obs.date()}.",
-                    table=table, column=col, rows=_ids(df, late),
-                    fix="pass a later observation_end, or drop rows dated after the snapshot.")
+                raise late_dates_error(table, col, int(late.sum()), obs, _ids(df, late))
     if data.campaigns is not None:
         data.campaigns = check_campaigns(data.campaigns, data.customers,
                                          records_start=data.records_start)
@@ -321,12 +367,8 @@ def check_rows(data: ChurnData) -> None:
         ids = df["customer_id"].astype("string").str.strip().str.lower()
         total = ids.isin(TOTAL_LABELS).fillna(False).to_numpy()
         if total.any():
-            raise ChurnDataError(
-                f"{int(total.sum())} row(s) have customer_id "
-                f"{df['customer_id'][total].astype(str).iloc[0]!r}: a spreadsheet's summary row, "
-                "not a customer.", table=table, column="customer_id", rows=_ids(df, total),
-                fix="delete the total/summary row(s) from the export (or export the table "
-                    "without them).")
+            raise total_row_error(table, int(total.sum()),
+                                  df['customer_id'][total].astype(str).iloc[0], _ids(df, total))
     c = data.customers
     if c is not None and "start_date" in c:
         missing = c["start_date"].isna().to_numpy()
