@@ -339,3 +339,98 @@ def test_gamma_gamma_weights_are_checked():
         GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, -1, 1])
     with pytest.raises(ValueError, match="at least 3 customers"):
         GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, 1, 0])
+
+
+# ------------------------------------------------------------------------------------------
+# lifetimes: Kaplan-Meier, log-rank and the sBG cohort table from per-duration counts
+# ------------------------------------------------------------------------------------------
+#: (dataset, segment column or None, lifetimes options); the Spark test reuses the synthetic ones
+LIFETIME_CASES = [
+    ("synthetic", "plan", {}),
+    ("synthetic", "region", {"unit": "weeks"}),
+    ("synthetic", None, {"entry_date": None}),
+    ("synthetic_log", "plan", {}),
+    ("synthetic_log", None, {"inactivity_days": 60, "unit": "days"}),
+    ("telco", "contract", {}),
+    ("telco", "internet_service", {"unit": "days"}),
+    ("cdnow", None, {}),
+]
+LIFETIME_IDS = [f"{n}-{b}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, b, o in LIFETIME_CASES]
+EVENT_TABLE = ["removed", "observed", "censored", "entrance", "at_risk"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "by", "options"), LIFETIME_CASES, ids=LIFETIME_IDS)
+def test_km_and_logrank_from_counts_equal_the_pandas_path(datasets, name, by, options):
+    from churn_research.durations import durations
+    from churn_research.survival import km_fit, logrank
+
+    data = datasets[name]
+    df = durations(data, **options)
+    counts = engine.lifetime_counts(engine.from_data(data), by=by, **options)
+    assert counts["attrs"]["calendar_months"] == df.attrs["calendar_months"]
+    assert counts["attrs"]["censor_date"] == df.attrs["censor_date"]
+    assert int(counts["exits"]["n"].sum()) == int(counts["entries"]["n"].sum()) == len(df)
+    assert len(counts["exits"]) < len(df)  # grouped: fewer rows than customers
+    tables = engine.km_table(counts)
+    fitters = km_fit(df, by=by, min_size=1)
+    assert [str(k) for k in tables] == ([str(k) for k in fitters] if by else ["None"])
+    for key, kmf in fitters.items():
+        got = tables[None if by is None else key]
+        expected = kmf.event_table
+        np.testing.assert_array_equal(got.index.to_numpy(), expected.index.to_numpy())
+        np.testing.assert_array_equal(got[EVENT_TABLE].to_numpy(np.int64),
+                                      expected[EVENT_TABLE].to_numpy(np.int64))
+        surv = kmf.survival_function_.iloc[:, 0].reindex(got.index).to_numpy()
+        np.testing.assert_allclose(got["survival"].to_numpy(), surv, rtol=0, atol=1e-12)
+    if by is not None:
+        expected = logrank(df, by=by, min_size=1)
+        got = engine.logrank_counts(counts)
+        assert got["df"] == expected["df"]
+        assert got["test_statistic"] == pytest.approx(expected["test_statistic"], rel=1e-9)
+        assert got["p"] == pytest.approx(expected["p"], rel=1e-6, abs=1e-300)
+        assert got["table"]["group"].astype(str).tolist() == expected["table"]["group"].astype(str).tolist()
+        np.testing.assert_array_equal(got["table"]["customers"], expected["table"]["customers"])
+        np.testing.assert_array_equal(got["table"]["observed"], expected["table"]["observed"])
+        np.testing.assert_allclose(got["table"]["expected"], expected["table"]["expected"],
+                                   rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "cohort_freq"), [("synthetic", "Q"), ("synthetic_log", "M"),
+                                                    ("telco", "Y"), ("cdnow", "Q")])
+def test_sbg_on_engine_cohort_counts_equals_the_pandas_fit(datasets, name, cohort_freq):
+    from churn_research.durations import durations
+    from churn_research.survival import cohort_table, fit_sbg_cohorts
+
+    data = datasets[name]
+    expected = cohort_table(durations(data), cohort_freq=cohort_freq)
+    got = engine.sbg_cohort_table(engine.from_data(data), cohort_freq=cohort_freq)
+    assert got.index.tolist() == expected.index.tolist()
+    assert got.columns.tolist() == expected.columns.tolist()
+    assert got.attrs == expected.attrs
+    np.testing.assert_array_equal(got.isna().to_numpy(), expected.isna().to_numpy())
+    np.testing.assert_array_equal(got.fillna(-1).to_numpy(), expected.fillna(-1).to_numpy())
+    fit_e, fit_g = fit_sbg_cohorts(expected), fit_sbg_cohorts(got)
+    assert list(fit_g) == list(fit_e) and len(fit_e) >= 1
+    for c in fit_e:
+        assert (fit_g[c].gamma_, fit_g[c].delta_) == (fit_e[c].gamma_, fit_e[c].delta_)
+        assert fit_g[c].log_likelihood_ == fit_e[c].log_likelihood_
+
+
+def test_lifetimes_by_hand():
+    """Contract ends, censoring and delayed entry of the hand-made contracts, in days."""
+    counts = engine.lifetime_counts(engine.from_data(_contractual()), unit="days")
+    exits = counts["exits"]
+    # ends_after_obs is censored at the observation end; before_window, which ended on the
+    # first day of the records, is still in (exit >= entry date), at entry = duration = 397
+    assert int(exits["n"].sum()) == 9
+    assert exits.loc[exits["event"] == 1, "n"].sum() == 6
+    # three joined after the records begin (entry 0); the others enter at their tenure in days
+    # on 2024-01-01
+    entries = counts["entries"].set_index("entry")["n"]
+    assert entries.to_dict() == {0.0: 3, 1.0: 1, 185.0: 1, 245.0: 1, 306.0: 1, 351.0: 1, 397.0: 1}
+    exits = exits.set_index(["duration", "event"])["n"]
+    assert exits.loc[(397.0, 1)] == 1 and exits.loc[(579.0, 0)] == 1  # before_window, ends_after_obs
+    with pytest.raises(ValueError, match="cohort_freq must be a month"):
+        engine.sbg_cohort_table(engine.from_data(_contractual()), cohort_freq="H")

@@ -750,3 +750,279 @@ def cohort_retention(src: Tables, *, max_months: int | None = None, start=None, 
     sizes = np.rint(np.bincount(code, weights=w, minlength=C)).astype(np.int64)
     labels = [str(np.datetime64(int(cohort.min()) - 1970 * 12 + i, "M")) for i in range(C)]
     return cohort_frame(observed, retained, sizes, labels, wide=wide)
+
+
+# ------------------------------------------------------------------------------------------
+# lifetimes: per-duration counts for Kaplan-Meier, the log-rank test and the sBG cohorts
+# ------------------------------------------------------------------------------------------
+__all__ += ["lifetimes", "lifetime_counts", "km_table", "logrank_counts", "sbg_cohort_table"]
+
+
+def _month_aligned(a, b):
+    """Ibis: whether date ``b`` lies a whole number of calendar months after date ``a``
+    (:func:`churn_research.durations.month_aligned`)."""
+    sd, ed = a.day(), b.day()
+    a_last = (a + ibis.interval(days=1)).day() == 1
+    b_last = (b + ibis.interval(days=1)).day() == 1
+    return (sd == ed) | ((ed > sd) & a_last) | ((sd > ed) & b_last)
+
+
+def _calendar_months(a, b):
+    return ((b.year() - a.year()) * 12 + (b.month() - a.month())).cast("float64")
+
+
+def lifetimes(src: Tables, *, unit: str | float = "months", entry_date="auto",
+              inactivity_days: int | None = None, by: str | Sequence[str] | None = None):
+    """Ibis expression of the lifetime frame of :func:`churn_research.durations.durations`: one
+    row per customer with ``start_date`` (a date), ``duration``, ``entry``, ``event`` (0/1),
+    ``followup_limit`` and the ``by`` columns, by the same rules (inferred churn and the
+    censoring date ``observation_end - inactivity_days`` of a purchase log, delayed entry at
+    ``records_start``, whole calendar months for month-aligned data), and its ``attrs``
+    (``unit``, ``censor_date``, ``entry_date``, ``calendar_months``). The data checks of the
+    pandas path (missing or reversed dates) are not repeated here. Dates are taken as days."""
+    from churn_research.durations import unit_days
+
+    step = unit_days(unit)
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    missing = [col for col in by_list if col not in src.customers.columns]
+    if missing:
+        raise ChurnDataError(f"segment column '{missing[0]}' not found.", table="customers",
+                             column=missing[0], fix="use a column of the customers table in `by`.")
+    obs = src.observation_end
+    c = src.customers
+    if src.kind == "non-contractual":
+        days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+        censor = obs - pd.Timedelta(days=days)
+        if src.has_transactions:
+            s = _final_ends(src, days, by_list)
+        else:
+            s = c.select(*[c[col] for col in by_list], start_date=c.start_date,
+                         end=c.end_date.cast("date"))
+        s = s.filter(_days(s.start_date) <= _day(censor))
+    else:
+        censor = obs
+        s = c.select(*[c[col] for col in by_list], start_date=c.start_date,
+                     end=c.end_date.cast("date"))
+    if isinstance(entry_date, str) and entry_date == "auto":
+        entry_date = src.records_start
+    entry_date = None if entry_date is None else pd.Timestamp(entry_date)
+    censor_d = ibis.literal(censor.date())
+    start = s.start_date.cast("date")
+    event = s.end.notnull() & (_days(s.end) <= _day(censor))
+    exit_ = ibis.ifelse(event, s.end, censor_d)
+    u = s.select(*[s[col] for col in by_list], start_date=start, exit=exit_,
+                 event=event.cast("int64"))
+    if entry_date is not None:
+        u = u.filter(_days(u.exit) >= _day(entry_date))
+    calendar = False
+    if step == DAYS_PER_MONTH_ENGINE:
+        ok = _month_aligned(u.start_date, u.exit) & _month_aligned(u.start_date, censor_d)
+        if entry_date is not None:
+            ok = ok & _month_aligned(u.start_date, ibis.literal(entry_date.date()))
+        row = src.execute(u.aggregate(n=u.count(), bad=(~ok).cast("int64").sum()))
+        calendar = int(row["n"].iloc[0]) > 0 and int(row["bad"].iloc[0] or 0) == 0
+
+    def span(a, b):
+        if calendar:
+            return _calendar_months(a, b)
+        return (b.epoch_days() - a.epoch_days()).cast("float64") / step
+
+    duration = span(u.start_date, u.exit)
+    if entry_date is None:
+        entry = ibis.literal(0.0)
+    else:
+        entry = ibis.least(ibis.greatest(span(u.start_date, ibis.literal(entry_date.date())), 0.0),
+                           duration)
+    out = u.select(*[u[col] for col in by_list], start_date=u.start_date, duration=duration,
+                   entry=entry.cast("float64"), event=u.event,
+                   followup_limit=span(u.start_date, censor_d))
+    return out, {"unit": unit, "censor_date": censor, "entry_date": entry_date,
+                 "calendar_months": calendar}
+
+
+#: 365.25 / 12 (``churn_research.durations.DAYS_PER_MONTH``).
+DAYS_PER_MONTH_ENGINE = 365.25 / 12
+
+
+def lifetime_counts(src: Tables, *, by: str | Sequence[str] | None = None, **options) -> dict:
+    """The sufficient statistics of Kaplan-Meier and the log-rank test (with delayed entry):
+    ``"exits"``: customers per (``by``, ``duration``, ``event``) and ``"entries"``: customers
+    per (``by``, ``entry``), computed on the engine from :func:`lifetimes` (``options``: its
+    ``unit``, ``entry_date``, ``inactivity_days``); ``"attrs"``: the lifetime frame's attrs."""
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    lt, attrs = lifetimes(src, by=by_list, **options)
+    exits = src.execute(lt.group_by([*by_list, "duration", "event"]).aggregate(n=lt.count())
+                        .order_by([*by_list, "duration", "event"]))
+    entries = src.execute(lt.group_by([*by_list, "entry"]).aggregate(n=lt.count())
+                          .order_by([*by_list, "entry"]))
+    return {"exits": exits, "entries": entries, "attrs": attrs, "by": by_list}
+
+
+def _group_keys(counts: dict):
+    """Level tuples (sorted as ``groupby(sort=True)``) and each aggregate row's level."""
+    by = counts["by"]
+    ex, en = counts["exits"], counts["entries"]
+    if not by:
+        return [None], np.zeros(len(ex), np.int64), np.zeros(len(en), np.int64)
+    keys = pd.concat([ex[by], en[by]], ignore_index=True)
+    keys = keys.dropna()
+    levels = sorted({tuple(r) for r in keys.itertuples(index=False)}, key=lambda t: tuple(map(str, t))) \
+        if any(keys[col].dtype == object for col in by) else \
+        sorted({tuple(r) for r in keys.itertuples(index=False)})
+    index = {lv: i for i, lv in enumerate(levels)}
+
+    def codes(frame):
+        return np.array([index.get(tuple(r), -1) for r in frame[by].itertuples(index=False)],
+                        dtype=np.int64)
+    return levels, codes(ex), codes(en)
+
+
+def km_table(counts: dict) -> dict:
+    """Kaplan-Meier estimates from :func:`lifetime_counts`: per level of ``by`` (key ``None``
+    without ``by``; a tuple of levels for several columns, a scalar for one) the event table of
+    ``lifelines.KaplanMeierFitter`` (``removed, observed, censored, entrance, at_risk``,
+    indexed by time: at risk at t = entered at or before t minus removed before t) and
+    ``survival`` (the product-limit estimate, computed as lifelines does: an entrant at t is
+    at risk from just after t's deaths, as its ``_additive_estimate`` counts them)."""
+    levels, gx, gn = _group_keys(counts)
+    ex, en = counts["exits"], counts["entries"]
+    out = {}
+    for i, lv in enumerate(levels):
+        e, b = ex[gx == i], en[gn == i]
+        w = e["n"].to_numpy(np.int64)
+        dead = pd.DataFrame({"event_at": e["duration"].to_numpy(float), "removed": w,
+                             "observed": w * e["event"].to_numpy(np.int64)})
+        dead = dead.groupby("event_at").sum()
+        dead["censored"] = dead["removed"] - dead["observed"]
+        births = pd.DataFrame({"event_at": b["entry"].to_numpy(float),
+                               "entrance": b["n"].to_numpy(np.int64)}).groupby("event_at").sum()
+        table = dead.join(births, how="outer", sort=True).fillna(0).astype(np.int64)
+        table["at_risk"] = (table["entrance"].cumsum()
+                            - table["removed"].cumsum().shift(1).fillna(0).astype(np.int64))
+        # lifelines' product-limit step: the deaths at t among those at risk before the
+        # entrants of t (except at the first time, whose entrants come first); a time without
+        # anyone at risk keeps the previous value
+        entering = table["entrance"].to_numpy(np.int64).copy()
+        entering[:1] = 0
+        population = (table["at_risk"].to_numpy(np.int64) - entering).astype(float)
+        deaths = table["observed"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s = pd.Series(np.log(population - deaths) - np.log(population)).cumsum()
+        table["survival"] = np.exp(log_s.ffill().fillna(0.0).to_numpy())
+        key = lv if lv is None or len(lv) > 1 else lv[0]
+        out[key] = table
+    return out
+
+
+def logrank_counts(counts: dict) -> dict:
+    """The log-rank test across the levels of ``by`` from :func:`lifetime_counts`, with risk sets
+    ``entry <= t <= duration`` (the statistic of :func:`churn_research.survival.logrank` with
+    delayed entry, and of lifelines' test without): ``test_statistic``, ``df``, ``p`` and
+    ``table`` (customers, observed and expected churn per level)."""
+    from scipy import stats
+
+    levels, gx, gn = _group_keys(counts)
+    ex, en = counts["exits"], counts["entries"]
+    k = len(levels)
+    T = ex["duration"].to_numpy(float)
+    E = ex["event"].to_numpy(np.int64)
+    W = ex["n"].to_numpy(np.int64)
+    times = np.unique(T[(E == 1) & (gx >= 0)])
+    n = np.zeros((len(times), k))
+    d = np.zeros((len(times), k))
+    for g in range(k):
+        m = gx == g
+        order = np.argsort(T[m], kind="stable")
+        Tg, wg = T[m][order], W[m][order]
+        cum = np.concatenate([[0], np.cumsum(wg)])
+        ev = m & (E == 1)
+        eo = np.argsort(T[ev], kind="stable")
+        Te, we = T[ev][eo], W[ev][eo]
+        ecum = np.concatenate([[0], np.cumsum(we)])
+        mb = gn == g
+        bo = np.argsort(en["entry"].to_numpy(float)[mb], kind="stable")
+        eg, wb = en["entry"].to_numpy(float)[mb][bo], en["n"].to_numpy(np.int64)[mb][bo]
+        bcum = np.concatenate([[0], np.cumsum(wb)])
+        n[:, g] = (cum[-1] - cum[np.searchsorted(Tg, times, side="left")]) \
+            - (bcum[-1] - bcum[np.searchsorted(eg, times, side="right")])
+        d[:, g] = ecum[np.searchsorted(Te, times, side="right")] - ecum[np.searchsorted(Te, times, side="left")]
+    nt, dt = n.sum(1), d.sum(1)
+    ok = nt > 0
+    n, d, nt, dt = n[ok], d[ok], nt[ok], dt[ok]
+    observed = d.sum(0)
+    share = n / nt[:, None]
+    expected = (dt[:, None] * share).sum(0)
+    factor = np.where(nt > 1, dt * (nt - dt) / np.maximum(nt - 1, 1), 0.0)
+    cov = (np.einsum("j,jg,gh->gh", factor, share, np.eye(k))
+           - np.einsum("j,jg,jh->gh", factor, share, share))
+    z = (observed - expected)[:-1]
+    stat = float(z @ np.linalg.pinv(cov[:-1, :-1]) @ z)
+    dof = k - 1
+    sizes = np.bincount(gx[gx >= 0], weights=W[gx >= 0], minlength=k).astype(np.int64)
+    table = pd.DataFrame({"group": [lv if lv is None or len(lv) > 1 else lv[0] for lv in levels],
+                          "customers": sizes, "observed": observed, "expected": expected})
+    table["observed/expected"] = table["observed"] / table["expected"]
+    return {"test_statistic": stat, "df": dof, "p": float(stats.chi2.sf(stat, dof)),
+            "table": table}
+
+
+def sbg_cohort_table(src: Tables, *, cohort_freq: str = "Q", period: float = 1.0,
+                     exclude_left_truncated: bool = True, min_size: int = 1,
+                     **options) -> pd.DataFrame:
+    """The table of :func:`churn_research.survival.cohort_table` (customers alive at the start
+    of each tenure period per acquisition cohort, the input of the sBG fits) from customers per
+    (cohort, duration, event) and each cohort's shortest follow-up, computed on the engine
+    (``options``: :func:`lifetimes`' ``unit``, ``entry_date``, ``inactivity_days``).
+    ``cohort_freq``: ``"M"``, ``"Q"`` or ``"Y"``."""
+    code = normalize_freq_engine(cohort_freq)
+    m = _MONTHS_PER[code]
+    lt, attrs = lifetimes(src, **options)
+    if exclude_left_truncated:
+        lt = lt.filter(lt.entry <= 0)
+    mi = _month_index(lt.start_date)
+    lt = lt.mutate(cohort=(mi - mi % m).cast("int64"))
+    agg = src.execute(lt.group_by(["cohort", "duration", "event"]).aggregate(n=lt.count()))
+    lim = src.execute(lt.group_by("cohort").aggregate(limit=lt.followup_limit.min()))
+    labels = {int(v): _cohort_label(int(v), code) for v in lim["cohort"]}
+    limit = pd.Series(lim["limit"].to_numpy(float), index=[labels[int(v)] for v in lim["cohort"]])
+    cohort = agg["cohort"].map(lambda v: labels[int(v)]).to_numpy()
+    w = agg["n"].to_numpy(np.int64)
+    size = pd.Series(w).groupby(cohort).sum()
+    keep = size.index[size >= min_size]
+    kmax = int(np.floor(limit.loc[keep].max() / period)) if len(keep) else 0
+    k = np.arange(kmax + 1)
+    T = agg["duration"].to_numpy(float)
+    E = agg["event"].to_numpy(np.int64)
+    out = {}
+    for c in sorted(keep):
+        sel = cohort == c
+        Tc, Ec, wc = T[sel], E[sel], w[sel]
+        alive = (((Tc[:, None] > k[None, :] * period) | (Ec[:, None] == 0)) * wc[:, None]
+                 ).sum(0).astype(float)
+        alive[0] = wc.sum()
+        alive[~(k * period <= limit.loc[c] + 1e-9)] = np.nan
+        out[c] = alive
+    table = pd.DataFrame.from_dict(out, orient="index", columns=k)
+    table.index.name = "cohort"
+    table.columns.name = "period"
+    table.attrs.update({"period": period, "unit": attrs["unit"], "cohort_freq": cohort_freq})
+    return table
+
+
+def normalize_freq_engine(freq: str) -> str:
+    from churn_research.periods import normalize_freq
+
+    code = normalize_freq(freq)
+    if code == "H":
+        raise ValueError("cohort_freq must be a month ('M'), quarter ('Q') or year ('Y').")
+    return code
+
+
+def _cohort_label(month_index: int, code: str) -> str:
+    """``pandas.Period(..., freq).astype(str)`` of the period starting at a month index."""
+    year, month = divmod(month_index, 12)
+    if code == "M":
+        return f"{year}-{month + 1:02d}"
+    if code == "Q":
+        return f"{year}Q{month // 3 + 1}"
+    return f"{year}"
