@@ -434,3 +434,87 @@ def test_lifetimes_by_hand():
     assert exits.loc[(397.0, 1)] == 1 and exits.loc[(579.0, 0)] == 1  # before_window, ends_after_obs
     with pytest.raises(ValueError, match="cohort_freq must be a month"):
         engine.sbg_cohort_table(engine.from_data(_contractual()), cohort_freq="H")
+
+
+# ------------------------------------------------------------------------------------------
+# person-period rows
+# ------------------------------------------------------------------------------------------
+#: (dataset, options of both paths); the Spark test reuses the synthetic ones
+PERSON_PERIOD_CASES = [
+    ("synthetic", {"columns": ["plan"]}),
+    ("synthetic", {"split": False, "complaint_window_days": 30}),
+    ("synthetic", {"study_start": "2023-06-15", "complaint_window_days": 45, "columns": ["region"]}),
+    ("telco", {"columns": ["contract"]}),
+    ("cdnow", {}),
+]
+PERSON_PERIOD_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, o in PERSON_PERIOD_CASES]
+
+
+def unique_survey_days(data: ChurnData) -> ChurnData:
+    """One survey per customer and day (the one rule where the engine and pandas differ: of
+    same-day surveys pandas keeps the file's last, the engine the highest score)."""
+    if not data.has("surveys"):
+        return data
+    return data.replace(surveys=data.surveys.drop_duplicates(["customer_id", "date"], keep="last"))
+
+
+def engine_person_period(data: ChurnData, src: engine.Tables, options: dict) -> pd.DataFrame:
+    return engine.person_period(
+        src, tickets=data.tickets if data.has("tickets") else None,
+        surveys=data.surveys if data.has("surveys") else None,
+        change_date=data.event_date, **options)
+
+
+def assert_same_rows(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Same columns, dtypes and rows (ordered by customer and row start): counts, dates and
+    flags exactly, month fractions to 1e-12."""
+    expected = expected.sort_values(["customer_id", "period_start"]).reset_index(drop=True)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) > 0
+    for col in expected.columns:
+        assert got[col].dtype == expected[col].dtype, col
+        if expected[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0,
+                                       atol=1e-12, err_msg=col)
+        else:
+            np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(),
+                                          err_msg=col)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "options"), PERSON_PERIOD_CASES, ids=PERSON_PERIOD_IDS)
+def test_person_period_equals_the_pandas_path(datasets, name, options):
+    from churn_research.causes import person_period
+
+    data = unique_survey_days(datasets[name])
+    expected = person_period(data, **({"columns": []} | options))
+    got = engine_person_period(data, engine.from_data(data), options)
+    assert_same_rows(expected, got)
+    assert int(got["event"].sum()) == int(expected["event"].sum()) > 100
+    if name == "synthetic":
+        assert {"change", "complaints_90d", "complaint_90d", "last_csat"} <= set(got.columns)
+        assert int(got["complaints_90d"].sum()) > 100 and got["last_csat"].notna().sum() > 1000
+
+
+def test_person_period_by_hand():
+    """A churner's last row runs to the next month start (here the observation end, which comes
+    first); complaint on/off days split a month."""
+    from churn_research.causes import person_period
+
+    cust = pd.DataFrame({"customer_id": ["a", "b"],
+                         "start_date": pd.to_datetime(["2024-01-15", "2024-02-01"]),
+                         "end_date": pd.to_datetime(["2024-03-10", None])})
+    tickets = pd.DataFrame({"customer_id": ["b"], "date": pd.to_datetime(["2024-02-10"]),
+                            "kind": ["Complaint"]})
+    data = ChurnData(customers=cust, tickets=tickets, observation_end=pd.Timestamp("2024-03-31"))
+    rows = engine.person_period(engine.from_data(data), tickets=tickets, complaint_window_days=10)
+    a = rows[rows["customer_id"] == "a"]
+    assert a["period_start"].dt.strftime("%m-%d").tolist() == ["01-15", "02-01", "03-01"]
+    assert a["period_end"].dt.strftime("%m-%d").tolist() == ["02-01", "03-01", "03-31"]
+    assert a["event"].tolist() == [0, 0, 1]
+    assert a["time_at_risk"].iloc[-1] * 365.25 / 12 == pytest.approx(9.0, abs=1e-12)
+    b = rows[rows["customer_id"] == "b"]
+    assert b["period_start"].dt.strftime("%m-%d").tolist() == ["02-01", "02-10", "02-20", "03-01"]
+    assert b["complaints_90d"].tolist() == [0, 1, 0, 0]
+    assert b["period_end"].iloc[-1] == pd.Timestamp("2024-03-31")  # censored at observation end
+    assert_same_rows(person_period(data, complaint_window_days=10, columns=[]), rows)

@@ -1026,3 +1026,163 @@ def _cohort_label(month_index: int, code: str) -> str:
     if code == "Q":
         return f"{year}Q{month // 3 + 1}"
     return f"{year}"
+
+
+# ------------------------------------------------------------------------------------------
+# person-period rows (customer-months split at the change date and complaint on/off days)
+# ------------------------------------------------------------------------------------------
+__all__ += ["table_of", "person_period_expr", "person_period"]
+
+_BACKEND_MONTH_DAYS = 365.25 / 12
+
+
+def table_of(src: Tables, table, name: str):
+    """An Ibis table of ``src``'s backend from an Ibis table, a table name in ``src.con`` or a
+    pandas frame (registered as ``name``: a temporary view on Spark); ``None`` stays ``None``."""
+    if table is None:
+        return None
+    if isinstance(table, str):
+        return src.con.table(table)
+    if isinstance(table, pd.DataFrame):
+        return _put(src.con, name, table)
+    return table
+
+
+def _month_start(m):
+    """Ibis: the first day of month index ``m`` (``year * 12 + month - 1``)."""
+    return ibis.date(m // 12, m % 12 + 1, 1)
+
+
+def person_period_expr(src: Tables, *, tickets=None, surveys=None, study_start="auto",
+                       change_date=None, complaint_window_days: int = 90, split: bool = True,
+                       columns: Sequence[str] | None = None):
+    """Ibis expression of the rows of :func:`churn_research.causes.person_period`: one row per
+    customer and calendar month at risk, split at ``change_date`` and where the complaint
+    indicator switches on (a complaint's day) or off (``complaint_window_days`` later), with the
+    same columns and definitions (read that docstring); dates as ``date`` values.
+
+    ``tickets`` (``customer_id, date, kind``; complaints are ``kind == "complaint"``, any case)
+    and ``surveys`` (``customer_id, date, csat``) are tables of the backend, names or frames
+    (:func:`table_of`); without them the complaint and CSAT columns are left out, as without
+    ``change_date`` the ``change`` column. ``study_start`` defaults to ``records_start``.
+    ``columns``: customer columns carried onto the rows (default none).
+
+    One rule differs where the pandas path has none: of several surveys of a customer on the
+    same day, ``last_csat`` takes the highest score (pandas takes the last row of the file)."""
+    c = src.customers
+    obs = src.observation_end.normalize()
+    if isinstance(study_start, str) and study_start == "auto":
+        study_start = src.records_start
+    keep = [col for col in (columns or []) if col != "customer_id"]
+    missing = [col for col in keep if col not in c.columns]
+    if missing:
+        raise ChurnDataError(f"column '{missing[0]}' not found.", table="customers",
+                             column=missing[0], fix="carry columns of the customers table.")
+    obs_day = _day(obs)
+    start = _days(c.start_date)
+    end = _days(c.end_date)
+    entry = start if study_start is None else ibis.greatest(start, _day(study_start))
+    exit_ = ibis.cases((end.isnull(), obs_day), (end > start, end), else_=start + 1)
+    cu = c.select("customer_id", *keep, start=start, entry=entry, exit=exit_,
+                  churned=end.notnull())
+    cu = cu.filter(cu.exit > cu.entry)
+    cu = cu.mutate(exit=ibis.least(cu.exit, obs_day))
+
+    def month_of(day):  # month index of a day number
+        d = (ibis.literal(_EPOCH.date()) + day.as_interval("D")).cast("date")
+        return _month_index(d)
+
+    def day_of_month(m):
+        return _month_start(m).epoch_days()
+
+    after = day_of_month(month_of(cu.exit - 1) + 1)
+    grid_end = ibis.greatest(ibis.ifelse(cu.churned, ibis.least(after, obs_day), cu.exit), cu.exit)
+    cu = cu.mutate(grid_end=grid_end.cast("int64"), start=cu.start.cast("int64"),
+                   entry=cu.entry.cast("int64"), exit=cu.exit.cast("int64"))
+    ids = cu.select("customer_id", "entry", "grid_end")
+    points = [ids.select("customer_id", p=ids.entry)]
+    months = ids.select("customer_id",
+                        m=ibis.range(month_of(ids.entry) + 1, month_of(ids.grid_end - 1) + 1).unnest())
+    points.append(months.select("customer_id", p=day_of_month(months.m).cast("int64")))
+    if split and change_date is not None:
+        cd = _day(change_date)
+        inside = ids.filter((ids.entry < cd) & (cd < ids.grid_end))
+        points.append(inside.select("customer_id", p=ibis.literal(cd, "int64")))
+    comp = None
+    tickets = table_of(src, tickets, "tickets")
+    if tickets is not None:
+        comp = tickets.filter(tickets.kind.cast("string").lower() == "complaint")
+        comp = comp.select(cid=comp.customer_id, d=_days(comp.date).cast("int64"))
+        if split:
+            for shift in (0, int(complaint_window_days)):
+                j = comp.join(ids, comp.cid == ids.customer_id)
+                j = j.select(customer_id=j.customer_id, p=(j.d + shift).cast("int64"),
+                             entry=j.entry, grid_end=j.grid_end)
+                points.append(j.filter((j.entry < j.p) & (j.p < j.grid_end))
+                              .select("customer_id", "p"))
+    pts = ibis.union(*points, distinct=True)
+    w = ibis.window(group_by=pts.customer_id, order_by=pts.p)
+    pts = pts.mutate(nxt=pts.p.lead().over(w))
+    r = pts.join(cu, "customer_id")
+    r = r.filter(r.p < r.exit)
+    p_end = r.nxt.fill_null(r.grid_end)
+    last = r.nxt.isnull() | (r.nxt >= r.exit)
+    rows = r.select(
+        "customer_id", *keep,
+        p_start=r.p, p_end=p_end,
+        exposure=(p_end - r.p).cast("float64") / _BACKEND_MONTH_DAYS,
+        time_at_risk=(ibis.least(p_end, r.exit) - r.p).cast("float64") / _BACKEND_MONTH_DAYS,
+        tenure_months=((r.p + p_end).cast("float64") / 2 - r.start) / _BACKEND_MONTH_DAYS,
+        tenure_start=(r.p - r.start).cast("float64") / _BACKEND_MONTH_DAYS,
+        event=(last & r.churned).cast("int8"),
+    )
+    if change_date is not None:
+        rows = rows.mutate(change=(rows.p_start >= _day(change_date)).cast("int8"))
+    if comp is not None:
+        win = int(complaint_window_days)
+        key = rows.select(rid="customer_id", rp="p_start")
+        hits = key.join(comp, (key.rid == comp.cid) & (comp.d <= key.rp) & (comp.d > key.rp - win))
+        n = hits.group_by(["rid", "rp"]).aggregate(complaints_90d=hits.count())
+        rows = rows.left_join(n, (rows.customer_id == n.rid) & (rows.p_start == n.rp)).drop("rid", "rp")
+        k = rows.complaints_90d.fill_null(0).cast("int64")
+        rows = rows.mutate(complaints_90d=k, complaint_90d=(k > 0).cast("int8"))
+    surveys = table_of(src, surveys, "surveys")
+    if surveys is not None:
+        sv = surveys.filter(surveys.csat.notnull())
+        sv = sv.select(sid=sv.customer_id, sd=_days(sv.date).cast("int64"),
+                       csat=sv.csat.cast("float64"))
+        key = rows.select(rid="customer_id", rp="p_start")
+        hits = key.join(sv, (key.rid == sv.sid) & (sv.sd < key.rp))
+        hits = hits.mutate(rank=ibis.row_number().over(
+            ibis.window(group_by=[hits.rid, hits.rp], order_by=[ibis.desc(hits.sd),
+                                                                 ibis.desc(hits.csat)])))
+        best = hits.filter(hits["rank"] == 0).select("rid", "rp", last_csat="csat")
+        rows = rows.left_join(best, (rows.customer_id == best.rid)
+                              & (rows.p_start == best.rp)).drop("rid", "rp")
+    day0 = ibis.literal(_EPOCH.date())
+    return rows.mutate(
+        period=_month_start(month_of(rows.p_start)),
+        period_start=(day0 + rows.p_start.as_interval("D")).cast("date"),
+        period_end=(day0 + rows.p_end.as_interval("D")).cast("date"),
+    )
+
+
+def person_period(src: Tables, **options) -> pd.DataFrame:
+    """The rows of :func:`person_period_expr` as a pandas frame in the column order of
+    :func:`churn_research.causes.person_period`, ordered by customer and row start. (Row level:
+    for a large base, aggregate :func:`person_period_expr` on the backend instead, or take a
+    seeded sample of customers first.)"""
+    expr = person_period_expr(src, **options)
+    df = src.execute(expr.order_by(["customer_id", "p_start"]))
+    keep = [col for col in (options.get("columns") or []) if col != "customer_id"]
+    cols = ["customer_id", *keep, "period", "period_start", "period_end", "exposure",
+            "time_at_risk", "tenure_months", "tenure_start", "event"]
+    cols += [col for col in ("change", "complaints_90d", "complaint_90d", "last_csat")
+             if col in df.columns]
+    out = df[cols].copy()
+    for col in ("period", "period_start", "period_end"):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[s]")  # as the pandas path
+    for col in ("event", "change", "complaint_90d"):
+        if col in out:
+            out[col] = out[col].astype(np.int8)
+    return out.reset_index(drop=True)
