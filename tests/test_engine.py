@@ -518,3 +518,62 @@ def test_person_period_by_hand():
     assert b["complaints_90d"].tolist() == [0, 1, 0, 0]
     assert b["period_end"].iloc[-1] == pd.Timestamp("2024-03-31")  # censored at observation end
     assert_same_rows(person_period(data, complaint_window_days=10, columns=[]), rows)
+
+
+# ------------------------------------------------------------------------------------------
+# features at a cutoff
+# ------------------------------------------------------------------------------------------
+#: (dataset, cutoff, options of both paths); the Spark test reuses the synthetic ones
+FEATURE_CASES = [
+    ("synthetic", None, {}),
+    ("synthetic", "2024-06-30", {"design": "cross-sectional", "recent_days": 60}),
+    ("synthetic", "2023-12-31", {"exclude_recurring": False, "trend_months": 4}),
+    ("synthetic_log", "2025-06-30", {}),
+    ("telco", None, {"window_days": 180}),
+    ("cdnow", "1997-12-31", {}),
+]
+FEATURE_IDS = [f"{n}-{c}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, c, o in FEATURE_CASES]
+
+
+def engine_features(data: ChurnData, src: engine.Tables, cutoff, options: dict) -> pd.DataFrame:
+    """The engine's features with the static columns the pandas path picks, and the RFM scores
+    added by the caller's rule (quantile ranks among the customers active at the cutoff)."""
+    from churn_research.segments.design import truncate
+    from churn_research.segments.features import _static_columns
+    from churn_research.segments.scores import quantile_scores
+
+    cut = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    static = _static_columns(truncate(data, cut).customers.drop(columns=["customer_id"]))
+    got = engine.features_at(src, cutoff, tickets=data.tickets if data.has("tickets") else None,
+                             surveys=data.surveys if data.has("surveys") else None,
+                             static_columns=static, **options)
+    ref = got["active"].to_numpy(bool)
+    for col, name, better in (("recency_days", "r_score", False), ("frequency", "f_score", True),
+                              ("monetary", "m_score", True)):
+        got[name] = quantile_scores(got[col], higher_is_better=better, reference=ref)
+    return got
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "cutoff", "options"), FEATURE_CASES, ids=FEATURE_IDS)
+def test_features_at_equals_the_pandas_path(datasets, name, cutoff, options):
+    from churn_research.segments.features import features_at
+
+    data = unique_survey_days(datasets[name])
+    expected = features_at(data, cutoff, **options)
+    got = engine_features(data, engine.from_data(data), cutoff, options)
+    assert got.index.is_monotonic_increasing and sorted(expected.index) == list(got.index)
+    got = got.loc[expected.index]
+    cols = [c for c in expected.columns if c not in ("rfm_code", "rfm_score")]
+    assert [c for c in got.columns if c in cols] == [c for c in cols if c not in engine.SCORE_COLUMNS] \
+        + ["r_score", "f_score", "m_score"]
+    for col in cols:
+        e, g = expected[col], got[col]
+        assert g.dtype == e.dtype, col
+        if e.dtype.kind == "f":  # sums of amounts in another order: relative 1e-12
+            np.testing.assert_allclose(g.to_numpy(), e.to_numpy(), rtol=1e-12, atol=1e-12,
+                                       err_msg=col)
+        else:
+            np.testing.assert_array_equal(g.to_numpy(), e.to_numpy(), err_msg=col)
+    assert got.attrs == expected.attrs
+    assert int(got["active"].sum()) == int(expected["active"].sum()) > 1000

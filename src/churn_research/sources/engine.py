@@ -1186,3 +1186,174 @@ def person_period(src: Tables, **options) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].astype(np.int8)
     return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# features at a cutoff (the risk model's features)
+# ------------------------------------------------------------------------------------------
+__all__ += ["features_at"]
+
+#: The RFM score columns of ``segments.features_at`` that the engine leaves to the caller
+#: (quantile ranks over the whole base: ``segments.scores.quantile_scores`` on the result).
+SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_code", "rfm_score")
+_REVENUE_COLUMNS = ("monthly_revenue", "monthly_charges", "MonthlyCharges")
+
+
+def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
+                design: str = "prospective", window_days: int = 365, recent_days: int = 90,
+                baseline_days: int = 365, trend_months: int = 6, complaint_days: int = 90,
+                survey_days: int = 365, static_columns: Sequence[str] = (),
+                inactivity_days: int | None = None, exclude_recurring: bool = True) -> pd.DataFrame:
+    """The features of :func:`churn_research.segments.features_at` (same arguments, columns,
+    definitions and cutoff rule: nothing dated after ``cutoff`` is read, later end dates are
+    masked) computed on the engine: one row per customer in the base (active at the cutoff or
+    active in the window), ordered by ``customer_id``. Per-customer sums, counts and extremes
+    are computed by the backend; the arithmetic on them (ratios, trend slopes) here, as there.
+
+    Two things are left to the caller: the RFM scores (:data:`SCORE_COLUMNS`, quantiles over the
+    whole base: ``segments.scores.quantile_scores``) and the choice of ``static_columns``
+    (default none; the pandas path picks low-cardinality attributes from the data).
+    ``tickets`` / ``surveys``: tables, names or frames (:func:`table_of`)."""
+    cut = pd.Timestamp(src.observation_end if cutoff is None else cutoff)
+    cut_day = _day(cut)
+    hide_all = design == "cross-sectional" or src.kind == "non-contractual"
+    c = src.customers
+    missing = [col for col in static_columns if col not in c.columns]
+    if missing:
+        raise ChurnDataError(f"static feature columns {missing} are not in the table.",
+                             table="customers", column=missing[0],
+                             fix="fix the static_columns parameter of 40_segments.")
+    rev_col = next((col for col in _REVENUE_COLUMNS if col in c.columns), None)
+    start = _days(c.start_date)
+    end = _days(c.end_date)
+    end = ibis.null("int64") if hide_all else ibis.ifelse(end > cut_day, ibis.null("int64"), end)
+    extra = {} if rev_col is None else {"_rev": c[rev_col].cast("float64")}
+    base = c.filter(start <= cut_day).select(
+        "customer_id", *static_columns, _start=start, _end=end.cast("int64"),
+        tenure_days=(cut_day - start).cast("float64"), **extra)
+    has_tx = src.has_transactions
+    win = int(window_days)
+    if has_tx:
+        tx = src.transactions
+        t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
+                      amount=tx.amount.cast("float64"))
+        t = t.filter(t.day <= cut_day)
+        inw = t.day > cut_day - win
+        g = t.group_by("tid").aggregate(
+            last=t.day.max(), frequency=inw.cast("int64").sum(),
+            monetary=ibis.ifelse(inw, t.amount, 0.0).sum())
+        j = base.left_join(g, base.customer_id == g.tid).drop("tid")
+        freq = j.frequency.fill_null(0)
+        if src.kind == "non-contractual":
+            days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+            active = j["last"].notnull() & ((cut_day - j["last"]) < days)
+        else:
+            active = j._end.isnull() | (j._end > cut_day)
+        j = j.mutate(active=active.fill_null(False),
+                     recency_days=ibis.ifelse(j["last"].isnull(), j.tenure_days,
+                                              (cut_day - j["last"]).cast("float64")),
+                     frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
+        j = j.filter(j.active | (j.frequency > 0))
+        # activity: purchases other than the recurring invoice
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        ids = j.select(aid=j.customer_id, _fee=j._rev if recurring else ibis.null("float64"))
+        a = t.join(ids, t.tid == ids.aid)
+        if recurring:
+            a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
+        age = (cut_day - a.day).cast("float64")
+        rd, bd = int(recent_days), int(baseline_days)
+        act = a.group_by("aid").aggregate(
+            _min_age=age.min(),
+            tx_recent=(age < rd).cast("int64").sum(),
+            tx_baseline=((age >= rd) & (age < rd + bd)).cast("int64").sum())
+        m = int(trend_months)
+        b = a.mutate(bucket=((cut_day - a.day) // 30).cast("int64"))  # floor(age / 30)
+        b = b.filter((b.bucket >= 0) & (b.bucket < m))
+        trend = src.execute(b.group_by(["aid", "bucket"]).aggregate(n=b.count()))
+        j = j.left_join(act, j.customer_id == act.aid).drop("aid")
+        out = src.execute(j.order_by("customer_id"))
+        out = out.set_index("customer_id")
+        out.index.name = "customer_id"
+        n = len(out)
+        tenure = out["tenure_days"].to_numpy(float)
+        out["value"] = out["monetary"]
+        if recurring:
+            last_age = out["_min_age"].to_numpy(float)
+            out["activity_recency_days"] = np.minimum(np.where(np.isnan(last_age), np.inf,
+                                                               last_age), tenure)
+        recent = out.pop("tx_recent").fillna(0).to_numpy(np.int64)
+        base_n = out.pop("tx_baseline").fillna(0).to_numpy(np.int64)
+        base_len = np.clip(tenure - rd, 0, bd)
+        out["tx_recent"] = recent
+        out["tx_baseline"] = base_n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (recent / rd) / (base_n / base_len)
+        out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
+        pos = out.index.get_indexer(trend["aid"])
+        counts = np.zeros((n, m))
+        ok = pos >= 0
+        counts[pos[ok], trend["bucket"].to_numpy(np.int64)[ok]] = trend["n"].to_numpy(float)[ok]
+        x = -np.arange(m, dtype=float)
+        xc = x - x.mean()
+        mean = counts.mean(axis=1)
+        slope = counts @ xc / (xc @ xc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = slope / mean
+        out["tx_trend_window"] = counts.sum(axis=1).astype(np.int64)
+        out["freq_trend"] = np.where((mean > 0) & (tenure >= 30 * m), rel, np.nan)
+    else:
+        if src.kind == "non-contractual":
+            raise ChurnDataError("non-contractual data needs transactions.", table="transactions")
+        j = base.mutate(active=base._end.isnull() | (base._end > cut_day))
+        j = j.filter(j.active | j._end.isnull() | (j._end > cut_day - win))
+        out = src.execute(j.order_by("customer_id")).set_index("customer_id")
+        out.index.name = "customer_id"
+        tenure = out["tenure_days"].to_numpy(float)
+        months = np.floor(tenure / 30.4375)
+        rev = out["_rev"].to_numpy(float) if rev_col else np.full(len(out), np.nan)
+        win_months = np.minimum(months, win / 30.4375)
+        out["recency_days"] = np.nan
+        out["frequency"] = months
+        out["monetary"] = np.round(rev * np.maximum(win_months, 0), 2)
+        out["value"] = rev * 12 if rev_col else np.nan
+    idx = out.index
+    tickets = table_of(src, tickets, "tickets")
+    if tickets is not None:
+        tk = tickets.select(kid=tickets.customer_id, day=_days(tickets.date).cast("int64"),
+                            complaint=tickets.kind.cast("string").lower() == "complaint")
+        tk = tk.filter(tk.day <= cut_day)
+        age = cut_day - tk.day
+        k = src.execute(tk.group_by("kid").aggregate(
+            complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
+            complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
+            tickets_365=(age < 365).cast("int64").sum())).set_index("kid")
+        for col in ("complaints_recent", "complaints_365", "tickets_365"):
+            out[col] = k[col].reindex(idx).fillna(0).astype("int64").to_numpy()
+    surveys = table_of(src, surveys, "surveys")
+    if surveys is not None:
+        cols = [col for col in ("csat", "nps") if col in surveys.columns]
+        sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
+                            **{col: surveys[col].cast("float64") for col in cols})
+        sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
+        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
+                                                   *[ibis.desc(sv[col]) for col in cols]])
+        ranked = sv.mutate(_r=ibis.row_number().over(w))
+        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
+        for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
+            if col in cols:
+                out[name] = last[col].reindex(idx).astype("float64").to_numpy()
+        if "csat" in cols:
+            mean = src.execute(sv.group_by("sid").aggregate(m=sv.csat.mean())).set_index("sid")
+            out["csat_mean"] = mean["m"].reindex(idx).to_numpy()
+        out["survey_age_days"] = (cut_day - last["day"].reindex(idx)).astype("float64").to_numpy()
+    for col in static_columns:
+        s = out.pop(col)
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
+            s = s.astype("float64")
+        out[col] = s
+    out = out.drop(columns=[col for col in ("_start", "_end", "_rev", "_min_age", "last")
+                            if col in out.columns])
+    front = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
+    out = out[front + [col for col in out.columns if col not in front]]
+    out.attrs = {"cutoff": str(cut.date()), "design": design}
+    return out
