@@ -577,3 +577,54 @@ def test_features_at_equals_the_pandas_path(datasets, name, cutoff, options):
             np.testing.assert_array_equal(g.to_numpy(), e.to_numpy(), err_msg=col)
     assert got.attrs == expected.attrs
     assert int(got["active"].sum()) == int(expected["active"].sum()) > 1000
+
+
+# ------------------------------------------------------------------------------------------
+# complaints and surveys per period (telco and cdnow have neither table)
+# ------------------------------------------------------------------------------------------
+EXPERIENCE_CASES = [
+    ("synthetic", {"freq": "Q"}),
+    ("synthetic", {"freq": "M", "by": "plan"}),
+    ("synthetic", {"freq": "Q", "by": ["region", "tenure_group"], "new_tenure_months": 6}),
+    ("synthetic", {"freq": "Y", "start": "2022-03-15", "end": "2024-08-10", "alpha": 0.1}),
+    ("synthetic_log", {"freq": "M", "by": "contract"}),
+    ("synthetic_log", {"freq": "Q", "by": "tenure_group", "inactivity_days": 60}),
+]
+EXPERIENCE_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, o in EXPERIENCE_CASES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "options"), EXPERIENCE_CASES, ids=EXPERIENCE_IDS)
+def test_complaint_and_satisfaction_tables_equal_the_pandas_path(datasets, name, options):
+    from churn_research.indicators import complaint_table, satisfaction_table
+
+    data = datasets[name]
+    src = engine.from_data(data)
+    for expected, got in (
+            (complaint_table(data, **options), engine.complaint_table(src, tickets=data.tickets, **options)),
+            (satisfaction_table(data, satisfied_min=4, **options),
+             engine.satisfaction_table(src, surveys=data.surveys, satisfied_min=4, **options))):
+        assert list(got.columns) == list(expected.columns)
+        for col in expected.columns:
+            assert got[col].dtype == expected[col].dtype, col
+            if expected[col].dtype.kind == "f":
+                np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0,
+                                           atol=1e-12, err_msg=col)
+            else:
+                np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(),
+                                              err_msg=col)
+        assert got.attrs == expected.attrs
+    assert int(got["csat_responses"].sum()) > 1000
+
+
+def test_experience_tables_check_their_input(synthetic):
+    src = engine.from_data(synthetic)
+    ghost = pd.DataFrame({"customer_id": ["ghost"], "date": [pd.Timestamp("2024-03-01")],
+                          "kind": ["complaint"]})
+    with pytest.raises(ChurnDataError, match=r"1 row\(s\) refer to unknown customers") as err:
+        engine.complaint_table(src, tickets=pd.concat([synthetic.tickets, ghost]))
+    assert err.value.table == "tickets"
+    with pytest.raises(ChurnDataError, match="column 'kind' is missing"):
+        engine.complaint_table(src, tickets=synthetic.tickets.drop(columns="kind"))
+    with pytest.raises(ChurnDataError, match="neither 'csat' nor 'nps'"):
+        engine.satisfaction_table(src, surveys=synthetic.surveys.drop(columns=["csat", "nps"]))

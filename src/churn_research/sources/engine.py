@@ -1357,3 +1357,152 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     out = out[front + [col for col in out.columns if col not in front]]
     out.attrs = {"cutoff": str(cut.date()), "design": design}
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# complaints and surveys per period (and segment)
+# ------------------------------------------------------------------------------------------
+__all__ += ["complaint_table", "satisfaction_table"]
+
+
+def _check_known(src: Tables, events, table: str) -> None:
+    unknown = events.anti_join(src.customers.select("customer_id"), "customer_id")
+    bad = src.execute(unknown.aggregate(n=unknown.count(),
+                                        ids=unknown.customer_id.cast("string").collect()))
+    n = int(bad["n"].iloc[0])
+    if n:
+        ids = sorted(set(map(str, bad["ids"].iloc[0])))[:5]
+        raise ChurnDataError(f"{n} row(s) refer to unknown customers.", table=table,
+                             column="customer_id", rows=ids,
+                             fix="add those customers to the customers table or drop the rows.")
+
+
+def _period_events(src: Tables, events, table: str, *, freq: str, by, new_tenure_months: int,
+                   start, end, inactivity_days, alpha: float, metrics):
+    """The active-customer base of a per-period event table and the events' aggregates.
+
+    Returns ``(base, agg, keys)``: ``base`` the churn table of the customers (inferred churn
+    for purchase logs, ``lapses="final"``, as the pandas path's grid), whose ``at_risk + new``
+    are the active customers; ``agg`` the ``metrics(events)`` per (segment, period, tenure
+    group) of the events inside the window, a customer's segment and tenure group taken at the
+    start of the period; ``keys`` the columns that match ``agg`` rows to ``base`` rows."""
+    if "date" not in events.columns or "customer_id" not in events.columns:
+        raise ChurnDataError("needs columns customer_id and date.", table=table,
+                             fix="map your export's columns onto these names.")
+    base = churn_table(src, freq=freq, by=by, new_tenure_months=new_tenure_months, start=start,
+                       end=end, inactivity_days=inactivity_days, lapses="final", alpha=alpha)
+    _check_known(src, events, table)
+    days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+    w0, w1 = observation_window(src, start=start, end=end, inactivity_days=days)
+    table_p = periods(w0, w1, freq=freq)
+    coder = _Coder(table_p, w0, w1)
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    split = TENURE_GROUP in by_list
+    static = [c for c in by_list if c != TENURE_GROUP]
+    c = src.customers
+    cols = {col: c[col] for col in static}
+    if split:
+        anniv = c.start_date.cast("date") + ibis.interval(months=int(new_tenure_months))
+        cols["_cx"] = ibis.least(coder.code(anniv - ibis.interval(days=1)) + 1, coder.P)
+    cust = c.select(_cid=c.customer_id, **cols)
+    ev = events.mutate(_p=coder.code(events.date))
+    ev = ev.filter((ev._p >= 0) & (ev._p < coder.P))
+    j = ev.join(cust, ev.customer_id == cust._cid)
+    groups = [*static, "_p"]
+    if split:
+        j = j.mutate(_old=(j._p >= j._cx).cast("int64"))
+        groups.append("_old")
+    agg = src.execute(j.group_by(groups).aggregate(**metrics(j)))
+    agg["period"] = table_p["period"].to_numpy()[agg.pop("_p").to_numpy(np.int64)]
+    if split:
+        agg[TENURE_GROUP] = np.array(TENURE_LABELS, dtype=object)[agg.pop("_old").to_numpy(np.int64)]
+    keys = [*[col for col in base.attrs["by"]], "period"]
+    return base, agg, keys
+
+
+def _on_base(base: pd.DataFrame, agg: pd.DataFrame, keys: list[str], cols: list[str]) -> dict:
+    """``agg``'s columns aligned on ``base``'s rows (0 where a row has no events)."""
+    right = agg[keys + cols].copy()
+    left = base[keys].copy()
+    for col in keys:  # labels as plain strings on both sides (missing levels kept as NaN)
+        left[col] = left[col].map(lambda v: v if pd.isna(v) else str(v))
+        right[col] = right[col].map(lambda v: v if pd.isna(v) else str(v))
+    m = left.merge(right, on=keys, how="left", sort=False)
+    return {col: m[col].fillna(0).to_numpy() for col in cols}
+
+
+def _finish(base: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    lead = [c for c in base.columns if c in (*base.attrs["by"], "period", "period_start",
+                                               "period_end", "days", "partial")]
+    out = base[lead].copy()
+    for name, arr in columns.items():
+        out[name] = np.asarray(arr).reshape(-1)
+    out.attrs = {"freq": base.attrs["freq"], "window": base.attrs["window"], "by": base.attrs["by"]}
+    return out
+
+
+def complaint_table(src: Tables, *, tickets, freq: str = "Q", by=None,
+                    kinds: Sequence[str] = ("complaint",), new_tenure_months: int = 12,
+                    start=None, end=None, inactivity_days: int | None = None,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Complaints per period (and segment) on the engine: the frame of
+    :func:`churn_research.indicators.complaint_table` (same arguments, columns and
+    definitions). ``tickets``: a table, name or frame (:func:`table_of`)."""
+    from churn_research.periods import complaint_columns
+
+    tk = table_of(src, tickets, "tickets")
+    if "kind" not in tk.columns:
+        raise ChurnDataError("column 'kind' is missing.", table="tickets", column="kind",
+                             fix="add the ticket type (complaint, inquiry, ...).")
+    comp = tk.filter(tk.kind.cast("string").lower().isin([k.lower() for k in kinds]))
+    base, agg, keys = _period_events(
+        src, comp, "tickets", freq=freq, by=by, new_tenure_months=new_tenure_months,
+        start=start, end=end, inactivity_days=inactivity_days, alpha=alpha,
+        metrics=lambda j: {"complaints": j.count(), "complainants": j.customer_id.nunique()})
+    on = _on_base(base, agg, keys, ["complaints", "complainants"])
+    active = (base["at_risk"] + base["new"]).to_numpy()
+    return _finish(base, complaint_columns(active, on["complaints"].astype(np.int64),
+                                           on["complainants"].astype(np.int64), alpha=alpha))
+
+
+def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisfied_min: int = 4,
+                       new_tenure_months: int = 12, start=None, end=None,
+                       inactivity_days: int | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Satisfaction (CSAT) and recommendation (NPS) per period (and segment) on the engine: the
+    frame of :func:`churn_research.indicators.satisfaction_table` (same arguments, columns and
+    definitions; the answers' sums and sums of squares are exact in any order).
+    ``surveys``: a table, name or frame (:func:`table_of`)."""
+    from churn_research.periods import csat_columns, nps_columns
+
+    sv = table_of(src, surveys, "surveys")
+    has = [col for col in ("csat", "nps") if col in sv.columns]
+    if not has:
+        raise ChurnDataError("the surveys table has neither 'csat' nor 'nps'.", table="surveys",
+                             fix="add a csat (1-5) or nps (0-10) column.")
+
+    def metrics(j):
+        out = {}
+        if "csat" in has:
+            x = j.csat.cast("float64")
+            out.update(csat_n=x.count(), csat_s1=x.sum(), csat_s2=(x * x).sum(),
+                       csat_sat=(x >= satisfied_min).cast("int64").sum())
+        if "nps" in has:
+            x = j.nps.cast("float64")
+            out.update(nps_n=x.count(), nps_prom=(x >= 9).cast("int64").sum(),
+                       nps_det=(x <= 6).cast("int64").sum())
+        return out
+
+    base, agg, keys = _period_events(
+        src, sv, "surveys", freq=freq, by=by, new_tenure_months=new_tenure_months, start=start,
+        end=end, inactivity_days=inactivity_days, alpha=alpha, metrics=metrics)
+    names = [c for c in agg.columns if c.startswith(("csat_", "nps_"))]
+    # answer counts as integers, weighted sums as floats (as the pandas path's bincounts)
+    on = {k: v.astype(np.int64 if k in ("csat_n", "nps_n") else float)
+          for k, v in _on_base(base, agg, keys, names).items()}
+    cols: dict[str, np.ndarray] = {}
+    if "csat" in has:
+        cols.update(csat_columns(on["csat_n"], on["csat_s1"], on["csat_s2"], on["csat_sat"],
+                                 alpha=alpha))
+    if "nps" in has:
+        cols.update(nps_columns(on["nps_n"], on["nps_prom"], on["nps_det"], alpha=alpha))
+    return _finish(base, cols)
