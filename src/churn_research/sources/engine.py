@@ -780,7 +780,7 @@ def lifetimes(src: Tables, *, unit: str | float = "months", entry_date="auto",
     ``records_start``, whole calendar months for month-aligned data), and its ``attrs``
     (``unit``, ``censor_date``, ``entry_date``, ``calendar_months``). The data checks of the
     pandas path (missing or reversed dates) are not repeated here. Dates are taken as days."""
-    from churn_research.durations import unit_days
+    from churn_research.durations import DAYS_PER_MONTH, unit_days
 
     step = unit_days(unit)
     by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
@@ -815,7 +815,7 @@ def lifetimes(src: Tables, *, unit: str | float = "months", entry_date="auto",
     if entry_date is not None:
         u = u.filter(_days(u.exit) >= _day(entry_date))
     calendar = False
-    if step == DAYS_PER_MONTH_ENGINE:
+    if step == DAYS_PER_MONTH:
         ok = _month_aligned(u.start_date, u.exit) & _month_aligned(u.start_date, censor_d)
         if entry_date is not None:
             ok = ok & _month_aligned(u.start_date, ibis.literal(entry_date.date()))
@@ -840,10 +840,6 @@ def lifetimes(src: Tables, *, unit: str | float = "months", entry_date="auto",
                  "calendar_months": calendar}
 
 
-#: 365.25 / 12 (``churn_research.durations.DAYS_PER_MONTH``).
-DAYS_PER_MONTH_ENGINE = 365.25 / 12
-
-
 def lifetime_counts(src: Tables, *, by: str | Sequence[str] | None = None, **options) -> dict:
     """The sufficient statistics of Kaplan-Meier and the log-rank test (with delayed entry):
     ``"exits"``: customers per (``by``, ``duration``, ``event``) and ``"entries"``: customers
@@ -864,11 +860,12 @@ def _group_keys(counts: dict):
     ex, en = counts["exits"], counts["entries"]
     if not by:
         return [None], np.zeros(len(ex), np.int64), np.zeros(len(en), np.int64)
-    keys = pd.concat([ex[by], en[by]], ignore_index=True)
-    keys = keys.dropna()
-    levels = sorted({tuple(r) for r in keys.itertuples(index=False)}, key=lambda t: tuple(map(str, t))) \
-        if any(keys[col].dtype == object for col in by) else \
-        sorted({tuple(r) for r in keys.itertuples(index=False)})
+    keys = pd.concat([ex[by], en[by]], ignore_index=True).dropna()
+    levels = {tuple(r) for r in keys.itertuples(index=False)}
+    try:  # as groupby(sort=True) orders them
+        levels = sorted(levels)
+    except TypeError:  # mixed types in a column
+        levels = sorted(levels, key=lambda t: tuple(map(str, t)))
     index = {lv: i for i, lv in enumerate(levels)}
 
     def codes(frame):
@@ -974,7 +971,7 @@ def sbg_cohort_table(src: Tables, *, cohort_freq: str = "Q", period: float = 1.0
     (cohort, duration, event) and each cohort's shortest follow-up, computed on the engine
     (``options``: :func:`lifetimes`' ``unit``, ``entry_date``, ``inactivity_days``).
     ``cohort_freq``: ``"M"``, ``"Q"`` or ``"Y"``."""
-    code = normalize_freq_engine(cohort_freq)
+    code = _cohort_code(cohort_freq)
     m = _MONTHS_PER[code]
     lt, attrs = lifetimes(src, **options)
     if exclude_left_truncated:
@@ -1009,7 +1006,8 @@ def sbg_cohort_table(src: Tables, *, cohort_freq: str = "Q", period: float = 1.0
     return table
 
 
-def normalize_freq_engine(freq: str) -> str:
+def _cohort_code(freq: str) -> str:
+    """Period code of an acquisition-cohort frequency (pandas periods: no half-years)."""
     from churn_research.periods import normalize_freq
 
     code = normalize_freq(freq)
@@ -1032,8 +1030,6 @@ def _cohort_label(month_index: int, code: str) -> str:
 # person-period rows (customer-months split at the change date and complaint on/off days)
 # ------------------------------------------------------------------------------------------
 __all__ += ["table_of", "person_period_expr", "person_period"]
-
-_BACKEND_MONTH_DAYS = 365.25 / 12
 
 
 def table_of(src: Tables, table, name: str):
@@ -1069,6 +1065,8 @@ def person_period_expr(src: Tables, *, tickets=None, surveys=None, study_start="
 
     One rule differs where the pandas path has none: of several surveys of a customer on the
     same day, ``last_csat`` takes the highest score (pandas takes the last row of the file)."""
+    from churn_research.durations import DAYS_PER_MONTH as month_days
+
     c = src.customers
     obs = src.observation_end.normalize()
     if isinstance(study_start, str) and study_start == "auto":
@@ -1130,10 +1128,10 @@ def person_period_expr(src: Tables, *, tickets=None, surveys=None, study_start="
     rows = r.select(
         "customer_id", *keep,
         p_start=r.p, p_end=p_end,
-        exposure=(p_end - r.p).cast("float64") / _BACKEND_MONTH_DAYS,
-        time_at_risk=(ibis.least(p_end, r.exit) - r.p).cast("float64") / _BACKEND_MONTH_DAYS,
-        tenure_months=((r.p + p_end).cast("float64") / 2 - r.start) / _BACKEND_MONTH_DAYS,
-        tenure_start=(r.p - r.start).cast("float64") / _BACKEND_MONTH_DAYS,
+        exposure=(p_end - r.p).cast("float64") / month_days,
+        time_at_risk=(ibis.least(p_end, r.exit) - r.p).cast("float64") / month_days,
+        tenure_months=((r.p + p_end).cast("float64") / 2 - r.start) / month_days,
+        tenure_start=(r.p - r.start).cast("float64") / month_days,
         event=(last & r.churned).cast("int8"),
     )
     if change_date is not None:
@@ -1256,7 +1254,10 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         j = j.filter(j.active | (j.frequency > 0))
         # activity: purchases other than the recurring invoice
         recurring = exclude_recurring and "monthly_revenue" in c.columns
-        ids = j.select(aid=j.customer_id, _fee=j._rev if recurring else ibis.null("float64"))
+        # (from the customers, not the filtered base: the activity of customers outside the
+        # base is dropped by the joins below, and the base's aggregate is not computed again)
+        ids = base.select(aid=base.customer_id,
+                          _fee=base._rev if recurring else ibis.null("float64"))
         a = t.join(ids, t.tid == ids.aid)
         if recurring:
             a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
