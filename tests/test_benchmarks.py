@@ -244,3 +244,25 @@ def test_cli_dry_run_writes_results_schema_and_page(tmp_path):
     assert "Time per step vs number of customers" not in page or "<img" in page
     assert page.count("<img") >= 2
     assert not (tmp_path / "cache").exists()  # the data cache is removed after the run
+
+
+def test_chunked_base_figures_give_both_paths_time_peak_and_ratios():
+    recs = [{"step": "generate_chunked", "n_customers": 1_000_000, "status": "ok",
+             "seconds": 90.0, "peak_mb": 700.0},
+            {"step": "chunked_features", "n_customers": 1_000_000, "status": "ok", "seconds": 60.0,
+             "peak_mb": 6000.0},
+            {"step": "engine_chunked_features", "n_customers": 1_000_000, "status": "ok",
+             "seconds": 15.0, "peak_mb": 1500.0, "parity_max_abs_diff": 1e-12},
+            {"step": "chunked_btyd_summary", "n_customers": 10_000_000, "status": "skipped"},
+            {"step": "engine_chunked_btyd_summary", "n_customers": 10_000_000, "status": "ok",
+             "seconds": 200.0, "peak_mb": 3000.0}]
+    flat = cli.flat_figures({"scaling": recs})
+    assert flat["generate_chunked_1e6_s"] == 90.0 and flat["generate_chunked_1e6_peak_mb"] == 700.0
+    assert flat["engine_speedup_chunked_features_1e6"] == 4.0
+    assert flat["engine_peak_ratio_chunked_features_1e6"] == 4.0
+    assert flat["chunked_features_1e6_s"] == 60.0 and flat["chunked_features_1e6_peak_mb"] == 6000.0
+    assert flat["engine_chunked_features_1e6_s"] == 15.0
+    assert flat["engine_chunked_btyd_summary_1e7_s"] == 200.0
+    assert flat["chunked_btyd_summary_1e7_s"] is None  # the pandas path is not run at 10^7
+    assert "engine_speedup_chunked_btyd_summary_1e7" not in flat
+    assert flat["engine_parity_max_abs_diff"] == 1e-12

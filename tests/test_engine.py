@@ -339,3 +339,292 @@ def test_gamma_gamma_weights_are_checked():
         GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, -1, 1])
     with pytest.raises(ValueError, match="at least 3 customers"):
         GammaGamma().fit([1, 2, 3], [10.0, 20.0, 30.0], weights=[1, 1, 0])
+
+
+# ------------------------------------------------------------------------------------------
+# lifetimes: Kaplan-Meier, log-rank and the sBG cohort table from per-duration counts
+# ------------------------------------------------------------------------------------------
+#: (dataset, segment column or None, lifetimes options); the Spark test reuses the synthetic ones
+LIFETIME_CASES = [
+    ("synthetic", "plan", {}),
+    ("synthetic", "region", {"unit": "weeks"}),
+    ("synthetic", None, {"entry_date": None}),
+    ("synthetic_log", "plan", {}),
+    ("synthetic_log", None, {"inactivity_days": 60, "unit": "days"}),
+    ("telco", "contract", {}),
+    ("telco", "internet_service", {"unit": "days"}),
+    ("cdnow", None, {}),
+]
+LIFETIME_IDS = [f"{n}-{b}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, b, o in LIFETIME_CASES]
+EVENT_TABLE = ["removed", "observed", "censored", "entrance", "at_risk"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "by", "options"), LIFETIME_CASES, ids=LIFETIME_IDS)
+def test_km_and_logrank_from_counts_equal_the_pandas_path(datasets, name, by, options):
+    from churn_research.durations import durations
+    from churn_research.survival import km_fit, logrank
+
+    data = datasets[name]
+    df = durations(data, **options)
+    counts = engine.lifetime_counts(engine.from_data(data), by=by, **options)
+    assert counts["attrs"]["calendar_months"] == df.attrs["calendar_months"]
+    assert counts["attrs"]["censor_date"] == df.attrs["censor_date"]
+    assert int(counts["exits"]["n"].sum()) == int(counts["entries"]["n"].sum()) == len(df)
+    assert len(counts["exits"]) < len(df)  # grouped: fewer rows than customers
+    tables = engine.km_table(counts)
+    fitters = km_fit(df, by=by, min_size=1)
+    assert [str(k) for k in tables] == ([str(k) for k in fitters] if by else ["None"])
+    for key, kmf in fitters.items():
+        got = tables[None if by is None else key]
+        expected = kmf.event_table
+        np.testing.assert_array_equal(got.index.to_numpy(), expected.index.to_numpy())
+        np.testing.assert_array_equal(got[EVENT_TABLE].to_numpy(np.int64),
+                                      expected[EVENT_TABLE].to_numpy(np.int64))
+        surv = kmf.survival_function_.iloc[:, 0].reindex(got.index).to_numpy()
+        np.testing.assert_allclose(got["survival"].to_numpy(), surv, rtol=0, atol=1e-12)
+    if by is not None:
+        expected = logrank(df, by=by, min_size=1)
+        got = engine.logrank_counts(counts)
+        assert got["df"] == expected["df"]
+        assert got["test_statistic"] == pytest.approx(expected["test_statistic"], rel=1e-9)
+        assert got["p"] == pytest.approx(expected["p"], rel=1e-6, abs=1e-300)
+        assert got["table"]["group"].astype(str).tolist() == expected["table"]["group"].astype(str).tolist()
+        np.testing.assert_array_equal(got["table"]["customers"], expected["table"]["customers"])
+        np.testing.assert_array_equal(got["table"]["observed"], expected["table"]["observed"])
+        np.testing.assert_allclose(got["table"]["expected"], expected["table"]["expected"],
+                                   rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "cohort_freq"), [("synthetic", "Q"), ("synthetic_log", "M"),
+                                                    ("telco", "Y"), ("cdnow", "Q")])
+def test_sbg_on_engine_cohort_counts_equals_the_pandas_fit(datasets, name, cohort_freq):
+    from churn_research.durations import durations
+    from churn_research.survival import cohort_table, fit_sbg_cohorts
+
+    data = datasets[name]
+    expected = cohort_table(durations(data), cohort_freq=cohort_freq)
+    got = engine.sbg_cohort_table(engine.from_data(data), cohort_freq=cohort_freq)
+    assert got.index.tolist() == expected.index.tolist()
+    assert got.columns.tolist() == expected.columns.tolist()
+    assert got.attrs == expected.attrs
+    np.testing.assert_array_equal(got.isna().to_numpy(), expected.isna().to_numpy())
+    np.testing.assert_array_equal(got.fillna(-1).to_numpy(), expected.fillna(-1).to_numpy())
+    fit_e, fit_g = fit_sbg_cohorts(expected), fit_sbg_cohorts(got)
+    assert list(fit_g) == list(fit_e) and len(fit_e) >= 1
+    for c in fit_e:
+        assert (fit_g[c].gamma_, fit_g[c].delta_) == (fit_e[c].gamma_, fit_e[c].delta_)
+        assert fit_g[c].log_likelihood_ == fit_e[c].log_likelihood_
+
+
+def test_lifetimes_by_hand():
+    """Contract ends, censoring and delayed entry of the hand-made contracts, in days."""
+    counts = engine.lifetime_counts(engine.from_data(_contractual()), unit="days")
+    exits = counts["exits"]
+    # ends_after_obs is censored at the observation end; before_window, which ended on the
+    # first day of the records, is still in (exit >= entry date), at entry = duration = 397
+    assert int(exits["n"].sum()) == 9
+    assert exits.loc[exits["event"] == 1, "n"].sum() == 6
+    # three joined after the records begin (entry 0); the others enter at their tenure in days
+    # on 2024-01-01
+    entries = counts["entries"].set_index("entry")["n"]
+    assert entries.to_dict() == {0.0: 3, 1.0: 1, 185.0: 1, 245.0: 1, 306.0: 1, 351.0: 1, 397.0: 1}
+    exits = exits.set_index(["duration", "event"])["n"]
+    assert exits.loc[(397.0, 1)] == 1 and exits.loc[(579.0, 0)] == 1  # before_window, ends_after_obs
+    with pytest.raises(ValueError, match="cohort_freq must be a month"):
+        engine.sbg_cohort_table(engine.from_data(_contractual()), cohort_freq="H")
+
+
+# ------------------------------------------------------------------------------------------
+# person-period rows
+# ------------------------------------------------------------------------------------------
+#: (dataset, options of both paths); the Spark test reuses the synthetic ones
+PERSON_PERIOD_CASES = [
+    ("synthetic", {"columns": ["plan"]}),
+    ("synthetic", {"split": False, "complaint_window_days": 30}),
+    ("synthetic", {"study_start": "2023-06-15", "complaint_window_days": 45, "columns": ["region"]}),
+    ("telco", {"columns": ["contract"]}),
+    ("cdnow", {}),
+]
+PERSON_PERIOD_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, o in PERSON_PERIOD_CASES]
+
+
+def unique_survey_days(data: ChurnData) -> ChurnData:
+    """One survey per customer and day (the one rule where the engine and pandas differ: of
+    same-day surveys pandas keeps the file's last, the engine the highest score)."""
+    if not data.has("surveys"):
+        return data
+    return data.replace(surveys=data.surveys.drop_duplicates(["customer_id", "date"], keep="last"))
+
+
+def engine_person_period(data: ChurnData, src: engine.Tables, options: dict) -> pd.DataFrame:
+    return engine.person_period(
+        src, tickets=data.tickets if data.has("tickets") else None,
+        surveys=data.surveys if data.has("surveys") else None,
+        change_date=data.event_date, **options)
+
+
+def assert_same_rows(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Same columns, dtypes and rows (ordered by customer and row start): counts, dates and
+    flags exactly, month fractions to 1e-12."""
+    expected = expected.sort_values(["customer_id", "period_start"]).reset_index(drop=True)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) > 0
+    for col in expected.columns:
+        assert got[col].dtype == expected[col].dtype, col
+        if expected[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0,
+                                       atol=1e-12, err_msg=col)
+        else:
+            np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(),
+                                          err_msg=col)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "options"), PERSON_PERIOD_CASES, ids=PERSON_PERIOD_IDS)
+def test_person_period_equals_the_pandas_path(datasets, name, options):
+    from churn_research.causes import person_period
+
+    data = unique_survey_days(datasets[name])
+    expected = person_period(data, **({"columns": []} | options))
+    got = engine_person_period(data, engine.from_data(data), options)
+    assert_same_rows(expected, got)
+    assert int(got["event"].sum()) == int(expected["event"].sum()) > 100
+    if name == "synthetic":
+        assert {"change", "complaints_90d", "complaint_90d", "last_csat"} <= set(got.columns)
+        assert int(got["complaints_90d"].sum()) > 100 and got["last_csat"].notna().sum() > 1000
+
+
+def test_person_period_by_hand():
+    """A churner's last row runs to the next month start (here the observation end, which comes
+    first); complaint on/off days split a month."""
+    from churn_research.causes import person_period
+
+    cust = pd.DataFrame({"customer_id": ["a", "b"],
+                         "start_date": pd.to_datetime(["2024-01-15", "2024-02-01"]),
+                         "end_date": pd.to_datetime(["2024-03-10", None])})
+    tickets = pd.DataFrame({"customer_id": ["b"], "date": pd.to_datetime(["2024-02-10"]),
+                            "kind": ["Complaint"]})
+    data = ChurnData(customers=cust, tickets=tickets, observation_end=pd.Timestamp("2024-03-31"))
+    rows = engine.person_period(engine.from_data(data), tickets=tickets, complaint_window_days=10)
+    a = rows[rows["customer_id"] == "a"]
+    assert a["period_start"].dt.strftime("%m-%d").tolist() == ["01-15", "02-01", "03-01"]
+    assert a["period_end"].dt.strftime("%m-%d").tolist() == ["02-01", "03-01", "03-31"]
+    assert a["event"].tolist() == [0, 0, 1]
+    assert a["time_at_risk"].iloc[-1] * 365.25 / 12 == pytest.approx(9.0, abs=1e-12)
+    b = rows[rows["customer_id"] == "b"]
+    assert b["period_start"].dt.strftime("%m-%d").tolist() == ["02-01", "02-10", "02-20", "03-01"]
+    assert b["complaints_90d"].tolist() == [0, 1, 0, 0]
+    assert b["period_end"].iloc[-1] == pd.Timestamp("2024-03-31")  # censored at observation end
+    assert_same_rows(person_period(data, complaint_window_days=10, columns=[]), rows)
+
+
+# ------------------------------------------------------------------------------------------
+# features at a cutoff
+# ------------------------------------------------------------------------------------------
+#: (dataset, cutoff, options of both paths); the Spark test reuses the synthetic ones
+FEATURE_CASES = [
+    ("synthetic", None, {}),
+    ("synthetic", "2024-06-30", {"design": "cross-sectional", "recent_days": 60}),
+    ("synthetic", "2023-12-31", {"exclude_recurring": False, "trend_months": 4}),
+    ("synthetic_log", "2025-06-30", {}),
+    ("telco", None, {"window_days": 180}),
+    ("cdnow", "1997-12-31", {}),
+]
+FEATURE_IDS = [f"{n}-{c}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, c, o in FEATURE_CASES]
+
+
+def engine_features(data: ChurnData, src: engine.Tables, cutoff, options: dict) -> pd.DataFrame:
+    """The engine's features with the static columns the pandas path picks, and the RFM scores
+    added by the caller's rule (quantile ranks among the customers active at the cutoff)."""
+    from churn_research.segments.design import truncate
+    from churn_research.segments.features import _static_columns
+    from churn_research.segments.scores import quantile_scores
+
+    cut = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    static = _static_columns(truncate(data, cut).customers.drop(columns=["customer_id"]))
+    got = engine.features_at(src, cutoff, tickets=data.tickets if data.has("tickets") else None,
+                             surveys=data.surveys if data.has("surveys") else None,
+                             static_columns=static, **options)
+    ref = got["active"].to_numpy(bool)
+    for col, name, better in (("recency_days", "r_score", False), ("frequency", "f_score", True),
+                              ("monetary", "m_score", True)):
+        got[name] = quantile_scores(got[col], higher_is_better=better, reference=ref)
+    return got
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "cutoff", "options"), FEATURE_CASES, ids=FEATURE_IDS)
+def test_features_at_equals_the_pandas_path(datasets, name, cutoff, options):
+    from churn_research.segments.features import features_at
+
+    data = unique_survey_days(datasets[name])
+    expected = features_at(data, cutoff, **options)
+    got = engine_features(data, engine.from_data(data), cutoff, options)
+    assert got.index.is_monotonic_increasing and sorted(expected.index) == list(got.index)
+    got = got.loc[expected.index]
+    cols = [c for c in expected.columns if c not in ("rfm_code", "rfm_score")]
+    assert [c for c in got.columns if c in cols] == [c for c in cols if c not in engine.SCORE_COLUMNS] \
+        + ["r_score", "f_score", "m_score"]
+    for col in cols:
+        e, g = expected[col], got[col]
+        assert g.dtype == e.dtype, col
+        if e.dtype.kind == "f":  # sums of amounts in another order: relative 1e-12
+            np.testing.assert_allclose(g.to_numpy(), e.to_numpy(), rtol=1e-12, atol=1e-12,
+                                       err_msg=col)
+        else:
+            np.testing.assert_array_equal(g.to_numpy(), e.to_numpy(), err_msg=col)
+    assert got.attrs == expected.attrs
+    assert int(got["active"].sum()) == int(expected["active"].sum()) > 1000
+
+
+# ------------------------------------------------------------------------------------------
+# complaints and surveys per period (telco and cdnow have neither table)
+# ------------------------------------------------------------------------------------------
+EXPERIENCE_CASES = [
+    ("synthetic", {"freq": "Q"}),
+    ("synthetic", {"freq": "M", "by": "plan"}),
+    ("synthetic", {"freq": "Q", "by": ["region", "tenure_group"], "new_tenure_months": 6}),
+    ("synthetic", {"freq": "Y", "start": "2022-03-15", "end": "2024-08-10", "alpha": 0.1}),
+    ("synthetic_log", {"freq": "M", "by": "contract"}),
+    ("synthetic_log", {"freq": "Q", "by": "tenure_group", "inactivity_days": 60}),
+]
+EXPERIENCE_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for n, o in EXPERIENCE_CASES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "options"), EXPERIENCE_CASES, ids=EXPERIENCE_IDS)
+def test_complaint_and_satisfaction_tables_equal_the_pandas_path(datasets, name, options):
+    from churn_research.indicators import complaint_table, satisfaction_table
+
+    data = datasets[name]
+    src = engine.from_data(data)
+    for expected, got in (
+            (complaint_table(data, **options), engine.complaint_table(src, tickets=data.tickets, **options)),
+            (satisfaction_table(data, satisfied_min=4, **options),
+             engine.satisfaction_table(src, surveys=data.surveys, satisfied_min=4, **options))):
+        assert list(got.columns) == list(expected.columns)
+        for col in expected.columns:
+            assert got[col].dtype == expected[col].dtype, col
+            if expected[col].dtype.kind == "f":
+                np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0,
+                                           atol=1e-12, err_msg=col)
+            else:
+                np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(),
+                                              err_msg=col)
+        assert got.attrs == expected.attrs
+    assert int(got["csat_responses"].sum()) > 1000
+
+
+def test_experience_tables_check_their_input(synthetic):
+    src = engine.from_data(synthetic)
+    ghost = pd.DataFrame({"customer_id": ["ghost"], "date": [pd.Timestamp("2024-03-01")],
+                          "kind": ["complaint"]})
+    with pytest.raises(ChurnDataError, match=r"1 row\(s\) refer to unknown customers") as err:
+        engine.complaint_table(src, tickets=pd.concat([synthetic.tickets, ghost]))
+    assert err.value.table == "tickets"
+    with pytest.raises(ChurnDataError, match="column 'kind' is missing"):
+        engine.complaint_table(src, tickets=synthetic.tickets.drop(columns="kind"))
+    with pytest.raises(ChurnDataError, match="neither 'csat' nor 'nps'"):
+        engine.satisfaction_table(src, surveys=synthetic.surveys.drop(columns=["csat", "nps"]))

@@ -15,6 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_engine import CASES as ENGINE_CASES
+from test_engine import (
+    EXPERIENCE_CASES,
+    FEATURE_CASES,
+    LIFETIME_CASES,
+    PERSON_PERIOD_CASES,
+    engine_features,
+    engine_person_period,
+    unique_survey_days,
+)
 
 from churn_research.model import ChurnData
 from churn_research.sources import engine
@@ -32,7 +41,7 @@ CALIBRATION_END = "2023-12-31"
 @pytest.fixture(scope="module")
 def data() -> ChurnData:
     base = generate(10_000, random_state=18)
-    return base.replace(customers=base.customers.drop(columns=["name", "phone", "email"]))
+    return unique_survey_days(base.replace(customers=base.customers.drop(columns=["name", "phone", "email"])))
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +170,71 @@ def test_processed_parquet_read_in_place_on_spark(tmp_path_factory, data, source
     exp_s = engine.rfm_summary(sources["duckdb"], calibration_end=CALIBRATION_END)
     np.testing.assert_allclose(got_s[["recency", "T", "monetary_value"]].to_numpy(),
                                exp_s[["recency", "T", "monetary_value"]].to_numpy(), rtol=0, atol=1e-12)
+
+
+def _synthetic(cases):
+    """The synthetic cases of a DuckDB-vs-pandas case list, as (kind, ...rest)."""
+    return [(case[0].removeprefix("synthetic"), *case[1:]) for case in cases
+            if case[0].startswith("synthetic")]
+
+
+def assert_same_frame(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Same columns, dtypes and index; integers, labels and dates exactly, floats to 1e-12."""
+    assert list(got.columns) == list(expected.columns)
+    assert got.index.equals(expected.index) and len(got) > 0
+    for col in expected.columns:
+        assert got[col].dtype == expected[col].dtype, col
+        if expected[col].dtype.kind == "f":
+            np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=1e-12,
+                                       atol=1e-12, err_msg=col)
+        else:
+            np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(), err_msg=col)
+
+
+@pytest.mark.parametrize(("kind", "by", "options"), _synthetic(LIFETIME_CASES),
+                         ids=[f"{k or 'contract'}-{i}" for i, (k, *_) in enumerate(_synthetic(LIFETIME_CASES))])
+def test_lifetime_counts_km_and_logrank_on_spark_equal_duckdb(sources, kind, by, options):
+    expected = engine.lifetime_counts(sources[f"duckdb{kind}"], by=by, **options)
+    got = engine.lifetime_counts(sources[f"pyspark{kind}"], by=by, **options)
+    for key in ("exits", "entries"):
+        assert_same_frame(expected[key], got[key])
+    assert got["attrs"] == expected["attrs"]
+    for level, table in engine.km_table(expected).items():
+        assert_same_frame(table, engine.km_table(got)[level])
+    if by is not None:
+        lr_e, lr_g = engine.logrank_counts(expected), engine.logrank_counts(got)
+        assert lr_g["test_statistic"] == pytest.approx(lr_e["test_statistic"], rel=1e-12)
+        assert_same_frame(lr_e["table"], lr_g["table"])
+    sbg_e = engine.sbg_cohort_table(sources[f"duckdb{kind}"], **options)
+    sbg_g = engine.sbg_cohort_table(sources[f"pyspark{kind}"], **options)
+    pd.testing.assert_frame_equal(sbg_g, sbg_e, check_exact=True)
+
+
+@pytest.mark.parametrize("options", [o for n, o in PERSON_PERIOD_CASES if n == "synthetic"],
+                         ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_person_period_on_spark_equals_duckdb(data, sources, options):
+    expected = engine_person_period(data, sources["duckdb"], options)
+    got = engine_person_period(data, sources["pyspark"], options)
+    assert_same_frame(expected, got)
+    assert int(got["event"].sum()) > 1000
+
+
+@pytest.mark.parametrize(("kind", "cutoff", "options"), _synthetic(FEATURE_CASES),
+                         ids=[f"{k or 'contract'}-{i}" for i, (k, *_) in enumerate(_synthetic(FEATURE_CASES))])
+def test_features_at_on_spark_equal_duckdb(data, sources, kind, cutoff, options):
+    d = data.replace(kind="non-contractual") if kind else data
+    expected = engine_features(d, sources[f"duckdb{kind}"], cutoff, options)
+    got = engine_features(d, sources[f"pyspark{kind}"], cutoff, options)
+    assert_same_frame(expected, got)
+    assert got.attrs == expected.attrs
+
+
+@pytest.mark.parametrize(("kind", "options"), _synthetic(EXPERIENCE_CASES),
+                         ids=[f"{k or 'contract'}-{i}" for i, (k, _) in enumerate(_synthetic(EXPERIENCE_CASES))])
+def test_complaint_and_satisfaction_tables_on_spark_equal_duckdb(data, sources, kind, options):
+    for fn, kw in ((engine.complaint_table, {"tickets": data.tickets}),
+                   (engine.satisfaction_table, {"surveys": data.surveys})):
+        expected = fn(sources[f"duckdb{kind}"], **kw, **options)
+        got = fn(sources[f"pyspark{kind}"], **kw, **options)
+        assert_same_frame(expected, got)
+        assert got.attrs == expected.attrs

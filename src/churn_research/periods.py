@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from churn_research.i18n import label_msg
 from churn_research.stats import wilson_ci
 
 __all__ = ["FREQ_NAMES", "TENURE_GROUP", "TENURE_LABELS", "TENURE_LABELS_ZH", "normalize_freq",
-           "periods", "flow_columns", "cohort_frame"]
+           "periods", "flow_columns", "cohort_frame", "complaint_columns", "csat_columns",
+           "nps_columns"]
 
 #: Accepted period frequencies (canonical code -> name). The names are data labels: they stay
 #: English in the key figures (``freq``) and read in the report language through
@@ -144,3 +146,48 @@ def cohort_frame(observed: np.ndarray, retained: np.ndarray, sizes: np.ndarray, 
                        columns=pd.Index(range(K + 1), name="months since start"))[present]
     out.attrs["sizes"] = pd.Series(sizes[present], index=out.index, name="customers")
     return out
+
+
+def complaint_columns(active, complaints, complainants, *, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """The complaint table's columns from per-period counts: ``complaint_rate`` = complaints /
+    active customers, ``share_complaining`` = customers with a complaint / active, with a Wilson
+    interval (:func:`churn_research.indicators.complaint_table`; the engine's twin)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(active > 0, complaints / np.maximum(active, 1), np.nan)
+        share = np.where(active > 0, complainants / np.maximum(active, 1), np.nan)
+    lo, hi = wilson_ci(complainants, active, alpha=alpha)
+    return {"active": active, "complaints": complaints, "complainants": complainants,
+            "complaint_rate": rate, "share_complaining": share,
+            "share_complaining_ci_low": lo, "share_complaining_ci_high": hi}
+
+
+def csat_columns(n, s1, s2, sat, *, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """CSAT columns from per-period answers ``n``, sums ``s1`` and ``s2`` of the answers and of
+    their squares, and ``sat`` satisfied answers: mean with a t interval, share satisfied with a
+    Wilson interval (:func:`churn_research.indicators.satisfaction_table`; the engine's twin)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s1 / np.maximum(n, 1), np.nan)
+        var = np.where(n > 1, (s2 - n * mean ** 2) / np.maximum(n - 1, 1), np.nan)
+        half = sps.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) * np.sqrt(np.maximum(var, 0) / np.maximum(n, 1))
+        share = np.where(n > 0, sat / np.maximum(n, 1), np.nan)
+    lo, hi = wilson_ci(sat, n, alpha=alpha)
+    return {"csat_responses": n, "csat": mean, "csat_ci_low": mean - half,
+            "csat_ci_high": mean + half, "share_satisfied": share,
+            "share_satisfied_ci_low": lo, "share_satisfied_ci_high": hi}
+
+
+def nps_columns(n, prom, det, *, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """NPS columns from per-period answers ``n``, promoters ``prom`` (9-10) and detractors
+    ``det`` (0-6): NPS with a normal interval, recommendation rate with a Wilson interval
+    (:func:`churn_research.indicators.satisfaction_table`; the engine's twin)."""
+    z = sps.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp = np.where(n > 0, prom / np.maximum(n, 1), np.nan)
+        pd_ = np.where(n > 0, det / np.maximum(n, 1), np.nan)
+        nps = 100 * (pp - pd_)
+        se = 100 * np.sqrt(np.maximum(pp + pd_ - (pp - pd_) ** 2, 0) / np.maximum(n, 1))
+    lo, hi = wilson_ci(prom, n, alpha=alpha)
+    return {"nps_responses": n, "promoters": prom, "passives": n - prom - det,
+            "detractors": det, "nps": nps, "nps_ci_low": nps - z * se,
+            "nps_ci_high": nps + z * se, "recommendation_rate": pp,
+            "recommendation_ci_low": lo, "recommendation_ci_high": hi}

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from churn_research.indicators.grid import (
     _flows,
@@ -21,6 +20,7 @@ from churn_research.indicators.grid import (
 )
 from churn_research.indicators.window import _as_data, _ns
 from churn_research.model import ChurnData, ChurnDataError
+from churn_research.periods import complaint_columns, csat_columns, nps_columns
 from churn_research.stats import wilson_ci
 
 
@@ -73,13 +73,7 @@ def complaint_table(data: ChurnData, *, freq: str = "Q", by=None, kinds: Sequenc
     key = _unique_keys(idx.astype(np.int64) * (P + 1) + p, len(grid.customers) * (P + 1))
     ui, up = key // (P + 1), key % (P + 1)
     complainants = _point_counts(grid.event_groups(ui, up), up, G, P)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(active > 0, complaints / np.maximum(active, 1), np.nan)
-        share = np.where(active > 0, complainants / np.maximum(active, 1), np.nan)
-    lo, hi = wilson_ci(complainants, active, alpha=alpha)
-    return _long(grid, {"active": active, "complaints": complaints, "complainants": complainants,
-                        "complaint_rate": rate, "share_complaining": share,
-                        "share_complaining_ci_low": lo, "share_complaining_ci_high": hi})
+    return _long(grid, complaint_columns(active, complaints, complainants, alpha=alpha))
 
 
 def satisfaction_table(data: ChurnData, *, freq: str = "Q", by=None, satisfied_min: int = 4,
@@ -109,32 +103,14 @@ def satisfaction_table(data: ChurnData, *, freq: str = "Q", by=None, satisfied_m
         s1 = _point_counts(g[m], p[m], G, P, weights=x[m])
         s2 = _point_counts(g[m], p[m], G, P, weights=x[m] ** 2)
         sat = _point_counts(g[m], p[m], G, P, weights=(x[m] >= satisfied_min).astype(float))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = np.where(n > 0, s1 / np.maximum(n, 1), np.nan)
-            var = np.where(n > 1, (s2 - n * mean ** 2) / np.maximum(n - 1, 1), np.nan)
-            half = stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) * np.sqrt(np.maximum(var, 0) / np.maximum(n, 1))
-            share = np.where(n > 0, sat / np.maximum(n, 1), np.nan)
-        lo, hi = wilson_ci(sat, n, alpha=alpha)
-        cols.update({"csat_responses": n, "csat": mean, "csat_ci_low": mean - half,
-                     "csat_ci_high": mean + half, "share_satisfied": share,
-                     "share_satisfied_ci_low": lo, "share_satisfied_ci_high": hi})
+        cols.update(csat_columns(n, s1, s2, sat, alpha=alpha))
     if "nps" in surveys.columns:
         x = pd.to_numeric(surveys["nps"], errors="coerce").to_numpy(dtype=float)[ok]
         m = ~np.isnan(x)
         n = _point_counts(g[m], p[m], G, P)
         prom = _point_counts(g[m], p[m], G, P, weights=(x[m] >= 9).astype(float))
         det = _point_counts(g[m], p[m], G, P, weights=(x[m] <= 6).astype(float))
-        z = stats.norm.ppf(1 - alpha / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pp = np.where(n > 0, prom / np.maximum(n, 1), np.nan)
-            pd_ = np.where(n > 0, det / np.maximum(n, 1), np.nan)
-            nps = 100 * (pp - pd_)
-            se = 100 * np.sqrt(np.maximum(pp + pd_ - (pp - pd_) ** 2, 0) / np.maximum(n, 1))
-        lo, hi = wilson_ci(prom, n, alpha=alpha)
-        cols.update({"nps_responses": n, "promoters": prom, "passives": n - prom - det,
-                     "detractors": det, "nps": nps, "nps_ci_low": nps - z * se,
-                     "nps_ci_high": nps + z * se, "recommendation_rate": pp,
-                     "recommendation_ci_low": lo, "recommendation_ci_high": hi})
+        cols.update(nps_columns(n, prom, det, alpha=alpha))
     if not cols:
         raise ChurnDataError("the surveys table has neither 'csat' nor 'nps'.", table="surveys",
                              fix="add a csat (1-5) or nps (0-10) column.")

@@ -750,3 +750,760 @@ def cohort_retention(src: Tables, *, max_months: int | None = None, start=None, 
     sizes = np.rint(np.bincount(code, weights=w, minlength=C)).astype(np.int64)
     labels = [str(np.datetime64(int(cohort.min()) - 1970 * 12 + i, "M")) for i in range(C)]
     return cohort_frame(observed, retained, sizes, labels, wide=wide)
+
+
+# ------------------------------------------------------------------------------------------
+# lifetimes: per-duration counts for Kaplan-Meier, the log-rank test and the sBG cohorts
+# ------------------------------------------------------------------------------------------
+__all__ += ["lifetimes", "lifetime_counts", "km_table", "logrank_counts", "sbg_cohort_table"]
+
+
+def _month_aligned(a, b):
+    """Ibis: whether date ``b`` lies a whole number of calendar months after date ``a``
+    (:func:`churn_research.durations.month_aligned`)."""
+    sd, ed = a.day(), b.day()
+    a_last = (a + ibis.interval(days=1)).day() == 1
+    b_last = (b + ibis.interval(days=1)).day() == 1
+    return (sd == ed) | ((ed > sd) & a_last) | ((sd > ed) & b_last)
+
+
+def _calendar_months(a, b):
+    return ((b.year() - a.year()) * 12 + (b.month() - a.month())).cast("float64")
+
+
+def lifetimes(src: Tables, *, unit: str | float = "months", entry_date="auto",
+              inactivity_days: int | None = None, by: str | Sequence[str] | None = None):
+    """Ibis expression of the lifetime frame of :func:`churn_research.durations.durations`: one
+    row per customer with ``start_date`` (a date), ``duration``, ``entry``, ``event`` (0/1),
+    ``followup_limit`` and the ``by`` columns, by the same rules (inferred churn and the
+    censoring date ``observation_end - inactivity_days`` of a purchase log, delayed entry at
+    ``records_start``, whole calendar months for month-aligned data), and its ``attrs``
+    (``unit``, ``censor_date``, ``entry_date``, ``calendar_months``). The data checks of the
+    pandas path (missing or reversed dates) are not repeated here. Dates are taken as days."""
+    from churn_research.durations import DAYS_PER_MONTH, unit_days
+
+    step = unit_days(unit)
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    missing = [col for col in by_list if col not in src.customers.columns]
+    if missing:
+        raise ChurnDataError(f"segment column '{missing[0]}' not found.", table="customers",
+                             column=missing[0], fix="use a column of the customers table in `by`.")
+    obs = src.observation_end
+    c = src.customers
+    if src.kind == "non-contractual":
+        days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+        censor = obs - pd.Timedelta(days=days)
+        if src.has_transactions:
+            s = _final_ends(src, days, by_list)
+        else:
+            s = c.select(*[c[col] for col in by_list], start_date=c.start_date,
+                         end=c.end_date.cast("date"))
+        s = s.filter(_days(s.start_date) <= _day(censor))
+    else:
+        censor = obs
+        s = c.select(*[c[col] for col in by_list], start_date=c.start_date,
+                     end=c.end_date.cast("date"))
+    if isinstance(entry_date, str) and entry_date == "auto":
+        entry_date = src.records_start
+    entry_date = None if entry_date is None else pd.Timestamp(entry_date)
+    censor_d = ibis.literal(censor.date())
+    start = s.start_date.cast("date")
+    event = s.end.notnull() & (_days(s.end) <= _day(censor))
+    exit_ = ibis.ifelse(event, s.end, censor_d)
+    u = s.select(*[s[col] for col in by_list], start_date=start, exit=exit_,
+                 event=event.cast("int64"))
+    if entry_date is not None:
+        u = u.filter(_days(u.exit) >= _day(entry_date))
+    calendar = False
+    if step == DAYS_PER_MONTH:
+        ok = _month_aligned(u.start_date, u.exit) & _month_aligned(u.start_date, censor_d)
+        if entry_date is not None:
+            ok = ok & _month_aligned(u.start_date, ibis.literal(entry_date.date()))
+        row = src.execute(u.aggregate(n=u.count(), bad=(~ok).cast("int64").sum()))
+        calendar = int(row["n"].iloc[0]) > 0 and int(row["bad"].iloc[0] or 0) == 0
+
+    def span(a, b):
+        if calendar:
+            return _calendar_months(a, b)
+        return (b.epoch_days() - a.epoch_days()).cast("float64") / step
+
+    duration = span(u.start_date, u.exit)
+    if entry_date is None:
+        entry = ibis.literal(0.0)
+    else:
+        entry = ibis.least(ibis.greatest(span(u.start_date, ibis.literal(entry_date.date())), 0.0),
+                           duration)
+    out = u.select(*[u[col] for col in by_list], start_date=u.start_date, duration=duration,
+                   entry=entry.cast("float64"), event=u.event,
+                   followup_limit=span(u.start_date, censor_d))
+    return out, {"unit": unit, "censor_date": censor, "entry_date": entry_date,
+                 "calendar_months": calendar}
+
+
+def lifetime_counts(src: Tables, *, by: str | Sequence[str] | None = None, **options) -> dict:
+    """The sufficient statistics of Kaplan-Meier and the log-rank test (with delayed entry):
+    ``"exits"``: customers per (``by``, ``duration``, ``event``) and ``"entries"``: customers
+    per (``by``, ``entry``), computed on the engine from :func:`lifetimes` (``options``: its
+    ``unit``, ``entry_date``, ``inactivity_days``); ``"attrs"``: the lifetime frame's attrs."""
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    lt, attrs = lifetimes(src, by=by_list, **options)
+    exits = src.execute(lt.group_by([*by_list, "duration", "event"]).aggregate(n=lt.count())
+                        .order_by([*by_list, "duration", "event"]))
+    entries = src.execute(lt.group_by([*by_list, "entry"]).aggregate(n=lt.count())
+                          .order_by([*by_list, "entry"]))
+    return {"exits": exits, "entries": entries, "attrs": attrs, "by": by_list}
+
+
+def _group_keys(counts: dict):
+    """Level tuples (sorted as ``groupby(sort=True)``) and each aggregate row's level."""
+    by = counts["by"]
+    ex, en = counts["exits"], counts["entries"]
+    if not by:
+        return [None], np.zeros(len(ex), np.int64), np.zeros(len(en), np.int64)
+    keys = pd.concat([ex[by], en[by]], ignore_index=True).dropna()
+    levels = {tuple(r) for r in keys.itertuples(index=False)}
+    try:  # as groupby(sort=True) orders them
+        levels = sorted(levels)
+    except TypeError:  # mixed types in a column
+        levels = sorted(levels, key=lambda t: tuple(map(str, t)))
+    index = {lv: i for i, lv in enumerate(levels)}
+
+    def codes(frame):
+        return np.array([index.get(tuple(r), -1) for r in frame[by].itertuples(index=False)],
+                        dtype=np.int64)
+    return levels, codes(ex), codes(en)
+
+
+def km_table(counts: dict) -> dict:
+    """Kaplan-Meier estimates from :func:`lifetime_counts`: per level of ``by`` (key ``None``
+    without ``by``; a tuple of levels for several columns, a scalar for one) the event table of
+    ``lifelines.KaplanMeierFitter`` (``removed, observed, censored, entrance, at_risk``,
+    indexed by time: at risk at t = entered at or before t minus removed before t) and
+    ``survival`` (the product-limit estimate, computed as lifelines does: an entrant at t is
+    at risk from just after t's deaths, as its ``_additive_estimate`` counts them)."""
+    levels, gx, gn = _group_keys(counts)
+    ex, en = counts["exits"], counts["entries"]
+    out = {}
+    for i, lv in enumerate(levels):
+        e, b = ex[gx == i], en[gn == i]
+        w = e["n"].to_numpy(np.int64)
+        dead = pd.DataFrame({"event_at": e["duration"].to_numpy(float), "removed": w,
+                             "observed": w * e["event"].to_numpy(np.int64)})
+        dead = dead.groupby("event_at").sum()
+        dead["censored"] = dead["removed"] - dead["observed"]
+        births = pd.DataFrame({"event_at": b["entry"].to_numpy(float),
+                               "entrance": b["n"].to_numpy(np.int64)}).groupby("event_at").sum()
+        table = dead.join(births, how="outer", sort=True).fillna(0).astype(np.int64)
+        table["at_risk"] = (table["entrance"].cumsum()
+                            - table["removed"].cumsum().shift(1).fillna(0).astype(np.int64))
+        # lifelines' product-limit step: the deaths at t among those at risk before the
+        # entrants of t (except at the first time, whose entrants come first); a time without
+        # anyone at risk keeps the previous value
+        entering = table["entrance"].to_numpy(np.int64).copy()
+        entering[:1] = 0
+        population = (table["at_risk"].to_numpy(np.int64) - entering).astype(float)
+        deaths = table["observed"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s = pd.Series(np.log(population - deaths) - np.log(population)).cumsum()
+        table["survival"] = np.exp(log_s.ffill().fillna(0.0).to_numpy())
+        key = lv if lv is None or len(lv) > 1 else lv[0]
+        out[key] = table
+    return out
+
+
+def logrank_counts(counts: dict) -> dict:
+    """The log-rank test across the levels of ``by`` from :func:`lifetime_counts`, with risk sets
+    ``entry <= t <= duration`` (the statistic of :func:`churn_research.survival.logrank` with
+    delayed entry, and of lifelines' test without): ``test_statistic``, ``df``, ``p`` and
+    ``table`` (customers, observed and expected churn per level)."""
+    from scipy import stats
+
+    levels, gx, gn = _group_keys(counts)
+    ex, en = counts["exits"], counts["entries"]
+    k = len(levels)
+    T = ex["duration"].to_numpy(float)
+    E = ex["event"].to_numpy(np.int64)
+    W = ex["n"].to_numpy(np.int64)
+    times = np.unique(T[(E == 1) & (gx >= 0)])
+    n = np.zeros((len(times), k))
+    d = np.zeros((len(times), k))
+    for g in range(k):
+        m = gx == g
+        order = np.argsort(T[m], kind="stable")
+        Tg, wg = T[m][order], W[m][order]
+        cum = np.concatenate([[0], np.cumsum(wg)])
+        ev = m & (E == 1)
+        eo = np.argsort(T[ev], kind="stable")
+        Te, we = T[ev][eo], W[ev][eo]
+        ecum = np.concatenate([[0], np.cumsum(we)])
+        mb = gn == g
+        bo = np.argsort(en["entry"].to_numpy(float)[mb], kind="stable")
+        eg, wb = en["entry"].to_numpy(float)[mb][bo], en["n"].to_numpy(np.int64)[mb][bo]
+        bcum = np.concatenate([[0], np.cumsum(wb)])
+        n[:, g] = (cum[-1] - cum[np.searchsorted(Tg, times, side="left")]) \
+            - (bcum[-1] - bcum[np.searchsorted(eg, times, side="right")])
+        d[:, g] = ecum[np.searchsorted(Te, times, side="right")] - ecum[np.searchsorted(Te, times, side="left")]
+    nt, dt = n.sum(1), d.sum(1)
+    ok = nt > 0
+    n, d, nt, dt = n[ok], d[ok], nt[ok], dt[ok]
+    observed = d.sum(0)
+    share = n / nt[:, None]
+    expected = (dt[:, None] * share).sum(0)
+    factor = np.where(nt > 1, dt * (nt - dt) / np.maximum(nt - 1, 1), 0.0)
+    cov = (np.einsum("j,jg,gh->gh", factor, share, np.eye(k))
+           - np.einsum("j,jg,jh->gh", factor, share, share))
+    z = (observed - expected)[:-1]
+    stat = float(z @ np.linalg.pinv(cov[:-1, :-1]) @ z)
+    dof = k - 1
+    sizes = np.bincount(gx[gx >= 0], weights=W[gx >= 0], minlength=k).astype(np.int64)
+    table = pd.DataFrame({"group": [lv if lv is None or len(lv) > 1 else lv[0] for lv in levels],
+                          "customers": sizes, "observed": observed, "expected": expected})
+    table["observed/expected"] = table["observed"] / table["expected"]
+    return {"test_statistic": stat, "df": dof, "p": float(stats.chi2.sf(stat, dof)),
+            "table": table}
+
+
+def sbg_cohort_table(src: Tables, *, cohort_freq: str = "Q", period: float = 1.0,
+                     exclude_left_truncated: bool = True, min_size: int = 1,
+                     **options) -> pd.DataFrame:
+    """The table of :func:`churn_research.survival.cohort_table` (customers alive at the start
+    of each tenure period per acquisition cohort, the input of the sBG fits) from customers per
+    (cohort, duration, event) and each cohort's shortest follow-up, computed on the engine
+    (``options``: :func:`lifetimes`' ``unit``, ``entry_date``, ``inactivity_days``).
+    ``cohort_freq``: ``"M"``, ``"Q"`` or ``"Y"``."""
+    code = _cohort_code(cohort_freq)
+    m = _MONTHS_PER[code]
+    lt, attrs = lifetimes(src, **options)
+    if exclude_left_truncated:
+        lt = lt.filter(lt.entry <= 0)
+    mi = _month_index(lt.start_date)
+    lt = lt.mutate(cohort=(mi - mi % m).cast("int64"))
+    agg = src.execute(lt.group_by(["cohort", "duration", "event"]).aggregate(n=lt.count()))
+    lim = src.execute(lt.group_by("cohort").aggregate(limit=lt.followup_limit.min()))
+    labels = {int(v): _cohort_label(int(v), code) for v in lim["cohort"]}
+    limit = pd.Series(lim["limit"].to_numpy(float), index=[labels[int(v)] for v in lim["cohort"]])
+    cohort = agg["cohort"].map(lambda v: labels[int(v)]).to_numpy()
+    w = agg["n"].to_numpy(np.int64)
+    size = pd.Series(w).groupby(cohort).sum()
+    keep = size.index[size >= min_size]
+    kmax = int(np.floor(limit.loc[keep].max() / period)) if len(keep) else 0
+    k = np.arange(kmax + 1)
+    T = agg["duration"].to_numpy(float)
+    E = agg["event"].to_numpy(np.int64)
+    out = {}
+    for c in sorted(keep):
+        sel = cohort == c
+        Tc, Ec, wc = T[sel], E[sel], w[sel]
+        alive = (((Tc[:, None] > k[None, :] * period) | (Ec[:, None] == 0)) * wc[:, None]
+                 ).sum(0).astype(float)
+        alive[0] = wc.sum()
+        alive[~(k * period <= limit.loc[c] + 1e-9)] = np.nan
+        out[c] = alive
+    table = pd.DataFrame.from_dict(out, orient="index", columns=k)
+    table.index.name = "cohort"
+    table.columns.name = "period"
+    table.attrs.update({"period": period, "unit": attrs["unit"], "cohort_freq": cohort_freq})
+    return table
+
+
+def _cohort_code(freq: str) -> str:
+    """Period code of an acquisition-cohort frequency (pandas periods: no half-years)."""
+    from churn_research.periods import normalize_freq
+
+    code = normalize_freq(freq)
+    if code == "H":
+        raise ValueError("cohort_freq must be a month ('M'), quarter ('Q') or year ('Y').")
+    return code
+
+
+def _cohort_label(month_index: int, code: str) -> str:
+    """``pandas.Period(..., freq).astype(str)`` of the period starting at a month index."""
+    year, month = divmod(month_index, 12)
+    if code == "M":
+        return f"{year}-{month + 1:02d}"
+    if code == "Q":
+        return f"{year}Q{month // 3 + 1}"
+    return f"{year}"
+
+
+# ------------------------------------------------------------------------------------------
+# person-period rows (customer-months split at the change date and complaint on/off days)
+# ------------------------------------------------------------------------------------------
+__all__ += ["table_of", "person_period_expr", "person_period"]
+
+
+def table_of(src: Tables, table, name: str):
+    """An Ibis table of ``src``'s backend from an Ibis table, a table name in ``src.con`` or a
+    pandas frame (registered as ``name``: a temporary view on Spark); ``None`` stays ``None``."""
+    if table is None:
+        return None
+    if isinstance(table, str):
+        return src.con.table(table)
+    if isinstance(table, pd.DataFrame):
+        return _put(src.con, name, table)
+    return table
+
+
+def _month_start(m):
+    """Ibis: the first day of month index ``m`` (``year * 12 + month - 1``)."""
+    return ibis.date(m // 12, m % 12 + 1, 1)
+
+
+def person_period_expr(src: Tables, *, tickets=None, surveys=None, study_start="auto",
+                       change_date=None, complaint_window_days: int = 90, split: bool = True,
+                       columns: Sequence[str] | None = None):
+    """Ibis expression of the rows of :func:`churn_research.causes.person_period`: one row per
+    customer and calendar month at risk, split at ``change_date`` and where the complaint
+    indicator switches on (a complaint's day) or off (``complaint_window_days`` later), with the
+    same columns and definitions (read that docstring); dates as ``date`` values.
+
+    ``tickets`` (``customer_id, date, kind``; complaints are ``kind == "complaint"``, any case)
+    and ``surveys`` (``customer_id, date, csat``) are tables of the backend, names or frames
+    (:func:`table_of`); without them the complaint and CSAT columns are left out, as without
+    ``change_date`` the ``change`` column. ``study_start`` defaults to ``records_start``.
+    ``columns``: customer columns carried onto the rows (default none).
+
+    One rule differs where the pandas path has none: of several surveys of a customer on the
+    same day, ``last_csat`` takes the highest score (pandas takes the last row of the file)."""
+    from churn_research.durations import DAYS_PER_MONTH as month_days
+
+    c = src.customers
+    obs = src.observation_end.normalize()
+    if isinstance(study_start, str) and study_start == "auto":
+        study_start = src.records_start
+    keep = [col for col in (columns or []) if col != "customer_id"]
+    missing = [col for col in keep if col not in c.columns]
+    if missing:
+        raise ChurnDataError(f"column '{missing[0]}' not found.", table="customers",
+                             column=missing[0], fix="carry columns of the customers table.")
+    obs_day = _day(obs)
+    start = _days(c.start_date)
+    end = _days(c.end_date)
+    entry = start if study_start is None else ibis.greatest(start, _day(study_start))
+    exit_ = ibis.cases((end.isnull(), obs_day), (end > start, end), else_=start + 1)
+    cu = c.select("customer_id", *keep, start=start, entry=entry, exit=exit_,
+                  churned=end.notnull())
+    cu = cu.filter(cu.exit > cu.entry)
+    cu = cu.mutate(exit=ibis.least(cu.exit, obs_day))
+
+    def month_of(day):  # month index of a day number
+        d = (ibis.literal(_EPOCH.date()) + day.as_interval("D")).cast("date")
+        return _month_index(d)
+
+    def day_of_month(m):
+        return _month_start(m).epoch_days()
+
+    after = day_of_month(month_of(cu.exit - 1) + 1)
+    grid_end = ibis.greatest(ibis.ifelse(cu.churned, ibis.least(after, obs_day), cu.exit), cu.exit)
+    cu = cu.mutate(grid_end=grid_end.cast("int64"), start=cu.start.cast("int64"),
+                   entry=cu.entry.cast("int64"), exit=cu.exit.cast("int64"))
+    ids = cu.select("customer_id", "entry", "grid_end")
+    points = [ids.select("customer_id", p=ids.entry)]
+    months = ids.select("customer_id",
+                        m=ibis.range(month_of(ids.entry) + 1, month_of(ids.grid_end - 1) + 1).unnest())
+    points.append(months.select("customer_id", p=day_of_month(months.m).cast("int64")))
+    if split and change_date is not None:
+        cd = _day(change_date)
+        inside = ids.filter((ids.entry < cd) & (cd < ids.grid_end))
+        points.append(inside.select("customer_id", p=ibis.literal(cd, "int64")))
+    comp = None
+    tickets = table_of(src, tickets, "tickets")
+    if tickets is not None:
+        comp = tickets.filter(tickets.kind.cast("string").lower() == "complaint")
+        comp = comp.select(cid=comp.customer_id, d=_days(comp.date).cast("int64"))
+        if split:
+            for shift in (0, int(complaint_window_days)):
+                j = comp.join(ids, comp.cid == ids.customer_id)
+                j = j.select(customer_id=j.customer_id, p=(j.d + shift).cast("int64"),
+                             entry=j.entry, grid_end=j.grid_end)
+                points.append(j.filter((j.entry < j.p) & (j.p < j.grid_end))
+                              .select("customer_id", "p"))
+    pts = ibis.union(*points, distinct=True)
+    w = ibis.window(group_by=pts.customer_id, order_by=pts.p)
+    pts = pts.mutate(nxt=pts.p.lead().over(w))
+    r = pts.join(cu, "customer_id")
+    r = r.filter(r.p < r.exit)
+    p_end = r.nxt.fill_null(r.grid_end)
+    last = r.nxt.isnull() | (r.nxt >= r.exit)
+    rows = r.select(
+        "customer_id", *keep,
+        p_start=r.p, p_end=p_end,
+        exposure=(p_end - r.p).cast("float64") / month_days,
+        time_at_risk=(ibis.least(p_end, r.exit) - r.p).cast("float64") / month_days,
+        tenure_months=((r.p + p_end).cast("float64") / 2 - r.start) / month_days,
+        tenure_start=(r.p - r.start).cast("float64") / month_days,
+        event=(last & r.churned).cast("int8"),
+    )
+    if change_date is not None:
+        rows = rows.mutate(change=(rows.p_start >= _day(change_date)).cast("int8"))
+    if comp is not None:
+        win = int(complaint_window_days)
+        key = rows.select(rid="customer_id", rp="p_start")
+        hits = key.join(comp, (key.rid == comp.cid) & (comp.d <= key.rp) & (comp.d > key.rp - win))
+        n = hits.group_by(["rid", "rp"]).aggregate(complaints_90d=hits.count())
+        rows = rows.left_join(n, (rows.customer_id == n.rid) & (rows.p_start == n.rp)).drop("rid", "rp")
+        k = rows.complaints_90d.fill_null(0).cast("int64")
+        rows = rows.mutate(complaints_90d=k, complaint_90d=(k > 0).cast("int8"))
+    surveys = table_of(src, surveys, "surveys")
+    if surveys is not None:
+        sv = surveys.filter(surveys.csat.notnull())
+        sv = sv.select(sid=sv.customer_id, sd=_days(sv.date).cast("int64"),
+                       csat=sv.csat.cast("float64"))
+        key = rows.select(rid="customer_id", rp="p_start")
+        hits = key.join(sv, (key.rid == sv.sid) & (sv.sd < key.rp))
+        hits = hits.mutate(rank=ibis.row_number().over(
+            ibis.window(group_by=[hits.rid, hits.rp], order_by=[ibis.desc(hits.sd),
+                                                                 ibis.desc(hits.csat)])))
+        best = hits.filter(hits["rank"] == 0).select("rid", "rp", last_csat="csat")
+        rows = rows.left_join(best, (rows.customer_id == best.rid)
+                              & (rows.p_start == best.rp)).drop("rid", "rp")
+    day0 = ibis.literal(_EPOCH.date())
+    return rows.mutate(
+        period=_month_start(month_of(rows.p_start)),
+        period_start=(day0 + rows.p_start.as_interval("D")).cast("date"),
+        period_end=(day0 + rows.p_end.as_interval("D")).cast("date"),
+    )
+
+
+def person_period(src: Tables, **options) -> pd.DataFrame:
+    """The rows of :func:`person_period_expr` as a pandas frame in the column order of
+    :func:`churn_research.causes.person_period`, ordered by customer and row start. (Row level:
+    for a large base, aggregate :func:`person_period_expr` on the backend instead, or take a
+    seeded sample of customers first.)"""
+    expr = person_period_expr(src, **options)
+    df = src.execute(expr.order_by(["customer_id", "p_start"]))
+    keep = [col for col in (options.get("columns") or []) if col != "customer_id"]
+    cols = ["customer_id", *keep, "period", "period_start", "period_end", "exposure",
+            "time_at_risk", "tenure_months", "tenure_start", "event"]
+    cols += [col for col in ("change", "complaints_90d", "complaint_90d", "last_csat")
+             if col in df.columns]
+    out = df[cols].copy()
+    for col in ("period", "period_start", "period_end"):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[s]")  # as the pandas path
+    for col in ("event", "change", "complaint_90d"):
+        if col in out:
+            out[col] = out[col].astype(np.int8)
+    return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# features at a cutoff (the risk model's features)
+# ------------------------------------------------------------------------------------------
+__all__ += ["features_at"]
+
+#: The RFM score columns of ``segments.features_at`` that the engine leaves to the caller
+#: (quantile ranks over the whole base: ``segments.scores.quantile_scores`` on the result).
+SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_code", "rfm_score")
+_REVENUE_COLUMNS = ("monthly_revenue", "monthly_charges", "MonthlyCharges")
+
+
+def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
+                design: str = "prospective", window_days: int = 365, recent_days: int = 90,
+                baseline_days: int = 365, trend_months: int = 6, complaint_days: int = 90,
+                survey_days: int = 365, static_columns: Sequence[str] = (),
+                inactivity_days: int | None = None, exclude_recurring: bool = True) -> pd.DataFrame:
+    """The features of :func:`churn_research.segments.features_at` (same arguments, columns,
+    definitions and cutoff rule: nothing dated after ``cutoff`` is read, later end dates are
+    masked) computed on the engine: one row per customer in the base (active at the cutoff or
+    active in the window), ordered by ``customer_id``. Per-customer sums, counts and extremes
+    are computed by the backend; the arithmetic on them (ratios, trend slopes) here, as there.
+
+    Two things are left to the caller: the RFM scores (:data:`SCORE_COLUMNS`, quantiles over the
+    whole base: ``segments.scores.quantile_scores``) and the choice of ``static_columns``
+    (default none; the pandas path picks low-cardinality attributes from the data).
+    ``tickets`` / ``surveys``: tables, names or frames (:func:`table_of`)."""
+    cut = pd.Timestamp(src.observation_end if cutoff is None else cutoff)
+    cut_day = _day(cut)
+    hide_all = design == "cross-sectional" or src.kind == "non-contractual"
+    c = src.customers
+    missing = [col for col in static_columns if col not in c.columns]
+    if missing:
+        raise ChurnDataError(f"static feature columns {missing} are not in the table.",
+                             table="customers", column=missing[0],
+                             fix="fix the static_columns parameter of 40_segments.")
+    rev_col = next((col for col in _REVENUE_COLUMNS if col in c.columns), None)
+    start = _days(c.start_date)
+    end = _days(c.end_date)
+    end = ibis.null("int64") if hide_all else ibis.ifelse(end > cut_day, ibis.null("int64"), end)
+    extra = {} if rev_col is None else {"_rev": c[rev_col].cast("float64")}
+    base = c.filter(start <= cut_day).select(
+        "customer_id", *static_columns, _start=start, _end=end.cast("int64"),
+        tenure_days=(cut_day - start).cast("float64"), **extra)
+    has_tx = src.has_transactions
+    win = int(window_days)
+    if has_tx:
+        tx = src.transactions
+        t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
+                      amount=tx.amount.cast("float64"))
+        t = t.filter(t.day <= cut_day)
+        inw = t.day > cut_day - win
+        g = t.group_by("tid").aggregate(
+            last=t.day.max(), frequency=inw.cast("int64").sum(),
+            monetary=ibis.ifelse(inw, t.amount, 0.0).sum())
+        j = base.left_join(g, base.customer_id == g.tid).drop("tid")
+        freq = j.frequency.fill_null(0)
+        if src.kind == "non-contractual":
+            days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+            active = j["last"].notnull() & ((cut_day - j["last"]) < days)
+        else:
+            active = j._end.isnull() | (j._end > cut_day)
+        j = j.mutate(active=active.fill_null(False),
+                     recency_days=ibis.ifelse(j["last"].isnull(), j.tenure_days,
+                                              (cut_day - j["last"]).cast("float64")),
+                     frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
+        j = j.filter(j.active | (j.frequency > 0))
+        # activity: purchases other than the recurring invoice
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        # (from the customers, not the filtered base: the activity of customers outside the
+        # base is dropped by the joins below, and the base's aggregate is not computed again)
+        ids = base.select(aid=base.customer_id,
+                          _fee=base._rev if recurring else ibis.null("float64"))
+        a = t.join(ids, t.tid == ids.aid)
+        if recurring:
+            a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
+        age = (cut_day - a.day).cast("float64")
+        rd, bd = int(recent_days), int(baseline_days)
+        act = a.group_by("aid").aggregate(
+            _min_age=age.min(),
+            tx_recent=(age < rd).cast("int64").sum(),
+            tx_baseline=((age >= rd) & (age < rd + bd)).cast("int64").sum())
+        m = int(trend_months)
+        b = a.mutate(bucket=((cut_day - a.day) // 30).cast("int64"))  # floor(age / 30)
+        b = b.filter((b.bucket >= 0) & (b.bucket < m))
+        trend = src.execute(b.group_by(["aid", "bucket"]).aggregate(n=b.count()))
+        j = j.left_join(act, j.customer_id == act.aid).drop("aid")
+        out = src.execute(j.order_by("customer_id"))
+        out = out.set_index("customer_id")
+        out.index.name = "customer_id"
+        n = len(out)
+        tenure = out["tenure_days"].to_numpy(float)
+        out["value"] = out["monetary"]
+        if recurring:
+            last_age = out["_min_age"].to_numpy(float)
+            out["activity_recency_days"] = np.minimum(np.where(np.isnan(last_age), np.inf,
+                                                               last_age), tenure)
+        recent = out.pop("tx_recent").fillna(0).to_numpy(np.int64)
+        base_n = out.pop("tx_baseline").fillna(0).to_numpy(np.int64)
+        base_len = np.clip(tenure - rd, 0, bd)
+        out["tx_recent"] = recent
+        out["tx_baseline"] = base_n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (recent / rd) / (base_n / base_len)
+        out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
+        pos = out.index.get_indexer(trend["aid"])
+        counts = np.zeros((n, m))
+        ok = pos >= 0
+        counts[pos[ok], trend["bucket"].to_numpy(np.int64)[ok]] = trend["n"].to_numpy(float)[ok]
+        x = -np.arange(m, dtype=float)
+        xc = x - x.mean()
+        mean = counts.mean(axis=1)
+        slope = counts @ xc / (xc @ xc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = slope / mean
+        out["tx_trend_window"] = counts.sum(axis=1).astype(np.int64)
+        out["freq_trend"] = np.where((mean > 0) & (tenure >= 30 * m), rel, np.nan)
+    else:
+        if src.kind == "non-contractual":
+            raise ChurnDataError("non-contractual data needs transactions.", table="transactions")
+        j = base.mutate(active=base._end.isnull() | (base._end > cut_day))
+        j = j.filter(j.active | j._end.isnull() | (j._end > cut_day - win))
+        out = src.execute(j.order_by("customer_id")).set_index("customer_id")
+        out.index.name = "customer_id"
+        tenure = out["tenure_days"].to_numpy(float)
+        months = np.floor(tenure / 30.4375)
+        rev = out["_rev"].to_numpy(float) if rev_col else np.full(len(out), np.nan)
+        win_months = np.minimum(months, win / 30.4375)
+        out["recency_days"] = np.nan
+        out["frequency"] = months
+        out["monetary"] = np.round(rev * np.maximum(win_months, 0), 2)
+        out["value"] = rev * 12 if rev_col else np.nan
+    idx = out.index
+    tickets = table_of(src, tickets, "tickets")
+    if tickets is not None:
+        tk = tickets.select(kid=tickets.customer_id, day=_days(tickets.date).cast("int64"),
+                            complaint=tickets.kind.cast("string").lower() == "complaint")
+        tk = tk.filter(tk.day <= cut_day)
+        age = cut_day - tk.day
+        k = src.execute(tk.group_by("kid").aggregate(
+            complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
+            complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
+            tickets_365=(age < 365).cast("int64").sum())).set_index("kid")
+        for col in ("complaints_recent", "complaints_365", "tickets_365"):
+            out[col] = k[col].reindex(idx).fillna(0).astype("int64").to_numpy()
+    surveys = table_of(src, surveys, "surveys")
+    if surveys is not None:
+        cols = [col for col in ("csat", "nps") if col in surveys.columns]
+        sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
+                            **{col: surveys[col].cast("float64") for col in cols})
+        sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
+        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
+                                                   *[ibis.desc(sv[col]) for col in cols]])
+        ranked = sv.mutate(_r=ibis.row_number().over(w))
+        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
+        for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
+            if col in cols:
+                out[name] = last[col].reindex(idx).astype("float64").to_numpy()
+        if "csat" in cols:
+            mean = src.execute(sv.group_by("sid").aggregate(m=sv.csat.mean())).set_index("sid")
+            out["csat_mean"] = mean["m"].reindex(idx).to_numpy()
+        out["survey_age_days"] = (cut_day - last["day"].reindex(idx)).astype("float64").to_numpy()
+    for col in static_columns:
+        s = out.pop(col)
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
+            s = s.astype("float64")
+        out[col] = s
+    out = out.drop(columns=[col for col in ("_start", "_end", "_rev", "_min_age", "last")
+                            if col in out.columns])
+    front = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
+    out = out[front + [col for col in out.columns if col not in front]]
+    out.attrs = {"cutoff": str(cut.date()), "design": design}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# complaints and surveys per period (and segment)
+# ------------------------------------------------------------------------------------------
+__all__ += ["complaint_table", "satisfaction_table"]
+
+
+def _check_known(src: Tables, events, table: str) -> None:
+    unknown = events.anti_join(src.customers.select("customer_id"), "customer_id")
+    bad = src.execute(unknown.aggregate(n=unknown.count(),
+                                        ids=unknown.customer_id.cast("string").collect()))
+    n = int(bad["n"].iloc[0])
+    if n:
+        ids = sorted(set(map(str, bad["ids"].iloc[0])))[:5]
+        raise ChurnDataError(f"{n} row(s) refer to unknown customers.", table=table,
+                             column="customer_id", rows=ids,
+                             fix="add those customers to the customers table or drop the rows.")
+
+
+def _period_events(src: Tables, events, table: str, *, freq: str, by, new_tenure_months: int,
+                   start, end, inactivity_days, alpha: float, metrics):
+    """The active-customer base of a per-period event table and the events' aggregates.
+
+    Returns ``(base, agg, keys)``: ``base`` the churn table of the customers (inferred churn
+    for purchase logs, ``lapses="final"``, as the pandas path's grid), whose ``at_risk + new``
+    are the active customers; ``agg`` the ``metrics(events)`` per (segment, period, tenure
+    group) of the events inside the window, a customer's segment and tenure group taken at the
+    start of the period; ``keys`` the columns that match ``agg`` rows to ``base`` rows."""
+    if "date" not in events.columns or "customer_id" not in events.columns:
+        raise ChurnDataError("needs columns customer_id and date.", table=table,
+                             fix="map your export's columns onto these names.")
+    base = churn_table(src, freq=freq, by=by, new_tenure_months=new_tenure_months, start=start,
+                       end=end, inactivity_days=inactivity_days, lapses="final", alpha=alpha)
+    _check_known(src, events, table)
+    days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
+    w0, w1 = observation_window(src, start=start, end=end, inactivity_days=days)
+    table_p = periods(w0, w1, freq=freq)
+    coder = _Coder(table_p, w0, w1)
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    split = TENURE_GROUP in by_list
+    static = [c for c in by_list if c != TENURE_GROUP]
+    c = src.customers
+    cols = {col: c[col] for col in static}
+    if split:
+        anniv = c.start_date.cast("date") + ibis.interval(months=int(new_tenure_months))
+        cols["_cx"] = ibis.least(coder.code(anniv - ibis.interval(days=1)) + 1, coder.P)
+    cust = c.select(_cid=c.customer_id, **cols)
+    ev = events.mutate(_p=coder.code(events.date))
+    ev = ev.filter((ev._p >= 0) & (ev._p < coder.P))
+    j = ev.join(cust, ev.customer_id == cust._cid)
+    groups = [*static, "_p"]
+    if split:
+        j = j.mutate(_old=(j._p >= j._cx).cast("int64"))
+        groups.append("_old")
+    agg = src.execute(j.group_by(groups).aggregate(**metrics(j)))
+    agg["period"] = table_p["period"].to_numpy()[agg.pop("_p").to_numpy(np.int64)]
+    if split:
+        agg[TENURE_GROUP] = np.array(TENURE_LABELS, dtype=object)[agg.pop("_old").to_numpy(np.int64)]
+    keys = [*[col for col in base.attrs["by"]], "period"]
+    return base, agg, keys
+
+
+def _on_base(base: pd.DataFrame, agg: pd.DataFrame, keys: list[str], cols: list[str]) -> dict:
+    """``agg``'s columns aligned on ``base``'s rows (0 where a row has no events)."""
+    right = agg[keys + cols].copy()
+    left = base[keys].copy()
+    for col in keys:  # labels as plain strings on both sides (missing levels kept as NaN)
+        left[col] = left[col].map(lambda v: v if pd.isna(v) else str(v))
+        right[col] = right[col].map(lambda v: v if pd.isna(v) else str(v))
+    m = left.merge(right, on=keys, how="left", sort=False)
+    return {col: m[col].fillna(0).to_numpy() for col in cols}
+
+
+def _finish(base: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    lead = [c for c in base.columns if c in (*base.attrs["by"], "period", "period_start",
+                                               "period_end", "days", "partial")]
+    out = base[lead].copy()
+    for name, arr in columns.items():
+        out[name] = np.asarray(arr).reshape(-1)
+    out.attrs = {"freq": base.attrs["freq"], "window": base.attrs["window"], "by": base.attrs["by"]}
+    return out
+
+
+def complaint_table(src: Tables, *, tickets, freq: str = "Q", by=None,
+                    kinds: Sequence[str] = ("complaint",), new_tenure_months: int = 12,
+                    start=None, end=None, inactivity_days: int | None = None,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Complaints per period (and segment) on the engine: the frame of
+    :func:`churn_research.indicators.complaint_table` (same arguments, columns and
+    definitions). ``tickets``: a table, name or frame (:func:`table_of`)."""
+    from churn_research.periods import complaint_columns
+
+    tk = table_of(src, tickets, "tickets")
+    if "kind" not in tk.columns:
+        raise ChurnDataError("column 'kind' is missing.", table="tickets", column="kind",
+                             fix="add the ticket type (complaint, inquiry, ...).")
+    comp = tk.filter(tk.kind.cast("string").lower().isin([k.lower() for k in kinds]))
+    base, agg, keys = _period_events(
+        src, comp, "tickets", freq=freq, by=by, new_tenure_months=new_tenure_months,
+        start=start, end=end, inactivity_days=inactivity_days, alpha=alpha,
+        metrics=lambda j: {"complaints": j.count(), "complainants": j.customer_id.nunique()})
+    on = _on_base(base, agg, keys, ["complaints", "complainants"])
+    active = (base["at_risk"] + base["new"]).to_numpy()
+    return _finish(base, complaint_columns(active, on["complaints"].astype(np.int64),
+                                           on["complainants"].astype(np.int64), alpha=alpha))
+
+
+def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisfied_min: int = 4,
+                       new_tenure_months: int = 12, start=None, end=None,
+                       inactivity_days: int | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Satisfaction (CSAT) and recommendation (NPS) per period (and segment) on the engine: the
+    frame of :func:`churn_research.indicators.satisfaction_table` (same arguments, columns and
+    definitions; the answers' sums and sums of squares are exact in any order).
+    ``surveys``: a table, name or frame (:func:`table_of`)."""
+    from churn_research.periods import csat_columns, nps_columns
+
+    sv = table_of(src, surveys, "surveys")
+    has = [col for col in ("csat", "nps") if col in sv.columns]
+    if not has:
+        raise ChurnDataError("the surveys table has neither 'csat' nor 'nps'.", table="surveys",
+                             fix="add a csat (1-5) or nps (0-10) column.")
+
+    def metrics(j):
+        out = {}
+        if "csat" in has:
+            x = j.csat.cast("float64")
+            out.update(csat_n=x.count(), csat_s1=x.sum(), csat_s2=(x * x).sum(),
+                       csat_sat=(x >= satisfied_min).cast("int64").sum())
+        if "nps" in has:
+            x = j.nps.cast("float64")
+            out.update(nps_n=x.count(), nps_prom=(x >= 9).cast("int64").sum(),
+                       nps_det=(x <= 6).cast("int64").sum())
+        return out
+
+    base, agg, keys = _period_events(
+        src, sv, "surveys", freq=freq, by=by, new_tenure_months=new_tenure_months, start=start,
+        end=end, inactivity_days=inactivity_days, alpha=alpha, metrics=metrics)
+    names = [c for c in agg.columns if c.startswith(("csat_", "nps_"))]
+    # answer counts as integers, weighted sums as floats (as the pandas path's bincounts)
+    on = {k: v.astype(np.int64 if k in ("csat_n", "nps_n") else float)
+          for k, v in _on_base(base, agg, keys, names).items()}
+    cols: dict[str, np.ndarray] = {}
+    if "csat" in has:
+        cols.update(csat_columns(on["csat_n"], on["csat_s1"], on["csat_s2"], on["csat_sat"],
+                                 alpha=alpha))
+    if "nps" in has:
+        cols.update(nps_columns(on["nps_n"], on["nps_prom"], on["nps_det"], alpha=alpha))
+    return _finish(base, cols)

@@ -1,0 +1,71 @@
+"""The synthetic base written in chunks (``churn_research.sources.scale``): the data do not
+depend on the chunk size, block 0 is the in-memory generator's output for its seed, and the
+engine reads the parts in place with the numbers of the pandas path."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_engine import assert_same_table
+
+from churn_research.indicators import churn_table
+from churn_research.sources import engine, scale
+from churn_research.synthetic import generate
+
+TABLES = ("customers", "transactions", "tickets", "surveys", "events")
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chunked")
+    one = scale.write_chunked(root / "one", 1000, random_state=3, block_size=250, chunk_size=1000)
+    four = scale.write_chunked(root / "four", 1000, random_state=3, block_size=250, chunk_size=250)
+    return root, one, four
+
+
+def test_two_chunk_sizes_give_the_same_data(bases):
+    root, one, four = bases
+    assert (one["parts"], four["parts"], one["blocks"]) == (1, 4, 4)
+    assert one["rows"] == four["rows"] and one["rows"]["customers"] == 1000
+    assert len(list((root / "four" / "transactions").glob("part-*.parquet"))) == 4
+    a, b = scale.read_chunked(root / "one"), scale.read_chunked(root / "four")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+    assert a.customers["customer_id"].is_unique
+    assert a.customers["customer_id"].iloc[[0, 249, 250, 999]].tolist() == [
+        "C0000001", "C0000250", "C0000251", "C0001000"]
+    assert set(a.transactions["customer_id"]) <= set(a.customers["customer_id"])
+    meta = json.loads((root / "four" / "meta.json").read_text())
+    assert meta["params"]["n_customers"] == 1000 and meta["params"]["chunk_size"] == 250
+    assert meta["observation_end"] == "2025-12-31" and meta["records_start"] == "2021-01-01"
+
+
+def test_a_block_is_the_generator_with_its_own_seed(bases):
+    root, *_ = bases
+    a = scale.read_chunked(root / "one")
+    block1 = generate(250, random_state=scale.block_seed(3, 1))
+    got = a.customers.iloc[250:500].reset_index(drop=True)
+    expected = block1.customers.drop(columns=["name", "phone", "email"])
+    expected["customer_id"] = [f"C{i:07d}" for i in range(251, 501)]
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert scale.block_seed(3, 0) != scale.block_seed(3, 1) != scale.block_seed(4, 1)
+    # the personal columns are not written
+    assert not {"name", "phone", "email"} & set(a.customers.columns)
+
+
+def test_engine_reads_the_parts_in_place(bases):
+    root, *_ = bases
+    data = scale.read_chunked(root / "four")
+    src = scale.from_chunked(root / "four")
+    assert src.records_start == data.records_start and src.kind == "contractual"
+    assert_same_table(churn_table(data, freq="Q", by="plan"),
+                      engine.churn_table(src, freq="Q", by="plan"))
+
+
+def test_chunk_size_must_be_whole_blocks(tmp_path):
+    with pytest.raises(ValueError, match=r"chunk_size \(300\) must be a whole number of blocks"):
+        scale.write_chunked(tmp_path, 1000, block_size=200, chunk_size=300)
+    with pytest.raises(ValueError, match="block 4 is past the end"):
+        scale.generate_block(4, block_size=250, n_customers=1000)
