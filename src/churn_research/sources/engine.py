@@ -12,8 +12,14 @@ episodes of every purchase, the per-customer BTYD summary) is therefore expresse
 and **only aggregated frames come back to pandas**: counts per (segment, start period, end
 period, tenure period, returned) for :func:`churn_table`; counts per (x, t_x, T) and (x, m)
 for the BTYD fits (:func:`btyd_statistics`); counts per (cohort, age) for
-:func:`cohort_counts`. The finishing arithmetic on those small frames (at most a few thousand
-rows: difference arrays over periods, Wilson intervals) is numpy.
+:func:`cohort_counts` and :func:`sbg_cohort_table` (the sBG fit); counts per (segment,
+duration, event) and (segment, entry) for Kaplan–Meier and the log-rank test
+(:func:`lifetime_counts`, :func:`km_table`, :func:`logrank_counts`); complaint and survey
+counts per period (:func:`complaint_table`, :func:`satisfaction_table`). The finishing
+arithmetic on those small frames (at most a few thousand rows: difference arrays over periods,
+Wilson intervals) is numpy. Two per-customer tables are built on the engine for the model
+fits, which take a seeded sample of them: the person-period table (:func:`person_period`) and
+the risk model's features at a cutoff (:func:`features_at`).
 
 Every function gives the same numbers as the pandas path (counts exactly, rates to 1e-12;
 ``tests/test_engine.py`` checks it on synthetic, telco and cdnow): the definitions are those of
@@ -61,7 +67,9 @@ from churn_research.periods import (
 
 __all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
-           "cohort_retention"]
+           "cohort_retention", "lifetimes", "lifetime_counts", "km_table", "logrank_counts",
+           "sbg_cohort_table", "table_of", "person_period_expr", "person_period", "features_at",
+           "complaint_table", "satisfaction_table"]
 
 _EPOCH = pd.Timestamp("1970-01-01")
 #: Amounts as exact decimals in the BTYD sums (12 decimal places; totals below 10^26).
