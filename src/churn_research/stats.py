@@ -28,7 +28,7 @@ from churn_research.model import ChurnDataError
 
 __all__ = ["wilson_ci", "poisson_rate_ci", "cochran_armitage", "ratio_test", "compare_with_truth",
            "reference_level", "risk_deciles", "reliability_table", "expected_calibration_error",
-           "brier_score"]
+           "brier_score", "logrank_parts", "logrank_chi2"]
 
 
 def wilson_ci(count, nobs, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -220,3 +220,63 @@ def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
 def brier_score(y, p) -> float:
     """Mean squared difference between the predicted probability and the 0/1 outcome."""
     return float(np.mean((np.asarray(p, float) - np.asarray(y, float)) ** 2))
+
+
+# ------------------------------------------------------------------------------------------
+# the log-rank test from risk sets with delayed entry
+# ------------------------------------------------------------------------------------------
+def _weighted_sorted(values, weights):
+    order = np.argsort(values, kind="stable")
+    return values[order], np.concatenate([[0], np.cumsum(weights[order])])
+
+
+def logrank_parts(duration, event, group, *, k: int, entry=None, entry_group=None,
+                  weight=None, entry_weight=None):
+    """Observed and expected events per group and the covariance of O − E (hypergeometric) at
+    the distinct event times, with risk sets ``entry ≤ t ≤ duration``: the log-rank statistic's
+    pieces (:func:`logrank_chi2`).
+
+    Rows are customers (``weight`` None) or counts of customers (``weight``: how many share a
+    row; the engine passes counts per (group, duration, event)). ``group`` codes 0..k−1
+    (negative: left out). ``entry``/``entry_group``/``entry_weight`` list the entries after time 0
+    (the same rows as ``duration`` when not given separately; None: nobody enters late).
+    """
+    T, E = np.asarray(duration, float), np.asarray(event).astype(bool)
+    g = np.asarray(group)
+    W = np.ones(len(T)) if weight is None else np.asarray(weight, float)
+    if entry is None:
+        B, bg, BW = np.zeros(0), np.zeros(0, int), np.zeros(0)
+    else:
+        B = np.asarray(entry, float)
+        bg = g if entry_group is None else np.asarray(entry_group)
+        BW = (W if entry_weight is None and entry_group is None else
+              np.ones(len(B)) if entry_weight is None else np.asarray(entry_weight, float))
+    times = np.unique(T[E & (g >= 0)])
+    n, d = np.zeros((len(times), k)), np.zeros((len(times), k))
+    for j in range(k):
+        m, mb = g == j, bg == j
+        Tg, cum = _weighted_sorted(T[m], W[m])
+        Te, ecum = _weighted_sorted(T[m & E], W[m & E])
+        Bg, bcum = _weighted_sorted(B[mb], BW[mb])
+        n[:, j] = ((cum[-1] - cum[np.searchsorted(Tg, times, side="left")])
+                   - (bcum[-1] - bcum[np.searchsorted(Bg, times, side="right")]))
+        d[:, j] = ecum[np.searchsorted(Te, times, side="right")] - ecum[np.searchsorted(Te, times, side="left")]
+    nt, dt = n.sum(1), d.sum(1)
+    ok = nt > 0
+    n, d, nt, dt = n[ok], d[ok], nt[ok], dt[ok]
+    observed = d.sum(0)
+    share = n / nt[:, None]
+    expected = (dt[:, None] * share).sum(0)
+    factor = np.where(nt > 1, dt * (nt - dt) / np.maximum(nt - 1, 1), 0.0)
+    cov = (np.einsum("j,jg,gh->gh", factor, share, np.eye(k))
+           - np.einsum("j,jg,jh->gh", factor, share, share))
+    return observed, expected, cov
+
+
+def logrank_chi2(observed, expected, cov) -> tuple[float, int, float]:
+    """The log-rank chi-square statistic, its degrees of freedom and p from
+    :func:`logrank_parts` (the last group dropped: O − E sums to 0)."""
+    z = (observed - expected)[:-1]
+    stat = float(z @ np.linalg.pinv(cov[:-1, :-1]) @ z)
+    dof = len(observed) - 1
+    return stat, dof, float(stats.chi2.sf(stat, dof))

@@ -64,6 +64,7 @@ from churn_research.periods import (
     flow_columns,
     periods,
 )
+from churn_research.stats import logrank_chi2, logrank_parts
 
 __all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
@@ -924,51 +925,19 @@ def logrank_counts(counts: dict) -> dict:
     ``entry <= t <= duration`` (the statistic of :func:`churn_research.survival.logrank` with
     delayed entry, and of lifelines' test without): ``test_statistic``, ``df``, ``p`` and
     ``table`` (customers, observed and expected churn per level)."""
-    from scipy import stats
-
     levels, gx, gn = _group_keys(counts)
     ex, en = counts["exits"], counts["entries"]
     k = len(levels)
-    T = ex["duration"].to_numpy(float)
-    E = ex["event"].to_numpy(np.int64)
     W = ex["n"].to_numpy(np.int64)
-    times = np.unique(T[(E == 1) & (gx >= 0)])
-    n = np.zeros((len(times), k))
-    d = np.zeros((len(times), k))
-    for g in range(k):
-        m = gx == g
-        order = np.argsort(T[m], kind="stable")
-        Tg, wg = T[m][order], W[m][order]
-        cum = np.concatenate([[0], np.cumsum(wg)])
-        ev = m & (E == 1)
-        eo = np.argsort(T[ev], kind="stable")
-        Te, we = T[ev][eo], W[ev][eo]
-        ecum = np.concatenate([[0], np.cumsum(we)])
-        mb = gn == g
-        bo = np.argsort(en["entry"].to_numpy(float)[mb], kind="stable")
-        eg, wb = en["entry"].to_numpy(float)[mb][bo], en["n"].to_numpy(np.int64)[mb][bo]
-        bcum = np.concatenate([[0], np.cumsum(wb)])
-        n[:, g] = (cum[-1] - cum[np.searchsorted(Tg, times, side="left")]) \
-            - (bcum[-1] - bcum[np.searchsorted(eg, times, side="right")])
-        d[:, g] = ecum[np.searchsorted(Te, times, side="right")] - ecum[np.searchsorted(Te, times, side="left")]
-    nt, dt = n.sum(1), d.sum(1)
-    ok = nt > 0
-    n, d, nt, dt = n[ok], d[ok], nt[ok], dt[ok]
-    observed = d.sum(0)
-    share = n / nt[:, None]
-    expected = (dt[:, None] * share).sum(0)
-    factor = np.where(nt > 1, dt * (nt - dt) / np.maximum(nt - 1, 1), 0.0)
-    cov = (np.einsum("j,jg,gh->gh", factor, share, np.eye(k))
-           - np.einsum("j,jg,jh->gh", factor, share, share))
-    z = (observed - expected)[:-1]
-    stat = float(z @ np.linalg.pinv(cov[:-1, :-1]) @ z)
-    dof = k - 1
+    observed, expected, cov = logrank_parts(
+        ex["duration"].to_numpy(float), ex["event"].to_numpy(np.int64), gx, k=k, weight=W,
+        entry=en["entry"].to_numpy(float), entry_group=gn, entry_weight=en["n"].to_numpy(np.int64))
+    stat, dof, p = logrank_chi2(observed, expected, cov)
     sizes = np.bincount(gx[gx >= 0], weights=W[gx >= 0], minlength=k).astype(np.int64)
     table = pd.DataFrame({"group": [lv if lv is None or len(lv) > 1 else lv[0] for lv in levels],
                           "customers": sizes, "observed": observed, "expected": expected})
     table["observed/expected"] = table["observed"] / table["expected"]
-    return {"test_statistic": stat, "df": dof, "p": float(stats.chi2.sf(stat, dof)),
-            "table": table}
+    return {"test_statistic": stat, "df": dof, "p": p, "table": table}
 
 
 def sbg_cohort_table(src: Tables, *, cohort_freq: str = "Q", period: float = 1.0,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from lifelines.statistics import multivariate_logrank_test
-from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from churn_research.stats import logrank_chi2, logrank_parts
 from churn_research.survival.frame import _entry
 from churn_research.survival.km import _groups
 
@@ -17,38 +17,6 @@ from churn_research.survival.km import _groups
 # ---------------------------------------------------------------------------------------
 # Log-rank tests (with delayed entry)
 # ---------------------------------------------------------------------------------------
-def _logrank_parts(T: np.ndarray, E: np.ndarray, entry: np.ndarray, codes: np.ndarray, k: int):
-    """Observed, expected events and the covariance of O - E (hypergeometric, risk set
-    ``entry <= t <= T``) at the distinct event times -- the log-rank statistic's pieces."""
-    times = np.unique(T[E == 1])
-    n = np.zeros((len(times), k))
-    d = np.zeros((len(times), k))
-    for g in range(k):
-        m = codes == g
-        Tg, eg = np.sort(T[m]), np.sort(entry[m])
-        evg = np.sort(T[m & (E == 1)])
-        n[:, g] = (len(Tg) - np.searchsorted(Tg, times, side="left")) \
-            - (len(eg) - np.searchsorted(eg, times, side="right"))
-        d[:, g] = np.searchsorted(evg, times, side="right") - np.searchsorted(evg, times, side="left")
-    nt, dt = n.sum(1), d.sum(1)
-    ok = nt > 0
-    n, d, nt, dt = n[ok], d[ok], nt[ok], dt[ok]
-    observed = d.sum(0)
-    share = n / nt[:, None]
-    expected = (dt[:, None] * share).sum(0)
-    factor = np.where(nt > 1, dt * (nt - dt) / np.maximum(nt - 1, 1), 0.0)
-    cov = np.einsum("j,jg,gh->gh", factor, share, np.eye(k)) - np.einsum("j,jg,jh->gh", factor, share, share)
-    return observed, expected, cov
-
-
-def _chi2_from_parts(observed, expected, cov):
-    z = (observed - expected)[:-1]
-    v = cov[:-1, :-1]
-    stat = float(z @ np.linalg.pinv(v) @ z)
-    dof = len(observed) - 1
-    return stat, dof, float(stats.chi2.sf(stat, dof))
-
-
 def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int = 20) -> dict:
     """Multi-group log-rank test of equal survival across the levels of ``by``.
 
@@ -68,13 +36,13 @@ def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int 
     codes = pd.Categorical(sub[by], categories=levels).codes
     T, E = sub["duration"].to_numpy(float), sub["event"].to_numpy(int)
     entry = _entry(sub, use_entry)
-    obs, exp_, cov = _logrank_parts(T, E, np.zeros_like(T) if entry is None else entry, codes, len(levels))
+    obs, exp_, cov = logrank_parts(T, E, codes, k=len(levels), entry=entry)
     if entry is None:
         res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E)
         stat, dof, p = float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
         method = "log-rank (lifelines multivariate_logrank_test)"
     else:
-        stat, dof, p = _chi2_from_parts(obs, exp_, cov)
+        stat, dof, p = logrank_chi2(obs, exp_, cov)
         method = "log-rank with delayed entry (left truncation)"
     table = pd.DataFrame({"group": levels, "customers": np.bincount(codes, minlength=len(levels)),
                           "observed": obs, "expected": exp_})
