@@ -468,7 +468,12 @@ def engine_person_period(data: ChurnData, src: engine.Tables, options: dict) -> 
 def assert_same_rows(expected: pd.DataFrame, got: pd.DataFrame) -> None:
     """Same columns, dtypes and rows (ordered by customer and row start): counts, dates and
     flags exactly, month fractions to 1e-12."""
-    expected = expected.sort_values(["customer_id", "period_start"]).reset_index(drop=True)
+    assert_same_frame(expected.sort_values(["customer_id", "period_start"]).reset_index(drop=True), got)
+
+
+def assert_same_frame(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Same columns, dtypes and rows in the same order: integers, dates and flags exactly,
+    floats to 1e-12."""
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected) > 0
     for col in expected.columns:
@@ -604,15 +609,7 @@ def test_complaint_and_satisfaction_tables_equal_the_pandas_path(datasets, name,
             (complaint_table(data, **options), engine.complaint_table(src, tickets=data.tickets, **options)),
             (satisfaction_table(data, satisfied_min=4, **options),
              engine.satisfaction_table(src, surveys=data.surveys, satisfied_min=4, **options))):
-        assert list(got.columns) == list(expected.columns)
-        for col in expected.columns:
-            assert got[col].dtype == expected[col].dtype, col
-            if expected[col].dtype.kind == "f":
-                np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy(), rtol=0,
-                                           atol=1e-12, err_msg=col)
-            else:
-                np.testing.assert_array_equal(got[col].to_numpy(), expected[col].to_numpy(),
-                                              err_msg=col)
+        assert_same_frame(expected, got)
         assert got.attrs == expected.attrs
     assert int(got["csat_responses"].sum()) > 1000
 
