@@ -592,3 +592,21 @@ def test_no_space_between_money_in_yuan_and_the_chinese_word_after_it():
                           "其中预警名单占 9,000 元。")
     assert not [s for s in said if re.search(r"元 [\u4e00-\u9fff]", s)]
     assert _fill("{v} of", {"v": "3 元"}) == "3 元 of"                      # English: untouched
+
+
+@pytest.mark.slow
+def test_telco_win_back_is_everyone_who_had_left_by_the_snapshot():
+    """IBM Telco is one snapshot (2018-01-31): its 1,869 churners had all left by it, when each
+    left is not recorded; the list holds them all, by 12 x monthly charges, without loss dates."""
+    from churn_research import load
+
+    data = load("telco")
+    assert data.is_snapshot and data.observation_end == pd.Timestamp("2018-01-31")
+    wb = winback.analyse(data, days=90)
+    assert wb.snapshot_date == pd.Timestamp("2018-01-31")
+    lst = wb.winback
+    assert len(lst) == 1869 == int(data.customers["end_date"].notna().sum())
+    assert round(lst["lost_value"].sum(), 2) == 1669570.20
+    assert lst.head(3)["customer_id"].tolist() == ["T5128", "T4611", "T4876"]
+    assert lst.head(3)["lost_value"].round(2).tolist() == [1420.20, 1413.60, 1409.40]
+    assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
