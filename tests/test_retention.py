@@ -528,6 +528,8 @@ def test_snapshot_win_back_in_chinese():
     assert list(table.columns) == ["客户编号", "流失价值"]
     assert text.startswith("数据是 2018-01-31 的单一快照：只记录到那时谁已离开，不记录每位客户何时离开。"
                            "名单列出快照时已离开的 4 位客户，他们带走了流失前一年共 1,986 元的收入；")
+    assert text.endswith("（只含 customer_id，不含流失日期）。历史赢回率无法衡量：每位客户在数据中只出现一次，"
+                         "无法区分回流客户和新客户。")                    # no space after 。
     assert [k.text for k in f.key_findings] == [
         "到 2018-01-31 的快照时已有 4 位客户离开（每位客户何时离开未记录），带走了流失前一年共 1,986 "
         "元的收入：赢回名单按流失价值排序。"]

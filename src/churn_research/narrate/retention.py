@@ -39,9 +39,9 @@ def setting_text(*, dataset: str, design: str, horizon_days: int, method: str, n
                  "score of resembling the customers who left (a description, not a forecast).",
                  dataset=dataset)
     how = {"isotonic": _("isotonic regression"), "platt": _("Platt scaling")}.get(method, method)
-    return base + " " + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: each "
-                          "customer's calibrated probability comes from a calibrator that did not "
-                          "see them.", how=how, k=n_splits)
+    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: "
+                            "each customer's calibrated probability comes from a calibrator that "
+                            "did not see them.", how=how, k=n_splits)
 
 
 def calibration_table(cal: CalibrationResult) -> pd.DataFrame:
@@ -329,7 +329,7 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
                else _("a new start after an end"))
         second = t("Historically, lost customers came back ({how}) {rates}.", how=how,
                    rates="; ".join(pieces))
-    return first + " " + second
+    return first + gap() + second
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,15 +394,15 @@ def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
                     "kept anyone.")
     money_part = ""
     if e.net is not None:
-        money_part = " " + t("Valued at {value} per customer kept (mean residual value of the "
-                             "contacted on the campaign's date, 50_clv's model), the customers saved "
-                             "are worth {saved}; minus the cost of {cost} that leaves {net} (ROI {roi}).",
-                             value=money(e.value_per_customer, currency),
-                             saved=money(e.money_saved, currency), cost=money(e.cost, currency),
-                             net=money(e.net, currency),
-                             roi=pct(e.roi, 0) if e.roi is not None else "–")
+        money_part = gap() + t("Valued at {value} per customer kept (mean residual value of the "
+                               "contacted on the campaign's date, 50_clv's model), the customers saved "
+                               "are worth {saved}; minus the cost of {cost} that leaves {net} (ROI {roi}).",
+                               value=money(e.value_per_customer, currency),
+                               saved=money(e.money_saved, currency), cost=money(e.cost, currency),
+                               net=money(e.net, currency),
+                               roi=pct(e.roi, 0) if e.roi is not None else "–")
     assumptions = "\n".join(f"- {a}" for a in e.assumptions)
-    return f"{how} {verdict}{money_part}\n\n" + _("The estimate rests on these assumptions:") + \
+    return f"{how}{gap()}{verdict}{money_part}\n\n" + _("The estimate rests on these assumptions:") + \
         f"\n\n{assumptions}"
 
 
