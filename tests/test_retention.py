@@ -612,3 +612,29 @@ def test_telco_win_back_is_everyone_who_had_left_by_the_snapshot():
     assert lst.head(3)["customer_id"].tolist() == ["T5128", "T4611", "T4876"]
     assert lst.head(3)["lost_value"].round(2).tolist() == [1420.20, 1413.60, 1409.40]
     assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
+
+
+def test_no_chinese_sentence_puts_a_space_between_yuan_and_chinese_text():
+    """Every Chinese translation with a placeholder, filled with money in 元 (the Chinese default
+    currency, "1,234 元"), reads without "元 " before a Chinese character: the report sentences
+    and Findings of every stage (and so the summary page built from them)."""
+    import re
+    from string import Formatter
+
+    from churn_research.i18n import _fill, catalog
+
+    set_language("zh")
+    try:
+        bad, filled = [], 0
+        for (_ctx, _msgid), text in catalog("zh").items():
+            for template in (text if isinstance(text, tuple) else (text,)):
+                fields = [(f, spec) for _lit, f, spec, _conv in Formatter().parse(template) if f]
+                if not fields or any(spec or not f.isidentifier() for f, spec in fields):
+                    continue
+                out = _fill(template, {f: "1,234 元" for f, _spec in fields})
+                filled += 1
+                if re.search(r"元 [\u4e00-\u9fff]", out):
+                    bad.append(out)
+    finally:
+        set_language("en")
+    assert filled > 500 and bad == []

@@ -150,7 +150,7 @@ def actions_text(frame: pd.DataFrame, actions: pd.DataFrame, *, previous: pd.Ser
         parts.append(t("The playbook of 40_segments offered a move to an annual plan to {before} "
                        "customers already on an annual or longer contract; this playbook offers it "
                        "to {after}.", before=count(before), after=count(after)))
-    return " ".join(parts)
+    return gap().join(parts)
 
 
 def reason_table(validation: dict) -> pd.DataFrame:
