@@ -421,7 +421,7 @@ def test_data_profile_reads_in_chinese():
     i18n.set_language("zh")
     try:
         text = profile.flow_sentence(data, profile.monthly_flows(data))
-        assert text == "从 2023年1月 到 2023年3月（共 3 个可观察到流失的月份），平均每月新增 1 位客户、流失 1 位。"
+        assert text == "从 2023年1月到 2023年3月（共 3 个可观察到流失的月份），平均每月新增 1 位客户、流失 1 位。"
         lapsed = ChurnData(customers=cust, observation_end=pd.Timestamp("2023-03-31"),
                            kind="non-contractual", inactivity_days=31)
         assert "2023年2月之后的月份尚无法显示流失" in profile.flow_sentence(lapsed, profile.monthly_flows(lapsed))

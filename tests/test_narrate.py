@@ -373,7 +373,7 @@ def test_data_findings_and_definitions_read_in_chinese():
         assert say.tables_text([]) == "五张数据表齐全。"
         flows = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
                               "active_at_month_end": [1200.0, 1100.0]})
-        assert say.flows_text(flows, "X。") == ("客户群在 2024年1月 达到峰值，共 1,200 位活跃客户；"
+        assert say.flows_text(flows, "X。") == ("客户群在 2024年1月达到峰值，共 1,200 位活跃客户；"
                                                "到观察截止日为 1,100 位。X。")
         assert say.personal_text({"customers": ["name", "phone"]}).endswith("客户：姓名、电话。")
         annual = {"annual_churn.rate": 0.2695, "annual_churn.ci_low": 0.2504,

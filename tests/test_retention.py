@@ -441,3 +441,200 @@ def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero(
         "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
         "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
         "ranks highest, and keep a control group to measure the next campaign.")
+
+
+# ---------------------------------------------------------------------------------------------
+# win-back in one snapshot: when each customer left is not recorded (issue 16)
+# ---------------------------------------------------------------------------------------------
+def _snapshot_data():
+    """Six customers of one snapshot taken 2018-01-31 (starts spread over four years): C1, C3, C4
+    and C6 had left by it, and their end dates are all the snapshot date (Telco's shape)."""
+    from churn_research import ChurnData
+
+    snap = pd.Timestamp("2018-01-31")
+    customers = pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C4", "C5", "C6"],
+        "start_date": pd.to_datetime(["2014-02-01", "2015-06-01", "2016-01-01", "2017-03-01",
+                                      "2017-09-01", "2018-01-01"]),
+        "end_date": [snap, pd.NaT, snap, snap, pd.NaT, snap],
+        "monthly_revenue": [20.0, 90.0, 70.0, 20.0, 10.0, 55.5]})
+    return ChurnData(customers=customers, observation_end=snap, kind="contractual")
+
+
+def test_snapshot_win_back_lists_everyone_who_had_left_with_unknown_loss_dates(tmp_path):
+    from churn_research import retention
+    from churn_research.narrate.retention import findings, winback_table, winback_text
+
+    data = _snapshot_data()
+    assert data.is_snapshot
+    wb = winback.analyse(data, days=90)
+    assert wb.snapshot and wb.snapshot_date == pd.Timestamp("2018-01-31")
+    assert wb.rate is None and wb.returns == {}
+    lst = wb.winback
+    assert list(lst.columns) == winback.WINBACK_COLUMNS
+    assert lst["customer_id"].tolist() == ["C3", "C6", "C1", "C4"]      # by lost value, ties stable
+    assert lst["rank"].tolist() == [1, 2, 3, 4]
+    assert lst["lost_value"].tolist() == [840.0, 666.0, 240.0, 240.0]  # 12 x monthly revenue
+    assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
+    # the same list with days=1: the window does not apply to a snapshot
+    assert winback.analyse(data, days=1).winback.equals(lst)
+    # the CSV leaves both columns empty: unknown, never the snapshot date or 0
+    path = winback.write_winback(lst, tmp_path / "winback.csv")
+    assert path.read_text().splitlines() == ["rank,customer_id,lost_on,days_since_loss,lost_value",
+                                             "1,C3,,,840.00", "2,C6,,,666.00", "3,C1,,,240.00",
+                                             "4,C4,,,240.00"]
+    # the report's table does not show them
+    table = winback_table(lst, "EUR")
+    assert list(table.columns) == ["customer id", "lost value"]
+    assert table["lost value"].tolist() == ["840 EUR", "666 EUR", "240 EUR", "240 EUR"]
+    text = winback_text(lst, wb.rate, days=90, kind=data.kind, path=path, currency="EUR",
+                        snapshot_date=wb.snapshot_date)
+    assert text.startswith(
+        "The data are one snapshot, taken on 2018-01-31: they record who had left by then, not when "
+        "each customer left. The list holds the 4 customers who had left by the snapshot, who took "
+        "1,986 EUR of revenue of the year before their loss with them; it ranks them by that value "
+        "and is written to `winback.csv` (customer_id only, no loss date).")
+    assert "last 90 days" not in text
+    # key figures: no "recently lost in the last N days" for a snapshot
+    figs = retention.stage_figures(dataset="x", design="cross-sectional", horizon_days=90,
+                                   calibration=_FakeCalibration(), winback=lst, winback_days=90,
+                                   rate=wb.rate, winback_snapshot=wb.snapshot_date)["winback"]
+    assert figs == {"snapshot_date": "2018-01-31", "lost_by_snapshot": 4, "lost_value": 1986.0,
+                    "ranked_by": "lost value"}
+    flat = {f"winback.{k}": v for k, v in figs.items()}
+    f = findings(flat, dataset="x", context={"currency": "EUR"})
+    lines = [k.text for k in f.key_findings if k.section == "Win-back"]
+    assert lines == ["4 customers had left by the snapshot of 2018-01-31 (when each one left is not "
+                     "recorded), taking 1,986 EUR of revenue of the year before their loss with them: "
+                     "the win-back list ranks them by lost value."]
+    assert "How likely a lost customer is to come back: the data record no returns it could be learnt from." \
+        in f.unavailable
+
+
+def test_snapshot_win_back_in_chinese():
+    from churn_research.narrate.retention import findings, winback_table, winback_text
+
+    data = _snapshot_data()
+    wb = winback.analyse(data, days=90)
+    set_language("zh")
+    try:
+        table = winback_table(wb.winback, "")
+        text = winback_text(wb.winback, wb.rate, days=90, kind=data.kind, path="winback.csv",
+                            snapshot_date=wb.snapshot_date)
+        f = findings({"winback.snapshot_date": "2018-01-31", "winback.lost_by_snapshot": 4,
+                      "winback.lost_value": 1986.0}, dataset="x", context={})
+    finally:
+        set_language("en")
+    assert list(table.columns) == ["客户编号", "流失价值"]
+    assert text.startswith("数据是 2018-01-31 的单一快照：只记录到那时谁已离开，不记录每位客户何时离开。"
+                           "名单列出快照时已离开的 4 位客户，他们带走了流失前一年共 1,986 元的收入；")
+    assert text.endswith("（只含 customer_id，不含流失日期）。历史赢回率无法衡量：每位客户在数据中只出现一次，"
+                         "无法区分回流客户和新客户。")                    # no space after 。
+    assert [k.text for k in f.key_findings] == [
+        "到 2018-01-31 的快照时已有 4 位客户离开（每位客户何时离开未记录），带走了流失前一年共 1,986 "
+        "元的收入：赢回名单按流失价值排序。"]
+
+
+def test_dated_win_back_keeps_its_window_and_loss_dates():
+    """Dated data (not a snapshot): unchanged, the last ``days`` days with loss dates."""
+    from churn_research import ChurnData, retention
+
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+                              "start_date": pd.to_datetime(["2024-01-01"] * 4),
+                              "end_date": pd.to_datetime(["2025-12-01", "2025-11-15", "2025-06-01", None]),
+                              "monthly_revenue": [10.0, 50.0, 99.0, 5.0]})
+    data = ChurnData(customers=customers, observation_end=pd.Timestamp("2025-12-31"), kind="contractual")
+    assert not data.is_snapshot
+    wb = winback.analyse(data, days=90)
+    assert not wb.snapshot and wb.snapshot_date is None
+    assert wb.winback["customer_id"].tolist() == ["B", "A"]
+    assert wb.winback["lost_on"].astype(str).tolist() == ["2025-11-15", "2025-12-01"]
+    assert wb.winback["days_since_loss"].tolist() == [46, 30]
+    figs = retention.stage_figures(dataset="x", design="prospective", horizon_days=90,
+                                   calibration=_FakeCalibration(), winback=wb.winback, winback_days=90,
+                                   rate=wb.rate, winback_snapshot=wb.snapshot_date)["winback"]
+    assert figs == {"days": 90, "recently_lost": 2, "lost_value": 720.0, "ranked_by": "lost value"}
+
+
+class _FakeCalibration:
+    def key_figures(self):
+        return {}
+
+
+def test_no_space_between_money_in_yuan_and_the_chinese_word_after_it():
+    """A Chinese translation keeps "{value} 的…" (a space after a number), but money ends in 元:
+    the space goes when the value's edge is Chinese, in t() and n_(); a value's own text is kept."""
+    import re
+
+    from churn_research.i18n import _fill, n_, t
+    from churn_research.narrate.format import money
+    from churn_research.narrate.retention import findings
+
+    set_language("zh")
+    try:
+        assert _fill("带走 {v} 的剩余价值", {"v": money(74020.4, "")}) == "带走 74,020 元的剩余价值"
+        assert _fill("带走 {v} 的剩余价值", {"v": "74,020"}) == "带走 74,020 的剩余价值"
+        assert _fill("客户 {name} 流失", {"name": "北京 朝阳"}) == "客户北京 朝阳流失"
+        assert _fill("{v:.1f} 元 {{x}}", {"v": 3.14159}) == "3.1 元 {x}"
+        assert n_("{n} customer", "{n} customers", 3) == "3 位客户"
+        figs = {"horizon_days": 90, "money_at_risk.all.expected_loss": 74020.0,
+                "money_at_risk.all.ci_low": 70000.0, "money_at_risk.all.ci_high": 80000.0,
+                "money_at_risk.watchlist.expected_loss": 9000.0, "winback.recently_lost": 12,
+                "winback.days": 90, "winback.lost_value": 94502.0, "campaign.difference": -0.05,
+                "campaign.ci_low": -0.08, "campaign.ci_high": -0.02, "campaign.campaign": "c",
+                "campaign.horizon_days": 365, "campaign.saved": 40.0, "campaign.net": 28920.0,
+                "uplift.policy.uplift.value_true": 28154.0, "uplift.policy.risk.value_true": 20000.0,
+                "uplift.policy.risk_value.value_true": 25000.0, "uplift.qini_coefficient": 0.01}
+        f = findings(figs, dataset="x", context={})
+        said = [f.headline, *(k.text for k in f.key_findings), *f.unavailable,
+                t("{value} of", value=money(5, ""))]
+    finally:
+        set_language("en")
+    assert f.headline == ("现有活跃客户预计在 90 天内带走 74,020 元的剩余价值（95% 区间 70,000 元 – 80,000 元）；"
+                          "其中预警名单占 9,000 元。")
+    assert not [s for s in said if re.search(r"元 [\u4e00-\u9fff]", s)]
+    assert _fill("{v} of", {"v": "3 元"}) == "3 元 of"                      # English: untouched
+
+
+@pytest.mark.slow
+def test_telco_win_back_is_everyone_who_had_left_by_the_snapshot():
+    """IBM Telco is one snapshot (2018-01-31): its 1,869 churners had all left by it, when each
+    left is not recorded; the list holds them all, by 12 x monthly charges, without loss dates."""
+    from churn_research import load
+
+    data = load("telco")
+    assert data.is_snapshot and data.observation_end == pd.Timestamp("2018-01-31")
+    wb = winback.analyse(data, days=90)
+    assert wb.snapshot_date == pd.Timestamp("2018-01-31")
+    lst = wb.winback
+    assert len(lst) == 1869 == int(data.customers["end_date"].notna().sum())
+    assert round(lst["lost_value"].sum(), 2) == 1669570.20
+    assert lst.head(3)["customer_id"].tolist() == ["T5128", "T4611", "T4876"]
+    assert lst.head(3)["lost_value"].round(2).tolist() == [1420.20, 1413.60, 1409.40]
+    assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
+
+
+def test_no_chinese_sentence_puts_a_space_between_yuan_and_chinese_text():
+    """Every Chinese translation with a placeholder, filled with money in 元 (the Chinese default
+    currency, "1,234 元"), reads without "元 " before a Chinese character: the report sentences
+    and Findings of every stage (and so the summary page built from them)."""
+    import re
+    from string import Formatter
+
+    from churn_research.i18n import _fill, catalog
+
+    set_language("zh")
+    try:
+        bad, filled = [], 0
+        for (_ctx, _msgid), text in catalog("zh").items():
+            for template in (text if isinstance(text, tuple) else (text,)):
+                fields = [(f, spec) for _lit, f, spec, _conv in Formatter().parse(template) if f]
+                if not fields or any(spec or not f.isidentifier() for f, spec in fields):
+                    continue
+                out = _fill(template, {f: "1,234 元" for f, _spec in fields})
+                filled += 1
+                if re.search(r"元 [\u4e00-\u9fff]", out):
+                    bad.append(out)
+    finally:
+        set_language("en")
+    assert filled > 500 and bad == []

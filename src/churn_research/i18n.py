@@ -143,7 +143,48 @@ def _p(context: str, message: str) -> str:
 
 def t(message: str, /, **values: Any) -> str:
     """``message`` translated, then formatted with ``values`` (``str.format`` placeholders)."""
-    return _(message).format(**values)
+    return _fill(_(message), values)
+
+
+#: A Chinese character or full-width punctuation mark (CJK ideographs, CJK symbols, full-width forms).
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    """``template.format(**values)``; in a Chinese report a space the template puts between a
+    placeholder and Chinese text is dropped when the value's own edge is Chinese too.
+
+    A Chinese translation keeps a space between a number and a Chinese word ("{value} 的收入"
+    reads "94,502 的收入"), but a value that ends in a Chinese character (money in 元:
+    "94,502 元") must then join the word without one: "94,502 元的收入", never "94,502 元 的收入".
+    Only the template's spaces next to a placeholder are touched, never the text of a value."""
+    if _state["language"] == "en" or not values:
+        return template.format(**values)
+    from string import Formatter  # noqa: PLC0415 - Chinese reports only
+
+    fmt = Formatter()
+    parts: list[str] = []   # alternating literal text and formatted values
+    kinds: list[bool] = []  # True: a formatted value
+    for literal, field, spec, conv in fmt.parse(template):
+        parts.append(literal)
+        kinds.append(False)
+        if field is None:
+            continue
+        obj, _key = fmt.get_field(field, (), values)
+        obj = fmt.convert_field(obj, conv)
+        parts.append(fmt.format_field(obj, fmt.vformat(spec or "", (), values)))
+        kinds.append(True)
+    for i, text in enumerate(parts):
+        if kinds[i] or not text.strip():
+            continue
+        before = parts[i - 1] if i and kinds[i - 1] else ""
+        after = parts[i + 1] if i + 1 < len(parts) and kinds[i + 1] else ""
+        if before and _CJK.match(before[-1:]) and text[:1] == " " and _CJK.match(text.lstrip(" ")[:1]):
+            text = text.lstrip(" ")
+        if after and _CJK.match(after[:1]) and text[-1:] == " " and _CJK.match(text.rstrip(" ")[-1:]):
+            text = text.rstrip(" ")
+        parts[i] = text
+    return "".join(parts)
 
 
 def n_(singular: str, plural: str, n: Any, /, **values: Any) -> str:
@@ -157,7 +198,7 @@ def n_(singular: str, plural: str, n: Any, /, **values: Any) -> str:
         template = found
     else:
         template = singular if count == 1 else plural
-    return template.format(n=f"{count:,}", **values)
+    return _fill(template, {"n": f"{count:,}", **values})
 
 
 def label(value: Any) -> str:

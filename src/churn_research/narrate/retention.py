@@ -39,9 +39,9 @@ def setting_text(*, dataset: str, design: str, horizon_days: int, method: str, n
                  "score of resembling the customers who left (a description, not a forecast).",
                  dataset=dataset)
     how = {"isotonic": _("isotonic regression"), "platt": _("Platt scaling")}.get(method, method)
-    return base + " " + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: each "
-                          "customer's calibrated probability comes from a calibrator that did not "
-                          "see them.", how=how, k=n_splits)
+    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: "
+                            "each customer's calibrated probability comes from a calibrator that "
+                            "did not see them.", how=how, k=n_splits)
 
 
 def calibration_table(cal: CalibrationResult) -> pd.DataFrame:
@@ -150,7 +150,7 @@ def actions_text(frame: pd.DataFrame, actions: pd.DataFrame, *, previous: pd.Ser
         parts.append(t("The playbook of 40_segments offered a move to an annual plan to {before} "
                        "customers already on an annual or longer contract; this playbook offers it "
                        "to {after}.", before=count(before), after=count(after)))
-    return " ".join(parts)
+    return gap().join(parts)
 
 
 def reason_table(validation: dict) -> pd.DataFrame:
@@ -179,7 +179,12 @@ def reason_text(validation: dict | None) -> str:
 
 
 def winback_table(winback: pd.DataFrame, currency: str | None = "", rows: int = 15) -> pd.DataFrame:
+    """The top ``rows`` of the win-back list. When the loss dates are unknown (one snapshot:
+    ``lost_on`` and ``days_since_loss`` empty) those columns are left out, never shown as blank
+    or as the snapshot date."""
     out = winback.head(rows).copy()
+    unknown = [c for c in ("lost_on", "days_since_loss") if c in out and winback[c].isna().all()]
+    out = out.drop(columns=unknown)
     out["lost_value"] = out["lost_value"].map(lambda v: money(v, currency))
     names = {"rank": _("rank"), "customer_id": _("customer id"), "lost_on": _("lost on"),
              "days_since_loss": _("days since the loss"), "lost_value": _("lost value")}
@@ -264,7 +269,7 @@ def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str
     if wb.rate is not None:
         out.append(winback_rate_table(wb.rate))
     out.append(Markdown(winback_text(wb.winback, wb.rate, days=days, kind=kind, path=path,
-                                     currency=currency)))
+                                     currency=currency, snapshot_date=wb.snapshot_date)))
     scores = return_model_table(wb.returns)
     if scores is not None:
         out.append(scores)
@@ -283,8 +288,20 @@ def winback_rate_table(rate: pd.DataFrame) -> pd.DataFrame:
 
 
 def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int, kind: str,
-                 path: Path | str, currency: str | None = "") -> str:
-    if "expected_recovered_value" in winback:
+                 path: Path | str, currency: str | None = "", snapshot_date=None) -> str:
+    """Who is on the win-back list and what they took with them, and the historical win-back rate.
+
+    ``snapshot_date``: the data are one snapshot taken that day; the list then holds everyone
+    who had left by it, and the sentence says that when each one left is not recorded."""
+    if snapshot_date is not None:
+        first = t("The data are one snapshot, taken on {date}: they record who had left by then, not "
+                  "when each customer left. The list holds the {n} customers who had left by the "
+                  "snapshot, who took {value} of revenue of the year before their loss with them; "
+                  "it ranks them by that value and is written to `{file}` (customer_id only, no "
+                  "loss date).", date=pd.Timestamp(snapshot_date).date().isoformat(),
+                  n=count(len(winback)), value=money(winback["lost_value"].sum(), currency),
+                  file=Path(path).name)
+    elif "expected_recovered_value" in winback:
         first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
                   "year before their loss with them; weighted by each customer's chance of "
                   "returning, that is {expected} (expected recovered value). The list ranks them by "
@@ -312,7 +329,7 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
                else _("a new start after an end"))
         second = t("Historically, lost customers came back ({how}) {rates}.", how=how,
                    rates="; ".join(pieces))
-    return first + " " + second
+    return first + gap() + second
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,15 +394,15 @@ def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
                     "kept anyone.")
     money_part = ""
     if e.net is not None:
-        money_part = " " + t("Valued at {value} per customer kept (mean residual value of the "
-                             "contacted on the campaign's date, 50_clv's model), the customers saved "
-                             "are worth {saved}; minus the cost of {cost} that leaves {net} (ROI {roi}).",
-                             value=money(e.value_per_customer, currency),
-                             saved=money(e.money_saved, currency), cost=money(e.cost, currency),
-                             net=money(e.net, currency),
-                             roi=pct(e.roi, 0) if e.roi is not None else "–")
+        money_part = gap() + t("Valued at {value} per customer kept (mean residual value of the "
+                               "contacted on the campaign's date, 50_clv's model), the customers saved "
+                               "are worth {saved}; minus the cost of {cost} that leaves {net} (ROI {roi}).",
+                               value=money(e.value_per_customer, currency),
+                               saved=money(e.money_saved, currency), cost=money(e.cost, currency),
+                               net=money(e.net, currency),
+                               roi=pct(e.roi, 0) if e.roi is not None else "–")
     assumptions = "\n".join(f"- {a}" for a in e.assumptions)
-    return f"{how} {verdict}{money_part}\n\n" + _("The estimate rests on these assumptions:") + \
+    return f"{how}{gap()}{verdict}{money_part}\n\n" + _("The estimate rests on these assumptions:") + \
         f"\n\n{assumptions}"
 
 
@@ -675,8 +692,16 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     else:
         unavailable.append(_("Checking the likely reason: the data record no exit reasons."))
     lost = get(figures, "winback.recently_lost")
+    by_snapshot = get(figures, "winback.lost_by_snapshot")
     ret = next((m for m in (12, 6) if get(figures, f"winback.return_{m}m.auc") is not None), None)
-    if lost is not None and ret is not None:
+    if by_snapshot is not None:
+        keys.append(Finding(t("{n} customers had left by the snapshot of {date} (when each one left "
+                              "is not recorded), taking {value} of revenue of the year before their "
+                              "loss with them: the win-back list ranks them by lost value.",
+                              n=count(by_snapshot), date=get(figures, "winback.snapshot_date"),
+                              value=money(get(figures, "winback.lost_value"), cur)), _("Win-back")))
+        lost = by_snapshot
+    elif lost is not None and ret is not None:
         keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
                               "chance of returning within {m} months, their lost revenue comes to "
                               "{exp} (expected recovered value; held-out AUC of the return model "

@@ -12,6 +12,8 @@ Like every research-question package it imports no other stage: the notebook pas
 40_segments (risk scores, features) and 50_clv (residual values) compute.
 """
 
+import pandas as pd
+
 from churn_research.retention import actions, calibration, campaign, measure, uplift, value, winback
 
 __all__ = ["actions", "calibration", "campaign", "measure", "uplift", "value", "winback", "stage_figures"]
@@ -20,8 +22,12 @@ __all__ = ["actions", "calibration", "campaign", "measure", "uplift", "value", "
 def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, money=None,
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
                   rate=None, campaign=None, plan: dict | None = None,
-                  return_models: dict | None = None) -> dict:
-    """The stage's key figures (nested; the runner flattens them)."""
+                  return_models: dict | None = None, winback_snapshot=None) -> dict:
+    """The stage's key figures (nested; the runner flattens them).
+
+    ``winback_snapshot``: the day one snapshot was taken (:attr:`winback.WinBack.snapshot_date`);
+    its win-back list is everyone who had left by then, so the count is ``winback.lost_by_snapshot``
+    (with ``winback.snapshot_date``), never ``winback.recently_lost`` over ``winback.days``."""
     figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
                **calibration.key_figures()}
     if money is not None:
@@ -31,8 +37,12 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
     if actions is not None:
         figures["action_counts"] = {str(k): int(v) for k, v in actions["rule"].value_counts().items()}
     if winback is not None:
-        figures["winback"] = {"days": int(winback_days), "recently_lost": int(len(winback)),
-                              "lost_value": float(winback["lost_value"].sum()),
+        if winback_snapshot is not None:
+            listed = {"snapshot_date": str(pd.Timestamp(winback_snapshot).date()),
+                      "lost_by_snapshot": int(len(winback))}
+        else:
+            listed = {"days": int(winback_days), "recently_lost": int(len(winback))}
+        figures["winback"] = {**listed, "lost_value": float(winback["lost_value"].sum()),
                               "ranked_by": ("expected recovered value"
                                             if "expected_recovered_value" in winback else "lost value")}
         if "expected_recovered_value" in winback:

@@ -2,6 +2,11 @@
 (:func:`recently_lost`), and the historical win-back rate, the share of lost customers who came
 back within 6 and 12 months, with a Wilson interval (:func:`winback_rate`).
 
+One snapshot (:attr:`~churn_research.model.ChurnData.is_snapshot`, e.g. IBM Telco) records who
+had left by the day it was taken, not when each customer left (every churner's end date is the
+snapshot date). Its list holds every customer who had left by the snapshot, ranked by lost
+value, with ``lost_on`` and ``days_since_loss`` empty (unknown: never the snapshot date or 0).
+
 When a loss is *known*:
 
 * contractual data: at the end date;
@@ -78,12 +83,27 @@ def lost_value(customers: pd.DataFrame, transactions: pd.DataFrame | None, *,
     return pd.Series(np.nan, index=ended.index, name="lost_value")
 
 
-def recently_lost(lost_on: pd.Series, value: pd.Series, *, observation_end, days: int = 90) -> pd.DataFrame:
+def recently_lost(lost_on: pd.Series, value: pd.Series, *, observation_end, days: int = 90,
+                  snapshot: bool = False) -> pd.DataFrame:
     """Customers whose loss became known in the last ``days`` days, by lost value (highest first).
+
+    ``snapshot``: the data are one snapshot, whose end dates say only that the customer had left
+    by ``observation_end``: every customer lost by then is listed (``days`` does not apply), with
+    ``lost_on`` and ``days_since_loss`` empty (unknown), ranked by lost value alone.
 
     Returns exactly :data:`WINBACK_COLUMNS`.
     """
     end = pd.Timestamp(observation_end)
+    if snapshot:
+        gone = lost_on[lost_on <= end]
+        df = pd.DataFrame({"lost_value": value.reindex(gone.index).astype(float)})
+        df = df.sort_values("lost_value", ascending=False, kind="stable")
+        df.index.name = "customer_id"
+        df = df.reset_index()
+        df["rank"] = np.arange(1, len(df) + 1)
+        df["lost_on"] = pd.Series([None] * len(df), index=df.index, dtype=object)
+        df["days_since_loss"] = pd.array([pd.NA] * len(df), dtype="Int64")
+        return df[WINBACK_COLUMNS]
     recent = lost_on[(lost_on <= end) & (lost_on > end - pd.Timedelta(days=int(days)))]
     df = pd.DataFrame({"lost_on": recent, "lost_value": value.reindex(recent.index).astype(float)})
     df["days_since_loss"] = (end - df["lost_on"]).dt.days.astype("int64")
@@ -410,17 +430,27 @@ class WinBack:
     winback: pd.DataFrame
     rate: pd.DataFrame | None
     returns: dict
+    #: One snapshot: the list holds every customer who had left by ``snapshot_date`` (when each
+    #: left is not recorded); None for dated data (the list: the last ``days`` days).
+    snapshot_date: pd.Timestamp | None = None
+
+    @property
+    def snapshot(self) -> bool:
+        return self.snapshot_date is not None
 
 
 def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
             months=(6, 12), n_folds: int = 5, random_state: int = 0) -> WinBack:
-    """The recently lost customers of ``data`` (a :class:`~churn_research.model.ChurnData`),
-    ranked by expected recovered value where a purchase log shows returns (else by lost value),
+    """The recently lost customers of ``data`` (a :class:`~churn_research.model.ChurnData`; one
+    snapshot: every customer who had left by it, see :func:`recently_lost`), ranked by expected
+    recovered value where a purchase log shows returns (else by lost value),
     the historical win-back rate and the return models (see the module docstring)."""
     transactions = data.transactions if data.has("transactions") else None
     lost_on = loss_known_dates(data.customers, kind=data.kind, inactivity_days=data.inactivity_days)
     value = lost_value(data.customers, transactions, value_col=value_col)
-    listed = recently_lost(lost_on, value, observation_end=data.observation_end, days=days)
+    snapshot = bool(getattr(data, "is_snapshot", False))
+    listed = recently_lost(lost_on, value, observation_end=data.observation_end, days=days,
+                           snapshot=snapshot)
     losses = past_losses(data.customers, transactions, kind=data.kind, inactivity_days=data.inactivity_days)
     rate = winback_rate(losses, observation_end=data.observation_end)
     returns = {}
@@ -430,4 +460,5 @@ def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
                    for m in months}
         if any(r is not None for r in returns.values()):
             listed = rank_by_recovery(listed, returns, transactions, losses)
-    return WinBack(winback=listed, rate=rate, returns=returns)
+    return WinBack(winback=listed, rate=rate, returns=returns,
+                   snapshot_date=pd.Timestamp(data.observation_end) if snapshot else None)
