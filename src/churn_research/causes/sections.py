@@ -26,7 +26,7 @@ from churn_research.causes.competing import (
     true_cause_hr,
 )
 from churn_research.causes.drivers import DriverModel, compare_with_truth
-from churn_research.causes.frame import ADJUSTMENTS, TIME_VARYING, default_drivers, person_period
+from churn_research.causes.frame import TIME_VARYING, default_drivers, person_period
 from churn_research.causes.rates import dose_response
 from churn_research.causes.reasons import ReasonShift, has_reasons, reason_pareto, reason_shift
 from churn_research.durations import CAMPAIGN_CONTACT
@@ -145,7 +145,8 @@ def truth_check(model: DriverModel, truth: Mapping[str, float] | None) -> pd.Dat
 def adjustment_terms(model: DriverModel) -> pd.DataFrame:
     """The model's adjustment terms (:data:`ADJUSTMENTS`: a retention campaign's contact), held
     fixed but not ranked among the drivers; empty when the data have none."""
-    return model.effects_[model.effects_["driver"].isin(ADJUSTMENTS)]
+    e = model.effects_
+    return e[e["kind"] == "adjustment"] if "kind" in e else e.iloc[:0]
 
 
 def campaign_truth(data: ChurnData, model: DriverModel) -> dict[str, Any] | None:
