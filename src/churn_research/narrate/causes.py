@@ -810,7 +810,7 @@ def _adjustments(model: DriverModel) -> str:
     if not len(adjust):
         return ""
     ratio = ratio_label(model.ratio_name)
-    return " " + t("**{terms}** ({ratio} {value}) is an adjustment, not a driver of interest: a "
+    return " " + t("The term **{terms}** ({ratio} {value}) is an adjustment, not a driver of interest: a "
                    "retention campaign contacted part of the customers after the business change "
                    "(1 from a customer's first contact on), and holding the contact fixed keeps the "
                    "customers it kept from being read as a smaller change effect. It is left out of "
@@ -847,21 +847,26 @@ def _campaign_truth(c: Mapping[str, Any] | None) -> str:
     if c is None:
         return ""
     groups = c["by_group"]
-    by = (t(" ({with_} points with a price rise, {without} without: the campaign saves mostly "
-            "price-sensitive leavers)", with_=f"{100 * groups['price_rise']:.1f}",
-            without=f"{100 * groups['no_price_rise']:.1f}")
+    by = (t("; {with_} points with a price rise and {without} without (the campaign saves mostly "
+            "price-sensitive leavers)", with_=_points(groups["price_rise"]),
+            without=_points(groups["no_price_rise"]))
           if {"price_rise", "no_price_rise"} <= set(groups) else "")
     verdict = (_("inside the contact term's interval") if c["covered"]
                else _("outside the contact term's interval"))
     return gap() + t("**The retention campaign** is not in the check: the generator sets its effect "
-                     "as a change in churn within {days} days of the campaign, not as a hazard ratio "
-                     "— {ate} points on average among the eligible customers (from {p0}){by}. The "
-                     "constant hazard ratio that gives the same churn within those {days} days is "
-                     "about {implied}, {verdict} ({value}); it is an approximation, as the true "
+                     "as a change in churn within {days} days of the campaign, not as a hazard "
+                     "ratio: {ate} percentage points on average among the eligible customers, whose "
+                     "churn without the campaign would have been {p0}{by}. The constant hazard ratio "
+                     "that gives the same churn within those {days} days is about {implied}, {verdict} ({value}); it is an approximation, as the true "
                      "effect is neither the same for everyone nor constant over time.",
-                     days=c["horizon_days"], ate=f"{100 * c['ate']:.1f}", p0=pct(c["churn_untreated"]),
+                     days=c["horizon_days"], ate=_points(c["ate"]), p0=pct(c["churn_untreated"]),
                      by=by, implied=f"{c['implied_hr']:.2f}", verdict=verdict,
                      value=ratio_ci(c["ratio"], c["ci_low"], c["ci_high"]))
+
+
+def _points(share: float) -> str:
+    """A change of a share in signed percentage points (``−7.9``, ``+1.2``)."""
+    return f"{100 * share:+.1f}".replace("-", "−")
 
 
 def _truth_check(cmp: pd.DataFrame) -> str:
