@@ -265,7 +265,7 @@ def _adjusted_for(drivers) -> str:
     adjust = [d for d in drivers if d in ADJUSTMENTS]
     if not adjust:
         return ""
-    return " " + t("Held fixed as an adjustment, not ranked as a driver: {terms}.",
+    return gap() + t("Held fixed as an adjustment, not ranked as a driver: {terms}.",
                    terms=join(driver_label(d) for d in adjust))
 
 
@@ -810,7 +810,7 @@ def _adjustments(model: DriverModel) -> str:
     if not len(adjust):
         return ""
     ratio = ratio_label(model.ratio_name)
-    return " " + t("The term **{terms}** ({ratio} {value}) is an adjustment, not a driver of interest: a "
+    return gap() + t("The term **{terms}** ({ratio} {value}) is an adjustment, not a driver of interest: a "
                    "retention campaign contacted part of the customers after the business change "
                    "(1 from a customer's first contact on), and holding the contact fixed keeps the "
                    "customers it kept from being read as a smaller change effect. It is left out of "
