@@ -41,8 +41,8 @@ from churn_research.model import (
 )
 from churn_research.personal import is_personal_header
 
-__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "FREQ_DAYS", "btyd_window", "durations", "unit_days",
-           "to_units", "calendar_months", "month_aligned"]
+__all__ = ["TIME_UNITS", "DAYS_PER_MONTH", "FREQ_DAYS", "CAMPAIGN_CONTACT", "btyd_window", "durations",
+           "first_contact", "unit_days", "to_units", "calendar_months", "month_aligned"]
 
 #: Days per month (tenure months: 365.25 / 12).
 DAYS_PER_MONTH = 365.25 / 12
@@ -54,6 +54,31 @@ FREQ_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH, "Y": 365.25}
 TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 365.25}
 
 _CORE = ("customer_id", "start_date", "end_date")
+
+#: The time-varying exposure of a retention campaign (:func:`first_contact`): 0 before a
+#: customer's first contact, 1 from it on. 30_survival's Cox model and 20_causes' driver model
+#: both hold it fixed, so that customers a campaign kept are not read as a smaller effect of a
+#: business change that preceded it.
+CAMPAIGN_CONTACT = "campaign_contact"
+
+
+def first_contact(campaigns: pd.DataFrame | None) -> pd.Series:
+    """The date of each customer's first contact by a retention campaign.
+
+    The one rule behind the exposure :data:`CAMPAIGN_CONTACT` (1 from this date on): the
+    earliest ``date`` among a customer's rows of the campaigns table with ``treated == 1``
+    (customers held out as controls are never contacted, so they have no date).
+
+    Returns
+    -------
+    Series
+        Contact date (Timestamp) indexed by ``customer_id``, sorted by customer; empty without a
+        campaigns table or without a contacted customer.
+    """
+    if campaigns is None or not len(campaigns):
+        return pd.Series([], dtype="datetime64[ns]", index=pd.Index([], name="customer_id"), name="date")
+    contacted = campaigns.loc[pd.to_numeric(campaigns["treated"]).astype(int) == 1]
+    return pd.to_datetime(contacted["date"]).groupby(contacted["customer_id"]).min().rename("date")
 
 
 def unit_days(unit: str | float) -> float:

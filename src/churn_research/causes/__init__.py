@@ -42,6 +42,7 @@ from churn_research.causes.drivers import (
     compare_with_truth,
 )
 from churn_research.causes.frame import (
+    ADJUSTMENTS,
     CANDIDATE_DRIVERS,
     TIME_VARYING,
     customer_frame,
@@ -72,6 +73,8 @@ from churn_research.causes.reasons import (
 )
 from churn_research.causes.sections import (
     ALPHA,
+    adjustment_terms,
+    campaign_truth,
     collinear_terms,
     competing_reasons,
     dose_curves,
@@ -99,6 +102,7 @@ from churn_research.stats import (
 
 __all__ = [
     "ALPHA",
+    "ADJUSTMENTS",
     "CANDIDATE_DRIVERS",
     "TIME_VARYING",
     "CLAIMS",
@@ -124,6 +128,8 @@ __all__ = [
     "simultaneous_ci",
     "test_claims",
     "wilson_ci",
+    "adjustment_terms",
+    "campaign_truth",
     "collinear_terms",
     "dose_curves",
     "exit_reasons",

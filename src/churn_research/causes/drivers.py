@@ -23,6 +23,7 @@ from statsmodels.genmod.generalized_linear_model import GLM
 from threadpoolctl import threadpool_limits
 
 from churn_research.causes.frame import (
+    ADJUSTMENTS,
     DEFAULT_SCALES,
     MISSING_AS_LEVEL,
     MONTH_DAYS,
@@ -55,7 +56,7 @@ class _Term:
     driver: str
     level: str | None
     reference: str | None
-    kind: str  # "driver", "duration"
+    kind: str  # "driver", "adjustment" (held fixed, not ranked: ADJUSTMENTS), "duration"
 
 
 def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
@@ -69,7 +70,7 @@ def _design_matrix(frame: pd.DataFrame, drivers: Sequence[str], *,
         s = frame[d]
         if _is_indicator(s):
             cols[d] = s.astype(float).to_numpy()
-            terms.append(_Term(d, d, "yes", "no", "driver"))
+            terms.append(_Term(d, d, "yes", "no", "adjustment" if d in ADJUSTMENTS else "driver"))
         elif _is_numeric(s) and d in MISSING_AS_LEVEL and s.isna().any():
             div, name = scales.get(d, (1.0, d))
             v = s.astype(float) / div
@@ -164,7 +165,10 @@ class DriverModel:
     ----------
     drivers : sequence of str, optional
         Customer columns, plus on person-period data the time-varying ``complaint_90d``,
-        ``change`` and ``last_csat`` (default: :func:`default_drivers`).
+        ``change``, ``last_csat`` and ``campaign_contact`` (default: :func:`default_drivers`).
+        ``campaign_contact`` (a retention campaign's contact, when the data have a campaigns
+        table) is an adjustment: its term has kind ``"adjustment"``, held fixed but not ranked
+        among the drivers.
     design : {"auto", "person-period", "snapshot"}
         ``person-period``: a discrete-time hazard model on person-month rows (with an offset for
         the exposed fraction of each month and a duration control). ``snapshot``: one row per
@@ -200,6 +204,7 @@ class DriverModel:
     design_, link_ : str
     effects_ : DataFrame
         ``term, driver, level, reference, kind, coef, se, ratio, ci_low, ci_high, p_value``
+        (kind: ``driver``, ``adjustment`` or ``duration``)
         (ratio = exp(coef): hazard ratio with cloglog, odds ratio with logit).
     driver_tests_ : DataFrame
         Joint Wald test per driver (all its levels): ``driver, df, chi2, p_value``.
@@ -380,9 +385,10 @@ class DriverModel:
         return "hazard ratio" if self.link_ == "cloglog" else "odds ratio"
 
     def summary(self) -> pd.DataFrame:
-        """The driver effects, rounded, for display (duration terms last)."""
+        """The driver effects, rounded, for display (adjustments after the drivers, duration
+        terms last)."""
         e = self.effects_.copy()
-        e["order"] = (e["kind"] == "duration").astype(int)
+        e["order"] = e["kind"].map({"adjustment": 1, "duration": 2}).fillna(0).astype(int)
         e = e.sort_values(["order", "p_value"]).drop(columns="order")
         return e[["term", "reference", "ratio", "ci_low", "ci_high", "p_value"]].rename(
             columns={"ratio": self.ratio_name}).reset_index(drop=True)

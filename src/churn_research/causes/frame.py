@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from churn_research.durations import DAYS_PER_MONTH
+from churn_research.durations import CAMPAIGN_CONTACT, DAYS_PER_MONTH, first_contact
 from churn_research.model import PERSONAL_COLUMNS, ChurnData, ChurnDataError
 from churn_research.model import is_snapshot as model_is_snapshot
 
@@ -43,7 +43,13 @@ CANDIDATE_DRIVERS = (
 )
 
 #: Drivers that only exist on person-period rows (time-varying).
-TIME_VARYING = ("complaint_90d", "change", "last_csat")
+TIME_VARYING = ("complaint_90d", "change", "last_csat", CAMPAIGN_CONTACT)
+
+#: Time-varying terms the driver model holds fixed but does not rank among the drivers: a
+#: retention campaign's contact (1 from a customer's first contact on) is an intervention, not a
+#: customer trait; without it, customers the campaign kept after the business change would be
+#: read as a smaller change effect.
+ADJUSTMENTS = (CAMPAIGN_CONTACT,)
 
 #: How numeric drivers are scaled in the model: column -> (divisor, term name).
 DEFAULT_SCALES: dict[str, tuple[float, str]] = {
@@ -224,8 +230,9 @@ def default_drivers(data: ChurnData | pd.DataFrame, *, design: str = "auto") -> 
     ``tenure_months`` for a one-period snapshot (:func:`is_snapshot`; in a hazard model tenure
     is the time axis, not a driver);
     ``complaint_90d``, ``last_csat`` (the observed proxy of satisfaction) and ``change`` for
-    person-period data with tickets / surveys / events; and first-purchase features for a
-    purchase log without attributes.
+    person-period data with tickets / surveys / events, and ``campaign_contact`` (an adjustment:
+    :data:`ADJUSTMENTS`) for person-period data with a campaigns table; and first-purchase
+    features for a purchase log without attributes.
     """
     customers = _customers(data)
     cols = set(customers.columns)
@@ -247,7 +254,9 @@ def default_drivers(data: ChurnData | pd.DataFrame, *, design: str = "auto") -> 
             drivers.append("last_csat")
         if data.event_date is not None:
             drivers.append("change")
-    if not [d for d in drivers if d not in ("tenure_months", "change")] \
+        if data.has("campaigns") and "treated" in data.campaigns:
+            drivers.append(CAMPAIGN_CONTACT)
+    if not [d for d in drivers if d not in ("tenure_months", "change", CAMPAIGN_CONTACT)] \
             and isinstance(data, ChurnData) and data.has("transactions"):
         drivers += ["first_amount_log2", "first_quantity", "purchases_first_90d"]
     return drivers
@@ -261,9 +270,10 @@ def person_period(data: ChurnData, *, study_start=None, change_date=None,
     Each customer is at risk from ``entry_date`` (``start_date``, or ``study_start`` for
     customers who were already customers then) until ``end_date`` (the first day the customer is
     gone) or the observation end (censored). There is one row per calendar month at risk; with
-    ``split=True`` a month is further split at the change date and where the complaint indicator
-    switches on (the day of a complaint) or off (``complaint_window_days`` later), so that every
-    time-varying driver is constant within a row (episode splitting).
+    ``split=True`` a month is further split at the change date, at a customer's first contact by a
+    retention campaign and where the complaint indicator switches on (the day of a complaint) or
+    off (``complaint_window_days`` later), so that every time-varying driver is constant within a
+    row (episode splitting).
 
     A churner's last row runs to the end of the interval in which the churn fell (the next month
     start or split point), not to the churn day: the grouped-time likelihood of the
@@ -293,8 +303,11 @@ def person_period(data: ChurnData, *, study_start=None, change_date=None,
         ``tenure_months`` (tenure at the middle of the row), ``tenure_start`` (at its start),
         ``event`` (1 in the row of the churn), and time-varying drivers: ``change`` (1 from the change date on; needs
         events or ``change_date``), ``complaints_90d`` / ``complaint_90d`` (complaint tickets in
-        the window up to the row's start; needs tickets) and ``last_csat`` (last survey answer
-        before the row, NaN if none yet; needs surveys), plus the customer columns.
+        the window up to the row's start; needs tickets), ``last_csat`` (last survey answer
+        before the row, NaN if none yet; needs surveys) and ``campaign_contact`` (1 from the
+        customer's first contact by a retention campaign on,
+        :func:`churn_research.durations.first_contact`; needs campaigns), plus the customer
+        columns.
     """
     frame = customer_frame(data, study_start=study_start, observation_end=observation_end)
     obs = _observation_end(data, observation_end)
@@ -338,7 +351,17 @@ def person_period(data: ChurnData, *, study_start=None, change_date=None,
         ccode = pd.Index(frame["customer_id"]).get_indexer(comp["customer_id"])
         ok = ccode >= 0
         comp_keys = np.sort(ccode[ok] * big + days(comp["date"])[ok])
+    contact_day = None
+    if isinstance(data, ChurnData) and data.has("campaigns") and "treated" in data.campaigns:
+        contact = first_contact(data.campaigns)
+        ccode = pd.Index(frame["customer_id"]).get_indexer(contact.index)
+        ok = ccode >= 0
+        contact_day = np.full(n, big, dtype=np.int64)  # never contacted
+        contact_day[ccode[ok]] = days(contact.to_numpy())[ok]
     if split:
+        if contact_day is not None:
+            inside = (entry < contact_day) & (contact_day < grid_end)
+            points.append(code[inside] * big + contact_day[inside])
         if change is not None:
             cd = days([change])[0]
             inside = (entry < cd) & (cd < grid_end)
@@ -377,6 +400,8 @@ def person_period(data: ChurnData, *, study_start=None, change_date=None,
     pp["event"] = event
     if change is not None:
         pp["change"] = (pp["period_start"] >= change).astype(np.int8)
+    if contact_day is not None:
+        pp[CAMPAIGN_CONTACT] = (p_start >= contact_day[own]).astype(np.int8)
     if comp_keys is not None:
         row_keys = own * big + p_start
         counts = (np.searchsorted(comp_keys, row_keys, side="right")

@@ -16,6 +16,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from threadpoolctl import threadpool_limits
 
 from churn_research.causes.drivers import DriverModel
+from churn_research.causes.frame import ADJUSTMENTS
 from churn_research.causes.rates import _is_indicator, _is_numeric
 
 
@@ -101,7 +102,8 @@ def compare_importance(model: DriverModel, *, n_repeats: int = 5, random_state=0
                        max_rows: int = 30_000) -> pd.DataFrame:
     """The GLM's per-driver Wald chi-square beside the permutation importance of a GBM.
 
-    Both rank the same drivers (and tenure); ``rank_gap`` is the difference of ranks and
+    Both rank the same drivers (and tenure; not the adjustments of :data:`ADJUSTMENTS`, which
+    both models hold fixed); ``rank_gap`` is the difference of ranks and
     ``attrs["spearman"]`` the rank correlation, so a reviewer sees whether the two agree.
 
     Returns
@@ -120,6 +122,8 @@ def compare_importance(model: DriverModel, *, n_repeats: int = 5, random_state=0
     glm = model.driver_tests_.rename(columns={"chi2": "wald_chi2", "p_value": "glm_p_value"})
     glm = glm.replace({"driver": {"tenure_months": "tenure"}})
     out = glm.merge(imp.drop(columns="rank"), on="driver", how="outer")
+    # an adjustment (a campaign's contact) is held fixed in both models but is not a driver to rank
+    out = out[~out["driver"].isin(ADJUSTMENTS)].copy()
     out["glm_rank"] = out["wald_chi2"].rank(ascending=False, method="min")
     out["importance_rank"] = out["importance"].rank(ascending=False, method="min")
     out["rank_gap"] = out["importance_rank"] - out["glm_rank"]

@@ -9,6 +9,7 @@ shows and :mod:`churn_research.narrate.causes` says why a section is missing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from churn_research.causes.drivers import DriverModel, compare_with_truth
 from churn_research.causes.frame import TIME_VARYING, default_drivers, person_period
 from churn_research.causes.rates import dose_response
 from churn_research.causes.reasons import ReasonShift, has_reasons, reason_pareto, reason_shift
+from churn_research.durations import CAMPAIGN_CONTACT
 from churn_research.model import ChurnData
 
 #: Significance level of every test the report calls "significant".
@@ -140,6 +142,47 @@ def truth_check(model: DriverModel, truth: Mapping[str, float] | None) -> pd.Dat
     return compare_with_truth(model.effects_, truth) if truth else None
 
 
+def adjustment_terms(model: DriverModel) -> pd.DataFrame:
+    """The model's adjustment terms (:data:`ADJUSTMENTS`: a retention campaign's contact), held
+    fixed but not ranked among the drivers; empty when the data have none."""
+    e = model.effects_
+    return e[e["kind"] == "adjustment"] if "kind" in e else e.iloc[:0]
+
+
+def campaign_truth(data: ChurnData, model: DriverModel) -> dict[str, Any] | None:
+    """The generator's truth for the retention campaign beside the contact term (synthetic data).
+
+    The generator records the campaign's effect as a change in the probability of churning within
+    ``horizon_days`` of the campaign (``ate``, among the customers eligible for it; heterogeneous:
+    ``effect_by_group`` with and without a price rise), not as a hazard ratio. The constant hazard
+    ratio that gives the same churn within the horizon is
+    ``log(1 - (churn_untreated + ate)) / log(1 - churn_untreated)``; it is an approximation (the
+    effect is neither constant over the horizon nor the same for everyone), so it is set beside the
+    term but not counted in :func:`truth_check`. None without a campaign truth, without the contact
+    term, or with a logit link (odds ratios).
+
+    Returns
+    -------
+    dict
+        ``ate, churn_untreated, horizon_days, by_group`` (group -> effect), ``implied_hr``,
+        ``ratio, ci_low, ci_high`` (the contact term) and ``covered`` (the interval holds
+        ``implied_hr``).
+    """
+    camp = ((data.meta or {}).get("truth") or {}).get("campaign")
+    effects = model.effects_.set_index("term")
+    if not camp or CAMPAIGN_CONTACT not in effects.index or model.link_ != "cloglog":
+        return None
+    p0, ate = float(camp["churn_untreated"]), float(camp["ate"])
+    if not (0 < p0 < 1 and 0 < p0 + ate < 1):
+        return None
+    implied = math.log(1 - (p0 + ate)) / math.log(1 - p0)
+    e = effects.loc[CAMPAIGN_CONTACT]
+    return {"ate": ate, "churn_untreated": p0, "horizon_days": int(camp.get("horizon_days", 365)),
+            "by_group": dict(camp.get("effect_by_group") or {}), "implied_hr": implied,
+            "ratio": float(e["ratio"]), "ci_low": float(e["ci_low"]), "ci_high": float(e["ci_high"]),
+            "covered": bool(e["ci_low"] <= implied <= e["ci_high"])}
+
+
 def odds_vs_hazards(model: DriverModel, data: ChurnData, **options) -> pd.DataFrame | None:
     """On person-months: the same model with a logit link, its odds ratios beside the hazard
     ratios (duration terms left out); ``attrs["max_gap"]`` is the largest relative difference.
@@ -172,7 +215,8 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
                 doses: Mapping[str, pd.DataFrame | None], model: DriverModel,
                 truth: pd.DataFrame | None, odds: pd.DataFrame | None,
                 importance: pd.DataFrame, profiles: pd.DataFrame,
-                claims: pd.DataFrame, competing: CompetingReasons | None = None) -> dict[str, Any]:
+                claims: pd.DataFrame, competing: CompetingReasons | None = None,
+                campaign: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The stage's key figures (nested; the runner flattens them), from its results."""
     figures: dict[str, Any] = {"dataset": dataset, "design": design,
                                "n_customers": len(data.customers)}
@@ -206,6 +250,9 @@ def key_figures(*, dataset: str, design: str, data: ChurnData, pareto: pd.DataFr
             "covered": int(truth["covered"].sum()), "terms": len(truth),
             "signs_ok": int(truth["sign_ok"].sum()),
             "not_covered": truth.loc[~truth["covered"], "term"].tolist()}
+    if campaign is not None:
+        figures["campaign_truth"] = {k: campaign[k] for k in ("ate", "churn_untreated", "implied_hr",
+                                                              "covered")}
     if odds is not None:
         figures["odds_ratios"] = _mapping(odds, "term", "ratio_or")
     figures["importance"] = {"spearman": importance.attrs["spearman"],

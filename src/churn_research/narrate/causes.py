@@ -23,9 +23,11 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from churn_research.causes import (
+    ADJUSTMENTS,
     ALPHA,
     DriverModel,
     ReasonShift,
+    adjustment_terms,
     collinear_terms,
     largest_rise,
     moved_reasons,
@@ -50,7 +52,7 @@ from churn_research.narrate.format import (
     pvalue,
     ratio_ci,
 )
-from churn_research.wording import colon, join, semicolons, sentences
+from churn_research.wording import colon, gap, join, semicolons, sentences
 from churn_research.wording.drivers import (
     LOG2_SUFFIX,
     TERM_NAMES,
@@ -86,7 +88,7 @@ def _strongest(figures) -> tuple[str, float, float, float, float] | None:
         term = m["term"]
         r, lo, hi = (get(figures, f"driver_model.{term}.{k}") for k in ("ratio", "ci_low", "ci_high"))
         p = get(figures, f"driver_model.{term}.p_value")
-        if None in (r, lo, hi, p) or lo <= 1 <= hi or term == "change":
+        if None in (r, lo, hi, p) or lo <= 1 <= hi or term == "change" or term in ADJUSTMENTS:
             continue
         if best is None or abs(math.log(r)) > abs(math.log(best[1])):
             best = (term, r, lo, hi, p)
@@ -249,11 +251,22 @@ def data_note(data: ChurnData, sample: ChurnData, *, dataset: str, design: str, 
               dataset=dataset, n=f"{len(data.customers):,}", churned=f"{churned:,}",
               date=f"{data.observation_end:%Y-%m-%d}", kind=label(data.kind)) + "  \n"
             + t("**Design:** {design}.", design=design_text) + "  \n"
-            + t("**Drivers:** {drivers}.", drivers=join(driver_label(d) for d in drivers))
-            + "  \n"
+            + t("**Drivers:** {drivers}.", drivers=join(driver_label(d) for d in drivers
+                                                        if d not in ADJUSTMENTS))
+            + _adjusted_for(drivers) + "  \n"
             + sample_note(sample, _("The complaint and satisfaction curves, the driver models and "
                                     "the tests of claims")))
 
+
+
+def _adjusted_for(drivers) -> str:
+    """`` Held fixed as an adjustment, not ranked: retention campaign contact.`` when the drivers
+    include one of :data:`ADJUSTMENTS`; else empty."""
+    adjust = [d for d in drivers if d in ADJUSTMENTS]
+    if not adjust:
+        return ""
+    return gap() + t("Held fixed as an adjustment, not ranked as a driver: {terms}.",
+                   terms=join(driver_label(d) for d in adjust))
 
 
 def _simultaneous(low, high, k) -> str:
@@ -788,7 +801,22 @@ def driver_model(model: DriverModel) -> str:
                      "customers whose {driver} differs by a factor of two (e.g. 20 against 40), "
                      "whatever the level.", driver=driver_label(term), ratio=ratio)
                    for term in model.effects_["term"] if str(term).endswith(LOG2_SUFFIX))
-    return head + warn + logs
+    return head + warn + logs + _adjustments(model)
+
+
+def _adjustments(model: DriverModel) -> str:
+    """What the adjustment terms (a retention campaign's contact) are there for; empty without."""
+    adjust = adjustment_terms(model)
+    if not len(adjust):
+        return ""
+    ratio = ratio_label(model.ratio_name)
+    return gap() + t("The term **{terms}** ({ratio} {value}) is an adjustment, not a driver of interest: a "
+                   "retention campaign contacted part of the customers after the business change "
+                   "(1 from a customer's first contact on), and holding the contact fixed keeps the "
+                   "customers it kept from being read as a smaller change effect. It is left out of "
+                   "the strongest associations and of the ranking below.",
+                   terms=join(_label(r.term) for r in adjust.itertuples()), ratio=ratio,
+                   value=join(ratio_ci(r.ratio, r.ci_low, r.ci_high) for r in adjust.itertuples()))
 
 
 def truth_table(cmp: pd.DataFrame) -> Styler:
@@ -805,10 +833,43 @@ def truth_table(cmp: pd.DataFrame) -> Styler:
             .hide(axis="index"))
 
 
-def truth_check(cmp: pd.DataFrame | None) -> str:
-    """How many intervals cover the generator's truth, and the known limits (synthetic data)."""
+def truth_check(cmp: pd.DataFrame | None, campaign: Mapping[str, Any] | None = None) -> str:
+    """How many intervals cover the generator's truth, and the known limits (synthetic data);
+    with ``campaign`` (:func:`churn_research.causes.campaign_truth`), how the contact term reads
+    against the campaign's true effect, which is not a hazard ratio."""
     if cmp is None:
         return ""
+    return _truth_check(cmp) + _campaign_truth(campaign)
+
+
+def _campaign_truth(c: Mapping[str, Any] | None) -> str:
+    """The campaign's true effect beside the contact term (not counted in the check)."""
+    if c is None:
+        return ""
+    groups = c["by_group"]
+    by = (t("; {with_} points with a price rise and {without} without (the campaign saves mostly "
+            "price-sensitive leavers)", with_=_points(groups["price_rise"]),
+            without=_points(groups["no_price_rise"]))
+          if {"price_rise", "no_price_rise"} <= set(groups) else "")
+    verdict = (_("inside the contact term's interval") if c["covered"]
+               else _("outside the contact term's interval"))
+    return gap() + t("**The retention campaign** is not in the check: the generator sets its effect "
+                     "as a change in churn within {days} days of the campaign, not as a hazard "
+                     "ratio: {ate} percentage points on average among the eligible customers, whose "
+                     "churn without the campaign would have been {p0}{by}. The constant hazard ratio "
+                     "that gives the same churn within those {days} days is about {implied}, {verdict} ({value}); it is an approximation, as the true "
+                     "effect is neither the same for everyone nor constant over time.",
+                     days=c["horizon_days"], ate=_points(c["ate"]), p0=pct(c["churn_untreated"]),
+                     by=by, implied=f"{c['implied_hr']:.2f}", verdict=verdict,
+                     value=ratio_ci(c["ratio"], c["ci_low"], c["ci_high"]))
+
+
+def _points(share: float) -> str:
+    """A change of a share in signed percentage points (``−7.9``, ``+1.2``)."""
+    return f"{100 * share:+.1f}".replace("-", "−")
+
+
+def _truth_check(cmp: pd.DataFrame) -> str:
     missed = cmp.loc[~cmp["covered"], "term"].tolist()
     return (t("**Check against the generator's truth (log hazard ratios):** {covered} of {n} 95% "
               "intervals cover the true value, and {signs} of {n} effects have the right sign (or, "

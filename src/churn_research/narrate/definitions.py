@@ -18,9 +18,10 @@ import pandas as pd
 from churn_research.i18n import _, label, label_msg, n_, t
 from churn_research.narrate.data import paren
 from churn_research.narrate.format import count, get, money, pct, pct_ci, ratio_ci, text
+from churn_research.wording import gap
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
-           "churn_note", "change_note", "money_definitions", "money_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
+           "churn_note", "change_note", "change_models_note", "money_definitions", "money_note"]  # CHURN_NOTE, CHANGE_NOTE: module attributes (__getattr__)
 
 #: The period units and the driver model's ratios a definition names (data labels, context "label").
 UNITS = (label_msg("month"), label_msg("quarter"), label_msg("half-year"), label_msg("year"),
@@ -53,7 +54,19 @@ def change_note() -> str:
              "trend continued; the Cox and driver models compare customers' hazards before and "
              "after, holding their other attributes equal; the pooled ratio ignores any trend. "
              "They estimate related but different quantities, so their intervals, not their "
-             "point values, are what should agree.")
+             "point values, are what should agree.") + gap() + change_models_note()
+
+
+def change_models_note() -> str:
+    """Why the Cox model's and the driver model's change ratios differ a little (the second part
+    of :func:`change_note`)."""
+    return _("Both hazard models hold a retention campaign's contact fixed where the data record "
+             "one (otherwise customers the campaign kept after the change would read as a smaller "
+             "change effect), but they differ in form: the Cox model (30_survival) leaves the "
+             "baseline hazard over tenure free and uses the exact exit times; the driver model "
+             "(20_causes) is a complementary log-log model on calendar-month rows with a log-tenure "
+             "(Weibull) baseline that also holds its other time-varying drivers fixed (such as the "
+             "last survey answer), so its point value differs a little from the Cox model's.")
 
 
 def __getattr__(name: str) -> str:
@@ -196,6 +209,10 @@ def _change_estimates() -> tuple[tuple[str, str, str, str, str, str], ...]:
     )
 
 
+#: The key figure that shows a stage's change model held a retention campaign's contact fixed.
+_CONTACT_HELD = {"30_survival": "campaign_contact_hr", "20_causes": "driver_model.campaign_contact.ratio"}
+
+
 def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition]:
     """The estimates of the business change's effect across the reports (empty without one)."""
     out = []
@@ -203,6 +220,8 @@ def change_definitions(figs: Mapping[str, Mapping[str, Any]]) -> list[Definition
         f = figs.get(stage, {})
         if get(f, key) is None:
             continue
+        if stage in _CONTACT_HELD and get(f, _CONTACT_HELD[stage]) is not None:
+            measures = t("{measures}; a retention campaign's contact held fixed too", measures=measures)
         if stage == "20_causes":
             name = paren(name, label(get(f, "driver_model.ratio", "ratio")))
         out.append(Definition(name, ratio_ci(get(f, key), get(f, low), get(f, high)), measures,

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from churn_research.durations import to_units, unit_days
+from churn_research.durations import CAMPAIGN_CONTACT, first_contact, to_units, unit_days
 from churn_research.survival.cox import _fit_ctv, _split_at, cox_design
 from churn_research.survival.frame import _MIN_EPISODE
 
@@ -50,7 +50,8 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
     and it.
 
     ``campaigns`` (the data's campaigns table: ``customer_id, date, treated``) adds
-    ``campaign_contact``: 1 from a customer's first contact by a retention campaign on. Without
+    ``campaign_contact``: 1 from a customer's first contact by a retention campaign on
+    (:func:`churn_research.durations.first_contact`, the rule 20_causes' driver model shares). Without
     it, customers a campaign kept after a change would be read as a smaller change effect.
 
     Returns
@@ -87,8 +88,7 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
                      windows[["_row", "hi"]].rename(columns={"hi": "time"})]
     t_contact = None
     if campaigns is not None and len(campaigns):
-        contacted = campaigns.loc[campaigns["treated"].astype(int) == 1].groupby("customer_id")["date"].min()
-        contact = pd.to_datetime(contacted.reindex(cust["customer_id"]).to_numpy())
+        contact = pd.to_datetime(first_contact(campaigns).reindex(cust["customer_id"]).to_numpy())
         t_contact = np.where(pd.isna(contact), np.inf,
                              to_units(pd.Series(contact) - cust["start_date"], unit).to_numpy(float))
         cuts.append(pd.DataFrame({"_row": base["_row"], "time": t_contact}))
@@ -103,7 +103,7 @@ def change_episodes(df: pd.DataFrame, *, change_date, tickets: pd.DataFrame | No
     for col, t_change in zip(columns, t_changes, strict=True):
         out[col] = (mid >= t_change[r]).astype(int)
     if t_contact is not None:
-        out["campaign_contact"] = (mid >= t_contact[r]).astype(int)
+        out[CAMPAIGN_CONTACT] = (mid >= t_contact[r]).astype(int)
     if tickets is not None:
         out["complaint_90d"] = 0
         if windows is not None and len(windows):

@@ -25,6 +25,7 @@ TERM_NAMES = {
     "log_tenure": label_msg("tenure (log)"),
     "price_rise": label_msg("a price rise"),
     "change": label_msg("the business change"),
+    "campaign_contact": label_msg("retention campaign contact"),
     "purchases_first_90d": label_msg("repeat purchases in the first 90 days (per purchase)"),
     "first_amount_log2": label_msg("first purchase amount (per doubling of the amount)"),
     "first_quantity": label_msg("first purchase quantity (per item)"),
@@ -36,6 +37,7 @@ DRIVER_NAMES = {
     "last_csat": label_msg("last CSAT"),
     "price_rise": label_msg("price rise"),
     "change": label_msg("the business change"),
+    "campaign_contact": label_msg("retention campaign contact"),
     "purchases_first_90d": label_msg("repeat purchases in the first 90 days"),
     "first_amount_log2": label_msg("first purchase amount"),
     # a profile rule states the amount itself (the tree's split on log2(1 + amount) read back)
