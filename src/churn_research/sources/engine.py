@@ -59,7 +59,7 @@ from churn_research.periods import (
     periods,
 )
 
-__all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
+__all__ = ["Tables", "BACKENDS", "open_stage", "btyd_inputs", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention"]
 
@@ -281,6 +281,36 @@ def from_processed(directory: str | Path, con=None) -> Tables:
                       observation_end=meta["observation_end"], kind=meta["kind"],
                       inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
                       records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+
+
+#: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
+BACKENDS = ("duckdb", "pyspark")
+
+
+def open_stage(processed_dir: str | Path, backend: str = "duckdb") -> Tables:
+    """The one way a stage notebook gets its engine tables: the processed data of
+    ``processed_dir`` read in place (:func:`from_processed`) on ``backend``, ``"duckdb"``
+    (embedded, in memory; the default) or ``"pyspark"`` (Spark in local mode,
+    :func:`spark_session`). A notebook opens it once and passes the aggregated frames that the
+    functions below return (``btyd_inputs``, ``lifetime_counts``, ``churn_table``, ...) to its
+    stage package, which never imports this layer."""
+    name = str(backend).strip().lower()
+    if name not in BACKENDS:
+        raise ChurnDataError(f"unknown backend '{backend}'.",
+                             fix=f"set `backend:` to one of {', '.join(BACKENDS)}.")
+    return from_processed(processed_dir, connect(None if name == "duckdb" else name))
+
+
+def btyd_inputs(src: Tables, *, calibration_end=None, freq: str = "W") -> dict | None:
+    """:func:`btyd_statistics` up to ``calibration_end`` (default: the observation end) for the
+    BG/NBD and Gamma-Gamma fits of 50_clv; None for data without BTYD models (contractual data,
+    no transactions, no calibration end), as ``churn_research.clv.analysis.has_btyd``."""
+    if src.kind != "non-contractual" or not src.has_transactions:
+        return None
+    end = src.observation_end if calibration_end is None else calibration_end
+    if end is None or pd.isna(end):
+        return None
+    return btyd_statistics(src, calibration_end=end, freq=freq)
 
 
 # ------------------------------------------------------------------------------------------
