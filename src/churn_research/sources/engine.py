@@ -59,7 +59,7 @@ from churn_research.periods import (
     periods,
 )
 
-__all__ = ["Tables", "BACKENDS", "open_stage", "btyd_inputs", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
+__all__ = ["Tables", "BACKENDS", "open_stage", "read_stage", "btyd_inputs", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention"]
 
@@ -204,6 +204,19 @@ class Tables:
         """Run an expression on the backend; the (aggregated) result as a pandas frame."""
         return self.con.execute(expr)
 
+    # the aggregates the stage notebooks take, as methods (``tables.churn_table(freq="Q")``)
+    def churn_table(self, **options) -> pd.DataFrame:
+        """:func:`churn_table` of these tables."""
+        return churn_table(self, **options)
+
+    def btyd_inputs(self, **options) -> dict | None:
+        """:func:`btyd_inputs` of these tables."""
+        return btyd_inputs(self, **options)
+
+    def sbg_cohort_table(self, **options) -> pd.DataFrame:
+        """:func:`sbg_cohort_table` of these tables."""
+        return sbg_cohort_table(self, **options)
+
 
 def _put(con, name: str, frame: pd.DataFrame):
     """A frame as a table of the backend: a table (DuckDB, ...), or on Spark a temporary view
@@ -299,6 +312,13 @@ def open_stage(processed_dir: str | Path, backend: str = "duckdb") -> Tables:
         raise ChurnDataError(f"unknown backend '{backend}'.",
                              fix=f"set `backend:` to one of {', '.join(BACKENDS)}.")
     return from_processed(processed_dir, connect(None if name == "duckdb" else name))
+
+
+def read_stage(processed_dir: str | Path, backend: str = "duckdb") -> tuple[ChurnData, Tables]:
+    """What a stage notebook reads, once: the processed data as a ``ChurnData`` in memory (the
+    per-customer work: models on samples, tables of customers) and the same files as engine
+    tables (:func:`open_stage`) for the aggregations over every row."""
+    return ChurnData.read(processed_dir), open_stage(processed_dir, backend)
 
 
 def btyd_inputs(src: Tables, *, calibration_end=None, freq: str = "W") -> dict | None:
