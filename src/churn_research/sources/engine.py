@@ -209,6 +209,10 @@ class Tables:
         """:func:`churn_table` of these tables."""
         return churn_table(self, **options)
 
+    def churn_tables(self, columns: Sequence[str], **options) -> dict[str, pd.DataFrame]:
+        """One :func:`churn_table` per segment column (``by=column``), keyed by the column."""
+        return {col: churn_table(self, by=col, **options) for col in columns}
+
     def btyd_inputs(self, **options) -> dict | None:
         """:func:`btyd_inputs` of these tables."""
         return btyd_inputs(self, **options)
