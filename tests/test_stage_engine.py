@@ -4,6 +4,8 @@ the per-customer pandas path."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,3 +95,59 @@ def test_statistics_of_other_data_are_refused(cdnow):
     with pytest.raises(ChurnDataError, match=r"the gamma_gamma statistics count 946 customers, "
                                              r"the purchase log 1139\."):
         clv_analysis.btyd_value(data, margin=0.3, discount_rate=0.1, statistics=stats)
+
+
+# ------------------------------------------------------------------------------------------
+# 10_indicators and 30_survival: churn tables and the sBG cohort table from the engine
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """2,000 generated customers written as processed data, read as a stage reads them."""
+    from churn_research import read_stage
+
+    directory = tmp_path_factory.mktemp("synthetic")
+    generate(2000, random_state=3).write(directory)
+    return read_stage(directory)
+
+
+def test_read_stage_gives_the_data_and_the_engine_tables_of_one_directory(synthetic):
+    data, tables = synthetic
+    assert isinstance(tables, engine.Tables)
+    assert int(tables.execute(tables.customers.count())) == len(data.customers) == 2000
+    assert tables.observation_end == pd.Timestamp(data.observation_end)
+    assert (tables.kind, tables.inactivity_days) == (data.kind, data.inactivity_days)
+
+
+def test_segment_and_tenure_tables_from_the_engine_equal_the_pandas_path(synthetic):
+    from churn_research import indicators as ind
+
+    data, tables = synthetic
+    kw = {"denominator": "exposed", "inactivity_days": None}
+    expected = ind.segment_rates(data, ["plan", "contract"], freq="Q", **kw)
+    got = ind.pooled_segments(tables.churn_tables(["plan", "contract"], freq="Q", **kw))
+    assert list(got) == list(expected) == ["plan", "contract"]
+    for col in expected:
+        for want, have in zip(expected[col], got[col], strict=True):
+            pd.testing.assert_frame_equal(have, want, check_exact=True)
+    tenure = tables.churn_table(freq="Q", by=ind.TENURE_GROUP, new_tenure_months=6, **kw)
+    pd.testing.assert_frame_equal(
+        tenure, ind.new_vs_existing(data, freq="Q", new_tenure_months=6, **kw), check_exact=True)
+    assert tenure.attrs["engine"] == "duckdb"
+    assert int(tenure["churned"].sum()) == int(ind.churn_table(data, freq="Q", **kw)["churned"].sum())
+
+
+@pytest.mark.slow
+def test_cohort_analysis_on_the_engine_cohort_table_equals_the_pandas_path(synthetic):
+    from churn_research import survival as sv
+
+    data, tables = synthetic
+    df = sv.lifetimes(data, unit="months")
+    table = tables.sbg_cohort_table(cohort_freq="Q", period=1.0, unit="months")
+    pd.testing.assert_frame_equal(table, sv.cohort_table(df, cohort_freq="Q", period=1.0),
+                                  check_exact=True)
+    options = {"data": data, "freq": "Q", "period": 1.0, "min_periods": 6, "unit": "months"}
+    expected = sv.cohort_analysis(df, **options)
+    got = sv.cohort_analysis(df, table=table, **options)
+    # NaN standard errors compare equal as text
+    assert json.dumps(got.key_figures(), sort_keys=True) == json.dumps(expected.key_figures(), sort_keys=True)
+    assert len(got.sbg_table) >= 1
