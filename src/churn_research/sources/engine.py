@@ -33,6 +33,16 @@ transactions tables of the data model in that backend plus the dataset's setting
 
 The layer takes and returns plain frames: analysis stages never import it (``.importlinter``);
 a notebook or the runner passes its results in.
+
+Stages
+------
+A stage notebook reads its inputs once with :func:`read_stage` (``from churn_research import
+read_stage``): the ``ChurnData`` in memory and, over the same Parquet files, the engine
+:class:`Tables` on the backend its ``backend`` parameter names (``duckdb`` by default, or
+``pyspark``; a common key of ``params/<dataset>.yaml``). It passes the aggregated frames to its
+stage package: ``tables.churn_table(...)`` / ``tables.churn_tables(columns, ...)`` (10_indicators),
+``tables.sbg_cohort_table(...)`` (30_survival's sBG), ``tables.btyd_inputs(...)`` (50_clv's
+BG/NBD and Gamma-Gamma fits on counts).
 """
 
 from __future__ import annotations
