@@ -18,7 +18,7 @@ The package is organised by role, like lifelines' fitters / statistics / plottin
 from importlib import import_module
 from typing import Any
 
-__all__ = ["ChurnData", "ChurnDataError", "load"]
+__all__ = ["ChurnData", "ChurnDataError", "load", "read_stage"]
 __version__ = "0.1.0"
 
 
@@ -26,6 +26,8 @@ def __getattr__(name: str) -> Any:
     # Imported when first used: every ``churn_research.*`` import runs this file, and the runner
     # and ``runner.stamps`` (run by make on every build) must not pay for the data layer (pandas,
     # pandera) they do not use.
+    if name == "read_stage":  # a stage's processed data and its engine tables (sources.engine)
+        return import_module("churn_research.sources.engine").read_stage
     if name in __all__:
         return getattr(import_module("churn_research.data"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,7 +52,7 @@ from churn_research.clv.scenarios import (
 from churn_research.clv.tracking import p_alive_activity, tracking_table, tracking_totals
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.i18n import _, _p, label, label_msg, language, money_unit, t
-from churn_research.model import on_books
+from churn_research.model import ChurnDataError, on_books
 from churn_research.models.beta_geo import BetaGeo
 from churn_research.models.gamma_gamma import GammaGamma
 from churn_research.models.shifted_beta_geo import derl, sbg_eligibility
@@ -384,6 +384,7 @@ class BtydValidation:
     holdout: pd.DataFrame
     histogram: pd.DataFrame
     unit: str
+    fit_rows: int | None = None      # distinct (x, t_x, T) rows of the fit (None: per customer)
 
     @property
     def relative_error(self) -> float:
@@ -418,17 +419,61 @@ class BtydValidation:
                             "chi2_p_value": self.histogram.attrs["p_value"]}}
 
 
-def btyd_validation(data, *, calibration_end=None, freq: str = "W") -> BtydValidation | None:
-    """Calibration / holdout validation of the BG/NBD; None when :func:`has_btyd` is false."""
+def btyd_validation(data, *, calibration_end=None, freq: str = "W",
+                    statistics: dict | None = None) -> BtydValidation | None:
+    """Calibration / holdout validation of the BG/NBD; None when :func:`has_btyd` is false.
+
+    ``statistics``: the engine's sufficient statistics up to the same calibration end
+    (``churn_research.sources.engine.btyd_inputs``); the BG/NBD is fitted on them (counts as
+    weights), else on the per-customer summary."""
     if not has_btyd(data):
         return None
-    cal_end = (pd.Timestamp(calibration_end) if calibration_end is not None
-               else default_calibration_end(data.transactions, data.observation_end))
+    cal_end = btyd_calibration_end(data, calibration_end)
     split = rfm_summary(data.transactions, calibration_end=cal_end,
                         observation_end=data.observation_end, freq=freq)
-    model = BetaGeo().fit(split["frequency"], split["recency"], split["T"])
+    model, rows = _fit_bgnbd(split, statistics)
     return BtydValidation(cal_end, pd.Timestamp(data.observation_end), split, model,
-                          holdout_comparison(split, model), frequency_fit(split, model), UNITS[freq])
+                          holdout_comparison(split, model), frequency_fit(split, model), UNITS[freq],
+                          rows)
+
+
+def btyd_calibration_end(data, calibration_end=None) -> pd.Timestamp | None:
+    """The end of the calibration period of :func:`btyd_validation`: ``calibration_end``, by
+    default the midpoint of the purchase log; None when :func:`has_btyd` is false."""
+    if not has_btyd(data):
+        return None
+    return (pd.Timestamp(calibration_end) if calibration_end is not None
+            else default_calibration_end(data.transactions, data.observation_end))
+
+
+def _check_statistics(statistics: dict, summary: pd.DataFrame, name: str, customers: int) -> pd.DataFrame:
+    """The grouped rows of ``statistics[name]``, checked to count the customers of ``summary``."""
+    grouped = statistics[name]
+    if int(grouped["customers"].sum()) != customers:
+        raise ChurnDataError(
+            f"the {name} statistics count {int(grouped['customers'].sum())} customers, the purchase "
+            f"log {customers}.", table="transactions",
+            fix="compute the statistics and the summary on the same data, calibration end and freq.")
+    return grouped
+
+
+def _fit_bgnbd(summary: pd.DataFrame, statistics: dict | None) -> tuple[BetaGeo, int | None]:
+    """BG/NBD on the grouped (x, t_x, T) rows of ``statistics`` (counts as weights; the
+    likelihood is that of the customers), else on the customers of ``summary``; and the number
+    of rows it was fitted on (None: one per customer)."""
+    if statistics is None:
+        return BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"]), None
+    g = _check_statistics(statistics, summary, "bgnbd", len(summary))
+    return BetaGeo().fit(g["frequency"], g["recency"], g["T"], weights=g["customers"]), len(g)
+
+
+def _fit_gamma_gamma(summary: pd.DataFrame, statistics: dict | None) -> tuple[GammaGamma, int | None]:
+    """Gamma-Gamma on the grouped (x, m) rows of ``statistics``, else on ``summary``."""
+    if statistics is None:
+        return GammaGamma().fit(summary["frequency"], summary["monetary_value"]), None
+    repeat = int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
+    g = _check_statistics(statistics, summary, "gamma_gamma", repeat)
+    return GammaGamma().fit(g["frequency"], g["monetary_value"], weights=g["customers"]), len(g)
 
 
 @dataclass
@@ -509,6 +554,7 @@ class BtydValue:
     observation_end: pd.Timestamp
     margin: float = 1.0
     discount_rate: float = 0.10
+    fit_rows: dict | None = None     # distinct rows of the fits, {"bgnbd": n, "gamma_gamma": n}
     spend_correlation: float = field(init=False)
 
     def __post_init__(self):
@@ -542,10 +588,13 @@ class BtydValue:
 
     def key_figures(self) -> dict:
         bg, gg, h = self.bg, self.gg, self.horizon_years
+        rows = self.fit_rows or {}
         return {"bgnbd": {**bg.params_.to_dict(), "log_likelihood": bg.log_likelihood_,
-                          "fit_seconds": bg.fit_seconds_, "customers": bg.n_customers_},
+                          "fit_seconds": bg.fit_seconds_, "customers": bg.n_customers_,
+                          **({"fit_rows": rows["bgnbd"]} if rows else {})},
                 "gamma_gamma": {**gg.params_.to_dict(), "mean_spend": gg.mean_spend_,
-                                "customers": gg.n_customers_},
+                                "customers": gg.n_customers_,
+                                **({"fit_rows": rows["gamma_gamma"]} if rows else {})},
                 "clv": {"mean": float(self.values.mean()), "median": float(self.values.median()),
                         "horizon_years": h, "p_alive_mean": float(self.value["p_alive"].mean()),
                         "definition": f"{h}-year BG/NBD x Gamma-Gamma value"},
@@ -553,17 +602,23 @@ class BtydValue:
 
 
 def btyd_value(data, *, freq: str = "W", horizon_years: float = 3, margin: float,
-               discount_rate: float) -> BtydValue | None:
-    """BG/NBD and Gamma-Gamma on all purchases; None when :func:`has_btyd` is false."""
+               discount_rate: float, statistics: dict | None = None) -> BtydValue | None:
+    """BG/NBD and Gamma-Gamma on all purchases; None when :func:`has_btyd` is false.
+
+    ``statistics``: the engine's sufficient statistics up to the observation end
+    (``churn_research.sources.engine.btyd_inputs``): the models are fitted on their distinct
+    rows with counts as weights (the same likelihood as the customers'); without them, on the
+    per-customer summary. The per-customer values always come from that summary."""
     if not has_btyd(data):
         return None
     full = rfm_summary(data.transactions, calibration_end=data.observation_end, freq=freq)
-    bg = BetaGeo().fit(full["frequency"], full["recency"], full["T"])
-    gg = GammaGamma().fit(full["frequency"], full["monetary_value"])
+    bg, bg_rows = _fit_bgnbd(full, statistics)
+    gg, gg_rows = _fit_gamma_gamma(full, statistics)
     value = btyd_clv(full, bg=bg, gg=gg, horizon_years=horizon_years, margin=margin,
                       discount_rate=discount_rate)
+    rows = None if statistics is None else {"bgnbd": bg_rows, "gamma_gamma": gg_rows}
     return BtydValue(full, bg, gg, value, horizon_years, UNITS[freq], pd.Timestamp(data.observation_end),
-                     margin, discount_rate)
+                     margin, discount_rate, rows)
 
 
 # ----------------------------------------------------------------------------------------

@@ -130,11 +130,14 @@ def trend_table(table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
 def segment_rates(data: ChurnData, columns: Iterable[str], *, freq: str,
                   **kw) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per segment column: its churn table per period and its rates pooled over the window."""
-    out = {}
-    for col in columns:
-        seg = churn_table(data, freq=freq, by=col, **kw)
-        out[col] = seg, pooled_rates(seg, by=col)
-    return out
+    return pooled_segments({col: churn_table(data, freq=freq, by=col, **kw) for col in columns})
+
+
+def pooled_segments(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Per segment column: its churn table per period (``tables``, one per column, e.g. from
+    the data engine: ``churn_research.sources.engine.Tables.churn_tables``) and its rates pooled
+    over the window."""
+    return {col: (seg, pooled_rates(seg, by=col)) for col, seg in tables.items()}
 
 
 def tenure_groups(pooled: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:

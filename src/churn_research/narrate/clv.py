@@ -302,10 +302,11 @@ def btyd_split(result: BtydValidation | None, *, data=None) -> str:
                     "transactions", kind=label(kind))
         return not_available(_("the BG/NBD and Gamma-Gamma models"), why)
     cal = _date(result.calibration_end)
-    return t("Calibration period: first purchases up to {calibration_end} ({n} customers); holdout "
-             "period: {calibration_end} to {end} ({duration} {unit}).", calibration_end=cal,
-             n=f"{len(result.split):,}", end=_date(result.observation_end),
-             duration=f"{result.split['duration_holdout'].iloc[0]:.1f}", unit=label(result.unit))
+    split = t("Calibration period: first purchases up to {calibration_end} ({n} customers); holdout "
+              "period: {calibration_end} to {end} ({duration} {unit}).", calibration_end=cal,
+              n=f"{len(result.split):,}", end=_date(result.observation_end),
+              duration=f"{result.split['duration_holdout'].iloc[0]:.1f}", unit=label(result.unit))
+    return sentences(split, fit_rows(result))
 
 
 def btyd_tracking(diag: BtydDiagnostics | None, *, data=None) -> str:
@@ -378,7 +379,7 @@ def btyd_holdout(result: BtydValidation) -> str:
 def btyd_value(result: BtydValue, *, currency: str = "") -> str:
     """The refitted models, P(alive) and the expected purchases."""
     bg, gg, h = result.bg, result.gg, result.horizon_years
-    return t(
+    text_ = t(
         "Refitted on all purchases up to {end}: {n} customers, {n_bg} in the BG/NBD and {n_gg} "
         "repeat buyers in the Gamma-Gamma model (mean spend per purchase {spend}; the correlation "
         "between frequency and average spend is {correlation}, small enough for the model's "
@@ -392,6 +393,27 @@ def btyd_value(result: BtydValue, *, currency: str = "") -> str:
         correlation=f"{result.spend_correlation:.2f}", p_alive=f"{result.value['p_alive'].mean():.0%}",
         no_repeat=f"{result.share_no_repeat:.0%}", p_alive_repeat=f"{result.p_alive_repeat:.0%}",
         years=h, purchases=f"{result.value['expected_purchases'].sum():,.0f}")
+    return sentences(text_, fit_rows(result))
+
+
+def fit_rows(result: BtydValue | BtydValidation) -> str:
+    """How many distinct rows the BTYD fits used (the engine's sufficient statistics), or ""
+    when they were fitted customer by customer."""
+    rows = result.fit_rows
+    if rows is None:
+        return ""
+    if isinstance(rows, dict):  # BtydValue: both models
+        return t(
+            "Both models were fitted on the sufficient statistics computed by the data engine: "
+            "the BG/NBD on {n_bg} unique (frequency, recency, T) combinations for {m_bg} "
+            "customers, the Gamma-Gamma on {n_gg} unique (frequency, average spend) combinations "
+            "for {m_gg} repeat buyers, each weighted by its number of customers (the likelihood "
+            "is exactly that of the customers).",
+            n_bg=f"{rows['bgnbd']:,}", m_bg=f"{result.bg.n_customers_:,.0f}",
+            n_gg=f"{rows['gamma_gamma']:,}", m_gg=f"{result.gg.n_customers_:,}")
+    return t("The BG/NBD was fitted on {n} unique (frequency, recency, T) combinations for {m} "
+             "customers, each weighted by its number of customers (the sufficient statistics "
+             "computed by the data engine).", n=f"{rows:,}", m=f"{result.model.n_customers_:,.0f}")
 
 
 def churn_cost(result: ChurnCostResult, *, currency: str = "") -> str:

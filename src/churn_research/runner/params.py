@@ -41,7 +41,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 #: Keys outside ``stages:`` (each goes to the stages whose notebook declares it).
 COMMON_KEYS = ("title", "source", "source_options", "language", "currency", "windows",
                "tier_rules", "signal_thresholds", "annual_churn_months", "annual_churn_by",
-               "reference", "stages")
+               "reference", "backend", "stages")
 #: Set by the runner for every stage, never by a params file.
 RUNNER_KEYS = ("dataset", "processed_dir", "output_json")
 #: The runner's paths (derived from the project, the dataset and the stage): not part of what a

@@ -39,6 +39,16 @@ transactions tables of the data model in that backend plus the dataset's setting
 
 The layer takes and returns plain frames: analysis stages never import it (``.importlinter``);
 a notebook or the runner passes its results in.
+
+Stages
+------
+A stage notebook reads its inputs once with :func:`read_stage` (``from churn_research import
+read_stage``): the ``ChurnData`` in memory and, over the same Parquet files, the engine
+:class:`Tables` on the backend its ``backend`` parameter names (``duckdb`` by default, or
+``pyspark``; a common key of ``params/<dataset>.yaml``). It passes the aggregated frames to its
+stage package: ``tables.churn_table(...)`` / ``tables.churn_tables(columns, ...)`` (10_indicators),
+``tables.sbg_cohort_table(...)`` (30_survival's sBG), ``tables.btyd_inputs(...)`` (50_clv's
+BG/NBD and Gamma-Gamma fits on counts).
 """
 
 from __future__ import annotations
@@ -66,7 +76,7 @@ from churn_research.periods import (
 )
 from churn_research.stats import logrank_chi2, logrank_parts
 
-__all__ = ["Tables", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
+__all__ = ["Tables", "BACKENDS", "open_stage", "read_stage", "btyd_inputs", "connect", "spark_session", "from_data", "from_files", "from_processed", "observation_window",
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention", "lifetimes", "lifetime_counts", "km_table", "logrank_counts",
            "sbg_cohort_table", "table_of", "person_period_expr", "person_period", "features_at",
@@ -213,6 +223,23 @@ class Tables:
         """Run an expression on the backend; the (aggregated) result as a pandas frame."""
         return self.con.execute(expr)
 
+    # the aggregates the stage notebooks take, as methods (``tables.churn_table(freq="Q")``)
+    def churn_table(self, **options) -> pd.DataFrame:
+        """:func:`churn_table` of these tables."""
+        return churn_table(self, **options)
+
+    def churn_tables(self, columns: Sequence[str], **options) -> dict[str, pd.DataFrame]:
+        """One :func:`churn_table` per segment column (``by=column``), keyed by the column."""
+        return {col: churn_table(self, by=col, **options) for col in columns}
+
+    def btyd_inputs(self, **options) -> dict | None:
+        """:func:`btyd_inputs` of these tables."""
+        return btyd_inputs(self, **options)
+
+    def sbg_cohort_table(self, **options) -> pd.DataFrame:
+        """:func:`sbg_cohort_table` of these tables."""
+        return sbg_cohort_table(self, **options)
+
 
 def _put(con, name: str, frame: pd.DataFrame):
     """A frame as a table of the backend: a table (DuckDB, ...), or on Spark a temporary view
@@ -290,6 +317,43 @@ def from_processed(directory: str | Path, con=None) -> Tables:
                       observation_end=meta["observation_end"], kind=meta["kind"],
                       inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
                       records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+
+
+#: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
+BACKENDS = ("duckdb", "pyspark")
+
+
+def open_stage(processed_dir: str | Path, backend: str = "duckdb") -> Tables:
+    """The one way a stage notebook gets its engine tables: the processed data of
+    ``processed_dir`` read in place (:func:`from_processed`) on ``backend``, ``"duckdb"``
+    (embedded, in memory; the default) or ``"pyspark"`` (Spark in local mode,
+    :func:`spark_session`). A notebook opens it once and passes the aggregated frames that the
+    functions below return (``btyd_inputs``, ``lifetime_counts``, ``churn_table``, ...) to its
+    stage package, which never imports this layer."""
+    name = str(backend).strip().lower()
+    if name not in BACKENDS:
+        raise ChurnDataError(f"unknown backend '{backend}'.",
+                             fix=f"set `backend:` to one of {', '.join(BACKENDS)}.")
+    return from_processed(processed_dir, connect(None if name == "duckdb" else name))
+
+
+def read_stage(processed_dir: str | Path, backend: str = "duckdb") -> tuple[ChurnData, Tables]:
+    """What a stage notebook reads, once: the processed data as a ``ChurnData`` in memory (the
+    per-customer work: models on samples, tables of customers) and the same files as engine
+    tables (:func:`open_stage`) for the aggregations over every row."""
+    return ChurnData.read(processed_dir), open_stage(processed_dir, backend)
+
+
+def btyd_inputs(src: Tables, *, calibration_end=None, freq: str = "W") -> dict | None:
+    """:func:`btyd_statistics` up to ``calibration_end`` (default: the observation end) for the
+    BG/NBD and Gamma-Gamma fits of 50_clv; None for data without BTYD models (contractual data,
+    no transactions, no calibration end), as ``churn_research.clv.analysis.has_btyd``."""
+    if src.kind != "non-contractual" or not src.has_transactions:
+        return None
+    end = src.observation_end if calibration_end is None else calibration_end
+    if end is None or pd.isna(end):
+        return None
+    return btyd_statistics(src, calibration_end=end, freq=freq)
 
 
 # ------------------------------------------------------------------------------------------

@@ -379,9 +379,14 @@ class CohortAnalysis:
 
 def cohort_analysis(df: pd.DataFrame, *, data: ChurnData, enabled: bool = True, freq: str = "Q",
                     period: float = 1.0, min_periods: int = 6, calibration_periods: int = 12,
-                    n_cohorts: int = 4, km=None, unit: str = "months") -> CohortAnalysis:
+                    n_cohorts: int = 4, km=None, unit: str = "months",
+                    table: pd.DataFrame | None = None) -> CohortAnalysis:
     """Cohort table, sBG per cohort, and the ``n_cohorts`` largest refitted on their first
     ``calibration_periods`` periods and projected over the rest (against ``km``).
+
+    ``table``: the cohort table computed by the data engine from its cohort counts
+    (``churn_research.sources.engine.sbg_cohort_table`` with the same ``freq``, ``period`` and
+    unit; equal to :func:`cohort_table` of ``df``); without it, :func:`cohort_table` of ``df``.
 
     Skipped ("not eligible", with the reason) when
     :func:`~churn_research.models.shifted_beta_geo.sbg_eligibility` says the sBG cannot be
@@ -397,7 +402,7 @@ def cohort_analysis(df: pd.DataFrame, *, data: ChurnData, enabled: bool = True, 
     if not enabled:
         out.skipped = "switched off"
         return out
-    out.table = cohort_table(df, cohort_freq=freq, period=period)
+    out.table = cohort_table(df, cohort_freq=freq, period=period) if table is None else table
     if not len(out.table):
         return out
     sbg_table = sbg_summary(fit_sbg_cohorts(out.table, min_periods=min_periods))
