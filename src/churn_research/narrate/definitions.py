@@ -341,7 +341,9 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
         out.append(Definition(
             t("Money at risk within {days} days", days=text(get(ret, "horizon_days"))), money(risk, currency),
             base, "60_retention"))
-    value = get(clv, "clv.mean")
+    from churn_research.narrate.actions import value_per_active_customer  # noqa: PLC0415
+
+    value = value_per_active_customer(clv)
     if value is not None:
         out.append(Definition(
             _("Value of a customer kept"), money(value, currency),
