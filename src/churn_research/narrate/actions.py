@@ -14,7 +14,7 @@ from typing import Any
 
 from churn_research.i18n import _, label, t
 from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
-from churn_research.wording import gap
+from churn_research.wording import gap, join
 
 __all__ = ["action", "ACTIONS"]
 
@@ -111,7 +111,7 @@ def _who(figs: Figures, currency: str) -> str | None:
         return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
                  "60_retention), highest calibrated risk × value first, each with the action that "
                  "fits their state ({states}).", size=count(size),
-                 states=", ".join(_state_name(x) for x in str(states).split(", ")))
+                 states=join(_state_name(x) for x in str(states).split(", ")))
     if any(str(k).startswith("action_counts") for k in retention):  # state-aware
         return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
                  "60_retention), highest calibrated risk × value first, each with the action that "
@@ -123,7 +123,7 @@ def _who(figs: Figures, currency: str) -> str | None:
 
 def _state_name(state: str) -> str:
     """A customer state the playbook reads, in the report language."""
-    names = {"contract": _("contract"), "value": _("value"), "tenure": _("tenure"),
+    names = {"contract": _("contract"), "value": _("customer value"), "tenure": _("tenure"),
              "open complaints": _("open complaints"), "price sensitivity": _("price sensitivity")}
     return names.get(state, state)
 
