@@ -157,3 +157,22 @@ def test_active_now_is_the_projects_rule_so_every_stage_has_one_base():
                      inactivity_days=180)
     assert on_books(inferred, end).tolist() == [True, True, False]
     assert active_at(data, end).tolist() == [True, True, False]
+
+
+def test_snapshot_money_text_is_a_resemblance_weighted_value_at_risk():
+    from churn_research.retention.value import money_at_risk
+
+    ids = pd.Index(["A", "B", "C", "D"], name="customer_id")
+    p = pd.Series([0.5, 0.1, 0.2, 0.2], index=ids)
+    v = pd.Series([1000.0, 1000.0, 500.0, 100.0], index=ids)
+    mar = money_at_risk(p, v, watchlist_ids=["A"], horizon_days=30, value_model="contractual", n_boot=50,
+                        random_state=0)
+    text = say.money_text(mar, kind="contractual", design="cross-sectional", calibrated=False)
+    assert text.startswith("Resemblance-weighted value at risk = the churn-risk model's own resemblance "
+                           "score (calibration did not improve it) × residual value")
+    assert "not an expected loss within 30 days" in text
+    assert "The whole active base (4 customers) holds 720 (95% interval" in text   # 500+100+100+20
+    fore = say.money_text(mar, kind="contractual", calibrated=False)
+    assert fore.startswith("Money at risk = P(churn within 30 days) (the churn-risk model's own score: "
+                           "calibration did not improve it) × residual value")
+    assert say.money_text(mar, kind="contractual").startswith("Money at risk = calibrated P(churn within 30")

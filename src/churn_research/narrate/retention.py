@@ -97,20 +97,46 @@ def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool
     return out
 
 
-def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "") -> str:
+def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design: str = "prospective",
+               calibrated: bool = True) -> str:
+    """How money at risk is computed. ``design="cross-sectional"`` (one snapshot): the score is a
+    resemblance to those who left, so the sum is a resemblance-weighted value at risk, not an
+    expected loss within a period; ``calibrated=False``: the model's own scores were kept."""
     tab = mar.table()
     model = (_("the survival-based residual lifetime value of 50_clv") if kind == "contractual" else
              _("the BG/NBD × Gamma-Gamma value of 50_clv"))
     w, a = tab.loc["watchlist"], tab.loc["all"]
-    return t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
-             "summed over customers. The whole active base ({n} customers) holds {all} at risk "
-             "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
-             "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
-             "not include the value model's own uncertainty.",
+    if design == "cross-sectional":
+        score = (_("the calibrated resemblance score") if calibrated else
+                 _("the churn-risk model's own resemblance score (calibration did not improve it)"))
+        return t("Resemblance-weighted value at risk = {score} × residual value ({model}), summed over "
+                 "customers. In one snapshot the score says how much a customer resembles those who "
+                 "left, not their chance of leaving within a period, so this is not an expected loss "
+                 "within {days} days and not comparable with 50_clv's value lost within 12 months. The "
+                 "whole active base ({n} customers) holds {all} (95% interval {alo} – {ahi}); the {wn} "
+                 "watchlist customers hold {wl} ({share} of it). The interval is a bootstrap over "
+                 "customers ({reps} resamples, fixed seed).",
+                 score=score, model=model, days=mar.horizon_days, n=count(a["customers"]),
+                 all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
+                 ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
+                 wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
+    numbers = dict(
              days=mar.horizon_days, model=model, n=count(a["customers"]),
              all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
-             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot) + (
+             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
+    first = (t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
+               "summed over customers. The whole active base ({n} customers) holds {all} at risk "
+               "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
+               "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
+               "not include the value model's own uncertainty.", **numbers) if calibrated else
+             t("Money at risk = P(churn within {days} days) (the churn-risk model's own score: "
+               "calibration did not improve it) × residual value ({model}), summed over customers. "
+               "The whole active base ({n} customers) holds {all} at risk (95% interval {alo} – "
+               "{ahi}); the {wn} watchlist customers hold {wl} ({share} of it). The interval is a "
+               "bootstrap over customers ({reps} resamples, fixed seed); it does not include the "
+               "value model's own uncertainty.", **numbers))
+    return first + (
         "" if kind == "contractual" else gap() + _(
             "In a purchase log, churn here is the project's rule (no purchase for the inactivity "
             "period), which also counts customers who will buy again later; 50_clv's value lost "
