@@ -176,3 +176,13 @@ def test_snapshot_money_text_is_a_resemblance_weighted_value_at_risk():
     assert fore.startswith("Money at risk = P(churn within 30 days) (the churn-risk model's own score: "
                            "calibration did not improve it) × residual value")
     assert say.money_text(mar, kind="contractual").startswith("Money at risk = calibrated P(churn within 30")
+
+
+def test_the_call_list_action_says_calibrated_only_when_calibration_was_used():
+    seg = {"watchlist.size": 100, "design": "prospective"}
+    raw = todo.action("40_segments", {"40_segments": seg, "60_retention": {
+        "action_states": "contract, customer value", "calibration.used": False}})
+    assert "highest risk × value first (the model's own scores: calibration did not improve them)" in raw
+    cal = todo.action("40_segments", {"40_segments": seg, "60_retention": {
+        "action_states": "value", "calibration.used": True}})
+    assert "highest calibrated risk × value first" in cal

@@ -107,6 +107,11 @@ def _who(figs: Figures, currency: str) -> str | None:
                  "past churners in one snapshot, so check it against the next export's exits before "
                  "relying on it.", size=count(size))
     states = get(retention, "action_states")
+    if states and get(retention, "calibration.used") is False:
+        return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
+                 "60_retention), highest risk × value first (the model's own scores: calibration did "
+                 "not improve them), each with the action that fits their state ({states}).",
+                 size=count(size), states=join(_state_name(x) for x in str(states).split(", ")))
     if states:
         return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
                  "60_retention), highest calibrated risk × value first, each with the action that "

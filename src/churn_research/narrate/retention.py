@@ -206,7 +206,7 @@ def _reason_name(reason: str, sources) -> str:
     name = f"'{label(reason)}'"
     if not sources or sources == [reason]:
         return name
-    return name + " " + t("({reasons} under reason_map)", reasons=" + ".join(label(x) for x in sources))
+    return name + gap() + t("({reasons} under reason_map)", reasons=" + ".join(label(x) for x in sources))
 
 
 def reason_text(validation: dict | None) -> str:
