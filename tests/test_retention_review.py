@@ -151,12 +151,16 @@ def test_active_now_is_the_projects_rule_so_every_stage_has_one_base():
     last = [end - pd.Timedelta(days=d) for d in (180, 179, 181)]
     cust = pd.DataFrame({"customer_id": ["A", "B", "C"], "start_date": pd.Timestamp("1997-01-01")})
     tx = pd.DataFrame({"customer_id": ["A", "B", "C", "A", "B", "C"],
-                       "date": [pd.Timestamp("1997-01-01")] * 3 + last, "revenue": 10.0})
+                       "date": [pd.Timestamp("1997-01-01")] * 3 + last, "amount": 10.0})
     inferred = infer_churn(cust, tx, observation_end=end, inactivity_days=180)
     data = ChurnData(customers=inferred, transactions=tx, observation_end=end, kind="non-contractual",
                      inactivity_days=180)
     assert on_books(inferred, end).tolist() == [True, True, False]
     assert active_at(data, end).tolist() == [True, True, False]
+    # the RFM base of 40_segments and 60_retention's "active now" follow the same rule
+    from churn_research.segments.scores import rfm
+
+    assert rfm(data, cutoff=end, window_days=None)["active"].tolist() == [True, True, False]
 
 
 def test_snapshot_money_text_is_a_resemblance_weighted_value_at_risk():
