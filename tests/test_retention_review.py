@@ -190,3 +190,18 @@ def test_the_call_list_action_says_calibrated_only_when_calibration_was_used():
     cal = todo.action("40_segments", {"40_segments": seg, "60_retention": {
         "action_states": "value", "calibration.used": True}})
     assert "highest calibrated risk × value first" in cal
+
+
+def test_the_summary_says_calibrated_only_where_calibration_was_used():
+    ret = {"money_at_risk.all.expected_loss": 72650.0, "money_at_risk.all.customers": 1930,
+           "horizon_days": 90, "calibration.used": False}
+    clv = {"clv.mean": 522.9, "scenarios.churn_minus_5_pts.extra_profit": 1000.0}
+    row = next(r for r in money_definitions({"50_clv": clv, "60_retention": ret})
+               if r.name == "Money at risk within 90 days")
+    assert row.value == "72,650" and row.measures.startswith(
+        "the 1,930 customers active now: P(churn within 90 days) from the churn-risk model of "
+        "40_segments (its own scores: calibration did not improve them)")
+    line = todo.action("50_clv", {"50_clv": clv, "60_retention": ret})
+    assert "expected to take 72,650 with them within 90 days (the churn-risk model's P(churn)" in line
+    cal = todo.action("50_clv", {"50_clv": clv, "60_retention": {**ret, "calibration.used": True}})
+    assert "(calibrated P(churn) × residual value, 60_retention)" in cal

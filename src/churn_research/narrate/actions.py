@@ -161,6 +161,14 @@ def _cost(figs: Figures, currency: str) -> str | None:
                  "stake, of which a programme saves only the part belonging to the customers it "
                  "keeps.", value=money(value, currency), lost=money(lost, currency),
                  months=text(get(clv, "money_at_risk.horizon_months", 12)))
+    if at_risk is not None and get(risk, "calibration.used") is False:
+        return t("A retention programme pays when it costs less than what it saves: a customer kept "
+                 "is worth about {value} of future profit, and the customers active now are "
+                 "expected to take {risk} with them within {days} days (the churn-risk model's "
+                 "P(churn) × residual value, 60_retention): the money at stake, of which a programme "
+                 "saves only the part belonging to the customers it keeps.",
+                 value=money(value, currency), risk=money(at_risk, currency),
+                 days=text(get(risk, "horizon_days")))
     if at_risk is not None:
         return t("A retention programme pays when it costs less than what it saves: a customer kept "
                  "is worth about {value} of future profit, and the customers active now are "
