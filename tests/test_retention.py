@@ -485,8 +485,8 @@ def test_snapshot_win_back_lists_everyone_who_had_left_with_unknown_loss_dates(t
                                              "4,C4,,,240.00"]
     # the report's table does not show them
     table = winback_table(lst, "EUR")
-    assert list(table.columns) == ["customer id", "lost value"]
-    assert table["lost value"].tolist() == ["840 EUR", "666 EUR", "240 EUR", "240 EUR"]
+    assert list(table.columns) == ["customer id", "lost revenue (not profit)"]
+    assert table["lost revenue (not profit)"].tolist() == ["840 EUR", "666 EUR", "240 EUR", "240 EUR"]
     text = winback_text(lst, wb.rate, days=90, kind=data.kind, path=path, currency="EUR",
                         snapshot_date=wb.snapshot_date)
     assert text.startswith(
@@ -525,7 +525,7 @@ def test_snapshot_win_back_in_chinese():
                       "winback.lost_value": 1986.0}, dataset="x", context={})
     finally:
         set_language("en")
-    assert list(table.columns) == ["客户编号", "流失价值"]
+    assert list(table.columns) == ["客户编号", "流失的收入（非利润）"]
     assert text.startswith("数据是 2018-01-31 的单一快照：只记录到那时谁已离开，不记录每位客户何时离开。"
                            "名单列出快照时已离开的 4 位客户，他们带走了流失前一年共 1,986 元的收入；")
     assert text.endswith("（只含 customer_id，不含流失日期）。历史赢回率无法衡量：每位客户在数据中只出现一次，"

@@ -14,7 +14,7 @@ from typing import Any
 
 from churn_research.i18n import _, label, t
 from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
-from churn_research.wording import gap
+from churn_research.wording import gap, join
 
 __all__ = ["action", "ACTIONS"]
 
@@ -95,12 +95,29 @@ def _who(figs: Figures, currency: str) -> str | None:
     size = get(seg, "watchlist.size")
     if size is None:
         return None
+    retention = figs.get("60_retention", {})
+    if get(seg, "design") != "prospective" and get(retention, "money_at_risk.all.customers") is not None:
+        return t("Contact the {size} customers of the call list (retention_watchlist.csv of "
+                 "60_retention), highest risk × value first, with the action each one's state calls "
+                 "for; their score describes who resembles past churners in one snapshot, so check it "
+                 "against the next export's exits before relying on it.", size=count(size))
     if get(seg, "design") != "prospective":
         return t("Contact the {size} customers of the watchlist (watchlist.csv), highest risk × value "
                  "first, with the action the playbook gives each; their score describes who resembles "
                  "past churners in one snapshot, so check it against the next export's exits before "
                  "relying on it.", size=count(size))
-    if any(str(k).startswith("action_counts") for k in figs.get("60_retention", {})):  # state-aware
+    states = get(retention, "action_states")
+    if states and get(retention, "calibration.used") is False:
+        return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
+                 "60_retention), highest risk × value first (the model's own scores: calibration did "
+                 "not improve them), each with the action that fits their state ({states}).",
+                 size=count(size), states=join(_state_name(x) for x in str(states).split(", ")))
+    if states:
+        return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
+                 "60_retention), highest calibrated risk × value first, each with the action that "
+                 "fits their state ({states}).", size=count(size),
+                 states=join(_state_name(x) for x in str(states).split(", ")))
+    if any(str(k).startswith("action_counts") for k in retention):  # state-aware
         return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
                  "60_retention), highest calibrated risk × value first, each with the action that "
                  "fits their state (contract, value, tenure, open complaints, price sensitivity).",
@@ -109,15 +126,49 @@ def _who(figs: Figures, currency: str) -> str | None:
              "first, with the action the playbook gives each.", size=count(size))
 
 
+def _state_name(state: str) -> str:
+    """A customer state the playbook reads, in the report language."""
+    names = {"contract": _("contract"), "value": _("customer value"), "tenure": _("tenure"),
+             "open complaints": _("open complaints"), "price sensitivity": _("price sensitivity")}
+    return names.get(state, state)
+
+
+def value_per_active_customer(clv: Mapping[str, Any]) -> float | None:
+    """The mean residual value of the customers active now (50_clv's value of the active base /
+    its customers); ``clv.mean`` when those are not recorded. In a purchase log ``clv.mean``
+    averages over every customer ever seen, most of them long gone, so it is not the value of a
+    customer kept."""
+    base, n = get(clv, "money_at_risk.base_value"), get(clv, "money_at_risk.customers")
+    if base is not None and n:
+        return float(base) / float(n)
+    return get(clv, "clv.mean")
+
+
 def _cost(figs: Figures, currency: str) -> str | None:
     clv = figs.get("50_clv", {})
     gain = get(clv, "scenarios.churn_minus_5_pts.extra_profit")
-    value = get(clv, "clv.mean")
+    value = value_per_active_customer(clv)
     if gain is None or value is None:
         return None
     years = get(clv, "scenario_years", 3)
     risk = figs.get("60_retention", {})
     at_risk = get(risk, "money_at_risk.all.expected_loss")
+    lost = get(clv, "money_at_risk.expected_loss")
+    if at_risk is not None and get(risk, "design") == "cross-sectional" and lost is not None:
+        return t("A retention programme pays when it costs less than what it saves: a customer kept "
+                 "is worth about {value} of future profit, and the customers active now are "
+                 "expected to take {lost} with them within {months} months (50_clv): the money at "
+                 "stake, of which a programme saves only the part belonging to the customers it "
+                 "keeps.", value=money(value, currency), lost=money(lost, currency),
+                 months=text(get(clv, "money_at_risk.horizon_months", 12)))
+    if at_risk is not None and get(risk, "calibration.used") is False:
+        return t("A retention programme pays when it costs less than what it saves: a customer kept "
+                 "is worth about {value} of future profit, and the customers active now are "
+                 "expected to take {risk} with them within {days} days (the churn-risk model's "
+                 "P(churn) × residual value, 60_retention): the money at stake, of which a programme "
+                 "saves only the part belonging to the customers it keeps.",
+                 value=money(value, currency), risk=money(at_risk, currency),
+                 days=text(get(risk, "horizon_days")))
     if at_risk is not None:
         return t("A retention programme pays when it costs less than what it saves: a customer kept "
                  "is worth about {value} of future profit, and the customers active now are "

@@ -329,11 +329,18 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
               "those who left, not their chance of leaving within a period, so this is not "
               "comparable with the value lost within 12 months",
               n=count(get(ret, "money_at_risk.all.customers")), model=model), "60_retention"))
-    elif risk is not None:
-        base = t("the {n} customers active now: calibrated P(churn within {days} days) from the "
-                 "churn-risk model of 40_segments × residual value from 50_clv ({model})",
-                 n=count(get(ret, "money_at_risk.all.customers")), days=text(get(ret, "horizon_days")),
-                 model=model)
+    if risk is not None and get(ret, "design") != "cross-sectional":
+        if get(ret, "calibration.used") is False:
+            base = t("the {n} customers active now: P(churn within {days} days) from the churn-risk "
+                     "model of 40_segments (its own scores: calibration did not improve them) × "
+                     "residual value from 50_clv ({model})",
+                     n=count(get(ret, "money_at_risk.all.customers")),
+                     days=text(get(ret, "horizon_days")), model=model)
+        else:
+            base = t("the {n} customers active now: calibrated P(churn within {days} days) from the "
+                     "churn-risk model of 40_segments × residual value from 50_clv ({model})",
+                     n=count(get(ret, "money_at_risk.all.customers")),
+                     days=text(get(ret, "horizon_days")), model=model)
         if get(clv, "kind") == "non-contractual":
             base += _("; churn here is the inactivity rule, which also counts customers who will buy "
                       "again, while the value lost within 12 months uses the BG/NBD probability of "
@@ -341,7 +348,9 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
         out.append(Definition(
             t("Money at risk within {days} days", days=text(get(ret, "horizon_days"))), money(risk, currency),
             base, "60_retention"))
-    value = get(clv, "clv.mean")
+    from churn_research.narrate.actions import value_per_active_customer  # noqa: PLC0415
+
+    value = value_per_active_customer(clv)
     if value is not None:
         out.append(Definition(
             _("Value of a customer kept"), money(value, currency),

@@ -64,6 +64,12 @@ def calibration_text(cal: CalibrationResult) -> str:
                _("Calibration brings the average risk per decile closer to what happened, but the "
                  "Brier score does not improve: a modest gain, not a better ranking.") if brier_worse
                else _("Calibration brings the predicted risks closer to what happened."))
+    verdict += " " + (_("Rule: the calibrated probabilities are used only when they lower both the "
+                        "held-out calibration error and the Brier score; they do, so money at risk "
+                        "and the watchlist below use them.") if cal.improves else
+                      _("Rule: the calibrated probabilities are used only when they lower both the "
+                        "held-out calibration error and the Brier score; they do not, so money at "
+                        "risk and the watchlist below keep the model's own scores."))
     return t("Deciles are numbered one way throughout: decile 1 is the tenth of customers with the "
              "highest predicted risk, decile 10 the lowest. The expected calibration error (the "
              "customer-weighted mean gap between predicted and observed churn over the deciles) "
@@ -76,12 +82,13 @@ def calibration_text(cal: CalibrationResult) -> str:
              obs=pct(top.loc["after", "observed"]), verdict=verdict)
 
 
-def money_table(mar: MoneyAtRisk, currency: str | None = "") -> pd.DataFrame:
+def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True) -> pd.DataFrame:
     tab = mar.table()
     out = pd.DataFrame({
         _("customers"): tab["customers"].map(count),
         _("residual value"): tab["value"].map(lambda v: money(v, currency)),
-        _("mean calibrated P(churn)"): tab["mean_p_churn"].map(pct),
+        (_("mean calibrated P(churn)") if calibrated else _("mean P(churn) (model's own scores)")):
+            tab["mean_p_churn"].map(pct),
         _("money at risk"): tab["expected_loss"].map(lambda v: money(v, currency)),
         _("95% interval"): [f"{money(lo, currency)} – {money(hi, currency)}"
                             for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
@@ -90,20 +97,46 @@ def money_table(mar: MoneyAtRisk, currency: str | None = "") -> pd.DataFrame:
     return out
 
 
-def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "") -> str:
+def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design: str = "prospective",
+               calibrated: bool = True) -> str:
+    """How money at risk is computed. ``design="cross-sectional"`` (one snapshot): the score is a
+    resemblance to those who left, so the sum is a resemblance-weighted value at risk, not an
+    expected loss within a period; ``calibrated=False``: the model's own scores were kept."""
     tab = mar.table()
     model = (_("the survival-based residual lifetime value of 50_clv") if kind == "contractual" else
              _("the BG/NBD × Gamma-Gamma value of 50_clv"))
     w, a = tab.loc["watchlist"], tab.loc["all"]
-    return t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
-             "summed over customers. The whole active base ({n} customers) holds {all} at risk "
-             "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
-             "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
-             "not include the value model's own uncertainty.",
+    if design == "cross-sectional":
+        score = (_("the calibrated resemblance score") if calibrated else
+                 _("the churn-risk model's own resemblance score (calibration did not improve it)"))
+        return t("Resemblance-weighted value at risk = {score} × residual value ({model}), summed over "
+                 "customers. In one snapshot the score says how much a customer resembles those who "
+                 "left, not their chance of leaving within a period, so this is not an expected loss "
+                 "within {days} days and not comparable with 50_clv's value lost within 12 months. The "
+                 "whole active base ({n} customers) holds {all} (95% interval {alo} – {ahi}); the {wn} "
+                 "watchlist customers hold {wl} ({share} of it). The interval is a bootstrap over "
+                 "customers ({reps} resamples, fixed seed).",
+                 score=score, model=model, days=mar.horizon_days, n=count(a["customers"]),
+                 all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
+                 ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
+                 wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
+    numbers = dict(
              days=mar.horizon_days, model=model, n=count(a["customers"]),
              all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
-             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot) + (
+             wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
+    first = (t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
+               "summed over customers. The whole active base ({n} customers) holds {all} at risk "
+               "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
+               "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
+               "not include the value model's own uncertainty.", **numbers) if calibrated else
+             t("Money at risk = P(churn within {days} days) (the churn-risk model's own score: "
+               "calibration did not improve it) × residual value ({model}), summed over customers. "
+               "The whole active base ({n} customers) holds {all} at risk (95% interval {alo} – "
+               "{ahi}); the {wn} watchlist customers hold {wl} ({share} of it). The interval is a "
+               "bootstrap over customers ({reps} resamples, fixed seed); it does not include the "
+               "value model's own uncertainty.", **numbers))
+    return first + (
         "" if kind == "contractual" else gap() + _(
             "In a purchase log, churn here is the project's rule (no purchase for the inactivity "
             "period), which also counts customers who will buy again later; 50_clv's value lost "
@@ -143,7 +176,9 @@ def actions_text(frame: pd.DataFrame, actions: pd.DataFrame, *, previous: pd.Ser
     n = len(actions)
     price = actions["rule"].astype(str).str.startswith("price-sensitive").sum()
     parts = [t("Each of the {n} watchlist customers gets the action that fits their state; {price} "
-               "get a price offer, all of them price-sensitive.", n=count(n), price=count(price))]
+               "get a price offer, all of them price-sensitive.", n=count(n), price=count(price))
+             if price else t("Each of the {n} watchlist customers gets the action that fits their "
+                             "state.", n=count(n))]
     if previous is not None and long_contract is not None:
         before = int((previous.str.contains("annual", case=False) & long_contract).sum())
         after = int((actions["action"].str.contains("move to an annual", case=False) & long_contract).sum())
@@ -162,6 +197,18 @@ def reason_table(validation: dict) -> pd.DataFrame:
     return c
 
 
+def _reason_name(reason: str, sources) -> str:
+    """A mapped reason, quoted, and the recorded reasons ``reason_map`` folds into it:
+    ``'price' (price + competitor under reason_map)``."""
+    if isinstance(sources, str):
+        sources = [x.strip() for x in sources.split(",") if x.strip()]
+    sources = list(sources or [])
+    name = f"'{label(reason)}'"
+    if not sources or sources == [reason]:
+        return name
+    return name + gap() + t("({reasons} under reason_map)", reasons=" + ".join(label(x) for x in sources))
+
+
 def reason_text(validation: dict | None) -> str:
     if validation is None:
         return _("The data record no exit reasons, so the likely-reason heuristic cannot be checked "
@@ -172,9 +219,10 @@ def reason_text(validation: dict | None) -> str:
                _("The heuristic does better than always naming the most frequent reason."))
     return t("Among the {n} customers who churned after the cutoff and recorded an exit reason, the "
              "heuristic's likely reason at the cutoff matched the recorded one (mapped onto the "
-             "heuristic's reasons) for {acc}; always naming the most frequent reason, '{base}', "
+             "heuristic's reasons) for {acc}; always naming the most frequent reason, {base}, "
              "would match {rate}. {verdict}", n=count(validation["customers"]),
-             acc=pct(validation["accuracy"]), base=label(validation["base_reason"]),
+             acc=pct(validation["accuracy"]), base=_reason_name(validation["base_reason"],
+                                                                validation.get("base_sources")),
              rate=pct(validation["base_rate"]), verdict=verdict)
 
 
@@ -187,7 +235,7 @@ def winback_table(winback: pd.DataFrame, currency: str | None = "", rows: int = 
     out = out.drop(columns=unknown)
     out["lost_value"] = out["lost_value"].map(lambda v: money(v, currency))
     names = {"rank": _("rank"), "customer_id": _("customer id"), "lost_on": _("lost on"),
-             "days_since_loss": _("days since the loss"), "lost_value": _("lost value")}
+             "days_since_loss": _("days since the loss"), "lost_value": _("lost revenue (not profit)")}
     for c in out.columns:
         if str(c).startswith("p_return_"):
             months = str(c)[len("p_return_"):-1]
@@ -216,7 +264,8 @@ def return_model_table(models: Mapping[int, Any]) -> pd.DataFrame | None:
     return pd.DataFrame(rows).set_index([_("window"), _("model")]) if rows else None
 
 
-def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_returns: bool) -> str:
+def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_returns: bool,
+                      days: int | None = None) -> str:
     """How likely the lost customers are to come back: the model, its held-out quality and how
     good its ranking is; or plainly why it cannot be estimated."""
     if kind != "non-contractual":
@@ -252,6 +301,13 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
              folds=r.n_folds, auc=f"{r.scores.loc[r.chosen, 'auc']:.3f}",
              auc2=f"{r.scores.loc[other, 'auc']:.3f}", ece=pct(r.scores.loc[r.chosen, "ece"], 2),
              top=pct(r.top_share, 0), cap=pct(cap["by_expected"]), cap_lv=pct(cap["by_lost_value"]))
+    if days is not None:
+        text += gap() + t("These lapses are counted differently from the historical win-back rate: "
+                          "each past lapse is looked at on a day drawn from 0 to {last} days after its "
+                          "loss (like the ages on the win-back list) and left out if the customer had "
+                          "already come back by then or its window is not over, so fewer lapses count "
+                          "and a smaller share of them come back than in the historical rate, which "
+                          "counts every loss from its first day.", last=days - 1)
     if r.scores.loc[r.chosen, "auc"] < 0.65:
         text += gap() + _("With a held-out AUC below 0.65 the model separates returners only weakly: "
                         "use the probabilities to size the effort, not to write customers off.")
@@ -262,10 +318,29 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
     return text
 
 
+def winback_intro(*, days: int, kind: str, snapshot: bool) -> str:
+    """What the win-back list holds, with the number of days filled in and only the clause that
+    applies to the data (one snapshot, or losses with a date), and how it is ranked."""
+    if snapshot:
+        first = _("The list holds everyone who had left by the snapshot (the data record who had "
+                  "left, not when); it is written to `winback.csv` beside this report (customer_id "
+                  "only).")
+    else:
+        first = t("The list holds the customers lost in the last {days} days; it is written to "
+                  "`winback.csv` beside this report (customer_id only).", days=days)
+    rank = (_("Each listed customer's chance of returning is learnt from the past lapses, and the "
+              "list is ranked by the expected recovered value (P(return) × lost revenue).")
+            if kind == "non-contractual" else
+            _("The list is ranked by the revenue of the customer's last year."))
+    return first + gap() + rank + gap() + _("Lost value here is revenue, not profit: it is not "
+                                            "comparable with the profit figures of money at risk.")
+
+
 def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str | None = "") -> list:
     """What the report shows of win-back (``wb``: :class:`~churn_research.retention.winback.WinBack`),
     in order: the list, the historical rate, the sentence, the return model's scores and verdict."""
-    out = [winback_table(wb.winback, currency)]
+    out = [Markdown(winback_intro(days=days, kind=kind, snapshot=wb.snapshot_date is not None)),
+           winback_table(wb.winback, currency)]
     if wb.rate is not None:
         out.append(winback_rate_table(wb.rate))
     out.append(Markdown(winback_text(wb.winback, wb.rate, days=days, kind=kind, path=path,
@@ -273,7 +348,8 @@ def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str
     scores = return_model_table(wb.returns)
     if scores is not None:
         out.append(scores)
-    out.append(Markdown(return_model_text(wb.returns, kind=kind, has_returns=wb.rate is not None)))
+    out.append(Markdown(return_model_text(wb.returns, kind=kind, has_returns=wb.rate is not None,
+                                          days=days)))
     return out
 
 
@@ -406,6 +482,16 @@ def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
         f"\n\n{assumptions}"
 
 
+def _truth_cell(camp: CampaignStudy, term: str, shown: str) -> str:
+    """The generator's truth of one term; for customers saved both the expected number (the true
+    effect × the contacted, what the estimate targets) and the number realised in this draw."""
+    expected = (camp.truth or {}).get("saved_expected")
+    if term != "saved" or expected is None:
+        return shown
+    return t("{expected} expected (the true effect × the contacted); {realised} realised in this "
+             "draw", expected=f"{expected:,.0f}", realised=shown)
+
+
 def campaign_truth_table(camp: CampaignStudy) -> pd.DataFrame:
     tt = camp.truth_table
     names = {"effect": _("effect on churn (risk difference)"), "saved": _("customers saved")}
@@ -413,7 +499,7 @@ def campaign_truth_table(camp: CampaignStudy) -> pd.DataFrame:
     out = pd.DataFrame({
         _("estimate (95% CI)"): [f"{fmt[r.term](r.estimate)} ({fmt[r.term](r.ci_low)} – "
                                  f"{fmt[r.term](r.ci_high)})" for r in tt.itertuples()],
-        _("generator's truth"): [fmt[r.term](r.truth) for r in tt.itertuples()],
+        _("generator's truth"): [_truth_cell(camp, r.term, fmt[r.term](r.truth)) for r in tt.itertuples()],
         _("interval covers the truth"): [_("yes") if c else _("no") for c in tt["covered"]]})
     out.index = [names[k] for k in tt["term"]]
     return out
@@ -493,13 +579,13 @@ def policy_text(camp: CampaignStudy, currency: str | None = "") -> str:
     if "value_true" in p:
         u, rv, r = (p.loc[k, "value_true"] for k in ("uplift", "risk_value", "risk"))
         if u > max(rv, r):
-            parts.append(t("Targeting by uplift keeps {u} of true value, against {rv} for risk × value "
-                           "and {r} for risk alone: the customers most likely to leave are not the "
+            parts.append(t("Targeting by uplift keeps {u} of value according to the generator's known "
+                           "truth, against {rv} for risk × value and {r} for risk alone: the customers most likely to leave are not the "
                            "ones a contact keeps.", u=money(u, currency), rv=money(rv, currency),
                            r=money(r, currency)))
         else:
-            parts.append(t("Targeting by uplift keeps {u} of true value, against {rv} for risk × value "
-                           "and {r} for risk alone: here the uplift model does not beat the simpler "
+            parts.append(t("Targeting by uplift keeps {u} of value according to the generator's known "
+                           "truth, against {rv} for risk × value and {r} for risk alone: here the uplift model does not beat the simpler "
                            "policies.", u=money(u, currency), rv=money(rv, currency), r=money(r, currency)))
         parts.append(_("(Truth: the generator's chance that a contact keeps each customer, times "
                        "their value.)"))
@@ -668,7 +754,15 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     keys, unavailable = [], []
     total = get(figures, "money_at_risk.all.expected_loss")
     days = get(figures, "horizon_days")
-    if total is not None:
+    if total is not None and get(figures, "design") == "cross-sectional":
+        headline = t("Resemblance-weighted value at risk of the customers active now: {total} (95% "
+                     "interval {lo} – {hi}; each customer's residual value weighted by how much they "
+                     "resemble those who left in this one snapshot, not an expected loss within a "
+                     "period); the watchlist holds {wl} of it.", total=money(total, cur),
+                     lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
+                     hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
+                     wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur))
+    elif total is not None:
         headline = t("Customers active now are expected to take {total} of residual value with them "
                      "within {days} days (95% interval {lo} – {hi}); the watchlist holds {wl} of it.",
                      total=money(total, cur), days=days,
@@ -681,9 +775,20 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                              "revenue column or a non-contractual purchase log."))
     e0, e1 = get(figures, "calibration.ece_before"), get(figures, "calibration.ece_after")
     if e0 is not None and e1 is not None:
-        keys.append(Finding(t("Recalibrated risks are off by {after} on average across risk deciles "
-                              "(expected calibration error, held out), against {before} before.",
-                              after=pct(e1, 2), before=pct(e0, 2)), _("Calibrated risk")))
+        used = get(figures, "calibration.used")
+        if used is None or used:
+            keys.append(Finding(t("Recalibrated risks are off by {after} on average across risk deciles "
+                                  "(expected calibration error, held out), against {before} before.",
+                                  after=pct(e1, 2), before=pct(e0, 2)), _("Calibrated risk")))
+        else:
+            keys.append(Finding(t("Recalibration does not improve the held-out scores (expected "
+                                  "calibration error {before} percentage points before, {after} after; "
+                                  "Brier score {b0} before, {b1} after), so money at risk and the "
+                                  "watchlist keep the model's own scores.",
+                                  before=f"{100 * e0:.2f}", after=f"{100 * e1:.2f}",
+                                  b0=f"{get(figures, 'calibration.brier_before'):.4f}",
+                                  b1=f"{get(figures, 'calibration.brier_after'):.4f}"),
+                                _("Calibrated risk")))
     acc, base = get(figures, "reasons.accuracy"), get(figures, "reasons.base_rate")
     if acc is not None:
         keys.append(Finding(t("The likely-reason heuristic matched the recorded exit reason for {acc} "
@@ -703,7 +808,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         lost = by_snapshot
     elif lost is not None and ret is not None:
         keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
-                              "chance of returning within {m} months, their lost revenue comes to "
+                              "chance of returning within {m} months, their lost revenue (not profit) comes to "
                               "{exp} (expected recovered value; held-out AUC of the return model "
                               "{auc}): the win-back list ranks them by it.",
                               n=count(lost), days=get(figures, "winback.days"),
@@ -755,7 +860,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                  t("Qini coefficient {q}", q=f"{get(figures, 'uplift.qini_coefficient'):.4f}"))
         if u is not None and r is not None and rv is not None:
             keys.append(Finding(t("At the same budget, targeting by uplift × value − cost keeps {u} of "
-                                  "true value, targeting by risk × value {rv} and by risk alone {r} "
+                                  "value according to the generator's known truth, targeting by risk × value {rv} and by risk alone {r} "
                                   "({qtext}).", u=money(u, cur), rv=money(rv, cur), r=money(r, cur),
                                   qtext=qtext), _("Measuring a retention campaign")))
         elif qn is not None:

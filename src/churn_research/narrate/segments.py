@@ -63,7 +63,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     if size and prospective:
         keys.append(Finding(
             t("The watchlist names the {size} active customers with the highest risk × value "
-              "(mean predicted risk {risk}), each with the signals that put them there and a "
+              "(mean predicted risk {risk}, the model's own score before the calibration of "
+              "60_retention), each with the signals that put them there and a "
               "suggested action: start retention calls there.",
               size=count(size), risk=pct(get(figures, "watchlist.mean_risk"))),
             _("The watchlist")))

@@ -22,7 +22,8 @@ __all__ = ["actions", "calibration", "campaign", "measure", "uplift", "value", "
 def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, money=None,
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
                   rate=None, campaign=None, plan: dict | None = None,
-                  return_models: dict | None = None, winback_snapshot=None) -> dict:
+                  return_models: dict | None = None, winback_snapshot=None,
+                  action_states: list[str] | None = None) -> dict:
     """The stage's key figures (nested; the runner flattens them).
 
     ``winback_snapshot``: the day one snapshot was taken (:attr:`winback.WinBack.snapshot_date`);
@@ -34,7 +35,10 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
         figures.update(money.key_figures())
     if reasons is not None:
         figures["reasons"] = {k: reasons[k] for k in ("accuracy", "base_rate", "base_reason", "customers")}
+        figures["reasons"]["base_sources"] = ", ".join(reasons.get("base_sources", []))
     if actions is not None:
+        if action_states:
+            figures["action_states"] = ", ".join(action_states)
         figures["action_counts"] = {str(k): int(v) for k, v in actions["rule"].value_counts().items()}
     if winback is not None:
         if winback_snapshot is not None:

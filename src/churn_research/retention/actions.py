@@ -123,6 +123,19 @@ def state_actions(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"rule": rule, "action": action}, index=frame.index)
 
 
+def states_available(state: pd.DataFrame, *, has_tickets: bool) -> list[str]:
+    """The customer states the playbook can read in these data, in the order the report names
+    them: ``contract`` (a contract column), ``value``, ``tenure``, ``open complaints`` (a
+    tickets table) and ``price sensitivity`` (some customer is price-sensitive)."""
+    out = ["contract"] if "contract" in state else []
+    out += ["value", "tenure"]
+    if has_tickets:
+        out.append("open complaints")
+    if "price_sensitive" in state and bool(state["price_sensitive"].fillna(False).astype(bool).any()):
+        out.append("price sensitivity")
+    return out
+
+
 def reason_validation(heuristic: pd.Series, recorded: pd.Series, *,
                       mapping: dict | None = None) -> dict | None:
     """The likely-reason heuristic against the recorded exit reasons of the same customers.
@@ -133,7 +146,8 @@ def reason_validation(heuristic: pd.Series, recorded: pd.Series, *,
     one; the base rate is the accuracy of always naming the most frequent mapped reason.
 
     Returns None when no customer has both; else ``confusion`` (rows: recorded, mapped;
-    columns: heuristic), ``accuracy``, ``base_rate``, ``base_reason``, ``customers`` and
+    columns: heuristic), ``accuracy``, ``base_rate``, ``base_reason`` (with ``base_sources``: the
+    recorded reasons the mapping folds into it), ``customers`` and
     ``per_reason`` (recall of each mapped reason).
     """
     mapping = DEFAULT_REASON_MAP if mapping is None else mapping
@@ -147,6 +161,9 @@ def reason_validation(heuristic: pd.Series, recorded: pd.Series, *,
     shares = truth.value_counts(normalize=True)
     hit = guess.to_numpy() == truth.to_numpy()
     per_reason = pd.Series(hit, index=truth.index).groupby(truth.to_numpy()).mean()
+    base = str(shares.index[0])
+    raw = both["recorded"].astype(str)
+    sources = sorted(raw[truth == base].unique().tolist())
     return {"confusion": confusion, "accuracy": float(hit.mean()), "base_rate": float(shares.iloc[0]),
-            "base_reason": str(shares.index[0]), "customers": int(len(both)),
+            "base_reason": base, "base_sources": sources, "customers": int(len(both)),
             "per_reason": per_reason.rename("recall")}

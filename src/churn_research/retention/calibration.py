@@ -96,12 +96,24 @@ class CalibrationResult:
                                  "mean_predicted": float(np.mean(s))}
                              for k, s in (("before", self.before), ("after", self.after))}).T
 
+    @property
+    def improves(self) -> bool:
+        """The rule for using the calibration: the cross-fitted (held-out) calibrated scores must
+        lower both the expected calibration error and the Brier score; otherwise the model's own
+        scores are kept (:meth:`apply` returns them)."""
+        m = self.metrics()
+        return bool(m.loc["after", "ece"] < m.loc["before", "ece"]
+                    and m.loc["after", "brier"] < m.loc["before", "brier"])
+
     def apply(self, scores: pd.Series, *, in_sample: bool = False) -> pd.Series:
-        """Calibrated probabilities of today's customers.
+        """Calibrated probabilities of today's customers, or the model's own ``scores`` when the
+        calibration does not improve them (:attr:`improves`).
 
         ``in_sample=False`` (features at a later date, new scores): the calibrator fitted on
         every pair. ``in_sample=True`` (one snapshot: today's customers are the labelled ones and
         ``scores`` their out-of-fold scores): their cross-fitted, held-out probabilities."""
+        if not self.improves:
+            return scores.rename("p_churn")
         if in_sample:
             return self.after.reindex(scores.index).rename("p_churn")
         return pd.Series(self.calibrator.transform(scores.to_numpy(float)), index=scores.index,
@@ -112,6 +124,7 @@ class CalibrationResult:
         return {"calibration": {"method": self.method, "folds": self.n_splits,
                                 "customers": int(len(self.y)),
                                 "observed_rate": float(self.y.mean()),
+                                "used": self.improves,
                                 **{f"{k}_{w}": float(m.loc[w, k]) for k in ("brier", "ece")
                                    for w in ("before", "after")}}}
 

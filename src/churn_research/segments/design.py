@@ -124,7 +124,9 @@ def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:
         days = _inactivity_days(data, inactivity_days)
         tx = data.transactions
         d = pd.to_datetime(tx["date"])
-        recent = tx.loc[(d <= cutoff) & (d > cutoff - pd.Timedelta(days=days)), "customer_id"]
+        # the project's rule (model.infer_end_dates): churned once more than ``days`` days
+        # separate the last purchase from the date, so a purchase exactly ``days`` ago is active
+        recent = tx.loc[(d <= cutoff) & (d >= cutoff - pd.Timedelta(days=days)), "customer_id"]
         return pd.Series(ids.isin(pd.unique(recent)), index=ids, name="active")
     end = pd.to_datetime(cust["end_date"]).to_numpy()
     return pd.Series(~(end <= np.datetime64(cutoff)), index=ids, name="active")

@@ -160,7 +160,9 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
             if g is None:
                 raise ChurnDataError("non-contractual data needs transactions.", table="transactions")
             days = _inactivity_days(data, inactivity_days)
-            active = ~np.isnat(last) & ((cut64 - last) / DAY < days)
+            # the project's rule (model.infer_end_dates): active while no more than ``days``
+            # days separate the last purchase from the cutoff
+            active = ~np.isnat(last) & ((cut64 - last) / DAY <= days)
         else:
             active = active_at(sub, cut).to_numpy()
         out["active"] = active
