@@ -101,6 +101,15 @@ def test_pipeline_figures_flatten_each_size_and_stage():
     assert cli.flat_figures({"scaling": recs})["pipeline_1e6_peak_mb"] == 2900.0
 
 
+def test_stage_peak_memory_is_this_process_or_its_children():
+    import resource
+
+    from churn_research.runner.pipeline import peak_rss_mb
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert peak_rss_mb() >= round(own, 1) > 10.0
+
+
 def test_engine_figures_are_pandas_over_engine_time_and_the_largest_parity_gap():
     recs = [{"step": "churn_table", "n_customers": 100_000, "status": "ok", "seconds": 2.0},
             {"step": "engine_churn_table", "n_customers": 100_000, "status": "ok",
@@ -256,12 +265,3 @@ def test_cli_dry_run_writes_results_schema_and_page(tmp_path):
     assert "Time per step vs number of customers" not in page or "<img" in page
     assert page.count("<img") >= 2
     assert not (tmp_path / "cache").exists()  # the data cache is removed after the run
-
-
-def test_stage_peak_memory_is_this_process_or_its_children():
-    import resource
-
-    from churn_research.runner.pipeline import peak_rss_mb
-
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert peak_rss_mb() >= round(own, 1) > 10.0
