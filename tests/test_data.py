@@ -543,3 +543,22 @@ def test_read_defers_tables_until_used_and_a_sample_reads_only_its_rows(tmp_path
     assert sample.transactions["customer_id"].nunique() <= 50 < len(sample.transactions)
     pd.testing.assert_frame_equal(lazy.transactions, pd.read_parquet(out / "transactions.parquet"))
     assert isinstance(lazy._stored("transactions"), pd.DataFrame)  # read once, then kept
+
+
+def test_a_sample_takes_its_rows_from_the_whole_table_once_that_is_read(tmp_path):
+    data = load("synthetic", n_customers=300, random_state=4)
+    out = data.write(tmp_path / "processed")
+    lazy = ChurnData.read(out)
+    sample = lazy.sample_customers(40, random_state=2)
+    whole = lazy.transactions  # the whole table is read first ...
+    (out / "transactions.parquet").unlink()  # ... so the sample must not need the file
+    want = whole[whole["customer_id"].isin(sample.customers["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample.transactions, want)
+    assert len(want) > 40
+
+
+def test_copies_of_unread_data_share_one_read_of_each_table(tmp_path):
+    data = load("synthetic", n_customers=200, random_state=5)
+    lazy = ChurnData.read(data.write(tmp_path / "processed"))
+    copy = lazy.replace(customers=lazy.customers.head(10))
+    assert copy.transactions is lazy.transactions  # one frame, as with tables read at once

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,10 +170,15 @@ class _StoredTable:
     ``df[df["customer_id"].isin(ids)].reset_index(drop=True)`` of the whole table would give.
     """
 
-    __slots__ = ("path", "ids")
+    __slots__ = ("path", "ids", "parent", "name", "frame")
 
-    def __init__(self, path: Path, ids: pd.Index | None = None):
-        self.path, self.ids = Path(path), ids
+    def __init__(self, path: Path, ids: pd.Index | None = None, *, parent: ChurnData | None = None,
+                 name: str | None = None):
+        self.path, self.ids, self.name = Path(path), ids, name
+        self.frame: pd.DataFrame | None = None  # once read: shared by every copy (replace())
+        # the data the sample was drawn from (weakly): if it has read the whole table by the
+        # time the sample needs its rows, they are taken from memory, not read again
+        self.parent = None if parent is None else weakref.ref(parent)
 
     def columns(self) -> list[str]:
         import pyarrow.parquet as pq
@@ -185,8 +191,17 @@ class _StoredTable:
         return int(pq.ParquetFile(self.path).metadata.num_rows)
 
     def load(self) -> pd.DataFrame:
+        if self.frame is None:
+            self.frame = self._read()
+        return self.frame
+
+    def _read(self) -> pd.DataFrame:
         if self.ids is None:
             return pd.read_parquet(self.path)
+        parent = self.parent() if self.parent is not None else None
+        whole = parent._stored(self.name) if parent is not None else None
+        if isinstance(whole, pd.DataFrame):
+            return whole[whole["customer_id"].isin(self.ids)].reset_index(drop=True)
         try:
             df = pd.read_parquet(self.path, filters=[("customer_id", "in", list(self.ids))])
         except Exception:  # noqa: BLE001 - a type pyarrow cannot filter on: filter in pandas
@@ -353,7 +368,7 @@ class ChurnData:
             df = self._stored(name)
             if type(df) is _StoredTable and df.ids is None and name != "events" \
                     and "customer_id" in df.columns():
-                df = _StoredTable(df.path, ids)  # read only the sample's rows, on first use
+                df = _StoredTable(df.path, ids, parent=self, name=name)  # the sample's rows, on first use
             elif type(df) is _StoredTable:
                 df = getattr(self, name)
             if isinstance(df, pd.DataFrame) and name != "events" and "customer_id" in df:
