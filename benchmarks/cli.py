@@ -202,6 +202,28 @@ def flat_figures(results: dict) -> dict[str, Any]:
     for d in bg:
         flat[f"bgnbd_speedup_{d['dataset']}"] = d["speedup"]
     flat.update(engine_figures(rec))
+    flat.update(pipeline_figures(rec))
+    return flat
+
+
+def pipeline_figures(records: list[dict]) -> dict[str, Any]:
+    """The whole pipeline's flat keys per size it ran at: ``pipeline_<size>_s`` (wall time of
+    ``make -j2 reports``), ``pipeline_<size>_peak_mb`` (the largest peak RSS of one process) and
+    per stage ``pipeline_<size>_<stage>_s`` / ``pipeline_<size>_<stage>_peak_mb`` (from the
+    runner's provenance files; e.g. ``pipeline_1e6_20_causes_peak_mb``)."""
+    flat: dict[str, Any] = {}
+    for r in records:
+        if r["step"] != "pipeline" or r["status"] != "ok":
+            continue
+        size = _size_key(r["n_customers"])
+        flat[f"pipeline_{size}_s"] = r.get("seconds")
+        stage_peaks = {k: v for k, v in (r.get("stage_peak_mb") or {}).items() if v is not None}
+        peaks = [v for v in [r.get("peak_mb"), *stage_peaks.values()] if v is not None]
+        flat[f"pipeline_{size}_peak_mb"] = max(peaks) if peaks else None
+        for stage, seconds in (r.get("stage_seconds") or {}).items():
+            flat[f"pipeline_{size}_{stage}_s"] = seconds
+        for stage, peak in stage_peaks.items():
+            flat[f"pipeline_{size}_{stage}_peak_mb"] = peak
     return flat
 
 

@@ -143,13 +143,16 @@ def run_make(dest: Path, *, target: str = "reports", jobs: int = 1, timeout: flo
 
 
 def stage_seconds(dest: Path, dataset: str = "synthetic") -> dict[str, Any]:
-    """Per-stage seconds from the runner's provenance files, and failed stages."""
+    """Per-stage seconds and peak RSS (MB; the runner's process and its notebook kernel) from
+    the runner's provenance files, and failed stages."""
     import json
 
     folder = Path(dest) / "reports" / dataset
-    out: dict[str, Any] = {"stage_seconds": {}, "failed_stages": {}}
+    out: dict[str, Any] = {"stage_seconds": {}, "stage_peak_mb": {}, "failed_stages": {}}
     for p in sorted(folder.glob("*.provenance.json")):
-        out["stage_seconds"][p.name.split(".")[0]] = json.loads(p.read_text()).get("seconds")
+        info = json.loads(p.read_text())
+        out["stage_seconds"][p.name.split(".")[0]] = info.get("seconds")
+        out["stage_peak_mb"][p.name.split(".")[0]] = info.get("peak_mb")
     for p in sorted(folder.glob("*.failed.json")):
         info = json.loads(p.read_text())
         out["failed_stages"][p.name.split(".")[0]] = f"{info.get('cell')}: {info.get('error', '')[:200]}"

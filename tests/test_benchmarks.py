@@ -89,6 +89,27 @@ def test_flat_figures_take_slowest_bgnbd_case_and_1e6_records():
     assert flat["cox_overhead_ratio"] == 1.05 and flat["pipeline_vs_floor_ratio"] == 1.5
 
 
+def test_pipeline_figures_flatten_each_size_and_stage():
+    recs = [{"step": "pipeline", "n_customers": 1_000_000, "status": "ok", "seconds": 230.0,
+             "peak_mb": 2500.0, "stage_seconds": {"00_data": 60.0, "20_causes": 40.5},
+             "stage_peak_mb": {"00_data": 2900.0, "20_causes": 1800.0}},
+            {"step": "pipeline", "n_customers": 10_000_000, "status": "timeout", "seconds": 9.0}]
+    flat = cli.pipeline_figures(recs)
+    assert flat == {"pipeline_1e6_s": 230.0, "pipeline_1e6_peak_mb": 2900.0,
+                    "pipeline_1e6_00_data_s": 60.0, "pipeline_1e6_20_causes_s": 40.5,
+                    "pipeline_1e6_00_data_peak_mb": 2900.0, "pipeline_1e6_20_causes_peak_mb": 1800.0}
+    assert cli.flat_figures({"scaling": recs})["pipeline_1e6_peak_mb"] == 2900.0
+
+
+def test_stage_peak_memory_is_this_process_or_its_children():
+    import resource
+
+    from churn_research.runner.pipeline import peak_rss_mb
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert peak_rss_mb() >= round(own, 1) > 10.0
+
+
 def test_engine_figures_are_pandas_over_engine_time_and_the_largest_parity_gap():
     recs = [{"step": "churn_table", "n_customers": 100_000, "status": "ok", "seconds": 2.0},
             {"step": "engine_churn_table", "n_customers": 100_000, "status": "ok",

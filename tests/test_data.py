@@ -517,3 +517,48 @@ def test_campaigns_mapping_with_chinese_headers_and_values(tmp_path, valid_table
     from churn_research.sources.scaffold import recognise
     assert [recognise(h, "campaigns") for h in ("活动", "是否干预", "活动日期")] == [
         "campaign", "treated", "date"]
+
+
+def test_read_defers_tables_until_used_and_a_sample_reads_only_its_rows(tmp_path):
+    from churn_research.model import TABLES
+
+    data = load("synthetic", n_customers=400, random_state=3)
+    out = data.write(tmp_path / "processed")
+    lazy = ChurnData.read(out)
+    assert isinstance(lazy._stored("customers"), pd.DataFrame)
+    assert type(lazy._stored("transactions")).__name__ == "_StoredTable"
+    assert lazy.has("transactions")  # from the file's metadata: still not read
+    assert type(lazy._stored("transactions")).__name__ == "_StoredTable"
+    sample = lazy.sample_customers(50, random_state=1)
+    assert type(sample._stored("transactions")).__name__ == "_StoredTable"
+    eager = ChurnData.read(out)
+    for name in TABLES:
+        getattr(eager, name)
+    expected = eager.sample_customers(50, random_state=1)
+    for name in TABLES:
+        got, want = getattr(sample, name), getattr(expected, name)
+        assert (got is None) == (want is None)
+        if want is not None:
+            pd.testing.assert_frame_equal(got, want)
+    assert sample.transactions["customer_id"].nunique() <= 50 < len(sample.transactions)
+    pd.testing.assert_frame_equal(lazy.transactions, pd.read_parquet(out / "transactions.parquet"))
+    assert isinstance(lazy._stored("transactions"), pd.DataFrame)  # read once, then kept
+
+
+def test_a_sample_takes_its_rows_from_the_whole_table_once_that_is_read(tmp_path):
+    data = load("synthetic", n_customers=300, random_state=4)
+    out = data.write(tmp_path / "processed")
+    lazy = ChurnData.read(out)
+    sample = lazy.sample_customers(40, random_state=2)
+    whole = lazy.transactions  # the whole table is read first ...
+    (out / "transactions.parquet").unlink()  # ... so the sample must not need the file
+    want = whole[whole["customer_id"].isin(sample.customers["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample.transactions, want)
+    assert len(want) > 40
+
+
+def test_copies_of_unread_data_share_one_read_of_each_table(tmp_path):
+    data = load("synthetic", n_customers=200, random_state=5)
+    lazy = ChurnData.read(data.write(tmp_path / "processed"))
+    copy = lazy.replace(customers=lazy.customers.head(10))
+    assert copy.transactions is lazy.transactions  # one frame, as with tables read at once

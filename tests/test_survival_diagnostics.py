@@ -230,3 +230,23 @@ def test_validation_text_reads_the_bootstrap_interval_of_the_gain(cox_ibs, ci, s
     assert says in ns.validation_text(v)
     shown = ns.validation_table(v)
     assert shown.loc["Cox", "AUC at 12 months"] == "0.600 [0.550, 0.650]"
+
+
+def test_censoring_fitted_once_gives_the_same_scores_and_restores_sksurv():
+    import sksurv.metrics
+
+    from churn_research.survival.diagnostics import _censoring_fitted_once, auc_and_brier
+
+    rng = np.random.default_rng(5)
+    def frame(n):
+        return pd.DataFrame({"duration": rng.uniform(1, 40, n), "event": rng.random(n) < 0.6})
+    train, test = frame(400), frame(150)
+    times = [6.0, 12.0, *np.linspace(2, 12, 8)]
+    surv = np.exp(-np.outer(rng.uniform(0.02, 0.1, len(test)), times))
+    plain = auc_and_brier(train, test, surv, horizons=[6.0, 12.0], grid=np.linspace(2, 12, 8))
+    original = sksurv.metrics.CensoringDistributionEstimator
+    with _censoring_fitted_once():
+        once = [auc_and_brier(train, test, surv, horizons=[6.0, 12.0], grid=np.linspace(2, 12, 8))
+                for _ in range(2)]
+    assert sksurv.metrics.CensoringDistributionEstimator is original
+    assert once[0] == once[1] == plain

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,53 @@ def _timestamp(value) -> pd.Timestamp | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
 
 
+class _StoredTable:
+    """A table of processed data not read yet (:meth:`ChurnData.read`): read on first use.
+
+    ``ids``: only the rows of these customers (a model sample), in the file's order, as
+    ``df[df["customer_id"].isin(ids)].reset_index(drop=True)`` of the whole table would give.
+    """
+
+    __slots__ = ("path", "ids", "parent", "name", "frame")
+
+    def __init__(self, path: Path, ids: pd.Index | None = None, *, parent: ChurnData | None = None,
+                 name: str | None = None):
+        self.path, self.ids, self.name = Path(path), ids, name
+        self.frame: pd.DataFrame | None = None  # once read: shared by every copy (replace())
+        # the data the sample was drawn from (weakly): if it has read the whole table by the
+        # time the sample needs its rows, they are taken from memory, not read again
+        self.parent = None if parent is None else weakref.ref(parent)
+
+    def columns(self) -> list[str]:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(self.path).names)
+
+    def rows(self) -> int:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(self.path).metadata.num_rows)
+
+    def load(self) -> pd.DataFrame:
+        if self.frame is None:
+            self.frame = self._read()
+        return self.frame
+
+    def _read(self) -> pd.DataFrame:
+        if self.ids is None:
+            return pd.read_parquet(self.path)
+        parent = self.parent() if self.parent is not None else None
+        whole = parent._stored(self.name) if parent is not None else None
+        if isinstance(whole, pd.DataFrame):
+            return whole[whole["customer_id"].isin(self.ids)].reset_index(drop=True)
+        try:
+            df = pd.read_parquet(self.path, filters=[("customer_id", "in", list(self.ids))])
+        except Exception:  # noqa: BLE001 - a type pyarrow cannot filter on: filter in pandas
+            df = pd.read_parquet(self.path)
+            df = df[df["customer_id"].isin(self.ids)]
+        return df.reset_index(drop=True)
+
+
 @dataclass
 class ChurnData:
     """A company's customer data in the project's data model.
@@ -219,6 +267,17 @@ class ChurnData:
     records_start: pd.Timestamp | None = None
     snapshot: pd.Timestamp | None = None
 
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if type(value) is _StoredTable:  # read from disk on first use (ChurnData.read)
+            value = value.load()
+            object.__setattr__(self, name, value)
+        return value
+
+    def _stored(self, name: str):
+        """A table's value without reading it: a DataFrame, None or a :class:`_StoredTable`."""
+        return object.__getattribute__(self, name)
+
     def __post_init__(self):
         self.inactivity_days = int(self.inactivity_days)
         if self.inactivity_days < 0:
@@ -233,13 +292,19 @@ class ChurnData:
         return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
 
     def has(self, table: str) -> bool:
-        """Whether ``table`` is present and non-empty."""
+        """Whether ``table`` is present and non-empty (a table not read yet stays unread)."""
+        df = self._stored(table)
+        if type(df) is _StoredTable and df.ids is None:
+            return df.rows() > 0
         df = getattr(self, table)
         return df is not None and len(df) > 0
 
     def replace(self, **changes: Any) -> ChurnData:
-        """A copy with some tables or fields replaced (the others are shared, not copied)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some tables or fields replaced (the others are shared, not copied; tables
+        not read yet stay unread)."""
+        kept = {f.name: self._stored(f.name) for f in dataclasses.fields(self)
+                if f.init and f.name not in changes}
+        return dataclasses.replace(self, **kept, **changes)
 
     @property
     def is_snapshot(self) -> bool:
@@ -300,8 +365,13 @@ class ChurnData:
         ids = sample_ids(self.customers["customer_id"], int(max_customers), random_state=random_state)
         tables = {}
         for name in TABLES:
-            df = getattr(self, name)
-            if df is not None and name != "events" and "customer_id" in df:
+            df = self._stored(name)
+            if type(df) is _StoredTable and df.ids is None and name != "events" \
+                    and "customer_id" in df.columns():
+                df = _StoredTable(df.path, ids, parent=self, name=name)  # the sample's rows, on first use
+            elif type(df) is _StoredTable:
+                df = getattr(self, name)
+            if isinstance(df, pd.DataFrame) and name != "events" and "customer_id" in df:
                 df = df[df["customer_id"].isin(ids)].reset_index(drop=True)
             tables[name] = df
         meta = dict(self.meta)
@@ -356,10 +426,13 @@ class ChurnData:
                 fix="run `make data` (or the 00_data notebook) for this dataset first.",
             )
         meta = json.loads(meta_path.read_text())
-        tables = {}
+        tables: dict[str, Any] = {}
         for name in TABLES:
             path = directory / f"{name}.parquet"
-            tables[name] = pd.read_parquet(path) if path.exists() else None
+            # the customers now; every other table when a stage first uses it (a stage that
+            # never looks at the transactions never holds them in memory)
+            stored = _StoredTable(path) if path.exists() else None
+            tables[name] = stored.load() if stored is not None and name == "customers" else stored
         fields = {"observation_end": pd.Timestamp(meta.pop("observation_end")),
                   "kind": meta.pop("kind"),
                   "inactivity_days": meta.pop("inactivity_days", DEFAULT_INACTIVITY_DAYS),

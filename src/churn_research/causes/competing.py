@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -47,6 +46,7 @@ from churn_research.annual import AnnualChurn
 from churn_research.causes.drivers import _design_matrix
 from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING
 from churn_research.causes.reasons import simultaneous_ci
+from churn_research.coxfit import CoxPHFitter
 from churn_research.durations import durations
 from churn_research.model import ChurnData, ChurnDataError, on_books
 from churn_research.stats import wilson_ci

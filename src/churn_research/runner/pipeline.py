@@ -257,6 +257,20 @@ def _rebuild_index(root: Path) -> None:
               file=sys.stderr)
 
 
+def peak_rss_mb() -> float | None:
+    """The largest peak resident set size (MB) of this process and of the children it has
+    waited for (the notebook's kernel): a stage's peak memory. None where ``resource`` is
+    missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KB on Linux
+    return round(kb / scale, 1)
+
+
 def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
@@ -324,6 +338,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
             "input_checksums": _input_checksums(params),
             "package_versions": versions(),
             "seconds": round(elapsed, 2),
+            "peak_mb": peak_rss_mb(),
             "warnings": warnings,
             "finished": _now(),
         }, indent=2, sort_keys=True, default=str))

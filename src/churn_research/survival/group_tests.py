@@ -11,7 +11,7 @@ from statsmodels.stats.multitest import multipletests
 
 from churn_research.stats import logrank_chi2, logrank_parts
 from churn_research.survival.frame import _entry
-from churn_research.survival.km import _groups
+from churn_research.survival.km import _groups, _lifetime_columns
 
 
 # ---------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int 
         ``test_statistic, df, p, method`` and ``table`` (a DataFrame of customers, observed
         and expected churn per group).
     """
-    sub = pd.concat([g for _, g in _groups(df, by, min_size)])
+    sub = pd.concat([g for _, g in _groups(_lifetime_columns(df, by), by, min_size)])
     levels = sorted(sub[by].unique().tolist(), key=str)
     codes = pd.Categorical(sub[by], categories=levels).codes
     T, E = sub["duration"].to_numpy(float), sub["event"].to_numpy(int)
@@ -66,7 +66,7 @@ def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, corre
         ``group_a, group_b, test_statistic, p, p_adjusted, significant`` (at 5% after the
         correction).
     """
-    groups = dict(_groups(df, by, min_size))
+    groups = dict(_groups(_lifetime_columns(df, by), by, min_size))
     levels = sorted(groups, key=str)
     rows = []
     for i, a in enumerate(levels):

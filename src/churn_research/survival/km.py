@@ -19,6 +19,13 @@ from churn_research.survival.frame import _entry
 # ---------------------------------------------------------------------------------------
 # Kaplan-Meier
 # ---------------------------------------------------------------------------------------
+def _lifetime_columns(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """Only what a curve or a test of ``by`` reads (segment, duration, event, entry): grouping
+    a wide lifetime frame of 10^6 customers copies every column of every group."""
+    keep = [c for c in dict.fromkeys([by, "duration", "event", "entry"]) if c in df.columns]
+    return df[keep] if by in df.columns else df
+
+
 def _groups(df: pd.DataFrame, by: str | None, min_size: int = 1):
     if by is None:
         yield label_msg("all customers"), df
@@ -52,7 +59,7 @@ def km_fit(df: pd.DataFrame, *, by: str | None = None, alpha: float = 0.05,
         ``{level: fitted lifelines.KaplanMeierFitter}`` (key ``"all customers"`` if no ``by``).
     """
     fitters = {}
-    for level, sub in _groups(df, by, min_size):
+    for level, sub in _groups(_lifetime_columns(df, by), by, min_size):
         kmf = KaplanMeierFitter(alpha=alpha, label=str(level))
         kmf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
         fitters[level] = kmf
