@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_research.coxfit import CoxPHFitter, CoxTimeVaryingFitter, efron_gradients
+from churn_research.models.coxfit import CoxPHFitter, CoxTimeVaryingFitter, efron_gradients
 
 pytestmark = pytest.mark.filterwarnings("ignore::lifelines.exceptions.StatisticalWarning")
 

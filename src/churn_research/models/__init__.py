@@ -5,6 +5,7 @@ PyMC-Marketing's ``clv/models``), shared by every stage that needs them:
 ``beta_geo``          the BG/NBD model of repeat purchasing
 ``gamma_gamma``       the gamma-gamma model of spend per purchase
 ``base``              the maximum-likelihood machinery the BTYD models share
+``coxfit``            lifelines' Cox fitters with a fast partial likelihood under delayed entry
 """
 
 from churn_research.models.beta_geo import BetaGeo
