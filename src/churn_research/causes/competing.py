@@ -46,9 +46,9 @@ from churn_research.annual import AnnualChurn
 from churn_research.causes.drivers import _design_matrix
 from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING
 from churn_research.causes.reasons import simultaneous_ci
-from churn_research.models.coxfit import CoxPHFitter
 from churn_research.durations import durations
 from churn_research.model import ChurnData, ChurnDataError, on_books
+from churn_research.models.coxfit import CoxPHFitter
 from churn_research.stats import wilson_ci
 
 __all__ = ["REASON_GROUPS", "GROUPS", "CumulativeIncidence", "aalen_johansen", "reason_frame",

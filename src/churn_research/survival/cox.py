@@ -15,8 +15,8 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import proportional_hazard_test
 from scipy import stats
 
-from churn_research.models.coxfit import CoxPHFitter, CoxTimeVaryingFitter
 from churn_research.model import ChurnDataError
+from churn_research.models.coxfit import CoxPHFitter, CoxTimeVaryingFitter
 from churn_research.stats import compare_with_truth as shared_compare
 from churn_research.stats import reference_level
 from churn_research.survival.frame import _MIN_EPISODE, _entry
