@@ -650,9 +650,9 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
     c = hr.loc[change.exposure]
     out = t("**{name}** ({date}): {n} customers in {episodes} episodes. At the same tenure and with the same "
             "attributes, the churn hazard after the change is **{hr} times** the hazard before (95% CI "
-            "{low}–{high}, p = {p}).", name=label(change.name), date=_date(change.date),
+            "{low}–{high}, {p}).", name=label(change.name), date=_date(change.date),
             n=f"{change.episodes['customer_id'].nunique():,}", episodes=f"{len(change.episodes):,}",
-            hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
+            hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=pvalue(c["p"]))
     kept = change.events[change.events["exposure"] != ""] if len(change.events) else change.events
     if len(kept) > 1:
         rest = join([colon(paren(label(r.event), _date(r.date)), ratio_ci(r.hr, r.lower, r.upper))
