@@ -595,11 +595,13 @@ def cohort_sentence(cohorts: pd.DataFrame, *, kind: str) -> str:
 _TARGET_LISTED = ("on track", "off track", "not distinguishable from target")
 
 
-def _target_value(indicator: str, value, *, signed: bool = False) -> str:
+def _target_value(indicator: str, value, *, signed: bool | None = None) -> str:
     """A target table's value as a reader reads it: rates and shares as percentages, scores
-    (CSAT, NPS) as plain numbers."""
+    (CSAT, NPS) as plain numbers; a growth rate (and ``signed``) with its sign, as the Findings
+    give it."""
     if value is None or pd.isna(value):
         return "–"
+    signed = indicator == "growth_rate" if signed is None else signed
     if indicator.endswith("_rate") or "share" in indicator:
         return f"{float(value):+.2%}" if signed else f"{float(value):.2%}"
     return f"{float(value):+.3g}" if signed else f"{float(value):.3g}"
