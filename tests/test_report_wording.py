@@ -62,6 +62,7 @@ def test_target_table_shows_percentages_and_words():
                            "churn_rate_ci_low": [0.07, 0.07413], "churn_rate_ci_high": [0.1, 0.09799]})
     table = target_table(series, {"churn_rate": {"value": 0.07635, "by": "2025-12-31"}})
     text = ni.targets_text(table, unit="quarter")
+    assert "- **churn rate**: not distinguishable" in text
     assert ("not distinguishable from target (the target (7.63%) lies inside the 95% interval of "
             "the actual value (7.41%–9.80%)); actual 8.53% in 2025Q4 vs target 7.63% by 2025-12-31, "
             "change still needed -0.90%") in text
@@ -69,7 +70,7 @@ def test_target_table_shows_percentages_and_words():
     assert list(view.columns) == ["indicator", "baseline period", "baseline", "target", "deadline",
                                   "period", "actual", "straight path now", "change still needed",
                                   "change needed (relative to actual)", "status", "why"]
-    assert view.iloc[0]["change still needed"] == "-0.90%"
+    assert view.iloc[0]["change still needed"] == "-0.90%" and view.iloc[0]["indicator"] == "churn rate"
     assert not any("_" in c for c in view.columns)
 
 

@@ -607,6 +607,11 @@ def _target_value(indicator: str, value, *, signed: bool | None = None) -> str:
     return f"{float(value):+.3g}" if signed else f"{float(value):.3g}"
 
 
+def _indicator_name(name: str) -> str:
+    """An indicator as the Findings name it (``churn_rate`` -> ``churn rate``)."""
+    return label(str(name).replace("_", " "))
+
+
 def target_detail(row) -> str:
     """Why a target has its status, in words with the values formatted (percentages for rates):
     ``row`` is a row of :func:`~churn_research.indicators.target_table`."""
@@ -647,7 +652,8 @@ def targets_text(table: pd.DataFrame, *, unit: str) -> str:
     for r in table.itertuples():
         if r.status not in _TARGET_LISTED:
             continue
-        values = {"indicator": label(r.indicator), "status": label(r.status), "detail": target_detail(r),
+        values = {"indicator": _indicator_name(r.indicator), "status": label(r.status),
+                  "detail": target_detail(r),
                   "actual": _target_value(r.indicator, r.actual), "period": r.period,
                   "target": _target_value(r.indicator, r.target),
                   "by": f"{pd.Timestamp(r.by):%Y-%m-%d}",
@@ -847,7 +853,7 @@ def targets_view(table: pd.DataFrame):
             return _target_value(name, v, signed=signed)
         listed = r.status in _TARGET_LISTED
         rows.append({
-            _("indicator"): label(r.indicator),
+            _("indicator"): _indicator_name(r.indicator),
             _("baseline period"): text(r.baseline_period), _("baseline"): fmt(r.baseline),
             _("target"): fmt(r.target),
             _("deadline"): f"{pd.Timestamp(r.by):%Y-%m-%d}" if not pd.isna(r.by) else "–",
