@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from churn_research.runner.findings_html import in_language
 from churn_research.indicators import target_table
 from churn_research.narrate import definitions
 from churn_research.narrate import indicators as ni
 from churn_research.narrate import survival as ns
+from churn_research.runner.findings_html import in_language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
