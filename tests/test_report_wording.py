@@ -71,6 +71,9 @@ def test_target_table_shows_percentages_and_words():
                                   "period", "actual", "straight path now", "change still needed",
                                   "change needed (relative to actual)", "status", "why"]
     assert view.iloc[0]["change still needed"] == "-0.90%" and view.iloc[0]["indicator"] == "churn rate"
+    growth = target_table(_growth_series(), {"growth_rate": {"value": 0.0, "by": "2026-06-30"}})
+    assert ni.targets_view(growth).data.iloc[0][["baseline", "target", "actual"]].tolist() == [
+        "-2.00%", "+0.00%", "-0.57%"]
     assert not any("_" in c for c in view.columns)
 
 

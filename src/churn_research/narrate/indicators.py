@@ -849,7 +849,7 @@ def targets_view(table: pd.DataFrame):
     reads them (percentages for rates), headers in words."""
     rows = []
     for r in table.itertuples():
-        def fmt(v, signed=False, name=r.indicator):
+        def fmt(v, signed=None, name=r.indicator):
             return _target_value(name, v, signed=signed)
         listed = r.status in _TARGET_LISTED
         rows.append({
