@@ -97,7 +97,8 @@ def test_survival_tables_and_names_read_as_words():
     assert list(shown.index) == ["price rise", "campaign contact"]
     assert shown.iloc[0, 1] == 1.44                       # numbers stay numbers in English
     assert ns.readable_name("rename_and_new_owner") == "rename and new owner"
-    assert ns.readable_name("contract[annual]") == "contract[annual]"
+    assert ns.readable_name("customer_type[business]") == "customer type[business]"
+    assert ns.readable_name("price_rise @ [0, 12)") == "price rise @ [0, 12)"
     change = SimpleNamespace(exposure="after_change", name="rename_and_new_owner",
                              date=pd.Timestamp("2024-07-01"), hazard_ratios=hr.rename(
                                  index={"price_rise": "after_change"}),

@@ -161,12 +161,16 @@ def _index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> pd.Index
 def readable_name(value: Any) -> str:
     """A code name shown to a reader (a model term such as ``price_rise``, an event such as
     ``rename_and_new_owner``): its label; in English with underscores as spaces. Terms with a
-    level (``contract[annual]``) or a band keep their form."""
+    level keep it (``customer_type[business]`` -> ``customer type[business]``)."""
     if is_chinese():
         return term_label(value)
     text_ = str(value)
-    if "[" in text_ or " @ " in text_:
-        return text_
+    if " @ " in text_:
+        head, band = text_.split(" @ ", 1)
+        return f"{readable_name(head)} @ {band}"
+    if text_.endswith("]") and "[" in text_:             # column[level]: the column in words
+        column, level = text_[:-1].split("[", 1)
+        return f"{label(column).replace('_', ' ')}[{level}]"
     return label(text_).replace("_", " ")
 
 
