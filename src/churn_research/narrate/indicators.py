@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
+from churn_research.i18n import _, _p, is_chinese, label, label_msg, n_, t
 from churn_research.indicators.churn import latest_period
 from churn_research.indicators.figures import (
     COHORT_MONTH,
@@ -854,10 +854,10 @@ def targets_view(table: pd.DataFrame):
         listed = r.status in _TARGET_LISTED
         rows.append({
             _("indicator"): _indicator_name(r.indicator),
-            _("baseline period"): text(r.baseline_period), _("baseline"): fmt(r.baseline),
+            _("baseline period"): text(r.baseline_period), _p("target", "baseline"): fmt(r.baseline),
             _("target"): fmt(r.target),
             _("deadline"): f"{pd.Timestamp(r.by):%Y-%m-%d}" if not pd.isna(r.by) else "–",
-            _("period"): text(r.period) if listed else "–",
+            _p("target", "period"): text(r.period) if listed else "–",
             _("actual"): fmt(r.actual) if listed else "–",
             _("straight path now"): fmt(r.expected_now) if listed else "–",
             _("change still needed"): fmt(r.change_needed, signed=True) if listed else "–",
