@@ -107,3 +107,12 @@ def test_survival_tables_and_names_read_as_words():
     text = ns.change_text(change)
     assert text.startswith("**rename and new owner** (2024-07-01): 2 customers in 3 episodes.")
     assert "(95% CI 1.33–1.56, p < 0.001)" in text
+
+
+def test_english_driver_and_segment_columns_read_as_words():
+    ph = pd.DataFrame({"source": ["price_rise", "contract"], "p_rank": [0.139, 0.711]},
+                      index=pd.Index(["price_rise", "contract[annual]"], name="covariate"))
+    shown = ns.show(ph, terms=True)
+    assert shown["driver"].tolist() == ["price rise", "contract"]
+    assert list(shown.index) == ["price rise", "contract[annual]"]
+    assert shown["p-value (rank time)"].tolist() == [0.139, 0.711]

@@ -192,6 +192,9 @@ def show(df: pd.DataFrame, *, terms: bool = False) -> pd.DataFrame:
     headers = _headers()
     if not is_chinese():                     # numbers as they are; headers and terms in words
         out = df.copy()
+        for c in ("source", "segment"):          # drivers and segments named in words
+            if c in out.columns and out[c].dtype == object:
+                out[c] = [readable_name(v) if isinstance(v, str) else v for v in out[c]]
         out.columns = [_header(c, headers) for c in df.columns]
         out.index = _english_index(df.index, headers, terms)
         return out
