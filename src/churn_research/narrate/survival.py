@@ -179,7 +179,7 @@ def _english_index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> 
         return index.set_names([_header(n, headers) for n in index.names])
     if isinstance(index, pd.RangeIndex):
         return index
-    if terms or index.name in ("covariate", "event"):
+    if terms or index.name in ("covariate", "event", "segment", "source"):
         return pd.Index([readable_name(v) for v in index], name=_header(index.name, headers))
     return index.rename(_header(index.name, headers))
 
