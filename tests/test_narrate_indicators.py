@@ -102,7 +102,7 @@ def test_tenure_sentence_and_figures():
     pooled = _pooled("tenure_group", [("new", 0.10, 0.09, 0.11), ("existing", 0.05, 0.04, 0.06)]
                      ).set_index("tenure_group")
     text = narrate.tenure_sentence(pooled, unit="quarter")
-    assert "New customers (新客户) lost 10.00% per quarter (95% CI 9.00%–11.00%)" in text
+    assert "New customers lost 10.00% per quarter (95% CI 9.00%–11.00%)" in text
     assert "new customers churn more and the intervals do not overlap." in text
     assert ind.tenure_figures(pooled, new_tenure_months=12) == {
         "churn_rate_new": 0.10, "churn_rate_existing": 0.05, "new_tenure_months": 12}
@@ -149,8 +149,8 @@ def test_targets_text_lists_decided_targets():
                        "by": [D("2025-12-31"), D("2026-06-30")], "change_needed": [-0.0082, np.nan]})
     text = narrate.targets_text(tt, unit="quarter")
     assert text.startswith("Targets refer to quarterly values.")
-    assert ("- **churn_rate**: off track (above the path); actual 0.0887 in 2025Q4 vs target 0.0805 by "
-            "2025-12-31, change still needed -0.0082") in text
+    assert ("- **churn rate**: off track (above the path); actual 8.87% in 2025Q4 vs target 8.05% by "
+            "2025-12-31, change still needed -0.82%") in text
     assert "csat" not in text
     assert ind.target_figures(tt)["target.churn_rate.status"] == "off track"
 

@@ -291,6 +291,10 @@ def target_figures(table: pd.DataFrame) -> dict[str, Any]:
         out[f"target.{r.indicator}.status"] = r.status
         out[f"target.{r.indicator}.actual"] = r.actual
         out[f"target.{r.indicator}.target"] = r.target
+        if getattr(r, "rule", None) == "ahead":     # on track only by the straight path
+            out[f"target.{r.indicator}.rule"] = r.rule
+            out[f"target.{r.indicator}.expected_now"] = r.expected_now
+            out[f"target.{r.indicator}.baseline_period"] = str(r.baseline_period)
     return out
 
 

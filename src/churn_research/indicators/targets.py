@@ -121,7 +121,10 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
         ``period`` (the evaluated period), ``actual``, ``expected_now`` (where a straight path
         from baseline to target would be at that period's end), ``change_needed`` (target -
         actual, 0 if met), ``change_needed_rel`` (relative to actual), ``status``
-        (``"on track"`` / ``"off track"`` / ``"not distinguishable from target"``) and ``detail``.
+        (``"on track"`` / ``"off track"`` / ``"not distinguishable from target"``), ``detail``,
+        ``rule`` (which rule set the status: ``met`` / ``interval`` / ``passed`` / ``ahead`` /
+        ``behind``), ``reference`` (the value judged against) and ``actual_ci_low`` /
+        ``actual_ci_high`` (the actual value's 95% interval, NaN when the series has none).
 
     Notes
     -----
@@ -191,9 +194,9 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
         reference = target if a_end >= by or np.isnan(expected) else expected
         covered = not np.isnan(ci[0]) and ci[0] <= reference <= ci[1]
         if met:
-            status, detail = "on track", _("target already met")
+            status, detail, rule = "on track", _("target already met"), "met"
         elif covered and not better(actual, reference):
-            status = "not distinguishable from target"
+            status, rule = "not distinguishable from target", "interval"
             detail = (t("the target ({reference}) lies inside the 95% interval of the actual value "
                         "({low}–{high})", reference=f"{reference:.4g}", low=f"{ci[0]:.4g}",
                         high=f"{ci[1]:.4g}") if reference == target else
@@ -201,17 +204,19 @@ def target_table(series: pd.DataFrame, targets: Mapping[str, Mapping], *,
                         "of the actual value ({low}–{high})", reference=f"{reference:.4g}",
                         low=f"{ci[0]:.4g}", high=f"{ci[1]:.4g}"))
         elif a_end >= by:
-            status, detail = "off track", _("deadline passed, target missed")
+            status, detail, rule = "off track", _("deadline passed, target missed"), "passed"
         elif not np.isnan(expected) and better(actual, expected):
-            status, detail = "on track", _("ahead of the straight path to the target")
+            status, detail, rule = "on track", _("ahead of the straight path to the target"), "ahead"
         else:
-            status, detail = "off track", _("behind the straight path to the target")
+            status, detail, rule = "off track", _("behind the straight path to the target"), "behind"
         need = 0.0 if met else target - actual
         row.update({"period": series["period"].iloc[a_pos], "actual": actual,
                     "expected_now": expected, "change_needed": need,
                     "change_needed_rel": need / actual if actual else np.nan,
-                    "status": status, "detail": detail})
+                    "status": status, "detail": detail, "rule": rule, "reference": reference,
+                    "actual_ci_low": ci[0], "actual_ci_high": ci[1]})
         rows.append(row)
     cols = ["indicator", "direction", "baseline_period", "baseline", "target", "by", "period",
-            "actual", "expected_now", "change_needed", "change_needed_rel", "status", "detail"]
+            "actual", "expected_now", "change_needed", "change_needed_rel", "status", "detail",
+            "rule", "reference", "actual_ci_low", "actual_ci_high"]
     return pd.DataFrame(rows, columns=cols)

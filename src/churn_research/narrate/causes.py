@@ -641,8 +641,8 @@ def avoidable_heading(comp: CompetingReasons) -> str:
            _("read off the survival curve; its parts are split by the shares of all recorded "
              "exits"))
     return ("### " + _("Avoidable vs unavoidable churn") + "\n\n"
-            + t("Reasons the business can act on count as avoidable (主观原因: {avoidable}); the "
-                "customer's circumstances as unavoidable (客观原因: {unavoidable}); any other "
+            + t("Reasons the business can act on count as avoidable ({avoidable}); the "
+                "customer's circumstances as unavoidable ({unavoidable}); any other "
                 "reason and churners without a recorded reason are shown apart. The grouping is "
                 "the parameter `reason_groups`. The annual churn is the project's one figure, as "
                 "the indicators stage and the summary report it ({how}); each group's part is the "

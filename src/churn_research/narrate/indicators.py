@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_research.i18n import _, is_chinese, label, label_msg, n_, t
+from churn_research.i18n import _, _p, is_chinese, label, label_msg, n_, t
 from churn_research.indicators.churn import latest_period
 from churn_research.indicators.figures import (
     COHORT_MONTH,
@@ -268,7 +268,17 @@ def _growth_finding(figures: Mapping[str, Any], *, unit: str) -> list[Finding]:
     else:
         values["joins"] = t("{joins} joined", **values)
     target, status = get(figures, "target.growth_rate.target"), get(figures, "target.growth_rate.status")
-    if target is not None and status is not None:
+    ahead = get(figures, "target.growth_rate.rule") == "ahead" and status == "on track"
+    if ahead and float(get(figures, "growth.growth_rate")) != float(target):
+        # on track only by the straight path: say first where the rate stands against the target
+        side = (_("below") if float(get(figures, "growth.growth_rate")) < float(target) else _("above"))
+        sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth rate "
+                     "of {rate} per {unit}: {side} the {target} target, but ahead of the straight "
+                     "path from the {baseline} baseline ({expected}), so on track.",
+                     side=side, target=f"{float(target):+.2%}",
+                     baseline=text(get(figures, "target.growth_rate.baseline_period")),
+                     expected=f"{float(get(figures, 'target.growth_rate.expected_now')):+.2%}", **values)
+    elif target is not None and status is not None:
         sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth rate "
                      "of {rate} per {unit} against a target of {target}: {status}.",
                      target=f"{float(target):+.2%}", status=label(status), **values)
@@ -457,8 +467,8 @@ def tenure_sentence(pooled: pd.DataFrame, *, unit: str) -> str:
     else:
         comparison = (_("existing customers churn more and the intervals do not overlap.") if clear else
                       _("existing customers churn more, but the intervals overlap."))
-    return t("New customers (新客户) lost {new} per {unit} (95% CI {new_low}–{new_high}), existing "
-             "ones (老客户) {old} ({old_low}–{old_high}): {comparison} (New customers are on the books "
+    return t("New customers lost {new} per {unit} (95% CI {new_low}–{new_high}), existing "
+             "ones {old} ({old_low}–{old_high}): {comparison} (New customers are on the books "
              "for part of the {unit} they join in, which lowers their rate.)",
              new=f"{new['rate']:.2%}", unit=label(unit), new_low=f"{new['ci_low']:.2%}",
              new_high=f"{new['ci_high']:.2%}", old=f"{old['rate']:.2%}",
@@ -585,15 +595,69 @@ def cohort_sentence(cohorts: pd.DataFrame, *, kind: str) -> str:
 _TARGET_LISTED = ("on track", "off track", "not distinguishable from target")
 
 
+def _target_value(indicator: str, value, *, signed: bool | None = None) -> str:
+    """A target table's value as a reader reads it: rates and shares as percentages, scores
+    (CSAT, NPS) as plain numbers; a growth rate (and ``signed``) with its sign, as the Findings
+    give it."""
+    if value is None or pd.isna(value):
+        return "–"
+    signed = indicator == "growth_rate" if signed is None else signed
+    if indicator.endswith("_rate") or "share" in indicator:
+        return f"{float(value):+.2%}" if signed else f"{float(value):.2%}"
+    return f"{float(value):+.3g}" if signed else f"{float(value):.3g}"
+
+
+def _indicator_name(name: str) -> str:
+    """An indicator as the Findings name it (``churn_rate`` -> ``churn rate``)."""
+    return label(str(name).replace("_", " "))
+
+
+def target_detail(row) -> str:
+    """Why a target has its status, in words with the values formatted (percentages for rates):
+    ``row`` is a row of :func:`~churn_research.indicators.target_table`."""
+    rule = getattr(row, "rule", None)
+    name = row.indicator
+
+    def fmt(v):
+        return _target_value(name, v)
+
+    if rule == "met":
+        return _("target already met")
+    if rule == "interval":
+        values = {"reference": fmt(row.reference), "low": fmt(row.actual_ci_low),
+                  "high": fmt(row.actual_ci_high)}
+        if row.reference == row.target:
+            return t("the target ({reference}) lies inside the 95% interval of the actual value "
+                     "({low}–{high})", **values)
+        return t("the straight path to the target ({reference}) lies inside the 95% interval "
+                 "of the actual value ({low}–{high})", **values)
+    if rule == "passed":
+        return _("deadline passed, target missed")
+    if rule in ("ahead", "behind"):
+        worse = (row.actual > row.target) if row.direction == "lower" else (row.actual < row.target)
+        values = {"side": (_("below") if row.actual < row.target else _("above")),
+                  "target": fmt(row.target), "baseline": text(row.baseline_period),
+                  "expected": fmt(row.expected_now)}
+        if rule == "ahead" and worse:
+            return t("{side} the {target} target, but ahead of the straight path from the "
+                     "{baseline} baseline ({expected})", **values)
+        if rule == "behind":
+            return t("behind the straight path from the {baseline} baseline ({expected})", **values)
+    return text(row.detail)
+
+
 def targets_text(table: pd.DataFrame, *, unit: str) -> str:
     """One line per target with a status (from :func:`~churn_research.indicators.target_table`)."""
     lines = []
     for r in table.itertuples():
         if r.status not in _TARGET_LISTED:
             continue
-        values = {"indicator": label(r.indicator), "status": label(r.status), "detail": r.detail,
-                  "actual": f"{r.actual:.4g}", "period": r.period, "target": f"{r.target:.4g}",
-                  "by": f"{pd.Timestamp(r.by):%Y-%m-%d}", "change": f"{r.change_needed:+.4g}"}
+        values = {"indicator": _indicator_name(r.indicator), "status": label(r.status),
+                  "detail": target_detail(r),
+                  "actual": _target_value(r.indicator, r.actual), "period": r.period,
+                  "target": _target_value(r.indicator, r.target),
+                  "by": f"{pd.Timestamp(r.by):%Y-%m-%d}",
+                  "change": _target_value(r.indicator, r.change_needed, signed=True)}
         lines.append(t("- **{indicator}**: {status} ({detail}); actual {actual} in {period} vs target "
                        "{target} by {by}, change still needed {change}", **values)
                      if r.change_needed else
@@ -639,7 +703,7 @@ def before_after_sentence(ba: BeforeAfter, *, unit: str) -> str:
         return t("Churn per {unit} after the change: {after} observed against {before} expected "
                  "from the before months of the same calendar month (seasonal baseline: {reason}); "
                  "difference {diff} (95% CI {diff_low} to {diff_high}), ratio {ratio} (95% CI "
-                 "{ratio_low}–{ratio_high}, widened for overdispersion {dispersion}); z test p = "
+                 "{ratio_low}–{ratio_high}, widened for overdispersion {dispersion}); z test "
                  "{p}. This ignores any trend: see the ITS.",
                  unit=label(unit), before=f"{tab.loc['before', 'churn_rate']:.2%}",
                  after=f"{tab.loc['after', 'churn_rate']:.2%}", reason=ba.seasonality_reason,
@@ -647,16 +711,16 @@ def before_after_sentence(ba: BeforeAfter, *, unit: str) -> str:
                  diff_high=f"{ba.difference_ci[1]:+.2%}", ratio=f"{ba.ratio:.2f}",
                  ratio_low=f"{ba.ratio_ci_adjusted[0]:.2f}",
                  ratio_high=f"{ba.ratio_ci_adjusted[1]:.2f}", dispersion=f"{ba.dispersion:.2f}",
-                 p=f"{ba.p_value:.2g}")
+                 p=pvalue(ba.p_value))
     return t("Pooled churn per {unit}: {before} before vs {after} after; difference {diff} (95% CI "
              "{diff_low} to {diff_high}), ratio {ratio} (95% CI {ratio_low}–{ratio_high}, widened for "
-             "overdispersion {dispersion}); score test p = {p}. This ignores any trend: see the ITS.",
+             "overdispersion {dispersion}); score test {p}. This ignores any trend: see the ITS.",
              unit=label(unit), before=f"{tab.loc['before', 'churn_rate']:.2%}",
              after=f"{tab.loc['after', 'churn_rate']:.2%}", diff=f"{ba.difference:+.2%}",
              diff_low=f"{ba.difference_ci[0]:+.2%}", diff_high=f"{ba.difference_ci[1]:+.2%}",
              ratio=f"{ba.ratio:.2f}", ratio_low=f"{ba.ratio_ci_adjusted[0]:.2f}",
              ratio_high=f"{ba.ratio_ci_adjusted[1]:.2f}", dispersion=f"{ba.dispersion:.2f}",
-             p=f"{ba.p_value:.2g}")
+             p=pvalue(ba.p_value))
 
 
 def its_sentence(its: InterruptedTimeSeries, *, unit: str, truth: Mapping[str, float] | None = None) -> str:
@@ -781,14 +845,27 @@ def churn_table_view(table: pd.DataFrame, *, last: int = 12):
 
 
 def targets_view(table: pd.DataFrame):
-    """The target table (:func:`~churn_research.indicators.target_table`)."""
-    view = table.copy()
-    for col in ("indicator", "direction", "status"):
-        view[col] = view[col].map(lambda v: v if pd.isna(v) else label(v))
-    view, formats = _shown(view, {"baseline": "{:.4g}", "target": "{:.4g}", "actual": "{:.4g}",
-                                  "expected_now": "{:.4g}", "change_needed": "{:+.4g}",
-                                  "change_needed_rel": "{:+.1%}", "by": "{:%Y-%m-%d}"})
-    return view.style.format(formats, na_rep="–").hide(axis="index")
+    """The target table (:func:`~churn_research.indicators.target_table`): values as the reader
+    reads them (percentages for rates), headers in words."""
+    rows = []
+    for r in table.itertuples():
+        def fmt(v, signed=None, name=r.indicator):
+            return _target_value(name, v, signed=signed)
+        listed = r.status in _TARGET_LISTED
+        rows.append({
+            _("indicator"): _indicator_name(r.indicator),
+            _("baseline period"): text(r.baseline_period), _p("target", "baseline"): fmt(r.baseline),
+            _("target"): fmt(r.target),
+            _("deadline"): f"{pd.Timestamp(r.by):%Y-%m-%d}" if not pd.isna(r.by) else "–",
+            _p("target", "period"): text(r.period) if listed else "–",
+            _("actual"): fmt(r.actual) if listed else "–",
+            _("straight path now"): fmt(r.expected_now) if listed else "–",
+            _("change still needed"): fmt(r.change_needed, signed=True) if listed else "–",
+            _("change needed (relative to actual)"): (
+                f"{float(r.change_needed_rel):+.1%}" if listed and not pd.isna(r.change_needed_rel)
+                else "–"),
+            _("status"): label(r.status), _("why"): target_detail(r) if listed else text(r.detail)})
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 def before_after_view(ba: BeforeAfter):

@@ -158,16 +158,48 @@ def _index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> pd.Index
     return pd.Index(values, name=name)
 
 
+def readable_name(value: Any) -> str:
+    """A code name shown to a reader (a model term such as ``price_rise``, an event such as
+    ``rename_and_new_owner``): its label; in English with underscores as spaces. Terms with a
+    level keep it (``customer_type[business]`` -> ``customer type[business]``)."""
+    if is_chinese():
+        return term_label(value)
+    text_ = str(value)
+    if " @ " in text_:
+        head, band = text_.split(" @ ", 1)
+        return f"{readable_name(head)} @ {band}"
+    if text_.endswith("]") and "[" in text_:             # column[level]: the column in words
+        column, level = text_[:-1].split("[", 1)
+        return f"{label(column).replace('_', ' ')}[{level}]"
+    return label(text_).replace("_", " ")
+
+
+def _english_index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        return index.set_names([_header(n, headers) for n in index.names])
+    if isinstance(index, pd.RangeIndex):
+        return index
+    if terms or index.name in ("covariate", "event", "segment", "source"):
+        return pd.Index([readable_name(v) for v in index], name=_header(index.name, headers))
+    return index.rename(_header(index.name, headers))
+
+
 def show(df: pd.DataFrame, *, terms: bool = False) -> pd.DataFrame:
     """A table of this stage as the reader sees it: unchanged in English; in Chinese formatted as
     the report formats tables (:func:`churn_research.narrate.tables.readable`, which reads the
     English column names), then with Chinese headers, row labels, yes/no and text cells.
     ``terms``: the index holds model terms (``covariate``)."""
-    if not is_chinese():
-        return df
+    headers = _headers()
+    if not is_chinese():                     # numbers as they are; headers and terms in words
+        out = df.copy()
+        for c in ("source", "segment"):          # drivers and segments named in words
+            if c in out.columns and out[c].dtype == object:
+                out[c] = [readable_name(v) if isinstance(v, str) else v for v in out[c]]
+        out.columns = [_header(c, headers) for c in df.columns]
+        out.index = _english_index(df.index, headers, terms)
+        return out
     from churn_research.narrate.tables import readable  # noqa: PLC0415
 
-    headers = _headers()
     src = df.copy()
     for c in src.columns:
         if pd.api.types.is_bool_dtype(src[c]) or (
@@ -424,7 +456,7 @@ def segments_text(verdicts: pd.DataFrame) -> str:
 def _drivers(hr: pd.DataFrame) -> str:
     top = strongest_drivers(hr)
     return ("；" if is_chinese() else "; ").join(
-        colon(term_label(c), f"HR {r.hr:.2f}" + bracket(f"{r.lower:.2f}–{r.upper:.2f}"))
+        colon(readable_name(c), f"HR {r.hr:.2f}" + bracket(f"{r.lower:.2f}–{r.upper:.2f}"))
         for c, r in top.iterrows()) or _("none at the 5% level")
 
 
@@ -584,12 +616,12 @@ def aft_text(comparison: pd.DataFrame, ratios: pd.DataFrame) -> str:
     ends = ratios.sort_values("time_ratio").iloc[[0, -1]]
     out = t("Best AFT model by AIC: **{model}** (concordance {c}). Shortest lifetimes: {short} (time ratio "
             "{short_ratio}); longest: {long} (time ratio {long_ratio}).", model=_model(comparison["model"].iloc[0]),
-            c=f"{comparison['concordance'].iloc[0]:.3f}", short=term_label(ends.index[0]),
-            short_ratio=f"{ends['time_ratio'].iloc[0]:.2f}", long=term_label(ends.index[1]),
+            c=f"{comparison['concordance'].iloc[0]:.3f}", short=readable_name(ends.index[0]),
+            short_ratio=f"{ends['time_ratio'].iloc[0]:.2f}", long=readable_name(ends.index[1]),
             long_ratio=f"{ends['time_ratio'].iloc[1]:.2f}")
     if "implied_hr" in ratios:
-        out += gap() + _("For the Weibull AFT, `implied_hr` converts each time ratio into the hazard ratio it "
-                       "implies, comparable with the Cox estimates.")
+        out += gap() + _("For the Weibull AFT, the column \"implied hazard ratio\" converts each time ratio "
+                         "into the hazard ratio it implies, comparable with the Cox estimates.")
     return out
 
 
@@ -611,7 +643,7 @@ def _event_note(note: str) -> str:
 
 
 def _after(name: str) -> str:
-    return t("after {event}", event=label(name))
+    return t("after {event}", event=readable_name(name))
 
 
 def change_ratios(change: ChangeAnalysis) -> pd.DataFrame:
@@ -630,7 +662,7 @@ def events_table(change: ChangeAnalysis | None) -> pd.DataFrame:
     tb = change.events.copy()
     tb["date"] = [_date(d) for d in tb["date"]]
     tb["note"] = [_event_note(n) for n in tb["note"]]
-    tb["event"] = [label(e) for e in tb["event"]]
+    tb["event"] = [readable_name(e) for e in tb["event"]]
     tb = tb.set_index("event").drop(columns=["exposure"])
     tb = tb.rename(columns={"exits_before": _("exits in the window before"),
                             "exits_after": _("exits in the window after")})
@@ -650,12 +682,12 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
     c = hr.loc[change.exposure]
     out = t("**{name}** ({date}): {n} customers in {episodes} episodes. At the same tenure and with the same "
             "attributes, the churn hazard after the change is **{hr} times** the hazard before (95% CI "
-            "{low}–{high}, p = {p}).", name=label(change.name), date=_date(change.date),
+            "{low}–{high}, {p}).", name=readable_name(change.name), date=_date(change.date),
             n=f"{change.episodes['customer_id'].nunique():,}", episodes=f"{len(change.episodes):,}",
-            hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=f"{c['p']:.2g}")
+            hr=f"{c['hr']:.2f}", low=f"{c['lower']:.2f}", high=f"{c['upper']:.2f}", p=pvalue(c["p"]))
     kept = change.events[change.events["exposure"] != ""] if len(change.events) else change.events
     if len(kept) > 1:
-        rest = join([colon(paren(label(r.event), _date(r.date)), ratio_ci(r.hr, r.lower, r.upper))
+        rest = join([colon(paren(readable_name(r.event), _date(r.date)), ratio_ci(r.hr, r.lower, r.upper))
                      for r in kept.iloc[1:].itertuples()])
         out += gap() + t("Each of the {n} business events has its own exposure, 1 from its date on. The "
                          "exposures are cumulative -- time after a later event is also after the earlier "
@@ -667,7 +699,7 @@ def change_text(change: ChangeAnalysis | None, *, true_log_hr: Mapping[str, floa
     if len(left_out):
         out += gap() + n_("{n} selected event is not in the model ({events}): see the note in the table.",
                           "{n} selected events are not in the model ({events}): see the notes in the table.",
-                          len(left_out), events=join([label(e) for e in left_out["event"]]))
+                          len(left_out), events=join([readable_name(e) for e in left_out["event"]]))
     if "complaint_90d" in hr.index:
         k = hr.loc["complaint_90d"]
         out += gap() + t("A complaint in the previous {days} days multiplies the hazard by "
