@@ -78,7 +78,9 @@ def test_tables_are_temporary_views(sources, data):
     assert spark.customers.count().execute() == len(data.customers) == 10_000
     assert spark.transactions.count().execute() == len(data.transactions)
     tables = spark.con._session.catalog.listTables()
-    assert {t.name for t in tables} >= {"customers", "transactions"}
+    names = {t.name for t in tables}
+    assert {spark.customers.get_name(), spark.transactions.get_name()} <= names
+    assert {n.rsplit("_", 1)[0] for n in names} >= {"customers", "transactions"}
     assert all(t.isTemporary for t in tables)  # nothing written to a warehouse
 
 

@@ -250,3 +250,19 @@ def test_censoring_fitted_once_gives_the_same_scores_and_restores_sksurv():
                 for _ in range(2)]
     assert sksurv.metrics.CensoringDistributionEstimator is original
     assert once[0] == once[1] == plain
+
+
+def test_a_base_smaller_than_min_at_risk_draws_no_hazard_and_says_why():
+    """A 100-customer business (tests/test_notebooks.py's small run) once crashed the hazard
+    figure with zero panels."""
+    from churn_research import survival as sv
+    from churn_research.narrate import survival as ns
+    from churn_research.plots import survival as sp
+    from churn_research.synthetic import generate
+
+    df = sv.durations(generate(100, random_state=1))
+    hazards = sv.smoothed_hazards(df, ["plan"], bandwidth=3, min_at_risk=100)
+    assert hazards.empty and sv.hazard_figures(hazards) == {}
+    assert sp.plot_hazards(hazards, unit="months", title="t") is None
+    assert ns.hazard_text(hazards).startswith(
+        "No hazard curve is shown: at no tenure are 100 customers at risk")

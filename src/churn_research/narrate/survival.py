@@ -826,6 +826,10 @@ def hazard_text(hazards: pd.DataFrame, *, unit: str = "months") -> str:
     """Where the all-customers hazard peaks (with its interval) and where it ends up, how the curves
     were smoothed and where they stop (never a value from beyond the cut)."""
     overall = hazards[hazards["segment"].isna()]
+    if not len(overall) and hazards.attrs.get("min_at_risk"):
+        return t("No hazard curve is shown: at no tenure are {n} customers at risk with churn "
+                 "events to smooth (`hazard_min_at_risk`); with fewer, a handful of exits would move "
+                 "the curve.", n=count(hazards.attrs["min_at_risk"]))
     if not len(overall):
         return _("Too few churn events to estimate a hazard curve.")
     u = label(unit)

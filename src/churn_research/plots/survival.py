@@ -151,8 +151,11 @@ def plot_hazards(hazards: pd.DataFrame, *, unit: str = "months", title: str, nco
                  segment_name=label):
     """Smoothed hazard per month (or unit) by tenure with its 95% band: one panel for all
     customers and one per segment (``survival.diagnostics.smoothed_hazards``, each curve already
-    cut where too few customers remain at risk); returns the figure."""
+    cut where too few customers remain at risk); returns the figure (None when no curve is
+    left, e.g. a base smaller than ``min_at_risk``)."""
     panels = list(dict.fromkeys(hazards["segment"].where(hazards["segment"].notna(), None)))
+    if not panels:  # no curve has enough customers at risk: nothing to draw (the text says so)
+        return None
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.3 * nrows), sharex=True, squeeze=False)
     for ax, seg in zip(axes.ravel(), panels, strict=False):

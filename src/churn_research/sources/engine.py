@@ -53,6 +53,7 @@ BG/NBD and Gamma-Gamma fits on counts).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
@@ -241,12 +242,21 @@ class Tables:
         return sbg_cohort_table(self, **options)
 
 
+_NAMES = itertools.count(1)
+
+
+def _unique(name: str) -> str:
+    """``name`` with a suffix of its own: two ``Tables`` on one connection (a DuckDB session,
+    the one Spark session of a process) must never replace each other's tables."""
+    return f"{name}_{next(_NAMES)}"
+
+
 def _put(con, name: str, frame: pd.DataFrame):
-    """A frame as a table of the backend: a table (DuckDB, ...), or on Spark a temporary view
-    (a table there would be written to the warehouse directory)."""
+    """A frame as a table of the backend under a name of its own: a table (DuckDB, ...), or on
+    Spark a temporary view (a table there would be written to the warehouse directory)."""
     if getattr(con, "name", "") == "pyspark":
-        return con.create_view(name, ibis.memtable(frame), overwrite=True)
-    return con.create_table(name, frame, overwrite=True)
+        return con.create_view(_unique(name), ibis.memtable(frame), overwrite=True)
+    return con.create_table(_unique(name), frame, overwrite=True)
 
 
 def from_data(data: ChurnData, con=None) -> Tables:
@@ -264,8 +274,8 @@ def from_data(data: ChurnData, con=None) -> Tables:
 def _read(con, path: str, name: str):
     text = str(path)
     if text.endswith((".csv", ".csv.gz", ".tsv")):
-        return con.read_csv(text, table_name=name)
-    table = con.read_parquet(text, table_name=name)
+        return con.read_csv(text, table_name=_unique(name))
+    table = con.read_parquet(text, table_name=_unique(name))
     if getattr(con, "name", "") == "pyspark":
         table = _spark_nanos(table, text)
     return table
