@@ -424,11 +424,11 @@ def test_indicators_findings_name_complaints_growth_and_each_event():
             "target.growth_rate.target": 0.0, "target.growth_rate.status": "on track"}
     found = narrate.build("10_indicators", figs, dataset="synthetic", context={})
     texts = [f.text for f in found.key_findings]
-    assert ("Before vs after price_rise (2024-07-01): churn per month 2.49% → 2.95%, ratio 1.19 "
+    assert ("Before vs after price rise (2024-07-01): churn per month 2.49% → 2.95%, ratio 1.19 "
             "(95% CI 1.07–1.31); mean CSAT 3.68 → 3.78 (p < 0.001); complaint share 3.86% → 3.60% "
             "(p = 0.033).") in texts
     # two events get a line each, the third is pointed to; the pooled line gives way to them
-    assert texts[2] == ("Before vs after new_app (2025-03-01): churn per month 3.00% → 2.00%, "
+    assert texts[2] == ("Before vs after new app (2025-03-01): churn per month 3.00% → 2.00%, "
                         "ratio 0.67. 1 more event: see the section.")
     assert not any("Pooled churn" in x for x in texts)
     assert ("Complaints: 32.3% of the customers whose complaint was never resolved left within 90 "

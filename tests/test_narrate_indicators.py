@@ -320,7 +320,7 @@ def test_events_views_say_how_windows_are_cut_and_what_is_missing():
     shown = views[1].data
     assert shown["Window"].tolist() == ["2021-01 – 2024-06", "2023-01 – 2025-12"]
     assert shown["Months before / after"].tolist() == ["24 / 18", "18 / 18"]
-    assert views[2] == "Churn jumped clearly at: rename_and_new_owner; dropped clearly at: none."
+    assert views[2] == "Churn jumped clearly at: rename and new owner; dropped clearly at: none."
     assert views[3].data["Measure"].tolist()[:3] == ["Mean satisfaction (CSAT, 1–5)", "NPS",
                                                    "Share of active customers complaining"]
     only = ind.events_impact(data, freq="M", events=["rename_and_new_owner"])

@@ -7,7 +7,7 @@ import pandas as pd
 from churn_research.i18n import _, is_chinese, label, t
 from churn_research.model import yes_no
 from churn_research.narrate.complaints import Md
-from churn_research.narrate.format import MISSING, not_available, pct, pvalue, ratio_ci
+from churn_research.narrate.format import MISSING, not_available, pct, pvalue, ratio_ci, readable
 
 __all__ = ["events_views"]
 
@@ -46,7 +46,7 @@ def _experience_views(exp: pd.DataFrame) -> list:
     cols = {"event": _("Event"), "measure": _("Measure"), "before": _("Before"), "after": _("After"),
             "difference": _("Difference (95% CI)"), "p_value": _("Test")}
     view = pd.DataFrame({
-        cols["event"]: exp["event"].map(label),
+        cols["event"]: exp["event"].map(readable),
         cols["measure"]: exp["measure"].map(lambda m: _MEASURES[m]()),
         cols["before"]: [shown(v, s) for v, s in zip(exp["before"], share, strict=True)],
         cols["after"]: [shown(v, s) for v, s in zip(exp["after"], share, strict=True)],
@@ -57,7 +57,7 @@ def _experience_views(exp: pd.DataFrame) -> list:
         cols["p_value"]: exp["p_value"].map(pvalue),
     })
     several = exp["event"].nunique() > 1
-    changed = [(f"{label(e)}: " if several else "") + _MEASURES[m]() for e, m, p in
+    changed = [(f"{readable(e)}: " if several else "") + _MEASURES[m]() for e, m, p in
                zip(exp["event"], exp["measure"], exp["p_value"], strict=True) if pd.notna(p) and p < 0.05]
     said = t("Satisfaction, recommendation and complaints on the same windows: survey answers dated "
              "between the previous event and the event against those between the event and the next "
@@ -83,7 +83,7 @@ def events_views(result, *, unit: str) -> list:
             "slope": t("ITS slope change per {unit}", unit=u), "seasonal": _("Month terms"),
             "note": _("Note")}
     view = pd.DataFrame({
-        cols["event"]: table["event"].map(label),
+        cols["event"]: table["event"].map(readable),
         cols["date"]: pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d"),
         cols["window"]: table["window"].fillna(MISSING),
         cols["periods"]: [MISSING if pd.isna(b) else f"{int(b)} / {int(a)}"
@@ -110,10 +110,10 @@ def events_views(result, *, unit: str) -> list:
              if len(table) > 1 else
              t("**Every business event**: the data record one business change ({event}, {date}), "
                "so its window is the whole series and its row repeats the analysis above.",
-               event=label(table["event"].iloc[0]), date=f"{pd.Timestamp(table['date'].iloc[0]):%Y-%m-%d}"))
-    worse = [label(e) for e, lo in zip(table["event"], table["level_ratio_ci_low"], strict=True)
+               event=readable(table["event"].iloc[0]), date=f"{pd.Timestamp(table['date'].iloc[0]):%Y-%m-%d}"))
+    worse = [readable(e) for e, lo in zip(table["event"], table["level_ratio_ci_low"], strict=True)
              if pd.notna(lo) and lo > 1]
-    better = [label(e) for e, hi in zip(table["event"], table["level_ratio_ci_high"], strict=True)
+    better = [readable(e) for e, hi in zip(table["event"], table["level_ratio_ci_high"], strict=True)
               if pd.notna(hi) and hi < 1]
     said = t("Churn jumped clearly at: {worse}; dropped clearly at: {better}.",
              worse=_sep().join(worse) or _("none"), better=_sep().join(better) or _("none"))

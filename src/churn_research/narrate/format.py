@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from churn_research.i18n import _, is_chinese, n_, t
+from churn_research.i18n import _, is_chinese, label, n_, t
 from churn_research.i18n import currency as _currency
 
 #: The mimetype that carries a displayed table's data (:func:`.tables.table_data`) in a notebook
@@ -21,7 +21,7 @@ from churn_research.i18n import currency as _currency
 #: imports matplotlib.pyplot, about 1.5 s).
 TABLE_MIME = "application/vnd.churn-research.table+json"
 
-__all__ = ["MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
+__all__ = ["readable", "MISSING", "is_missing", "pct", "pct_ci", "ratio_ci", "money", "count", "pvalue",
            "number", "get", "plural", "customers", "text", "not_available", "seasonality_sentence"]
 
 #: What a reader sees where a value does not exist (the JSON keeps null).
@@ -146,3 +146,11 @@ def seasonality_sentence(fit) -> str:
         text += _(" The centre line and limits of each month come from the baseline months of "
                   "the same calendar month, so a recurring dip or peak is not flagged.")
     return text
+
+
+def readable(value) -> str:
+    """A code name from the data or the parameters (an event such as ``rename_and_new_owner``,
+    a column such as ``price_rise``) as a reader sees it: its label in the report language, in
+    English with underscores as spaces."""
+    shown = label(value)
+    return shown if is_chinese() else shown.replace("_", " ")

@@ -40,6 +40,7 @@ from churn_research.narrate.format import (  # noqa: F401  (seasonality_sentence
     pct_ci,
     pvalue,
     ratio_ci,
+    readable,
     seasonality_sentence,
     text,
 )
@@ -225,7 +226,7 @@ def _event_findings(figures: Mapping[str, Any]) -> list[Finding]:
             parts.append(t("complaint share {before} → {after} ({p})", before=pct(b, 2),
                            after=pct(a, 2), p=pvalue(get(figures, f"events.{i}.complaint_share_p_value"))))
         out.append(Finding(t("Before vs after {event} ({date}): {parts}.",
-                             event=text(get(figures, f"events.{i}.event")),
+                             event=readable(text(get(figures, f"events.{i}.event"))),
                              date=text(get(figures, f"events.{i}.date"))[:10], parts=_list(parts)),
                            _("Did churn change after the business change")))
     return out

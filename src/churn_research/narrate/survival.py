@@ -25,6 +25,7 @@ from churn_research.narrate.format import (
     pct_ci,
     pvalue,
     ratio_ci,
+    readable,
     text,
 )
 from churn_research.survival.sections import (
@@ -170,8 +171,8 @@ def readable_name(value: Any) -> str:
         return f"{readable_name(head)} @ {band}"
     if text_.endswith("]") and "[" in text_:             # column[level]: the column in words
         column, level = text_[:-1].split("[", 1)
-        return f"{label(column).replace('_', ' ')}[{level}]"
-    return label(text_).replace("_", " ")
+        return f"{readable(column)}[{level}]"
+    return readable(text_)
 
 
 def _english_index(index: pd.Index, headers: Mapping[str, str], terms: bool) -> pd.Index:
