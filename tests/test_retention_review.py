@@ -92,9 +92,9 @@ def test_calibration_is_used_only_when_it_lowers_both_ece_and_brier():
                       "calibration.brier_before": 0.1391, "calibration.brier_after": 0.1402,
                       "calibration.used": False}, dataset="telco", context={})
     assert f.key_findings[0].text == (
-        "Recalibration does not improve the held-out scores (expected calibration error 0.57 "
-        "percentage points before, 0.96 after; Brier score 0.1391 before, 0.1402 after), so money "
-        "at risk and the watchlist keep the model's own scores.")
+        "Recalibration is used only when it improves both held-out measures, and here it does not "
+        "(expected calibration error 0.57 percentage points before, 0.96 after; Brier score 0.1391 "
+        "before, 0.1402 after), so money at risk and the watchlist keep the model's own scores.")
     assert "mean P(churn) (model's own scores)" in say.money_table.__code__.co_consts
 
 

@@ -781,10 +781,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                                   "(expected calibration error, held out), against {before} before.",
                                   after=pct(e1, 2), before=pct(e0, 2)), _("Calibrated risk")))
         else:
-            keys.append(Finding(t("Recalibration does not improve the held-out scores (expected "
-                                  "calibration error {before} percentage points before, {after} after; "
-                                  "Brier score {b0} before, {b1} after), so money at risk and the "
-                                  "watchlist keep the model's own scores.",
+            keys.append(Finding(t("Recalibration is used only when it improves both held-out "
+                                  "measures, and here it does not (expected calibration error {before} "
+                                  "percentage points before, {after} after; Brier score {b0} before, "
+                                  "{b1} after), so money at risk and the watchlist keep the model's "
+                                  "own scores.",
                                   before=f"{100 * e0:.2f}", after=f"{100 * e1:.2f}",
                                   b0=f"{get(figures, 'calibration.brier_before'):.4f}",
                                   b1=f"{get(figures, 'calibration.brier_after'):.4f}"),
