@@ -1295,7 +1295,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         freq = j.frequency.fill_null(0)
         if src.kind == "non-contractual":
             days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
-            active = j["last"].notnull() & ((cut_day - j["last"]) < days)
+            # the project's rule (model.infer_end_dates): active while no more than ``days``
+            # days separate the last purchase from the cutoff, as segments.features_at
+            active = j["last"].notnull() & ((cut_day - j["last"]) <= days)
         else:
             active = j._end.isnull() | (j._end > cut_day)
         j = j.mutate(active=active.fill_null(False),
