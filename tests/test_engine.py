@@ -24,8 +24,9 @@ RATES = ["churn_rate", "churn_ci_low", "churn_ci_high", "retention_rate", "reten
 CDNOW_CAL = "1997-09-30"
 
 
-def assert_same_table(expected: pd.DataFrame, got: pd.DataFrame) -> None:
-    """Same columns, rows, labels and counts exactly; rates to 1e-12; same attrs."""
+def assert_same_table(expected: pd.DataFrame, got: pd.DataFrame, *, backend: str = "duckdb") -> None:
+    """Same columns, rows, labels and counts exactly; rates to 1e-12; same attrs (``got``'s
+    ``engine`` attr names ``backend``; an engine-made ``expected`` carries its own)."""
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
     labels = [c for c in expected.columns if c not in COUNTS + RATES]
@@ -37,8 +38,9 @@ def assert_same_table(expected: pd.DataFrame, got: pd.DataFrame) -> None:
     for col in RATES:
         np.testing.assert_allclose(got[col].to_numpy(float), expected[col].to_numpy(float),
                                    rtol=0, atol=1e-12, err_msg=col)
-    assert {k: v for k, v in got.attrs.items() if k != "engine"} == expected.attrs
-    assert got.attrs["engine"] == "duckdb"
+    assert ({k: v for k, v in got.attrs.items() if k != "engine"}
+            == {k: v for k, v in expected.attrs.items() if k != "engine"})
+    assert got.attrs["engine"] == backend
 
 
 # ------------------------------------------------------------------------------------------
