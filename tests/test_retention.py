@@ -12,7 +12,8 @@ from churn_research.model import ChurnDataError
 from churn_research.retention import actions, calibration, value, winback
 
 
-def _miscalibrated(n=20000, seed=1):
+def true_risks(n=20000, seed=1):
+    """True churn probabilities and outcomes drawn from them (a perfectly calibrated score)."""
     rng = np.random.default_rng(seed)
     p_true = rng.beta(1.2, 8.0, n)
     y = (rng.random(n) < p_true).astype(int)
@@ -22,7 +23,7 @@ def _miscalibrated(n=20000, seed=1):
 
 @pytest.mark.parametrize("method", ["isotonic", "platt"])
 def test_calibration_fixes_a_known_miscalibration(method):
-    p_true, y = _miscalibrated()
+    p_true, y = true_risks()
     scores = p_true ** 0.5                    # too high everywhere, same ranking
     cal = calibration.calibrate(scores, y, method=method, n_splits=5, random_state=0)
     m = cal.metrics()
@@ -37,7 +38,7 @@ def test_calibration_fixes_a_known_miscalibration(method):
 
 
 def test_ece_of_calibrated_predictions_is_near_zero_and_deciles_run_from_the_riskiest():
-    p_true, y = _miscalibrated(n=50000, seed=2)
+    p_true, y = true_risks(n=50000, seed=2)
     assert calibration.expected_calibration_error(y, p_true) < 0.006
     table = calibration.reliability_table(y, p_true)
     assert list(table["decile"]) == list(range(1, 11))

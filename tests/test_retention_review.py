@@ -4,8 +4,8 @@ when it helps, the win-back wording fills in its days, and one active base every
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+from test_retention import true_risks
 
 from churn_research import ChurnData
 from churn_research.i18n import set_language
@@ -66,16 +66,8 @@ def test_the_most_frequent_reason_names_the_recorded_reasons_mapped_onto_it():
     assert "most frequent reason, 'price', would match 100.0%" in say.reason_text(single)
 
 
-def _calibrated(n=20000, seed=1):
-    rng = np.random.default_rng(seed)
-    p = rng.beta(1.2, 8.0, n)
-    y = (rng.random(n) < p).astype(int)
-    ids = pd.Index([f"C{i}" for i in range(n)], name="customer_id")
-    return pd.Series(p, index=ids), pd.Series(y, index=ids)
-
-
 def test_calibration_is_used_only_when_it_lowers_both_ece_and_brier():
-    p, y = _calibrated()
+    p, y = true_risks()
     bad = calibration.calibrate(p ** 0.5, y, n_splits=5, random_state=0)      # too high: fixed
     assert bad.improves and bad.key_figures()["calibration"]["used"] is True
     assert not bad.apply(p.iloc[:3] ** 0.5).equals((p.iloc[:3] ** 0.5).rename("p_churn"))
