@@ -85,6 +85,21 @@ lock: ## re-resolve requirements.lock and environment.yml from pyproject.toml (n
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header --quiet -o requirements.lock
 	$(PY) -m churn_research.envfile requirements.lock > environment.yml
 
+# `make reports` and `make data` render independent stages in parallel, one per core (a -jN on the
+# command line wins: `make -j1 reports` renders one stage at a time, e.g. for a base near the
+# machine's memory)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ifneq ($(filter reports data reports/%,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
+
+# stages that read another stage's results render after it (and again when it changes):
+# 60_retention's planning tool reads 10_indicators' churn target
+READS        := 60_retention:10_indicators
+ALL_DATASETS := $(sort $(DATASETS) $(basename $(notdir $(wildcard params/*.yaml))))
+$(foreach d,$(ALL_DATASETS),$(foreach r,$(READS),$(eval \
+  reports/$(d)/$(word 1,$(subst :, ,$(r))).html: reports/$(d)/$(word 2,$(subst :, ,$(r))).html)))
+
 data: $(foreach d,$(DATASETS),reports/$(d)/00_data.html) ## validate and prepare data/processed/<dataset>/
 
 reports: reports/index.html ## render every stage report of $(DATASETS) and reports/index.html

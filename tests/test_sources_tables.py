@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -282,3 +283,25 @@ def test_coded_values_and_chinese_dates_of_csv_files_are_read_as_by_the_pandas_p
     assert got["kind"].tolist() == ["complaint", "inquiry", "technical", "technical", "complaint"]
     assert got["resolved"].tolist() == [True, False, True, True, False]
     assert got["date"].dt.strftime("%Y-%m-%d").tolist()[:2] == ["2022-02-01", "2022-03-01"]
+
+
+def test_profile_of_tables_on_disk_equals_the_profile_in_memory(tmp_path):
+    """00_data profiles tables an engine source left on disk by DuckDB over their Parquet files
+    (sources.profile.table_stats): the same rows, customers, date ranges, missing shares and
+    left-truncation note as from the frames, NaN in a float column counted as missing."""
+    from churn_research.sources import profile
+
+    data = load("synthetic", n_customers=800, random_state=5)
+    tx = data.transactions.copy()
+    tx.loc[tx.index[::7], "amount"] = np.nan  # float NaN: missing in pandas and in the file
+    data = data.replace(transactions=tx)
+    data.write(tmp_path)
+    disk = ChurnData.read(tmp_path)
+    assert disk.unread_path("transactions") == tmp_path / "transactions.parquet"
+    on_disk, in_memory = profile.table_stats(disk), profile.table_stats(data)
+    assert disk.unread_path("transactions") is not None  # profiled without being read
+    assert on_disk["transactions"]["missing"]["amount"] == len(tx.index[::7]) > 0
+    assert on_disk == in_memory
+    pd.testing.assert_frame_equal(profile.table_profile(disk, on_disk), profile.table_profile(data))
+    pd.testing.assert_frame_equal(profile.missingness(disk, stats=on_disk), profile.missingness(data))
+    assert profile.truncation_note(disk, on_disk) == profile.truncation_note(data) is not None

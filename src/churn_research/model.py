@@ -210,6 +210,12 @@ class _StoredTable:
         return df.reset_index(drop=True)
 
 
+def stored_table(path: str | Path) -> _StoredTable:
+    """A table of processed data that a :class:`ChurnData` reads on first use (what
+    :meth:`ChurnData.read` gives for every table but the customers)."""
+    return _StoredTable(Path(path))
+
+
 @dataclass
 class ChurnData:
     """A company's customer data in the project's data model.
@@ -286,6 +292,13 @@ class ChurnData:
                                      "which a customer counts as lost (e.g. 180).")
         self.records_start = _timestamp(self.records_start)
         self.snapshot = _timestamp(self.snapshot)
+
+    def unread_path(self, name: str) -> Path | None:
+        """The Parquet file of table ``name`` while the whole table is still unread (processed
+        data, or an engine source's output), so that a profile can aggregate it in place
+        (:mod:`churn_research.sources.profile`); None once read, for a sample, or a frame."""
+        value = self._stored(name)
+        return value.path if type(value) is _StoredTable and value.ids is None and value.frame is None else None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables that are present, by name."""
@@ -395,9 +408,9 @@ class ChurnData:
                    else ())  # the engine wrote them there (churn_research.sources.tables)
         for name in TABLES:
             path = directory / f"{name}.parquet"
+            if name in written and self._stored(name) is not None and path.exists():
+                continue  # (never read into memory for this)
             df = getattr(self, name)
-            if name in written and df is not None and path.exists():
-                continue
             if df is None:
                 path.unlink(missing_ok=True)
                 continue
@@ -407,7 +420,7 @@ class ChurnData:
         meta.update({
             "observation_end": str(pd.Timestamp(self.observation_end).date()),
             "kind": self.kind,
-            "tables": sorted(self.tables()),
+            "tables": sorted(t for t in TABLES if self._stored(t) is not None),  # none read for this
             "inactivity_days": self.inactivity_days,
             "records_start": None if self.records_start is None else str(self.records_start.date()),
             "snapshot": None if self.snapshot is None else str(self.snapshot.date()),

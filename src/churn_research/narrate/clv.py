@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,18 +23,6 @@ from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, not_available, pct, text
 from churn_research.wording import join, sentences, stop
-
-
-def _definition(definition: str) -> str:
-    """The key figure ``clv.definition`` (English in the JSON) as a reader sees it."""
-    if definition == "residual lifetime value of active customers (survival curve)":
-        return _("residual lifetime value of active customers (survival curve)")
-    m = re.fullmatch(r"(.+)-year BG/NBD x Gamma-Gamma value", definition)
-    if m:
-        return t("{years}-year BG/NBD x Gamma-Gamma value", years=m[1])
-    if definition == "lifetime value":
-        return _("lifetime value")
-    return definition
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -74,7 +61,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
               "curve (each active customer's chance of leaving within a year given their tenure), so "
               "the cost of churn is indicative."), _("The cost of churn")))
     if get(figures, "clv.mean") is not None:
-        definition = _definition(str(get(figures, "clv.definition", "lifetime value")))
+        definition = definitions.value_model_name(str(get(figures, "clv.definition", "lifetime value")))
         keys.append(Finding(
             t("{definition}: mean {mean}, median {median} per customer.",
               definition=f"{definition[0].upper()}{definition[1:]}",

@@ -9,6 +9,7 @@ Built from the key figures of all stages of a dataset; shown on ``reports/<datas
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -293,14 +294,25 @@ def money_note() -> str:
              "compare like with like, and read each one with its base.")
 
 
+def value_model_name(definition: str) -> str:
+    """The key figure ``clv.definition`` of 50_clv (English in the JSON) as a reader sees it:
+    the value model's name, shared by 50_clv's findings and the summary's money table."""
+    if definition == "residual lifetime value of active customers (survival curve)":
+        return _("residual lifetime value of active customers (survival curve)")
+    m = re.fullmatch(r"(.+)-year BG/NBD x Gamma-Gamma value", definition)
+    if m:
+        return t("{years}-year BG/NBD x Gamma-Gamma value", years=m[1])
+    if definition == "lifetime value":
+        return _("lifetime value")
+    return definition
+
+
 def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | None = "") -> list[Definition]:
     """The money figures of the summary with their bases: which customers, the horizon, the
     model and the stage each comes from (``figs``: stage -> flat key figures)."""
-    from churn_research.narrate.clv import _definition  # noqa: PLC0415 - shared wording of 50_clv
-
     clv, ret = figs.get("50_clv", {}), figs.get("60_retention", {})
     out = []
-    model = _definition(str(get(clv, "clv.definition", "lifetime value")))
+    model = value_model_name(str(get(clv, "clv.definition", "lifetime value")))
     active = get(clv, "cost_of_churn.customers_active")
     cost = get(clv, "annual_cost_of_churn")
     if cost is not None:

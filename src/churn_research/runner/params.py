@@ -16,6 +16,7 @@ never receives the notebook's own example ``source_options`` (the synthetic gene
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 import difflib
 import json
@@ -343,6 +344,22 @@ def missing_dataset_message(dataset: str, root: Path = PROJECT_ROOT) -> str:
             f"python -m churn_research.runner check --dataset {dataset}")
 
 
+#: Parsed params files by (path, size, modification time): the index reads every dataset's file
+#: once per stage report (to say whether a report is stale), and PyYAML's pure-Python parser takes
+#: about 0.1 s a file.
+_PARSED: dict[tuple[str, int, int], Any] = {}
+
+
+def _parsed(path: Path) -> Any:
+    """``path`` parsed with :class:`_UniqueKeyLoader`, once per version of the file (a deep copy
+    each time: callers may change what they get)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    return copy.deepcopy(_PARSED[key])
+
+
 def read_params(dataset: str, *, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     """``params/<dataset>.yaml`` parsed (no schema check); :class:`ParamsError` for YAML that
     does not parse (with its line and column) or is not a mapping; ``SystemExit`` with
@@ -352,7 +369,7 @@ def read_params(dataset: str, *, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     if not path.exists():
         raise MissingParamsError(dataset, missing_dataset_message(dataset, root))
     try:
-        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        spec = _parsed(path)
     except UnicodeDecodeError as exc:
         raise ParamsError(shown, [Problem(None, f"is not UTF-8 text ({exc.reason}).",
                                           "save the file as UTF-8.")]) from None

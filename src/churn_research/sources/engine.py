@@ -91,13 +91,29 @@ _MONEY = "decimal(38, 12)"
 # ------------------------------------------------------------------------------------------
 # connections and tables
 # ------------------------------------------------------------------------------------------
+#: Memory DuckDB may hold for its own work (sorts, joins, hash tables) before it spills to disk:
+#: without a limit it takes up to 80% of the machine's memory, and a stage's peak beside its
+#: pandas frames would follow. Override with the environment variable
+#: ``CHURN_RESEARCH_DUCKDB_MEMORY`` (e.g. ``4GB`` on a large machine).
+DUCKDB_MEMORY = "1GB"
+
+
+def duckdb_connect(database: str | Path | None = None, **options):
+    """An Ibis DuckDB connection (in memory when ``database`` is None) whose work is held
+    within :data:`DUCKDB_MEMORY` and spills beyond it to the temporary directory."""
+    limit = os.environ.get("CHURN_RESEARCH_DUCKDB_MEMORY", DUCKDB_MEMORY)
+    spill = Path(tempfile.gettempdir()) / f"churn-research-duckdb-{os.getpid()}"
+    args = () if database is None else (str(database),)
+    return ibis.duckdb.connect(*args, memory_limit=limit, temp_directory=str(spill), **options)
+
+
 def connect(target: str | Path | None = None):
     """An Ibis backend: DuckDB in memory (``None``), a DuckDB database file (a path), Spark in
     local mode (``"pyspark"``, see :func:`spark_session`; a ``SparkSession`` object is taken as
     it is), or any backend Ibis supports from a URL (``"postgres://user@host/db"``,
     ``"duckdb://file.db"``; passwords from the environment)."""
     if target is None:
-        return ibis.duckdb.connect()
+        return duckdb_connect()
     if type(target).__name__ == "SparkSession":
         return ibis.pyspark.connect(target)
     text = str(target)
@@ -105,7 +121,7 @@ def connect(target: str | Path | None = None):
         return ibis.pyspark.connect(spark_session())
     if "://" in text:
         return ibis.connect(text)
-    return ibis.duckdb.connect(text)
+    return duckdb_connect(text)
 
 
 #: The JVM options Spark 4.0's launcher always adds; this one names a module that the runtime

@@ -59,9 +59,11 @@ from churn_research.model import (
     ChurnData,
     ChurnDataError,
     infer_end_dates,
+    stored_table,
 )
 from churn_research.personal import header_reason, screen
 from churn_research.sources.dates import parse_dates
+from churn_research.sources.engine import duckdb_connect
 from churn_research.sources.files import _parse_dates, _read_table
 from churn_research.sources.packaged import sha256
 from churn_research.sources.validate import (
@@ -336,9 +338,9 @@ def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
         if not db.exists():
             raise ChurnDataError(f"DuckDB database {db} not found.",
                                  fix="check `database:` (relative to the mapping file).")
-        con, shown = ibis.duckdb.connect(str(db), read_only=True), str(db)
+        con, shown = duckdb_connect(db, read_only=True), str(db)
     else:
-        con, shown = ibis.duckdb.connect(), str(path)
+        con, shown = duckdb_connect(), str(path)
     named = spec.get("tables") or {}
     if not named and (spec.get("url") or spec.get("database")):
         named = {t: {"table": t} for t in TABLES if _has_table(con, t)}
@@ -662,7 +664,8 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
         con.to_parquet(e.select(*keep), directory / f"{t}.parquet")
     data.meta["engine"] = {"backend": con.name, "tables": list(heavy),
                            "directory": str(directory.resolve())}
-    return data.replace(**{t: pd.read_parquet(directory / f"{t}.parquet") for t in heavy})
+    # read on first use: at scale the heavy tables stay on disk unless a step needs them whole
+    return data.replace(**{t: stored_table(directory / f"{t}.parquet") for t in heavy})
 
 
 def _transaction_warnings(con, tx, known, kind: str) -> list[dict]:
