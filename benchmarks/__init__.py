@@ -33,11 +33,16 @@ __all__ = ["TARGETS"]
 TARGETS: dict[str, tuple[str, float, str]] = {
     "pipeline_vs_floor_ratio": ("<=", 1.3, "make reports wall time / trivial-notebook floor"),
     "noop_make_s": ("<", 2.0, "no-op make reports (s)"),
+    "make_reports_s": ("<=", 60.0, "make reports on the default synthetic data, warm, 2 cores (s)"),
     "churn_table_1e6_s": ("<=", 10.0, "churn_table at 10^6 customers (s)"),
     "churn_table_1e6_peak_mb": ("<=", 4096.0, "churn_table peak memory at 10^6 customers (MB)"),
     "bgnbd_fit_1e6_s": ("<=", 5.0, "BG/NBD fit at 10^6 customers (s)"),
     "pipeline_1e6_s": ("<=", 240.0, "whole pipeline at 10^6 customers on 2 cores (s)"),
     "pipeline_1e6_peak_mb": ("<=", 3072.0, "whole pipeline at 10^6 customers: the largest peak "
+                             "memory of one process (MB)"),
+    "pipeline_1e7_s": ("<=", 1800.0, "whole pipeline at 10^7 customers on 2 cores (s; opt-in "
+                       "size: --sizes 1e7)"),
+    "pipeline_1e7_peak_mb": ("<=", 6144.0, "whole pipeline at 10^7 customers: the largest peak "
                              "memory of one process (MB)"),
     "bgnbd_speedup_vs_lifetimes": (">=", 5.0, "lifetimes BetaGeoFitter time / ours (slowest case)"),
     "bgnbd_param_max_abs_diff": ("<=", 1e-3, "largest |difference| of r, alpha, a, b vs lifetimes"),

@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks import _util, project
 
 
-def run(*, repeat: int = 3, budget: float = 900.0, jobs: int = 1, noop_repeat: int = 5,
+def run(*, repeat: int = 3, budget: float = 900.0, jobs: int | None = None, noop_repeat: int = 5,
         timeout: float = 1800.0, log=print) -> dict[str, Any]:
     """Measure; ``budget`` (s) stops further real/floor pairs once one more would exceed it."""
     real = project.copy_project(prefix="bench-overhead-real-")
@@ -55,7 +55,7 @@ def run(*, repeat: int = 3, budget: float = 900.0, jobs: int = 1, noop_repeat: i
                   for r in v if r["status"] != "ok"] for k, v in runs.items()}
     result = {
         "status": "ok" if real_s and floor_s else "failed",
-        "stages": stages, "jobs": jobs, "dataset": "synthetic (default parameters)",
+        "stages": stages, "jobs": jobs or "make's default (one stage per core)", "dataset": "synthetic (default parameters)",
         "real_s": real_s, "floor_s": floor_s,
         "ratio": real_s / floor_s if real_s and floor_s else None,
         "pair_ratios": [r["seconds"] / f["seconds"] for r, f in zip(runs["real"], runs["floor"],

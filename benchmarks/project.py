@@ -75,6 +75,18 @@ def set_size(dest: Path, n_customers: int, *, dataset: str = "synthetic") -> Non
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
 
 
+def set_source(dest: Path, source: Path, *, dataset: str = "synthetic") -> None:
+    """Point the copy's ``params/<dataset>.yaml`` at ``source`` (its ``source_options``, the
+    generator's, removed: a mapping file carries its own settings)."""
+    import yaml
+
+    path = Path(dest) / "params" / f"{dataset}.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spec["source"] = str(Path(source).resolve())
+    spec.pop("source_options", None)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
 def trivial_notebook(nb):
     """A notebook with the same parameters cell and a tiny output: the pipeline's floor.
 
@@ -118,10 +130,11 @@ def stages(dest: Path) -> list[str]:
     return [p.stem for p in sorted((Path(dest) / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
 
 
-def run_make(dest: Path, *, target: str = "reports", jobs: int = 1, timeout: float | None = None,
-             dataset: str = "synthetic") -> dict[str, Any]:
-    """Run ``make <target>`` in a copy; wall seconds, exit status and the output's tail."""
-    cmd = ["make", f"-j{int(jobs)}", "-o", ENV_STAMP, f"DATASET={dataset}", f"DATASETS={dataset}",
+def run_make(dest: Path, *, target: str = "reports", jobs: int | None = 1,
+             timeout: float | None = None, dataset: str = "synthetic") -> dict[str, Any]:
+    """Run ``make <target>`` in a copy; wall seconds, exit status and the output's tail
+    (``jobs`` None: no ``-j``, the Makefile's default, as a user types ``make reports``)."""
+    cmd = ["make", *([] if jobs is None else [f"-j{int(jobs)}"]), "-o", ENV_STAMP, f"DATASET={dataset}", f"DATASETS={dataset}",
            target]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=dest, env=make_env(dest), stdout=subprocess.PIPE,

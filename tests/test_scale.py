@@ -69,3 +69,30 @@ def test_chunk_size_must_be_whole_blocks(tmp_path):
         scale.write_chunked(tmp_path, 1000, block_size=200, chunk_size=300)
     with pytest.raises(ValueError, match="block 4 is past the end"):
         scale.generate_block(4, block_size=250, n_customers=1000)
+
+
+@pytest.mark.slow
+def test_the_base_is_a_mapping_source(bases, tmp_path):
+    """``source: <base>/mapping.yaml`` loads the chunked base through the engine (as 00_data
+    does at scale): the same customers and rows as the base itself, heavy tables left on disk."""
+    from churn_research import load
+    from churn_research.model import ChurnData
+    from churn_research.sources.tables import is_engine_source
+
+    root, *_ = bases
+    mapping = root / "four" / "mapping.yaml"
+    assert is_engine_source(mapping)
+    data = load(mapping, processed_dir=tmp_path)
+    base = scale.read_chunked(root / "four")
+    assert (data.kind, data.observation_end, data.records_start) == (
+        base.kind, base.observation_end, base.records_start)
+    assert data.unread_path("transactions") == tmp_path / "transactions.parquet"
+    data.write(tmp_path)
+    back = ChurnData.read(tmp_path)
+    for name in ("customers", "transactions", "tickets", "surveys"):
+        got = getattr(back, name)
+        assert len(got) == len(getattr(base, name)) > 0, name
+    pd.testing.assert_series_equal(back.customers["end_date"], base.customers["end_date"],
+                                   check_exact=True)
+    assert back.transactions["amount"].sum() == pytest.approx(base.transactions["amount"].sum(),
+                                                              rel=1e-12)

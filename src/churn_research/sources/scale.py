@@ -21,7 +21,8 @@ Layout
 ------
 ``directory/<table>/part-NNNNN.parquet`` for ``customers``, ``transactions``, ``tickets``,
 ``surveys`` (and ``campaigns`` when the campaign option is on), one part per chunk;
-``directory/events/part-00000.parquet``; and ``directory/meta.json`` in the format of
+``directory/events/part-00000.parquet``; ``directory/mapping.yaml`` (:func:`write_mapping`: the
+base as a ``source:`` for a dataset's params); and ``directory/meta.json`` in the format of
 :meth:`churn_research.model.ChurnData.write` (``observation_end``, ``kind``, ``records_start``,
 the truth of the first block, the chunking parameters). Personal columns (names, phones,
 e-mails) are not written, as :meth:`ChurnData.write` drops them.
@@ -38,7 +39,8 @@ import pandas as pd
 from churn_research.model import TABLES, ChurnData, ChurnDataError
 from churn_research.personal import header_reason
 
-__all__ = ["block_seed", "generate_block", "write_chunked", "read_chunked", "from_chunked"]
+__all__ = ["block_seed", "generate_block", "write_chunked", "write_mapping", "read_chunked",
+           "from_chunked"]
 
 #: Tables written per chunk (``events`` is written once: it is the same business change).
 _PER_CHUNK = ("customers", "transactions", "tickets", "surveys", "campaigns")
@@ -142,7 +144,26 @@ def write_chunked(directory: str | Path, n_customers: int, *, random_state: int 
     meta["layout"] = "chunked"
     meta["tables"] = sorted(name for name in TABLES if (directory / name).is_dir())
     (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+    write_mapping(directory)
     return {"rows": rows, "parts": part + 1, "blocks": n_blocks}
+
+
+def write_mapping(directory: str | Path) -> Path:
+    """``directory/mapping.yaml``: the chunked base as a user's data, each table a directory of
+    Parquet parts, with the base's settings (kind, observation end, records start), so that
+    ``source: <directory>/mapping.yaml`` in a dataset's params runs the whole pipeline on it
+    through the engine (the heavy tables read in place)."""
+    import yaml  # noqa: PLC0415
+
+    directory = Path(directory)
+    meta = _meta(directory)
+    settings = {k: meta[k] for k in ("kind", "observation_end", "inactivity_days", "records_start")
+                if meta.get(k) is not None}
+    tables = {name: {"file": f"{name}/"} for name in meta["tables"]}
+    path = directory / "mapping.yaml"
+    path.write_text("# the chunked synthetic base (churn_research.sources.scale) as a mapping source\n"
+                    + yaml.safe_dump({**settings, "tables": tables}, sort_keys=False))
+    return path
 
 
 def _meta(directory: Path) -> dict:
