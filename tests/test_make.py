@@ -251,6 +251,12 @@ def test_make_rebuilds_the_stages_whose_parameters_changed(copy):
         _edit(dest, "windows: {window_days: 365,", "windows: {window_days: 300,")
         assert _would_render(dest, env) == ["40_segments", "50_clv", "60_retention"]
 
+        # 60_retention plans against 10_indicators' churn target: it renders after it, again
+        params.write_text(original, encoding="utf-8")
+        _up_to_date(dest, env)
+        _edit(dest, "    freq: Q  ", "    freq: M  ")
+        assert _would_render(dest, env) == ["10_indicators", "60_retention"]
+
         params.write_text(original, encoding="utf-8")
         _up_to_date(dest, env)
         _edit(dest, "title: ", "language: zh\ntitle: ")
@@ -294,3 +300,18 @@ def test_make_processes_import_only_what_they_use(module, absent):
             f"print(','.join(m for m in {absent!r} if sys.modules.get(m) is not None))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("args, jobs", [([], "-j2"), (["-j1"], None)])
+def test_make_reports_renders_one_stage_per_core_unless_told(copy, args, jobs):
+    """`make reports` runs the independent stages in parallel, as many as the machine has
+    cores (JOBS); a -jN on the command line wins."""
+    dest, env = copy
+    run = subprocess.run(["make", "-p", "-n", "-o", ".venv/.installed", "JOBS=2", *args, "reports"],
+                         cwd=dest, env=env, capture_output=True, text=True, timeout=120)
+    flags = next(line for line in run.stdout.splitlines() if line.startswith("MAKEFLAGS = "))
+    if jobs:
+        assert jobs in flags.split()
+    else:
+        assert "-j2" not in flags.split()
