@@ -11,7 +11,7 @@ from statsmodels.stats.multitest import multipletests
 
 from churn_research.stats import logrank_chi2, logrank_parts
 from churn_research.survival.frame import _entry
-from churn_research.survival.km import _groups, _lifetime_columns
+from churn_research.survival.km import _groups, _lifetime_columns, as_counts, weights
 
 
 # ---------------------------------------------------------------------------------------
@@ -25,26 +25,31 @@ def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int 
     apply, so the same statistic is computed here with risk sets ``entry <= t <= duration``
     (identical to lifelines' when every entry is 0; tested).
 
+    ``df``: a lifetime frame of customers or of counts (:func:`~churn_research.survival.counts_frame`,
+    whose rows are weighted by the customers they stand for: the same statistic).
+
     Returns
     -------
     dict
         ``test_statistic, df, p, method`` and ``table`` (a DataFrame of customers, observed
         and expected churn per group).
     """
-    sub = pd.concat([g for _, g in _groups(_lifetime_columns(df, by), by, min_size)])
+    sub = pd.concat([g for _, g in _groups(as_counts(_lifetime_columns(df, by), by), by, min_size)])
     levels = sorted(sub[by].unique().tolist(), key=str)
     codes = pd.Categorical(sub[by], categories=levels).codes
     T, E = sub["duration"].to_numpy(float), sub["event"].to_numpy(int)
+    W = weights(sub)
     entry = _entry(sub, use_entry)
-    obs, exp_, cov = logrank_parts(T, E, codes, k=len(levels), entry=entry)
+    obs, exp_, cov = logrank_parts(T, E, codes, k=len(levels), entry=entry, weight=W)
     if entry is None:
-        res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E)
+        res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E, weights=W)
         stat, dof, p = float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
         method = "log-rank (lifelines multivariate_logrank_test)"
     else:
         stat, dof, p = logrank_chi2(obs, exp_, cov)
         method = "log-rank with delayed entry (left truncation)"
-    table = pd.DataFrame({"group": levels, "customers": np.bincount(codes, minlength=len(levels)),
+    table = pd.DataFrame({"group": levels,
+                          "customers": np.bincount(codes, weights=W, minlength=len(levels)).astype(np.int64),
                           "observed": obs, "expected": exp_})
     table["observed/expected"] = table["observed"] / table["expected"]
     return {"test_statistic": stat, "df": dof, "p": p, "method": method, "table": table}
@@ -66,7 +71,7 @@ def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, corre
         ``group_a, group_b, test_statistic, p, p_adjusted, significant`` (at 5% after the
         correction).
     """
-    groups = dict(_groups(_lifetime_columns(df, by), by, min_size))
+    groups = dict(_groups(as_counts(_lifetime_columns(df, by), by), by, min_size))
     levels = sorted(groups, key=str)
     rows = []
     for i, a in enumerate(levels):
