@@ -62,3 +62,29 @@ def test_fit_binomial_glm_by_hand():
     assert fit.params["b"] == pytest.approx(log_or, rel=1e-10)
     assert fit.params["const"] == pytest.approx(np.log(30 / 70), rel=1e-10)
     assert fit.bse["b"] == pytest.approx(np.sqrt(1 / 30 + 1 / 70 + 1 / 10 + 1 / 90), rel=1e-8)
+
+
+@pytest.mark.slow
+def test_odds_model_reuses_the_hazard_models_person_months(monkeypatch):
+    """odds_vs_hazards refits on the hazard model's person-months when the data and design are
+    the same (the same odds ratios as expanding them again), and expands its own otherwise."""
+    from churn_research.causes import drivers, odds_vs_hazards
+
+    data = generate(1500, random_state=4)
+    ref = {"plan": "basic", "contract": "monthly"}
+    model = DriverModel(reference=ref).fit(data)
+    calls = []
+    expand = drivers.person_period
+    monkeypatch.setattr(drivers, "person_period", lambda *a, **k: calls.append(1) or expand(*a, **k))
+    got = odds_vs_hazards(model, data, reference=ref)
+    assert calls == []
+    fresh = DriverModel(link="logit", reference=ref).fit(data)
+    expected = fresh.effects_.set_index("term").loc[got["term"]]
+    np.testing.assert_array_equal(got["ratio_or"].to_numpy(), expected["ratio"].to_numpy())
+    np.testing.assert_array_equal(got["ci_high_or"].to_numpy(), expected["ci_high"].to_numpy())
+    assert got.attrs["max_gap"] == pytest.approx(
+        float((got["ratio_or"] / got["ratio_hr"] - 1).abs().max()), rel=1e-15)
+    # other data (a copy): its own person-months, the same numbers
+    other = odds_vs_hazards(model, data.replace(meta=dict(data.meta)), reference=ref)
+    assert len(calls) == 2  # fresh above, and the other data's own
+    pd.testing.assert_frame_equal(other, got)
