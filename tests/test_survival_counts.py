@@ -222,3 +222,16 @@ def test_counts_frame_by_hand():
                       "entries": pd.DataFrame({"entry": [2.0], "n": [1]}), "by": []})
     with pytest.raises(ChurnDataError, match="segment column is missing"):
         as_counts(df, "region")
+
+
+@pytest.mark.parametrize("p", [[0.01, 0.04, 0.03, 0.005], [0.5, 0.001, 0.2], [0.04], [0.3, 0.3, 0.01, 0.9, 0.012],
+                               [1e-20, 0.6, 0.6, 0.02, 0.0125, 0.05]])
+def test_holm_equals_statsmodels(p):
+    from statsmodels.stats.multitest import multipletests
+
+    from churn_research.survival.group_tests import _holm
+
+    reject, adjusted = _holm(np.asarray(p, float))
+    expected = multipletests(p, alpha=0.05, method="holm")
+    np.testing.assert_array_equal(reject, expected[0])
+    np.testing.assert_array_equal(adjusted, expected[1])
