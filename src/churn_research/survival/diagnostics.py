@@ -227,24 +227,30 @@ def _censoring_fitted_once() -> Iterator[None]:
 
 
 def auc_and_brier(train: pd.DataFrame, test: pd.DataFrame, survival: np.ndarray, *,
-                  horizons: Sequence[float], grid: Sequence[float]) -> dict:
+                  horizons: Sequence[float], grid: Sequence[float], s_train=None) -> dict:
     """Cumulative/dynamic AUC at ``horizons`` (risk score: 1 - predicted survival at the
     horizon; Uno et al. 2007) and the integrated Brier score over ``grid`` (Graf et al. 1999),
     both weighted by the inverse probability of censoring estimated on ``train``.
 
-    ``survival`` holds the predicted survival of the ``test`` rows at ``[*horizons, *grid]``.
+    ``survival`` holds the predicted survival of the ``test`` rows at ``[*horizons, *grid]``;
+    ``s_train``: ``train`` as scikit-survival's outcome array, when the caller has it already.
+    Increasing horizons are scored in one call (a time-dependent risk score per horizon: the
+    same AUCs, scikit-survival's checks and censoring weights done once).
     """
     horizons, grid = list(horizons), np.asarray(grid, float)
     # administrative censoring just after the last scored tenure: the same AUC and Brier scores
     # at every tenure up to it, and censoring weights are needed only up to it
     tau = max(max(horizons), float(grid[-1]))
-    test = test.assign(event=test["event"].astype(bool) & (test["duration"] <= tau),
-                       duration=np.minimum(test["duration"], tau * (1 + 1e-9)))
-    s_train, s_test = _surv(train), _surv(test)
+    event, duration = test["event"].to_numpy(bool), test["duration"].to_numpy(float)
+    s_test = Surv.from_arrays(event=event & (duration <= tau), time=np.minimum(duration, tau * (1 + 1e-9)))
+    s_train = _surv(train) if s_train is None else s_train
     k = len(horizons)
-    auc = {}
-    for j, h in enumerate(horizons):
-        auc[h] = float(cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, j], [h])[0][0])
+    if k > 1 and np.all(np.diff(horizons) > 0):
+        scores = cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, :k], horizons)[0]
+        auc = {h: float(v) for h, v in zip(horizons, scores, strict=True)}
+    else:
+        auc = {h: float(cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, j], [h])[0][0])
+               for j, h in enumerate(horizons)}
     _, bs = brier_score(s_train, s_test, survival[:, k:], grid)
     ibs = float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))
     return {"auc": auc, "ibs": ibs}
@@ -303,13 +309,15 @@ def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[
     rng = np.random.default_rng(random_state)
     names = list(survival)
     draws = []  # per resample: models x (AUC at each horizon, IBS)
+    s_train = _surv(train)
+    outcome = test[["event", "duration"]]
     with _censoring_fitted_once():
         for _b in range(n_boot):
             idx = rng.integers(0, len(test), len(test))
-            sub = test.iloc[idx]
+            sub = outcome.iloc[idx]
             try:
-                res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid)
-                       for m in names]
+                res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid,
+                                     s_train=s_train) for m in names]
             except ValueError:  # a resample without an exit before the first horizon: skip it
                 continue
             draws.append([[*r["auc"].values(), r["ibs"]] for r in res])
