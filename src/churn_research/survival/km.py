@@ -64,32 +64,39 @@ def lifetime_counts(df: pd.DataFrame, by: str | Sequence[str] | None = None) -> 
     event = df["event"].to_numpy(np.int64)[keep]
     entry = df["entry"].to_numpy(float)[keep] if "entry" in df.columns else np.zeros(len(w))
 
-    def count(key_parts):
-        """Counts per distinct key (group, value codes...), sorted, without empty keys."""
-        key = key_parts[0]
-        for part, size in key_parts[1:]:
-            key = key * size + part
-        uniq, inv = np.unique(key, return_inverse=True)
-        total = np.bincount(inv, weights=w, minlength=len(uniq)).astype(np.int64)
-        first = np.zeros(len(uniq), np.int64)
-        first[inv[::-1]] = np.arange(len(inv))[::-1]  # a row of each key
-        ok = total > 0
-        return first[ok], total[ok]
+    n_groups = int(np.prod(sizes)) if codes else 1
 
-    def frame(first, total, columns):
+    def count(code, size, extra=1):
+        """Customers per (group, value code[, event]) on the dense key space (a bincount: no
+        sort of the rows), the nonzero cells in key order."""
+        key = (group * size + code) * extra
+        if extra > 1:
+            key = key + event
+        space = n_groups * size * extra
+        if space > 8 * len(key) + 10**6:  # many levels: count the keys that occur
+            cell, inv = np.unique(key, return_inverse=True)
+            total = np.bincount(inv, weights=w, minlength=len(cell)).astype(np.int64)
+            return cell[total > 0], total[total > 0]
+        total = np.bincount(key, weights=w, minlength=space).astype(np.int64)
+        cell = np.flatnonzero(total)
+        return cell, total[cell]
+
+    def frame(cell, total, per_group, columns):
         out = {}
-        for col, c, u in zip(by_list, codes, levels, strict=True):
-            out[col] = u.take(c[keep][first])
-        out.update({name: v[first] for name, v in columns.items()})
+        g = cell // per_group
+        for col, u, idx in zip(by_list, levels, np.unravel_index(g, sizes) if codes else [], strict=True):
+            out[col] = u.take(idx)
+        out.update(columns)
         out["n"] = total
         return pd.DataFrame(out)
 
     times, t_code = np.unique(duration, return_inverse=True)
-    first, total = count([group, (t_code, len(times)), (event, 2)])
-    exits = frame(first, total, {"duration": duration, "event": event})
+    cell, total = count(t_code, len(times), extra=2)
+    exits = frame(cell, total, 2 * len(times), {"duration": times[(cell // 2) % len(times)],
+                                                "event": (cell % 2).astype(np.int64)})
     starts, e_code = np.unique(entry, return_inverse=True)
-    first, total = count([group, (e_code, len(starts))])
-    entries = frame(first, total, {"entry": entry})
+    cell, total = count(e_code, len(starts))
+    entries = frame(cell, total, len(starts), {"entry": starts[cell % len(starts)]})
     return {"exits": exits, "entries": entries, "attrs": dict(df.attrs), "by": by_list}
 
 
