@@ -266,3 +266,28 @@ def test_a_base_smaller_than_min_at_risk_draws_no_hazard_and_says_why():
     assert sp.plot_hazards(hazards, unit="months", title="t") is None
     assert ns.hazard_text(hazards).startswith(
         "No hazard curve is shown: at no tenure are 100 customers at risk")
+
+
+def test_auc_at_increasing_horizons_in_one_call_equals_one_call_per_horizon(split):
+    """auc_and_brier scores increasing horizons in one scikit-survival call (a risk score per
+    horizon) and a given training outcome array: the AUCs and Brier score of one call per
+    horizon, exactly; unordered horizons take one call each."""
+    from sksurv.metrics import brier_score, cumulative_dynamic_auc
+
+    train, test = split
+    horizons, grid = [6.0, 12.0, 24.0], np.linspace(1, 24, 30)
+    surv = _true_survival(test, [*horizons, *grid]) ** np.random.default_rng(3).uniform(0.5, 2, (len(test), 1))
+    tau = 24.0
+    s_train = dg._surv(train)
+    s_test = dg.Surv.from_arrays(event=test["event"].to_numpy(bool) & (test["duration"].to_numpy() <= tau),
+                                 time=np.minimum(test["duration"].to_numpy(float), tau * (1 + 1e-9)))
+    expected = {h: float(cumulative_dynamic_auc(s_train, s_test, 1 - surv[:, j], [h])[0][0])
+                for j, h in enumerate(horizons)}
+    _, bs = brier_score(s_train, s_test, surv[:, 3:], grid)
+    got = dg.auc_and_brier(train, test, surv, horizons=horizons, grid=grid, s_train=s_train)
+    assert got["auc"] == expected
+    assert got["ibs"] == float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))
+    order = [2, 0, 1]
+    swapped = dg.auc_and_brier(train, test, surv[:, [*order, *range(3, surv.shape[1])]],
+                               horizons=[horizons[i] for i in order], grid=grid)
+    assert swapped["auc"] == expected and swapped["ibs"] == got["ibs"]

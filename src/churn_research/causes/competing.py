@@ -436,7 +436,8 @@ def annual_split(data: ChurnData, annual: AnnualChurn, *, groups: Mapping[str, s
     cust = data.customers
     reason = cust[reason_col].astype("object").where(cust[reason_col].notna(), UNKNOWN) \
         if reason_col in cust else pd.Series(UNKNOWN, index=cust.index)
-    group = reason.astype(str).map(lambda r: reason_group(r, groups))
+    text = reason.astype(str)
+    group = text.map({r: reason_group(r, groups) for r in text.unique()})  # once per reason
     if annual.method.startswith("window"):
         w0, w1 = annual.window_start, annual.window_end
         lost = on_books(cust, w0) & ~on_books(cust, w1)

@@ -191,7 +191,11 @@ def odds_vs_hazards(model: DriverModel, data: ChurnData, **options) -> pd.DataFr
     """
     if model.design_ != "person-period":
         return None
-    odds = DriverModel(link="logit", **options).fit(data)
+    odds = DriverModel(link="logit", **options)
+    # the hazard model's person-months, when they are those of the same data and design
+    same_rows = (model._data is data and odds.design in ("auto", model.design_)
+                 and odds.study_start == model.study_start and odds.change_date == model.change_date)
+    odds.fit(data, rows=model.rows_ if same_rows else None)
     cols = ["term", "ratio", "ci_low", "ci_high"]
     both = model.effects_[cols].merge(odds.effects_[cols], on="term", suffixes=("_hr", "_or"))
     both = both[~both["term"].str.startswith("log_tenure")]

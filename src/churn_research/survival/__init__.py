@@ -3,7 +3,9 @@ changes that. Built on lifelines, one topic per module:
 
 ``frame``       first-purchase features and entry times on the lifetime frame of
                 :func:`churn_research.durations.durations` (re-exported here as ``durations``)
-``km``          Kaplan-Meier: :func:`km_fit`, :func:`km_summary`, :func:`km_curves`
+``km``          Kaplan-Meier: :func:`km_fit`, :func:`km_summary`, :func:`km_curves`, fitted on
+                lifetime counts (:func:`counts_frame`, :func:`as_counts`: one row per distinct
+                exit and entry time, weighted by its customers)
 ``group_tests`` :func:`logrank` and :func:`pairwise_logrank` (Holm-corrected), with delayed entry
 ``cox``         :class:`CoxRegression` with a proportional-hazards check and remedy,
                 :func:`piecewise_hazard_ratios`
@@ -62,6 +64,8 @@ from churn_research.survival.group_tests import (
     pairwise_logrank,
 )
 from churn_research.survival.km import (
+    as_counts,
+    counts_frame,
     format_km_summary,
     km_curves,
     km_fit,
@@ -108,6 +112,8 @@ __all__ = [
     "add_first_purchase",
     "km_fit",
     "km_summary",
+    "as_counts",
+    "counts_frame",
     "km_curves",
     "survival_at",
     "rmst",

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter, NelsonAalenFitter
+from lifelines.utils import inv_normal_cdf
 from sksurv.metrics import brier_score, cumulative_dynamic_auc
 from sksurv.util import Surv
 
 from churn_research.survival.cox import CoxRegression, cox_design
 from churn_research.survival.frame import _entry
-from churn_research.survival.km import _groups, _step_value
+from churn_research.survival.km import _groups, _lifetime_columns, _step_value, as_counts, weights
 from churn_research.survival.parametric import fit_aft
 
 
@@ -34,9 +35,56 @@ def at_risk(df: pd.DataFrame, times, *, use_entry: bool = True) -> np.ndarray:
     entry) and still there at t (lifetime ending at t or later) -- lifelines' risk set, the
     count the number-at-risk row under each Kaplan-Meier plot shows."""
     times = np.atleast_1d(np.asarray(times, float))
-    entry = np.sort(df["entry"].to_numpy(float) if use_entry and "entry" in df else np.zeros(len(df)))
-    stop = np.sort(df["duration"].to_numpy(float))
-    return (np.searchsorted(entry, times, side="right") - np.searchsorted(stop, times, side="left")).astype(int)
+    w = weights(df)
+    if w is None:
+        entry = np.sort(df["entry"].to_numpy(float) if use_entry and "entry" in df else np.zeros(len(df)))
+        stop = np.sort(df["duration"].to_numpy(float))
+        return (np.searchsorted(entry, times, side="right")
+                - np.searchsorted(stop, times, side="left")).astype(int)
+    # a frame of counts: the same counts, each row weighted by the customers it stands for
+    entry = df["entry"].to_numpy(float) if use_entry and "entry" in df else np.zeros(len(df))
+    stop = df["duration"].to_numpy(float)
+    oe, os_ = np.argsort(entry, kind="mergesort"), np.argsort(stop, kind="mergesort")
+    ce, cs = np.r_[0.0, np.cumsum(w[oe])], np.r_[0.0, np.cumsum(w[os_])]
+    entered = ce[np.searchsorted(entry[oe], times, side="right")]
+    gone = cs[np.searchsorted(stop[os_], times, side="left")]
+    return np.round(entered - gone).astype(int)
+
+
+def _kernel_sums(times: np.ndarray, at: np.ndarray, values: np.ndarray, bandwidth: float,
+                 power: int = 1) -> np.ndarray:
+    """``sum_j K((t - at_j) / bandwidth)**power * values_j`` at each of ``times`` for the
+    Epanechnikov kernel K(u) = 0.75 (1 - u^2) on |u| < 1 (lifelines' ``epanechnikov_kernel``),
+    summed over the ``at`` (sorted) within one bandwidth of t only: the kernel is zero
+    elsewhere, so lifelines' dense times x jumps matrix is not needed."""
+    lo = np.searchsorted(at, times - bandwidth, side="left")
+    hi = np.searchsorted(at, times + bandwidth, side="right")
+    sizes = hi - lo
+    row = np.repeat(np.arange(len(times)), sizes)
+    col = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + lo[row]
+    gap = times[row] - at[col]
+    k = 0.75 * (1 - (gap / bandwidth) ** 2)
+    k[np.abs(gap) >= bandwidth] = 0
+    return np.bincount(row, weights=k ** power * values[col], minlength=len(times))
+
+
+def _smoothed_hazard(naf: NelsonAalenFitter, bandwidth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """lifelines' ``smoothed_hazard_`` and ``smoothed_hazard_confidence_intervals_`` (hazard,
+    lower, upper at each time of the fitter's timeline) from :func:`_kernel_sums`."""
+    timeline = naf.timeline
+    cum = naf.cumulative_hazard_.iloc[:, 0].to_numpy(float)
+    jumps = np.diff(cum, prepend=0.0)
+    jumps[0] = cum[0]
+    c = jumps != 0.0
+    hazard = _kernel_sums(timeline, timeline[c], jumps[c], bandwidth) / bandwidth
+    sq = naf._cumulative_sq.to_numpy(float).copy()
+    sq[0] = 0.0
+    var = np.diff(sq, prepend=0.0)
+    c = var != 0.0
+    std = np.sqrt(_kernel_sums(timeline, timeline[c], var[c], bandwidth, power=2) / bandwidth ** 2)
+    z = inv_normal_cdf(1 - naf.alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a zero hazard far in the tail
+        return hazard, hazard * np.exp(-z * std / hazard), hazard * np.exp(z * std / hazard)
 
 
 def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidth: float = 3.0,
@@ -62,15 +110,13 @@ def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidt
     for seg in [None, *segments]:
         if seg is not None and (seg not in df.columns or df[seg].nunique() < 2):
             continue
-        for level, sub in _groups(df, seg, min_size):
+        for level, sub in _groups(as_counts(_lifetime_columns(df, seg), seg), seg, min_size):
             if sub["event"].sum() == 0:
                 continue
             naf = NelsonAalenFitter(alpha=alpha)
-            naf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
-            h = naf.smoothed_hazard_(bandwidth).iloc[:, 0]
-            with np.errstate(divide="ignore", invalid="ignore"):  # a zero hazard far in the tail
-                ci = naf.smoothed_hazard_confidence_intervals_(bandwidth, hazard_=h.to_numpy(float))
-            times = h.index.to_numpy(float)
+            naf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry), weights=weights(sub))
+            hazard, lower, upper = _smoothed_hazard(naf, bandwidth)
+            times = naf.timeline.astype(float)
             n = at_risk(sub, times, use_entry=use_entry)
             keep = times <= float(sub["duration"].max()) - bandwidth
             enough = np.flatnonzero(keep & (n >= min_at_risk))
@@ -79,9 +125,8 @@ def smoothed_hazards(df: pd.DataFrame, segments: Sequence[str] = (), *, bandwidt
                 continue
             cuts[(seg, level)] = float(times[keep][-1])
             parts.append(pd.DataFrame({"segment": seg, "group": level, "time": times[keep],
-                                       "hazard": h.to_numpy(float)[keep],
-                                       "lower": ci.iloc[:, 1].to_numpy(float)[keep],
-                                       "upper": ci.iloc[:, 0].to_numpy(float)[keep], "at_risk": n[keep]}))
+                                       "hazard": hazard[keep], "lower": lower[keep],
+                                       "upper": upper[keep], "at_risk": n[keep]}))
     columns = ["segment", "group", "time", "hazard", "lower", "upper", "at_risk"]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     out.attrs.update(bandwidth=float(bandwidth), min_at_risk=int(min_at_risk), cut=cuts)
@@ -182,24 +227,30 @@ def _censoring_fitted_once() -> Iterator[None]:
 
 
 def auc_and_brier(train: pd.DataFrame, test: pd.DataFrame, survival: np.ndarray, *,
-                  horizons: Sequence[float], grid: Sequence[float]) -> dict:
+                  horizons: Sequence[float], grid: Sequence[float], s_train=None) -> dict:
     """Cumulative/dynamic AUC at ``horizons`` (risk score: 1 - predicted survival at the
     horizon; Uno et al. 2007) and the integrated Brier score over ``grid`` (Graf et al. 1999),
     both weighted by the inverse probability of censoring estimated on ``train``.
 
-    ``survival`` holds the predicted survival of the ``test`` rows at ``[*horizons, *grid]``.
+    ``survival`` holds the predicted survival of the ``test`` rows at ``[*horizons, *grid]``;
+    ``s_train``: ``train`` as scikit-survival's outcome array, when the caller has it already.
+    Increasing horizons are scored in one call (a time-dependent risk score per horizon: the
+    same AUCs, scikit-survival's checks and censoring weights done once).
     """
     horizons, grid = list(horizons), np.asarray(grid, float)
     # administrative censoring just after the last scored tenure: the same AUC and Brier scores
     # at every tenure up to it, and censoring weights are needed only up to it
     tau = max(max(horizons), float(grid[-1]))
-    test = test.assign(event=test["event"].astype(bool) & (test["duration"] <= tau),
-                       duration=np.minimum(test["duration"], tau * (1 + 1e-9)))
-    s_train, s_test = _surv(train), _surv(test)
+    event, duration = test["event"].to_numpy(bool), test["duration"].to_numpy(float)
+    s_test = Surv.from_arrays(event=event & (duration <= tau), time=np.minimum(duration, tau * (1 + 1e-9)))
+    s_train = _surv(train) if s_train is None else s_train
     k = len(horizons)
-    auc = {}
-    for j, h in enumerate(horizons):
-        auc[h] = float(cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, j], [h])[0][0])
+    if k > 1 and np.all(np.diff(horizons) > 0):
+        scores = cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, :k], horizons)[0]
+        auc = {h: float(v) for h, v in zip(horizons, scores, strict=True)}
+    else:
+        auc = {h: float(cumulative_dynamic_auc(s_train, s_test, 1 - survival[:, j], [h])[0][0])
+               for j, h in enumerate(horizons)}
     _, bs = brier_score(s_train, s_test, survival[:, k:], grid)
     ibs = float(np.trapezoid(bs, grid) / (grid[-1] - grid[0]))
     return {"auc": auc, "ibs": ibs}
@@ -258,13 +309,15 @@ def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[
     rng = np.random.default_rng(random_state)
     names = list(survival)
     draws = []  # per resample: models x (AUC at each horizon, IBS)
+    s_train = _surv(train)
+    outcome = test[["event", "duration"]]
     with _censoring_fitted_once():
         for _b in range(n_boot):
             idx = rng.integers(0, len(test), len(test))
-            sub = test.iloc[idx]
+            sub = outcome.iloc[idx]
             try:
-                res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid)
-                       for m in names]
+                res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid,
+                                     s_train=s_train) for m in names]
             except ValueError:  # a resample without an exit before the first horizon: skip it
                 continue
             draws.append([[*r["auc"].values(), r["ibs"]] for r in res])

@@ -11,7 +11,7 @@ from statsmodels.stats.multitest import multipletests
 
 from churn_research.stats import logrank_chi2, logrank_parts
 from churn_research.survival.frame import _entry
-from churn_research.survival.km import _groups, _lifetime_columns
+from churn_research.survival.km import _groups, _lifetime_columns, as_counts, weights
 
 
 # ---------------------------------------------------------------------------------------
@@ -25,29 +25,50 @@ def logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, min_size: int 
     apply, so the same statistic is computed here with risk sets ``entry <= t <= duration``
     (identical to lifelines' when every entry is 0; tested).
 
+    ``df``: a lifetime frame of customers or of counts (:func:`~churn_research.survival.counts_frame`,
+    whose rows are weighted by the customers they stand for: the same statistic).
+
     Returns
     -------
     dict
         ``test_statistic, df, p, method`` and ``table`` (a DataFrame of customers, observed
         and expected churn per group).
     """
-    sub = pd.concat([g for _, g in _groups(_lifetime_columns(df, by), by, min_size)])
+    sub = pd.concat([g for _, g in _groups(as_counts(_lifetime_columns(df, by), by), by, min_size)])
     levels = sorted(sub[by].unique().tolist(), key=str)
     codes = pd.Categorical(sub[by], categories=levels).codes
     T, E = sub["duration"].to_numpy(float), sub["event"].to_numpy(int)
+    W = weights(sub)
     entry = _entry(sub, use_entry)
-    obs, exp_, cov = logrank_parts(T, E, codes, k=len(levels), entry=entry)
+    obs, exp_, cov = logrank_parts(T, E, codes, k=len(levels), entry=entry, weight=W)
     if entry is None:
-        res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E)
+        res = multivariate_logrank_test(T, sub[by].astype(str).to_numpy(), E, weights=W)
         stat, dof, p = float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
         method = "log-rank (lifelines multivariate_logrank_test)"
     else:
         stat, dof, p = logrank_chi2(obs, exp_, cov)
         method = "log-rank with delayed entry (left truncation)"
-    table = pd.DataFrame({"group": levels, "customers": np.bincount(codes, minlength=len(levels)),
+    table = pd.DataFrame({"group": levels,
+                          "customers": np.bincount(codes, weights=W, minlength=len(levels)).astype(np.int64),
                           "observed": obs, "expected": exp_})
     table["observed/expected"] = table["observed"] / table["expected"]
     return {"test_statistic": stat, "df": dof, "p": p, "method": method, "table": table}
+
+
+def _holm(p: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down correction exactly as ``multipletests(p, alpha, "holm")`` computes it
+    (rejections and adjusted p-values), without its full garbage collection on every call
+    (about a second per segment next to a lifetime frame of 10^6 customers)."""
+    order = np.argsort(p)
+    ps = p[order]
+    m = len(p)
+    notreject = ps > alpha / np.arange(m, 0, -1)
+    first = np.flatnonzero(notreject)
+    notreject[(first[0] if len(first) else m):] = True
+    adjusted = np.minimum(np.maximum.accumulate(ps * np.arange(m, 0, -1)), 1.0)
+    reject, adj = np.empty(m, bool), np.empty(m)
+    reject[order], adj[order] = ~notreject, adjusted
+    return reject, adj
 
 
 def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, correction: str = "holm",
@@ -66,7 +87,7 @@ def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, corre
         ``group_a, group_b, test_statistic, p, p_adjusted, significant`` (at 5% after the
         correction).
     """
-    groups = dict(_groups(_lifetime_columns(df, by), by, min_size))
+    groups = dict(_groups(as_counts(_lifetime_columns(df, by), by), by, min_size))
     levels = sorted(groups, key=str)
     rows = []
     for i, a in enumerate(levels):
@@ -76,7 +97,8 @@ def pairwise_logrank(df: pd.DataFrame, *, by: str, use_entry: bool = True, corre
             rows.append({"group_a": a, "group_b": b, "test_statistic": res["test_statistic"], "p": res["p"]})
     out = pd.DataFrame(rows, columns=["group_a", "group_b", "test_statistic", "p"])
     if len(out):
-        reject, adj, _, _ = multipletests(out["p"].to_numpy(), alpha=0.05, method=correction)
+        reject, adj = (_holm(out["p"].to_numpy(float)) if correction == "holm" else
+                       multipletests(out["p"].to_numpy(), alpha=0.05, method=correction)[:2])
         out["p_adjusted"], out["significant"] = adj, reject
         out.attrs["correction"] = correction
     return out

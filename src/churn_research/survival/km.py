@@ -15,15 +15,162 @@ from churn_research.i18n import _, _p, label, label_msg, t
 from churn_research.model import ChurnDataError, yes_no
 from churn_research.survival.frame import _entry
 
+# ---------------------------------------------------------------------------------------
+# Lifetimes as counts: the sufficient statistics of Kaplan-Meier, Nelson-Aalen and log-rank
+# ---------------------------------------------------------------------------------------
+#: Column of a lifetime frame of counts (:func:`counts_frame`): how many customers a row stands
+#: for. A frame without it has one customer per row.
+WEIGHT = "n_customers"
+
+
+def weights(df: pd.DataFrame) -> np.ndarray | None:
+    """The customers each row stands for (None: one per row)."""
+    return df[WEIGHT].to_numpy(float) if WEIGHT in df.columns else None
+
+
+def n_customers(df: pd.DataFrame) -> int:
+    """Customers in a lifetime frame (of customers or of counts)."""
+    return int(df[WEIGHT].sum()) if WEIGHT in df.columns else len(df)
+
+
+def n_events(df: pd.DataFrame) -> int:
+    """Churned customers in a lifetime frame (of customers or of counts)."""
+    e = df["event"].to_numpy(np.int64)
+    return int(e @ df[WEIGHT].to_numpy(np.int64)) if WEIGHT in df.columns else int(e.sum())
+
+
+def lifetime_counts(df: pd.DataFrame, by: str | Sequence[str] | None = None) -> dict:
+    """The counts of :func:`churn_research.sources.engine.lifetime_counts` from a lifetime frame
+    in memory: ``"exits"``: customers per (``by``, ``duration``, ``event``), ``"entries"``:
+    customers per (``by``, ``entry``), sorted as ``groupby(sort=True)``; ``"attrs"`` and
+    ``"by"``. Rows whose ``by`` is missing are left out (as ``groupby`` leaves them out of the
+    per-level curves). Counted on integer codes (a few hundredths of a second for 10^6 rows)."""
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    n = len(df)
+    codes, levels = [], []
+    for col in by_list:
+        c, u = pd.factorize(df[col], sort=True)
+        codes.append(c)
+        levels.append(u)
+    keep = np.ones(n, bool)
+    for c in codes:
+        keep &= c >= 0
+    w = df[WEIGHT].to_numpy(np.int64) if WEIGHT in df.columns else np.ones(n, np.int64)
+    sizes = [len(u) for u in levels]
+    group = (np.ravel_multi_index([c[keep] for c in codes], sizes) if codes
+             else np.zeros(int(keep.sum()), np.int64))
+    w = w[keep]
+    duration = df["duration"].to_numpy(float)[keep]
+    event = df["event"].to_numpy(np.int64)[keep]
+    entry = df["entry"].to_numpy(float)[keep] if "entry" in df.columns else np.zeros(len(w))
+
+    n_groups = int(np.prod(sizes)) if codes else 1
+
+    def count(code, size, extra=1):
+        """Customers per (group, value code[, event]) on the dense key space (a bincount: no
+        sort of the rows), the nonzero cells in key order."""
+        key = (group * size + code) * extra
+        if extra > 1:
+            key = key + event
+        space = n_groups * size * extra
+        if space > 8 * len(key) + 10**6:  # many levels: count the keys that occur
+            cell, inv = np.unique(key, return_inverse=True)
+            total = np.bincount(inv, weights=w, minlength=len(cell)).astype(np.int64)
+            return cell[total > 0], total[total > 0]
+        total = np.bincount(key, weights=w, minlength=space).astype(np.int64)
+        cell = np.flatnonzero(total)
+        return cell, total[cell]
+
+    def frame(cell, total, per_group, columns):
+        out = {}
+        g = cell // per_group
+        for col, u, idx in zip(by_list, levels, np.unravel_index(g, sizes) if codes else [], strict=True):
+            out[col] = u.take(idx)
+        out.update(columns)
+        out["n"] = total
+        return pd.DataFrame(out)
+
+    times, t_code = np.unique(duration, return_inverse=True)
+    cell, total = count(t_code, len(times), extra=2)
+    exits = frame(cell, total, 2 * len(times), {"duration": times[(cell // 2) % len(times)],
+                                                "event": (cell % 2).astype(np.int64)})
+    starts, e_code = np.unique(entry, return_inverse=True)
+    cell, total = count(e_code, len(starts))
+    entries = frame(cell, total, len(starts), {"entry": starts[cell % len(starts)]})
+    return {"exits": exits, "entries": entries, "attrs": dict(df.attrs), "by": by_list}
+
+
+def _pair(exits: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``duration, event, entry, n`` with the given exits per (duration, event) and entries
+    per entry time: the k-th earliest exit is paired with the k-th earliest entry, which keeps
+    entry <= duration whenever some pairing does (the customers' own), and gives the same
+    event table as the customers (it reads exits and entries separately)."""
+    ex = exits.sort_values(["duration", "event"], kind="mergesort")
+    en = entries.sort_values("entry", kind="mergesort")
+    cw, cv = np.cumsum(ex["n"].to_numpy(np.int64)), np.cumsum(en["n"].to_numpy(np.int64))
+    if not len(cw) or cw[-1] != (cv[-1] if len(cv) else 0):
+        raise ValueError("exits and entries must count the same customers.")
+    ends = np.union1d(cw, cv)
+    starts = np.r_[0, ends[:-1]]
+    i, j = np.searchsorted(cw, starts, side="right"), np.searchsorted(cv, starts, side="right")
+    out = pd.DataFrame({"duration": ex["duration"].to_numpy(float)[i],
+                        "event": ex["event"].to_numpy(np.int64)[i],
+                        "entry": en["entry"].to_numpy(float)[j], WEIGHT: ends - starts})
+    if (out["entry"].to_numpy() > out["duration"].to_numpy()).any():
+        raise ValueError("an entry comes after every remaining exit: the counts are not of lifetimes.")
+    return out
+
+
+def counts_frame(counts: dict) -> pd.DataFrame:
+    """A lifetime frame of counts (column :data:`WEIGHT`) from :func:`lifetime_counts` or the
+    engine's ``lifetime_counts``: per level of ``by``, at most one row per distinct exit and
+    per distinct entry time instead of one per customer. Kaplan-Meier, Nelson-Aalen and the
+    log-rank test read only the exits and entries of each group, so :func:`km_fit`,
+    :func:`km_summary`, :func:`~churn_research.survival.logrank` and
+    :func:`~churn_research.survival.smoothed_hazards` give the customers' numbers on it."""
+    by = counts["by"]
+    ex, en = counts["exits"], counts["entries"]
+    if not by:
+        out = _pair(ex, en)
+    else:
+        parts = []
+        en_groups = dict(iter(en.groupby(by, observed=True, sort=False)))
+        for level, e in ex.groupby(by, observed=True, sort=True):
+            part = _pair(e, en_groups[level])
+            for k, (col, v) in enumerate(zip(by, level if isinstance(level, tuple) else (level,),
+                                                 strict=True)):
+                part.insert(k, col, v)
+            parts.append(part)
+        out = pd.concat(parts, ignore_index=True)
+        for col in by:  # keep the segment's dtype (categories, in their order)
+            out[col] = out[col].astype(ex[col].dtype)
+    out.attrs.update(counts.get("attrs") or {})
+    return out
+
+
+def as_counts(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """``df`` as a frame of counts per level of ``by`` (:func:`counts_frame`); a frame of counts
+    is returned as it is."""
+    if WEIGHT in df.columns:
+        return df
+    if by is not None and by not in df.columns:
+        _missing_segment(df, by)
+    return counts_frame(lifetime_counts(df, by))
+
 
 # ---------------------------------------------------------------------------------------
 # Kaplan-Meier
 # ---------------------------------------------------------------------------------------
 def _lifetime_columns(df: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    """Only what a curve or a test of ``by`` reads (segment, duration, event, entry): grouping
-    a wide lifetime frame of 10^6 customers copies every column of every group."""
-    keep = [c for c in dict.fromkeys([by, "duration", "event", "entry"]) if c in df.columns]
+    """Only what a curve or a test of ``by`` reads (segment, duration, event, entry, weight):
+    grouping a wide lifetime frame of 10^6 customers copies every column of every group."""
+    keep = [c for c in dict.fromkeys([by, "duration", "event", "entry", WEIGHT]) if c in df.columns]
     return df[keep] if by in df.columns else df
+
+
+def _missing_segment(df: pd.DataFrame, by: str):
+    raise ChurnDataError("segment column is missing.", table="customers", column=by,
+                         fix=f"choose one of: {', '.join(map(str, df.columns))}.")
 
 
 def _groups(df: pd.DataFrame, by: str | None, min_size: int = 1):
@@ -31,10 +178,9 @@ def _groups(df: pd.DataFrame, by: str | None, min_size: int = 1):
         yield label_msg("all customers"), df
         return
     if by not in df.columns:
-        raise ChurnDataError("segment column is missing.", table="customers", column=by,
-                             fix=f"choose one of: {', '.join(map(str, df.columns))}.")
+        _missing_segment(df, by)
     for level, sub in df.groupby(by, observed=True, sort=True):
-        if len(sub) >= min_size:
+        if n_customers(sub) >= min_size:
             yield level, sub
 
 
@@ -45,7 +191,9 @@ def km_fit(df: pd.DataFrame, *, by: str | None = None, alpha: float = 0.05,
     Parameters
     ----------
     df : DataFrame
-        Output of :func:`durations`.
+        Output of :func:`durations`, or a frame of counts (:func:`counts_frame`): the fit reads
+        the counts of each group's exits and entries (lifelines' ``weights``), so a frame of
+        10^6 customers is fitted on a few thousand rows with the same result.
     by : str, optional
         Segment column; groups with fewer than ``min_size`` customers are skipped.
     alpha : float
@@ -59,9 +207,9 @@ def km_fit(df: pd.DataFrame, *, by: str | None = None, alpha: float = 0.05,
         ``{level: fitted lifelines.KaplanMeierFitter}`` (key ``"all customers"`` if no ``by``).
     """
     fitters = {}
-    for level, sub in _groups(_lifetime_columns(df, by), by, min_size):
+    for level, sub in _groups(as_counts(_lifetime_columns(df, by), by), by, min_size):
         kmf = KaplanMeierFitter(alpha=alpha, label=str(level))
-        kmf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry))
+        kmf.fit(sub["duration"], sub["event"], entry=_entry(sub, use_entry), weights=weights(sub))
         fitters[level] = kmf
     return fitters
 
@@ -147,11 +295,12 @@ def km_summary(df: pd.DataFrame, *, by: str | None = None, horizons: Sequence[fl
     """
     tau = float(rmst_horizon if rmst_horizon is not None else max(horizons))
     rows = []
+    df = as_counts(_lifetime_columns(df, by), by)
     for level, kmf in km_fit(df, by=by, alpha=alpha, use_entry=use_entry, min_size=min_size).items():
         sub = df if by is None else df[df[by] == level]
         med = float(kmf.median_survival_time_)
         ci = median_survival_times(kmf.confidence_interval_).to_numpy(float).ravel()
-        row = {"group": level, "customers": len(sub), "churned": int(sub["event"].sum()),
+        row = {"group": level, "customers": n_customers(sub), "churned": n_events(sub),
                "median": med, "median_lower": ci[0], "median_upper": ci[1],
                "median_label": "not reached" if not np.isfinite(med) else f"{med:.1f}"}
         at = survival_at(kmf, horizons)

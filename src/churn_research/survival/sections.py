@@ -33,7 +33,7 @@ from churn_research.survival.cohorts import (
 from churn_research.survival.cox import compare_with_truth, hazard_ratios, piecewise_hazard_ratios
 from churn_research.survival.frame import add_first_purchase
 from churn_research.survival.group_tests import logrank, pairwise_logrank
-from churn_research.survival.km import km_fit, km_summary
+from churn_research.survival.km import as_counts, km_fit, km_summary
 
 #: Significance level of the segment verdicts and of the "strongest drivers".
 ALPHA = 0.05
@@ -102,11 +102,16 @@ def split_segments(df: pd.DataFrame, segments: Sequence[str]) -> tuple[list[str]
 
 def compare_segments(df: pd.DataFrame, segments: Sequence[str], *, horizons: Sequence[float],
                      rmst_horizon: float) -> list[SegmentComparison]:
-    """One :class:`SegmentComparison` per available segment (see :func:`split_segments`)."""
-    return [SegmentComparison(seg, km_fit(df, by=seg), logrank(df, by=seg),
-                              km_summary(df, by=seg, horizons=horizons, rmst_horizon=rmst_horizon),
-                              pairwise_logrank(df, by=seg))
-            for seg in split_segments(df, segments)[0]]
+    """One :class:`SegmentComparison` per available segment (see :func:`split_segments`), fitted
+    on the segment's lifetime counts (:func:`~churn_research.survival.as_counts`: the same
+    curves and tests as on one row per customer)."""
+    out = []
+    for seg in split_segments(df, segments)[0]:
+        counts = as_counts(df, seg)
+        out.append(SegmentComparison(seg, km_fit(counts, by=seg), logrank(counts, by=seg),
+                                     km_summary(counts, by=seg, horizons=horizons, rmst_horizon=rmst_horizon),
+                                     pairwise_logrank(counts, by=seg)))
+    return out
 
 
 def segment_verdicts(comparisons: Sequence[SegmentComparison], *, alpha: float = ALPHA) -> pd.DataFrame:
