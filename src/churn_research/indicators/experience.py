@@ -117,20 +117,30 @@ def satisfaction_table(data: ChurnData, *, freq: str = "Q", by=None, satisfied_m
     return _long(grid, cols)
 
 
-def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_recurring: bool = False):
+def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_recurring: bool = False,
+               tables=None):
     """Transactions as (customer index, period, amount).
 
     With ``recurring_col``: recurring invoices (amount equal to that column) are dropped, or, if
-    ``keep_recurring``, only they are kept.
+    ``keep_recurring``, only they are kept. With ``tables`` (engine tables: an object with a
+    ``purchase_periods`` method, ``churn_research.sources.engine.Tables``) the rows come summed
+    per (customer, period) from the engine, which reads the transactions in place: the counts
+    below take a customer's purchases in a period together, so they are the same.
     """
+    if recurring_col is not None and recurring_col not in grid.customers.columns:
+        raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
+                             column=recurring_col, fix="name the column holding the recurring "
+                             "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+    if tables is not None:
+        rows = tables.purchase_periods(table=grid.table, window=grid.window,
+                                       customer_ids=grid.customers["customer_id"],
+                                       recurring_col=recurring_col, keep_recurring=keep_recurring)
+        return (rows["idx"].to_numpy(np.int64), rows["p"].to_numpy(np.int64),
+                rows["amount"].to_numpy(float))
     tx = _require(data, "transactions")
     idx = grid.customer_index(tx["customer_id"], "transactions")
     keep = np.ones(len(tx), dtype=bool)
     if recurring_col is not None:
-        if recurring_col not in grid.customers.columns:
-            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
-                                 column=recurring_col, fix="name the column holding the recurring "
-                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
         fee = pd.to_numeric(grid.customers[recurring_col], errors="coerce").to_numpy(float)[idx]
         keep = np.isclose(tx["amount"].to_numpy(float), fee, rtol=0, atol=0.005)
         if not keep_recurring:
@@ -142,7 +152,7 @@ def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_rec
 def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
                           recurring_col: str | None = None, new_tenure_months: int = 12,
                           start=None, end=None, inactivity_days: int | None = None,
-                          alpha: float = 0.05) -> pd.DataFrame:
+                          alpha: float = 0.05, tables=None) -> pd.DataFrame:
     """Repeat-purchase rate per period (and segment): the loyalty indicator.
 
     ``buyers_before`` = customers on the books at the start of the period who had bought before
@@ -153,13 +163,13 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
     ``recurring_col`` names a customers column holding a recurring charge (e.g.
     ``monthly_revenue`` for a subscription): transactions of exactly that amount are automatic
     invoices, not purchase decisions, and are ignored (otherwise every subscriber "buys again"
-    each month).
+    each month). ``tables``: engine tables that read the transactions (see ``_purchases``).
     """
     data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
     G, P = grid.n_groups, grid.P
-    idx, p, _ = _purchases(data, grid, recurring_col)
+    idx, p, _ = _purchases(data, grid, recurring_col, tables=tables)
     n = len(grid.customers)
     first = np.full(n, P + 1, dtype=np.int64)
     np.minimum.at(first, idx, p)                       # -1 if before the window
@@ -190,7 +200,7 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
 
 def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_col: str | None = None,
                       new_tenure_months: int = 12, start=None, end=None,
-                      inactivity_days: int | None = None) -> pd.DataFrame:
+                      inactivity_days: int | None = None, tables=None) -> pd.DataFrame:
     """Gross and net revenue retention per period from transactions.
 
     ``recurring_col`` (e.g. ``monthly_revenue``) restricts revenue to recurring invoices (amount
@@ -214,14 +224,15 @@ def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_co
     MRR-based figures. A ``partial`` period (cut by the window end) understates revenue; read it
     with care (the plots leave it out). The segment is the customer's at the start of ``p-1``.
     Revenue needs no churn dates, so for non-contractual data the window runs to
-    ``observation_end`` (no lapse horizon).
+    ``observation_end`` (no lapse horizon). ``tables``: engine tables that read the
+    transactions (see ``_purchases``).
     """
     data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days,
                  lapse_horizon=False)
     G, P = grid.n_groups, grid.P
-    idx, p, amount = _purchases(data, grid, recurring_col, keep_recurring=True)
+    idx, p, amount = _purchases(data, grid, recurring_col, keep_recurring=True, tables=tables)
     ok = (p >= 0) & (p < P)
     key = idx[ok].astype(np.int64) * (P + 1) + p[ok]
     ukey, inv = _unique_keys(key, len(grid.customers) * (P + 1), inverse=True)

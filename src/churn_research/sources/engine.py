@@ -202,12 +202,16 @@ class Tables:
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS
     records_start: pd.Timestamp | None = None
     snapshot: pd.Timestamp | None = None
+    #: the event tables of the data model, when present (``customer_id, date, kind, ...``;
+    #: ``customer_id, date, csat, nps``): the default ``tickets`` / ``surveys`` of the
+    #: complaint and satisfaction aggregates (:meth:`complaint_table`, ...)
+    tickets: object | None = None
+    surveys: object | None = None
 
     def __post_init__(self):
-        if isinstance(self.customers, str):
-            self.customers = self.con.table(self.customers)
-        if isinstance(self.transactions, str):
-            self.transactions = self.con.table(self.transactions)
+        for name in ("customers", "transactions", "tickets", "surveys"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, self.con.table(getattr(self, name)))
         if self.observation_end is None:
             raise ChurnDataError("observation_end is not set.",
                                  fix="pass observation_end (the snapshot date).")
@@ -240,6 +244,27 @@ class Tables:
     def sbg_cohort_table(self, **options) -> pd.DataFrame:
         """:func:`sbg_cohort_table` of these tables."""
         return sbg_cohort_table(self, **options)
+
+    def has(self, table: str) -> bool:
+        """Whether the data have ``table`` (``transactions``, ``tickets``, ``surveys``)."""
+        return getattr(self, table, None) is not None
+
+    def complaint_table(self, **options) -> pd.DataFrame:
+        """:func:`complaint_table` of these tables' tickets."""
+        return complaint_table(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def satisfaction_table(self, **options) -> pd.DataFrame:
+        """:func:`satisfaction_table` of these tables' surveys."""
+        return satisfaction_table(self, surveys=options.pop("surveys", self.surveys), **options)
+
+    def purchase_periods(self, **options) -> pd.DataFrame:
+        """:func:`purchase_periods` of these tables."""
+        return purchase_periods(self, **options)
+
+    def features_at(self, cutoff=None, **options) -> pd.DataFrame:
+        """:func:`features_at` of these tables (with their tickets and surveys)."""
+        return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
+                           surveys=options.pop("surveys", self.surveys), **options)
 
 
 _NAMES = itertools.count(1)
@@ -323,10 +348,15 @@ def from_processed(directory: str | Path, con=None) -> Tables:
                              fix="run `make data` (or the 00_data notebook) for this dataset first.")
     meta = json.loads(meta_path.read_text())
     tx = directory / "transactions.parquet"
-    return from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
-                      observation_end=meta["observation_end"], kind=meta["kind"],
-                      inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
-                      records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    src = from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
+                     observation_end=meta["observation_end"], kind=meta["kind"],
+                     inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
+                     records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    for name in ("tickets", "surveys"):  # the event tables, read in place when present
+        path = directory / f"{name}.parquet"
+        if path.exists():
+            setattr(src, name, _read(src.con, str(path), name))
+    return src
 
 
 #: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
@@ -1560,3 +1590,55 @@ def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisf
     if "nps" in has:
         cols.update(nps_columns(on["nps_n"], on["nps_prom"], on["nps_det"], alpha=alpha))
     return _finish(base, cols)
+
+
+# ------------------------------------------------------------------------------------------
+# purchases per customer and period (repeat purchases, revenue retention)
+# ------------------------------------------------------------------------------------------
+__all__ += ["purchase_periods"]
+
+
+def purchase_periods(src: Tables, *, table: pd.DataFrame, window, customer_ids,
+                     recurring_col: str | None = None, keep_recurring: bool = False) -> pd.DataFrame:
+    """The transactions summed per customer and period: the rows that
+    :func:`churn_research.indicators.repeat_purchase_table` and
+    :func:`~churn_research.indicators.revenue_retention` count, aggregated on the backend.
+
+    ``table`` / ``window``: the periods (:func:`churn_research.periods.periods`, with its
+    ``freq``) and their window ``(w0, w1)``; a purchase's period code is -1 before the window,
+    ``len(table)`` after it (as the pandas grid's codes). ``customer_ids``: the customers in the
+    caller's order; ``idx`` is a customer's position in it. With ``recurring_col`` (a customers
+    column of a recurring charge) a transaction whose amount is within 0.005 of it is a
+    recurring invoice: dropped, or with ``keep_recurring`` the only ones kept.
+
+    Returns one row per (customer, period) with a purchase: ``idx``, ``p`` (int64) and
+    ``amount`` (the sum), ordered by ``idx, p``."""
+    if not src.has_transactions:
+        raise ChurnDataError("this indicator needs the transactions table, which is absent.",
+                             table="transactions",
+                             fix="load a source with transactions or skip this indicator.")
+    _check_known_customers(src)
+    w0, w1 = (pd.Timestamp(w) for w in window)
+    coder = _Coder(table, w0, w1)
+    ids = pd.DataFrame({"_cid": pd.Series(customer_ids).astype(str).to_numpy(),
+                        "idx": np.arange(len(customer_ids), dtype=np.int64)})
+    pos = _put(src.con, "customer_positions", ids)
+    tx = src.transactions
+    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
+                  amount=tx.amount.cast("float64"))
+    j = t.join(pos, t._tcid == pos._cid)
+    if recurring_col is not None:
+        c = src.customers
+        if recurring_col not in c.columns:
+            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
+                                 column=recurring_col, fix="name the column holding the recurring "
+                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+        fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
+        j = j.left_join(fee, j._tcid == fee._fid)
+        # np.isclose(amount, fee, rtol=0, atol=0.005): |amount - fee| <= 0.005; no fee: never
+        recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
+        j = j.filter(recurring if keep_recurring else ~recurring)
+    agg = j.group_by(["idx", "_p"]).aggregate(amount=j.amount.sum())
+    out = src.execute(agg.order_by(["idx", "_p"]))
+    return pd.DataFrame({"idx": out["idx"].to_numpy(np.int64), "p": out["_p"].to_numpy(np.int64),
+                         "amount": out["amount"].to_numpy(float)})
