@@ -11,9 +11,9 @@ import pandas as pd
 
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.personal import is_personal_header
-from churn_research.segments.design import _inactivity_days, truncate
+from churn_research.segments.design import _inactivity_days, truncate, truncated_customers
 from churn_research.segments.rules import _DENY_STATIC, DAY
-from churn_research.segments.scores import _revenue_column, rfm
+from churn_research.segments.scores import _revenue_column, rfm, rfm_scores
 
 
 # Features at a cutoff (time-safe)
@@ -57,7 +57,7 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
                 window_days: int = 365, recent_days: int = 90, baseline_days: int = 365,
                 trend_months: int = 6, complaint_days: int = 90, survey_days: int = 365,
                 static_columns=None, inactivity_days=None, n_bins: int = 5,
-                exclude_recurring: bool = True) -> pd.DataFrame:
+                exclude_recurring: bool = True, tables=None) -> pd.DataFrame:
     """Customer features using only what was known at ``cutoff``.
 
     The data is first cut with :func:`truncate` (rows dated after the cutoff dropped, later end
@@ -98,8 +98,20 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         ``freq_trend``, ``tx_trend_window``, ``complaints_recent``, ``complaints_365``,
         ``tickets_365``, ``csat_last``, ``nps_last``, ``csat_mean``, ``survey_age_days`` (where
         the table exists) and the static attributes (booleans as 0/1).
+
+    ``tables``: the same data as engine tables (``churn_research.sources.engine.Tables``, a
+    notebook's ``tables``): the per-customer sums and counts over transactions, tickets and
+    surveys then come from the engine (``tables.features_at``, the same cutoff rule and
+    definitions), which reads those tables in place; only the customers table is read here.
     """
     cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    if tables is not None:
+        return _engine_features(data, tables, cutoff, design=design, static_columns=static_columns,
+                                inactivity_days=inactivity_days, n_bins=n_bins,
+                                windows=dict(window_days=window_days, recent_days=recent_days,
+                                             baseline_days=baseline_days, trend_months=trend_months,
+                                             complaint_days=complaint_days, survey_days=survey_days),
+                                exclude_recurring=exclude_recurring)
     t = truncate(data, cutoff, hide_status=(design == "cross-sectional"))
     out = rfm(t, cutoff=cutoff, window_days=window_days, n_bins=n_bins,
               inactivity_days=_inactivity_days(data, inactivity_days)
@@ -187,6 +199,27 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
             s = s.astype("float64")
         out[c] = s
     out.attrs = {"cutoff": str(cutoff.date()), "design": design}
+    return out
+
+
+def _engine_features(data: ChurnData, tables, cutoff: pd.Timestamp, *, design: str, static_columns,
+                     inactivity_days, n_bins: int, windows: dict, exclude_recurring: bool) -> pd.DataFrame:
+    """:func:`features_at` from the engine's per-customer aggregates: the static columns chosen
+    from the truncated customers as there, the rows in the customers table's order and the RFM
+    scores inserted after ``monetary`` (the columns in the same order)."""
+    cust = truncated_customers(data, cutoff, hide_status=(design == "cross-sectional"))
+    static = _static_columns(cust.drop(columns=["customer_id"]), static_columns)
+    days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
+    got = tables.features_at(cutoff, design=design, static_columns=static, inactivity_days=days,
+                             exclude_recurring=exclude_recurring, **windows)
+    order = pd.Index(cust["customer_id"], name="customer_id")
+    got = got.loc[order[order.isin(got.index)]]
+    front = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
+    out = rfm_scores(got[front].copy(), n_bins=n_bins)
+    for col in got.columns:
+        if col not in front:
+            out[col] = got[col].to_numpy()
+    out.attrs = dict(got.attrs)
     return out
 
 

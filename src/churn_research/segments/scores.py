@@ -184,6 +184,13 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
             in_window = np.ones(len(base), bool) if win is None else ~(end <= cut64 - win)
         out = out.loc[out["active"].to_numpy() | np.asarray(in_window)]
     out.index.name = "customer_id"
+    return rfm_scores(out, n_bins=n_bins)
+
+
+def rfm_scores(out: pd.DataFrame, *, n_bins: int = 5) -> pd.DataFrame:
+    """``out`` (``recency_days``, ``frequency``, ``monetary`` and, for ChurnData, ``active``)
+    with :func:`rfm`'s ``r_score``, ``f_score``, ``m_score``, ``rfm_code`` and ``rfm_score``
+    appended (quantiles among the customers active at the cutoff), in place."""
     ref = out["active"].to_numpy(bool) if "active" in out and out["active"].any() else None
     out["r_score"] = quantile_scores(out["recency_days"], n_bins=n_bins, higher_is_better=False,
                                      reference=ref)

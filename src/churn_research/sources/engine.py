@@ -261,6 +261,10 @@ class Tables:
         """:func:`purchase_periods` of these tables."""
         return purchase_periods(self, **options)
 
+    def lost_value(self, **options) -> pd.Series | None:
+        """:func:`lost_value` of these tables."""
+        return lost_value(self, **options)
+
     def features_at(self, cutoff=None, **options) -> pd.DataFrame:
         """:func:`features_at` of these tables (with their tickets and surveys)."""
         return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
@@ -296,10 +300,18 @@ def from_data(data: ChurnData, con=None) -> Tables:
                   snapshot=data.snapshot)
 
 
-def _read(con, path: str, name: str):
+#: The column of a file's row numbers (DuckDB's ``file_row_number``): the surveys of
+#: :func:`from_processed` carry it, so that the last of several same-day surveys is the file's
+#: last, as on the pandas path.
+_ROW = "file_row_number"
+
+
+def _read(con, path: str, name: str, *, row_numbers: bool = False):
     text = str(path)
     if text.endswith((".csv", ".csv.gz", ".tsv")):
         return con.read_csv(text, table_name=_unique(name))
+    if row_numbers and getattr(con, "name", "") == "duckdb" and not any(c in text for c in "*?["):
+        return con.read_parquet(text, table_name=_unique(name), file_row_number=True)
     table = con.read_parquet(text, table_name=_unique(name))
     if getattr(con, "name", "") == "pyspark":
         table = _spark_nanos(table, text)
@@ -355,7 +367,7 @@ def from_processed(directory: str | Path, con=None) -> Tables:
     for name in ("tickets", "surveys"):  # the event tables, read in place when present
         path = directory / f"{name}.parquet"
         if path.exists():
-            setattr(src, name, _read(src.con, str(path), name))
+            setattr(src, name, _read(src.con, str(path), name, row_numbers=name == "surveys"))
     return src
 
 
@@ -1416,13 +1428,17 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     surveys = table_of(src, surveys, "surveys")
     if surveys is not None:
         cols = [col for col in ("csat", "nps") if col in surveys.columns]
+        # same-day surveys: the file's last one, as pandas, where the backend numbers the rows
+        # of the file (DuckDB, from_processed); else the highest score
+        row = {"_row": surveys[_ROW]} if _ROW in surveys.columns else {}
         sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
-                            **{col: surveys[col].cast("float64") for col in cols})
+                            **{col: surveys[col].cast("float64") for col in cols}, **row)
         sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
-        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
-                                                   *[ibis.desc(sv[col]) for col in cols]])
+        ties = [sv._row] if row else [sv[col] for col in cols]
+        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day), *map(ibis.desc, ties)])
         ranked = sv.mutate(_r=ibis.row_number().over(w))
-        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
+        last = ranked.filter(ranked._r == 0).drop("_r", *(["_row"] if row else []))
+        last = src.execute(last).set_index("sid")
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in cols:
                 out[name] = last[col].reindex(idx).astype("float64").to_numpy()
@@ -1642,3 +1658,30 @@ def purchase_periods(src: Tables, *, table: pd.DataFrame, window, customer_ids,
     out = src.execute(agg.order_by(["idx", "_p"]))
     return pd.DataFrame({"idx": out["idx"].to_numpy(np.int64), "p": out["_p"].to_numpy(np.int64),
                          "amount": out["amount"].to_numpy(float)})
+
+
+# ------------------------------------------------------------------------------------------
+# the value of the lost customers (60_retention's win-back list)
+# ------------------------------------------------------------------------------------------
+__all__ += ["lost_value"]
+
+
+def lost_value(src: Tables, *, days: int = 365) -> pd.Series | None:
+    """:func:`churn_research.retention.winback.lost_value` on the engine: each lost customer's
+    (an end date) revenue in the ``days`` before the end date (timestamps compared as there:
+    after ``end - days``, up to ``end``), 0 without purchases; indexed by ``customer_id`` in
+    the customers table's order. None without transactions (the pandas rule then takes 12 x the
+    monthly revenue from the customers table)."""
+    if not src.has_transactions:
+        return None
+    tx, c = src.transactions, src.customers
+    if int(src.execute(tx.aggregate(n=tx.count()))["n"].iloc[0]) == 0:
+        return None
+    ended = c.filter(c.end_date.notnull()).select(_cid=c.customer_id, _end=c.end_date)
+    j = tx.join(ended, tx.customer_id == ended._cid)
+    j = j.filter((j.date <= j._end) & (j.date > j._end - ibis.interval(days=int(days))))
+    sums = src.execute(j.group_by("_cid").aggregate(lost_value=j.amount.sum()))
+    ids = src.execute(ended.select("_cid"))["_cid"]
+    out = sums.set_index("_cid")["lost_value"].reindex(ids.to_numpy(), fill_value=0.0)
+    out.index.name = "customer_id"
+    return out.astype(float).rename("lost_value")
