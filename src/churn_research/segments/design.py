@@ -61,21 +61,6 @@ def _inactivity_days(data: ChurnData, inactivity_days=None) -> int:
     return data.inactivity_days
 
 
-def truncated_customers(data: ChurnData, cutoff, *, hide_status: bool = False) -> pd.DataFrame:
-    """The customers table of :func:`truncate` (read alone: the other tables stay unread)."""
-    cutoff = pd.Timestamp(cutoff)
-    cust = data.customers
-    cust = cust.loc[pd.to_datetime(cust["start_date"]) <= cutoff].copy()
-    end = pd.to_datetime(cust["end_date"])
-    hide = end > cutoff
-    if hide_status or data.kind == "non-contractual":
-        hide = pd.Series(True, index=cust.index)
-    cust["end_date"] = end.mask(hide)
-    if "churn_reason" in cust:
-        cust["churn_reason"] = cust["churn_reason"].mask(hide | cust["end_date"].isna())
-    return cust
-
-
 def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData:
     """A copy of ``data`` as it was known at ``cutoff``.
 
@@ -99,7 +84,7 @@ def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData
         New tables; the input is not modified.
     """
     cutoff = pd.Timestamp(cutoff)
-    cust = truncated_customers(data, cutoff, hide_status=hide_status)
+    cust = known_customers(data, cutoff, hide_status=hide_status)
     tables = {}
     for name in ("transactions", "tickets", "surveys", "events"):
         df = getattr(data, name)
@@ -108,6 +93,22 @@ def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData
         else:
             tables[name] = df.loc[pd.to_datetime(df["date"]) <= cutoff].copy()
     return data.replace(customers=cust, **tables, observation_end=cutoff, meta=dict(data.meta))
+
+
+def known_customers(data: ChurnData, cutoff, *, hide_status: bool = False) -> pd.DataFrame:
+    """The customers table of :func:`truncate` (those started by ``cutoff``, later end dates and
+    exit reasons masked) without cutting the other tables."""
+    cutoff = pd.Timestamp(cutoff)
+    cust = data.customers
+    cust = cust.loc[pd.to_datetime(cust["start_date"]) <= cutoff].copy()
+    end = pd.to_datetime(cust["end_date"])
+    hide = end > cutoff
+    if hide_status or data.kind == "non-contractual":
+        hide = pd.Series(True, index=cust.index)
+    cust["end_date"] = end.mask(hide)
+    if "churn_reason" in cust:
+        cust["churn_reason"] = cust["churn_reason"].mask(hide | cust["end_date"].isna())
+    return cust
 
 
 def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:

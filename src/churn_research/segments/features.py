@@ -11,7 +11,7 @@ import pandas as pd
 
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.personal import is_personal_header
-from churn_research.segments.design import _inactivity_days, truncate, truncated_customers
+from churn_research.segments.design import _inactivity_days, known_customers, truncate
 from churn_research.segments.rules import _DENY_STATIC, DAY
 from churn_research.segments.scores import _revenue_column, rfm, rfm_scores
 
@@ -57,7 +57,7 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
                 window_days: int = 365, recent_days: int = 90, baseline_days: int = 365,
                 trend_months: int = 6, complaint_days: int = 90, survey_days: int = 365,
                 static_columns=None, inactivity_days=None, n_bins: int = 5,
-                exclude_recurring: bool = True, tables=None) -> pd.DataFrame:
+                exclude_recurring: bool = True, engine=None) -> pd.DataFrame:
     """Customer features using only what was known at ``cutoff``.
 
     The data is first cut with :func:`truncate` (rows dated after the cutoff dropped, later end
@@ -88,6 +88,13 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         month until the customer cancels, so they carry no early warning. Without a
         ``monthly_revenue`` column every transaction counts. RFM always counts every
         transaction.
+    engine : optional
+        The stage's engine tables (the second value of ``read_stage``: anything with a
+        ``features_at(cutoff, **options)`` method returning the features without the RFM
+        scores). The per-customer sums, counts and extremes over the transactions, tickets and
+        surveys are then computed by the backend, only one row per customer reaches pandas, and
+        the tables of ``data`` other than the customers are never read; the scores and the
+        choice of static columns stay here. The same features as without it (tested).
 
     Returns
     -------
@@ -98,20 +105,15 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         ``freq_trend``, ``tx_trend_window``, ``complaints_recent``, ``complaints_365``,
         ``tickets_365``, ``csat_last``, ``nps_last``, ``csat_mean``, ``survey_age_days`` (where
         the table exists) and the static attributes (booleans as 0/1).
-
-    ``tables``: the same data as engine tables (``churn_research.sources.engine.Tables``, a
-    notebook's ``tables``): the per-customer sums and counts over transactions, tickets and
-    surveys then come from the engine (``tables.features_at``, the same cutoff rule and
-    definitions), which reads those tables in place; only the customers table is read here.
     """
     cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
-    if tables is not None:
-        return _engine_features(data, tables, cutoff, design=design, static_columns=static_columns,
-                                inactivity_days=inactivity_days, n_bins=n_bins,
-                                windows=dict(window_days=window_days, recent_days=recent_days,
-                                             baseline_days=baseline_days, trend_months=trend_months,
-                                             complaint_days=complaint_days, survey_days=survey_days),
-                                exclude_recurring=exclude_recurring)
+    if engine is not None:
+        return _features_on_engine(
+            data, engine, cutoff, design=design, window_days=window_days,
+            recent_days=recent_days, baseline_days=baseline_days, trend_months=trend_months,
+            complaint_days=complaint_days, survey_days=survey_days,
+            static_columns=static_columns, inactivity_days=inactivity_days, n_bins=n_bins,
+            exclude_recurring=exclude_recurring)
     t = truncate(data, cutoff, hide_status=(design == "cross-sectional"))
     out = rfm(t, cutoff=cutoff, window_days=window_days, n_bins=n_bins,
               inactivity_days=_inactivity_days(data, inactivity_days)
@@ -182,7 +184,12 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     if data.surveys is not None:
         sv = t.surveys
         sv = sv.loc[(cut64 - pd.to_datetime(sv["date"]).to_numpy()) / DAY < survey_days]
-        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(["customer_id", "date"])
+        # the last answer; of several on its day the highest csat, then nps (missing scores
+        # first): a rule of the values, not of the table's row order, which a warehouse or a
+        # partitioned lake does not keep (the engine's rule, engine.features_at)
+        order = ["customer_id", "date"] + [c for c in ("csat", "nps") if c in sv]
+        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(order, na_position="first",
+                                                            kind="stable")
         last = sv.groupby("customer_id").tail(1).set_index("customer_id")
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in sv:
@@ -202,24 +209,38 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     return out
 
 
-def _engine_features(data: ChurnData, tables, cutoff: pd.Timestamp, *, design: str, static_columns,
-                     inactivity_days, n_bins: int, windows: dict, exclude_recurring: bool) -> pd.DataFrame:
-    """:func:`features_at` from the engine's per-customer aggregates: the static columns chosen
-    from the truncated customers as there, the rows in the customers table's order and the RFM
-    scores inserted after ``monetary`` (the columns in the same order)."""
-    cust = truncated_customers(data, cutoff, hide_status=(design == "cross-sectional"))
-    static = _static_columns(cust.drop(columns=["customer_id"]), static_columns)
+#: The columns of :func:`features_at` up to the RFM scores, in order (the engine's leading ones).
+_FRONT = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
+_SCORES = ["r_score", "f_score", "m_score", "rfm_code", "rfm_score"]
+
+
+def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design: str,
+                        static_columns, inactivity_days, n_bins: int, **options) -> pd.DataFrame:
+    """:func:`features_at` with the row-level work done by ``engine``; the static attributes
+    (chosen and taken from the customers known at the cutoff, as :func:`truncate` gives them)
+    and the RFM scores are added here, the columns put in :func:`features_at`'s order."""
+    cust = data.customers
+    # only the columns a static feature can come from (no copy of the whole table)
+    keep = list(static_columns) if static_columns is not None else [
+        c for c in cust.columns if not is_personal_header(c) and not _DENY_STATIC.search(c)]
+    fixed = [c for c in ("customer_id", "start_date", "end_date", "churn_reason") if c in cust]
+    known = known_customers(data.replace(customers=cust[fixed + [c for c in keep if c in cust
+                                                                  and c not in fixed]]),
+                            cutoff, hide_status=(design == "cross-sectional"))
+    static = _static_columns(known.drop(columns=["customer_id"]), static_columns)
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
-    got = tables.features_at(cutoff, design=design, static_columns=static, inactivity_days=days,
-                             exclude_recurring=exclude_recurring, **windows)
-    order = pd.Index(cust["customer_id"], name="customer_id")
-    got = got.loc[order[order.isin(got.index)]]
-    front = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
-    out = rfm_scores(got[front].copy(), n_bins=n_bins)
-    for col in got.columns:
-        if col not in front:
-            out[col] = got[col].to_numpy()
-    out.attrs = dict(got.attrs)
+    out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
+                             **options)
+    out = rfm_scores(out, n_bins=n_bins)
+    rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
+    out = out[_FRONT + _SCORES + rest]
+    known = known.set_index("customer_id")
+    for c in static:
+        s = known[c].reindex(out.index)
+        if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
+            s = s.astype("float64")
+        out[c] = s
+    out.attrs = {"cutoff": str(cutoff.date()), "design": design}
     return out
 
 

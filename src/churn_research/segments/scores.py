@@ -188,9 +188,9 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
 
 
 def rfm_scores(out: pd.DataFrame, *, n_bins: int = 5) -> pd.DataFrame:
-    """``out`` (``recency_days``, ``frequency``, ``monetary`` and, for ChurnData, ``active``)
-    with :func:`rfm`'s ``r_score``, ``f_score``, ``m_score``, ``rfm_code`` and ``rfm_score``
-    appended (quantiles among the customers active at the cutoff), in place."""
+    """``out`` (``recency_days``, ``frequency``, ``monetary`` and optionally ``active``) with the
+    RFM scores of :func:`rfm` appended: ``r_score``, ``f_score``, ``m_score``, ``rfm_code``,
+    ``rfm_score`` (quantiles among the active customers when any is active). Modifies ``out``."""
     ref = out["active"].to_numpy(bool) if "active" in out and out["active"].any() else None
     out["r_score"] = quantile_scores(out["recency_days"], n_bins=n_bins, higher_is_better=False,
                                      reference=ref)

@@ -300,18 +300,10 @@ def from_data(data: ChurnData, con=None) -> Tables:
                   snapshot=data.snapshot)
 
 
-#: The column of a file's row numbers (DuckDB's ``file_row_number``): the surveys of
-#: :func:`from_processed` carry it, so that the last of several same-day surveys is the file's
-#: last, as on the pandas path.
-_ROW = "file_row_number"
-
-
-def _read(con, path: str, name: str, *, row_numbers: bool = False):
+def _read(con, path: str, name: str):
     text = str(path)
     if text.endswith((".csv", ".csv.gz", ".tsv")):
         return con.read_csv(text, table_name=_unique(name))
-    if row_numbers and getattr(con, "name", "") == "duckdb" and not any(c in text for c in "*?["):
-        return con.read_parquet(text, table_name=_unique(name), file_row_number=True)
     table = con.read_parquet(text, table_name=_unique(name))
     if getattr(con, "name", "") == "pyspark":
         table = _spark_nanos(table, text)
@@ -367,7 +359,7 @@ def from_processed(directory: str | Path, con=None) -> Tables:
     for name in ("tickets", "surveys"):  # the event tables, read in place when present
         path = directory / f"{name}.parquet"
         if path.exists():
-            setattr(src, name, _read(src.con, str(path), name, row_numbers=name == "surveys"))
+            setattr(src, name, _read(src.con, str(path), name))
     return src
 
 
@@ -1329,11 +1321,28 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
                       amount=tx.amount.cast("float64"))
         t = t.filter(t.day <= cut_day)
-        inw = t.day > cut_day - win
-        g = t.group_by("tid").aggregate(
-            last=t.day.max(), frequency=inw.cast("int64").sum(),
-            monetary=ibis.ifelse(inw, t.amount, 0.0).sum())
-        j = base.left_join(g, base.customer_id == g.tid).drop("tid")
+        # activity: purchases other than the recurring invoice
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        # one pass over the purchases of the customers in the base (those of anyone else would
+        # be dropped by the join to the base): RFM, the activity counts and the monthly buckets
+        # of the trend as conditional aggregates of one group-by
+        ids = base.select(aid=base.customer_id,
+                          _fee=base._rev if recurring else ibis.null("float64"))
+        a = t.join(ids, t.tid == ids.aid)
+        inw = a.day > cut_day - win
+        other = (~((a.amount - a._fee).abs() < 0.005).fill_null(False) if recurring
+                 else ibis.literal(True))
+        age = cut_day - a.day
+        rd, bd, m = int(recent_days), int(baseline_days), int(trend_months)
+        bucket = age // 30  # floor(age / 30): month 0 is the most recent
+        g = a.group_by("aid").aggregate(
+            last=a.day.max(), frequency=inw.cast("int64").sum(),
+            monetary=ibis.ifelse(inw, a.amount, 0.0).sum(),
+            _min_age=ibis.ifelse(other, age, ibis.null("int64")).min(),
+            tx_recent=(other & (age < rd)).cast("int64").sum(),
+            tx_baseline=(other & (age >= rd) & (age < rd + bd)).cast("int64").sum(),
+            **{f"_bucket{k}": (other & (bucket == k)).cast("int64").sum() for k in range(m)})
+        j = base.left_join(g, base.customer_id == g.aid).drop("aid")
         freq = j.frequency.fill_null(0)
         if src.kind == "non-contractual":
             days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
@@ -1347,34 +1356,13 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                                               (cut_day - j["last"]).cast("float64")),
                      frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
         j = j.filter(j.active | (j.frequency > 0))
-        # activity: purchases other than the recurring invoice
-        recurring = exclude_recurring and "monthly_revenue" in c.columns
-        # (from the customers, not the filtered base: the activity of customers outside the
-        # base is dropped by the joins below, and the base's aggregate is not computed again)
-        ids = base.select(aid=base.customer_id,
-                          _fee=base._rev if recurring else ibis.null("float64"))
-        a = t.join(ids, t.tid == ids.aid)
-        if recurring:
-            a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
-        age = (cut_day - a.day).cast("float64")
-        rd, bd = int(recent_days), int(baseline_days)
-        act = a.group_by("aid").aggregate(
-            _min_age=age.min(),
-            tx_recent=(age < rd).cast("int64").sum(),
-            tx_baseline=((age >= rd) & (age < rd + bd)).cast("int64").sum())
-        m = int(trend_months)
-        b = a.mutate(bucket=((cut_day - a.day) // 30).cast("int64"))  # floor(age / 30)
-        b = b.filter((b.bucket >= 0) & (b.bucket < m))
-        trend = src.execute(b.group_by(["aid", "bucket"]).aggregate(n=b.count()))
-        j = j.left_join(act, j.customer_id == act.aid).drop("aid")
         out = src.execute(j.order_by("customer_id"))
         out = out.set_index("customer_id")
         out.index.name = "customer_id"
-        n = len(out)
         tenure = out["tenure_days"].to_numpy(float)
         out["value"] = out["monetary"]
         if recurring:
-            last_age = out["_min_age"].to_numpy(float)
+            last_age = out["_min_age"].to_numpy(dtype=float, na_value=np.nan)
             out["activity_recency_days"] = np.minimum(np.where(np.isnan(last_age), np.inf,
                                                                last_age), tenure)
         recent = out.pop("tx_recent").fillna(0).to_numpy(np.int64)
@@ -1385,10 +1373,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = (recent / rd) / (base_n / base_len)
         out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
-        pos = out.index.get_indexer(trend["aid"])
-        counts = np.zeros((n, m))
-        ok = pos >= 0
-        counts[pos[ok], trend["bucket"].to_numpy(np.int64)[ok]] = trend["n"].to_numpy(float)[ok]
+        buckets = [f"_bucket{k}" for k in range(m)]
+        counts = out[buckets].fillna(0).to_numpy(float).reshape(len(out), m)
+        out = out.drop(columns=buckets)
         x = -np.arange(m, dtype=float)
         xc = x - x.mean()
         mean = counts.mean(axis=1)
@@ -1428,17 +1415,13 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     surveys = table_of(src, surveys, "surveys")
     if surveys is not None:
         cols = [col for col in ("csat", "nps") if col in surveys.columns]
-        # same-day surveys: the file's last one, as pandas, where the backend numbers the rows
-        # of the file (DuckDB, from_processed); else the highest score
-        row = {"_row": surveys[_ROW]} if _ROW in surveys.columns else {}
         sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
-                            **{col: surveys[col].cast("float64") for col in cols}, **row)
+                            **{col: surveys[col].cast("float64") for col in cols})
         sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
-        ties = [sv._row] if row else [sv[col] for col in cols]
-        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day), *map(ibis.desc, ties)])
+        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
+                                                   *[ibis.desc(sv[col]) for col in cols]])
         ranked = sv.mutate(_r=ibis.row_number().over(w))
-        last = ranked.filter(ranked._r == 0).drop("_r", *(["_row"] if row else []))
-        last = src.execute(last).set_index("sid")
+        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in cols:
                 out[name] = last[col].reindex(idx).astype("float64").to_numpy()
