@@ -104,39 +104,54 @@ def test_indicator_series_refuses_experience_tables_of_part_of_the_window(stages
         ind.indicator_series(data, start="2023-01-01", tables=tables, experience={})
 
 
-def test_purchase_periods_sum_each_customers_purchases_per_period(stages):
+def _yearly_grid(data: ChurnData) -> pd.DataFrame:
+    """One group, years 2021-2025; start and end period codes of the customers."""
+    c = data.customers
+    code = lambda d: np.where(d.isna(), 5, np.clip(d.dt.year.to_numpy(float) - 2021, -1, 5))  # noqa: E731
+    return pd.DataFrame({"customer_id": c["customer_id"], "group": 0, "cx": -1,
+                         "cs": code(pd.to_datetime(c["start_date"])).astype(np.int64),
+                         "ce": code(pd.to_datetime(c["end_date"])).astype(np.int64)})
+
+
+def test_purchase_counts_count_buyers_and_sum_revenue_per_period(stages):
     data, tables = stages["synthetic"]
-    table = ind.periods("2021-01-01", "2025-12-31", freq="Y")
-    ids = data.customers["customer_id"]
-    rows = tables.purchase_periods(table=table, window=("2021-01-01", "2025-12-31"), customer_ids=ids)
+    options = {"customers": _yearly_grid(data), "table": ind.periods("2021-01-01", "2025-12-31", freq="Y"),
+               "window": ("2021-01-01", "2025-12-31")}
     tx = data.transactions
-    year = pd.to_datetime(tx["date"]).dt.year.to_numpy() - 2021
-    want = tx.assign(idx=pd.Index(ids).get_indexer(tx["customer_id"]),
-                     p=np.where(year < 0, -1, np.minimum(year, 5)))
-    want = want.groupby(["idx", "p"], as_index=False)["amount"].sum()
-    np.testing.assert_array_equal(rows["idx"].to_numpy(), want["idx"].to_numpy())
-    np.testing.assert_array_equal(rows["p"].to_numpy(), want["p"].to_numpy())
-    np.testing.assert_allclose(rows["amount"].to_numpy(), want["amount"].to_numpy(), rtol=1e-12)
-    assert len(rows) == len(want) > 3000
-    kept = tables.purchase_periods(table=table, window=("2021-01-01", "2025-12-31"), customer_ids=ids,
-                                   recurring_col="monthly_revenue", keep_recurring=True)
-    dropped = tables.purchase_periods(table=table, window=("2021-01-01", "2025-12-31"),
-                                      customer_ids=ids, recurring_col="monthly_revenue")
-    assert kept["amount"].sum() + dropped["amount"].sum() == pytest.approx(tx["amount"].sum(), rel=1e-12)
+    year = pd.to_datetime(tx["date"]).dt.year - 2021
+    revenue = tables.purchase_counts(measure="revenue", **options)["total"].sort_values("p")
+    np.testing.assert_array_equal(revenue["p"].to_numpy(), np.arange(5))
+    np.testing.assert_allclose(revenue["revenue"].to_numpy(),
+                               tx.groupby(year)["amount"].sum().loc[0:4].to_numpy(), rtol=1e-12)
+    repeat = tables.purchase_counts(measure="repeat", **options)
+    buyers = repeat["buyers"].sort_values("p")
+    np.testing.assert_array_equal(buyers["n"].to_numpy(),
+                                  tx.groupby(year)["customer_id"].nunique().loc[0:4].to_numpy())
+    assert int(buyers["n"].sum()) > 5000
+    first = repeat["first"].set_index("idx")["first"].sort_index()
+    want = year.clip(-1, 5).groupby(pd.Index(data.customers["customer_id"]).get_indexer(tx["customer_id"])).min()
+    np.testing.assert_array_equal(first.to_numpy(), want.sort_index().to_numpy())
+    kept = tables.purchase_counts(measure="revenue", recurring_col="monthly_revenue",
+                                  keep_recurring=True, **options)["total"]["revenue"].sum()
+    dropped = tables.purchase_counts(measure="revenue", recurring_col="monthly_revenue",
+                                     **options)["total"]["revenue"].sum()
+    assert kept + dropped == pytest.approx(tx.loc[year.between(0, 4).to_numpy(), "amount"].sum(), rel=1e-12)
+    assert kept > 0 and dropped > 0
 
 
-def test_purchase_periods_errors(stages):
+def test_purchase_counts_errors(stages):
     data, tables = stages["synthetic"]
-    table = ind.periods("2021-01-01", "2025-12-31", freq="Y")
+    options = {"customers": _yearly_grid(data), "table": ind.periods("2021-01-01", "2025-12-31", freq="Y"),
+               "window": ("2021-01-01", "2025-12-31")}
     with pytest.raises(ChurnDataError, match=r"recurring_col 'fee' not found\.") as err:
-        tables.purchase_periods(table=table, window=("2021-01-01", "2025-12-31"),
-                                customer_ids=data.customers["customer_id"], recurring_col="fee")
+        tables.purchase_counts(measure="repeat", recurring_col="fee", **options)
     assert (err.value.table, err.value.column) == ("customers", "fee")
+    with pytest.raises(ValueError, match=r"^measure must be 'repeat' or 'revenue', not 'sales'$"):
+        tables.purchase_counts(measure="sales", **options)
     extra = data.transactions.head(3).assign(customer_id=["X1", "X2", "X1"])
     src = engine.from_data(data.replace(transactions=pd.concat([data.transactions, extra])))
     with pytest.raises(ChurnDataError, match=r"3 row\(s\) refer to unknown customers\.") as err:
-        engine.purchase_periods(src, table=table, window=("2021-01-01", "2025-12-31"),
-                                customer_ids=data.customers["customer_id"])
+        engine.purchase_counts(src, measure="revenue", **options)
     assert err.value.table == "transactions"
 
 

@@ -117,26 +117,20 @@ def satisfaction_table(data: ChurnData, *, freq: str = "Q", by=None, satisfied_m
     return _long(grid, cols)
 
 
-def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_recurring: bool = False,
-               tables=None):
-    """Transactions as (customer index, period, amount).
-
-    With ``recurring_col``: recurring invoices (amount equal to that column) are dropped, or, if
-    ``keep_recurring``, only they are kept. With ``tables`` (engine tables: an object with a
-    ``purchase_periods`` method, ``churn_research.sources.engine.Tables``) the rows come summed
-    per (customer, period) from the engine, which reads the transactions in place: the counts
-    below take a customer's purchases in a period together, so they are the same.
-    """
+def _check_recurring(grid: _Grid, recurring_col: str | None) -> None:
     if recurring_col is not None and recurring_col not in grid.customers.columns:
         raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
                              column=recurring_col, fix="name the column holding the recurring "
                              "charge (e.g. monthly_revenue) or pass recurring_col=None.")
-    if tables is not None:
-        rows = tables.purchase_periods(table=grid.table, window=grid.window,
-                                       customer_ids=grid.customers["customer_id"],
-                                       recurring_col=recurring_col, keep_recurring=keep_recurring)
-        return (rows["idx"].to_numpy(np.int64), rows["p"].to_numpy(np.int64),
-                rows["amount"].to_numpy(float))
+
+
+def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_recurring: bool = False):
+    """Transactions as (customer index, period, amount).
+
+    With ``recurring_col``: recurring invoices (amount equal to that column) are dropped, or, if
+    ``keep_recurring``, only they are kept.
+    """
+    _check_recurring(grid, recurring_col)
     tx = _require(data, "transactions")
     idx = grid.customer_index(tx["customer_id"], "transactions")
     keep = np.ones(len(tx), dtype=bool)
@@ -147,6 +141,27 @@ def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_rec
             keep = ~keep
     p = grid.code(_ns(tx["date"]))
     return idx[keep], p[keep], tx["amount"].to_numpy(float)[keep]
+
+
+def _engine_counts(tables, grid: _Grid, measure: str, recurring_col: str | None,
+                   keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+    """The per-(group, period) sums of ``measure`` computed by engine tables (an object with a
+    ``purchase_counts`` method, ``churn_research.sources.engine.Tables``), which read the
+    transactions in place, on this grid's customers, groups and periods."""
+    _check_recurring(grid, recurring_col)
+    cust = pd.DataFrame({"customer_id": grid.customers["customer_id"].to_numpy(),
+                         "group": grid.group, "cs": grid.cs, "ce": grid.ce,
+                         "cx": grid.cx if grid.cx is not None else np.full(len(grid.cs), -1)})
+    return tables.purchase_counts(customers=cust, table=grid.table, window=grid.window,
+                                  measure=measure, recurring_col=recurring_col,
+                                  keep_recurring=keep_recurring)
+
+
+def _cells(frame: pd.DataFrame, col: str, G: int, P: int, dtype) -> np.ndarray:
+    """A (group, period) array from an aggregate's rows (``g``, ``p``, ``col``); 0 elsewhere."""
+    out = np.zeros((G, P), dtype=dtype)
+    out[frame["g"].to_numpy(np.int64), frame["p"].to_numpy(np.int64)] = frame[col].to_numpy(dtype)
+    return out
 
 
 def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
@@ -163,16 +178,20 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
     ``recurring_col`` names a customers column holding a recurring charge (e.g.
     ``monthly_revenue`` for a subscription): transactions of exactly that amount are automatic
     invoices, not purchase decisions, and are ignored (otherwise every subscriber "buys again"
-    each month). ``tables``: engine tables that read the transactions (see ``_purchases``).
+    each month). ``tables``: engine tables that read the transactions (see ``_engine_counts``).
     """
     data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
     G, P = grid.n_groups, grid.P
-    idx, p, _ = _purchases(data, grid, recurring_col, tables=tables)
     n = len(grid.customers)
     first = np.full(n, P + 1, dtype=np.int64)
-    np.minimum.at(first, idx, p)                       # -1 if before the window
+    if tables is not None:
+        counts = _engine_counts(tables, grid, "repeat", recurring_col)
+        first[counts["first"]["idx"].to_numpy(np.int64)] = counts["first"]["first"].to_numpy(np.int64)
+    else:
+        idx, p, _ = _purchases(data, grid, recurring_col)
+        np.minimum.at(first, idx, p)                   # -1 if before the window
     # customers at risk at the start of p with a purchase in an earlier period
     lo = np.clip(np.maximum(grid.cs + 1, first + 1), 0, P)
     hi = np.clip(grid.ce + 1, 0, P)
@@ -183,19 +202,57 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
         cx = grid.cx
         base = (_interval_counts(g * 2, lo, np.minimum(hi, np.maximum(cx, lo)), G, P)
                 + _interval_counts(g * 2 + 1, np.maximum(lo, np.minimum(cx, hi)), hi, G, P))
-    inwin = (p >= 0) & (p < P)
-    key = _unique_keys(idx[inwin].astype(np.int64) * (P + 1) + p[inwin], n * (P + 1))
-    ui, up = key // (P + 1), key % (P + 1)
-    eligible = (first[ui] < up) & (grid.cs[ui] < up) & (grid.ce[ui] >= up)
-    ui, up = ui[eligible], up[eligible]
-    repeat = _point_counts(grid.event_groups(ui, up), up, G, P)
-    buyers = _point_counts(grid.event_groups(key // (P + 1), key % (P + 1)), key % (P + 1), G, P)
+    if tables is not None:
+        repeat = _cells(counts["repeat"], "n", G, P, np.int64)
+        buyers = _cells(counts["buyers"], "n", G, P, np.int64)
+    else:
+        inwin = (p >= 0) & (p < P)
+        key = _unique_keys(idx[inwin].astype(np.int64) * (P + 1) + p[inwin], n * (P + 1))
+        ui, up = key // (P + 1), key % (P + 1)
+        eligible = (first[ui] < up) & (grid.cs[ui] < up) & (grid.ce[ui] >= up)
+        ui, up = ui[eligible], up[eligible]
+        repeat = _point_counts(grid.event_groups(ui, up), up, G, P)
+        buyers = _point_counts(grid.event_groups(key // (P + 1), key % (P + 1)), key % (P + 1), G, P)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(base > 0, repeat / np.maximum(base, 1), np.nan)
     lo_ci, hi_ci = wilson_ci(repeat, base, alpha=alpha)
     return _long(grid, {"buyers": buyers, "buyers_before": base, "repeat_buyers": repeat,
                         "repeat_purchase_rate": rate, "repeat_ci_low": lo_ci,
                         "repeat_ci_high": hi_ci})
+
+
+def _revenue_flows(data: ChurnData, grid: _Grid, recurring_col: str | None):
+    """:func:`revenue_retention`'s per-(group, period) sums from the transactions in memory."""
+    G, P = grid.n_groups, grid.P
+    idx, p, amount = _purchases(data, grid, recurring_col, keep_recurring=True)
+    ok = (p >= 0) & (p < P)
+    key = idx[ok].astype(np.int64) * (P + 1) + p[ok]
+    ukey, inv = _unique_keys(key, len(grid.customers) * (P + 1), inverse=True)
+    rev = np.bincount(inv, weights=amount[ok])
+    ui, up = ukey // (P + 1), ukey % (P + 1)
+    nxt = ukey + 1                                 # same customer, next period
+    pos = np.searchsorted(ukey, nxt)
+    pos_c = np.minimum(pos, len(ukey) - 1)
+    has_next = (pos < len(ukey)) & (ukey[pos_c] == nxt)
+    rev_next = np.where(has_next, rev[pos_c], 0.0)
+    base = rev > 0
+    tgt = up + 1
+    sel = base & (tgt < P)
+    gg = grid.event_groups(ui[sel], up[sel])     # segment at the start of the base period
+    tp = tgt[sel]
+    r0, r1 = rev[sel], rev_next[sel]
+    starting = _point_counts(gg, tp, G, P, weights=r0)
+    churned = _point_counts(gg, tp, G, P, weights=np.where(r1 <= 0, r0, 0.0))
+    contraction = _point_counts(gg, tp, G, P, weights=np.where((r1 > 0) & (r1 < r0), r0 - r1, 0.0))
+    expansion = _point_counts(gg, tp, G, P, weights=np.maximum(r1 - r0, 0.0))
+    base_customers = _point_counts(gg, tp, G, P)
+    total = _point_counts(grid.event_groups(ui, up), up, G, P, weights=rev)
+    # revenue in p from customers without revenue in p-1
+    prev = ukey - 1
+    ppos = np.minimum(np.searchsorted(ukey, prev), len(ukey) - 1)
+    had_prev = (up > 0) & (ukey[ppos] == prev) & (rev[ppos] > 0)
+    new_rev = _point_counts(grid.event_groups(ui, up), up, G, P, weights=np.where(had_prev, 0.0, rev))
+    return starting, churned, contraction, expansion, base_customers, total, new_rev
 
 
 def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_col: str | None = None,
@@ -225,41 +282,23 @@ def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_co
     with care (the plots leave it out). The segment is the customer's at the start of ``p-1``.
     Revenue needs no churn dates, so for non-contractual data the window runs to
     ``observation_end`` (no lapse horizon). ``tables``: engine tables that read the
-    transactions (see ``_purchases``).
+    transactions (see ``_engine_counts``).
     """
     data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days,
                  lapse_horizon=False)
     G, P = grid.n_groups, grid.P
-    idx, p, amount = _purchases(data, grid, recurring_col, keep_recurring=True, tables=tables)
-    ok = (p >= 0) & (p < P)
-    key = idx[ok].astype(np.int64) * (P + 1) + p[ok]
-    ukey, inv = _unique_keys(key, len(grid.customers) * (P + 1), inverse=True)
-    rev = np.bincount(inv, weights=amount[ok])
-    ui, up = ukey // (P + 1), ukey % (P + 1)
-    nxt = ukey + 1                                 # same customer, next period
-    pos = np.searchsorted(ukey, nxt)
-    pos_c = np.minimum(pos, len(ukey) - 1)
-    has_next = (pos < len(ukey)) & (ukey[pos_c] == nxt)
-    rev_next = np.where(has_next, rev[pos_c], 0.0)
-    base = rev > 0
-    tgt = up + 1
-    sel = base & (tgt < P)
-    gg = grid.event_groups(ui[sel], up[sel])     # segment at the start of the base period
-    tp = tgt[sel]
-    r0, r1 = rev[sel], rev_next[sel]
-    starting = _point_counts(gg, tp, G, P, weights=r0)
-    churned = _point_counts(gg, tp, G, P, weights=np.where(r1 <= 0, r0, 0.0))
-    contraction = _point_counts(gg, tp, G, P, weights=np.where((r1 > 0) & (r1 < r0), r0 - r1, 0.0))
-    expansion = _point_counts(gg, tp, G, P, weights=np.maximum(r1 - r0, 0.0))
-    base_customers = _point_counts(gg, tp, G, P)
-    total = _point_counts(grid.event_groups(ui, up), up, G, P, weights=rev)
-    # revenue in p from customers without revenue in p-1
-    prev = ukey - 1
-    ppos = np.minimum(np.searchsorted(ukey, prev), len(ukey) - 1)
-    had_prev = (up > 0) & (ukey[ppos] == prev) & (rev[ppos] > 0)
-    new_rev = _point_counts(grid.event_groups(ui, up), up, G, P, weights=np.where(had_prev, 0.0, rev))
+    if tables is not None:
+        counts = _engine_counts(tables, grid, "revenue", recurring_col, keep_recurring=True)
+        base, total = counts["base"], counts["total"]
+        starting, churned, contraction, expansion = (
+            _cells(base, col, G, P, float) for col in ("starting", "churned", "contraction", "expansion"))
+        base_customers = _cells(base, "n", G, P, np.int64)
+        total, new_rev = _cells(total, "revenue", G, P, float), _cells(total, "new_revenue", G, P, float)
+    else:
+        starting, churned, contraction, expansion, base_customers, total, new_rev = \
+            _revenue_flows(data, grid, recurring_col)
     with np.errstate(divide="ignore", invalid="ignore"):
         grr = np.where(starting > 0, (starting - churned - contraction) / starting, np.nan)
         nrr = np.where(starting > 0, (starting - churned - contraction + expansion) / starting, np.nan)

@@ -257,9 +257,9 @@ class Tables:
         """:func:`satisfaction_table` of these tables' surveys."""
         return satisfaction_table(self, surveys=options.pop("surveys", self.surveys), **options)
 
-    def purchase_periods(self, **options) -> pd.DataFrame:
-        """:func:`purchase_periods` of these tables."""
-        return purchase_periods(self, **options)
+    def purchase_counts(self, **options) -> dict[str, pd.DataFrame]:
+        """:func:`purchase_counts` of these tables."""
+        return purchase_counts(self, **options)
 
     def lost_value(self, **options) -> pd.Series | None:
         """:func:`lost_value` of these tables."""
@@ -1592,58 +1592,6 @@ def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisf
 
 
 # ------------------------------------------------------------------------------------------
-# purchases per customer and period (repeat purchases, revenue retention)
-# ------------------------------------------------------------------------------------------
-__all__ += ["purchase_periods"]
-
-
-def purchase_periods(src: Tables, *, table: pd.DataFrame, window, customer_ids,
-                     recurring_col: str | None = None, keep_recurring: bool = False) -> pd.DataFrame:
-    """The transactions summed per customer and period: the rows that
-    :func:`churn_research.indicators.repeat_purchase_table` and
-    :func:`~churn_research.indicators.revenue_retention` count, aggregated on the backend.
-
-    ``table`` / ``window``: the periods (:func:`churn_research.periods.periods`, with its
-    ``freq``) and their window ``(w0, w1)``; a purchase's period code is -1 before the window,
-    ``len(table)`` after it (as the pandas grid's codes). ``customer_ids``: the customers in the
-    caller's order; ``idx`` is a customer's position in it. With ``recurring_col`` (a customers
-    column of a recurring charge) a transaction whose amount is within 0.005 of it is a
-    recurring invoice: dropped, or with ``keep_recurring`` the only ones kept.
-
-    Returns one row per (customer, period) with a purchase: ``idx``, ``p`` (int64) and
-    ``amount`` (the sum), ordered by ``idx, p``."""
-    if not src.has_transactions:
-        raise ChurnDataError("this indicator needs the transactions table, which is absent.",
-                             table="transactions",
-                             fix="load a source with transactions or skip this indicator.")
-    _check_known_customers(src)
-    w0, w1 = (pd.Timestamp(w) for w in window)
-    coder = _Coder(table, w0, w1)
-    ids = pd.DataFrame({"_cid": pd.Series(customer_ids).astype(str).to_numpy(),
-                        "idx": np.arange(len(customer_ids), dtype=np.int64)})
-    pos = _put(src.con, "customer_positions", ids)
-    tx = src.transactions
-    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
-                  amount=tx.amount.cast("float64"))
-    j = t.join(pos, t._tcid == pos._cid)
-    if recurring_col is not None:
-        c = src.customers
-        if recurring_col not in c.columns:
-            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
-                                 column=recurring_col, fix="name the column holding the recurring "
-                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
-        fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
-        j = j.left_join(fee, j._tcid == fee._fid)
-        # np.isclose(amount, fee, rtol=0, atol=0.005): |amount - fee| <= 0.005; no fee: never
-        recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
-        j = j.filter(recurring if keep_recurring else ~recurring)
-    agg = j.group_by(["idx", "_p"]).aggregate(amount=j.amount.sum())
-    out = src.execute(agg.order_by(["idx", "_p"]))
-    return pd.DataFrame({"idx": out["idx"].to_numpy(np.int64), "p": out["_p"].to_numpy(np.int64),
-                         "amount": out["amount"].to_numpy(float)})
-
-
-# ------------------------------------------------------------------------------------------
 # the value of the lost customers (60_retention's win-back list)
 # ------------------------------------------------------------------------------------------
 __all__ += ["lost_value"]
@@ -1668,3 +1616,102 @@ def lost_value(src: Tables, *, days: int = 365) -> pd.Series | None:
     out = sums.set_index("_cid")["lost_value"].reindex(ids.to_numpy(), fill_value=0.0)
     out.index.name = "customer_id"
     return out.astype(float).rename("lost_value")
+
+
+# ------------------------------------------------------------------------------------------
+# purchases per (group, period): repeat purchases, revenue retention
+# ------------------------------------------------------------------------------------------
+__all__ += ["purchase_counts"]
+
+
+def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame, window,
+                    measure: str, recurring_col: str | None = None,
+                    keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+    """The per-(group, period) sums of :func:`churn_research.indicators.repeat_purchase_table`
+    (``measure="repeat"``) or :func:`~churn_research.indicators.revenue_retention`
+    (``measure="revenue"``), computed on the backend: only aggregates reach pandas.
+
+    ``customers``: the caller's grid, one row per customer: ``customer_id``, ``group`` (its
+    static group code), ``cx`` (the first period in which it is an existing customer; -1 when
+    the tenure groups are not split), ``cs`` / ``ce`` (the period codes of its start and end).
+    ``table`` / ``window``: the periods (:func:`churn_research.periods.periods`, with its
+    ``freq``) and their window ``(w0, w1)``; a purchase's period code is -1 before the window,
+    ``len(table)`` after it (as the pandas grid's codes). With ``recurring_col`` (a customers
+    column of a recurring charge) a transaction whose amount is within 0.005 of it
+    (``np.isclose(amount, fee, rtol=0, atol=0.005)``) is a recurring invoice: dropped, or with
+    ``keep_recurring`` the only ones kept. A purchase's group is ``group`` (``2 * group +
+    existing`` when split) at the start of its period.
+
+    Returns frames keyed by ``g`` (output group) and ``p`` (period): for ``"repeat"``,
+    ``buyers`` (customers with a purchase in ``p``: ``n``) and ``repeat`` (of them, those on the
+    books at the start of ``p`` whose first purchase was in an earlier period: ``n``), and
+    ``first`` (``idx``, ``first``: each buying customer's first purchase period, -1 before the
+    window); for ``"revenue"``, ``base`` (keyed by the period ``p`` after the base period:
+    ``starting``, ``churned``, ``contraction``, ``expansion``, ``n``) and ``total``
+    (``revenue``, ``new_revenue``)."""
+    if measure not in ("repeat", "revenue"):
+        raise ValueError(f"measure must be 'repeat' or 'revenue', not {measure!r}")
+    if not src.has_transactions:
+        raise ChurnDataError("this indicator needs the transactions table, which is absent.",
+                             table="transactions",
+                             fix="load a source with transactions or skip this indicator.")
+    _check_known_customers(src)
+    w0, w1 = (pd.Timestamp(w) for w in window)
+    coder = _Coder(table, w0, w1)
+    P = coder.P
+    cust = pd.DataFrame({"_cid": customers["customer_id"].astype(str).to_numpy(),
+                         "idx": np.arange(len(customers), dtype=np.int64),
+                         "_g": np.asarray(customers["group"], dtype=np.int64),
+                         "_cx": np.asarray(customers["cx"], dtype=np.int64),
+                         "_cs": np.asarray(customers["cs"], dtype=np.int64),
+                         "_ce": np.asarray(customers["ce"], dtype=np.int64)})
+    split = bool((cust["_cx"] >= 0).any())
+    pos = _put(src.con, "grid_customers", cust)
+    tx = src.transactions
+    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
+                  amount=tx.amount.cast("float64"))
+    j = t.join(pos.select("_cid", "idx"), t._tcid == pos._cid)
+    if recurring_col is not None:
+        c = src.customers
+        if recurring_col not in c.columns:
+            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
+                                 column=recurring_col, fix="name the column holding the recurring "
+                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+        fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
+        j = j.left_join(fee, j._tcid == fee._fid)
+        recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
+        j = j.filter(recurring if keep_recurring else ~recurring)
+    k = pos.select(kidx="idx", kg="_g", kcx="_cx", kcs="_cs", kce="_ce")
+
+    def group_of(rows, p):  # the output group of a customer's purchase in period p
+        return rows.kg * 2 + (p >= rows.kcx).cast("int64") if split else rows.kg
+
+    if measure == "repeat":
+        first = j.group_by("idx").aggregate(first=j._p.min())
+        u = j.filter((j._p >= 0) & (j._p < P)).select("idx", p="_p").distinct()
+        u = u.join(k, u.idx == k.kidx).join(first, "idx")
+        u = u.mutate(g=group_of(u, u.p),
+                     rep=((u["first"] < u.p) & (u.kcs < u.p) & (u.kce >= u.p)).cast("int64"))
+        counts = src.execute(u.group_by(["g", "p"]).aggregate(n=u.count(), r=u.rep.sum()))
+        return {"buyers": counts[["g", "p", "n"]],
+                "repeat": counts[["g", "p"]].assign(n=counts["r"].to_numpy()),
+                "first": src.execute(first.select("idx", "first"))}
+    r = j.filter((j._p >= 0) & (j._p < P)).group_by(["idx", "_p"]).aggregate(rev=j.amount.sum())
+    nxt = r.select(nidx="idx", np_="_p", r1="rev")
+    prv = r.select(qidx="idx", qp="_p", r_1="rev")
+    r = r.join(k, r.idx == k.kidx)
+    r = r.left_join(nxt, (r.idx == nxt.nidx) & (nxt.np_ == r._p + 1))
+    r = r.left_join(prv, (r.idx == prv.qidx) & (prv.qp == r._p - 1))
+    r = r.mutate(g=group_of(r, r._p), r1=r.r1.fill_null(0.0),
+                 had_prev=(r.r_1 > 0).fill_null(False))
+    b = r.filter((r.rev > 0) & (r._p + 1 < P))
+    b = b.mutate(p=b._p + 1)  # the base period's customers, counted in the next period
+    r0, r1 = b.rev, b.r1
+    base = src.execute(b.group_by(["g", "p"]).aggregate(
+        starting=r0.sum(), churned=ibis.ifelse(r1 <= 0, r0, 0.0).sum(),
+        contraction=ibis.ifelse((r1 > 0) & (r1 < r0), r0 - r1, 0.0).sum(),
+        expansion=ibis.greatest(r1 - r0, 0.0).sum(), n=b.count()))
+    r = r.mutate(p=r._p)
+    total = src.execute(r.group_by(["g", "p"]).aggregate(
+        revenue=r.rev.sum(), new_revenue=ibis.ifelse(r.had_prev, 0.0, r.rev).sum()))
+    return {"base": base, "total": total}
