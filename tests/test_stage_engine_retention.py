@@ -229,3 +229,22 @@ def test_lost_value_without_transactions_is_left_to_the_customers_rule(stages):
     assert tables.lost_value() is None
     got = retention.winback.analyse(data, lost=tables.lost_value())
     assert len(got.winback) == int(data.customers["end_date"].notna().sum()) > 1000
+
+
+def test_qini_interval_from_weighted_resamples_equals_resorting_each_resample():
+    from churn_research.retention import uplift as up
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    u = np.round(rng.normal(size=n), 1)  # many tied scores
+    a = rng.integers(0, 2, n)
+    y = (rng.random(n) < 0.2 + 0.05 * a).astype(int)
+    got = up.qini_normalised_ci(u, a, y, n_boot=50, random_state=3)
+    draws = np.random.default_rng(3)
+    reps = []
+    for _ in range(50):
+        i = draws.integers(0, n, n)
+        reps.append(up.qini_normalised(u[i], a[i], y[i]))
+    lo, hi = np.nanquantile(reps, [0.025, 0.975])
+    assert got == (up.qini_normalised(u, a, y), float(lo), float(hi))
+    assert got[1] < got[0] < got[2]
