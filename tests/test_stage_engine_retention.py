@@ -248,3 +248,18 @@ def test_qini_interval_from_weighted_resamples_equals_resorting_each_resample():
     lo, hi = np.nanquantile(reps, [0.025, 0.975])
     assert got == (up.qini_normalised(u, a, y), float(lo), float(hi))
     assert got[1] < got[0] < got[2]
+
+
+@pytest.mark.slow
+def test_complaint_handling_from_the_engine_equals_the_pandas_path(stages):
+    import json
+
+    data, tables = stages["synthetic"]
+    kw = {"freq": "Q", "impact_freq": "M", "segments": ["plan", "region"], "seasonality": "auto"}
+    want = ind.complaint_handling(data, **kw)
+    got = ind.complaint_handling(data, tables=tables, **kw)
+    _same_frames(got.share, want.share, "share")
+    _same_frames(got.segments, want.segments, "segments")
+    assert len(got.segments) == 7 and int(got.segments["complainants"].sum()) > 100
+    assert json.dumps(got.key_figures(), sort_keys=True, default=str) == \
+        json.dumps(want.key_figures(), sort_keys=True, default=str)
