@@ -113,6 +113,7 @@ def _yearly_grid(data: ChurnData) -> pd.DataFrame:
                          "ce": code(pd.to_datetime(c["end_date"])).astype(np.int64)})
 
 
+@pytest.mark.slow
 def test_purchase_counts_count_buyers_and_sum_revenue_per_period(stages):
     data, tables = stages["synthetic"]
     options = {"customers": _yearly_grid(data), "table": ind.periods("2021-01-01", "2025-12-31", freq="Y"),
