@@ -1697,13 +1697,14 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                 "repeat": counts[["g", "p"]].assign(n=counts["r"].to_numpy()),
                 "first": src.execute(first.select("idx", "first"))}
     r = j.filter((j._p >= 0) & (j._p < P)).group_by(["idx", "_p"]).aggregate(rev=j.amount.sum())
-    nxt = r.select(nidx="idx", np_="_p", r1="rev")
-    prv = r.select(qidx="idx", qp="_p", r_1="rev")
+    # the customer's revenue in the next and the previous period (0 / none without a purchase)
+    w = ibis.window(group_by=r.idx, order_by=r._p)
+    r = r.mutate(_np=r._p.lead().over(w), _nr=r.rev.lead().over(w),
+                 _pp=r._p.lag().over(w), _pr=r.rev.lag().over(w))
     r = r.join(k, r.idx == k.kidx)
-    r = r.left_join(nxt, (r.idx == nxt.nidx) & (nxt.np_ == r._p + 1))
-    r = r.left_join(prv, (r.idx == prv.qidx) & (prv.qp == r._p - 1))
-    r = r.mutate(g=group_of(r, r._p), r1=r.r1.fill_null(0.0),
-                 had_prev=(r.r_1 > 0).fill_null(False))
+    r = r.mutate(g=group_of(r, r._p),
+                 r1=ibis.ifelse(r._np == r._p + 1, r._nr, 0.0).fill_null(0.0),
+                 had_prev=((r._pp == r._p - 1) & (r._pr > 0)).fill_null(False))
     b = r.filter((r.rev > 0) & (r._p + 1 < P))
     b = b.mutate(p=b._p + 1)  # the base period's customers, counted in the next period
     r0, r1 = b.rev, b.r1
