@@ -312,6 +312,13 @@ class ChurnData:
         df = getattr(self, table)
         return df is not None and len(df) > 0
 
+    def columns_of(self, table: str) -> list[str]:
+        """The column names of ``table`` (a table not read yet stays unread; [] if absent)."""
+        df = self._stored(table)
+        if type(df) is _StoredTable:
+            return df.columns()
+        return [] if df is None else list(df.columns)
+
     def replace(self, **changes: Any) -> ChurnData:
         """A copy with some tables or fields replaced (the others are shared, not copied; tables
         not read yet stay unread)."""

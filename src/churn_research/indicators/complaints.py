@@ -326,12 +326,13 @@ class ComplaintHandling:
 
 
 def _segment_shares(data: ChurnData, segments: Sequence[str], *, freq: str,
-                    alpha: float) -> pd.DataFrame | None:
+                    alpha: float, tables=None) -> pd.DataFrame | None:
     rows = []
     for col in segments:
         if col not in data.customers.columns:
             continue
-        tab = complaint_table(data, freq=freq, by=col)
+        tab = (complaint_table(data, freq=freq, by=col) if tables is None
+               else tables.complaint_table(freq=freq, by=col))
         tab = tab[~tab["partial"].astype(bool)]
         g = tab.groupby(col, observed=True)[["complainants", "active"]].sum()
         lo, hi = wilson_ci(g["complainants"], g["active"], alpha=alpha)
@@ -343,16 +344,23 @@ def _segment_shares(data: ChurnData, segments: Sequence[str], *, freq: str,
     return pd.concat(rows, ignore_index=True) if rows else None
 
 
+def _engine_churn(tables):
+    """:func:`churn_table`'s signature on engine tables (``data`` unused)."""
+    return lambda data, **kw: tables.churn_table(**kw)
+
+
 def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "M", event_date=None,
                        service_target_days: float = 7, within_days: int = 90,
                        bands: Sequence[float] = (3, 7, 14), segments: Sequence[str] = (),
                        chart: str = "auto", baseline_periods: int | None = 24,
                        denominator: str = "exposed", inactivity_days: int | None = None,
-                       seasonality: str = "none", alpha: float = 0.05) -> ComplaintHandling:
+                       seasonality: str = "none", alpha: float = 0.05, tables=None) -> ComplaintHandling:
     """The complaint-handling section's results (see the module docstring); parts the data
     cannot support are None and flagged in ``available``. ``seasonality`` is churn's control-chart
     rule (:func:`~churn_research.indicators.impact.seasonal_rule`), applied to the complaint-share
-    chart, churn's chart beside it and the complaint before/after comparison."""
+    chart, churn's chart beside it and the complaint before/after comparison. ``tables``: the
+    same data as engine tables (the notebook's ``tables``): the complaint and churn tables per
+    period come from the engine (the same numbers)."""
     comp = complaints(data)
     avail = {"complaints": comp is not None and len(comp) > 0}
     avail["resolution"] = avail["complaints"] and _has_resolution(comp)
@@ -361,8 +369,10 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
     if not avail["complaints"]:
         avail.update(chart=False, change=False)
         return res
-    res.share = complaint_table(data, freq=impact_freq, inactivity_days=inactivity_days)
-    res.segments = _segment_shares(data, list(segments), freq=freq, alpha=alpha)
+    res.share = (complaint_table(data, freq=impact_freq, inactivity_days=inactivity_days)
+                 if tables is None else
+                 tables.complaint_table(freq=impact_freq, inactivity_days=inactivity_days))
+    res.segments = _segment_shares(data, list(segments), freq=freq, alpha=alpha, tables=tables)
     ev = pd.Timestamp(event_date) if event_date is not None else data.event_date
     avail["chart"] = avail["change"] = False
     if ev is not None:
@@ -371,8 +381,8 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
                 res.share, baseline_end=ev, baseline_periods=baseline_periods,
                 numerator="complainants", denominator="active")
             res.churn_chart = ControlChart(chart=chart, seasonality=seasonality).fit(
-                churn_table(data, freq=impact_freq, denominator=denominator,
-                            inactivity_days=inactivity_days),
+                (churn_table if tables is None else _engine_churn(tables))(
+                    data, freq=impact_freq, denominator=denominator, inactivity_days=inactivity_days),
                 baseline_end=ev, baseline_periods=baseline_periods)
             avail["chart"] = True
         except ValueError as err:

@@ -117,20 +117,24 @@ def satisfaction_table(data: ChurnData, *, freq: str = "Q", by=None, satisfied_m
     return _long(grid, cols)
 
 
+def _check_recurring(grid: _Grid, recurring_col: str | None) -> None:
+    if recurring_col is not None and recurring_col not in grid.customers.columns:
+        raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
+                             column=recurring_col, fix="name the column holding the recurring "
+                             "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+
+
 def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_recurring: bool = False):
     """Transactions as (customer index, period, amount).
 
     With ``recurring_col``: recurring invoices (amount equal to that column) are dropped, or, if
     ``keep_recurring``, only they are kept.
     """
+    _check_recurring(grid, recurring_col)
     tx = _require(data, "transactions")
     idx = grid.customer_index(tx["customer_id"], "transactions")
     keep = np.ones(len(tx), dtype=bool)
     if recurring_col is not None:
-        if recurring_col not in grid.customers.columns:
-            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
-                                 column=recurring_col, fix="name the column holding the recurring "
-                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
         fee = pd.to_numeric(grid.customers[recurring_col], errors="coerce").to_numpy(float)[idx]
         keep = np.isclose(tx["amount"].to_numpy(float), fee, rtol=0, atol=0.005)
         if not keep_recurring:
@@ -139,10 +143,31 @@ def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_rec
     return idx[keep], p[keep], tx["amount"].to_numpy(float)[keep]
 
 
+def _engine_counts(tables, grid: _Grid, measure: str, recurring_col: str | None,
+                   keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+    """The per-(group, period) sums of ``measure`` computed by engine tables (an object with a
+    ``purchase_counts`` method, ``churn_research.sources.engine.Tables``), which read the
+    transactions in place, on this grid's customers, groups and periods."""
+    _check_recurring(grid, recurring_col)
+    cust = pd.DataFrame({"customer_id": grid.customers["customer_id"].to_numpy(),
+                         "group": grid.group, "cs": grid.cs, "ce": grid.ce,
+                         "cx": grid.cx if grid.cx is not None else np.full(len(grid.cs), -1)})
+    return tables.purchase_counts(customers=cust, table=grid.table, window=grid.window,
+                                  measure=measure, recurring_col=recurring_col,
+                                  keep_recurring=keep_recurring)
+
+
+def _cells(frame: pd.DataFrame, col: str, G: int, P: int, dtype) -> np.ndarray:
+    """A (group, period) array from an aggregate's rows (``g``, ``p``, ``col``); 0 elsewhere."""
+    out = np.zeros((G, P), dtype=dtype)
+    out[frame["g"].to_numpy(np.int64), frame["p"].to_numpy(np.int64)] = frame[col].to_numpy(dtype)
+    return out
+
+
 def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
                           recurring_col: str | None = None, new_tenure_months: int = 12,
                           start=None, end=None, inactivity_days: int | None = None,
-                          alpha: float = 0.05) -> pd.DataFrame:
+                          alpha: float = 0.05, tables=None) -> pd.DataFrame:
     """Repeat-purchase rate per period (and segment): the loyalty indicator.
 
     ``buyers_before`` = customers on the books at the start of the period who had bought before
@@ -153,16 +178,20 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
     ``recurring_col`` names a customers column holding a recurring charge (e.g.
     ``monthly_revenue`` for a subscription): transactions of exactly that amount are automatic
     invoices, not purchase decisions, and are ignored (otherwise every subscriber "buys again"
-    each month).
+    each month). ``tables``: engine tables that read the transactions (see ``_engine_counts``).
     """
     data = _as_data(data)
     grid = _grid(data, freq=freq, by=by, start=start, end=end,
                  new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
     G, P = grid.n_groups, grid.P
-    idx, p, _ = _purchases(data, grid, recurring_col)
     n = len(grid.customers)
     first = np.full(n, P + 1, dtype=np.int64)
-    np.minimum.at(first, idx, p)                       # -1 if before the window
+    if tables is not None:
+        counts = _engine_counts(tables, grid, "repeat", recurring_col)
+        first[counts["first"]["idx"].to_numpy(np.int64)] = counts["first"]["first"].to_numpy(np.int64)
+    else:
+        idx, p, _ = _purchases(data, grid, recurring_col)
+        np.minimum.at(first, idx, p)                   # -1 if before the window
     # customers at risk at the start of p with a purchase in an earlier period
     lo = np.clip(np.maximum(grid.cs + 1, first + 1), 0, P)
     hi = np.clip(grid.ce + 1, 0, P)
@@ -173,13 +202,17 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
         cx = grid.cx
         base = (_interval_counts(g * 2, lo, np.minimum(hi, np.maximum(cx, lo)), G, P)
                 + _interval_counts(g * 2 + 1, np.maximum(lo, np.minimum(cx, hi)), hi, G, P))
-    inwin = (p >= 0) & (p < P)
-    key = _unique_keys(idx[inwin].astype(np.int64) * (P + 1) + p[inwin], n * (P + 1))
-    ui, up = key // (P + 1), key % (P + 1)
-    eligible = (first[ui] < up) & (grid.cs[ui] < up) & (grid.ce[ui] >= up)
-    ui, up = ui[eligible], up[eligible]
-    repeat = _point_counts(grid.event_groups(ui, up), up, G, P)
-    buyers = _point_counts(grid.event_groups(key // (P + 1), key % (P + 1)), key % (P + 1), G, P)
+    if tables is not None:
+        repeat = _cells(counts["repeat"], "n", G, P, np.int64)
+        buyers = _cells(counts["buyers"], "n", G, P, np.int64)
+    else:
+        inwin = (p >= 0) & (p < P)
+        key = _unique_keys(idx[inwin].astype(np.int64) * (P + 1) + p[inwin], n * (P + 1))
+        ui, up = key // (P + 1), key % (P + 1)
+        eligible = (first[ui] < up) & (grid.cs[ui] < up) & (grid.ce[ui] >= up)
+        ui, up = ui[eligible], up[eligible]
+        repeat = _point_counts(grid.event_groups(ui, up), up, G, P)
+        buyers = _point_counts(grid.event_groups(key // (P + 1), key % (P + 1)), key % (P + 1), G, P)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(base > 0, repeat / np.maximum(base, 1), np.nan)
     lo_ci, hi_ci = wilson_ci(repeat, base, alpha=alpha)
@@ -188,38 +221,8 @@ def repeat_purchase_table(data: ChurnData, *, freq: str = "Q", by=None,
                         "repeat_ci_high": hi_ci})
 
 
-def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_col: str | None = None,
-                      new_tenure_months: int = 12, start=None, end=None,
-                      inactivity_days: int | None = None) -> pd.DataFrame:
-    """Gross and net revenue retention per period from transactions.
-
-    ``recurring_col`` (e.g. ``monthly_revenue``) restricts revenue to recurring invoices (amount
-    equal to that customers column): the subscription (MRR-based) view, in which one-off add-on
-    purchases do not blur contraction and expansion. Default: all transaction revenue.
-
-    For period ``p`` the base is every customer with revenue in the previous period ``p-1``
-    (``starting_revenue`` = their revenue then). Comparing each base customer's revenue in
-    ``p`` with ``p-1``:
-
-    - ``churned_revenue``: revenue of base customers with no revenue in ``p``;
-    - ``contraction``: decreases of those still paying; ``expansion``: increases;
-    - ``GRR = (starting - churned - contraction) / starting`` = sum of ``min(rev_p, rev_p-1)``
-      over the base / starting (at most 1: counts losses only);
-    - ``NRR = (starting - churned - contraction + expansion) / starting`` = the base's revenue in
-      ``p`` / its revenue in ``p-1`` (can exceed 1). Revenue of customers new in ``p``
-      (``new_revenue``) is in neither.
-
-    The first period has no base (NaN). Revenue is summed by period, so with quarters a customer
-    who joined mid-quarter shows as "expansion" the next quarter; monthly periods give the usual
-    MRR-based figures. A ``partial`` period (cut by the window end) understates revenue; read it
-    with care (the plots leave it out). The segment is the customer's at the start of ``p-1``.
-    Revenue needs no churn dates, so for non-contractual data the window runs to
-    ``observation_end`` (no lapse horizon).
-    """
-    data = _as_data(data)
-    grid = _grid(data, freq=freq, by=by, start=start, end=end,
-                 new_tenure_months=new_tenure_months, inactivity_days=inactivity_days,
-                 lapse_horizon=False)
+def _revenue_flows(data: ChurnData, grid: _Grid, recurring_col: str | None):
+    """:func:`revenue_retention`'s per-(group, period) sums from the transactions in memory."""
     G, P = grid.n_groups, grid.P
     idx, p, amount = _purchases(data, grid, recurring_col, keep_recurring=True)
     ok = (p >= 0) & (p < P)
@@ -249,6 +252,53 @@ def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_co
     ppos = np.minimum(np.searchsorted(ukey, prev), len(ukey) - 1)
     had_prev = (up > 0) & (ukey[ppos] == prev) & (rev[ppos] > 0)
     new_rev = _point_counts(grid.event_groups(ui, up), up, G, P, weights=np.where(had_prev, 0.0, rev))
+    return starting, churned, contraction, expansion, base_customers, total, new_rev
+
+
+def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_col: str | None = None,
+                      new_tenure_months: int = 12, start=None, end=None,
+                      inactivity_days: int | None = None, tables=None) -> pd.DataFrame:
+    """Gross and net revenue retention per period from transactions.
+
+    ``recurring_col`` (e.g. ``monthly_revenue``) restricts revenue to recurring invoices (amount
+    equal to that customers column): the subscription (MRR-based) view, in which one-off add-on
+    purchases do not blur contraction and expansion. Default: all transaction revenue.
+
+    For period ``p`` the base is every customer with revenue in the previous period ``p-1``
+    (``starting_revenue`` = their revenue then). Comparing each base customer's revenue in
+    ``p`` with ``p-1``:
+
+    - ``churned_revenue``: revenue of base customers with no revenue in ``p``;
+    - ``contraction``: decreases of those still paying; ``expansion``: increases;
+    - ``GRR = (starting - churned - contraction) / starting`` = sum of ``min(rev_p, rev_p-1)``
+      over the base / starting (at most 1: counts losses only);
+    - ``NRR = (starting - churned - contraction + expansion) / starting`` = the base's revenue in
+      ``p`` / its revenue in ``p-1`` (can exceed 1). Revenue of customers new in ``p``
+      (``new_revenue``) is in neither.
+
+    The first period has no base (NaN). Revenue is summed by period, so with quarters a customer
+    who joined mid-quarter shows as "expansion" the next quarter; monthly periods give the usual
+    MRR-based figures. A ``partial`` period (cut by the window end) understates revenue; read it
+    with care (the plots leave it out). The segment is the customer's at the start of ``p-1``.
+    Revenue needs no churn dates, so for non-contractual data the window runs to
+    ``observation_end`` (no lapse horizon). ``tables``: engine tables that read the
+    transactions (see ``_engine_counts``).
+    """
+    data = _as_data(data)
+    grid = _grid(data, freq=freq, by=by, start=start, end=end,
+                 new_tenure_months=new_tenure_months, inactivity_days=inactivity_days,
+                 lapse_horizon=False)
+    G, P = grid.n_groups, grid.P
+    if tables is not None:
+        counts = _engine_counts(tables, grid, "revenue", recurring_col, keep_recurring=True)
+        base, total = counts["base"], counts["total"]
+        starting, churned, contraction, expansion = (
+            _cells(base, col, G, P, float) for col in ("starting", "churned", "contraction", "expansion"))
+        base_customers = _cells(base, "n", G, P, np.int64)
+        total, new_rev = _cells(total, "revenue", G, P, float), _cells(total, "new_revenue", G, P, float)
+    else:
+        starting, churned, contraction, expansion, base_customers, total, new_rev = \
+            _revenue_flows(data, grid, recurring_col)
     with np.errstate(divide="ignore", invalid="ignore"):
         grr = np.where(starting > 0, (starting - churned - contraction) / starting, np.nan)
         nrr = np.where(starting > 0, (starting - churned - contraction + expansion) / starting, np.nan)

@@ -56,7 +56,7 @@ def present_segments(data: ChurnData, segments: Iterable[str] | None) -> list[st
 def measurable(data: ChurnData) -> dict[str, bool]:
     """Which experience indicators the data can measure: ``complaints`` (a tickets table with
     a ``kind`` column), ``surveys`` and ``transactions``."""
-    return {"complaints": data.has("tickets") and "kind" in data.tickets.columns,
+    return {"complaints": data.has("tickets") and "kind" in data.columns_of("tickets"),
             "surveys": data.has("surveys"), "transactions": data.has("transactions")}
 
 
@@ -66,19 +66,30 @@ def recurring_column(data: ChurnData, column: str | None) -> str | None:
 
 
 def experience_tables(data: ChurnData, *, freq: str, satisfied_min: int, recurring_col: str | None,
-                      inactivity_days: int | None = None) -> dict[str, pd.DataFrame | None]:
+                      inactivity_days: int | None = None, tables=None) -> dict[str, pd.DataFrame | None]:
     """The experience indicators per period (None where the data cannot measure them):
     ``complaints``, ``satisfaction``, ``repeat``, ``revenue`` and ``revenue_recurring`` (only
-    with a recurring-charge column)."""
+    with a recurring-charge column).
+
+    ``tables``: the same data as engine tables (``churn_research.sources.engine.Tables``, the
+    notebook's ``tables``): the complaint and satisfaction tables and the purchases come from
+    the engine, which reads tickets, surveys and transactions in place (the same numbers)."""
     can = measurable(data)
     kw = {"freq": freq, "inactivity_days": inactivity_days}
     tx = can["transactions"]
+    if tables is None:
+        complaints = complaint_table(data, **kw) if can["complaints"] else None
+        satisfaction = satisfaction_table(data, satisfied_min=satisfied_min, **kw) if can["surveys"] else None
+    else:
+        complaints = tables.complaint_table(**kw) if can["complaints"] else None
+        satisfaction = (tables.satisfaction_table(satisfied_min=satisfied_min, **kw)
+                        if can["surveys"] else None)
     return {
-        "complaints": complaint_table(data, **kw) if can["complaints"] else None,
-        "satisfaction": satisfaction_table(data, satisfied_min=satisfied_min, **kw) if can["surveys"] else None,
-        "repeat": repeat_purchase_table(data, recurring_col=recurring_col, **kw) if tx else None,
-        "revenue": revenue_retention(data, **kw) if tx else None,
-        "revenue_recurring": (revenue_retention(data, recurring_col=recurring_col, **kw)
+        "complaints": complaints,
+        "satisfaction": satisfaction,
+        "repeat": repeat_purchase_table(data, recurring_col=recurring_col, tables=tables, **kw) if tx else None,
+        "revenue": revenue_retention(data, tables=tables, **kw) if tx else None,
+        "revenue_recurring": (revenue_retention(data, recurring_col=recurring_col, tables=tables, **kw)
                               if tx and recurring_col else None),
     }
 

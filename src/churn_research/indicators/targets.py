@@ -32,7 +32,7 @@ TARGET_STATUSES = (label_msg("on track"), label_msg("off track"),
 # ------------------------------------------------------------------------------------------
 def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | None = None,
                      satisfied_min: int = 4, inactivity_days: int | None = None,
-                     start=None, end=None) -> pd.DataFrame:
+                     start=None, end=None, tables=None, experience=None) -> pd.DataFrame:
     """Every available indicator per period (whole customer base), for dashboards and targets.
 
     Columns: ``period``, ``period_start``, ``period_end``, ``partial``, ``churn_rate``,
@@ -43,10 +43,19 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     and the 95% interval of each rate that has
     one (``<indicator>_ci_low`` / ``_ci_high``). ``recurring_col`` is passed to
     :func:`repeat_purchase_table` (recurring invoices are not purchase decisions).
+
+    ``tables``: the same data as engine tables (the notebook's ``tables``): the churn table and
+    the experience tables come from the engine. ``experience``: the
+    :func:`~churn_research.indicators.experience_tables` of the same ``freq``,
+    ``recurring_col``, ``satisfied_min`` and ``inactivity_days`` (whole window), taken instead
+    of computing them again.
     """
     data = _as_data(data)
     kw = {"freq": freq, "start": start, "end": end, "inactivity_days": inactivity_days}
-    ct = churn_table(data, **kw)
+    if experience is not None and (start is not None or end is not None):
+        raise ValueError("experience tables cover the whole window: pass start=end=None.")
+    exp = experience or {}
+    ct = churn_table(data, **kw) if tables is None else tables.churn_table(**kw)
     out = ct[["period", "period_start", "period_end", "partial", "churn_rate",
               "retention_rate"]].copy()
     out["churn_rate_ci_low"], out["churn_rate_ci_high"] = ct["churn_ci_low"], ct["churn_ci_high"]
@@ -55,14 +64,19 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
     growth = growth_table(ct)
     for col in GROWTH_COLUMNS:
         out[col] = growth[col].to_numpy()
-    if data.has("tickets") and "kind" in data.tickets.columns:
-        tc = complaint_table(data, **kw)
+    if data.has("tickets") and "kind" in data.columns_of("tickets"):
+        tc = exp.get("complaints")
+        if tc is None:
+            tc = complaint_table(data, **kw) if tables is None else tables.complaint_table(**kw)
         out["complaint_rate"] = tc["complaint_rate"].to_numpy()
         out["share_complaining"] = tc["share_complaining"].to_numpy()
         for side in ("low", "high"):
             out[f"share_complaining_ci_{side}"] = tc[f"share_complaining_ci_{side}"].to_numpy()
     if data.has("surveys"):
-        s = satisfaction_table(data, satisfied_min=satisfied_min, **kw)
+        s = exp.get("satisfaction")
+        if s is None:
+            s = (satisfaction_table(data, satisfied_min=satisfied_min, **kw) if tables is None
+                 else tables.satisfaction_table(satisfied_min=satisfied_min, **kw))
         for col in ("csat", "share_satisfied", "nps", "recommendation_rate"):
             if col in s:
                 out[col] = s[col].to_numpy()
@@ -72,9 +86,12 @@ def indicator_series(data: ChurnData, *, freq: str = "Q", recurring_col: str | N
                 if f"{ci}_ci_{side}" in s:
                     out[f"{col}_ci_{side}"] = s[f"{ci}_ci_{side}"].to_numpy()
     if data.has("transactions"):
-        r = repeat_purchase_table(data, recurring_col=recurring_col, **kw)
+        r = exp.get("repeat")
+        if r is None:
+            r = repeat_purchase_table(data, recurring_col=recurring_col, tables=tables, **kw)
         out["repeat_purchase_rate"] = r["repeat_purchase_rate"].to_numpy()
-        v = revenue_retention(data, **kw).set_index("period")
+        v = exp.get("revenue")
+        v = (revenue_retention(data, tables=tables, **kw) if v is None else v).set_index("period")
         out["grr"] = v["grr"].reindex(out["period"]).to_numpy()
         out["nrr"] = v["nrr"].reindex(out["period"]).to_numpy()
     out.attrs.update(ct.attrs)

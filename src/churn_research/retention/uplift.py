@@ -184,13 +184,43 @@ def qini_normalised_ci(uplift, treated, churned, *, n_boot: int = 200, alpha: fl
     u = np.asarray(uplift, dtype=float)
     a = np.asarray(treated, dtype=int)
     y = np.asarray(churned, dtype=int)
+    kept = 1 - y
+    # a resample is the customers with their number of draws as weights: each score order is
+    # sorted once, and the curve at the end of each block of tied scores (where the area is
+    # read) has the same counts as the resample's own sort (the same numbers, not a sort per
+    # resample of the whole held-out set)
+    sides = [_Sorted(u, a, y), _Sorted(kept * a - kept * (1 - a), a, y)]
     rng = np.random.default_rng(random_state)
     reps = []
     for _ in range(int(n_boot)):
-        i = rng.integers(0, len(u), len(u))
-        reps.append(qini_normalised(u[i], a[i], y[i]))
+        w = np.bincount(rng.integers(0, len(u), len(u)), minlength=len(u))
+        model, perfect = (side.area(w) for side in sides)
+        reps.append(model / perfect if perfect > 0 else float("nan"))
     lo, hi = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2])
     return qini_normalised(u, a, y), float(lo), float(hi)
+
+
+class _Sorted:
+    """Scores sorted once (highest first) for :func:`_qini_area` of weighted resamples."""
+
+    def __init__(self, score, a, y):
+        s = np.asarray(score, dtype=float)
+        self.order = np.argsort(-s, kind="stable")
+        self.s, self.a, self.y = s[self.order], a[self.order], y[self.order]
+
+    def area(self, weights) -> float:
+        """:func:`_qini_area` of the sample holding each customer ``weights`` times."""
+        w = weights[self.order]
+        on = w > 0
+        s, a, y, w = self.s[on], self.a[on], self.y[on], w[on]
+        n_t, n_c = np.cumsum(w * a), np.cumsum(w * (1 - a))
+        y_t, y_c = np.cumsum(w * y * a), np.cumsum(w * y * (1 - a))
+        kept = np.where(n_c > 0, y_c * n_t / np.maximum(n_c, 1), 0.0) - y_t
+        ends = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+        x = np.r_[0, np.cumsum(w)[ends]] / w.sum()
+        k = np.r_[0.0, kept[ends]]
+        gain = k - x * k[-1]
+        return float(np.sum((gain[1:] + gain[:-1]) / 2 * np.diff(x)))
 
 
 def target(score, *, budget: int | None = None) -> np.ndarray:

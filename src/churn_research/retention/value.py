@@ -59,8 +59,13 @@ class MoneyAtRisk:
         return float(self._group(group)["expected_loss"].sum())
 
     def interval(self, group: str = "all") -> tuple[float, float]:
-        return bootstrap_sum(self._group(group)["expected_loss"], n_boot=self.n_boot,
-                             level=self.level, random_state=self.random_state)
+        # the bootstrap of each group once (the table, the text and the key figures ask again;
+        # at 10^6 customers one is 500 resamples of the whole base)
+        cache = self.__dict__.setdefault("_intervals", {})
+        if group not in cache:
+            cache[group] = bootstrap_sum(self._group(group)["expected_loss"], n_boot=self.n_boot,
+                                         level=self.level, random_state=self.random_state)
+        return cache[group]
 
     def table(self) -> pd.DataFrame:
         """One row per group (``watchlist``, ``all``): customers, residual value, mean P(churn),

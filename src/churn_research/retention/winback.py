@@ -440,14 +440,19 @@ class WinBack:
 
 
 def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
-            months=(6, 12), n_folds: int = 5, random_state: int = 0) -> WinBack:
+            months=(6, 12), n_folds: int = 5, random_state: int = 0, lost=None) -> WinBack:
     """The recently lost customers of ``data`` (a :class:`~churn_research.model.ChurnData`; one
     snapshot: every customer who had left by it, see :func:`recently_lost`), ranked by expected
     recovered value where a purchase log shows returns (else by lost value),
-    the historical win-back rate and the return models (see the module docstring)."""
-    transactions = data.transactions if data.has("transactions") else None
+    the historical win-back rate and the return models (see the module docstring).
+
+    ``lost``: the lost customers' :func:`lost_value` computed elsewhere (the engine's, which
+    reads the transactions in place; None: computed here). With it, contractual data never
+    read the transactions (only purchase logs need them, for the lapses and return models)."""
+    needs_log = lost is None or data.kind == "non-contractual"
+    transactions = data.transactions if needs_log and data.has("transactions") else None
     lost_on = loss_known_dates(data.customers, kind=data.kind, inactivity_days=data.inactivity_days)
-    value = lost_value(data.customers, transactions, value_col=value_col)
+    value = lost_value(data.customers, transactions, value_col=value_col) if lost is None else lost
     snapshot = bool(getattr(data, "is_snapshot", False))
     listed = recently_lost(lost_on, value, observation_end=data.observation_end, days=days,
                            snapshot=snapshot)

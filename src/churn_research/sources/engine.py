@@ -218,12 +218,16 @@ class Tables:
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS
     records_start: pd.Timestamp | None = None
     snapshot: pd.Timestamp | None = None
+    #: the event tables of the data model, when present (``customer_id, date, kind, ...``;
+    #: ``customer_id, date, csat, nps``): the default ``tickets`` / ``surveys`` of the
+    #: complaint and satisfaction aggregates (:meth:`complaint_table`, ...)
+    tickets: object | None = None
+    surveys: object | None = None
 
     def __post_init__(self):
-        if isinstance(self.customers, str):
-            self.customers = self.con.table(self.customers)
-        if isinstance(self.transactions, str):
-            self.transactions = self.con.table(self.transactions)
+        for name in ("customers", "transactions", "tickets", "surveys"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, self.con.table(getattr(self, name)))
         if self.observation_end is None:
             raise ChurnDataError("observation_end is not set.",
                                  fix="pass observation_end (the snapshot date).")
@@ -256,6 +260,31 @@ class Tables:
     def sbg_cohort_table(self, **options) -> pd.DataFrame:
         """:func:`sbg_cohort_table` of these tables."""
         return sbg_cohort_table(self, **options)
+
+    def has(self, table: str) -> bool:
+        """Whether the data have ``table`` (``transactions``, ``tickets``, ``surveys``)."""
+        return getattr(self, table, None) is not None
+
+    def complaint_table(self, **options) -> pd.DataFrame:
+        """:func:`complaint_table` of these tables' tickets."""
+        return complaint_table(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def satisfaction_table(self, **options) -> pd.DataFrame:
+        """:func:`satisfaction_table` of these tables' surveys."""
+        return satisfaction_table(self, surveys=options.pop("surveys", self.surveys), **options)
+
+    def purchase_counts(self, **options) -> dict[str, pd.DataFrame]:
+        """:func:`purchase_counts` of these tables."""
+        return purchase_counts(self, **options)
+
+    def lost_value(self, **options) -> pd.Series | None:
+        """:func:`lost_value` of these tables."""
+        return lost_value(self, **options)
+
+    def features_at(self, cutoff=None, **options) -> pd.DataFrame:
+        """:func:`features_at` of these tables (with their tickets and surveys)."""
+        return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
+                           surveys=options.pop("surveys", self.surveys), **options)
 
 
 _NAMES = itertools.count(1)
@@ -339,10 +368,15 @@ def from_processed(directory: str | Path, con=None) -> Tables:
                              fix="run `make data` (or the 00_data notebook) for this dataset first.")
     meta = json.loads(meta_path.read_text())
     tx = directory / "transactions.parquet"
-    return from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
-                      observation_end=meta["observation_end"], kind=meta["kind"],
-                      inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
-                      records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    src = from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
+                     observation_end=meta["observation_end"], kind=meta["kind"],
+                     inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
+                     records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    for name in ("tickets", "surveys"):  # the event tables, read in place when present
+        path = directory / f"{name}.parquet"
+        if path.exists():
+            setattr(src, name, _read(src.con, str(path), name))
+    return src
 
 
 #: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
@@ -1303,11 +1337,28 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
                       amount=tx.amount.cast("float64"))
         t = t.filter(t.day <= cut_day)
-        inw = t.day > cut_day - win
-        g = t.group_by("tid").aggregate(
-            last=t.day.max(), frequency=inw.cast("int64").sum(),
-            monetary=ibis.ifelse(inw, t.amount, 0.0).sum())
-        j = base.left_join(g, base.customer_id == g.tid).drop("tid")
+        # activity: purchases other than the recurring invoice
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        # one pass over the purchases of the customers in the base (those of anyone else would
+        # be dropped by the join to the base): RFM, the activity counts and the monthly buckets
+        # of the trend as conditional aggregates of one group-by
+        ids = base.select(aid=base.customer_id,
+                          _fee=base._rev if recurring else ibis.null("float64"))
+        a = t.join(ids, t.tid == ids.aid)
+        inw = a.day > cut_day - win
+        other = (~((a.amount - a._fee).abs() < 0.005).fill_null(False) if recurring
+                 else ibis.literal(True))
+        age = cut_day - a.day
+        rd, bd, m = int(recent_days), int(baseline_days), int(trend_months)
+        bucket = age // 30  # floor(age / 30): month 0 is the most recent
+        g = a.group_by("aid").aggregate(
+            last=a.day.max(), frequency=inw.cast("int64").sum(),
+            monetary=ibis.ifelse(inw, a.amount, 0.0).sum(),
+            _min_age=ibis.ifelse(other, age, ibis.null("int64")).min(),
+            tx_recent=(other & (age < rd)).cast("int64").sum(),
+            tx_baseline=(other & (age >= rd) & (age < rd + bd)).cast("int64").sum(),
+            **{f"_bucket{k}": (other & (bucket == k)).cast("int64").sum() for k in range(m)})
+        j = base.left_join(g, base.customer_id == g.aid).drop("aid")
         freq = j.frequency.fill_null(0)
         if src.kind == "non-contractual":
             days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
@@ -1321,34 +1372,13 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                                               (cut_day - j["last"]).cast("float64")),
                      frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
         j = j.filter(j.active | (j.frequency > 0))
-        # activity: purchases other than the recurring invoice
-        recurring = exclude_recurring and "monthly_revenue" in c.columns
-        # (from the customers, not the filtered base: the activity of customers outside the
-        # base is dropped by the joins below, and the base's aggregate is not computed again)
-        ids = base.select(aid=base.customer_id,
-                          _fee=base._rev if recurring else ibis.null("float64"))
-        a = t.join(ids, t.tid == ids.aid)
-        if recurring:
-            a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
-        age = (cut_day - a.day).cast("float64")
-        rd, bd = int(recent_days), int(baseline_days)
-        act = a.group_by("aid").aggregate(
-            _min_age=age.min(),
-            tx_recent=(age < rd).cast("int64").sum(),
-            tx_baseline=((age >= rd) & (age < rd + bd)).cast("int64").sum())
-        m = int(trend_months)
-        b = a.mutate(bucket=((cut_day - a.day) // 30).cast("int64"))  # floor(age / 30)
-        b = b.filter((b.bucket >= 0) & (b.bucket < m))
-        trend = src.execute(b.group_by(["aid", "bucket"]).aggregate(n=b.count()))
-        j = j.left_join(act, j.customer_id == act.aid).drop("aid")
         out = src.execute(j.order_by("customer_id"))
         out = out.set_index("customer_id")
         out.index.name = "customer_id"
-        n = len(out)
         tenure = out["tenure_days"].to_numpy(float)
         out["value"] = out["monetary"]
         if recurring:
-            last_age = out["_min_age"].to_numpy(float)
+            last_age = out["_min_age"].to_numpy(dtype=float, na_value=np.nan)
             out["activity_recency_days"] = np.minimum(np.where(np.isnan(last_age), np.inf,
                                                                last_age), tenure)
         recent = out.pop("tx_recent").fillna(0).to_numpy(np.int64)
@@ -1359,10 +1389,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = (recent / rd) / (base_n / base_len)
         out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
-        pos = out.index.get_indexer(trend["aid"])
-        counts = np.zeros((n, m))
-        ok = pos >= 0
-        counts[pos[ok], trend["bucket"].to_numpy(np.int64)[ok]] = trend["n"].to_numpy(float)[ok]
+        buckets = [f"_bucket{k}" for k in range(m)]
+        counts = out[buckets].fillna(0).to_numpy(float).reshape(len(out), m)
+        out = out.drop(columns=buckets)
         x = -np.arange(m, dtype=float)
         xc = x - x.mean()
         mean = counts.mean(axis=1)
@@ -1576,3 +1605,130 @@ def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisf
     if "nps" in has:
         cols.update(nps_columns(on["nps_n"], on["nps_prom"], on["nps_det"], alpha=alpha))
     return _finish(base, cols)
+
+
+# ------------------------------------------------------------------------------------------
+# the value of the lost customers (60_retention's win-back list)
+# ------------------------------------------------------------------------------------------
+__all__ += ["lost_value"]
+
+
+def lost_value(src: Tables, *, days: int = 365) -> pd.Series | None:
+    """:func:`churn_research.retention.winback.lost_value` on the engine: each lost customer's
+    (an end date) revenue in the ``days`` before the end date (timestamps compared as there:
+    after ``end - days``, up to ``end``), 0 without purchases; indexed by ``customer_id`` in
+    the customers table's order. None without transactions (the pandas rule then takes 12 x the
+    monthly revenue from the customers table)."""
+    if not src.has_transactions:
+        return None
+    tx, c = src.transactions, src.customers
+    if int(src.execute(tx.aggregate(n=tx.count()))["n"].iloc[0]) == 0:
+        return None
+    ended = c.filter(c.end_date.notnull()).select(_cid=c.customer_id, _end=c.end_date)
+    j = tx.join(ended, tx.customer_id == ended._cid)
+    j = j.filter((j.date <= j._end) & (j.date > j._end - ibis.interval(days=int(days))))
+    sums = src.execute(j.group_by("_cid").aggregate(lost_value=j.amount.sum()))
+    ids = src.execute(ended.select("_cid"))["_cid"]
+    out = sums.set_index("_cid")["lost_value"].reindex(ids.to_numpy(), fill_value=0.0)
+    out.index.name = "customer_id"
+    return out.astype(float).rename("lost_value")
+
+
+# ------------------------------------------------------------------------------------------
+# purchases per (group, period): repeat purchases, revenue retention
+# ------------------------------------------------------------------------------------------
+__all__ += ["purchase_counts"]
+
+
+def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame, window,
+                    measure: str, recurring_col: str | None = None,
+                    keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+    """The per-(group, period) sums of :func:`churn_research.indicators.repeat_purchase_table`
+    (``measure="repeat"``) or :func:`~churn_research.indicators.revenue_retention`
+    (``measure="revenue"``), computed on the backend: only aggregates reach pandas.
+
+    ``customers``: the caller's grid, one row per customer: ``customer_id``, ``group`` (its
+    static group code), ``cx`` (the first period in which it is an existing customer; -1 when
+    the tenure groups are not split), ``cs`` / ``ce`` (the period codes of its start and end).
+    ``table`` / ``window``: the periods (:func:`churn_research.periods.periods`, with its
+    ``freq``) and their window ``(w0, w1)``; a purchase's period code is -1 before the window,
+    ``len(table)`` after it (as the pandas grid's codes). With ``recurring_col`` (a customers
+    column of a recurring charge) a transaction whose amount is within 0.005 of it
+    (``np.isclose(amount, fee, rtol=0, atol=0.005)``) is a recurring invoice: dropped, or with
+    ``keep_recurring`` the only ones kept. A purchase's group is ``group`` (``2 * group +
+    existing`` when split) at the start of its period.
+
+    Returns frames keyed by ``g`` (output group) and ``p`` (period): for ``"repeat"``,
+    ``buyers`` (customers with a purchase in ``p``: ``n``) and ``repeat`` (of them, those on the
+    books at the start of ``p`` whose first purchase was in an earlier period: ``n``), and
+    ``first`` (``idx``, ``first``: each buying customer's first purchase period, -1 before the
+    window); for ``"revenue"``, ``base`` (keyed by the period ``p`` after the base period:
+    ``starting``, ``churned``, ``contraction``, ``expansion``, ``n``) and ``total``
+    (``revenue``, ``new_revenue``)."""
+    if measure not in ("repeat", "revenue"):
+        raise ValueError(f"measure must be 'repeat' or 'revenue', not {measure!r}")
+    if not src.has_transactions:
+        raise ChurnDataError("this indicator needs the transactions table, which is absent.",
+                             table="transactions",
+                             fix="load a source with transactions or skip this indicator.")
+    _check_known_customers(src)
+    w0, w1 = (pd.Timestamp(w) for w in window)
+    coder = _Coder(table, w0, w1)
+    P = coder.P
+    cust = pd.DataFrame({"_cid": customers["customer_id"].astype(str).to_numpy(),
+                         "idx": np.arange(len(customers), dtype=np.int64),
+                         "_g": np.asarray(customers["group"], dtype=np.int64),
+                         "_cx": np.asarray(customers["cx"], dtype=np.int64),
+                         "_cs": np.asarray(customers["cs"], dtype=np.int64),
+                         "_ce": np.asarray(customers["ce"], dtype=np.int64)})
+    split = bool((cust["_cx"] >= 0).any())
+    pos = _put(src.con, "grid_customers", cust)
+    tx = src.transactions
+    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
+                  amount=tx.amount.cast("float64"))
+    j = t.join(pos.select("_cid", "idx"), t._tcid == pos._cid)
+    if recurring_col is not None:
+        c = src.customers
+        if recurring_col not in c.columns:
+            raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
+                                 column=recurring_col, fix="name the column holding the recurring "
+                                 "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+        fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
+        j = j.left_join(fee, j._tcid == fee._fid)
+        recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
+        j = j.filter(recurring if keep_recurring else ~recurring)
+    k = pos.select(kidx="idx", kg="_g", kcx="_cx", kcs="_cs", kce="_ce")
+
+    def group_of(rows, p):  # the output group of a customer's purchase in period p
+        return rows.kg * 2 + (p >= rows.kcx).cast("int64") if split else rows.kg
+
+    if measure == "repeat":
+        first = j.group_by("idx").aggregate(first=j._p.min())
+        u = j.filter((j._p >= 0) & (j._p < P)).select("idx", p="_p").distinct()
+        u = u.join(k, u.idx == k.kidx).join(first, "idx")
+        u = u.mutate(g=group_of(u, u.p),
+                     rep=((u["first"] < u.p) & (u.kcs < u.p) & (u.kce >= u.p)).cast("int64"))
+        counts = src.execute(u.group_by(["g", "p"]).aggregate(n=u.count(), r=u.rep.sum()))
+        return {"buyers": counts[["g", "p", "n"]],
+                "repeat": counts[["g", "p"]].assign(n=counts["r"].to_numpy()),
+                "first": src.execute(first.select("idx", "first"))}
+    r = j.filter((j._p >= 0) & (j._p < P)).group_by(["idx", "_p"]).aggregate(rev=j.amount.sum())
+    # the customer's revenue in the next and the previous period (0 / none without a purchase)
+    w = ibis.window(group_by=r.idx, order_by=r._p)
+    r = r.mutate(_np=r._p.lead().over(w), _nr=r.rev.lead().over(w),
+                 _pp=r._p.lag().over(w), _pr=r.rev.lag().over(w))
+    r = r.join(k, r.idx == k.kidx)
+    r = r.mutate(g=group_of(r, r._p),
+                 r1=ibis.ifelse(r._np == r._p + 1, r._nr, 0.0).fill_null(0.0),
+                 had_prev=((r._pp == r._p - 1) & (r._pr > 0)).fill_null(False))
+    b = r.filter((r.rev > 0) & (r._p + 1 < P))
+    b = b.mutate(p=b._p + 1)  # the base period's customers, counted in the next period
+    r0, r1 = b.rev, b.r1
+    base = src.execute(b.group_by(["g", "p"]).aggregate(
+        starting=r0.sum(), churned=ibis.ifelse(r1 <= 0, r0, 0.0).sum(),
+        contraction=ibis.ifelse((r1 > 0) & (r1 < r0), r0 - r1, 0.0).sum(),
+        expansion=ibis.greatest(r1 - r0, 0.0).sum(), n=b.count()))
+    r = r.mutate(p=r._p)
+    total = src.execute(r.group_by(["g", "p"]).aggregate(
+        revenue=r.rev.sum(), new_revenue=ibis.ifelse(r.had_prev, 0.0, r.rev).sum()))
+    return {"base": base, "total": total}
