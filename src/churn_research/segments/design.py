@@ -84,6 +84,21 @@ def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData
         New tables; the input is not modified.
     """
     cutoff = pd.Timestamp(cutoff)
+    cust = known_customers(data, cutoff, hide_status=hide_status)
+    tables = {}
+    for name in ("transactions", "tickets", "surveys", "events"):
+        df = getattr(data, name)
+        if df is None:
+            tables[name] = None
+        else:
+            tables[name] = df.loc[pd.to_datetime(df["date"]) <= cutoff].copy()
+    return data.replace(customers=cust, **tables, observation_end=cutoff, meta=dict(data.meta))
+
+
+def known_customers(data: ChurnData, cutoff, *, hide_status: bool = False) -> pd.DataFrame:
+    """The customers table of :func:`truncate` (those started by ``cutoff``, later end dates and
+    exit reasons masked) without cutting the other tables."""
+    cutoff = pd.Timestamp(cutoff)
     cust = data.customers
     cust = cust.loc[pd.to_datetime(cust["start_date"]) <= cutoff].copy()
     end = pd.to_datetime(cust["end_date"])
@@ -93,14 +108,7 @@ def truncate(data: ChurnData, cutoff, *, hide_status: bool = False) -> ChurnData
     cust["end_date"] = end.mask(hide)
     if "churn_reason" in cust:
         cust["churn_reason"] = cust["churn_reason"].mask(hide | cust["end_date"].isna())
-    tables = {}
-    for name in ("transactions", "tickets", "surveys", "events"):
-        df = getattr(data, name)
-        if df is None:
-            tables[name] = None
-        else:
-            tables[name] = df.loc[pd.to_datetime(df["date"]) <= cutoff].copy()
-    return data.replace(customers=cust, **tables, observation_end=cutoff, meta=dict(data.meta))
+    return cust
 
 
 def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:

@@ -11,9 +11,9 @@ import pandas as pd
 
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.personal import is_personal_header
-from churn_research.segments.design import _inactivity_days, truncate
+from churn_research.segments.design import _inactivity_days, known_customers, truncate
 from churn_research.segments.rules import _DENY_STATIC, DAY
-from churn_research.segments.scores import _revenue_column, rfm
+from churn_research.segments.scores import _revenue_column, rfm, rfm_scores
 
 
 # Features at a cutoff (time-safe)
@@ -57,7 +57,7 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
                 window_days: int = 365, recent_days: int = 90, baseline_days: int = 365,
                 trend_months: int = 6, complaint_days: int = 90, survey_days: int = 365,
                 static_columns=None, inactivity_days=None, n_bins: int = 5,
-                exclude_recurring: bool = True) -> pd.DataFrame:
+                exclude_recurring: bool = True, engine=None) -> pd.DataFrame:
     """Customer features using only what was known at ``cutoff``.
 
     The data is first cut with :func:`truncate` (rows dated after the cutoff dropped, later end
@@ -88,6 +88,13 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         month until the customer cancels, so they carry no early warning. Without a
         ``monthly_revenue`` column every transaction counts. RFM always counts every
         transaction.
+    engine : optional
+        The stage's engine tables (the second value of ``read_stage``: anything with a
+        ``features_at(cutoff, **options)`` method returning the features without the RFM
+        scores). The per-customer sums, counts and extremes over the transactions, tickets and
+        surveys are then computed by the backend, only one row per customer reaches pandas, and
+        the tables of ``data`` other than the customers are never read; the scores and the
+        choice of static columns stay here. The same features as without it (tested).
 
     Returns
     -------
@@ -100,6 +107,13 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         the table exists) and the static attributes (booleans as 0/1).
     """
     cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    if engine is not None:
+        return _features_on_engine(
+            data, engine, cutoff, design=design, window_days=window_days,
+            recent_days=recent_days, baseline_days=baseline_days, trend_months=trend_months,
+            complaint_days=complaint_days, survey_days=survey_days,
+            static_columns=static_columns, inactivity_days=inactivity_days, n_bins=n_bins,
+            exclude_recurring=exclude_recurring)
     t = truncate(data, cutoff, hide_status=(design == "cross-sectional"))
     out = rfm(t, cutoff=cutoff, window_days=window_days, n_bins=n_bins,
               inactivity_days=_inactivity_days(data, inactivity_days)
@@ -170,7 +184,12 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     if data.surveys is not None:
         sv = t.surveys
         sv = sv.loc[(cut64 - pd.to_datetime(sv["date"]).to_numpy()) / DAY < survey_days]
-        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(["customer_id", "date"])
+        # the last answer; of several on its day the highest csat, then nps (missing scores
+        # first): a rule of the values, not of the table's row order, which a warehouse or a
+        # partitioned lake does not keep (the engine's rule, engine.features_at)
+        order = ["customer_id", "date"] + [c for c in ("csat", "nps") if c in sv]
+        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(order, na_position="first",
+                                                            kind="stable")
         last = sv.groupby("customer_id").tail(1).set_index("customer_id")
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in sv:
@@ -183,6 +202,41 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     cust = t.customers.set_index("customer_id")
     for c in _static_columns(t.customers.drop(columns=["customer_id"]), static_columns):
         s = cust[c].reindex(idx)
+        if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
+            s = s.astype("float64")
+        out[c] = s
+    out.attrs = {"cutoff": str(cutoff.date()), "design": design}
+    return out
+
+
+#: The columns of :func:`features_at` up to the RFM scores, in order (the engine's leading ones).
+_FRONT = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
+_SCORES = ["r_score", "f_score", "m_score", "rfm_code", "rfm_score"]
+
+
+def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design: str,
+                        static_columns, inactivity_days, n_bins: int, **options) -> pd.DataFrame:
+    """:func:`features_at` with the row-level work done by ``engine``; the static attributes
+    (chosen and taken from the customers known at the cutoff, as :func:`truncate` gives them)
+    and the RFM scores are added here, the columns put in :func:`features_at`'s order."""
+    cust = data.customers
+    # only the columns a static feature can come from (no copy of the whole table)
+    keep = list(static_columns) if static_columns is not None else [
+        c for c in cust.columns if not is_personal_header(c) and not _DENY_STATIC.search(c)]
+    fixed = [c for c in ("customer_id", "start_date", "end_date", "churn_reason") if c in cust]
+    known = known_customers(data.replace(customers=cust[fixed + [c for c in keep if c in cust
+                                                                  and c not in fixed]]),
+                            cutoff, hide_status=(design == "cross-sectional"))
+    static = _static_columns(known.drop(columns=["customer_id"]), static_columns)
+    days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
+    out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
+                             **options)
+    out = rfm_scores(out, n_bins=n_bins)
+    rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
+    out = out[_FRONT + _SCORES + rest]
+    known = known.set_index("customer_id")
+    for c in static:
+        s = known[c].reindex(out.index)
         if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
             s = s.astype("float64")
         out[c] = s

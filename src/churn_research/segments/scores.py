@@ -184,6 +184,13 @@ def rfm(data, *, cutoff=None, window_days: int | None = 365, n_bins: int = 5,
             in_window = np.ones(len(base), bool) if win is None else ~(end <= cut64 - win)
         out = out.loc[out["active"].to_numpy() | np.asarray(in_window)]
     out.index.name = "customer_id"
+    return rfm_scores(out, n_bins=n_bins)
+
+
+def rfm_scores(out: pd.DataFrame, *, n_bins: int = 5) -> pd.DataFrame:
+    """``out`` (``recency_days``, ``frequency``, ``monetary`` and optionally ``active``) with the
+    RFM scores of :func:`rfm` appended: ``r_score``, ``f_score``, ``m_score``, ``rfm_code``,
+    ``rfm_score`` (quantiles among the active customers when any is active). Modifies ``out``."""
     ref = out["active"].to_numpy(bool) if "active" in out and out["active"].any() else None
     out["r_score"] = quantile_scores(out["recency_days"], n_bins=n_bins, higher_is_better=False,
                                      reference=ref)

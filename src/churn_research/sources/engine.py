@@ -202,12 +202,16 @@ class Tables:
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS
     records_start: pd.Timestamp | None = None
     snapshot: pd.Timestamp | None = None
+    #: the event tables of the data model, when present (``customer_id, date, kind, ...``;
+    #: ``customer_id, date, csat, nps``): the default ``tickets`` / ``surveys`` of the
+    #: complaint and satisfaction aggregates (:meth:`complaint_table`, ...)
+    tickets: object | None = None
+    surveys: object | None = None
 
     def __post_init__(self):
-        if isinstance(self.customers, str):
-            self.customers = self.con.table(self.customers)
-        if isinstance(self.transactions, str):
-            self.transactions = self.con.table(self.transactions)
+        for name in ("customers", "transactions", "tickets", "surveys"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, self.con.table(getattr(self, name)))
         if self.observation_end is None:
             raise ChurnDataError("observation_end is not set.",
                                  fix="pass observation_end (the snapshot date).")
@@ -240,6 +244,15 @@ class Tables:
     def sbg_cohort_table(self, **options) -> pd.DataFrame:
         """:func:`sbg_cohort_table` of these tables."""
         return sbg_cohort_table(self, **options)
+
+    def has(self, table: str) -> bool:
+        """Whether the data have ``table`` (``transactions``, ``tickets``, ``surveys``)."""
+        return getattr(self, table, None) is not None
+
+    def features_at(self, cutoff=None, **options) -> pd.DataFrame:
+        """:func:`features_at` of these tables (with their tickets and surveys)."""
+        return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
+                           surveys=options.pop("surveys", self.surveys), **options)
 
 
 _NAMES = itertools.count(1)
@@ -323,10 +336,15 @@ def from_processed(directory: str | Path, con=None) -> Tables:
                              fix="run `make data` (or the 00_data notebook) for this dataset first.")
     meta = json.loads(meta_path.read_text())
     tx = directory / "transactions.parquet"
-    return from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
-                      observation_end=meta["observation_end"], kind=meta["kind"],
-                      inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
-                      records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    src = from_files(directory / "customers.parquet", tx if tx.exists() else None, con=con,
+                     observation_end=meta["observation_end"], kind=meta["kind"],
+                     inactivity_days=meta.get("inactivity_days", DEFAULT_INACTIVITY_DAYS),
+                     records_start=meta.get("records_start"), snapshot=meta.get("snapshot"))
+    for name in ("tickets", "surveys"):  # the event tables, read in place when present
+        path = directory / f"{name}.parquet"
+        if path.exists():
+            setattr(src, name, _read(src.con, str(path), name))
+    return src
 
 
 #: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
@@ -1287,11 +1305,28 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
                       amount=tx.amount.cast("float64"))
         t = t.filter(t.day <= cut_day)
-        inw = t.day > cut_day - win
-        g = t.group_by("tid").aggregate(
-            last=t.day.max(), frequency=inw.cast("int64").sum(),
-            monetary=ibis.ifelse(inw, t.amount, 0.0).sum())
-        j = base.left_join(g, base.customer_id == g.tid).drop("tid")
+        # activity: purchases other than the recurring invoice
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        # one pass over the purchases of the customers in the base (those of anyone else would
+        # be dropped by the join to the base): RFM, the activity counts and the monthly buckets
+        # of the trend as conditional aggregates of one group-by
+        ids = base.select(aid=base.customer_id,
+                          _fee=base._rev if recurring else ibis.null("float64"))
+        a = t.join(ids, t.tid == ids.aid)
+        inw = a.day > cut_day - win
+        other = (~((a.amount - a._fee).abs() < 0.005).fill_null(False) if recurring
+                 else ibis.literal(True))
+        age = cut_day - a.day
+        rd, bd, m = int(recent_days), int(baseline_days), int(trend_months)
+        bucket = age // 30  # floor(age / 30): month 0 is the most recent
+        g = a.group_by("aid").aggregate(
+            last=a.day.max(), frequency=inw.cast("int64").sum(),
+            monetary=ibis.ifelse(inw, a.amount, 0.0).sum(),
+            _min_age=ibis.ifelse(other, age, ibis.null("int64")).min(),
+            tx_recent=(other & (age < rd)).cast("int64").sum(),
+            tx_baseline=(other & (age >= rd) & (age < rd + bd)).cast("int64").sum(),
+            **{f"_bucket{k}": (other & (bucket == k)).cast("int64").sum() for k in range(m)})
+        j = base.left_join(g, base.customer_id == g.aid).drop("aid")
         freq = j.frequency.fill_null(0)
         if src.kind == "non-contractual":
             days = src.inactivity_days if inactivity_days is None else int(inactivity_days)
@@ -1305,34 +1340,13 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                                               (cut_day - j["last"]).cast("float64")),
                      frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
         j = j.filter(j.active | (j.frequency > 0))
-        # activity: purchases other than the recurring invoice
-        recurring = exclude_recurring and "monthly_revenue" in c.columns
-        # (from the customers, not the filtered base: the activity of customers outside the
-        # base is dropped by the joins below, and the base's aggregate is not computed again)
-        ids = base.select(aid=base.customer_id,
-                          _fee=base._rev if recurring else ibis.null("float64"))
-        a = t.join(ids, t.tid == ids.aid)
-        if recurring:
-            a = a.filter(~((a.amount - a._fee).abs() < 0.005).fill_null(False))
-        age = (cut_day - a.day).cast("float64")
-        rd, bd = int(recent_days), int(baseline_days)
-        act = a.group_by("aid").aggregate(
-            _min_age=age.min(),
-            tx_recent=(age < rd).cast("int64").sum(),
-            tx_baseline=((age >= rd) & (age < rd + bd)).cast("int64").sum())
-        m = int(trend_months)
-        b = a.mutate(bucket=((cut_day - a.day) // 30).cast("int64"))  # floor(age / 30)
-        b = b.filter((b.bucket >= 0) & (b.bucket < m))
-        trend = src.execute(b.group_by(["aid", "bucket"]).aggregate(n=b.count()))
-        j = j.left_join(act, j.customer_id == act.aid).drop("aid")
         out = src.execute(j.order_by("customer_id"))
         out = out.set_index("customer_id")
         out.index.name = "customer_id"
-        n = len(out)
         tenure = out["tenure_days"].to_numpy(float)
         out["value"] = out["monetary"]
         if recurring:
-            last_age = out["_min_age"].to_numpy(float)
+            last_age = out["_min_age"].to_numpy(dtype=float, na_value=np.nan)
             out["activity_recency_days"] = np.minimum(np.where(np.isnan(last_age), np.inf,
                                                                last_age), tenure)
         recent = out.pop("tx_recent").fillna(0).to_numpy(np.int64)
@@ -1343,10 +1357,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = (recent / rd) / (base_n / base_len)
         out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
-        pos = out.index.get_indexer(trend["aid"])
-        counts = np.zeros((n, m))
-        ok = pos >= 0
-        counts[pos[ok], trend["bucket"].to_numpy(np.int64)[ok]] = trend["n"].to_numpy(float)[ok]
+        buckets = [f"_bucket{k}" for k in range(m)]
+        counts = out[buckets].fillna(0).to_numpy(float).reshape(len(out), m)
+        out = out.drop(columns=buckets)
         x = -np.arange(m, dtype=float)
         xc = x - x.mean()
         mean = counts.mean(axis=1)
