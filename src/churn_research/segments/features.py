@@ -231,6 +231,10 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
     out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
                              **options)
+    # the customers in the customers table's order, as the pandas path (a model sample drawn
+    # from them is then the same customers)
+    pos = out.index.get_indexer(known["customer_id"])
+    out = out.iloc[pos[pos >= 0]]
     out = rfm_scores(out, n_bins=n_bins)
     rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
     out = out[_FRONT + _SCORES + rest]

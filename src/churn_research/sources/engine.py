@@ -254,6 +254,10 @@ class Tables:
         return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
                            surveys=options.pop("surveys", self.surveys), **options)
 
+    def amount_between(self, start, end, customer_ids=None) -> float:
+        """:func:`amount_between` of these tables."""
+        return amount_between(self, start, end, customer_ids)
+
 
 _NAMES = itertools.count(1)
 
@@ -1424,6 +1428,31 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     out = out[front + [col for col in out.columns if col not in front]]
     out.attrs = {"cutoff": str(cut.date()), "design": design}
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# purchases in a window (50_clv's revenue per customer)
+# ------------------------------------------------------------------------------------------
+__all__ += ["amount_between"]
+
+
+def amount_between(src: Tables, start, end, customer_ids=None) -> float:
+    """The sum of the transactions' ``amount`` dated in ``(start, end]`` (timestamps compared
+    as ``pandas`` compares them), of the customers ``customer_ids`` (default: everyone); 0.0
+    without such purchases."""
+    if not src.has_transactions:
+        raise ChurnDataError("the transactions table is absent.", table="transactions")
+    tx = src.transactions
+    w0, w1 = pd.Timestamp(start), pd.Timestamp(end)
+    t = tx.filter((tx.date > w0.to_pydatetime()) & (tx.date <= w1.to_pydatetime()))
+    if customer_ids is not None:
+        ids = pd.Series(customer_ids, dtype=object).astype(str).to_numpy()
+        if not len(ids):
+            return 0.0
+        ids = _put(src.con, "window_customers", pd.DataFrame({"_wid": ids}))
+        t = t.join(ids, t.customer_id.cast("string") == ids._wid)
+    total = src.execute(t.aggregate(total=t.amount.cast("float64").sum()))["total"].iloc[0]
+    return 0.0 if total is None or pd.isna(total) else float(total)
 
 
 # ------------------------------------------------------------------------------------------
