@@ -234,13 +234,14 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     # the customers in the customers table's order, as the pandas path (a model sample drawn
     # from them is then the same customers)
     pos = out.index.get_indexer(known["customer_id"])
-    out = out.iloc[pos[pos >= 0]]
+    in_base = pos >= 0
+    out = out.iloc[pos[in_base]]
     out = rfm_scores(out, n_bins=n_bins)
     rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
     out = out[_FRONT + _SCORES + rest]
-    known = known.set_index("customer_id")
-    for c in static:
-        s = known[c].reindex(out.index)
+    rows = np.flatnonzero(in_base)
+    for c in static:  # the known customers' rows in the base, in the same order
+        s = known[c].iloc[rows].set_axis(out.index)
         if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
             s = s.astype("float64")
         out[c] = s

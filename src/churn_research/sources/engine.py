@@ -1397,9 +1397,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         k = src.execute(tk.group_by("kid").aggregate(
             complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
             complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
-            tickets_365=(age < 365).cast("int64").sum())).set_index("kid")
-        for col in ("complaints_recent", "complaints_365", "tickets_365"):
-            out[col] = k[col].reindex(idx).fillna(0).astype("int64").to_numpy()
+            tickets_365=(age < 365).cast("int64").sum())).set_index("kid").reindex(idx)
+        for col in ("complaints_recent", "complaints_365", "tickets_365"):  # one reindex
+            out[col] = k[col].fillna(0).astype("int64").to_numpy()
     surveys = table_of(src, surveys, "surveys")
     if surveys is not None:
         cols = [col for col in ("csat", "nps") if col in surveys.columns]
@@ -1409,14 +1409,14 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
                                                    *[ibis.desc(sv[col]) for col in cols]])
         ranked = sv.mutate(_r=ibis.row_number().over(w))
-        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
+        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid").reindex(idx)
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in cols:
-                out[name] = last[col].reindex(idx).astype("float64").to_numpy()
+                out[name] = last[col].astype("float64").to_numpy()
         if "csat" in cols:
             mean = src.execute(sv.group_by("sid").aggregate(m=sv.csat.mean())).set_index("sid")
             out["csat_mean"] = mean["m"].reindex(idx).to_numpy()
-        out["survey_age_days"] = (cut_day - last["day"].reindex(idx)).astype("float64").to_numpy()
+        out["survey_age_days"] = (cut_day - last["day"]).astype("float64").to_numpy()
     for col in static_columns:
         s = out.pop(col)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
