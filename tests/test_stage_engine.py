@@ -210,30 +210,36 @@ def test_features_from_the_engine_equal_the_pandas_path(processed, name, cutoff,
     assert (len(got), int(got["active"].sum())) == (rows, active)
 
 
-def test_the_last_survey_of_a_day_with_several_is_the_highest_score():
-    """Two answers on a customer's last survey day: both paths keep the highest csat (then
-    nps; a missing score counts lowest), whatever the rows' order in the table."""
+def test_the_last_survey_of_a_day_with_several_is_the_tables_last():
+    """Several answers on a customer's last survey day: the features from the engine keep the
+    table's last, as the pandas path (the engine's own rule, the highest score, is replaced for
+    these customers only: engine.survey_ties)."""
     from churn_research import segments
     from churn_research.model import ChurnData
 
-    cust = pd.DataFrame({"customer_id": ["a", "b"],
-                         "start_date": pd.to_datetime(["2024-01-01", "2024-01-01"]),
-                         "end_date": pd.to_datetime([None, None])})
+    cust = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                         "start_date": pd.to_datetime(["2024-01-01"] * 3),
+                         "end_date": pd.to_datetime([None] * 3)})
     surveys = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "b"],
+        "customer_id": ["a", "a", "a", "b", "b", "b", "c", "c"],
         "date": pd.to_datetime(["2024-05-01", "2024-06-01", "2024-06-01",
-                                "2024-06-01", "2024-06-01", "2024-06-01"]),
-        "csat": [1.0, 4.0, 2.0, np.nan, 3.0, 3.0],
-        "nps": [0.0, 6.0, 9.0, 10.0, 5.0, 8.0]})
-    for order in (surveys, surveys.iloc[::-1]):
+                                "2024-06-01", "2024-06-01", "2024-06-01",
+                                "2024-06-01", "2024-07-01"]),  # c's second answer: after the cutoff
+        "csat": [1.0, 4.0, 2.0, np.nan, 3.0, 1.0, 5.0, 1.0],
+        "nps": [0.0, 6.0, 9.0, 10.0, 5.0, 8.0, 7.0, 0.0]})
+    for order, last in ((surveys, ([2.0, 1.0, 5.0], [9.0, 8.0, 7.0])),
+                        (surveys.iloc[[0, 2, 1, 5, 4, 3, 6, 7]], ([4.0, np.nan, 5.0], [6.0, 10.0, 7.0]))):
         data = ChurnData(customers=cust, surveys=order.reset_index(drop=True),
                          observation_end=pd.Timestamp("2024-06-30"))
         src = engine.from_data(data)
         src.surveys = engine.table_of(src, data.surveys, "surveys")
-        for feats in (segments.features_at(data), segments.features_at(data, engine=src)):
-            assert feats["csat_last"].tolist() == [4.0, 3.0]
-            assert feats["nps_last"].tolist() == [6.0, 8.0]
-            np.testing.assert_allclose(feats["csat_mean"], [7 / 3, 3.0], rtol=1e-15)
+        assert src.survey_ties() == ["a", "b"]
+        expected = segments.features_at(data)
+        got = segments.features_at(data, engine=src)
+        assert_same_features(got, expected)
+        np.testing.assert_array_equal(got["csat_last"], last[0])
+        np.testing.assert_array_equal(got["nps_last"], last[1])
+        np.testing.assert_allclose(got["csat_mean"], [7 / 3, 2.0, 5.0], rtol=1e-15)
 
 
 def test_amount_between_by_hand():

@@ -254,6 +254,10 @@ class Tables:
         return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
                            surveys=options.pop("surveys", self.surveys), **options)
 
+    def survey_ties(self, cutoff=None, **options) -> list:
+        """:func:`survey_ties` of these tables' surveys."""
+        return survey_ties(self, cutoff, **options)
+
     def amount_between(self, start, end, customer_ids=None) -> float:
         """:func:`amount_between` of these tables."""
         return amount_between(self, start, end, customer_ids)
@@ -1428,6 +1432,26 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     out = out[front + [col for col in out.columns if col not in front]]
     out.attrs = {"cutoff": str(cut.date()), "design": design}
     return out
+
+
+__all__ += ["survey_ties"]
+
+
+def survey_ties(src: Tables, cutoff=None, *, surveys=None, survey_days: int = 365) -> list:
+    """The customers whose last survey day in :func:`features_at`'s window (``survey_days``
+    up to ``cutoff``) has more than one answer: where its rule (the highest score) and the
+    pandas path's (the table's last row, an order a backend does not keep) can differ."""
+    surveys = table_of(src, src.surveys if surveys is None else surveys, "surveys")
+    if surveys is None:
+        return []
+    cut_day = _day(src.observation_end if cutoff is None else cutoff)
+    sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"))
+    sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
+    per_day = sv.group_by(["sid", "day"]).aggregate(n=sv.count())
+    last = sv.group_by("sid").aggregate(last_day=sv.day.max())
+    j = per_day.join(last, [per_day.sid == last.sid, per_day.day == last.last_day])
+    j = j.filter(j.n > 1)
+    return src.execute(j.select("sid").order_by("sid"))["sid"].tolist()
 
 
 # ------------------------------------------------------------------------------------------
