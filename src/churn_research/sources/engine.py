@@ -355,6 +355,10 @@ def from_processed(directory: str | Path, con=None) -> Tables:
     return src
 
 
+#: DuckDB's memory limit in a stage (:func:`open_stage`): the aggregations over tens of millions
+#: of rows spill to disk beyond it instead of holding gigabytes beside the stage's frames.
+STAGE_DUCKDB_MEMORY = "1GB"
+
 #: The values of the ``backend`` parameter of the stages (:func:`open_stage`).
 BACKENDS = ("duckdb", "pyspark")
 
@@ -370,7 +374,10 @@ def open_stage(processed_dir: str | Path, backend: str = "duckdb") -> Tables:
     if name not in BACKENDS:
         raise ChurnDataError(f"unknown backend '{backend}'.",
                              fix=f"set `backend:` to one of {', '.join(BACKENDS)}.")
-    return from_processed(processed_dir, connect(None if name == "duckdb" else name))
+    con = connect(None if name == "duckdb" else name)
+    if name == "duckdb":  # beyond it DuckDB spills to disk: the stage's process stays small
+        con.raw_sql(f"SET memory_limit = '{STAGE_DUCKDB_MEMORY}'")
+    return from_processed(processed_dir, con)
 
 
 def read_stage(processed_dir: str | Path, backend: str = "duckdb") -> tuple[ChurnData, Tables]:
