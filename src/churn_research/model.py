@@ -291,6 +291,10 @@ class ChurnData:
         """The tables that are present, by name."""
         return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
 
+    def table_names(self) -> list[str]:
+        """The names of the tables that are present, as :meth:`tables` (none is read)."""
+        return [t for t in TABLES if self._stored(t) is not None]
+
     def has(self, table: str) -> bool:
         """Whether ``table`` is present and non-empty (a table not read yet stays unread)."""
         df = self._stored(table)
