@@ -102,22 +102,39 @@ def window_churn(customers: pd.DataFrame, *, window_end, months: int = 12) -> di
 
 
 def product_limit(duration: np.ndarray, event: np.ndarray,
-                  entry: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  entry: np.ndarray | None = None, weights: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier curve: the distinct event-or-censoring times and S just after each.
 
     At risk at time t: customers with ``entry < t <= duration``, those entering at 0 at risk from
-    the start (lifelines' convention for delayed entry). Returns ``times`` (sorted) and ``surv``.
+    the start (lifelines' convention for delayed entry). ``weights``: how many customers each
+    row stands for (integer counts give the curve of the rows repeated, exactly). Returns
+    ``times`` (sorted) and ``surv``.
     """
     duration = np.asarray(duration, dtype=float)
     event = np.asarray(event, dtype=bool)
     times, inv = np.unique(duration, return_inverse=True)
-    deaths = np.bincount(inv, weights=event.astype(float), minlength=len(times))
-    exits = np.bincount(inv, minlength=len(times)).astype(float)
+    if weights is None:
+        deaths = np.bincount(inv, weights=event.astype(float), minlength=len(times))
+        exits = np.bincount(inv, minlength=len(times)).astype(float)
+    else:
+        w = np.asarray(weights, dtype=float)
+        deaths = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=len(times))
+        exits = np.bincount(inv, weights=w, minlength=len(times))
     at_risk = exits[::-1].cumsum()[::-1]
     if entry is not None:  # minus those who only enter at or after t (an entry at 0 is at risk at 0)
-        late = np.sort(np.asarray(entry, dtype=float))
-        late = late[late > 0]
-        at_risk = at_risk - (len(late) - np.searchsorted(late, times, side="left"))
+        entry = np.asarray(entry, dtype=float)
+        if weights is None:
+            late = np.sort(entry)
+            late = late[late > 0]
+            at_risk = at_risk - (len(late) - np.searchsorted(late, times, side="left"))
+        else:
+            order = np.argsort(entry, kind="stable")
+            late, lw = entry[order], w[order]
+            lw = lw[late > 0]
+            late = late[late > 0]
+            before = np.concatenate([[0.0], np.cumsum(lw)])  # weight of the late entries below
+            at_risk = at_risk - (before[-1] - before[np.searchsorted(late, times, side="left")])
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(at_risk > 0, 1.0 - deaths / at_risk, 1.0)
     return times, np.cumprod(factor)

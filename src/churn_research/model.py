@@ -304,6 +304,10 @@ class ChurnData:
         """The tables that are present, by name."""
         return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
 
+    def table_names(self) -> list[str]:
+        """The names of the tables that are present, as :meth:`tables` (none is read)."""
+        return [t for t in TABLES if self._stored(t) is not None]
+
     def has(self, table: str) -> bool:
         """Whether ``table`` is present and non-empty (a table not read yet stays unread)."""
         df = self._stored(table)
@@ -397,6 +401,18 @@ class ChurnData:
         meta = dict(self.meta)
         meta["sample"] = {"customers": int(max_customers), "of": n, "random_state": random_state}
         return self.replace(**tables, meta=meta)
+
+    def rows_of(self, table: str, ids) -> pd.DataFrame | None:
+        """The rows of ``table`` of the customers ``ids``, in the table's order: read from disk,
+        only those rows, when the table is not in memory (None without the table)."""
+        df = self._stored(table)
+        if df is None:
+            return None
+        ids = pd.Index(pd.unique(pd.Series(list(ids), dtype=object)))
+        if type(df) is _StoredTable and df.ids is None:
+            return _StoredTable(df.path, ids).load()
+        df = getattr(self, table)
+        return df[df["customer_id"].isin(ids)].reset_index(drop=True)
 
     # -- persistence ---------------------------------------------------------------------
     def write(self, directory: str | Path) -> Path:

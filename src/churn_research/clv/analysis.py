@@ -689,13 +689,14 @@ class ChurnCostResult:
 def churn_cost_analysis(data, *, months: int, value_col: str | None, margin: float,
                         acquisition_cost_multiple: float, retention_cost_months: float,
                         by: str | None = None, referral_rate: float | None = None,
-                        complaint_multiplier: float | None = None) -> ChurnCostResult:
+                        complaint_multiplier: float | None = None, engine=None) -> ChurnCostResult:
     """:func:`churn_cost_inputs` and :func:`churn_cost`: the dataset's annual churn times the
     revenue per customer, on the customers active now. With ``referral_rate`` (off: None), the
     word-of-mouth scenario (:func:`churn_research.clv.scenarios.word_of_mouth`) on top, using
     ``complaint_multiplier`` and the active customers who complained in the last year when
-    given (and the data have complaints)."""
-    inputs = churn_cost_inputs(data, months=months, value_col=value_col or "", by=by)
+    given (and the data have complaints). ``engine``: as :func:`churn_cost_inputs`."""
+    inputs = churn_cost_inputs(data, months=months, value_col=value_col or "", by=by,
+                               engine=engine)
     revenue = inputs["annual_revenue_per_customer"]
     cost = churn_cost(inputs["active"], inputs["annual"].rate, revenue, margin,
                       acquisition_cost_multiple,

@@ -73,20 +73,46 @@ def default_observed_from(data, *, after_event: bool = False):
     return data.records_start
 
 
-def _fit_weibull(duration, event, entry, start: dict | None = None):
+def _fit_weibull(duration, event, entry, start: dict | None = None, weights=None):
     """Weibull fit (shape, scale) with right censoring and left truncation (lifelines), or None
     with fewer than 2 exits or when the fit fails; ``start``: ``{"shape", "scale"}`` to start
-    the optimiser from."""
-    if event.sum() < 2:
+    the optimiser from; ``weights``: integer counts of identical rows (lifelines' weights: the
+    same likelihood as the rows repeated)."""
+    if (event.sum() if weights is None else np.asarray(weights)[np.asarray(event, bool)].sum()) < 2:
         return None
     t = np.maximum(duration, 1e-3)
     init = (None if not start or "scale" not in start
             else np.array([start["scale"], start["shape"]], dtype=float))
+    if init is None and weights is not None:  # lifelines' start for the rows repeated
+        init = np.array([np.average(t, weights=weights), 1.0])
     try:
-        fitter = WeibullFitter().fit(t, event, entry=np.minimum(entry, t), initial_point=init)
+        fitter = WeibullFitter().fit(t, event, entry=np.minimum(entry, t), initial_point=init,
+                                     weights=weights)
     except (ConvergenceError, ValueError):
         return None
     return float(fitter.rho_), float(fitter.lambda_)
+
+
+def _count_at_most(values: np.ndarray, t: np.ndarray, weights=None) -> np.ndarray:
+    """How many of ``values`` are <= each ``t`` (with ``weights``: their total integer weight)."""
+    if weights is None:
+        return np.searchsorted(np.sort(values), t, side="right")
+    order = np.argsort(values, kind="stable")
+    below = np.concatenate([[0], np.cumsum(np.asarray(weights, dtype=np.int64)[order])])
+    return below[np.searchsorted(values[order], t, side="right")]
+
+
+def compact_lifetimes(lifetimes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The distinct ``(duration, event, entry)`` rows of a lifetime frame and, for each row of
+    it, the position of its distinct row: a resample of the rows is then the distinct rows with
+    counts as ``weight`` (:func:`curve_from_lifetimes` takes them), the same curve and fit."""
+    d = lifetimes["duration"].to_numpy(dtype=float)
+    ev = lifetimes["event"].to_numpy(dtype=float)
+    e = lifetimes["entry"].to_numpy(dtype=float)
+    uniq, codes = np.unique(np.column_stack([d, ev, e]), axis=0, return_inverse=True)
+    rows = pd.DataFrame({"duration": uniq[:, 0], "event": uniq[:, 1].astype(lifetimes["event"].dtype),
+                         "entry": uniq[:, 2]})
+    return np.asarray(codes).ravel(), rows
 
 
 def survival_curve(customers: pd.DataFrame, *, observation_end, by: str | None = None,
@@ -147,9 +173,11 @@ def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PE
     """:func:`survival_curve` from lifetime frames already split by segment.
 
     ``groups``: ``[(segment, lifetimes)]`` with ``duration``, ``event`` and ``entry`` (the
-    segment None for one curve of everyone). ``starts``: optional Weibull starting values
-    ``{segment: {"shape": k, "scale": s}}`` (e.g. the tail parameters of a previous curve, in
-    its ``attrs["tail_params"]``) to speed up refits on resampled data.
+    segment None for one curve of everyone), and optionally ``weight``: integer counts of
+    customers a row stands for (:func:`compact_lifetimes`; the curve of the rows repeated).
+    ``starts``: optional Weibull starting values ``{segment: {"shape": k, "scale": s}}`` (e.g.
+    the tail parameters of a previous curve, in its ``attrs["tail_params"]``) to speed up
+    refits on resampled data.
     """
     if tail not in ("weibull", "exponential", "sbg"):
         raise ValueError(f"tail must be 'weibull', 'exponential' or 'sbg', got {tail!r}.")
@@ -158,35 +186,43 @@ def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PE
     frames, params, stars, skipped = [], {}, {}, []
     for seg, g in groups:
         d, e, ev = g["duration"].to_numpy(), g["entry"].to_numpy(), g["event"].to_numpy()
-        if ev.sum() < 2:
+        w = g["weight"].to_numpy(dtype=float) if "weight" in g else None
+        if (ev.sum() if w is None else w[ev.astype(bool)].sum()) < 2:
             skipped.append(seg)
             continue
         # the product-limit estimate with delayed entry (lifelines' KaplanMeierFitter refuses a
         # risk set that empties early, as in a small business's segment; beyond such a point
         # the curve is the parametric tail anyway, spliced where at least min_at_risk remain)
-        times, surv_km = product_limit(d, ev, e)
+        times, surv_km = product_limit(d, ev, e, weights=w)
         idx = np.searchsorted(times, t, side="right") - 1
         s_km = np.where(idx >= 0, surv_km[np.clip(idx, 0, None)], 1.0)
-        at_risk = (np.searchsorted(np.sort(e), t, side="right")
-                   - np.searchsorted(np.sort(d), t, side="right"))
+        at_risk = _count_at_most(e, t, w) - _count_at_most(d, t, w)
         ok = (at_risk >= min_at_risk) & (t <= d.max())
         t_star = int(t[ok].max()) if ok.any() else 0
         used, fit = tail, None
         if tail == "weibull":
-            fit = _fit_weibull(d, ev, e, start=starts.get("all" if seg is None else seg))
+            fit = _fit_weibull(d, ev, e, start=starts.get("all" if seg is None else seg),
+                               weights=w)
             if fit is not None:
                 k, s = fit
                 log_tail = -((t / s) ** k)
                 fitted = {"shape": k, "scale": s}
         elif tail == "sbg":
-            fit = fit_sbg_durations(d, ev, e)
+            if w is None:
+                fit = fit_sbg_durations(d, ev, e)
+            else:  # the rows repeated
+                n = w.astype(np.int64)
+                fit = fit_sbg_durations(np.repeat(d, n), np.repeat(ev, n), np.repeat(e, n))
             if fit is not None:
                 ga, de = fit
                 log_tail = special.betaln(ga, de + t) - special.betaln(ga, de)
                 fitted = {"gamma": ga, "delta": de}
         if fit is None:  # exponential: events / exposure
             used = "exponential"
-            rate = ev.sum() / max((d - np.minimum(e, d)).sum(), 1e-12)
+            if w is None:
+                rate = ev.sum() / max((d - np.minimum(e, d)).sum(), 1e-12)
+            else:
+                rate = w[ev.astype(bool)].sum() / max((w * (d - np.minimum(e, d))).sum(), 1e-12)
             log_tail = -rate * t
             fitted = {"rate": rate}
         surv = s_km.copy()

@@ -26,6 +26,7 @@ from churn_research.clv.btyd import btyd_clv
 from churn_research.clv.contractual import (
     _curve_groups,
     _lifetime_groups,
+    compact_lifetimes,
     curve_from_lifetimes,
     residual_lifetime,
 )
@@ -150,10 +151,18 @@ def bootstrap_contractual(customers: pd.DataFrame, residual: pd.DataFrame, curve
     # resample the segments in the order of their first customer, not of their labels: the same
     # customers give the same replicates whatever the language of the labels (基础版 vs basic)
     groups = sorted(groups, key=lambda item: min(item[1].index, default=0))
+    # each segment's distinct lifetimes once; a resample is their counts (the same curve and
+    # fit as the resampled rows, without a copy of them: a million customers have a few
+    # thousand distinct lifetimes per segment)
+    compact = [(name, len(g), *compact_lifetimes(g)) for name, g in groups]
     rng = np.random.default_rng(random_state)
     cols = []
     for _ in range(int(n_boot)):
-        boot = [(name, g.iloc[rng.integers(0, len(g), len(g))]) for name, g in groups]
+        boot = []
+        for name, n, codes, rows in compact:
+            count = np.bincount(codes[rng.integers(0, n, n)], minlength=len(rows))
+            drawn = count > 0
+            boot.append((name, rows.loc[drawn].assign(weight=count[drawn])))
         bc = curve_from_lifetimes(boot, by=by, period_days=period_days,
                                   horizon=int(curve["t"].max()), tail=curve.attrs.get("tail", "weibull"),
                                   min_at_risk=min_at_risk, starts=starts)

@@ -19,7 +19,7 @@ from churn_research.model import ChurnDataError, on_books
 # the cost of churn and retention scenarios
 # ========================================================================================
 def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_revenue",
-                      by: str | None = None) -> dict:
+                      by: str | None = None, engine=None) -> dict:
     """The dataset's annual churn and the yearly revenue per customer.
 
     The inputs of :func:`churn_cost` and :func:`retention_scenarios`, measured on the data: the
@@ -40,6 +40,9 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
     by : str, optional
         Snapshot only: the groups whose curves the annual churn reads (see
         :func:`~churn_research.annual.annual_churn`).
+    engine : optional
+        The stage's engine tables (``read_stage``'s second value, with an ``amount_between``
+        method): the window's purchases are summed there, the transactions are not read here.
 
     Returns
     -------
@@ -59,10 +62,14 @@ def churn_cost_inputs(data, *, months: int = 12, value_col: str = "monthly_reven
         base = on_books(cust, w0)
         stayed = base & on_books(cust, w1)
     if w0 is not None and data.has("transactions") and stayed.any():
-        tx = data.transactions
-        dates = pd.to_datetime(tx["date"])
-        sel = (dates > w0) & (dates <= w1) & tx["customer_id"].isin(cust.loc[stayed, "customer_id"])
-        revenue = float(tx.loc[sel, "amount"].sum()) / int(stayed.sum()) * 12.0 / annual.months
+        if engine is not None:  # summed where the transactions are (engine.amount_between)
+            total = engine.amount_between(w0, w1, cust.loc[stayed, "customer_id"])
+        else:
+            tx = data.transactions
+            dates = pd.to_datetime(tx["date"])
+            sel = (dates > w0) & (dates <= w1) & tx["customer_id"].isin(cust.loc[stayed, "customer_id"])
+            total = float(tx.loc[sel, "amount"].sum())
+        revenue = total / int(stayed.sum()) * 12.0 / annual.months
         source = "transactions"
     elif value_col in cust.columns and base.any():
         revenue = 12.0 * float(cust.loc[base, value_col].mean())

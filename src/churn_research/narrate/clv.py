@@ -139,7 +139,7 @@ def setting(data, *, dataset: str, margin: float, discount_rate: float) -> str:
              "{tables}. Assumed margin {margin}, annual discount rate {discount_rate}.",
              dataset=dataset, kind=label(data.kind), n=count(len(data.customers)),
              date=_date(data.observation_end),
-             tables=join(label(x) for x in sorted(data.tables())),
+             tables=join(label(x) for x in sorted(data.table_names())),
              margin=f"{margin:.0%}", discount_rate=f"{discount_rate:.0%}")
 
 

@@ -184,13 +184,8 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     if data.surveys is not None:
         sv = t.surveys
         sv = sv.loc[(cut64 - pd.to_datetime(sv["date"]).to_numpy()) / DAY < survey_days]
-        # the last answer; of several on its day the highest csat, then nps (missing scores
-        # first): a rule of the values, not of the table's row order, which a warehouse or a
-        # partitioned lake does not keep (the engine's rule, engine.features_at)
-        order = ["customer_id", "date"] + [c for c in ("csat", "nps") if c in sv]
-        sv = sv.loc[sv["customer_id"].isin(idx)].sort_values(order, na_position="first",
-                                                            kind="stable")
-        last = sv.groupby("customer_id").tail(1).set_index("customer_id")
+        sv = sv.loc[sv["customer_id"].isin(idx)]
+        last = _last_answers(sv)
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in sv:
                 out[name] = last[col].reindex(idx).astype("float64")
@@ -207,6 +202,13 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
         out[c] = s
     out.attrs = {"cutoff": str(cutoff.date()), "design": design}
     return out
+
+
+def _last_answers(surveys: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's last survey answer (indexed by customer_id): of several on the same
+    date, the table's last."""
+    return surveys.sort_values(["customer_id", "date"]).groupby("customer_id").tail(1) \
+        .set_index("customer_id")
 
 
 #: The columns of :func:`features_at` up to the RFM scores, in order (the engine's leading ones).
@@ -231,17 +233,42 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
     out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
                              **options)
+    # the customers in the customers table's order, as the pandas path (a model sample drawn
+    # from them is then the same customers)
+    pos = out.index.get_indexer(known["customer_id"])
+    in_base = pos >= 0
+    out = out.iloc[pos[in_base]]
     out = rfm_scores(out, n_bins=n_bins)
     rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
     out = out[_FRONT + _SCORES + rest]
-    known = known.set_index("customer_id")
-    for c in static:
-        s = known[c].reindex(out.index)
+    rows = np.flatnonzero(in_base)
+    for c in static:  # the known customers' rows in the base, in the same order
+        s = known[c].iloc[rows].set_axis(out.index)
         if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
             s = s.astype("float64")
         out[c] = s
+    if engine.has("surveys") and ("csat_last" in out or "nps_last" in out):
+        _table_order_ties(data, engine, out, cutoff, options.get("survey_days", 365))
     out.attrs = {"cutoff": str(cutoff.date()), "design": design}
     return out
+
+
+def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Timestamp,
+                      survey_days: int) -> None:
+    """The last answers of the customers with several on their last survey date, by the
+    pandas path's rule (the table's last; the engine keeps the highest score): only these
+    customers' survey rows are read (``out`` is modified)."""
+    ties = pd.Index(engine.survey_ties(cutoff, survey_days=survey_days)).intersection(out.index)
+    if not len(ties):
+        return
+    sv = data.rows_of("surveys", ties)
+    dates = pd.to_datetime(sv["date"])
+    sv = sv.loc[(dates <= cutoff).to_numpy()
+                & ((np.datetime64(cutoff, "ns") - dates.to_numpy()) / DAY < survey_days)]
+    last = _last_answers(sv).reindex(ties)
+    for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
+        if name in out and col in last:
+            out.loc[ties, name] = last[col].astype("float64").to_numpy()
 
 
 def customer_value(features: pd.DataFrame) -> pd.Series:

@@ -286,6 +286,14 @@ class Tables:
         return features_at(self, cutoff, tickets=options.pop("tickets", self.tickets),
                            surveys=options.pop("surveys", self.surveys), **options)
 
+    def survey_ties(self, cutoff=None, **options) -> list:
+        """:func:`survey_ties` of these tables' surveys."""
+        return survey_ties(self, cutoff, **options)
+
+    def amount_between(self, start, end, customer_ids=None) -> float:
+        """:func:`amount_between` of these tables."""
+        return amount_between(self, start, end, customer_ids)
+
 
 _NAMES = itertools.count(1)
 
@@ -394,6 +402,8 @@ def open_stage(processed_dir: str | Path, backend: str = "duckdb") -> Tables:
     if name not in BACKENDS:
         raise ChurnDataError(f"unknown backend '{backend}'.",
                              fix=f"set `backend:` to one of {', '.join(BACKENDS)}.")
+    # DuckDB within DUCKDB_MEMORY (connect): beyond it, it spills to disk and the stage's
+    # process stays small
     return from_processed(processed_dir, connect(None if name == "duckdb" else name))
 
 
@@ -1425,9 +1435,9 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         k = src.execute(tk.group_by("kid").aggregate(
             complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
             complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
-            tickets_365=(age < 365).cast("int64").sum())).set_index("kid")
-        for col in ("complaints_recent", "complaints_365", "tickets_365"):
-            out[col] = k[col].reindex(idx).fillna(0).astype("int64").to_numpy()
+            tickets_365=(age < 365).cast("int64").sum())).set_index("kid").reindex(idx)
+        for col in ("complaints_recent", "complaints_365", "tickets_365"):  # one reindex
+            out[col] = k[col].fillna(0).astype("int64").to_numpy()
     surveys = table_of(src, surveys, "surveys")
     if surveys is not None:
         cols = [col for col in ("csat", "nps") if col in surveys.columns]
@@ -1437,14 +1447,14 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
                                                    *[ibis.desc(sv[col]) for col in cols]])
         ranked = sv.mutate(_r=ibis.row_number().over(w))
-        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid")
+        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid").reindex(idx)
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in cols:
-                out[name] = last[col].reindex(idx).astype("float64").to_numpy()
+                out[name] = last[col].astype("float64").to_numpy()
         if "csat" in cols:
             mean = src.execute(sv.group_by("sid").aggregate(m=sv.csat.mean())).set_index("sid")
             out["csat_mean"] = mean["m"].reindex(idx).to_numpy()
-        out["survey_age_days"] = (cut_day - last["day"].reindex(idx)).astype("float64").to_numpy()
+        out["survey_age_days"] = (cut_day - last["day"]).astype("float64").to_numpy()
     for col in static_columns:
         s = out.pop(col)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
@@ -1456,6 +1466,51 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     out = out[front + [col for col in out.columns if col not in front]]
     out.attrs = {"cutoff": str(cut.date()), "design": design}
     return out
+
+
+__all__ += ["survey_ties"]
+
+
+def survey_ties(src: Tables, cutoff=None, *, surveys=None, survey_days: int = 365) -> list:
+    """The customers whose last survey day in :func:`features_at`'s window (``survey_days``
+    up to ``cutoff``) has more than one answer: where its rule (the highest score) and the
+    pandas path's (the table's last row, an order a backend does not keep) can differ."""
+    surveys = table_of(src, src.surveys if surveys is None else surveys, "surveys")
+    if surveys is None:
+        return []
+    cut_day = _day(src.observation_end if cutoff is None else cutoff)
+    sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"))
+    sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
+    per_day = sv.group_by(["sid", "day"]).aggregate(n=sv.count())
+    last = sv.group_by("sid").aggregate(last_day=sv.day.max())
+    j = per_day.join(last, [per_day.sid == last.sid, per_day.day == last.last_day])
+    j = j.filter(j.n > 1)
+    return src.execute(j.select("sid").order_by("sid"))["sid"].tolist()
+
+
+# ------------------------------------------------------------------------------------------
+# purchases in a window (50_clv's revenue per customer)
+# ------------------------------------------------------------------------------------------
+__all__ += ["amount_between"]
+
+
+def amount_between(src: Tables, start, end, customer_ids=None) -> float:
+    """The sum of the transactions' ``amount`` dated in ``(start, end]`` (timestamps compared
+    as ``pandas`` compares them), of the customers ``customer_ids`` (default: everyone); 0.0
+    without such purchases."""
+    if not src.has_transactions:
+        raise ChurnDataError("the transactions table is absent.", table="transactions")
+    tx = src.transactions
+    w0, w1 = pd.Timestamp(start), pd.Timestamp(end)
+    t = tx.filter((tx.date > w0.to_pydatetime()) & (tx.date <= w1.to_pydatetime()))
+    if customer_ids is not None:
+        ids = pd.Series(customer_ids, dtype=object).astype(str).to_numpy()
+        if not len(ids):
+            return 0.0
+        ids = _put(src.con, "window_customers", pd.DataFrame({"_wid": ids}))
+        t = t.join(ids, t.customer_id.cast("string") == ids._wid)
+    total = src.execute(t.aggregate(total=t.amount.cast("float64").sum()))["total"].iloc[0]
+    return 0.0 if total is None or pd.isna(total) else float(total)
 
 
 # ------------------------------------------------------------------------------------------
