@@ -443,7 +443,7 @@ class ChurnData:
         meta.update({
             "observation_end": str(pd.Timestamp(self.observation_end).date()),
             "kind": self.kind,
-            "tables": sorted(t for t in TABLES if self._stored(t) is not None),  # none read for this
+            "tables": sorted(self.table_names()),
             "inactivity_days": self.inactivity_days,
             "records_start": None if self.records_start is None else str(self.records_start.date()),
             "snapshot": None if self.snapshot is None else str(self.snapshot.date()),

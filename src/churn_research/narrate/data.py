@@ -216,5 +216,5 @@ def reasons_text(reduced: Mapping[str, int]) -> str:
 
 
 def written_text(data, dataset: str) -> str:
-    return t("Wrote {n} validated tables for dataset **{dataset}**.", n=len(data.tables()),
+    return t("Wrote {n} validated tables for dataset **{dataset}**.", n=len(data.table_names()),
              dataset=dataset)

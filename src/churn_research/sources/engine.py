@@ -98,13 +98,19 @@ _MONEY = "decimal(38, 12)"
 DUCKDB_MEMORY = "1GB"
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB's settings for every connection of the project: work held within
+    :data:`DUCKDB_MEMORY`, spilled beyond it to the temporary directory."""
+    return {"memory_limit": os.environ.get("CHURN_RESEARCH_DUCKDB_MEMORY", DUCKDB_MEMORY),
+            "temp_directory": str(Path(tempfile.gettempdir())
+                                  / f"churn-research-duckdb-{os.getpid()}")}
+
+
 def duckdb_connect(database: str | Path | None = None, **options):
-    """An Ibis DuckDB connection (in memory when ``database`` is None) whose work is held
-    within :data:`DUCKDB_MEMORY` and spills beyond it to the temporary directory."""
-    limit = os.environ.get("CHURN_RESEARCH_DUCKDB_MEMORY", DUCKDB_MEMORY)
-    spill = Path(tempfile.gettempdir()) / f"churn-research-duckdb-{os.getpid()}"
+    """An Ibis DuckDB connection (in memory when ``database`` is None) with
+    :func:`duckdb_config`."""
     args = () if database is None else (str(database),)
-    return ibis.duckdb.connect(*args, memory_limit=limit, temp_directory=str(spill), **options)
+    return ibis.duckdb.connect(*args, **duckdb_config(), **options)
 
 
 def connect(target: str | Path | None = None):

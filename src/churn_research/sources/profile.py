@@ -11,6 +11,7 @@ import pandas as pd
 from churn_research.i18n import _, label, t
 from churn_research.model import TABLES, ChurnData
 from churn_research.personal import header_reason
+from churn_research.sources.engine import duckdb_config
 from churn_research.sources.validate import DATE_COLUMNS
 from churn_research.wording import month_year, sentences
 
@@ -108,7 +109,7 @@ def _file_stats(name: str, path) -> dict:
     for f in schema:
         nan = f" OR isnan({col(f.name)})" if pa.types.is_floating(f.type) else ""
         exprs.append(f"count_if({col(f.name)} IS NULL{nan})")
-    with duckdb.connect() as con:
+    with duckdb.connect(config=duckdb_config()) as con:
         row = con.execute(f"SELECT {', '.join(exprs)} FROM read_parquet(?)", [str(path)]).fetchone()
     n, customers = int(row[0]), row[1]
     ranges = {c: (pd.Timestamp(row[2 + 2 * i]), pd.Timestamp(row[3 + 2 * i]))

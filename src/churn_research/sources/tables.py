@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from churn_research.model import (
@@ -642,11 +643,11 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
         data.meta["churn_definition"] = (f"no purchase for more than {data.inactivity_days} "
                                          "days (inferred)")
     data = validate(data)
+    # through Arrow (NaT: NULL on every backend), never as Python objects: 10^7 customers
     ends = data.customers[["customer_id", "start_date", "end_date"]].astype(
-        {"customer_id": str}).astype(object)
-    known = ibis.memtable(ends.where(ends.notna(), None),  # None: NULL on every backend
-                          schema={"customer_id": "string", "start_date": "timestamp",
-                                  "end_date": "timestamp"})
+        {"customer_id": str, "start_date": "datetime64[ns]", "end_date": "datetime64[ns]"})
+    known = ibis.memtable(pa.Table.from_pandas(ends, preserve_index=False)).cast(
+        {"customer_id": "string", "start_date": "timestamp", "end_date": "timestamp"})
     for t, e in heavy.items():
         _check_values(con, t, e, known, obs)
     warnings = _transaction_warnings(con, heavy.get("transactions"), known, data.kind)
