@@ -294,6 +294,8 @@ def test_make_stops_on_a_params_file_that_fails_its_check(copy):
     ("churn_research.runner.pipeline", ["matplotlib.pyplot", "rfc3987_syntax"]),
     # make runs the stamp writer on every build
     ("churn_research.runner.stamps", ["papermill", "nbconvert", "matplotlib"]),
+    # an analysis stage reads its data (read_stage): no validation library, no Spark (~1 s)
+    ("churn_research.sources.engine", ["pandera", "pyspark"]),
 ])
 def test_make_processes_import_only_what_they_use(module, absent):
     code = (f"import sys, {module}; "

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from churn_research.model import (
     KINDS,
@@ -152,10 +151,14 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
 
 
 def _range_check(low, high):
+    import pandera.pandas as pa  # noqa: PLC0415 - only when data are validated (00_data)
+
     return pa.Check.ge(low) if high is None else pa.Check.in_range(low, high)
 
 
 def _schemas():
+    import pandera.pandas as pa  # noqa: PLC0415 - only when data are validated (00_data)
+
     schemas = {"customers": {"customer_id": pa.Column(unique=True)}}
     for (table, col), (low, high, nullable) in RANGES.items():
         schemas.setdefault(table, {})[col] = pa.Column(
@@ -198,6 +201,8 @@ def validate(data: ChurnData) -> ChurnData:
     if data.observation_end is None:
         data.observation_end = latest_date(data)
     obs = pd.Timestamp(data.observation_end)
+    import pandera.pandas as pa  # noqa: PLC0415 - not imported by the analysis stages (0.6 s)
+
     for table, schema in _schemas().items():
         df = getattr(data, table)
         if df is None:
