@@ -627,3 +627,26 @@ def test_experience_tables_check_their_input(synthetic):
         engine.complaint_table(src, tickets=synthetic.tickets.drop(columns="kind"))
     with pytest.raises(ChurnDataError, match="neither 'csat' nor 'nps'"):
         engine.satisfaction_table(src, surveys=synthetic.surveys.drop(columns=["csat", "nps"]))
+
+
+def test_duckdb_works_within_the_memory_cap_and_says_how_to_raise_it(monkeypatch):
+    """Every DuckDB connection holds its work within the cap (1 GB, or
+    CHURN_RESEARCH_DUCKDB_MEMORY); an aggregation that needs more fails with the fix, not
+    DuckDB's own advice about SET statements a user cannot reach."""
+    import duckdb
+
+    con = engine.connect()
+    limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit in ("953.6 MiB", "1000.0 MB")  # 1GB as DuckDB prints it
+    monkeypatch.setenv("CHURN_RESEARCH_DUCKDB_MEMORY", "2GB")
+    assert engine.duckdb_config()["memory_limit"] == "2GB"
+    src = engine.from_data(generate(200, random_state=1))
+
+    def out_of_memory(expr):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 256.0 MiB")
+
+    monkeypatch.setattr(src.con, "execute", out_of_memory)
+    with pytest.raises(ChurnDataError) as err:
+        src.churn_table(freq="Q")
+    assert "memory cap of 2GB" in str(err.value)
+    assert "CHURN_RESEARCH_DUCKDB_MEMORY=4GB" in err.value.fix

@@ -247,8 +247,20 @@ class Tables:
         return self.transactions is not None
 
     def execute(self, expr) -> pd.DataFrame:
-        """Run an expression on the backend; the (aggregated) result as a pandas frame."""
-        return self.con.execute(expr)
+        """Run an expression on the backend; the (aggregated) result as a pandas frame. DuckDB
+        out of its memory cap: a :class:`ChurnDataError` that says how to raise it."""
+        try:
+            return self.con.execute(expr)
+        except Exception as exc:
+            if type(exc).__name__ != "OutOfMemoryException":
+                raise
+            limit = duckdb_config()["memory_limit"]
+            raise ChurnDataError(
+                f"the engine (DuckDB) needed more than its memory cap of {limit} for an "
+                "aggregation over every row of the processed data.",
+                fix="give it more: set the environment variable CHURN_RESEARCH_DUCKDB_MEMORY "
+                    "(e.g. CHURN_RESEARCH_DUCKDB_MEMORY=4GB make reports), or run fewer stages "
+                    "at once (make -j1 reports).") from None
 
     # the aggregates the stage notebooks take, as methods (``tables.churn_table(freq="Q")``)
     def churn_table(self, **options) -> pd.DataFrame:
