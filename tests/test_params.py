@@ -357,7 +357,9 @@ def _slow_stage(project: Path) -> None:
     """00_data with a cell that sleeps, and a tiny synthetic dataset."""
     nb = nbformat.read(project / "notebooks" / "00_data.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    code[1].source += "\nimport time\ntime.sleep(120)"
+    marker = project / "build" / "sleeping"  # the cell has started: a signal now hits the cell
+    code[1].source += (f"\nimport pathlib, time\npathlib.Path({str(marker)!r}).write_text('1')"
+                       "\ntime.sleep(120)")
     nbformat.write(nb, project / "notebooks" / "00_data.ipynb")
     _params(project, yaml.safe_dump({"source": "synthetic",
                                      "source_options": {"n_customers": 200, "random_state": 1}}))
@@ -372,10 +374,12 @@ def _start_runner(project: Path) -> subprocess.Popen:
 
 
 def _wait_for_kernel(project: Path, proc: subprocess.Popen) -> None:
-    executed = project / "build" / "shop" / "00_data.ipynb"
-    for _ in range(600):
-        if executed.exists() and proc.poll() is None:
-            time.sleep(2)                                   # well inside the sleeping cell
+    """Until the kernel runs the sleeping cell (not merely started: a signal during the kernel's
+    start-up is another case)."""
+    marker = project / "build" / "sleeping"
+    for _ in range(1200):
+        if marker.exists() and proc.poll() is None:
+            time.sleep(0.5)                                 # well inside the sleeping cell
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
