@@ -365,12 +365,14 @@ def _slow_stage(project: Path) -> None:
                                      "source_options": {"n_customers": 200, "random_state": 1}}))
 
 
-def _start_runner(project: Path) -> subprocess.Popen:
+def _start_runner(project: Path, *, ignore_sigint: bool = False) -> subprocess.Popen:
     code = ("import sys; from pathlib import Path; from churn_research.runner.pipeline import run_stage, "
             "Interrupted\ntry:\n    run_stage('shop', '00_data', root=Path(sys.argv[1]), quiet=True)\n"
             "except (KeyboardInterrupt, Interrupted):\n    sys.exit(143)\n")
+    ignored = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     return subprocess.Popen([sys.executable, "-c", code, str(project)], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ignored)  # noqa: PLW1509 - only sets one signal
 
 
 def _wait_for_kernel(project: Path, proc: subprocess.Popen) -> None:
@@ -409,6 +411,22 @@ def test_stage_stopped_by_a_signal_is_interrupted_in_the_index(project, sig):
     assert not (ds / "00_data.running.json").exists() and not (ds / "00_data.html").exists()
     index = (project / "reports" / "index.html").read_text()
     assert ">interrupted<" in index and "shop/00_data.html" not in index and ">ok<" not in index
+
+
+@pytest.mark.subprocess
+def test_ctrl_c_stops_a_stage_whose_runner_inherited_it_ignored(project):
+    """A runner started by a process that ignores SIGINT (a background job, a test worker)
+    inherits the ignored signal; while a stage runs, Ctrl-C still stops it."""
+    _slow_stage(project)
+    proc = _start_runner(project, ignore_sigint=True)
+    try:
+        _wait_for_kernel(project, proc)
+        os.kill(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143 and "INTERRUPTED by SIGINT (Ctrl-C)" in err
 
 
 @pytest.mark.subprocess

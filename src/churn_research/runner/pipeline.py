@@ -166,11 +166,14 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 @contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """Inside the block SIGTERM and SIGHUP raise :class:`Interrupted` (so that ``finally``
-    clauses run, as for Ctrl-C); the previous handlers afterwards."""
+    clauses run, as for Ctrl-C) and SIGINT raises ``KeyboardInterrupt`` even when the process
+    that started the runner had it ignored (a child inherits an ignored SIGINT, and Python then
+    leaves it ignored); the previous handlers afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     before = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    before[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
