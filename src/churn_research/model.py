@@ -163,6 +163,24 @@ def _timestamp(value) -> pd.Timestamp | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else pd.Timestamp(value)
 
 
+def read_parquet(path, **kwargs) -> pd.DataFrame:
+    """A Parquet table as pandas, its text columns in pandas' Arrow-backed ``str`` dtype (the
+    default of pandas 3; missing values stay NaN, comparisons give plain booleans).
+
+    Why not ``object``: 10^7 customers' eight text columns take ~4 GB as Python strings and
+    ~1 GB in Arrow, and read ~3x faster (``make bench``, ``pipeline_1e7_peak_mb``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def text(dtype):
+        return _TEXT if dtype in (pa.string(), pa.large_string()) else None
+
+    return pq.read_table(path, **kwargs).to_pandas(types_mapper=text)
+
+
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 class _StoredTable:
     """A table of processed data not read yet (:meth:`ChurnData.read`): read on first use.
 
@@ -197,15 +215,15 @@ class _StoredTable:
 
     def _read(self) -> pd.DataFrame:
         if self.ids is None:
-            return pd.read_parquet(self.path)
+            return read_parquet(self.path)
         parent = self.parent() if self.parent is not None else None
         whole = parent._stored(self.name) if parent is not None else None
         if isinstance(whole, pd.DataFrame):
             return whole[whole["customer_id"].isin(self.ids)].reset_index(drop=True)
         try:
-            df = pd.read_parquet(self.path, filters=[("customer_id", "in", list(self.ids))])
+            df = read_parquet(self.path, filters=[("customer_id", "in", list(self.ids))])
         except Exception:  # noqa: BLE001 - a type pyarrow cannot filter on: filter in pandas
-            df = pd.read_parquet(self.path)
+            df = read_parquet(self.path)
             df = df[df["customer_id"].isin(self.ids)]
         return df.reset_index(drop=True)
 
