@@ -242,6 +242,9 @@ def lapse_states(transactions: pd.DataFrame, losses: pd.DataFrame, *, days_since
     tx["cum"] = g["amount"].cumsum()
     tx["first"] = g["date"].transform("min")
     key = losses[["customer_id", "last_purchase"]].rename(columns={"last_purchase": "date"})
+    # the same dtype as the purchases' ids (merge_asof's ``by`` requires it: processed data's
+    # text is ``str``, losses built elsewhere may hold Python strings)
+    key = key.astype({"customer_id": tx["customer_id"].dtype})
     at = key.merge(tx, on=["customer_id", "date"], how="left")
     # revenue up to a year before the last purchase: the cumulative sum at the last purchase day
     # on or before (last purchase - 365 days)
