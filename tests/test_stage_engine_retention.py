@@ -265,3 +265,36 @@ def test_complaint_handling_from_the_engine_equals_the_pandas_path(stages):
     assert len(got.segments) == 7 and int(got.segments["complainants"].sum()) > 100
     assert json.dumps(got.key_figures(), sort_keys=True, default=str) == \
         json.dumps(want.key_figures(), sort_keys=True, default=str)
+
+
+@pytest.mark.slow
+def test_repeat_counts_from_period_bits_equal_the_distinct_pairs(stages, monkeypatch):
+    """Quarterly periods: the purchase periods as the bits of one integer per customer; the
+    path for more periods than fit in 64 bits (distinct (customer, period) pairs) gives the same
+    buyers, repeat buyers and first periods."""
+    for name in ("synthetic", "cdnow"):
+        data, tables = stages[name]
+        dates = pd.to_datetime(data.transactions["date"])
+        y0, y1 = dates.min().year, dates.max().year
+        table = ind.periods(f"{y0}-01-01", f"{y1}-12-31", freq="Q")
+        P = len(table)
+
+        def code(d, y0=y0, P=P):
+            return np.where(d.isna(), P, (d.dt.year.to_numpy(float) - y0) * 4
+                            + (d.dt.month.to_numpy(float) - 1) // 3).clip(-1, P).astype(np.int64)
+
+        grid = pd.DataFrame({"customer_id": data.customers["customer_id"],
+                             "group": (data.customers.index % 3).to_numpy(np.int64), "cx": -1,
+                             "cs": code(pd.to_datetime(data.customers["start_date"])),
+                             "ce": code(pd.to_datetime(data.customers["end_date"]))})
+        options = {"customers": grid, "table": table, "window": (f"{y0}-01-01", f"{y1}-12-31"),
+                   "measure": "repeat"}
+        bits = tables.purchase_counts(**options)
+        monkeypatch.setattr(engine, "_MASK_PERIODS", 0)
+        pairs = tables.purchase_counts(**options)
+        monkeypatch.undo()
+        for key, cols in (("buyers", ["g", "p"]), ("repeat", ["g", "p"]), ("first", ["idx"])):
+            a = bits[key].sort_values(cols).reset_index(drop=True)
+            b = pairs[key].sort_values(cols).reset_index(drop=True)
+            pd.testing.assert_frame_equal(a, b, check_dtype=False)
+        assert int(bits["repeat"]["n"].sum()) > 100 and P >= 8
