@@ -326,7 +326,8 @@ def _put(con, name: str, frame: pd.DataFrame):
     """A frame as a table of the backend under a name of its own: a table (DuckDB, ...), or on
     Spark a temporary view (a table there would be written to the warehouse directory)."""
     if getattr(con, "name", "") == "pyspark":
-        return con.create_view(_unique(name), ibis.memtable(frame), overwrite=True)
+        table = frame if isinstance(frame, ibis.Table) else ibis.memtable(frame)
+        return con.create_view(_unique(name), table, overwrite=True)
     return con.create_table(_unique(name), frame, overwrite=True)
 
 
@@ -1769,18 +1770,23 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                          "_ce": np.asarray(customers["ce"], dtype=np.int64)})
     split = bool((cust["_cx"] >= 0).any())
     pos = _put(src.con, "grid_customers", cust)
-    tx = src.transactions
-    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
-                  amount=tx.amount.cast("float64"))
-    j = t.join(pos.select("_cid", "idx"), t._tcid == pos._cid)
+    keys = ["_cid", "idx"]
     if recurring_col is not None:
         c = src.customers
         if recurring_col not in c.columns:
             raise ChurnDataError(f"recurring_col '{recurring_col}' not found.", table="customers",
                                  column=recurring_col, fix="name the column holding the recurring "
                                  "charge (e.g. monthly_revenue) or pass recurring_col=None.")
+        # the charge beside each customer's index: the purchases then meet one table of
+        # customers, not two (one hash table of 10^7 customers within the memory cap)
         fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
-        j = j.left_join(fee, j._tcid == fee._fid)
+        pos = _put(src.con, "grid_fees", pos.left_join(fee, pos._cid == fee._fid).drop("_fid"))
+        keys.append("_fee")
+    tx = src.transactions
+    t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
+                  amount=tx.amount.cast("float64"))
+    j = t.join(pos.select(*keys), t._tcid == pos._cid)
+    if recurring_col is not None:
         recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
         j = j.filter(recurring if keep_recurring else ~recurring)
     k = pos.select(kidx="idx", kg="_g", kcx="_cx", kcs="_cs", kce="_ce")
