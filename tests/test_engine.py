@@ -648,5 +648,41 @@ def test_duckdb_works_within_the_memory_cap_and_says_how_to_raise_it(monkeypatch
     monkeypatch.setattr(src.con, "execute", out_of_memory)
     with pytest.raises(ChurnDataError) as err:
         src.churn_table(freq="Q")
-    assert "memory cap of 2GB" in str(err.value)
+    assert "memory cap of 2GB for an" in str(err.value)  # the user's cap: not retried
     assert "CHURN_RESEARCH_DUCKDB_MEMORY=4GB" in err.value.fix
+
+
+def test_an_aggregation_out_of_the_cap_is_retried_once_with_the_ceiling(monkeypatch):
+    """Without a cap of the user's, an aggregation DuckDB cannot spill within 1 GB (a window at
+    10^7 customers) runs once more with a sixth of the machine's memory, and the cap is set
+    back after; if that fails too, the error says both."""
+    import duckdb
+
+    monkeypatch.delenv("CHURN_RESEARCH_DUCKDB_MEMORY", raising=False)
+    monkeypatch.setattr(engine, "duckdb_memory_ceiling", lambda: "3GB")
+    src = engine.from_data(generate(200, random_state=1))
+    expected = src.churn_table(freq="Q")
+    real, seen = src.con.execute, []
+
+    def cap_now():
+        return src.con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    def fails_within(limit_text):
+        def execute(expr):
+            seen.append(cap_now())
+            if seen[-1] == limit_text:
+                raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 256.0 MiB")
+            return real(expr)
+        return execute
+
+    one_gb = cap_now()
+    monkeypatch.setattr(src.con, "execute", fails_within(one_gb))
+    pd.testing.assert_frame_equal(src.churn_table(freq="Q"), expected)
+    assert one_gb in seen and any(s.startswith(("2.7 GiB", "3.0 GB", "2.79")) for s in seen)
+    assert cap_now() == one_gb  # set back
+    monkeypatch.setattr(src.con, "execute", lambda expr: (_ for _ in ()).throw(
+        duckdb.OutOfMemoryException("Out of Memory Error")))
+    with pytest.raises(ChurnDataError, match=r"memory cap of 1GB \(and more than 3GB when tried again\)"):
+        src.churn_table(freq="Q")
+    assert cap_now() == one_gb
+    assert engine._bytes("4GB") == 4e9 and engine._bytes("512MB") == 5.12e8 and engine._bytes("?") == 0

@@ -98,6 +98,19 @@ _MONEY = "decimal(38, 12)"
 DUCKDB_MEMORY = "1GB"
 
 
+def duckdb_memory_ceiling() -> str:
+    """The memory an aggregation that cannot spill within :data:`DUCKDB_MEMORY` is retried with
+    once (:meth:`Tables.execute`): a sixth of the machine's memory, in whole GB between 1 and 8
+    (3 GB on this project's 2-core, 24 GB machine: two stages at once keep a third of it). DuckDB's windows (lead/lag over
+    10^8 customer-periods at 10^7 customers) need more than 1 GB; at 10^6 nothing does, so the
+    stages' peaks stay those of the cap."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf: the cap itself
+        return DUCKDB_MEMORY
+    return f"{max(1, min(8, int(total / 6 / 2**30)))}GB"
+
+
 def duckdb_config() -> dict[str, str]:
     """DuckDB's settings for every connection of the project: work held within
     :data:`DUCKDB_MEMORY`, spilled beyond it to the temporary directory."""
@@ -255,12 +268,36 @@ class Tables:
             if type(exc).__name__ != "OutOfMemoryException":
                 raise
             limit = duckdb_config()["memory_limit"]
+            retried = self._retry_with_ceiling(expr, limit)
+            if retried is not None:
+                return retried
+            tried = ("" if "CHURN_RESEARCH_DUCKDB_MEMORY" in os.environ
+                     or _bytes(duckdb_memory_ceiling()) <= _bytes(limit)
+                     else f" (and more than {duckdb_memory_ceiling()} when tried again)")
             raise ChurnDataError(
-                f"the engine (DuckDB) needed more than its memory cap of {limit} for an "
+                f"the engine (DuckDB) needed more than its memory cap of {limit}{tried} for an "
                 "aggregation over every row of the processed data.",
                 fix="give it more: set the environment variable CHURN_RESEARCH_DUCKDB_MEMORY "
                     "(e.g. CHURN_RESEARCH_DUCKDB_MEMORY=4GB make reports), or run fewer stages "
                     "at once (make -j1 reports).") from None
+
+    def _retry_with_ceiling(self, expr, limit: str) -> pd.DataFrame | None:
+        """``expr`` run once more with DuckDB's cap raised to :func:`duckdb_memory_ceiling`
+        (and set back after); None when the user set the cap, the ceiling is not higher, or it
+        is not enough either."""
+        ceiling = duckdb_memory_ceiling()
+        if ("CHURN_RESEARCH_DUCKDB_MEMORY" in os.environ or getattr(self.con, "name", "") != "duckdb"
+                or _bytes(ceiling) <= _bytes(limit)):
+            return None
+        self.con.raw_sql(f"SET memory_limit = '{ceiling}'").fetchall()
+        try:
+            return self.con.execute(expr)
+        except Exception as exc:
+            if type(exc).__name__ != "OutOfMemoryException":
+                raise
+            return None
+        finally:
+            self.con.raw_sql(f"SET memory_limit = '{limit}'").fetchall()
 
     # the aggregates the stage notebooks take, as methods (``tables.churn_table(freq="Q")``)
     def churn_table(self, **options) -> pd.DataFrame:
@@ -511,6 +548,17 @@ def _bit_or(con) -> bool:
     import ibis.expr.operations as ops
 
     return bool(con.has_operation(ops.BitOr)) and bool(con.has_operation(ops.BitwiseLeftShift))
+
+
+def _bytes(size: str) -> float:
+    """``"4GB"`` / ``"512MB"`` as bytes (DuckDB's units, powers of 1000; unknown: 0)."""
+    import re
+
+    m = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", str(size), re.IGNORECASE)
+    if not m:
+        return 0.0
+    unit = m.group(2).upper().replace("I", "")
+    return float(m.group(1)) * 1000 ** "BKMGT".index(unit[0] if unit != "B" else "B")
 
 
 class _Coder:
