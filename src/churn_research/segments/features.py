@@ -238,6 +238,9 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     pos = out.index.get_indexer(known["customer_id"])
     in_base = pos >= 0
     out = out.iloc[pos[in_base]]
+    # the ids as the customers table holds them (processed data: pandas' str dtype)
+    out.index = pd.Index(known["customer_id"].to_numpy()[in_base], dtype=known["customer_id"].dtype,
+                         name=out.index.name)
     out = rfm_scores(out, n_bins=n_bins)
     rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
     out = out[_FRONT + _SCORES + rest]
