@@ -430,9 +430,9 @@ def test_synthetic_calibrated_ece_and_the_csvs_carry_no_personal_data(tmp_path):
 def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero():
     from churn_research.narrate.actions import action
 
-    weak = {"60_retention": {"plan.met": True, "uplift.qini_normalised_ci_low": -0.03}}
+    weak = {"60_retention": {"plan.met": True, "plan.met_how": "met", "uplift.qini_normalised_ci_low": -0.03}}
     assert action("60_retention", weak) == (
-        "Churn already meets its target (or cannot be told from it), so no campaign is needed to "
+        "Churn already meets its target, so no campaign is needed to "
         "reach it. Work through the retention watchlist (retention_watchlist.csv): the uplift model "
         "cannot yet tell whom a contact helps (its Qini interval includes 0), so do not target by "
         "it; keep a control group to measure the next campaign.")
@@ -442,6 +442,46 @@ def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero(
         "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
         "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
         "ranks highest, and keep a control group to measure the next campaign.")
+
+
+def test_a_target_met_only_within_the_interval_is_not_called_met():
+    """synthetic (review s5, 1a): churn per quarter 8.53% against a target of 7.63%, the interval
+    covering the target: the estimate is 0.9 points above it, so "not shown to be met", not "no
+    campaign needed"; the plan's figures are the gap's."""
+    from types import SimpleNamespace
+
+    from churn_research.narrate import retention as say
+    from churn_research.narrate.actions import action
+    from churn_research.retention import measure
+
+    risk = {"plan.met": True, "plan.met_how": "within interval", "plan.period_actual": 0.08531,
+            "plan.period_target": 0.07635, "plan.to_save": 70, "plan.contacts": 890,
+            "plan.cost": 8900.0, "uplift.qini_normalised_ci_low": -0.03}
+    said = action("60_retention", {"60_retention": risk})
+    assert said.startswith(
+        "Churn is not shown to meet its target: the estimate is 0.9 percentage points above it, "
+        "though its interval still covers the target. Reaching the target takes keeping about 70 "
+        "customers: at the campaign's measured effect about 890 contacts costing 8,900. Work through")
+    assert "no campaign is needed" not in said
+    p = measure.plan(actual=0.08531, target=0.07635, customers=1930, effect=-0.0787,
+                     cost_per_contact=10.0, value_per_customer=500.0, effect_ci=(-0.1168, -0.0403),
+                     within_interval=True)
+    p.update(period="quarter", period_actual=0.08531, period_target=0.07635)
+    assert say.plan_text(p, SimpleNamespace(horizon_days=90)) == (
+        "Churn per quarter (8.5%) is not shown to meet the target of 10_indicators (7.6%): the "
+        "estimate is 0.9 percentage points above it, though the interval of the actual rate still "
+        "covers the target. Reaching the target would take keeping about 18 customers over 90 days: "
+        "about 229 contacts at the campaign's measured effect (155 to 447 over its 95% interval), "
+        "costing 2,290.")
+    f = say.findings({**risk, "campaign.difference": -0.0787, "campaign.campaign": "retention_offer",
+                      "campaign.horizon_days": 90, "campaign.ci_low": -0.1168,
+                      "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
+                      "uplift.qini_coefficient": 0.01},
+                     dataset="synthetic", context={})
+    [plan_line] = [k.text for k in f.key_findings if k.section == "How many customers must we save?"]
+    assert plan_line == ("Churn per quarter (8.5%) is not shown to meet the target of 10_indicators "
+                         "(7.6%): the estimate is 0.9 percentage points above it, though its "
+                         "interval still covers the target.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -687,18 +687,24 @@ def plan_table(plan: dict, currency: str | None = "") -> pd.DataFrame:
     return out if has_ci else out.iloc[:, :1]
 
 
+def _points_above(plan: Mapping[str, Any]) -> str:
+    """How far churn per period is above its target, in percentage points (``0.9``)."""
+    return f"{100 * (float(plan['period_actual']) - float(plan['period_target'])):.1f}"
+
+
 def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "") -> str:
     if plan is None:
         return _("The planning tool needs the churn target of 10_indicators (its key figures beside "
                  "this report): render 10_indicators first.")
     if plan["met"] and plan.get("met_how") == "within interval":
-        return t("Churn per {period} ({actual}) cannot be told from the target of 10_indicators "
-                 "({target}): the target is met within the interval of the actual rate, so there is "
-                 "no gap to plan for. Should the target's point value be reached for certain, it "
-                 "would take keeping about {save} customers over {days} days: about {contacts} "
+        return t("Churn per {period} ({actual}) is not shown to meet the target of 10_indicators "
+                 "({target}): the estimate is {above} percentage points above it, though the interval "
+                 "of the actual rate still covers the target. Reaching the target would take keeping "
+                 "about {save} customers over {days} days: about {contacts} "
                  "contacts at the campaign's measured effect ({lo} to {hi} over its 95% interval), "
                  "costing {cost}.", period=label(plan["period"]), actual=pct(plan["period_actual"]),
-                 target=pct(plan["period_target"]), save=count(plan["to_save"]), days=camp.horizon_days,
+                 target=pct(plan["period_target"]), above=_points_above(plan),
+                 save=count(plan["to_save"]), days=camp.horizon_days,
                  contacts=count(plan["contacts"]) if plan["contacts"] else "–",
                  lo=count(plan["contacts_low"]) if plan.get("contacts_low") else "–",
                  hi=count(plan["contacts_high"]) if plan.get("contacts_high") else _("no upper bound"),
@@ -870,11 +876,14 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                                 _("Measuring a retention campaign")))
         contacts = get(figures, "plan.contacts")
         if get(figures, "plan.met_how") == "within interval":
-            keys.append(Finding(t("Churn per {period} ({actual}) cannot be told from the target of "
-                                  "10_indicators ({target}): there is no gap to plan for.",
+            keys.append(Finding(t("Churn per {period} ({actual}) is not shown to meet the target of "
+                                  "10_indicators ({target}): the estimate is {above} percentage "
+                                  "points above it, though its interval still covers the target.",
                                   period=label(str(get(figures, "plan.period"))),
                                   actual=pct(get(figures, "plan.period_actual")),
-                                  target=pct(get(figures, "plan.period_target"))),
+                                  target=pct(get(figures, "plan.period_target")),
+                                  above=_points_above({"period_actual": get(figures, "plan.period_actual"),
+                                                       "period_target": get(figures, "plan.period_target")})),
                                 _("How many customers must we save?")))
         elif contacts is not None and not get(figures, "plan.met"):
             hi = get(figures, "plan.contacts_high")
