@@ -362,6 +362,13 @@ def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_li
     assert money_definitions({}) == []
     snap = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional"}})
     assert snap[2].name == "Money at risk (one snapshot)" and "not comparable" in snap[2].measures
+    # review s5, 2b: the snapshot's score is called calibrated only when calibration was used
+    assert snap[2].measures.startswith("the 1,930 customers active now: the churn-risk model's "
+                                       "calibrated score × residual value from 50_clv")
+    kept = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional",
+                                                              "calibration.used": False}})
+    assert kept[2].measures.startswith("the 1,930 customers active now: the churn-risk model's own "
+                                       "score (calibration did not improve it) × residual value")
     log = money_definitions({"50_clv": {**clv, "kind": "non-contractual"}, "60_retention": ret})
     assert "BG/NBD probability of having stopped for good" in log[2].measures
     set_language("zh")
@@ -442,6 +449,19 @@ def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero(
         "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
         "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
         "ranks highest, and keep a control group to measure the next campaign.")
+
+
+def test_texts_say_calibrated_probabilities_are_used_only_where_they_improve():
+    """review s5, 2b: the rule keeps the model's own scores unless calibration improves both the
+    calibration error and the Brier score, so no text says the calibrated ones are used."""
+    from churn_research.narrate import retention as say
+
+    assert say.setting_text(dataset="telco", design="prospective", horizon_days=90, method="isotonic",
+                            n_splits=5).endswith(
+        "The scores are recalibrated by isotonic regression, cross-fitted over 5 folds (each "
+        "customer's calibrated probability comes from a calibrator that did not see them); the "
+        "calibrated probabilities replace the model's own scores only where they improve them "
+        "(next section).")
 
 
 def test_a_target_met_only_within_the_interval_is_not_called_met():

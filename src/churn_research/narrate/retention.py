@@ -39,9 +39,10 @@ def setting_text(*, dataset: str, design: str, horizon_days: int, method: str, n
                  "score of resembling the customers who left (a description, not a forecast).",
                  dataset=dataset)
     how = {"isotonic": _("isotonic regression"), "platt": _("Platt scaling")}.get(method, method)
-    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: "
-                            "each customer's calibrated probability comes from a calibrator that "
-                            "did not see them.", how=how, k=n_splits)
+    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds "
+                            "(each customer's calibrated probability comes from a calibrator that "
+                            "did not see them); the calibrated probabilities replace the model's own "
+                            "scores only where they improve them (next section).", how=how, k=n_splits)
 
 
 def calibration_table(cal: CalibrationResult) -> pd.DataFrame:
