@@ -451,6 +451,24 @@ def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero(
         "ranks highest, and keep a control group to measure the next campaign.")
 
 
+def test_decile_1_sentence_sets_each_prediction_beside_its_own_deciles_churn():
+    """review s5, 2a: the model's decile 1 (C0-C9: 2 of 10 churn) and the calibrated
+    probabilities' decile 1 (C10-C19: 5 of 10) are different customers; each prediction is
+    read against its own decile's observed churn."""
+    ids = pd.Index([f"C{i}" for i in range(100)], name="customer_id")
+    y = pd.Series(0, index=ids)
+    y.iloc[[0, 1, 10, 11, 12, 13, 14]] = 1
+    before = pd.Series(np.linspace(0.40, 0.01, 100), index=ids)
+    after = before.copy()
+    after.iloc[10:20], after.iloc[0:10] = 0.5, 0.2
+    cal = calibration.CalibrationResult(y, before, after, calibration.Calibrator("isotonic"),
+                                        "isotonic", 5)
+    from churn_research.narrate import retention as say
+
+    assert ("In the model's decile 1 it predicted 38.2% and 20.0% churned; in the calibrated "
+            "probabilities' decile 1 they predict 50.0% and 50.0% churned.") in say.calibration_text(cal)
+
+
 def test_texts_say_calibrated_probabilities_are_used_only_where_they_improve():
     """review s5, 2b: the rule keeps the model's own scores unless calibration improves both the
     calibration error and the Brier score, so no text says the calibrated ones are used."""

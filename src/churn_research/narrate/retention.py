@@ -74,13 +74,14 @@ def calibration_text(cal: CalibrationResult) -> str:
     return t("Deciles are numbered one way throughout: decile 1 is the tenth of customers with the "
              "highest predicted risk, decile 10 the lowest. The expected calibration error (the "
              "customer-weighted mean gap between predicted and observed churn over the deciles) "
-             "goes from {before} to {after}, and the Brier score from {b0} to {b1}. In decile 1 "
-             "the model predicted {p0}, the calibrated probability is {p1}, and {obs} churned. "
-             "{verdict}",
+             "goes from {before} to {after}, and the Brier score from {b0} to {b1}. In the "
+             "model's decile 1 it predicted {p0} and {o0} churned; in the calibrated "
+             "probabilities' decile 1 they predict {p1} and {o1} churned. {verdict}",
              before=pct(m.loc["before", "ece"], 2), after=pct(m.loc["after", "ece"], 2),
              b0=f"{m.loc['before', 'brier']:.4f}", b1=f"{m.loc['after', 'brier']:.4f}",
-             p0=pct(top.loc["before", "predicted"]), p1=pct(top.loc["after", "predicted"]),
-             obs=pct(top.loc["after", "observed"]), verdict=verdict)
+             p0=pct(top.loc["before", "predicted"]), o0=pct(top.loc["before", "observed"]),
+             p1=pct(top.loc["after", "predicted"]), o1=pct(top.loc["after", "observed"]),
+             verdict=verdict)
 
 
 def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True) -> pd.DataFrame:
