@@ -141,3 +141,29 @@ def i18n_tool_root():
     from i18n_tool import LOCALE
 
     return LOCALE
+
+
+def _bold_left_on_screen(markdown: str) -> bool:
+    """Whether ``**`` survives the reports' Markdown renderer (nbconvert's mistune) as text."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    html = markdown2html_mistune(re.sub(r"\{(\w+)\}", r"\1", markdown))
+    return "**" in re.sub(r"<code>.*?</code>|<[^>]+>", "", html, flags=re.S)
+
+
+def test_chinese_bold_closes_before_its_punctuation():
+    """review s5, item 5: "**定义。**流失率" shows its asterisks (CommonMark does not close bold
+    after CJK punctuation followed by a character); "**定义**。" is bold. Every Chinese notebook
+    cell and catalog translation renders without a literal ``**``."""
+    assert _bold_left_on_screen("**定义。**流失率") and not _bold_left_on_screen("**定义**。流失率")
+    shown = []
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "lang-zh" in cell.metadata.get("tags", []):
+                shown += [f"{path.stem}: {line[:40]}" for line in cell.source.split("\n")
+                          if "**" in line and _bold_left_on_screen(line)]
+    for (_ctx, msgid), text in i18n.catalog("zh").items():
+        for s in (text if isinstance(text, tuple) else (text,)):
+            if "**" in s and _bold_left_on_screen(s):
+                shown.append(f"catalog: {s[:40]}")
+    assert not shown, f"literal ** on screen: {shown}"
