@@ -162,7 +162,7 @@ def test_chinese_bold_closes_before_its_punctuation():
             if "lang-zh" in cell.metadata.get("tags", []):
                 shown += [f"{path.stem}: {line[:40]}" for line in cell.source.split("\n")
                           if "**" in line and _bold_left_on_screen(line)]
-    for (_ctx, msgid), text in i18n.catalog("zh").items():
+    for text in i18n.catalog("zh").values():
         for s in (text if isinstance(text, tuple) else (text,)):
             if "**" in s and _bold_left_on_screen(s):
                 shown.append(f"catalog: {s[:40]}")

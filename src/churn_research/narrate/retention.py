@@ -453,13 +453,13 @@ def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
     e = camp.effect
     how = (t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} held "
              "out at random; churn within {days} days after the date is compared between the two "
-             "groups (difference with Newcombe's 95% interval).", name=e.campaign,
+             "groups (difference with Newcombe's 95% interval).", name=label(e.campaign),
              date=str(camp.date.date()), n1=count(e.n_treated), n0=count(e.n_control),
              days=camp.horizon_days) if camp.randomised else
            t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} were "
              "not, chosen by the business (not at random); the effect on churn within {days} days "
              "is a propensity-adjusted (doubly robust) estimate with a bootstrap 95% interval; the "
-             "unadjusted difference is {naive}.", name=e.campaign, date=str(camp.date.date()),
+             "unadjusted difference is {naive}.", name=label(e.campaign), date=str(camp.date.date()),
              n1=count(e.n_treated), n0=count(e.n_control), days=camp.horizon_days,
              naive=_signed_pct(e.naive_difference)))
     if e.ci[1] < 0:
@@ -849,7 +849,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     else:
         line = t("Campaign '{name}': churn within {days} days {d} for the contacted against the "
                  "control group (95% CI {lo} to {hi}), about {saved} customers saved",
-                 name=get(figures, "campaign.campaign"), days=get(figures, "campaign.horizon_days"),
+                 name=label(get(figures, "campaign.campaign")), days=get(figures, "campaign.horizon_days"),
                  d=_signed_pct(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
                  hi=_signed_pct(get(figures, "campaign.ci_high")),
                  saved=f"{get(figures, 'campaign.saved'):,.0f}")
