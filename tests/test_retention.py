@@ -465,8 +465,17 @@ def test_decile_1_sentence_sets_each_prediction_beside_its_own_deciles_churn():
                                         "isotonic", 5)
     from churn_research.narrate import retention as say
 
+    said = say.calibration_text(cal)
     assert ("In the model's decile 1 it predicted 38.2% and 20.0% churned; in the calibrated "
-            "probabilities' decile 1 they predict 50.0% and 50.0% churned.") in say.calibration_text(cal)
+            "probabilities' decile 1 they predict 50.0% and 50.0% churned.") in said
+    # review s5, 3: the calibration error reads in percentage points in the text and the table
+    assert "goes from 16.64 to 13.25 percentage points, and the Brier score from 0.0738 to 0.0696" in said
+    assert say.calibration_table(cal)["expected calibration error (percentage points)"].tolist() == \
+        ["16.64", "13.25"]
+    f = say.findings({"calibration.ece_before": 0.1664, "calibration.ece_after": 0.1325,
+                      "calibration.used": True}, dataset="x", context={})
+    assert ("Recalibrated risks are off by 13.25 percentage points on average across risk deciles "
+            "(expected calibration error, held out), against 16.64 before.") in [k.text for k in f.key_findings]
 
 
 def test_texts_say_calibrated_probabilities_are_used_only_where_they_improve():
@@ -516,6 +525,21 @@ def test_a_target_met_only_within_the_interval_is_not_called_met():
                       "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
                       "uplift.qini_coefficient": 0.01},
                      dataset="synthetic", context={})
+    # review s5, 3: the campaign's effect with its sign in words (zh "低 7.9 个百分点", not "-7.9")
+    assert f.key_findings[0].text.startswith(
+        "Campaign 'retention_offer': churn within 90 days 7.9 percentage points lower for the "
+        "contacted than for the control group (95% CI -11.7 percentage points to -4.0 percentage "
+        "points), about 77 customers saved")
+    from churn_research.runner.findings_html import in_language
+
+    with in_language("zh"):
+        zh = say.findings({**risk, "campaign.difference": -0.0787, "campaign.campaign": "retention_offer",
+                           "campaign.horizon_days": 90, "campaign.ci_low": -0.1168,
+                           "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
+                           "uplift.qini_coefficient": 0.01}, dataset="synthetic_zh", context={})
+    assert zh.key_findings[0].text.startswith("活动“挽留优惠”：被联系客户 90 天内的流失率比对照组低 7.9 个百分点（")
+    assert zh.key_findings[-1].text.startswith("每季度流失率（8.5%）未被证明已达到 10_indicators 的目标（7.6%）："
+                                               "估计值比目标高 0.9 个百分点")
     [plan_line] = [k.text for k in f.key_findings if k.section == "How many customers must we save?"]
     assert plan_line == ("Churn per quarter (8.5%) is not shown to meet the target of 10_indicators "
                          "(7.6%): the estimate is 0.9 percentage points above it, though its "

@@ -275,7 +275,8 @@ def _growth_finding(figures: Mapping[str, Any], *, unit: str) -> list[Finding]:
         side = (_("below") if float(get(figures, "growth.growth_rate")) < float(target) else _("above"))
         sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth rate "
                      "of {rate} per {unit}: {side} the {target} target, but ahead of the straight "
-                     "path from the {baseline} baseline ({expected}), so on track.",
+                     "path from the {baseline} baseline (the path expects {expected} by now), so "
+                     "on track.",
                      side=side, target=f"{float(target):+.2%}",
                      baseline=text(get(figures, "target.growth_rate.baseline_period")),
                      expected=f"{float(get(figures, 'target.growth_rate.expected_now')):+.2%}", **values)
@@ -641,9 +642,10 @@ def target_detail(row) -> str:
                   "expected": fmt(row.expected_now)}
         if rule == "ahead" and worse:
             return t("{side} the {target} target, but ahead of the straight path from the "
-                     "{baseline} baseline ({expected})", **values)
+                     "{baseline} baseline (the path expects {expected} by now)", **values)
         if rule == "behind":
-            return t("behind the straight path from the {baseline} baseline ({expected})", **values)
+            return t("behind the straight path from the {baseline} baseline (the path expects "
+                     "{expected} by now)", **values)
     return text(row.detail)
 
 

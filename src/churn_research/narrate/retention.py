@@ -48,7 +48,7 @@ def setting_text(*, dataset: str, design: str, horizon_days: int, method: str, n
 def calibration_table(cal: CalibrationResult) -> pd.DataFrame:
     m = cal.metrics()
     out = pd.DataFrame({_("Brier score"): m["brier"].map(lambda v: f"{v:.4f}"),
-                        _("expected calibration error"): m["ece"].map(lambda v: pct(v, 2)),
+                        _("expected calibration error (percentage points)"): m["ece"].map(lambda v: f"{100 * v:.2f}"),
                         _("mean predicted risk"): m["mean_predicted"].map(pct)})
     out.index = [_("before calibration"), _("after calibration")]
     return out
@@ -74,10 +74,10 @@ def calibration_text(cal: CalibrationResult) -> str:
     return t("Deciles are numbered one way throughout: decile 1 is the tenth of customers with the "
              "highest predicted risk, decile 10 the lowest. The expected calibration error (the "
              "customer-weighted mean gap between predicted and observed churn over the deciles) "
-             "goes from {before} to {after}, and the Brier score from {b0} to {b1}. In the "
+             "goes from {before} to {after} percentage points, and the Brier score from {b0} to {b1}. In the "
              "model's decile 1 it predicted {p0} and {o0} churned; in the calibrated "
              "probabilities' decile 1 they predict {p1} and {o1} churned. {verdict}",
-             before=pct(m.loc["before", "ece"], 2), after=pct(m.loc["after", "ece"], 2),
+             before=f"{100 * m.loc['before', 'ece']:.2f}", after=f"{100 * m.loc['after', 'ece']:.2f}",
              b0=f"{m.loc['before', 'brier']:.4f}", b1=f"{m.loc['after', 'brier']:.4f}",
              p0=pct(top.loc["before", "predicted"]), o0=pct(top.loc["before", "observed"]),
              p1=pct(top.loc["after", "predicted"]), o1=pct(top.loc["after", "observed"]),
@@ -413,6 +413,16 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
 # ---------------------------------------------------------------------------------------------
 # a retention campaign: its effect, the uplift model, the targeting policy, the planning tool
 # ---------------------------------------------------------------------------------------------
+def _points_lower_or_higher(v: float) -> str:
+    """A difference of two churn proportions with its sign in words (``7.9 percentage points
+    lower``; Chinese ``低 7.9 个百分点``)."""
+    size = f"{abs(100 * v):.1f}"
+    if size == "0.0":
+        return t("{value} percentage points", value=size)
+    return (t("{value} percentage points lower", value=size) if v < 0 else
+            t("{value} percentage points higher", value=size))
+
+
 def _signed_pct(v: float) -> str:
     """A difference of two churn proportions, in percentage points (``-9.0 percentage points``):
     not a relative change."""
@@ -785,9 +795,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     if e0 is not None and e1 is not None:
         used = get(figures, "calibration.used")
         if used is None or used:
-            keys.append(Finding(t("Recalibrated risks are off by {after} on average across risk deciles "
-                                  "(expected calibration error, held out), against {before} before.",
-                                  after=pct(e1, 2), before=pct(e0, 2)), _("Calibrated risk")))
+            keys.append(Finding(t("Recalibrated risks are off by {after} percentage points on average "
+                                  "across risk deciles (expected calibration error, held out), against "
+                                  "{before} before.", after=f"{100 * e1:.2f}", before=f"{100 * e0:.2f}"),
+                                _("Calibrated risk")))
         else:
             keys.append(Finding(t("Recalibration is used only when it improves both held-out "
                                   "measures, and here it does not (expected calibration error {before} "
@@ -847,10 +858,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         unavailable.append(_("The effect of a retention action: the data record no campaign with a "
                              "control group, so no action's effect can be estimated."))
     else:
-        line = t("Campaign '{name}': churn within {days} days {d} for the contacted against the "
+        line = t("Campaign '{name}': churn within {days} days {d} for the contacted than for the "
                  "control group (95% CI {lo} to {hi}), about {saved} customers saved",
                  name=label(get(figures, "campaign.campaign")), days=get(figures, "campaign.horizon_days"),
-                 d=_signed_pct(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
+                 d=_points_lower_or_higher(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
                  hi=_signed_pct(get(figures, "campaign.ci_high")),
                  saved=f"{get(figures, 'campaign.saved'):,.0f}")
         net = get(figures, "campaign.net")
