@@ -111,6 +111,22 @@ def test_tenure_sentence_and_figures():
     assert ind.tenure_figures(only_existing, new_tenure_months=12) == {}
 
 
+def test_complaint_sentence_counts_the_customers_on_the_books_not_the_active_base():
+    """review s5, 2d: synthetic 2025Q4, 218 complaints from 203 of the 2,110 customers on the books
+    at some time in the quarter (at_risk + new), not "active customers" (1,930 at its end)."""
+    import pandas as pd
+
+    table = pd.DataFrame({"period": ["2025Q4"], "period_start": pd.to_datetime(["2025-10-01"]),
+                          "partial": [False], "complaints": [218], "complainants": [203],
+                          "active": [2110], "complaint_rate": [218 / 2110],
+                          "share_complaining": [203 / 2110], "share_complaining_ci_low": [0.0843],
+                          "share_complaining_ci_high": [0.1096]})
+    assert narrate.complaint_sentence(table) == (
+        "In 2025Q4 218 complaints came from 203 of the 2,110 customers on the books during that "
+        "period: 0.103 complaints per customer on the books and 9.6% of them complaining (95% CI "
+        "8.4%–11.0%).")
+
+
 def test_experience_sentences_not_available():
     assert narrate.complaint_sentence(None) == (
         "Not available for this dataset: complaint rates, because the data have no tickets table.")

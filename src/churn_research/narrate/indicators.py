@@ -491,9 +491,9 @@ def complaint_sentence(table: pd.DataFrame | None) -> str:
     if table is None:
         return not_available(_("complaint rates"), _("the data have no tickets table"))
     lc = latest_period(table)
-    return t("In {period} {complaints} complaints came from {complainants} of {active} active "
-             "customers: {rate} complaints per active customer and {share} of customers complaining "
-             "(95% CI {low}–{high}).", period=lc["period"], complaints=f"{lc['complaints']:,}",
+    return t("In {period} {complaints} complaints came from {complainants} of the {active} "
+             "customers on the books during that period: {rate} complaints per customer on the books "
+             "and {share} of them complaining (95% CI {low}–{high}).", period=lc["period"], complaints=f"{lc['complaints']:,}",
              complainants=f"{lc['complainants']:,}", active=f"{lc['active']:,}",
              rate=f"{lc['complaint_rate']:.3f}", share=f"{lc['share_complaining']:.1%}",
              low=f"{lc['share_complaining_ci_low']:.1%}", high=f"{lc['share_complaining_ci_high']:.1%}")
