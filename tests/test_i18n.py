@@ -83,7 +83,14 @@ def test_english_is_the_source_language():
     assert t("Churn per {unit}", unit="month") == "Churn per month"
     assert n_("{n} customer", "{n} customers", 1) == "1 customer"
     assert n_("{n} customer", "{n} customers", 12345) == "12,345 customers"
-    assert label("two_year") == "two_year"
+    # review s5, 4a: raw names read in words in English (the English label catalogue, else the
+    # underscores as spaces), True/False as yes/no; a user's own values stay as they are
+    assert label("two_year") == "two year" and label("internet_service") == "internet service"
+    assert label("churn_ci_low") == "churn 95% CI low" and label("p_value") == "p-value"
+    assert label("mean_tenure_months") == "mean tenure (months)" and label("gamma_se") == "gamma SE"
+    assert label("complaint_90d") == "complaint in the last 90 days"
+    assert label(True) == "yes" and label("False") == "no"
+    assert label("Month-to-month") == "Month-to-month" and label("Fiber optic") == "Fiber optic"
     assert i18n.currency("") == "" and i18n.money_unit() == "currency units"
     assert fmt.money(1234567.8) == "1,234,568"
     assert fmt.pct_ci(0.1234, 0.11, 0.136) == "12.3% (95% CI 11.0–13.6%)"

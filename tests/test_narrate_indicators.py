@@ -87,9 +87,12 @@ def test_segment_sentence_overlap_and_clear_gap():
     assert narrate.segment_sentence(clear, "plan", unit="quarter") == (
         "By **plan**: highest churn in *basic* (8.00% per quarter, 95% CI 7.00%–9.00%), lowest in "
         "*premium* (4.00%, 3.00%–5.00%); the gap is clear.")
-    overlap = _pooled("senior", [(True, 0.08, 0.05, 0.11), (False, 0.07, 0.06, 0.08)])
-    text = narrate.segment_sentence(overlap, "senior", unit="month")
-    assert "*yes*" in text and "*no*" in text and text.endswith("the difference is not clear.")
+    # review s5, 4a: a raw column name in words, a yes/no level named with its column
+    overlap = _pooled("senior_citizen", [(True, 0.08, 0.05, 0.11), (False, 0.07, 0.06, 0.08)])
+    text = narrate.segment_sentence(overlap, "senior_citizen", unit="month")
+    assert text == ("By **senior citizen**: highest churn in *senior citizen = yes* (8.00% per month, "
+                    "95% CI 5.00%–11.00%), lowest in *senior citizen = no* (7.00%, 6.00%–8.00%); "
+                    "their intervals overlap, so the difference is not clear.")
     assert narrate.segments_unavailable(["plan"]) == (
         "Not available for this dataset: churn by segment, because none of the segment columns in "
         "the parameters (`plan`) is in the customers table.")

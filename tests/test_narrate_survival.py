@@ -121,8 +121,9 @@ def test_cox_lead_headlines_the_stratified_model_when_ph_fails():
     stratified = _model(_hr({"monthly_charges_per_10": (1.10, 1.05, 1.15, 1e-5), "gender[male]": (0.98, 0.9, 1.07, 0.6)}),
                         strata=["contract"], kept_=["monthly_charges"], concordance_=0.685)
     lead = ns.cox_lead_text(None, stratified, PH_FAILS, threshold=0.01)
-    assert lead.startswith("Proportional hazards is rejected (p < 0.01) for **contract[One year], contract[Two year], "
-                           "monthly_charges_per_10**, so the hazard ratios to read are those of the model "
+    # review s5, 4a: terms read in words in English too
+    assert lead.startswith("Proportional hazards is rejected (p < 0.01) for **contract = One year, contract = Two year, "
+                           "monthly charges (per 10)**, so the hazard ratios to read are those of the model "
                            "**stratified by contract**")
     assert "shown for reference only" in lead
     text = ns.stratified_text(stratified)
@@ -273,5 +274,5 @@ def test_chinese_logrank_sentence_and_table_headers(zh):
 def test_english_tables_keep_their_numbers_with_headers_in_words():
     hr = _hr({"gender[male]": (0.9, 0.8, 1.0, 0.04)})
     shown = ns.show(hr, terms=True)
-    assert shown.to_numpy().tolist() == hr.to_numpy().tolist() and ns.term_label("age_per_10") == "age_per_10"
+    assert shown.to_numpy().tolist() == hr.to_numpy().tolist() and ns.term_label("age_per_10") == "age (per 10)"
     assert "hazard ratio" in shown.columns and list(shown.index) == ["gender[male]"]

@@ -527,7 +527,7 @@ def test_a_target_met_only_within_the_interval_is_not_called_met():
                      dataset="synthetic", context={})
     # review s5, 3: the campaign's effect with its sign in words (zh "低 7.9 个百分点", not "-7.9")
     assert f.key_findings[0].text.startswith(
-        "Campaign 'retention_offer': churn within 90 days 7.9 percentage points lower for the "
+        "Campaign 'retention offer': churn within 90 days 7.9 percentage points lower for the "
         "contacted than for the control group (95% CI -11.7 percentage points to -4.0 percentage "
         "points), about 77 customers saved")
     from churn_research.runner.findings_html import in_language

@@ -442,9 +442,13 @@ def segment_sentence(pooled: pd.DataFrame, column: str, *, unit: str) -> str:
     """The segments with the highest and the lowest pooled churn, and whether the gap is clear."""
     top, bottom = pooled.iloc[0], pooled.iloc[-1]
     overlap = top["ci_low"] <= bottom["ci_high"]
-    values = {"column": label(column), "top": label(yes_no(top[column])), "rate": f"{top['rate']:.2%}",
+    def level(v) -> str:  # a yes/no column's level names its column: "senior citizen = yes"
+        word = yes_no(v)
+        return f"{label(column)} = {label(word)}" if word is not v else label(word)
+
+    values = {"column": label(column), "top": level(top[column]), "rate": f"{top['rate']:.2%}",
               "unit": label(unit), "low": f"{top['ci_low']:.2%}", "high": f"{top['ci_high']:.2%}",
-              "bottom": label(yes_no(bottom[column])), "bottom_rate": f"{bottom['rate']:.2%}",
+              "bottom": level(bottom[column]), "bottom_rate": f"{bottom['rate']:.2%}",
               "bottom_low": f"{bottom['ci_low']:.2%}", "bottom_high": f"{bottom['ci_high']:.2%}"}
     if overlap:
         return t("By **{column}**: highest churn in *{top}* ({rate} per {unit}, 95% CI {low}–{high}), "
