@@ -89,6 +89,7 @@ def test_english_is_the_source_language():
     assert label("churn_ci_low") == "churn 95% CI low" and label("p_value") == "p-value"
     assert label("mean_tenure_months") == "mean tenure (months)" and label("gamma_se") == "gamma SE"
     assert label("complaint_90d") == "complaint in the last 90 days"
+    assert label("clv_new_customer.mean") == "mean lifetime value of a new customer"
     assert label(True) == "yes" and label("False") == "no"
     assert label("Month-to-month") == "Month-to-month" and label("Fiber optic") == "Fiber optic"
     assert i18n.currency("") == "" and i18n.money_unit() == "currency units"

@@ -276,3 +276,14 @@ def test_english_tables_keep_their_numbers_with_headers_in_words():
     shown = ns.show(hr, terms=True)
     assert shown.to_numpy().tolist() == hr.to_numpy().tolist() and ns.term_label("age_per_10") == "age (per 10)"
     assert "hazard ratio" in shown.columns and list(shown.index) == ["gender[male]"]
+
+
+def test_english_sbg_table_headers_are_words():
+    """review s5, 4a: the sBG table of 30_survival read "periods_fitted, gamma_se" in English."""
+    df = pd.DataFrame({"cohort": ["2021Q1"], "periods_fitted": [12], "gamma": [0.8], "gamma_se": [0.1],
+                       "delta": [5.0], "delta_se": [0.6], "mean_churn": [0.14],
+                       "log_likelihood": [-120.5]}).set_index("cohort")
+    shown = ns.show_styled(df)
+    assert list(shown.columns) == ["periods fitted", "gamma (γ)", "standard error of γ", "delta (δ)",
+                                   "standard error of δ", "mean churn probability", "log-likelihood"]
+    assert shown.index.name == "cohort" and shown.to_numpy().tolist() == df.to_numpy().tolist()
