@@ -129,7 +129,7 @@ def test_cox_lead_headlines_the_stratified_model_when_ph_fails():
     text = ns.stratified_text(stratified)
     assert "Stratified on **contract**" in text and "7,043 customers and 1,869 churn events" in text
     assert "Strongest significant drivers: monthly charges per 10: HR 1.10 (1.05–1.15)." in text
-    assert "Concordance 0.685." in text and "(monthly_charges) stay in the model" in text
+    assert "Concordance 0.685." in text and "(monthly charges) stay in the model" in text
     unstratified = _model(_hr({"contract[Two year]": (0.03, 0.02, 0.05, 1e-30)}))
     data = SimpleNamespace(meta={})
     ref = ns.cox_text(unstratified, data=data, reference_only=True)
@@ -161,8 +161,8 @@ def test_ph_remedy_is_none_when_ph_holds_and_band_variables():
     assert ns.bands_text(bands).startswith(
         "Time interaction for contract: the lifetimes are split at tenures 12, 24 months")
     bands.attrs.update(vary=["monthly_charges", "contract"], from_violations=True)
-    assert ns.bands_text(bands).startswith("Time interaction for monthly_charges, contract (the strongest violations):")
-    assert ns.bands_title(bands) == "Hazard ratio by tenure band: monthly_charges, contract"
+    assert ns.bands_text(bands).startswith("Time interaction for monthly charges, contract (the strongest violations):")
+    assert ns.bands_title(bands) == "Hazard ratio by tenure band: monthly charges, contract"
 
 
 def test_truth_text_counts_covered_intervals():

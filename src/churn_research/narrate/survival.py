@@ -65,8 +65,8 @@ LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg(
 
 
 def _name(column: str) -> str:
-    """A column named in running text (English: as written; Chinese: its label)."""
-    return label(column) if is_chinese() else str(column)
+    """A column named in running text: its label (English: a raw name in words, review s5 4a)."""
+    return label(column)
 
 
 
