@@ -168,6 +168,8 @@ def test_annual_churn_figure_draws_the_last_calendar_year_once(synthetic_small):
     ticks = [x.get_text() for x in ax.get_xticklabels()]
     assert ticks == list(full["period"].astype(str))            # no extra "last 12 months" point
     legend = [x.get_text() for x in ax.get_legend().get_texts()]
+    # review s5, 3: no internal reference ("seed 002") in the benchmark's legend
+    assert "benchmark 10%–30% a year" in legend and not any("seed" in x for x in legend)
     assert legend[-1] == ("2025 is also the dataset's annual churn (its last 12 months are this "
                           "calendar year)")
     ax = plot_annual_churn(yearly, nine)

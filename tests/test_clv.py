@@ -500,3 +500,8 @@ def test_money_at_risk_sentence_relates_its_probability_to_the_annual_churn():
     assert abs(risk.mean_p_churn - cost.annual_churn) < 0.02
     text = nc.money_at_risk(risk, design="cross-sectional", annual=cost)
     assert f"({risk.mean_p_churn:.1%} on average; the annual churn, {cost.annual_churn:.1%}, is the same" in text
+    # review s5, 2b: 60_retention keeps the model's own scores unless calibration improves them
+    assert text.endswith("The money at risk that the summary uses comes from 60_retention: the risk "
+                         "model's probability of churning within its horizon (recalibrated only where "
+                         "recalibration improves it; 60_retention says whether it did) times this "
+                         "residual value, per active customer.")

@@ -226,8 +226,11 @@ def test_no_reasons_gives_one_line(synth):
 def test_sentences_and_tables(competing):
     split = competing.split
     text = say.avoidable(competing)
+    # review s5, 3: the parts of a rate are percentage points, not percentages
     assert text.startswith(f"Of the annual churn of {100 * split.annual.rate:.1f}%, "
-                           f"**{100 * split.rate('avoidable'):.1f}%** is avoidable")
+                           f"**{100 * split.rate('avoidable'):.1f} percentage points** are avoidable, "
+                           f"{100 * split.rate('unavoidable'):.1f} unavoidable and "
+                           f"{100 * split.rate('other'):.1f} other (")
     floor = split.annual.rate - split.rate("avoidable")
     assert f"would leave annual churn at {100 * floor:.1f}%" in text
     inc = say.incidence(competing)

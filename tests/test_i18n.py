@@ -83,7 +83,15 @@ def test_english_is_the_source_language():
     assert t("Churn per {unit}", unit="month") == "Churn per month"
     assert n_("{n} customer", "{n} customers", 1) == "1 customer"
     assert n_("{n} customer", "{n} customers", 12345) == "12,345 customers"
-    assert label("two_year") == "two_year"
+    # review s5, 4a: raw names read in words in English (the English label catalogue, else the
+    # underscores as spaces), True/False as yes/no; a user's own values stay as they are
+    assert label("two_year") == "two year" and label("internet_service") == "internet service"
+    assert label("churn_ci_low") == "churn 95% CI low" and label("p_value") == "p-value"
+    assert label("mean_tenure_months") == "mean tenure (months)" and label("gamma_se") == "gamma SE"
+    assert label("complaint_90d") == "complaint in the last 90 days"
+    assert label("clv_new_customer.mean") == "mean lifetime value of a new customer"
+    assert label(True) == "yes" and label("False") == "no"
+    assert label("Month-to-month") == "Month-to-month" and label("Fiber optic") == "Fiber optic"
     assert i18n.currency("") == "" and i18n.money_unit() == "currency units"
     assert fmt.money(1234567.8) == "1,234,568"
     assert fmt.pct_ci(0.1234, 0.11, 0.136) == "12.3% (95% CI 11.0–13.6%)"
@@ -141,3 +149,29 @@ def i18n_tool_root():
     from i18n_tool import LOCALE
 
     return LOCALE
+
+
+def _bold_left_on_screen(markdown: str) -> bool:
+    """Whether ``**`` survives the reports' Markdown renderer (nbconvert's mistune) as text."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    html = markdown2html_mistune(re.sub(r"\{(\w+)\}", r"\1", markdown))
+    return "**" in re.sub(r"<code>.*?</code>|<[^>]+>", "", html, flags=re.S)
+
+
+def test_chinese_bold_closes_before_its_punctuation():
+    """review s5, item 5: "**定义。**流失率" shows its asterisks (CommonMark does not close bold
+    after CJK punctuation followed by a character); "**定义**。" is bold. Every Chinese notebook
+    cell and catalog translation renders without a literal ``**``."""
+    assert _bold_left_on_screen("**定义。**流失率") and not _bold_left_on_screen("**定义**。流失率")
+    shown = []
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "lang-zh" in cell.metadata.get("tags", []):
+                shown += [f"{path.stem}: {line[:40]}" for line in cell.source.split("\n")
+                          if "**" in line and _bold_left_on_screen(line)]
+    for text in i18n.catalog("zh").values():
+        for s in (text if isinstance(text, tuple) else (text,)):
+            if "**" in s and _bold_left_on_screen(s):
+                shown.append(f"catalog: {s[:40]}")
+    assert not shown, f"literal ** on screen: {shown}"

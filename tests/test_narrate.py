@@ -218,7 +218,10 @@ def test_data_section_sentences():
 
     from churn_research.narrate import data as say
 
-    assert say.tables_text([]) == "All five tables are present."
+    # review s5, 3: synthetic has six tables (campaigns too), not "five"
+    assert say.tables_text([], ["customers", "transactions", "tickets", "surveys", "events",
+                                "campaigns"]) == ("All 6 tables are present: customers, transactions, "
+                                                  "tickets, surveys, events, campaigns.")
     assert say.tables_text(["tickets", "events"]).startswith(
         "Not available for this dataset: the tickets, events table(s), because the source has none")
     flows = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
@@ -370,7 +373,8 @@ def test_data_findings_and_definitions_read_in_chinese():
         assert found.key_findings[-1].text == "在保存任何数据之前，已删除 3 个可能包含个人数据的列。"
         assert found.unavailable == ["本数据集无法提供：交易、工单、调查数据表，因为数据源中没有这些表；"
                                      "各阶段会跳过需要它们的分析。"]
-        assert say.tables_text([]) == "五张数据表齐全。"
+        assert say.tables_text([]) == "数据表齐全。"
+        assert say.tables_text([], ["customers", "campaigns"]) == "2 张数据表齐全：客户、营销活动。"
         flows = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
                               "active_at_month_end": [1200.0, 1100.0]})
         assert say.flows_text(flows, "X。") == ("客户群在 2024年1月达到峰值，共 1,200 位活跃客户；"

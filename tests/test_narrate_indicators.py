@@ -87,9 +87,12 @@ def test_segment_sentence_overlap_and_clear_gap():
     assert narrate.segment_sentence(clear, "plan", unit="quarter") == (
         "By **plan**: highest churn in *basic* (8.00% per quarter, 95% CI 7.00%–9.00%), lowest in "
         "*premium* (4.00%, 3.00%–5.00%); the gap is clear.")
-    overlap = _pooled("senior", [(True, 0.08, 0.05, 0.11), (False, 0.07, 0.06, 0.08)])
-    text = narrate.segment_sentence(overlap, "senior", unit="month")
-    assert "*yes*" in text and "*no*" in text and text.endswith("the difference is not clear.")
+    # review s5, 4a: a raw column name in words, a yes/no level named with its column
+    overlap = _pooled("senior_citizen", [(True, 0.08, 0.05, 0.11), (False, 0.07, 0.06, 0.08)])
+    text = narrate.segment_sentence(overlap, "senior_citizen", unit="month")
+    assert text == ("By **senior citizen**: highest churn in *senior citizen = yes* (8.00% per month, "
+                    "95% CI 5.00%–11.00%), lowest in *senior citizen = no* (7.00%, 6.00%–8.00%); "
+                    "their intervals overlap, so the difference is not clear.")
     assert narrate.segments_unavailable(["plan"]) == (
         "Not available for this dataset: churn by segment, because none of the segment columns in "
         "the parameters (`plan`) is in the customers table.")
@@ -109,6 +112,22 @@ def test_tenure_sentence_and_figures():
     only_existing = pooled.loc[["existing"]]
     assert narrate.tenure_sentence(only_existing, unit="month").startswith("Not available for this dataset")
     assert ind.tenure_figures(only_existing, new_tenure_months=12) == {}
+
+
+def test_complaint_sentence_counts_the_customers_on_the_books_not_the_active_base():
+    """review s5, 2d: synthetic 2025Q4, 218 complaints from 203 of the 2,110 customers on the books
+    at some time in the quarter (at_risk + new), not "active customers" (1,930 at its end)."""
+    import pandas as pd
+
+    table = pd.DataFrame({"period": ["2025Q4"], "period_start": pd.to_datetime(["2025-10-01"]),
+                          "partial": [False], "complaints": [218], "complainants": [203],
+                          "active": [2110], "complaint_rate": [218 / 2110],
+                          "share_complaining": [203 / 2110], "share_complaining_ci_low": [0.0843],
+                          "share_complaining_ci_high": [0.1096]})
+    assert narrate.complaint_sentence(table) == (
+        "In 2025Q4 218 complaints came from 203 of the 2,110 customers on the books during that "
+        "period: 0.103 complaints per customer on the books and 9.6% of them complaining (95% CI "
+        "8.4%–11.0%).")
 
 
 def test_experience_sentences_not_available():

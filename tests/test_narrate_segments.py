@@ -158,6 +158,28 @@ def test_signal_definitions_in_words_with_the_parameters_beside():
     assert not d["definition"].str.contains(r"[{}]|_").any()
 
 
+def test_rule_parameters_and_cluster_features_read_in_chinese():
+    """review s5, item 5: in a Chinese report the parameter column says what each parameter sets
+    (the key stays, it is what a researcher types) and the cluster figure's features are words."""
+    from churn_research.i18n import label, set_language
+
+    set_language("zh")
+    try:
+        t = S.tier_rules_table({"new_days": 90}).set_index("tier")
+        d = S.signal_definitions({"complaint_min": 1}, {"complaint_days": 90}).set_index("signal")
+        features = [label(c) for c in ["tenure_days", "monetary", "activity_ratio", "freq_trend",
+                                       "complaints_365", "csat_mean"]]
+        campaign = label("retention_offer")
+    finally:
+        set_language("en")
+    assert t.loc["new", "parameters"] == "新客户的在网天数上限（new_days） = 90"
+    assert t.loc["at risk", "parameters"].startswith("风险客户的无购买天数（at_risk_recency_days） = 60，"
+                                                     "风险客户的最低 F 或 M 分（at_risk_min_fm） = 3，")
+    assert d.loc["recent_complaint", "parameters"] == "最少投诉次数（complaint_min） = 1，投诉统计天数（complaint_days） = 90"
+    assert features == ["在网时长（天）", "消费金额", "近期活跃度", "购买趋势", "近 365 天投诉次数", "平均满意度评分"]
+    assert campaign == "挽留优惠"
+
+
 def test_methods_text_branches_on_the_design():
     prospective = say.methods_text("prospective")
     snapshot = say.methods_text("cross-sectional")

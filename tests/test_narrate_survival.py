@@ -121,14 +121,15 @@ def test_cox_lead_headlines_the_stratified_model_when_ph_fails():
     stratified = _model(_hr({"monthly_charges_per_10": (1.10, 1.05, 1.15, 1e-5), "gender[male]": (0.98, 0.9, 1.07, 0.6)}),
                         strata=["contract"], kept_=["monthly_charges"], concordance_=0.685)
     lead = ns.cox_lead_text(None, stratified, PH_FAILS, threshold=0.01)
-    assert lead.startswith("Proportional hazards is rejected (p < 0.01) for **contract[One year], contract[Two year], "
-                           "monthly_charges_per_10**, so the hazard ratios to read are those of the model "
+    # review s5, 4a: terms read in words in English too
+    assert lead.startswith("Proportional hazards is rejected (p < 0.01) for **contract = One year, contract = Two year, "
+                           "monthly charges (per 10)**, so the hazard ratios to read are those of the model "
                            "**stratified by contract**")
     assert "shown for reference only" in lead
     text = ns.stratified_text(stratified)
     assert "Stratified on **contract**" in text and "7,043 customers and 1,869 churn events" in text
     assert "Strongest significant drivers: monthly charges per 10: HR 1.10 (1.05–1.15)." in text
-    assert "Concordance 0.685." in text and "(monthly_charges) stay in the model" in text
+    assert "Concordance 0.685." in text and "(monthly charges) stay in the model" in text
     unstratified = _model(_hr({"contract[Two year]": (0.03, 0.02, 0.05, 1e-30)}))
     data = SimpleNamespace(meta={})
     ref = ns.cox_text(unstratified, data=data, reference_only=True)
@@ -160,8 +161,8 @@ def test_ph_remedy_is_none_when_ph_holds_and_band_variables():
     assert ns.bands_text(bands).startswith(
         "Time interaction for contract: the lifetimes are split at tenures 12, 24 months")
     bands.attrs.update(vary=["monthly_charges", "contract"], from_violations=True)
-    assert ns.bands_text(bands).startswith("Time interaction for monthly_charges, contract (the strongest violations):")
-    assert ns.bands_title(bands) == "Hazard ratio by tenure band: monthly_charges, contract"
+    assert ns.bands_text(bands).startswith("Time interaction for monthly charges, contract (the strongest violations):")
+    assert ns.bands_title(bands) == "Hazard ratio by tenure band: monthly charges, contract"
 
 
 def test_truth_text_counts_covered_intervals():
@@ -273,5 +274,16 @@ def test_chinese_logrank_sentence_and_table_headers(zh):
 def test_english_tables_keep_their_numbers_with_headers_in_words():
     hr = _hr({"gender[male]": (0.9, 0.8, 1.0, 0.04)})
     shown = ns.show(hr, terms=True)
-    assert shown.to_numpy().tolist() == hr.to_numpy().tolist() and ns.term_label("age_per_10") == "age_per_10"
+    assert shown.to_numpy().tolist() == hr.to_numpy().tolist() and ns.term_label("age_per_10") == "age (per 10)"
     assert "hazard ratio" in shown.columns and list(shown.index) == ["gender[male]"]
+
+
+def test_english_sbg_table_headers_are_words():
+    """review s5, 4a: the sBG table of 30_survival read "periods_fitted, gamma_se" in English."""
+    df = pd.DataFrame({"cohort": ["2021Q1"], "periods_fitted": [12], "gamma": [0.8], "gamma_se": [0.1],
+                       "delta": [5.0], "delta_se": [0.6], "mean_churn": [0.14],
+                       "log_likelihood": [-120.5]}).set_index("cohort")
+    shown = ns.show_styled(df)
+    assert list(shown.columns) == ["periods fitted", "gamma (γ)", "standard error of γ", "delta (δ)",
+                                   "standard error of δ", "mean churn probability", "log-likelihood"]
+    assert shown.index.name == "cohort" and shown.to_numpy().tolist() == df.to_numpy().tolist()

@@ -486,3 +486,16 @@ def test_a_common_reference_reaches_both_model_stages_of_a_users_dataset(project
     for stage in ("20_causes", "30_survival"):
         assert stage_parameters("shop", stage, root=project)["reference"] == {"plan": "基础版"}
     assert "reference" not in stage_parameters("shop", "40_segments", root=project)
+
+
+def test_telco_and_cdnow_money_is_in_us_dollars():
+    """review s5, 4b: both public datasets' money is US dollars, so their amounts and axes say so
+    (English has no default currency: without the parameter an axis read "(currency units)")."""
+    from churn_research.i18n import money_unit
+    from churn_research.narrate.format import money
+    from churn_research.runner.params import read_params
+
+    for dataset in ("telco", "cdnow"):
+        assert read_params(dataset)["currency"] == "USD"
+    assert money(1234567.8, "USD") == "1,234,568 USD" and money_unit("USD") == "USD"
+    assert money_unit("") == "currency units"

@@ -238,3 +238,30 @@ def test_index_links_each_workbook_and_prints_cleanly(tmp_path, monkeypatch):
     assert "<a href='shop/10_indicators.xlsx'>表格（.xlsx）</a>" in index
     summary = (ds / "summary.html").read_text(encoding="utf-8")
     assert "@media print{" in summary and "class='muted cr-nav'" in summary
+
+
+def test_index_shows_each_dataset_in_its_own_language(tmp_path, monkeypatch):
+    """review s5, item 5: beside an English dataset, synthetic_zh's section of the index reads in
+    Chinese (its headers, stage titles and summary link), and its parameters show 元, not \\u5143."""
+    from churn_research.narrate.findings import StageFindings
+    from churn_research.runner import render_index
+
+    monkeypatch.delenv("REPORT_LANG", raising=False)
+    for name, lang, headline in (("shop", "en", "Churn is 8.9%."), ("shop_zh", "zh", "流失率为 8.9%。")):
+        ds = tmp_path / "reports" / name
+        ds.mkdir(parents=True)
+        (ds / "00_data.html").write_text("<html><body><h1>T</h1></body></html>")
+        StageFindings("00_data", name, headline, []).write(ds / "00_data.findings.json")
+        (ds / "00_data.json").write_text("{}")
+        (ds / "00_data.provenance.json").write_text(json.dumps({
+            "git_commit": "abc1234", "finished": "2026-01-01T00:00:00+00:00", "seconds": 1.0,
+            "parameters": {"language": lang, "currency": "元" if lang == "zh" else "USD"},
+            "input_checksums": {}, "package_versions": {}}))
+    index = render_index(tmp_path / "reports").read_text(encoding="utf-8")
+    en, zh = index.split("<h2>shop_zh</h2>")
+    assert "<html lang='en'" in index and "<section lang='zh-Hans'><h2>shop_zh</h2>" in index
+    assert "<th>report</th><th>status</th><th>headline</th>" in en
+    assert "<th>报告</th>" in zh and "<th>report</th>" not in zh
+    assert "Data: sources, validation and profile" in en and "Data: sources" not in zh
+    assert "One-page summary for management" in en and "One-page summary" not in zh
+    assert "&quot;currency&quot;: &quot;元&quot;" in zh and "\\u5143" not in index

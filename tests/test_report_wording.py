@@ -40,7 +40,8 @@ def test_growth_on_track_below_its_target_says_so_first():
     # straight path from -2% (2024-12-31) to 0% (2026-06-30), at 2025-12-31: -2% * 181/546
     assert abs(r["expected_now"] - (-0.02 * 181 / 546)) < 1e-12
     assert ni.target_detail(next(table.itertuples())) == (
-        "below the +0.00% target, but ahead of the straight path from the 2024Q4 baseline (-0.66%)")
+        "below the +0.00% target, but ahead of the straight path from the 2024Q4 baseline (the path "
+        "expects -0.66% by now)")
     figures = {"growth.net_adds": -11, "growth.period": "2025Q4", "growth.joins": 169,
                "growth.losses": 180, "growth.returns": 0, "growth.growth_rate": -0.005667,
                "target.growth_rate.target": 0.0, "target.growth_rate.status": "on track",
@@ -49,10 +50,11 @@ def test_growth_on_track_below_its_target_says_so_first():
     [finding] = ni._growth_finding(figures, unit="quarter")
     assert finding.text == ("Growth: net adds -11 in 2025Q4 (169 joined, 180 lost), a growth rate of "
                             "-0.57% per quarter: below the +0.00% target, but ahead of the straight "
-                            "path from the 2024Q4 baseline (-0.66%), so on track.")
+                            "path from the 2024Q4 baseline (the path expects -0.66% by now), so on "
+                            "track.")
     with in_language("zh"):
         zh = ni._growth_finding(figures, unit="quarter")[0].text
-    assert "低于目标 +0.00%" in zh and "-0.66%" in zh
+    assert "低于目标 +0.00%" in zh and "（按该路径，此时应为 -0.66%）" in zh
 
 
 def test_target_table_shows_percentages_and_words():

@@ -362,6 +362,13 @@ def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_li
     assert money_definitions({}) == []
     snap = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional"}})
     assert snap[2].name == "Money at risk (one snapshot)" and "not comparable" in snap[2].measures
+    # review s5, 2b: the snapshot's score is called calibrated only when calibration was used
+    assert snap[2].measures.startswith("the 1,930 customers active now: the churn-risk model's "
+                                       "calibrated score × residual value from 50_clv")
+    kept = money_definitions({"50_clv": clv, "60_retention": {**ret, "design": "cross-sectional",
+                                                              "calibration.used": False}})
+    assert kept[2].measures.startswith("the 1,930 customers active now: the churn-risk model's own "
+                                       "score (calibration did not improve it) × residual value")
     log = money_definitions({"50_clv": {**clv, "kind": "non-contractual"}, "60_retention": ret})
     assert "BG/NBD probability of having stopped for good" in log[2].measures
     set_language("zh")
@@ -430,9 +437,9 @@ def test_synthetic_calibrated_ece_and_the_csvs_carry_no_personal_data(tmp_path):
 def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero():
     from churn_research.narrate.actions import action
 
-    weak = {"60_retention": {"plan.met": True, "uplift.qini_normalised_ci_low": -0.03}}
+    weak = {"60_retention": {"plan.met": True, "plan.met_how": "met", "uplift.qini_normalised_ci_low": -0.03}}
     assert action("60_retention", weak) == (
-        "Churn already meets its target (or cannot be told from it), so no campaign is needed to "
+        "Churn already meets its target, so no campaign is needed to "
         "reach it. Work through the retention watchlist (retention_watchlist.csv): the uplift model "
         "cannot yet tell whom a contact helps (its Qini interval includes 0), so do not target by "
         "it; keep a control group to measure the next campaign.")
@@ -442,6 +449,101 @@ def test_what_to_do_targets_by_uplift_only_when_its_qini_interval_is_above_zero(
         "Meeting the churn target takes keeping about 20 customers: at the campaign's measured "
         "effect about 400 contacts costing 4,000. Contact first the customers the uplift model "
         "ranks highest, and keep a control group to measure the next campaign.")
+
+
+def test_decile_1_sentence_sets_each_prediction_beside_its_own_deciles_churn():
+    """review s5, 2a: the model's decile 1 (C0-C9: 2 of 10 churn) and the calibrated
+    probabilities' decile 1 (C10-C19: 5 of 10) are different customers; each prediction is
+    read against its own decile's observed churn."""
+    ids = pd.Index([f"C{i}" for i in range(100)], name="customer_id")
+    y = pd.Series(0, index=ids)
+    y.iloc[[0, 1, 10, 11, 12, 13, 14]] = 1
+    before = pd.Series(np.linspace(0.40, 0.01, 100), index=ids)
+    after = before.copy()
+    after.iloc[10:20], after.iloc[0:10] = 0.5, 0.2
+    cal = calibration.CalibrationResult(y, before, after, calibration.Calibrator("isotonic"),
+                                        "isotonic", 5)
+    from churn_research.narrate import retention as say
+
+    said = say.calibration_text(cal)
+    assert ("In the model's decile 1 it predicted 38.2% and 20.0% churned; in the calibrated "
+            "probabilities' decile 1 they predict 50.0% and 50.0% churned.") in said
+    # review s5, 3: the calibration error reads in percentage points in the text and the table
+    assert "goes from 16.64 to 13.25 percentage points, and the Brier score from 0.0738 to 0.0696" in said
+    assert say.calibration_table(cal)["expected calibration error (percentage points)"].tolist() == \
+        ["16.64", "13.25"]
+    f = say.findings({"calibration.ece_before": 0.1664, "calibration.ece_after": 0.1325,
+                      "calibration.used": True}, dataset="x", context={})
+    assert ("Recalibrated risks are off by 13.25 percentage points on average across risk deciles "
+            "(expected calibration error, held out), against 16.64 before.") in [k.text for k in f.key_findings]
+
+
+def test_texts_say_calibrated_probabilities_are_used_only_where_they_improve():
+    """review s5, 2b: the rule keeps the model's own scores unless calibration improves both the
+    calibration error and the Brier score, so no text says the calibrated ones are used."""
+    from churn_research.narrate import retention as say
+
+    assert say.setting_text(dataset="telco", design="prospective", horizon_days=90, method="isotonic",
+                            n_splits=5).endswith(
+        "The scores are recalibrated by isotonic regression, cross-fitted over 5 folds (each "
+        "customer's calibrated probability comes from a calibrator that did not see them); the "
+        "calibrated probabilities replace the model's own scores only where they improve them "
+        "(next section).")
+
+
+def test_a_target_met_only_within_the_interval_is_not_called_met():
+    """synthetic (review s5, 1a): churn per quarter 8.53% against a target of 7.63%, the interval
+    covering the target: the estimate is 0.9 points above it, so "not shown to be met", not "no
+    campaign needed"; the plan's figures are the gap's."""
+    from types import SimpleNamespace
+
+    from churn_research.narrate import retention as say
+    from churn_research.narrate.actions import action
+    from churn_research.retention import measure
+
+    risk = {"plan.met": True, "plan.met_how": "within interval", "plan.period_actual": 0.08531,
+            "plan.period_target": 0.07635, "plan.to_save": 70, "plan.contacts": 890,
+            "plan.cost": 8900.0, "uplift.qini_normalised_ci_low": -0.03}
+    said = action("60_retention", {"60_retention": risk})
+    assert said.startswith(
+        "Churn is not shown to meet its target: the estimate is 0.9 percentage points above it, "
+        "though its interval still covers the target. Reaching the target takes keeping about 70 "
+        "customers: at the campaign's measured effect about 890 contacts costing 8,900. Work through")
+    assert "no campaign is needed" not in said
+    p = measure.plan(actual=0.08531, target=0.07635, customers=1930, effect=-0.0787,
+                     cost_per_contact=10.0, value_per_customer=500.0, effect_ci=(-0.1168, -0.0403),
+                     within_interval=True)
+    p.update(period="quarter", period_actual=0.08531, period_target=0.07635)
+    assert say.plan_text(p, SimpleNamespace(horizon_days=90)) == (
+        "Churn per quarter (8.5%) is not shown to meet the target of 10_indicators (7.6%): the "
+        "estimate is 0.9 percentage points above it, though the interval of the actual rate still "
+        "covers the target. Reaching the target would take keeping about 18 customers over 90 days: "
+        "about 229 contacts at the campaign's measured effect (155 to 447 over its 95% interval), "
+        "costing 2,290.")
+    f = say.findings({**risk, "campaign.difference": -0.0787, "campaign.campaign": "retention_offer",
+                      "campaign.horizon_days": 90, "campaign.ci_low": -0.1168,
+                      "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
+                      "uplift.qini_coefficient": 0.01},
+                     dataset="synthetic", context={})
+    # review s5, 3: the campaign's effect with its sign in words (zh "低 7.9 个百分点", not "-7.9")
+    assert f.key_findings[0].text.startswith(
+        "Campaign 'retention offer': churn within 90 days 7.9 percentage points lower for the "
+        "contacted than for the control group (95% CI -11.7 percentage points to -4.0 percentage "
+        "points), about 77 customers saved")
+    from churn_research.runner.findings_html import in_language
+
+    with in_language("zh"):
+        zh = say.findings({**risk, "campaign.difference": -0.0787, "campaign.campaign": "retention_offer",
+                           "campaign.horizon_days": 90, "campaign.ci_low": -0.1168,
+                           "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
+                           "uplift.qini_coefficient": 0.01}, dataset="synthetic_zh", context={})
+    assert zh.key_findings[0].text.startswith("活动“挽留优惠”：被联系客户 90 天内的流失率比对照组低 7.9 个百分点（")
+    assert zh.key_findings[-1].text.startswith("每季度流失率（8.5%）未被证明已达到 10_indicators 的目标（7.6%）："
+                                               "估计值比目标高 0.9 个百分点")
+    [plan_line] = [k.text for k in f.key_findings if k.section == "How many customers must we save?"]
+    assert plan_line == ("Churn per quarter (8.5%) is not shown to meet the target of 10_indicators "
+                         "(7.6%): the estimate is 0.9 percentage points above it, though its "
+                         "interval still covers the target.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -201,12 +201,54 @@ def n_(singular: str, plural: str, n: Any, /, **values: Any) -> str:
     return _fill(template, {"n": f"{count:,}", **values})
 
 
+#: A raw column name or coded value (``internet_service``, ``churn_ci_low``, ``complaint_90d``):
+#: lower-case words joined by underscores.
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+#: Words of a raw name that read differently in an English report (abbreviations).
+_EN_WORDS = {"ci": "CI", "csat": "CSAT", "nps": "NPS", "auc": "AUC", "hr": "HR", "se": "SE",
+             "ucl": "UCL", "lcl": "LCL", "its": "ITS", "clv": "CLV", "rmst": "RMST", "id": "ID",
+             "rfm": "RFM", "aic": "AIC", "bic": "BIC", "ece": "ECE", "roi": "ROI", "vif": "VIF",
+             "derl": "DERL", "sbg": "sBG", "glm": "GLM", "gbm": "GBM", "ate": "ATE", "mae": "MAE",
+             "pp": "pp", "tv": "TV"}
+_EN_UNITS = {"days", "months", "weeks", "years", "pp"}
+
+
+def _humanised(text: str) -> str:
+    """A raw name in words (``churn_ci_low`` -> ``churn 95% CI low``, ``tenure_days`` ->
+    ``tenure (days)``, ``p_value`` -> ``p-value``); other text unchanged."""
+    if not _IDENTIFIER.fullmatch(text):
+        return text
+    words = text.split("_")
+    unit = words.pop() if len(words) > 1 and words[-1] in _EN_UNITS else None
+    out = " ".join(_EN_WORDS.get(w, w) for w in words)
+    out = re.sub(r"\bCI (low|high)\b", r"95% CI \1", out).replace("p value", "p-value")
+    return f"{out} ({unit})" if unit else out
+
+
+def _english_label(text: str) -> str:
+    """A data label in an English report: the English label catalogue's wording (``locale/en``,
+    context ``label``), else ``True``/``False`` as yes/no and a raw name in words."""
+    found = catalog("en").get((LABEL_CONTEXT, text))
+    if isinstance(found, tuple):
+        found = found[0]
+    if found:
+        return found
+    if text in ("True", "False"):
+        return "yes" if text == "True" else "no"
+    return _humanised(text)
+
+
 def label(value: Any) -> str:
     """A data label (column name, coded value, category) as a reader sees it in the current
-    language: the catalog's translation (context ``label``), else the value as text."""
+    language: the catalog's translation (context ``label``; English: the English label catalogue,
+    else a raw name such as ``internet_service`` in words, ``internet service``), else the value as
+    text."""
     text = "" if value is None else str(value)
-    if _state["language"] == "en" or not text:
+    if not text:
         return text
+    if _state["language"] == "en":
+        return _english_label(text)
     found = catalog(_state["language"]).get((LABEL_CONTEXT, text))
     if found is None:
         # "two_year" and "two year" are the same label; so are "Two year" and "two year"

@@ -402,8 +402,8 @@ class BtydValidation:
         """Holdout purchases by calibration-period frequency, headers in the report language."""
         return _view(self.holdout, {"customers": _("customers"), "actual": _("actual"),
                                     "predicted": _("predicted"),
-                                    "actual_total": _("actual_total"),
-                                    "predicted_total": _("predicted_total")},
+                                    "actual_total": _("actual total"),
+                                    "predicted_total": _("predicted total")},
                      index_name=label("frequency") if self.holdout.index.name == "frequency"
                      else None)
 

@@ -194,12 +194,31 @@ def _whom(risk: Mapping[str, Any]) -> str:
              "to measure the next campaign.")
 
 
+def _above_target(risk: Mapping[str, Any]) -> str | None:
+    """How far the churn estimate per period is above the target, in percentage points (``0.9``),
+    None without both figures."""
+    actual, target = get(risk, "plan.period_actual"), get(risk, "plan.period_target")
+    if actual is None or target is None:
+        return None
+    return f"{100 * (float(actual) - float(target)):.1f}"
+
+
 def _retention(figs: Figures, currency: str) -> str | None:
     risk = figs.get("60_retention", {})
     contacts = get(risk, "plan.contacts")
-    if get(risk, "plan.met"):
-        return _("Churn already meets its target (or cannot be told from it), so no campaign is "
-                 "needed to reach it.") + gap() + _whom(risk)
+    within = get(risk, "plan.met_how") == "within interval"
+    if get(risk, "plan.met") and not within:
+        return _("Churn already meets its target, so no campaign is needed to reach it.") + gap() + _whom(risk)
+    above = _above_target(risk)
+    if within and above is not None and contacts is not None:
+        return t("Churn is not shown to meet its target: the estimate is {above} percentage points "
+                 "above it, though its interval still covers the target. Reaching the target takes "
+                 "keeping about {save} customers: at the campaign's measured effect about {contacts} "
+                 "contacts costing {cost}.", above=above, save=count(get(risk, "plan.to_save")),
+                 contacts=count(contacts), cost=money(get(risk, "plan.cost"), currency)) + gap() + _whom(risk)
+    if within and above is not None:
+        return t("Churn is not shown to meet its target: the estimate is {above} percentage points "
+                 "above it, though its interval still covers the target.", above=above) + gap() + _whom(risk)
     if contacts is not None:
         return t("Meeting the churn target takes keeping about {save} customers: at the campaign's "
                  "measured effect about {contacts} contacts costing {cost}.",

@@ -678,9 +678,10 @@ def avoidable(comp: CompetingReasons) -> str:
                  reasons=join(_reason(r) for r in comp.incidence.reasons), rate=pct(rate))
     av, un, ot = (sp.rate(g) for g in GROUPS)
     share = sp.table.set_index("group").loc["avoidable", "share"]
-    text = t("Of the annual churn of {rate}, **{av}** is avoidable, {un} unavoidable and {ot} "
-             "other ({share} of the exits had an avoidable reason).", rate=pct(rate), av=pct(av),
-             un=pct(un), ot=pct(ot), share=pct(share, 0))
+    text = t("Of the annual churn of {rate}, **{av} percentage points** are avoidable, {un} "
+             "unavoidable and {ot} other ({share} of the exits had an avoidable reason).",
+             rate=pct(rate), av=f"{100 * av:.1f}", un=f"{100 * un:.1f}", ot=f"{100 * ot:.1f}",
+             share=pct(share, 0))
     if av > 0:
         text += " " + t("A retention target can only work on the avoidable part: even preventing "
                         "every avoidable exit would leave annual churn at {floor}, and cutting "

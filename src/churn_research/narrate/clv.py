@@ -545,7 +545,8 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
         parts.append(_("These data are one snapshot: the retention curve is a descriptive reading of "
                        "it, not a forecast tested on later exits, so the figure is indicative."))
     parts.append(_("The money at risk that the summary uses comes from 60_retention: the risk "
-                   "model's recalibrated probability of churning within its horizon times this "
+                   "model's probability of churning within its horizon (recalibrated only where "
+                   "recalibration improves it; 60_retention says whether it did) times this "
                    "residual value, per active customer."))
     return sentences(*parts)
 

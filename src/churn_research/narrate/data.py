@@ -143,10 +143,14 @@ def source_text(data, overview: Mapping[str, Any]) -> str:
                 share=pct(overview["churned_share"])))
 
 
-def tables_text(absent: list[str]) -> str:
-    """Which of the optional tables are missing."""
+def tables_text(absent: list[str], present: list[str] | None = None) -> str:
+    """Which of the optional tables are missing; when none is, the tables there are
+    (``present``: :meth:`ChurnData.table_names`)."""
     if not absent:
-        return _("All five tables are present.")
+        if not present:
+            return _("All tables are present.")
+        return t("All {n} tables are present: {tables}.", n=len(present),
+                 tables=join(label(x) for x in present))
     return absent_text(absent, _("the source has none; later stages skip the sections that need "
                                  "them and say so"))
 

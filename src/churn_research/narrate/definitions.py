@@ -335,12 +335,14 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
               months=text(get(clv, "money_at_risk.horizon_months", 12)), model=model), "50_clv"))
     risk = get(ret, "money_at_risk.all.expected_loss")
     if risk is not None and get(ret, "design") == "cross-sectional":
+        score = (_("the churn-risk model's own score (calibration did not improve it)")
+                 if get(ret, "calibration.used") is False else _("the churn-risk model's calibrated score"))
         out.append(Definition(
             _("Money at risk (one snapshot)"), money(risk, currency),
-            t("the {n} customers active now: the churn-risk model's calibrated score × residual value "
+            t("the {n} customers active now: {score} × residual value "
               "from 50_clv ({model}); in one snapshot the score says how much a customer resembles "
               "those who left, not their chance of leaving within a period, so this is not "
-              "comparable with the value lost within 12 months",
+              "comparable with the value lost within 12 months", score=score,
               n=count(get(ret, "money_at_risk.all.customers")), model=model), "60_retention"))
     if risk is not None and get(ret, "design") != "cross-sectional":
         if get(ret, "calibration.used") is False:

@@ -275,7 +275,8 @@ def _growth_finding(figures: Mapping[str, Any], *, unit: str) -> list[Finding]:
         side = (_("below") if float(get(figures, "growth.growth_rate")) < float(target) else _("above"))
         sentence = t("Growth: net adds {net} in {period} ({joins}, {losses} lost), a growth rate "
                      "of {rate} per {unit}: {side} the {target} target, but ahead of the straight "
-                     "path from the {baseline} baseline ({expected}), so on track.",
+                     "path from the {baseline} baseline (the path expects {expected} by now), so "
+                     "on track.",
                      side=side, target=f"{float(target):+.2%}",
                      baseline=text(get(figures, "target.growth_rate.baseline_period")),
                      expected=f"{float(get(figures, 'target.growth_rate.expected_now')):+.2%}", **values)
@@ -441,9 +442,13 @@ def segment_sentence(pooled: pd.DataFrame, column: str, *, unit: str) -> str:
     """The segments with the highest and the lowest pooled churn, and whether the gap is clear."""
     top, bottom = pooled.iloc[0], pooled.iloc[-1]
     overlap = top["ci_low"] <= bottom["ci_high"]
-    values = {"column": label(column), "top": label(yes_no(top[column])), "rate": f"{top['rate']:.2%}",
+    def level(v) -> str:  # a yes/no column's level names its column: "senior citizen = yes"
+        word = yes_no(v)
+        return f"{label(column)} = {label(word)}" if word is not v else label(word)
+
+    values = {"column": label(column), "top": level(top[column]), "rate": f"{top['rate']:.2%}",
               "unit": label(unit), "low": f"{top['ci_low']:.2%}", "high": f"{top['ci_high']:.2%}",
-              "bottom": label(yes_no(bottom[column])), "bottom_rate": f"{bottom['rate']:.2%}",
+              "bottom": level(bottom[column]), "bottom_rate": f"{bottom['rate']:.2%}",
               "bottom_low": f"{bottom['ci_low']:.2%}", "bottom_high": f"{bottom['ci_high']:.2%}"}
     if overlap:
         return t("By **{column}**: highest churn in *{top}* ({rate} per {unit}, 95% CI {low}–{high}), "
@@ -490,9 +495,9 @@ def complaint_sentence(table: pd.DataFrame | None) -> str:
     if table is None:
         return not_available(_("complaint rates"), _("the data have no tickets table"))
     lc = latest_period(table)
-    return t("In {period} {complaints} complaints came from {complainants} of {active} active "
-             "customers: {rate} complaints per active customer and {share} of customers complaining "
-             "(95% CI {low}–{high}).", period=lc["period"], complaints=f"{lc['complaints']:,}",
+    return t("In {period} {complaints} complaints came from {complainants} of the {active} "
+             "customers on the books during that period: {rate} complaints per customer on the books "
+             "and {share} of them complaining (95% CI {low}–{high}).", period=lc["period"], complaints=f"{lc['complaints']:,}",
              complainants=f"{lc['complainants']:,}", active=f"{lc['active']:,}",
              rate=f"{lc['complaint_rate']:.3f}", share=f"{lc['share_complaining']:.1%}",
              low=f"{lc['share_complaining_ci_low']:.1%}", high=f"{lc['share_complaining_ci_high']:.1%}")
@@ -641,9 +646,10 @@ def target_detail(row) -> str:
                   "expected": fmt(row.expected_now)}
         if rule == "ahead" and worse:
             return t("{side} the {target} target, but ahead of the straight path from the "
-                     "{baseline} baseline ({expected})", **values)
+                     "{baseline} baseline (the path expects {expected} by now)", **values)
         if rule == "behind":
-            return t("behind the straight path from the {baseline} baseline ({expected})", **values)
+            return t("behind the straight path from the {baseline} baseline (the path expects "
+                     "{expected} by now)", **values)
     return text(row.detail)
 
 

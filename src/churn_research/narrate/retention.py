@@ -39,15 +39,16 @@ def setting_text(*, dataset: str, design: str, horizon_days: int, method: str, n
                  "score of resembling the customers who left (a description, not a forecast).",
                  dataset=dataset)
     how = {"isotonic": _("isotonic regression"), "platt": _("Platt scaling")}.get(method, method)
-    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds: "
-                            "each customer's calibrated probability comes from a calibrator that "
-                            "did not see them.", how=how, k=n_splits)
+    return base + gap() + t("The scores are recalibrated by {how}, cross-fitted over {k} folds "
+                            "(each customer's calibrated probability comes from a calibrator that "
+                            "did not see them); the calibrated probabilities replace the model's own "
+                            "scores only where they improve them (next section).", how=how, k=n_splits)
 
 
 def calibration_table(cal: CalibrationResult) -> pd.DataFrame:
     m = cal.metrics()
     out = pd.DataFrame({_("Brier score"): m["brier"].map(lambda v: f"{v:.4f}"),
-                        _("expected calibration error"): m["ece"].map(lambda v: pct(v, 2)),
+                        _("expected calibration error (percentage points)"): m["ece"].map(lambda v: f"{100 * v:.2f}"),
                         _("mean predicted risk"): m["mean_predicted"].map(pct)})
     out.index = [_("before calibration"), _("after calibration")]
     return out
@@ -73,13 +74,14 @@ def calibration_text(cal: CalibrationResult) -> str:
     return t("Deciles are numbered one way throughout: decile 1 is the tenth of customers with the "
              "highest predicted risk, decile 10 the lowest. The expected calibration error (the "
              "customer-weighted mean gap between predicted and observed churn over the deciles) "
-             "goes from {before} to {after}, and the Brier score from {b0} to {b1}. In decile 1 "
-             "the model predicted {p0}, the calibrated probability is {p1}, and {obs} churned. "
-             "{verdict}",
-             before=pct(m.loc["before", "ece"], 2), after=pct(m.loc["after", "ece"], 2),
+             "goes from {before} to {after} percentage points, and the Brier score from {b0} to {b1}. In the "
+             "model's decile 1 it predicted {p0} and {o0} churned; in the calibrated "
+             "probabilities' decile 1 they predict {p1} and {o1} churned. {verdict}",
+             before=f"{100 * m.loc['before', 'ece']:.2f}", after=f"{100 * m.loc['after', 'ece']:.2f}",
              b0=f"{m.loc['before', 'brier']:.4f}", b1=f"{m.loc['after', 'brier']:.4f}",
-             p0=pct(top.loc["before", "predicted"]), p1=pct(top.loc["after", "predicted"]),
-             obs=pct(top.loc["after", "observed"]), verdict=verdict)
+             p0=pct(top.loc["before", "predicted"]), o0=pct(top.loc["before", "observed"]),
+             p1=pct(top.loc["after", "predicted"]), o1=pct(top.loc["after", "observed"]),
+             verdict=verdict)
 
 
 def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True) -> pd.DataFrame:
@@ -411,6 +413,16 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
 # ---------------------------------------------------------------------------------------------
 # a retention campaign: its effect, the uplift model, the targeting policy, the planning tool
 # ---------------------------------------------------------------------------------------------
+def _points_lower_or_higher(v: float) -> str:
+    """A difference of two churn proportions with its sign in words (``7.9 percentage points
+    lower``; Chinese ``低 7.9 个百分点``)."""
+    size = f"{abs(100 * v):.1f}"
+    if size == "0.0":
+        return t("{value} percentage points", value=size)
+    return (t("{value} percentage points lower", value=size) if v < 0 else
+            t("{value} percentage points higher", value=size))
+
+
 def _signed_pct(v: float) -> str:
     """A difference of two churn proportions, in percentage points (``-9.0 percentage points``):
     not a relative change."""
@@ -451,13 +463,13 @@ def campaign_text(camp: CampaignStudy, currency: str | None = "") -> str:
     e = camp.effect
     how = (t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} held "
              "out at random; churn within {days} days after the date is compared between the two "
-             "groups (difference with Newcombe's 95% interval).", name=e.campaign,
+             "groups (difference with Newcombe's 95% interval).", name=label(e.campaign),
              date=str(camp.date.date()), n1=count(e.n_treated), n0=count(e.n_control),
              days=camp.horizon_days) if camp.randomised else
            t("Campaign '{name}' of {date}: {n1} customers on the books were contacted and {n0} were "
              "not, chosen by the business (not at random); the effect on churn within {days} days "
              "is a propensity-adjusted (doubly robust) estimate with a bootstrap 95% interval; the "
-             "unadjusted difference is {naive}.", name=e.campaign, date=str(camp.date.date()),
+             "unadjusted difference is {naive}.", name=label(e.campaign), date=str(camp.date.date()),
              n1=count(e.n_treated), n0=count(e.n_control), days=camp.horizon_days,
              naive=_signed_pct(e.naive_difference)))
     if e.ci[1] < 0:
@@ -687,18 +699,24 @@ def plan_table(plan: dict, currency: str | None = "") -> pd.DataFrame:
     return out if has_ci else out.iloc[:, :1]
 
 
+def _points_above(plan: Mapping[str, Any]) -> str:
+    """How far churn per period is above its target, in percentage points (``0.9``)."""
+    return f"{100 * (float(plan['period_actual']) - float(plan['period_target'])):.1f}"
+
+
 def plan_text(plan: dict | None, camp: CampaignStudy, currency: str | None = "") -> str:
     if plan is None:
         return _("The planning tool needs the churn target of 10_indicators (its key figures beside "
                  "this report): render 10_indicators first.")
     if plan["met"] and plan.get("met_how") == "within interval":
-        return t("Churn per {period} ({actual}) cannot be told from the target of 10_indicators "
-                 "({target}): the target is met within the interval of the actual rate, so there is "
-                 "no gap to plan for. Should the target's point value be reached for certain, it "
-                 "would take keeping about {save} customers over {days} days: about {contacts} "
+        return t("Churn per {period} ({actual}) is not shown to meet the target of 10_indicators "
+                 "({target}): the estimate is {above} percentage points above it, though the interval "
+                 "of the actual rate still covers the target. Reaching the target would take keeping "
+                 "about {save} customers over {days} days: about {contacts} "
                  "contacts at the campaign's measured effect ({lo} to {hi} over its 95% interval), "
                  "costing {cost}.", period=label(plan["period"]), actual=pct(plan["period_actual"]),
-                 target=pct(plan["period_target"]), save=count(plan["to_save"]), days=camp.horizon_days,
+                 target=pct(plan["period_target"]), above=_points_above(plan),
+                 save=count(plan["to_save"]), days=camp.horizon_days,
                  contacts=count(plan["contacts"]) if plan["contacts"] else "–",
                  lo=count(plan["contacts_low"]) if plan.get("contacts_low") else "–",
                  hi=count(plan["contacts_high"]) if plan.get("contacts_high") else _("no upper bound"),
@@ -777,9 +795,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     if e0 is not None and e1 is not None:
         used = get(figures, "calibration.used")
         if used is None or used:
-            keys.append(Finding(t("Recalibrated risks are off by {after} on average across risk deciles "
-                                  "(expected calibration error, held out), against {before} before.",
-                                  after=pct(e1, 2), before=pct(e0, 2)), _("Calibrated risk")))
+            keys.append(Finding(t("Recalibrated risks are off by {after} percentage points on average "
+                                  "across risk deciles (expected calibration error, held out), against "
+                                  "{before} before.", after=f"{100 * e1:.2f}", before=f"{100 * e0:.2f}"),
+                                _("Calibrated risk")))
         else:
             keys.append(Finding(t("Recalibration is used only when it improves both held-out "
                                   "measures, and here it does not (expected calibration error {before} "
@@ -839,10 +858,10 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         unavailable.append(_("The effect of a retention action: the data record no campaign with a "
                              "control group, so no action's effect can be estimated."))
     else:
-        line = t("Campaign '{name}': churn within {days} days {d} for the contacted against the "
+        line = t("Campaign '{name}': churn within {days} days {d} for the contacted than for the "
                  "control group (95% CI {lo} to {hi}), about {saved} customers saved",
-                 name=get(figures, "campaign.campaign"), days=get(figures, "campaign.horizon_days"),
-                 d=_signed_pct(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
+                 name=label(get(figures, "campaign.campaign")), days=get(figures, "campaign.horizon_days"),
+                 d=_points_lower_or_higher(diff), lo=_signed_pct(get(figures, "campaign.ci_low")),
                  hi=_signed_pct(get(figures, "campaign.ci_high")),
                  saved=f"{get(figures, 'campaign.saved'):,.0f}")
         net = get(figures, "campaign.net")
@@ -870,11 +889,14 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                                 _("Measuring a retention campaign")))
         contacts = get(figures, "plan.contacts")
         if get(figures, "plan.met_how") == "within interval":
-            keys.append(Finding(t("Churn per {period} ({actual}) cannot be told from the target of "
-                                  "10_indicators ({target}): there is no gap to plan for.",
+            keys.append(Finding(t("Churn per {period} ({actual}) is not shown to meet the target of "
+                                  "10_indicators ({target}): the estimate is {above} percentage "
+                                  "points above it, though its interval still covers the target.",
                                   period=label(str(get(figures, "plan.period"))),
                                   actual=pct(get(figures, "plan.period_actual")),
-                                  target=pct(get(figures, "plan.period_target"))),
+                                  target=pct(get(figures, "plan.period_target")),
+                                  above=_points_above({"period_actual": get(figures, "plan.period_actual"),
+                                                       "period_target": get(figures, "plan.period_target")})),
                                 _("How many customers must we save?")))
         elif contacts is not None and not get(figures, "plan.met"):
             hi = get(figures, "plan.contacts_high")

@@ -448,8 +448,9 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
     parts.append(t("Most common action: *{action}* ({n}).", action=_(top_action),
                    n=actions[top_action]))
     parts.append(t("Written to `{file}` next to the key figures.", file=Path(path).name))
-    parts.append(_("The risk × value score ranks the watchlist; the money at risk (recalibrated "
-                   "probability × residual value) is in 60_retention."))
+    parts.append(_("The risk × value score ranks the watchlist; the money at risk (probability of "
+                   "churning, recalibrated only where that improves it, × residual value) is in "
+                   "60_retention."))
     return sentences(*parts)
 
 

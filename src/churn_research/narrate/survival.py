@@ -65,8 +65,8 @@ LABELS = (label_msg("months"), label_msg("days"), label_msg("weeks"), label_msg(
 
 
 def _name(column: str) -> str:
-    """A column named in running text (English: as written; Chinese: its label)."""
-    return label(column) if is_chinese() else str(column)
+    """A column named in running text: its label (English: a raw name in words, review s5 4a)."""
+    return label(column)
 
 
 
@@ -219,10 +219,13 @@ def show(df: pd.DataFrame, *, terms: bool = False) -> pd.DataFrame:
 
 def show_styled(df: pd.DataFrame) -> pd.DataFrame:
     """Headers and row labels of a table the notebook formats itself (``.style.format``): the
-    cells are left as they are (numbers stay numbers); English: unchanged."""
-    if not is_chinese():
-        return df
+    cells are left as they are (numbers stay numbers); English: the headers in words only."""
     headers = _headers()
+    if not is_chinese():
+        out = df.copy()
+        out.columns = pd.Index([_header(c, headers) for c in df.columns], name=df.columns.name)
+        out.index = out.index.rename(_header(df.index.name, headers))
+        return out
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object:

@@ -282,9 +282,9 @@ def plot_forest(effects: pd.DataFrame, *, ratio_name: str = "hazard ratio",
         labels = [t("{term}  (vs {reference})", term=term_label(term), reference=level_label(r))
                   if isinstance(r, str) and r not in ("no", "observed") else term_label(term)
                   for term, r in zip(e["term"], e["reference"], strict=True)]
-    else:
-        labels = [f"{term}  (vs {r})" if isinstance(r, str) and r not in ("no", "observed")
-                  else term for term, r in zip(e["term"], e["reference"], strict=True)]
+    else:  # the term in words (review s5, 4a: not the raw complaint_90d, age_per_10y)
+        labels = [f"{term_label(term)}  (vs {label(r)})" if isinstance(r, str) and r not in ("no", "observed")
+                  else term_label(term) for term, r in zip(e["term"], e["reference"], strict=True)]
     if ax is None:
         width = max(8.5, 5.5 + 0.085 * max(map(len, labels), default=0))
         _fig, ax = plt.subplots(figsize=(width, 0.36 * len(e) + 1.6))

@@ -412,8 +412,10 @@ def plot_annual_churn(yearly: pd.DataFrame, annual, *, band=(0.10, 0.30),
     full = full[full["denominator"] > 0]
     if band is not None:
         ax.axhspan(float(band[0]), float(band[1]), color="C2", alpha=0.12,
-                   label=t("benchmark {low}–{high} a year ({source})", low=f"{band[0]:.0%}",
-                           high=f"{band[1]:.0%}", source=source or _("seed 002")))
+                   label=(t("benchmark {low}–{high} a year ({source})", low=f"{band[0]:.0%}",
+                            high=f"{band[1]:.0%}", source=source) if source else
+                          t("benchmark {low}–{high} a year", low=f"{band[0]:.0%}",
+                            high=f"{band[1]:.0%}")))
     names = list(full["period"].astype(str))
     pos = np.arange(len(names))
     if len(full):

@@ -111,7 +111,7 @@ def plot_km(fitters: Mapping, *, title: str, unit: str = "months", ax=None, ci: 
         if late:  # n counts everyone ever at risk; the at-risk row at 0 only those there from the start
             name = t("{group} (n={n}; {late} enter late)", group=label(group), n=f"{n:,}", late=f"{late:,}")
         else:
-            name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{group} (n={n:,})"
+            name = f"{label(group)}（n={n:,}）" if is_chinese() else f"{label(group)} (n={n:,})"
         line = ax.step(sf.index, sf.to_numpy(), where="post", label=name, lw=1.8)[0]
         colours.append(line.get_color())
         if ci:

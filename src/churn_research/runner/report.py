@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, normalise_language, resolve_language, t
+from churn_research.i18n import _, language, normalise_language, resolve_language, t
 from churn_research.model import write_atomic
 from churn_research.runner.findings_html import (
     PRINT_CSS,
@@ -238,104 +238,120 @@ def render_index(reports: str | Path) -> Path:
         return _render_index(reports, datasets, report_lang=report_lang)
 
 
-def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | None = None) -> Path:
-    word = {k: html.escape(v) for k, v in {
+def _words() -> dict[str, str]:
+    """The index's fixed words in the current language, escaped."""
+    return {k: html.escape(v) for k, v in {
         "failed": _("FAILED"), "ok": _("ok"), "stale": _("stale"), "running": _("running"),
         "interrupted": _("interrupted"), "key figures": _("key figures"),
         "provenance": _("provenance"), "parameters": _("parameters"),
         "checksums": _("input checksums (sha256)"), "versions": _("package versions"),
         "summary": _("One-page summary for management"), "tables": _("tables (.xlsx)"), "benchmarks": _("Benchmarks"),
         "performance": _("Performance benchmarks")}.items()}
+
+
+def _dataset_section(reports: Path, ds: Path, *, report_lang: str | None = None) -> str | None:
+    """One dataset's section of the index (None without a rendered stage), in the current language."""
+    word = _words()
+    stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
+                    | {p.name.split(".")[0] for p in ds.glob("*.failed.json")}
+                    | {p.name.split(".")[0] for p in ds.glob("*.running.json")})
+    if not stages:
+        return None
+    rows = []
+    name = html.escape(ds.name)
+    for stage in stages:
+        known = stage in stage_names()
+        title = registry_stage(stage).shown_title if known else stage
+        failed, marker = ds / f"{stage}.failed.json", ds / f"{stage}.running.json"
+        if marker.exists():
+            try:
+                info = json.loads(marker.read_text(encoding="utf-8"))
+            except ValueError:
+                info = {}
+            if _running(info):
+                note = html.escape(t("started {time}; its report appears when it finishes.",
+                                     time=info.get("started", "?")))
+                rows.append(f"<tr><td>{html.escape(title)}</td><td class='running'>"
+                            f"{word['running']}</td><td colspan='2' class='muted'>{note}</td></tr>")
+            else:
+                note = html.escape(t("started {time}, stopped before it finished (killed or "
+                                     "interrupted); no report is shown. Run the stage again.",
+                                     time=info.get("started", "?")))
+                rows.append(f"<tr><td>{html.escape(title)}</td><td class='failed'>"
+                            f"{word['interrupted']}</td><td colspan='2'>{note}</td></tr>")
+            continue
+        if failed.exists():
+            info = json.loads(failed.read_text())
+            where = html.escape(t("in {cell}:", cell=_cell(info["cell"])))
+            note = html.escape(t("{time}, commit {commit}; no report is shown for a failed stage.",
+                                 time=info["time"], commit=info["git_commit"]))
+            status = word["interrupted"] if info.get("interrupted") else word["failed"]
+            rows.append(
+                f"<tr><td>{html.escape(title)}</td><td class='failed'>{status}"
+                f"</td><td colspan='2'>{where} <code>"
+                f"{html.escape(info['error'][:300])}</code><br><span class='muted'>"
+                f"{note}</span></td></tr>")
+            continue
+        prov = json.loads((ds / f"{stage}.provenance.json").read_text())
+        stale = stale_reasons(reports, ds.name, stage, report_lang=report_lang)
+        if not (ds / f"{stage}.html").exists():
+            note = html.escape(t("no report: {why}.", why="; ".join(stale)))
+            rows.append(f"<tr><td>{html.escape(title)}</td><td class='stale'>{word['stale']}"
+                        f"</td><td colspan='2'>{note}</td></tr>")
+            continue
+        headline, checked = _headline(ds, stage)
+        params = html.escape(json.dumps(prov["parameters"], indent=1, default=str, ensure_ascii=False))
+        sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
+                       f"{html.escape(v[:16])}…</td></tr>" for k, v in prov["input_checksums"].items())
+        vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
+        extra = "".join(
+            f" · <a href='{name}/{html.escape(out)}'>{html.escape(out)}</a>"
+            for out in (registry_stage(stage).outputs if known else ()) if (ds / out).exists())
+        if (ds / f"{stage}.xlsx").exists():
+            extra = f" · <a href='{name}/{stage}.xlsx'>{word['tables']}</a>" + extra
+        checked_text = html.escape(t("checked against {what}", what=checked)) if checked else ""
+        run = t("commit {commit}, {finished}, {seconds} s",
+                 commit=f"<code>{html.escape(prov['git_commit'])}</code>",
+                 finished=html.escape(prov["finished"]), seconds=f"{prov['seconds']:.1f}")
+        status = f"<td class='ok'>{word['ok']}</td>"
+        if stale:
+            why = html.escape(t("rendered before: {why}; run the stage again.",
+                                why="; ".join(stale)))
+            status = f"<td class='stale' title='{why}'>{word['stale']}</td>"
+            headline_note = f"<div class='stale'>{why}</div>"
+        else:
+            headline_note = ""
+        rows.append(
+            f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
+            f"{status}<td>{headline_note}{html.escape(headline)}"
+            f"<div class='muted'><a href='{name}/{stage}.json'>{word['key figures']}"
+            f"</a>{extra}</div></td><td class='muted'>{checked_text}</td>"
+            f"<td class='muted'><details><summary>{word['provenance']}</summary>{run}"
+            f"<details><summary>{word['parameters']}</summary><pre>{params}</pre>"
+            f"</details><details><summary>{word['checksums']}</summary>"
+            f"<table>{sums}</table></details><details><summary>"
+            f"{word['versions']}</summary>"
+            f"{html.escape(vers)}</details></details></td></tr>")
+    summary = (f"<p><a href='{name}/summary.html'><strong>"
+               f"{word['summary']}</strong></a></p>"
+               if (ds / "summary.html").exists() else "")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in (
+        _("report"), _("status"), _("headline"), _("checked against"), _("provenance")))
+    return (f"<section lang='{html_lang()}'><h2>{name}</h2>{summary}<div class='scroll'><table>"
+            f"<tr>{head}</tr>{''.join(rows)}</table></div></section>")
+
+
+def _render_index(reports: Path, datasets: list[Path], *, report_lang: str | None = None) -> Path:
+    word = _words()
     sections = []
     for ds in datasets:
-        stages = sorted({p.name.split(".")[0] for p in ds.glob("*.provenance.json")}
-                        | {p.name.split(".")[0] for p in ds.glob("*.failed.json")}
-                        | {p.name.split(".")[0] for p in ds.glob("*.running.json")})
-        if not stages:
-            continue
-        rows = []
-        name = html.escape(ds.name)
-        for stage in stages:
-            known = stage in stage_names()
-            title = registry_stage(stage).shown_title if known else stage
-            failed, marker = ds / f"{stage}.failed.json", ds / f"{stage}.running.json"
-            if marker.exists():
-                try:
-                    info = json.loads(marker.read_text(encoding="utf-8"))
-                except ValueError:
-                    info = {}
-                if _running(info):
-                    note = html.escape(t("started {time}; its report appears when it finishes.",
-                                         time=info.get("started", "?")))
-                    rows.append(f"<tr><td>{html.escape(title)}</td><td class='running'>"
-                                f"{word['running']}</td><td colspan='2' class='muted'>{note}</td></tr>")
-                else:
-                    note = html.escape(t("started {time}, stopped before it finished (killed or "
-                                         "interrupted); no report is shown. Run the stage again.",
-                                         time=info.get("started", "?")))
-                    rows.append(f"<tr><td>{html.escape(title)}</td><td class='failed'>"
-                                f"{word['interrupted']}</td><td colspan='2'>{note}</td></tr>")
-                continue
-            if failed.exists():
-                info = json.loads(failed.read_text())
-                where = html.escape(t("in {cell}:", cell=_cell(info["cell"])))
-                note = html.escape(t("{time}, commit {commit}; no report is shown for a failed stage.",
-                                     time=info["time"], commit=info["git_commit"]))
-                status = word["interrupted"] if info.get("interrupted") else word["failed"]
-                rows.append(
-                    f"<tr><td>{html.escape(title)}</td><td class='failed'>{status}"
-                    f"</td><td colspan='2'>{where} <code>"
-                    f"{html.escape(info['error'][:300])}</code><br><span class='muted'>"
-                    f"{note}</span></td></tr>")
-                continue
-            prov = json.loads((ds / f"{stage}.provenance.json").read_text())
-            stale = stale_reasons(reports, ds.name, stage, report_lang=report_lang)
-            if not (ds / f"{stage}.html").exists():
-                note = html.escape(t("no report: {why}.", why="; ".join(stale)))
-                rows.append(f"<tr><td>{html.escape(title)}</td><td class='stale'>{word['stale']}"
-                            f"</td><td colspan='2'>{note}</td></tr>")
-                continue
-            headline, checked = _headline(ds, stage)
-            params = html.escape(json.dumps(prov["parameters"], indent=1, default=str))
-            sums = "".join(f"<tr><td class='mono'>{html.escape(k)}</td><td class='mono'>"
-                           f"{html.escape(v[:16])}…</td></tr>" for k, v in prov["input_checksums"].items())
-            vers = ", ".join(f"{k} {v}" for k, v in prov["package_versions"].items())
-            extra = "".join(
-                f" · <a href='{name}/{html.escape(out)}'>{html.escape(out)}</a>"
-                for out in (registry_stage(stage).outputs if known else ()) if (ds / out).exists())
-            if (ds / f"{stage}.xlsx").exists():
-                extra = f" · <a href='{name}/{stage}.xlsx'>{word['tables']}</a>" + extra
-            checked_text = html.escape(t("checked against {what}", what=checked)) if checked else ""
-            run = t("commit {commit}, {finished}, {seconds} s",
-                     commit=f"<code>{html.escape(prov['git_commit'])}</code>",
-                     finished=html.escape(prov["finished"]), seconds=f"{prov['seconds']:.1f}")
-            status = f"<td class='ok'>{word['ok']}</td>"
-            if stale:
-                why = html.escape(t("rendered before: {why}; run the stage again.",
-                                    why="; ".join(stale)))
-                status = f"<td class='stale' title='{why}'>{word['stale']}</td>"
-                headline_note = f"<div class='stale'>{why}</div>"
-            else:
-                headline_note = ""
-            rows.append(
-                f"<tr><td><a href='{name}/{stage}.html'>{html.escape(title)}</a></td>"
-                f"{status}<td>{headline_note}{html.escape(headline)}"
-                f"<div class='muted'><a href='{name}/{stage}.json'>{word['key figures']}"
-                f"</a>{extra}</div></td><td class='muted'>{checked_text}</td>"
-                f"<td class='muted'><details><summary>{word['provenance']}</summary>{run}"
-                f"<details><summary>{word['parameters']}</summary><pre>{params}</pre>"
-                f"</details><details><summary>{word['checksums']}</summary>"
-                f"<table>{sums}</table></details><details><summary>"
-                f"{word['versions']}</summary>"
-                f"{html.escape(vers)}</details></details></td></tr>")
-        summary = (f"<p><a href='{name}/summary.html'><strong>"
-                   f"{word['summary']}</strong></a></p>"
-                   if (ds / "summary.html").exists() else "")
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in (
-            _("report"), _("status"), _("headline"), _("checked against"), _("provenance")))
-        sections.append(
-            f"<h2>{name}</h2>{summary}<div class='scroll'><table><tr>{head}</tr>{''.join(rows)}"
-            "</table></div>")
+        # each dataset's section in its reports' language (synthetic_zh's in Chinese) unless
+        # REPORT_LANG sets one language for the whole page
+        lang = report_lang and language() or dataset_language(ds) or language()
+        with in_language(lang):
+            section = _dataset_section(reports, ds, report_lang=report_lang)
+        if section:
+            sections.append(section)
     bench = ""
     if (reports / "bench" / "index.html").exists():
         bench = (f"<h2>{word['benchmarks']}</h2><p><a href='bench/index.html'>"

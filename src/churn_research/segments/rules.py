@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import N_, label_msg
+from churn_research.i18n import N_, is_chinese, label, label_msg
 
 DAY = np.timedelta64(1, "D")
 
@@ -109,11 +109,14 @@ def fill_rule(template: str, values: dict) -> str:
 
 
 def parameter_values(names: str, values: dict) -> str:
-    """``"new_days"`` -> ``"new_days = 180"`` (the parameters of one rule with their values)."""
+    """``"new_days"`` -> ``"new_days = 180"`` (the parameters of one rule with their values); in
+    a translated report each parameter's name is preceded by what it sets (``新客户的在网天数上限
+    （new_days）= 180``): the name stays, as the key a researcher sets."""
     out = []
     for name in (n.strip() for n in names.split(",") if n.strip()):
-        out.append(f"{name} = {values[name]}" if name in values else name)
-    return ", ".join(out)
+        shown = name if not is_chinese() or label(name) == name else f"{label(name)}（{name}）"
+        out.append(f"{shown} = {values[name]}" if name in values else shown)
+    return ("，" if is_chinese() else ", ").join(out)
 
 
 #: Priority of signals when several fire: the first one is the "dominant" signal.

@@ -68,17 +68,17 @@ def month_year(value) -> str:
 
 
 def term_label(term: Any) -> str:
-    """A regression term as a reader sees it: ``contract[annual]``, ``age_per_10``,
-    ``x @ [0, 12)`` unchanged in English; in Chinese with the column and level labels
-    (合同类型[年付], 年龄（每 10）, … @ [0, 12))."""
+    """A regression term as a reader sees it, with the column and level labels: ``contract[One
+    year]`` reads ``contract = One year`` (Chinese 合同类型[年付]), ``age_per_10y`` ``age (per
+    10y)`` (年龄（每 10y）), ``x @ [0, 12)`` keeps its band."""
     term = str(term)
-    if not is_chinese():
-        return term
     if " @ " in term:
         head, band = term.split(" @ ", 1)
         return f"{term_label(head)} @ {band_label(band)}"
     if term.endswith("]") and "[" in term:
         column, level = term[:-1].split("[", 1)
+        if not is_chinese():
+            return f"{label(column)} = {label(level)}"
         return f"{label(column)}[{label(level)}]"
     if "_per_" in term:
         column, k = term.rsplit("_per_", 1)
