@@ -101,9 +101,9 @@ DUCKDB_MEMORY = "1GB"
 def duckdb_memory_ceiling() -> str:
     """The memory an aggregation that cannot spill within :data:`DUCKDB_MEMORY` is retried with
     once (:meth:`Tables.execute`): a sixth of the machine's memory, in whole GB between 1 and 8
-    (3 GB on this project's 2-core, 24 GB machine: two stages at once keep a third of it). DuckDB's windows (lead/lag over
-    10^8 customer-periods at 10^7 customers) need more than 1 GB; at 10^6 nothing does, so the
-    stages' peaks stay those of the cap."""
+    (3 GB on this project's 2-core, 24 GB machine: two stages at once keep a third of it).
+    DuckDB's windows (lead/lag over 10^8 customer-periods at 10^7 customers) need more than
+    1 GB; at 10^6 nothing does, so the stages' peaks stay those of the cap."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # no sysconf: the cap itself
@@ -268,12 +268,11 @@ class Tables:
             if type(exc).__name__ != "OutOfMemoryException":
                 raise
             limit = duckdb_config()["memory_limit"]
-            retried = self._retry_with_ceiling(expr, limit)
+            ceiling = self._ceiling(limit)
+            retried = None if ceiling is None else self._retry_with(expr, ceiling, limit)
             if retried is not None:
                 return retried
-            tried = ("" if "CHURN_RESEARCH_DUCKDB_MEMORY" in os.environ
-                     or _bytes(duckdb_memory_ceiling()) <= _bytes(limit)
-                     else f" (and more than {duckdb_memory_ceiling()} when tried again)")
+            tried = "" if ceiling is None else f" (and more than {ceiling} when tried again)"
             raise ChurnDataError(
                 f"the engine (DuckDB) needed more than its memory cap of {limit}{tried} for an "
                 "aggregation over every row of the processed data.",
@@ -281,14 +280,18 @@ class Tables:
                     "(e.g. CHURN_RESEARCH_DUCKDB_MEMORY=4GB make reports), or run fewer stages "
                     "at once (make -j1 reports).") from None
 
-    def _retry_with_ceiling(self, expr, limit: str) -> pd.DataFrame | None:
-        """``expr`` run once more with DuckDB's cap raised to :func:`duckdb_memory_ceiling`
-        (and set back after); None when the user set the cap, the ceiling is not higher, or it
-        is not enough either."""
+    def _ceiling(self, limit: str) -> str | None:
+        """:func:`duckdb_memory_ceiling` when a failed aggregation may be retried with it: not
+        when the user set the cap, on another backend, or when it is not above ``limit``."""
         ceiling = duckdb_memory_ceiling()
         if ("CHURN_RESEARCH_DUCKDB_MEMORY" in os.environ or getattr(self.con, "name", "") != "duckdb"
                 or _bytes(ceiling) <= _bytes(limit)):
             return None
+        return ceiling
+
+    def _retry_with(self, expr, ceiling: str, limit: str) -> pd.DataFrame | None:
+        """``expr`` run once more with DuckDB's cap raised to ``ceiling`` and set back to
+        ``limit`` after; None when that is not enough either."""
         self.con.raw_sql(f"SET memory_limit = '{ceiling}'").fetchall()
         try:
             return self.con.execute(expr)
@@ -557,8 +560,7 @@ def _bytes(size: str) -> float:
     m = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", str(size), re.IGNORECASE)
     if not m:
         return 0.0
-    unit = m.group(2).upper().replace("I", "")
-    return float(m.group(1)) * 1000 ** "BKMGT".index(unit[0] if unit != "B" else "B")
+    return float(m.group(1)) * 1000 ** "BKMGT".index(m.group(2).upper()[0])
 
 
 class _Coder:
