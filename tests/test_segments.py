@@ -539,7 +539,8 @@ def test_watchlist_csv_in_chinese_opens_in_excel(tmp_path):
                        "risk": 0.4, "value": 1000.0, "expected_loss": 400.0, "priority": 400.0,
                        "signals": "low_satisfaction, activity_drop", "n_signals": 2,
                        "dominant_signal": "low_satisfaction", "likely_reason": "dissatisfaction",
-                       "action": S.PLAYBOOK.loc[1, "action (high value)"]}])[S.WATCHLIST_COLUMNS]
+                       "action": S.ACTION_RULES.set_index("rule").loc["dissatisfaction",
+                                                                    "action (high value)"]}])[S.WATCHLIST_COLUMNS]
     english = S.write_watchlist(w, tmp_path / "en.csv").read_bytes()
     assert english.startswith(b"rank,customer_id,tier,") and not english.startswith(b"\xef\xbb\xbf")
     i18n.set_language("zh")
@@ -556,3 +557,76 @@ def test_watchlist_csv_in_chinese_opens_in_excel(tmp_path):
     assert row["预警信号"] == "满意度低、活跃度下降" and row["可能原因"] == "不满意"
     assert row["建议措施"] == "客户经理致电：复盘问题所在，商定解决方案"
     assert S.write_watchlist(w, tmp_path / "en2.csv").read_bytes() == english
+
+
+@pytest.mark.slow  # fits the risk model on generated data
+def test_both_call_lists_give_every_shared_customer_the_same_action():
+    """40_segments' watchlist.csv and 60_retention's retention_watchlist.csv are built as the two
+    notebooks build them (60: calibrated risk, its state table and state_actions); every
+    customer on both lists gets the same action, from the one rule set."""
+    from churn_research.retention import actions as RA
+    from churn_research.retention import calibration
+    from churn_research.synthetic import generate
+
+    data = generate(3000, random_state=0, complaint_resolution=True)
+    assert "resolved" in data.tickets.columns
+    cutoff = S.resolve_cutoff(data, None, horizon_days=90, design="prospective")
+    feats = S.features_at(data, cutoff)
+    y = S.churn_label(data, cutoff, horizon_days=90)
+    model = S.ChurnRiskModel(random_state=0, n_splits=3).fit(feats.loc[y.index], y)
+    feats_now, risk_now = S.score_customers(data, model)
+    tiers, signals = S.value_tiers(feats_now), S.early_warning_signals(feats_now)
+    complaints = S.open_complaints(data.tickets, data.observation_end, days=90)
+    assert (complaints > 0).sum() > 0
+    w40 = S.build_watchlist(feats_now, risk_now, tiers=tiers, signals=signals, top_n=100,
+                            open_complaints=complaints)
+    cal = calibration.calibrate(model.oof_[model.best_name_], y.loc[model.oof_.index],
+                                method="isotonic", n_splits=3, random_state=0)
+    complaints60 = RA.open_complaints(data.tickets, data.observation_end, days=90)
+    w60 = S.build_watchlist(feats_now, cal.apply(risk_now), tiers=tiers, signals=signals,
+                            top_n=100, open_complaints=complaints60)
+    state = w60.set_index("customer_id")
+    state = state.join(S.playbook_state(feats_now, state.index, open_complaints=complaints60))
+    acts60 = RA.state_actions(state)
+    assert acts60["action"].tolist() == state["action"].tolist()   # 60's table = its CSV
+    both = w40.merge(w60, on="customer_id", suffixes=("_40", "_60"))
+    assert len(both) >= 50
+    assert (both["action_40"] != both["action_60"]).sum() == 0
+    assert (both["likely_reason_40"] == both["likely_reason_60"]).all()
+    # the rules reach the list: open complaints -> service recovery, every action a rule's
+    assert set(w40["action"]) <= RA.ACTIONS and S.ACTION_RULES is RA.ACTION_RULES
+    has_open = w40["customer_id"].map(complaints).fillna(0).to_numpy() > 0
+    recovery = w40["action"].str.contains("open complaint")
+    assert has_open.sum() > 0 and (recovery.to_numpy() == has_open).all()
+
+
+def _price_list(contracts, high):
+    n = len(contracts)
+    ids = [f"C{i}" for i in range(n)]
+    feats = pd.DataFrame({"active": True, "m_score": np.where(high, 5, 2), "value": 1000.0 - np.arange(n),
+                          "contract": contracts, "price_rise": 1}, index=ids)
+    sig = pd.DataFrame({"signals": "", "n_signals": 0, "dominant_signal": "none"}, index=ids)
+    return S.build_watchlist(feats, pd.Series(0.5, index=ids), tiers=pd.Series("regular", index=ids),
+                             signals=sig, top_n=n)
+
+
+def test_watchlist_never_offers_a_move_to_annual_to_a_customer_on_an_annual_contract():
+    w = _price_list(["monthly", "annual", "Two year", "Month-to-month", "annual"],
+                    high=[False, False, False, False, True])
+    assert w["likely_reason"].tolist() == ["price"] * 5
+    assert w["action"].tolist() == [
+        "Price offer: move to an annual plan at a discount",
+        "Price offer: loyalty discount at renewal (already on an annual or longer contract)",
+        "Price offer: loyalty discount at renewal (already on an annual or longer contract)",
+        "Price offer: move to an annual plan at a discount",
+        "Account-manager call with a loyalty discount at renewal"]
+    # an open complaint comes first: service recovery, not a price offer
+    ids = ["C0", "C1"]
+    feats = pd.DataFrame({"active": True, "m_score": 2, "value": [2.0, 1.0], "contract": "annual",
+                          "price_rise": 1}, index=ids)
+    sig = pd.DataFrame({"signals": "", "n_signals": 0, "dominant_signal": "none"}, index=ids)
+    w = S.build_watchlist(feats, pd.Series(0.5, index=ids), tiers=pd.Series("regular", index=ids),
+                          signals=sig, top_n=2, open_complaints=pd.Series({"C1": 1}))
+    assert w["action"].tolist() == [
+        "Price offer: loyalty discount at renewal (already on an annual or longer contract)",
+        "Service recovery: call back, resolve the open complaint, follow up in 2 weeks"]

@@ -187,6 +187,12 @@ def actions_text(frame: pd.DataFrame, actions: pd.DataFrame, *, previous: pd.Ser
         parts.append(t("The playbook of 40_segments offered a move to an annual plan to {before} "
                        "customers already on an annual or longer contract; this playbook offers it "
                        "to {after}.", before=count(before), after=count(after)))
+    elif long_contract is not None:
+        after = int((actions["action"].str.contains("move to an annual", case=False) & long_contract).sum())
+        parts.append(t("The same rules decide the actions of 40_segments' watchlist, so a customer "
+                       "gets the same action in both lists; {after} customers already on an annual "
+                       "or longer contract are offered a move to an annual plan.",
+                       after=count(after)))
     return gap().join(parts)
 
 

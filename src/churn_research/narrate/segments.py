@@ -27,6 +27,7 @@ from churn_research.narrate.format import (
     pct_ci,
     text,
 )
+from churn_research.narrate.retention import rules_table
 from churn_research.narrate.tables import readable
 from churn_research.segments.report import (
     CALIBRATION_TOLERANCE,
@@ -669,6 +670,12 @@ def signal_table(check: SignalCheck) -> Styler | None:
     """The validation of the signals this dataset can compute (None when none)."""
     v = check.validated
     return None if v.empty else shown(v.drop(columns="available"))
+
+
+def action_rules_table(rules: pd.DataFrame) -> pd.DataFrame:
+    """The one playbook's action rules (:data:`churn_research.playbook.ACTION_RULES`), shown as
+    60_retention shows them: the watchlist's actions come from these rules."""
+    return rules_table(rules)
 
 
 def watchlist_table(watchlist: pd.DataFrame, *, rows: int = 15) -> Styler:

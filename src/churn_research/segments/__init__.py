@@ -14,6 +14,7 @@ worth, and what should we do about them?* One topic per module:
 ``report``     the tables a report section shows, its reading rules, :func:`key_figures`
 """
 
+from churn_research.playbook import open_complaints
 from churn_research.segments.clusters import (
     CustomerClusters,
     cluster_columns,
@@ -56,6 +57,7 @@ from churn_research.segments.risk import (
     top_decile_capture,
 )
 from churn_research.segments.rules import (
+    ACTION_RULES,
     DEFAULT_SIGNAL_THRESHOLDS,
     DEFAULT_TIER_RULES,
     DEFAULT_WINDOWS,
@@ -87,6 +89,7 @@ from churn_research.segments.tiers import (
 from churn_research.segments.watchlist import (
     assert_no_personal_data,
     build_watchlist,
+    playbook_state,
     price_sensitive,
     suggest_actions,
     watchlist_summary,
@@ -101,6 +104,9 @@ __all__ = [
     "TIER_RULES",
     "SIGNALS",
     "PLAYBOOK",
+    "ACTION_RULES",
+    "open_complaints",
+    "playbook_state",
     "WATCHLIST_COLUMNS",
     "resolve_design",
     "resolve_cutoff",

@@ -1,6 +1,7 @@
 """The rules and thresholds of segmentation and early warning, in one place: feature windows,
 value-tier rules (:data:`TIER_RULES`), early-warning signals (:data:`SIGNALS`), the retention
-playbook (:data:`PLAYBOOK`) and the watchlist's columns. Datasets override the defaults through
+playbook's likely-reason heuristic (:data:`PLAYBOOK`; the actions are
+:data:`churn_research.playbook.ACTION_RULES`) and the watchlist's columns. Datasets override the defaults through
 their parameters (``windows``, ``tier_rules``, ``signal_thresholds``).
 """
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import N_, is_chinese, label, label_msg
+from churn_research.playbook import ACTION_RULES  # noqa: F401  (re-exported: the one rule set)
 
 DAY = np.timedelta64(1, "D")
 
@@ -122,30 +124,20 @@ def parameter_values(names: str, values: dict) -> str:
 #: Priority of signals when several fire: the first one is the "dominant" signal.
 SIGNAL_PRIORITY = list(SIGNALS["signal"])
 
-#: The retention playbook. The likely reason is the first row whose trigger matches (signals
-#: in priority order, then price sensitivity, then tenure); the action depends on the reason
-#: and on whether the customer is high value (an account manager calls high-value customers).
+#: The likely-reason heuristic of the retention playbook: the likely reason is the first row
+#: whose trigger matches (signals in priority order, then price sensitivity, then tenure). The
+#: action does not come from here: it comes from the one rule set of
+#: :data:`churn_research.playbook.ACTION_RULES` (re-exported here), applied by
+#: :func:`churn_research.playbook.state_actions` in every list that names an action.
 PLAYBOOK = pd.DataFrame([
-    (label_msg("service quality"), N_("dominant signal: recent_complaint"),
-     N_("Service recovery: call back, resolve the open issue, follow up in 2 weeks"),
-     N_("Account-manager call within 48 h: resolve the complaint, goodwill credit")),
-    (label_msg("dissatisfaction"), N_("dominant signal: low_satisfaction"),
-     N_("Satisfaction follow-up: ask what went wrong, fix it, re-survey"),
-     N_("Account-manager call: review what went wrong, agree a fix")),
+    (label_msg("service quality"), N_("dominant signal: recent_complaint")),
+    (label_msg("dissatisfaction"), N_("dominant signal: low_satisfaction")),
     (label_msg("price"),
-     N_("price-sensitive (had a price rise; or month-to-month in the top revenue quintile)"),
-     N_("Price offer: loyalty discount or a move to an annual / cheaper plan"),
-     N_("Account-manager call with a retention price offer (annual contract at a discount)")),
-    (label_msg("disengagement"), N_("dominant signal: activity_drop or falling_frequency"),
-     N_("Re-engagement: usage tips and a personalised offer"),
-     N_("Account-manager call: review needs, tailor the service")),
-    (label_msg("onboarding"), N_("tier: new"),
-     N_("Onboarding check-in: help the customer get value from the product"),
-     N_("Account-manager welcome call and onboarding plan")),
-    (label_msg("unknown (model risk only)"), N_("otherwise"),
-     N_("Proactive check-in; monitor next month"),
-     N_("Account-manager call: review needs, offer a loyalty benefit")),
-], columns=["likely reason", "trigger", "action", "action (high value)"])
+     N_("price-sensitive (had a price rise; or month-to-month in the top revenue quintile)")),
+    (label_msg("disengagement"), N_("dominant signal: activity_drop or falling_frequency")),
+    (label_msg("onboarding"), N_("tier: new")),
+    (label_msg("unknown (model risk only)"), N_("otherwise")),
+], columns=["likely reason", "trigger"])
 
 #: The only columns a watchlist may carry (no names, phone numbers or e-mails).
 WATCHLIST_COLUMNS = ["rank", "customer_id", "tier", "high_value", "risk", "value",

@@ -13,6 +13,7 @@ import pandas as pd
 from churn_research.i18n import _, _p, is_chinese, label
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
+from churn_research.playbook import state_actions
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
 
@@ -38,35 +39,53 @@ def price_sensitive(features: pd.DataFrame) -> pd.Series:
 
 
 def suggest_actions(frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply :data:`PLAYBOOK`: the likely reason (first matching trigger) and the action.
+    """The likely reason (first matching trigger of :data:`PLAYBOOK`) and the action of the one
+    rule set (:func:`churn_research.playbook.state_actions`, the rules of 60_retention).
 
     Parameters
     ----------
     frame : DataFrame
-        Needs ``tier``, ``high_value`` (bool), ``dominant_signal`` and ``price_sensitive``.
+        Needs ``tier``, ``high_value`` (bool), ``dominant_signal`` and ``price_sensitive``; uses
+        ``contract`` and ``open_complaints`` (count) when present.
 
     Returns
     -------
-    DataFrame with ``likely_reason`` and ``action`` (the high-value action for high-value
-    customers).
+    DataFrame with ``likely_reason``, ``rule`` (which action rule fired) and ``action`` (the
+    high-value action for high-value customers).
     """
     tier = frame["tier"].astype(str).to_numpy()
-    high = frame["high_value"].astype(bool).to_numpy()
     dom = frame["dominant_signal"].astype(str).to_numpy()
     price = frame["price_sensitive"].astype(bool).to_numpy()
     conditions = [dom == "recent_complaint", dom == "low_satisfaction", price,
                   np.isin(dom, ["activity_drop", "falling_frequency"]), tier == "new"]
     reasons = list(PLAYBOOK["likely reason"])
-    reason = np.select(conditions, reasons[:-1], default=reasons[-1])
-    book = PLAYBOOK.set_index("likely reason")
-    action = np.where(high, book.loc[reason, "action (high value)"].to_numpy(),
-                      book.loc[reason, "action"].to_numpy())
-    return pd.DataFrame({"likely_reason": reason, "action": action}, index=frame.index)
+    reason = pd.Series(np.select(conditions, reasons[:-1], default=reasons[-1]), index=frame.index)
+    acts = state_actions(frame.assign(likely_reason=reason))
+    return pd.DataFrame({"likely_reason": reason, "rule": acts["rule"], "action": acts["action"]},
+                        index=frame.index)
+
+
+def playbook_state(features: pd.DataFrame, ids, *,
+                   open_complaints: pd.Series | None = None) -> pd.DataFrame:
+    """What the playbook reads besides tier, value and signals, for the customers ``ids``:
+    ``price_sensitive`` (:func:`price_sensitive` among the active customers of ``features``),
+    ``contract`` (when ``features`` has one) and ``open_complaints`` (when given; 0 for a
+    customer without one). :func:`build_watchlist` and 60_retention read the same state."""
+    ids = pd.Index(ids)
+    act = features.index[features["active"].astype(bool).to_numpy()]
+    out = pd.DataFrame(index=ids)
+    out["price_sensitive"] = price_sensitive(features.loc[act]).reindex(ids).fillna(False).astype(bool)
+    if "contract" in features:
+        out["contract"] = features["contract"].reindex(ids)
+    if open_complaints is not None:
+        out["open_complaints"] = open_complaints.reindex(ids).fillna(0).astype("int64")
+    return out
 
 
 def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series,
                     signals: pd.DataFrame, top_n: int = 100,
-                    high_value_min_m: int = 5) -> pd.DataFrame:
+                    high_value_min_m: int = 5,
+                    open_complaints: pd.Series | None = None) -> pd.DataFrame:
     """The early-warning watchlist: top-N active customers by risk x value.
 
     Parameters
@@ -82,6 +101,11 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     top_n : int, default 100
     high_value_min_m : int, default 5
         M score from which a customer counts as high value (the playbook's account-manager rule).
+    open_complaints : Series, optional
+        Unresolved complaints per customer (:func:`open_complaints`); None: no customer has
+        one (the data cannot show them). The action comes from the one rule set
+        (:func:`churn_research.playbook.state_actions`) with the customer's contract (when
+        ``features`` has one), so 40_segments and 60_retention name the same action.
 
     Returns
     -------
@@ -103,7 +127,7 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     df["signals"] = sig["signals"].fillna("")
     df["n_signals"] = sig["n_signals"].fillna(0).astype(int)
     df["dominant_signal"] = sig["dominant_signal"].fillna("none")
-    df["price_sensitive"] = price_sensitive(features.loc[act])
+    df = df.join(playbook_state(features, act, open_complaints=open_complaints))
     df = df.dropna(subset=["priority"]).sort_values(["priority", "risk"], ascending=False,
                                                     kind="stable").head(int(top_n))
     df = df.join(suggest_actions(df))
