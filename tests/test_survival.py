@@ -418,7 +418,8 @@ def test_cox_section_headlines_the_stratified_model_when_ph_fails(crossing):
     stratified = sv.ph_remedy(cox, crossing, ph, threshold=0.01)
     assert stratified.strata == ["segment"]
     lead = ns.cox_lead_text(cox, stratified, ph, threshold=0.01)
-    assert "**segment[b]**" in lead and "**stratified by segment**" in lead and "reference only" in lead
+    # the term in words (English label: "segment = b", not the formula's "segment[b]")
+    assert "**segment = b**" in lead and "**stratified by segment**" in lead and "reference only" in lead
     assert ns.cox_text(cox, data=SimpleNamespace(meta={}), reference_only=True).startswith(
         "**For reference only**")
     assert sv.cox_figures(cox, ph, stratified)["ph_remedy_strata"] == ["segment"]
