@@ -134,7 +134,9 @@ index: | $(ENV_STAMP) ## rebuild reports/index.html from what is rendered
 
 # notebooks reach git without outputs (.gitattributes: filter=nbstripout), whatever Lab saved;
 # --keep-id keeps the cells' ids, so a notebook saved unchanged has no diff. No-op outside git.
-NBSTRIPOUT = '$(abspath $(VENV))/bin/nbstripout' --keep-id
+# relative to the working tree (git runs filters from its top): each worktree of the repository
+# (they share one .git/config) strips with its own environment, and none names another's path
+NBSTRIPOUT = '$(VENV)/bin/nbstripout' --keep-id
 git-filter: ## strip notebook outputs when git stages them (nbstripout; make env does it)
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
 	  git config filter.nbstripout.clean "$(NBSTRIPOUT)" && git config filter.nbstripout.smudge cat \

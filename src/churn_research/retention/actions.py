@@ -3,23 +3,9 @@
 the "likely reason" heuristic against the exit reasons the data record
 (:func:`reason_validation`).
 
-The rules, first match wins (:data:`ACTION_RULES`, defined in :mod:`churn_research.playbook`
-and used by 40_segments' watchlist too, so a customer gets the same action in both lists):
-
-1. an unresolved complaint in the look-back window → service recovery (by the account manager
-   for a high-value customer);
-2. a new customer → onboarding (an account-manager welcome for a high-value one);
-3. a price-sensitive customer whose likely reason is price → a price offer: a move to an annual plan at a discount for a
-   month-to-month customer, a loyalty discount at renewal for one already on an annual or longer
-   contract (never "move to annual" to a customer who has it), an account-manager offer for a
-   high-value one;
-4. any other high-value customer → an account-manager call;
-5. a likely reason of service quality (a recent complaint, resolved) → a service follow-up;
-6. dissatisfaction → a satisfaction follow-up;
-7. disengagement → re-engagement (usage help, no discount);
-8. otherwise → a proactive check-in.
-
-No price offer reaches a customer who is not price-sensitive.
+The rules (first match wins) are :data:`ACTION_RULES` of :mod:`churn_research.playbook`, listed
+in that module's docstring; 40_segments' watchlist uses them too, so a customer gets the same
+action in both lists.
 """
 
 from __future__ import annotations

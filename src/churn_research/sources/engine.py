@@ -1844,28 +1844,23 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     def group_of(rows, p):  # the output group of a customer's purchase in period p
         return rows.kg * 2 + (p >= rows.kcx).cast("int64") if split else rows.kg
 
-    if measure == "repeat" and P <= _MASK_PERIODS and _bit_or(src.con):
-        # one row per customer: its first purchase's period and the periods it bought in as the
-        # bits of one integer (a hash aggregate of 10^7 rows, not 10^8 distinct (customer, period)
-        # pairs: within a 1 GB cap at 10^7 customers), then one row per (customer, bought period)
-        # streamed into the (group, period) counts
-        inside = (j._p >= 0) & (j._p < P)
-        per = j.group_by("idx").aggregate(
-            first=j._p.min(),
-            bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or())
-        grid = _put(src.con, "grid_periods", pd.DataFrame({"p": np.arange(P, dtype=np.int64)}))
-        u = per.join(k, per.idx == k.kidx).cross_join(grid)
-        u = u.filter(((u.bits >> u.p) & 1) == 1)
-        u = u.mutate(g=group_of(u, u.p),
-                     rep=((u["first"] < u.p) & (u.kcs < u.p) & (u.kce >= u.p)).cast("int64"))
-        counts = src.execute(u.group_by(["g", "p"]).aggregate(n=u.count(), r=u.rep.sum()))
-        return {"buyers": counts[["g", "p", "n"]],
-                "repeat": counts[["g", "p"]].assign(n=counts["r"].to_numpy()),
-                "first": src.execute(per.select("idx", "first"))}
     if measure == "repeat":
-        first = j.group_by("idx").aggregate(first=j._p.min())
-        u = j.filter((j._p >= 0) & (j._p < P)).select("idx", p="_p").distinct()
-        u = u.join(k, u.idx == k.kidx).join(first, "idx")
+        inside = (j._p >= 0) & (j._p < P)
+        if P <= _MASK_PERIODS and _bit_or(src.con):
+            # one row per customer: its first purchase's period and the periods it bought in as
+            # the bits of one integer (a hash aggregate of 10^7 rows, not 10^8 distinct
+            # (customer, period) pairs: within a 1 GB cap at 10^7 customers), then one row per
+            # (customer, bought period) streamed into the (group, period) counts
+            first = j.group_by("idx").aggregate(
+                first=j._p.min(),
+                bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or())
+            grid = _put(src.con, "grid_periods", pd.DataFrame({"p": np.arange(P, dtype=np.int64)}))
+            u = first.join(k, first.idx == k.kidx).cross_join(grid)
+            u = u.filter(((u.bits >> u.p) & 1) == 1)
+        else:
+            first = j.group_by("idx").aggregate(first=j._p.min())
+            u = j.filter(inside).select("idx", p="_p").distinct()
+            u = u.join(k, u.idx == k.kidx).join(first, "idx")
         u = u.mutate(g=group_of(u, u.p),
                      rep=((u["first"] < u.p) & (u.kcs < u.p) & (u.kce >= u.p)).cast("int64"))
         counts = src.execute(u.group_by(["g", "p"]).aggregate(n=u.count(), r=u.rep.sum()))
