@@ -9,6 +9,7 @@ column-checked :func:`infer_churn`). Everything else in the package builds on th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import weakref
 from dataclasses import dataclass, field
@@ -146,6 +147,21 @@ def yes_no(value):
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     return value
+
+
+#: The sources known by name (everything else is a directory or a YAML mapping file); here, not
+#: in ``sources``, so that the runner checks a params file without importing the loaders.
+BUILT_IN = ("synthetic", "synthetic_zh", "telco", "cdnow")
+
+
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file (here, not in ``sources``: the runner checksums reports' inputs
+    without importing the loaders and the engine)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def write_atomic(path: str | Path, text: str) -> Path:

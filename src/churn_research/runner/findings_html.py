@@ -135,7 +135,8 @@ def context(processed_dir: Path, params_file: Path) -> dict[str, Any]:
     ctx = {k: meta.get(k) for k in ("kind", "snapshot", "records_start", "inactivity_days",
                                     "observation_end")}
     if Path(params_file).exists():
-        spec = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+        spec = yaml.load(Path(params_file).read_text(encoding="utf-8"),  # noqa: S506 - a safe loader
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         ctx["currency"] = spec.get("currency", "")
     return ctx
 

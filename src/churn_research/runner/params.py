@@ -28,10 +28,8 @@ from typing import Any
 import yaml
 
 from churn_research.i18n import LANGUAGES, normalise_language, resolve_language
-from churn_research.model import ChurnDataError
+from churn_research.model import BUILT_IN, ChurnDataError
 from churn_research.runner.registry import stage_names
-from churn_research.sources import BUILT_IN, loader, loader_options
-from churn_research.sources.tables import expand_url
 
 __all__ = ["ParamsError", "MissingParamsError", "Problem", "COMMON_KEYS", "RUNNER_KEYS", "notebook_parameters",
            "notebook_defaults", "read_params", "check_params", "stage_parameters",
@@ -498,6 +496,8 @@ def _check_source(dataset: str, spec: dict[str, Any], root: Path, problems: list
                                 f"write `source: data/raw/{dataset}` or one of {builtin}."))
         return
     elif "://" in source:  # a connection URL: credentials only from the environment
+        from churn_research.sources.tables import expand_url  # noqa: PLC0415 - the engine: only for URLs
+
         try:
             expand_url(source, environment=False)
         except ChurnDataError as exc:
@@ -519,6 +519,9 @@ def _check_source(dataset: str, spec: dict[str, Any], root: Path, problems: list
                                 f"got {json.dumps(options, default=str)}.",
                                 "write `source_options: {}` or indent `name: value` lines below it."))
         return
+    # the loaders (pandas, the engine) only for a file that sets options: the runner's start
+    from churn_research.sources import loader, loader_options  # noqa: PLC0415
+
     allowed = loader_options(source)
     fn = loader(source)
     for key, value in options.items():

@@ -48,7 +48,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
 from churn_research.i18n import LANGUAGES, language, n_, set_language
-from churn_research.model import write_atomic
+from churn_research.model import sha256, write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.personal import mask
 from churn_research.runner.downloads import displayed_tables, write_tables
@@ -63,7 +63,6 @@ from churn_research.runner.params import (  # noqa: F401 - ParamsError: the runn
 )
 from churn_research.runner.registry import readme_table, stage_names
 from churn_research.runner.report import render_index
-from churn_research.sources import sha256
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The kernel's own log is silent: its start-up warnings (e.g. "Kernel is running over TCP without

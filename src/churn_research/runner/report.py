@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _, language, normalise_language, resolve_language, t
-from churn_research.model import write_atomic
+from churn_research.model import sha256, write_atomic
 from churn_research.runner.findings_html import (
     PRINT_CSS,
     dataset_language,
@@ -32,7 +32,6 @@ from churn_research.runner.findings_html import (
 from churn_research.runner.params import reported_parameters
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.runner.registry import stage_names
-from churn_research.sources import sha256
 
 
 def _scalar(value: Any) -> Any:

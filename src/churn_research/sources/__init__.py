@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from churn_research.model import (
+    BUILT_IN,
     DEFAULT_INACTIVITY_DAYS,
     PERSONAL_COLUMNS,
     TABLES,
@@ -62,7 +63,6 @@ from churn_research.sources.packaged import (
 )
 from churn_research.sources.synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from churn_research.sources.synthetic import generate
-from churn_research.sources.tables import is_engine_source, load_engine
 from churn_research.sources.validate import DATE_COLUMNS, REQUIRED, validate
 
 __all__ = [
@@ -75,8 +75,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # entry point
 # ----------------------------------------------------------------------------------------
-#: The sources known by name (everything else is a directory or a YAML mapping file).
-BUILT_IN = ("synthetic", "synthetic_zh", "telco", "cdnow")
 
 #: Options a loader takes through ``**kwargs`` (beyond its signature): the synthetic generator's
 #: overrides, and the mapping file's keys that ``source_options`` may override.
@@ -102,14 +100,23 @@ _generate_validated.__signature__ = inspect.signature(generate)  # type: ignore[
 _generate_validated.__name__ = "generate"
 
 
+def _tables() -> Any:
+    """:mod:`~churn_research.sources.tables`, imported on first use: with ibis, DuckDB and SciPy
+    it costs about a second, which a params check of a built-in source (every runner start)
+    need not pay."""
+    from churn_research.sources import tables  # noqa: PLC0415
+
+    return tables
+
+
 def loader(source: str | Path) -> Callable[..., ChurnData]:
     """The function :func:`load` hands ``source`` to (decided from the name alone: a built-in
     source, a ``.yaml``/``.yml`` mapping file, otherwise a directory)."""
     if isinstance(source, str) and source in BUILT_IN:
         return {"synthetic": _generate_validated, "synthetic_zh": load_synthetic_zh,
                 "telco": load_telco, "cdnow": load_cdnow}[source]
-    if is_engine_source(source, project_root()):
-        return load_engine
+    if _tables().is_engine_source(source, project_root()):
+        return _tables().load_engine
     if Path(source).suffix.lower() in (".yaml", ".yml"):
         return load_mapping
     return load_directory
@@ -122,7 +129,7 @@ def loader_options(source: str | Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, (name, par) in enumerate(inspect.signature(fn).parameters.items()):
         if (par.kind is par.VAR_KEYWORD or name in _NOT_OPTIONS
-                or (fn in (load_directory, load_mapping, load_engine) and i == 0)):
+                or (fn.__name__ in ("load_directory", "load_mapping", "load_engine") and i == 0)):
             continue  # **kwargs; the directory / mapping file itself is `source:`
         out[name] = None if par.default is par.empty else par.default
     out.update({k: v for k, v in _EXTRA_OPTIONS.get(fn.__name__, {}).items() if k not in out})
@@ -166,8 +173,8 @@ def load(source: str | Path, *, processed_dir: str | Path | None = None,
     """
     if isinstance(source, str) and source in BUILT_IN:
         return loader(source)(**options)
-    if is_engine_source(source, project_root()):
-        return load_engine(source, processed_dir, root=project_root(), **options)
+    if _tables().is_engine_source(source, project_root()):
+        return _tables().load_engine(source, processed_dir, root=project_root(), **options)
     path = Path(source)
     if not path.exists() and not path.is_absolute() and (project_root() / path).exists():
         path = project_root() / path  # paths in params/*.yaml are relative to the project

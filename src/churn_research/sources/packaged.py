@@ -4,7 +4,6 @@ pinned packages and checked against ``data/manifest.yaml`` (source, licence, sha
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from churn_research.model import (
     ChurnDataError,
     infer_end_dates,
 )
+from churn_research.model import sha256 as sha256  # noqa: I001 - re-exported for files and tables
 from churn_research.sources.validate import validate
 
 #: Where each external dataset's files live inside an installed package.
@@ -35,15 +35,6 @@ CDNOW_END = "1998-06-30"
 # ----------------------------------------------------------------------------------------
 # external files: manifest and checksums
 # ----------------------------------------------------------------------------------------
-def sha256(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def manifest() -> dict[str, Any]:
     """The manifest of external files (``data/manifest.yaml``)."""
     return yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
