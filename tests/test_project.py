@@ -93,8 +93,9 @@ def test_notebook_is_committed_clean(path):
         assert not re.search(r"^\s*(def|class)\s", c.source, re.M), "logic belongs in src/"
     # call, show and say: sentences are built in the package (narrate), not in cells
     assert not any('Markdown(f"' in c.source or "Markdown(f'" in c.source for c in code)
-    # a researcher's kernel picks up package edits (%autoreload 2, as cookiecutter-data-science)
-    assert code[1].source.startswith("%load_ext autoreload\n%autoreload 2\n"), "autoreload"
+    # a researcher's kernel picks up package edits (churn_research.lab: %autoreload 2, as
+    # cookiecutter-data-science, except under the runner)
+    assert code[1].source.startswith("%load_ext churn_research.lab\n"), "autoreload"
     lines = [ln for c in code[1:] for ln in c.source.splitlines()
              if ln.strip() and not ln.startswith("%")]  # IPython magics are not code
     assert len(lines) <= 120, f"{len(lines)} code lines outside the parameters cell"

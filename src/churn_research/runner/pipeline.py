@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,9 @@ import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
+from churn_research import narrate
 from churn_research.i18n import LANGUAGES, language, n_, set_language
+from churn_research.lab import BATCH
 from churn_research.model import sha256, write_atomic
 from churn_research.narrate.findings import StageFindings
 from churn_research.personal import mask
@@ -286,6 +288,20 @@ def _compile_package() -> None:
         pass
 
 
+def _import_findings(stage: str) -> None:
+    """Import the module that builds ``stage``'s findings (:func:`narrate.build`), never raising:
+    run in a thread while the notebook executes, it takes the import off the stage's time (the
+    runner only waits for the kernel meanwhile); an import that fails fails again, and is
+    reported, when the findings are built."""
+    name = narrate.BUILDERS.get(stage)
+    if name is None:
+        return
+    try:
+        import_module(f"churn_research.narrate.{name}")
+    except Exception:  # noqa: BLE001, S110 - raised again where it is reported
+        pass
+
+
 def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
@@ -309,7 +325,16 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     # relative paths in the params file (`source: data/raw/x`) are read from this root
     root_before = os.environ.get("CHURN_RESEARCH_ROOT")
     os.environ["CHURN_RESEARCH_ROOT"] = str(root)
+    # the kernel runs a batch: `%load_ext churn_research.lab` leaves autoreload off
+    batch_before = os.environ.get(BATCH)
+    os.environ[BATCH] = "1"
+    # written when the run ends (papermill's save after every cell cost ~1.5 s a stage): an
+    # executed notebook from an earlier run must not pass for this one's
+    executed.unlink(missing_ok=True)
     _compile_package()
+    # the findings' builder imports the stage's package (up to 2 s): while the kernel works
+    warm = threading.Thread(target=_import_findings, args=(stage,), daemon=True)
+    warm.start()
     started = time.perf_counter()
     if not quiet:
         print(f"{dataset}/{stage}: running {notebook.relative_to(root)}", flush=True)
@@ -320,6 +345,7 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
                                 cwd=str(notebook.parent), kernel_name="python3",
                                 progress_bar=not quiet and progress_bar(dataset, stage),
                                 log_output=False, report_mode=True,
+                                request_save_on_cell_execute=False,
                                 extra_arguments=KERNEL_ARGUMENTS)
         except Exception as exc:  # noqa: BLE001 - any failure must be reported the same way
             cell, text = _failure_location(exc, executed)
@@ -329,17 +355,21 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
             _mask_errors(executed)
             key_json.unlink(missing_ok=True)
             tables.unlink(missing_ok=True)
+            # papermill writes it at a cell's error; a kernel that died (out of memory) leaves none
+            kept = {"executed_notebook": str(executed.relative_to(root))} if executed.exists() else {}
             failed.write_text(json.dumps({
                 "dataset": dataset, "stage": stage, "cell": cell, "error": text[:2000],
-                **({"fix": hint} if hint else {}),
-                "executed_notebook": str(executed.relative_to(root)),
+                **({"fix": hint} if hint else {}), **kept,
                 "time": _now(), "git_commit": git_commit(root),
             }, indent=2))
             raise SystemExit(f"stage {stage} (dataset {dataset}) FAILED in {cell}: "
                              f"{text.splitlines()[0] if text else ''}\n"
                              + (f"  {hint}\n" if hint else "") +
-                             f"  executed notebook with the traceback: {executed.relative_to(root)}"
+                             (f"  executed notebook with the traceback: {kept['executed_notebook']}"
+                              if kept else "  no executed notebook: the kernel died (e.g. out of "
+                              "memory) or never started")
                              ) from None
+        warm.join()
         set_language(params.get("language"))
         found = stage_findings(dataset, stage, key_json=key_json,
                                processed_dir=Path(params["processed_dir"]),
@@ -365,7 +395,6 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         failed.write_text(json.dumps({
             "dataset": dataset, "stage": stage, "cell": "the run", "interrupted": True,
             "error": f"interrupted by {name} after {time.perf_counter() - started:.0f} s",
-            "executed_notebook": str(executed.relative_to(root)),
             "time": _now(), "git_commit": git_commit(root),
         }, indent=2))
         print(f"stage {stage} (dataset {dataset}) INTERRUPTED by {name}; no report.",
@@ -373,10 +402,11 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
         raise
     finally:
         running.unlink(missing_ok=True)
-        if root_before is None:
-            os.environ.pop("CHURN_RESEARCH_ROOT", None)
-        else:
-            os.environ["CHURN_RESEARCH_ROOT"] = root_before
+        for name, before in (("CHURN_RESEARCH_ROOT", root_before), (BATCH, batch_before)):
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
     if not quiet:
         print(f"{dataset}/{stage}: rendered {html.relative_to(root)} in {duration(elapsed)}")
     return html
