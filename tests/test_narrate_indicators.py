@@ -341,6 +341,6 @@ def test_events_views_say_how_windows_are_cut_and_what_is_missing():
     assert shown["Months before / after"].tolist() == ["24 / 18", "18 / 18"]
     assert views[2] == "Churn jumped clearly at: rename and new owner; dropped clearly at: none."
     assert views[3].data["Measure"].tolist()[:3] == ["Mean satisfaction (CSAT, 1–5)", "NPS",
-                                                   "Share of active customers complaining"]
+                                                   "Share of customers on the books complaining"]
     only = ind.events_impact(data, freq="M", events=["rename_and_new_owner"])
     assert len(only.table) == 1 and only.table.loc[0, "periods_before"] == 42

@@ -76,7 +76,7 @@ def growth_views(table: pd.DataFrame, *, unit: str, last: int = 12) -> list:
 
 # --- complaint handling ------------------------------------------------------------------------
 _MEASURES = {
-    "complaint share per period": lambda: _("Share of active customers complaining per period"),
+    "complaint share per period": lambda: _("Share of customers on the books complaining per period"),
     "resolution rate": lambda: _("Complaints resolved"),
     "resolved within target": lambda: _("Complaints resolved within the service target"),
     "median days to resolution": lambda: _("Median days to resolution"),
@@ -91,7 +91,7 @@ def _chart_text(ch: ComplaintHandling, *, imp_unit: str) -> str:
     c, cc = ch.chart, ch.churn_chart
     flagged = ", ".join(c.flagged_) or _("none")
     churn_flagged = ", ".join(cc.flagged_) or _("none") if cc is not None else _("none")
-    return t("**Early warning.** The share of active customers who complain per {unit} has its own "
+    return t("**Early warning.** The share of customers on the books who complain per {unit} has its own "
              "{chart}-chart (limits from the {unit}s before {date}), drawn under churn's: centre line "
              "{center}; {unit}s above the upper limit: {flagged} (churn's chart: {churn_flagged}). "
              "A complaint share breaking out before churn does is the earliest signal the data give.",

@@ -26,7 +26,7 @@ def _pct_ci(value, low, high) -> str:
 
 
 _MEASURES = {"mean CSAT": lambda: _("Mean satisfaction (CSAT, 1–5)"), "NPS": lambda: _("NPS"),
-             "complaint share per period": lambda: _("Share of active customers complaining")}
+             "complaint share per period": lambda: _("Share of customers on the books complaining")}
 
 
 def _experience_views(exp: pd.DataFrame) -> list:

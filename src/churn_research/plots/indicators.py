@@ -331,7 +331,7 @@ def plot_complaint_handling(ch, *, unit: str = "month"):
         plot_control_chart(ch.chart, ax=a2, unit=unit, what=_("complaint share"),
                            title=t("Early warning: share of customers complaining per {unit}",
                                    unit=label(unit)),
-                           ylabel=t("Customers with a complaint (% of active, per {unit})",
+                           ylabel=t("Customers with a complaint (% of those on the books, per {unit})",
                                     unit=label(unit)))
         axes += [a1, a2]
     if ch.resolution is None or ch.dose is None:
@@ -454,8 +454,8 @@ RATE_CHARTS = {
     "churn": ("churn_rate", "churn_ci_low", "churn_ci_high", True,
               "Churn per {unit} over time by {label}", "Customers lost per {unit} (%)"),
     "complaints": ("share_complaining", "share_complaining_ci_low", "share_complaining_ci_high", True,
-                   "Share of active customers complaining per {unit}",
-                   "Customers with a complaint (% of active, per {unit})"),
+                   "Share of customers on the books complaining per {unit}",
+                   "Customers with a complaint (% of those on the books, per {unit})"),
     "csat": ("csat", "csat_ci_low", "csat_ci_high", False, "Mean satisfaction (CSAT) per {unit}",
              "Mean CSAT (1 = very unsatisfied, 5 = very satisfied)"),
     "nps": ("nps", "nps_ci_low", "nps_ci_high", False, "Net Promoter Score per {unit}",
@@ -478,8 +478,8 @@ def _rate_chart_messages() -> None:
     """The :data:`RATE_CHARTS` texts, marked for the catalog (never called)."""
     _("Churn per {unit} over time by {label}")
     _("Customers lost per {unit} (%)")
-    _("Share of active customers complaining per {unit}")
-    _("Customers with a complaint (% of active, per {unit})")
+    _("Share of customers on the books complaining per {unit}")
+    _("Customers with a complaint (% of those on the books, per {unit})")
     _("Mean satisfaction (CSAT) per {unit}")
     _("Mean CSAT (1 = very unsatisfied, 5 = very satisfied)")
     _("Net Promoter Score per {unit}")
