@@ -128,14 +128,14 @@ def test_cox_lead_headlines_the_stratified_model_when_ph_fails():
     assert "shown for reference only" in lead
     text = ns.stratified_text(stratified)
     assert "Stratified on **contract**" in text and "7,043 customers and 1,869 churn events" in text
-    assert "Strongest significant drivers: monthly charges per 10: HR 1.10 (1.05–1.15)." in text
+    assert "Strongest significant drivers: monthly charges (per 10): HR 1.10 (1.05–1.15)." in text
     assert "Concordance 0.685." in text and "(monthly charges) stay in the model" in text
     unstratified = _model(_hr({"contract[Two year]": (0.03, 0.02, 0.05, 1e-30)}))
     data = SimpleNamespace(meta={})
     ref = ns.cox_text(unstratified, data=data, reference_only=True)
     assert ref.startswith("**For reference only** (proportional hazards fails, see above): the unstratified "
                           "model, fitted on 7,043 customers and 1,869 churn events.")
-    assert "contract[Two year]: HR 0.03 (0.02–0.05)" in ref and "Reference levels: contract = Month-to-month." in ref
+    assert "contract = Two year: HR 0.03 (0.02–0.05)" in ref and "Reference levels: contract = Month-to-month." in ref
     assert "Remedy following the advice: the model stratified on contract" in ns.ph_text(
         PH_FAILS, threshold=0.01, stratified=stratified)
 

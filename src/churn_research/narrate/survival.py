@@ -196,6 +196,8 @@ def show(df: pd.DataFrame, *, terms: bool = False) -> pd.DataFrame:
         for c in ("source", "segment"):          # drivers and segments named in words
             if c in out.columns and out[c].dtype == object:
                 out[c] = [readable_name(v) if isinstance(v, str) else v for v in out[c]]
+        if "advice" in out.columns:              # the advice names its column in words too
+            out["advice"] = [_advice(v) if isinstance(v, str) else v for v in out["advice"]]
         out.columns = [_header(c, headers) for c in df.columns]
         out.index = _english_index(df.index, headers, terms)
         return out
@@ -460,7 +462,7 @@ def segments_text(verdicts: pd.DataFrame) -> str:
 def _drivers(hr: pd.DataFrame) -> str:
     top = strongest_drivers(hr)
     return ("；" if is_chinese() else "; ").join(
-        colon(readable_name(c), f"HR {r.hr:.2f}" + bracket(f"{r.lower:.2f}–{r.upper:.2f}"))
+        colon(term_label(c), f"HR {r.hr:.2f}" + bracket(f"{r.lower:.2f}–{r.upper:.2f}"))
         for c, r in top.iterrows()) or _("none at the 5% level")
 
 
