@@ -117,6 +117,21 @@ def test_survival_median_wording_by_case():
     assert "3 months" in cdnow.headline and "never bought again" in _words(cdnow)
 
 
+def test_survival_findings_quote_the_concordance_of_the_model_the_report_reads():
+    base = {"km_survival.12": 0.843, "km_survival_lower.12": 0.834, "km_survival_upper.12": 0.852,
+            "time_unit": "months", "cox_concordance": 0.857}
+    plain = _words(narrate.build("30_survival", {**base, "ph_violations": []}, dataset="telco", context={}))
+    assert "The Cox model ranks who leaves first with concordance 0.86 (0.5 = chance)." in plain
+    # proportional hazards fails: the report reads the stratified model, so the findings quote it,
+    # not the unstratified model that 30_survival shows for reference only
+    strat = {**base, "ph_violations": ["contract[Two year]"], "ph_remedy_strata": ["contract"],
+             "cox_stratified_concordance": 0.712}
+    words = _words(narrate.build("30_survival", strat, dataset="telco", context={}))
+    assert ("The stratified Cox model, the one this report reads, ranks who leaves first with "
+            "concordance 0.71 (0.5 = chance).") in words
+    assert "0.86" not in words
+
+
 def test_clv_money_carries_the_currency_and_snapshot_caveat():
     figs = {"cost_of_churn.lost_profit": 435988.26, "cost_of_churn.annual_churn_rate": 0.2658,
             "annual_churn.method": "survival curve",

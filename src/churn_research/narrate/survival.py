@@ -320,7 +320,16 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                               "their tenure then (left truncation).", n=count(truncated)),
                             _("The data on the survival time scale")))
     concordance = get(figures, "cox_concordance")
-    if concordance is not None:
+    stratified_c = get(figures, "cox_stratified_concordance") if violations else None
+    if stratified_c is not None:  # the model the report reads, not the one shown for reference
+        keys.append(Finding(
+            t("The stratified Cox model, the one this report reads, ranks who leaves first with "
+              "concordance {c} (0.5 = chance; barely better than chance).", c=f"{stratified_c:.2f}")
+            if stratified_c < 0.6 else
+            t("The stratified Cox model, the one this report reads, ranks who leaves first with "
+              "concordance {c} (0.5 = chance).", c=f"{stratified_c:.2f}"),
+            _("Which drivers move the hazard")))
+    elif concordance is not None:
         keys.append(Finding(
             t("The Cox model ranks who leaves first with concordance {c} (0.5 = chance; barely better "
               "than chance).", c=f"{concordance:.2f}") if concordance < 0.6 else

@@ -197,6 +197,7 @@ def cox_figures(cox, ph: pd.DataFrame, stratified=None, bands: pd.DataFrame | No
     if stratified is not None and stratified.strata:
         out["ph_remedy_strata"] = stratified.strata
         out["cox_stratified_hr"] = stratified.hazard_ratios_["hr"].to_dict()
+        out["cox_stratified_concordance"] = stratified.concordance_
     if bands is not None:
         out["hr_by_tenure_band"] = bands[bands["band"] != "all"]["hr"].to_dict()
     return out
