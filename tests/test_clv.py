@@ -471,6 +471,26 @@ def test_snapshot_annual_churn_comes_from_the_survival_curve_not_the_churn_flag(
     assert (cost.table().dtypes == "int64").all()
 
 
+def test_money_at_risk_says_why_it_differs_from_the_yearly_cost_of_churn():
+    """Review s5 (cdnow): the page shows the yearly cost of churn (inferred churn x one year's
+    profit) and the BG/NBD money at risk; the money-at-risk sentence says why they differ, with
+    the cost's own numbers."""
+    from churn_research.clv import analysis
+    from churn_research.narrate import clv as nc
+
+    data = load("cdnow", sample=True, inactivity_days=180)
+    btyd = analysis.btyd_value(data, freq="W", horizon_years=3, margin=0.3, discount_rate=0.15)
+    risk = analysis.money_at_risk(data, btyd=btyd, n_boot=4, random_state=1)
+    cost = churn_cost_analysis(data, months=9, value_col=None, margin=0.3,
+                               acquisition_cost_multiple=5.0, retention_cost_months=1.0)
+    text = nc.money_at_risk(risk, design="prospective", annual=cost, currency="USD")
+    lost = f"{cost.cost.lost_profit:,.0f} USD"
+    assert (f"It is not the yearly cost of churn ({lost} of profit a year): that figure counts the "
+            f"customers the inactivity rule takes as lost ({cost.annual_churn:.1%} of the base a year)"
+            ) in text
+    assert risk.expected_loss < cost.cost.lost_profit  # cdnow: the two bases differ this way
+
+
 def test_inferred_churn_window_ends_where_lapses_are_still_visible():
     """Issue 13 #2: with churn inferred after 180 days without a purchase, no exit after
     observation_end - 180 days can be seen, so the churn window ends there."""

@@ -520,6 +520,15 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
         low=money(lo, currency, decimals=0), high=money(hi, currency, decimals=0),
         refits=len(result.replicates), n=f"{len(result.per_customer):,}",
         base=money(result.base_value, currency, decimals=0), how=how)]
+    if annual is not None and result.model != "retention curve":
+        # two money figures on one page: say why they differ (review s5: cdnow)
+        parts.append(t(
+            "It is not the yearly cost of churn ({cost} of profit a year): that figure counts the "
+            "customers the inactivity rule takes as lost ({rate} of the base a year) at one year's "
+            "average profit each, while this one weighs each active customer's own expected future "
+            "profit by the model's probability that they stop buying within {h} months.",
+            cost=money(annual.cost.lost_profit, currency, decimals=0),
+            rate=f"{annual.annual_churn:.1%}", h=h))
     if result.has_flags:
         flagged = result.flagged_expected_loss
         flo, fhi = result.flagged_ci
