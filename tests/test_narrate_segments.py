@@ -354,6 +354,13 @@ def test_watchlist_text_prospective_consistent_or_not():
                              design="prospective", horizon_days=90, path="watchlist.csv")
     assert "a gap of more than 3 points" in gap
     assert S.risk_consistent(0.13, 0.1) and not S.risk_consistent(0.1301, 0.1)
+    # review s5 (cdnow): a watchlist riskier than the base on average needs no comment; one
+    # below it is explained by its ranking (risk x value)
+    below = "The watchlist's mean risk is below the base's because it ranks by risk × value"
+    assert below not in text and below not in gap
+    low = say.watchlist_text(_summary(), risk=risk * 4, features=feats, churned=_churned(200, 0.1),
+                             design="prospective", horizon_days=90, path="watchlist.csv")
+    assert "Mean predicted risk 31.0% (all active customers: 44.0%" in low and below in low
 
 
 def test_watchlist_text_snapshot():                                 # telco

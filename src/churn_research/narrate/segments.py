@@ -437,6 +437,10 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
              (t("Mean predicted risk {mean} (all active customers: {all}{compare}).", **numbers)
               if prospective else
               t("Mean score {mean} (all active customers: {all}{compare}).", **numbers))]
+    if summary["mean_risk"] < risk.mean():  # review s5 (cdnow): reads oddly unless explained
+        parts.append(_("The watchlist's mean risk is below the base's because it ranks by risk × "
+                       "value: valuable customers with a moderate risk come before low-value "
+                       "customers with a high one."))
     no_signals = not dom and summary["with_any_signal"] == 0
     if not (no_signals and not prospective):
         with_signal = f"{summary['with_any_signal']:,}"
