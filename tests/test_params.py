@@ -499,3 +499,37 @@ def test_telco_and_cdnow_money_is_in_us_dollars():
         assert read_params(dataset)["currency"] == "USD"
     assert money(1234567.8, "USD") == "1,234,568 USD" and money_unit("USD") == "USD"
     assert money_unit("") == "currency units"
+
+
+def test_an_index_rebuild_that_races_a_starting_stage_reads_again(tmp_path, monkeypatch, capsys):
+    """Under make -j a stage deletes its stale report files as it starts; an index rebuild
+    reading them at that moment reads again instead of warning, and stays silent while a stage
+    is running (it rebuilds the index when it ends)."""
+    from churn_research.runner import pipeline
+
+    (tmp_path / "reports" / "synthetic").mkdir(parents=True)
+    calls = []
+
+    def racing(n_failures):
+        def build(root):
+            calls.append(root)
+            if len(calls) <= n_failures:
+                raise FileNotFoundError("reports/synthetic/20_causes.html")
+        return build
+
+    monkeypatch.setattr(pipeline, "build_index", racing(2))
+    monkeypatch.setattr(pipeline.time, "sleep", lambda s: None)
+    pipeline._rebuild_index(tmp_path)
+    assert len(calls) == 3 and capsys.readouterr().err == ""
+
+    calls.clear()
+    monkeypatch.setattr(pipeline, "build_index", racing(99))
+    (tmp_path / "reports" / "synthetic" / "20_causes.running.json").write_text("{}")
+    pipeline._rebuild_index(tmp_path)
+    assert len(calls) == 3 and capsys.readouterr().err == ""
+
+    calls.clear()
+    (tmp_path / "reports" / "synthetic" / "20_causes.running.json").unlink()
+    pipeline._rebuild_index(tmp_path)
+    assert capsys.readouterr().err == ("warning: reports/index.html not rebuilt: FileNotFoundError: "
+                                       "reports/synthetic/20_causes.html\n")

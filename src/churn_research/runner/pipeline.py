@@ -254,11 +254,25 @@ def _rebuild_index(root: Path) -> None:
     """:func:`build_index`, never raising (it must not hide the error that ends the run)."""
     if not (root / "reports").is_dir():
         return
-    try:
-        build_index(root=root)
-    except BaseException as exc:  # noqa: BLE001 - reported, never raised over the run's own error
-        print(f"warning: reports/index.html not rebuilt: {type(exc).__name__}: {exc}",
+    for attempt in range(3):
+        try:
+            build_index(root=root)
+            return
+        except FileNotFoundError as exc:
+            # under make -j another stage deletes its stale report files as it starts, between
+            # this build's listing and its reading them: read again; if it keeps racing, that
+            # stage rebuilds the index when it ends
+            if attempt < 2:
+                time.sleep(0.2)
+                continue
+            if any((root / "reports").glob("*/*.running.json")):
+                return
+            problem: BaseException = exc
+        except BaseException as exc:  # noqa: BLE001 - reported, never raised over the run's own error
+            problem = exc
+        print(f"warning: reports/index.html not rebuilt: {type(problem).__name__}: {problem}",
               file=sys.stderr)
+        return
 
 
 def peak_rss_mb() -> float | None:
