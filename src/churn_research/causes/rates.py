@@ -100,10 +100,11 @@ def driver_rates(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None =
         overall rate, the "base rate" of the customers used); levels of a numeric or ordered driver
         keep their natural order.
     """
-    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months)
-    frame = frame[frame["eligible"]]
     if drivers is None:
         drivers = [d for d in default_drivers(data) if d not in TIME_VARYING]
+    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months,
+                           columns=drivers)
+    frame = frame.loc[frame["eligible"], [c for c in dict.fromkeys([*drivers, "outcome"]) if c in frame]]
     base = frame["outcome"].mean()
     rows = []
     for d in drivers:
