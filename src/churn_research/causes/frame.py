@@ -193,7 +193,8 @@ def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_
         horizon_end = out["entry_date"] + pd.DateOffset(months=int(horizon_months))
         out["eligible"] = (horizon_end <= obs) & (out["exit_date"] >= out["entry_date"])
         out["outcome"] = out["churned"] & (out["end_date"] < horizon_end)
-    if isinstance(data, ChurnData) and data.has("transactions") and not attributes:
+    # (attributes first: has() reads a model sample's transactions, needed only without them)
+    if isinstance(data, ChurnData) and not attributes and data.has("transactions"):
         out = _add_purchase_features(out, data.transactions)
     return out
 
