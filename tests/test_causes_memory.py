@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from churn_research import ChurnData, causes, load
+from churn_research import ChurnData, ChurnDataError, causes, load
 from churn_research.causes.competing import (
     UNKNOWN,
     _complaints,
@@ -211,3 +211,39 @@ def test_churn_profiles_equal_the_float64_dummies_tree():
     base = sum(k for _, k in leaves) / sum(m for m, _ in leaves)
     assert abs(out.attrs["base_rate"] - base) < 1e-12
     assert len(leaves) > 2
+
+
+def test_customer_frame_leaves_a_samples_transactions_unread(stored):
+    sample = stored.sample_customers(500, random_state=0)
+    frame = causes.customer_frame(sample)
+    assert len(frame) == 500
+    assert type(sample._stored("transactions")).__name__ == "_StoredTable"
+    assert sample._stored("transactions").frame is None  # attributes present: never needed
+
+
+# -- exit reasons ---------------------------------------------------------------------------
+def test_reason_pareto_and_shift_count_as_a_string_per_churner(synth):
+    cust = synth.customers
+    churners = cust[cust["end_date"].notna()]
+    text = churners["churn_reason"].astype("object").where(churners["churn_reason"].notna(),
+                                                           "unknown").astype(str)
+    pareto = causes.reason_pareto(synth)
+    assert dict(zip(pareto["reason"], pareto["count"], strict=True)) == text.value_counts().to_dict()
+    by_plan = causes.reason_pareto(synth, by="plan")
+    expected = text.groupby(churners["plan"]).value_counts()
+    assert {(r.plan, r.reason): r.count for r in by_plan.itertuples()} == expected.to_dict()
+    shift = causes.reason_shift(synth)
+    after = churners["end_date"] >= synth.event_date
+    table = shift.table.set_index("reason")
+    assert table["count_after"].to_dict() == text[after].value_counts().reindex(table.index,
+                                                                                fill_value=0).to_dict()
+    assert int(table["count_before"].sum()) == int((~after).sum())
+
+
+def test_reason_pareto_errors_keep_their_order(synth):
+    no_reason = synth.customers.drop(columns="churn_reason")
+    with pytest.raises(ChurnDataError, match="there is no exit-reason column"):
+        causes.reason_pareto(no_reason, by="nope")
+    with pytest.raises(ChurnDataError, match="no column 'nope' to split the exit reasons by") as err:
+        causes.reason_pareto(synth, by="nope")
+    assert err.value.fix == "pick one of: " + ", ".join(synth.customers.columns)
