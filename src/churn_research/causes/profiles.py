@@ -66,7 +66,7 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
     rows = frame["eligible"].to_numpy(dtype=bool)
     for d in drivers:  # eligible customers with every driver known
         rows = rows & frame[d].notna().to_numpy()
-    frame = frame.loc[rows, [*drivers, "outcome"]]
+    frame = frame.loc[rows, list(dict.fromkeys([*drivers, "outcome"]))]
     # the features, straight into the float32 matrix the tree works on (it converts any input
     # to float32): numeric drivers as they are, each level of a categorical one as a 0/1 column
     # in pd.get_dummies' order (sorted text of the levels)
