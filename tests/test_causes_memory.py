@@ -20,6 +20,7 @@ from churn_research.causes.competing import (
     reason_frame,
     reason_group,
 )
+from churn_research.causes.frame import text_codes, text_or
 from churn_research.causes.rates import _text_counts
 from churn_research.durations import durations
 from churn_research.model import on_books
@@ -247,3 +248,21 @@ def test_reason_pareto_errors_keep_their_order(synth):
     with pytest.raises(ChurnDataError, match="no column 'nope' to split the exit reasons by") as err:
         causes.reason_pareto(synth, by="nope")
     assert err.value.fix == "pick one of: " + ", ".join(synth.customers.columns)
+
+
+# -- the text of a column, one string per distinct value ----------------------------------------
+def test_text_codes_and_text_or_give_what_astype_str_gives():
+    s = pd.Series(["b", None, "a", "b", np.nan], dtype=object)
+    codes, texts = text_codes(s)
+    assert codes.tolist() == [0, -1, 1, 0, -1] and texts.tolist() == ["b", "a"]
+    expected = s.astype("object").where(s.notna(), "unknown").astype(str).tolist()
+    assert text_or(s, "unknown").tolist() == expected == ["b", "unknown", "a", "b", "unknown"]
+    arrow = pd.Series(["b", None, "a"], dtype="str")
+    assert text_or(arrow, "?").tolist() == ["b", "?", "a"]
+    codes, texts = text_codes([1, "1", 2.5, None])  # 1 and "1": two values, one text
+    assert codes.tolist() == [0, 1, 2, -1] and texts.tolist() == ["1", "1", "2.5"]
+    cat = pd.Categorical(["x", "y", None, "x"], categories=["y", "x", "z"])
+    assert text_or(cat, "u").tolist() == ["x", "y", "u", "x"]
+    # the strings are shared: one object per distinct value, not per row
+    many = text_or(pd.Series(["price", "move"] * 1000, dtype="str"), "unknown")
+    assert len({id(v) for v in many}) == 2

@@ -44,7 +44,7 @@ from statsmodels.stats.multitest import multipletests
 
 from churn_research.annual import AnnualChurn
 from churn_research.causes.drivers import _design_matrix
-from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING
+from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING, text_codes, text_or
 from churn_research.causes.reasons import simultaneous_ci
 from churn_research.durations import durations
 from churn_research.model import ChurnData, ChurnDataError, on_books, read_parquet
@@ -112,10 +112,7 @@ def aalen_johansen(duration, cause, entry=None, *, alpha: float = 0.05) -> pd.Da
         incidence first).
     """
     duration = np.asarray(duration, dtype=float)
-    # each cause as a code into its distinct labels (str of the value; missing: -1), not as a
-    # string per customer: on 10^7 customers the strings took gigabytes
-    codes, uniques = pd.factorize(pd.Series(cause).reset_index(drop=True))
-    labels = np.array([str(u) for u in uniques], dtype=object)
+    codes, labels = text_codes(cause)  # (the text of each distinct cause; missing: -1)
     observed = codes >= 0
     times, inv = np.unique(duration, return_inverse=True)
     exits = np.bincount(inv, minlength=len(times)).astype(float)
@@ -181,12 +178,8 @@ def reason_frame(data: ChurnData, *, reason_col: str = "churn_reason",
             "there is no exit-reason column.", table="customers", column=reason_col,
             fix="map the exit reason column to 'churn_reason' in the dataset YAML, or skip the "
                 "competing-reasons analysis (check has_reasons(data) first).")
-    # str of each distinct reason once (as .astype(str) per customer would give), missing ones
-    # "unknown", None for the censored
-    codes, uniques = pd.factorize(frame[reason_col])
-    names = np.array([*(str(u) for u in uniques), UNKNOWN], dtype=object)
-    reason = names[codes]  # code -1 (missing): the last name, "unknown"
-    reason[frame["event"].to_numpy() != 1] = None
+    reason = text_or(frame[reason_col], UNKNOWN)
+    reason[frame["event"].to_numpy() != 1] = None  # censored: no reason
     frame["reason"] = pd.Series(reason, index=frame.index, dtype=object)
     return frame
 
@@ -449,13 +442,10 @@ def annual_split(data: ChurnData, annual: AnnualChurn, *, groups: Mapping[str, s
     _check_groups(groups)
     cust = data.customers
     # each customer's group through the distinct reasons (no string per customer)
-    if reason_col in cust:
-        codes, uniques = pd.factorize(cust[reason_col])
-        names = [*(str(u) for u in uniques), UNKNOWN]  # code -1 (missing): "unknown"
-    else:
-        codes, names = np.full(len(cust), -1, dtype=np.intp), [UNKNOWN]
-    group_of = np.array([list(GROUPS).index(reason_group(r, groups)) for r in names])
-    group = group_of[codes]
+    codes, names = text_codes(cust[reason_col]) if reason_col in cust else \
+        (np.full(len(cust), -1, dtype=np.intp), np.array([], dtype=object))
+    group_of = np.array([list(GROUPS).index(reason_group(r, groups)) for r in [*names, UNKNOWN]])
+    group = group_of[codes]  # code -1 (missing): the group of "unknown"
     if annual.method.startswith("window"):
         w0, w1 = annual.window_start, annual.window_end
         lost = on_books(cust, w0) & ~on_books(cust, w1)
@@ -543,8 +533,8 @@ def _complaints(data: ChurnData) -> pd.DataFrame:
     not kept in ``data``) while the tickets table is not in memory, as a large base's is not."""
     path = data.unread_path("tickets")
     tk = data.tickets if path is None else read_parquet(path, columns=["customer_id", "date", "kind"])
-    codes, uniques = pd.factorize(tk["kind"])  # (str of each distinct kind, not of each row)
-    hit = np.isin(codes, [i for i, u in enumerate(uniques) if str(u) == "complaint"])
+    codes, kinds = text_codes(tk["kind"])
+    hit = np.isin(codes, np.flatnonzero(kinds == "complaint"))
     return tk.loc[hit, ["customer_id", "date"]]
 
 

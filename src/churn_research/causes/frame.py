@@ -68,6 +68,30 @@ MISSING_AS_LEVEL = ("last_csat",)
 
 
 # =============================================================================================
+# text of a column, one string per distinct value
+# =============================================================================================
+def text_codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` as codes into the text of their distinct values: ``(codes, texts)`` with
+    ``texts[codes]`` what ``.astype(str)`` gives each value and code -1 where a value is missing.
+
+    One string per distinct value instead of one per row (a Series of reasons or levels as
+    ``object`` strings took gigabytes on 10^7 customers); values with the same text (``1`` and
+    ``"1"``) keep their own codes but share the text.
+    """
+    if not isinstance(values, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
+        values = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(values)
+    return codes, np.array([str(u) for u in uniques], dtype=object)
+
+
+def text_or(values, missing: str) -> np.ndarray:
+    """Each value's text (``object`` array of shared strings), ``missing`` where it is missing:
+    ``values.astype(object).where(notna, missing).astype(str)`` without a string per row."""
+    codes, texts = text_codes(values)
+    return np.array([*texts, missing], dtype=object)[codes]  # code -1: the last, ``missing``
+
+
+# =============================================================================================
 # customer-level frame, design, person-period expansion
 # =============================================================================================
 def _customers(data: ChurnData | pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
+from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, text_codes
 from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.i18n import label_msg
 from churn_research.model import ChurnData
@@ -85,7 +85,7 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
             else:
                 meta[d] = ("numeric", d, None)
         else:
-            text = [str(u) for u in pd.factorize(s)[1]]
+            text = text_codes(s)[1]
             levels[d] = sorted(set(text))
             position = np.array([levels[d].index(t) for t in text], dtype=np.intp)
             for k, lv in enumerate(levels[d]):
@@ -102,7 +102,7 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
         d, position, k = level
         if d not in cache:
             cache.clear()
-            cache[d] = position[pd.factorize(frame[d])[0]]
+            cache[d] = position[text_codes(frame[d])[0]]
         x[:, j] = cache[d] == k
     cache.clear()
     y = frame["outcome"].to_numpy(dtype=int)

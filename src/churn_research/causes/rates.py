@@ -17,7 +17,13 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, person_period
+from churn_research.causes.frame import (
+    TIME_VARYING,
+    customer_frame,
+    default_drivers,
+    person_period,
+    text_codes,
+)
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import cochran_armitage, poisson_rate_ci, wilson_ci
 from churn_research.wording.drivers import LOG2_SUFFIX
@@ -89,12 +95,12 @@ def _text_counts(s: pd.Series, outcome: pd.Series) -> pd.DataFrame:
     appearance, missing values left out: what ``groupby(level, sort=False)`` of
     :func:`_binned`'s levels gives, counted on codes (a 10^7-row base's object strings took
     gigabytes)."""
-    codes, uniques = pd.factorize(s)
+    codes, texts = text_codes(s)  # (the level's text: what the caller's astype(str) gives)
     known = codes >= 0
     churned = known & outcome.to_numpy(dtype=bool)
-    return pd.DataFrame({"level": pd.Series(np.asarray(uniques, dtype=object), dtype=object),
-                         "n": np.bincount(codes[known], minlength=len(uniques)).astype(np.int64),
-                         "churned": np.bincount(codes[churned], minlength=len(uniques)).astype(np.int64)})
+    return pd.DataFrame({"level": pd.Series(texts, dtype=object),
+                         "n": np.bincount(codes[known], minlength=len(texts)).astype(np.int64),
+                         "churned": np.bincount(codes[churned], minlength=len(texts)).astype(np.int64)})
 
 
 def driver_rates(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None = None, *,

@@ -23,7 +23,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import multinomial_proportions_confint
 
-from churn_research.causes.frame import _change_date, _customers
+from churn_research.causes.frame import _change_date, _customers, text_or
 from churn_research.i18n import _
 from churn_research.model import ChurnData, ChurnDataError
 
@@ -67,10 +67,8 @@ def _churners_with_reasons(data, reason_col: str, columns=None) -> pd.DataFrame:
     keep = slice(None) if columns is None else \
         [c for c in dict.fromkeys(["end_date", reason_col, *columns]) if c in customers]
     churners = customers.loc[customers["end_date"].notna(), keep].copy()
-    # the text of each distinct reason once (a string per churner took gigabytes at 10^7)
-    codes, uniques = pd.factorize(churners[reason_col])
-    names = np.array([*(str(u) for u in uniques), "unknown"], dtype=object)  # -1: "unknown"
-    churners[reason_col] = pd.Series(names[codes], index=churners.index, dtype=object)
+    churners[reason_col] = pd.Series(text_or(churners[reason_col], "unknown"),
+                                     index=churners.index, dtype=object)
     return churners
 
 
