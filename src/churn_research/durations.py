@@ -258,8 +258,13 @@ def durations(
     out["followup_limit"] = span(out["start_date"], pd.Series(censor_date, index=out.index))
     # outcome-derived columns of non-contractual loaders must not pose as attributes
     leaks = [c for c in ("last_purchase", "status") if data.kind == "non-contractual" and c in cust]
-    attrs = cust.drop(columns=list(_CORE) + leaks).set_index(cust["customer_id"])
-    out = out.join(attrs, on="customer_id").reset_index(drop=True)
+    attrs = cust.drop(columns=list(_CORE) + leaks)
+    if len(out.columns.intersection(attrs.columns)):  # (join's error on the clash)
+        out = out.join(attrs.set_index(cust["customer_id"]), on="customer_id")
+    else:  # out's rows are cust's, in order (customer_id is unique): by position, no hash join
+        attrs = attrs.reset_index(drop=True).iloc[out.index.to_numpy()].set_index(out.index)
+        out = pd.concat([out, attrs], axis=1)
+    out = out.reset_index(drop=True)
     out.attrs.update({"unit": unit, "censor_date": censor_date, "entry_date": entry_date,
                       "excluded": excluded, "kind": data.kind, "calendar_months": calendar})
     return out

@@ -44,10 +44,10 @@ from statsmodels.stats.multitest import multipletests
 
 from churn_research.annual import AnnualChurn
 from churn_research.causes.drivers import _design_matrix
-from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING
+from churn_research.causes.frame import DEFAULT_SCALES, TIME_VARYING, text_codes, text_or
 from churn_research.causes.reasons import simultaneous_ci
 from churn_research.durations import durations
-from churn_research.model import ChurnData, ChurnDataError, on_books
+from churn_research.model import ChurnData, ChurnDataError, on_books, read_parquet
 from churn_research.models.coxfit import CoxPHFitter
 from churn_research.stats import wilson_ci
 
@@ -112,8 +112,8 @@ def aalen_johansen(duration, cause, entry=None, *, alpha: float = 0.05) -> pd.Da
         incidence first).
     """
     duration = np.asarray(duration, dtype=float)
-    cause = pd.Series(np.asarray(cause, dtype=object))
-    observed = cause.notna().to_numpy()
+    codes, labels = text_codes(cause)  # (the text of each distinct cause; missing: -1)
+    observed = codes >= 0
     times, inv = np.unique(duration, return_inverse=True)
     exits = np.bincount(inv, minlength=len(times)).astype(float)
     n = exits[::-1].cumsum()[::-1]
@@ -126,14 +126,14 @@ def aalen_johansen(duration, cause, entry=None, *, alpha: float = 0.05) -> pd.Da
         hazard = np.where(n > 0, d / n, 0.0)
     surv = np.cumprod(1.0 - hazard)
     lag = np.concatenate([[1.0], surv[:-1]])
-    causes = sorted(cause[observed].astype(str).unique())
+    causes = sorted(set(labels[np.unique(codes[observed])]))
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = np.where((n > d) & (n > 0), d / (n * (n - d)), 0.0)
     cols: dict[tuple[str, str], np.ndarray] = {}
     finals = {}
     for k in causes:
-        dk = np.bincount(inv, weights=(cause.astype(str).to_numpy() == k) & observed,
+        dk = np.bincount(inv, weights=np.isin(codes, np.flatnonzero(labels == k)),
                          minlength=len(times))
         with np.errstate(invalid="ignore", divide="ignore"):
             step = np.where(n > 0, lag * dk / n, 0.0)
@@ -163,17 +163,24 @@ def aalen_johansen(duration, cause, entry=None, *, alpha: float = 0.05) -> pd.Da
 
 
 def reason_frame(data: ChurnData, *, reason_col: str = "churn_reason",
-                 unit: str = "months") -> pd.DataFrame:
+                 unit: str = "months", columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The lifetime frame of :func:`churn_research.durations.durations` with ``reason``: the
-    exit reason of each churn (``"unknown"`` where none was recorded), None if censored."""
+    exit reason of each churn (``"unknown"`` where none was recorded), None if censored.
+    ``columns``: only these customer attributes besides the reason (default: all of them; ``()``
+    for the lifetimes alone, as :func:`cumulative_incidence` needs them on a large base)."""
+    if columns is not None:
+        core = ["customer_id", "start_date", "end_date", reason_col]
+        keep = [c for c in dict.fromkeys([*core, *columns]) if c in data.customers]
+        data = data.replace(customers=data.customers[keep])
     frame = durations(data, unit=unit)
     if reason_col not in frame:
         raise ChurnDataError(
             "there is no exit-reason column.", table="customers", column=reason_col,
             fix="map the exit reason column to 'churn_reason' in the dataset YAML, or skip the "
                 "competing-reasons analysis (check has_reasons(data) first).")
-    reason = frame[reason_col].astype("object").where(frame[reason_col].notna(), UNKNOWN)
-    frame["reason"] = reason.astype(str).where(frame["event"] == 1, None)
+    reason = text_or(frame[reason_col], UNKNOWN)
+    reason[frame["event"].to_numpy() != 1] = None  # censored: no reason
+    frame["reason"] = pd.Series(reason, index=frame.index, dtype=object)
     return frame
 
 
@@ -434,10 +441,11 @@ def annual_split(data: ChurnData, annual: AnnualChurn, *, groups: Mapping[str, s
     groups = dict(REASON_GROUPS if groups is None else groups)
     _check_groups(groups)
     cust = data.customers
-    reason = cust[reason_col].astype("object").where(cust[reason_col].notna(), UNKNOWN) \
-        if reason_col in cust else pd.Series(UNKNOWN, index=cust.index)
-    text = reason.astype(str)
-    group = text.map({r: reason_group(r, groups) for r in text.unique()})  # once per reason
+    # each customer's group through the distinct reasons (no string per customer)
+    codes, names = text_codes(cust[reason_col]) if reason_col in cust else \
+        (np.full(len(cust), -1, dtype=np.intp), np.array([], dtype=object))
+    group_of = np.array([list(GROUPS).index(reason_group(r, groups)) for r in [*names, UNKNOWN]])
+    group = group_of[codes]  # code -1 (missing): the group of "unknown"
     if annual.method.startswith("window"):
         w0, w1 = annual.window_start, annual.window_end
         lost = on_books(cust, w0) & ~on_books(cust, w1)
@@ -445,7 +453,8 @@ def annual_split(data: ChurnData, annual: AnnualChurn, *, groups: Mapping[str, s
     else:
         lost = cust["end_date"].notna()
         basis, base = "all exits", None
-    counts = group[lost].value_counts().reindex(list(GROUPS), fill_value=0)
+    counts = pd.Series(np.bincount(group[np.asarray(lost, dtype=bool)], minlength=len(GROUPS)),
+                       index=list(GROUPS))
     total = int(counts.sum())
     rows = []
     for g, k in counts.items():
@@ -485,7 +494,8 @@ def reason_truth(data: ChurnData, *, reason_col: str = "churn_reason",
     mults = truth.get("reason_multipliers") or {}
     window = float(complaint_window_days or truth.get("complaint_window_days") or 90)
     cust = data.customers
-    churners = cust.loc[cust["end_date"].notna() & cust[reason_col].notna()]
+    used = [c for c in ("customer_id", "end_date", reason_col, "price_rise") if c in cust]
+    churners = cust.loc[cust["end_date"].notna() & cust[reason_col].notna(), used]
     end = pd.to_datetime(churners["end_date"])
     flags = {"price_rise": churners["price_rise"].astype(bool).to_numpy()
              if "price_rise" in churners else np.zeros(len(churners), bool),
@@ -493,8 +503,7 @@ def reason_truth(data: ChurnData, *, reason_col: str = "churn_reason",
              if truth.get("change_date") else np.zeros(len(churners), bool),
              "complaint_90d": np.zeros(len(churners), bool)}
     if data.has("tickets"):
-        tk = data.tickets
-        comp = tk.loc[tk["kind"].astype(str) == "complaint", ["customer_id", "date"]]
+        comp = _complaints(data)
         m = comp.merge(pd.DataFrame({"customer_id": churners["customer_id"].to_numpy(),
                                      "end": end.to_numpy()}), on="customer_id")
         gap = (m["end"] - pd.to_datetime(m["date"])).dt.days
@@ -517,6 +526,16 @@ def reason_truth(data: ChurnData, *, reason_col: str = "churn_reason",
     out.attrs["p_value"] = float(stats.chi2.sf(chi2, len(reasons) - 1))
     out.attrs["chi2"] = chi2
     return out.sort_values("expected", ascending=False).reset_index(drop=True)
+
+
+def _complaints(data: ChurnData) -> pd.DataFrame:
+    """``customer_id, date`` of the complaint tickets: read from disk (only these columns, and
+    not kept in ``data``) while the tickets table is not in memory, as a large base's is not."""
+    path = data.unread_path("tickets")
+    tk = data.tickets if path is None else read_parquet(path, columns=["customer_id", "date", "kind"])
+    codes, kinds = text_codes(tk["kind"])
+    hit = np.isin(codes, np.flatnonzero(kinds == "complaint"))
+    return tk.loc[hit, ["customer_id", "date"]]
 
 
 def true_cause_hr(truth: Mapping | None, hrs: pd.DataFrame) -> pd.DataFrame | None:

@@ -68,6 +68,30 @@ MISSING_AS_LEVEL = ("last_csat",)
 
 
 # =============================================================================================
+# text of a column, one string per distinct value
+# =============================================================================================
+def text_codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` as codes into the text of their distinct values: ``(codes, texts)`` with
+    ``texts[codes]`` what ``.astype(str)`` gives each value and code -1 where a value is missing.
+
+    One string per distinct value instead of one per row (a Series of reasons or levels as
+    ``object`` strings took gigabytes on 10^7 customers); values with the same text (``1`` and
+    ``"1"``) keep their own codes but share the text.
+    """
+    if not isinstance(values, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
+        values = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(values)
+    return codes, np.array([str(u) for u in uniques], dtype=object)
+
+
+def text_or(values, missing: str) -> np.ndarray:
+    """Each value's text (``object`` array of shared strings), ``missing`` where it is missing:
+    ``values.astype(object).where(notna, missing).astype(str)`` without a string per row."""
+    codes, texts = text_codes(values)
+    return np.array([*texts, missing], dtype=object)[codes]  # code -1: the last, ``missing``
+
+
+# =============================================================================================
 # customer-level frame, design, person-period expansion
 # =============================================================================================
 def _customers(data: ChurnData | pd.DataFrame) -> pd.DataFrame:
@@ -132,7 +156,7 @@ def resolve_design(data: ChurnData | pd.DataFrame, design: str = "auto") -> str:
 
 
 def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_months=None,
-                   observation_end=None) -> pd.DataFrame:
+                   observation_end=None, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per customer with the churn outcome and derived drivers.
 
     Parameters
@@ -148,11 +172,15 @@ def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_
         "churned by the observation end" (right for one snapshot or one acquisition cohort).
     observation_end : date, optional
         Defaults to ``data.observation_end``.
+    columns : sequence of str, optional
+        Keep only these customer columns besides ``customer_id``, ``start_date`` and
+        ``end_date`` (names that are not customer columns are ignored; the derived columns below
+        are always there): a large base's frame without the columns a caller does not use.
 
     Returns
     -------
     DataFrame
-        The customers' non-personal columns plus ``entry_date``, ``exit_date``, ``churned``
+        The customers' non-personal columns (or ``columns``) plus ``entry_date``, ``exit_date``, ``churned``
         (by the observation end), ``tenure_months`` (at exit or observation end), ``outcome``
         (bool) and ``eligible`` (bool). For a purchase log whose customers have no attribute
         columns (e.g. CDNOW), also ``first_amount_log2`` (log2 of 1 + the first day's spend),
@@ -163,7 +191,13 @@ def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_
     obs = _observation_end(data, observation_end)
     start = _study_start(data, study_start)
     drop = [c for c in customers.columns if str(c).lower() in PERSONAL_COLUMNS]
-    out = customers.drop(columns=drop).copy()
+    attributes = [c for c in customers.columns if c not in drop and c not in _NOT_DRIVERS]
+    if columns is None:
+        out = customers.drop(columns=drop).copy()
+    else:
+        core = ["customer_id", "start_date", "end_date"]
+        wanted = dict.fromkeys(c for c in columns if c in customers and c not in drop)
+        out = pd.DataFrame({c: customers[c] for c in core + [c for c in wanted if c not in core]})
     out["start_date"] = pd.to_datetime(out["start_date"])
     out["end_date"] = pd.to_datetime(out["end_date"])
     out["churned"] = out["end_date"].notna()
@@ -183,8 +217,8 @@ def customer_frame(data: ChurnData | pd.DataFrame, *, study_start=None, horizon_
         horizon_end = out["entry_date"] + pd.DateOffset(months=int(horizon_months))
         out["eligible"] = (horizon_end <= obs) & (out["exit_date"] >= out["entry_date"])
         out["outcome"] = out["churned"] & (out["end_date"] < horizon_end)
-    attributes = [c for c in out.columns if c not in _NOT_DRIVERS]
-    if isinstance(data, ChurnData) and data.has("transactions") and not attributes:
+    # (attributes first: has() reads a model sample's transactions, needed only without them)
+    if isinstance(data, ChurnData) and not attributes and data.has("transactions"):
         out = _add_purchase_features(out, data.transactions)
     return out
 
@@ -248,13 +282,13 @@ def default_drivers(data: ChurnData | pd.DataFrame, *, design: str = "auto") -> 
             # cohort whose churn date is inferred, tenure would be measured up to the churn)
             drivers.append("tenure_months")
     elif isinstance(data, ChurnData):
-        if data.has("tickets") and "kind" in data.tickets:
+        if data.has("tickets") and "kind" in data.columns_of("tickets"):  # (not read: columns)
             drivers.append("complaint_90d")
-        if data.has("surveys") and "csat" in data.surveys:
+        if data.has("surveys") and "csat" in data.columns_of("surveys"):
             drivers.append("last_csat")
         if data.event_date is not None:
             drivers.append("change")
-        if data.has("campaigns") and "treated" in data.campaigns:
+        if data.has("campaigns") and "treated" in data.columns_of("campaigns"):
             drivers.append(CAMPAIGN_CONTACT)
     if not [d for d in drivers if d not in ("tenure_months", "change", CAMPAIGN_CONTACT)] \
             and isinstance(data, ChurnData) and data.has("transactions"):

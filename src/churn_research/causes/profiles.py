@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers
+from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, text_codes
 from churn_research.causes.rates import _is_indicator, _is_numeric
 from churn_research.i18n import label_msg
 from churn_research.model import ChurnData
@@ -58,20 +58,26 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
         ``rule, n, support, churned, churn_rate, ci_low, ci_high, lift, high_churn``, highest
         lift first; ``attrs["base_rate"]``.
     """
-    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months)
-    frame = frame[frame["eligible"]]
     if drivers is None:
         drivers = [d for d in default_drivers(data) if d not in TIME_VARYING]
+    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months,
+                           columns=drivers)
     drivers = [d for d in drivers if d in frame and d not in TIME_VARYING]
-    frame = frame.dropna(subset=drivers)
-    parts, meta, levels = [], {}, {}
+    rows = frame["eligible"].to_numpy(dtype=bool)
+    for d in drivers:  # eligible customers with every driver known
+        rows = rows & frame[d].notna().to_numpy()
+    frame = frame.loc[rows, list(dict.fromkeys([*drivers, "outcome"]))]
+    # the features, straight into the float32 matrix the tree works on (it converts any input
+    # to float32): numeric drivers as they are, each level of a categorical one as a 0/1 column
+    # in pd.get_dummies' order (sorted text of the levels)
+    meta, levels, specs = {}, {}, []
     for d in drivers:
         s = frame[d]
         if _is_indicator(s):
-            parts.append(s.astype(float).rename(d))
+            specs.append((d, None))
             meta[d] = ("indicator", d, None)
         elif _is_numeric(s):
-            parts.append(s.astype(float).rename(d))
+            specs.append((d, None))
             if d.endswith(LOG2_SUFFIX):
                 meta[d] = ("log2", d, None)
             elif bool(np.all(np.mod(s, 1) == 0)):
@@ -79,18 +85,32 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
             else:
                 meta[d] = ("numeric", d, None)
         else:
-            dummies = pd.get_dummies(s.astype(str), dtype=float)
-            levels[d] = list(dummies.columns)
-            for lv in dummies.columns:
+            text = text_codes(s)[1]
+            levels[d] = sorted(set(text))
+            position = np.array([levels[d].index(t) for t in text], dtype=np.intp)
+            for k, lv in enumerate(levels[d]):
                 name = f"{d}={lv}"
-                parts.append(dummies[lv].rename(name))
+                specs.append((name, (d, position, k)))
                 meta[name] = ("level", d, lv)
-    x = pd.concat(parts, axis=1)
+    names = [name for name, _ in specs]
+    x = np.empty((len(frame), len(specs)), dtype=np.float32)
+    cache: dict[str, np.ndarray] = {}
+    for j, (name, level) in enumerate(specs):
+        if level is None:
+            x[:, j] = frame[name].to_numpy(dtype=float)
+            continue
+        d, position, k = level
+        if d not in cache:
+            cache.clear()
+            cache[d] = position[text_codes(frame[d])[0]]
+        x[:, j] = cache[d] == k
+    cache.clear()
     y = frame["outcome"].to_numpy(dtype=int)
+    del frame
     n = len(y)
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=max(int(min_support * n), 5),
                                   criterion="entropy", random_state=random_state)
-    tree.fit(x.to_numpy(), y)
+    tree.fit(x, y)
     t = tree.tree_
     paths: dict[int, list[tuple[str, bool, float]]] = {}
     stack = [(0, [])]
@@ -99,10 +119,11 @@ def churn_profiles(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None
         if t.children_left[node] == -1:
             paths[node] = conds
             continue
-        f, thr = x.columns[t.feature[node]], float(t.threshold[node])
+        f, thr = names[t.feature[node]], float(t.threshold[node])
         stack.append((t.children_left[node], [*conds, (f, False, thr)]))
         stack.append((t.children_right[node], [*conds, (f, True, thr)]))
-    leaf = tree.apply(x.to_numpy())
+    leaf = tree.apply(x)
+    del x
     base = y.mean()
     rows = []
     for node, conds in paths.items():

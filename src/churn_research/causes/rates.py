@@ -17,7 +17,13 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from churn_research.causes.frame import TIME_VARYING, customer_frame, default_drivers, person_period
+from churn_research.causes.frame import (
+    TIME_VARYING,
+    customer_frame,
+    default_drivers,
+    person_period,
+    text_codes,
+)
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.stats import cochran_armitage, poisson_rate_ci, wilson_ci
 from churn_research.wording.drivers import LOG2_SUFFIX
@@ -76,6 +82,27 @@ def _binned(s: pd.Series, bins) -> tuple[pd.Series, bool]:
     return s.astype("object").where(s.notna(), None), False
 
 
+def _is_text(s: pd.Series) -> bool:
+    """A text column (object or string dtype, not categorical) of the kind :func:`_binned` keeps
+    as its levels."""
+    return (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)) \
+        and not isinstance(s.dtype, pd.CategoricalDtype) and not _is_indicator(s) \
+        and not _is_numeric(s)
+
+
+def _text_counts(s: pd.Series, outcome: pd.Series) -> pd.DataFrame:
+    """``level, n, churned`` per distinct value of a text driver, in the order of first
+    appearance, missing values left out: what ``groupby(level, sort=False)`` of
+    :func:`_binned`'s levels gives, counted on codes (a 10^7-row base's object strings took
+    gigabytes)."""
+    codes, texts = text_codes(s)  # (the level's text: what the caller's astype(str) gives)
+    known = codes >= 0
+    churned = known & outcome.to_numpy(dtype=bool)
+    return pd.DataFrame({"level": pd.Series(texts, dtype=object),
+                         "n": np.bincount(codes[known], minlength=len(texts)).astype(np.int64),
+                         "churned": np.bincount(codes[churned], minlength=len(texts)).astype(np.int64)})
+
+
 def driver_rates(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None = None, *,
                  bins: int | Sequence[float] | Mapping[str, Any] = 4, horizon_months=None,
                  study_start=None, alpha: float = 0.05) -> pd.DataFrame:
@@ -100,19 +127,23 @@ def driver_rates(data: ChurnData | pd.DataFrame, drivers: Sequence[str] | None =
         overall rate, the "base rate" of the customers used); levels of a numeric or ordered driver
         keep their natural order.
     """
-    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months)
-    frame = frame[frame["eligible"]]
     if drivers is None:
         drivers = [d for d in default_drivers(data) if d not in TIME_VARYING]
+    frame = customer_frame(data, study_start=study_start, horizon_months=horizon_months,
+                           columns=drivers)
+    frame = frame.loc[frame["eligible"], [c for c in dict.fromkeys([*drivers, "outcome"]) if c in frame]]
     base = frame["outcome"].mean()
     rows = []
     for d in drivers:
         if d not in frame:
             continue
         b = bins.get(d, 4) if isinstance(bins, Mapping) else bins
-        levels, ordered = _binned(frame[d], b)
-        g = frame.groupby(levels.rename("level"), observed=True, sort=ordered)["outcome"]
-        tab = g.agg(n="size", churned="sum").reset_index()
+        if _is_text(frame[d]):  # as the groupby below would count them, without a string per row
+            tab, ordered = _text_counts(frame[d], frame["outcome"]), False
+        else:
+            levels, ordered = _binned(frame[d], b)
+            g = frame.groupby(levels.rename("level"), observed=True, sort=ordered)["outcome"]
+            tab = g.agg(n="size", churned="sum").reset_index()
         if not ordered:
             tab = tab.sort_values("n", ascending=False)
         tab.insert(0, "driver", d)

@@ -23,7 +23,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import multinomial_proportions_confint
 
-from churn_research.causes.frame import _change_date, _customers
+from churn_research.causes.frame import _change_date, _customers, text_or
 from churn_research.i18n import _
 from churn_research.model import ChurnData, ChurnDataError
 
@@ -55,16 +55,20 @@ def has_reasons(data: ChurnData | pd.DataFrame, *, reason_col: str = "churn_reas
         customers["end_date"].notna(), reason_col].notna().any()
 
 
-def _churners_with_reasons(data, reason_col: str) -> pd.DataFrame:
+def _churners_with_reasons(data, reason_col: str, columns=None) -> pd.DataFrame:
+    """The churners (only ``end_date``, the reason and ``columns`` when given), their reason as
+    text, ``"unknown"`` where none was recorded."""
     customers = _customers(data)
     if reason_col not in customers:
         raise ChurnDataError(
             "there is no exit-reason column.", table="customers", column=reason_col,
             fix="map the exit reason column to 'churn_reason' in the dataset YAML, or skip the "
                 "exit-reason analysis (check has_reasons(data) first).")
-    churners = customers.loc[customers["end_date"].notna()].copy()
-    churners[reason_col] = churners[reason_col].astype("object").where(
-        churners[reason_col].notna(), "unknown").astype(str)
+    keep = slice(None) if columns is None else \
+        [c for c in dict.fromkeys(["end_date", reason_col, *columns]) if c in customers]
+    churners = customers.loc[customers["end_date"].notna(), keep].copy()
+    churners[reason_col] = pd.Series(text_or(churners[reason_col], "unknown"),
+                                     index=churners.index, dtype=object)
     return churners
 
 
@@ -88,11 +92,11 @@ def reason_pareto(data: ChurnData | pd.DataFrame, *, by: str | None = None,
         multinomial intervals, :func:`simultaneous_ci`; within each level of ``by``).
         ``attrs["n_reasons"]`` is k (the largest k of any level with ``by``).
     """
-    churners = _churners_with_reasons(data, reason_col)
-    if by is not None and by not in churners:
+    if by is not None and by not in _customers(data) and reason_col in _customers(data):
         raise ChurnDataError(f"no column {by!r} to split the exit reasons by.",
                              table="customers", column=by,
-                             fix="pick one of: " + ", ".join(map(str, churners.columns)))
+                             fix="pick one of: " + ", ".join(map(str, _customers(data).columns)))
+    churners = _churners_with_reasons(data, reason_col, [by] if by else [])
     keys = [by] if by else []
     counts = (churners.groupby(keys + [reason_col], observed=True).size()
               .rename("count").reset_index().rename(columns={reason_col: "reason"}))
@@ -186,7 +190,7 @@ def reason_shift(data: ChurnData | pd.DataFrame, *, change_date=None,
         raise ChurnDataError(
             "no business change to compare before and after.", table="events",
             fix="pass change_date=... or provide an events table with the change's date.")
-    churners = _churners_with_reasons(data, reason_col)
+    churners = _churners_with_reasons(data, reason_col, [])
     end = pd.to_datetime(churners["end_date"])
     if window_months is not None:
         lo_d = change - pd.DateOffset(months=window_months)

@@ -114,7 +114,8 @@ def dose_curves(data: ChurnData, *, study_start=None) -> dict[str, pd.DataFrame 
     needs = {"complaints": "tickets", "satisfaction": "surveys"}
     if not any(data.has(t) for t in needs.values()):
         return out
-    pp = person_period(data, study_start=study_start)
+    # (the curves need no customer column: the person-months without them)
+    pp = person_period(data, study_start=study_start, columns=())
     for driver, table in needs.items():
         if data.has(table):
             out[driver] = dose_response(data, driver, pp=pp)
@@ -285,10 +286,12 @@ def competing_reasons(data: ChurnData, *, model_data: ChurnData | None = None,
     is recorded. None when the data record no exit reasons."""
     if not has_reasons(data):
         return None
-    frame = reason_frame(data)
-    incidence = cumulative_incidence(frame)
-    model_frame = frame if model_data is None or model_data is data else reason_frame(model_data)
+    # the incidence needs only the lifetimes and reasons of every customer; the Cox models the
+    # drivers too, of the model sample (on a large base) or of everyone
+    incidence = cumulative_incidence(reason_frame(data, columns=()))
+    model_frame = reason_frame(data if model_data is None else model_data)
     hazards = cause_specific_cox(model_frame, drivers=drivers, reasons=main, reference=reference)
+    del model_frame
     annual = annual_churn(data, months=annual_months, by=annual_by)
     split = annual_split(data, annual, groups=groups)
     truth = (data.meta or {}).get("truth")
