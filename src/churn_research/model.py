@@ -191,7 +191,11 @@ def read_parquet(path, **kwargs) -> pd.DataFrame:
     def text(dtype):
         return _TEXT if dtype in (pa.string(), pa.large_string()) else None
 
-    return pq.read_table(path, **kwargs).to_pandas(types_mapper=text)
+    frame = pq.read_table(path, **kwargs).to_pandas(types_mapper=text)
+    # the Arrow buffers of the converted (non-text) columns are free now; Arrow's allocator
+    # keeps them for reuse unless asked: 10^7 customers' read held ~0.7 GB more without this
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
