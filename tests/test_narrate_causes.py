@@ -117,6 +117,12 @@ def test_driver_tests_sentence_uses_holm_and_orders_by_gap():
     none = tests.assign(p_holm=[0.2, 0.3, 0.5])
     assert "0 of 3 drivers" in say.driver_tests(rates, none, outcome="x")
     assert "widest gap" not in say.driver_tests(rates, none, outcome="x")
+    assert "not the annual churn" not in text           # a snapshot month needs no such note
+    dated = say.driver_tests(rates, tests, outcome="12-month churn rate")
+    assert dated.startswith("Base rate: 26.5% (12-month churn rate). 2 of 3 drivers")
+    assert ("The base rate is the share of the customers followed for 12 whole months from when "
+            "they joined (or from the start of the records) who left within them, not the annual "
+            "churn of the customer base") in dated
     html = say.driver_tests_table(tests).to_html()
     assert "p (Holm)" in html and "< 0.001" in html and "0.040" in html
 

@@ -716,6 +716,12 @@ def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> s
              "the Holm-adjusted p beside the raw one).", rate=pct(rates.attrs['base_rate']),
              outcome=outcome_text(outcome).lower(), k=len(strong), n=len(tests),
              alpha=f"{ALPHA:g}")
+    months = re.match(r"^(\d+)-month churn rate$", str(outcome))
+    if months:  # review s5: beside the report's annual churn, a second "yearly" rate needs its base
+        text += " " + t("The base rate is the share of the customers followed for {n} whole months "
+                        "from when they joined (or from the start of the records) who left within "
+                        "them, not the annual churn of the customer base (one year's exits among "
+                        "all customers on the books).", n=months[1])
     if len(strong):
         gaps = semicolons(_gap(r) for r in strong.head(TOP_DRIVERS).itertuples())
         text += t(" The widest gap: {gaps}.", gaps=gaps)
