@@ -58,7 +58,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -81,7 +81,8 @@ __all__ = ["Tables", "BACKENDS", "open_stage", "read_stage", "btyd_inputs", "con
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention", "lifetimes", "lifetime_counts", "km_table", "logrank_counts",
            "sbg_cohort_table", "table_of", "person_period_expr", "person_period", "features_at",
-           "complaint_table", "satisfaction_table"]
+           "complaint_table", "satisfaction_table", "complaint_days", "complaint_episodes",
+           "survey_answers"]
 
 _EPOCH = pd.Timestamp("1970-01-01")
 #: Amounts as exact decimals in the BTYD sums (12 decimal places; totals below 10^26).
@@ -242,6 +243,10 @@ class Tables:
     #: complaint and satisfaction aggregates (:meth:`complaint_table`, ...)
     tickets: object | None = None
     surveys: object | None = None
+    #: the files the tables were read from, by table name (:func:`from_processed`): the
+    #: complaints' file order, which breaks ties of a customer's same-day complaints as the
+    #: pandas path does (:func:`complaint_episodes`)
+    files: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("customers", "transactions", "tickets", "surveys"):
@@ -326,6 +331,22 @@ class Tables:
     def complaint_table(self, **options) -> pd.DataFrame:
         """:func:`complaint_table` of these tables' tickets."""
         return complaint_table(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def complaint_days(self, **options) -> pd.DataFrame:
+        """:func:`complaint_days` of these tables' tickets."""
+        return complaint_days(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def complaint_episodes(self, **options) -> pd.DataFrame:
+        """:func:`complaint_episodes` of these tables' tickets."""
+        return complaint_episodes(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def survey_answers(self, **options) -> pd.DataFrame | None:
+        """:func:`survey_answers` of these tables' surveys."""
+        return survey_answers(self, surveys=options.pop("surveys", self.surveys), **options)
+
+    def cohort_retention(self, **options) -> pd.DataFrame:
+        """:func:`cohort_retention` of these tables."""
+        return cohort_retention(self, **options)
 
     def satisfaction_table(self, **options) -> pd.DataFrame:
         """:func:`satisfaction_table` of these tables' surveys."""
@@ -443,6 +464,7 @@ def from_processed(directory: str | Path, con=None) -> Tables:
         path = directory / f"{name}.parquet"
         if path.exists():
             setattr(src, name, _read(src.con, str(path), name))
+            src.files[name] = path
     return src
 
 
@@ -1598,7 +1620,6 @@ def amount_between(src: Tables, start, end, customer_ids=None) -> float:
 # ------------------------------------------------------------------------------------------
 # complaints and surveys per period (and segment)
 # ------------------------------------------------------------------------------------------
-__all__ += ["complaint_table", "satisfaction_table"]
 
 
 def _check_known(src: Tables, events, table: str) -> None:
@@ -1742,6 +1763,92 @@ def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisf
     if "nps" in has:
         cols.update(nps_columns(on["nps_n"], on["nps_prom"], on["nps_det"], alpha=alpha))
     return _finish(base, cols)
+
+
+def _complaint_rows(src: Tables, tickets, kinds: Sequence[str]):
+    tk = table_of(src, tickets, "tickets")
+    if tk is None or "kind" not in tk.columns or "date" not in tk.columns:
+        raise ChurnDataError("columns 'kind' and 'date' are needed.", table="tickets",
+                             fix="add the ticket type (complaint, inquiry, ...) and its date.")
+    return tk.filter(tk.kind.cast("string").lower().isin([k.lower() for k in kinds]))
+
+
+def _resolution_columns(tk) -> list[str]:
+    return [c for c in ("resolved", "resolution_days") if c in tk.columns]
+
+
+def _as_frame(out: pd.DataFrame, dates: Sequence[str] = ("date",)) -> pd.DataFrame:
+    for col in dates:
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
+    if "resolution_days" in out:
+        out["resolution_days"] = pd.to_numeric(out["resolution_days"], errors="coerce").astype(float)
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
+def complaint_days(src: Tables, *, tickets, kinds: Sequence[str] = ("complaint",)) -> pd.DataFrame:
+    """The complaints (tickets whose ``kind`` is one of ``kinds``, any case) counted per
+    ``date`` and, where the tickets have them, ``resolved`` and ``resolution_days``: the rows of
+    :func:`churn_research.indicators.complaints.complaints` as distinct values with their
+    count ``n`` (every per-period count, median and test of the complaint-handling section is a
+    function of these). ``tickets``: a table, name or frame (:func:`table_of`)."""
+    comp = _complaint_rows(src, tickets, kinds)
+    keys = ["date", *_resolution_columns(comp)]
+    agg = comp.group_by(keys).aggregate(n=comp.count()).order_by(keys)
+    return _as_frame(src.execute(agg))
+
+
+def complaint_episodes(src: Tables, *, tickets, kinds: Sequence[str] = ("complaint",),
+                       within_days: int = 90) -> pd.DataFrame:
+    """The complaints by episode and outcome, as
+    :func:`churn_research.indicators.complaints.complaint_churn` takes them: per complaint
+    ``first`` (no complaint of the customer in the ``within_days`` before it: a new episode),
+    ``followed`` (``within_days`` of follow-up before the observation end) and ``churned`` (the
+    customer's end date within ``within_days`` after it, the complaint day excluded), counted
+    per distinct (``first``, ``followed``, ``churned``, ``resolved``, ``resolution_days``) as
+    ``n``. A customer's complaints on one day are taken in the file's order (the processed
+    data's tickets, or a frame's rows), as the pandas path's stable sort does; other tables
+    order them by their values. ``tickets``: a table, name or frame (:func:`table_of`)."""
+    order = []
+    if isinstance(tickets, pd.DataFrame):
+        tickets = tickets.assign(_row=np.arange(len(tickets), dtype=np.int64))
+        order = ["_row"]
+    elif (tickets is src.tickets and "tickets" in src.files
+          and getattr(src.con, "name", "") == "duckdb"):
+        tickets = src.con.read_parquet(str(src.files["tickets"]), table_name=_unique("tickets"),
+                                       file_row_number=True)
+        order = ["file_row_number"]
+    comp = _complaint_rows(src, tickets, kinds)
+    res = _resolution_columns(comp)
+    order = order or res
+    N = ibis.interval(days=int(within_days))
+    w = ibis.window(group_by=comp.customer_id, order_by=[comp.date, *[comp[c] for c in order]])
+    prev = comp.date.lag().over(w)
+    c = src.customers
+    cust = c.select(_cid=c.customer_id, _end=c.end_date.cast("timestamp"))
+    date = comp.date.cast("timestamp")
+    ep = comp.mutate(first=prev.isnull() | (date > prev.cast("timestamp") + N),
+                     followed=date + N <= ibis.literal(src.observation_end.to_pydatetime()))
+    j = ep.left_join(cust, ep.customer_id == cust._cid)
+    j = j.mutate(churned=((j._end > j.date.cast("timestamp"))
+                          & (j._end <= j.date.cast("timestamp") + N)).fill_null(False))
+    keys = ["first", "followed", "churned", *res]
+    agg = j.group_by(keys).aggregate(n=j.count()).order_by(keys)
+    return _as_frame(src.execute(agg), dates=())
+
+
+def survey_answers(src: Tables, *, surveys, columns: Sequence[str] = ("csat", "nps")
+                   ) -> pd.DataFrame | None:
+    """The survey answers' ``date`` and answer columns (those of ``columns`` present), every
+    row in the table's order (the customer ids left behind): what the per-event before/after
+    comparisons take. None without surveys. ``surveys``: a table, name or frame."""
+    sv = table_of(src, surveys, "surveys")
+    if sv is None:
+        return None
+    cols = ["date", *[c for c in columns if c in sv.columns]]
+    out = src.execute(sv.select(cols))
+    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+    return out
 
 
 # ------------------------------------------------------------------------------------------
