@@ -1884,6 +1884,16 @@ def lost_value(src: Tables, *, days: int = 365) -> pd.Series | None:
 __all__ += ["purchase_counts"]
 
 
+def _drop(con, table) -> None:
+    """Drop a table :func:`_put` made (a temporary view on Spark): its rows leave the backend's
+    memory once the aggregates that needed them are read."""
+    name = table.op().name
+    if getattr(con, "name", "") == "pyspark":
+        con.drop_view(name, force=True)
+    else:
+        con.drop_table(name, force=True)
+
+
 def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame, window,
                     measure: str, recurring_col: str | None = None,
                     keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
@@ -1908,7 +1918,22 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     ``first`` (``idx``, ``first``: each buying customer's first purchase period, -1 before the
     window); for ``"revenue"``, ``base`` (keyed by the period ``p`` after the base period:
     ``starting``, ``churned``, ``contraction``, ``expansion``, ``n``) and ``total``
-    (``revenue``, ``new_revenue``)."""
+    (``revenue``, ``new_revenue``). The tables of the grid it puts in the backend are dropped
+    when the counts are read (three calls at 10^7 customers would otherwise keep ~1 GB each
+    in DuckDB's memory, which then spills the joins to disk)."""
+    made: list = []
+    try:
+        return _purchase_counts(src, made, customers=customers, table=table, window=window,
+                                measure=measure, recurring_col=recurring_col,
+                                keep_recurring=keep_recurring)
+    finally:
+        for t in reversed(made):
+            _drop(src.con, t)
+
+
+def _purchase_counts(src: Tables, made: list, *, customers: pd.DataFrame, table: pd.DataFrame,
+                     window, measure: str, recurring_col: str | None,
+                     keep_recurring: bool) -> dict[str, pd.DataFrame]:
     if measure not in ("repeat", "revenue"):
         raise ValueError(f"measure must be 'repeat' or 'revenue', not {measure!r}")
     if not src.has_transactions:
@@ -1919,7 +1944,10 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     w0, w1 = (pd.Timestamp(w) for w in window)
     coder = _Coder(table, w0, w1)
     P = coder.P
-    cust = pd.DataFrame({"_cid": customers["customer_id"].astype(str).to_numpy(),
+    ids = customers["customer_id"]
+    # text ids as they are (Arrow strings: no Python string per customer), others as text
+    ids = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str).to_numpy()
+    cust = pd.DataFrame({"_cid": ids,
                          "idx": np.arange(len(customers), dtype=np.int64),
                          "_g": np.asarray(customers["group"], dtype=np.int64),
                          "_cx": np.asarray(customers["cx"], dtype=np.int64),
@@ -1927,6 +1955,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                          "_ce": np.asarray(customers["ce"], dtype=np.int64)})
     split = bool((cust["_cx"] >= 0).any())
     pos = _put(src.con, "grid_customers", cust)
+    made.append(pos)
     keys = ["_cid", "idx"]
     if recurring_col is not None:
         c = src.customers
@@ -1938,6 +1967,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
         # customers, not two (one hash table of 10^7 customers within the memory cap)
         fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
         pos = _put(src.con, "grid_fees", pos.left_join(fee, pos._cid == fee._fid).drop("_fid"))
+        made.append(pos)
         keys.append("_fee")
     tx = src.transactions
     t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
@@ -1962,6 +1992,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                 first=j._p.min(),
                 bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or())
             grid = _put(src.con, "grid_periods", pd.DataFrame({"p": np.arange(P, dtype=np.int64)}))
+            made.append(grid)
             u = first.join(k, first.idx == k.kidx).cross_join(grid)
             u = u.filter(((u.bits >> u.p) & 1) == 1)
         else:
