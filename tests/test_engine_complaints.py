@@ -133,6 +133,12 @@ def test_events_and_cohorts_on_the_engine_equal_the_pandas_path(synthetic):
     _same(got.experience, expected.experience)
     assert json.dumps(ind.events_figures(got), sort_keys=True, default=str) \
         == json.dumps(ind.events_figures(expected), sort_keys=True, default=str)
+    ready, want = (ind.impact_readiness(d, freq="M", tables=t, **kw)
+                   for d, t in ((data, tables), (base, None)))
+    assert (ready.event_date, ready.n_before, ready.n_after) == (want.event_date, want.n_before,
+                                                                 want.n_after) and ready.ready
+    pd.testing.assert_frame_equal(ready.table, want.table, check_exact=True,
+                                  check_flags=False)
     answers = tables.survey_answers()
     assert list(answers.columns) == ["date", "csat", "nps"] and len(answers) == len(base.surveys)
     pd.testing.assert_frame_equal(tables.cohort_retention(), ind.cohort_retention(base),
