@@ -13,7 +13,11 @@ import pytest
 
 from churn_research import indicators as ind
 from churn_research import load, read_stage
-from churn_research.indicators.complaints import complaint_churn, complaint_handling
+from churn_research.indicators.complaints import (
+    complaint_churn,
+    complaint_handling,
+    resolution_table,
+)
 from churn_research.model import ChurnData
 from churn_research.sources import engine
 from churn_research.sources.synthetic import generate
@@ -59,6 +63,10 @@ def test_episodes_by_hand_and_same_day_complaints_in_file_order(tmp_path, order,
         rows = d.set_index("band")
         assert rows.loc[band, ["complaints", "churned"]].tolist() == [1, 1]
         assert int(d["complaints"].sum()) == 1 and d.attrs["excluded_followup"] == 1
+    # a ticket column named n is not a count
+    with_n = data.replace(tickets=data.tickets.assign(n=7))
+    assert int(complaint_churn(with_n, within_days=90, bands=[3, 7])["complaints"].sum()) == 1
+    assert int(resolution_table(with_n, freq="Q")["complaints"].sum()) == 4
 
 
 @pytest.fixture(scope="module")

@@ -83,8 +83,11 @@ def _has_resolution(comp: pd.DataFrame | None) -> bool:
 
 def _weights(comp: pd.DataFrame) -> np.ndarray:
     """How many complaints each row stands for: 1 for a ticket, ``n`` for a row of the engine's
-    counts (:meth:`~churn_research.sources.engine.Tables.complaint_days`)."""
-    return comp["n"].to_numpy(np.int64) if "n" in comp.columns else np.ones(len(comp), np.int64)
+    counts (:meth:`~churn_research.sources.engine.Tables.complaint_days`: no customer ids;
+    a ticket's own column ``n``, if any, is no count)."""
+    if "n" in comp.columns and "customer_id" not in comp.columns:
+        return comp["n"].to_numpy(np.int64)
+    return np.ones(len(comp), np.int64)
 
 
 def _engine(tables):
