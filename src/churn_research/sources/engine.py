@@ -81,8 +81,7 @@ __all__ = ["Tables", "BACKENDS", "open_stage", "read_stage", "btyd_inputs", "con
            "periods", "churn_table", "rfm_summary", "btyd_statistics", "cohort_counts",
            "cohort_retention", "lifetimes", "lifetime_counts", "km_table", "logrank_counts",
            "sbg_cohort_table", "table_of", "person_period_expr", "person_period", "features_at",
-           "complaint_table", "satisfaction_table", "complaint_days", "complaint_episodes",
-           "survey_answers"]
+           "complaint_table", "satisfaction_table"]
 
 _EPOCH = pd.Timestamp("1970-01-01")
 #: Amounts as exact decimals in the BTYD sums (12 decimal places; totals below 10^26).
@@ -1620,6 +1619,8 @@ def amount_between(src: Tables, start, end, customer_ids=None) -> float:
 # ------------------------------------------------------------------------------------------
 # complaints and surveys per period (and segment)
 # ------------------------------------------------------------------------------------------
+__all__ += ["complaint_table", "satisfaction_table", "complaint_days", "complaint_episodes",
+            "survey_answers"]
 
 
 def _check_known(src: Tables, events, table: str) -> None:
