@@ -81,6 +81,35 @@ def _has_resolution(comp: pd.DataFrame | None) -> bool:
             and "resolution_days" in comp.columns)
 
 
+def _weights(comp: pd.DataFrame) -> np.ndarray:
+    """How many complaints each row stands for: 1 for a ticket, ``n`` for a row of the engine's
+    counts (:meth:`~churn_research.sources.engine.Tables.complaint_days`: no customer ids;
+    a ticket's own column ``n``, if any, is no count)."""
+    if "n" in comp.columns and "customer_id" not in comp.columns:
+        return comp["n"].to_numpy(np.int64)
+    return np.ones(len(comp), np.int64)
+
+
+def _engine(tables):
+    """``tables`` when they hold the tickets (the engine path), else None (pandas)."""
+    return tables if tables is not None and tables.has("tickets") else None
+
+
+def _complaint_days(data: ChurnData, kinds: Sequence[str], tables=None) -> pd.DataFrame | None:
+    """The complaints: one row per ticket (pandas), or per distinct date and resolution with
+    their count ``n`` (the engine's ``tables``: the tickets stay out of memory)."""
+    if _engine(tables) is None:
+        return complaints(data, kinds=kinds)
+    if not {"kind", "date", "customer_id"} <= set(tables.tickets.columns):
+        return None
+    return tables.complaint_days(kinds=tuple(kinds))
+
+
+def _repeat(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``values`` each repeated as often as it counts (itself for tickets)."""
+    return values if (weights == 1).all() else np.repeat(values, weights)
+
+
 def _resolved(comp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ok = comp["resolved"].fillna(False).astype(bool).to_numpy()
     days = pd.to_numeric(comp["resolution_days"], errors="coerce").to_numpy(float)
@@ -89,7 +118,8 @@ def _resolved(comp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def resolution_table(data: ChurnData, *, freq: str = "Q", service_target_days: float = 7,
-                     kinds: Sequence[str] = ("complaint",), alpha: float = 0.05) -> pd.DataFrame:
+                     kinds: Sequence[str] = ("complaint",), alpha: float = 0.05,
+                     tables=None) -> pd.DataFrame:
     """Resolution rate and time to resolution of the complaints of each period.
 
     Returns one row per period of the observation window: ``complaints``, ``resolved``,
@@ -101,8 +131,10 @@ def resolution_table(data: ChurnData, *, freq: str = "Q", service_target_days: f
     --------
     A hand-made frame: resolution days 1, 3, 10 and one unresolved complaint, target 5 days:
     median 3 days, resolution rate 3/4, within target 2/4.
+
+    ``tables``: the same data as engine tables: the complaints counted there (the same numbers).
     """
-    comp = complaints(data, kinds=kinds)
+    comp = _complaint_days(data, kinds, tables)
     if not _has_resolution(comp):
         raise ValueError("resolution_table needs tickets with resolved and resolution_days.")
     w0, w1 = observation_window(data)
@@ -110,15 +142,17 @@ def resolution_table(data: ChurnData, *, freq: str = "Q", service_target_days: f
     comp = comp[(comp["date"] >= w0) & (comp["date"] <= w1)]
     code = np.searchsorted(per["period_start"].to_numpy(), comp["date"].to_numpy(), side="right") - 1
     ok, days = _resolved(comp)
+    w = _weights(comp)
     target = float(service_target_days)
     due = (comp["date"] + pd.to_timedelta(target, unit="D") <= data.observation_end).to_numpy()
     within = ok & (days <= target)
     P = len(per)
-    n = np.bincount(code, minlength=P)
-    res = np.bincount(code, weights=ok.astype(float), minlength=P)
-    n_due = np.bincount(code, weights=due.astype(float), minlength=P)
-    n_within = np.bincount(code, weights=(within & due).astype(float), minlength=P)
-    med = pd.Series(days[ok]).groupby(code[ok]).median().reindex(range(P)).to_numpy()
+    n = np.bincount(code, weights=w, minlength=P).astype(np.int64)
+    res = np.bincount(code, weights=ok * w, minlength=P)
+    n_due = np.bincount(code, weights=due * w, minlength=P)
+    n_within = np.bincount(code, weights=(within & due) * w, minlength=P)
+    med = (pd.Series(_repeat(days[ok], w[ok])).groupby(_repeat(code[ok], w[ok])).median()
+           .reindex(range(P)).to_numpy())
     out = per[["period", "period_start", "period_end", "partial"]].copy()
     out["complaints"] = n
     out["resolved"] = res.astype(int)
@@ -168,8 +202,24 @@ def _band_names(edges: Sequence[float]) -> list[str]:
     return names
 
 
+def _episodes(data: ChurnData, comp: pd.DataFrame, within_days: int) -> pd.DataFrame:
+    """Per complaint ticket (pandas): ``first``, ``followed``, ``churned`` as
+    :meth:`~churn_research.sources.engine.Tables.complaint_episodes` counts them."""
+    N = pd.Timedelta(days=int(within_days))
+    comp = comp.sort_values(["customer_id", "date"], kind="mergesort")
+    prev = comp.groupby("customer_id", sort=False)["date"].shift()
+    out = comp[["resolved", "resolution_days"]].copy()
+    out["first"] = (prev.isna() | (comp["date"] - prev > N)).to_numpy()
+    out["followed"] = (comp["date"] + N <= data.observation_end).to_numpy()
+    end = comp["customer_id"].map(data.customers.set_index("customer_id")["end_date"])
+    end = pd.to_datetime(end)
+    out["churned"] = ((end > comp["date"]) & (end <= comp["date"] + N)).to_numpy()
+    return out
+
+
 def complaint_churn(data: ChurnData, *, within_days: int = 90, bands: Sequence[float] = (3, 7, 14),
-                    kinds: Sequence[str] = ("complaint",), alpha: float = 0.05) -> pd.DataFrame:
+                    kinds: Sequence[str] = ("complaint",), alpha: float = 0.05,
+                    tables=None) -> pd.DataFrame:
     """Churn within ``within_days`` after a complaint, by resolution-time band (dose–response).
 
     One row per band, fastest first and :data:`UNRESOLVED` last: ``band``, ``complaints``,
@@ -178,25 +228,28 @@ def complaint_churn(data: ChurnData, *, within_days: int = 90, bands: Sequence[f
     slowest), ``resolved_rate`` / ``unresolved_rate`` and their ``risk_ratio`` with CI and p
     (unresolved vs resolved), ``excess`` (unresolved minus the fastest band, with Newcombe
     interval), ``within_days``, ``excluded_followup`` (complaints too recent to follow).
+    ``tables``: the same data as engine tables: the episodes counted there (the same numbers).
     """
-    comp = complaints(data, kinds=kinds)
-    if not _has_resolution(comp):
-        raise ValueError("complaint_churn needs tickets with resolved and resolution_days.")
-    N = pd.Timedelta(days=int(within_days))
-    comp = comp.sort_values(["customer_id", "date"], kind="mergesort")
-    prev = comp.groupby("customer_id", sort=False)["date"].shift()
-    first = (prev.isna() | (comp["date"] - prev > N)).to_numpy()
-    followed = (comp["date"] + N <= data.observation_end).to_numpy()
-    excluded = int((first & ~followed).sum())
-    comp = comp[first & followed]
-    end = comp["customer_id"].map(data.customers.set_index("customer_id")["end_date"])
-    end = pd.to_datetime(end)
-    churned = ((end > comp["date"]) & (end <= comp["date"] + N)).to_numpy()
-    ok, days = _resolved(comp)
+    if _engine(tables) is None:
+        comp = complaints(data, kinds=kinds)
+        if not _has_resolution(comp):
+            raise ValueError("complaint_churn needs tickets with resolved and resolution_days.")
+        ep = _episodes(data, comp, within_days)
+    else:
+        ep = tables.complaint_episodes(kinds=tuple(kinds), within_days=int(within_days))
+        if not {"resolved", "resolution_days"} <= set(ep.columns) or not len(ep):
+            raise ValueError("complaint_churn needs tickets with resolved and resolution_days.")
+    w = _weights(ep)
+    first, followed = ep["first"].to_numpy(bool), ep["followed"].to_numpy(bool)
+    excluded = int(w[first & ~followed].sum())
+    keep = first & followed
+    ep, w = ep[keep], w[keep]
+    churned = ep["churned"].to_numpy(bool)
+    ok, days = _resolved(ep)
     band = resolution_bands(days, ok, bands)
     names = [*_band_names(sorted(float(b) for b in bands)), UNRESOLVED]
-    n = np.array([(band == b).sum() for b in names], dtype=float)
-    k = np.array([(churned & (band == b)).sum() for b in names], dtype=float)
+    n = np.array([w[band == b].sum() for b in names], dtype=float)
+    k = np.array([w[churned & (band == b)].sum() for b in names], dtype=float)
     lo, hi = wilson_ci(k, n, alpha=alpha)
     out = pd.DataFrame({"band": names, "band_label": [band_label(b) for b in names],
                         "complaints": n.astype(int), "churned": k.astype(int),
@@ -245,6 +298,7 @@ def _change_table(data: ChurnData, comp: pd.DataFrame, share: pd.DataFrame, *, e
                  "after": a["churn_rate"],
                  "p_value": ba.p_value})
     ok, days = _resolved(comp)
+    w = _weights(comp)
     after = (comp["date"] >= ev).to_numpy()
     in_window = (comp["date"] >= share["period_start"].min()).to_numpy()
     target = float(service_target_days)
@@ -252,8 +306,8 @@ def _change_table(data: ChurnData, comp: pd.DataFrame, share: pd.DataFrame, *, e
     within = ok & (days <= target)
 
     def two_prop(hit, base, name):
-        k1, n1 = hit[base & after].sum(), base[after].sum()
-        k0, n0 = hit[base & ~after].sum(), base[~after].sum()
+        k1, n1 = w[hit & base & after].sum(), w[base & after].sum()
+        k0, n0 = w[hit & base & ~after].sum(), w[base & ~after].sum()
         if min(n0, n1) == 0:
             return
         pooled = (k0 + k1) / (n0 + n1)
@@ -263,7 +317,8 @@ def _change_table(data: ChurnData, comp: pd.DataFrame, share: pd.DataFrame, *, e
 
     two_prop(ok, in_window, "resolution rate")
     two_prop(within, in_window & due, "resolved within target")
-    d0, d1 = days[ok & in_window & ~after], days[ok & in_window & after]
+    m0, m1 = ok & in_window & ~after, ok & in_window & after
+    d0, d1 = _repeat(days[m0], w[m0]), _repeat(days[m1], w[m1])
     if len(d0) and len(d1):
         rows.append({"measure": "median days to resolution", "before": float(np.median(d0)),
                      "after": float(np.median(d1)),
@@ -361,7 +416,7 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
     chart, churn's chart beside it and the complaint before/after comparison. ``tables``: the
     same data as engine tables (the notebook's ``tables``): the complaint and churn tables per
     period come from the engine (the same numbers)."""
-    comp = complaints(data)
+    comp = _complaint_days(data, ("complaint",), tables)
     avail = {"complaints": comp is not None and len(comp) > 0}
     avail["resolution"] = avail["complaints"] and _has_resolution(comp)
     res = ComplaintHandling(available=avail, service_target_days=float(service_target_days),
@@ -389,8 +444,9 @@ def complaint_handling(data: ChurnData, *, freq: str = "Q", impact_freq: str = "
             res.notes["chart"] = str(err)
     if avail["resolution"]:
         res.resolution = resolution_table(data, freq=freq, service_target_days=service_target_days,
-                                          alpha=alpha)
-        res.dose = complaint_churn(data, within_days=within_days, bands=bands, alpha=alpha)
+                                          alpha=alpha, tables=tables)
+        res.dose = complaint_churn(data, within_days=within_days, bands=bands, alpha=alpha,
+                                   tables=tables)
     if ev is not None and avail["resolution"]:
         try:
             res.change = _change_table(data, comp, res.share, event_date=ev,

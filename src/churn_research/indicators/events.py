@@ -100,7 +100,7 @@ def _nps_parts(x: np.ndarray) -> tuple[float, float]:
 
 def experience_by_event(data: ChurnData, events: pd.DataFrame, *, freq: str = "M",
                         inactivity_days: int | None = None, seasonality: str = "none",
-                        alpha: float = 0.05) -> pd.DataFrame:
+                        alpha: float = 0.05, tables=None) -> pd.DataFrame:
     """Satisfaction, NPS and complaint share before vs after each event, on the windows of
     :func:`each_event` (survey answers dated from the previous event to the event vs from the
     event to the next one; complaint share per ``freq`` period pooled on each side).
@@ -111,16 +111,24 @@ def experience_by_event(data: ChurnData, events: pd.DataFrame, *, freq: str = "M
     test with Newcombe's interval for the complaint share), ``n_before`` / ``n_after`` (answers,
     or customer-periods). Measures the data lack are left out. The complaint share follows the
     control chart's ``seasonality`` rule (:func:`~churn_research.indicators.impact.before_after`).
+    ``tables``: the same data as engine tables: the complaint share per period comes from the
+    engine and the survey answers' dates and scores only are read (the same numbers).
     """
     z = stats.norm.ppf(1 - alpha / 2)
     dates = list(pd.to_datetime(events["date"]))
     share = None
     if data.has("tickets"):
         try:
-            share = complaint_table(data, freq=freq, inactivity_days=inactivity_days)
+            share = (complaint_table(data, freq=freq, inactivity_days=inactivity_days)
+                     if tables is None or not tables.has("tickets") else
+                     tables.complaint_table(freq=freq, inactivity_days=inactivity_days))
         except (ValueError, KeyError):
             share = None
-    surveys = data.surveys if data.has("surveys") else None
+    if not data.has("surveys"):
+        surveys = None
+    else:
+        surveys = (data.surveys if tables is None or not tables.has("surveys")
+                   else tables.survey_answers())
     rows = []
     for i, (date, name) in enumerate(zip(dates, events["event"], strict=True)):
         prev = dates[i - 1] if i > 0 else None
@@ -178,17 +186,20 @@ class EventsImpact:
 
 
 def events_impact(data: ChurnData, *, freq: str = "M", events=None, link: str = "cloglog",
-                  seasonality: str = "none", **kw) -> EventsImpact | None:
+                  seasonality: str = "none", tables=None, **kw) -> EventsImpact | None:
     """:func:`each_event` on the data's churn table per ``freq`` period for the events chosen by
     ``events`` (:func:`select_events`), and :func:`experience_by_event`; None without an events
-    table. ``kw`` go to :func:`~churn_research.indicators.churn_table`."""
+    table. ``kw`` go to :func:`~churn_research.indicators.churn_table`. ``tables``: the same
+    data as engine tables (the notebook's ``tables``): the churn and complaint tables per period
+    come from the engine (the same numbers)."""
     chosen = select_events(data, events)
     if chosen is None or chosen.empty:
         return None
+    table = churn_table(data, freq=freq, **kw) if tables is None else tables.churn_table(freq=freq, **kw)
     return EventsImpact(
-        each_event(churn_table(data, freq=freq, **kw), chosen, link=link, seasonality=seasonality),
+        each_event(table, chosen, link=link, seasonality=seasonality),
         experience_by_event(data, chosen, freq=freq, inactivity_days=kw.get("inactivity_days"),
-                            seasonality=seasonality))
+                            seasonality=seasonality, tables=tables))
 
 
 def events_figures(result: EventsImpact | None) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def _engine_counts(tables, grid: _Grid, measure: str, recurring_col: str | None,
     ``purchase_counts`` method, ``churn_research.sources.engine.Tables``), which read the
     transactions in place, on this grid's customers, groups and periods."""
     _check_recurring(grid, recurring_col)
-    cust = pd.DataFrame({"customer_id": grid.customers["customer_id"].to_numpy(),
+    cust = pd.DataFrame({"customer_id": grid.customers["customer_id"].array,  # Arrow stays Arrow
                          "group": grid.group, "cs": grid.cs, "ce": grid.ce,
                          "cx": grid.cx if grid.cx is not None else np.full(len(grid.cs), -1)})
     return tables.purchase_counts(customers=cust, table=grid.table, window=grid.window,

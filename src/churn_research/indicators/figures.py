@@ -186,14 +186,16 @@ class ImpactReadiness:
                 and self.n_after >= MIN_PERIODS_AFTER)
 
 
-def impact_readiness(data: ChurnData, *, freq: str, event_date=None, **kw) -> ImpactReadiness:
+def impact_readiness(data: ChurnData, *, freq: str, event_date=None, tables=None,
+                     **kw) -> ImpactReadiness:
     """The churn table per ``freq`` period and the complete periods on each side of the change
     (``event_date``, else the data's own; none recorded: not ready). ``kw`` go to
-    :func:`~churn_research.indicators.churn_table`."""
+    :func:`~churn_research.indicators.churn_table`; ``tables``: the same data as engine tables,
+    whose churn table it then is (the same numbers)."""
     ev = pd.Timestamp(event_date) if event_date is not None else data.event_date
     if ev is None:
         return ImpactReadiness(None)
-    table = churn_table(data, freq=freq, **kw)
+    table = churn_table(data, freq=freq, **kw) if tables is None else tables.churn_table(freq=freq, **kw)
     s = prepare_series(table, event_date=ev)
     return ImpactReadiness(ev, int((s["used"] & (s["phase"] == "before")).sum()),
                            int((s["used"] & (s["phase"] == "after")).sum()), table)

@@ -58,7 +58,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
@@ -242,6 +242,10 @@ class Tables:
     #: complaint and satisfaction aggregates (:meth:`complaint_table`, ...)
     tickets: object | None = None
     surveys: object | None = None
+    #: the files the tables were read from, by table name (:func:`from_processed`): the
+    #: complaints' file order, which breaks ties of a customer's same-day complaints as the
+    #: pandas path does (:func:`complaint_episodes`)
+    files: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("customers", "transactions", "tickets", "surveys"):
@@ -326,6 +330,22 @@ class Tables:
     def complaint_table(self, **options) -> pd.DataFrame:
         """:func:`complaint_table` of these tables' tickets."""
         return complaint_table(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def complaint_days(self, **options) -> pd.DataFrame:
+        """:func:`complaint_days` of these tables' tickets."""
+        return complaint_days(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def complaint_episodes(self, **options) -> pd.DataFrame:
+        """:func:`complaint_episodes` of these tables' tickets."""
+        return complaint_episodes(self, tickets=options.pop("tickets", self.tickets), **options)
+
+    def survey_answers(self, **options) -> pd.DataFrame | None:
+        """:func:`survey_answers` of these tables' surveys."""
+        return survey_answers(self, surveys=options.pop("surveys", self.surveys), **options)
+
+    def cohort_retention(self, **options) -> pd.DataFrame:
+        """:func:`cohort_retention` of these tables."""
+        return cohort_retention(self, **options)
 
     def satisfaction_table(self, **options) -> pd.DataFrame:
         """:func:`satisfaction_table` of these tables' surveys."""
@@ -443,6 +463,7 @@ def from_processed(directory: str | Path, con=None) -> Tables:
         path = directory / f"{name}.parquet"
         if path.exists():
             setattr(src, name, _read(src.con, str(path), name))
+            src.files[name] = path
     return src
 
 
@@ -1598,7 +1619,8 @@ def amount_between(src: Tables, start, end, customer_ids=None) -> float:
 # ------------------------------------------------------------------------------------------
 # complaints and surveys per period (and segment)
 # ------------------------------------------------------------------------------------------
-__all__ += ["complaint_table", "satisfaction_table"]
+__all__ += ["complaint_table", "satisfaction_table", "complaint_days", "complaint_episodes",
+            "survey_answers"]
 
 
 def _check_known(src: Tables, events, table: str) -> None:
@@ -1744,6 +1766,92 @@ def satisfaction_table(src: Tables, *, surveys, freq: str = "Q", by=None, satisf
     return _finish(base, cols)
 
 
+def _complaint_rows(src: Tables, tickets, kinds: Sequence[str]):
+    tk = table_of(src, tickets, "tickets")
+    if tk is None or "kind" not in tk.columns or "date" not in tk.columns:
+        raise ChurnDataError("columns 'kind' and 'date' are needed.", table="tickets",
+                             fix="add the ticket type (complaint, inquiry, ...) and its date.")
+    return tk.filter(tk.kind.cast("string").lower().isin([k.lower() for k in kinds]))
+
+
+def _resolution_columns(tk) -> list[str]:
+    return [c for c in ("resolved", "resolution_days") if c in tk.columns]
+
+
+def _as_frame(out: pd.DataFrame, dates: Sequence[str] = ("date",)) -> pd.DataFrame:
+    for col in dates:
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
+    if "resolution_days" in out:
+        out["resolution_days"] = pd.to_numeric(out["resolution_days"], errors="coerce").astype(float)
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
+def complaint_days(src: Tables, *, tickets, kinds: Sequence[str] = ("complaint",)) -> pd.DataFrame:
+    """The complaints (tickets whose ``kind`` is one of ``kinds``, any case) counted per
+    ``date`` and, where the tickets have them, ``resolved`` and ``resolution_days``: the rows of
+    :func:`churn_research.indicators.complaints.complaints` as distinct values with their
+    count ``n`` (every per-period count, median and test of the complaint-handling section is a
+    function of these). ``tickets``: a table, name or frame (:func:`table_of`)."""
+    comp = _complaint_rows(src, tickets, kinds)
+    keys = ["date", *_resolution_columns(comp)]
+    agg = comp.group_by(keys).aggregate(n=comp.count()).order_by(keys)
+    return _as_frame(src.execute(agg))
+
+
+def complaint_episodes(src: Tables, *, tickets, kinds: Sequence[str] = ("complaint",),
+                       within_days: int = 90) -> pd.DataFrame:
+    """The complaints by episode and outcome, as
+    :func:`churn_research.indicators.complaints.complaint_churn` takes them: per complaint
+    ``first`` (no complaint of the customer in the ``within_days`` before it: a new episode),
+    ``followed`` (``within_days`` of follow-up before the observation end) and ``churned`` (the
+    customer's end date within ``within_days`` after it, the complaint day excluded), counted
+    per distinct (``first``, ``followed``, ``churned``, ``resolved``, ``resolution_days``) as
+    ``n``. A customer's complaints on one day are taken in the file's order (the processed
+    data's tickets, or a frame's rows), as the pandas path's stable sort does; other tables
+    order them by their values. ``tickets``: a table, name or frame (:func:`table_of`)."""
+    order = []
+    if isinstance(tickets, pd.DataFrame):
+        tickets = tickets.assign(_row=np.arange(len(tickets), dtype=np.int64))
+        order = ["_row"]
+    elif (tickets is src.tickets and "tickets" in src.files
+          and getattr(src.con, "name", "") == "duckdb"):
+        tickets = src.con.read_parquet(str(src.files["tickets"]), table_name=_unique("tickets"),
+                                       file_row_number=True)
+        order = ["file_row_number"]
+    comp = _complaint_rows(src, tickets, kinds)
+    res = _resolution_columns(comp)
+    order = order or res
+    N = ibis.interval(days=int(within_days))
+    w = ibis.window(group_by=comp.customer_id, order_by=[comp.date, *[comp[c] for c in order]])
+    prev = comp.date.lag().over(w)
+    c = src.customers
+    cust = c.select(_cid=c.customer_id, _end=c.end_date.cast("timestamp"))
+    date = comp.date.cast("timestamp")
+    ep = comp.mutate(first=prev.isnull() | (date > prev.cast("timestamp") + N),
+                     followed=date + N <= ibis.literal(src.observation_end.to_pydatetime()))
+    j = ep.left_join(cust, ep.customer_id == cust._cid)
+    j = j.mutate(churned=((j._end > j.date.cast("timestamp"))
+                          & (j._end <= j.date.cast("timestamp") + N)).fill_null(False))
+    keys = ["first", "followed", "churned", *res]
+    agg = j.group_by(keys).aggregate(n=j.count()).order_by(keys)
+    return _as_frame(src.execute(agg), dates=())
+
+
+def survey_answers(src: Tables, *, surveys, columns: Sequence[str] = ("csat", "nps")
+                   ) -> pd.DataFrame | None:
+    """The survey answers' ``date`` and answer columns (those of ``columns`` present), every
+    row in the table's order (the customer ids left behind): what the per-event before/after
+    comparisons take. None without surveys. ``surveys``: a table, name or frame."""
+    sv = table_of(src, surveys, "surveys")
+    if sv is None:
+        return None
+    cols = ["date", *[c for c in columns if c in sv.columns]]
+    out = src.execute(sv.select(cols))
+    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # the value of the lost customers (60_retention's win-back list)
 # ------------------------------------------------------------------------------------------
@@ -1777,6 +1885,16 @@ def lost_value(src: Tables, *, days: int = 365) -> pd.Series | None:
 __all__ += ["purchase_counts"]
 
 
+def _drop(con, table) -> None:
+    """Drop a table :func:`_put` made (a temporary view on Spark): its rows leave the backend's
+    memory once the aggregates that needed them are read."""
+    name = table.op().name
+    if getattr(con, "name", "") == "pyspark":
+        con.drop_view(name, force=True)
+    else:
+        con.drop_table(name, force=True)
+
+
 def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame, window,
                     measure: str, recurring_col: str | None = None,
                     keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
@@ -1801,7 +1919,22 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     ``first`` (``idx``, ``first``: each buying customer's first purchase period, -1 before the
     window); for ``"revenue"``, ``base`` (keyed by the period ``p`` after the base period:
     ``starting``, ``churned``, ``contraction``, ``expansion``, ``n``) and ``total``
-    (``revenue``, ``new_revenue``)."""
+    (``revenue``, ``new_revenue``). The tables of the grid it puts in the backend are dropped
+    when the counts are read (three calls at 10^7 customers would otherwise keep ~1 GB each
+    in DuckDB's memory, which then spills the joins to disk)."""
+    made: list = []
+    try:
+        return _purchase_counts(src, made, customers=customers, table=table, window=window,
+                                measure=measure, recurring_col=recurring_col,
+                                keep_recurring=keep_recurring)
+    finally:
+        for t in reversed(made):
+            _drop(src.con, t)
+
+
+def _purchase_counts(src: Tables, made: list, *, customers: pd.DataFrame, table: pd.DataFrame,
+                     window, measure: str, recurring_col: str | None,
+                     keep_recurring: bool) -> dict[str, pd.DataFrame]:
     if measure not in ("repeat", "revenue"):
         raise ValueError(f"measure must be 'repeat' or 'revenue', not {measure!r}")
     if not src.has_transactions:
@@ -1812,7 +1945,10 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     w0, w1 = (pd.Timestamp(w) for w in window)
     coder = _Coder(table, w0, w1)
     P = coder.P
-    cust = pd.DataFrame({"_cid": customers["customer_id"].astype(str).to_numpy(),
+    ids = customers["customer_id"]
+    # text ids as they are (Arrow strings: no Python string per customer), others as text
+    ids = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str).to_numpy()
+    cust = pd.DataFrame({"_cid": ids,
                          "idx": np.arange(len(customers), dtype=np.int64),
                          "_g": np.asarray(customers["group"], dtype=np.int64),
                          "_cx": np.asarray(customers["cx"], dtype=np.int64),
@@ -1820,6 +1956,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                          "_ce": np.asarray(customers["ce"], dtype=np.int64)})
     split = bool((cust["_cx"] >= 0).any())
     pos = _put(src.con, "grid_customers", cust)
+    made.append(pos)
     keys = ["_cid", "idx"]
     if recurring_col is not None:
         c = src.customers
@@ -1831,6 +1968,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
         # customers, not two (one hash table of 10^7 customers within the memory cap)
         fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
         pos = _put(src.con, "grid_fees", pos.left_join(fee, pos._cid == fee._fid).drop("_fid"))
+        made.append(pos)
         keys.append("_fee")
     tx = src.transactions
     t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
@@ -1855,6 +1993,7 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
                 first=j._p.min(),
                 bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or())
             grid = _put(src.con, "grid_periods", pd.DataFrame({"p": np.arange(P, dtype=np.int64)}))
+            made.append(grid)
             u = first.join(k, first.idx == k.kidx).cross_join(grid)
             u = u.filter(((u.bits >> u.p) & 1) == 1)
         else:
