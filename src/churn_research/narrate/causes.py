@@ -718,7 +718,7 @@ def driver_tests(rates: pd.DataFrame, tests: pd.DataFrame, *, outcome: str) -> s
              alpha=f"{ALPHA:g}")
     months = re.match(r"^(\d+)-month churn rate$", str(outcome))
     if months:  # review s5: beside the report's annual churn, a second "yearly" rate needs its base
-        text += " " + t("The base rate is the share of the customers followed for {n} whole months "
+        text += gap() + t("The base rate is the share of the customers followed for {n} whole months "
                         "from when they joined (or from the start of the records) who left within "
                         "them, not the annual churn of the customer base (one year's exits among "
                         "all customers on the books).", n=months[1])
