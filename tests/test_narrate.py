@@ -366,6 +366,14 @@ def test_snapshot_new_vs_existing_is_a_share_of_the_snapshot_month():
     texts = [k.text for k in found.key_findings]
     assert "47.4% of the new customers in the snapshot left in its last month, against 17.1% of existing customers." in texts
     assert not any("per month, existing" in t for t in texts)
+    named = narrate.build("10_indicators", {**figs, "new_tenure_months": 12}, dataset="telco",
+                          context={"snapshot": "2018-01-31", "kind": "contractual"})
+    assert ("47.4% of the new customers (under 12 months) in the snapshot left in its last month, "
+            "against 17.1% of existing customers.") in [k.text for k in named.key_findings]
+    dated = narrate.build("10_indicators", {**figs, "new_tenure_months": 12}, dataset="synthetic",
+                          context={"kind": "contractual"})
+    assert any(k.text.startswith("New customers (under 12 months) churn 47.4% per")
+               for k in dated.key_findings)
 
 
 def test_data_findings_and_definitions_read_in_chinese():

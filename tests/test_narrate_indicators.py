@@ -107,6 +107,8 @@ def test_tenure_sentence_and_figures():
     text = narrate.tenure_sentence(pooled, unit="quarter")
     assert "New customers lost 10.00% per quarter (95% CI 9.00%–11.00%)" in text
     assert "new customers churn more and the intervals do not overlap." in text
+    assert narrate.tenure_sentence(pooled, unit="quarter", new_tenure_months=12).startswith(
+        "New customers (under 12 months) lost 10.00% per quarter (95% CI 9.00%–11.00%)")
     assert ind.tenure_figures(pooled, new_tenure_months=12) == {
         "churn_rate_new": 0.10, "churn_rate_existing": 0.05, "new_tenure_months": 12}
     only_existing = pooled.loc[["existing"]]
@@ -275,6 +277,9 @@ def test_window_and_tenure_sentences_in_chinese(zh):
     tenure = narrate.tenure_sentence(pooled, unit="quarter")
     assert tenure.startswith("新客户每季度流失 10.00%（95% 置信区间 9.00%–11.00%），老客户为 5.00%")
     assert "新客户流失更多，且两者的置信区间不重叠。" in tenure
+    # review s5: "new" means different tenures in different stages; the sentence names its cut-off
+    named = narrate.tenure_sentence(pooled, unit="quarter", new_tenure_months=12)
+    assert named.startswith("新客户（在网不足 12 个月）每季度流失 10.00%（95% 置信区间")
     assert narrate.tenure_title(12, unit="month") == "每月流失率：新客户（在网不足 12 个月）与老客户"
 
 

@@ -138,13 +138,22 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                   p=pvalue(get(figures, "before_after.p_value"))),
                 _("Did churn change after the business change")))
     new, old = get(figures, "churn_rate_new"), get(figures, "churn_rate_existing")
+    months = get(figures, "new_tenure_months")  # "new" differs between stages: say which
     if new is not None and old is not None and context.get("snapshot"):
-        keys.append(Finding(t("{new} of the new customers in the snapshot left in its last {unit}, "
+        keys.append(Finding(t("{new} of the new customers (under {months} months) in the snapshot "
+                              "left in its last {unit}, against {old} of existing customers.",
+                              new=pct(new), old=pct(old), unit=unit, months=months)
+                            if months is not None else
+                            t("{new} of the new customers in the snapshot left in its last {unit}, "
                               "against {old} of existing customers.", new=pct(new), old=pct(old),
                               unit=unit),
                             _("New vs existing customers")))
     elif new is not None and old is not None:
-        keys.append(Finding(t("New customers churn {new} per {unit}, existing customers {old}.",
+        keys.append(Finding(t("New customers (under {months} months) churn {new} per {unit}, "
+                              "existing customers {old}.", new=pct(new), old=pct(old), unit=unit,
+                              months=months)
+                            if months is not None else
+                            t("New customers churn {new} per {unit}, existing customers {old}.",
                               new=pct(new), old=pct(old), unit=unit),
                             _("New vs existing customers")))
     signal = get(figures, "control_chart.latest_signal")
@@ -459,8 +468,9 @@ def segment_sentence(pooled: pd.DataFrame, column: str, *, unit: str) -> str:
              **values)
 
 
-def tenure_sentence(pooled: pd.DataFrame, *, unit: str) -> str:
-    """New vs existing customers' pooled churn (``pooled`` indexed by ``tenure_group``)."""
+def tenure_sentence(pooled: pd.DataFrame, *, unit: str, new_tenure_months: int | None = None) -> str:
+    """New vs existing customers' pooled churn (``pooled`` indexed by ``tenure_group``);
+    ``new_tenure_months``: the tenure below which a customer is new, named in the sentence."""
     groups = tenure_groups(pooled)
     if groups is None:
         return not_available(_("the comparison of new and existing customers"),
@@ -473,10 +483,12 @@ def tenure_sentence(pooled: pd.DataFrame, *, unit: str) -> str:
     else:
         comparison = (_("existing customers churn more and the intervals do not overlap.") if clear else
                       _("existing customers churn more, but the intervals overlap."))
-    return t("New customers lost {new} per {unit} (95% CI {new_low}–{new_high}), existing "
+    lead = (t("New customers (under {months} months)", months=new_tenure_months)
+            if new_tenure_months is not None else _("New customers"))
+    return t("{lead} lost {new} per {unit} (95% CI {new_low}–{new_high}), existing "
              "ones {old} ({old_low}–{old_high}): {comparison} (New customers are on the books "
              "for part of the {unit} they join in, which lowers their rate.)",
-             new=f"{new['rate']:.2%}", unit=label(unit), new_low=f"{new['ci_low']:.2%}",
+             lead=lead, new=f"{new['rate']:.2%}", unit=label(unit), new_low=f"{new['ci_low']:.2%}",
              new_high=f"{new['ci_high']:.2%}", old=f"{old['rate']:.2%}",
              old_low=f"{old['ci_low']:.2%}", old_high=f"{old['ci_high']:.2%}", comparison=comparison)
 
