@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import import_module, metadata
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-from churn_research import narrate
 from churn_research.i18n import LANGUAGES, language, n_, set_language
 from churn_research.lab import BATCH
 from churn_research.model import sha256, write_atomic
@@ -302,20 +301,6 @@ def _compile_package() -> None:
         pass
 
 
-def _import_findings(stage: str) -> None:
-    """Import the module that builds ``stage``'s findings (:func:`narrate.build`), never raising:
-    run in a thread while the notebook executes, it takes the import off the stage's time (the
-    runner only waits for the kernel meanwhile); an import that fails fails again, and is
-    reported, when the findings are built."""
-    name = narrate.BUILDERS.get(stage)
-    if name is None:
-        return
-    try:
-        import_module(f"churn_research.narrate.{name}")
-    except Exception:  # noqa: BLE001, S110 - raised again where it is reported
-        pass
-
-
 def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     notebook = root / "notebooks" / f"{stage}.ipynb"
     if not notebook.exists():
@@ -346,9 +331,6 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
     # executed notebook from an earlier run must not pass for this one's
     executed.unlink(missing_ok=True)
     _compile_package()
-    # the findings' builder imports the stage's package (up to 2 s): while the kernel works
-    warm = threading.Thread(target=_import_findings, args=(stage,), daemon=True)
-    warm.start()
     started = time.perf_counter()
     if not quiet:
         print(f"{dataset}/{stage}: running {notebook.relative_to(root)}", flush=True)
@@ -383,7 +365,6 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
                               if kept else "  no executed notebook: the kernel died (e.g. out of "
                               "memory) or never started")
                              ) from None
-        warm.join()
         set_language(params.get("language"))
         found = stage_findings(dataset, stage, key_json=key_json,
                                processed_dir=Path(params["processed_dir"]),
