@@ -373,7 +373,7 @@ def _frame(con, expr) -> pd.DataFrame:
 
     table = con.to_pyarrow(expr)
     columns = {}
-    for name, col in zip(table.column_names, table.columns):
+    for name, col in zip(table.column_names, table.columns, strict=True):
         numeric = pat.is_integer(col.type) or pat.is_floating(col.type)
         as_ibis = (pat.is_nested(col.type) or pat.is_dictionary(col.type)
                    or (col.null_count and not (numeric and col.null_count < len(col))))
