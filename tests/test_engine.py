@@ -686,3 +686,35 @@ def test_an_aggregation_out_of_the_cap_is_retried_once_with_the_ceiling(monkeypa
         src.churn_table(freq="Q")
     assert cap_now() == one_gb
     assert engine._bytes("4GB") == 4e9 and engine._bytes("512MB") == 5.12e8 and engine._bytes("?") == 0
+
+
+def test_arrow_frames_equal_ibis_execute_exactly():
+    """Tables.execute(arrow=True) (Arrow -> pandas column by column) gives Ibis' frame: the same
+    columns, dtypes and values, nulls included (numeric with some nulls, all nulls, none;
+    booleans, strings and dates with nulls take Ibis' own conversion)."""
+    import ibis
+
+    con = engine.duckdb_connect()
+    frame = pd.DataFrame({
+        "customer_id": ["C3", "C1", "C2", None],
+        "n": [1, 2, 3, 4],
+        "some_null": pd.array([5, None, 7, None], dtype="Int64"),
+        "all_null": pd.array([None, None, None, None], dtype="Int64"),
+        "x": [0.5, np.nan, 2.0, 1e-300],
+        "flag": pd.array([True, None, False, True], dtype="boolean"),
+        "day": pd.to_datetime(["2024-01-02", None, "2024-03-04", "2024-05-06"]),
+    })
+    t = con.create_table("t", frame)
+    expr = t.mutate(d=t.day.cast("date"), big=t.n * 2**40, half=t.some_null / 2,
+                    none=ibis.null("int64"), empty_str=ibis.null("string")).order_by("n")
+    src = engine.Tables(con=con, kind="contractual", customers=t,
+                        observation_end="2024-12-31")
+    want = con.execute(expr)
+    got = src.execute(expr, arrow=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(got.dtypes.astype(str)) == list(want.dtypes.astype(str))
+    assert got["some_null"].dtype == np.float64 and got["some_null"].isna().tolist() == [
+        False, True, False, True]
+    assert got["all_null"].tolist() == want["all_null"].tolist()
+    empty = src.execute(expr.filter(expr.n > 10), arrow=True)
+    pd.testing.assert_frame_equal(empty, con.execute(expr.filter(expr.n > 10)), check_exact=True)

@@ -304,6 +304,32 @@ def test_model_beats_naive_baseline_and_is_calibrated(fitted):
     assert p.between(0, 1).all() and p.name == "risk"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["logistic", "gradient_boosting"])
+def test_predict_proba_in_row_blocks_equals_the_pipeline(fitted, monkeypatch, name):
+    """predict_proba prepares the inputs PREDICT_ROWS rows at a time and reads only the model's
+    columns: the scores equal the whole pipeline's on every column, to the last bit."""
+    from threadpoolctl import threadpool_limits
+
+    from churn_research.segments import risk
+
+    feats, y, model = fitted
+    X = feats.loc[y.index]
+    est = risk.make_model(name, numeric=model.numeric_, categorical=model.categorical_,
+                          random_state=0).fit(risk._cat_frame(X, model.categorical_), y)
+    monkeypatch.setattr(model, "best_estimator_", est)
+    with threadpool_limits(limits=model.n_threads):
+        want = est.predict_proba(risk._cat_frame(feats, model.categorical_))[:, 1]
+    monkeypatch.setattr(risk, "PREDICT_ROWS", 997)   # several blocks and a short last one
+    got = model.predict_proba(feats)
+    assert len(feats) > 3 * 997
+    assert np.array_equal(got.to_numpy(), want) and got.index.equals(feats.index)
+    assert got.name == "risk"
+    only = model.predict_proba(feats[model.inputs_(feats)])  # the other columns are not needed
+    assert np.array_equal(only.to_numpy(), want)
+    assert set(model.inputs_(feats)) == set(model.numeric_) | set(model.categorical_)
+
+
 def test_gains_and_calibration_known_answer():
     y = np.array([1] * 10 + [0] * 90)
     p = np.linspace(1, 0, 100)                          # the 10 churners have the top scores

@@ -30,9 +30,11 @@ def _count(codes: np.ndarray, n: int, mask=None, weights=None) -> np.ndarray:
     return np.bincount(codes[ok], weights=w, minlength=n)
 
 
-def _static_columns(customers: pd.DataFrame, static_columns=None) -> list[str]:
+def _static_columns(customers: pd.DataFrame, static_columns=None, *, skip=()) -> list[str]:
+    """The static feature columns of ``customers`` (its columns in ``skip`` left out, as if
+    dropped: without a copy of the table)."""
     if static_columns is not None:
-        missing = [c for c in static_columns if c not in customers]
+        missing = [c for c in static_columns if c not in customers or c in skip]
         if missing:
             raise ChurnDataError(f"static feature columns {missing} are not in the table.",
                                  table="customers", column=missing[0],
@@ -40,7 +42,7 @@ def _static_columns(customers: pd.DataFrame, static_columns=None) -> list[str]:
         return list(static_columns)
     cols = []
     for c in customers.columns:
-        if is_personal_header(c) or _DENY_STATIC.search(c):
+        if c in skip or is_personal_header(c) or _DENY_STATIC.search(c):
             continue
         s = customers[c]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -229,7 +231,9 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     known = known_customers(data.replace(customers=cust[fixed + [c for c in keep if c in cust
                                                                   and c not in fixed]]),
                             cutoff, hide_status=(design == "cross-sectional"))
-    static = _static_columns(known.drop(columns=["customer_id"]), static_columns)
+    static = _static_columns(known, static_columns, skip=("customer_id",))
+    # only what is read below stays while the engine works (dates, reasons, unused columns go)
+    known = known[["customer_id", *static]]
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
     out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
                              **options)

@@ -263,17 +263,20 @@ class Tables:
     def has_transactions(self) -> bool:
         return self.transactions is not None
 
-    def execute(self, expr) -> pd.DataFrame:
+    def execute(self, expr, *, arrow: bool = False) -> pd.DataFrame:
         """Run an expression on the backend; the (aggregated) result as a pandas frame. DuckDB
-        out of its memory cap: a :class:`ChurnDataError` that says how to raise it."""
+        out of its memory cap: a :class:`ChurnDataError` that says how to raise it.
+        ``arrow``: on DuckDB, the frame converted column by column from Arrow (:func:`_frame`,
+        the same frame in a fraction of the memory: for results of one row per customer)."""
+        run = (lambda e: _frame(self.con, e)) if arrow else self.con.execute
         try:
-            return self.con.execute(expr)
+            return run(expr)
         except Exception as exc:
             if type(exc).__name__ != "OutOfMemoryException":
                 raise
             limit = duckdb_config()["memory_limit"]
             ceiling = self._ceiling(limit)
-            retried = None if ceiling is None else self._retry_with(expr, ceiling, limit)
+            retried = None if ceiling is None else self._retry_with(run, expr, ceiling, limit)
             if retried is not None:
                 return retried
             tried = "" if ceiling is None else f" (and more than {ceiling} when tried again)"
@@ -293,12 +296,12 @@ class Tables:
             return None
         return ceiling
 
-    def _retry_with(self, expr, ceiling: str, limit: str) -> pd.DataFrame | None:
-        """``expr`` run once more with DuckDB's cap raised to ``ceiling`` and set back to
+    def _retry_with(self, run, expr, ceiling: str, limit: str) -> pd.DataFrame | None:
+        """``run(expr)`` once more with DuckDB's cap raised to ``ceiling`` and set back to
         ``limit`` after; None when that is not enough either."""
         self.con.raw_sql(f"SET memory_limit = '{ceiling}'").fetchall()
         try:
-            return self.con.execute(expr)
+            return run(expr)
         except Exception as exc:
             if type(exc).__name__ != "OutOfMemoryException":
                 raise
@@ -374,6 +377,30 @@ class Tables:
 
 
 _NAMES = itertools.count(1)
+
+
+def _frame(con, expr) -> pd.DataFrame:
+    """``con.execute(expr)`` (a table expression) with the same columns, dtypes and values, in
+    a fraction of the memory on DuckDB: Ibis turns every column holding a null into a Python
+    list (an object per value: about 1.4 GB for the 19 columns of 5 * 10^5 customers' features)
+    before pandas converts it back; here a numeric column with nulls (not only nulls) goes from
+    Arrow to pandas directly, float64 with NaN as Ibis makes it, and every other column as Ibis
+    converts it. Other backends: ``con.execute``."""
+    if getattr(con, "name", "") != "duckdb":
+        return con.execute(expr)
+    import pyarrow.types as pat
+    from ibis.backends.duckdb.converter import DuckDBPandasData
+
+    table = con.to_pyarrow(expr)
+    columns = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        numeric = pat.is_integer(col.type) or pat.is_floating(col.type)
+        as_ibis = (pat.is_nested(col.type) or pat.is_dictionary(col.type)
+                   or (col.null_count and not (numeric and col.null_count < len(col))))
+        columns[name] = col.to_pylist() if as_ibis else col.to_pandas()
+    del table
+    df = DuckDBPandasData.convert_table(pd.DataFrame(columns), expr.as_table().schema())
+    return expr.__pandas_result__(df)
 
 
 def _unique(name: str) -> str:
@@ -1485,7 +1512,7 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                                               (cut_day - j["last"]).cast("float64")),
                      frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
         j = j.filter(j.active | (j.frequency > 0))
-        out = src.execute(j.order_by("customer_id"))
+        out = src.execute(j.order_by("customer_id"), arrow=True)
         out = out.set_index("customer_id")
         out.index.name = "customer_id"
         tenure = out["tenure_days"].to_numpy(float)
@@ -1518,7 +1545,7 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
             raise ChurnDataError("non-contractual data needs transactions.", table="transactions")
         j = base.mutate(active=base._end.isnull() | (base._end > cut_day))
         j = j.filter(j.active | j._end.isnull() | (j._end > cut_day - win))
-        out = src.execute(j.order_by("customer_id")).set_index("customer_id")
+        out = src.execute(j.order_by("customer_id"), arrow=True).set_index("customer_id")
         out.index.name = "customer_id"
         tenure = out["tenure_days"].to_numpy(float)
         months = np.floor(tenure / 30.4375)
