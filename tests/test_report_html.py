@@ -265,3 +265,37 @@ def test_index_shows_each_dataset_in_its_own_language(tmp_path, monkeypatch):
     assert "Data: sources, validation and profile" in en and "Data: sources" not in zh
     assert "One-page summary for management" in en and "One-page summary" not in zh
     assert "&quot;currency&quot;: &quot;元&quot;" in zh and "\\u5143" not in index
+
+
+def test_the_kernel_writes_the_findings_beside_its_key_figures_under_the_runner(tmp_path, monkeypatch):
+    """Under the runner (CHURN_RESEARCH_BATCH, CHURN_RESEARCH_ROOT) save_key_figures builds the
+    stage's findings in the notebook's kernel, as the runner would (it then reads the file);
+    run any other way, it writes the key figures only."""
+    import json as _json
+
+    from churn_research import narrate
+    from churn_research.lab import BATCH
+    from churn_research.runner import save_key_figures
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "telco.yaml").write_text("source: telco\ncurrency: USD\n")
+    (tmp_path / "data" / "processed" / "telco").mkdir(parents=True)
+    (tmp_path / "data" / "processed" / "telco" / "meta.json").write_text(
+        _json.dumps({"kind": "contractual", "snapshot": "2018-01-31"}))
+    out = tmp_path / "reports" / "telco" / "30_survival.json"
+    out.parent.mkdir(parents=True)
+    figures = {"km_survival": {"12": 0.843}, "km_survival_lower": {"12": 0.834},
+               "km_survival_upper": {"12": 0.852}, "time_unit": "months", "cox_concordance": 0.857}
+    monkeypatch.delenv(BATCH, raising=False)
+    save_key_figures(figures, out)
+    assert not out.with_name("30_survival.findings.json").exists()
+    monkeypatch.setenv(BATCH, "1")
+    monkeypatch.setenv("CHURN_RESEARCH_ROOT", str(tmp_path))
+    flat = save_key_figures(figures, out)
+    written = _json.loads(out.with_name("30_survival.findings.json").read_text(encoding="utf-8"))
+    expected = narrate.build("30_survival", flat, dataset="telco",
+                             context={"kind": "contractual", "snapshot": "2018-01-31",
+                                      "records_start": None, "inactivity_days": None,
+                                      "observation_end": None, "currency": "USD"})
+    assert written == expected.to_dict()
+    assert written["headline"].startswith("84.3% (95% CI 83.4–85.2%) of customers are still customers")

@@ -366,9 +366,12 @@ def _run_stage(dataset: str, stage: str, *, root: Path, quiet: bool) -> Path:
                               "memory) or never started")
                              ) from None
         set_language(params.get("language"))
-        found = stage_findings(dataset, stage, key_json=key_json,
-                               processed_dir=Path(params["processed_dir"]),
-                               params_file=root / "params" / f"{dataset}.yaml")
+        if findings_json.exists():  # built by the kernel as it saved its key figures
+            found = StageFindings.read(findings_json)
+        else:
+            found = stage_findings(dataset, stage, key_json=key_json,
+                                   processed_dir=Path(params["processed_dir"]),
+                                   params_file=root / "params" / f"{dataset}.yaml")
         render_html(executed, html, dataset=dataset, stage=stage, found=found)
         elapsed = time.perf_counter() - started
         warnings = _warning_count(log)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _, language, normalise_language, resolve_language, t
+from churn_research.lab import BATCH
 from churn_research.model import sha256, write_atomic
 from churn_research.runner.findings_html import (
     PRINT_CSS,
@@ -28,6 +29,7 @@ from churn_research.runner.findings_html import (
     html_lang,
     in_language,
     render_summary,
+    stage_findings,
 )
 from churn_research.runner.params import reported_parameters
 from churn_research.runner.registry import stage as registry_stage
@@ -79,10 +81,28 @@ def flatten(figures: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dic
 
 
 def save_key_figures(figures: Mapping[str, Any], path: str | Path) -> dict[str, Any]:
-    """Write a stage's key figures as flat, sorted JSON and return the flat dict."""
+    """Write a stage's key figures as flat, sorted JSON and return the flat dict. Under the
+    runner (``make reports``) the stage's findings are built here too, beside them
+    (:func:`_findings_in_kernel`)."""
     flat = flatten(figures)
     write_atomic(path, json.dumps(flat, indent=2, sort_keys=True, ensure_ascii=False))
+    _findings_in_kernel(Path(path))
     return flat
+
+
+def _findings_in_kernel(key_json: Path) -> None:
+    """Write ``<stage>.findings.json`` beside ``key_json`` when the runner runs the notebook
+    (it sets ``CHURN_RESEARCH_BATCH`` and ``CHURN_RESEARCH_ROOT``): the kernel has the stage's
+    package imported already, while the runner would import it only to build them (0.8-2 s a
+    stage). The runner reads the file, and builds the findings itself when there is none (a
+    notebook run another way)."""
+    root = os.environ.get("CHURN_RESEARCH_ROOT")
+    if not os.environ.get(BATCH) or not root:
+        return
+    dataset, stage = key_json.parent.name, key_json.stem
+    stage_findings(dataset, stage, key_json=key_json,
+                   processed_dir=Path(root) / "data" / "processed" / dataset,
+                   params_file=Path(root) / "params" / f"{dataset}.yaml")
 
 
 # ----------------------------------------------------------------------------------------
