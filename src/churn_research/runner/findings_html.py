@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from churn_research import narrate
 from churn_research.i18n import LANGUAGES, _, is_chinese, language, set_language, t
 from churn_research.model import write_atomic
 from churn_research.narrate import actions, definitions
 from churn_research.narrate.findings import StageFindings
 from churn_research.runner.downloads import download_link
+from churn_research.runner.params import _parsed
 from churn_research.runner.registry import STAGES, stage_names
 from churn_research.runner.registry import stage as registry_stage
 from churn_research.wording import gap, join
@@ -135,8 +134,7 @@ def context(processed_dir: Path, params_file: Path) -> dict[str, Any]:
     ctx = {k: meta.get(k) for k in ("kind", "snapshot", "records_start", "inactivity_days",
                                     "observation_end")}
     if Path(params_file).exists():
-        spec = yaml.load(Path(params_file).read_text(encoding="utf-8"),  # noqa: S506 - a safe loader
-                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        spec = _parsed(Path(params_file)) or {}  # the runner's parse, once per file version
         ctx["currency"] = spec.get("currency", "")
     return ctx
 
