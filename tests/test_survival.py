@@ -248,6 +248,20 @@ def test_ph_check_flags_violation_and_gives_lifelines_advice(crossing):
     assert early["lower"] < 2.0 < early["upper"] and late["lower"] < 0.5 < late["upper"]
 
 
+def test_ph_advice_counts_the_levels_of_a_categorical_driver_not_its_dummy(crossing):
+    """A dummy of a 3-level driver is 0/1; the advice names the driver's 3 levels."""
+    df = crossing.copy()
+    df["segment"] = np.where(df["segment"] == "a", "a", np.where(np.arange(len(df)) % 2 == 0, "b", "c"))
+    model = sv.CoxRegression(["segment", "x"], reference={"segment": "a"}).fit(df)
+    counts = model._level_counts("segment[b]", "segment")
+    assert counts.sum() == len(df) and sorted(counts.tolist()) == sorted(
+        df["segment"].value_counts().tolist())
+    assert model._level_counts("x", "x").shape[0] == df["x"].nunique()
+    table = model.check_ph().set_index("covariate")
+    assert table.loc["segment[b]", "violates"] and table.loc["segment[c]", "violates"]
+    assert table.loc["segment[b]", "advice"].startswith("only 3 distinct values: stratify on 'segment'")
+
+
 def test_schoenfeld_test_with_entry_matches_lifelines_when_entry_is_zero(crossing):
     model = sv.CoxRegression(["segment", "x"], reference={"segment": "a"}).fit(crossing)
     ours = sv.schoenfeld_test(model.fitter_, model.training_frame_, entry_col=None)

@@ -326,10 +326,9 @@ class CoxRegression:
         rows = []
         for cov in self.fitter_.params_.index:
             p_rank, p_km = float(s.loc[(cov, "rank"), "p"]), float(s.loc[(cov, "km"), "p"])
-            values = self.training_frame_[cov]
-            counts = values.value_counts()
-            few = counts.shape[0] <= 6 and counts.min() >= 5
             source = self.sources_.get(cov, cov)
+            counts = self._level_counts(cov, source)
+            few = counts.shape[0] <= 6 and counts.min() >= 5
             violates = min(p_rank, p_km) < threshold
             if not violates:
                 advice, remedy = "proportional hazards not rejected", "none"
@@ -348,6 +347,18 @@ class CoxRegression:
         self.ph_table_ = pd.DataFrame(rows)
         self.ph_table_.attrs["threshold"] = threshold
         return self.ph_table_
+
+    def _level_counts(self, cov: str, source: str) -> pd.Series:
+        """How many training rows take each value of ``cov``'s source column: a dummy of a
+        categorical driver counts the driver's levels (its sibling dummies' 1s and the
+        reference level's rows), not the dummy's own 0/1."""
+        frame = self.training_frame_
+        siblings = [c for c in self.fitter_.params_.index
+                    if c != source and self.sources_.get(c, c) == source and c in frame]
+        if cov == source or not siblings:
+            return frame[cov].value_counts()
+        ones = frame[siblings].sum().astype(int)
+        return pd.concat([ones, pd.Series({"(reference)": len(frame) - int(ones.sum())})])
 
     def remedy(self, df: pd.DataFrame, *, threshold: float = 0.01, bin_numeric: bool = False) -> CoxRegression:
         """Refit with the violating drivers as strata, following lifelines' advice.
