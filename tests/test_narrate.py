@@ -369,7 +369,9 @@ def test_snapshot_new_vs_existing_is_a_share_of_the_snapshot_month():
     named = narrate.build("10_indicators", {**figs, "new_tenure_months": 12}, dataset="telco",
                           context={"snapshot": "2018-01-31", "kind": "contractual"})
     assert ("47.4% of the new customers (under 12 months) in the snapshot left in its last month, "
-            "against 17.1% of existing customers.") in [k.text for k in named.key_findings]
+            "against 17.1% of existing customers. This is the share who left in that one month, not "
+            "in their first year: 30_survival's first-year retention spreads the same exits over "
+            "every customer who reached each tenure.") in [k.text for k in named.key_findings]
     dated = narrate.build("10_indicators", {**figs, "new_tenure_months": 12}, dataset="synthetic",
                           context={"kind": "contractual"})
     assert any(k.text.startswith("New customers (under 12 months) churn 47.4% per")

@@ -140,8 +140,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     new, old = get(figures, "churn_rate_new"), get(figures, "churn_rate_existing")
     months = get(figures, "new_tenure_months")  # "new" differs between stages: say which
     if new is not None and old is not None and context.get("snapshot"):
+        # review s6 (telco): beside 30_survival's first-year retention this reads as a contradiction
         keys.append(Finding(t("{new} of the new customers (under {months} months) in the snapshot "
-                              "left in its last {unit}, against {old} of existing customers.",
+                              "left in its last {unit}, against {old} of existing customers. This "
+                              "is the share who left in that one {unit}, not in their first year: "
+                              "30_survival's first-year retention spreads the same exits over every "
+                              "customer who reached each tenure.",
                               new=pct(new), old=pct(old), unit=unit, months=months)
                             if months is not None else
                             t("{new} of the new customers in the snapshot left in its last {unit}, "
