@@ -30,6 +30,7 @@ from churn_research.clv.formulas import period_discount_rate
 from churn_research.durations import DAYS_PER_MONTH, durations
 from churn_research.model import ChurnData, ChurnDataError, require_columns
 from churn_research.models.shifted_beta_geo import fit_sbg_durations
+from churn_research.models.weibull import fit_weibull
 
 
 # ========================================================================================
@@ -73,14 +74,23 @@ def default_observed_from(data, *, after_event: bool = False):
     return data.records_start
 
 
-def _fit_weibull(duration, event, entry, start: dict | None = None, weights=None):
+def _fit_weibull(duration, event, entry, start: dict | None = None, weights=None,
+                 refit: bool = False):
     """Weibull fit (shape, scale) with right censoring and left truncation (lifelines), or None
     with fewer than 2 exits or when the fit fails; ``start``: ``{"shape", "scale"}`` to start
     the optimiser from; ``weights``: integer counts of identical rows (lifelines' weights: the
-    same likelihood as the rows repeated)."""
+    same likelihood as the rows repeated); ``refit``: a bootstrap refit, by
+    :func:`~churn_research.models.weibull.fit_weibull` (the same likelihood, about 30 times
+    faster; lifelines when it fails)."""
     if (event.sum() if weights is None else np.asarray(weights)[np.asarray(event, bool)].sum()) < 2:
         return None
     t = np.maximum(duration, 1e-3)
+    if refit:
+        fast = fit_weibull(t, event, np.minimum(entry, t), weights=weights,
+                           start=None if not start or "scale" not in start
+                           else (start["shape"], start["scale"]))
+        if fast is not None:
+            return fast
     init = (None if not start or "scale" not in start
             else np.array([start["scale"], start["shape"]], dtype=float))
     if init is None and weights is not None:  # lifelines' start for the rows repeated
@@ -169,7 +179,7 @@ def survival_curve(customers: pd.DataFrame, *, observation_end, by: str | None =
 
 def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PER_MONTH,
                          horizon: int = 600, tail: str = "weibull", min_at_risk: int = 30,
-                         starts: dict | None = None) -> pd.DataFrame:
+                         starts: dict | None = None, refit: bool = False) -> pd.DataFrame:
     """:func:`survival_curve` from lifetime frames already split by segment.
 
     ``groups``: ``[(segment, lifetimes)]`` with ``duration``, ``event`` and ``entry`` (the
@@ -177,7 +187,9 @@ def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PE
     customers a row stands for (:func:`compact_lifetimes`; the curve of the rows repeated).
     ``starts``: optional Weibull starting values ``{segment: {"shape": k, "scale": s}}`` (e.g.
     the tail parameters of a previous curve, in its ``attrs["tail_params"]``) to speed up
-    refits on resampled data.
+    refits on resampled data; ``refit``: the curve of a bootstrap replicate, its Weibull tail
+    fitted by :func:`~churn_research.models.weibull.fit_weibull` (lifelines' likelihood, to
+    about 1e-6 of each parameter, in a few milliseconds; the curve itself keeps lifelines).
     """
     if tail not in ("weibull", "exponential", "sbg"):
         raise ValueError(f"tail must be 'weibull', 'exponential' or 'sbg', got {tail!r}.")
@@ -202,7 +214,7 @@ def curve_from_lifetimes(groups, *, by: str | None, period_days: float = DAYS_PE
         used, fit = tail, None
         if tail == "weibull":
             fit = _fit_weibull(d, ev, e, start=starts.get("all" if seg is None else seg),
-                               weights=w)
+                               weights=w, refit=refit)
             if fit is not None:
                 k, s = fit
                 log_tail = -((t / s) ** k)

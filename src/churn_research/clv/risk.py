@@ -135,7 +135,8 @@ def bootstrap_contractual(customers: pd.DataFrame, residual: pd.DataFrame, curve
     The lifetimes of ``customers`` are computed once (with the left truncation at
     ``observed_from`` and the segments of ``curve``); each replicate resamples them with
     replacement within each segment, refits the curve (:func:`curve_from_lifetimes`, the
-    Weibull tail started from ``curve``'s) and evaluates the *actual* active customers of
+    Weibull tail started from ``curve``'s and fitted by the fast exact likelihood of
+    :mod:`churn_research.models.weibull`) and evaluates the *actual* active customers of
     ``residual`` (:func:`residual_clv`) with it: ``(1 - S(tau + h) / S(tau)) x margin x value
     x DERL(tau)``. Returns a frame of customers x replicates (NaN where a replicate's curve
     lacks the customer's segment).
@@ -165,7 +166,7 @@ def bootstrap_contractual(customers: pd.DataFrame, residual: pd.DataFrame, curve
             boot.append((name, rows.loc[drawn].assign(weight=count[drawn])))
         bc = curve_from_lifetimes(boot, by=by, period_days=period_days,
                                   horizon=int(curve["t"].max()), tail=curve.attrs.get("tail", "weibull"),
-                                  min_at_risk=min_at_risk, starts=starts)
+                                  min_at_risk=min_at_risk, starts=starts, refit=True)
         resid, stay = residual_lifetime(bc, seg, tau, discount_rate=discount_rate, horizon=horizon)
         cols.append((1.0 - stay) * value * resid)
     return pd.DataFrame(np.column_stack(cols) if cols else np.empty((len(residual), 0)),
