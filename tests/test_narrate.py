@@ -190,6 +190,12 @@ def test_tables_read_cleanly():
     assert out["partial"].tolist() == ["no", "yes"] and out["at_risk"].tolist() == ["1,920", "1,945"]
     assert out.loc[1, "churn_rate"] == "–" and out.loc[0, "p_value"] == "< 0.001"
     assert out.loc[0, "revenue"] == "1,234,568" and out.loc[1, "note"] == "x"
+    # p-value columns by their translated headers too (review s7: "0.000" under "adjusted p-value")
+    shown = readable(pd.DataFrame({"adjusted p-value": [5e-10, 0.0123], "p 值（秩时间）": [1e-4, 0.5],
+                                   "校正后 p 值": [2e-7, 0.04], "group": [3.0, 4.0]}))
+    assert shown["adjusted p-value"].tolist() == ["< 0.001", "0.012"]
+    assert shown["p 值（秩时间）"].tolist() == ["< 0.001", "0.500"]
+    assert shown["校正后 p 值"].tolist() == ["< 0.001", "0.040"] and shown["group"].tolist() == ["3", "4"]
     assert out.loc[0, "when"] == "2024-01-01" and out.loc[1, "when"] == "–" and out.loc[1, "n"] == "–"
     html = readable(df)._repr_html_()
     assert not re.search(r">\s*(NaN|None|&lt;NA&gt;|NaT|True|False)\s*<", html)

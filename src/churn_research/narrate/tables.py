@@ -27,7 +27,10 @@ from churn_research.narrate.format import MISSING, TABLE_MIME, pvalue
 __all__ = ["readable", "register", "table_data", "TABLE_MIME"]
 
 
-_P_VALUE = re.compile(r"(^|_)(p|p_?value|pvalue|p_adj|p_holm)$", re.IGNORECASE)
+# a p-value column, by its raw name (p_value, glm_p_value) or its header in either language
+# ("adjusted p-value", "p-value (rank time)", "校正后 p 值", "p 值（KM 时间）")
+_P_VALUE = re.compile(r"(^|[\s_])(p|p[-_ ]?values?|pvalue|p_adj|p_holm|p ?值)(\s*[(（].*[)）])?$",
+                      re.IGNORECASE)
 _NOT_COUNT = re.compile(r"rate|share|ratio|prob|risk|lift|auc|mean|median|score|pct|percent|"
                         r"gap|hr|coef|se$|ci|lower|upper|effect|value|chi2|stat", re.IGNORECASE)
 _YES_NO = {True: label_msg("yes"), False: label_msg("no")}
