@@ -57,6 +57,25 @@ def test_translations_are_chinese():
     assert not english, f"catalog entries left in English: {english[:20]}"
 
 
+def test_chinese_sentences_name_a_report_by_its_title_not_its_stage_id():
+    """Review s7: "为 60_retention 校准之前" reads as code to a Chinese manager; the Chinese
+    sentences name a report by its Chinese title (《从预警名单到决策》), as the index does."""
+    from churn_research.runner.registry import STAGES
+
+    ids = re.compile(r"\b(" + "|".join(s.name for s in STAGES) + r")\b(?![._/])")
+    raw = [text for text in (v if isinstance(v, str) else " ".join(v)
+                             for v in i18n.catalog("zh").values()) if ids.search(text)]
+    assert not raw, f"Chinese text with a stage id: {raw[:5]}"
+    i18n.set_language("zh")
+    try:
+        titles = {label(s.title) for s in STAGES}
+    finally:
+        i18n.set_language("en")
+    named = re.findall(r"《([^》]+)》", " ".join(v if isinstance(v, str) else " ".join(v)
+                                              for v in i18n.catalog("zh").values()))
+    assert named and set(named) <= titles, set(named) - titles
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_notebook_text_exists_in_both_languages(path):
     """Every markdown cell is tagged lang-en or lang-zh, and each English cell is followed by

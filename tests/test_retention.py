@@ -538,7 +538,7 @@ def test_a_target_met_only_within_the_interval_is_not_called_met():
                            "campaign.ci_high": -0.0403, "campaign.saved": 77.0, "plan.period": "quarter",
                            "uplift.qini_coefficient": 0.01}, dataset="synthetic_zh", context={})
     assert zh.key_findings[0].text.startswith("活动“挽留优惠”：被联系客户 90 天内的流失率比对照组低 7.9 个百分点（")
-    assert zh.key_findings[-1].text.startswith("每季度流失率（8.5%）未被证明已达到 10_indicators 的目标（7.6%）："
+    assert zh.key_findings[-1].text.startswith("每季度流失率（8.5%）未被证明已达到《流失指标与业务变更影响》的目标（7.6%）："
                                                "估计值比目标高 0.9 个百分点")
     [plan_line] = [k.text for k in f.key_findings if k.section == "How many customers must we save?"]
     assert plan_line == ("Churn per quarter (8.5%) is not shown to meet the target of 10_indicators "
