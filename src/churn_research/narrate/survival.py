@@ -322,13 +322,17 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     concordance = get(figures, "cox_concordance")
     stratified_c = get(figures, "cox_stratified_concordance") if violations else None
     if stratified_c is not None:  # the model the report reads, not the one shown for reference
-        keys.append(Finding(
-            t("The stratified Cox model, the one this report reads, ranks who leaves first with "
-              "concordance {c} (0.5 = chance; barely better than chance).", c=f"{stratified_c:.2f}")
-            if stratified_c < 0.6 else
-            t("The stratified Cox model, the one this report reads, ranks who leaves first with "
-              "concordance {c} (0.5 = chance).", c=f"{stratified_c:.2f}"),
-            _("Which drivers move the hazard")))
+        sentence = (t("The stratified Cox model, the one this report reads, ranks who leaves first "
+                      "with concordance {c} (0.5 = chance; barely better than chance).",
+                      c=f"{stratified_c:.2f}")
+                    if stratified_c < 0.6 else
+                    t("The stratified Cox model, the one this report reads, ranks who leaves first "
+                      "with concordance {c} (0.5 = chance).", c=f"{stratified_c:.2f}"))
+        if concordance is not None and concordance > stratified_c:  # review s7 (telco 0.69 vs 0.86)
+            sentence += " " + t("It ranks on its other terms alone: the strata have no hazard ratio, "
+                                "so their differences are not in this ranking (with them, the "
+                                "unstratified model reaches {full}).", full=f"{concordance:.2f}")
+        keys.append(Finding(sentence, _("Which drivers move the hazard")))
     elif concordance is not None:
         keys.append(Finding(
             t("The Cox model ranks who leaves first with concordance {c} (0.5 = chance; barely better "
