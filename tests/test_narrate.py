@@ -490,3 +490,13 @@ def test_indicators_findings_say_once_what_a_snapshot_and_no_tickets_cannot_supp
                                     "and net adds per period, because the data are one snapshot, "
                                     "not a series of periods.")
     assert not any(f.text.startswith(("Growth", "Complaints")) for f in found.key_findings)
+
+
+def test_highest_churn_profile_names_its_own_base_rate():
+    """Review s7: "1.7 times the base churn rate" beside an annual churn of 24.8% read as 42%;
+    the profile's base is its own outcome (31.5%), so the finding says both rates."""
+    figs = {"profiles.top_rule": "contract = monthly & age ≤ 26", "profiles.top_lift": 1.7496,
+            "profiles.base_rate": 0.31535, "profiles.top_support": 0.0403}
+    words = _words(narrate.build("20_causes", figs, dataset="synthetic", context={}))
+    assert ("Highest-churn profile: contract = monthly & age ≤ 26 — 55.2% churned, 1.7 times the "
+            "31.5% of all customers in the profile analysis, covering 4.0% of customers.") in words

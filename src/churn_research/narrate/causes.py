@@ -180,7 +180,15 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                               or [])) or MISSING,
               floor=pct(annual - avoid)), _("Avoidable churn")))
     rule, lift = get(figures, "profiles.top_rule"), get(figures, "profiles.top_lift")
-    if rule is not None and lift is not None and lift > 1.2:
+    base = get(figures, "profiles.base_rate")
+    if rule is not None and lift is not None and lift > 1.2 and base is not None:
+        # review s7: the base is this section's outcome, not the annual churn quoted elsewhere
+        keys.append(Finding(
+            t("Highest-churn profile: {rule} — {rate} churned, {lift} times the {base} of all "
+              "customers in the profile analysis, covering {share} of customers.", rule=_rule(rule),
+              rate=pct(lift * base), lift=f"{lift:.1f}", base=pct(base),
+              share=pct(get(figures, 'profiles.top_support'))), _("Which customer profiles")))
+    elif rule is not None and lift is not None and lift > 1.2:
         keys.append(Finding(
             t("Highest-churn profile: {rule} — {lift} times the base churn rate, covering {share} "
               "of customers.", rule=_rule(rule), lift=f"{lift:.1f}",
