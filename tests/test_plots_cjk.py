@@ -27,3 +27,20 @@ def test_chinese_labels_render_without_missing_glyphs_and_latin_keeps_its_font()
         plt.close(fig)
     assert not [w for w in caught if "Glyph" in str(w.message)]
     assert pixels.size > 0
+
+
+def test_profile_chart_names_the_columns_in_words_in_english_too():
+    """Review s7: the English profile chart showed "tenure_months ≤ 15"; it reads as the findings."""
+    import pandas as pd
+
+    from churn_research.plots import causes as cplots
+
+    plots.set_style("en")
+    profiles = pd.DataFrame({"rule": ["internet_service = Fiber optic & tenure_months ≤ 15"],
+                             "churn_rate": [0.69], "ci_low": [0.66], "ci_high": [0.72],
+                             "lift": [2.6], "support": [0.2], "high_churn": [True]})
+    profiles.attrs["base_rate"] = 0.265
+    ax = cplots.plot_profiles(profiles)
+    ticks = [tick.get_text().replace("\n", " ") for tick in ax.get_yticklabels()]
+    plt.close("all")
+    assert ticks == ["internet service = Fiber optic & tenure (months) ≤ 15"]

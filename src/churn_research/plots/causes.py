@@ -367,10 +367,9 @@ def plot_profiles(profiles: pd.DataFrame, *, top: int = 8, ax=None, title: str |
                     textcoords="offset points", xytext=(22, -3), fontsize=8)
     if base is not None:
         ax.axvline(base, color="0.3", ls="--", lw=1, label=t("base rate {rate}", rate=f"{base:.0%}"))
-    if is_chinese():
-        rules = [_wrap_rule(rule_label(s), width=28, sep=t(" & ")) for s in p["rule"]]
-    else:
-        rules = [_wrap_rule(s) for s in p["rule"]]
+    # the columns in words, as the findings name them (review s7: "tenure_months ≤ 15")
+    rules = [_wrap_rule(rule_label(s), width=28 if is_chinese() else 48, sep=t(" & "))
+             for s in p["rule"]]
     ax.set_yticks(y, rules, fontsize=8)
     ax.set_xlim(0, min(1.0, float(p["ci_high"].max()) * 1.45))
     percent_axis(ax, axis="x")
