@@ -44,3 +44,22 @@ def test_profile_chart_names_the_columns_in_words_in_english_too():
     ticks = [tick.get_text().replace("\n", " ") for tick in ax.get_yticklabels()]
     plt.close("all")
     assert ticks == ["internet service = Fiber optic & tenure (months) ≤ 15"]
+
+
+def test_segment_churn_of_a_snapshot_is_titled_as_the_share_who_left_in_its_last_month():
+    """Review s7 (telco): "Churn per month by contract" contradicted the findings' "not the
+    business's monthly churn rate"; a snapshot's chart says what it shows."""
+    import pandas as pd
+
+    from churn_research.plots import indicators as iplots
+
+    plots.set_style("en")
+    pooled = pd.DataFrame({"contract": ["Month-to-month", "One year"], "rate": [0.427, 0.113],
+                           "ci_low": [0.41, 0.10], "ci_high": [0.44, 0.13], "lost": [1655, 166],
+                           "at_risk": [3875, 1473]})
+    ax = iplots.plot_segment_churn(pooled, "contract", unit="month", snapshot=True)
+    assert ax.get_title() == "Share who left in the snapshot's last month by contract"
+    assert ax.get_xlabel() == "Customers who left in the snapshot's last month (%)"
+    dated = iplots.plot_segment_churn(pooled, "contract", unit="month")
+    assert dated.get_title() == "Churn per month by contract"
+    plt.close("all")

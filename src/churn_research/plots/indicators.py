@@ -489,8 +489,16 @@ def _rate_chart_messages() -> None:
 
 
 def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: float | None = None,
-                       title: str | None = None):
-    """Churn per period pooled over the window, one bar per level of ``by``."""
+                       title: str | None = None, snapshot: bool = False):
+    """Churn per period pooled over the window, one bar per level of ``by``; ``snapshot``: one
+    snapshot, whose only period is its last one (the share who left in it, not a churn rate of
+    the business: review s7, telco)."""
+    if snapshot:
+        return plot_segment_rates(
+            pooled, by, reference=reference,
+            title=title or t("Share who left in the snapshot's last {unit} by {label}",
+                             unit=label(unit), label=_segment_name(by)),
+            xlabel=t("Customers who left in the snapshot's last {unit} (%)", unit=label(unit)))
     return plot_segment_rates(pooled, by, reference=reference,
                               title=title or t("Churn per {unit} by {label}", unit=label(unit),
                                                label=_segment_name(by)),
@@ -499,11 +507,12 @@ def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: f
 
 
 def plot_tenure(tenure: pd.DataFrame, pooled: pd.DataFrame, *, unit: str, title: str,
-                pooled_title: str, event_date=None):
+                pooled_title: str, event_date=None, snapshot: bool = False):
     """New vs existing customers: churn over time by tenure group when there are more than two
     periods (``title``), else the pooled rates as bars (``pooled_title``; ``pooled`` indexed by
-    ``tenure_group``)."""
+    ``tenure_group``; ``snapshot`` as in :func:`plot_segment_churn`)."""
     if tenure["period"].nunique() > 2:
         return plot_indicator(tenure, "churn", by="tenure_group", unit=unit, event_date=event_date,
                               title=title)
-    return plot_segment_churn(pooled.reset_index(), "tenure_group", unit=unit, title=pooled_title)
+    return plot_segment_churn(pooled.reset_index(), "tenure_group", unit=unit, title=pooled_title,
+                              snapshot=snapshot)
