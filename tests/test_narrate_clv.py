@@ -193,3 +193,28 @@ def test_chinese_worked_examples_are_in_yuan(zh):
     assert "每周 100 元 × 50 周 = 5,000 元" in table.iloc[0, 0]
     assert set(table["通过"]) == {"是"}
     assert nc.sanity(checks) == "全部 11 个算例均被精确复现。"
+
+
+def test_headline_table_names_the_mean_value_by_its_model():
+    """Review s7: the key-figures table showed the raw key "clv.mean", which is the residual value
+    of the active customers on contractual data and the 3-year value of every customer on
+    purchase logs."""
+    from churn_research.i18n import set_language
+    from churn_research.narrate import clv as nc
+
+    flat = {"clv.mean": 22.53, "clv.definition": "3-year BG/NBD x Gamma-Gamma value",
+            "customer_equity": 530939.71, "other": 1.0}
+    table = nc.headline_figures(flat)
+    assert list(table.index) == ["3-year BG/NBD x Gamma-Gamma value: mean per customer",
+                                 "customer equity"]
+    contractual = nc.headline_figures({"clv.mean": 522.9, "clv.definition":
+                                       "residual lifetime value of active customers (survival curve)"})
+    set_language("zh")
+    try:
+        zh = nc.headline_figures({"clv.mean": 522.9, "clv.definition":
+                                  "residual lifetime value of active customers (survival curve)"})
+    finally:
+        set_language("en")
+    assert list(contractual.index) == [
+        "Residual lifetime value of active customers (survival curve): mean per customer"]
+    assert list(zh.index) == ["活跃客户的剩余终身价值（基于留存曲线）：每位客户平均"]

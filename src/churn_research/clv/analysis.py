@@ -909,12 +909,6 @@ def stage_figures(data, *, dataset: str, margin: float, discount_rate: float,
     return figures
 
 
-def headline_figures(flat: dict) -> pd.DataFrame:
-    """The :data:`HEADLINE_KEYS` of the flat key figures, as a one-column table."""
-    return pd.Series({label(k): v for k, v in flat.items() if k in HEADLINE_KEYS},
-                     name=_("value")).to_frame()
-
-
 def scenario_table(scenarios: pd.DataFrame, currency: str | None = "") -> pd.DataFrame:
     """:func:`retention_scenarios` as a reader sees it: headers and scenario names in the report
     language (the frame itself keeps its English names, which :func:`scenario_figures` reads)."""

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from churn_research.clv.analysis import (
+    HEADLINE_KEYS,
     TOP_SHARE,
     BtydDiagnostics,
     BtydValidation,
@@ -562,3 +563,20 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
 
 def key_figures_note(flat: Mapping[str, Any], output_json: str) -> str:
     return t("{n} key figures written to `{file}`.", n=len(flat), file=str(output_json).split("/")[-1])
+
+
+def headline_figures(flat: Mapping[str, Any]) -> pd.DataFrame:
+    """The :data:`~churn_research.clv.analysis.HEADLINE_KEYS` of the flat key figures as a
+    one-column table; the mean lifetime value is named by its value model, which differs by the
+    kind of data (review s7: "clv.mean" was the residual value of the active customers in one
+    report and the 3-year value of every customer in another)."""
+    definition = flat.get("clv.definition")
+
+    def name(key: str) -> str:
+        if key == "clv.mean" and definition:
+            model = definitions.value_model_name(str(definition))
+            return t("{definition}: mean per customer", definition=f"{model[0].upper()}{model[1:]}")
+        return label(key)
+
+    return pd.Series({name(k): v for k, v in flat.items() if k in HEADLINE_KEYS},
+                     name=_("value")).to_frame()
