@@ -10,7 +10,11 @@ import pytest
 
 from churn_research import segments as S
 from churn_research.segments.rules import WATCHLIST_COLUMNS
-from churn_research.segments.watchlist import assert_no_personal_data, price_sensitive, suggest_actions
+from churn_research.segments.watchlist import (
+    assert_no_personal_data,
+    price_sensitive,
+    suggest_actions,
+)
 
 
 def _whole_frame_watchlist(features, risk, *, tiers, signals, top_n=100, high_value_min_m=5,
