@@ -153,3 +153,15 @@ def test_duckdb_gives_freed_memory_back_at_once():
     assert {k: v.replace(" bytes", "B") for k, v in got.items()} == {
         "allocator_flush_threshold": "0B",
         "allocator_bulk_deallocation_flush_threshold": "0B"}
+
+
+def test_a_column_by_id_equals_the_indexed_table():
+    """churn_label and score_customers read one column of the customers by id without a copy
+    of the table: the same Series as ``set_index("customer_id")[column]``."""
+    from churn_research.segments.design import _by_id
+    from churn_research.synthetic import generate
+
+    cust = generate(300, random_state=0).customers
+    for col in ("end_date", "churn_reason", "plan"):
+        pd.testing.assert_series_equal(_by_id(cust, col), cust.set_index("customer_id")[col],
+                                       check_exact=True)

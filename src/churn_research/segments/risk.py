@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from churn_research.model import ChurnData, ChurnDataError, sample_ids
+from churn_research.segments.design import _by_id
 from churn_research.segments.features import features_at
 from churn_research.stats import expected_calibration_error, risk_deciles
 from churn_research.stats import reliability_table as calibration_table
@@ -349,7 +350,7 @@ def score_customers(data: ChurnData, model: ChurnRiskModel, *, design: str = "pr
     """
     feats = features_at(data, data.observation_end, design=design, **feature_options)
     if design == "cross-sectional":
-        status = data.customers.set_index("customer_id")["end_date"].reindex(feats.index)
+        status = _by_id(data.customers, "end_date").reindex(feats.index)
         feats["active"] = status.isna().to_numpy()
         act = feats.index[feats["active"]]
         risk = model.oof_[model.best_name_].reindex(act).rename("risk")
