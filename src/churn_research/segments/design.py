@@ -55,6 +55,14 @@ def resolve_cutoff(data: ChurnData, cutoff=None, *, horizon_days: int = 180,
     return cut
 
 
+def _by_id(customers: pd.DataFrame, column: str) -> pd.Series:
+    """One column of ``customers`` indexed by ``customer_id``: the values, dtype and index of
+    ``customers.set_index("customer_id")[column]`` without a copy of the whole table."""
+    s = customers[column].copy(deep=False)
+    s.index = pd.Index(customers["customer_id"], name="customer_id")
+    return s
+
+
 def _inactivity_days(data: ChurnData, inactivity_days=None) -> int:
     if inactivity_days is not None:
         return int(inactivity_days)
@@ -176,7 +184,7 @@ def churn_label(data: ChurnData, cutoff=None, *, horizon_days: int = 180,
         bought = pd.unique(tx.loc[(d > cutoff) & (d <= horizon_end), "customer_id"])
         y = ~ids.isin(bought)
     else:
-        end = pd.to_datetime(data.customers.set_index("customer_id")["end_date"]).reindex(ids)
+        end = pd.to_datetime(_by_id(data.customers, "end_date")).reindex(ids)
         y = ((end > cutoff) & (end <= horizon_end)).to_numpy()
     return pd.Series(np.asarray(y).astype("int64"), index=ids, name="churned")
 

@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from churn_research.model import ChurnData, ChurnDataError, sample_ids
+from churn_research.segments.design import _by_id
 from churn_research.segments.features import features_at
 from churn_research.stats import expected_calibration_error, risk_deciles
 from churn_research.stats import reliability_table as calibration_table
@@ -274,24 +275,27 @@ class ChurnRiskModel:
                                           random_state=self.random_state).fit(Xc, y)
         return self
 
-    def predict_proba(self, X: pd.DataFrame) -> pd.Series:
+    def predict_proba(self, X: pd.DataFrame, *, rows=None) -> pd.Series:
         """Churn probability within the horizon from the best model (a Series named ``risk``).
         Only the model's inputs (:meth:`inputs_`) of ``X`` are read, and they are prepared
         (log, imputation, scaling, one-hot; row by row) :data:`PREDICT_ROWS` rows at a time:
         the classifier then scores the whole prepared matrix at once, as the pipeline would
         (the same scores to the last bit), without the pipeline's intermediate copies of every
-        row."""
+        row. ``rows`` (positions): score only these rows of ``X``, without a copy of them
+        first."""
         cols = self.inputs_(X)
+        at = X.columns.get_indexer(cols)
+        pos = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=np.intp)
         prepare, clf = self.best_estimator_[:-1], self.best_estimator_[-1]
         with threadpool_limits(limits=self.n_threads):
-            parts = [prepare.transform(_cat_frame(X.iloc[i:i + PREDICT_ROWS][cols],
+            parts = [prepare.transform(_cat_frame(X.iloc[pos[i:i + PREDICT_ROWS], at],
                                                   self.categorical_))
-                     for i in range(0, max(len(X), 1), PREDICT_ROWS)]
+                     for i in range(0, max(len(pos), 1), PREDICT_ROWS)]
             Z = sparse.vstack(parts, format="csr") if sparse.issparse(parts[0]) \
                 else np.concatenate(parts)
             del parts
             p = clf.predict_proba(Z)[:, 1]
-        return pd.Series(p, index=X.index, name="risk")
+        return pd.Series(p, index=X.index[pos], name="risk")
 
     def inputs_(self, X: pd.DataFrame) -> list[str]:
         """The columns of ``X`` the fitted model reads (its numeric and categorical inputs), in
@@ -346,14 +350,14 @@ def score_customers(data: ChurnData, model: ChurnRiskModel, *, design: str = "pr
     """
     feats = features_at(data, data.observation_end, design=design, **feature_options)
     if design == "cross-sectional":
-        status = data.customers.set_index("customer_id")["end_date"].reindex(feats.index)
+        status = _by_id(data.customers, "end_date").reindex(feats.index)
         feats["active"] = status.isna().to_numpy()
         act = feats.index[feats["active"]]
         risk = model.oof_[model.best_name_].reindex(act).rename("risk")
         return feats, risk
-    # the active customers' model inputs only (not a copy of every feature of theirs)
-    act = feats.loc[feats["active"].astype(bool).to_numpy(), model.inputs_(feats)]
-    return feats, model.predict_proba(act)
+    # the active customers' rows, scored in blocks (not a copy of their features first)
+    return feats, model.predict_proba(feats, rows=np.flatnonzero(feats["active"].astype(bool)
+                                                                 .to_numpy()))
 
 
 def gains_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:

@@ -62,7 +62,8 @@ def early_warning_signals(features: pd.DataFrame, *, activity_drop_ratio: float 
     flags = out[SIGNAL_PRIORITY].to_numpy()
     out["n_signals"] = flags.sum(axis=1)
     names = np.array(SIGNAL_PRIORITY, dtype=object)
-    out["signals"] = [", ".join(names[row]) for row in flags]
+    out["signals"] = pd.Series([", ".join(names[row]) for row in flags], index=f.index,
+                               dtype=object)  # text even without a row
     first = np.where(flags.any(axis=1), flags.argmax(axis=1), -1)
     out["dominant_signal"] = np.where(first >= 0, names[np.maximum(first, 0)], "none")
     return out

@@ -16,6 +16,7 @@ from churn_research.personal import is_personal_header, looks_personal
 from churn_research.playbook import state_actions
 from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
 from churn_research.segments.scores import _revenue_column
+from churn_research.segments.signals import early_warning_signals
 
 
 # Playbook and watchlist
@@ -66,15 +67,19 @@ def suggest_actions(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def playbook_state(features: pd.DataFrame, ids, *,
-                   open_complaints: pd.Series | None = None) -> pd.DataFrame:
+                   open_complaints: pd.Series | None = None,
+                   all_rows: bool = False) -> pd.DataFrame:
     """What the playbook reads besides tier, value and signals, for the customers ``ids``:
-    ``price_sensitive`` (:func:`price_sensitive` among the active customers of ``features``),
-    ``contract`` (when ``features`` has one) and ``open_complaints`` (when given; 0 for a
-    customer without one). :func:`build_watchlist` and 60_retention read the same state."""
+    ``price_sensitive`` (:func:`price_sensitive` among the active customers of ``features``,
+    every row of it with ``all_rows``), ``contract`` (when ``features`` has one) and
+    ``open_complaints`` (when given; 0 for a customer without one). :func:`build_watchlist` and
+    60_retention read the same state. Only the columns :func:`price_sensitive` reads are taken
+    from the active rows (not a copy of every feature of theirs)."""
     ids = pd.Index(ids)
-    act = features.index[features["active"].astype(bool).to_numpy()]
+    act = _listed(features, all_rows)
+    cols = [c for c in ("price_rise", "contract", _revenue_column(features)) if c and c in features]
     out = pd.DataFrame(index=ids)
-    out["price_sensitive"] = price_sensitive(features.loc[act]).reindex(ids).fillna(False).astype(bool)
+    out["price_sensitive"] = price_sensitive(features.loc[act, cols]).reindex(ids).fillna(False).astype(bool)
     if "contract" in features:
         out["contract"] = features["contract"].reindex(ids)
     if open_complaints is not None:
@@ -82,10 +87,19 @@ def playbook_state(features: pd.DataFrame, ids, *,
     return out
 
 
+def _listed(features: pd.DataFrame, all_rows: bool = False) -> np.ndarray:
+    """The rows a watchlist may list: the ``active`` ones (every row with ``all_rows``)."""
+    if all_rows:
+        return np.ones(len(features), bool)
+    return features["active"].astype(bool).to_numpy()
+
+
 def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series,
-                    signals: pd.DataFrame, top_n: int = 100,
+                    signals: pd.DataFrame | None = None, top_n: int = 100,
                     high_value_min_m: int = 5,
-                    open_complaints: pd.Series | None = None) -> pd.DataFrame:
+                    open_complaints: pd.Series | None = None,
+                    signal_thresholds: dict | None = None,
+                    all_rows: bool = False) -> pd.DataFrame:
     """The early-warning watchlist: top-N active customers by risk x value.
 
     Parameters
@@ -96,8 +110,11 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
         Predicted churn probability within the horizon, per customer.
     tiers : Series
         :func:`value_tiers` at the scoring date.
-    signals : DataFrame
-        :func:`early_warning_signals` at the scoring date.
+    signals : DataFrame, optional
+        :func:`early_warning_signals` at the scoring date. None: computed here with
+        ``signal_thresholds`` for the listed customers only (the same signals: a customer's
+        depend on their own features only), so no text column is built for every active
+        customer.
     top_n : int, default 100
     high_value_min_m : int, default 5
         M score from which a customer counts as high value (the playbook's account-manager rule).
@@ -106,6 +123,11 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
         one (the data cannot show them). The action comes from the one rule set
         (:func:`churn_research.playbook.state_actions`) with the customer's contract (when
         ``features`` has one), so 40_segments and 60_retention name the same action.
+    signal_thresholds : dict, optional
+        The thresholds of :func:`early_warning_signals` when ``signals`` is None.
+    all_rows : bool, default False
+        Every row of ``features`` counts as active (customers at a training cutoff), as
+        ``features.assign(active=True)`` would, without a copy of the frame.
 
     Returns
     -------
@@ -114,22 +136,35 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     (risk x value), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
     ``n_signals``, ``dominant_signal``, ``likely_reason`` and the suggested ``action``.
     Never names, phone numbers or e-mails.
+
+    Only the ranking (risk and risk x value) is computed for every active customer; the
+    other columns for the top ``top_n`` rows (the same rows and values as when every column
+    is built for every customer first: tested).
     """
-    act = features.index[features["active"].astype(bool).to_numpy()]
-    df = pd.DataFrame(index=act)
-    df["tier"] = tiers.reindex(act).astype(str)
-    df["high_value"] = features.loc[act, "m_score"].astype("float64").fillna(0) >= high_value_min_m
-    df["risk"] = risk.reindex(act).astype(float)
-    df["value"] = features.loc[act, "value"].astype(float)
+    listed = _listed(features, all_rows)
+    act = features.index[listed]
+    r = risk.reindex(act).astype(float).to_numpy()
+    v = features["value"].astype(float).to_numpy()[listed]
+    rank = pd.DataFrame({"priority": r * v, "risk": r, "_row": np.flatnonzero(listed)}, index=act)
+    rank = rank.dropna(subset=["priority"]).sort_values(["priority", "risk"], ascending=False,
+                                                        kind="stable").head(int(top_n))
+    top = rank.index
+    sub = features.iloc[rank["_row"].to_numpy()]
+    df = pd.DataFrame(index=top)
+    df["tier"] = tiers.reindex(top).astype(str)
+    df["high_value"] = sub["m_score"].astype("float64").fillna(0).to_numpy() >= high_value_min_m
+    df["risk"] = rank["risk"]
+    df["value"] = sub["value"].astype(float).to_numpy()
     df["expected_loss"] = df["risk"] * df["value"]
     df["priority"] = df["expected_loss"]
-    sig = signals.reindex(act)
+    if signals is None:
+        signals = early_warning_signals(sub, **(signal_thresholds or {}))
+    sig = signals.reindex(top)
     df["signals"] = sig["signals"].fillna("")
     df["n_signals"] = sig["n_signals"].fillna(0).astype(int)
     df["dominant_signal"] = sig["dominant_signal"].fillna("none")
-    df = df.join(playbook_state(features, act, open_complaints=open_complaints))
-    df = df.dropna(subset=["priority"]).sort_values(["priority", "risk"], ascending=False,
-                                                    kind="stable").head(int(top_n))
+    df = df.join(playbook_state(features, top, open_complaints=open_complaints,
+                                all_rows=all_rows))
     df = df.join(suggest_actions(df))
     df.index.name = "customer_id"
     df = df.reset_index()
