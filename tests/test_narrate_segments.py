@@ -433,3 +433,22 @@ def test_chinese_sentences_tables_and_findings():
     finally:
         i18n.set_language("en")
     assert say.tier_churn_text(_tiers(), has_transactions=True) == english
+
+
+def test_watchlist_finding_explains_a_mean_risk_below_the_active_base():
+    """Review s6/s7 (cdnow): "mean predicted risk 44.0%" in the Findings box had no base; below
+    the active customers' 54.1% it says why (the list ranks by risk x value)."""
+    from churn_research import narrate
+
+    figs = {"design": "prospective", "horizon_days": 180, "watchlist.size": 100,
+            "watchlist.mean_risk": 0.4397, "watchlist.active_mean_risk": 0.5412}
+    texts = [k.text for k in narrate.build("40_segments", figs, dataset="cdnow",
+                                           context={}).key_findings]
+    line = next(x for x in texts if x.startswith("The watchlist names"))
+    assert line.endswith("Its mean risk is below the 54.1% of all active customers because it ranks "
+                         "by risk × value: valuable customers with a moderate risk come before "
+                         "low-value customers with a high one.")
+    figs["watchlist.active_mean_risk"] = 0.30
+    texts = [k.text for k in narrate.build("40_segments", figs, dataset="synthetic",
+                                           context={}).key_findings]
+    assert not any("below the" in x for x in texts)

@@ -62,13 +62,17 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         headline = _("No churn-risk model could be fitted to these data.")
     size = get(figures, "watchlist.size")
     if size and prospective:
-        keys.append(Finding(
-            t("The watchlist names the {size} active customers with the highest risk × value "
-              "(mean predicted risk {risk}, the model's own score before the calibration of "
-              "60_retention), each with the signals that put them there and a "
-              "suggested action: start retention calls there.",
-              size=count(size), risk=pct(get(figures, "watchlist.mean_risk"))),
-            _("The watchlist")))
+        sentence = t("The watchlist names the {size} active customers with the highest risk × value "
+                     "(mean predicted risk {risk}, the model's own score before the calibration of "
+                     "60_retention), each with the signals that put them there and a "
+                     "suggested action: start retention calls there.",
+                     size=count(size), risk=pct(get(figures, "watchlist.mean_risk")))
+        base = get(figures, "watchlist.active_mean_risk")
+        if base is not None and get(figures, "watchlist.mean_risk") < base:  # review s6/s7: cdnow
+            sentence += " " + t("Its mean risk is below the {base} of all active customers because "
+                                "it ranks by risk × value: valuable customers with a moderate risk "
+                                "come before low-value customers with a high one.", base=pct(base))
+        keys.append(Finding(sentence, _("The watchlist")))
     elif size:
         keys.append(Finding(
             t("The watchlist names the {size} current customers who most resemble those who "

@@ -212,7 +212,8 @@ def key_figures(*, dataset: str, data, design: str, cutoff, horizon_days: int,
                               for s, r in signals.validated.iterrows()}
     figures["watchlist"] = {k: watchlist[k] for k in ["size", "annual_value", "value_at_risk",
                                                       "mean_risk", "with_any_signal",
-                                                      "share_of_active_value"]}
+                                                      "share_of_active_value", "active_mean_risk"]
+                            if k in watchlist}
     figures["watchlist"]["dominant_signals"] = watchlist["dominant_signal_counts"]
     figures["watchlist"]["tiers"] = watchlist["tier_counts"]
     return figures

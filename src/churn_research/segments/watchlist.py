@@ -174,8 +174,11 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     return out
 
 
-def watchlist_summary(watchlist: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:
-    """Key figures of a watchlist: size, value, expected loss and the dominant signals."""
+def watchlist_summary(watchlist: pd.DataFrame, features: pd.DataFrame | None = None, *,
+                      risk: pd.Series | None = None) -> dict:
+    """Key figures of a watchlist: size, value, expected loss and the dominant signals;
+    ``risk``: the risks of every active customer scored (``active_mean_risk``, the base the
+    watchlist's mean risk is read against)."""
     sig = watchlist["signals"].str.split(", ").explode()
     sig = sig[sig.astype(bool) & sig.notna()]
     out = {
@@ -190,6 +193,8 @@ def watchlist_summary(watchlist: pd.DataFrame, features: pd.DataFrame | None = N
         "action_counts": {k: int(v) for k, v in watchlist["action"].value_counts().items()},
         "tier_counts": {k: int(v) for k, v in watchlist["tier"].value_counts().items()},
     }
+    if risk is not None:
+        out["active_mean_risk"] = float(risk.mean()) if len(risk) else np.nan
     if features is not None:
         act = features["active"].astype(bool)
         total = features.loc[act, "value"].sum()
