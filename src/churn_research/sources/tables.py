@@ -645,6 +645,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
                                       if st["observation_end"] else None),
                      inactivity_days=st["inactivity_days"], records_start=st["records_start"],
                      snapshot=st["snapshot"])
+    del small, customers  # `data` holds the frames now: validate's copies replace them
     data = _coerce(data)
     check_rows(data)
     check_kind(data.replace(transactions=last))
@@ -652,6 +653,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     check_far_dates(probe)
     if data.observation_end is None:
         data.observation_end = latest_date(probe)
+    del probe
     obs = pd.Timestamp(data.observation_end)
     if (data.kind == "non-contractual" and "transactions" in heavy
             and data.customers["end_date"].isna().all()):
@@ -660,6 +662,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
                                          inactivity_days=data.inactivity_days)
         data.meta["churn_definition"] = (f"no purchase for more than {data.inactivity_days} "
                                          "days (inferred)")
+    last = None
     data = validate(data)
     known = ibis.memtable(_known_customers(data.customers)).cast(
         {"customer_id": "string", "start_date": "timestamp", "end_date": "timestamp"})
