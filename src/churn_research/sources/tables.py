@@ -98,6 +98,8 @@ HEAVY = ("transactions", "tickets", "surveys")
 DATABASE_SUFFIXES = (".duckdb", ".ddb")
 #: Rows of a heavy table sampled (seeded) to recognise personal columns by content.
 PERSONAL_SAMPLE_ROWS = 40_000
+#: pandas' Arrow-backed text dtype (missing: NaN), as :func:`churn_research.model.read_parquet`.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 #: Columns with at most this many distinct values are recoded by the vocabulary.
 MAX_CODES = 5_000
 _CSV = (".csv", ".tsv", ".txt", ".csv.gz")
@@ -309,6 +311,21 @@ def _has_table(con, name: str) -> bool:
     return True
 
 
+def _small_frame(con, expr) -> pd.DataFrame:
+    """A table the pandas path checks (customers, events, campaigns) as pandas, through Arrow:
+    text in pandas' Arrow-backed ``str`` dtype (as processed data are read), not a Python
+    string per cell (10^7 customers' eight text columns: ~1 GB rather than ~5 GB)."""
+    arrow = con.to_pyarrow(expr)
+    frame = arrow.to_pandas(types_mapper=_text_dtype, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def _text_dtype(dtype):
+    return TEXT_DTYPE if dtype in (pa.string(), pa.large_string()) else None
+
+
 def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
                 root: Path | None = None, **options: Any) -> Source:
     """Open an engine source (see the module docstring): the backend, each table's raw
@@ -384,7 +401,7 @@ def open_source(source: str | Path, *, tables: dict[str, str] | None = None,
                                  table=table, fix="name the table's files or database table.")
         obj = _rename(table, obj, tspec.get("columns") or {}, where)
         if table not in HEAVY and not isinstance(obj, pd.DataFrame):
-            obj = con.execute(obj)  # customers, events, campaigns: small, through pandas
+            obj = _small_frame(con, obj)  # customers, events, campaigns: through pandas
         raw[table] = obj
     date_formats = {}
     for table, tspec in named.items():
@@ -607,6 +624,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     normalise_values({t: pd.DataFrame(columns=list(v.columns)) for t, v in src.raw.items()},
                      st["values"])
     typed = {t: _typed(con, t, src.raw[t], st) for t in HEAVY if t in src.raw}
+    src.raw.clear()  # the raw small tables: their recoded columns are copies
     heavy = {t: e for t, (e, _) in typed.items()}
     record: dict = {}
     for t in list(heavy):
@@ -616,10 +634,10 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     dates = {t: con.execute(e.select(date=e.date).distinct().order_by("date"))
              for t, e in heavy.items()}
     last = None
-    if "transactions" in heavy:
+    if "transactions" in heavy and st["kind"] == "non-contractual":  # (one row per customer)
         e = heavy["transactions"]
-        last = con.execute(e.filter(e.date.notnull()).group_by("customer_id")
-                           .aggregate(date=e.date.max()).order_by("customer_id"))
+        last = _small_frame(con, e.filter(e.date.notnull()).group_by("customer_id")
+                            .aggregate(date=e.date.max()).order_by("customer_id"))
     data = ChurnData(**{t: small.get(t) for t in TABLES if t not in HEAVY}, kind=st["kind"],
                      meta={"source": src.shown, "licence": st["licence"],
                            "checksums": src.checksums, "personal_data": record},
@@ -627,6 +645,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
                                       if st["observation_end"] else None),
                      inactivity_days=st["inactivity_days"], records_start=st["records_start"],
                      snapshot=st["snapshot"])
+    del small, customers  # `data` holds the frames now: validate's copies replace them
     data = _coerce(data)
     check_rows(data)
     check_kind(data.replace(transactions=last))
@@ -634,6 +653,7 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
     check_far_dates(probe)
     if data.observation_end is None:
         data.observation_end = latest_date(probe)
+    del probe
     obs = pd.Timestamp(data.observation_end)
     if (data.kind == "non-contractual" and "transactions" in heavy
             and data.customers["end_date"].isna().all()):
@@ -642,11 +662,9 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
                                          inactivity_days=data.inactivity_days)
         data.meta["churn_definition"] = (f"no purchase for more than {data.inactivity_days} "
                                          "days (inferred)")
+    last = None
     data = validate(data)
-    # through Arrow (NaT: NULL on every backend), never as Python objects: 10^7 customers
-    ends = data.customers[["customer_id", "start_date", "end_date"]].astype(
-        {"customer_id": str, "start_date": "datetime64[ns]", "end_date": "datetime64[ns]"})
-    known = ibis.memtable(pa.Table.from_pandas(ends, preserve_index=False)).cast(
+    known = ibis.memtable(_known_customers(data.customers)).cast(
         {"customer_id": "string", "start_date": "timestamp", "end_date": "timestamp"})
     for t, e in heavy.items():
         _check_values(con, t, e, known, obs)
@@ -667,6 +685,19 @@ def load_engine(source: str | Path, processed_dir: str | Path | None = None, *,
                            "directory": str(directory.resolve())}
     # read on first use: at scale the heavy tables stay on disk unless a step needs them whole
     return data.replace(**{t: stored_table(directory / f"{t}.parquet") for t in heavy})
+
+
+def _known_customers(customers: pd.DataFrame) -> pa.Table:
+    """The customers' ids and dates as an Arrow table for the engine's checks (NaT: NULL on
+    every backend), never as Python objects: Arrow-backed ids are taken as they are (10^7
+    customers: no copy of the ids as Python strings)."""
+    ids = customers["customer_id"]
+    arr = getattr(ids.array, "_pa_array", None)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(ids.astype(str).to_numpy(dtype=object), type=pa.string())
+    dates = {c: pa.array(customers[c].astype("datetime64[ns]").to_numpy(), type=pa.timestamp("ns"),
+                         from_pandas=True) for c in ("start_date", "end_date")}
+    return pa.table({"customer_id": arr, **dates})
 
 
 def _transaction_warnings(con, tx, known, kind: str) -> list[dict]:

@@ -223,8 +223,7 @@ def _flag(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: bool
                 "is not yes or no.", table=table, column=column,
                 fix=f"map the values of {table}.{column} to true or false.")
         words[canonical_key(src)] = b
-    present = s.notna() & s.astype(str).str.strip().ne("")
-    uniq = pd.unique(s[present])
+    codes, present, uniq = _distinct(s)
     if not strict and len(uniq) > len(_YES_NO_WORDS):
         return None  # an identifier or a label, not a flag
     table_of = {u: _as_bool(u, words) for u in uniq}
@@ -232,7 +231,7 @@ def _flag(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: bool
     if unknown:
         if not strict:
             return None
-        bad = present & s.isin(unknown)
+        bad = _rows_of(codes, uniq, unknown)
         first = _shown(unknown)[0]
         raise ChurnDataError(
             f"{int(bad.sum())} value(s) that are not yes/no: {_shown(unknown)}; a flag read "
@@ -243,10 +242,16 @@ def _flag(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: bool
     if not strict and (len(uniq) == 0 or not (
             any_word or {canonical_key(u) for u in uniq} <= _YES_NO_WORDS)):
         return None
-    out = s.map(table_of).where(present)
-    if out.isna().any():
-        return out.astype("boolean")
-    return out.astype(bool)
+    # s.map(table_of).where(present), built on the distinct values (no object per row);
+    # code -1 (missing) takes the last slot
+    flag = np.zeros(len(present) + 1, dtype=bool)
+    flag[uniq.index] = [bool(table_of[u]) for u in uniq]
+    gap = np.ones(len(present) + 1, dtype=bool)
+    gap[uniq.index] = False
+    values, missing = flag[codes], gap[codes]
+    if missing.any():
+        return pd.Series(pd.arrays.BooleanArray(values, missing), index=s.index, name=s.name)
+    return pd.Series(values, index=s.index, name=s.name)
 
 
 def _label(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: bool) -> pd.Series:
@@ -257,12 +262,11 @@ def _label(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: boo
         mapped = words.get(canonical_key(target), target)  # 售后: 报修 -> technical
         words[canonical_key(src)] = mapped
         known.add(mapped)
-    present = s.notna() & s.astype(str).str.strip().ne("")
-    uniq = pd.unique(s[present])
+    codes, present, uniq = _distinct(s)
     table_of = {u: words.get(canonical_key(u)) for u in uniq}
     unknown = [u for u, v in table_of.items() if v is None]
     if unknown and strict:
-        bad = present & s.isin(unknown)
+        bad = _rows_of(codes, uniq, unknown)
         first = _shown(unknown)[0]
         raise ChurnDataError(
             f"{int(bad.sum())} row(s) with unknown value(s) {_shown(unknown)}; the stages count "
@@ -274,8 +278,43 @@ def _label(df: pd.DataFrame, table: str, column: str, user: dict, *, strict: boo
     recode = {u: v for u, v in table_of.items() if v is not None and v != u}
     if not recode:
         return s
-    mapped = s.map(recode)
-    return mapped.where(mapped.notna(), s).astype(object).where(s.notna(), np.nan)
+    # s.map(recode) where recoded, s elsewhere, NaN where s is missing: an object column of
+    # references to the few distinct values (not a new string per row)
+    distinct = np.empty(len(present) + 1, dtype=object)
+    distinct[:-1] = [recode.get(u, u) for u in uniq.distinct]
+    distinct[-1] = np.nan
+    return pd.Series(distinct[codes], index=s.index, name=s.name, dtype=object)
+
+
+class _Distinct(list):
+    """The present (non-blank) distinct values of a column in order of first appearance, as
+    ``pd.unique(s[present])`` (a list), with ``distinct`` (every non-missing distinct value,
+    blanks included) and ``index`` (the positions of the present ones in ``distinct``)."""
+
+    distinct: list
+    index: np.ndarray
+
+
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray, _Distinct]:
+    """``s`` factorised: each row's code into its distinct non-missing values (-1: missing),
+    whether each distinct value is present (not blank: ``str(v).strip() != ""``) and the
+    present ones (:class:`_Distinct`). The per-row work of the vocabulary (is a value blank,
+    what does it map to) is done once per distinct value: 10^7 customers' columns never
+    become a Python string per row."""
+    codes, values = pd.factorize(s, use_na_sentinel=True)
+    distinct = list(values)
+    present = np.array([str(v).strip() != "" for v in distinct], dtype=bool)
+    uniq = _Distinct(v for v, p in zip(distinct, present, strict=True) if p)
+    uniq.distinct, uniq.index = distinct, np.flatnonzero(present)
+    return codes, present, uniq
+
+
+def _rows_of(codes: np.ndarray, uniq: _Distinct, values: list) -> np.ndarray:
+    """Rows holding one of ``values`` (some of ``uniq``), as a boolean array."""
+    wanted = set(values)
+    hit = np.zeros(len(uniq.distinct) + 1, dtype=bool)
+    hit[uniq.index[[i for i, v in enumerate(uniq) if v in wanted]]] = True
+    return hit[codes]
 
 
 def normalise_values(tables: dict[str, pd.DataFrame],
