@@ -97,6 +97,95 @@ def test_repeat_purchases_and_revenue_by_segment_from_the_engine(stages, by):
         _same_frames(fn(data, tables=tables, **kw), fn(data, **kw), fn.__name__)
 
 
+@pytest.fixture(scope="module")
+def refunds(tmp_path_factory):
+    """Generated customers whose purchases include refunds and zero amounts: customer-periods
+    with no revenue, negative revenue and revenue below or above the period before, on both
+    the recurring invoices and the other purchases; two purchases dated after the window."""
+    data = generate(800, random_state=11)
+    tx = data.transactions
+    refund = tx.iloc[::7].assign(amount=lambda t: -1.5 * t["amount"])
+    zero = tx.iloc[3::11].assign(amount=0.0)
+    fees = data.customers.set_index("customer_id")["monthly_revenue"]
+    again = tx.iloc[5::13].copy()
+    again["amount"] = fees.reindex(again["customer_id"]).to_numpy()  # one more recurring invoice
+    late = tx.head(2).assign(date=pd.Timestamp(data.observation_end) + pd.Timedelta(days=30))
+    data = data.replace(transactions=pd.concat([tx, refund, zero, again, late], ignore_index=True))
+    return _written(data, tmp_path_factory.mktemp("refunds"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("freq", "by"), [("Q", None), ("M", None), ("Q", ["plan", "tenure_group"]),
+                                          ("Y", "region")])
+def test_lean_purchase_counts_equal_the_pandas_path_with_refunds(refunds, freq, by):
+    """Repeat purchases and both revenue retentions (one engine pass for all and recurring
+    revenue) equal the pandas path: counts exactly, sums and rates to 1e-12, also where a
+    customer-period's revenue is zero or negative."""
+    data, tables = refunds
+    kw = {"freq": freq, "by": by, "new_tenure_months": 6}
+    flows = ind.revenue_retentions(data, recurring_col="monthly_revenue", tables=tables, **kw)
+    _same_frames(flows[0], ind.revenue_retention(data, **kw), "revenue")
+    _same_frames(flows[1], ind.revenue_retention(data, recurring_col="monthly_revenue", **kw),
+                 "revenue_recurring")
+    _same_frames(ind.repeat_purchase_table(data, recurring_col="monthly_revenue", tables=tables, **kw),
+                 ind.repeat_purchase_table(data, recurring_col="monthly_revenue", **kw), "repeat")
+    _same_frames(ind.repeat_purchase_table(data, tables=tables, **kw),
+                 ind.repeat_purchase_table(data, **kw), "repeat_all")
+    for table in flows:
+        assert (table["churned_revenue"] > 0).any() and (table["contraction"] > 0).any()
+        assert (table["expansion"] > 0).any() and int(table["base_customers"].sum()) > 500
+
+
+def test_revenue_retentions_without_engine_or_recurring_column_are_the_single_tables(refunds):
+    data, tables = refunds
+    allrev, recurring = ind.revenue_retentions(data, recurring_col="monthly_revenue", freq="Y")
+    _same_frames(allrev, ind.revenue_retention(data, freq="Y"), "revenue")
+    _same_frames(recurring, ind.revenue_retention(data, recurring_col="monthly_revenue", freq="Y"),
+                 "revenue_recurring")
+    allrev, none = ind.revenue_retentions(data, recurring_col=None, freq="Y", tables=tables)
+    assert none is None
+    _same_frames(allrev, ind.revenue_retention(data, freq="Y"), "revenue")
+
+
+def test_revenue_counts_of_all_revenue_in_the_recurring_pass_equal_their_own_pass(refunds):
+    """``with_all``: the flows of all revenue counted beside the recurring ones in one pass
+    are those of a pass of their own (the recurring ones those of ``keep_recurring``)."""
+    data, tables = refunds
+    options = {"customers": _yearly_grid(data), "table": ind.periods("2021-01-01", "2025-12-31", freq="Y"),
+               "window": ("2021-01-01", "2025-12-31"), "measure": "revenue"}
+    both = tables.purchase_counts(recurring_col="monthly_revenue", keep_recurring=True, with_all=True,
+                                  **options)
+    alone = tables.purchase_counts(**options)
+    kept = tables.purchase_counts(recurring_col="monthly_revenue", keep_recurring=True, **options)
+    assert set(both) == {"base", "total", "base_all", "total_all"} and set(kept) == {"base", "total"}
+    for key, want in (("base_all", alone["base"]), ("total_all", alone["total"]),
+                      ("base", kept["base"]), ("total", kept["total"])):
+        got = both[key].sort_values(["g", "p"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want.sort_values(["g", "p"]).reset_index(drop=True),
+                                      check_exact=False, rtol=1e-12)
+    assert int(both["base_all"]["n"].sum()) > 1000 and int(both["base"]["n"].sum()) > 1000
+    assert both["base_all"]["starting"].sum() != pytest.approx(both["base"]["starting"].sum(), rel=1e-3)
+    dropped = tables.purchase_counts(recurring_col="monthly_revenue", with_all=True, **options)
+    assert set(dropped) == {"base", "total"}  # all revenue only beside the recurring invoices
+
+
+@pytest.mark.parametrize(("measure", "keep"), [("repeat", False), ("repeat", True), ("revenue", True)])
+def test_purchases_of_unknown_customers_are_named_whatever_the_recurring_filter(stages, measure, keep):
+    """The lean pass counts purchases of unknown customers before any filter, even those the
+    recurring filter would drop and those outside the window."""
+    data, _ = stages["synthetic"]
+    options = {"customers": _yearly_grid(data), "table": ind.periods("2021-01-01", "2025-12-31", freq="Y"),
+               "window": ("2021-01-01", "2025-12-31")}
+    extra = pd.DataFrame({"customer_id": ["X1", "X2"], "date": pd.to_datetime(["2030-01-01", "2022-05-01"]),
+                          "amount": [10.0, 20.0]})
+    tx = pd.concat([data.transactions, extra.reindex(columns=data.transactions.columns)], ignore_index=True)
+    src = engine.from_data(data.replace(transactions=tx))
+    with pytest.raises(ChurnDataError, match=r"2 row\(s\) refer to unknown customers\.") as err:
+        engine.purchase_counts(src, measure=measure, recurring_col="monthly_revenue",
+                               keep_recurring=keep, **options)
+    assert (err.value.table, err.value.column) == ("transactions", "customer_id")
+
+
 def test_indicator_series_refuses_experience_tables_of_part_of_the_window(stages):
     data, tables = stages["synthetic"]
     with pytest.raises(ValueError, match=r"^experience tables cover the whole window: pass "

@@ -95,6 +95,7 @@ from churn_research.indicators.experience import (
     complaint_table,
     repeat_purchase_table,
     revenue_retention,
+    revenue_retentions,
     satisfaction_table,
 )
 from churn_research.indicators.figures import (
@@ -187,6 +188,7 @@ __all__ = [
     "satisfaction_table",
     "repeat_purchase_table",
     "revenue_retention",
+    "revenue_retentions",
     "cohort_retention",
     "indicator_series",
     "target_table",

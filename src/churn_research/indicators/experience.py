@@ -144,7 +144,7 @@ def _purchases(data: ChurnData, grid: _Grid, recurring_col: str | None, keep_rec
 
 
 def _engine_counts(tables, grid: _Grid, measure: str, recurring_col: str | None,
-                   keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+                   keep_recurring: bool = False, with_all: bool = False) -> dict[str, pd.DataFrame]:
     """The per-(group, period) sums of ``measure`` computed by engine tables (an object with a
     ``purchase_counts`` method, ``churn_research.sources.engine.Tables``), which read the
     transactions in place, on this grid's customers, groups and periods."""
@@ -154,7 +154,8 @@ def _engine_counts(tables, grid: _Grid, measure: str, recurring_col: str | None,
                          "cx": grid.cx if grid.cx is not None else np.full(len(grid.cs), -1)})
     return tables.purchase_counts(customers=cust, table=grid.table, window=grid.window,
                                   measure=measure, recurring_col=recurring_col,
-                                  keep_recurring=keep_recurring)
+                                  keep_recurring=keep_recurring,
+                                  **({"with_all": True} if with_all else {}))
 
 
 def _cells(frame: pd.DataFrame, col: str, G: int, P: int, dtype) -> np.ndarray:
@@ -285,20 +286,51 @@ def revenue_retention(data: ChurnData, *, freq: str = "Q", by=None, recurring_co
     transactions (see ``_engine_counts``).
     """
     data = _as_data(data)
-    grid = _grid(data, freq=freq, by=by, start=start, end=end,
-                 new_tenure_months=new_tenure_months, inactivity_days=inactivity_days,
-                 lapse_horizon=False)
-    G, P = grid.n_groups, grid.P
+    grid = _revenue_grid(data, freq=freq, by=by, start=start, end=end,
+                         new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
     if tables is not None:
         counts = _engine_counts(tables, grid, "revenue", recurring_col, keep_recurring=True)
-        base, total = counts["base"], counts["total"]
-        starting, churned, contraction, expansion = (
-            _cells(base, col, G, P, float) for col in ("starting", "churned", "contraction", "expansion"))
-        base_customers = _cells(base, "n", G, P, np.int64)
-        total, new_rev = _cells(total, "revenue", G, P, float), _cells(total, "new_revenue", G, P, float)
-    else:
-        starting, churned, contraction, expansion, base_customers, total, new_rev = \
-            _revenue_flows(data, grid, recurring_col)
+        return _revenue_table(grid, *_engine_flows(grid, counts["base"], counts["total"]))
+    return _revenue_table(grid, *_revenue_flows(data, grid, recurring_col))
+
+
+def revenue_retentions(data: ChurnData, *, recurring_col: str | None, freq: str = "Q", by=None,
+                       new_tenure_months: int = 12, start=None, end=None,
+                       inactivity_days: int | None = None,
+                       tables=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`revenue_retention` of all revenue and, with ``recurring_col``, of the recurring
+    invoices only (None without it): the same two tables, which engine ``tables`` count in one
+    pass over the transactions."""
+    if tables is None or recurring_col is None:
+        kw = {"freq": freq, "by": by, "new_tenure_months": new_tenure_months, "start": start,
+              "end": end, "inactivity_days": inactivity_days, "tables": tables}
+        return (revenue_retention(data, **kw),
+                None if recurring_col is None else revenue_retention(data, recurring_col=recurring_col, **kw))
+    data = _as_data(data)
+    grid = _revenue_grid(data, freq=freq, by=by, start=start, end=end,
+                         new_tenure_months=new_tenure_months, inactivity_days=inactivity_days)
+    counts = _engine_counts(tables, grid, "revenue", recurring_col, keep_recurring=True, with_all=True)
+    return (_revenue_table(grid, *_engine_flows(grid, counts["base_all"], counts["total_all"])),
+            _revenue_table(grid, *_engine_flows(grid, counts["base"], counts["total"])))
+
+
+def _revenue_grid(data: ChurnData, **options) -> _Grid:
+    """The grid of :func:`revenue_retention`: no lapse horizon (revenue needs no churn dates)."""
+    return _grid(data, **options, lapse_horizon=False)
+
+
+def _engine_flows(grid: _Grid, base: pd.DataFrame, total: pd.DataFrame):
+    """:func:`_revenue_flows`' arrays from the engine's ``base`` and ``total`` aggregates."""
+    G, P = grid.n_groups, grid.P
+    starting, churned, contraction, expansion = (
+        _cells(base, col, G, P, float) for col in ("starting", "churned", "contraction", "expansion"))
+    return (starting, churned, contraction, expansion, _cells(base, "n", G, P, np.int64),
+            _cells(total, "revenue", G, P, float), _cells(total, "new_revenue", G, P, float))
+
+
+def _revenue_table(grid: _Grid, starting, churned, contraction, expansion, base_customers, total,
+                   new_rev) -> pd.DataFrame:
+    """The long table of :func:`revenue_retention` from its per-(group, period) sums."""
     with np.errstate(divide="ignore", invalid="ignore"):
         grr = np.where(starting > 0, (starting - churned - contraction) / starting, np.nan)
         nrr = np.where(starting > 0, (starting - churned - contraction + expansion) / starting, np.nan)

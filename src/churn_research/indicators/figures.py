@@ -19,7 +19,7 @@ from churn_research.indicators.events import events_figures
 from churn_research.indicators.experience import (
     complaint_table,
     repeat_purchase_table,
-    revenue_retention,
+    revenue_retentions,
     satisfaction_table,
 )
 from churn_research.indicators.impact import ControlChart, prepare_series
@@ -84,13 +84,14 @@ def experience_tables(data: ChurnData, *, freq: str, satisfied_min: int, recurri
         complaints = tables.complaint_table(**kw) if can["complaints"] else None
         satisfaction = (tables.satisfaction_table(satisfied_min=satisfied_min, **kw)
                         if can["surveys"] else None)
+    revenue, recurring = (revenue_retentions(data, recurring_col=recurring_col, tables=tables, **kw)
+                          if tx else (None, None))
     return {
         "complaints": complaints,
         "satisfaction": satisfaction,
         "repeat": repeat_purchase_table(data, recurring_col=recurring_col, tables=tables, **kw) if tx else None,
-        "revenue": revenue_retention(data, tables=tables, **kw) if tx else None,
-        "revenue_recurring": (revenue_retention(data, recurring_col=recurring_col, tables=tables, **kw)
-                              if tx and recurring_col else None),
+        "revenue": revenue,
+        "revenue_recurring": recurring,
     }
 
 

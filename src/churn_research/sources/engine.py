@@ -1929,7 +1929,7 @@ def _drop(con, table) -> None:
 
 def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame, window,
                     measure: str, recurring_col: str | None = None,
-                    keep_recurring: bool = False) -> dict[str, pd.DataFrame]:
+                    keep_recurring: bool = False, with_all: bool = False) -> dict[str, pd.DataFrame]:
     """The per-(group, period) sums of :func:`churn_research.indicators.repeat_purchase_table`
     (``measure="repeat"``) or :func:`~churn_research.indicators.revenue_retention`
     (``measure="revenue"``), computed on the backend: only aggregates reach pandas.
@@ -1951,29 +1951,44 @@ def purchase_counts(src: Tables, *, customers: pd.DataFrame, table: pd.DataFrame
     ``first`` (``idx``, ``first``: each buying customer's first purchase period, -1 before the
     window); for ``"revenue"``, ``base`` (keyed by the period ``p`` after the base period:
     ``starting``, ``churned``, ``contraction``, ``expansion``, ``n``) and ``total``
-    (``revenue``, ``new_revenue``). The tables of the grid it puts in the backend are dropped
-    when the counts are read (three calls at 10^7 customers would otherwise keep ~1 GB each
-    in DuckDB's memory, which then spills the joins to disk)."""
+    (``revenue``, ``new_revenue``); with ``with_all`` (and ``recurring_col``,
+    ``keep_recurring``) also ``base_all`` and ``total_all``, the same of all revenue, from the
+    same pass over the transactions.
+
+    One pass over the transactions per call, and no customer x period grid: repeat purchases
+    from one row per customer (its first purchase period and the periods it bought in, as the
+    bits of one integer), counted per (group, period) in numpy; revenue flows from one hash
+    aggregate per (customer, period) in which each purchase also counts as the "previous
+    period" revenue of the next period, so that a customer's revenue in a period and the one
+    before meet in one row (no window function, no sort: within DuckDB's memory cap at 10^7
+    customers). Unknown customers are counted in the same pass (an error names them). The
+    tables of the grid it puts in the backend are dropped when the counts are read."""
     made: list = []
     try:
         return _purchase_counts(src, made, customers=customers, table=table, window=window,
                                 measure=measure, recurring_col=recurring_col,
-                                keep_recurring=keep_recurring)
+                                keep_recurring=keep_recurring, with_all=with_all)
     finally:
         for t in reversed(made):
             _drop(src.con, t)
 
 
+def _unknown_customers(src: Tables, n: int) -> None:
+    """The error of :func:`_check_known_customers` when a pass counted ``n`` purchases of
+    unknown customers (the check's own query, run only then, names them)."""
+    if n:
+        _check_known_customers(src)
+
+
 def _purchase_counts(src: Tables, made: list, *, customers: pd.DataFrame, table: pd.DataFrame,
                      window, measure: str, recurring_col: str | None,
-                     keep_recurring: bool) -> dict[str, pd.DataFrame]:
+                     keep_recurring: bool, with_all: bool = False) -> dict[str, pd.DataFrame]:
     if measure not in ("repeat", "revenue"):
         raise ValueError(f"measure must be 'repeat' or 'revenue', not {measure!r}")
     if not src.has_transactions:
         raise ChurnDataError("this indicator needs the transactions table, which is absent.",
                              table="transactions",
                              fix="load a source with transactions or skip this indicator.")
-    _check_known_customers(src)
     w0, w1 = (pd.Timestamp(w) for w in window)
     coder = _Coder(table, w0, w1)
     P = coder.P
@@ -1983,13 +1998,12 @@ def _purchase_counts(src: Tables, made: list, *, customers: pd.DataFrame, table:
     cust = pd.DataFrame({"_cid": ids,
                          "idx": np.arange(len(customers), dtype=np.int64),
                          "_g": np.asarray(customers["group"], dtype=np.int64),
-                         "_cx": np.asarray(customers["cx"], dtype=np.int64),
-                         "_cs": np.asarray(customers["cs"], dtype=np.int64),
-                         "_ce": np.asarray(customers["ce"], dtype=np.int64)})
+                         "_cx": np.asarray(customers["cx"], dtype=np.int64)})
     split = bool((cust["_cx"] >= 0).any())
+    if measure == "repeat":
+        cust = cust[["_cid", "idx"]]
     pos = _put(src.con, "grid_customers", cust)
     made.append(pos)
-    keys = ["_cid", "idx"]
     if recurring_col is not None:
         c = src.customers
         if recurring_col not in c.columns:
@@ -2001,60 +2015,141 @@ def _purchase_counts(src: Tables, made: list, *, customers: pd.DataFrame, table:
         fee = c.select(_fid=c.customer_id.cast("string"), _fee=c[recurring_col].cast("float64"))
         pos = _put(src.con, "grid_fees", pos.left_join(fee, pos._cid == fee._fid).drop("_fid"))
         made.append(pos)
-        keys.append("_fee")
     tx = src.transactions
     t = tx.select(_tcid=tx.customer_id.cast("string"), _p=coder.code(tx.date),
                   amount=tx.amount.cast("float64"))
-    j = t.join(pos.select(*keys), t._tcid == pos._cid)
-    if recurring_col is not None:
-        recurring = ((j.amount - j._fee).abs() <= 0.005).fill_null(False)
-        j = j.filter(recurring if keep_recurring else ~recurring)
-    k = pos.select(kidx="idx", kg="_g", kcx="_cx", kcs="_cs", kce="_ce")
-
-    def group_of(rows, p):  # the output group of a customer's purchase in period p
-        return rows.kg * 2 + (p >= rows.kcx).cast("int64") if split else rows.kg
-
+    # a left join: purchases of unknown customers keep a NULL index and are counted
+    j = t.left_join(pos, t._tcid == pos._cid)
+    recurring = (((j.amount - j._fee).abs() <= 0.005).fill_null(False)
+                 if recurring_col is not None else None)
     if measure == "repeat":
-        inside = (j._p >= 0) & (j._p < P)
-        if P <= _MASK_PERIODS and _bit_or(src.con):
-            # one row per customer: its first purchase's period and the periods it bought in as
-            # the bits of one integer (a hash aggregate of 10^7 rows, not 10^8 distinct
-            # (customer, period) pairs: within a 1 GB cap at 10^7 customers), then one row per
-            # (customer, bought period) streamed into the (group, period) counts
-            first = j.group_by("idx").aggregate(
-                first=j._p.min(),
-                bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or())
-            grid = _put(src.con, "grid_periods", pd.DataFrame({"p": np.arange(P, dtype=np.int64)}))
-            made.append(grid)
-            u = first.join(k, first.idx == k.kidx).cross_join(grid)
-            u = u.filter(((u.bits >> u.p) & 1) == 1)
-        else:
-            first = j.group_by("idx").aggregate(first=j._p.min())
-            u = j.filter(inside).select("idx", p="_p").distinct()
-            u = u.join(k, u.idx == k.kidx).join(first, "idx")
-        u = u.mutate(g=group_of(u, u.p),
-                     rep=((u["first"] < u.p) & (u.kcs < u.p) & (u.kce >= u.p)).cast("int64"))
-        counts = src.execute(u.group_by(["g", "p"]).aggregate(n=u.count(), r=u.rep.sum()))
-        return {"buyers": counts[["g", "p", "n"]],
-                "repeat": counts[["g", "p"]].assign(n=counts["r"].to_numpy()),
-                "first": src.execute(first.select("idx", "first"))}
-    r = j.filter((j._p >= 0) & (j._p < P)).group_by(["idx", "_p"]).aggregate(rev=j.amount.sum())
-    # the customer's revenue in the next and the previous period (0 / none without a purchase)
-    w = ibis.window(group_by=r.idx, order_by=r._p)
-    r = r.mutate(_np=r._p.lead().over(w), _nr=r.rev.lead().over(w),
-                 _pp=r._p.lag().over(w), _pr=r.rev.lag().over(w))
-    r = r.join(k, r.idx == k.kidx)
-    r = r.mutate(g=group_of(r, r._p),
-                 r1=ibis.ifelse(r._np == r._p + 1, r._nr, 0.0).fill_null(0.0),
-                 had_prev=((r._pp == r._p - 1) & (r._pr > 0)).fill_null(False))
-    b = r.filter((r.rev > 0) & (r._p + 1 < P))
-    b = b.mutate(p=b._p + 1)  # the base period's customers, counted in the next period
-    r0, r1 = b.rev, b.r1
-    base = src.execute(b.group_by(["g", "p"]).aggregate(
-        starting=r0.sum(), churned=ibis.ifelse(r1 <= 0, r0, 0.0).sum(),
-        contraction=ibis.ifelse((r1 > 0) & (r1 < r0), r0 - r1, 0.0).sum(),
-        expansion=ibis.greatest(r1 - r0, 0.0).sum(), n=b.count()))
-    r = r.mutate(p=r._p)
-    total = src.execute(r.group_by(["g", "p"]).aggregate(
-        revenue=r.rev.sum(), new_revenue=ibis.ifelse(r.had_prev, 0.0, r.rev).sum()))
-    return {"base": base, "total": total}
+        kept = ibis.literal(True) if recurring is None else (recurring if keep_recurring else ~recurring)
+        return _repeat_counts(src, made, j, kept, customers, P, split)
+    only = None if recurring is None else (recurring if keep_recurring else ~recurring)
+    return _revenue_counts(src, made, j, only, P, split,
+                           with_all=with_all and recurring is not None and keep_recurring)
+
+
+def _repeat_counts(src: Tables, made: list, j, kept, customers: pd.DataFrame, P: int,
+                   split: bool) -> dict[str, pd.DataFrame]:
+    """:func:`purchase_counts` ``"repeat"`` from the joined purchases ``j`` (``idx``, ``_p``) of
+    which ``kept`` count."""
+    n = len(customers)
+    inside = kept & (j._p >= 0) & (j._p < P)
+    if not (P <= _MASK_PERIODS and _bit_or(src.con)):
+        # more periods than bits (or no bitwise-OR aggregate): distinct (customer, period) pairs
+        unknown = src.execute(j.aggregate(n=j.count(where=j.idx.isnull())))
+        _unknown_customers(src, int(unknown["n"].iloc[0] or 0))
+        jk = j.filter(kept & j.idx.notnull())
+        first = src.execute(jk.group_by("idx").aggregate(first=jk._p.min()))
+        u = src.execute(jk.filter((jk._p >= 0) & (jk._p < P)).select("idx", p="_p").distinct())
+        first_of = np.full(n, P + 1, dtype=np.int64)
+        first_of[first["idx"].to_numpy(np.int64)] = first["first"].to_numpy(np.int64)
+        ui, up = u["idx"].to_numpy(np.int64), u["p"].to_numpy(np.int64)
+        return _repeat_frames(customers, first, ui, up, first_of, P, split)
+    # one row per customer: its first purchase's period and the periods it bought in as the
+    # bits of one integer (a hash aggregate of 10^7 rows within a 1 GB cap at 10^7 customers),
+    # read once; the (group, period) counts in numpy, one period at a time
+    per = src.execute(j.group_by("idx").aggregate(
+        first=j._p.min(where=kept),
+        bits=ibis.ifelse(inside, ibis.literal(1, "int64") << j._p, 0).bit_or(),
+        rows=j.count()), arrow=True)
+    idx = per["idx"]
+    _unknown_customers(src, int(per.loc[idx.isna(), "rows"].sum()))
+    per = per.loc[idx.notna() & per["first"].notna()]
+    first = pd.DataFrame({"idx": per["idx"].to_numpy(np.int64),
+                          "first": per["first"].to_numpy(np.int64)})
+    first_of = np.full(n, P + 1, dtype=np.int64)
+    first_of[first["idx"].to_numpy()] = first["first"].to_numpy()
+    bits = np.zeros(n, dtype=np.int64)
+    bits[first["idx"].to_numpy()] = per["bits"].fillna(0).to_numpy(np.int64)
+    del per
+    return _repeat_frames(customers, first, None, None, first_of, P, split, bits=bits)
+
+
+def _repeat_frames(customers: pd.DataFrame, first: pd.DataFrame, ui, up, first_of: np.ndarray,
+                   P: int, split: bool, bits: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+    """Buyers and repeat buyers per (group, period) from each customer's first purchase period
+    ``first_of`` and its bought periods: the ``bits`` of one integer per customer, or the
+    distinct pairs (``ui``, ``up``)."""
+    g = np.asarray(customers["group"], dtype=np.int64)
+    cx = np.asarray(customers["cx"], dtype=np.int64)
+    cs = np.asarray(customers["cs"], dtype=np.int64)
+    ce = np.asarray(customers["ce"], dtype=np.int64)
+    G = (int(g.max()) + 1 if len(g) else 1) * (2 if split else 1)
+    buyers = np.zeros((G, P), dtype=np.int64)
+    repeat = np.zeros((G, P), dtype=np.int64)
+    for p in range(P):
+        who = (np.flatnonzero((bits >> p) & 1) if bits is not None else ui[up == p])
+        out = g[who] * 2 + (p >= cx[who]) if split else g[who]
+        rep = (first_of[who] < p) & (cs[who] < p) & (ce[who] >= p)
+        buyers[:, p] = np.bincount(out, minlength=G)
+        repeat[:, p] = np.bincount(out[rep], minlength=G)
+    gg, pp = np.nonzero(buyers)
+    frame = pd.DataFrame({"g": gg.astype(np.int64), "p": pp.astype(np.int64)})
+    return {"buyers": frame.assign(n=buyers[gg, pp]),
+            "repeat": frame.assign(n=repeat[gg, pp]),
+            "first": first}
+
+
+def _revenue_counts(src: Tables, made: list, j, only, P: int, split: bool, *,
+                    with_all: bool) -> dict[str, pd.DataFrame]:
+    """:func:`purchase_counts` ``"revenue"`` from the joined purchases ``j`` (``idx``, ``_g``,
+    ``_cx``, ``_p``, ``amount``): revenue of the purchases ``only`` keeps (all if None), and with
+    ``with_all`` of all, in one pass.
+
+    Each purchase in the window counts twice: in its period ``q = p`` (``cur``) and in the next
+    one ``q = p + 1`` (``prev``, if still in the window). Summed per (customer, q), a row holds
+    the customer's revenue in ``q`` and in ``q - 1`` (NULL: no purchase): the base of ``q`` is
+    the rows with ``prev > 0``, the revenue and new revenue of ``q`` the rows with a ``cur``."""
+    shift = _put(src.con, "grid_shift", pd.DataFrame({"_s": np.array([0, 1], dtype=np.int64)}))
+    made.append(shift)
+    # purchases of unknown customers (NULL index) stay, once, to be counted in the same pass
+    inside = j.filter(((j._p >= 0) & (j._p < P)) | j.idx.isnull())
+    d = inside.cross_join(shift)
+    d = d.filter((d._p + d._s < P) | (d.idx.isnull() & (d._s == 0))).mutate(q=d._p + d._s)
+    cur, prev = d._s == 0, d._s == 1
+    measures = {"": only}
+    if with_all:
+        measures["_all"] = None
+    aggs = {}
+    for suffix, only in measures.items():
+        kc = cur if only is None else cur & only
+        kp = prev if only is None else prev & only
+        aggs[f"cur{suffix}"] = d.amount.sum(where=kc)
+        aggs[f"prev{suffix}"] = d.amount.sum(where=kp)
+    per = d.group_by(["idx", "_g", "_cx", "q"]).aggregate(**aggs, _rows=d.count())
+    ex0 = ((per.q - 1) >= per._cx).cast("int64") if split else ibis.literal(0, "int64")
+    ex1 = (per.q >= per._cx).cast("int64") if split else ibis.literal(0, "int64")
+    per = per.mutate(_g0=per._g * 2 + ex0 if split else per._g, _g1=per._g * 2 + ex1 if split else per._g)
+    sums = {}
+    for suffix in measures:
+        r0, c1 = per[f"prev{suffix}"], per[f"cur{suffix}"]
+        r1 = c1.fill_null(0.0)
+        base = r0.notnull() & (r0 > 0)
+        sums.update({
+            f"starting{suffix}": r0.sum(where=base),
+            f"churned{suffix}": r0.sum(where=base & (r1 <= 0)),
+            f"contraction{suffix}": (r0 - r1).sum(where=base & (r1 > 0) & (r1 < r0)),
+            f"expansion{suffix}": ibis.greatest(r1 - r0, 0.0).sum(where=base),
+            f"n{suffix}": per.count(where=base),
+            f"revenue{suffix}": c1.sum(),
+            f"new_revenue{suffix}": c1.sum(where=~base.fill_null(False)),
+        })
+    out = src.execute(per.group_by(["_g0", "_g1", "q"]).aggregate(
+        **sums, _unknown=per._rows.sum(where=per.idx.isnull())))
+    _unknown_customers(src, int(pd.to_numeric(out["_unknown"]).fillna(0).sum()))
+    out = out.loc[out["_g0"].notna()]
+    result = {}
+    for suffix in measures:
+        cols = {c: f"{c}{suffix}" for c in ("starting", "churned", "contraction", "expansion", "n")}
+        b = out.loc[out[f"n{suffix}"].fillna(0) > 0]
+        b = (b.rename(columns={"_g0": "g", "q": "p"}).groupby(["g", "p"], as_index=False)
+              [list(cols.values())].sum().rename(columns={v: k for k, v in cols.items()}))
+        b["n"] = b["n"].astype(np.int64)
+        tcols = {c: f"{c}{suffix}" for c in ("revenue", "new_revenue")}
+        tot = out.loc[out[f"revenue{suffix}"].notna()]
+        tot = (tot.rename(columns={"_g1": "g", "q": "p"}).groupby(["g", "p"], as_index=False)
+                  [list(tcols.values())].sum().rename(columns={v: k for k, v in tcols.items()}))
+        result[f"base{suffix}"], result[f"total{suffix}"] = b, tot
+    return result
