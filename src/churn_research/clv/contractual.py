@@ -397,7 +397,11 @@ def residual_clv(customers: pd.DataFrame, *, curve: pd.DataFrame, observation_en
     active = customers.loc[(end.isna() | (end > obs)).to_numpy(), cols]  # only what is read
     tenure = ((obs - pd.to_datetime(active["start_date"])).dt.days / period_days).to_numpy()
     tau = np.floor(np.maximum(tenure, 0)).astype(int)
-    seg = (active[by].astype(str).to_numpy() if by else np.full(len(active), "all", dtype=object))
+    if by:  # one str object per level, not one per customer (the same values)
+        codes, levels = pd.factorize(active[by].astype(str).to_numpy(dtype=object))
+        seg = levels.astype(object).take(codes)
+    else:
+        seg = np.full(len(active), "all", dtype=object)
     resid, p12 = residual_lifetime(curve, seg, tau, discount_rate=discount_rate, horizon=12)
     value = active[value_col].to_numpy(dtype=float)
     out = pd.DataFrame({"segment": seg, "tenure": tenure, "value_per_period": value,
