@@ -884,8 +884,7 @@ def money_at_risk(data, *, value: ContractualValue | None = None, btyd: BtydValu
         model = "BG/NBD"
     per["flagged"] = (flagged.reindex(per.index).astype("boolean") if flagged is not None
                       else pd.Series(pd.NA, index=per.index, dtype="boolean"))
-    if not boot.index.equals(per.index):  # (a reindex copies customers x replicates)
-        boot = boot.reindex(per.index)
+    boot = boot.reindex(per.index)
     is_flagged = per["flagged"].fillna(False).to_numpy(dtype=bool)
     replicates = pd.DataFrame({"all": boot.sum(axis=0).to_numpy(),
                                "flagged": (boot[is_flagged].sum(axis=0).to_numpy()
