@@ -181,8 +181,8 @@ def durations(
         raise ChurnDataError("observation_end is not set.",
                              fix="set ChurnData.observation_end to the snapshot date.")
     obs_end = pd.Timestamp(data.observation_end)
+    # (drop returns a new frame: the date columns set below never reach the caller's table)
     cust = customers.drop(columns=[c for c in customers.columns if is_personal_header(c)])
-    cust = cust.copy()
     cust["start_date"] = pd.to_datetime(cust["start_date"])
     cust["end_date"] = pd.to_datetime(cust["end_date"])
     bad = cust.loc[cust["start_date"].isna(), "customer_id"].tolist()
@@ -262,7 +262,12 @@ def durations(
     if len(out.columns.intersection(attrs.columns)):  # (join's error on the clash)
         out = out.join(attrs.set_index(cust["customer_id"]), on="customer_id")
     else:  # out's rows are cust's, in order (customer_id is unique): by position, no hash join
-        attrs = attrs.reset_index(drop=True).iloc[out.index.to_numpy()].set_index(out.index)
+        rows = out.index.to_numpy()
+        if len(rows) == len(attrs) and (rows == np.arange(len(rows))).all():
+            attrs.index = out.index  # every row kept: no take (the text columns' Arrow buffers
+            # stay shared with the customers table: ~100 MB less per 10^6 customers)
+        else:
+            attrs = attrs.reset_index(drop=True).iloc[rows].set_index(out.index)
         out = pd.concat([out, attrs], axis=1)
     out = out.reset_index(drop=True)
     out.attrs.update({"unit": unit, "censor_date": censor_date, "entry_date": entry_date,

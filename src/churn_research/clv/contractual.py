@@ -46,7 +46,10 @@ def _lifetimes(customers: pd.DataFrame, *, observation_end, period_days: float,
     if by is not None:
         require_columns(customers, "customers", [by], fix="choose a segment column present in "
                         f"the customers table (got by={by!r}).")
-    data = ChurnData(customers=customers, observation_end=pd.Timestamp(observation_end))
+    # only the columns a lifetime and its segment need: durations() copies every column it is
+    # given (10^6 customers: ~150 MB of attributes no curve reads)
+    keep = list(dict.fromkeys(["customer_id", "start_date", "end_date"] + ([by] if by is not None else [])))
+    data = ChurnData(customers=customers[keep], observation_end=pd.Timestamp(observation_end))
     return durations(data, unit=period_days, entry_date=observed_from)
 
 
@@ -55,10 +58,11 @@ def _lifetime_groups(customers: pd.DataFrame, *, observation_end, period_days: f
     """``[(segment, lifetimes)]`` per level of ``by`` (sorted), or ``[(everyone, all)]``."""
     dur = _lifetimes(customers, observation_end=observation_end, period_days=period_days,
                      observed_from=observed_from, by=by)
+    read = ["duration", "event", "entry"]  # all a curve, an sBG fit or a resample reads
     if by is None:
-        return [(everyone, dur)]
-    dur["segment"] = dur[by].astype(str).to_numpy()
-    return list(dur.groupby("segment", sort=True))
+        return [(everyone, dur[read])]
+    segment = dur[by].astype(str).to_numpy()
+    return list(dur[read].groupby(segment, sort=True))
 
 
 def default_observed_from(data, *, after_event: bool = False):
@@ -300,8 +304,9 @@ def contractual_clv(customers: pd.DataFrame, *, curve: pd.DataFrame, value_col: 
     for seg, g in _curve_groups(curve).items():
         s = g["survival"].to_numpy()
         disc = v ** g["t"].to_numpy()
-        members = customers if by is None else customers[customers[by].astype(str) == seg]
-        value = float(members[value_col].mean())
+        values = customers[value_col]  # the segment's values, not a copy of its rows
+        members = values if by is None else values[(customers[by].astype(str) == seg).to_numpy()]
+        value = float(members.mean())
         dl = float((s * disc).sum())
         tail = float((s * disc)[g["source"].to_numpy() != "kaplan_meier"].sum())
         rows.append({"segment": seg, "customers": len(members), "value_per_period": value,
@@ -400,10 +405,15 @@ def residual_clv(customers: pd.DataFrame, *, curve: pd.DataFrame, observation_en
                    + ([by] if by else []), fix="see the docstring of residual_clv for the columns.")
     obs = pd.Timestamp(observation_end)
     end = pd.to_datetime(customers["end_date"])
-    active = customers[end.isna() | (end > obs)]
+    cols = list(dict.fromkeys(["customer_id", "start_date", value_col] + ([by] if by else [])))
+    active = customers.loc[(end.isna() | (end > obs)).to_numpy(), cols]  # only what is read
     tenure = ((obs - pd.to_datetime(active["start_date"])).dt.days / period_days).to_numpy()
     tau = np.floor(np.maximum(tenure, 0)).astype(int)
-    seg = (active[by].astype(str).to_numpy() if by else np.full(len(active), "all", dtype=object))
+    if by:  # one str object per level, not one per customer (the same values)
+        codes, levels = pd.factorize(active[by].astype(str).to_numpy(dtype=object))
+        seg = levels.astype(object).take(codes)
+    else:
+        seg = np.full(len(active), "all", dtype=object)
     resid, p12 = residual_lifetime(curve, seg, tau, discount_rate=discount_rate, horizon=12)
     value = active[value_col].to_numpy(dtype=float)
     out = pd.DataFrame({"segment": seg, "tenure": tenure, "value_per_period": value,

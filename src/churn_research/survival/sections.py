@@ -305,7 +305,12 @@ def change_analysis(data: ChurnData, df: pd.DataFrame, data_model: ChurnData, df
     first = kept.iloc[0] if len(kept) else chosen.iloc[0]
     out = ChangeAnalysis(first["event"], pd.Timestamp(first["date"]), episodes, hr, complaint_window_days,
                          events=table)
-    acquired = acquired_before_after(df, change_date=out.date)
+    # the columns the comparison reads: a copy of the window's rows with every attribute column
+    # would be kept with the result (10^6 customers: ~150 MB)
+    lean = df[[c for c in ("customer_id", "start_date", "exit_date", "duration", "event", "entry")
+               if c in df.columns]]
+    lean.attrs = dict(df.attrs)
+    acquired = acquired_before_after(lean, change_date=out.date)
     if acquired["acquired"].nunique() == 2:
         window = acquired.attrs["window"]
         hs = [h for h in horizons if h < window] or [round(window / 2)]
