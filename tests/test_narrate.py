@@ -133,6 +133,10 @@ def test_survival_findings_quote_the_concordance_of_the_model_the_report_reads()
             "unstratified model reaches 0.86).") in words
     # the unstratified figure appears only as that explanation, never as the headline
     assert words.count("0.86") == 1
+    same = _words(narrate.build("30_survival", {**strat, "cox_stratified_concordance": 0.549,
+                                                 "cox_concordance": 0.553}, dataset="cdnow", context={}))
+    assert "concordance 0.55 (0.5 = chance; barely better than chance)." in same
+    assert "It ranks on its other terms alone" not in same  # not when both read 0.55
 
 
 def test_clv_money_carries_the_currency_and_snapshot_caveat():

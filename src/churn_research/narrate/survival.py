@@ -328,7 +328,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                     if stratified_c < 0.6 else
                     t("The stratified Cox model, the one this report reads, ranks who leaves first "
                       "with concordance {c} (0.5 = chance).", c=f"{stratified_c:.2f}"))
-        if concordance is not None and concordance > stratified_c:  # review s7 (telco 0.69 vs 0.86)
+        if (concordance is not None and concordance > stratified_c  # review s7 (telco 0.69 vs 0.86)
+                and f"{concordance:.2f}" != f"{stratified_c:.2f}"):
             sentence += " " + t("It ranks on its other terms alone: the strata have no hazard ratio, "
                                 "so their differences are not in this ranking (with them, the "
                                 "unstratified model reaches {full}).", full=f"{concordance:.2f}")
