@@ -354,7 +354,8 @@ def test_bootstrap_on_distinct_lifetimes_equals_resampled_rows():
         boot = [(name, g.iloc[rng.integers(0, len(g), len(g))]) for name, g in groups]
         bc = C.curve_from_lifetimes(boot, by="plan", period_days=curve.attrs["period_days"],
                                     horizon=int(curve["t"].max()), tail="weibull",
-                                    min_at_risk=30, starts=curve.attrs["tail_params"])
+                                    min_at_risk=30, starts=curve.attrs["tail_params"],
+                                    refit=True)  # the replicates' fit (models.weibull)
         resid, stay = R.residual_lifetime(bc, seg, tau, discount_rate=0.1, horizon=12)
         np.testing.assert_allclose(got[k].to_numpy(), (1.0 - stay) * 0.3
                                    * res["value_per_period"].to_numpy(float) * resid,

@@ -314,9 +314,11 @@ def _has_table(con, name: str) -> bool:
 def _small_frame(con, expr) -> pd.DataFrame:
     """A table the pandas path checks (customers, events, campaigns) as pandas, through Arrow:
     text in pandas' Arrow-backed ``str`` dtype (as processed data are read), not a Python
-    string per cell (10^7 customers' eight text columns: ~1 GB rather than ~5 GB)."""
+    string per cell (10^7 customers' eight text columns: ~1 GB rather than ~5 GB); timestamps
+    in nanoseconds, as Ibis' own conversion gives them (a warehouse's microseconds otherwise)."""
     arrow = con.to_pyarrow(expr)
-    frame = arrow.to_pandas(types_mapper=_text_dtype, self_destruct=True)
+    frame = arrow.to_pandas(types_mapper=_text_dtype, self_destruct=True,
+                            coerce_temporal_nanoseconds=True)
     del arrow
     pa.default_memory_pool().release_unused()
     return frame
