@@ -89,14 +89,12 @@ def _fit_weibull(duration, event, entry, start: dict | None = None, weights=None
     if (event.sum() if weights is None else np.asarray(weights)[np.asarray(event, bool)].sum()) < 2:
         return None
     t = np.maximum(duration, 1e-3)
+    begin = None if not start or "scale" not in start else (start["shape"], start["scale"])
     if refit:
-        fast = fit_weibull(t, event, np.minimum(entry, t), weights=weights,
-                           start=None if not start or "scale" not in start
-                           else (start["shape"], start["scale"]))
+        fast = fit_weibull(t, event, np.minimum(entry, t), weights=weights, start=begin)
         if fast is not None:
             return fast
-    init = (None if not start or "scale" not in start
-            else np.array([start["scale"], start["shape"]], dtype=float))
+    init = None if begin is None else np.array(begin[::-1], dtype=float)  # lifelines: scale, shape
     if init is None and weights is not None:  # lifelines' start for the rows repeated
         init = np.array([np.average(t, weights=weights), 1.0])
     try:

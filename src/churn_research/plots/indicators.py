@@ -493,17 +493,15 @@ def plot_segment_churn(pooled: pd.DataFrame, by: str, *, unit: str, reference: f
     """Churn per period pooled over the window, one bar per level of ``by``; ``snapshot``: one
     snapshot, whose only period is its last one (the share who left in it, not a churn rate of
     the business: review s7, telco)."""
+    words = {"unit": label(unit), "label": _segment_name(by)}
     if snapshot:
-        return plot_segment_rates(
-            pooled, by, reference=reference,
-            title=title or t("Share who left in the snapshot's last {unit} by {label}",
-                             unit=label(unit), label=_segment_name(by)),
-            xlabel=t("Customers who left in the snapshot's last {unit} (%)", unit=label(unit)))
-    return plot_segment_rates(pooled, by, reference=reference,
-                              title=title or t("Churn per {unit} by {label}", unit=label(unit),
-                                               label=_segment_name(by)),
-                              xlabel=t("Customers lost per {unit} (%, pooled over the window)",
-                                       unit=label(unit)))
+        default = t("Share who left in the snapshot's last {unit} by {label}", **words)
+        xlabel = t("Customers who left in the snapshot's last {unit} (%)", unit=words["unit"])
+    else:
+        default = t("Churn per {unit} by {label}", **words)
+        xlabel = t("Customers lost per {unit} (%, pooled over the window)", unit=words["unit"])
+    return plot_segment_rates(pooled, by, reference=reference, title=title or default,
+                              xlabel=xlabel)
 
 
 def plot_tenure(tenure: pd.DataFrame, pooled: pd.DataFrame, *, unit: str, title: str,
