@@ -299,3 +299,38 @@ def test_the_kernel_writes_the_findings_beside_its_key_figures_under_the_runner(
                                       "observation_end": None, "currency": "USD"})
     assert written == expected.to_dict()
     assert written["headline"].startswith("84.3% (95% CI 83.4–85.2%) of customers are still customers")
+
+
+def test_the_report_exporter_renders_what_nbconvert_renders(tmp_path):
+    """ReportExporter skips nbconvert's BeautifulSoup pass, per-preprocessor validation and
+    template compilation per process: the page must still be nbconvert's page, element for
+    element (same text, images, tables; output areas keyboard-focusable)."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    nb = _executed()
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    nb.cells[-1].outputs.append(nbformat.v4.new_output(
+        "display_data", data={"image/png": png, "text/plain": "<Figure>"}))
+    nb.cells[-1].outputs.append(nbformat.v4.new_output(
+        "display_data", data={"text/html": "<p>a &amp; b&nbsp;c &#27969;&#x5931; &#60;x&#62;</p>", "text/plain": "p"}))
+    options = dict(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                   exclude_output_prompt=True)
+    pages = [cls(**options).from_notebook_node(nb)[0]
+             for cls in (HTMLExporter, pipeline.ReportExporter)]
+    ours = pages[1]
+    assert "No description has been provided" not in ours  # decorate_report writes the alt text
+    assert ">流失指标<" in ours and "流失 &#60;x&#62;" in ours  # characters, markup stays escaped
+    soups = [BeautifulSoup(page, "html.parser") for page in pages]
+    for soup in soups:
+        for img in soup.find_all("img"):
+            img.attrs.pop("alt", None)
+    assert soups[0].get_text() == soups[1].get_text()
+    assert [str(t) for t in soups[0].find_all(["img", "table", "h1", "h2", "p"])] == \
+        [str(t) for t in soups[1].find_all(["img", "table", "h1", "h2", "p"])]
+    focusable = [[(e.name, e.get("class")) for e in s.select("[tabindex]")] for s in soups]
+    assert focusable[1] == focusable[0]
+    assert len(soups[1].select("div.jp-OutputArea-output[tabindex='0']")) >= 4
+    assert len(soups[1].select("div.jp-Cell-inputWrapper[tabindex='0']")) >= 2
+    # a second exporter reads the compiled templates from Jinja's cache: the same page
+    assert pipeline.ReportExporter(**options).from_notebook_node(nb)[0] == ours
