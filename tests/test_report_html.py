@@ -334,3 +334,11 @@ def test_the_report_exporter_renders_what_nbconvert_renders(tmp_path):
     assert len(soups[1].select("div.jp-Cell-inputWrapper[tabindex='0']")) >= 2
     # a second exporter reads the compiled templates from Jinja's cache: the same page
     assert pipeline.ReportExporter(**options).from_notebook_node(nb)[0] == ours
+
+
+def test_the_workbook_drops_the_characters_openpyxl_refuses():
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    every = "".join(map(chr, range(0x10000)))
+    assert downloads._ILLEGAL_CHARACTERS.pattern == ILLEGAL_CHARACTERS_RE.pattern
+    assert downloads._cell(every, False) == ILLEGAL_CHARACTERS_RE.sub("", every)

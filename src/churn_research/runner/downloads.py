@@ -19,10 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-
 from churn_research.i18n import _, t
 from churn_research.narrate.format import TABLE_MIME
 
@@ -102,6 +98,12 @@ def sheet_name(number: int, section: str, used: set[str] = frozenset()) -> str:
     return name
 
 
+#: characters a worksheet cell cannot hold (openpyxl's ``ILLEGAL_CHARACTERS_RE``: the control
+#: characters but tab, newline and carriage return), written here so that importing this module
+#: (every notebook kernel does, through the key-figures writer) does not import openpyxl
+_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
 def _cell(value: Any, is_date: bool) -> Any:
     if value is None:
         return None
@@ -111,7 +113,7 @@ def _cell(value: Any, is_date: bool) -> Any:
         except ValueError:
             return value
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+        return _ILLEGAL_CHARACTERS.sub("", value)
     return value
 
 
@@ -129,6 +131,8 @@ def write_tables(tables: list[Table], path: Path) -> Path | None:
     if not tables:
         path.unlink(missing_ok=True)
         return None
+    from openpyxl import Workbook  # here: the notebook kernels import this module, not write
+
     wb = Workbook()
     contents = wb.active
     contents.title = _("Contents")
@@ -153,6 +157,8 @@ def write_tables(tables: list[Table], path: Path) -> Path | None:
 
 
 def _finish_sheet(ws, dates: set[int]) -> None:
+    from openpyxl.styles import Font
+
     ws.freeze_panes = "A2"
     for cell in ws[1]:
         cell.font = Font(bold=True)
