@@ -291,3 +291,35 @@ def test_auc_at_increasing_horizons_in_one_call_equals_one_call_per_horizon(spli
     swapped = dg.auc_and_brier(train, test, surv[:, [*order, *range(3, surv.shape[1])]],
                                horizons=[horizons[i] for i in order], grid=grid)
     assert swapped["auc"] == expected and swapped["ibs"] == got["ibs"]
+
+
+@pytest.mark.parametrize("case", ["true hazard", "ties and few exits", "unordered horizons"])
+def test_bootstrap_from_per_customer_terms_equals_scikit_survival_resample_by_resample(
+        split, monkeypatch, case):
+    """bootstrap_scores computes each held-out customer's weight and Brier terms once; its
+    intervals and per-resample scores equal scoring every resample with scikit-survival,
+    including the resamples scikit-survival refuses (skipped by both), tied risk scores (the
+    Kaplan–Meier reference gives every customer the same) and horizons out of order."""
+    train, test = split
+    horizons, grid = [6.0, 12.0, 24.0], np.linspace(1, 24, 30)
+    rng = np.random.default_rng(11)
+    if case == "ties and few exits":
+        test = test.iloc[:40].copy()  # some resamples have no follow-up past the last horizon
+        horizons = [6.0, 12.0, float(np.sort(test["duration"])[-3])]
+        grid = np.linspace(1, horizons[-1], 12)
+    if case == "unordered horizons":
+        horizons = [12.0, 6.0, 24.0]
+    times = [*horizons, *grid]
+    true = _true_survival(test, times)
+    rows = {"true": true, "noisy": true ** rng.uniform(0.5, 2, (len(test), 1)),
+            "km": dg.km_survival_matrix(train, len(test), times)}
+    fast = dg.bootstrap_scores(train, test, rows, horizons=horizons, grid=grid, n_boot=60,
+                               random_state=4)
+    monkeypatch.setattr(dg._ResampledScores, "valid_grid", staticmethod(lambda grid: False))
+    slow = dg.bootstrap_scores(train, test, rows, horizons=horizons, grid=grid, n_boot=60,
+                               random_state=4)
+    assert fast[1].shape == slow[1].shape and len(slow[1]) >= 30
+    if case == "ties and few exits":
+        assert len(slow[1]) < 60  # the case exercises skipped resamples
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-14, atol=0)  # one sum in another order
+    pd.testing.assert_frame_equal(fast[0], slow[0], check_exact=False, rtol=1e-14, atol=0)

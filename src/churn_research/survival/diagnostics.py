@@ -19,6 +19,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter, NelsonAalenFitter
 from lifelines.utils import inv_normal_cdf
 from sksurv.metrics import brier_score, cumulative_dynamic_auc
+from sksurv.nonparametric import CensoringDistributionEstimator
 from sksurv.util import Surv
 
 from churn_research.survival.cox import CoxRegression, cox_design
@@ -292,12 +293,115 @@ class HeldOutValidation:
         return out
 
 
+class _ResampledScores:
+    """:func:`auc_and_brier` of resamples of one held-out set, without scikit-survival's per-call
+    work: what each customer contributes is computed once.
+
+    Each of the 200 resamples used to call scikit-survival's :func:`cumulative_dynamic_auc` and
+    :func:`brier_score` per model (600 calls); most of their time went to input checks (sklearn's
+    ``check_array``, narwhals), to a Kaplan–Meier fit of the test rows for a mean AUC that is not
+    used, and to re-reading the censoring weights. Here the censoring estimator, each customer's
+    weight and each customer's Brier-score term at every grid tenure are computed once, on the
+    whole held-out set, with scikit-survival's own estimator and formulas; a resample gathers
+    them. Its AUC is scikit-survival's computation (sort by risk, ties within ``tied_tol`` merged,
+    trapezoid under the ROC curve), and a resample scikit-survival would refuse (no exit, or a
+    scored tenure outside the resample's follow-up) is refused here too. The scores equal
+    scikit-survival's resample by resample to 1e-14 (a Brier-score mean adds the same terms in
+    another order; tested). On synthetic data 30_survival's validation cell went from 12.9 to
+    2.2 s on a busy machine (the same load for both).
+    """
+
+    def __init__(self, s_train, test: pd.DataFrame, survival: Mapping[str, np.ndarray], *,
+                 horizons: Sequence[float], grid: Sequence[float]):
+        self.horizons, self.grid = [float(h) for h in horizons], np.asarray(grid, float)
+        k = len(self.horizons)
+        # as auc_and_brier: administrative censoring just after the last scored tenure
+        tau = max(max(self.horizons), float(self.grid[-1]))
+        event, duration = test["event"].to_numpy(bool), test["duration"].to_numpy(float)
+        self.event = event & (duration <= tau)
+        self.time = np.minimum(duration, tau * (1 + 1e-9))
+        cens = CensoringDistributionEstimator().fit(s_train)
+        # raises ValueError (a weight or probability undefined) as scikit-survival does: the caller
+        # then scores each resample with scikit-survival
+        self.ipcw = cens.predict_ipcw(Surv.from_arrays(event=self.event, time=self.time))
+        prob_t = cens.predict_proba(self.grid)
+        prob_t[prob_t == 0] = np.inf
+        prob_y = cens.predict_proba(self.time)
+        prob_y[prob_y == 0] = np.inf
+        self.risk = {m: 1 - s[:, :k] for m, s in survival.items()}
+        # per model: grid tenures x customers, each customer's term of the Brier score (its mean)
+        self.brier = {}
+        for m, s in survival.items():
+            est = s[:, k:]
+            terms = np.empty((len(self.grid), len(test)))
+            for i, t in enumerate(self.grid):
+                e = est[:, i]
+                is_case = (self.time <= t) & self.event
+                is_control = self.time > t
+                terms[i] = (np.square(e) * is_case.astype(int) / prob_y
+                            + np.square(1.0 - e) * is_control.astype(int) / prob_t[i])
+            self.brier[m] = terms
+
+    @staticmethod
+    def valid_grid(grid: np.ndarray) -> bool:
+        """A grid scikit-survival scores as given (increasing, no repeats)."""
+        return len(grid) > 1 and bool(np.all(np.diff(grid) > 0))
+
+    def scores(self, idx: np.ndarray) -> list | None:
+        """Per model ``[AUC at each horizon..., IBS]`` of the resample ``idx``; None where
+        scikit-survival would raise (the resample is skipped)."""
+        event, time = self.event[idx], self.time[idx]
+        lo, hi = time.min(), time.max()
+        if not event.any() or any(min(v) < lo or max(v) >= hi for v in (self.horizons, self.grid)):
+            return None
+        ipcw = self.ipcw[idx]
+        out = []
+        for m, risk in self.risk.items():
+            auc = _cumulative_dynamic_auc(risk[idx], time, event, ipcw, self.horizons)
+            bs = self.brier[m][:, idx].mean(axis=1)
+            ibs = float(np.trapezoid(bs, self.grid) / (self.grid[-1] - self.grid[0]))
+            out.append([*(float(v) for v in auc), ibs])
+        return out
+
+
+def _cumulative_dynamic_auc(estimate: np.ndarray, time: np.ndarray, event: np.ndarray,
+                            ipcw: np.ndarray, horizons: Sequence[float],
+                            tied_tol: float = 1e-8) -> np.ndarray:
+    """scikit-survival's cumulative/dynamic AUC (:func:`sksurv.metrics.cumulative_dynamic_auc`,
+    the same operations) for risk scores ``estimate`` (customers x horizons) with the censoring
+    weights ``ipcw`` already computed and the inputs already checked."""
+    n, k = estimate.shape
+    times_2d = np.broadcast_to(np.asarray(horizons, float), (n, k))
+    o = np.argsort(-estimate, axis=0)
+    test_time, test_event = time[o], event[o]
+    estimate = np.take_along_axis(estimate, o, axis=0)
+    weights = ipcw[o]
+    is_case = (test_time <= times_2d) & test_event
+    is_control = test_time > times_2d
+    n_controls = is_control.sum(axis=0)
+    estimate_diff = np.concatenate((np.broadcast_to(np.inf, (1, k)), estimate))
+    is_tied = np.absolute(np.diff(estimate_diff, axis=0)) <= tied_tol
+    cumsum_tp = np.cumsum(is_case * weights, axis=0)
+    cumsum_fp = np.cumsum(is_control, axis=0)
+    true_pos = cumsum_tp / cumsum_tp[-1]
+    false_pos = cumsum_fp / n_controls
+    scores = np.empty(k)
+    for j in range(k):
+        tied = np.flatnonzero(is_tied[:, j]) - 1  # keep the last of tied risk scores
+        scores[j] = np.trapezoid(np.r_[0, np.delete(true_pos[:, j], tied)],
+                                 np.r_[0, np.delete(false_pos[:, j], tied)])
+    return scores
+
+
 def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[str, np.ndarray], *,
                      horizons: Sequence[float], grid: Sequence[float], n_boot: int = 200,
                      random_state: int = 0, alpha: float = 0.05) -> tuple[pd.DataFrame, np.ndarray]:
     """Percentile bootstrap over the held-out customers of :func:`auc_and_brier`: ``n_boot``
     seeded resamples of the ``test`` rows (the models and the censoring weights stay as fitted on
-    ``train``), the same resamples for every model.
+    ``train``), the same resamples for every model. A resample scikit-survival cannot score (no
+    exit before the first horizon, say) is skipped. Each customer's share of the scores is
+    computed once (:class:`_ResampledScores`); a held-out set with a customer scikit-survival
+    cannot weight is scored resample by resample with scikit-survival.
 
     Returns
     -------
@@ -310,17 +414,27 @@ def bootstrap_scores(train: pd.DataFrame, test: pd.DataFrame, survival: Mapping[
     names = list(survival)
     draws = []  # per resample: models x (AUC at each horizon, IBS)
     s_train = _surv(train)
-    outcome = test[["event", "duration"]]
-    with _censoring_fitted_once():
+    try:
+        fast = _ResampledScores(s_train, test, survival, horizons=horizons, grid=grid) \
+            if _ResampledScores.valid_grid(np.asarray(grid, float)) else None
+    except ValueError:
+        fast = None
+    if fast is not None:
         for _b in range(n_boot):
-            idx = rng.integers(0, len(test), len(test))
-            sub = outcome.iloc[idx]
-            try:
-                res = [auc_and_brier(train, sub, survival[m][idx], horizons=horizons, grid=grid,
-                                     s_train=s_train) for m in names]
-            except ValueError:  # a resample without an exit before the first horizon: skip it
-                continue
-            draws.append([[*r["auc"].values(), r["ibs"]] for r in res])
+            res = fast.scores(rng.integers(0, len(test), len(test)))
+            if res is not None:
+                draws.append(res)
+    else:
+        outcome = test[["event", "duration"]]
+        with _censoring_fitted_once():
+            for _b in range(n_boot):
+                idx = rng.integers(0, len(test), len(test))
+                try:
+                    res = [auc_and_brier(train, outcome.iloc[idx], survival[m][idx], horizons=horizons,
+                                         grid=grid, s_train=s_train) for m in names]
+                except ValueError:  # a resample without an exit before the first horizon: skip it
+                    continue
+                draws.append([[*r["auc"].values(), r["ibs"]] for r in res])
     arr = np.asarray(draws, float)  # resamples x models x metrics
     cols = [*(f"auc({h:g})" for h in horizons), "ibs"]
     lo, hi = np.nanquantile(arr, [alpha / 2, 1 - alpha / 2], axis=0)
