@@ -24,7 +24,13 @@ MAKE_STARTED := $(shell date +%s.%N)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
 ANALYSES  := $(filter-out 00_data,$(STAGES))
-REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(STAGES),reports/$(d)/$(s).html))
+# make -j starts ready stages in this order: the longest first (30_survival on every dataset, then
+# 10_indicators, which 60_retention waits for), so that no long stage starts last and leaves a core
+# idle at the end of a run
+LONGEST   := 30_survival 10_indicators
+RUN_ORDER := $(filter 00_data,$(STAGES)) $(foreach s,$(LONGEST),$(filter $(s),$(STAGES))) \
+             $(filter-out 00_data $(LONGEST),$(STAGES))
+REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(RUN_ORDER),reports/$(d)/$(s).html))
 
 # helpers for a report path's stem "<dataset>/<stage>"
 ds    = $(patsubst %/,%,$(dir $(1)))
