@@ -494,11 +494,10 @@ class ReportExporter(HTMLExporter):
     - nbconvert's :meth:`HTMLExporter.from_notebook_node` re-parses the whole page with
       BeautifulSoup's pure-Python parser only to add a generic alt text to images and
       ``tabindex="0"`` to input and output areas. :func:`decorate_report` writes each figure's
-      own alt text (from its section); the ``tabindex`` (a wide table can be scrolled from the
-      keyboard) is added here by one regular expression,
-      as are the characters of numeric references (Markdown headings' Chinese text), which
-      that pass wrote as characters.
-      The rest of that method is kept as nbconvert writes it (the two filters it registers).
+      own alt text (from its section). Here one regular expression adds the ``tabindex`` (a
+      wide table can be scrolled from the keyboard) and another writes numeric character
+      references (Markdown headings' Chinese text) as the characters that pass wrote. The rest
+      of that method is kept as nbconvert writes it (the two filters it registers).
     - the notebook is validated once after all preprocessors (nbconvert's
       ``optimistic_validation``) rather than after each of them; :func:`render_html` read it
       through :func:`nbformat.read`, which validates it too.
