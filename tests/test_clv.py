@@ -469,6 +469,14 @@ def test_snapshot_annual_churn_comes_from_the_survival_curve_not_the_churn_flag(
     figures = cost.key_figures()
     assert figures["annual_churn"]["rate"] == figures["cost_of_churn"]["annual_churn_rate"]
     assert (cost.table().dtypes == "int64").all()
+    # the cost's interval is the annual churn's: the same customers, revenue and margin
+    low, high = cost.lost_profit_interval
+    assert low == pytest.approx(5174 * cost.annual.ci_low * cost.revenue * 0.3, rel=1e-12)
+    assert high == pytest.approx(5174 * cost.annual.ci_high * cost.revenue * 0.3, rel=1e-12)
+    assert low < cost.cost.lost_profit < high
+    assert cost.cost.lost_profit == pytest.approx(5174 * cost.annual_churn * cost.revenue * 0.3)
+    assert (figures["cost_of_churn"]["lost_profit_ci_low"],
+            figures["cost_of_churn"]["lost_profit_ci_high"]) == (low, high)
 
 
 def test_money_at_risk_says_why_it_differs_from_the_yearly_cost_of_churn():

@@ -151,6 +151,19 @@ def test_clv_money_carries_the_currency_and_snapshot_caveat():
                                      "churn, about 1,869 of the customers active now would leave")
     assert "3,567,461 元" in found.headline
     assert "indicative" in found.key_findings[0].text
+    # review s7: the cost of churn carries the annual churn's interval
+    ci = {**figs, "cost_of_churn.lost_profit_ci_low": 401000.4, "cost_of_churn.lost_profit_ci_high":
+          471500.6, "annual_churn.ci_low": 0.2445, "annual_churn.ci_high": 0.2876}
+    found = narrate.build("50_clv", ci, dataset="telco", context={"currency": "USD", "kind": "contractual"})
+    assert found.headline.startswith(
+        "Churn costs about 435,988 USD (95% CI 401,000–471,501 USD) of profit a year: at 26.6% "
+        "(95% CI 24.4–28.8%) annual churn, about 1,869 of the customers active now would leave")
+    from churn_research.runner.findings_html import in_language
+
+    with in_language("zh"):
+        zh = narrate.build("50_clv", ci, dataset="telco", context={"kind": "contractual"})
+    assert zh.headline.startswith("流失每年造成的利润损失约为 435,988 元（95% 置信区间 401,000–471,501 元）："
+                                  "按 26.6%（95% 置信区间 24.4–28.8%）的年流失率")
 
 
 @pytest.mark.parametrize("stage", list(narrate.BUILDERS))

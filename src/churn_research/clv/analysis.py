@@ -634,10 +634,19 @@ class ChurnCostResult:
     inactivity_days: int
     observation_end: pd.Timestamp
     word_of_mouth: dict | None = None    # the referral scenario (off: None)
+    margin: float = np.nan               # the profit margin the cost applies
 
     @property
     def annual(self) -> AnnualChurn:
         return self.inputs["annual"]
+
+    @property
+    def lost_profit_interval(self) -> tuple[float, float]:
+        """The yearly profit lost at the two ends of the annual churn's 95% interval: the cost is
+        proportional to the rate; the revenue per customer and the margin are taken as given,
+        so the interval is the churn rate's uncertainty alone."""
+        per_rate = self.inputs["active"] * self.revenue * self.margin
+        return (float(per_rate * self.annual.ci_low), float(per_rate * self.annual.ci_high))
 
     @property
     def annual_churn(self) -> float:
@@ -680,6 +689,8 @@ class ChurnCostResult:
         return {"annual_cost_of_churn": self.cost.lost_profit,
                 **self.annual.key_figures(),
                 "cost_of_churn": {**self.cost.key_figures(), "annual_churn_rate": self.annual_churn,
+                                  "lost_profit_ci_low": self.lost_profit_interval[0],
+                                  "lost_profit_ci_high": self.lost_profit_interval[1],
                                   "customers_active": self.inputs["active"],
                                   "annual_revenue_per_customer": self.revenue,
                                   **({} if self.word_of_mouth is None else
@@ -709,7 +720,7 @@ def churn_cost_analysis(data, *, months: int, value_col: str | None, margin: flo
                             complaint_multiplier=complaint_multiplier,
                             complainers=complainers, active=inputs["active"])
     return ChurnCostResult(inputs, cost, data.kind, data.inactivity_days,
-                           pd.Timestamp(data.observation_end), wom)
+                           pd.Timestamp(data.observation_end), wom, margin=float(margin))
 
 
 def scenario_figures(scenarios: pd.DataFrame, *, base_customers: int, years: int) -> dict:

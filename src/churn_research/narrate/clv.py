@@ -22,7 +22,16 @@ from churn_research.clv.analysis import (
 from churn_research.i18n import _, is_chinese, label, t
 from churn_research.narrate import definitions
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, not_available, pct, text
+from churn_research.narrate.format import (
+    count,
+    get,
+    money,
+    money_ci,
+    not_available,
+    pct,
+    pct_ci,
+    text,
+)
 from churn_research.wording import join, sentences, stop
 
 
@@ -35,7 +44,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     keys, unavailable = [], []
     if lost is not None:
         base = get(figures, "cost_of_churn.customers_active", get(figures, "scenario_base_customers"))
-        values = dict(lost=money(lost, cur), rate=pct(rate),
+        # the cost's interval is the annual churn's (revenue and margin taken as given)
+        values = dict(lost=money_ci(lost, get(figures, "cost_of_churn.lost_profit_ci_low"),
+                                    get(figures, "cost_of_churn.lost_profit_ci_high"), cur),
+                      rate=pct_ci(rate, get(figures, "annual_churn.ci_low"),
+                                  get(figures, "annual_churn.ci_high")),
                       n=count(get(figures, "cost_of_churn.lost_customers")))
         if base is not None:
             headline = t("Churn costs about {lost} of profit a year: at {rate} annual churn, about {n} "

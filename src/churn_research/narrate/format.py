@@ -80,6 +80,16 @@ def money(value, currency: str | None = "", *, decimals: int | None = None) -> s
     return f"{text} {currency}".strip() if currency else text
 
 
+def money_ci(value, low, high, currency: str | None = "") -> str:
+    """``"112,352 USD (95% CI 103,410–121,294 USD)"`` (the currency as :func:`money` shows it;
+    the interval's low end without it); without an interval just :func:`money`."""
+    if is_missing(value) or is_missing(low) or is_missing(high):
+        return money(value, currency)
+    digits = 2 if abs(float(value)) < 100 else 0
+    return t("{value} (95% CI {low}–{high})", value=money(value, currency, decimals=digits),
+             low=f"{float(low):,.{digits}f}", high=money(high, currency, decimals=digits))
+
+
 def count(value) -> str:
     """``12345.0`` -> ``"12,345"``."""
     if is_missing(value):
