@@ -197,3 +197,18 @@ def test_the_summary_says_calibrated_only_where_calibration_was_used():
     assert "expected to take 72,650 with them within 90 days (the churn-risk model's P(churn)" in line
     cal = todo.action("50_clv", {"50_clv": clv, "60_retention": {**ret, "calibration.used": True}})
     assert "(calibrated P(churn) × residual value, 60_retention)" in cal
+
+
+def test_the_summary_quotes_the_cost_of_churn_with_its_interval():
+    """Review s7: the cost of churn on the summary carries the annual churn's interval, as the
+    headline of 50_clv does (the same figures)."""
+    clv = {**CDNOW_CLV, "annual_cost_of_churn": 141563.2, "cost_of_churn.annual_churn_rate": 0.561,
+           "cost_of_churn.lost_profit_ci_low": 137010.0, "cost_of_churn.lost_profit_ci_high": 146004.9,
+           "cost_of_churn.annual_revenue_per_customer": 156.6, "margin": 0.3}
+    row = next(r for r in money_definitions({"50_clv": clv}, currency="USD")
+               if r.name == "Annual cost of churn (profit lost in a year)")
+    assert row.value == "141,563 USD (95% CI 137,010–146,005 USD)"
+    without = {k: v for k, v in clv.items() if "_ci_" not in k}
+    row = next(r for r in money_definitions({"50_clv": without}, currency="USD")
+               if r.name == "Annual cost of churn (profit lost in a year)")
+    assert row.value == "141,563 USD"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from churn_research.i18n import _, label, label_msg, n_, t
 from churn_research.narrate.data import paren
-from churn_research.narrate.format import count, get, money, pct, pct_ci, ratio_ci, text
+from churn_research.narrate.format import count, get, money, money_ci, pct, pct_ci, ratio_ci, text
 from churn_research.wording import gap
 
 __all__ = ["Definition", "data_definitions", "churn_definitions", "change_definitions", "annual_churn", "annual_churn_measures",
@@ -317,7 +317,9 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
     cost = get(clv, "annual_cost_of_churn")
     if cost is not None:
         out.append(Definition(
-            _("Annual cost of churn (profit lost in a year)"), money(cost, currency),
+            _("Annual cost of churn (profit lost in a year)"),
+            money_ci(cost, get(clv, "cost_of_churn.lost_profit_ci_low"),
+                     get(clv, "cost_of_churn.lost_profit_ci_high"), currency),
             t("the {n} customers active now × annual churn {rate} × annual revenue per customer "
               "{revenue} × margin {margin}: one year of profit of the customers expected to leave; "
               "no model beyond the annual churn rate", n=count(active),
