@@ -133,3 +133,42 @@ def test_call_list_csv_in_chinese(tmp_path, zh):
 def test_playbook_triggers_name_signals_in_words():
     assert "dominant signal: low satisfaction" in set(S.PLAYBOOK["trigger"])
     assert not any("_" in x for x in S.PLAYBOOK["trigger"])
+
+
+# --- 10_indicators (cdnow): the headline and the new-customer rate ------------------------------
+CDNOW_10 = {"freq": "month", "latest_period": "1997-12", "churn_rate": 0.19776,
+            "churn_rate_ci_low": 0.18454, "churn_rate_ci_high": 0.21169,
+            "mean_churn_rate_per_period": 0.16720, "mean_churn_rate_first_period": "1997-04",
+            "mean_churn_rate_last_period": "1997-12", "window_end": "1997-12-31", "lapses": "episodes",
+            "returned": 523, "churned_new": 317, "churn_rate_on_books": 0.1210,
+            "churn_rate_new": 0.30, "churn_rate_existing": 0.17285, "new_tenure_months": 3}
+
+
+def test_cdnow_latest_churn_says_what_returners_add():
+    from churn_research.narrate import indicators as ni
+
+    found = ni.findings(CDNOW_10, dataset="cdnow",
+                        context={"kind": "non-contractual", "inactivity_days": 180})
+    assert found.headline.startswith(
+        "Churn was 19.8% (95% CI 18.5–21.2%) in the latest complete month (1997-12), against 16.7% per "
+        "month on average from 1997-04 to 1997-12 (after the months of heavy acquisition). That rate "
+        "counts the 317 customers who joined or came back during 1997-12 and lapsed again in it; among "
+        "the customers on the books at its start, churn was 12.1%.")
+    new = [k.text for k in found.key_findings if k.text.startswith("New customers")]
+    assert new == ["New customers (under 3 months) churn 30.0% per month from 1997-04 on (the months "
+                   "of heavy acquisition before it, whose inferred churn is inflated, left out), "
+                   "existing customers 17.3%."]
+
+
+def test_new_vs_existing_pools_only_the_trend_periods():
+    from churn_research.indicators import trend_rows
+
+    # three complete months: the first one of heavy acquisition (joiners > the settled share)
+    table = pd.DataFrame({"period": ["1997-01", "1997-02", "1997-03"], "partial": False,
+                          "new": [900, 10, 10], "at_risk": [1000, 1000, 1000],
+                          "churn_rate": [0.6, 0.2, 0.2]})
+    tenure = pd.DataFrame({"period": ["1997-01", "1997-01", "1997-02", "1997-02", "1997-03", "1997-03"],
+                           "tenure_group": ["new", "existing"] * 3})
+    kept = trend_rows(tenure, table, kind="non-contractual")
+    assert set(kept["period"]) == {"1997-02", "1997-03"}
+    assert trend_rows(tenure, table, kind="contractual") is tenure
