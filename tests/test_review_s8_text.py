@@ -172,3 +172,35 @@ def test_new_vs_existing_pools_only_the_trend_periods():
     kept = trend_rows(tenure, table, kind="non-contractual")
     assert set(kept["period"]) == {"1997-02", "1997-03"}
     assert trend_rows(tenure, table, kind="contractual") is tenure
+
+
+# --- win-back: the value base says what it is ----------------------------------------------------
+def test_expected_recovered_value_states_its_base():
+    wb = pd.DataFrame({"rank": [1, 2], "customer_id": ["A", "B"], "lost_on": [None, None],
+                       "days_since_loss": [10, 20], "lost_value": [1000.0, 500.0],
+                       "p_return_6m": [0.2, 0.4], "expected_recovered_value": [200.0, 200.0]})
+    text = say.winback_text(wb, None, days=180, kind="non-contractual", path="winback.csv", currency="USD")
+    assert text.startswith("2 customers were lost in the last 180 days, taking 1,500 USD of revenue of "
+                           "the year before their loss with them; weighted by each customer's chance "
+                           "of returning within 6 months, that is 400 USD (expected recovered value). "
+                           "Its base is stated, not forecast: a year's revenue at the customer's "
+                           "pre-loss rate for each expected return")
+    line = [k.text for k in say.findings({"winback.recently_lost": 2910, "winback.days": 180,
+                                          "winback.expected_recovered_value": 141680.0,
+                                          "winback.return_6m.auc": 0.63}, dataset="cdnow",
+                                         context={"currency": "USD"}).key_findings]
+    assert line[0].startswith("2,910 customers were lost in the last 180 days; each one's chance of "
+                              "returning within 6 months × the revenue of their last year before the "
+                              "loss sums to 141,680 USD (expected recovered value: a year's revenue at "
+                              "the pre-loss rate per expected return")
+
+
+def test_contract_lost_value_counts_only_the_months_on_the_books():
+    from churn_research.retention import winback
+
+    customers = pd.DataFrame({"customer_id": ["short", "long"],
+                              "start_date": pd.to_datetime(["2017-10-31", "2015-01-31"]),
+                              "end_date": pd.to_datetime(["2018-01-31", "2018-01-31"]),
+                              "monthly_revenue": [100.0, 100.0]})
+    # telco's shape: 3 months on the books -> 3 months of revenue, not 12
+    assert winback.lost_value(customers, None).to_dict() == {"short": 300.0, "long": 1200.0}

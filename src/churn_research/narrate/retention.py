@@ -395,7 +395,9 @@ def winback_intro(*, days: int, kind: str, snapshot: bool) -> str:
     rank = (_("Each listed customer's chance of returning is learnt from the past lapses, and the "
               "list is ranked by the expected recovered value (P(return) × lost revenue).")
             if kind == "non-contractual" else
-            _("The list is ranked by the revenue of the customer's last year."))
+            _("The list is ranked by the revenue of the customer's last year (without purchases "
+              "recorded: the monthly revenue × the months they were on the books in that year, at "
+              "most 12)."))
     return first + gap() + rank + gap() + _("Lost value here is revenue, not profit: it is not "
                                             "comparable with the profit figures of money at risk.")
 
@@ -442,10 +444,15 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
                   n=count(len(winback)), value=money(winback["lost_value"].sum(), currency),
                   file=Path(path).name)
     elif "expected_recovered_value" in winback:
+        months = max(int(str(c)[len("p_return_"):-1]) for c in winback.columns
+                     if str(c).startswith("p_return_"))
         first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
                   "year before their loss with them; weighted by each customer's chance of "
-                  "returning, that is {expected} (expected recovered value). The list ranks them by "
-                  "it and is written to `{file}` (customer_id only).", n=count(len(winback)), days=days,
+                  "returning within {months} months, that is {expected} (expected recovered value). "
+                  "Its base is stated, not forecast: a year's revenue at the customer's pre-loss rate "
+                  "for each expected return, whether or not a returner buys as much again; revenue, "
+                  "not 50_clv's profit value. The list ranks them by it and is written to `{file}` "
+                  "(customer_id only).", n=count(len(winback)), days=days, months=months,
                   value=money(winback["lost_value"].sum(), currency),
                   expected=money(winback["expected_recovered_value"].sum(), currency),
                   file=Path(path).name)
@@ -907,10 +914,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                               value=money(get(figures, "winback.lost_value"), cur)), _("Win-back")))
         lost = by_snapshot
     elif lost is not None and ret is not None:
-        keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
-                              "chance of returning within {m} months, their lost revenue (not profit) comes to "
-                              "{exp} (expected recovered value; held-out AUC of the return model "
-                              "{auc}): the win-back list ranks them by it.",
+        keys.append(Finding(t("{n} customers were lost in the last {days} days; each one's chance of "
+                              "returning within {m} months × the revenue of their last year before the "
+                              "loss sums to {exp} (expected recovered value: a year's revenue at the "
+                              "pre-loss rate per expected return, not a forecast of what returners will "
+                              "spend, and revenue, not profit; held-out AUC of the return model {auc}): "
+                              "the win-back list ranks them by it.",
                               n=count(lost), days=get(figures, "winback.days"),
                               exp=money(get(figures, "winback.expected_recovered_value"), cur), m=ret,
                               auc=f"{get(figures, f'winback.return_{ret}m.auc'):.2f}"), _("Win-back")))
