@@ -138,7 +138,8 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     -------
     DataFrame with exactly :data:`WATCHLIST_COLUMNS`: ``rank``, ``customer_id``, ``tier``,
     ``high_value``, ``risk``, ``value`` (trailing 12-month revenue), ``expected_loss``
-    (risk x value), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
+    (risk x value; the CSV heads them ``annual_revenue`` and ``risk_x_annual_revenue``,
+    see :func:`write_watchlist`), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
     ``n_signals``, ``dominant_signal``, ``likely_reason`` and the suggested ``action``.
     Never names, phone numbers or e-mails.
 
