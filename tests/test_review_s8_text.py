@@ -58,6 +58,7 @@ def test_cdnow_headline_in_chinese(zh):
     head = say.findings(CDNOW, dataset="cdnow", context={"kind": "non-contractual"}).headline
     assert head.startswith("按 180 天内的流失风险得分加权，现有活跃客户的剩余价值合计 140,313 元")
     assert "并不是预计会损失的价值" in head
+    assert "因此无法证明它们作为概率是准确的；180 天内的流失是按不活跃规则判定的一次沉寂" in head  # full-width ；
     assert head.endswith("预期损失以《客户终身价值与流失成本》为准：12 个月内 74,894 元的未来利润。")
 
 

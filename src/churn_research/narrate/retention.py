@@ -22,7 +22,7 @@ from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
 from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
-from churn_research.wording import gap, stop
+from churn_research.wording import gap, semicolons, stop
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def _why_not_a_loss(*, kind: str, days, calibrated: bool) -> str:
     if kind != "contractual":
         parts.append(t("churn within {days} days is a lapse under the inactivity rule, which also "
                        "counts customers who will buy again", days=days))
-    return "; ".join(parts)
+    return semicolons(parts)
 
 
 def clv_relation_text(total: float, clv: Mapping[str, Any] | None, *, kind: str, days,
