@@ -100,8 +100,9 @@ MAKEFLAGS += -j$(JOBS)
 endif
 
 # stages that read another stage's results render after it (and again when it changes):
-# 60_retention's planning tool reads 10_indicators' churn target
-READS        := 60_retention:10_indicators
+# 60_retention's planning tool reads 10_indicators' churn target, its money section 50_clv's
+# value lost to churn
+READS        := 60_retention:10_indicators 60_retention:50_clv
 ALL_DATASETS := $(sort $(DATASETS) $(basename $(notdir $(wildcard params/*.yaml))))
 $(foreach d,$(ALL_DATASETS),$(foreach r,$(READS),$(eval \
   reports/$(d)/$(word 1,$(subst :, ,$(r))).html: reports/$(d)/$(word 2,$(subst :, ,$(r))).html)))

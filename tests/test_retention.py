@@ -575,40 +575,42 @@ def test_snapshot_win_back_lists_everyone_who_had_left_with_unknown_loss_dates(t
     assert wb.rate is None and wb.returns == {}
     lst = wb.winback
     assert list(lst.columns) == winback.WINBACK_COLUMNS
-    assert lst["customer_id"].tolist() == ["C3", "C6", "C1", "C4"]      # by lost value, ties stable
+    assert lst["customer_id"].tolist() == ["C3", "C1", "C4", "C6"]      # by lost value
     assert lst["rank"].tolist() == [1, 2, 3, 4]
-    assert lst["lost_value"].tolist() == [840.0, 666.0, 240.0, 240.0]  # 12 x monthly revenue
+    # monthly revenue x the months on the books in the year before (review s8: C4 stayed 11
+    # months, C6 one: not 12 x their monthly revenue)
+    assert lst["lost_value"].tolist() == [840.0, 240.0, 220.0, 55.5]
     assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
     # the same list with days=1: the window does not apply to a snapshot
     assert winback.analyse(data, days=1).winback.equals(lst)
     # the CSV leaves both columns empty: unknown, never the snapshot date or 0
     path = winback.write_winback(lst, tmp_path / "winback.csv")
     assert path.read_text().splitlines() == ["rank,customer_id,lost_on,days_since_loss,lost_value",
-                                             "1,C3,,,840.00", "2,C6,,,666.00", "3,C1,,,240.00",
-                                             "4,C4,,,240.00"]
+                                             "1,C3,,,840.00", "2,C1,,,240.00", "3,C4,,,220.00",
+                                             "4,C6,,,55.50"]
     # the report's table does not show them
     table = winback_table(lst, "EUR")
     assert list(table.columns) == ["customer id", "lost revenue (not profit)"]
-    assert table["lost revenue (not profit)"].tolist() == ["840 EUR", "666 EUR", "240 EUR", "240 EUR"]
+    assert table["lost revenue (not profit)"].tolist() == ["840 EUR", "240 EUR", "220 EUR", "55.50 EUR"]
     text = winback_text(lst, wb.rate, days=90, kind=data.kind, path=path, currency="EUR",
                         snapshot_date=wb.snapshot_date)
     assert text.startswith(
         "The data are one snapshot, taken on 2018-01-31: they record who had left by then, not when "
         "each customer left. The list holds the 4 customers who had left by the snapshot, who took "
-        "1,986 EUR of revenue of the year before their loss with them; it ranks them by that value "
+        "1,356 EUR of revenue of the year before their loss with them; it ranks them by that value "
         "and is written to `winback.csv` (customer_id only, no loss date).")
     assert "last 90 days" not in text
     # key figures: no "recently lost in the last N days" for a snapshot
     figs = retention.stage_figures(dataset="x", design="cross-sectional", horizon_days=90,
                                    calibration=_FakeCalibration(), winback=lst, winback_days=90,
                                    rate=wb.rate, winback_snapshot=wb.snapshot_date)["winback"]
-    assert figs == {"snapshot_date": "2018-01-31", "lost_by_snapshot": 4, "lost_value": 1986.0,
+    assert figs == {"snapshot_date": "2018-01-31", "lost_by_snapshot": 4, "lost_value": 1355.5,
                     "ranked_by": "lost value"}
     flat = {f"winback.{k}": v for k, v in figs.items()}
     f = findings(flat, dataset="x", context={"currency": "EUR"})
     lines = [k.text for k in f.key_findings if k.section == "Win-back"]
     assert lines == ["4 customers had left by the snapshot of 2018-01-31 (when each one left is not "
-                     "recorded), taking 1,986 EUR of revenue of the year before their loss with them: "
+                     "recorded), taking 1,356 EUR of revenue of the year before their loss with them: "
                      "the win-back list ranks them by lost value."]
     assert "How likely a lost customer is to come back: the data record no returns it could be learnt from." \
         in f.unavailable
@@ -630,7 +632,7 @@ def test_snapshot_win_back_in_chinese():
         set_language("en")
     assert list(table.columns) == ["客户编号", "流失的收入（非利润）"]
     assert text.startswith("数据是 2018-01-31 的单一快照：只记录到那时谁已离开，不记录每位客户何时离开。"
-                           "名单列出快照时已离开的 4 位客户，他们带走了流失前一年共 1,986 元的收入；")
+                           "名单列出快照时已离开的 4 位客户，他们带走了流失前一年共 1,356 元的收入；")
     assert text.endswith("（只含 customer_id，不含流失日期）。历史赢回率无法衡量：每位客户在数据中只出现一次，"
                          "无法区分回流客户和新客户。")                    # no space after 。
     assert [k.text for k in f.key_findings] == [
@@ -702,7 +704,8 @@ def test_no_space_between_money_in_yuan_and_the_chinese_word_after_it():
 @pytest.mark.slow
 def test_telco_win_back_is_everyone_who_had_left_by_the_snapshot():
     """IBM Telco is one snapshot (2018-01-31): its 1,869 churners had all left by it, when each
-    left is not recorded; the list holds them all, by 12 x monthly charges, without loss dates."""
+    left is not recorded; the list holds them all, by monthly charges x the months of their last
+    year on the books (review s8: not 12 x for a tenure under a year), without loss dates."""
     from churn_research import load
 
     data = load("telco")
@@ -711,7 +714,7 @@ def test_telco_win_back_is_everyone_who_had_left_by_the_snapshot():
     assert wb.snapshot_date == pd.Timestamp("2018-01-31")
     lst = wb.winback
     assert len(lst) == 1869 == int(data.customers["end_date"].notna().sum())
-    assert round(lst["lost_value"].sum(), 2) == 1669570.20
+    assert round(lst["lost_value"].sum(), 2) == 1141196.45   # 12 x monthly charges: 1,669,570.20
     assert lst.head(3)["customer_id"].tolist() == ["T5128", "T4611", "T4876"]
     assert lst.head(3)["lost_value"].round(2).tolist() == [1420.20, 1413.60, 1409.40]
     assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()

@@ -168,9 +168,9 @@ def test_snapshot_money_text_is_a_resemblance_weighted_value_at_risk():
                            "score (calibration did not improve it) × residual value")
     assert "not an expected loss within 30 days" in text
     assert "The whole active base (4 customers) holds 720 (95% interval" in text   # 500+100+100+20
-    fore = say.money_text(mar, kind="contractual", calibrated=False)
-    assert fore.startswith("Money at risk = P(churn within 30 days) (the churn-risk model's own score: "
-                           "calibration did not improve it) × residual value")
+    fore = say.money_text(mar, kind="contractual", calibrated=False)   # review s8: not a loss
+    assert fore.startswith("Risk-weighted value = the churn-risk model's own score for churn within 30 "
+                           "days (calibration did not improve it) × residual value")
     assert say.money_text(mar, kind="contractual").startswith("Money at risk = calibrated P(churn within 30")
 
 
@@ -189,12 +189,13 @@ def test_the_summary_says_calibrated_only_where_calibration_was_used():
            "horizon_days": 90, "calibration.used": False}
     clv = {"clv.mean": 522.9, "scenarios.churn_minus_5_pts.extra_profit": 1000.0}
     row = next(r for r in money_definitions({"50_clv": clv, "60_retention": ret})
-               if r.name == "Money at risk within 90 days")
+               if r.name == "Risk-weighted value within 90 days (a ranking, not an expected loss)")
     assert row.value == "72,650" and row.measures.startswith(
         "the 1,930 customers active now: P(churn within 90 days) from the churn-risk model of "
         "40_segments (its own scores: calibration did not improve them)")
     line = todo.action("50_clv", {"50_clv": clv, "60_retention": ret})
-    assert "expected to take 72,650 with them within 90 days (the churn-risk model's P(churn)" in line
+    # review s8: uncalibrated scores give a ranking, not an expected loss: never "expected to take"
+    assert "72,650" not in line and "cutting annual churn by 5 points" in line
     cal = todo.action("50_clv", {"50_clv": clv, "60_retention": {**ret, "calibration.used": True}})
     assert "(calibrated P(churn) × residual value, 60_retention)" in cal
 

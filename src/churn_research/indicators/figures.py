@@ -139,6 +139,16 @@ def trend_table(table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
     return trend_periods(table, kind=kind)[0]
 
 
+def trend_rows(frame: pd.DataFrame, table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
+    """The rows of ``frame`` (a churn table per period, e.g. per tenure group) in the trend's
+    periods of ``table`` (:func:`trend_periods`): without the months of heavy acquisition whose
+    inferred churn is inflated; ``frame`` unchanged when none are left out."""
+    trend, inflated = trend_periods(table, kind=kind)
+    if inflated is None:
+        return frame
+    return frame[frame["period"].isin(set(trend["period"]))]
+
+
 def segment_rates(data: ChurnData, columns: Iterable[str], *, freq: str,
                   **kw) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per segment column: its churn table per period and its rates pooled over the window."""
@@ -247,6 +257,12 @@ def churn_figures(overall: Mapping[str, Any], latest: pd.Series, table: pd.DataF
     if table.attrs.get("lapses") == "episodes":
         out["lapses"] = "episodes"
         out["returned"] = int(latest["returned"])
+        # the latest rate counts customers who joined or came back in it and lapsed again at once;
+        # among those on the books at its start churn is (churned - churned_new) / at_risk
+        if {"churned", "churned_new", "at_risk"} <= set(latest.index) and latest["at_risk"]:
+            out["churned_new"] = int(latest["churned_new"])
+            out["churn_rate_on_books"] = float((latest["churned"] - latest["churned_new"])
+                                               / latest["at_risk"])
     return out
 
 

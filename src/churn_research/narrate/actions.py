@@ -154,22 +154,18 @@ def _cost(figs: Figures, currency: str) -> str | None:
     risk = figs.get("60_retention", {})
     at_risk = get(risk, "money_at_risk.all.expected_loss")
     lost = get(clv, "money_at_risk.expected_loss")
-    if at_risk is not None and get(risk, "design") == "cross-sectional" and lost is not None:
+    # 60_retention's sum is the expected loss only for calibrated probabilities of leaving a
+    # contract (narrate.retention.is_expected_loss); otherwise 50_clv's value lost is quoted
+    ranking = (get(risk, "design") == "cross-sectional" or get(risk, "calibration.used") is False
+               or get(risk, "money_at_risk.value_model") == "non-contractual")
+    if at_risk is not None and ranking and lost is not None:
         return t("A retention programme pays when it costs less than what it saves: a customer kept "
                  "is worth about {value} of future profit, and the customers active now are "
                  "expected to take {lost} with them within {months} months (50_clv): the money at "
                  "stake, of which a programme saves only the part belonging to the customers it "
                  "keeps.", value=money(value, currency), lost=money(lost, currency),
                  months=text(get(clv, "money_at_risk.horizon_months", 12)))
-    if at_risk is not None and get(risk, "calibration.used") is False:
-        return t("A retention programme pays when it costs less than what it saves: a customer kept "
-                 "is worth about {value} of future profit, and the customers active now are "
-                 "expected to take {risk} with them within {days} days (the churn-risk model's "
-                 "P(churn) × residual value, 60_retention): the money at stake, of which a programme "
-                 "saves only the part belonging to the customers it keeps.",
-                 value=money(value, currency), risk=money(at_risk, currency),
-                 days=text(get(risk, "horizon_days")))
-    if at_risk is not None:
+    if at_risk is not None and not ranking:
         return t("A retention programme pays when it costs less than what it saves: a customer kept "
                  "is worth about {value} of future profit, and the customers active now are "
                  "expected to take {risk} with them within {days} days (calibrated P(churn) × "

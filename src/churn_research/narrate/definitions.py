@@ -358,13 +358,17 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
                      "churn-risk model of 40_segments × residual value from 50_clv ({model})",
                      n=count(get(ret, "money_at_risk.all.customers")),
                      days=text(get(ret, "horizon_days")), model=model)
-        if get(clv, "kind") == "non-contractual":
+        noncontractual = get(clv, "kind") == "non-contractual" or get(ret, "money_at_risk.value_model") == "non-contractual"
+        if noncontractual:
             base += _("; churn here is the inactivity rule, which also counts customers who will buy "
                       "again, while the value lost within 12 months uses the BG/NBD probability of "
                       "having stopped for good, so this figure can be the larger")
-        out.append(Definition(
-            t("Money at risk within {days} days", days=text(get(ret, "horizon_days"))), money(risk, currency),
-            base, "60_retention"))
+        if noncontractual or get(ret, "calibration.used") is False:
+            name = t("Risk-weighted value within {days} days (a ranking, not an expected loss)",
+                     days=text(get(ret, "horizon_days")))
+        else:
+            name = t("Money at risk within {days} days", days=text(get(ret, "horizon_days")))
+        out.append(Definition(name, money(risk, currency), base, "60_retention"))
     from churn_research.narrate.actions import value_per_active_customer  # noqa: PLC0415
 
     value = value_per_active_customer(clv)

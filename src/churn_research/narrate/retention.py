@@ -22,7 +22,7 @@ from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
 from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
-from churn_research.wording import gap, stop
+from churn_research.wording import gap, semicolons, stop
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,26 +84,84 @@ def calibration_text(cal: CalibrationResult) -> str:
              verdict=verdict)
 
 
-def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True) -> pd.DataFrame:
+def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True,
+                kind: str = "contractual", design: str = "prospective") -> pd.DataFrame:
+    """The money table; its sum is headed "risk-weighted value" where it is not an expected loss
+    (:func:`is_expected_loss`; one snapshot keeps "money at risk", its text says what it is)."""
     tab = mar.table()
+    loss = design == "cross-sectional" or is_expected_loss(kind=kind, design=design, calibrated=calibrated)
     out = pd.DataFrame({
         _("customers"): tab["customers"].map(count),
         _("residual value"): tab["value"].map(lambda v: money(v, currency)),
         (_("mean calibrated P(churn)") if calibrated else _("mean P(churn) (model's own scores)")):
             tab["mean_p_churn"].map(pct),
-        _("money at risk"): tab["expected_loss"].map(lambda v: money(v, currency)),
+        (_("money at risk") if loss else _("risk-weighted value")):
+            tab["expected_loss"].map(lambda v: money(v, currency)),
         _("95% interval"): [f"{money(lo, currency)} – {money(hi, currency)}"
                             for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
-        _("share of the base's money at risk"): tab["share"].map(pct)})
+        (_("share of the base's money at risk") if loss else _("share of the base's risk-weighted value")):
+            tab["share"].map(pct)})
     out.index = [_("watchlist"), _("all active customers")]
     return out
 
 
+def clv_value_lost(clv_json: Path | str) -> dict | None:
+    """50_clv's value lost to churn (its key figures beside this report): ``expected_loss``,
+    ``ci_low``, ``ci_high``, ``horizon_months``; None when 50_clv has not written it."""
+    path = Path(clv_json)
+    if not path.exists():
+        return None
+    figs = json.loads(path.read_text(encoding="utf-8"))
+    if figs.get("money_at_risk.expected_loss") is None:
+        return None
+    return {"expected_loss": float(figs["money_at_risk.expected_loss"]),
+            "ci_low": figs.get("money_at_risk.ci_low"), "ci_high": figs.get("money_at_risk.ci_high"),
+            "horizon_months": int(figs.get("money_at_risk.horizon_months", 12))}
+
+
+def is_expected_loss(*, kind: str, design: str, calibrated: bool) -> bool:
+    """Whether risk × residual value reads as the value expected to be lost within the horizon:
+    only for calibrated probabilities of leaving a contract (a purchase log's churn is the
+    inactivity rule, which also counts customers who buy again; scores that recalibration did
+    not improve rank customers but are not shown to be right as probabilities; one snapshot's
+    score is a resemblance)."""
+    return design == "prospective" and kind == "contractual" and calibrated
+
+
+def _why_not_a_loss(*, kind: str, days, calibrated: bool) -> str:
+    """Why risk × residual value is a ranking sum rather than an expected loss."""
+    parts = []
+    if not calibrated:
+        parts.append(_("the churn-risk model's scores rank customers, but recalibration did not "
+                       "improve them, so they are not shown to be right as probabilities"))
+    if kind != "contractual":
+        parts.append(t("churn within {days} days is a lapse under the inactivity rule, which also "
+                       "counts customers who will buy again", days=days))
+    return semicolons(parts)
+
+
+def clv_relation_text(total: float, clv: Mapping[str, Any] | None, *, kind: str, days,
+                      calibrated: bool, currency: str | None = "") -> str:
+    """How the risk-weighted sum relates to 50_clv's value lost to churn, when the sum is not an
+    expected loss: which figure is the expected loss, and why the two differ."""
+    why = _why_not_a_loss(kind=kind, days=days, calibrated=calibrated)
+    if clv is None:
+        return t("Read it as where the value at stake sits, not as the value expected to be lost: "
+                 "{why}.", why=why)
+    return t("Read it as where the value at stake sits, not as the value expected to be lost: "
+             "{why}. The expected loss is 50_clv's value lost to churn within {months} months, "
+             "{clv} of future profit; this sum ({total} over {days} days) is not a second estimate "
+             "of it, which is why the two differ.", why=why, months=clv["horizon_months"],
+             clv=money(clv["expected_loss"], currency), total=money(total, currency), days=days)
+
+
 def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design: str = "prospective",
-               calibrated: bool = True) -> str:
+               calibrated: bool = True, clv: Mapping[str, Any] | None = None) -> str:
     """How money at risk is computed. ``design="cross-sectional"`` (one snapshot): the score is a
     resemblance to those who left, so the sum is a resemblance-weighted value at risk, not an
-    expected loss within a period; ``calibrated=False``: the model's own scores were kept."""
+    expected loss within a period; ``calibrated=False``: the model's own scores were kept;
+    ``clv``: 50_clv's value lost to churn (:func:`clv_value_lost`), the expected loss the text
+    points to when this sum is not one (:func:`is_expected_loss`)."""
     tab = mar.table()
     model = (_("the survival-based residual lifetime value of 50_clv") if kind == "contractual" else
              _("the BG/NBD × Gamma-Gamma value of 50_clv"))
@@ -127,24 +185,22 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
              all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
              wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
-    first = (t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
-               "summed over customers. The whole active base ({n} customers) holds {all} at risk "
-               "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
-               "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
-               "not include the value model's own uncertainty.", **numbers) if calibrated else
-             t("Money at risk = P(churn within {days} days) (the churn-risk model's own score: "
-               "calibration did not improve it) × residual value ({model}), summed over customers. "
-               "The whole active base ({n} customers) holds {all} at risk (95% interval {alo} – "
-               "{ahi}); the {wn} watchlist customers hold {wl} ({share} of it). The interval is a "
-               "bootstrap over customers ({reps} resamples, fixed seed); it does not include the "
-               "value model's own uncertainty.", **numbers))
-    return first + (
-        "" if kind == "contractual" else gap() + _(
-            "In a purchase log, churn here is the project's rule (no purchase for the inactivity "
-            "period), which also counts customers who will buy again later; 50_clv's value lost "
-            "to churn uses the BG/NBD probability that a customer has stopped buying for good, "
-            "so it is smaller even over a longer horizon. The two figures answer different "
-            "questions: who will go quiet (to contact now) and whose value is gone."))
+    if is_expected_loss(kind=kind, design=design, calibrated=calibrated):
+        return t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
+                 "summed over customers. The whole active base ({n} customers) holds {all} at risk "
+                 "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
+                 "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
+                 "not include the value model's own uncertainty.", **numbers)
+    score = (t("calibrated P(churn within {days} days)", days=mar.horizon_days) if calibrated else
+             t("the churn-risk model's own score for churn within {days} days (calibration did not "
+               "improve it)", days=mar.horizon_days))
+    first = t("Risk-weighted value = {score} × residual value ({model}), summed over customers. The "
+              "whole active base ({n} customers) sums to {all} (95% interval {alo} – {ahi}); the {wn} "
+              "top-ranked watchlist customers hold {wl} ({share} of it). The interval is a bootstrap "
+              "over customers ({reps} resamples, fixed seed); it does not include the value model's "
+              "own uncertainty.", score=score, **numbers)
+    return first + gap() + clv_relation_text(a["expected_loss"], clv, kind=kind, days=mar.horizon_days,
+                                             calibrated=calibrated, currency=currency)
 
 
 def no_value_text() -> str:
@@ -339,7 +395,9 @@ def winback_intro(*, days: int, kind: str, snapshot: bool) -> str:
     rank = (_("Each listed customer's chance of returning is learnt from the past lapses, and the "
               "list is ranked by the expected recovered value (P(return) × lost revenue).")
             if kind == "non-contractual" else
-            _("The list is ranked by the revenue of the customer's last year."))
+            _("The list is ranked by the revenue of the customer's last year (without purchases "
+              "recorded: the monthly revenue × the months they were on the books in that year, at "
+              "most 12)."))
     return first + gap() + rank + gap() + _("Lost value here is revenue, not profit: it is not "
                                             "comparable with the profit figures of money at risk.")
 
@@ -386,10 +444,15 @@ def winback_text(winback: pd.DataFrame, rate: pd.DataFrame | None, *, days: int,
                   n=count(len(winback)), value=money(winback["lost_value"].sum(), currency),
                   file=Path(path).name)
     elif "expected_recovered_value" in winback:
+        months = max(int(str(c)[len("p_return_"):-1]) for c in winback.columns
+                     if str(c).startswith("p_return_"))
         first = t("{n} customers were lost in the last {days} days, taking {value} of revenue of the "
                   "year before their loss with them; weighted by each customer's chance of "
-                  "returning, that is {expected} (expected recovered value). The list ranks them by "
-                  "it and is written to `{file}` (customer_id only).", n=count(len(winback)), days=days,
+                  "returning within {months} months, that is {expected} (expected recovered value). "
+                  "Its base is stated, not forecast: a year's revenue at the customer's pre-loss rate "
+                  "for each expected return, whether or not a returner buys as much again; revenue, "
+                  "not 50_clv's profit value. The list ranks them by it and is written to `{file}` "
+                  "(customer_id only).", n=count(len(winback)), days=days, months=months,
                   value=money(winback["lost_value"].sum(), currency),
                   expected=money(winback["expected_recovered_value"].sum(), currency),
                   file=Path(path).name)
@@ -778,6 +841,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     keys, unavailable = [], []
     total = get(figures, "money_at_risk.all.expected_loss")
     days = get(figures, "horizon_days")
+    kind = str(get(figures, "money_at_risk.value_model", context.get("kind") or "contractual"))
+    calibrated = get(figures, "calibration.used") is not False
     if total is not None and get(figures, "design") == "cross-sectional":
         headline = t("Resemblance-weighted value at risk of the customers active now: {total} (95% "
                      "interval {lo} – {hi}; each customer's residual value weighted by how much they "
@@ -786,6 +851,22 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                      lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
                      hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
                      wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur))
+    elif total is not None and not is_expected_loss(kind=kind, design="prospective", calibrated=calibrated):
+        headline = t("Weighted by their churn-risk score over {days} days, the residual value of the "
+                     "customers active now sums to {total} (95% interval {lo} – {hi}); the {wn} "
+                     "top-ranked customers of the watchlist hold {wl} of it. This ranks where the "
+                     "value at stake sits; it is not the value expected to be lost: {why}.",
+                     total=money(total, cur), days=days,
+                     lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
+                     hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
+                     wn=count(get(figures, "money_at_risk.watchlist.customers")),
+                     wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur),
+                     why=_why_not_a_loss(kind=kind, days=days, calibrated=calibrated))
+        clv_loss = get(figures, "clv_value_lost.expected_loss")
+        if clv_loss is not None:
+            headline += gap() + t("The expected loss is 50_clv's: {clv} of future profit within "
+                                  "{months} months.", clv=money(clv_loss, cur),
+                                  months=get(figures, "clv_value_lost.horizon_months"))
     elif total is not None:
         headline = t("Customers active now are expected to take {total} of residual value with them "
                      "within {days} days (95% interval {lo} – {hi}); the watchlist holds {wl} of it.",
@@ -833,10 +914,12 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                               value=money(get(figures, "winback.lost_value"), cur)), _("Win-back")))
         lost = by_snapshot
     elif lost is not None and ret is not None:
-        keys.append(Finding(t("{n} customers were lost in the last {days} days; weighted by each one's "
-                              "chance of returning within {m} months, their lost revenue (not profit) comes to "
-                              "{exp} (expected recovered value; held-out AUC of the return model "
-                              "{auc}): the win-back list ranks them by it.",
+        keys.append(Finding(t("{n} customers were lost in the last {days} days; each one's chance of "
+                              "returning within {m} months × the revenue of their last year before the "
+                              "loss sums to {exp} (expected recovered value: a year's revenue at the "
+                              "pre-loss rate per expected return, not a forecast of what returners will "
+                              "spend, and revenue, not profit; held-out AUC of the return model {auc}): "
+                              "the win-back list ranks them by it.",
                               n=count(lost), days=get(figures, "winback.days"),
                               exp=money(get(figures, "winback.expected_recovered_value"), cur), m=ret,
                               auc=f"{get(figures, f'winback.return_{ret}m.auc'):.2f}"), _("Win-back")))

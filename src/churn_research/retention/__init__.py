@@ -23,16 +23,20 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
                   rate=None, campaign=None, plan: dict | None = None,
                   return_models: dict | None = None, winback_snapshot=None,
-                  action_states: list[str] | None = None) -> dict:
+                  action_states: list[str] | None = None, clv_value_lost: dict | None = None) -> dict:
     """The stage's key figures (nested; the runner flattens them).
 
     ``winback_snapshot``: the day one snapshot was taken (:attr:`winback.WinBack.snapshot_date`);
     its win-back list is everyone who had left by then, so the count is ``winback.lost_by_snapshot``
-    (with ``winback.snapshot_date``), never ``winback.recently_lost`` over ``winback.days``."""
+    (with ``winback.snapshot_date``), never ``winback.recently_lost`` over ``winback.days``.
+    ``clv_value_lost``: 50_clv's value lost to churn, read from its key figures (the expected loss
+    the findings point to when risk × value is not one)."""
     figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
                **calibration.key_figures()}
     if money is not None:
         figures.update(money.key_figures())
+    if clv_value_lost is not None:
+        figures["clv_value_lost"] = dict(clv_value_lost)
     if reasons is not None:
         figures["reasons"] = {k: reasons[k] for k in ("accuracy", "base_rate", "base_reason", "customers")}
         figures["reasons"]["base_sources"] = ", ".join(reasons.get("base_sources", []))

@@ -80,6 +80,14 @@ class MoneyAtRisk:
                        "share": self.total(g) / self.total("all") if self.total("all") else np.nan}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 
+    def on_list(self, watchlist: pd.DataFrame) -> pd.DataFrame:
+        """``watchlist`` (with ``customer_id``) with each customer's ``residual_value`` and
+        ``risk_x_residual_value`` (= p_churn x value, the money section's quantity: their sum
+        over the list is :meth:`total` of the watchlist); empty where a customer has no value."""
+        pc = self.per_customer.reindex(watchlist["customer_id"].to_numpy())
+        return watchlist.assign(residual_value=pc["value"].to_numpy(),
+                                risk_x_residual_value=pc["expected_loss"].to_numpy())
+
     def key_figures(self) -> dict:
         t = self.table()
         return {"money_at_risk": {"horizon_days": self.horizon_days, "value_model": self.value_model,

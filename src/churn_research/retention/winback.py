@@ -20,8 +20,14 @@ contractual, a new start of the same customer id after an end. A customers table
 per customer id cannot show a return (a returning subscriber gets a new id or a reopened row):
 the rate is then "not measurable" (None), never 0.
 
-Lost value: the customer's revenue in the 365 days before the loss (transactions), or 12 x
-their monthly revenue when there are no transactions. The list carries ``customer_id`` only.
+Lost value: the customer's revenue in the 365 days before the loss (transactions), or, when
+there are no transactions, their monthly revenue x the months they were on the books in that
+year (their tenure in whole months, at least 1 and at most 12: a customer who stayed 3 months
+took 3 months of revenue, not 12). The list carries ``customer_id`` only.
+
+Expected recovered value (purchase logs): P(return within the window) x lost value, a stated
+base (a year's revenue at the customer's pre-loss rate per expected return), not a forecast of
+what a returner will spend; revenue, not 50_clv's profit value.
 
 How likely a lost customer is to come back (:func:`return_model`, purchase logs only): every
 past lapse of the log is a training case, described by the customer's state when the loss was
@@ -71,15 +77,24 @@ def loss_known_dates(customers: pd.DataFrame, *, kind: str, inactivity_days: int
 
 def lost_value(customers: pd.DataFrame, transactions: pd.DataFrame | None, *,
                value_col: str | None = "monthly_revenue", days: int = 365) -> pd.Series:
-    """Revenue in the ``days`` before each lost customer's end date (or 12 x ``value_col``)."""
+    """Revenue in the ``days`` before each lost customer's end date; without transactions,
+    ``value_col`` (monthly) x the whole months the customer was on the books in those ``days``
+    (tenure rounded to months, clipped to 1 .. 12 for a year)."""
     ended = customers.dropna(subset=["end_date"]).set_index("customer_id")["end_date"]
     if transactions is not None and len(transactions):
         tx = transactions.join(ended.rename("end"), on="customer_id", how="inner")
         tx = tx[(tx["date"] <= tx["end"]) & (tx["date"] > tx["end"] - pd.Timedelta(days=days))]
         return tx.groupby("customer_id")["amount"].sum().reindex(ended.index, fill_value=0.0).rename("lost_value")
     if value_col and value_col in customers:
-        v = customers.set_index("customer_id")[value_col].reindex(ended.index).astype(float)
-        return (12.0 * v).rename("lost_value")
+        c = customers.set_index("customer_id").reindex(ended.index)
+        v = c[value_col].astype(float)
+        year = days / DAYS_PER_MONTH
+        if "start_date" in c:
+            tenure = ((c["end_date"] - c["start_date"]).dt.days / DAYS_PER_MONTH).round()
+            months = tenure.clip(lower=1, upper=round(year)).fillna(round(year))
+        else:
+            months = pd.Series(float(round(year)), index=c.index)
+        return (months * v).rename("lost_value")
     return pd.Series(np.nan, index=ended.index, name="lost_value")
 
 

@@ -241,6 +241,7 @@ li{margin:.2rem 0} a{color:#0b5cd5}
 table{border-collapse:collapse;width:100%;font-size:.93rem} td,th{border-bottom:1px solid #eee;
   padding:.3rem .45rem;text-align:left;vertical-align:top} th{background:#f6f6f6}
 .scroll{overflow-x:auto}
+td,th{min-width:4em} th:last-child{white-space:nowrap} td:last-child{min-width:6em}
 """ + PRINT_CSS
 
 

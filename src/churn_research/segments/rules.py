@@ -130,11 +130,11 @@ SIGNAL_PRIORITY = list(SIGNALS["signal"])
 #: :data:`churn_research.playbook.ACTION_RULES` (re-exported here), applied by
 #: :func:`churn_research.playbook.state_actions` in every list that names an action.
 PLAYBOOK = pd.DataFrame([
-    (label_msg("service quality"), N_("dominant signal: recent_complaint")),
-    (label_msg("dissatisfaction"), N_("dominant signal: low_satisfaction")),
+    (label_msg("service quality"), N_("dominant signal: recent complaint")),
+    (label_msg("dissatisfaction"), N_("dominant signal: low satisfaction")),
     (label_msg("price"),
      N_("price-sensitive (had a price rise; or month-to-month in the top revenue quintile)")),
-    (label_msg("disengagement"), N_("dominant signal: activity_drop or falling_frequency")),
+    (label_msg("disengagement"), N_("dominant signal: activity drop or falling frequency")),
     (label_msg("onboarding"), N_("tier: new")),
     (label_msg("unknown (model risk only)"), N_("otherwise")),
 ], columns=["likely reason", "trigger"])
@@ -143,6 +143,12 @@ PLAYBOOK = pd.DataFrame([
 WATCHLIST_COLUMNS = ["rank", "customer_id", "tier", "high_value", "risk", "value",
                      "expected_loss", "priority", "signals", "n_signals", "dominant_signal",
                      "likely_reason", "action"]
+#: Columns 60_retention's call list adds: 50_clv's residual value and risk x residual value,
+#: the quantity its money section sums (the watchlist's own ``expected_loss`` is risk x annual
+#: revenue, the ranking score of 40_segments).
+RESIDUAL_VALUE_COLUMNS = ["residual_value", "risk_x_residual_value"]
+#: The English CSV's header of each column whose name alone would not say what it holds.
+WATCHLIST_CSV_NAMES = {"value": "annual_revenue", "expected_loss": "risk_x_annual_revenue"}
 
 _DENY_STATIC = re.compile(
     r"(^customer_id$|date|churn|reason|^end|tenure|total|^last|^first|count|^n_|recency|"

@@ -14,7 +14,12 @@ from churn_research.i18n import _, _p, is_chinese, label
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
 from churn_research.playbook import state_actions
-from churn_research.segments.rules import PLAYBOOK, WATCHLIST_COLUMNS
+from churn_research.segments.rules import (
+    PLAYBOOK,
+    RESIDUAL_VALUE_COLUMNS,
+    WATCHLIST_COLUMNS,
+    WATCHLIST_CSV_NAMES,
+)
 from churn_research.segments.scores import _revenue_column
 from churn_research.segments.signals import early_warning_signals
 
@@ -133,7 +138,8 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     -------
     DataFrame with exactly :data:`WATCHLIST_COLUMNS`: ``rank``, ``customer_id``, ``tier``,
     ``high_value``, ``risk``, ``value`` (trailing 12-month revenue), ``expected_loss``
-    (risk x value), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
+    (risk x value; the CSV heads them ``annual_revenue`` and ``risk_x_annual_revenue``,
+    see :func:`write_watchlist`), ``priority`` (= expected_loss, the sort key), the fired ``signals``,
     ``n_signals``, ``dominant_signal``, ``likely_reason`` and the suggested ``action``.
     Never names, phone numbers or e-mails.
 
@@ -239,20 +245,47 @@ def _translated(watchlist: pd.DataFrame) -> pd.DataFrame:
     out["action"] = out["action"].map(lambda v: _(v) if isinstance(v, str) and v else v)
     headers = {"rank": _("rank"), "customer_id": _("customer id"), "tier": _("tier"),
                "high_value": _("high value"), "risk": _("risk"), "value": _p("segments", "value"),
-               "expected_loss": _("risk-weighted value (risk × value)"), "priority": _("priority"),
+               "expected_loss": _("risk × annual revenue"), "priority": _("priority"),
                "signals": _("signals"), "n_signals": _("signals fired"),
                "dominant_signal": _("dominant signal"), "likely_reason": _("likely reason"),
-               "action": _("action")}
+               "action": _("action"), "residual_value": _("residual value"),
+               "risk_x_residual_value": _("risk × residual value")}
     return out.rename(columns=headers)
 
 
+def _signal_words(value) -> str:
+    """``"low_satisfaction, activity_drop"`` -> ``"low satisfaction, activity drop"``: the signal
+    names as the report shows them."""
+    if not isinstance(value, str) or not value:
+        return ""
+    return ", ".join(label(v.replace("_", " ")) for v in value.split(", "))
+
+
+def _english(watchlist: pd.DataFrame) -> pd.DataFrame:
+    """The watchlist as an English reader opens it: signals in words (as the report shows them)
+    and the headers of :data:`WATCHLIST_CSV_NAMES` saying what the columns hold."""
+    out = watchlist.copy()
+    for c in ("signals", "dominant_signal"):
+        out[c] = out[c].map(_signal_words)
+    return out.rename(columns=WATCHLIST_CSV_NAMES)
+
+
 def write_watchlist(watchlist: pd.DataFrame, path: str | Path) -> Path:
-    """Write the watchlist CSV (only :data:`WATCHLIST_COLUMNS`; refuses personal data).
+    """Write the watchlist CSV (only :data:`WATCHLIST_COLUMNS`, and 60_retention's
+    :data:`RESIDUAL_VALUE_COLUMNS`; refuses personal data).
+
+    The columns: ``rank``, ``customer_id``, ``tier``, ``high_value``, ``risk`` (the probability
+    the list ranks by), ``annual_revenue`` (trailing 12-month revenue; the frame's ``value``),
+    ``risk_x_annual_revenue`` (risk x annual revenue, the frame's ``expected_loss``: a ranking
+    score, not an expected loss), ``priority`` (the sort key, = risk_x_annual_revenue), ``signals``
+    (in words), ``n_signals``, ``dominant_signal``, ``likely_reason``, ``action``; on 60_retention's
+    call list also ``residual_value`` (50_clv's residual value) and ``risk_x_residual_value``
+    (risk x residual value: its sum is the watchlist's figure in 60_retention's money section).
 
     In a Chinese report the column names, tiers, signals, reasons and actions are Chinese and
     the file starts with a byte-order mark (UTF-8 with BOM, so that Excel reads it as UTF-8);
-    the English file is plain UTF-8 with the columns' own names."""
-    unknown = [c for c in watchlist.columns if c not in WATCHLIST_COLUMNS]
+    the English file is plain UTF-8 with English names and signals in words."""
+    unknown = [c for c in watchlist.columns if c not in WATCHLIST_COLUMNS + RESIDUAL_VALUE_COLUMNS]
     if unknown:
         raise ChurnDataError(f"unexpected watchlist columns {unknown}.", table="watchlist",
                              fix="build it with build_watchlist().")
@@ -260,4 +293,4 @@ def write_watchlist(watchlist: pd.DataFrame, path: str | Path) -> Path:
     if is_chinese():
         text = _translated(watchlist).to_csv(index=False, float_format="%.4f")
         return write_atomic(path, "\ufeff" + text)   # utf-8-sig
-    return write_atomic(path, watchlist.to_csv(index=False, float_format="%.4f"))
+    return write_atomic(path, _english(watchlist).to_csv(index=False, float_format="%.4f"))
