@@ -24,10 +24,10 @@ MAKE_STARTED := $(shell date +%s.%N)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
 ANALYSES  := $(filter-out 00_data,$(STAGES))
-# make -j starts ready stages in this order: the longest first (30_survival on every dataset, then
-# 10_indicators, which 60_retention waits for), so that no long stage starts last and leaves a core
-# idle at the end of a run
-LONGEST   := 30_survival 10_indicators
+# make -j starts ready stages in this order: the longest first (30_survival on every dataset), then
+# those 60_retention waits for (10_indicators, 50_clv; see READS below), so that no long stage or
+# chain of stages starts last and leaves a core idle at the end of a run
+LONGEST   := 30_survival 10_indicators 50_clv
 RUN_ORDER := $(filter 00_data,$(STAGES)) $(foreach s,$(LONGEST),$(filter $(s),$(STAGES))) \
              $(filter-out 00_data $(LONGEST),$(STAGES))
 REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(RUN_ORDER),reports/$(d)/$(s).html))
