@@ -213,3 +213,32 @@ def test_the_summary_quotes_the_cost_of_churn_with_its_interval():
     row = next(r for r in money_definitions({"50_clv": without}, currency="USD")
                if r.name == "Annual cost of churn (profit lost in a year)")
     assert row.value == "141,563 USD"
+
+
+def test_a_model_already_calibrated_gives_an_expected_loss_though_recalibration_is_not_used():
+    """Review s8: recalibration not improving a model's scores does not make them a ranking; the
+    model's own scores within the calibration tolerance are probabilities (synthetic: expected
+    calibration error 1.6 points), so risk × value over a contract stays an expected loss.
+    Scores far off that recalibration cannot fix stay a ranking."""
+    from churn_research.narrate.definitions import reads_as_probabilities
+    from churn_research.stats import CALIBRATION_TOLERANCE
+
+    p, y = true_risks()
+    good = calibration.calibrate(p, y, n_splits=5, random_state=0)            # already right
+    assert not good.improves and good.reads_as_probabilities
+    assert good.metrics().loc["before", "ece"] <= CALIBRATION_TOLERANCE
+    assert good.key_figures()["calibration"]["probabilities"] is True
+    assert say.scores_in_use(good) == (False, True)
+    bad = calibration.calibrate(p ** 0.5, y, n_splits=5, random_state=0)      # fixed by isotonic
+    assert say.scores_in_use(bad) == (True, True)
+    # the findings: the model's own scores, already calibrated, read as an expected loss
+    figs = {**TELCO_RET, "design": "prospective", "calibration.used": False,
+            "calibration.probabilities": True}
+    assert reads_as_probabilities(figs)
+    f = say.findings(figs, dataset="synthetic", context={})
+    assert "expected to take 784,440 of residual value with them within 30 days" in f.headline
+    off = say.findings({**figs, "calibration.probabilities": False}, dataset="synthetic", context={})
+    assert "it is not the value expected to be lost" in off.headline
+    # figures written before the key existed read as before: recalibration not used → a ranking
+    assert not reads_as_probabilities({"calibration.used": False})
+    assert reads_as_probabilities({"calibration.used": True})

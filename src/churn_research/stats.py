@@ -210,6 +210,11 @@ def reliability_table(y, p, *, n_bins: int = 10) -> pd.DataFrame:
     return out.reset_index()
 
 
+#: Calibration gap (mean and per decile) within which risk scores read as churn probabilities
+#: (40_segments' calibration table; 60_retention's scores with or without recalibration).
+CALIBRATION_TOLERANCE = 0.05
+
+
 def expected_calibration_error(y, p, *, n_bins: int = 10) -> float:
     """Expected calibration error: the customer-weighted mean |observed − predicted| over the
     deciles of predicted risk (:func:`reliability_table`)."""

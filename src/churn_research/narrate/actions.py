@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from churn_research.i18n import _, label, t
+from churn_research.narrate.definitions import reads_as_probabilities
 from churn_research.narrate.format import count, get, money, pct, ratio_ci, text
 from churn_research.wording import gap, join
 
@@ -156,7 +157,7 @@ def _cost(figs: Figures, currency: str) -> str | None:
     lost = get(clv, "money_at_risk.expected_loss")
     # 60_retention's sum is the expected loss only for calibrated probabilities of leaving a
     # contract (narrate.retention.is_expected_loss); otherwise 50_clv's value lost is quoted
-    ranking = (get(risk, "design") == "cross-sectional" or get(risk, "calibration.used") is False
+    ranking = (get(risk, "design") == "cross-sectional" or not reads_as_probabilities(risk)
                or get(risk, "money_at_risk.value_model") == "non-contractual")
     if at_risk is not None and ranking and lost is not None:
         return t("A retention programme pays when it costs less than what it saves: a customer kept "

@@ -307,6 +307,13 @@ def value_model_name(definition: str) -> str:
     return definition
 
 
+def reads_as_probabilities(retention: Mapping[str, Any]) -> bool:
+    """Whether 60_retention's scores in use are shown right as churn probabilities (its key figure
+    ``calibration.probabilities``: calibrated scores, or the model's own already within the
+    calibration tolerance; figures written before it: whether calibrated scores were used)."""
+    return get(retention, "calibration.probabilities", get(retention, "calibration.used")) is not False
+
+
 def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | None = "") -> list[Definition]:
     """The money figures of the summary with their bases: which customers, the horizon, the
     model and the stage each comes from (``figs``: stage -> flat key figures)."""
@@ -363,7 +370,7 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
             base += _("; churn here is the inactivity rule, which also counts customers who will buy "
                       "again, while the value lost within 12 months uses the BG/NBD probability of "
                       "having stopped for good, so this figure can be the larger")
-        if noncontractual or get(ret, "calibration.used") is False:
+        if noncontractual or not reads_as_probabilities(ret):
             name = t("Risk-weighted value within {days} days (a ranking, not an expected loss)",
                      days=text(get(ret, "horizon_days")))
         else:

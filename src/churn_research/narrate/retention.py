@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from churn_research.i18n import _, label, t
+from churn_research.narrate.definitions import reads_as_probabilities
 from churn_research.narrate.findings import Finding, StageFindings
 from churn_research.narrate.format import count, get, money, pct, pct_ci
 from churn_research.retention import measure
@@ -85,11 +86,16 @@ def calibration_text(cal: CalibrationResult) -> str:
 
 
 def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool = True,
-                kind: str = "contractual", design: str = "prospective") -> pd.DataFrame:
+                kind: str = "contractual", design: str = "prospective",
+                calibration: CalibrationResult | None = None) -> pd.DataFrame:
     """The money table; its sum is headed "risk-weighted value" where it is not an expected loss
-    (:func:`is_expected_loss`; one snapshot keeps "money at risk", its text says what it is)."""
+    (:func:`is_expected_loss`; one snapshot keeps "money at risk", its text says what it is).
+    ``calibration``: 60_retention's result, which sets ``calibrated`` (the calibrated scores are
+    used) and whether the scores in use read as probabilities (:func:`scores_in_use`)."""
+    calibrated, probabilities = scores_in_use(calibration, calibrated)
     tab = mar.table()
-    loss = design == "cross-sectional" or is_expected_loss(kind=kind, design=design, calibrated=calibrated)
+    loss = design == "cross-sectional" or is_expected_loss(kind=kind, design=design,
+                                                          calibrated=probabilities)
     out = pd.DataFrame({
         _("customers"): tab["customers"].map(count),
         _("residual value"): tab["value"].map(lambda v: money(v, currency)),
@@ -121,9 +127,10 @@ def clv_value_lost(clv_json: Path | str) -> dict | None:
 
 def is_expected_loss(*, kind: str, design: str, calibrated: bool) -> bool:
     """Whether risk × residual value reads as the value expected to be lost within the horizon:
-    only for calibrated probabilities of leaving a contract (a purchase log's churn is the
-    inactivity rule, which also counts customers who buy again; scores that recalibration did
-    not improve rank customers but are not shown to be right as probabilities; one snapshot's
+    only for probabilities of leaving a contract shown to be right (``calibrated``: the scores in
+    use are calibrated, by recalibration or already; a purchase log's churn is the inactivity
+    rule, which also counts customers who buy again; scores off by more than the tolerance that
+    recalibration did not improve rank customers but are not probabilities; one snapshot's
     score is a resemblance)."""
     return design == "prospective" and kind == "contractual" and calibrated
 
@@ -155,13 +162,26 @@ def clv_relation_text(total: float, clv: Mapping[str, Any] | None, *, kind: str,
              clv=money(clv["expected_loss"], currency), total=money(total, currency), days=days)
 
 
+def scores_in_use(calibration: CalibrationResult | None, calibrated: bool = True) -> tuple[bool, bool]:
+    """``(calibrated, probabilities)``: whether the calibrated scores are used, and whether the
+    scores in use are shown right as probabilities (calibrated ones, or the model's own when
+    already calibrated: :attr:`CalibrationResult.reads_as_probabilities`); without a result,
+    both are ``calibrated``."""
+    if calibration is None:
+        return calibrated, calibrated
+    return calibration.improves, calibration.reads_as_probabilities
+
+
 def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design: str = "prospective",
-               calibrated: bool = True, clv: Mapping[str, Any] | None = None) -> str:
+               calibrated: bool = True, clv: Mapping[str, Any] | None = None,
+               calibration: CalibrationResult | None = None) -> str:
     """How money at risk is computed. ``design="cross-sectional"`` (one snapshot): the score is a
     resemblance to those who left, so the sum is a resemblance-weighted value at risk, not an
     expected loss within a period; ``calibrated=False``: the model's own scores were kept;
     ``clv``: 50_clv's value lost to churn (:func:`clv_value_lost`), the expected loss the text
-    points to when this sum is not one (:func:`is_expected_loss`)."""
+    points to when this sum is not one (:func:`is_expected_loss`); ``calibration``: as
+    :func:`money_table`."""
+    calibrated, probabilities = scores_in_use(calibration, calibrated)
     tab = mar.table()
     model = (_("the survival-based residual lifetime value of 50_clv") if kind == "contractual" else
              _("the BG/NBD × Gamma-Gamma value of 50_clv"))
@@ -185,12 +205,15 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
              all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
              wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
-    if is_expected_loss(kind=kind, design=design, calibrated=calibrated):
-        return t("Money at risk = calibrated P(churn within {days} days) × residual value ({model}), "
-                 "summed over customers. The whole active base ({n} customers) holds {all} at risk "
-                 "(95% interval {alo} – {ahi}); the {wn} watchlist customers hold {wl} ({share} of it). "
-                 "The interval is a bootstrap over customers ({reps} resamples, fixed seed); it does "
-                 "not include the value model's own uncertainty.", **numbers)
+    if is_expected_loss(kind=kind, design=design, calibrated=probabilities):
+        score = (t("calibrated P(churn within {days} days)", days=mar.horizon_days) if calibrated else
+                 t("P(churn within {days} days), the churn-risk model's own scores (already "
+                   "calibrated: recalibration did not improve them)", days=mar.horizon_days))
+        return t("Money at risk = {score} × residual value ({model}), summed over customers. The "
+                 "whole active base ({n} customers) holds {all} at risk (95% interval {alo} – {ahi}); "
+                 "the {wn} watchlist customers hold {wl} ({share} of it). The interval is a bootstrap "
+                 "over customers ({reps} resamples, fixed seed); it does not include the value "
+                 "model's own uncertainty.", score=score, **numbers)
     score = (t("calibrated P(churn within {days} days)", days=mar.horizon_days) if calibrated else
              t("the churn-risk model's own score for churn within {days} days (calibration did not "
                "improve it)", days=mar.horizon_days))
@@ -200,7 +223,7 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
               "over customers ({reps} resamples, fixed seed); it does not include the value model's "
               "own uncertainty.", score=score, **numbers)
     return first + gap() + clv_relation_text(a["expected_loss"], clv, kind=kind, days=mar.horizon_days,
-                                             calibrated=calibrated, currency=currency)
+                                             calibrated=probabilities, currency=currency)
 
 
 def no_value_text() -> str:
@@ -842,7 +865,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     total = get(figures, "money_at_risk.all.expected_loss")
     days = get(figures, "horizon_days")
     kind = str(get(figures, "money_at_risk.value_model", context.get("kind") or "contractual"))
-    calibrated = get(figures, "calibration.used") is not False
+    calibrated = reads_as_probabilities(figures)
     if total is not None and get(figures, "design") == "cross-sectional":
         headline = t("Resemblance-weighted value at risk of the customers active now: {total} (95% "
                      "interval {lo} – {hi}; each customer's residual value weighted by how much they "

@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from churn_research.stats import (  # re-exported: the one home is churn_research.stats
+    CALIBRATION_TOLERANCE,
     brier_score,
     expected_calibration_error,
     reliability_table,
@@ -105,6 +106,15 @@ class CalibrationResult:
         return bool(m.loc["after", "ece"] < m.loc["before", "ece"]
                     and m.loc["after", "brier"] < m.loc["before", "brier"])
 
+    @property
+    def reads_as_probabilities(self) -> bool:
+        """Whether the scores in use are shown to be right as churn probabilities: the
+        calibrated ones when they are used (:attr:`improves`), else the model's own, whose
+        expected calibration error must be within :data:`~churn_research.stats.CALIBRATION_TOLERANCE`
+        (40_segments' rule). A model already calibrated is not improved by recalibration; its
+        scores are still probabilities."""
+        return self.improves or bool(self.metrics().loc["before", "ece"] <= CALIBRATION_TOLERANCE)
+
     def apply(self, scores: pd.Series, *, in_sample: bool = False) -> pd.Series:
         """Calibrated probabilities of today's customers, or the model's own ``scores`` when the
         calibration does not improve them (:attr:`improves`).
@@ -125,6 +135,7 @@ class CalibrationResult:
                                 "customers": int(len(self.y)),
                                 "observed_rate": float(self.y.mean()),
                                 "used": self.improves,
+                                "probabilities": self.reads_as_probabilities,
                                 **{f"{k}_{w}": float(m.loc[w, k]) for k in ("brier", "ece")
                                    for w in ("before", "after")}}}
 

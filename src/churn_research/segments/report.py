@@ -26,6 +26,7 @@ from churn_research.segments.signals import (
     signal_eligibility,
     signal_validation,
 )
+from churn_research.stats import CALIBRATION_TOLERANCE  # noqa: F401 - read here by narrate
 
 #: Mean silhouette from which clusters read as clearly / moderately separated.
 SILHOUETTE_CLEAR = 0.5
@@ -35,8 +36,6 @@ WEAK_SIGNAL_LIFT = 1.2
 #: Mean predicted risk of today's customers within this of the churn observed after the training
 #: cutoff reads as consistent; a larger gap means: read the risks as a ranking.
 RISK_AGREEMENT = 0.03
-#: Calibration gap (mean and per decile) within which risks read as churn probabilities.
-CALIBRATION_TOLERANCE = 0.05
 #: Columns of the RFM overview table.
 RFM_COLUMNS = ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"]
 
