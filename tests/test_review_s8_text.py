@@ -153,26 +153,12 @@ def test_cdnow_latest_churn_says_what_returners_add():
     assert found.headline.startswith(
         "Churn was 19.8% (95% CI 18.5–21.2%) in the latest complete month (1997-12), against 16.7% per "
         "month on average from 1997-04 to 1997-12 (after the months of heavy acquisition). That rate "
-        "counts the 317 customers who joined or came back during 1997-12 and lapsed again in it; among "
-        "the customers on the books at its start, churn was 12.1%.")
+        "includes 317 customers who started or came back during 1997-12 and made no purchase in the "
+        "180 days after it; among the customers on the books at its start, churn was 12.1%.")
+    # review s8: new vs existing pools the whole window (no customer joined after the months of
+    # heavy acquisition, so leaving them out would compare the survivors of one cohort)
     new = [k.text for k in found.key_findings if k.text.startswith("New customers")]
-    assert new == ["New customers (under 3 months) churn 30.0% per month from 1997-04 on (the months "
-                   "of heavy acquisition before it, whose inferred churn is inflated, left out), "
-                   "existing customers 17.3%."]
-
-
-def test_new_vs_existing_pools_only_the_trend_periods():
-    from churn_research.indicators import trend_rows
-
-    # three complete months: the first one of heavy acquisition (joiners > the settled share)
-    table = pd.DataFrame({"period": ["1997-01", "1997-02", "1997-03"], "partial": False,
-                          "new": [900, 10, 10], "at_risk": [1000, 1000, 1000],
-                          "churn_rate": [0.6, 0.2, 0.2]})
-    tenure = pd.DataFrame({"period": ["1997-01", "1997-01", "1997-02", "1997-02", "1997-03", "1997-03"],
-                           "tenure_group": ["new", "existing"] * 3})
-    kept = trend_rows(tenure, table, kind="non-contractual")
-    assert set(kept["period"]) == {"1997-02", "1997-03"}
-    assert trend_rows(tenure, table, kind="contractual") is tenure
+    assert new == ["New customers (under 3 months) churn 30.0% per month, existing customers 17.3%."]
 
 
 # --- win-back: the value base says what it is ----------------------------------------------------

@@ -129,7 +129,6 @@ from churn_research.indicators.figures import (
     tenure_figures,
     tenure_groups,
     trend_periods,
-    trend_rows,
     trend_table,
     verdict_figures,
 )
@@ -210,7 +209,6 @@ __all__ = [
     "has_trend",
     "over_time",
     "trend_periods",
-    "trend_rows",
     "trend_table",
     "pooled_segments",
     "segment_rates",

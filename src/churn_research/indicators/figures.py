@@ -139,16 +139,6 @@ def trend_table(table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
     return trend_periods(table, kind=kind)[0]
 
 
-def trend_rows(frame: pd.DataFrame, table: pd.DataFrame, *, kind: str) -> pd.DataFrame:
-    """The rows of ``frame`` (a churn table per period, e.g. per tenure group) in the trend's
-    periods of ``table`` (:func:`trend_periods`): without the months of heavy acquisition whose
-    inferred churn is inflated; ``frame`` unchanged when none are left out."""
-    trend, inflated = trend_periods(table, kind=kind)
-    if inflated is None:
-        return frame
-    return frame[frame["period"].isin(set(trend["period"]))]
-
-
 def segment_rates(data: ChurnData, columns: Iterable[str], *, freq: str,
                   **kw) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Per segment column: its churn table per period and its rates pooled over the window."""

@@ -44,7 +44,6 @@ from churn_research.narrate.format import (  # noqa: F401  (seasonality_sentence
     seasonality_sentence,
     text,
 )
-from churn_research.wording import gap
 
 
 def _impact_unit(figures) -> str:
@@ -112,10 +111,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                         mean=pct(get(figures, "mean_churn_rate_per_period")), span=span)
         again, on_books = get(figures, "churned_new"), get(figures, "churn_rate_on_books")
         if again and on_books is not None:   # review s8 (cdnow): returners lapsing again at once
-            latest_text += t(" That rate counts the {again} customers who joined or came back during "
-                             "{latest} and lapsed again in it; among the customers on the books at "
-                             "its start, churn was {on_books}.", again=count(again), latest=latest,
-                             on_books=pct(on_books))
+            latest_text += t(" That rate includes {again} customers who started or came back during "
+                             "{latest} and made no purchase in the {days} days after it; among the "
+                             "customers on the books at its start, churn was {on_books}.",
+                             again=count(again), latest=latest, on_books=pct(on_books),
+                             days=context.get("inactivity_days", 180))
     if context.get("kind") == "non-contractual" and not snapshot:
         days = context.get("inactivity_days", 180)
         end = text(get(figures, "window_end"))
@@ -160,14 +160,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                               unit=unit),
                             _("New vs existing customers")))
     elif new is not None and old is not None:
-        since = (get(figures, "mean_churn_rate_first_period")
-                 if context.get("kind") == "non-contractual" else None)
-        keys.append(Finding(t("New customers (under {months} months) churn {new} per {unit} from "
-                              "{since} on (the {unit}s of heavy acquisition before it, whose inferred "
-                              "churn is inflated, left out), existing customers {old}.", new=pct(new),
-                              old=pct(old), unit=unit, months=months, since=text(since))
-                            if months is not None and since is not None else
-                            t("New customers (under {months} months) churn {new} per {unit}, "
+        keys.append(Finding(t("New customers (under {months} months) churn {new} per {unit}, "
                               "existing customers {old}.", new=pct(new), old=pct(old), unit=unit,
                               months=months)
                             if months is not None else
@@ -486,12 +479,9 @@ def segment_sentence(pooled: pd.DataFrame, column: str, *, unit: str) -> str:
              **values)
 
 
-def tenure_sentence(pooled: pd.DataFrame, *, unit: str, new_tenure_months: int | None = None,
-                    since=None) -> str:
+def tenure_sentence(pooled: pd.DataFrame, *, unit: str, new_tenure_months: int | None = None) -> str:
     """New vs existing customers' pooled churn (``pooled`` indexed by ``tenure_group``);
-    ``new_tenure_months``: the tenure below which a customer is new, named in the sentence;
-    ``since``: the first period pooled when the periods of heavy acquisition are left out
-    (``mean_churn_rate_first_period``; :func:`churn_research.indicators.trend_rows`)."""
+    ``new_tenure_months``: the tenure below which a customer is new, named in the sentence."""
     groups = tenure_groups(pooled)
     if groups is None:
         return not_available(_("the comparison of new and existing customers"),
@@ -511,11 +501,7 @@ def tenure_sentence(pooled: pd.DataFrame, *, unit: str, new_tenure_months: int |
              "for part of the {unit} they join in, which lowers their rate.)",
              lead=lead, new=f"{new['rate']:.2%}", unit=label(unit), new_low=f"{new['ci_low']:.2%}",
              new_high=f"{new['ci_high']:.2%}", old=f"{old['rate']:.2%}",
-             old_low=f"{old['ci_low']:.2%}", old_high=f"{old['ci_high']:.2%}", comparison=comparison) + (
-        "" if since is None else gap() + t(
-            "Both rates pool the {unit}s from {since} on: the {unit}s of heavy acquisition before it, "
-            "whose inferred churn is inflated, are left out, as in the trend.", unit=label(unit),
-            since=text(since)))
+             old_low=f"{old['ci_low']:.2%}", old_high=f"{old['ci_high']:.2%}", comparison=comparison)
 
 
 def tenure_title(new_tenure_months: int, *, unit: str | None = None) -> str:
