@@ -167,12 +167,14 @@ def _cost(figs: Figures, currency: str) -> str | None:
                  "keeps.", value=money(value, currency), lost=money(lost, currency),
                  months=text(get(clv, "money_at_risk.horizon_months", 12)))
     if at_risk is not None and not ranking:
+        score = (_("the churn-risk model's own P(churn), already calibrated")
+                 if get(risk, "calibration.used") is False else _("calibrated P(churn)"))
         return t("A retention programme pays when it costs less than what it saves: a customer kept "
                  "is worth about {value} of future profit, and the customers active now are "
-                 "expected to take {risk} with them within {days} days (calibrated P(churn) × "
-                 "residual value, 60_retention): the money at stake, of which a programme saves only "
-                 "the part belonging to the customers it keeps.", value=money(value, currency),
-                 risk=money(at_risk, currency), days=text(get(risk, "horizon_days")))
+                 "expected to take {risk} with them within {days} days ({score} × residual value, "
+                 "60_retention): the money at stake, of which a programme saves only the part "
+                 "belonging to the customers it keeps.", value=money(value, currency),
+                 risk=money(at_risk, currency), days=text(get(risk, "horizon_days")), score=score)
     return t("A retention programme pays when it costs less than what it saves: a customer kept is "
              "worth about {value} of future profit, and cutting annual churn by 5 points about "
              "{gain} over {years} years — the most a programme achieving that could cost before it "

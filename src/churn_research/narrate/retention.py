@@ -206,7 +206,13 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
              ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
              wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
     if is_expected_loss(kind=kind, design=design, calibrated=probabilities):
+        ece = (None if calibration is None
+               else f"{100 * calibration.metrics().loc['before', 'ece']:.1f}")
         score = (t("calibrated P(churn within {days} days)", days=mar.horizon_days) if calibrated else
+                 t("P(churn within {days} days), the churn-risk model's own scores (held-out "
+                   "calibration error {ece} percentage points, within the 5-point tolerance; "
+                   "recalibration did not improve them)", days=mar.horizon_days, ece=ece)
+                 if ece is not None else
                  t("P(churn within {days} days), the churn-risk model's own scores (already "
                    "calibrated: recalibration did not improve them)", days=mar.horizon_days))
         return t("Money at risk = {score} × residual value ({model}), summed over customers. The "
