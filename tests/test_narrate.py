@@ -156,13 +156,22 @@ def test_clv_money_carries_the_currency_and_snapshot_caveat():
           471500.6, "annual_churn.ci_low": 0.2445, "annual_churn.ci_high": 0.2876}
     found = narrate.build("50_clv", ci, dataset="telco", context={"currency": "USD", "kind": "contractual"})
     assert found.headline.startswith(
-        "Churn costs about 435,988 USD (95% CI 401,000–471,501 USD) of profit a year: at 26.6% "
+        "Churn costs about 435,988 USD (95% CI 401,000–471,501 USD, from the annual churn rate's "
+        "interval alone) of profit a year: at 26.6% "
         "(95% CI 24.4–28.8%) annual churn, about 1,869 of the customers active now would leave")
     from churn_research.runner.findings_html import in_language
 
+    # two yearly money figures on one page: the 12-month value lost says how it differs
+    risk = {**ci, "money_at_risk.expected_loss": 480744.3, "money_at_risk.ci_low": 464146.5,
+            "money_at_risk.ci_high": 497342.2, "money_at_risk.customers": 5174}
+    line = [k.text for k in narrate.build("50_clv", risk, dataset="telco", context={}).key_findings
+            if k.text.startswith("If nothing changes")][0]
+    assert line.endswith("It counts each leaver's whole future profit; the yearly cost of churn "
+                         "above counts one year of profit per leaver.")
     with in_language("zh"):
         zh = narrate.build("50_clv", ci, dataset="telco", context={"kind": "contractual"})
-    assert zh.headline.startswith("流失每年造成的利润损失约为 435,988 元（95% 置信区间 401,000–471,501 元）："
+    assert zh.headline.startswith("流失每年造成的利润损失约为 435,988 元（95% 置信区间 401,000–471,501 元，"
+                                  "仅反映年流失率的不确定性）："
                                   "按 26.6%（95% 置信区间 24.4–28.8%）的年流失率")
 
 

@@ -26,13 +26,12 @@ from churn_research.narrate.format import (
     count,
     get,
     money,
-    money_ci,
     not_available,
     pct,
     pct_ci,
     text,
 )
-from churn_research.wording import join, sentences, stop
+from churn_research.wording import gap, join, sentences, stop
 
 
 def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, Any]) -> StageFindings:
@@ -45,8 +44,11 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     if lost is not None:
         base = get(figures, "cost_of_churn.customers_active", get(figures, "scenario_base_customers"))
         # the cost's interval is the annual churn's (revenue and margin taken as given)
-        values = dict(lost=money_ci(lost, get(figures, "cost_of_churn.lost_profit_ci_low"),
-                                    get(figures, "cost_of_churn.lost_profit_ci_high"), cur),
+        low, high = (get(figures, "cost_of_churn.lost_profit_ci_low"),
+                     get(figures, "cost_of_churn.lost_profit_ci_high"))
+        values = dict(lost=money(lost, cur) if low is None or high is None else
+                      t("{value} (95% CI {low}–{high}, from the annual churn rate's interval alone)",
+                        value=money(lost, cur), low=f"{float(low):,.0f}", high=money(high, cur, decimals=0)),
                       rate=pct_ci(rate, get(figures, "annual_churn.ci_low"),
                                   get(figures, "annual_churn.ci_high")),
                       n=count(get(figures, "cost_of_churn.lost_customers")))
@@ -113,6 +115,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                       flagged=money(flagged, cur), share=pct(flagged / loss if loss else None))
         line += (_(". Indicative: these data are one snapshot.") if context.get("snapshot")
                  else stop())
+        if lost is not None:  # two yearly money figures on one page: say how they differ
+            line += gap() + _("It counts each leaver's whole future profit; the yearly cost of churn "
+                              "above counts one year of profit per leaver.")
         keys.append(Finding(line, _("The value of customers at risk")))
     if get(figures, "holdout.relative_error") is not None:
         err = get(figures, "holdout.relative_error")
