@@ -288,6 +288,35 @@ def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Tim
             out.loc[ties, name] = last[col].astype("float64").to_numpy()
 
 
+#: The columns of the whole base's tables at the training cutoff in 40_segments (RFM overview,
+#: RFM codes, value tiers and their summary; the ``active`` flag of the key figures).
+BASE_TABLE_COLUMNS = ("active", "tenure_days", "recency_days", "frequency", "monetary",
+                      "r_score", "f_score", "m_score", "rfm_code", "value", "activity_ratio",
+                      "tx_baseline")
+
+
+def split_labelled(features: pd.DataFrame, labels: pd.Series, *,
+                   keep=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled customers' features (``features.loc[labels.index]``, every column) and
+    ``features`` cut to its columns in ``keep`` (those absent left out), built column by column
+    while ``features`` gives up each column (it is emptied): at 10^7 customers, never the whole
+    frame and its labelled copy at once."""
+    pos = features.index.get_indexer(labels.index)
+    if (pos < 0).any():
+        raise KeyError("labelled customers without features")
+    labelled = pd.DataFrame(index=features.index[pos])
+    rest = pd.DataFrame(index=features.index)
+    for c in list(features.columns):
+        s = features.pop(c)
+        labelled[c] = s.array.take(pos)
+        if c in keep:
+            rest[c] = s
+        del s
+    labelled.attrs = dict(features.attrs)
+    rest.attrs = dict(features.attrs)
+    return labelled, rest
+
+
 def customer_value(features: pd.DataFrame) -> pd.Series:
     """The value used for prioritising: trailing-window revenue (``value`` of :func:`features_at`).
 
