@@ -132,3 +132,23 @@ def test_split_labelled_equals_loc_and_a_column_cut(processed):
     pd.testing.assert_frame_equal(empty, feats.iloc[:0], check_index_type=False)
     with pytest.raises(KeyError):
         segments.split_labelled(feats.copy(), pd.Series([1], index=["no such customer"]))
+
+
+def test_value_tiers_from_codes_equal_the_string_rule(processed):
+    """value_tiers built from the categories' codes: the Series the rule on strings gave."""
+    from churn_research.segments.rules import TIER_ORDER
+
+    data, tables = read_stage(processed["synthetic"])
+    f = segments.features_at(data, engine=tables)
+    got = segments.value_tiers(f, new_days=200, at_risk_min_fm=2)
+    lost = ~f["active"].astype(bool).to_numpy()
+    tenure, rec = f["tenure_days"].to_numpy(float), f["recency_days"].to_numpy(float)
+    fs = f["f_score"].astype("float64").fillna(0).to_numpy()
+    ms = f["m_score"].astype("float64").fillna(0).to_numpy()
+    quiet = (rec >= 60) & ((fs >= 2) | (ms >= 2))
+    dropping = (f["activity_ratio"].to_numpy(float) <= 0.5) & (f["tx_baseline"].to_numpy(float) >= 3)
+    tier = np.select([lost, tenure < 200, quiet | dropping, ms >= 5, (fs >= 4) & (tenure >= 365)],
+                     ["lost", "new", "at risk", "high value", "loyal"], default="regular")
+    expected = pd.Series(pd.Categorical(tier, categories=TIER_ORDER), index=f.index, name="tier")
+    pd.testing.assert_series_equal(got, expected)
+    assert got.nunique() == 6
