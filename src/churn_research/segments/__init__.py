@@ -27,8 +27,10 @@ from churn_research.segments.design import (
     truncate,
 )
 from churn_research.segments.features import (
+    BASE_TABLE_COLUMNS,
     customer_value,
     features_at,
+    split_labelled,
 )
 from churn_research.segments.report import (
     RFM_COLUMNS,
@@ -116,6 +118,8 @@ __all__ = [
     "quantile_scores",
     "features_at",
     "customer_value",
+    "split_labelled",
+    "BASE_TABLE_COLUMNS",
     "value_tiers",
     "tier_summary",
     "rfm_grid",

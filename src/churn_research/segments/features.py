@@ -30,9 +30,11 @@ def _count(codes: np.ndarray, n: int, mask=None, weights=None) -> np.ndarray:
     return np.bincount(codes[ok], weights=w, minlength=n)
 
 
-def _static_columns(customers: pd.DataFrame, static_columns=None, *, skip=()) -> list[str]:
+def _static_columns(customers: pd.DataFrame, static_columns=None, *, skip=(),
+                    rows=None) -> list[str]:
     """The static feature columns of ``customers`` (its columns in ``skip`` left out, as if
-    dropped: without a copy of the table)."""
+    dropped: without a copy of the table). ``rows`` (a boolean mask): chosen from these rows
+    only, as if the table had been cut to them (one column at a time, not a copy of it)."""
     if static_columns is not None:
         missing = [c for c in static_columns if c not in customers or c in skip]
         if missing:
@@ -44,7 +46,7 @@ def _static_columns(customers: pd.DataFrame, static_columns=None, *, skip=()) ->
     for c in customers.columns:
         if c in skip or is_personal_header(c) or _DENY_STATIC.search(c):
             continue
-        s = customers[c]
+        s = customers[c] if rows is None else customers[c][rows]
         if pd.api.types.is_datetime64_any_dtype(s):
             continue
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -222,42 +224,50 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
                         static_columns, inactivity_days, n_bins: int, **options) -> pd.DataFrame:
     """:func:`features_at` with the row-level work done by ``engine``; the static attributes
     (chosen and taken from the customers known at the cutoff, as :func:`truncate` gives them)
-    and the RFM scores are added here, the columns put in :func:`features_at`'s order."""
+    and the RFM scores are added here, the columns put in :func:`features_at`'s order.
+
+    At 10^7 customers every copy of the frame counts: the customers known at the cutoff are a
+    mask on the table (no copy of it), and the frame is built column by column, each taken from
+    the engine's result (which gives it up as it goes) in the customers table's order."""
     cust = data.customers
-    # only the columns a static feature can come from (no copy of the whole table)
-    keep = list(static_columns) if static_columns is not None else [
-        c for c in cust.columns if not is_personal_header(c) and not _DENY_STATIC.search(c)]
-    fixed = [c for c in ("customer_id", "start_date", "end_date", "churn_reason") if c in cust]
-    known = known_customers(data.replace(customers=cust[fixed + [c for c in keep if c in cust
-                                                                  and c not in fixed]]),
-                            cutoff, hide_status=(design == "cross-sectional"))
-    static = _static_columns(known, static_columns, skip=("customer_id",))
-    # only what is read below stays while the engine works (dates, reasons, unused columns go)
-    known = known[["customer_id", *static]]
+    known = (pd.to_datetime(cust["start_date"]) <= cutoff).to_numpy()  # as known_customers
+    if static_columns is not None:  # the table's columns (the masked dates, reasons included)
+        static = _static_columns(cust, static_columns, skip=("customer_id",))
+    else:  # never a date, a reason or the status: those masked by known_customers do not count
+        static = _static_columns(cust, None, skip=("customer_id",), rows=known)
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
     out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
                              **options)
     # the customers in the customers table's order, as the pandas path (a model sample drawn
     # from them is then the same customers)
-    pos = out.index.get_indexer(known["customer_id"])
+    at = np.flatnonzero(known)  # the known customers' rows of the table
+    ids = cust["customer_id"]
+    pos = out.index.get_indexer(ids.iloc[at])
     in_base = pos >= 0
-    out = out.iloc[pos[in_base]]
+    take, at = pos[in_base], at[in_base]
     # the ids as the customers table holds them (processed data: pandas' str dtype)
-    out.index = pd.Index(known["customer_id"].to_numpy()[in_base], dtype=known["customer_id"].dtype,
-                         name=out.index.name)
-    out = rfm_scores(out, n_bins=n_bins)
-    rest = [c for c in out.columns if c not in _FRONT and c not in _SCORES]
-    out = out[_FRONT + _SCORES + rest]
-    rows = np.flatnonzero(in_base)
+    index = pd.Index(ids.to_numpy()[at], dtype=ids.dtype, name=out.index.name)
+    feats = pd.DataFrame(index=index)
+    for c in _FRONT:
+        feats[c] = out.pop(c).array.take(take)
+    feats = rfm_scores(feats, n_bins=n_bins)
+    for c in [c for c in out.columns if c not in _SCORES]:
+        feats[c] = out.pop(c).array.take(take)
+    del out
+    masked = [c for c in static if c in ("end_date", "churn_reason")]  # as truncate gives them
+    masked = known_customers(data.replace(customers=cust[["customer_id", "start_date", "end_date",
+                                                          *[c for c in masked if c != "end_date"]]]),
+                             cutoff, hide_status=(design == "cross-sectional")) if masked else None
     for c in static:  # the known customers' rows in the base, in the same order
-        s = known[c].iloc[rows].set_axis(out.index)
+        s = (cust[c].iloc[at] if masked is None or c not in masked
+             else masked[c].iloc[np.flatnonzero(in_base)]).set_axis(index)
         if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
             s = s.astype("float64")
-        out[c] = s
-    if engine.has("surveys") and ("csat_last" in out or "nps_last" in out):
-        _table_order_ties(data, engine, out, cutoff, options.get("survey_days", 365))
-    out.attrs = {"cutoff": str(cutoff.date()), "design": design}
-    return out
+        feats[c] = s
+    if engine.has("surveys") and ("csat_last" in feats or "nps_last" in feats):
+        _table_order_ties(data, engine, feats, cutoff, options.get("survey_days", 365))
+    feats.attrs = {"cutoff": str(cutoff.date()), "design": design}
+    return feats
 
 
 def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Timestamp,
@@ -276,6 +286,35 @@ def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Tim
     for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
         if name in out and col in last:
             out.loc[ties, name] = last[col].astype("float64").to_numpy()
+
+
+#: The columns of the whole base's tables at the training cutoff in 40_segments (RFM overview,
+#: RFM codes, value tiers and their summary; the ``active`` flag of the key figures).
+BASE_TABLE_COLUMNS = ("active", "tenure_days", "recency_days", "frequency", "monetary",
+                      "r_score", "f_score", "m_score", "rfm_code", "value", "activity_ratio",
+                      "tx_baseline")
+
+
+def split_labelled(features: pd.DataFrame, labels: pd.Series, *,
+                   keep=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled customers' features (``features.loc[labels.index]``, every column) and
+    ``features`` cut to its columns in ``keep`` (those absent left out), built column by column
+    while ``features`` gives up each column (it is emptied): at 10^7 customers, never the whole
+    frame and its labelled copy at once."""
+    pos = features.index.get_indexer(labels.index)
+    if (pos < 0).any():
+        raise KeyError("labelled customers without features")
+    labelled = pd.DataFrame(index=features.index[pos])
+    rest = pd.DataFrame(index=features.index)
+    for c in list(features.columns):
+        s = features.pop(c)
+        labelled[c] = s.array.take(pos)
+        if c in keep:
+            rest[c] = s
+        del s
+    labelled.attrs = dict(features.attrs)
+    rest.attrs = dict(features.attrs)
+    return labelled, rest
 
 
 def customer_value(features: pd.DataFrame) -> pd.Series:

@@ -55,7 +55,7 @@ def rfm_overview(features: pd.DataFrame) -> pd.DataFrame:
 
 def rfm_codes(features: pd.DataFrame, churned: pd.Series, *, top: int = 10) -> pd.DataFrame:
     """The ``top`` most common RFM codes among the labelled customers, with their churn rate."""
-    labelled = features.loc[churned.index]
+    labelled = pd.DataFrame({"rfm_code": features["rfm_code"].loc[churned.index]})  # one column
     return (labelled.assign(churned=churned).groupby("rfm_code")
             .agg(customers=("churned", "size"), churn_rate=("churned", "mean"))
             .sort_values("customers", ascending=False).head(top))

@@ -197,9 +197,11 @@ def rfm_scores(out: pd.DataFrame, *, n_bins: int = 5) -> pd.DataFrame:
     out["f_score"] = quantile_scores(out["frequency"], n_bins=n_bins, reference=ref)
     out["m_score"] = quantile_scores(out["monetary"], n_bins=n_bins, reference=ref)
     sc = [out[c].to_numpy(dtype="float64", na_value=np.nan) for c in ("r_score", "f_score", "m_score")]
-    digits = np.array(["x"] + [str(i) for i in range(1, 10)], dtype=object)
-    parts = [digits[np.nan_to_num(v, nan=0).astype(int).clip(0, 9)] for v in sc]
-    out["rfm_code"] = parts[0] + parts[1] + parts[2]
+    # the code of each row from a table of the 1,000 codes (one string per code, not per row)
+    digits = ["x"] + [str(i) for i in range(1, 10)]
+    codes = np.array([a + b + c for a in digits for b in digits for c in digits], dtype=object)
+    d = [np.nan_to_num(v, nan=0).astype(int).clip(0, 9) for v in sc]
+    out["rfm_code"] = codes[d[0] * 100 + d[1] * 10 + d[2]]
     out["rfm_score"] = np.nansum(np.vstack(sc), axis=0).astype("int64")
     return out
 

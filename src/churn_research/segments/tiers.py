@@ -60,9 +60,12 @@ def value_tiers(features: pd.DataFrame, *, new_days: int = 180,
     at_risk = quiet | dropping
     high = ms >= high_value_min_m
     loyal = (fs >= loyal_min_f) & (tenure >= loyal_min_tenure_days)
-    tier = np.select([lost, new, at_risk, high, loyal],
-                     ["lost", "new", "at risk", "high value", "loyal"], default="regular")
-    return pd.Series(pd.Categorical(tier, categories=TIER_ORDER), index=f.index, name="tier")
+    # the categories' codes (not a string per customer: 10^7 of them at scale)
+    code = np.select([lost, new, at_risk, high, loyal],
+                     [TIER_ORDER.index(t) for t in ("lost", "new", "at risk", "high value", "loyal")],
+                     default=TIER_ORDER.index("regular")).astype(np.int8)
+    return pd.Series(pd.Categorical.from_codes(code, categories=TIER_ORDER), index=f.index,
+                     name="tier")
 
 
 def tier_summary(features: pd.DataFrame, tiers: pd.Series, churned: pd.Series | None = None,

@@ -273,6 +273,11 @@ class Tables:
         out of its memory cap: a :class:`ChurnDataError` that says how to raise it.
         ``arrow``: on DuckDB, the frame converted column by column from Arrow (:func:`_frame`,
         the same frame in a fraction of the memory: for results of one row per customer)."""
+        if isinstance(expr, list | tuple):  # blocks of one result, in their order
+            if len(expr) == 1:
+                expr = expr[0]
+            elif not arrow or getattr(self.con, "name", "") != "duckdb":
+                return pd.concat([self.execute(e, arrow=arrow) for e in expr], ignore_index=True)
         run = (lambda e: _frame(self.con, e)) if arrow else self.con.execute
         try:
             return run(expr)
@@ -385,27 +390,44 @@ _NAMES = itertools.count(1)
 
 
 def _frame(con, expr) -> pd.DataFrame:
-    """``con.execute(expr)`` (a table expression) with the same columns, dtypes and values, in
+    """``con.execute(expr)`` (a table expression, or a list of them: the blocks of one result,
+    one after the other) with the same columns, dtypes and values, in
     a fraction of the memory on DuckDB: Ibis turns every column holding a null into a Python
     list (an object per value: about 1.4 GB for the 19 columns of 5 * 10^5 customers' features)
     before pandas converts it back; here a numeric column with nulls (not only nulls) goes from
     Arrow to pandas directly, float64 with NaN as Ibis makes it, and every other column as Ibis
-    converts it. Other backends: ``con.execute``."""
+    converts it. Other backends: ``con.execute``.
+
+    Column by column, as Ibis converts a table (its DuckDB conversion, then its pandas one),
+    each Arrow column given up once converted and the frame built without consolidating its
+    columns: about one copy of the result at a time, not three (10^7 customers' features are
+    about 1 GB)."""
     if getattr(con, "name", "") != "duckdb":
         return con.execute(expr)
+    import pyarrow as pa
     import pyarrow.types as pat
     from ibis.backends.duckdb.converter import DuckDBPandasData
+    from ibis.formats.pandas import PandasData
 
-    table = con.to_pyarrow(expr)
-    columns = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
+    blocks = list(expr) if isinstance(expr, list | tuple) else [expr]
+    schema = blocks[0].as_table().schema()
+    # blocks of one result (same schema): their Arrow tables joined without a copy
+    table = pa.concat_tables([con.to_pyarrow(e) for e in blocks]) if len(blocks) > 1 \
+        else con.to_pyarrow(blocks[0])
+    if schema.names != tuple(table.column_names):
+        raise ValueError("schema names don't match input data columns")
+    df = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    for name, dtype in schema.items():
+        col = table.column(name)
+        table = table.drop_columns([name])  # its buffers go with the last reference
         numeric = pat.is_integer(col.type) or pat.is_floating(col.type)
         as_ibis = (pat.is_nested(col.type) or pat.is_dictionary(col.type)
                    or (col.null_count and not (numeric and col.null_count < len(col))))
-        columns[name] = col.to_pylist() if as_ibis else col.to_pandas()
-    del table
-    df = DuckDBPandasData.convert_table(pd.DataFrame(columns), expr.as_table().schema())
-    return expr.__pandas_result__(df)
+        s = pd.Series(col.to_pylist()) if as_ibis else col.to_pandas()
+        del col
+        df[name] = PandasData.convert_column(DuckDBPandasData.convert_column(s, dtype), dtype)
+        del s
+    return df
 
 
 def _unique(name: str) -> str:
@@ -1437,6 +1459,43 @@ def person_period(src: Tables, **options) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 __all__ += ["features_at"]
 
+#: Customers per block of :func:`features_at`'s sums over the purchases on DuckDB (one block
+#: up to 10^6 customers; ten at 10^7).
+FEATURE_BLOCK_CUSTOMERS = 1_000_000
+
+
+def _id_blocks(src: Tables, blocks: int | None = None) -> list:
+    """Ranges of ``customer_id`` that split the customers table into ``blocks`` parts of about
+    equal size, as functions of an id column giving the filter of the range (ids in
+    ``[lo, hi)``; the last range also takes a missing id), in the ids' order; ``[None]`` for
+    one block (no filter). ``blocks`` None: :data:`FEATURE_BLOCK_CUSTOMERS` customers a block
+    on DuckDB (Parquet sorted by customer, as the processed data are, then reads each block's
+    row groups only), one block on other backends."""
+    c = src.customers
+    if blocks is None:
+        if getattr(src.con, "name", "") != "duckdb":
+            return [None]
+        n = int(src.execute(c.count()))
+        blocks = -(-n // FEATURE_BLOCK_CUSTOMERS)
+    if int(blocks) <= 1:
+        return [None]
+    ids = c.select(cid=c.customer_id)
+    ids = ids.filter(ids.cid.notnull()).distinct()
+    n = int(src.execute(ids.count()))
+    step = max(1, -(-n // int(blocks)))
+    ranked = ids.mutate(_r=ibis.row_number().over(ibis.window(order_by=ids.cid)))
+    cuts = src.execute(ranked.filter((ranked._r > 0) & (ranked._r % step == 0))
+                       .order_by("_r").select("cid"))["cid"].tolist()
+    cuts = [v.item() if hasattr(v, "item") else v for v in cuts]
+    if not cuts:
+        return [None]
+    keep = [lambda col, hi=cuts[0]: col < hi]
+    keep += [lambda col, lo=lo, hi=hi: (col >= lo) & (col < hi)
+             for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    keep.append(lambda col, lo=cuts[-1]: (col >= lo) | col.isnull())
+    return keep
+
+
 #: The RFM score columns of ``segments.features_at`` that the engine leaves to the caller
 #: (quantile ranks over the whole base: ``segments.scores.quantile_scores`` on the result).
 SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_code", "rfm_score")
@@ -1447,7 +1506,8 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                 design: str = "prospective", window_days: int = 365, recent_days: int = 90,
                 baseline_days: int = 365, trend_months: int = 6, complaint_days: int = 90,
                 survey_days: int = 365, static_columns: Sequence[str] = (),
-                inactivity_days: int | None = None, exclude_recurring: bool = True) -> pd.DataFrame:
+                inactivity_days: int | None = None, exclude_recurring: bool = True,
+                blocks: int | None = None) -> pd.DataFrame:
     """The features of :func:`churn_research.segments.features_at` (same arguments, columns,
     definitions and cutoff rule: nothing dated after ``cutoff`` is read, later end dates are
     masked) computed on the engine: one row per customer in the base (active at the cutoff or
@@ -1457,7 +1517,12 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     Two things are left to the caller: the RFM scores (:data:`SCORE_COLUMNS`, quantiles over the
     whole base: ``segments.scores.quantile_scores``) and the choice of ``static_columns``
     (default none; the pandas path picks low-cardinality attributes from the data).
-    ``tickets`` / ``surveys``: tables, names or frames (:func:`table_of`)."""
+    ``tickets`` / ``surveys``: tables, names or frames (:func:`table_of`).
+
+    ``blocks``: the sums over the purchases are computed for that many ranges of
+    ``customer_id`` one after the other (each customer's sums are those of one range: the same
+    result); None: one range per :data:`FEATURE_BLOCK_CUSTOMERS` customers on DuckDB (at 10^7
+    customers its work and its result then stay a tenth of the whole), one range elsewhere."""
     cut = pd.Timestamp(src.observation_end if cutoff is None else cutoff)
     cut_day = _day(cut)
     hide_all = design == "cross-sectional" or src.kind == "non-contractual"
@@ -1468,17 +1533,21 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                              table="customers", column=missing[0],
                              fix="fix the static_columns parameter of 40_segments.")
     rev_col = next((col for col in _REVENUE_COLUMNS if col in c.columns), None)
-    start = _days(c.start_date)
-    end = _days(c.end_date)
-    end = ibis.null("int64") if hide_all else ibis.ifelse(end > cut_day, ibis.null("int64"), end)
-    extra = {} if rev_col is None else {"_rev": c[rev_col].cast("float64")}
-    base = c.filter(start <= cut_day).select(
-        "customer_id", *static_columns, _start=start, _end=end.cast("int64"),
-        tenure_days=(cut_day - start).cast("float64"), **extra)
+    rd, bd, m = int(recent_days), int(baseline_days), int(trend_months)
     has_tx = src.has_transactions
     win = int(window_days)
-    if has_tx:
-        tx = src.transactions
+
+    def base_of(c):  # the customers started by the cutoff
+        start = _days(c.start_date)
+        end = _days(c.end_date)
+        end = ibis.null("int64") if hide_all else ibis.ifelse(end > cut_day, ibis.null("int64"), end)
+        extra = {} if rev_col is None else {"_rev": c[rev_col].cast("float64")}
+        return c.filter(start <= cut_day).select(
+            "customer_id", *static_columns, _start=start, _end=end.cast("int64"),
+            tenure_days=(cut_day - start).cast("float64"), **extra)
+
+    def query(c, tx):  # the base with its purchases' sums (of these customers only)
+        base = base_of(c)
         t = tx.select(tid=tx.customer_id, day=_days(tx.date).cast("int64"),
                       amount=tx.amount.cast("float64"))
         t = t.filter(t.day <= cut_day)
@@ -1494,7 +1563,6 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         other = (~((a.amount - a._fee).abs() < 0.005).fill_null(False) if recurring
                  else ibis.literal(True))
         age = cut_day - a.day
-        rd, bd, m = int(recent_days), int(baseline_days), int(trend_months)
         bucket = age // 30  # floor(age / 30): month 0 is the most recent
         g = a.group_by("aid").aggregate(
             last=a.day.max(), frequency=inw.cast("int64").sum(),
@@ -1517,8 +1585,20 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
                                               (cut_day - j["last"]).cast("float64")),
                      frequency=freq.cast("int64"), monetary=j.monetary.fill_null(0.0))
         j = j.filter(j.active | (j.frequency > 0))
-        out = src.execute(j.order_by("customer_id"), arrow=True)
-        out = out.set_index("customer_id")
+        return j.order_by("customer_id")
+
+    base = base_of(c)
+    # in blocks of customers at 10^7 (DuckDB's work and its result a block at a time)
+    keeps = _id_blocks(src, blocks)
+
+    def per_block(build, *tables):  # ``build`` of each block's rows of ``tables``
+        return [build(*tables) if keep is None else
+                build(*[t.filter(keep(t.customer_id)) for t in tables]) for keep in keeps]
+
+    if has_tx:
+        recurring = exclude_recurring and "monthly_revenue" in c.columns
+        out = src.execute(per_block(query, c, src.transactions), arrow=True)
+        out.set_index("customer_id", inplace=True)  # (a column less, not a copy)
         out.index.name = "customer_id"
         tenure = out["tenure_days"].to_numpy(float)
         out["value"] = out["monetary"]
@@ -1536,7 +1616,8 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         out["activity_ratio"] = np.where((base_n > 0) & (base_len >= 30), ratio, np.nan)
         buckets = [f"_bucket{k}" for k in range(m)]
         counts = out[buckets].fillna(0).to_numpy(float).reshape(len(out), m)
-        out = out.drop(columns=buckets)
+        for col in buckets:
+            del out[col]
         x = -np.arange(m, dtype=float)
         xc = x - x.mean()
         mean = counts.mean(axis=1)
@@ -1550,7 +1631,8 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
             raise ChurnDataError("non-contractual data needs transactions.", table="transactions")
         j = base.mutate(active=base._end.isnull() | (base._end > cut_day))
         j = j.filter(j.active | j._end.isnull() | (j._end > cut_day - win))
-        out = src.execute(j.order_by("customer_id"), arrow=True).set_index("customer_id")
+        out = src.execute(j.order_by("customer_id"), arrow=True)
+        out.set_index("customer_id", inplace=True)
         out.index.name = "customer_id"
         tenure = out["tenure_days"].to_numpy(float)
         months = np.floor(tenure / 30.4375)
@@ -1563,31 +1645,45 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
     idx = out.index
     tickets = table_of(src, tickets, "tickets")
     if tickets is not None:
-        tk = tickets.select(kid=tickets.customer_id, day=_days(tickets.date).cast("int64"),
-                            complaint=tickets.kind.cast("string").lower() == "complaint")
-        tk = tk.filter(tk.day <= cut_day)
-        age = cut_day - tk.day
-        k = src.execute(tk.group_by("kid").aggregate(
-            complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
-            complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
-            tickets_365=(age < 365).cast("int64").sum())).set_index("kid").reindex(idx)
+        def complaints(tickets):
+            tk = tickets.select(kid=tickets.customer_id, day=_days(tickets.date).cast("int64"),
+                                complaint=tickets.kind.cast("string").lower() == "complaint")
+            tk = tk.filter(tk.day <= cut_day)
+            age = cut_day - tk.day
+            return tk.group_by("kid").aggregate(
+                complaints_recent=(tk.complaint & (age < int(complaint_days))).cast("int64").sum(),
+                complaints_365=(tk.complaint & (age < 365)).cast("int64").sum(),
+                tickets_365=(age < 365).cast("int64").sum())
+
+        k = src.execute(per_block(complaints, tickets), arrow=True).set_index("kid").reindex(idx)
         for col in ("complaints_recent", "complaints_365", "tickets_365"):  # one reindex
             out[col] = k[col].fillna(0).astype("int64").to_numpy()
     surveys = table_of(src, surveys, "surveys")
     if surveys is not None:
         cols = [col for col in ("csat", "nps") if col in surveys.columns]
-        sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
-                            **{col: surveys[col].cast("float64") for col in cols})
-        sv = sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
-        w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
-                                                   *[ibis.desc(sv[col]) for col in cols]])
-        ranked = sv.mutate(_r=ibis.row_number().over(w))
-        last = src.execute(ranked.filter(ranked._r == 0).drop("_r")).set_index("sid").reindex(idx)
+
+        def answers(surveys):
+            sv = surveys.select(sid=surveys.customer_id, day=_days(surveys.date).cast("int64"),
+                                **{col: surveys[col].cast("float64") for col in cols})
+            return sv.filter((sv.day <= cut_day) & ((cut_day - sv.day) < int(survey_days)))
+
+        def last_answers(surveys):
+            sv = answers(surveys)
+            w = ibis.window(group_by=sv.sid, order_by=[ibis.desc(sv.day),
+                                                       *[ibis.desc(sv[col]) for col in cols]])
+            ranked = sv.mutate(_r=ibis.row_number().over(w))
+            return ranked.filter(ranked._r == 0).drop("_r")
+
+        def mean_csat(surveys):
+            sv = answers(surveys)
+            return sv.group_by("sid").aggregate(m=sv.csat.mean())
+
+        last = src.execute(per_block(last_answers, surveys), arrow=True).set_index("sid").reindex(idx)
         for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
             if col in cols:
                 out[name] = last[col].astype("float64").to_numpy()
         if "csat" in cols:
-            mean = src.execute(sv.group_by("sid").aggregate(m=sv.csat.mean())).set_index("sid")
+            mean = src.execute(per_block(mean_csat, surveys), arrow=True).set_index("sid")
             out["csat_mean"] = mean["m"].reindex(idx).to_numpy()
         out["survey_age_days"] = (cut_day - last["day"]).astype("float64").to_numpy()
     for col in static_columns:
@@ -1595,11 +1691,21 @@ def features_at(src: Tables, cutoff=None, *, tickets=None, surveys=None,
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
             s = s.astype("float64")
         out[col] = s
-    out = out.drop(columns=[col for col in ("_start", "_end", "_rev", "_min_age", "last")
-                            if col in out.columns])
+    for col in ("_start", "_end", "_rev", "_min_age", "last"):
+        if col in out.columns:
+            del out[col]
     front = ["tenure_days", "active", "recency_days", "frequency", "monetary"]
-    out = out[front + [col for col in out.columns if col not in front]]
+    out = _reordered(out, front + [col for col in out.columns if col not in front])
     out.attrs = {"cutoff": str(cut.date()), "design": design}
+    return out
+
+
+def _reordered(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]`` built by taking the columns out of ``frame`` one at a time (emptied):
+    one column's copy at a time, not the whole frame's."""
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        out[col] = frame.pop(col)
     return out
 
 
