@@ -30,13 +30,13 @@ from churn_research.narrate.format import (
 from churn_research.narrate.retention import rules_table
 from churn_research.narrate.tables import readable
 from churn_research.segments.report import (
-    CALIBRATION_TOLERANCE,
     WEAK_SIGNAL_LIFT,
     SignalCheck,
     cluster_separation,
     cluster_silhouette,
     risk_consistent,
 )
+from churn_research.stats import CALIBRATION_TOLERANCE
 from churn_research.wording import gap, join, sentences
 
 

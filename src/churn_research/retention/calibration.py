@@ -23,7 +23,7 @@ predicted risk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,7 @@ class CalibrationResult:
     method: str
     n_splits: int
     n_bins: int = 10
+    _metrics: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def reliability(self) -> pd.DataFrame:
         """Both reliability tables stacked, with ``scores`` = "before" / "after"."""
@@ -91,11 +92,16 @@ class CalibrationResult:
                          ignore_index=True)
 
     def metrics(self) -> pd.DataFrame:
-        """Brier score and ECE before and after calibration (rows ``before``, ``after``)."""
-        return pd.DataFrame({k: {"brier": brier_score(self.y, s),
-                                 "ece": expected_calibration_error(self.y, s, n_bins=self.n_bins),
-                                 "mean_predicted": float(np.mean(s))}
-                             for k, s in (("before", self.before), ("after", self.after))}).T
+        """Brier score and ECE before and after calibration (rows ``before``, ``after``); computed
+        once (:attr:`improves`, :attr:`reads_as_probabilities` and the report text all read them,
+        over every labelled customer)."""
+        if self._metrics is None:
+            self._metrics = pd.DataFrame({
+                k: {"brier": brier_score(self.y, s),
+                    "ece": expected_calibration_error(self.y, s, n_bins=self.n_bins),
+                    "mean_predicted": float(np.mean(s))}
+                for k, s in (("before", self.before), ("after", self.after))}).T
+        return self._metrics.copy()
 
     @property
     def improves(self) -> bool:

@@ -26,7 +26,6 @@ from churn_research.segments.signals import (
     signal_eligibility,
     signal_validation,
 )
-from churn_research.stats import CALIBRATION_TOLERANCE  # noqa: F401 - read here by narrate
 
 #: Mean silhouette from which clusters read as clearly / moderately separated.
 SILHOUETTE_CLEAR = 0.5
