@@ -184,3 +184,40 @@ def test_purchase_counts_leave_no_grid_tables_behind(synthetic):
     _same(rep, repeat_purchase_table(base, **kw))
     _same(rev, revenue_retention(base, **kw))
     assert int(rep["repeat_buyers"].sum()) > 100
+
+
+def test_open_complaints_on_the_engine_equal_the_pandas_rule(tmp_path, synthetic):
+    """The playbook's open complaints from the engine (40_segments and 60_retention: the
+    tickets stay out of pandas) equal playbook.open_complaints, by hand and on generated data
+    with same-day duplicates; a date on the window's edges counts as there."""
+    from churn_research.playbook import open_complaints
+
+    data = _ties([0, 1, 2, 3, 4])
+    data.write(tmp_path)
+    _, tables = read_stage(tmp_path)
+    # 2024-01-01's unresolved "Complaint" (any case) is open 2024-03-30 (90 days: after
+    # 2024-01-01 is required, so not at 2024-03-31); b's inquiry never counts
+    for at, want in [("2024-03-30", {"a": 1}), ("2024-03-31", {}), ("2024-06-30", {})]:
+        got = tables.open_complaints(pd.Timestamp(at), days=90)
+        assert got.to_dict() == want
+        pd.testing.assert_series_equal(got, open_complaints(data.tickets, at, days=90),
+                                       check_index_type=False)
+    with_open = data.replace(tickets=data.tickets.assign(resolved=[True, None, False, False, True]))
+    with_open.write(tmp_path / "open")
+    _, open_tables = read_stage(tmp_path / "open")
+    got = open_tables.open_complaints(pd.Timestamp("2024-06-30"), days=365)
+    assert got.to_dict() == {"a": 2, "b": 1}  # a missing resolution counts as unresolved
+    pd.testing.assert_series_equal(got, open_complaints(with_open.tickets, "2024-06-30", days=365),
+                                   check_index_type=False)
+    # without a resolved column the data cannot show open complaints: none, as pandas
+    no_col = data.replace(tickets=data.tickets.drop(columns="resolved"))
+    no_col.write(tmp_path / "nocol")
+    _, no_tables = read_stage(tmp_path / "nocol")
+    assert no_tables.open_complaints(pd.Timestamp("2024-06-30")).empty
+    for name in ("synthetic", "ties"):
+        processed, tables = read_stage(synthetic[name])
+        for days in (30, 90, 365):
+            got = tables.open_complaints(processed.observation_end, days=days)
+            want = open_complaints(processed.tickets, processed.observation_end, days=days)
+            assert len(want) > 10, (name, days)
+            pd.testing.assert_series_equal(got, want, check_index_type=False)

@@ -21,9 +21,10 @@ from churn_research.segments.rules import (
     parameter_values,
 )
 from churn_research.segments.signals import (
+    SIGNAL_INPUTS,
     available_signals,
-    early_warning_signals,
     signal_eligibility,
+    signal_flags,
     signal_validation,
 )
 
@@ -158,8 +159,11 @@ def check_signals(features: pd.DataFrame, churned: pd.Series, *, windows: dict |
         available=[available[s] for s in SIGNALS["signal"]])
     validation = None
     if any(available.values()):
-        labelled = features.loc[churned.index]
-        validation = signal_validation(early_warning_signals(labelled, **thresholds), churned,
+        # the signals' inputs of the labelled customers (not a copy of every feature of theirs)
+        labelled = features[[c for c in SIGNAL_INPUTS if c in features]]
+        if not labelled.index.equals(churned.index):
+            labelled = labelled.loc[churned.index]
+        validation = signal_validation(signal_flags(labelled, **thresholds), churned,
                                        signal_eligibility(labelled, **thresholds), available)
     return SignalCheck(available, definitions, validation)
 

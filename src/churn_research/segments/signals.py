@@ -45,6 +45,33 @@ def early_warning_signals(features: pd.DataFrame, *, activity_drop_ratio: float 
     signal highest in :data:`SIGNAL_PRIORITY`: complaint > satisfaction > activity drop >
     falling frequency; "none" if none).
     """
+    out = signal_flags(features, activity_drop_ratio=activity_drop_ratio,
+                       min_baseline_tx=min_baseline_tx, frequency_trend=frequency_trend,
+                       min_trend_tx=min_trend_tx, complaint_min=complaint_min,
+                       low_csat=low_csat, low_nps=low_nps)
+    f = features
+    flags = out[SIGNAL_PRIORITY].to_numpy()
+    out["n_signals"] = flags.sum(axis=1)
+    names = np.array(SIGNAL_PRIORITY, dtype=object)
+    out["signals"] = pd.Series([", ".join(names[row]) for row in flags], index=f.index,
+                               dtype=object)  # text even without a row
+    first = np.where(flags.any(axis=1), flags.argmax(axis=1), -1)
+    out["dominant_signal"] = np.where(first >= 0, names[np.maximum(first, 0)], "none")
+    return out
+
+
+#: The columns of :func:`features_at` the signals read.
+SIGNAL_INPUTS = ("complaints_recent", "csat_last", "nps_last", "activity_ratio", "tx_baseline",
+                 "freq_trend", "tx_trend_window")
+
+
+def signal_flags(features: pd.DataFrame, *, activity_drop_ratio: float = 0.5,
+                 min_baseline_tx: int = 3, frequency_trend: float = -0.25,
+                 min_trend_tx: int = 4, complaint_min: int = 1, low_csat: float = 2,
+                 low_nps: float = 4) -> pd.DataFrame:
+    """The bool columns of :func:`early_warning_signals` alone (one per signal, indexed like
+    ``features``): what a validation over every labelled customer reads, without a text per
+    customer (at 10^7 customers, millions of strings)."""
     f = features
     n = len(f)
     out = pd.DataFrame(index=f.index)
@@ -59,13 +86,6 @@ def early_warning_signals(features: pd.DataFrame, *, activity_drop_ratio: float 
         (col("tx_baseline", 0) >= min_baseline_tx)
     out["falling_frequency"] = (col("freq_trend") <= frequency_trend) & \
         (col("tx_trend_window", 0) >= min_trend_tx)
-    flags = out[SIGNAL_PRIORITY].to_numpy()
-    out["n_signals"] = flags.sum(axis=1)
-    names = np.array(SIGNAL_PRIORITY, dtype=object)
-    out["signals"] = pd.Series([", ".join(names[row]) for row in flags], index=f.index,
-                               dtype=object)  # text even without a row
-    first = np.where(flags.any(axis=1), flags.argmax(axis=1), -1)
-    out["dominant_signal"] = np.where(first >= 0, names[np.maximum(first, 0)], "none")
     return out
 
 

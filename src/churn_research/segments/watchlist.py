@@ -84,7 +84,7 @@ def playbook_state(features: pd.DataFrame, ids, *,
     act = _listed(features, all_rows)
     cols = [c for c in ("price_rise", "contract", _revenue_column(features)) if c and c in features]
     out = pd.DataFrame(index=ids)
-    out["price_sensitive"] = price_sensitive(features.loc[act, cols]).reindex(ids).fillna(False).astype(bool)
+    out["price_sensitive"] = price_sensitive(features.loc[act, cols]).reindex(ids, fill_value=False).astype(bool)
     if "contract" in features:
         out["contract"] = features["contract"].reindex(ids)
     if open_complaints is not None:
