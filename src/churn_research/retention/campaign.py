@@ -99,7 +99,6 @@ def outcomes(customers: pd.DataFrame, campaigns: pd.DataFrame, *, observation_en
     if rows.empty:
         raise ChurnDataError(f"no rows for campaign {campaign!r}.", table="campaigns",
                              column="campaign", fix=f"use one of {[str(n) for n in names[:5]]}.")
-    c = customers.set_index("customer_id")
     dates = pd.to_datetime(rows["date"]).to_numpy()
     last = pd.Timestamp(dates.max()) + pd.Timedelta(days=int(horizon_days))
     if last > pd.Timestamp(observation_end):
@@ -109,9 +108,15 @@ def outcomes(customers: pd.DataFrame, campaigns: pd.DataFrame, *, observation_en
             f"({pd.Timestamp(observation_end).date()}), so churn within the horizon is unknown.",
             table="campaigns", column="date",
             fix="choose a shorter horizon (horizon_days) or data observed for longer.")
-    sub = c.loc[rows["customer_id"], ["start_date", "end_date"]].reset_index()
-    start = pd.to_datetime(sub["start_date"]).to_numpy()
-    end = pd.to_datetime(sub["end_date"])
+    # each row's customer: positions in the table (only its dates are read, not a copy of it)
+    at = pd.Index(customers["customer_id"]).get_indexer(rows["customer_id"])
+    if (at < 0).any():
+        raise ChurnDataError(
+            f"campaign {campaign!r}: {int((at < 0).sum())} of its rows name a customer who is not "
+            "in the customers table.", table="campaigns", column="customer_id",
+            fix="every customer a campaign reached must be a row of the customers table.")
+    start = pd.to_datetime(customers["start_date"]).to_numpy()[at]
+    end = pd.Series(pd.to_datetime(customers["end_date"]).to_numpy()[at])
     active = (start <= dates) & (end.isna() | (end.to_numpy() > dates)).to_numpy()
     churned = (end.notna().to_numpy() & (end.to_numpy() <= dates + np.timedelta64(int(horizon_days), "D")))
     out = pd.DataFrame({

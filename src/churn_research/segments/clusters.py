@@ -12,6 +12,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from churn_research.i18n import label, label_msg, t
+from churn_research.lookup import reindexed
 from churn_research.model import ChurnDataError, sample_positions
 from churn_research.wording import join
 
@@ -183,12 +184,12 @@ class CustomerClusters:
         out = pd.DataFrame({"customers": lab.value_counts().sort_index()})
         out["share"] = out["customers"] / out["customers"].sum()
         if churned is not None:
-            out["churn_rate"] = churned.reindex(lab.index).groupby(lab).mean()
+            out["churn_rate"] = reindexed(churned, lab.index).groupby(lab).mean()
         if value is not None:
-            v = value.reindex(lab.index)
+            v = reindexed(value, lab.index)
             out["mean_value"] = v.groupby(lab).mean()
             out["value_share"] = v.groupby(lab).sum() / v.sum()
-        med = X.loc[lab.index, self.columns_].groupby(lab).median()
+        med = reindexed(X[self.columns_], lab.index).groupby(lab).median()
         out = out.join(med)
         desc = []
         for _cl, row in self.centers_.iterrows():

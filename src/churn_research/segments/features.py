@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_research.lookup import positions
 from churn_research.model import ChurnData, ChurnDataError
 from churn_research.personal import is_personal_header
 from churn_research.segments.design import _inactivity_days, known_customers, truncate
@@ -201,7 +202,7 @@ def features_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
     cust = t.customers.set_index("customer_id")
     for c in _static_columns(t.customers.drop(columns=["customer_id"]), static_columns):
         s = cust[c].reindex(idx)
-        if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
             s = s.astype("float64")
         out[c] = s
     out.attrs = {"cutoff": str(cutoff.date()), "design": design}
@@ -261,7 +262,7 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     for c in static:  # the known customers' rows in the base, in the same order
         s = (cust[c].iloc[at] if masked is None or c not in masked
              else masked[c].iloc[np.flatnonzero(in_base)]).set_axis(index)
-        if pd.api.types.is_bool_dtype(s) or s.dropna().isin([True, False]).all() and s.dtype == object:
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
             s = s.astype("float64")
         feats[c] = s
     if engine.has("surveys") and ("csat_last" in feats or "nps_last" in feats):
@@ -275,9 +276,11 @@ def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Tim
     """The last answers of the customers with several on their last survey date, by the
     pandas path's rule (the table's last; the engine keeps the highest score): only these
     customers' survey rows are read (``out`` is modified)."""
-    ties = pd.Index(engine.survey_ties(cutoff, survey_days=survey_days)).intersection(out.index)
-    if not len(ties):
+    pos = positions(out.index, pd.Index(engine.survey_ties(cutoff, survey_days=survey_days)))
+    pos = np.sort(pos[pos >= 0])  # as intersection with out.index: in out's order
+    if not len(pos):
         return
+    ties = out.index[pos]
     sv = data.rows_of("surveys", ties)
     dates = pd.to_datetime(sv["date"])
     sv = sv.loc[(dates <= cutoff).to_numpy()
@@ -285,7 +288,9 @@ def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Tim
     last = _last_answers(sv).reindex(ties)
     for col, name in (("csat", "csat_last"), ("nps", "nps_last")):
         if name in out and col in last:
-            out.loc[ties, name] = last[col].astype("float64").to_numpy()
+            values = out[name].to_numpy(dtype="float64", copy=True)
+            values[pos] = last[col].astype("float64").to_numpy()
+            out[name] = values
 
 
 #: The columns of the whole base's tables at the training cutoff in 40_segments (RFM overview,
@@ -301,7 +306,7 @@ def split_labelled(features: pd.DataFrame, labels: pd.Series, *,
     ``features`` cut to its columns in ``keep`` (those absent left out), built column by column
     while ``features`` gives up each column (it is emptied): at 10^7 customers, never the whole
     frame and its labelled copy at once."""
-    pos = features.index.get_indexer(labels.index)
+    pos = positions(features.index, labels.index)
     if (pos < 0).any():
         raise KeyError("labelled customers without features")
     labelled = pd.DataFrame(index=features.index[pos])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from churn_research.i18n import _
+from churn_research.lookup import reindexed
 from churn_research.segments.rules import (
     DEFAULT_SIGNAL_THRESHOLDS,
     DEFAULT_TIER_RULES,
@@ -55,7 +56,7 @@ def rfm_overview(features: pd.DataFrame) -> pd.DataFrame:
 
 def rfm_codes(features: pd.DataFrame, churned: pd.Series, *, top: int = 10) -> pd.DataFrame:
     """The ``top`` most common RFM codes among the labelled customers, with their churn rate."""
-    labelled = pd.DataFrame({"rfm_code": features["rfm_code"].loc[churned.index]})  # one column
+    labelled = pd.DataFrame({"rfm_code": reindexed(features["rfm_code"], churned.index)})  # .loc
     return (labelled.assign(churned=churned).groupby("rfm_code")
             .agg(customers=("churned", "size"), churn_rate=("churned", "mean"))
             .sort_values("customers", ascending=False).head(top))

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from churn_research.lookup import reindexed
 from churn_research.model import ChurnData, ChurnDataError, sample_ids
 from churn_research.segments.design import _by_id
 from churn_research.segments.features import features_at
@@ -203,7 +204,7 @@ class ChurnRiskModel:
         if self.max_fit_rows is not None and len(X) > self.max_fit_rows:
             rows = sample_ids(X.index.to_series(), int(self.max_fit_rows),
                               random_state=self.random_state)
-            X, y = X.loc[rows], pd.Series(y).loc[rows]
+            X, y = reindexed(X, rows), reindexed(pd.Series(y), rows)  # as .loc[rows]
         self.n_fit_ = len(X)
         with threadpool_limits(limits=self.n_threads):
             return self._fit(X, y, numeric=numeric, categorical=categorical)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_research.lookup import reindexed
 from churn_research.segments.rules import SIGNAL_PRIORITY
 
 
@@ -140,12 +141,12 @@ def signal_validation(signals: pd.DataFrame, churned: pd.Series,
     ``share_fired`` (of eligible), ``churn_rate_fired``, ``churn_rate_not_fired``, ``lift``
     (ratio of the two) and ``recall`` (share of all churners who had the signal).
     """
-    y = churned.reindex(signals.index).astype(float)
+    y = reindexed(churned, signals.index).astype(float)
     ok = y.notna().to_numpy()
     rows = []
     for name in SIGNAL_PRIORITY:
         f = signals[name].astype(bool).to_numpy() & ok
-        el = ok if eligible is None else eligible[name].reindex(signals.index).fillna(False) \
+        el = ok if eligible is None else reindexed(eligible[name], signals.index, fill_value=False) \
             .astype(bool).to_numpy() & ok
         yf, yn = y[f], y[el & ~f]
         rows.append({

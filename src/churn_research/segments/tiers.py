@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_research.lookup import reindexed
 from churn_research.model import DEFAULT_INACTIVITY_DAYS
 from churn_research.segments.rules import TIER_ORDER
 from churn_research.stats import wilson_ci
@@ -88,9 +89,9 @@ def tier_summary(features: pd.DataFrame, tiers: pd.Series, churned: pd.Series | 
     Wilson 95% interval ``churn_ci_low`` / ``churn_ci_high``), ``revenue``, ``revenue_share``,
     ``mean_value``.
     """
-    df = pd.DataFrame({"tier": tiers, "value": features[value].reindex(tiers.index)})
+    df = pd.DataFrame({"tier": tiers, "value": reindexed(features[value], tiers.index)})
     if churned is not None:
-        df["churned"] = churned.reindex(tiers.index).astype("float64")
+        df["churned"] = reindexed(churned, tiers.index).astype("float64")
     g = df.groupby("tier", observed=False)
     out = pd.DataFrame({"customers": g.size()})
     out["share"] = out["customers"] / out["customers"].sum()
@@ -112,7 +113,7 @@ def rfm_grid(features: pd.DataFrame, churned: pd.Series, *, rows: str = "r_score
              cols: str = "f_score") -> pd.DataFrame:
     """Churn rate by two RFM scores (rows x columns), among customers with a label."""
     df = features[[rows, cols]].copy()
-    df["churned"] = churned.reindex(features.index)
+    df["churned"] = reindexed(churned, features.index)
     df = df.dropna()
     return df.pivot_table(index=rows, columns=cols, values="churned", aggfunc="mean",
                           observed=False).sort_index(ascending=False)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _, _p, is_chinese, label
+from churn_research.lookup import reindexed
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
 from churn_research.playbook import state_actions
@@ -84,11 +85,12 @@ def playbook_state(features: pd.DataFrame, ids, *,
     act = _listed(features, all_rows)
     cols = [c for c in ("price_rise", "contract", _revenue_column(features)) if c and c in features]
     out = pd.DataFrame(index=ids)
-    out["price_sensitive"] = price_sensitive(features.loc[act, cols]).reindex(ids, fill_value=False).astype(bool)
+    out["price_sensitive"] = reindexed(price_sensitive(features.loc[act, cols]), ids,
+                                       fill_value=False).astype(bool)
     if "contract" in features:
-        out["contract"] = features["contract"].reindex(ids)
+        out["contract"] = reindexed(features["contract"], ids)
     if open_complaints is not None:
-        out["open_complaints"] = open_complaints.reindex(ids).fillna(0).astype("int64")
+        out["open_complaints"] = reindexed(open_complaints, ids, fill_value=0).astype("int64")
     return out
 
 
@@ -149,7 +151,7 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     """
     listed = _listed(features, all_rows)
     act = features.index[listed]
-    r = risk.reindex(act).astype(float).to_numpy()
+    r = reindexed(risk, act).astype(float).to_numpy()
     v = features["value"].astype(float).to_numpy()[listed]
     rank = pd.DataFrame({"priority": r * v, "risk": r, "_row": np.flatnonzero(listed)}, index=act)
     rank = rank.dropna(subset=["priority"]).sort_values(["priority", "risk"], ascending=False,
@@ -157,7 +159,7 @@ def build_watchlist(features: pd.DataFrame, risk: pd.Series, *, tiers: pd.Series
     top = rank.index
     sub = features.iloc[rank["_row"].to_numpy()]
     df = pd.DataFrame(index=top)
-    df["tier"] = tiers.reindex(top).astype(str)
+    df["tier"] = reindexed(tiers, top).astype(str)
     df["high_value"] = sub["m_score"].astype("float64").fillna(0).to_numpy() >= high_value_min_m
     df["risk"] = rank["risk"]
     df["value"] = sub["value"].astype(float).to_numpy()
