@@ -165,3 +165,30 @@ def test_a_column_by_id_equals_the_indexed_table():
     for col in ("end_date", "churn_reason", "plan"):
         pd.testing.assert_series_equal(_by_id(cust, col), cust.set_index("customer_id")[col],
                                        check_exact=True)
+
+
+def test_signal_flags_and_counts_and_the_check_equal_the_full_signals(scored):
+    """The signals' bool columns and counts without their text (signal_flags, signal_counts:
+    50_clv's flags, 40_segments' check) equal early_warning_signals', and the signal check on
+    the signals' inputs alone equals the validation of the full signals of every labelled
+    customer (the check before it read only those columns)."""
+    from churn_research.segments.rules import SIGNAL_PRIORITY
+    from churn_research.segments.signals import signal_flags
+
+    feats = scored[0]
+    thresholds = {"activity_drop_ratio": 0.6, "min_baseline_tx": 2, "frequency_trend": -0.2}
+    full = S.early_warning_signals(feats, **thresholds)
+    pd.testing.assert_frame_equal(signal_flags(feats, **thresholds), full[SIGNAL_PRIORITY])
+    counts = S.signal_counts(feats, **thresholds)
+    pd.testing.assert_series_equal(counts, full["n_signals"])
+    assert counts.gt(0).sum() > 10
+    rng = np.random.default_rng(0)
+    churned = pd.Series(rng.integers(0, 2, len(feats) // 2), name="churned",
+                        index=feats.index[rng.choice(len(feats), len(feats) // 2, replace=False)])
+    check = S.check_signals(feats, churned, **thresholds)
+    labelled = feats.loc[churned.index]
+    want = S.signal_validation(S.early_warning_signals(labelled, **thresholds), churned,
+                               S.signal_eligibility(labelled, **thresholds), check.available)
+    pd.testing.assert_frame_equal(check.validation, want)
+    same = S.check_signals(labelled, churned, **thresholds)  # the labelled rows given: no cut
+    pd.testing.assert_frame_equal(same.validation, want)

@@ -80,6 +80,7 @@ from churn_research.segments.sensitivity import (
 from churn_research.segments.signals import (
     available_signals,
     early_warning_signals,
+    signal_counts,
     signal_eligibility,
     signal_validation,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "cluster_columns",
     "available_signals",
     "early_warning_signals",
+    "signal_counts",
     "signal_eligibility",
     "signal_validation",
     "price_sensitive",

@@ -131,8 +131,8 @@ def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:
     """
     cutoff = pd.Timestamp(cutoff)
     cust = data.customers
-    cust = cust.loc[pd.to_datetime(cust["start_date"]) <= cutoff]
-    ids = pd.Index(cust["customer_id"], name="customer_id")
+    known = _known_rows(cust, cutoff)  # the columns read, not a copy of the table's rows
+    ids = pd.Index(cust["customer_id"].iloc[known], name="customer_id")
     if data.kind == "non-contractual":
         if not data.has("transactions"):
             raise ChurnDataError("non-contractual data needs transactions to tell who is active.",
@@ -144,8 +144,13 @@ def active_at(data: ChurnData, cutoff, *, inactivity_days=None) -> pd.Series:
         # separate the last purchase from the date, so a purchase exactly ``days`` ago is active
         recent = tx.loc[(d <= cutoff) & (d >= cutoff - pd.Timedelta(days=days)), "customer_id"]
         return pd.Series(ids.isin(pd.unique(recent)), index=ids, name="active")
-    end = pd.to_datetime(cust["end_date"]).to_numpy()
+    end = pd.to_datetime(cust["end_date"]).to_numpy()[known]
     return pd.Series(~(end <= np.datetime64(cutoff)), index=ids, name="active")
+
+
+def _known_rows(customers: pd.DataFrame, cutoff: pd.Timestamp) -> np.ndarray:
+    """Positions of the customers started on or before ``cutoff``, in the table's order."""
+    return np.flatnonzero((pd.to_datetime(customers["start_date"]) <= cutoff).to_numpy())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,9 +188,10 @@ def churn_label(data: ChurnData, cutoff=None, *, horizon_days: int = 180,
         d = pd.to_datetime(tx["date"])
         bought = pd.unique(tx.loc[(d > cutoff) & (d <= horizon_end), "customer_id"])
         y = ~ids.isin(bought)
-    else:
-        end = pd.to_datetime(_by_id(data.customers, "end_date")).reindex(ids)
-        y = ((end > cutoff) & (end <= horizon_end)).to_numpy()
+    else:  # the active customers' end dates by position (active_at keeps the table's order)
+        rows = _known_rows(data.customers, cutoff)[act.to_numpy()]
+        end = pd.to_datetime(data.customers["end_date"]).to_numpy()[rows]
+        y = (end > np.datetime64(cutoff)) & (end <= np.datetime64(horizon_end))
     return pd.Series(np.asarray(y).astype("int64"), index=ids, name="churned")
 
 

@@ -90,6 +90,13 @@ def signal_flags(features: pd.DataFrame, *, activity_drop_ratio: float = 0.5,
     return out
 
 
+def signal_counts(features: pd.DataFrame, **thresholds) -> pd.Series:
+    """How many signals fire for each customer: ``n_signals`` of :func:`early_warning_signals`
+    (the same thresholds), without its text columns (50_clv's flags over the whole base)."""
+    flags = signal_flags(features, **thresholds)[SIGNAL_PRIORITY].to_numpy()
+    return pd.Series(flags.sum(axis=1), index=features.index, name="n_signals")
+
+
 def signal_eligibility(features: pd.DataFrame, *, min_baseline_tx: int = 3,
                        min_trend_tx: int = 4, **_thresholds) -> pd.DataFrame:
     """Whether each signal *could* fire for each customer (enough history / data to judge).
