@@ -13,8 +13,9 @@ from churn_research.lookup import positions, reindexed
 
 def _index(kind: str, n: int) -> pd.Index:
     ids = [f"C{i:07d}" for i in range(n)]
-    if kind == "str":
-        return pd.Index(pd.array(ids, dtype="str"), name="customer_id")
+    if kind == "str":  # pandas' Arrow-backed text, as the processed data hold ids
+        return pd.Index(pd.array(ids, dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+                        name="customer_id")
     if kind == "object":
         return pd.Index(ids, dtype=object, name="customer_id")
     return pd.Index(np.arange(n) * 7 + 3, name="customer_id")
@@ -50,6 +51,9 @@ def test_same_rows_as_pandas_and_no_table_left(kind, size, monkeypatch):
     assert got["n0"].dtype == np.int64
     pd.testing.assert_series_equal(got["flag"], flags.reindex(ids, fill_value=False))
     pd.testing.assert_frame_equal(got["frame"], frame.reindex(ids))
+    found = ids[got["pos"] >= 0]                 # every id found: rows by position
+    pd.testing.assert_series_equal(reindexed(counts, found), counts.reindex(found))
+    pd.testing.assert_frame_equal(reindexed(frame, found), frame.reindex(found))
 
 
 def test_the_same_index_and_an_empty_lookup():
@@ -58,10 +62,10 @@ def test_the_same_index_and_an_empty_lookup():
     same = reindexed(s, index)
     pd.testing.assert_series_equal(same, s)
     assert not _has_table(index)
-    assert positions(index, pd.Index([], dtype="str")).size == 0
-    none = pd.Index(["X1", "X2"], dtype="str")              # no id of the index at all
+    assert positions(index, pd.Index(pd.array([], dtype=index.dtype))).size == 0
+    none = pd.Index(pd.array(["X1", "X2"], dtype=index.dtype))              # no id of the index at all
     np.testing.assert_array_equal(positions(index, none), [-1, -1])
     pd.testing.assert_series_equal(reindexed(s, none), s.reindex(none))
-    empty = pd.Series([], index=pd.Index([], dtype="str"), dtype=float)
+    empty = pd.Series([], index=pd.Index(pd.array([], dtype=index.dtype)), dtype=float)
     np.testing.assert_array_equal(positions(empty.index, none), [-1, -1])
-    assert reindexed(s, pd.Index([], dtype="str")).empty
+    assert reindexed(s, pd.Index(pd.array([], dtype=index.dtype))).empty

@@ -243,7 +243,7 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     # from them is then the same customers)
     at = np.flatnonzero(known)  # the known customers' rows of the table
     ids = cust["customer_id"]
-    pos = out.index.get_indexer(ids.iloc[at])
+    pos = positions(out.index, ids.iloc[at])  # Arrow text on both sides: matched by Arrow
     in_base = pos >= 0
     take, at = pos[in_base], at[in_base]
     # the ids as the customers table holds them (processed data: pandas' str dtype)
