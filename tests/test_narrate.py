@@ -41,6 +41,11 @@ def test_formatters():
     assert fmt.pvalue(5e-11) == "p < 0.001" and fmt.pvalue(0.0123) == "p = 0.012"
     assert fmt.money(124904.27) == "124,904" and fmt.money(22.526) == "22.53"
     assert fmt.money(1234567, "元") == "1,234,567 元"
+    # a money interval: the unit once, after its high end, in every report (review s8)
+    assert fmt.money_ends(103825.4, 121335.2, "元") == {"low": "103,825", "high": "121,335 元"}
+    assert fmt.money_ends(12.6, 101.2, "USD") == {"low": "13", "high": "101 USD"}
+    assert fmt.money_ends(12.5, 20.25) == {"low": "12.50", "high": "20.25"}
+    assert fmt.money_ci(112352, 103825.4, 121335.2, "USD") == "112,352 USD (95% CI 103,825–121,335 USD)"
     assert fmt.count(530.9999999) == "531" and fmt.plural(1, "row") == "1 row"
     assert fmt.get({"a": float("nan"), "b": "-"}, "a", 0) == 0 and fmt.get({"b": "-"}, "b") is None
 

@@ -39,7 +39,7 @@ TELCO_RET = {"design": "cross-sectional", "horizon_days": 30, "money_at_risk.all
 def test_a_snapshot_value_at_risk_is_not_an_expected_loss_within_days():
     f = say.findings(TELCO_RET, dataset="telco", context={})
     assert f.headline.startswith("Resemblance-weighted value at risk of the customers active now: "
-                                 "784,440 (95% interval 760,000 – 800,000;")
+                                 "784,440 (95% interval 760,000–800,000;")
     assert "within 30 days" not in f.headline
     telco_clv = {**CDNOW_CLV, "money_at_risk.expected_loss": 480744.3}
     line = todo.action("50_clv", {"50_clv": telco_clv, "60_retention": TELCO_RET})

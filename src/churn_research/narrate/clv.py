@@ -26,6 +26,7 @@ from churn_research.narrate.format import (
     count,
     get,
     money,
+    money_ends,
     not_available,
     pct,
     pct_ci,
@@ -48,7 +49,7 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                      get(figures, "cost_of_churn.lost_profit_ci_high"))
         values = dict(lost=money(lost, cur) if low is None or high is None else
                       t("{value} (95% CI {low}–{high}, from the annual churn rate's interval alone)",
-                        value=money(lost, cur), low=f"{float(low):,.0f}", high=money(high, cur, decimals=0)),
+                        value=money(lost, cur), **money_ends(low, high, cur, decimals=0)),
                       rate=pct_ci(rate, get(figures, "annual_churn.ci_low"),
                                   get(figures, "annual_churn.ci_high")),
                       n=count(get(figures, "cost_of_churn.lost_customers")))
@@ -104,8 +105,8 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
         line = t("If nothing changes, about {loss} of future profit (95% CI {low}–{high}) is expected "
                  "to be lost to churn within {months} months (P(churn) × value over the {n} active "
                  "customers)", loss=money(loss, cur),
-                 low=money(get(figures, "money_at_risk.ci_low"), cur),
-                 high=money(get(figures, "money_at_risk.ci_high"), cur), months=months,
+                 **money_ends(get(figures, "money_at_risk.ci_low"), get(figures, "money_at_risk.ci_high"),
+                              cur, decimals=0 if abs(float(loss)) >= 100 else 2), months=months,
                  n=count(get(figures, "money_at_risk.customers")))
         flagged = get(figures, "money_at_risk.flagged_expected_loss")
         if flagged is not None:
@@ -536,7 +537,7 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
         "is the value at stake if nothing changes, not what a retention programme could save: a "
         "programme saves only the part belonging to the customers it actually keeps.",
         loss=money(result.expected_loss, currency, decimals=0), h=h,
-        low=money(lo, currency, decimals=0), high=money(hi, currency, decimals=0),
+        **money_ends(lo, hi, currency, decimals=0),
         refits=len(result.replicates), n=f"{len(result.per_customer):,}",
         base=money(result.base_value, currency, decimals=0), how=how)]
     if annual is not None and result.model != "retention curve":
@@ -556,7 +557,7 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
         parts.append(t("The {n} customers in the 'at risk' tier or with a warning signal hold "
                        "**{flagged}** (95% CI {low}–{high}) of the {loss} expected to be lost "
                        "({share}).", n=f"{n:,}", flagged=money(flagged, currency, decimals=0),
-                       low=money(flo, currency, decimals=0), high=money(fhi, currency, decimals=0),
+                       **money_ends(flo, fhi, currency, decimals=0),
                        loss=money(result.expected_loss, currency, decimals=0),
                        share=f"{share:.0%}"))
         if result.model == "retention curve":

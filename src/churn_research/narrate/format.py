@@ -80,14 +80,25 @@ def money(value, currency: str | None = "", *, decimals: int | None = None) -> s
     return f"{text} {currency}".strip() if currency else text
 
 
+def money_ends(low, high, currency: str | None = "", *, decimals: int | None = None) -> dict:
+    """The two ends of a money interval as every report writes them, ``low``–``high``: the
+    unit once, after the high end (``{"low": "103,825", "high": "121,335 元"}``); both with
+    :func:`money`'s decimals for the larger end (or ``decimals``)."""
+    if decimals is None:
+        big = max(abs(float(low)), abs(float(high))) if not (is_missing(low) or is_missing(high)) else 0
+        decimals = 2 if big < 100 else 0
+    return {"low": MISSING if is_missing(low) else f"{float(low):,.{decimals}f}",
+            "high": money(high, currency, decimals=decimals)}
+
+
 def money_ci(value, low, high, currency: str | None = "") -> str:
-    """``"112,352 USD (95% CI 103,410–121,294 USD)"`` (the currency as :func:`money` shows it;
-    the interval's low end without it); without an interval just :func:`money`."""
+    """``"112,352 USD (95% CI 103,410–121,294 USD)"`` (the currency as :func:`money` shows it,
+    the interval's ends as :func:`money_ends`); without an interval just :func:`money`."""
     if is_missing(value) or is_missing(low) or is_missing(high):
         return money(value, currency)
     digits = 2 if abs(float(value)) < 100 else 0
     return t("{value} (95% CI {low}–{high})", value=money(value, currency, decimals=digits),
-             low=f"{float(low):,.{digits}f}", high=money(high, currency, decimals=digits))
+             **money_ends(low, high, currency, decimals=digits))
 
 
 def count(value) -> str:

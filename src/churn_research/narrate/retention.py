@@ -18,12 +18,25 @@ from IPython.display import Markdown
 from churn_research.i18n import _, label, t
 from churn_research.narrate.definitions import reads_as_probabilities
 from churn_research.narrate.findings import Finding, StageFindings
-from churn_research.narrate.format import count, get, money, pct, pct_ci
+from churn_research.narrate.format import count, get, money, money_ends, pct, pct_ci
 from churn_research.retention import measure
 from churn_research.retention.calibration import CalibrationResult
 from churn_research.retention.measure import CampaignStudy
 from churn_research.retention.value import MoneyAtRisk
 from churn_research.wording import gap, semicolons, stop
+
+
+def _ends(row, currency) -> dict:
+    """A money-at-risk row's interval ends as ``alo``/``ahi`` (:func:`money_ends`: the unit once)."""
+    ends = money_ends(row["ci_low"], row["ci_high"], currency)
+    return {"alo": ends["low"], "ahi": ends["high"]}
+
+
+def _ends_of(figures, currency) -> dict:
+    """The whole base's money-at-risk interval from the key figures, as ``lo``/``hi``."""
+    ends = money_ends(get(figures, "money_at_risk.all.ci_low"), get(figures, "money_at_risk.all.ci_high"),
+                      currency)
+    return {"lo": ends["low"], "hi": ends["high"]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +116,7 @@ def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool
             tab["mean_p_churn"].map(pct),
         (_("money at risk") if loss else _("risk-weighted value")):
             tab["expected_loss"].map(lambda v: money(v, currency)),
-        _("95% interval"): [f"{money(lo, currency)} – {money(hi, currency)}"
+        _("95% interval"): ["{low}–{high}".format(**money_ends(lo, hi, currency))
                             for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
         (_("share of the base's money at risk") if loss else _("share of the base's risk-weighted value")):
             tab["share"].map(pct)})
@@ -193,17 +206,15 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
                  "customers. In one snapshot the score says how much a customer resembles those who "
                  "left, not their chance of leaving within a period, so this is not an expected loss "
                  "within {days} days and not comparable with 50_clv's value lost within 12 months. The "
-                 "whole active base ({n} customers) holds {all} (95% interval {alo} – {ahi}); the {wn} "
+                 "whole active base ({n} customers) holds {all} (95% interval {alo}–{ahi}); the {wn} "
                  "watchlist customers hold {wl} ({share} of it). The interval is a bootstrap over "
                  "customers ({reps} resamples, fixed seed).",
                  score=score, model=model, days=mar.horizon_days, n=count(a["customers"]),
-                 all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
-                 ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
+                 all=money(a["expected_loss"], currency), **_ends(a, currency), wn=count(w["customers"]),
                  wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
     numbers = dict(
              days=mar.horizon_days, model=model, n=count(a["customers"]),
-             all=money(a["expected_loss"], currency), alo=money(a["ci_low"], currency),
-             ahi=money(a["ci_high"], currency), wn=count(w["customers"]),
+             all=money(a["expected_loss"], currency), **_ends(a, currency), wn=count(w["customers"]),
              wl=money(w["expected_loss"], currency), share=pct(w["share"]), reps=mar.n_boot)
     if is_expected_loss(kind=kind, design=design, calibrated=probabilities):
         ece = (None if calibration is None
@@ -216,7 +227,7 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
                  t("P(churn within {days} days), the churn-risk model's own scores (already "
                    "calibrated: recalibration did not improve them)", days=mar.horizon_days))
         return t("Money at risk = {score} × residual value ({model}), summed over customers. The "
-                 "whole active base ({n} customers) holds {all} at risk (95% interval {alo} – {ahi}); "
+                 "whole active base ({n} customers) holds {all} at risk (95% interval {alo}–{ahi}); "
                  "the {wn} watchlist customers hold {wl} ({share} of it). The interval is a bootstrap "
                  "over customers ({reps} resamples, fixed seed); it does not include the value "
                  "model's own uncertainty.", score=score, **numbers)
@@ -224,7 +235,7 @@ def money_text(mar: MoneyAtRisk, *, kind: str, currency: str | None = "", design
              t("the churn-risk model's own score for churn within {days} days (calibration did not "
                "improve it)", days=mar.horizon_days))
     first = t("Risk-weighted value = {score} × residual value ({model}), summed over customers. The "
-              "whole active base ({n} customers) sums to {all} (95% interval {alo} – {ahi}); the {wn} "
+              "whole active base ({n} customers) sums to {all} (95% interval {alo}–{ahi}); the {wn} "
               "top-ranked watchlist customers hold {wl} ({share} of it). The interval is a bootstrap "
               "over customers ({reps} resamples, fixed seed); it does not include the value model's "
               "own uncertainty.", score=score, **numbers)
@@ -874,20 +885,18 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     calibrated = reads_as_probabilities(figures)
     if total is not None and get(figures, "design") == "cross-sectional":
         headline = t("Resemblance-weighted value at risk of the customers active now: {total} (95% "
-                     "interval {lo} – {hi}; each customer's residual value weighted by how much they "
+                     "interval {lo}–{hi}; each customer's residual value weighted by how much they "
                      "resemble those who left in this one snapshot, not an expected loss within a "
                      "period); the watchlist holds {wl} of it.", total=money(total, cur),
-                     lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
-                     hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
+                     **_ends_of(figures, cur),
                      wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur))
     elif total is not None and not is_expected_loss(kind=kind, design="prospective", calibrated=calibrated):
         headline = t("Weighted by their churn-risk score over {days} days, the residual value of the "
-                     "customers active now sums to {total} (95% interval {lo} – {hi}); the {wn} "
+                     "customers active now sums to {total} (95% interval {lo}–{hi}); the {wn} "
                      "top-ranked customers of the watchlist hold {wl} of it. This ranks where the "
                      "value at stake sits; it is not the value expected to be lost: {why}.",
                      total=money(total, cur), days=days,
-                     lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
-                     hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
+                     **_ends_of(figures, cur),
                      wn=count(get(figures, "money_at_risk.watchlist.customers")),
                      wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur),
                      why=_why_not_a_loss(kind=kind, days=days, calibrated=calibrated))
@@ -898,10 +907,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                                   months=get(figures, "clv_value_lost.horizon_months"))
     elif total is not None:
         headline = t("Customers active now are expected to take {total} of residual value with them "
-                     "within {days} days (95% interval {lo} – {hi}); the watchlist holds {wl} of it.",
+                     "within {days} days (95% interval {lo}–{hi}); the watchlist holds {wl} of it.",
                      total=money(total, cur), days=days,
-                     lo=money(get(figures, "money_at_risk.all.ci_low"), cur),
-                     hi=money(get(figures, "money_at_risk.all.ci_high"), cur),
+                     **_ends_of(figures, cur),
                      wl=money(get(figures, "money_at_risk.watchlist.expected_loss"), cur))
     else:
         headline = _("Money at risk could not be computed: no value model fits these data.")
