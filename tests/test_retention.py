@@ -225,7 +225,7 @@ def test_findings_name_the_win_back_window_the_data_can_show():
             "winback.losses_6m": 50, "winback.rate_12m": None, "winback.losses_12m": 0}
     f = findings(figs, dataset="x", context={})
     assert f.headline == ("Customers active now are expected to take 1,000 of residual value with them "
-                          "within 180 days (95% interval 900 – 1,100); the watchlist holds 100 of it.")
+                          "within 180 days (95% interval 900–1,100); the watchlist holds 100 of it.")
     texts = [k.text for k in f.key_findings]
     assert "Historically 20.0% (95% CI 10.0–30.0%) of lost customers came back within 6 months." in texts
     assert not any("coming back" in u for u in f.unavailable)
@@ -583,11 +583,17 @@ def test_snapshot_win_back_lists_everyone_who_had_left_with_unknown_loss_dates(t
     assert lst["lost_on"].isna().all() and lst["days_since_loss"].isna().all()
     # the same list with days=1: the window does not apply to a snapshot
     assert winback.analyse(data, days=1).winback.equals(lst)
-    # the CSV leaves both columns empty: unknown, never the snapshot date or 0
+    # the CSV leaves both columns out (review s8: written empty on every row, they read as
+    # missing data): unknown, never the snapshot date or 0
     path = winback.write_winback(lst, tmp_path / "winback.csv")
-    assert path.read_text().splitlines() == ["rank,customer_id,lost_on,days_since_loss,lost_value",
-                                             "1,C3,,,840.00", "2,C1,,,240.00", "3,C4,,,220.00",
-                                             "4,C6,,,55.50"]
+    assert path.read_text().splitlines() == ["rank,customer_id,lost_value", "1,C3,840.00",
+                                             "2,C1,240.00", "3,C4,220.00", "4,C6,55.50"]
+    # a dated list keeps them, also with a row whose date is missing
+    dated = lst.assign(lost_on=["2018-01-02", None, "2018-01-05", "2018-01-09"],
+                       days_since_loss=pd.array([29, pd.NA, 26, 22], dtype="Int64"))
+    head = winback.write_winback(dated, tmp_path / "dated.csv").read_text().splitlines()[:3]
+    assert head == ["rank,customer_id,lost_on,days_since_loss,lost_value",
+                    "1,C3,2018-01-02,29,840.00", "2,C1,,,240.00"]
     # the report's table does not show them
     table = winback_table(lst, "EUR")
     assert list(table.columns) == ["customer id", "lost revenue (not profit)"]
@@ -695,7 +701,7 @@ def test_no_space_between_money_in_yuan_and_the_chinese_word_after_it():
                 t("{value} of", value=money(5, ""))]
     finally:
         set_language("en")
-    assert f.headline == ("现有活跃客户预计在 90 天内带走 74,020 元的剩余价值（95% 区间 70,000 元 – 80,000 元）；"
+    assert f.headline == ("现有活跃客户预计在 90 天内带走 74,020 元的剩余价值（95% 区间 70,000–80,000 元）；"
                           "其中预警名单占 9,000 元。")
     assert not [s for s in said if re.search(r"元 [\u4e00-\u9fff]", s)]
     assert _fill("{v} of", {"v": "3 元"}) == "3 元 of"                      # English: untouched

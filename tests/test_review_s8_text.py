@@ -45,7 +45,7 @@ def test_cdnow_headline_is_a_ranking_and_points_to_50_clv():
     head = say.findings(CDNOW, dataset="cdnow", context={"kind": "non-contractual"}).headline
     assert "expected to take" not in head
     assert head.startswith("Weighted by their churn-risk score over 180 days, the residual value of the "
-                           "customers active now sums to 140,313 (95% interval 137,000 – 143,000); the "
+                           "customers active now sums to 140,313 (95% interval 137,000–143,000); the "
                            "100 top-ranked customers of the watchlist hold 9,000 of it. This ranks where "
                            "the value at stake sits; it is not the value expected to be lost: ")
     assert "recalibration did not improve them" in head

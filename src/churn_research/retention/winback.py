@@ -200,10 +200,14 @@ def write_winback(winback: pd.DataFrame, path) -> Path:
     """Write the win-back list (only :data:`WINBACK_COLUMNS`, and the return likelihood's
     :data:`RETURN_COLUMNS` where it is estimable: customer_id, never personal data).
 
-    In a Chinese report the headers are Chinese and the file starts with a byte-order mark."""
+    In a Chinese report the headers are Chinese and the file starts with a byte-order mark.
+    One snapshot's list (no customer's loss dated: ``lost_on`` and ``days_since_loss`` empty on
+    every row) leaves those two columns out rather than write them empty."""
     if not _allowed_columns([str(c) for c in winback.columns]):
         raise ChurnDataError(f"unexpected win-back columns {list(winback.columns)}.", table="winback",
                              fix="build it with recently_lost().")
+    undated = [c for c in ("lost_on", "days_since_loss") if len(winback) and winback[c].isna().all()]
+    winback = winback.drop(columns=undated)
     bad = [c for c in winback.columns if is_personal_header(str(c))]
     ids = winback["customer_id"].astype(str)
     if bad or ids.map(lambda v: looks_personal(v) is not None).any():
