@@ -497,6 +497,11 @@ def test_money_at_risk_says_why_it_differs_from_the_yearly_cost_of_churn():
             f"customers the inactivity rule takes as lost ({cost.annual_churn:.1%} of the base a year)"
             ) in text
     assert risk.expected_loss < cost.cost.lost_profit  # cdnow: the two bases differ this way
+    # review s8: 60_retention's risk x value ranks a purchase log's customers; it is not the
+    # money at risk the summary quotes, the expected loss is this page's
+    assert "The money at risk that the summary uses comes from 60_retention" not in text
+    assert text.endswith("for a purchase log that total ranks customers and is not an expected "
+                         "loss, so the expected loss to churn is the figure above.")
 
 
 def test_inferred_churn_window_ends_where_lapses_are_still_visible():

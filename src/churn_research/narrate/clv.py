@@ -573,10 +573,15 @@ def money_at_risk(result: MoneyAtRisk | None, *, design: str | None = None,
     if result.snapshot:
         parts.append(_("These data are one snapshot: the retention curve is a descriptive reading of "
                        "it, not a forecast tested on later exits, so the figure is indicative."))
-    parts.append(_("The money at risk that the summary uses comes from 60_retention: the risk "
-                   "model's probability of churning within its horizon (recalibrated only where "
-                   "recalibration improves it; 60_retention says whether it did) times this "
-                   "residual value, per active customer."))
+    if result.model == "retention curve":
+        parts.append(_("The money at risk that the summary uses comes from 60_retention: the risk "
+                       "model's probability of churning within its horizon (recalibrated only where "
+                       "recalibration improves it; 60_retention says whether it did) times this "
+                       "residual value, per active customer."))
+    else:  # a purchase log: 60_retention's risk x value ranks (review s8: cdnow)
+        parts.append(_("60_retention weighs the same value by the churn-risk model's score over its "
+                       "horizon; for a purchase log that total ranks customers and is not an "
+                       "expected loss, so the expected loss to churn is the figure above."))
     return sentences(*parts)
 
 

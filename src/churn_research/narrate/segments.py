@@ -457,9 +457,10 @@ def watchlist_text(summary: dict, *, risk: pd.Series, features: pd.DataFrame, ch
     parts.append(t("Most common action: *{action}* ({n}).", action=_(top_action),
                    n=actions[top_action]))
     parts.append(t("Written to `{file}` next to the key figures.", file=Path(path).name))
-    parts.append(_("The risk × value score ranks the watchlist; the money at risk (probability of "
-                   "churning, recalibrated only where that improves it, × residual value) is in "
-                   "60_retention."))
+    parts.append(_("The risk × value score only ranks the watchlist. 60_retention weighs each "
+                   "active customer's residual value by their churn score and says whether that "
+                   "total is an expected loss; 50_clv gives the value expected to be lost to churn "
+                   "within its horizon."))
     return sentences(*parts)
 
 
