@@ -127,7 +127,7 @@ def test_call_list_csv_carries_the_reports_quantity_under_headers_that_say_what_
 def test_call_list_csv_in_chinese(tmp_path, zh):
     path = S.write_watchlist(_mar().on_list(_watchlist()), tmp_path / "zh.csv")
     csv = pd.read_csv(path, encoding="utf-8-sig")
-    assert {"年价值", "风险 × 年收入", "剩余价值", "风险 × 剩余价值"} <= set(csv.columns)
+    assert {"年收入", "风险 × 年收入", "剩余价值", "风险 × 剩余价值"} <= set(csv.columns)
     assert csv.loc[0, "风险 × 剩余价值"] == 500.0 and csv.loc[0, "预警信号"] == "满意度低、活跃度下降"
 
 

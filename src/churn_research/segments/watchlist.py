@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn_research.i18n import _, _p, is_chinese, label
+from churn_research.i18n import _, is_chinese, label
 from churn_research.lookup import reindexed
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
@@ -246,7 +246,7 @@ def _translated(watchlist: pd.DataFrame) -> pd.DataFrame:
     out["high_value"] = out["high_value"].map(lambda v: label("yes" if v else "no"))
     out["action"] = out["action"].map(lambda v: _(v) if isinstance(v, str) and v else v)
     headers = {"rank": _("rank"), "customer_id": _("customer id"), "tier": _("tier"),
-               "high_value": _("high value"), "risk": _("risk"), "value": _p("segments", "value"),
+               "high_value": _("high value"), "risk": _("risk"), "value": _("annual revenue"),
                "expected_loss": _("risk × annual revenue"), "priority": _("priority"),
                "signals": _("signals"), "n_signals": _("signals fired"),
                "dominant_signal": _("dominant signal"), "likely_reason": _("likely reason"),
