@@ -718,3 +718,24 @@ def test_arrow_frames_equal_ibis_execute_exactly():
     assert got["all_null"].tolist() == want["all_null"].tolist()
     empty = src.execute(expr.filter(expr.n > 10), arrow=True)
     pd.testing.assert_frame_equal(empty, con.execute(expr.filter(expr.n > 10)), check_exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("blocks", [3, 7])
+def test_btyd_summary_and_statistics_in_blocks_equal_one_block(datasets, blocks):
+    """rfm_summary and btyd_statistics run in blocks of customer_id ranges on DuckDB (at 10^7
+    customers the day-level sums of every purchase at once outgrew its memory cap): the same
+    rows, values and counts as one block."""
+    src = engine.from_data(datasets["cdnow"])
+    one = engine.rfm_summary(src, calibration_end=CDNOW_CAL, observation_end="1998-06-30",
+                             blocks=1)
+    got = engine.rfm_summary(src, calibration_end=CDNOW_CAL, observation_end="1998-06-30",
+                             blocks=blocks)
+    assert len(one) > 1000 and got.index.is_monotonic_increasing
+    pd.testing.assert_frame_equal(got, one, check_exact=True)
+    assert got.attrs == one.attrs
+    whole = engine.btyd_statistics(src, calibration_end=CDNOW_CAL, blocks=1)
+    parts = engine.btyd_statistics(src, calibration_end=CDNOW_CAL, blocks=blocks)
+    for key in ("bgnbd", "gamma_gamma"):
+        assert int(parts[key]["customers"].sum()) == int(whole[key]["customers"].sum())
+        pd.testing.assert_frame_equal(parts[key], whole[key], check_exact=True, obj=key)

@@ -895,10 +895,12 @@ def _backend_name(src: Tables) -> str:
 # ------------------------------------------------------------------------------------------
 # BTYD summary and its sufficient statistics
 # ------------------------------------------------------------------------------------------
-def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: str = "W"):
+def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: str = "W",
+                  keep=None):
     """Ibis expression: one row per customer with a purchase up to ``calibration_end``:
     ``customer_id``, ``frequency``, ``recency``, ``T``, ``monetary_value``, ``first_day``
-    (and the holdout columns when ``observation_end`` is given)."""
+    (and the holdout columns when ``observation_end`` is given). ``keep``: a block of
+    :func:`_id_blocks` (only its customers' purchases)."""
     if not src.has_transactions:
         raise ChurnDataError("the BTYD summary needs a transactions table.", table="transactions",
                              fix="the transactions table needs customer_id, date and amount.")
@@ -926,6 +928,8 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
     # amounts summed as decimals: exact, so every backend gets the same bits whatever order it
     # adds them in (float sums differ in the last bit between DuckDB and Spark, which splits
     # the distinct monetary values that btyd_statistics groups on)
+    if keep is not None:
+        tx = tx.filter(keep(tx.customer_id))
     t = tx.select(customer_id=tx.customer_id, day=_days(tx.date), amount=tx.amount.cast(_MONEY))
     t = t.filter(t.day <= last_day)
     daily = t.group_by(["customer_id", "day"]).aggregate(amount=t.amount.sum())
@@ -958,14 +962,18 @@ def _summary_expr(src: Tables, *, calibration_end, observation_end=None, freq: s
 
 
 def rfm_summary(src: Tables, *, calibration_end, observation_end=None,
-                freq: str = "W") -> pd.DataFrame:
+                freq: str = "W", blocks: int | None = None) -> pd.DataFrame:
     """Frequency / recency / T / monetary value per customer on the engine: the frame of
     :func:`churn_research.clv.rfm_summary` (same columns and ``attrs``; rows ordered by
     ``customer_id``, not by first appearance). This brings one row per customer back; for the
-    model fits :func:`btyd_statistics` brings back only the distinct rows with counts."""
-    expr, attrs = _summary_expr(src, calibration_end=calibration_end,
-                                observation_end=observation_end, freq=freq)
-    df = src.execute(expr.order_by("customer_id"))
+    model fits :func:`btyd_statistics` brings back only the distinct rows with counts. On
+    DuckDB it runs in blocks of customers (:func:`_id_blocks`): at 10^7 customers the day-level
+    sums of every purchase at once outgrew the engine's memory cap. ``blocks``: that many
+    blocks (:func:`_id_blocks`; None: its default)."""
+    exprs = [_summary_expr(src, calibration_end=calibration_end, observation_end=observation_end,
+                           freq=freq, keep=keep) for keep in _id_blocks(src, blocks)]
+    attrs = exprs[0][1]
+    df = src.execute([expr.order_by("customer_id") for expr, _ in exprs], arrow=True)
     df["first_purchase"] = (_EPOCH + pd.to_timedelta(df.pop("first_day").astype(np.int64), unit="D")
                             ).astype("datetime64[ns]")
     cols = ["frequency", "recency", "T", "monetary_value", "first_purchase"]
@@ -981,7 +989,8 @@ def rfm_summary(src: Tables, *, calibration_end, observation_end=None,
     return out
 
 
-def btyd_statistics(src: Tables, *, calibration_end, freq: str = "W") -> dict[str, pd.DataFrame]:
+def btyd_statistics(src: Tables, *, calibration_end, freq: str = "W",
+                    blocks: int | None = None) -> dict[str, pd.DataFrame]:
     """Sufficient statistics of the BG/NBD and gamma-gamma likelihoods, computed on the engine.
 
     Returns
@@ -992,14 +1001,28 @@ def btyd_statistics(src: Tables, *, calibration_end, freq: str = "W") -> dict[st
         repeat buyers with positive spend, with ``customers``. Fit them with
         ``BetaGeo().fit(..., weights=customers)`` and ``GammaGamma().fit(..., weights=...)``:
         the likelihood of grouped data is exactly that of the customers.
+
+    ``blocks``: as :func:`rfm_summary` (the counts of the blocks summed: the same rows).
     """
-    expr, _ = _summary_expr(src, calibration_end=calibration_end, freq=freq)
-    bg = src.execute(expr.group_by(["frequency", "recency", "T"]).aggregate(customers=expr.count())
-                     .order_by(["frequency", "recency", "T"]))
-    rep = expr.filter((expr.frequency > 0) & (expr.monetary_value > 0))
-    gg = src.execute(rep.group_by(["frequency", "monetary_value"]).aggregate(customers=rep.count())
-                     .order_by(["frequency", "monetary_value"]))
-    return {"bgnbd": bg, "gamma_gamma": gg}
+    bg_parts, gg_parts = [], []
+    for keep in _id_blocks(src, blocks):  # blocks of customers on DuckDB, as rfm_summary
+        expr, _ = _summary_expr(src, calibration_end=calibration_end, freq=freq, keep=keep)
+        bg_parts.append(expr.group_by(["frequency", "recency", "T"]).aggregate(customers=expr.count()))
+        rep = expr.filter((expr.frequency > 0) & (expr.monetary_value > 0))
+        gg_parts.append(rep.group_by(["frequency", "monetary_value"]).aggregate(customers=rep.count()))
+    return {"bgnbd": _counted(src, bg_parts, ["frequency", "recency", "T"]),
+            "gamma_gamma": _counted(src, gg_parts, ["frequency", "monetary_value"])}
+
+
+def _counted(src: Tables, parts: list, keys: list[str]) -> pd.DataFrame:
+    """The distinct ``keys`` of the blocks' counts with their ``customers`` summed, ordered by
+    ``keys`` (one block: the engine's own result)."""
+    if len(parts) == 1:
+        return src.execute(parts[0].order_by(keys))
+    out = pd.concat([src.execute(p) for p in parts], ignore_index=True)
+    out = out.groupby(keys, as_index=False, sort=True)["customers"].sum()
+    out["customers"] = out["customers"].astype(np.int64)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
