@@ -152,3 +152,27 @@ def test_value_tiers_from_codes_equal_the_string_rule(processed):
     expected = pd.Series(pd.Categorical(tier, categories=TIER_ORDER), index=f.index, name="tier")
     pd.testing.assert_series_equal(got, expected)
     assert got.nunique() == 6
+
+
+@pytest.mark.parametrize(("name", "cutoff", "design"), CASES)
+def test_attributes_at_equal_the_features_attributes(processed, name, cutoff, design):
+    """60_retention's campaign covariates (the customer attributes and the tenure on the
+    campaign's date) without the behaviour: the values and column order of features_at's, for
+    every customer it has, and every customer known at the cutoff."""
+    data, tables = read_stage(processed[name])
+    day = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    feats = segments.features_at(data, day, design=design, engine=tables)
+    got = segments.attributes_at(data, day, design=design, engine=tables, window_days=365)
+    cols = [c for c in feats.columns if c in data.customers.columns or c == "tenure_days"]
+    assert list(got.columns) == cols and (len(cols) >= 2 or name == "cdnow")  # cdnow: none
+    known = (pd.to_datetime(data.customers["start_date"]) <= day).sum()
+    assert len(got) == known >= len(feats) and got.index.is_unique
+    pd.testing.assert_frame_equal(got.loc[feats.index], feats[cols], check_exact=True)
+    assert got.attrs == feats.attrs
+    # covariates_at: the attributes when the columns are attributes; else the features
+    pd.testing.assert_frame_equal(segments.covariates_at(data, day, design=design, engine=tables), got)
+    pd.testing.assert_frame_equal(
+        segments.covariates_at(data, day, columns=["tenure_days"], design=design, engine=tables), got)
+    pd.testing.assert_frame_equal(
+        segments.covariates_at(data, day, columns=["tenure_days", "frequency"], design=design,
+                               engine=tables), feats)

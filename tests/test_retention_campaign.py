@@ -247,3 +247,28 @@ def test_study_of_the_synthetic_campaign_beside_its_truth_and_the_plan():
                         value_per_customer=None)["met"]
     assert measure.plan(actual=0.10, target=0.08, customers=1000, effect=0.01, cost_per_contact=10.0,
                         value_per_customer=None)["contacts"] is None
+
+
+def test_design_matrix_equals_get_dummies_then_mean_fill():
+    """design_matrix builds the matrix column by column (no whole-frame copies at 10^7
+    customers): the same columns and values, to the last bit, as one-hot encoding the frame
+    with get_dummies(drop_first=True) and filling each gap with its column's mean."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    f = pd.DataFrame({"tenure_days": rng.integers(0, 2000, n).astype(float),
+                      "age": rng.integers(18, 90, n),
+                      "plan": pd.array(rng.choice(["basic", "premium", None], n), dtype=text),
+                      "region": rng.choice(["n", "s", "e"], n).astype(object),
+                      "senior": rng.random(n) < 0.2,
+                      "price_rise": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+                      "revenue": np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2, 30, n))})
+    x = f.copy()
+    for col in ("senior", "price_rise"):
+        x[col] = x[col].astype(float)
+    x = pd.get_dummies(x, drop_first=True, dtype=float).astype(float)
+    want = x.fillna(x.mean()).to_numpy()
+    got = up.design_matrix(f)
+    assert got.shape == want.shape == (n, 8)
+    assert np.array_equal(got, want) and not np.isnan(got).any()
+    assert f["senior"].dtype == bool and f["revenue"].isna().any()  # the input is not modified

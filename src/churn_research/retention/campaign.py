@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from churn_research.i18n import _, t
+from churn_research.lookup import positions
 from churn_research.model import ChurnDataError, require_columns
 from churn_research.stats import wilson_ci
 
@@ -109,7 +110,7 @@ def outcomes(customers: pd.DataFrame, campaigns: pd.DataFrame, *, observation_en
             table="campaigns", column="date",
             fix="choose a shorter horizon (horizon_days) or data observed for longer.")
     # each row's customer: positions in the table (only its dates are read, not a copy of it)
-    at = pd.Index(customers["customer_id"]).get_indexer(rows["customer_id"])
+    at = positions(pd.Index(customers["customer_id"]), pd.Index(rows["customer_id"]))
     if (at < 0).any():
         raise ChurnDataError(
             f"campaign {campaign!r}: {int((at < 0).sum())} of its rows name a customer who is not "
@@ -120,7 +121,7 @@ def outcomes(customers: pd.DataFrame, campaigns: pd.DataFrame, *, observation_en
     active = (start <= dates) & (end.isna() | (end.to_numpy() > dates)).to_numpy()
     churned = (end.notna().to_numpy() & (end.to_numpy() <= dates + np.timedelta64(int(horizon_days), "D")))
     out = pd.DataFrame({
-        "customer_id": rows["customer_id"].to_numpy(),
+        "customer_id": rows["customer_id"].array,  # as the table holds them (Arrow text stays)
         "date": dates,
         "treated": rows["treated"].astype(int).to_numpy(),
         "cost": (rows["cost"].fillna(0.0).to_numpy(dtype=float) if "cost" in rows

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn_research.lookup import reindexed
 from churn_research.model import ChurnData
 from churn_research.retention import campaign as cp
 from churn_research.retention import uplift as up
@@ -98,11 +99,14 @@ def study(data: ChurnData, covariates, *, values=None,
     values = values(day) if callable(values) else values
     if columns is None:  # the customer attributes and the tenure, not the recent behaviour
         columns = [c for c in covariates.columns if c in data.customers.columns or c == "tenure_days"]
-    covariates = covariates[list(columns)]
     ids = frame["customer_id"]
-    cov = covariates.reindex(ids).reset_index(drop=True)
+    # the campaign's customers' rows (matched by Arrow, no table of ids left behind); the
+    # whole base's frames go as soon as these are taken (at 10^7 customers, GBs)
+    cov = reindexed(covariates[list(columns)], pd.Index(ids)).reset_index(drop=True)
+    del covariates
     cov = cov.loc[:, cov.notna().any()]
-    worth = None if values is None else values.reindex(ids).astype(float)
+    worth = None if values is None else reindexed(values, pd.Index(ids)).astype(float)
+    del values
     treated = frame["treated"] == 1
     unit = float(worth[treated.to_numpy()].mean()) if worth is not None and worth.notna().any() else None
     cost = (float(cost_per_contact) if cost_per_contact is not None else

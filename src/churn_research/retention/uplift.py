@@ -32,13 +32,20 @@ __all__ = ["design_matrix", "t_learner", "x_learner", "qini_curve", "qini_coeffi
 
 
 def design_matrix(covariates: pd.DataFrame) -> np.ndarray:
-    """Covariates as a numeric matrix (categories one-hot, booleans 0/1, gaps as the mean)."""
-    x = covariates.copy()
-    for col in x.columns:
-        if pd.api.types.is_bool_dtype(x[col]) or str(x[col].dtype) == "boolean":
-            x[col] = x[col].astype(float)
-    x = pd.get_dummies(x, drop_first=True, dtype=float).astype(float)
-    return x.fillna(x.mean()).to_numpy()
+    """Covariates as a numeric matrix (categories one-hot, booleans 0/1, gaps as the mean):
+    ``pd.get_dummies(drop_first=True)``'s columns and values, each gap filled with its column's
+    mean. Built column by column into the matrix (at 10^7 customers a campaign's 4 * 10^6
+    customers: one matrix, not the four whole-frame copies of get_dummies, astype and fillna)."""
+    x = pd.DataFrame(index=covariates.index)
+    for col in covariates.columns:  # booleans as 0/1, the other columns as they are (no copy)
+        s = covariates[col]
+        x[col] = s.astype(float) if pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean" else s
+    x = pd.get_dummies(x, drop_first=True, dtype=float)
+    out = np.empty((len(x), x.shape[1]))
+    for j, col in enumerate(x.columns):
+        s = x.pop(col).astype(float)
+        out[:, j] = s.fillna(s.mean()).to_numpy()
+    return out
 
 
 def _model(kind: str, random_state: int):

@@ -28,6 +28,8 @@ from churn_research.segments.design import (
 )
 from churn_research.segments.features import (
     BASE_TABLE_COLUMNS,
+    attributes_at,
+    covariates_at,
     customer_value,
     features_at,
     split_labelled,
@@ -117,6 +119,8 @@ __all__ = [
     "active_at",
     "rfm",
     "quantile_scores",
+    "attributes_at",
+    "covariates_at",
     "features_at",
     "customer_value",
     "split_labelled",

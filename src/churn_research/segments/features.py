@@ -231,11 +231,7 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     mask on the table (no copy of it), and the frame is built column by column, each taken from
     the engine's result (which gives it up as it goes) in the customers table's order."""
     cust = data.customers
-    known = (pd.to_datetime(cust["start_date"]) <= cutoff).to_numpy()  # as known_customers
-    if static_columns is not None:  # the table's columns (the masked dates, reasons included)
-        static = _static_columns(cust, static_columns, skip=("customer_id",))
-    else:  # never a date, a reason or the status: those masked by known_customers do not count
-        static = _static_columns(cust, None, skip=("customer_id",), rows=known)
+    known, static = _static_choice(data, cutoff, static_columns)
     days = _inactivity_days(data, inactivity_days) if data.kind == "non-contractual" else None
     out = engine.features_at(cutoff, design=design, static_columns=(), inactivity_days=days,
                              **options)
@@ -247,7 +243,7 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     in_base = pos >= 0
     take, at = pos[in_base], at[in_base]
     # the ids as the customers table holds them (processed data: pandas' str dtype)
-    index = pd.Index(ids.to_numpy()[at], dtype=ids.dtype, name=out.index.name)
+    index = pd.Index(ids.iloc[at].array, name=out.index.name)
     feats = pd.DataFrame(index=index)
     for c in _FRONT:
         feats[c] = out.pop(c).array.take(take)
@@ -255,20 +251,72 @@ def _features_on_engine(data: ChurnData, engine, cutoff: pd.Timestamp, *, design
     for c in [c for c in out.columns if c not in _SCORES]:
         feats[c] = out.pop(c).array.take(take)
     del out
-    masked = [c for c in static if c in ("end_date", "churn_reason")]  # as truncate gives them
+    _add_static(feats, data, cutoff, design=design, static=static, at=at,
+                known_rows=np.flatnonzero(in_base))
+    if engine.has("surveys") and ("csat_last" in feats or "nps_last" in feats):
+        _table_order_ties(data, engine, feats, cutoff, options.get("survey_days", 365))
+    feats.attrs = {"cutoff": str(cutoff.date()), "design": design}
+    return feats
+
+
+def _static_choice(data: ChurnData, cutoff: pd.Timestamp, static_columns) -> tuple[np.ndarray, list]:
+    """The customers known at ``cutoff`` (a mask on the table, as :func:`known_customers`) and
+    the static feature columns (:func:`_static_columns`, chosen from those customers)."""
+    cust = data.customers
+    known = (pd.to_datetime(cust["start_date"]) <= cutoff).to_numpy()
+    if static_columns is not None:  # the table's columns (the masked dates, reasons included)
+        return known, _static_columns(cust, static_columns, skip=("customer_id",))
+    # never a date, a reason or the status: those masked by known_customers do not count
+    return known, _static_columns(cust, None, skip=("customer_id",), rows=known)
+
+
+def _add_static(feats: pd.DataFrame, data: ChurnData, cutoff: pd.Timestamp, *, design: str,
+                static: list, at: np.ndarray, known_rows: np.ndarray) -> None:
+    """Add the ``static`` columns to ``feats`` (the customers table's rows ``at``, which are the
+    known customers' rows ``known_rows``), as :func:`truncate` gives them: dates and reasons
+    after the cutoff masked, booleans as 0/1 (``feats`` is modified)."""
+    cust = data.customers
+    masked = [c for c in static if c in ("end_date", "churn_reason")]
     masked = known_customers(data.replace(customers=cust[["customer_id", "start_date", "end_date",
                                                           *[c for c in masked if c != "end_date"]]]),
                              cutoff, hide_status=(design == "cross-sectional")) if masked else None
     for c in static:  # the known customers' rows in the base, in the same order
         s = (cust[c].iloc[at] if masked is None or c not in masked
-             else masked[c].iloc[np.flatnonzero(in_base)]).set_axis(index)
+             else masked[c].iloc[known_rows]).set_axis(feats.index)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().isin([True, False]).all()):
             s = s.astype("float64")
         feats[c] = s
-    if engine.has("surveys") and ("csat_last" in feats or "nps_last" in feats):
-        _table_order_ties(data, engine, feats, cutoff, options.get("survey_days", 365))
+
+
+def attributes_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
+                  static_columns=None, **_options) -> pd.DataFrame:
+    """The customer attributes of :func:`features_at` at ``cutoff`` (``tenure_days`` and the
+    static columns, chosen and masked as there), for every customer known at the cutoff, in
+    the customers table's order: the values :func:`features_at` (on an engine) gives these
+    customers, without their behaviour (no pass over the purchases, tickets or surveys).
+    Other keyword arguments (the feature windows, ``engine``) are accepted and not needed."""
+    cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+    known, static = _static_choice(data, cutoff, static_columns)
+    cust = data.customers
+    at = np.flatnonzero(known)
+    feats = pd.DataFrame(index=pd.Index(cust["customer_id"].iloc[at].array, name="customer_id"))
+    start = pd.to_datetime(cust["start_date"]).to_numpy()[at].astype("datetime64[D]")
+    feats["tenure_days"] = (np.datetime64(cutoff.normalize(), "D") - start).astype("int64") \
+        .astype("float64")  # whole days, as the engine counts them
+    _add_static(feats, data, cutoff, design=design, static=static, at=at,
+                known_rows=np.arange(len(at)))
     feats.attrs = {"cutoff": str(cutoff.date()), "design": design}
     return feats
+
+
+def covariates_at(data: ChurnData, cutoff=None, *, columns=None, **feature_options) -> pd.DataFrame:
+    """What a model of a campaign's customers reads about them on its date: with ``columns``
+    None (the customer attributes and the tenure) or only such columns, :func:`attributes_at`;
+    otherwise :func:`features_at` (behaviour included). The same values either way."""
+    attributes = attributes_at(data, cutoff, **feature_options)
+    if columns is None or set(columns) <= set(attributes.columns):
+        return attributes
+    return features_at(data, cutoff, **feature_options)
 
 
 def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Timestamp,
