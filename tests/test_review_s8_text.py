@@ -84,6 +84,13 @@ def test_money_text_and_table_relate_the_sum_to_50_clv():
     tab = say.money_table(mar, calibrated=False, kind="non-contractual")
     assert "risk-weighted value" in tab.columns and "money at risk" not in tab.columns
     assert tab.loc["watchlist", "risk-weighted value"] == "500"
+    # one snapshot: the table names the sum and the score as the text does (review s8: telco
+    # named one figure three ways), never money at risk or P(churn)
+    snap = say.money_table(mar, calibrated=False, kind="contractual", design="cross-sectional")
+    assert list(snap.columns) == ["customers", "residual value", "mean resemblance score",
+                                  "resemblance-weighted value at risk", "95% interval",
+                                  "share of the base's resemblance-weighted value at risk"]
+    assert snap.loc["all active customers", "resemblance-weighted value at risk"] == "720"
 
 
 def test_summary_quotes_50_clv_when_60_is_a_ranking():

@@ -102,24 +102,29 @@ def money_table(mar: MoneyAtRisk, currency: str | None = "", *, calibrated: bool
                 kind: str = "contractual", design: str = "prospective",
                 calibration: CalibrationResult | None = None) -> pd.DataFrame:
     """The money table; its sum is headed "risk-weighted value" where it is not an expected loss
-    (:func:`is_expected_loss`; one snapshot keeps "money at risk", its text says what it is).
-    ``calibration``: 60_retention's result, which sets ``calibrated`` (the calibrated scores are
-    used) and whether the scores in use read as probabilities (:func:`scores_in_use`)."""
+    (:func:`is_expected_loss`) and "resemblance-weighted value at risk" for one snapshot, as its
+    text names it (review s8: one name per figure). ``calibration``: 60_retention's result,
+    which sets ``calibrated`` (the calibrated scores are used) and whether the scores in use
+    read as probabilities (:func:`scores_in_use`)."""
     calibrated, probabilities = scores_in_use(calibration, calibrated)
     tab = mar.table()
-    loss = design == "cross-sectional" or is_expected_loss(kind=kind, design=design,
-                                                          calibrated=probabilities)
+    loss = is_expected_loss(kind=kind, design=design, calibrated=probabilities)
+    if design == "cross-sectional":  # a resemblance score, not a probability of leaving
+        score = _("mean resemblance score")
+        total, share = (_("resemblance-weighted value at risk"),
+                        _("share of the base's resemblance-weighted value at risk"))
+    else:
+        score = _("mean calibrated P(churn)") if calibrated else _("mean P(churn) (model's own scores)")
+        total, share = ((_("money at risk"), _("share of the base's money at risk")) if loss else
+                        (_("risk-weighted value"), _("share of the base's risk-weighted value")))
     out = pd.DataFrame({
         _("customers"): tab["customers"].map(count),
         _("residual value"): tab["value"].map(lambda v: money(v, currency)),
-        (_("mean calibrated P(churn)") if calibrated else _("mean P(churn) (model's own scores)")):
-            tab["mean_p_churn"].map(pct),
-        (_("money at risk") if loss else _("risk-weighted value")):
-            tab["expected_loss"].map(lambda v: money(v, currency)),
+        score: tab["mean_p_churn"].map(pct),
+        total: tab["expected_loss"].map(lambda v: money(v, currency)),
         _("95% interval"): ["{low}–{high}".format(**money_ends(lo, hi, currency))
                             for lo, hi in zip(tab["ci_low"], tab["ci_high"], strict=True)],
-        (_("share of the base's money at risk") if loss else _("share of the base's risk-weighted value")):
-            tab["share"].map(pct)})
+        share: tab["share"].map(pct)})
     out.index = [_("watchlist"), _("all active customers")]
     return out
 
