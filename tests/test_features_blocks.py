@@ -176,3 +176,8 @@ def test_attributes_at_equal_the_features_attributes(processed, name, cutoff, de
     pd.testing.assert_frame_equal(
         segments.covariates_at(data, day, columns=["tenure_days", "frequency"], design=design,
                                engine=tables), feats)
+    # a campaign's customers only: their rows, in the table's order (unknown ids left out)
+    ids = pd.Index(list(feats.index[::-7]) + ["no such customer"])
+    some = segments.covariates_at(data, day, ids=ids, design=design, engine=tables)
+    pd.testing.assert_frame_equal(some, got[got.index.isin(ids)], check_exact=True)
+    assert len(some) == len(feats.index[::-7])

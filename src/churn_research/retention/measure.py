@@ -18,6 +18,7 @@ date, residual values): this package never imports another research question's p
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,7 +87,8 @@ def study(data: ChurnData, covariates, *, values=None,
 
     ``covariates``: one row per customer (index ``customer_id``) with what was known about them
     on the campaign's date (the propensity and uplift models' inputs), or a function of that
-    date returning them; ``values``: what keeping each customer was worth on that date (residual
+    date returning them (given the campaign's customer ids as ``ids=`` when it takes them: it
+    may then return their rows only); ``values``: what keeping each customer was worth on that date (residual
     value; a Series or a function of the date; None: no money, no targeting policy);
     ``cost_per_contact``: None takes the table's recorded ``cost``; ``budget_share``: the share
     of the campaign's customers that both targeting policies may contact; ``columns``: the
@@ -95,7 +97,9 @@ def study(data: ChurnData, covariates, *, values=None,
     frame = cp.outcomes(data.customers, data.campaigns, observation_end=data.observation_end,
                         horizon_days=horizon_days, campaign=campaign)
     day = pd.Timestamp(frame["date"].max())
-    covariates = covariates(day) if callable(covariates) else covariates
+    if callable(covariates):  # a function of the date (and, if it takes them, of the ids)
+        takes_ids = "ids" in inspect.signature(covariates).parameters
+        covariates = covariates(day, ids=frame["customer_id"]) if takes_ids else covariates(day)
     values = values(day) if callable(values) else values
     if columns is None:  # the customer attributes and the tenure, not the recent behaviour
         columns = [c for c in covariates.columns if c in data.customers.columns or c == "tenure_days"]

@@ -289,31 +289,38 @@ def _add_static(feats: pd.DataFrame, data: ChurnData, cutoff: pd.Timestamp, *, d
 
 
 def attributes_at(data: ChurnData, cutoff=None, *, design: str = "prospective",
-                  static_columns=None, **_options) -> pd.DataFrame:
+                  static_columns=None, ids=None, **_options) -> pd.DataFrame:
     """The customer attributes of :func:`features_at` at ``cutoff`` (``tenure_days`` and the
-    static columns, chosen and masked as there), for every customer known at the cutoff, in
-    the customers table's order: the values :func:`features_at` (on an engine) gives these
-    customers, without their behaviour (no pass over the purchases, tickets or surveys).
-    Other keyword arguments (the feature windows, ``engine``) are accepted and not needed."""
+    static columns, chosen and masked as there), for every customer known at the cutoff (or
+    those of ``ids`` among them), in the customers table's order: the values
+    :func:`features_at` (on an engine) gives these customers, without their behaviour (no pass
+    over the purchases, tickets or surveys). Other keyword arguments (the feature windows,
+    ``engine``) are accepted and not needed."""
     cutoff = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
     known, static = _static_choice(data, cutoff, static_columns)
     cust = data.customers
     at = np.flatnonzero(known)
+    if ids is not None:  # only these customers' rows (a campaign's, not the whole base's)
+        rows = positions(pd.Index(cust["customer_id"]), pd.Index(ids))
+        rows = np.unique(rows[rows >= 0])
+        at = rows[known[rows]]
     feats = pd.DataFrame(index=pd.Index(cust["customer_id"].iloc[at].array, name="customer_id"))
     start = pd.to_datetime(cust["start_date"]).to_numpy()[at].astype("datetime64[D]")
     feats["tenure_days"] = (np.datetime64(cutoff.normalize(), "D") - start).astype("int64") \
         .astype("float64")  # whole days, as the engine counts them
     _add_static(feats, data, cutoff, design=design, static=static, at=at,
-                known_rows=np.arange(len(at)))
+                known_rows=np.searchsorted(np.flatnonzero(known), at))
     feats.attrs = {"cutoff": str(cutoff.date()), "design": design}
     return feats
 
 
-def covariates_at(data: ChurnData, cutoff=None, *, columns=None, **feature_options) -> pd.DataFrame:
+def covariates_at(data: ChurnData, cutoff=None, *, columns=None, ids=None,
+                  **feature_options) -> pd.DataFrame:
     """What a model of a campaign's customers reads about them on its date: with ``columns``
-    None (the customer attributes and the tenure) or only such columns, :func:`attributes_at`;
-    otherwise :func:`features_at` (behaviour included). The same values either way."""
-    attributes = attributes_at(data, cutoff, **feature_options)
+    None (the customer attributes and the tenure) or only such columns, :func:`attributes_at`
+    (of the customers ``ids`` only, when given); otherwise :func:`features_at` (behaviour
+    included, every customer). The same values either way."""
+    attributes = attributes_at(data, cutoff, ids=ids, **feature_options)
     if columns is None or set(columns) <= set(attributes.columns):
         return attributes
     return features_at(data, cutoff, **feature_options)
