@@ -192,3 +192,19 @@ def test_signal_flags_and_counts_and_the_check_equal_the_full_signals(scored):
     pd.testing.assert_frame_equal(check.validation, want)
     same = S.check_signals(labelled, churned, **thresholds)  # the labelled rows given: no cut
     pd.testing.assert_frame_equal(same.validation, want)
+
+
+@pytest.mark.parametrize("price_rise", [True, False])
+def test_playbook_inputs_keep_the_playbook_state(scored, price_rise):
+    """60_retention keeps only the playbook's inputs of today's features once the watchlist is
+    built: every customer's state (price sensitivity over the active base's revenue quintile
+    without a price_rise column, contract, open complaints) is the same."""
+    feats, _, comp = scored
+    if not price_rise:
+        feats = feats.drop(columns="price_rise")
+    cut = S.playbook_inputs(feats)
+    assert len(cut.columns) < 6 and "active" in cut and ("price_rise" in cut) == price_rise
+    ids = feats.index[::5]
+    pd.testing.assert_frame_equal(S.playbook_state(cut, ids, open_complaints=comp),
+                                  S.playbook_state(feats, ids, open_complaints=comp))
+    assert S.playbook_state(cut, ids)["price_sensitive"].any()

@@ -51,6 +51,7 @@ import pandas as pd
 
 from churn_research.durations import DAYS_PER_MONTH
 from churn_research.i18n import _, is_chinese, t
+from churn_research.lookup import reindexed
 from churn_research.model import ChurnDataError, write_atomic
 from churn_research.personal import is_personal_header, looks_personal
 from churn_research.stats import brier_score, expected_calibration_error, wilson_ci
@@ -69,7 +70,9 @@ FREQUENCY_BANDS = (0, 1, 2, 4, 9, np.inf)  # purchase days: 1, 2, 3-4, 5-9, 10+
 
 def loss_known_dates(customers: pd.DataFrame, *, kind: str, inactivity_days: int | None) -> pd.Series:
     """The date each lost customer's loss is known (index ``customer_id``)."""
-    ended = customers.dropna(subset=["end_date"]).set_index("customer_id")["end_date"]
+    has = customers["end_date"].notna().to_numpy()  # the two columns read, not a copy of the rows
+    ended = customers.loc[has, "end_date"].set_axis(
+        pd.Index(customers["customer_id"].iloc[np.flatnonzero(has)].array, name="customer_id"))
     if kind == "non-contractual" and inactivity_days:
         ended = ended + pd.Timedelta(days=int(inactivity_days))
     return ended.rename("lost_on")
@@ -80,7 +83,9 @@ def lost_value(customers: pd.DataFrame, transactions: pd.DataFrame | None, *,
     """Revenue in the ``days`` before each lost customer's end date; without transactions,
     ``value_col`` (monthly) x the whole months the customer was on the books in those ``days``
     (tenure rounded to months, clipped to 1 .. 12 for a year)."""
-    ended = customers.dropna(subset=["end_date"]).set_index("customer_id")["end_date"]
+    has = customers["end_date"].notna().to_numpy()  # the two columns read, not a copy of the rows
+    ended = customers.loc[has, "end_date"].set_axis(
+        pd.Index(customers["customer_id"].iloc[np.flatnonzero(has)].array, name="customer_id"))
     if transactions is not None and len(transactions):
         tx = transactions.join(ended.rename("end"), on="customer_id", how="inner")
         tx = tx[(tx["date"] <= tx["end"]) & (tx["date"] > tx["end"] - pd.Timedelta(days=days))]
@@ -111,7 +116,7 @@ def recently_lost(lost_on: pd.Series, value: pd.Series, *, observation_end, days
     end = pd.Timestamp(observation_end)
     if snapshot:
         gone = lost_on[lost_on <= end]
-        df = pd.DataFrame({"lost_value": value.reindex(gone.index).astype(float)})
+        df = pd.DataFrame({"lost_value": reindexed(value, gone.index).astype(float)})
         df = df.sort_values("lost_value", ascending=False, kind="stable")
         df.index.name = "customer_id"
         df = df.reset_index()
@@ -120,7 +125,7 @@ def recently_lost(lost_on: pd.Series, value: pd.Series, *, observation_end, days
         df["days_since_loss"] = pd.array([pd.NA] * len(df), dtype="Int64")
         return df[WINBACK_COLUMNS]
     recent = lost_on[(lost_on <= end) & (lost_on > end - pd.Timedelta(days=int(days)))]
-    df = pd.DataFrame({"lost_on": recent, "lost_value": value.reindex(recent.index).astype(float)})
+    df = pd.DataFrame({"lost_on": recent, "lost_value": reindexed(value, recent.index).astype(float)})
     df["days_since_loss"] = (end - df["lost_on"]).dt.days.astype("int64")
     df = df.sort_values(["lost_value", "days_since_loss"], ascending=[False, True], kind="stable")
     df.index.name = "customer_id"

@@ -94,6 +94,7 @@ from churn_research.segments.tiers import (
 from churn_research.segments.watchlist import (
     assert_no_personal_data,
     build_watchlist,
+    playbook_inputs,
     playbook_state,
     price_sensitive,
     suggest_actions,
@@ -111,6 +112,7 @@ __all__ = [
     "PLAYBOOK",
     "ACTION_RULES",
     "open_complaints",
+    "playbook_inputs",
     "playbook_state",
     "WATCHLIST_COLUMNS",
     "resolve_design",
