@@ -320,10 +320,12 @@ def covariates_at(data: ChurnData, cutoff=None, *, columns=None, ids=None,
     None (the customer attributes and the tenure) or only such columns, :func:`attributes_at`
     (of the customers ``ids`` only, when given); otherwise :func:`features_at` (behaviour
     included, every customer). The same values either way."""
-    attributes = attributes_at(data, cutoff, ids=ids, **feature_options)
-    if columns is None or set(columns) <= set(attributes.columns):
-        return attributes
-    return features_at(data, cutoff, **feature_options)
+    if columns is not None:  # behaviour asked for: the features, without the attributes first
+        day = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
+        _, static = _static_choice(data, day, feature_options.get("static_columns"))
+        if not set(columns) <= {"tenure_days", *static}:
+            return features_at(data, cutoff, **feature_options)
+    return attributes_at(data, cutoff, ids=ids, **feature_options)
 
 
 def _table_order_ties(data: ChurnData, engine, out: pd.DataFrame, cutoff: pd.Timestamp,
