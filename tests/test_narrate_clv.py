@@ -218,3 +218,33 @@ def test_headline_table_names_the_mean_value_by_its_model():
     assert list(contractual.index) == [
         "Residual lifetime value of active customers (survival curve): mean per customer"]
     assert list(zh.index) == ["活跃客户的剩余终身价值（基于留存曲线）：每位客户平均"]
+
+
+def test_cost_of_churn_on_a_purchase_log_says_a_leaver_is_a_lapse():
+    """Review s8 (cdnow): the yearly cost of churn counted every 180-day lapse as a leaver with no
+    word that lapsed customers buy again; contractual data get no such caveat."""
+    from churn_research.i18n import set_language
+
+    figs = {"cost_of_churn.lost_profit": 141563.0, "cost_of_churn.annual_churn_rate": 0.561,
+            "cost_of_churn.lost_customers": 3014, "cost_of_churn.customers_active": 5374,
+            "money_at_risk.expected_loss": 74894.0, "money_at_risk.horizon_months": 12}
+    log = nc.findings(figs, dataset="cdnow", context={"kind": "non-contractual", "inactivity_days": 180,
+                                                       "currency": "USD"})
+    [caveat] = [k.text for k in log.key_findings if k.text.startswith("A leaver here is a lapse")]
+    assert caveat == ("A leaver here is a lapse: no purchase for 180 days. Some lapsed customers buy "
+                      "again later (60_retention's win-back section measures how many come back "
+                      "within 6 and 12 months), so the yearly cost of churn counts profit that partly "
+                      "returns. The value lost to churn within 12 months uses the BG/NBD probability "
+                      "of having stopped for good instead.")
+    no_risk = nc.findings({**figs, "money_at_risk.expected_loss": None}, dataset="cdnow",
+                          context={"kind": "non-contractual", "inactivity_days": 180})
+    assert any(k.text.endswith("counts profit that partly returns.") for k in no_risk.key_findings)
+    contract = nc.findings(figs, dataset="telco", context={"kind": "contractual"})
+    assert not any("lapse" in k.text for k in contract.key_findings)
+    set_language("zh")
+    try:
+        zh = nc.findings(figs, dataset="cdnow", context={"kind": "non-contractual", "inactivity_days": 180})
+    finally:
+        set_language("en")
+    assert any(k.text.startswith("这里的流失是一次中断：连续 180 天没有购买。") and "《从预警名单到决策》" in k.text
+               for k in zh.key_findings)

@@ -317,6 +317,85 @@ def test_win_back_list_ranked_by_expected_recovered_value_and_written_without_pe
         winback.write_winback(ranked.assign(phone="123"), tmp_path / "x.csv")
 
 
+def test_win_back_mix_reconciles_the_list_with_the_historical_rate():
+    """Review s8 (cdnow): the list's mean chance of returning (31%) stood beside a historical
+    win-back rate of 17.4% with nothing to reconcile them. The historical rate per band of
+    purchase days, weighted by the list's mix, says how much of the gap the mix explains; its
+    base is the historical rate's own (the same lapses and returns)."""
+    from churn_research.narrate import retention as say
+
+    tx = _purchase_log()
+    end = pd.Timestamp("2021-06-30")
+    losses = winback.lapses(tx, inactivity_days=90)
+    customers = (tx.groupby("customer_id")["date"].agg(start_date="min", end_date="max").reset_index())
+    lost_on = winback.loss_known_dates(customers, kind="non-contractual", inactivity_days=90)
+    wb = winback.recently_lost(lost_on, winback.lost_value(customers, tx), observation_end=end, days=60)
+    model = winback.return_model(tx, losses, observation_end=end, months=6, max_days_since_loss=60)
+    states = winback.listed_states(wb, tx, losses)
+    p = model.predict(states)
+    # the states are the ones the ranking reads: the same P(return) per customer
+    ranked = winback.rank_by_recovery(wb, {6: model}, tx, losses).set_index("customer_id")
+    assert ranked.loc[wb["customer_id"], "p_return_6m"].to_numpy() == pytest.approx(p)
+    mix = winback.mix_by_frequency(tx, losses, states, p, observation_end=end, months=6)
+    assert list(mix.index) == ["1", "2", "3–4", "5–9", "10+"]
+    rate = winback.winback_rate(losses, observation_end=end, months=(6,)).iloc[0]
+    assert mix["lapses"].sum() == rate["losses"] and mix["returned"].sum() == rate["returned"]
+    # band by band, by hand: purchase days up to the lapse's last purchase, cut at 1 | 2 | 3-4 | 5-9 | 10+
+    window = pd.Timedelta(days=6 * 30.4375)
+    old = losses[losses["lost_on"] + window <= end]
+    days_before = [int(((tx["customer_id"] == c) & (tx["date"] <= d)).sum())
+                   for c, d in zip(old["customer_id"], old["last_purchase"], strict=True)]
+    band = pd.cut(days_before, [0, 1, 2, 4, 9, np.inf], labels=list(mix.index))
+    back = (old["returned_on"].notna() & (old["returned_on"] <= old["lost_on"] + window)).to_numpy()
+    by_hand = pd.Series(back).groupby(band, observed=False).agg(["size", "sum"])
+    assert mix["lapses"].tolist() == by_hand["size"].tolist()
+    assert mix["returned"].tolist() == by_hand["sum"].tolist()
+    listed_band = pd.cut(states["frequency"], [0, 1, 2, 4, 9, np.inf], labels=list(mix.index))
+    assert mix["listed"].tolist() == listed_band.value_counts().reindex(mix.index).tolist()
+    f = winback.mix_figures(mix, months=6)
+    assert f["historical_rate"] == pytest.approx(rate["rate"])
+    share = listed_band.value_counts(normalize=True).reindex(mix.index)
+    assert f["rate_for_list_mix"] == pytest.approx(float((share * by_hand["sum"] / by_hand["size"]).sum()))
+    assert f["list_mean_p_return"] == pytest.approx(p.mean())
+    # frequent buyers come back far more often (the generator: 0.1 for one purchase, 0.7 for 8+)
+    assert mix["rate"].iloc[0] < 0.2 < 0.5 < mix["rate"].iloc[3]
+    text = say.mix_text(f)
+    assert text.startswith(f"The customers on the list have a mean chance of {100 * p.mean():.1f}% of "
+                           "coming back within 6 months, against the historical "
+                           f"{100 * rate['rate']:.1f}%")
+    assert f"weighted by the list's mix, {100 * f['rate_for_list_mix']:.1f}% would come back" in text
+    assert say.mix_text(None) == ""
+    # the reading: "most" only when the mix closes at least half of the gap
+    base = {"months": 6, "historical_rate": 0.174, "list_mean_p_return": 0.307,
+            "one_purchase_day_share_lapses": 0.75, "one_purchase_day_share_listed": 0.0,
+            "one_purchase_day_rate": 0.132}
+    assert "most of the difference" in say.mix_text({**base, "rate_for_list_mix": 0.335})
+    assert "part of the difference" in say.mix_text({**base, "rate_for_list_mix": 0.2})
+    table = say.mix_table(mix)
+    assert table.index.name == "purchase days before the loss" and len(table) == 5
+
+
+def test_win_back_finding_says_why_the_list_returns_more_often_than_history():
+    from churn_research.narrate.retention import findings
+
+    figs = {"horizon_days": 180, "winback.recently_lost": 2910, "winback.days": 180,
+            "winback.rate_6m": 0.174, "winback.rate_6m_ci_low": 0.168, "winback.rate_6m_ci_high": 0.179,
+            "winback.losses_6m": 19642, "winback.mix.months": 6, "winback.mix.rate_for_list_mix": 0.335,
+            "winback.mix.list_mean_p_return": 0.307, "winback.mix.one_purchase_day_share_lapses": 0.751,
+            "winback.mix.one_purchase_day_share_listed": 0.0}
+    texts = [k.text for k in findings(figs, dataset="cdnow", context={}).key_findings]
+    assert ("Historically 17.4% (95% CI 16.8–17.9%) of lost customers came back within 6 months. The "
+            "customers lost recently bought more often than the typical past lapse (0.0% with one "
+            "purchase day, against 75.1%): at the historical rates of their mix of purchase days 33.5% "
+            "would come back, and the return model gives them 30.7% on average.") in texts
+    set_language("zh")
+    try:
+        zh = [k.text for k in findings(figs, dataset="cdnow", context={}).key_findings]
+    finally:
+        set_language("en")
+    assert any("33.5%" in z and "30.7%" in z and "购买天数" in z for z in zh)
+
+
 def test_contractual_win_back_says_return_likelihood_cannot_be_estimated():
     from churn_research.narrate import retention as say
 
@@ -371,6 +450,24 @@ def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_li
                                        "score (calibration did not improve it) × residual value")
     log = money_definitions({"50_clv": {**clv, "kind": "non-contractual"}, "60_retention": ret})
     assert "BG/NBD probability of having stopped for good" in log[2].measures
+    # review s8: the win-back list's money sits beside the others with its base (lost customers,
+    # revenue): cdnow's three figures near 141k read side by side
+    wb = {**ret, "winback.days": 180, "winback.recently_lost": 2910, "winback.lost_value": 394217.6,
+          "winback.expected_recovered_value": 141679.9, "winback.return_6m.auc": 0.63}
+    rows_wb = money_definitions({"50_clv": clv, "60_retention": wb}, currency="USD")
+    [row] = [r for r in rows_wb if r.name == "Expected recovered value of the win-back list"]
+    assert row.value == "141,680 USD" and row.stage == "60_retention"
+    assert row.measures.startswith("the 2,910 customers lost in the last 180 days (already lost, not "
+                                   "active): P(return within 6 months) from the return model")
+    assert "revenue, not profit" in row.measures
+    plain = money_definitions({"50_clv": clv, "60_retention": {**wb, "winback.expected_recovered_value": None,
+                                                               "winback.return_6m.auc": None}})
+    assert [r.value for r in plain if r.name == "Revenue taken by the lost customers of the win-back list"] == ["394,218"]
+    snap = money_definitions({"50_clv": clv, "60_retention": {**ret, "winback.snapshot_date": "2024-01-31",
+                                                              "winback.lost_by_snapshot": 1869,
+                                                              "winback.lost_value": 2.5e6}})
+    assert any(r.measures.startswith("the 1,869 customers who had left by the snapshot of 2024-01-31")
+               for r in snap)
     set_language("zh")
     try:
         zh = money_definitions({"50_clv": clv, "60_retention": ret}, currency="元")
@@ -388,7 +485,7 @@ def test_summary_shows_the_money_figures_with_their_bases_and_offers_the_call_li
     (ds / "watchlist.csv").write_text("customer_id\nC1\n")
     (ds / "retention_watchlist.csv").write_text("customer_id\nC1\n")
     page = render_summary(tmp_path, "synthetic").read_text()
-    assert "<a href='retention_watchlist.csv'>Download the call list (retention_watchlist.csv)</a>" in page
+    assert "<a href='retention_watchlist.csv'>Download the retention watchlist (retention_watchlist.csv)</a>" in page
     assert "href='watchlist.csv'" not in page
     assert "<h2>Money figures and their bases</h2>" in page
     assert page.index("Money at risk within 90 days") > page.index("Money figures and their bases")

@@ -98,7 +98,7 @@ def _who(figs: Figures, currency: str) -> str | None:
         return None
     retention = figs.get("60_retention", {})
     if get(seg, "design") != "prospective" and get(retention, "money_at_risk.all.customers") is not None:
-        return t("Contact the {size} customers of the call list (retention_watchlist.csv of "
+        return t("Contact the {size} customers of the retention watchlist (retention_watchlist.csv of "
                  "60_retention), highest risk × value first, with the action each one's state calls "
                  "for; their score describes who resembles past churners in one snapshot, so check it "
                  "against the next export's exits before relying on it.", size=count(size))

@@ -72,6 +72,19 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
             headline += stop()
     else:
         headline = t("The customers are worth {equity} of future profit.", equity=money(equity, cur))
+    if lost is not None and context.get("kind") == "non-contractual":
+        days = context.get("inactivity_days")
+        lapse = (t("A leaver here is a lapse: no purchase for {days} days.", days=days) if days else
+                 _("A leaver here is a lapse under the inactivity rule."))
+        keys.append(Finding(sentences(
+            lapse,
+            _("Some lapsed customers buy again later (60_retention's win-back section measures how "
+              "many come back within 6 and 12 months), so the yearly cost of churn counts profit "
+              "that partly returns."),
+            None if get(figures, "money_at_risk.expected_loss") is None else t(
+                "The value lost to churn within {months} months uses the BG/NBD probability of having "
+                "stopped for good instead.", months=text(get(figures, "money_at_risk.horizon_months", 12)))),
+            _("The cost of churn")))
     if get(figures, "annual_churn.method") == "survival curve":
         keys.append(Finding(
             _("These data record exits for one month only: the annual churn is read off the survival "

@@ -314,6 +314,31 @@ def reads_as_probabilities(retention: Mapping[str, Any]) -> bool:
     return get(retention, "calibration.probabilities", get(retention, "calibration.used")) is not False
 
 
+def _winback_definitions(ret: Mapping[str, Any], currency: str | None) -> list[Definition]:
+    """The win-back list's money figure with its base: customers already lost (not active ones),
+    revenue (not profit), and the return model's chance when a purchase log shows returns."""
+    value, expected = get(ret, "winback.lost_value"), get(ret, "winback.expected_recovered_value")
+    if value is None:
+        return []
+    snapshot = get(ret, "winback.snapshot_date")
+    who = (t("the {n} customers who had left by the snapshot of {date} (already lost, not active)",
+             n=count(get(ret, "winback.lost_by_snapshot")), date=text(snapshot)) if snapshot is not None
+           else t("the {n} customers lost in the last {days} days (already lost, not active)",
+                  n=count(get(ret, "winback.recently_lost")), days=text(get(ret, "winback.days"))))
+    months = next((m for m in (12, 6) if get(ret, f"winback.return_{m}m.auc") is not None), None)
+    if expected is not None and months is not None:
+        return [Definition(
+            _("Expected recovered value of the win-back list"), money(expected, currency),
+            t("{who}: P(return within {months} months) from the return model of 60_retention × the "
+              "revenue of their last year before the loss; revenue, not profit, and a stated base "
+              "(a year's revenue per expected return), not a forecast of what returners will spend",
+              who=who, months=months), "60_retention")]
+    return [Definition(
+        _("Revenue taken by the lost customers of the win-back list"), money(value, currency),
+        t("{who}: the revenue of their last year before the loss; revenue, not profit, and none "
+          "of it weighted by a chance of returning", who=who), "60_retention")]
+
+
 def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | None = "") -> list[Definition]:
     """The money figures of the summary with their bases: which customers, the horizon, the
     model and the stage each comes from (``figs``: stage -> flat key figures)."""
@@ -376,6 +401,7 @@ def money_definitions(figs: Mapping[str, Mapping[str, Any]], *, currency: str | 
         else:
             name = t("Money at risk within {days} days", days=text(get(ret, "horizon_days")))
         out.append(Definition(name, money(risk, currency), base, "60_retention"))
+    out += _winback_definitions(ret, currency)
     from churn_research.narrate.actions import value_per_active_customer  # noqa: PLC0415
 
     value = value_per_active_customer(clv)

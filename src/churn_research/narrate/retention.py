@@ -427,6 +427,51 @@ def return_model_text(models: Mapping[int, Any] | None, *, kind: str, has_return
     return text
 
 
+def mix_table(mix: pd.DataFrame) -> pd.DataFrame:
+    """The win-back list beside the past lapses, band by band of purchase days
+    (:func:`~churn_research.retention.winback.mix_by_frequency`)."""
+    out = pd.DataFrame({
+        _("past lapses"): mix["lapses"].map(count),
+        _("share of past lapses"): mix["lapse_share"].map(pct),
+        _("came back (historical rate)"): mix["rate"].map(lambda v: "–" if pd.isna(v) else pct(v)),
+        _("customers on the list"): mix["listed"].map(count),
+        _("share of the list"): mix["listed_share"].map(pct),
+        _("mean P(return) on the list"): mix["mean_p_return"].map(lambda v: "–" if pd.isna(v) else pct(v)),
+    })
+    out.index = pd.Index(list(mix.index), name=_("purchase days before the loss"))
+    return out
+
+
+def _mix_reading(f: Mapping[str, Any]) -> str:
+    """Whether the list's mix of purchase days accounts for most of the gap between its mean
+    P(return) and the historical rate, or only part of it."""
+    gap_ = abs(f["list_mean_p_return"] - f["historical_rate"])
+    left = abs(f["list_mean_p_return"] - f["rate_for_list_mix"])
+    return (_("the mix accounts for most of the difference") if left <= gap_ / 2
+            else _("the mix accounts for part of the difference"))
+
+
+def mix_text(f: Mapping[str, Any] | None) -> str:
+    """Why the list's chance of returning differs from the historical win-back rate (``f``:
+    :func:`~churn_research.retention.winback.mix_figures`); empty without one."""
+    if not f or pd.isna(f.get("list_mean_p_return")) or pd.isna(f.get("historical_rate")):
+        return ""
+    text = t("The customers on the list have a mean chance of {p} of coming back within {months} "
+             "months, against the historical {rate}: they are not a typical set of past lapses. "
+             "{old} of past lapses were customers with one purchase day, and {r1} of those came back; "
+             "{new} of the list bought on one day only.",
+             p=pct(f["list_mean_p_return"]), months=f["months"], rate=pct(f["historical_rate"]),
+             old=pct(f["one_purchase_day_share_lapses"]), r1=pct(f["one_purchase_day_rate"]),
+             new=pct(f["one_purchase_day_share_listed"]))
+    if not pd.isna(f.get("rate_for_list_mix")):
+        text += gap() + t("At the historical rate of each band of purchase days, weighted by the list's "
+                        "mix, {mix} would come back: {reading}; within a band, the model also counts "
+                        "how long a customer has already stayed away (the historical rate counts "
+                        "every loss from its first day).",
+                        mix=pct(f["rate_for_list_mix"]), reading=_mix_reading(f))
+    return text
+
+
 def winback_intro(*, days: int, kind: str, snapshot: bool) -> str:
     """What the win-back list holds, with the number of days filled in and only the clause that
     applies to the data (one snapshot, or losses with a date), and how it is ranked."""
@@ -461,6 +506,8 @@ def winback_outputs(wb, *, days: int, kind: str, path: Path | str, currency: str
         out.append(scores)
     out.append(Markdown(return_model_text(wb.returns, kind=kind, has_returns=wb.rate is not None,
                                           days=days)))
+    if wb.mix is not None:
+        out += [mix_table(wb.mix), Markdown(mix_text(wb.mix_figures()))]
     return out
 
 
@@ -972,11 +1019,19 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
     months = [m for m in (12, 6) if get(figures, f"winback.rate_{m}m") is not None]
     if months:
         m = months[0]
-        keys.append(Finding(t("Historically {rate} of lost customers came back within {months} months.",
-                              rate=pct_ci(get(figures, f"winback.rate_{m}m"),
-                                          get(figures, f"winback.rate_{m}m_ci_low"),
-                                          get(figures, f"winback.rate_{m}m_ci_high")), months=m),
-                            _("Win-back")))
+        line = t("Historically {rate} of lost customers came back within {months} months.",
+                 rate=pct_ci(get(figures, f"winback.rate_{m}m"), get(figures, f"winback.rate_{m}m_ci_low"),
+                             get(figures, f"winback.rate_{m}m_ci_high")), months=m)
+        mixed, p = get(figures, "winback.mix.rate_for_list_mix"), get(figures, "winback.mix.list_mean_p_return")
+        if mixed is not None and p is not None and get(figures, "winback.mix.months") == m:
+            line += gap() + t("The customers lost recently bought more often than the typical past lapse "
+                            "({new} with one purchase day, against {old}): at the historical rates of "
+                            "their mix of purchase days {mix} would come back, and the return model "
+                            "gives them {p} on average.",
+                            new=pct(get(figures, "winback.mix.one_purchase_day_share_listed")),
+                            old=pct(get(figures, "winback.mix.one_purchase_day_share_lapses")),
+                            mix=pct(mixed), p=pct(p))
+        keys.append(Finding(line, _("Win-back")))
     elif get(figures, "winback.losses_6m") is not None:
         unavailable.append(_("The win-back rate: no loss is old enough for its window to be over."))
     else:

@@ -23,14 +23,16 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
                   reasons: dict | None = None, actions=None, winback=None, winback_days: int = 90,
                   rate=None, campaign=None, plan: dict | None = None,
                   return_models: dict | None = None, winback_snapshot=None,
-                  action_states: list[str] | None = None, clv_value_lost: dict | None = None) -> dict:
+                  action_states: list[str] | None = None, clv_value_lost: dict | None = None,
+                  winback_mix: dict | None = None) -> dict:
     """The stage's key figures (nested; the runner flattens them).
 
     ``winback_snapshot``: the day one snapshot was taken (:attr:`winback.WinBack.snapshot_date`);
     its win-back list is everyone who had left by then, so the count is ``winback.lost_by_snapshot``
     (with ``winback.snapshot_date``), never ``winback.recently_lost`` over ``winback.days``.
     ``clv_value_lost``: 50_clv's value lost to churn, read from its key figures (the expected loss
-    the findings point to when risk × value is not one)."""
+    the findings point to when risk × value is not one). ``winback_mix``: the list's chance of
+    returning beside the historical rate (:meth:`winback.WinBack.mix_figures`)."""
     figures = {"dataset": dataset, "design": design, "horizon_days": int(horizon_days),
                **calibration.key_figures()}
     if money is not None:
@@ -58,6 +60,8 @@ def stage_figures(*, dataset: str, design: str, horizon_days: int, calibration, 
         for m, r in sorted((return_models or {}).items()):
             if r is not None:
                 figures["winback"][f"return_{m}m"] = r.key_figures()
+        if winback_mix is not None:
+            figures["winback"]["mix"] = dict(winback_mix)
         if rate is not None:
             for _i, row in rate.iterrows():
                 m = int(row["months"])

@@ -58,7 +58,8 @@ from churn_research.stats import brier_score, expected_calibration_error, wilson
 
 __all__ = ["WINBACK_COLUMNS", "RETURN_COLUMNS", "loss_known_dates", "lost_value", "recently_lost",
            "lapses", "winback_rate", "contractual_returns", "past_losses", "write_winback",
-           "lapse_states", "ReturnModel", "return_model", "rank_by_recovery", "WinBack", "analyse"]
+           "lapse_states", "ReturnModel", "return_model", "rank_by_recovery", "listed_states",
+           "mix_by_frequency", "mix_figures", "WinBack", "analyse"]
 
 WINBACK_COLUMNS = ["rank", "customer_id", "lost_on", "days_since_loss", "lost_value"]
 #: Columns the win-back list gains where the return likelihood can be estimated (``{m}``: the
@@ -66,6 +67,8 @@ WINBACK_COLUMNS = ["rank", "customer_id", "lost_on", "days_since_loss", "lost_va
 RETURN_COLUMNS = ["p_return_{m}m", "expected_recovered_value"]
 STATE_FEATURES = ["frequency", "value", "tenure_days", "days_since_loss"]
 FREQUENCY_BANDS = (0, 1, 2, 4, 9, np.inf)  # purchase days: 1, 2, 3-4, 5-9, 10+
+#: The bands' names (purchase days up to the last purchase before the loss).
+FREQUENCY_BAND_NAMES = ("1", "2", "3–4", "5–9", "10+")
 
 
 def loss_known_dates(customers: pd.DataFrame, *, kind: str, inactivity_days: int | None) -> pd.Series:
@@ -424,20 +427,29 @@ def _capture(expected, lost, recovered, *, top_share: float) -> dict:
     return {"by_expected": top(expected), "by_lost_value": top(lost), "at_random": float(top_share)}
 
 
+def listed_states(winback: pd.DataFrame, transactions: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
+    """Each listed customer's state (:func:`lapse_states`) at their open lapse, seen
+    ``days_since_loss`` days after the loss; same order as ``winback``."""
+    open_ = losses[losses["returned_on"].isna()].drop_duplicates("customer_id", keep="last")
+    open_ = open_.set_index("customer_id").reindex(winback["customer_id"])
+    return lapse_states(transactions, open_.reset_index(),
+                        days_since_loss=winback["days_since_loss"].to_numpy()).set_axis(winback.index)
+
+
 def rank_by_recovery(winback: pd.DataFrame, models: dict[int, ReturnModel | None],
-                     transactions: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
+                     transactions: pd.DataFrame, losses: pd.DataFrame, *,
+                     states: pd.DataFrame | None = None) -> pd.DataFrame:
     """The win-back list with P(return) per estimable window and the expected recovered value
     (P(return within the longest estimable window) x lost value), ranked by the latter.
 
-    ``losses``: :func:`lapses` of the log (each listed customer's open lapse gives their state).
+    ``losses``: :func:`lapses` of the log (each listed customer's open lapse gives their state;
+    ``states``: those states, :func:`listed_states`, when already computed).
     Without an estimable window the list is returned unchanged (ranked by lost value)."""
     usable = {m: r for m, r in sorted(models.items()) if r is not None}
     if not usable or winback.empty:
         return winback
-    open_ = losses[losses["returned_on"].isna()].drop_duplicates("customer_id", keep="last")
-    open_ = open_.set_index("customer_id").reindex(winback["customer_id"])
-    states = lapse_states(transactions, open_.reset_index(),
-                          days_since_loss=winback["days_since_loss"].to_numpy())
+    if states is None:
+        states = listed_states(winback, transactions, losses)
     out = winback.copy()
     for m, r in usable.items():
         out[f"p_return_{m}m"] = r.predict(states)
@@ -446,6 +458,54 @@ def rank_by_recovery(winback: pd.DataFrame, models: dict[int, ReturnModel | None
     out = out.sort_values(["expected_recovered_value", "lost_value"], ascending=False, kind="stable")
     out["rank"] = np.arange(1, len(out) + 1)
     return out.reset_index(drop=True)
+
+
+def mix_by_frequency(transactions: pd.DataFrame, losses: pd.DataFrame, listed: pd.DataFrame,
+                     p_return, *, observation_end, months: int) -> pd.DataFrame:
+    """Why the listed customers' chance of returning differs from the historical win-back rate:
+    per band of purchase days (:data:`FREQUENCY_BAND_NAMES`), the past lapses whose ``months``
+    window is over (the historical rate's base, :func:`winback_rate`), how many came back and
+    their rate, beside the listed customers (``listed``: their :func:`listed_states`) and their
+    mean predicted P(return) (``p_return``, same order).
+
+    Columns: ``lapses``, ``returned``, ``rate``, ``lapse_share``, ``listed``, ``listed_share``,
+    ``mean_p_return`` (NaN where a band has no case); index: the band names."""
+    end = pd.Timestamp(observation_end)
+    window = pd.Timedelta(days=float(months) * DAYS_PER_MONTH)
+    eligible = losses[losses["lost_on"] + window <= end].reset_index(drop=True)
+    back = (eligible["returned_on"].notna()
+            & (eligible["returned_on"] <= eligible["lost_on"] + window)).to_numpy(dtype=float)
+    past = _bands(lapse_states(transactions, eligible))
+    now = _bands(listed)
+    names = list(FREQUENCY_BAND_NAMES)
+    k = len(names)
+    n_past = np.bincount(past, minlength=k)[:k]
+    n_now = np.bincount(now, minlength=k)[:k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returned = np.bincount(past, weights=back, minlength=k)[:k]
+        p_sum = np.bincount(now, weights=np.asarray(p_return, dtype=float), minlength=k)[:k]
+        out = pd.DataFrame({"lapses": n_past.astype("int64"), "returned": returned.astype("int64"),
+                            "rate": returned / n_past, "lapse_share": n_past / max(n_past.sum(), 1),
+                            "listed": n_now.astype("int64"), "listed_share": n_now / max(n_now.sum(), 1),
+                            "mean_p_return": p_sum / n_now}, index=pd.Index(names, name="purchase days"))
+    return out
+
+
+def mix_figures(mix: pd.DataFrame, *, months: int) -> dict:
+    """The reconciliation in numbers: the historical rate (all past lapses), that rate per band
+    weighted by the list's mix of purchase days (``rate_for_list_mix``; NaN when a band of the
+    list has no past lapse), the list's mean predicted P(return), and the share of past lapses
+    and of the list with one purchase day."""
+    lapses, listed = mix["lapses"].sum(), mix["listed"].sum()
+    covered = (mix["listed"] == 0) | (mix["lapses"] > 0)
+    for_mix = (float((mix["listed_share"] * mix["rate"].fillna(0.0)).sum()) if covered.all()
+               else float("nan"))
+    mean_p = float((mix["mean_p_return"].fillna(0.0) * mix["listed"]).sum() / listed) if listed else float("nan")
+    return {"months": int(months), "historical_rate": float(mix["returned"].sum() / lapses) if lapses else float("nan"),
+            "rate_for_list_mix": for_mix, "list_mean_p_return": mean_p,
+            "one_purchase_day_share_lapses": float(mix["lapse_share"].iloc[0]),
+            "one_purchase_day_share_listed": float(mix["listed_share"].iloc[0]),
+            "one_purchase_day_rate": float(mix["rate"].iloc[0])}
 
 
 @dataclass
@@ -460,6 +520,17 @@ class WinBack:
     #: One snapshot: the list holds every customer who had left by ``snapshot_date`` (when each
     #: left is not recorded); None for dated data (the list: the last ``days`` days).
     snapshot_date: pd.Timestamp | None = None
+    #: Purchase logs with a return model: :func:`mix_by_frequency` for its longest window (the
+    #: list's chance of returning beside the historical rate, band by band); else None.
+    mix: pd.DataFrame | None = None
+    #: The window of :attr:`mix`, in months.
+    mix_months: int | None = None
+
+    def mix_figures(self) -> dict | None:
+        """:func:`mix_figures` of :attr:`mix` (None without one)."""
+        if self.mix is None:
+            return None
+        return mix_figures(self.mix, months=int(self.mix_months))
 
     @property
     def snapshot(self) -> bool:
@@ -485,12 +556,18 @@ def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
                            snapshot=snapshot)
     losses = past_losses(data.customers, transactions, kind=data.kind, inactivity_days=data.inactivity_days)
     rate = winback_rate(losses, observation_end=data.observation_end)
-    returns = {}
+    returns, mix, longest = {}, None, None
     if data.kind == "non-contractual":
         returns = {m: return_model(transactions, losses, observation_end=data.observation_end, months=m,
                                    max_days_since_loss=days, n_folds=n_folds, random_state=random_state)
                    for m in months}
-        if any(r is not None for r in returns.values()):
-            listed = rank_by_recovery(listed, returns, transactions, losses)
+        usable = [m for m, r in returns.items() if r is not None]
+        if usable and not listed.empty:
+            states = listed_states(listed, transactions, losses)
+            longest = max(usable)
+            mix = mix_by_frequency(transactions, losses, states, returns[longest].predict(states),
+                                   observation_end=data.observation_end, months=longest)
+            listed = rank_by_recovery(listed, returns, transactions, losses, states=states)
     return WinBack(winback=listed, rate=rate, returns=returns,
-                   snapshot_date=pd.Timestamp(data.observation_end) if snapshot else None)
+                   snapshot_date=pd.Timestamp(data.observation_end) if snapshot else None, mix=mix,
+                   mix_months=longest if mix is not None else None)

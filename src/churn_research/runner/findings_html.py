@@ -296,7 +296,7 @@ def _render_summary(reports: Path, dataset: str) -> Path | None:
     todo_word, to_report = html.escape(_("What to do:")), html.escape(_("→ report"))
     space = gap()                            # no space after a full-width colon
     call_list = "retention_watchlist.csv" if (ds / "retention_watchlist.csv").exists() else "watchlist.csv"
-    download = html.escape(_("Download the call list (retention_watchlist.csv)")
+    download = html.escape(_("Download the retention watchlist (retention_watchlist.csv)")
                            if call_list == "retention_watchlist.csv"
                            else _("Download the watchlist (watchlist.csv)"))
     data = found.get("00_data")
