@@ -359,7 +359,7 @@ def plot_profiles(profiles: pd.DataFrame, *, top: int = 8, ax=None, title: str |
     colors = ["C3" if h else "C0" for h in p["high_churn"]]
     r = p["churn_rate"].to_numpy()
     ax.barh(y, r, color=colors)
-    ax.errorbar(r, y, xerr=[r - p["ci_low"], p["ci_high"] - r], fmt="none", ecolor="0.3",
+    ax.errorbar(r, y, xerr=[r - p["ci_low"].to_numpy(), p["ci_high"].to_numpy() - r], fmt="none", ecolor="0.3",
                 capsize=2, lw=1)
     for yi, (ri, lift, sup) in enumerate(zip(r, p["lift"], p["support"], strict=True)):
         ax.annotate(t("{lift}× base, {share} of customers", lift=f"{lift:.1f}",
