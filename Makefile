@@ -25,9 +25,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 STAGES    := $(basename $(notdir $(NOTEBOOKS)))
 ANALYSES  := $(filter-out 00_data,$(STAGES))
 # make -j starts ready stages in this order: the longest first (30_survival on every dataset), then
-# those 60_retention waits for (10_indicators, 50_clv; see READS below), so that no long stage or
-# chain of stages starts last and leaves a core idle at the end of a run
-LONGEST   := 30_survival 10_indicators 50_clv
+# those 60_retention waits for (10_indicators, 50_clv; see READS below), then 40_segments before
+# 20_causes, so that 60_retention starts beside the long 20_causes instead of alone after it and
+# no long stage or chain of stages leaves a core idle at the end of a run
+LONGEST   := 30_survival 10_indicators 50_clv 40_segments
 RUN_ORDER := $(filter 00_data,$(STAGES)) $(foreach s,$(LONGEST),$(filter $(s),$(STAGES))) \
              $(filter-out 00_data $(LONGEST),$(STAGES))
 REPORTS   := $(foreach d,$(DATASETS),$(foreach s,$(RUN_ORDER),reports/$(d)/$(s).html))

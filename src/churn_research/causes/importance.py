@@ -65,11 +65,18 @@ def driver_importance(frame: pd.DataFrame, *, drivers: Sequence[str], outcome: s
         keep = np.sort(np.concatenate([pos, rng.choice(neg, size=min(take, len(neg)),
                                                        replace=False)]))
         frame = frame.iloc[keep]
-    x = pd.DataFrame(index=frame.index)
+    # numeric drivers as floats, categorical ones as the codes of their sorted levels (what
+    # the model's own ordinal encoding of a pandas category gives), in one float array: the
+    # same model and scores as a frame of categories, without the frame's per-column
+    # conversion at each of the permutation's predictions
+    columns, categorical = [], []
     for f in features:
         s = frame[f]
-        x[f] = s.astype(float) if (_is_indicator(s) or _is_numeric(s)) else \
-            s.astype(str).astype("category")
+        numeric = _is_indicator(s) or _is_numeric(s)
+        columns.append(s.to_numpy(dtype=float) if numeric else
+                       s.astype(str).astype("category").cat.codes.to_numpy(dtype=float))
+        categorical.append(not numeric)
+    x = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     y = frame[outcome].to_numpy(dtype=int)
     seed = int(rng.integers(2**31 - 1))
     if groups is not None:
@@ -79,15 +86,16 @@ def driver_importance(frame: pd.DataFrame, *, drivers: Sequence[str], outcome: s
         tr, te = train_test_split(np.arange(len(x)), test_size=test_size, random_state=seed,
                                   stratify=y)
     model = HistGradientBoostingClassifier(
-        categorical_features="from_dtype", max_iter=150, learning_rate=0.05, max_depth=4,
+        categorical_features=np.array(categorical) if any(categorical) else None, max_iter=150,
+        learning_rate=0.05, max_depth=4,
         min_samples_leaf=50, l2_regularization=1.0, early_stopping=False, random_state=seed)
     # one OpenMP thread: the trees are small, and oversubscribed threads on a shared machine
     # are many times slower (the libraries are imported above, so the limit reaches them)
     with threadpool_limits(1):
-        model.fit(x.iloc[tr], y[tr])
-        imp = permutation_importance(model, x.iloc[te], y[te], scoring=scoring,
+        model.fit(x[tr], y[tr])
+        imp = permutation_importance(model, x[te], y[te], scoring=scoring,
                                      n_repeats=n_repeats, random_state=seed)
-        test_score = float(get_scorer(scoring)(model, x.iloc[te], y[te]))
+        test_score = float(get_scorer(scoring)(model, x[te], y[te]))
     out = pd.DataFrame({"driver": features, "importance": imp.importances_mean,
                         "importance_std": imp.importances_std})
     out["driver"] = out["driver"].replace({"tenure_months": "tenure"})
