@@ -370,6 +370,9 @@ def test_win_back_mix_reconciles_the_list_with_the_historical_rate():
             "one_purchase_day_share_lapses": 0.75, "one_purchase_day_share_listed": 0.0,
             "one_purchase_day_rate": 0.132}
     assert "most of the difference" in say.mix_text({**base, "rate_for_list_mix": 0.335})
+    assert "no one on the list bought on one day only" in say.mix_text({**base, "rate_for_list_mix": 0.335})
+    assert "2.0% of the list bought on one day only" in say.mix_text(
+        {**base, "rate_for_list_mix": 0.335, "one_purchase_day_share_listed": 0.02})
     assert "part of the difference" in say.mix_text({**base, "rate_for_list_mix": 0.2})
     table = say.mix_table(mix)
     assert table.index.name == "purchase days before the loss" and len(table) == 5
@@ -385,7 +388,7 @@ def test_win_back_finding_says_why_the_list_returns_more_often_than_history():
             "winback.mix.one_purchase_day_share_listed": 0.0}
     texts = [k.text for k in findings(figs, dataset="cdnow", context={}).key_findings]
     assert ("Historically 17.4% (95% CI 16.8–17.9%) of lost customers came back within 6 months. The "
-            "customers lost recently bought more often than the typical past lapse (0.0% with one "
+            "customers lost recently bought more often than the typical past lapse (none with one "
             "purchase day, against 75.1%): at the historical rates of their mix of purchase days 33.5% "
             "would come back, and the return model gives them 30.7% on average.") in texts
     set_language("zh")

@@ -456,13 +456,19 @@ def mix_text(f: Mapping[str, Any] | None) -> str:
     :func:`~churn_research.retention.winback.mix_figures`); empty without one."""
     if not f or pd.isna(f.get("list_mean_p_return")) or pd.isna(f.get("historical_rate")):
         return ""
-    text = t("The customers on the list have a mean chance of {p} of coming back within {months} "
-             "months, against the historical {rate}: they are not a typical set of past lapses. "
-             "{old} of past lapses were customers with one purchase day, and {r1} of those came back; "
-             "{new} of the list bought on one day only.",
-             p=pct(f["list_mean_p_return"]), months=f["months"], rate=pct(f["historical_rate"]),
-             old=pct(f["one_purchase_day_share_lapses"]), r1=pct(f["one_purchase_day_rate"]),
-             new=pct(f["one_purchase_day_share_listed"]))
+    numbers = dict(p=pct(f["list_mean_p_return"]), months=f["months"], rate=pct(f["historical_rate"]),
+                   old=pct(f["one_purchase_day_share_lapses"]), r1=pct(f["one_purchase_day_rate"]))
+    if f["one_purchase_day_share_listed"] > 0:
+        text = t("The customers on the list have a mean chance of {p} of coming back within {months} "
+                 "months, against the historical {rate}: they are not a typical set of past lapses. "
+                 "{old} of past lapses were customers with one purchase day, and {r1} of those came "
+                 "back; {new} of the list bought on one day only.",
+                 new=pct(f["one_purchase_day_share_listed"]), **numbers)
+    else:
+        text = t("The customers on the list have a mean chance of {p} of coming back within {months} "
+                 "months, against the historical {rate}: they are not a typical set of past lapses. "
+                 "{old} of past lapses were customers with one purchase day, and {r1} of those came "
+                 "back; no one on the list bought on one day only.", **numbers)
     if not pd.isna(f.get("rate_for_list_mix")):
         text += gap() + t("At the historical rate of each band of purchase days, weighted by the list's "
                         "mix, {mix} would come back: {reading}; within a band, the model also counts "
@@ -1024,13 +1030,17 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                              get(figures, f"winback.rate_{m}m_ci_high")), months=m)
         mixed, p = get(figures, "winback.mix.rate_for_list_mix"), get(figures, "winback.mix.list_mean_p_return")
         if mixed is not None and p is not None and get(figures, "winback.mix.months") == m:
-            line += gap() + t("The customers lost recently bought more often than the typical past lapse "
-                            "({new} with one purchase day, against {old}): at the historical rates of "
-                            "their mix of purchase days {mix} would come back, and the return model "
-                            "gives them {p} on average.",
-                            new=pct(get(figures, "winback.mix.one_purchase_day_share_listed")),
-                            old=pct(get(figures, "winback.mix.one_purchase_day_share_lapses")),
-                            mix=pct(mixed), p=pct(p))
+            listed = get(figures, "winback.mix.one_purchase_day_share_listed") or 0.0
+            old = pct(get(figures, "winback.mix.one_purchase_day_share_lapses"))
+            line += gap() + (
+                t("The customers lost recently bought more often than the typical past lapse ({new} "
+                  "with one purchase day, against {old}): at the historical rates of their mix of "
+                  "purchase days {mix} would come back, and the return model gives them {p} on "
+                  "average.", new=pct(listed), old=old, mix=pct(mixed), p=pct(p)) if listed > 0 else
+                t("The customers lost recently bought more often than the typical past lapse (none "
+                  "with one purchase day, against {old}): at the historical rates of their mix of "
+                  "purchase days {mix} would come back, and the return model gives them {p} on "
+                  "average.", old=old, mix=pct(mixed), p=pct(p)))
         keys.append(Finding(line, _("Win-back")))
     elif get(figures, "winback.losses_6m") is not None:
         unavailable.append(_("The win-back rate: no loss is old enough for its window to be over."))
