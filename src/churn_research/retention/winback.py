@@ -57,7 +57,7 @@ from churn_research.personal import is_personal_header, looks_personal
 from churn_research.stats import brier_score, expected_calibration_error, wilson_ci
 
 __all__ = ["WINBACK_COLUMNS", "RETURN_COLUMNS", "loss_known_dates", "lost_value", "recently_lost",
-           "lapses", "winback_rate", "contractual_returns", "past_losses", "write_winback",
+           "lapses", "followed_up", "winback_rate", "contractual_returns", "past_losses", "write_winback",
            "lapse_states", "ReturnModel", "return_model", "rank_by_recovery", "listed_states",
            "mix_by_frequency", "mix_figures", "WinBack", "analyse"]
 
@@ -154,6 +154,17 @@ def lapses(transactions: pd.DataFrame, *, inactivity_days: int) -> pd.DataFrame:
     return out[keep].reset_index(drop=True)[["customer_id", "last_purchase", "lost_on", "returned_on"]]
 
 
+def followed_up(losses: pd.DataFrame, *, observation_end, months: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """The losses a window of ``months`` can follow up (known at least that long before
+    ``observation_end``) and, for each, whether the customer came back within it: the base and
+    the outcome of the historical win-back rate (:func:`winback_rate`, :func:`mix_by_frequency`)."""
+    window = pd.Timedelta(days=float(months) * DAYS_PER_MONTH)
+    eligible = losses[losses["lost_on"] + window <= pd.Timestamp(observation_end)].reset_index(drop=True)
+    back = (eligible["returned_on"].notna()
+            & (eligible["returned_on"] <= eligible["lost_on"] + window)).to_numpy(dtype=bool)
+    return eligible, back
+
+
 def winback_rate(losses: pd.DataFrame | None, *, observation_end, months=(6, 12),
                  alpha: float = 0.05) -> pd.DataFrame | None:
     """Share of losses followed by a return within each of ``months`` after the loss was known.
@@ -167,12 +178,9 @@ def winback_rate(losses: pd.DataFrame | None, *, observation_end, months=(6, 12)
     """
     if losses is None:
         return None
-    end = pd.Timestamp(observation_end)
     rows = []
     for m in months:
-        window = pd.Timedelta(days=float(m) * DAYS_PER_MONTH)
-        eligible = losses[losses["lost_on"] + window <= end]
-        back = eligible["returned_on"].notna() & (eligible["returned_on"] <= eligible["lost_on"] + window)
+        eligible, back = followed_up(losses, observation_end=observation_end, months=m)
         k, n = int(back.sum()), int(len(eligible))
         lo, hi = wilson_ci(k, n, alpha=alpha)
         rows.append({"months": int(m), "losses": n, "returned": k, "rate": k / n if n else np.nan,
@@ -470,11 +478,8 @@ def mix_by_frequency(transactions: pd.DataFrame, losses: pd.DataFrame, listed: p
 
     Columns: ``lapses``, ``returned``, ``rate``, ``lapse_share``, ``listed``, ``listed_share``,
     ``mean_p_return`` (NaN where a band has no case); index: the band names."""
-    end = pd.Timestamp(observation_end)
-    window = pd.Timedelta(days=float(months) * DAYS_PER_MONTH)
-    eligible = losses[losses["lost_on"] + window <= end].reset_index(drop=True)
-    back = (eligible["returned_on"].notna()
-            & (eligible["returned_on"] <= eligible["lost_on"] + window)).to_numpy(dtype=float)
+    eligible, back = followed_up(losses, observation_end=observation_end, months=months)
+    back = back.astype(float)
     past = _bands(lapse_states(transactions, eligible))
     now = _bands(listed)
     names = list(FREQUENCY_BAND_NAMES)
@@ -565,9 +570,13 @@ def analyse(data, *, value_col: str | None = "monthly_revenue", days: int = 90,
         if usable and not listed.empty:
             states = listed_states(listed, transactions, losses)
             longest = max(usable)
-            mix = mix_by_frequency(transactions, losses, states, returns[longest].predict(states),
+            ranked = rank_by_recovery(listed, returns, transactions, losses, states=states)
+            # each listed customer's P(return) as ranked, back in the order of their states
+            p = reindexed(ranked[f"p_return_{longest}m"].set_axis(ranked["customer_id"]),
+                          listed["customer_id"]).to_numpy()
+            mix = mix_by_frequency(transactions, losses, states, p,
                                    observation_end=data.observation_end, months=longest)
-            listed = rank_by_recovery(listed, returns, transactions, losses, states=states)
+            listed = ranked
     return WinBack(winback=listed, rate=rate, returns=returns,
                    snapshot_date=pd.Timestamp(data.observation_end) if snapshot else None, mix=mix,
                    mix_months=longest if mix is not None else None)
