@@ -531,12 +531,12 @@ def incidence(comp: CompetingReasons) -> str:
              share=pct(top["cif"].iloc[0] / total if total else float("nan")))
     truth = comp.shares_truth
     if truth is not None:
-        text += " " + t("The generator's expected reason shares (its reason weights, raised for "
-                        "churners with a price rise, a recent complaint or an exit after the "
-                        "change) lie within the simultaneous 95% intervals of the observed shares "
-                        "for {covered} of {k} reasons (chi-square goodness of fit {p}).",
-                        covered=int(truth["covered"].sum()), k=len(truth),
-                        p=pvalue(truth.attrs["p_value"]))
+        text += gap() + t("The generator's expected reason shares (its reason weights, raised for "
+                          "churners with a price rise, a recent complaint or an exit after the "
+                          "change) lie within the simultaneous 95% intervals of the observed shares "
+                          "for {covered} of {k} reasons (chi-square goodness of fit {p}).",
+                          covered=int(truth["covered"].sum()), k=len(truth),
+                          p=pvalue(truth.attrs["p_value"]))
     return text
 
 
@@ -553,11 +553,11 @@ def cause_specific_heading(comp: CompetingReasons, *, reference_from_params: boo
                 "proof of cause). Drivers: the customer-level drivers of the driver model, coded "
                 "the same way, with {refs}.", reasons=join(_reason(r) for r in hz.attrs["reasons"]),
                 refs=refs)
-            + (" " + t("Left out: {drivers} (they change during a customer's tenure and would "
-                       "need episode splitting).", drivers=join(driver_label(d) for d in left))
+            + (gap() + t("Left out: {drivers} (they change during a customer's tenure and would "
+                         "need episode splitting).", drivers=join(driver_label(d) for d in left))
                if left else "")
-            + " " + _("Delayed entry as in the survival stage; Efron's method for tied tenures. "
-                      "In the table a ratio in bold has a 95% interval that excludes 1."))
+            + gap() + _("Delayed entry as in the survival stage; Efron's method for tied tenures. "
+                        "In the table a ratio in bold has a 95% interval that excludes 1."))
 
 
 def cause_hr_table(comp: CompetingReasons) -> Styler:
@@ -625,8 +625,8 @@ def cause_specific(comp: CompetingReasons, *, top: int = 2) -> str:
             items = [t("{reason} {truth} (estimate {value})", reason=_reason(x.reason),
                        truth=f"{x.true_hr:.2f}", value=ratio_ci(x.hr, x.ci_low, x.ci_high))
                      for x in mine.itertuples()]
-            detail = " " + t("For a price rise the generator's ratio differs by reason: {items}.",
-                             items=semicolons(items))
+            detail = gap() + t("For a price rise the generator's ratio differs by reason: {items}.",
+                               items=semicolons(items))
         text += "\n\n" + t("Checked against the generator: {covered} of {n} intervals cover its "
                            "cause-specific hazard ratio (approximate: the all-cause ratio for "
                            "drivers that do not change the reason, times the change in the "
@@ -691,11 +691,11 @@ def avoidable(comp: CompetingReasons) -> str:
              rate=pct(rate), av=f"{100 * av:.1f}", un=f"{100 * un:.1f}", ot=f"{100 * ot:.1f}",
              share=pct(share, 0))
     if av > 0:
-        text += " " + t("A retention target can only work on the avoidable part: even preventing "
-                        "every avoidable exit would leave annual churn at {floor}, and cutting "
-                        "annual churn by one percentage point means preventing {per_point} of "
-                        "the avoidable exits.", floor=pct(rate - av),
-                        per_point=pct(0.01 / av, 0))
+        text += gap() + t("A retention target can only work on the avoidable part: even preventing "
+                          "every avoidable exit would leave annual churn at {floor}, and cutting "
+                          "annual churn by one percentage point means preventing {per_point} of "
+                          "the avoidable exits.", floor=pct(rate - av),
+                          per_point=pct(0.01 / av, 0))
     return text
 
 

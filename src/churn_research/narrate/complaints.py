@@ -21,6 +21,7 @@ from churn_research.narrate.format import (
     ratio_ci,
     seasonality_sentence,
 )
+from churn_research.wording import gap
 
 __all__ = ["Md", "growth_views", "complaint_handling_views"]
 
@@ -67,10 +68,10 @@ def growth_views(table: pd.DataFrame, *, unit: str, last: int = 12) -> list:
               **values) if returns else
             t("In {period} {joins} customers joined and {losses} were lost: net adds {net}, a "
               "growth rate of {rate} (customers {start} → {end}).", **values))
-    said += " " + t("Since {first} ({first_n} customers at its start) the base grew by {mean} per "
-                    "{unit} on average (compound), with {mean_joins} joins per {unit}. Net adds = joins "
-                    "(+ returns) − losses, so customers at start + net adds = customers at end; the "
-                    "growth rate is net adds / customers at start.", **values)
+    said += gap() + t("Since {first} ({first_n} customers at its start) the base grew by {mean} per "
+                      "{unit} on average (compound), with {mean_joins} joins per {unit}. Net adds = joins "
+                      "(+ returns) − losses, so customers at start + net adds = customers at end; the "
+                      "growth rate is net adds / customers at start.", **values)
     return [_style(view, fmt), Md(said)]
 
 
@@ -163,11 +164,11 @@ def _dose_views(ch: ComplaintHandling) -> list:
              first_band=band_label(d["band"].iloc[0]), slow=pct(d["churn_rate"].iloc[-2]),
              slow_band=band_label(d["band"].iloc[-2]), z=f"{a['trend_z']:.2f}",
              trend_p=pvalue(a["trend_p"]))
-    said += " " + t("Each complaint is followed for {n} days (the {excluded} more recent ones cannot "
-                    "be yet; a complaint within {n} days after an earlier one of the same customer is "
-                    "not counted again). Outside generated data read the bands as a description: a "
-                    "customer who leaves first may have their complaint closed unresolved because "
-                    "they left.", n=a["within_days"], excluded=count(a["excluded_followup"]))
+    said += gap() + t("Each complaint is followed for {n} days (the {excluded} more recent ones cannot "
+                      "be yet; a complaint within {n} days after an earlier one of the same customer is "
+                      "not counted again). Outside generated data read the bands as a description: a "
+                      "customer who leaves first may have their complaint closed unresolved because "
+                      "they left.", n=a["within_days"], excluded=count(a["excluded_followup"]))
     out = [_style(view, fmt), Md(said)]
     if ch.truth is not None and "excess" in a:
         p_un = ch.truth["extra_churn_prob"]["unresolved"]
@@ -209,10 +210,10 @@ def _change_views(ch: ComplaintHandling) -> list:
              "Clearly different (p < 0.05): {changed}.", date=ch.change.attrs["event_date"],
              changed=", ".join(changed) if changed else _("none"))
     if ch.change.attrs.get("seasonal"):
-        said += " " + _("The complaint share's “before” is seasonally expected, as in the control "
-                        "chart: the before rate of each calendar month applied to the after "
-                        "periods (a z test of observed vs expected), so a recurring peak is not "
-                        "read as a change.")
+        said += gap() + _("The complaint share's “before” is seasonally expected, as in the control "
+                          "chart: the before rate of each calendar month applied to the after "
+                          "periods (a z test of observed vs expected), so a recurring peak is not "
+                          "read as a change.")
     return [view.style.hide(axis="index"), Md(said)]
 
 

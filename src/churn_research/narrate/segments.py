@@ -69,9 +69,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                      size=count(size), risk=pct(get(figures, "watchlist.mean_risk")))
         base = get(figures, "watchlist.active_mean_risk")
         if base is not None and get(figures, "watchlist.mean_risk") < base:  # review s6/s7: cdnow
-            sentence += " " + t("Its mean risk is below the {base} of all active customers because "
-                                "it ranks by risk × value: valuable customers with a moderate risk "
-                                "come before low-value customers with a high one.", base=pct(base))
+            sentence += gap() + t("Its mean risk is below the {base} of all active customers because "
+                                  "it ranks by risk × value: valuable customers with a moderate risk "
+                                  "come before low-value customers with a high one.", base=pct(base))
         keys.append(Finding(sentence, _("The watchlist")))
     elif size:
         keys.append(Finding(

@@ -330,9 +330,9 @@ def findings(figures: Mapping[str, Any], *, dataset: str, context: Mapping[str, 
                       "with concordance {c} (0.5 = chance).", c=f"{stratified_c:.2f}"))
         if (concordance is not None and concordance > stratified_c  # review s7 (telco 0.69 vs 0.86)
                 and f"{concordance:.2f}" != f"{stratified_c:.2f}"):
-            sentence += " " + t("It ranks on its other terms alone: the strata have no hazard ratio, "
-                                "so their differences are not in this ranking (with them, the "
-                                "unstratified model reaches {full}).", full=f"{concordance:.2f}")
+            sentence += gap() + t("It ranks on its other terms alone: the strata have no hazard ratio, "
+                                  "so their differences are not in this ranking (with them, the "
+                                  "unstratified model reaches {full}).", full=f"{concordance:.2f}")
         keys.append(Finding(sentence, _("Which drivers move the hazard")))
     elif concordance is not None:
         keys.append(Finding(
