@@ -320,11 +320,11 @@ def covariates_at(data: ChurnData, cutoff=None, *, columns=None, ids=None,
     None (the customer attributes and the tenure) or only such columns, :func:`attributes_at`
     (of the customers ``ids`` only, when given); otherwise :func:`features_at` (behaviour
     included, every customer). The same values either way."""
-    if columns is not None:  # behaviour asked for: the features, without the attributes first
-        day = pd.Timestamp(data.observation_end if cutoff is None else cutoff)
-        _, static = _static_choice(data, day, feature_options.get("static_columns"))
-        if not set(columns) <= {"tenure_days", *static}:
-            return features_at(data, cutoff, **feature_options)
+    # behaviour asked for (a column the customers table does not hold): the features. A table
+    # column that is not a static feature is in neither frame, so the table's columns decide
+    # without choosing the static columns twice
+    if columns is not None and not set(columns) <= {"tenure_days", *data.customers.columns}:
+        return features_at(data, cutoff, **feature_options)
     return attributes_at(data, cutoff, ids=ids, **feature_options)
 
 
