@@ -48,6 +48,10 @@ SRC       := src/churn_research
 PKG_FILES := $(shell find $(SRC) \( -name '*.py' -o -name '*.yaml' -o -name '*.po' \) -not -path '*/__pycache__/*' 2>/dev/null)
 own       = $(sort $(if $(filter data,$(1)),,$(filter $(SRC)/$(1).py $(SRC)/$(1)/%,$(PKG_FILES))) \
                    $(filter $(SRC)/plots/$(1).py,$(PKG_FILES)))
+# another stage's package that a stage's notebook calls (50_clv and 60_retention call segments,
+# 60_retention calls clv): its code is that stage's too, so an edit there re-renders both
+USES      := 50_clv:segments 60_retention:segments 60_retention:clv
+used      = $(foreach u,$(filter $(1):%,$(USES)),$(call own,$(word 2,$(subst :, ,$(u)))))
 OWN_ALL   := $(foreach s,$(STAGES),$(call own,$(call name,$(s))))
 SHARED    := $(filter-out $(OWN_ALL),$(PKG_FILES)) pyproject.toml
 
@@ -57,7 +61,7 @@ SHARED    := $(filter-out $(OWN_ALL),$(PKG_FILES)) pyproject.toml
 # same dataset; 00_data also depends on the raw inputs (the manifest of packaged files and
 # data/raw/<dataset>/).
 deps  = notebooks/$(call stage,$(1)).ipynb build/params/$(call ds,$(1))/$(call stage,$(1)).json \
-        $(call own,$(call name,$(call stage,$(1)))) \
+        $(call own,$(call name,$(call stage,$(1)))) $(call used,$(call stage,$(1))) \
         $(if $(filter 00_data,$(call stage,$(1))),data/manifest.yaml $(wildcard data/raw/$(call ds,$(1))/*),reports/$(call ds,$(1))/00_data.html)
 
 .PHONY: FORCE help env kernel git-filter hooks lock data reports index lab test test-fast lint clean clean-env bench deps-print
@@ -185,4 +189,4 @@ clean-env: ## remove the virtual environment
 	rm -rf $(VENV)
 
 deps-print: ## show each stage's own code and the shared code its reports depend on
-	@$(foreach s,$(STAGES),echo "$(s) own: $(call own,$(call name,$(s)))";) echo "shared: $(SHARED)"
+	@$(foreach s,$(STAGES),echo "$(s) own: $(call own,$(call name,$(s))) $(call used,$(s))";) echo "shared: $(SHARED)"

@@ -290,6 +290,20 @@ def test_make_stops_on_a_params_file_that_fails_its_check(copy):
         params.write_text(original, encoding="utf-8")
 
 
+@pytest.mark.subprocess
+def test_an_edit_to_a_stage_package_re_renders_the_stages_whose_notebooks_call_it(copy):
+    """50_clv and 60_retention call segments (60_retention also clv): an edit there re-renders
+    them as well as the package's own stage; an edit to causes re-renders 20_causes only."""
+    dest, env = copy
+    for path, expected in (("src/churn_research/segments/features.py",
+                            ["50_clv", "40_segments", "60_retention"]),
+                           ("src/churn_research/clv/contractual.py", ["50_clv", "60_retention"]),
+                           ("src/churn_research/causes/importance.py", ["20_causes"])):
+        _up_to_date(dest, env)
+        os.utime(dest / path, None)  # edited now, after every report
+        assert _would_render(dest, env) == expected, path
+
+
 # what a make run's processes import
 
 
